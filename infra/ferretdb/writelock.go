@@ -1,0 +1,173 @@
+package main
+
+// FerretDB 1.24 applies an update by reading the matching document, changing it in memory and
+// writing it back, with nothing stopping a second writer in between (FerretDB issue #3040).
+// Two concurrent `$inc`s then lose one, and two compare-and-set updates on a `version` field
+// can both succeed. Beacon relies on single-document atomic writes, as MongoDB gives them, so
+// this proxy sits in front of FerretDB and lets one write at a time into each collection. Reads
+// are not held up: FerretDB's SQLite backend writes each document in a transaction of its own,
+// so a reader sees the document either before or after a write.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/bson"
+)
+
+const (
+	headerLen   = 16
+	opMsg       = 2013
+	maxMsgBytes = 48 * 1024 * 1024 // MongoDB's maxMessageSizeBytes
+)
+
+// writeCommands are the commands that read-modify-write documents in FerretDB.
+var writeCommands = map[string]bool{"insert": true, "update": true, "delete": true, "findandmodify": true}
+
+// namespaceLocks hands out one mutex per "db.collection".
+type namespaceLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (n *namespaceLocks) get(ns string) *sync.Mutex {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.locks == nil {
+		n.locks = make(map[string]*sync.Mutex)
+	}
+	l, ok := n.locks[ns]
+	if !ok {
+		l = new(sync.Mutex)
+		n.locks[ns] = l
+	}
+	return l
+}
+
+// message is one wire-protocol message, header included, forwarded byte for byte.
+type message []byte
+
+func (m message) requestID() int32  { return int32(binary.LittleEndian.Uint32(m[4:8])) }
+func (m message) responseTo() int32 { return int32(binary.LittleEndian.Uint32(m[8:12])) }
+func (m message) opCode() int32     { return int32(binary.LittleEndian.Uint32(m[12:16])) }
+
+func readMessage(r io.Reader) (message, error) {
+	var header [headerLen]byte
+	if _, err := io.ReadFull(r, header[:]); err != nil {
+		return nil, err
+	}
+	size := int(binary.LittleEndian.Uint32(header[0:4]))
+	if size < headerLen || size > maxMsgBytes {
+		return nil, fmt.Errorf("wire message of %d bytes", size)
+	}
+	m := make(message, size)
+	copy(m, header[:])
+	if _, err := io.ReadFull(r, m[headerLen:]); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// writeNamespace returns "db.collection" when m is an OP_MSG carrying a write command, else "".
+func writeNamespace(m message) string {
+	// OP_MSG: header, flagBits (4 bytes), then sections; kind 0 holds the command document.
+	if m.opCode() != opMsg || len(m) < headerLen+5 || m[headerLen+4] != 0 {
+		return ""
+	}
+	doc := bson.Raw(m[headerLen+5:])
+	if len(doc) < 4 {
+		return ""
+	}
+	doc = doc[:binary.LittleEndian.Uint32(doc[:4])]
+	elems, err := doc.Elements()
+	if err != nil || len(elems) == 0 || !writeCommands[strings.ToLower(elems[0].Key())] {
+		return ""
+	}
+	coll, _ := elems[0].Value().StringValueOK()
+	db, _ := doc.Lookup("$db").StringValueOK()
+	return db + "." + coll
+}
+
+// proxy accepts client connections on ln and relays each to FerretDB at backend (a Unix socket),
+// holding the collection's lock from a write request until its reply.
+func proxy(ln net.Listener, backend string, logger *slog.Logger) error {
+	var locks namespaceLocks
+	for {
+		client, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		go relay(client, backend, &locks, logger)
+	}
+}
+
+func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.Logger) {
+	defer client.Close()
+	server, err := net.Dial("unix", backend)
+	if err != nil {
+		logger.Error("cannot reach FerretDB", "error", err)
+		return
+	}
+	defer server.Close()
+
+	// Locks held for requests whose reply has not come back yet, by request id.
+	var mu sync.Mutex
+	held := make(map[int32]*sync.Mutex)
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for id, l := range held {
+			l.Unlock()
+			delete(held, id)
+		}
+	}()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer server.Close() // unblocks the reply loop below
+		for {
+			m, err := readMessage(client)
+			if err != nil {
+				return
+			}
+			if ns := writeNamespace(m); ns != "" {
+				l := locks.get(ns)
+				l.Lock()
+				mu.Lock()
+				held[m.requestID()] = l
+				mu.Unlock()
+			}
+			if _, err := server.Write(m); err != nil {
+				return
+			}
+		}
+	}()
+
+	for {
+		m, err := readMessage(server)
+		if err != nil {
+			break
+		}
+		mu.Lock()
+		if l, ok := held[m.responseTo()]; ok {
+			delete(held, m.responseTo())
+			l.Unlock()
+		}
+		mu.Unlock()
+		if _, err := client.Write(m); err != nil {
+			break
+		}
+	}
+	client.Close()
+	<-done
+}

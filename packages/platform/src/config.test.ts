@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, env, parseConfig } from './config.js';
+
+const schema = {
+  PORT: env.port(50051),
+  NATS_URL: env.url(['nats', 'tls']),
+  DEBUG: env.flag(false),
+  NAME: z.string().min(1),
+};
+
+describe('parseConfig', () => {
+  it('returns a typed, frozen object with defaults applied', () => {
+    const config = parseConfig(schema, { NATS_URL: 'nats://127.0.0.1:4222', NAME: 'intake' });
+    expect(config).toEqual({ PORT: 50051, NATS_URL: 'nats://127.0.0.1:4222', DEBUG: false, NAME: 'intake' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    let caught: unknown;
+    try {
+      parseConfig(schema, { PORT: '70000', NATS_URL: 'http://x', DEBUG: 'yes' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const variables = (caught as ConfigError).issues.map((i) => i.variable).sort();
+    expect(variables).toEqual(['DEBUG', 'NAME', 'NATS_URL', 'PORT']);
+    expect((caught as ConfigError).message).toContain('NATS_URL: must be a URL with scheme nats or tls');
+  });
+
+  it('coerces ports and rejects non-integers', () => {
+    expect(parseConfig({ PORT: env.port(1) }, { PORT: '8080' }).PORT).toBe(8080);
+    expect(() => parseConfig({ PORT: env.port(1) }, { PORT: '80.5' })).toThrow(ConfigError);
+  });
+});

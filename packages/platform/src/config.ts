@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** The environment failed validation; `issues` names every bad variable and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly issues: readonly { variable: string; problem: string }[]) {
+    super(
+      `invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.problem}`).join('\n')}`,
+    );
+  }
+}
+
+/**
+ * Parses the environment once into a typed, frozen object. Keys of `schema` are the variable
+ * names, so an error names exactly the variable to fix. Call it from a service's `config.ts`
+ * only: nothing else reads `process.env`.
+ */
+export function parseConfig<S extends z.ZodRawShape>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): Readonly<z.infer<z.ZodObject<S>>> {
+  const result = z.object(schema).safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: issue.path.map(String).join('.') || '(environment)',
+        problem: issue.message,
+      })),
+    );
+  }
+  return Object.freeze(result.data);
+}
+
+/** Schemas for variables every Beacon process may read, to compose into a service's schema. */
+export const env = {
+  /** A TCP port (1–65535), from a decimal string. */
+  port: (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback),
+  /** A URL with one of the given schemes. */
+  url: (schemes: readonly string[]) =>
+    z.url().refine((value) => schemes.includes(new URL(value).protocol.replace(/:$/, '')), {
+      message: `must be a URL with scheme ${schemes.join(' or ')}`,
+    }),
+  /** "true"/"false"/"1"/"0"; anything else is an error rather than silently false. */
+  flag: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((value) => value === 'true' || value === '1'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+} as const;

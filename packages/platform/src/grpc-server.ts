@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { diagnosticsV1, healthV1 } from '@beacon/proto';
+import { HealthRegistry } from './health.js';
+import type { Logger } from './logger.js';
+
+/** A service definition from `@beacon/proto` with its implementation. */
+export interface GrpcServiceBinding {
+  /** Fully qualified name, e.g. `beacon.intake.v1.IntakeService`; the health check key. */
+  readonly name: string;
+  readonly definition: ServiceDefinition;
+  readonly implementation: UntypedServiceImplementation;
+}
+
+export interface GrpcServerConfig {
+  /** Component name, e.g. "intake", reported by `GetServerInfo`. */
+  readonly component: string;
+  readonly version: string;
+  readonly host?: string;
+  /** 0 picks a free port; the bound port is on the returned handle. */
+  readonly port: number;
+  readonly services: readonly GrpcServiceBinding[];
+  readonly logger: Logger;
+  /** Largest message accepted or sent. Bigger requests fail with RESOURCE_EXHAUSTED. */
+  readonly maxMessageBytes?: number;
+  /** How long in-flight calls get to finish on shutdown before they are cancelled. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface RunningGrpcServer {
+  readonly port: number;
+  readonly health: HealthRegistry;
+  /** Drains (health NOT_SERVING), lets in-flight calls finish within the grace, then stops. */
+  shutdown(): Promise<void>;
+}
+
+const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Starts a grpc-js server hosting the given services plus `grpc.health.v1.Health` and
+ * `beacon.diagnostics.v1.DiagnosticsService`, with message-size limits and keepalive set.
+ */
+export async function startGrpcServer(config: GrpcServerConfig): Promise<RunningGrpcServer> {
+  const maxMessageBytes = config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+    // Notice dead peers within a minute instead of holding their calls forever.
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+  });
+
+  const health = new HealthRegistry([
+    diagnosticsV1.protobufPackage + '.DiagnosticsService',
+    ...config.services.map((s) => s.name),
+  ]);
+  server.addService(healthV1.HealthService, health.implementation());
+  server.addService(
+    diagnosticsV1.DiagnosticsServiceService,
+    diagnostics(config.component, config.version),
+  );
+  for (const service of config.services) server.addService(service.definition, service.implementation);
+
+  const address = `${config.host ?? '127.0.0.1'}:${config.port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  config.logger.info({ port, services: config.services.map((s) => s.name) }, 'grpc server listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= new Promise<void>((resolve) => {
+      health.drain();
+      const force = setTimeout(() => {
+        config.logger.warn('grpc calls still running after the grace period; cancelling them');
+        server.forceShutdown();
+        resolve();
+      }, config.shutdownGraceMs ?? 10_000);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    }));
+
+  return { port, health, shutdown };
+}
+
+function diagnostics(component: string, version: string): diagnosticsV1.DiagnosticsServiceServer {
+  const startedAt = new Date();
+  const instanceId = randomUUID();
+  return {
+    echo: (call, callback) => callback(null, call.request),
+    getServerInfo: (_call, callback) =>
+      callback(null, { component, version, runtime: process.version, startedAt, instanceId }),
+  };
+}

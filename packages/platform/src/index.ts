@@ -1,0 +1,24 @@
+/**
+ * Runtime plumbing every Beacon service shares: one way each to read configuration, log,
+ * reach NATS/JetStream and MongoDB, and serve gRPC.
+ */
+export { ConfigError, env, parseConfig } from './config.js';
+export { createLogger, REDACTED_KEYS, type Logger, type LoggerConfig } from './logger.js';
+export {
+  connectNats,
+  ensureConsumer,
+  ensureStream,
+  ensureStreams,
+  type ConsumerSpec,
+  type NatsConfig,
+  type StreamSpec,
+} from './nats.js';
+export { connectMongo, ensureIndexes, isDuplicateKeyError, type MongoConfig } from './mongo.js';
+export { HealthRegistry, ServingStatus } from './health.js';
+export {
+  startGrpcServer,
+  type GrpcServerConfig,
+  type GrpcServiceBinding,
+  type RunningGrpcServer,
+} from './grpc-server.js';
+export { onShutdown } from './shutdown.js';

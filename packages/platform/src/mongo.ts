@@ -1,0 +1,44 @@
+import {
+  MongoClient,
+  MongoServerError,
+  type Collection,
+  type Document,
+  type IndexDescription,
+} from 'mongodb';
+
+export interface MongoConfig {
+  readonly url: string;
+  /** Shown in the server's connection metadata. */
+  readonly appName: string;
+  /** Fail a start-up that cannot reach the server after this long. */
+  readonly serverSelectionTimeoutMS?: number;
+}
+
+/**
+ * Connects and proves the server answers. Beacon code keeps to what both MongoDB and FerretDB
+ * support: single-document atomic writes, unique and compound indexes, `findOneAndUpdate`.
+ */
+export async function connectMongo(config: MongoConfig): Promise<MongoClient> {
+  const client = new MongoClient(config.url, {
+    appName: config.appName,
+    serverSelectionTimeoutMS: config.serverSelectionTimeoutMS ?? 10_000,
+    // Each service owns its database; the driver's default pool is far larger than it needs.
+    maxPoolSize: 20,
+  });
+  await client.connect();
+  await client.db('admin').command({ ping: 1 });
+  return client;
+}
+
+/** Declares the indexes a repository relies on; creating an existing index is a no-op. */
+export async function ensureIndexes<T extends Document>(
+  collection: Collection<T>,
+  indexes: readonly IndexDescription[],
+): Promise<void> {
+  if (indexes.length > 0) await collection.createIndexes([...indexes]);
+}
+
+/** True when a write failed because a unique index already holds the key. */
+export function isDuplicateKeyError(error: unknown): error is MongoServerError {
+  return error instanceof MongoServerError && error.code === 11000;
+}

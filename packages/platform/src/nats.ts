@@ -1,0 +1,111 @@
+import {
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from './logger.js';
+
+export interface NatsConfig {
+  /** One or more `nats://host:port` URLs of the same cluster. */
+  readonly servers: string | readonly string[];
+  /** Shown in the server's connection list (`nats server report connections`). */
+  readonly name: string;
+  readonly user?: string;
+  readonly pass?: string;
+  readonly logger?: Logger;
+}
+
+/**
+ * Connects to NATS and keeps reconnecting for as long as the process lives: a broker restart
+ * is an ordinary event, never a reason to crash. Status changes are logged.
+ */
+export async function connectNats(config: NatsConfig): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: typeof config.servers === 'string' ? config.servers : [...config.servers],
+    name: config.name,
+    ...(config.user === undefined ? {} : { user: config.user, pass: config.pass }),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: false,
+  });
+  const { logger } = config;
+  if (logger) {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'ping') continue;
+        logger.info({ nats: { status: status.type } }, 'nats connection status');
+      }
+    })();
+  }
+  return nc;
+}
+
+/** The stream's desired configuration: everything the code relies on, declared in one place. */
+export type StreamSpec = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;
+
+/**
+ * Creates the stream, or updates it when the declared configuration differs from the server's.
+ * Safe to call from every replica at start: the last writer wins with the same config.
+ */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<StreamInfo> {
+  try {
+    const info = await jsm.streams.info(spec.name);
+    if (differs(spec, info.config)) return await jsm.streams.update(spec.name, spec);
+    return info;
+  } catch (error) {
+    if (isNotFound(error)) return await jsm.streams.add(spec);
+    throw error;
+  }
+}
+
+/** A durable consumer's desired configuration. */
+export type ConsumerSpec = Partial<ConsumerConfig> & { durable_name: string };
+
+/** Creates the durable consumer, or updates the fields the server lets change in place. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  spec: ConsumerSpec,
+): Promise<ConsumerInfo> {
+  try {
+    const name = spec.durable_name;
+    const info = await jsm.consumers.info(stream, name);
+    if (differs(spec, info.config)) return await jsm.consumers.update(stream, name, spec);
+    return info;
+  } catch (error) {
+    if (isNotFound(error)) return await jsm.consumers.add(stream, spec);
+    throw error;
+  }
+}
+
+/** Convenience for set-up code that holds only a connection. */
+export async function ensureStreams(
+  nc: NatsConnection,
+  specs: readonly StreamSpec[],
+): Promise<StreamInfo[]> {
+  const jsm = await jetstreamManager(nc);
+  const infos: StreamInfo[] = [];
+  for (const spec of specs) infos.push(await ensureStream(jsm, spec));
+  return infos;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound)
+  );
+}
+
+function differs(spec: object, actual: object): boolean {
+  const current = actual as Record<string, unknown>;
+  return Object.entries(spec).some(
+    ([key, value]) => JSON.stringify(value) !== JSON.stringify(current[key]),
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * `pnpm infra up|down|status`: the local stack for development and demos, on the well-known
+ * ports, with data and logs in .infra/dev. `up` returns once every server answers and leaves
+ * them running; `down` stops them.
+ */
+import { join } from 'node:path';
+import { components, type ComponentName } from './components.js';
+import { infraDir } from './paths.js';
+import { recordedStack, startStack, stopRecordedStack, type Endpoints } from './stack.js';
+import { isOurProcess } from './process.js';
+
+const dir = join(infraDir, 'dev');
+
+async function up(): Promise<void> {
+  const existing = recordedStack(dir);
+  if (existing && Object.values(existing.pids).every((p) => isOurProcess(p.pid, p.command))) {
+    console.log('The local stack is already running.');
+    print(existing.endpoints);
+    return;
+  }
+  await stopRecordedStack(dir);
+  const stack = await startStack({ dir, ports: 'fixed', ui: true, env: process.env });
+  for (const [name, proc] of Object.entries(stack.processes)) {
+    const ms = stack.startMs[name as ComponentName];
+    console.log(`  ${name.padEnd(9)} ready in ${ms} ms (log: ${proc.spec.logFile})`);
+  }
+  print(stack.endpoints);
+}
+
+async function status(): Promise<void> {
+  const state = recordedStack(dir);
+  if (!state) {
+    console.log('The local stack is not running (start it with `make up`).');
+    process.exitCode = 1;
+    return;
+  }
+  const urls: Record<ComponentName, string> = {
+    nats: state.endpoints.natsUrl,
+    mongo: state.endpoints.mongoUrl,
+    temporal: state.endpoints.temporalAddress,
+  };
+  for (const [name, url] of Object.entries(urls) as [ComponentName, string][]) {
+    try {
+      await components[name].ready(url);
+      console.log(`  ${name.padEnd(9)} up     ${url}`);
+    } catch (error) {
+      console.log(`  ${name.padEnd(9)} DOWN   ${url}: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+function print(endpoints: Endpoints): void {
+  console.log(`
+  NATS_URL=${endpoints.natsUrl}
+  MONGO_URL=${endpoints.mongoUrl}
+  TEMPORAL_ADDRESS=${endpoints.temporalAddress}  (namespace ${endpoints.temporalNamespace})
+  Temporal UI: ${endpoints.temporalUiUrl ?? '(not started here)'}
+`);
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  up,
+  down: () => stopRecordedStack(dir).then(() => console.log('The local stack is stopped.')),
+  status,
+};
+
+const command = commands[process.argv[2] ?? ''];
+if (!command) {
+  console.error('usage: infra up|down|status');
+  process.exit(2);
+}
+await command();

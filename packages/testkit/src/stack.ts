@@ -1,0 +1,141 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { components, TEMPORAL_NAMESPACE, type ComponentName, type Ports } from './components.js';
+import { freePort } from './ports.js';
+import { ManagedProcess, stopForeign } from './process.js';
+import { waitFor } from './wait.js';
+
+/** Where tests and services find the infrastructure. */
+export interface Endpoints {
+  readonly natsUrl: string;
+  readonly mongoUrl: string;
+  readonly temporalAddress: string;
+  readonly temporalNamespace: string;
+  /** Only when this stack started Temporal with its Web UI. */
+  readonly temporalUiUrl?: string;
+}
+
+export interface StackOptions {
+  /** Data, logs and the state file of this stack. */
+  readonly dir: string;
+  /** `fixed`: the well-known ports (4222, 27017, 7233, UI 8233); `free`: any free ports. */
+  readonly ports: 'fixed' | 'free';
+  readonly ui: boolean;
+  /** Where MONGO_URL, NATS_URL and TEMPORAL_ADDRESS are read from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface RunningStack {
+  readonly endpoints: Endpoints;
+  /** The processes this stack started (none for a server given by an environment variable). */
+  readonly processes: Readonly<Partial<Record<ComponentName, ManagedProcess>>>;
+  /** Milliseconds from launch to the first answered request, per component started here. */
+  readonly startMs: Readonly<Partial<Record<ComponentName, number>>>;
+  stop(): Promise<void>;
+}
+
+const FIXED_PORTS: Record<ComponentName, Ports> = {
+  nats: { main: 4222, extra: [8222] },
+  mongo: { main: 27017, extra: [] },
+  temporal: { main: 7233, extra: [8233, 7243, 9233] },
+};
+
+const ORDER: readonly ComponentName[] = ['nats', 'mongo', 'temporal'];
+
+interface StateFile {
+  readonly endpoints: Endpoints;
+  readonly pids: Partial<Record<ComponentName, { pid: number; command: string }>>;
+}
+
+/**
+ * Starts every component not given by an environment variable, in parallel, and waits until
+ * each answers a real request (JetStream account info, a Mongo ping, a Temporal namespace
+ * describe). On failure it stops what it started and names the component and its log file.
+ */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  mkdirSync(options.dir, { recursive: true });
+  const processes: Partial<Record<ComponentName, ManagedProcess>> = {};
+  const startMs: Partial<Record<ComponentName, number>> = {};
+  const urls: Partial<Record<ComponentName, string>> = {};
+  let uiPort: number | undefined;
+
+  const stop = async () => {
+    // Reverse order: Temporal first, since its workers may still be talking to the others.
+    await Promise.all([...ORDER].reverse().map((name) => processes[name]?.stop()));
+    rmSync(stateFile(options.dir), { force: true });
+  };
+
+  const results = await Promise.allSettled(
+    ORDER.map(async (name) => {
+      const component = components[name];
+      const external = options.env[component.urlVariable];
+      if (external) {
+        await waitFor(() => component.ready(external), {
+          what: `${name} at ${component.urlVariable}=${external}`,
+          timeoutMs: 15_000,
+        });
+        urls[name] = external;
+        return;
+      }
+      const ports = options.ports === 'fixed' ? FIXED_PORTS[name] : await freePorts(component.extraPorts);
+      if (name === 'temporal' && options.ui) uiPort = ports.extra[0];
+      const proc = new ManagedProcess(component.process(join(options.dir, name), ports, options));
+      const started = performance.now();
+      proc.start();
+      processes[name] = proc;
+      const url = component.url(ports.main);
+      await waitFor(() => component.ready(url), {
+        what: `${name} (log: ${proc.spec.logFile})`,
+        timeoutMs: options.readyTimeoutMs ?? 60_000,
+        abortIf: () => proc.exitReason,
+      });
+      startMs[name] = Math.round(performance.now() - started);
+      urls[name] = url;
+    }),
+  );
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+  if (failures.length > 0) {
+    await stop();
+    throw new Error(`infrastructure did not start:\n${failures.join('\n')}`);
+  }
+
+  const endpoints: Endpoints = {
+    natsUrl: urls.nats!,
+    mongoUrl: urls.mongo!,
+    temporalAddress: urls.temporal!,
+    temporalNamespace: options.env['TEMPORAL_NAMESPACE'] ?? TEMPORAL_NAMESPACE,
+    ...(uiPort === undefined ? {} : { temporalUiUrl: `http://127.0.0.1:${uiPort}` }),
+  };
+  const state: StateFile = {
+    endpoints,
+    pids: Object.fromEntries(
+      Object.entries(processes).map(([name, p]) => [name, { pid: p.pid, command: p.spec.command }]),
+    ),
+  };
+  writeFileSync(stateFile(options.dir), JSON.stringify(state, null, 2));
+  return { endpoints, processes, startMs, stop };
+}
+
+/** The stack recorded in `dir` by an earlier `startStack`, if its state file is there. */
+export function recordedStack(dir: string): StateFile | undefined {
+  const file = stateFile(dir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StateFile) : undefined;
+}
+
+/** Stops the processes an earlier run (maybe another process) recorded in `dir`. */
+export async function stopRecordedStack(dir: string): Promise<void> {
+  const state = recordedStack(dir);
+  if (!state) return;
+  await Promise.all(Object.values(state.pids).map(({ pid, command }) => stopForeign(pid, command)));
+  rmSync(stateFile(dir), { force: true });
+}
+
+function stateFile(dir: string): string {
+  return join(dir, 'state.json');
+}
+
+async function freePorts(extra: number): Promise<Ports> {
+  const ports = await Promise.all(Array.from({ length: extra + 1 }, () => freePort()));
+  return { main: ports[0]!, extra: ports.slice(1) };
+}
