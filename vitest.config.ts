@@ -21,7 +21,11 @@ export default defineConfig({
         ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', '{packages,services}/*/test/**/*.test.ts', 'workflows/test/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            '{packages,services}/*/test/**/*.test.ts',
+            'workflows/test/**/*.test.ts',
+          ],
           environment: 'node',
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           // Temporal's native core is not safe to share across worker threads.

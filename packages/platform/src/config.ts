@@ -4,9 +4,7 @@ import { z } from 'zod';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly issues: readonly { variable: string; problem: string }[]) {
-    super(
-      `invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.problem}`).join('\n')}`,
-    );
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.problem}`).join('\n')}`);
   }
 }
 

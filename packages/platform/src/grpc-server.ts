@@ -60,10 +60,7 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     ...config.services.map((s) => s.name),
   ]);
   server.addService(healthV1.HealthService, health.implementation());
-  server.addService(
-    diagnosticsV1.DiagnosticsServiceService,
-    diagnostics(config.component, config.version),
-  );
+  server.addService(diagnosticsV1.DiagnosticsServiceService, diagnostics(config.component, config.version));
   for (const service of config.services) server.addService(service.definition, service.implementation);
 
   const address = `${config.host ?? '127.0.0.1'}:${config.port}`;

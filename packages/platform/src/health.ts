@@ -44,9 +44,7 @@ export class HealthRegistry {
       },
       list: (_call, callback) => {
         callback(null, {
-          statuses: Object.fromEntries(
-            [...this.#statuses].map(([name, status]) => [name, { status }]),
-          ),
+          statuses: Object.fromEntries([...this.#statuses].map(([name, status]) => [name, { status }])),
         });
       },
       watch: (call) => this.#watch(call),

@@ -86,10 +86,7 @@ export async function ensureConsumer(
 }
 
 /** Convenience for set-up code that holds only a connection. */
-export async function ensureStreams(
-  nc: NatsConnection,
-  specs: readonly StreamSpec[],
-): Promise<StreamInfo[]> {
+export async function ensureStreams(nc: NatsConnection, specs: readonly StreamSpec[]): Promise<StreamInfo[]> {
   const jsm = await jetstreamManager(nc);
   const infos: StreamInfo[] = [];
   for (const spec of specs) infos.push(await ensureStream(jsm, spec));
@@ -105,7 +102,5 @@ function isNotFound(error: unknown): boolean {
 
 function differs(spec: object, actual: object): boolean {
   const current = actual as Record<string, unknown>;
-  return Object.entries(spec).some(
-    ([key, value]) => JSON.stringify(value) !== JSON.stringify(current[key]),
-  );
+  return Object.entries(spec).some(([key, value]) => JSON.stringify(value) !== JSON.stringify(current[key]));
 }

@@ -31,7 +31,12 @@ async function start(maxMessageBytes?: number) {
 
 /** Calls a generated unary client method with a deadline, as a promise. */
 function call<Req, Res>(
-  fn: (req: Req, md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, r: Res) => void) => unknown,
+  fn: (
+    req: Req,
+    md: Metadata,
+    opts: { deadline: Date },
+    cb: (e: ServiceError | null, r: Res) => void,
+  ) => unknown,
   request: Req,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
@@ -62,7 +67,9 @@ describe('the platform gRPC server with generated clients', () => {
     const listed = await call(health.list.bind(health), {});
     expect(Object.keys(listed.statuses).sort()).toEqual(['', 'beacon.diagnostics.v1.DiagnosticsService']);
 
-    const unknown = await call(health.check.bind(health), { service: 'nope.v1.Nope' }).catch((e: ServiceError) => e);
+    const unknown = await call(health.check.bind(health), { service: 'nope.v1.Nope' }).catch(
+      (e: ServiceError) => e,
+    );
     expect((unknown as ServiceError).code).toBe(status.NOT_FOUND);
   });
 
@@ -97,9 +104,10 @@ describe('the platform gRPC server with generated clients', () => {
     await call(diagnostics.echo.bind(diagnostics), { message: 'warm', payload: new Uint8Array() });
     await server!.shutdown();
     server = undefined;
-    const after = await call(diagnostics.echo.bind(diagnostics), { message: 'late', payload: new Uint8Array() }).catch(
-      (e: ServiceError) => e,
-    );
+    const after = await call(diagnostics.echo.bind(diagnostics), {
+      message: 'late',
+      payload: new Uint8Array(),
+    }).catch((e: ServiceError) => e);
     expect((after as ServiceError).code).toBe(status.UNAVAILABLE);
   });
 });

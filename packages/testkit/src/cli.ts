@@ -1,7 +1,7 @@
 /**
  * `pnpm infra up|down|status`: the local stack for development and demos, on the well-known
  * ports, with data and logs in .infra/dev. `up` returns once every server answers and leaves
- * them running; `down` stops them.
+ * them running; `down` stops them. `down-test` stops servers a crashed test run left behind.
  */
 import { join } from 'node:path';
 import { components, type ComponentName } from './components.js';
@@ -63,11 +63,12 @@ const commands: Record<string, () => Promise<void>> = {
   up,
   down: () => stopRecordedStack(dir).then(() => console.log('The local stack is stopped.')),
   status,
+  'down-test': () => stopRecordedStack(join(infraDir, 'test')),
 };
 
 const command = commands[process.argv[2] ?? ''];
 if (!command) {
-  console.error('usage: infra up|down|status');
+  console.error('usage: infra up|down|status|down-test');
   process.exit(2);
 }
 await command();

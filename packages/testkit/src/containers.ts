@@ -6,7 +6,7 @@ import { waitFor } from './wait.js';
 export const IMAGES = {
   mongo: 'mongo:8.0',
   nats: 'nats:2.11-alpine',
-  temporal: 'temporalio/temporal:1.5.1',
+  temporal: 'temporalio/temporal:1.9.1',
 } as const;
 
 /**
@@ -37,7 +37,10 @@ export async function startContainers(): Promise<{ endpoints: Endpoints; stop: (
         '0.0.0.0',
         '--namespace',
         TEMPORAL_NAMESPACE,
-        ...Object.entries(TEMPORAL_SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+        ...Object.entries(TEMPORAL_SEARCH_ATTRIBUTES).flatMap(([k, t]) => [
+          '--search-attribute',
+          `${k}=${t}`,
+        ]),
       ])
       .withExposedPorts(7233, 8233)
       .start(),
@@ -63,7 +66,11 @@ export async function startContainers(): Promise<{ endpoints: Endpoints; stop: (
       waitFor(
         () =>
           components[name].ready(
-            name === 'nats' ? endpoints.natsUrl : name === 'mongo' ? endpoints.mongoUrl : endpoints.temporalAddress,
+            name === 'nats'
+              ? endpoints.natsUrl
+              : name === 'mongo'
+                ? endpoints.mongoUrl
+                : endpoints.temporalAddress,
           ),
         { what: `${name} container`, timeoutMs: 60_000, intervalMs: 250 },
       ),

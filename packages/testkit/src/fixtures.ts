@@ -25,11 +25,15 @@ export const test = base
     onCleanup(() => client.close());
     return client;
   })
-  .extend('temporalConnection', { scope: 'worker' }, async ({ infra }, { onCleanup }): Promise<Connection> => {
-    const connection = await Connection.connect({ address: infra.temporalAddress });
-    onCleanup(() => connection.close());
-    return connection;
-  })
+  .extend(
+    'temporalConnection',
+    { scope: 'worker' },
+    async ({ infra }, { onCleanup }): Promise<Connection> => {
+      const connection = await Connection.connect({ address: infra.temporalAddress });
+      onCleanup(() => connection.close());
+      return connection;
+    },
+  )
   .extend('names', async (): Promise<TestNames> => testNames())
   .extend('jsm', async ({ nats, names }, { onCleanup }): Promise<JetStreamManager> => {
     const jsm = await jetstreamManager(nats);

@@ -22,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (mode === 'containers') {
     const stack = await startContainers();
     project.provide('infra', stack.endpoints);
-    return stack.stop;
+    return () => stack.stop();
   }
   if (mode !== 'local') throw new Error(`BEACON_TEST_INFRA must be "local" or "containers", not "${mode}"`);
 
@@ -32,5 +32,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   rmSync(dir, { recursive: true, force: true });
   const stack = await startStack({ dir, ports: 'free', ui: false, env: process.env });
   project.provide('infra', stack.endpoints);
-  return stack.stop;
+  return () => stack.stop();
 }

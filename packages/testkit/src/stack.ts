@@ -62,7 +62,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
   const stop = async () => {
     // Reverse order: Temporal first, since its workers may still be talking to the others.
-    await Promise.all([...ORDER].reverse().map((name) => processes[name]?.stop()));
+    for (const name of [...ORDER].reverse()) await processes[name]?.stop();
     rmSync(stateFile(options.dir), { force: true });
   };
 

@@ -63,7 +63,9 @@ describe('the Mongo-wire store through the official driver', () => {
     expect(await bump('first')).toEqual({ _id: 'reports', value: 1, createdBy: 'first' });
     expect(await bump('second')).toEqual({ _id: 'reports', value: 2, createdBy: 'first' });
     const concurrent = await Promise.all(Array.from({ length: 10 }, (_, i) => bump(`c${i}`)));
-    expect(concurrent.map((d) => d?.value).sort((a, b) => a! - b!)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(concurrent.map((d) => d?.value).sort((a, b) => a! - b!)).toEqual([
+      3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ]);
   });
 
   // FerretDB alone fails both of these (it reads, modifies and writes back without a lock);
@@ -73,7 +75,10 @@ describe('the Mongo-wire store through the official driver', () => {
     await incidents.insertOne({ _id: 'inc-1', title: 'A', version: 1 });
     const attempts = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        incidents.updateOne({ _id: 'inc-1', version: 1 }, { $set: { title: `writer ${i}` }, $inc: { version: 1 } }),
+        incidents.updateOne(
+          { _id: 'inc-1', version: 1 },
+          { $set: { title: `writer ${i}` }, $inc: { version: 1 } },
+        ),
       ),
     );
     expect(attempts.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
@@ -83,7 +88,9 @@ describe('the Mongo-wire store through the official driver', () => {
   test('concurrent $inc updates lose none', async ({ db }) => {
     const counters = db.collection<{ _id: string; value: number }>('counters');
     await counters.insertOne({ _id: 'sightings', value: 0 });
-    await Promise.all(Array.from({ length: 50 }, () => counters.updateOne({ _id: 'sightings' }, { $inc: { value: 1 } })));
+    await Promise.all(
+      Array.from({ length: 50 }, () => counters.updateOne({ _id: 'sightings' }, { $inc: { value: 1 } })),
+    );
     expect((await counters.findOne({ _id: 'sightings' }))?.value).toBe(50);
   });
 });

@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { describe, expect } from 'vitest';
 import { test, timeSkippingEnvironment, waitFor } from '@beacon/testkit';
 import { createSmokeActivities } from './workflows/smoke-activities.js';
+import type { thirtyDayTimer, triageSmoke } from './workflows/smoke.js';
 
 const workflowsPath = fileURLToPath(new URL('./workflows/smoke.ts', import.meta.url));
 const IncidentId = defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD);
@@ -25,7 +26,7 @@ describe('Temporal', () => {
         activities: createSmokeActivities({ worker: 'smoke-worker' }),
       });
       const result = await worker.runUntil(
-        temporal.workflow.execute('triageSmoke', {
+        temporal.workflow.execute<typeof triageSmoke>('triageSmoke', {
           args: [incidentId],
           taskQueue: names.taskQueue(),
           workflowId: `incident-${incidentId}`,
@@ -68,7 +69,10 @@ describe('Temporal', () => {
       });
       const wallStart = performance.now();
       const workflowElapsedMs = await worker.runUntil(
-        env.client.workflow.execute('thirtyDayTimer', { taskQueue: 'time-skipping', workflowId: 'timer-30d' }),
+        env.client.workflow.execute<typeof thirtyDayTimer>('thirtyDayTimer', {
+          taskQueue: 'time-skipping',
+          workflowId: 'timer-30d',
+        }),
       );
       expect(workflowElapsedMs).toBeGreaterThanOrEqual(30 * 24 * 3600 * 1000);
       // Proof that time was skipped rather than waited: far less than a minute passed here.

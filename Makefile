@@ -1,0 +1,17 @@
+# The commands a person needs; each is a thin wrapper over a script in infra/local.
+.PHONY: install up down status test
+
+install: ## install Node 24, pnpm, NATS, Temporal, FerretDB and the workspace packages
+	bash infra/local/install.sh
+
+up: install ## start NATS, the Mongo-wire store and Temporal (UI on http://localhost:8233)
+	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s infra up'
+
+down: ## stop what `make up` started
+	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s infra down'
+
+status:
+	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s infra status'
+
+test: ## everything CI checks, against real servers
+	bash infra/local/test.sh
