@@ -1,0 +1,9 @@
+/**
+ * Beacon's domain vocabulary: pure functions and data with no I/O and no Node built-ins, safe
+ * to import from Temporal workflows. Generated wire types never enter here.
+ */
+export * from './tlp.js';
+export * from './taxonomy.js';
+export * from './jurisdiction.js';
+export * from './nciss.js';
+export * from './observables.js';
