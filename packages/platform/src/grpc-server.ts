@@ -6,6 +6,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { diagnosticsV1, healthV1 } from '@beacon/proto';
+import { unary } from './grpc-handler.js';
 import { HealthRegistry } from './health.js';
 import type { Logger } from './logger.js';
 
@@ -60,7 +61,10 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     ...config.services.map((s) => s.name),
   ]);
   server.addService(healthV1.HealthService, health.implementation());
-  server.addService(diagnosticsV1.DiagnosticsServiceService, diagnostics(config.component, config.version));
+  server.addService(
+    diagnosticsV1.DiagnosticsServiceService,
+    diagnostics(config.component, config.version, config.logger),
+  );
   for (const service of config.services) server.addService(service.definition, service.implementation);
 
   const address = `${config.host ?? '127.0.0.1'}:${config.port}`;
@@ -75,6 +79,7 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
   const shutdown = () =>
     (stopping ??= new Promise<void>((resolve) => {
       health.drain();
+      health.closeWatches();
       const force = setTimeout(() => {
         config.logger.warn('grpc calls still running after the grace period; cancelling them');
         server.forceShutdown();
@@ -89,12 +94,18 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
   return { port, health, shutdown };
 }
 
-function diagnostics(component: string, version: string): diagnosticsV1.DiagnosticsServiceServer {
+function diagnostics(
+  component: string,
+  version: string,
+  logger: Logger,
+): diagnosticsV1.DiagnosticsServiceServer {
   const startedAt = new Date();
   const instanceId = randomUUID();
   return {
-    echo: (call, callback) => callback(null, call.request),
-    getServerInfo: (_call, callback) =>
-      callback(null, { component, version, runtime: process.version, startedAt, instanceId }),
+    echo: unary(async (request: diagnosticsV1.EchoRequest) => request, { logger }),
+    getServerInfo: unary(
+      async () => ({ component, version, runtime: process.version, startedAt, instanceId }),
+      { logger },
+    ),
   };
 }

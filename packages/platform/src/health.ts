@@ -1,6 +1,11 @@
 import { status as grpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import { healthV1 } from '@beacon/proto';
 
+interface Watcher {
+  notify(status: ServingStatus): void;
+  end(): void;
+}
+
 export const ServingStatus = healthV1.HealthCheckResponse_ServingStatus;
 export type ServingStatus = healthV1.HealthCheckResponse_ServingStatus;
 
@@ -10,7 +15,7 @@ export type ServingStatus = healthV1.HealthCheckResponse_ServingStatus;
  */
 export class HealthRegistry {
   readonly #statuses = new Map<string, ServingStatus>();
-  readonly #watchers = new Map<string, Set<(status: ServingStatus) => void>>();
+  readonly #watchers = new Map<string, Set<Watcher>>();
 
   constructor(services: readonly string[]) {
     for (const name of ['', ...services]) this.#statuses.set(name, ServingStatus.SERVING);
@@ -19,12 +24,20 @@ export class HealthRegistry {
   set(service: string, status: ServingStatus): void {
     if (this.#statuses.get(service) === status) return;
     this.#statuses.set(service, status);
-    for (const notify of this.#watchers.get(service) ?? []) notify(status);
+    for (const watcher of this.#watchers.get(service) ?? []) watcher.notify(status);
   }
 
   /** Marks everything NOT_SERVING: load balancers stop sending before the server stops. */
   drain(): void {
     for (const name of this.#statuses.keys()) this.set(name, ServingStatus.NOT_SERVING);
+  }
+
+  /** Ends every Watch stream (after its last status), so they do not hold up shutdown. */
+  closeWatches(): void {
+    for (const watchers of this.#watchers.values()) {
+      for (const watcher of watchers) watcher.end();
+    }
+    this.#watchers.clear();
   }
 
   get(service: string): ServingStatus | undefined {
@@ -53,12 +66,12 @@ export class HealthRegistry {
 
   #watch(call: ServerWritableStream<healthV1.HealthCheckRequest, healthV1.HealthCheckResponse>) {
     const { service } = call.request;
-    const send = (status: ServingStatus) => call.write({ status });
-    send(this.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
+    const watcher: Watcher = { notify: (status) => call.write({ status }), end: () => call.end() };
+    watcher.notify(this.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
     let watchers = this.#watchers.get(service);
     if (!watchers) this.#watchers.set(service, (watchers = new Set()));
-    watchers.add(send);
-    const stop = () => watchers.delete(send);
+    watchers.add(watcher);
+    const stop = () => watchers.delete(watcher);
     call.on('cancelled', stop);
     call.on('close', stop);
   }

@@ -21,4 +21,5 @@ export {
   type GrpcServiceBinding,
   type RunningGrpcServer,
 } from './grpc-server.js';
+export { GrpcError, unary, type CallContext, type UnaryOptions } from './grpc-handler.js';
 export { onShutdown } from './shutdown.js';
