@@ -1,5 +1,21 @@
-import { status, type handleUnaryCall, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Metadata,
+  status,
+  type handleUnaryCall,
+  type ServerUnaryCall,
+  type StatusObject,
+} from '@grpc/grpc-js';
+import { rpcErrorDetails, rpcStatus } from '@beacon/proto';
 import type { Logger } from './logger.js';
+
+/** One wrong field of a request: where, why, and a machine-readable reason. */
+export interface FieldViolation {
+  /** Path in the request, e.g. `observables[2].value`. */
+  readonly field: string;
+  readonly description: string;
+  /** UPPER_SNAKE_CASE, e.g. `INVALID_OBSERVABLE`. */
+  readonly reason: string;
+}
 
 /** What a unary handler knows of its call besides the request. */
 export interface CallContext {
@@ -16,10 +32,50 @@ export class GrpcError extends Error {
   constructor(
     readonly code: status,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly violations?: readonly FieldViolation[] },
   ) {
     super(message, options);
+    this.violations = options?.violations ?? [];
   }
+  readonly violations: readonly FieldViolation[];
+}
+
+/** INVALID_ARGUMENT naming every bad field, in the message and as google.rpc.BadRequest. */
+export function invalidArgument(violations: readonly FieldViolation[]): GrpcError {
+  const summary = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
+  return new GrpcError(status.INVALID_ARGUMENT, `invalid request: ${summary}`, { violations });
+}
+
+const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
+
+/**
+ * The status a client receives: code, message and, for field violations, the standard
+ * `grpc-status-details-bin` trailer (google.rpc.Status carrying a google.rpc.BadRequest).
+ */
+function toStatus(error: GrpcError): Partial<StatusObject> {
+  const metadata = new Metadata();
+  if (error.violations.length > 0) {
+    const badRequest = rpcErrorDetails.BadRequest.encode({
+      fieldViolations: error.violations.map((v) => ({ ...v })),
+    }).finish();
+    const details = rpcStatus.Status.encode({
+      code: error.code,
+      message: error.message,
+      details: [{ typeUrl: BAD_REQUEST_TYPE, value: badRequest }],
+    }).finish();
+    metadata.set('grpc-status-details-bin', Buffer.from(details));
+  }
+  return { code: error.code, details: error.message, metadata };
+}
+
+/** Reads the field violations back out of a received error's trailer (clients and tests). */
+export function fieldViolations(metadata: Metadata | undefined): FieldViolation[] {
+  const raw = metadata?.get('grpc-status-details-bin')[0];
+  if (!(raw instanceof Buffer)) return [];
+  const decoded = rpcStatus.Status.decode(raw);
+  return decoded.details
+    .filter((any) => any.typeUrl === BAD_REQUEST_TYPE)
+    .flatMap((any) => rpcErrorDetails.BadRequest.decode(any.value).fieldViolations);
 }
 
 export interface UnaryOptions {
@@ -45,7 +101,7 @@ export function unary<Req, Res>(
     const controller = new AbortController();
     const deadline = new Date(Math.min(deadlineMs(call), Date.now() + maxCallMs));
     let answered = false;
-    const answer = (error: { code: status; details: string } | null, response?: Res) => {
+    const answer = (error: Partial<StatusObject> | null, response?: Res) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
@@ -66,7 +122,7 @@ export function unary<Req, Res>(
       (response) => answer(null, response),
       (error: unknown) => {
         if (error instanceof GrpcError) {
-          answer({ code: error.code, details: error.message });
+          answer(toStatus(error));
           return;
         }
         options.logger.error({ err: error, path: call.getPath() }, 'unexpected error in handler');

@@ -21,5 +21,25 @@ export {
   type GrpcServiceBinding,
   type RunningGrpcServer,
 } from './grpc-server.js';
-export { GrpcError, unary, type CallContext, type UnaryOptions } from './grpc-handler.js';
+export {
+  fieldViolations,
+  GrpcError,
+  invalidArgument,
+  unary,
+  type CallContext,
+  type FieldViolation,
+  type UnaryOptions,
+} from './grpc-handler.js';
+export {
+  AuthenticationError,
+  createAuthenticator,
+  createDevIssuer,
+  ROLES,
+  type AuthConfig,
+  type Authenticator,
+  type DevIssuer,
+  type Principal,
+  type Role,
+  type TokenClaims,
+} from './auth.js';
 export { onShutdown } from './shutdown.js';

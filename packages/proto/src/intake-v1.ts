@@ -1,0 +1,11 @@
+// beacon.intake.v1 spans two files; one namespace re-exports both without their helper types.
+export * from './gen/beacon/intake/v1/intake.js';
+export {
+  AgencyAssigned,
+  IncidentOpened,
+  IncidentReported,
+  IncidentResolved,
+  ReportAttached,
+  SeverityChanged,
+  StatusChanged,
+} from './gen/beacon/intake/v1/events.js';

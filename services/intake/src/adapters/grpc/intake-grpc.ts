@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import { status, type Metadata } from '@grpc/grpc-js';
+import {
+  AuthenticationError,
+  GrpcError,
+  invalidArgument,
+  unary,
+  type Authenticator,
+  type CallContext,
+  type GrpcServiceBinding,
+  type Logger,
+} from '@beacon/platform';
+import { intakeV1 } from '@beacon/proto';
+import type { Caller } from '../../domain/access.js';
+import { IntakeRuleError } from '../../domain/rules.js';
+import { IntakeError } from '../../app/errors.js';
+import type { Idempotency, IntakeService } from '../../app/intake-service.js';
+import type { Clock } from '../../app/ports.js';
+import { BadCursorError } from '../mongo/incident-store.js';
+import { incidentToProto, reportToProto, statusFromProto } from '../proto-mapping.js';
+import { LIMITS, Validator } from './validate.js';
+
+export interface IntakeGrpcDeps {
+  readonly service: IntakeService;
+  readonly authenticator: Authenticator;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Called after every successful write, e.g. to wake the outbox relay. */
+  readonly afterWrite?: () => void;
+}
+
+const MAX_PAGE = 100;
+
+/** `beacon.intake.v1.IntakeService` over gRPC: authenticate, validate, call, map back. */
+export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
+  const { service, clock } = deps;
+  const handle = <Req, Res>(
+    fn: (request: Req, caller: Caller, context: CallContext) => Promise<Res>,
+    write: boolean,
+  ) =>
+    unary<Req, Res>(
+      async (request, context) => {
+        const caller = await authenticate(deps.authenticator, context.metadata);
+        try {
+          const response = await fn(request, caller, context);
+          if (write) deps.afterWrite?.();
+          return response;
+        } catch (error) {
+          throw toGrpcError(error);
+        }
+      },
+      { logger: deps.logger },
+    );
+
+  const implementation: intakeV1.IntakeServiceServer = {
+    submitReport: handle<intakeV1.SubmitReportRequest, intakeV1.SubmitReportResponse>(
+      async (req, caller, ctx) => {
+        const v = new Validator();
+        const input = {
+          title: v.text('title', req.title, { max: LIMITS.title, required: true }),
+          description: v.text('description', req.description, { max: LIMITS.description }),
+          tlp: v.tlp('tlp', req.tlp),
+          classification: v.classification('classification', req.classification),
+          sectors: v.sectors('sectors', req.sectors),
+          jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
+          observables: v.observables('observables', req.observables),
+          awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
+        };
+        const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.SubmitReportRequest.encode(req).finish());
+        const result = await service.submitReport(caller, v.complete(input), idempotency);
+        return {
+          report: reportToProto(result.report),
+          ...(result.incident ? { incident: incidentToProto(result.incident) } : {}),
+          attached: result.attached,
+        };
+      },
+      true,
+    ),
+
+    openIncident: handle<intakeV1.OpenIncidentRequest, intakeV1.OpenIncidentResponse>(
+      async (req, caller, ctx) => {
+        const v = new Validator();
+        const input = {
+          title: v.text('title', req.title, { max: LIMITS.title, required: true }),
+          tlp: v.tlp('tlp', req.tlp),
+          classification: v.classification('classification', req.classification),
+          sectors: v.sectors('sectors', req.sectors),
+          jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
+          observables: v.observables('observables', req.observables),
+          severityInputs: v.severityInputs('severity_inputs', req.severityInputs),
+          awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
+        };
+        const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.OpenIncidentRequest.encode(req).finish());
+        const incident = await service.openIncident(caller, v.complete(input), idempotency);
+        return { incident: incidentToProto(incident) };
+      },
+      true,
+    ),
+
+    getIncident: handle<intakeV1.GetIncidentRequest, intakeV1.GetIncidentResponse>(async (req, caller) => {
+      const v = new Validator();
+      v.id('incident_id', req.incidentId, 'inc');
+      v.check();
+      return { incident: incidentToProto(await service.getIncident(caller, req.incidentId)) };
+    }, false),
+
+    listIncidents: handle<intakeV1.ListIncidentsRequest, intakeV1.ListIncidentsResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        if (req.pageSize < 0 || req.pageSize > MAX_PAGE)
+          v.fail('page_size', `must be 0 to ${MAX_PAGE}`, 'OUT_OF_RANGE');
+        if (req.pageToken.length > 512)
+          v.fail('page_token', 'is not a valid page token', 'INVALID_PAGE_TOKEN');
+        const statusFilter =
+          req.status === intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED
+            ? undefined
+            : statusFromProto(req.status);
+        if (req.status !== intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED && !statusFilter) {
+          v.fail('status', 'is not a known status', 'UNKNOWN_STATUS');
+        }
+        v.check();
+        const page = await service.listIncidents(caller, {
+          limit: req.pageSize || 20,
+          ...(req.pageToken ? { cursor: req.pageToken } : {}),
+          ...(statusFilter ? { status: statusFilter } : {}),
+        });
+        return { incidents: page.incidents.map(incidentToProto), nextPageToken: page.next ?? '' };
+      },
+      false,
+    ),
+
+    transitionIncident: handle<intakeV1.TransitionIncidentRequest, intakeV1.TransitionIncidentResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        v.id('incident_id', req.incidentId, 'inc');
+        const to = statusFromProto(req.toStatus) ?? v.fail('to_status', 'is required', 'REQUIRED');
+        const reason = v.text('reason', req.reason, { max: LIMITS.reason });
+        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.check();
+        const incident = await service.transition(caller, req.incidentId, to!, reason, req.expectedVersion);
+        return { incident: incidentToProto(incident) };
+      },
+      true,
+    ),
+
+    updateSeverity: handle<intakeV1.UpdateSeverityRequest, intakeV1.UpdateSeverityResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        v.id('incident_id', req.incidentId, 'inc');
+        const inputs = v.severityInputs('severity_inputs', req.severityInputs);
+        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.check();
+        return {
+          incident: incidentToProto(
+            await service.rescore(caller, req.incidentId, inputs!, req.expectedVersion),
+          ),
+        };
+      },
+      true,
+    ),
+
+    assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(async (req, caller) => {
+      const v = new Validator();
+      v.id('incident_id', req.incidentId, 'inc');
+      v.id('agency_id', req.agencyId);
+      if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+      v.check();
+      const incident = await service.assignAgency(caller, req.incidentId, req.agencyId, req.expectedVersion);
+      return { incident: incidentToProto(incident) };
+    }, true),
+  };
+
+  return {
+    name: 'beacon.intake.v1.IntakeService',
+    definition: intakeV1.IntakeServiceService,
+    implementation,
+  };
+}
+
+async function authenticate(authenticator: Authenticator, metadata: Metadata): Promise<Caller> {
+  const header = metadata.get('authorization')[0];
+  try {
+    return await authenticator.authenticate(typeof header === 'string' ? header : undefined);
+  } catch (error) {
+    if (error instanceof AuthenticationError) throw new GrpcError(status.UNAUTHENTICATED, error.message);
+    throw error;
+  }
+}
+
+/** The `idempotency-key` metadata, checked, with a digest of the request it guards. */
+function idempotencyOf(metadata: Metadata, v: Validator, requestBytes: Uint8Array): Idempotency | undefined {
+  const key = metadata.get('idempotency-key')[0];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[A-Za-z0-9._:-]{8,128}$/.test(key)) {
+    v.fail('idempotency-key', 'must be 8 to 128 letters, digits or . _ : -', 'INVALID_IDEMPOTENCY_KEY');
+    return undefined;
+  }
+  return { key, requestHash: createHash('sha256').update(requestBytes).digest('hex') };
+}
+
+function toGrpcError(error: unknown): unknown {
+  if (error instanceof GrpcError) return error;
+  if (error instanceof IntakeError) {
+    const code = {
+      'not-found': status.NOT_FOUND,
+      'permission-denied': status.PERMISSION_DENIED,
+      conflict: status.ABORTED,
+      'failed-precondition': status.FAILED_PRECONDITION,
+      'idempotency-mismatch': status.FAILED_PRECONDITION,
+    }[error.kind];
+    return new GrpcError(code, error.message, { cause: error });
+  }
+  if (error instanceof IntakeRuleError)
+    return new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });
+  if (error instanceof BadCursorError) {
+    return invalidArgument([
+      { field: 'page_token', description: error.message, reason: 'INVALID_PAGE_TOKEN' },
+    ]);
+  }
+  return error;
+}

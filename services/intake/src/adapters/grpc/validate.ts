@@ -1,0 +1,139 @@
+import {
+  classification as toClassification,
+  invalidNcissInputs,
+  isSector,
+  normaliseObservable,
+  parseJurisdiction,
+  type Classification,
+  type NcissInputs,
+  type Observable,
+  type Tlp,
+} from '@beacon/domain';
+import { invalidArgument, type FieldViolation } from '@beacon/platform';
+import type { commonV1 } from '@beacon/proto';
+import { tlpFromProto } from '../proto-mapping.js';
+
+/** Size limits on what one request may carry. */
+export const LIMITS = {
+  title: 200,
+  description: 20_000,
+  observables: 500,
+  sectors: 16,
+  jurisdictions: 50,
+  agencyId: 64,
+  reason: 1_000,
+} as const;
+
+/**
+ * Collects every violation of a request at once, so a client fixes them in one round trip.
+ * Each check returns the clean value, or undefined after recording why not.
+ */
+export class Validator {
+  readonly violations: FieldViolation[] = [];
+
+  /** Throws INVALID_ARGUMENT naming every violation; otherwise returns the values, all present. */
+  complete<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+    this.check();
+    return values as { [K in keyof T]: Exclude<T[K], undefined> };
+  }
+
+  /** Throws INVALID_ARGUMENT naming every violation recorded so far. */
+  check(): void {
+    if (this.violations.length > 0) throw invalidArgument(this.violations);
+  }
+
+  fail(field: string, description: string, reason: string): undefined {
+    this.violations.push({ field, description, reason });
+    return undefined;
+  }
+
+  text(field: string, value: string, options: { max: number; required?: boolean }): string {
+    const trimmed = value.trim();
+    if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
+    if (trimmed.length > options.max)
+      this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
+    // Control characters have no business in a title or description and break log lines.
+    // eslint-disable-next-line no-control-regex -- matching them is the point
+    if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(trimmed)) {
+      this.fail(field, 'contains control characters', 'CONTROL_CHARACTERS');
+    }
+    return trimmed;
+  }
+
+  tlp(field: string, value: commonV1.Tlp): Tlp | undefined {
+    return (
+      tlpFromProto(value) ??
+      this.fail(field, 'is required: one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED', 'REQUIRED')
+    );
+  }
+
+  classification(field: string, value: commonV1.Classification | undefined): Classification | undefined {
+    if (!value) return this.fail(field, 'is required', 'REQUIRED');
+    return (
+      toClassification(value.rsitClass, value.rsitType) ??
+      this.fail(
+        field,
+        `"${value.rsitClass}/${value.rsitType}" is not an RSIT class and type`,
+        'UNKNOWN_CLASSIFICATION',
+      )
+    );
+  }
+
+  sectors(field: string, values: readonly string[]): string[] {
+    if (values.length > LIMITS.sectors) this.fail(field, `at most ${LIMITS.sectors}`, 'TOO_MANY');
+    values.forEach((v, i) => {
+      if (!isSector(v)) this.fail(`${field}[${i}]`, `"${v}" is not a CISA sector id`, 'UNKNOWN_SECTOR');
+    });
+    return [...new Set(values)];
+  }
+
+  jurisdictions(field: string, values: readonly string[]): string[] {
+    if (values.length > LIMITS.jurisdictions) this.fail(field, `at most ${LIMITS.jurisdictions}`, 'TOO_MANY');
+    const parsed = values.map(
+      (v, i) =>
+        parseJurisdiction(v) ??
+        this.fail(`${field}[${i}]`, `"${v}" is not an ISO 3166 code`, 'UNKNOWN_JURISDICTION'),
+    );
+    return [...new Set(parsed.filter((p): p is NonNullable<typeof p> => p !== undefined))];
+  }
+
+  observables(field: string, values: readonly commonV1.Observable[]): Observable[] {
+    if (values.length > LIMITS.observables) {
+      this.fail(field, `at most ${LIMITS.observables}`, 'TOO_MANY');
+      return [];
+    }
+    const out: Observable[] = [];
+    values.forEach((o, i) => {
+      const result = normaliseObservable(o.type, o.value);
+      if (result.ok) out.push(result.observable);
+      else this.fail(`${field}[${i}]`, result.reason, 'INVALID_OBSERVABLE');
+    });
+    return out;
+  }
+
+  /** A point in time that has happened (allowing a little clock skew) and is after 1990. */
+  pastTime(field: string, value: Date | undefined, now: Date): Date | undefined {
+    if (!value) return this.fail(field, 'is required', 'REQUIRED');
+    if (value.getTime() > now.getTime() + 5 * 60_000)
+      return this.fail(field, 'is in the future', 'IN_FUTURE');
+    if (value.getTime() < Date.UTC(1990, 0, 1)) return this.fail(field, 'is before 1990', 'TOO_OLD');
+    return value;
+  }
+
+  severityInputs(field: string, value: commonV1.SeverityInputs | undefined): NcissInputs | undefined {
+    if (!value) return this.fail(field, 'is required', 'REQUIRED');
+    const bad = invalidNcissInputs({ ...value });
+    for (const input of bad)
+      this.fail(`${field}.${snake(input)}`, 'is not a known category', 'UNKNOWN_CATEGORY');
+    return bad.length === 0 ? (value as unknown as NcissInputs) : undefined;
+  }
+
+  id(field: string, value: string, prefix?: string): string {
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value) || (prefix && !value.startsWith(`${prefix}_`))) {
+      this.fail(field, prefix ? `is not a ${prefix}_… id` : 'is not a valid id', 'INVALID_ID');
+    }
+    return value;
+  }
+}
+
+const snake = (camel: string) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

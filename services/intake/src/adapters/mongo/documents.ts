@@ -1,0 +1,143 @@
+import type { Binary } from 'mongodb';
+import { TLP_LEVELS, type Classification, type NcissInputs, type Severity, type Tlp } from '@beacon/domain';
+import type { Incident, IncidentObservable, IncidentStatus, Report } from '../../domain/incident.js';
+import type { ReportPlan } from '../../app/ports.js';
+
+/** One event waiting in a document's outbox for the relay. */
+export interface OutboxEntryDoc {
+  readonly id: string;
+  /** Order of events within the document. */
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Binary;
+  readonly createdAt: Date;
+}
+
+/** Fields every document with an outbox has; the relay reads only these. */
+export interface OutboxFields {
+  /** Pending events by id (a map, so the relay can `$unset` exactly the ones it published). */
+  outbox: Record<string, OutboxEntryDoc>;
+  outboxCount: number;
+}
+
+export interface IncidentDoc extends OutboxFields {
+  _id: string;
+  title: string;
+  status: IncidentStatus;
+  tlp: Tlp;
+  /** The label's rank (CLEAR 0 … RED 4), so scope filters can compare labels. */
+  tlpRank: number;
+  classification: Classification;
+  sectors: string[];
+  jurisdictions: string[];
+  severityInputs: NcissInputs;
+  severity: Severity;
+  reportIds: string[];
+  engagedAgencyIds: string[];
+  reporterAgencyIds: string[];
+  observables: IncidentObservable[];
+  awareAt: Date;
+  openedAt: Date;
+  updatedAt: Date;
+  version: number;
+  /** Keyed hashes of the observables, for correlation without the values. */
+  correlationHashes: string[];
+}
+
+export interface ReportDoc extends OutboxFields {
+  _id: string;
+  incidentId: string;
+  reporterAgencyId: string;
+  title: string;
+  description: string;
+  tlp: Tlp;
+  classification: Classification;
+  sectors: string[];
+  jurisdictions: string[];
+  observables: { type: string; value: string }[];
+  awareAt: Date;
+  submittedAt: Date;
+  opensIncident: boolean;
+  linked: boolean;
+}
+
+export const tlpRank = (tlp: Tlp): number => TLP_LEVELS.indexOf(tlp);
+
+/** The incident's own fields as stored (outbox and correlation hashes are written separately). */
+export function incidentFields(
+  incident: Incident,
+): Omit<IncidentDoc, '_id' | keyof OutboxFields | 'correlationHashes'> {
+  const { id: _omitted, ...rest } = incident;
+  return {
+    ...rest,
+    sectors: [...rest.sectors],
+    jurisdictions: [...rest.jurisdictions],
+    reportIds: [...rest.reportIds],
+    engagedAgencyIds: [...rest.engagedAgencyIds],
+    reporterAgencyIds: [...rest.reporterAgencyIds],
+    observables: rest.observables.map((o) => ({ ...o })),
+    tlpRank: tlpRank(incident.tlp),
+  };
+}
+
+export function incidentFromDoc(doc: IncidentDoc): Incident {
+  return {
+    id: doc._id,
+    title: doc.title,
+    status: doc.status,
+    tlp: doc.tlp,
+    classification: doc.classification,
+    sectors: doc.sectors,
+    jurisdictions: doc.jurisdictions,
+    severityInputs: doc.severityInputs,
+    severity: doc.severity,
+    reportIds: doc.reportIds,
+    engagedAgencyIds: doc.engagedAgencyIds,
+    reporterAgencyIds: doc.reporterAgencyIds,
+    observables: doc.observables,
+    awareAt: doc.awareAt,
+    openedAt: doc.openedAt,
+    updatedAt: doc.updatedAt,
+    version: doc.version,
+  };
+}
+
+export function reportToDoc(report: Report, plan: ReportPlan): Omit<ReportDoc, keyof OutboxFields> {
+  return {
+    _id: report.id,
+    incidentId: report.incidentId,
+    reporterAgencyId: report.reporterAgencyId,
+    title: report.title,
+    description: report.description,
+    tlp: report.tlp,
+    classification: report.classification,
+    sectors: [...report.sectors],
+    jurisdictions: [...report.jurisdictions],
+    observables: report.observables.map(({ type, value }) => ({ type, value })),
+    awareAt: report.awareAt,
+    submittedAt: report.submittedAt,
+    opensIncident: plan.opensIncident,
+    linked: false,
+  };
+}
+
+export function reportFromDoc(doc: ReportDoc): { report: Report; plan: ReportPlan; linked: boolean } {
+  return {
+    report: {
+      id: doc._id,
+      incidentId: doc.incidentId,
+      reporterAgencyId: doc.reporterAgencyId,
+      title: doc.title,
+      description: doc.description,
+      tlp: doc.tlp,
+      classification: doc.classification,
+      sectors: doc.sectors,
+      jurisdictions: doc.jurisdictions,
+      observables: doc.observables as Report['observables'],
+      awareAt: doc.awareAt,
+      submittedAt: doc.submittedAt,
+    },
+    plan: { incidentId: doc.incidentId, opensIncident: doc.opensIncident },
+    linked: doc.linked,
+  };
+}

@@ -1,0 +1,37 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@beacon/platform';
+import type { CreatedIds, IdempotencyOutcome, IdempotencyStore } from '../../app/ports.js';
+
+interface IdempotencyDoc {
+  /** `<caller>:<key>` */
+  _id: string;
+  requestHash: string;
+  ids: CreatedIds;
+  createdAt: Date;
+}
+
+/**
+ * Idempotency records, claimed by inserting under a unique id: of two concurrent first
+ * attempts one inserts and the other reads what it stored.
+ */
+export class MongoIdempotencyStore implements IdempotencyStore {
+  readonly collection: Collection<IdempotencyDoc>;
+
+  constructor(db: Db) {
+    this.collection = db.collection<IdempotencyDoc>('idempotency');
+  }
+
+  async claim(scope: string, requestHash: string, ids: CreatedIds): Promise<IdempotencyOutcome> {
+    try {
+      await this.collection.insertOne({ _id: scope, requestHash, ids: { ...ids }, createdAt: new Date() });
+      return { state: 'new' };
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    const existing = await this.collection.findOne({ _id: scope });
+    if (!existing) throw new Error(`idempotency record ${scope} vanished`);
+    return existing.requestHash === requestHash
+      ? { state: 'replay', ids: existing.ids }
+      : { state: 'mismatch' };
+  }
+}

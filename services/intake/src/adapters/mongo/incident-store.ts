@@ -1,0 +1,163 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
+import type { IncidentScope } from '../../domain/access.js';
+import type { Incident, IncidentStatus } from '../../domain/incident.js';
+import type { Change } from '../../domain/rules.js';
+import type { IncidentPage, IncidentStore } from '../../app/ports.js';
+import { incidentFields, incidentFromDoc, tlpRank, type IncidentDoc } from './documents.js';
+import { outboxUpdate, type EventEncoder } from './outbox.js';
+
+const GREEN_RANK = tlpRank('GREEN');
+
+/**
+ * The scope rule of `canReadIncident` as a query, so a list never loads what the caller may not
+ * see: named agencies within their clearance, everyone cleared for CLEAR and GREEN.
+ */
+export function scopeFilter(scope: IncidentScope): Filter<IncidentDoc> | undefined {
+  switch (scope.kind) {
+    case 'all':
+      return {};
+    case 'none':
+      return undefined;
+    case 'agency':
+      return {
+        tlpRank: { $lte: tlpRank(scope.clearance) },
+        $or: [
+          { engagedAgencyIds: scope.agencyId },
+          { reporterAgencyIds: scope.agencyId },
+          { tlpRank: { $lte: GREEN_RANK } },
+        ],
+      };
+  }
+}
+
+interface Cursor {
+  readonly openedAt: string;
+  readonly id: string;
+}
+
+export class MongoIncidentStore implements IncidentStore {
+  readonly collection: Collection<IncidentDoc>;
+
+  constructor(
+    db: Db,
+    private readonly encode: EventEncoder,
+  ) {
+    this.collection = db.collection<IncidentDoc>('incidents');
+  }
+
+  async init(): Promise<void> {
+    await ensureIndexes(this.collection, [
+      { key: { correlationHashes: 1 }, name: 'correlation' },
+      { key: { openedAt: -1, _id: -1 }, name: 'newest' },
+      { key: { outboxCount: 1 }, name: 'outbox' },
+    ]);
+  }
+
+  async get(id: string): Promise<Incident | undefined> {
+    const doc = await this.collection.findOne({ _id: id });
+    return doc ? incidentFromDoc(doc) : undefined;
+  }
+
+  async insert(change: Change, correlationHashes: readonly string[]): Promise<'inserted' | 'exists'> {
+    const now = change.incident.updatedAt;
+    const { set, count } = outboxUpdate(change.events, this.encode, now, change.incident.version * 100);
+    const outbox = Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry]));
+    try {
+      await this.collection.insertOne({
+        _id: change.incident.id,
+        ...incidentFields(change.incident),
+        correlationHashes: [...new Set(correlationHashes)],
+        outbox,
+        outboxCount: count,
+      });
+      return 'inserted';
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  async save(
+    change: Change,
+    expectedVersion: number,
+    correlationHashes: readonly string[] = [],
+  ): Promise<boolean> {
+    const { set, count } = outboxUpdate(
+      change.events,
+      this.encode,
+      change.incident.updatedAt,
+      change.incident.version * 100,
+    );
+    const result = await this.collection.updateOne(
+      { _id: change.incident.id, version: expectedVersion },
+      {
+        $set: { ...incidentFields(change.incident), ...set },
+        $inc: { outboxCount: count },
+        ...(correlationHashes.length > 0
+          ? { $addToSet: { correlationHashes: { $each: [...correlationHashes] } } }
+          : {}),
+      },
+    );
+    return result.matchedCount === 1;
+  }
+
+  async findCorrelated(hashes: readonly string[], since: Date): Promise<Incident | undefined> {
+    if (hashes.length === 0) return undefined;
+    const doc = await this.collection.findOne(
+      { correlationHashes: { $in: [...hashes] }, status: { $ne: 'closed' }, updatedAt: { $gte: since } },
+      { sort: { openedAt: -1, _id: -1 } },
+    );
+    return doc ? incidentFromDoc(doc) : undefined;
+  }
+
+  async list(
+    scope: IncidentScope,
+    options: { limit: number; cursor?: string; status?: IncidentStatus },
+  ): Promise<IncidentPage> {
+    const filter = scopeFilter(scope);
+    if (!filter) return { incidents: [] };
+    const and: Filter<IncidentDoc>[] = [filter];
+    if (options.status) and.push({ status: options.status });
+    if (options.cursor) {
+      const after = decodeCursor(options.cursor);
+      const openedAt = new Date(after.openedAt);
+      and.push({ $or: [{ openedAt: { $lt: openedAt } }, { openedAt, _id: { $lt: after.id } }] });
+    }
+    const docs = await this.collection
+      .find({ $and: and })
+      .sort({ openedAt: -1, _id: -1 })
+      .limit(options.limit + 1)
+      .toArray();
+    const incidents = docs.slice(0, options.limit).map(incidentFromDoc);
+    const last = incidents.at(-1);
+    return docs.length > options.limit && last
+      ? { incidents, next: encodeCursor({ openedAt: last.openedAt.toISOString(), id: last.id }) }
+      : { incidents };
+  }
+}
+
+/** Thrown for a page token that is not one this service issued. */
+export class BadCursorError extends Error {
+  override readonly name = 'BadCursorError';
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(token: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (
+      typeof value.openedAt === 'string' &&
+      typeof value.id === 'string' &&
+      !Number.isNaN(Date.parse(value.openedAt))
+    ) {
+      return { openedAt: value.openedAt, id: value.id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadCursorError('the page token is not valid');
+}

@@ -1,0 +1,31 @@
+import { Binary } from 'mongodb';
+import type { IntakeEvent } from '../../domain/events.js';
+import type { EncodedEvent } from '../proto-mapping.js';
+import type { OutboxEntryDoc } from './documents.js';
+
+/** Turns a domain event into its final wire form, with a fresh id and time. */
+export type EventEncoder = (event: IntakeEvent) => EncodedEvent;
+
+/**
+ * The `$set` entries and count for appending events to a document's outbox in the same update
+ * as the change that caused them (no multi-document transaction needed, or available).
+ */
+export function outboxUpdate(
+  events: readonly IntakeEvent[],
+  encode: EventEncoder,
+  now: Date,
+  firstSeq: number,
+): { set: Record<string, OutboxEntryDoc>; count: number } {
+  const set: Record<string, OutboxEntryDoc> = {};
+  events.forEach((event, i) => {
+    const encoded = encode(event);
+    set[`outbox.${encoded.id}`] = {
+      id: encoded.id,
+      seq: firstSeq + i,
+      subject: encoded.subject,
+      data: new Binary(encoded.data),
+      createdAt: now,
+    };
+  });
+  return { set, count: events.length };
+}

@@ -1,0 +1,183 @@
+import type { Tlp } from '@beacon/domain';
+import { commonV1, eventsV1, intakeV1 } from '@beacon/proto';
+import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
+import type { IntakeEvent } from '../domain/events.js';
+
+const TLP_TO_PROTO: Record<Tlp, commonV1.Tlp> = {
+  CLEAR: commonV1.Tlp.TLP_CLEAR,
+  GREEN: commonV1.Tlp.TLP_GREEN,
+  AMBER: commonV1.Tlp.TLP_AMBER,
+  'AMBER+STRICT': commonV1.Tlp.TLP_AMBER_STRICT,
+  RED: commonV1.Tlp.TLP_RED,
+};
+const TLP_FROM_PROTO = new Map(Object.entries(TLP_TO_PROTO).map(([k, v]) => [v, k as Tlp]));
+
+export const tlpToProto = (tlp: Tlp): commonV1.Tlp => TLP_TO_PROTO[tlp];
+export const tlpFromProto = (tlp: commonV1.Tlp): Tlp | undefined => TLP_FROM_PROTO.get(tlp);
+
+const STATUS_TO_PROTO: Record<IncidentStatus, intakeV1.IncidentStatus> = {
+  reported: intakeV1.IncidentStatus.INCIDENT_STATUS_REPORTED,
+  triage: intakeV1.IncidentStatus.INCIDENT_STATUS_TRIAGE,
+  active: intakeV1.IncidentStatus.INCIDENT_STATUS_ACTIVE,
+  contained: intakeV1.IncidentStatus.INCIDENT_STATUS_CONTAINED,
+  resolved: intakeV1.IncidentStatus.INCIDENT_STATUS_RESOLVED,
+  closed: intakeV1.IncidentStatus.INCIDENT_STATUS_CLOSED,
+};
+const STATUS_FROM_PROTO = new Map(Object.entries(STATUS_TO_PROTO).map(([k, v]) => [v, k as IncidentStatus]));
+
+export const statusToProto = (status: IncidentStatus) => STATUS_TO_PROTO[status];
+export const statusFromProto = (status: intakeV1.IncidentStatus) => STATUS_FROM_PROTO.get(status);
+
+export function incidentToProto(incident: Incident): intakeV1.Incident {
+  const { severityInputs: s } = incident;
+  return {
+    id: incident.id,
+    title: incident.title,
+    status: statusToProto(incident.status),
+    tlp: tlpToProto(incident.tlp),
+    classification: { ...incident.classification },
+    sectors: [...incident.sectors],
+    jurisdictions: [...incident.jurisdictions],
+    severityInputs: {
+      functionalImpact: s.functionalImpact,
+      observedActivity: s.observedActivity,
+      location: s.location,
+      actor: s.actor,
+      informationImpact: s.informationImpact,
+      recoverability: s.recoverability,
+      crossSectorDependency: s.crossSectorDependency,
+      potentialImpact: s.potentialImpact,
+    },
+    severity: { ...incident.severity },
+    reportIds: [...incident.reportIds],
+    engagedAgencyIds: [...incident.engagedAgencyIds],
+    observables: incident.observables.map(({ type, value }) => ({ type, value })),
+    awareAt: incident.awareAt,
+    openedAt: incident.openedAt,
+    updatedAt: incident.updatedAt,
+    version: incident.version,
+  };
+}
+
+export function reportToProto(report: Report): intakeV1.Report {
+  return {
+    id: report.id,
+    incidentId: report.incidentId,
+    reporterAgencyId: report.reporterAgencyId,
+    title: report.title,
+    description: report.description,
+    tlp: tlpToProto(report.tlp),
+    classification: { ...report.classification },
+    sectors: [...report.sectors],
+    jurisdictions: [...report.jurisdictions],
+    observables: report.observables.map(({ type, value }) => ({ type, value })),
+    awareAt: report.awareAt,
+    submittedAt: report.submittedAt,
+  };
+}
+
+/** An event ready for the outbox: its subject and the encoded envelope, both final. */
+export interface EncodedEvent {
+  readonly id: string;
+  /** Subject under the events root, e.g. `incident.opened`. */
+  readonly subject: string;
+  readonly data: Uint8Array;
+}
+
+function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: Tlp; incidentId: string } {
+  switch (event.kind) {
+    case 'reported':
+      return {
+        schema: 'beacon.intake.v1.IncidentReported',
+        bytes: intakeV1.IncidentReported.encode({ report: reportToProto(event.report) }).finish(),
+        tlp: event.report.tlp,
+        incidentId: event.report.incidentId,
+      };
+    case 'opened':
+      return wrap(
+        'IncidentOpened',
+        intakeV1.IncidentOpened.encode({ incident: incidentToProto(event.incident) }),
+        event,
+      );
+    case 'report-attached':
+      return wrap(
+        'ReportAttached',
+        intakeV1.ReportAttached.encode({
+          incidentId: event.incident.id,
+          reportId: event.reportId,
+          incident: incidentToProto(event.incident),
+        }),
+        event,
+      );
+    case 'severity-changed':
+      return wrap(
+        'SeverityChanged',
+        intakeV1.SeverityChanged.encode({
+          incident: incidentToProto(event.incident),
+          previousScore: event.previousScore,
+          previousLevel: event.previousLevel,
+        }),
+        event,
+      );
+    case 'status-changed':
+      return wrap(
+        'StatusChanged',
+        intakeV1.StatusChanged.encode({
+          incident: incidentToProto(event.incident),
+          previousStatus: statusToProto(event.previousStatus),
+          reason: event.reason,
+        }),
+        event,
+      );
+    case 'agency-assigned':
+      return wrap(
+        'AgencyAssigned',
+        intakeV1.AgencyAssigned.encode({
+          incident: incidentToProto(event.incident),
+          agencyId: event.agencyId,
+        }),
+        event,
+      );
+    case 'resolved':
+      return wrap(
+        'IncidentResolved',
+        intakeV1.IncidentResolved.encode({ incident: incidentToProto(event.incident) }),
+        event,
+      );
+  }
+}
+
+function wrap(name: string, writer: { finish(): Uint8Array }, event: { incident: Incident }) {
+  return {
+    schema: `beacon.intake.v1.${name}`,
+    bytes: writer.finish(),
+    tlp: event.incident.tlp,
+    incidentId: event.incident.id,
+  };
+}
+
+/** Wraps a domain event in the CloudEvents-style envelope every Beacon event travels in. */
+export function encodeEvent(
+  event: IntakeEvent,
+  meta: { id: string; time: Date; traceparent?: string },
+): EncodedEvent {
+  const { schema, bytes, tlp, incidentId } = payload(event);
+  const envelope: eventsV1.Envelope = {
+    id: meta.id,
+    source: 'beacon/intake',
+    type: `beacon.incident.${event.kind}.v1`,
+    subject: event.kind === 'reported' ? event.report.id : incidentId,
+    time: meta.time,
+    datacontenttype: 'application/protobuf',
+    dataschema: schema,
+    tlp: tlpToProto(tlp),
+    incidentId,
+    traceparent: meta.traceparent ?? '',
+    data: bytes,
+  };
+  return {
+    id: meta.id,
+    subject: `incident.${event.kind}`,
+    data: eventsV1.Envelope.encode(envelope).finish(),
+  };
+}

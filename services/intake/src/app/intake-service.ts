@@ -1,0 +1,264 @@
+import { compareTlp, observableKey, type NcissInputs } from '@beacon/domain';
+import {
+  canCoordinate,
+  canReadIncident,
+  canSubmitReport,
+  incidentScope,
+  visibleTo,
+  type Caller,
+} from '../domain/access.js';
+import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
+import {
+  attachReport,
+  engageAgency,
+  openDirectly,
+  openFromReport,
+  rescore,
+  transition,
+  type Change,
+} from '../domain/rules.js';
+import { IntakeError } from './errors.js';
+import type {
+  AuditLog,
+  Clock,
+  CorrelationHasher,
+  CreatedIds,
+  IdempotencyStore,
+  IncidentPage,
+  IncidentStore,
+  Ids,
+  ReportPlan,
+  ReportStore,
+} from './ports.js';
+
+export interface IntakeDeps {
+  readonly incidents: IncidentStore;
+  readonly reports: ReportStore;
+  readonly idempotency: IdempotencyStore;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly hash: CorrelationHasher;
+  /** How far back a report's observables may correlate it with an incident's. */
+  readonly correlationWindowMs: number;
+}
+
+/** A report as submitted, validated, before it has an id. */
+export type ReportInput = Omit<Report, 'id' | 'incidentId' | 'reporterAgencyId' | 'submittedAt'>;
+
+export type OpenIncidentInput = Pick<
+  Incident,
+  'title' | 'tlp' | 'classification' | 'sectors' | 'jurisdictions' | 'severityInputs' | 'awareAt'
+> & { readonly observables: Report['observables'] };
+
+export interface SubmitResult {
+  readonly report: Report;
+  /** Absent when the caller may not see the incident its report joined. */
+  readonly incident: Incident | undefined;
+  readonly attached: boolean;
+}
+
+/** Creating calls carry the caller's idempotency key and a digest of the request. */
+export interface Idempotency {
+  readonly key: string;
+  readonly requestHash: string;
+}
+
+const MAX_CAS_ATTEMPTS = 20;
+
+/** The intake use cases. Each checks the caller's rights itself: no adapter is trusted to. */
+export class IntakeService {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  async submitReport(caller: Caller, input: ReportInput, idempotency?: Idempotency): Promise<SubmitResult> {
+    if (!canSubmitReport(caller))
+      throw new IntakeError('permission-denied', 'this caller may not file reports');
+    const ids = await this.#claim(caller, idempotency, {
+      incidentId: this.deps.ids.next('inc'),
+      reportId: this.deps.ids.next('rep'),
+    });
+    const reportId = ids.reportId!;
+    const hashes = input.observables.map((o) => this.deps.hash(observableKey(o)));
+
+    let stored = await this.deps.reports.get(reportId);
+    if (!stored) {
+      const now = this.deps.clock.now();
+      const correlated = await this.deps.incidents.findCorrelated(
+        hashes,
+        new Date(now.getTime() - this.deps.correlationWindowMs),
+      );
+      const plan: ReportPlan = correlated
+        ? { incidentId: correlated.id, opensIncident: false }
+        : { incidentId: ids.incidentId, opensIncident: true };
+      const report: Report = {
+        ...input,
+        id: reportId,
+        incidentId: plan.incidentId,
+        reporterAgencyId: caller.agencyId ?? 'coordination-centre',
+        submittedAt: now,
+      };
+      await this.deps.reports.insert(report, plan, { kind: 'reported', report });
+      stored = { report, plan, linked: false };
+    }
+    const incident = await this.#link(stored.report, stored.plan, hashes);
+    await this.#audit(caller, 'report.submitted', stored.report.id, stored.report.tlp);
+    return {
+      report: stored.report,
+      incident: canReadIncident(caller, incident) ? visibleTo(caller, incident) : undefined,
+      attached: !stored.plan.opensIncident,
+    };
+  }
+
+  /** Finishes reports a crash left stored but unlinked; safe to run on every replica. */
+  async linkUnlinkedReports(olderThanMs = 30_000): Promise<number> {
+    const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
+    const pending = await this.deps.reports.unlinked(before, 100);
+    for (const { report, plan } of pending) {
+      await this.#link(
+        report,
+        plan,
+        report.observables.map((o) => this.deps.hash(observableKey(o))),
+      );
+    }
+    return pending.length;
+  }
+
+  async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
+    this.#requireCoordinator(caller);
+    const { incidentId } = await this.#claim(caller, idempotency, { incidentId: this.deps.ids.next('inc') });
+    const existing = await this.deps.incidents.get(incidentId);
+    if (existing) return existing;
+    const change = openDirectly(
+      {
+        ...input,
+        id: incidentId,
+        observables: input.observables.map((o) => ({ ...o, tlp: input.tlp, reportId: '' })),
+      },
+      this.deps.clock.now(),
+    );
+    const hashes = input.observables.map((o) => this.deps.hash(observableKey(o)));
+    await this.deps.incidents.insert(change, hashes);
+    await this.#audit(caller, 'incident.opened', incidentId, input.tlp);
+    return (await this.deps.incidents.get(incidentId)) ?? change.incident;
+  }
+
+  async getIncident(caller: Caller, id: string): Promise<Incident> {
+    const incident = await this.deps.incidents.get(id);
+    // Not found and not allowed look the same, so ids cannot be probed.
+    if (!incident || !canReadIncident(caller, incident)) throw notFound(id);
+    if (compareTlp(incident.tlp, 'AMBER') >= 0) await this.#audit(caller, 'incident.read', id, incident.tlp);
+    return visibleTo(caller, incident);
+  }
+
+  async listIncidents(
+    caller: Caller,
+    options: { limit: number; cursor?: string; status?: IncidentStatus },
+  ): Promise<IncidentPage> {
+    const page = await this.deps.incidents.list(incidentScope(caller), options);
+    return { ...page, incidents: page.incidents.map((i) => visibleTo(caller, i)) };
+  }
+
+  transition(caller: Caller, id: string, to: IncidentStatus, reason: string, expectedVersion: number) {
+    return this.#mutate(caller, id, expectedVersion, 'incident.transitioned', (i, now) =>
+      transition(i, to, reason, now),
+    );
+  }
+
+  rescore(caller: Caller, id: string, inputs: NcissInputs, expectedVersion: number) {
+    return this.#mutate(caller, id, expectedVersion, 'incident.rescored', (i, now) =>
+      rescore(i, inputs, now),
+    );
+  }
+
+  assignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
+    return this.#mutate(caller, id, expectedVersion, 'incident.agency-assigned', (i, now) =>
+      engageAgency(i, agencyId, now),
+    );
+  }
+
+  /** Coordinator changes: applied only to the version the caller saw (0: to the latest). */
+  async #mutate(
+    caller: Caller,
+    id: string,
+    expectedVersion: number,
+    action: string,
+    apply: (incident: Incident, now: Date) => Change,
+  ): Promise<Incident> {
+    this.#requireCoordinator(caller);
+    const incident = await this.deps.incidents.get(id);
+    if (!incident) throw notFound(id);
+    if (expectedVersion !== 0 && expectedVersion !== incident.version) {
+      throw new IntakeError(
+        'conflict',
+        `incident ${id} is at version ${incident.version}, not ${expectedVersion}; reload and retry`,
+      );
+    }
+    const change = apply(incident, this.deps.clock.now());
+    if (!(await this.deps.incidents.save(change, incident.version))) {
+      throw new IntakeError('conflict', `incident ${id} changed meanwhile; reload and retry`);
+    }
+    await this.#audit(caller, action, id, change.incident.tlp);
+    return change.incident;
+  }
+
+  /** Makes sure the report is part of its incident; repeating it changes nothing. */
+  async #link(report: Report, plan: ReportPlan, hashes: readonly string[]): Promise<Incident> {
+    const now = this.deps.clock.now();
+    if (plan.opensIncident) {
+      await this.deps.incidents.insert(openFromReport(report, plan.incidentId, now), hashes);
+    }
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const incident = await this.deps.incidents.get(plan.incidentId);
+      if (!incident) throw new Error(`incident ${plan.incidentId} of report ${report.id} is missing`);
+      if (incident.reportIds.includes(report.id)) {
+        await this.deps.reports.markLinked(report.id);
+        return incident;
+      }
+      const change = attachReport(incident, report, now);
+      if (await this.deps.incidents.save(change, incident.version, hashes)) {
+        await this.deps.reports.markLinked(report.id);
+        return change.incident;
+      }
+    }
+    throw new IntakeError('conflict', `incident ${plan.incidentId} is too busy; retry the report`);
+  }
+
+  async #claim(caller: Caller, idempotency: Idempotency | undefined, ids: CreatedIds): Promise<CreatedIds> {
+    if (!idempotency) return ids;
+    const outcome = await this.deps.idempotency.claim(
+      `${caller.subject}:${idempotency.key}`,
+      idempotency.requestHash,
+      ids,
+    );
+    switch (outcome.state) {
+      case 'new':
+        return ids;
+      case 'replay':
+        return outcome.ids;
+      case 'mismatch':
+        throw new IntakeError(
+          'idempotency-mismatch',
+          'this idempotency key was used for a different request; use a new key',
+        );
+    }
+  }
+
+  #requireCoordinator(caller: Caller): void {
+    if (!canCoordinate(caller)) throw new IntakeError('permission-denied', 'only coordinators may do this');
+  }
+
+  #audit(caller: Caller, action: string, objectId: string, tlp: string): Promise<void> {
+    return this.deps.audit.append({
+      actor: caller.subject,
+      agencyId: caller.agencyId,
+      action,
+      objectId,
+      tlp,
+      at: this.deps.clock.now(),
+    });
+  }
+}
+
+function notFound(id: string): IntakeError {
+  return new IntakeError('not-found', `incident ${id} not found`);
+}

@@ -1,0 +1,89 @@
+import type { IncidentScope } from '../domain/access.js';
+import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
+import type { Change } from '../domain/rules.js';
+import type { IntakeEvent } from '../domain/events.js';
+
+/** Where a report goes: decided once, stored with the report, so a retry repeats it exactly. */
+export interface ReportPlan {
+  readonly incidentId: string;
+  /** True when the report opens that incident rather than joining it. */
+  readonly opensIncident: boolean;
+}
+
+export interface IncidentPage {
+  readonly incidents: readonly Incident[];
+  /** Opaque; absent on the last page. */
+  readonly next?: string;
+}
+
+/**
+ * Incidents with their outbox: every write stores the incident and the events it causes in one
+ * document update, so an event is published if and only if its change was stored.
+ */
+export interface IncidentStore {
+  get(id: string): Promise<Incident | undefined>;
+  /** Stores a new incident; `exists` when one with that id is already stored. */
+  insert(change: Change, correlationHashes: readonly string[]): Promise<'inserted' | 'exists'>;
+  /** Stores the change if the incident is still at `expectedVersion`; false when it is not. */
+  save(change: Change, expectedVersion: number, correlationHashes?: readonly string[]): Promise<boolean>;
+  /** The newest open incident sharing a correlation hash, active since `since`. */
+  findCorrelated(hashes: readonly string[], since: Date): Promise<Incident | undefined>;
+  list(
+    scope: IncidentScope,
+    options: { readonly limit: number; readonly cursor?: string; readonly status?: IncidentStatus },
+  ): Promise<IncidentPage>;
+}
+
+export interface ReportStore {
+  /** Stores the report with its plan and `reported` event; `exists` if already stored. */
+  insert(report: Report, plan: ReportPlan, event: IntakeEvent): Promise<'inserted' | 'exists'>;
+  get(id: string): Promise<{ report: Report; plan: ReportPlan; linked: boolean } | undefined>;
+  markLinked(id: string): Promise<void>;
+  /** Reports stored but not yet linked to their incident, older than `before` (a crash left them). */
+  unlinked(before: Date, limit: number): Promise<{ report: Report; plan: ReportPlan }[]>;
+}
+
+/** The ids a creating request was given. */
+export interface CreatedIds {
+  readonly incidentId: string;
+  readonly reportId?: string;
+}
+
+export type IdempotencyOutcome =
+  | { readonly state: 'new' }
+  | { readonly state: 'replay'; readonly ids: CreatedIds }
+  | { readonly state: 'mismatch' };
+
+/**
+ * Remembers, per caller and key, a digest of the creating request and the ids it was given, so
+ * a retry reuses them: the work is then repeated with the same ids and stored only once.
+ */
+export interface IdempotencyStore {
+  claim(scope: string, requestHash: string, ids: CreatedIds): Promise<IdempotencyOutcome>;
+}
+
+export interface AuditRecord {
+  readonly actor: string;
+  readonly agencyId: string | undefined;
+  readonly action: string;
+  readonly objectId: string;
+  readonly tlp: string;
+  readonly at: Date;
+}
+
+/** Append-only, hash-chained. */
+export interface AuditLog {
+  append(record: AuditRecord): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Ids {
+  /** A new unique id with a readable prefix, e.g. `inc_…`. */
+  next(prefix: 'inc' | 'rep'): string;
+}
+
+/** Keyed hash (HMAC) of an observable key: equal indicators correlate, values stay hidden. */
+export type CorrelationHasher = (observableKey: string) => string;

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { env, parseConfig, type AuthConfig } from '@beacon/platform';
+
+const schema = {
+  INTAKE_GRPC_HOST: z.string().default('127.0.0.1'),
+  INTAKE_GRPC_PORT: env.port(50061),
+  MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
+  INTAKE_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/)
+    .default('beacon_intake'),
+  NATS_URL: z.string().min(1),
+  EVENTS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+    .default('beacon.evt'),
+  AUTH_ISSUER: z.string().min(1),
+  AUTH_AUDIENCE: z.string().min(1).default('beacon'),
+  AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
+  AUTH_JWKS_FILE: z.string().min(1).optional(),
+  /** Key of the correlation HMAC: at least 32 characters, never logged. */
+  CORRELATION_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  CORRELATION_WINDOW_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(24 * 30),
+  LOG_LEVEL: env.logLevel(),
+};
+
+export type IntakeConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
+  const raw = parseConfig(schema, environment);
+  if (!raw.AUTH_JWKS_URL === !raw.AUTH_JWKS_FILE) {
+    throw new Error('invalid configuration:\n  AUTH_JWKS_URL / AUTH_JWKS_FILE: set exactly one');
+  }
+  const auth: AuthConfig = {
+    issuer: raw.AUTH_ISSUER,
+    audience: raw.AUTH_AUDIENCE,
+    jwks: raw.AUTH_JWKS_URL
+      ? { url: raw.AUTH_JWKS_URL }
+      : { keys: JSON.parse(readFileSync(raw.AUTH_JWKS_FILE!, 'utf8')) as { keys: [] } },
+  };
+  return {
+    grpc: { host: raw.INTAKE_GRPC_HOST, port: raw.INTAKE_GRPC_PORT },
+    mongo: { url: raw.MONGO_URL, db: raw.INTAKE_DB },
+    nats: { url: raw.NATS_URL, stream: raw.EVENTS_STREAM, subjectRoot: raw.EVENTS_SUBJECT_ROOT },
+    auth,
+    correlation: { secret: raw.CORRELATION_SECRET, windowMs: raw.CORRELATION_WINDOW_HOURS * 3_600_000 },
+    logLevel: raw.LOG_LEVEL,
+  } as const;
+}

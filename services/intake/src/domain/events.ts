@@ -1,0 +1,23 @@
+import type { Incident, IncidentStatus, Report } from './incident.js';
+
+/** What intake tells the rest of Beacon, one variant per `beacon.evt.incident.<kind>` subject. */
+export type IntakeEvent =
+  | { readonly kind: 'reported'; readonly report: Report }
+  | { readonly kind: 'opened'; readonly incident: Incident }
+  | { readonly kind: 'report-attached'; readonly incident: Incident; readonly reportId: string }
+  | {
+      readonly kind: 'severity-changed';
+      readonly incident: Incident;
+      readonly previousScore: number;
+      readonly previousLevel: number;
+    }
+  | {
+      readonly kind: 'status-changed';
+      readonly incident: Incident;
+      readonly previousStatus: IncidentStatus;
+      readonly reason: string;
+    }
+  | { readonly kind: 'agency-assigned'; readonly incident: Incident; readonly agencyId: string }
+  | { readonly kind: 'resolved'; readonly incident: Incident };
+
+export type IntakeEventKind = IntakeEvent['kind'];

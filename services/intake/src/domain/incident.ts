@@ -1,0 +1,74 @@
+import type { Classification, NcissInputs, Observable, Severity, Tlp } from '@beacon/domain';
+
+/** An observable on an incident, with the label of the report it came from. */
+export interface IncidentObservable extends Observable {
+  readonly tlp: Tlp;
+  readonly reportId: string;
+}
+
+export const INCIDENT_STATUSES = ['reported', 'triage', 'active', 'contained', 'resolved', 'closed'] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/**
+ * Allowed lifecycle moves. Forward along the lifecycle, with two ways back that real responses
+ * need: a contained incident flares up again (contained → active) and a resolved one is
+ * reopened (resolved → active). Closed is final.
+ */
+const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatus[]>> = {
+  reported: ['triage', 'active', 'closed'],
+  triage: ['active', 'resolved', 'closed'],
+  active: ['contained', 'resolved'],
+  contained: ['active', 'resolved'],
+  resolved: ['active', 'closed'],
+  closed: [],
+};
+
+export function canTransition(from: IncidentStatus, to: IncidentStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function allowedTransitions(from: IncidentStatus): readonly IncidentStatus[] {
+  return TRANSITIONS[from];
+}
+
+/** A report as filed by an agency; immutable once stored. */
+export interface Report {
+  readonly id: string;
+  readonly incidentId: string;
+  readonly reporterAgencyId: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tlp: Tlp;
+  readonly classification: Classification;
+  readonly sectors: readonly string[];
+  readonly jurisdictions: readonly string[];
+  readonly observables: readonly Observable[];
+  readonly awareAt: Date;
+  readonly submittedAt: Date;
+}
+
+/** The coordinated case that reports attach to. */
+export interface Incident {
+  readonly id: string;
+  readonly title: string;
+  readonly status: IncidentStatus;
+  /** The most restrictive label of the incident and every report attached to it. */
+  readonly tlp: Tlp;
+  readonly classification: Classification;
+  readonly sectors: readonly string[];
+  readonly jurisdictions: readonly string[];
+  readonly severityInputs: NcissInputs;
+  readonly severity: Severity;
+  readonly reportIds: readonly string[];
+  /** Agencies engaged on the incident; with the reporters, its named recipients under TLP. */
+  readonly engagedAgencyIds: readonly string[];
+  /** Agencies whose reports are attached. */
+  readonly reporterAgencyIds: readonly string[];
+  /** Each observable once, with the most permissive label any report gave it. */
+  readonly observables: readonly IncidentObservable[];
+  /** Earliest awareness among its reports: regulatory clocks count from here. */
+  readonly awareAt: Date;
+  readonly openedAt: Date;
+  readonly updatedAt: Date;
+  readonly version: number;
+}

@@ -1,0 +1,180 @@
+import {
+  compareTlp,
+  mostRestrictive,
+  NCISS_BASELINE,
+  observableKey,
+  scoreSeverity,
+  type NcissInputs,
+} from '@beacon/domain';
+import type { IntakeEvent } from './events.js';
+import {
+  canTransition,
+  type Incident,
+  type IncidentObservable,
+  type IncidentStatus,
+  type Report,
+} from './incident.js';
+
+/** A rule refused the change; `kind` says which, for the edge to map to a status code. */
+export class IntakeRuleError extends Error {
+  override readonly name = 'IntakeRuleError';
+  constructor(
+    readonly kind: 'invalid-transition' | 'already-engaged' | 'closed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A state change: the incident after it, and the events it produces. */
+export interface Change {
+  readonly incident: Incident;
+  readonly events: readonly IntakeEvent[];
+}
+
+/** Merges observables, keeping each once with the most permissive label it was shared under. */
+function mergeObservables(
+  current: readonly IncidentObservable[],
+  added: readonly IncidentObservable[],
+): IncidentObservable[] {
+  const byKey = new Map(current.map((o) => [observableKey(o), o]));
+  for (const o of added) {
+    const existing = byKey.get(observableKey(o));
+    if (!existing || compareTlp(o.tlp, existing.tlp) < 0) byKey.set(observableKey(o), o);
+  }
+  return [...byKey.values()];
+}
+
+const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
+
+function fromReport(report: Report): IncidentObservable[] {
+  return report.observables.map((o) => ({ ...o, tlp: report.tlp, reportId: report.id }));
+}
+
+/** A new incident made from its first report. */
+export function openFromReport(report: Report, incidentId: string, now: Date): Change {
+  const incident: Incident = {
+    id: incidentId,
+    title: report.title,
+    status: 'reported',
+    tlp: report.tlp,
+    classification: report.classification,
+    sectors: [...report.sectors],
+    jurisdictions: [...report.jurisdictions],
+    severityInputs: NCISS_BASELINE,
+    severity: scoreSeverity(NCISS_BASELINE),
+    reportIds: [report.id],
+    engagedAgencyIds: [],
+    reporterAgencyIds: [report.reporterAgencyId],
+    observables: fromReport(report),
+    awareAt: report.awareAt,
+    openedAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  return { incident, events: [{ kind: 'opened', incident }] };
+}
+
+/** An incident a coordinator opens directly. */
+export function openDirectly(
+  fields: Pick<
+    Incident,
+    | 'id'
+    | 'title'
+    | 'tlp'
+    | 'classification'
+    | 'sectors'
+    | 'jurisdictions'
+    | 'severityInputs'
+    | 'observables'
+    | 'awareAt'
+  >,
+  now: Date,
+): Change {
+  const incident: Incident = {
+    ...fields,
+    status: 'reported',
+    severity: scoreSeverity(fields.severityInputs),
+    reportIds: [],
+    engagedAgencyIds: [],
+    reporterAgencyIds: [],
+    openedAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  return { incident, events: [{ kind: 'opened', incident }] };
+}
+
+/**
+ * Attaches a correlated report. The incident's label becomes the more restrictive of the two,
+ * its awareness time the earlier, and its sectors and jurisdictions the union.
+ */
+export function attachReport(incident: Incident, report: Report, now: Date): Change {
+  if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
+  const next: Incident = {
+    ...incident,
+    tlp: mostRestrictive(incident.tlp, report.tlp),
+    sectors: union(incident.sectors, report.sectors),
+    jurisdictions: union(incident.jurisdictions, report.jurisdictions),
+    reportIds: [...incident.reportIds, report.id],
+    reporterAgencyIds: union(incident.reporterAgencyIds, [report.reporterAgencyId]),
+    observables: mergeObservables(incident.observables, fromReport(report)),
+    awareAt: report.awareAt < incident.awareAt ? report.awareAt : incident.awareAt,
+    updatedAt: now,
+    version: incident.version + 1,
+  };
+  return { incident: next, events: [{ kind: 'report-attached', incident: next, reportId: report.id }] };
+}
+
+export function transition(incident: Incident, to: IncidentStatus, reason: string, now: Date): Change {
+  if (!canTransition(incident.status, to)) {
+    throw new IntakeRuleError('invalid-transition', `an incident cannot go from ${incident.status} to ${to}`);
+  }
+  const next: Incident = { ...incident, status: to, updatedAt: now, version: incident.version + 1 };
+  const events: IntakeEvent[] = [
+    { kind: 'status-changed', incident: next, previousStatus: incident.status, reason },
+  ];
+  if (to === 'resolved') events.push({ kind: 'resolved', incident: next });
+  return { incident: next, events };
+}
+
+/** New severity inputs; the score is recomputed, and an event is emitted only if it moved. */
+export function rescore(incident: Incident, inputs: NcissInputs, now: Date): Change {
+  if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
+  const severity = scoreSeverity(inputs);
+  const next: Incident = {
+    ...incident,
+    severityInputs: inputs,
+    severity,
+    updatedAt: now,
+    version: incident.version + 1,
+  };
+  const moved = severity.score !== incident.severity.score;
+  return {
+    incident: next,
+    events: moved
+      ? [
+          {
+            kind: 'severity-changed',
+            incident: next,
+            previousScore: incident.severity.score,
+            previousLevel: incident.severity.level,
+          },
+        ]
+      : [],
+  };
+}
+
+export function engageAgency(incident: Incident, agencyId: string, now: Date): Change {
+  if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
+  if (incident.engagedAgencyIds.includes(agencyId)) {
+    throw new IntakeRuleError('already-engaged', `agency ${agencyId} is already engaged`);
+  }
+  const next: Incident = {
+    ...incident,
+    engagedAgencyIds: [...incident.engagedAgencyIds, agencyId],
+    updatedAt: now,
+    version: incident.version + 1,
+  };
+  return { incident: next, events: [{ kind: 'agency-assigned', incident: next, agencyId }] };
+}

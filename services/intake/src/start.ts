@@ -1,0 +1,115 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  connectMongo,
+  connectNats,
+  createAuthenticator,
+  ensureStreams,
+  startGrpcServer,
+  type Logger,
+} from '@beacon/platform';
+import { IntakeService } from './app/intake-service.js';
+import type { Clock } from './app/ports.js';
+import { intakeGrpc } from './adapters/grpc/intake-grpc.js';
+import { MongoAuditLog } from './adapters/mongo/audit-log.js';
+import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
+import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
+import { MongoReportStore } from './adapters/mongo/report-store.js';
+import { OutboxRelay } from './adapters/nats/outbox-relay.js';
+import { encodeEvent } from './adapters/proto-mapping.js';
+import type { IntakeConfig } from './config.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningIntake {
+  readonly port: number;
+  readonly service: IntakeService;
+  readonly audit: MongoAuditLog;
+  readonly relay: OutboxRelay;
+  stop(): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/** The stream intake publishes to: on disk, deduplicating republished events for ten minutes. */
+export function eventsStream(name: string, subjectRoot: string) {
+  return {
+    name,
+    subjects: [`${subjectRoot}.>`],
+    duplicate_window: 10 * 60 * 1e9,
+    max_age: 90 * 24 * 3600 * 1e9,
+  };
+}
+
+/** Wires intake to its database, JetStream and a gRPC server, and starts the outbox relay. */
+export async function startIntake(
+  config: IntakeConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<RunningIntake> {
+  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-intake' });
+  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-intake', logger });
+  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+
+  const db = mongo.db(config.mongo.db);
+  const encode = (event: Parameters<typeof encodeEvent>[0]) =>
+    encodeEvent(event, { id: randomUUID(), time: clock.now() });
+  const incidents = new MongoIncidentStore(db, encode);
+  const reports = new MongoReportStore(db, encode);
+  const audit = new MongoAuditLog(db);
+  await Promise.all([incidents.init(), reports.init()]);
+
+  const service = new IntakeService({
+    incidents,
+    reports,
+    idempotency: new MongoIdempotencyStore(db),
+    audit,
+    clock,
+    ids: { next: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '')}` },
+    hash: (key) => createHmac('sha256', config.correlation.secret).update(key).digest('hex'),
+    correlationWindowMs: config.correlation.windowMs,
+  });
+  const relay = new OutboxRelay({
+    sources: [incidents.collection, reports.collection] as never,
+    js: jetstream(nc),
+    subjectRoot: config.nats.subjectRoot,
+    logger,
+  });
+  relay.start();
+  const linker = setInterval(() => {
+    service
+      .linkUnlinkedReports()
+      .catch((error: unknown) => logger.warn({ err: error }, 'linking reports failed'));
+  }, 15_000);
+
+  const server = await startGrpcServer({
+    component: 'intake',
+    version: VERSION,
+    host: config.grpc.host,
+    port: config.grpc.port,
+    logger,
+    services: [
+      intakeGrpc({
+        service,
+        authenticator: createAuthenticator(config.auth),
+        clock,
+        logger,
+        afterWrite: () => relay.kick(),
+      }),
+    ],
+  });
+
+  return {
+    port: server.port,
+    service,
+    audit,
+    relay,
+    stop: async () => {
+      clearInterval(linker);
+      await server.shutdown();
+      await relay.stop();
+      await nc.drain();
+      await mongo.close();
+    },
+  };
+}

@@ -1,0 +1,250 @@
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { jetstream } from '@nats-io/jetstream';
+import { describe, expect } from 'vitest';
+import { fieldViolations } from '@beacon/platform';
+import { intakeV1 } from '@beacon/proto';
+import { test as base } from '@beacon/testkit';
+import { publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
+
+const test = base.extend('intake', async ({ infra, names }, { onCleanup }): Promise<TestIntake> => {
+  const t = await startTestIntake(infra, names);
+  onCleanup(() => t.stop());
+  return t;
+});
+
+const code = (e: unknown) => (e as ServiceError).code;
+
+describe('intake over gRPC', () => {
+  test('a report opens an incident and publishes reported and opened exactly once', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const res = await rpc(t, 'submitReport', report(), token);
+    expect(res.attached).toBe(false);
+    expect(res.report?.incidentId).toBe(res.incident?.id);
+    expect(res.incident).toMatchObject({
+      status: intakeV1.IncidentStatus.INCIDENT_STATUS_REPORTED,
+      sectors: ['water-and-wastewater'],
+      jurisdictions: ['DE-BY'],
+      observables: [{ type: 'domain', value: 'evil-c2.example' }],
+      version: 1,
+    });
+
+    const events = await publishedEvents(t, jetstream(nats), mongoClient.db(t.dbName));
+    expect(events.map((e) => e.type).sort()).toEqual([
+      'beacon.incident.opened.v1',
+      'beacon.incident.reported.v1',
+    ]);
+    expect(new Set(events.map((e) => e.id)).size).toBe(2);
+    expect(events.every((e) => e.incidentId === res.incident?.id && e.source === 'beacon/intake')).toBe(true);
+    const opened = intakeV1.IncidentOpened.decode(events.find((e) => e.type.includes('opened'))!.data);
+    expect(opened.incident?.id).toBe(res.incident?.id);
+  });
+
+  test('a retried submission with the same idempotency key returns the first result', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const key = { 'idempotency-key': 'retry-0001-abcdef' };
+    const body = report();
+    const [first, second] = await Promise.all([
+      rpc(t, 'submitReport', body, token, key),
+      rpc(t, 'submitReport', body, token, key),
+    ]);
+    const third = await rpc(t, 'submitReport', body, token, key);
+    expect(second.report?.id).toBe(first.report?.id);
+    expect(third.report?.id).toBe(first.report?.id);
+    expect(third.incident?.id).toBe(first.incident?.id);
+    const db = mongoClient.db(t.dbName);
+    expect(await db.collection('reports').countDocuments()).toBe(1);
+    expect(await db.collection('incidents').countDocuments()).toBe(1);
+    expect(await publishedEvents(t, jetstream(nats), db)).toHaveLength(2);
+
+    const changed = await rpc(t, 'submitReport', report({ title: 'Another' }), token, key).catch(
+      (e: unknown) => e,
+    );
+    expect(code(changed)).toBe(status.FAILED_PRECONDITION);
+  });
+
+  test('reports from two agencies with the same indicator, written differently, correlate', async ({
+    intake: t,
+  }) => {
+    const a = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const b = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by' });
+    const c = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
+    const first = await rpc(t, 'submitReport', report(), a);
+    const second = await rpc(
+      t,
+      'submitReport',
+      report({ observables: [{ type: 'domain', value: 'EVIL-C2.Example.' }], tlp: 2 }),
+      b,
+    );
+    expect(second.attached).toBe(true);
+    expect(second.incident?.id).toBe(first.incident?.id);
+    expect(second.incident?.reportIds).toEqual([first.report?.id, second.report?.id]);
+
+    const got = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, b);
+    expect(got.incident?.version).toBe(2);
+    // An AMBER incident neither engages nor involves cert-fr: it does not exist for it.
+    const hidden = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, c).catch(
+      (e: unknown) => e,
+    );
+    expect(code(hidden)).toBe(status.NOT_FOUND);
+  });
+
+  test('a TLP:RED incident links a correlated report without showing itself to an uncleared reporter', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const red = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
+    const amber = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'AMBER' });
+    const secret = { type: 'ipv4', value: '198.51.100.23' };
+    const first = await rpc(t, 'submitReport', report({ tlp: 5, observables: [secret] }), red);
+    const second = await rpc(t, 'submitReport', report({ tlp: 2, observables: [secret] }), amber);
+    expect(second.attached).toBe(true);
+    expect(second.incident).toBeUndefined();
+    expect(second.report?.incidentId).toBe(first.incident?.id);
+    const denied = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, amber).catch(
+      (e: unknown) => e,
+    );
+    expect(code(denied)).toBe(status.NOT_FOUND);
+    // Correlation keys are keyed hashes: the stored keys never contain the indicator itself.
+    const doc = await mongoClient
+      .db(t.dbName)
+      .collection('incidents')
+      .findOne({ _id: first.incident!.id as never });
+    expect(JSON.stringify(doc?.['correlationHashes'])).not.toContain('198.51.100.23');
+  });
+
+  test('invalid reports are refused with every field violation, and nothing is stored', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const error = (await rpc(
+      t,
+      'submitReport',
+      report({
+        title: '',
+        tlp: 0,
+        classification: { rsitClass: 'fraud', rsitType: 'ddos' },
+        sectors: ['moon-base'],
+        jurisdictions: ['XX'],
+        observables: [
+          { type: 'ipv4', value: '999.1.1.1' },
+          { type: '$where', value: 'sleep(1000)' },
+        ],
+        awareAt: new Date(Date.now() + 86_400_000),
+      }),
+      token,
+    ).catch((e: unknown) => e)) as ServiceError;
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(fieldViolations(error.metadata).map((v) => v.field)).toEqual([
+      'title',
+      'tlp',
+      'classification',
+      'sectors[0]',
+      'jurisdictions[0]',
+      'observables[0]',
+      'observables[1]',
+      'aware_at',
+    ]);
+    const db = mongoClient.db(t.dbName);
+    expect(await db.collection('reports').countDocuments()).toBe(0);
+    expect(await db.collection('incidents').countDocuments()).toBe(0);
+  });
+
+  test('the lifecycle allows only its transitions, on the version the caller saw', async ({ intake: t }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(t, 'submitReport', report(), coordinator);
+    const id = incident!.id;
+    const skip = await rpc(
+      t,
+      'transitionIncident',
+      {
+        incidentId: id,
+        toStatus: intakeV1.IncidentStatus.INCIDENT_STATUS_RESOLVED,
+        expectedVersion: 1,
+        reason: '',
+      },
+      coordinator,
+    ).catch((e: unknown) => e);
+    expect(code(skip)).toBe(status.FAILED_PRECONDITION);
+
+    const active = await rpc(
+      t,
+      'transitionIncident',
+      {
+        incidentId: id,
+        toStatus: intakeV1.IncidentStatus.INCIDENT_STATUS_ACTIVE,
+        expectedVersion: 1,
+        reason: 'confirmed',
+      },
+      coordinator,
+    );
+    expect(active.incident).toMatchObject({
+      status: intakeV1.IncidentStatus.INCIDENT_STATUS_ACTIVE,
+      version: 2,
+    });
+
+    const stale = await rpc(
+      t,
+      'transitionIncident',
+      {
+        incidentId: id,
+        toStatus: intakeV1.IncidentStatus.INCIDENT_STATUS_CONTAINED,
+        expectedVersion: 1,
+        reason: '',
+      },
+      coordinator,
+    ).catch((e: unknown) => e);
+    expect(code(stale)).toBe(status.ABORTED);
+  });
+
+  test('severity is recomputed from new inputs', async ({ intake: t }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(t, 'submitReport', report(), coordinator);
+    const updated = await rpc(
+      t,
+      'updateSeverity',
+      {
+        incidentId: incident!.id,
+        expectedVersion: 1,
+        severityInputs: {
+          functionalImpact: 'significant-critical',
+          potentialImpact: 'high',
+          informationImpact: 'destruction-non-critical',
+          recoverability: 'extended',
+          crossSectorDependency: 'medium',
+          location: 'critical-system-management',
+          observedActivity: 'effect',
+          actor: 'organised-crime',
+        },
+      },
+      coordinator,
+    );
+    expect(updated.incident?.severity).toEqual({ score: 75, level: 4, levelName: 'severe' });
+  });
+
+  test('callers without a valid token or the right role are refused', async ({ intake: t }) => {
+    const none = await rpc(t, 'submitReport', report(), undefined).catch((e: unknown) => e);
+    expect(code(none)).toBe(status.UNAUTHENTICATED);
+    const forged = await rpc(t, 'submitReport', report(), 'e30.e30.c2ln').catch((e: unknown) => e);
+    expect(code(forged)).toBe(status.UNAUTHENTICATED);
+    const auditor = await t.token({ roles: ['auditor'] });
+    const denied = await rpc(t, 'submitReport', report(), auditor).catch((e: unknown) => e);
+    expect(code(denied)).toBe(status.PERMISSION_DENIED);
+    const analyst = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const notCoordinator = await rpc(
+      t,
+      'assignAgency',
+      { incidentId: 'inc_x', agencyId: 'cert-fr', expectedVersion: 0 },
+      analyst,
+    ).catch((e: unknown) => e);
+    expect(code(notCoordinator)).toBe(status.PERMISSION_DENIED);
+  });
+});
