@@ -1,5 +1,6 @@
-// Fails when packages/proto/src/gen is not exactly what `buf generate` makes from proto/:
-// generated code is committed, so a hand edit or a forgotten regeneration must not land.
+// Fails when generated files differ from what the contracts make: packages/proto/src/gen (from
+// `buf generate`) and the gateway's OpenAPI document. Both are committed, so a hand edit or a
+// forgotten regeneration must not land.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,15 @@ try {
     process.exit(1);
   }
   console.log(`${committed}: ${want.size} files, identical to a fresh \`buf generate\``);
+
+  const openapi = 'services/gateway/src/gen/openapi.json';
+  const freshOpenapi = join(scratch, 'openapi.json');
+  execFileSync('tsx', ['services/gateway/scripts/gen-openapi.ts', freshOpenapi], { stdio: 'inherit' });
+  if (readFileSync(freshOpenapi, 'utf8') !== readFileSync(openapi, 'utf8')) {
+    console.error(`${openapi} is out of date with proto/ or the routes (run \`pnpm proto:gen\` and commit)`);
+    process.exit(1);
+  }
+  console.log(`${openapi}: identical to a fresh generation`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

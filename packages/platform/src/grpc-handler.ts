@@ -32,12 +32,18 @@ export class GrpcError extends Error {
   constructor(
     readonly code: status,
     message: string,
-    options?: ErrorOptions & { readonly violations?: readonly FieldViolation[] },
+    options?: ErrorOptions & {
+      readonly violations?: readonly FieldViolation[];
+      /** For RESOURCE_EXHAUSTED from a rate limit: when to try again. */
+      readonly retryAfterSeconds?: number;
+    },
   ) {
     super(message, options);
     this.violations = options?.violations ?? [];
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
   readonly violations: readonly FieldViolation[];
+  readonly retryAfterSeconds: number | undefined;
 }
 
 /** INVALID_ARGUMENT naming every bad field, in the message and as google.rpc.BadRequest. */
@@ -54,6 +60,7 @@ const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
  */
 function toStatus(error: GrpcError): Partial<StatusObject> {
   const metadata = new Metadata();
+  if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
   if (error.violations.length > 0) {
     const badRequest = rpcErrorDetails.BadRequest.encode({
       fieldViolations: error.violations.map((v) => ({ ...v })),

@@ -1,0 +1,68 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { AuthenticationError, GrpcError, type Authenticator, type Principal } from '@beacon/platform';
+import type { RateLimiter } from './rate-limit.js';
+import { FORWARDED_METADATA, type Upstream } from './upstream.js';
+
+export interface FrontDoorOptions {
+  readonly authenticator: Authenticator;
+  /** Upstream per fully qualified service name. */
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly rateLimiter: RateLimiter;
+  /** The longest a call may take, whatever deadline the client asked for. */
+  readonly maxCallMs: number;
+}
+
+/** What both the gRPC and the REST front ends hand over per call. */
+export interface Inbound {
+  /** e.g. `beacon.intake.v1.IntakeService` */
+  readonly service: string;
+  readonly rpc: string;
+  readonly request: Buffer;
+  /** Header or metadata values by lower-case name. */
+  readonly headers: (name: string) => string | undefined;
+  readonly deadline: Date;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The one path every call takes through the gateway: authenticate, limit the caller's rate,
+ * forward to the owning service with the caller's credentials and the earlier deadline.
+ * Object-level authorisation stays with the services, which own the objects.
+ */
+export class FrontDoor {
+  constructor(private readonly options: FrontDoorOptions) {}
+
+  async call(inbound: Inbound): Promise<Buffer> {
+    const principal = await this.#authenticate(inbound.headers('authorization'));
+    const wait = this.options.rateLimiter.take(principal.subject);
+    if (wait > 0) {
+      throw new GrpcError(status.RESOURCE_EXHAUSTED, `rate limit exceeded; retry in ${wait} s`, {
+        retryAfterSeconds: wait,
+      });
+    }
+    const upstream = this.options.upstreams.get(inbound.service);
+    if (!upstream) throw new GrpcError(status.UNIMPLEMENTED, `no service ${inbound.service}`);
+    const metadata = new Metadata();
+    for (const name of FORWARDED_METADATA) {
+      const value = inbound.headers(name);
+      if (value !== undefined) metadata.set(name, value);
+    }
+    const deadline = new Date(Math.min(inbound.deadline.getTime(), Date.now() + this.options.maxCallMs));
+    return upstream.call(
+      `/${inbound.service}/${inbound.rpc}`,
+      inbound.request,
+      metadata,
+      deadline,
+      inbound.signal,
+    );
+  }
+
+  async #authenticate(authorization: string | undefined): Promise<Principal> {
+    try {
+      return await this.options.authenticator.authenticate(authorization);
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw new GrpcError(status.UNAUTHENTICATED, error.message);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { unary, type GrpcServiceBinding, type Logger } from '@beacon/platform';
+import type { FrontDoor } from './front-door.js';
+import { fromUpstream } from './upstream-error.js';
+
+const identity = (value: Buffer) => value;
+
+/**
+ * Serves an upstream service's gRPC contract at the gateway, passing requests and responses
+ * through as bytes: clients talk to the gateway exactly as they would to the service.
+ */
+export function grpcPassThrough(
+  name: string,
+  definition: ServiceDefinition,
+  frontDoor: FrontDoor,
+  logger: Logger,
+): GrpcServiceBinding {
+  const passThrough: Record<string, ServiceDefinition[string]> = {};
+  const implementation: UntypedServiceImplementation = {};
+  for (const [method, def] of Object.entries(definition)) {
+    passThrough[method] = { ...def, requestDeserialize: identity, responseSerialize: identity };
+    const rpc = def.path.split('/').at(-1)!;
+    implementation[method] = unary<Buffer, Buffer>(
+      async (request, context) => {
+        try {
+          return await frontDoor.call({
+            service: name,
+            rpc,
+            request,
+            headers: (header) => {
+              const value = context.metadata.get(header)[0];
+              return typeof value === 'string' ? value : undefined;
+            },
+            deadline: context.deadline,
+            signal: context.signal,
+          });
+        } catch (error) {
+          throw fromUpstream(error);
+        }
+      },
+      { logger },
+    );
+  }
+  return { name, definition: passThrough as ServiceDefinition, implementation };
+}

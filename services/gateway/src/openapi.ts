@@ -1,0 +1,272 @@
+import type { Route } from './routes.js';
+
+/** The parts of a `google.protobuf.FileDescriptorSet` (buf's JSON image) this reads. */
+export interface DescriptorSet {
+  readonly file: readonly FileDescriptor[];
+}
+interface FileDescriptor {
+  readonly name: string;
+  readonly package?: string;
+  readonly messageType?: readonly MessageDescriptor[];
+  readonly enumType?: readonly EnumDescriptor[];
+  readonly service?: readonly { name: string; method: readonly MethodDescriptor[] }[];
+  readonly sourceCodeInfo?: { location?: readonly { path?: readonly number[]; leadingComments?: string }[] };
+}
+interface MessageDescriptor {
+  readonly name: string;
+  readonly field?: readonly FieldDescriptor[];
+  readonly nestedType?: readonly MessageDescriptor[];
+  readonly enumType?: readonly EnumDescriptor[];
+  readonly options?: { mapEntry?: boolean };
+}
+interface FieldDescriptor {
+  readonly name: string;
+  readonly jsonName?: string;
+  readonly label?: string;
+  readonly type: string;
+  readonly typeName?: string;
+}
+interface EnumDescriptor {
+  readonly name: string;
+  readonly value: readonly { name: string; number?: number }[];
+}
+interface MethodDescriptor {
+  readonly name: string;
+  readonly inputType: string;
+  readonly outputType: string;
+}
+
+type Schema = Record<string, unknown>;
+
+const INTEGER = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
+const SCALARS: Record<string, Schema> = {
+  TYPE_STRING: { type: 'string' },
+  TYPE_BOOL: { type: 'boolean' },
+  TYPE_BYTES: { type: 'string', contentEncoding: 'base64' },
+  TYPE_DOUBLE: { type: 'number' },
+  TYPE_FLOAT: { type: 'number' },
+  TYPE_INT32: INTEGER,
+  TYPE_SINT32: INTEGER,
+  TYPE_SFIXED32: INTEGER,
+  TYPE_UINT32: INTEGER,
+  TYPE_FIXED32: INTEGER,
+  TYPE_INT64: INTEGER,
+  TYPE_SINT64: INTEGER,
+  TYPE_SFIXED64: INTEGER,
+  TYPE_UINT64: INTEGER,
+  TYPE_FIXED64: INTEGER,
+};
+
+/** Well-known types have their own JSON forms in the proto3 mapping. */
+const WELL_KNOWN: Record<string, Schema> = {
+  'google.protobuf.Timestamp': { type: 'string', format: 'date-time' },
+  'google.protobuf.Any': { type: 'object' },
+};
+
+/**
+ * OpenAPI 3.1 for the REST routes, with a JSON Schema per message of the proto3 JSON mapping.
+ * Schemas are strict — unknown members are refused (`additionalProperties: false`) — so the
+ * gateway validates requests with the same document it publishes. Both the JSON name and the
+ * proto field name are accepted, as the mapping asks of parsers.
+ */
+export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[], version: string): Schema {
+  const schemas: Record<string, Schema> = {};
+
+  for (const file of descriptors.file) {
+    const prefix = file.package ? `${file.package}.` : '';
+    const commentAt = (path: number[]) =>
+      file.sourceCodeInfo?.location
+        ?.find((l) => l.path?.join('.') === path.join('.'))
+        ?.leadingComments?.trim();
+    const addEnum = (e: EnumDescriptor, fullName: string, path: number[]) => {
+      schemas[fullName] = {
+        anyOf: [{ type: 'string', enum: e.value.map((v) => v.name) }, { type: 'integer' }],
+        ...describe(commentAt(path)),
+      };
+    };
+    const addMessage = (m: MessageDescriptor, fullName: string, path: number[]) => {
+      if (WELL_KNOWN[fullName]) return;
+      m.nestedType?.forEach((n, i) => addMessage(n, `${fullName}.${n.name}`, [...path, 3, i]));
+      m.enumType?.forEach((e, i) => addEnum(e, `${fullName}.${e.name}`, [...path, 4, i]));
+      if (m.options?.mapEntry) return;
+      const properties: Record<string, Schema> = {};
+      m.field?.forEach((field, i) => {
+        const schema = { ...fieldSchema(field, descriptors), ...describe(commentAt([...path, 2, i])) };
+        const jsonName = field.jsonName ?? field.name;
+        properties[jsonName] = schema;
+        if (field.name !== jsonName) properties[field.name] = { ...schema, deprecated: true };
+      });
+      schemas[fullName] = {
+        type: 'object',
+        additionalProperties: false,
+        properties,
+        ...describe(commentAt(path)),
+      };
+    };
+    file.messageType?.forEach((m, i) => addMessage(m, `${prefix}${m.name}`, [4, i]));
+    file.enumType?.forEach((e, i) => addEnum(e, `${prefix}${e.name}`, [5, i]));
+  }
+
+  const paths: Record<string, Record<string, Schema>> = {};
+  for (const route of routes) {
+    const { method, comment } = findMethod(descriptors, route);
+    const input = method.inputType.replace(/^\./, '');
+    const output = method.outputType.replace(/^\./, '');
+    const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+    const inputSchema = schemas[input] as { properties: Record<string, Schema> };
+    const parameters: Schema[] = pathParams.map((name) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    if (!route.body) {
+      for (const [name, schema] of Object.entries(inputSchema.properties)) {
+        if (pathParams.includes(name) || schema['deprecated']) continue;
+        parameters.push({ name, in: 'query', required: false, schema: stripDescription(schema) });
+      }
+    }
+    if (route.idempotent) {
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: 'Retrying with the same key returns the first result instead of creating again.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
+      });
+    }
+    const openApiPath = route.path.replace(/\{(\w+)\}/g, (_, name: string) => `{${name}}`);
+    paths[openApiPath] ??= {};
+    paths[openApiPath][route.method.toLowerCase()] = {
+      operationId: route.rpc,
+      summary: route.summary,
+      ...describe(comment),
+      tags: [route.service.split('.').at(-1)],
+      parameters,
+      ...(route.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: { $ref: `#/components/schemas/${input}` } } },
+            },
+          }
+        : {}),
+      responses: {
+        [route.created ? '201' : '200']: {
+          description: 'OK',
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${output}` } } },
+        },
+        default: {
+          description: 'An error (RFC 9457 problem details)',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+      },
+    };
+  }
+
+  schemas['Problem'] = {
+    type: 'object',
+    description: 'RFC 9457 problem details, with the gRPC status and any field violations.',
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      instance: { type: 'string' },
+      grpcStatus: { type: 'string' },
+      violations: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            field: { type: 'string' },
+            description: { type: 'string' },
+            reason: { type: 'string' },
+          },
+        },
+      },
+    },
+    required: ['type', 'title', 'status'],
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Beacon API',
+      version,
+      description:
+        'Multi-agency cyber-incident coordination. The same operations are served over gRPC; ' +
+        'JSON follows the proto3 canonical mapping. Authenticate with `Authorization: Bearer <JWT>`.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas,
+    },
+  };
+}
+
+function fieldSchema(field: FieldDescriptor, descriptors: DescriptorSet): Schema {
+  const repeated = field.label === 'LABEL_REPEATED';
+  let single: Schema;
+  if (field.type === 'TYPE_MESSAGE' || field.type === 'TYPE_ENUM' || field.type === 'TYPE_GROUP') {
+    const name = field.typeName!.replace(/^\./, '');
+    const map = mapEntry(descriptors, name);
+    if (map && repeated) {
+      return { type: 'object', additionalProperties: fieldSchema(map.value, descriptors) };
+    }
+    single = WELL_KNOWN[name] ?? { $ref: `#/components/schemas/${name}` };
+  } else {
+    single = SCALARS[field.type] ?? {};
+  }
+  return repeated ? { type: 'array', items: single } : single;
+}
+
+function mapEntry(descriptors: DescriptorSet, fullName: string): { value: FieldDescriptor } | undefined {
+  for (const file of descriptors.file) {
+    const prefix = file.package ? `${file.package}.` : '';
+    const search = (
+      messages: readonly MessageDescriptor[] | undefined,
+      parent: string,
+    ): MessageDescriptor | undefined => {
+      for (const m of messages ?? []) {
+        const name = `${parent}${m.name}`;
+        if (name === fullName) return m;
+        const nested = search(m.nestedType, `${name}.`);
+        if (nested) return nested;
+      }
+      return undefined;
+    };
+    const found = search(file.messageType, prefix);
+    if (found?.options?.mapEntry) return { value: found.field!.find((f) => f.name === 'value')! };
+  }
+  return undefined;
+}
+
+function findMethod(
+  descriptors: DescriptorSet,
+  route: Route,
+): { method: MethodDescriptor; comment: string | undefined } {
+  for (const file of descriptors.file) {
+    for (const [s, service] of (file.service ?? []).entries()) {
+      if (`${file.package}.${service.name}` !== route.service) continue;
+      const m = service.method.findIndex((candidate) => candidate.name === route.rpc);
+      if (m < 0) continue;
+      const comment = file.sourceCodeInfo?.location
+        ?.find((l) => l.path?.join('.') === `6.${s}.2.${m}`)
+        ?.leadingComments?.trim();
+      return { method: service.method[m]!, comment };
+    }
+  }
+  throw new Error(`no RPC ${route.service}/${route.rpc} in the contracts`);
+}
+
+const describe = (comment: string | undefined) =>
+  comment ? { description: comment.replace(/\s*\n\s*/g, ' ') } : {};
+
+function stripDescription(schema: Schema): Schema {
+  const { description: _description, ...rest } = schema;
+  return rest;
+}

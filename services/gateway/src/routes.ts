@@ -1,0 +1,84 @@
+/**
+ * The REST face of each RPC: one table drives the HTTP router and the OpenAPI document, so the
+ * two cannot disagree. Paths follow Google's API design guide (custom methods after a colon).
+ */
+export interface Route {
+  /** Fully qualified service and method, e.g. `beacon.intake.v1.IntakeService/SubmitReport`. */
+  readonly service: string;
+  readonly rpc: string;
+  readonly method: 'GET' | 'POST';
+  /** Path with `{field}` placeholders naming request fields (proto names). */
+  readonly path: string;
+  /** Whether the request body carries the rest of the request (POST) or the query does (GET). */
+  readonly body: boolean;
+  /** 201 for calls that create; 200 otherwise. */
+  readonly created?: boolean;
+  /** Honours the `Idempotency-Key` header. */
+  readonly idempotent?: boolean;
+  readonly summary: string;
+}
+
+const INTAKE = 'beacon.intake.v1.IntakeService';
+
+export const ROUTES: readonly Route[] = [
+  {
+    service: INTAKE,
+    rpc: 'SubmitReport',
+    method: 'POST',
+    path: '/v1/reports',
+    body: true,
+    created: true,
+    idempotent: true,
+    summary: 'File a report; it opens an incident or joins a correlated one',
+  },
+  {
+    service: INTAKE,
+    rpc: 'OpenIncident',
+    method: 'POST',
+    path: '/v1/incidents',
+    body: true,
+    created: true,
+    idempotent: true,
+    summary: 'Open an incident (coordinators)',
+  },
+  {
+    service: INTAKE,
+    rpc: 'ListIncidents',
+    method: 'GET',
+    path: '/v1/incidents',
+    body: false,
+    summary: 'Incidents the caller may see, newest first',
+  },
+  {
+    service: INTAKE,
+    rpc: 'GetIncident',
+    method: 'GET',
+    path: '/v1/incidents/{incident_id}',
+    body: false,
+    summary: 'One incident',
+  },
+  {
+    service: INTAKE,
+    rpc: 'TransitionIncident',
+    method: 'POST',
+    path: '/v1/incidents/{incident_id}:transition',
+    body: true,
+    summary: 'Move an incident along its lifecycle',
+  },
+  {
+    service: INTAKE,
+    rpc: 'UpdateSeverity',
+    method: 'POST',
+    path: '/v1/incidents/{incident_id}:updateSeverity',
+    body: true,
+    summary: 'Replace the severity inputs and recompute the score',
+  },
+  {
+    service: INTAKE,
+    rpc: 'AssignAgency',
+    method: 'POST',
+    path: '/v1/incidents/{incident_id}:assignAgency',
+    body: true,
+    summary: 'Engage an agency on an incident',
+  },
+];

@@ -1,0 +1,89 @@
+import type { AddressInfo } from 'node:net';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
+import { healthV1, intakeV1 } from '@beacon/proto';
+import type { GatewayConfig } from './config.js';
+import { FrontDoor } from './front-door.js';
+import { grpcPassThrough } from './grpc-front.js';
+import { RateLimiter } from './rate-limit.js';
+import { createRestServer, type MessageCodec } from './rest/server.js';
+import { RequestSchemas } from './rest/schemas.js';
+import { ROUTES } from './routes.js';
+import { Upstream } from './upstream.js';
+import { VERSION } from './version.js';
+import openapi from './gen/openapi.json' with { type: 'json' };
+
+export interface RunningGateway {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Message codecs by protobuf package, for the REST door's JSON mapping. */
+const PACKAGES: Record<string, Record<string, unknown>> = { 'beacon.intake.v1': intakeV1 };
+
+function codec(fullName: string): MessageCodec {
+  const dot = fullName.lastIndexOf('.');
+  const found = PACKAGES[fullName.slice(0, dot)]?.[fullName.slice(dot + 1)];
+  if (!found) throw new Error(`no codec for ${fullName}`);
+  return found as MessageCodec;
+}
+
+/** Starts the gRPC and REST doors in front of the services. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const intake = new Upstream(config.intakeAddress);
+  const upstreams = new Map([['beacon.intake.v1.IntakeService', intake]]);
+  const frontDoor = new FrontDoor({
+    authenticator: createAuthenticator(config.auth),
+    upstreams,
+    rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+    maxCallMs: config.maxCallMs,
+  });
+  const intakeHealth = new healthV1.HealthClient(config.intakeAddress, credentials.createInsecure());
+
+  const grpc = await startGrpcServer({
+    component: 'gateway',
+    version: VERSION,
+    host: config.host,
+    port: config.grpcPort,
+    logger,
+    services: [
+      grpcPassThrough('beacon.intake.v1.IntakeService', intakeV1.IntakeServiceService, frontDoor, logger),
+    ],
+  });
+
+  const rest = createRestServer({
+    routes: ROUTES,
+    frontDoor,
+    schemas: new RequestSchemas(openapi),
+    codec,
+    openapi,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    maxCallMs: config.maxCallMs,
+    ready: () =>
+      new Promise((resolve) => {
+        intakeHealth.check(
+          { service: '' },
+          new Metadata(),
+          { deadline: new Date(Date.now() + 2_000) },
+          (error, response) => resolve(!error && response.status === ServingStatus.SERVING),
+        );
+      }),
+  });
+  await new Promise<void>((resolve) => rest.listen(config.httpPort, config.host, resolve));
+  const httpPort = (rest.address() as AddressInfo).port;
+  logger.info({ httpPort, grpcPort: grpc.port }, 'gateway listening');
+
+  return {
+    grpcPort: grpc.port,
+    httpPort,
+    stop: async () => {
+      await new Promise<void>((resolve) => rest.close(() => resolve()));
+      rest.closeAllConnections();
+      await grpc.shutdown();
+      intakeHealth.close();
+      intake.close();
+    },
+  };
+}
