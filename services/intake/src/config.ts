@@ -31,6 +31,12 @@ const schema = {
     .min(1)
     .max(24 * 365)
     .default(24 * 30),
+  /** This deployment's producer identity in STIX exports: `identity--<uuid>`, stable. */
+  STIX_IDENTITY_ID: z
+    .string()
+    .regex(/^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    .default('identity--2f0d7c2a-6a0e-4f35-9a41-2b1f4c6d8e90'),
+  STIX_IDENTITY_NAME: z.string().min(1).max(200).default('Beacon national coordination centre'),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -54,6 +60,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     nats: { url: raw.NATS_URL, stream: raw.EVENTS_STREAM, subjectRoot: raw.EVENTS_SUBJECT_ROOT },
     auth,
     correlation: { secret: raw.CORRELATION_SECRET, windowMs: raw.CORRELATION_WINDOW_HOURS * 3_600_000 },
+    stixIdentity: { id: raw.STIX_IDENTITY_ID, name: raw.STIX_IDENTITY_NAME },
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -15,6 +15,7 @@ import { MongoAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
 import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
 import { MongoReportStore } from './adapters/mongo/report-store.js';
+import { MongoSightingStore } from './adapters/mongo/sighting-store.js';
 import { OutboxRelay } from './adapters/nats/outbox-relay.js';
 import { encodeEvent } from './adapters/proto-mapping.js';
 import type { IntakeConfig } from './config.js';
@@ -57,14 +58,18 @@ export async function startIntake(
   const incidents = new MongoIncidentStore(db, encode);
   const reports = new MongoReportStore(db, encode);
   const audit = new MongoAuditLog(db);
-  await Promise.all([incidents.init(), reports.init()]);
+  const sightings = new MongoSightingStore(db);
+  await Promise.all([incidents.init(), reports.init(), sightings.init()]);
 
   const service = new IntakeService({
     incidents,
     reports,
     idempotency: new MongoIdempotencyStore(db),
     audit,
+    sightings,
     clock,
+    stixIdentity: config.stixIdentity,
+    uuid: randomUUID,
     ids: { next: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '')}` },
     hash: (key) => createHmac('sha256', config.correlation.secret).update(key).digest('hex'),
     correlationWindowMs: config.correlation.windowMs,

@@ -248,3 +248,104 @@ describe('intake over gRPC', () => {
     expect(code(notCoordinator)).toBe(status.PERMISSION_DENIED);
   });
 });
+
+describe('watchlist, trends, STIX and audit over gRPC', () => {
+  test('an indicator lists its sightings across incidents the caller may see', async ({ intake: t }) => {
+    const cert = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
+    const police = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'AMBER' });
+    const other = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-fr', clearance: 'AMBER' });
+    const wallet = { type: 'crypto-wallet', value: '0x52908400098527886E0F7030069857D2E4169EE7' };
+    const first = await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), cert);
+    await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), police);
+
+    const seen = await rpc(
+      t,
+      'lookupIndicator',
+      { observable: { ...wallet, value: wallet.value.toLowerCase() } },
+      police,
+    );
+    expect(seen.observable).toEqual({
+      type: 'crypto-wallet',
+      value: `ethereum:${wallet.value.toLowerCase()}`,
+    });
+    expect(seen.sightings.map((s) => s.incidentId)).toEqual([first.incident!.id, first.incident!.id]);
+    // cert-fr is not involved in this AMBER incident: the indicator has no sightings for it.
+    expect((await rpc(t, 'lookupIndicator', { observable: wallet }, other)).sightings).toEqual([]);
+  });
+
+  test('trends count incidents per week by sector over the caller-visible incidents', async ({
+    intake: t,
+  }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    await rpc(
+      t,
+      'submitReport',
+      report({ sectors: ['energy'], observables: [{ type: 'ipv4', value: '192.0.2.1' }] }),
+      coordinator,
+    );
+    await rpc(
+      t,
+      'submitReport',
+      report({ sectors: ['energy', 'communications'], observables: [] }),
+      coordinator,
+    );
+    const now = new Date();
+    const { points } = await rpc(
+      t,
+      'getTrends',
+      {
+        from: new Date(now.getTime() - 14 * 86_400_000),
+        to: new Date(now.getTime() + 60_000),
+        granularity: intakeV1.TrendGranularity.TREND_GRANULARITY_WEEK,
+        dimension: intakeV1.TrendDimension.TREND_DIMENSION_SECTOR,
+      },
+      coordinator,
+    );
+    expect(points.map((p) => [p.key, p.count])).toEqual([
+      ['communications', 1],
+      ['energy', 2],
+    ]);
+    const tooLong = await rpc(
+      t,
+      'getTrends',
+      { from: new Date(0), to: now, granularity: 1, dimension: 1 },
+      coordinator,
+    ).catch((e: unknown) => e);
+    expect(code(tooLong)).toBe(status.INVALID_ARGUMENT);
+  });
+
+  test('an incident exports as a STIX 2.1 bundle with its TLP marking', async ({ intake: t }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(t, 'submitReport', report({ tlp: 4 }), coordinator);
+    const { bundleJson } = await rpc(t, 'exportIncidentStix', { incidentId: incident!.id }, coordinator);
+    const bundle = JSON.parse(bundleJson) as {
+      type: string;
+      objects: { type: string; object_marking_refs?: string[] }[];
+    };
+    expect(bundle.type).toBe('bundle');
+    expect(bundle.objects.map((o) => o.type).sort()).toEqual([
+      'identity',
+      'incident',
+      'indicator',
+      'marking-definition',
+      'relationship',
+    ]);
+    expect(bundle.objects.find((o) => o.type === 'incident')?.object_marking_refs).toEqual([
+      'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
+    ]);
+  });
+
+  test('auditors verify the audit chain; agencies may not', async ({ intake: t }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(t, 'submitReport', report({ tlp: 3 }), coordinator);
+    await rpc(t, 'getIncident', { incidentId: incident!.id }, coordinator);
+    const auditor = await t.token({ roles: ['auditor'] });
+    const verified = await rpc(t, 'verifyAuditChain', {}, auditor);
+    expect(verified).toMatchObject({ ok: true, records: 2 });
+    expect(verified.headHash).toMatch(/^[0-9a-f]{64}$/);
+    const analyst = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    expect(code(await rpc(t, 'verifyAuditChain', {}, analyst).catch((e: unknown) => e))).toBe(
+      status.PERMISSION_DENIED,
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import { compareTlp, observableKey, type NcissInputs } from '@beacon/domain';
+import { compareTlp, mayReceive, observableKey, type NcissInputs, type Observable } from '@beacon/domain';
 import {
   canCoordinate,
   canReadIncident,
@@ -29,19 +29,32 @@ import type {
   Ids,
   ReportPlan,
   ReportStore,
+  AuditVerification,
+  Sighting,
+  SightingStore,
 } from './ports.js';
+import { trends, type TrendDimension, type TrendGranularity, type TrendPoint } from '../domain/trends.js';
+import { exportIncidentStix, type StixBundle } from '../domain/stix.js';
 
 export interface IntakeDeps {
   readonly incidents: IncidentStore;
   readonly reports: ReportStore;
   readonly idempotency: IdempotencyStore;
   readonly audit: AuditLog;
+  readonly sightings: SightingStore;
   readonly clock: Clock;
   readonly ids: Ids;
   readonly hash: CorrelationHasher;
   /** How far back a report's observables may correlate it with an incident's. */
   readonly correlationWindowMs: number;
+  /** Who this deployment is in STIX exports: a stable `identity--<uuid>` and a name. */
+  readonly stixIdentity: { readonly id: string; readonly name: string };
+  readonly uuid: () => string;
 }
+
+/** Trends count at most this many incidents per query; ranges are limited to a year. */
+export const TREND_INCIDENT_LIMIT = 200_000;
+export const MAX_TREND_RANGE_MS = 366 * 86_400_000;
 
 /** A report as submitted, validated, before it has an id. */
 export type ReportInput = Omit<Report, 'id' | 'incidentId' | 'reporterAgencyId' | 'submittedAt'>;
@@ -158,6 +171,64 @@ export class IntakeService {
     return { ...page, incidents: page.incidents.map((i) => visibleTo(caller, i)) };
   }
 
+  async trends(
+    caller: Caller,
+    query: { from: Date; to: Date; granularity: TrendGranularity; dimension: TrendDimension },
+  ): Promise<TrendPoint[]> {
+    const incidents = await this.deps.incidents.openedBetween(
+      incidentScope(caller),
+      query.from,
+      query.to,
+      TREND_INCIDENT_LIMIT,
+    );
+    return trends(incidents, query.granularity, query.dimension);
+  }
+
+  /**
+   * Sightings of one indicator, limited to incidents the caller may see and to reports whose
+   * label the caller may receive.
+   */
+  async lookupIndicator(caller: Caller, observable: Observable): Promise<Sighting[]> {
+    const sightings = await this.deps.sightings.find(observableKey(observable), 500);
+    const incidents = new Map(
+      (await this.deps.incidents.getMany([...new Set(sightings.map((s) => s.incidentId))])).map((i) => [
+        i.id,
+        i,
+      ]),
+    );
+    return sightings.filter((sighting) => {
+      const incident = incidents.get(sighting.incidentId);
+      if (!incident || !canReadIncident(caller, incident)) return false;
+      const named =
+        caller.agencyId !== undefined &&
+        (incident.engagedAgencyIds.includes(caller.agencyId) ||
+          incident.reporterAgencyIds.includes(caller.agencyId));
+      return (
+        canCoordinate(caller) ||
+        caller.roles.includes('auditor') ||
+        mayReceive(sighting.tlp, { clearance: caller.clearance, named })
+      );
+    });
+  }
+
+  /** The incident as the caller may see it, as a STIX 2.1 bundle. */
+  async exportStix(caller: Caller, id: string): Promise<StixBundle> {
+    const incident = await this.getIncident(caller, id);
+    return exportIncidentStix(incident, {
+      identityId: this.deps.stixIdentity.id,
+      identityName: this.deps.stixIdentity.name,
+      now: this.deps.clock.now(),
+      uuid: this.deps.uuid,
+    });
+  }
+
+  async verifyAudit(caller: Caller): Promise<AuditVerification> {
+    if (!caller.roles.some((r) => r === 'auditor' || r === 'coordinator')) {
+      throw new IntakeError('permission-denied', 'only auditors and coordinators may verify the audit chain');
+    }
+    return this.deps.audit.verify();
+  }
+
   transition(caller: Caller, id: string, to: IncidentStatus, reason: string, expectedVersion: number) {
     return this.#mutate(caller, id, expectedVersion, 'incident.transitioned', (i, now) =>
       transition(i, to, reason, now),
@@ -211,16 +282,22 @@ export class IntakeService {
       const incident = await this.deps.incidents.get(plan.incidentId);
       if (!incident) throw new Error(`incident ${plan.incidentId} of report ${report.id} is missing`);
       if (incident.reportIds.includes(report.id)) {
-        await this.deps.reports.markLinked(report.id);
+        await this.#linked(report);
         return incident;
       }
       const change = attachReport(incident, report, now);
       if (await this.deps.incidents.save(change, incident.version, hashes)) {
-        await this.deps.reports.markLinked(report.id);
+        await this.#linked(report);
         return change.incident;
       }
     }
     throw new IntakeError('conflict', `incident ${plan.incidentId} is too busy; retry the report`);
+  }
+
+  /** Last step of linking, after the incident has the report: nothing is left to redo. */
+  async #linked(report: Report): Promise<void> {
+    await this.deps.sightings.record(report);
+    await this.deps.reports.markLinked(report.id);
   }
 
   async #claim(caller: Caller, idempotency: Idempotency | undefined, ids: CreatedIds): Promise<CreatedIds> {

@@ -1,3 +1,4 @@
+import type { Tlp } from '@beacon/domain';
 import type { IncidentScope } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { Change } from '../domain/rules.js';
@@ -28,6 +29,14 @@ export interface IncidentStore {
   save(change: Change, expectedVersion: number, correlationHashes?: readonly string[]): Promise<boolean>;
   /** The newest open incident sharing a correlation hash, active since `since`. */
   findCorrelated(hashes: readonly string[], since: Date): Promise<Incident | undefined>;
+  getMany(ids: readonly string[]): Promise<Incident[]>;
+  /** The fields trends count, of incidents in scope opened in [from, to), at most `limit`. */
+  openedBetween(
+    scope: IncidentScope,
+    from: Date,
+    to: Date,
+    limit: number,
+  ): Promise<Pick<Incident, 'openedAt' | 'classification' | 'sectors' | 'jurisdictions'>[]>;
   list(
     scope: IncidentScope,
     options: { readonly limit: number; readonly cursor?: string; readonly status?: IncidentStatus },
@@ -71,9 +80,31 @@ export interface AuditRecord {
   readonly at: Date;
 }
 
+export type AuditVerification =
+  | { readonly ok: true; readonly records: number; readonly head: string }
+  | { readonly ok: false; readonly records: number; readonly brokenAt: number; readonly problem: string };
+
 /** Append-only, hash-chained. */
 export interface AuditLog {
   append(record: AuditRecord): Promise<void>;
+  /** Walks the chain: finds an altered, inserted, reordered or removed record. */
+  verify(): Promise<AuditVerification>;
+}
+
+/** One report that carried an indicator. */
+export interface Sighting {
+  readonly incidentId: string;
+  readonly reportId: string;
+  readonly seenAt: Date;
+  readonly tlp: Tlp;
+}
+
+/** Where every indicator was seen: the watchlist across incidents. */
+export interface SightingStore {
+  /** Records the report's observables; repeating it changes nothing. */
+  record(report: Report): Promise<void>;
+  /** Sightings of one observable key, newest first. */
+  find(observableKey: string, limit: number): Promise<Sighting[]>;
 }
 
 export interface Clock {

@@ -14,10 +14,11 @@ import { intakeV1 } from '@beacon/proto';
 import type { Caller } from '../../domain/access.js';
 import { IntakeRuleError } from '../../domain/rules.js';
 import { IntakeError } from '../../app/errors.js';
-import type { Idempotency, IntakeService } from '../../app/intake-service.js';
+import { MAX_TREND_RANGE_MS, type Idempotency, type IntakeService } from '../../app/intake-service.js';
+import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
 import type { Clock } from '../../app/ports.js';
 import { BadCursorError } from '../mongo/incident-store.js';
-import { incidentToProto, reportToProto, statusFromProto } from '../proto-mapping.js';
+import { incidentToProto, reportToProto, statusFromProto, tlpToProto } from '../proto-mapping.js';
 import { LIMITS, Validator } from './validate.js';
 
 export interface IntakeGrpcDeps {
@@ -168,6 +169,64 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       const incident = await service.assignAgency(caller, req.incidentId, req.agencyId, req.expectedVersion);
       return { incident: incidentToProto(incident) };
     }, true),
+    getTrends: handle<intakeV1.GetTrendsRequest, intakeV1.GetTrendsResponse>(async (req, caller) => {
+      const v = new Validator();
+      const from = req.from ?? v.fail('from', 'is required', 'REQUIRED');
+      const to = req.to ?? v.fail('to', 'is required', 'REQUIRED');
+      if (from && to && (to <= from || to.getTime() - from.getTime() > MAX_TREND_RANGE_MS)) {
+        v.fail('to', 'must be after from, by at most 366 days', 'OUT_OF_RANGE');
+      }
+      const granularity =
+        GRANULARITY.get(req.granularity) ?? v.fail('granularity', 'is required: DAY or WEEK', 'REQUIRED');
+      const dimension =
+        DIMENSION.get(req.dimension) ??
+        v.fail('dimension', 'is required: RSIT_CLASS, SECTOR or JURISDICTION', 'REQUIRED');
+      const query = v.complete({ from, to, granularity, dimension });
+      const points = await service.trends(caller, query);
+      return { points: points.map((p) => ({ periodStart: p.periodStart, key: p.key, count: p.count })) };
+    }, false),
+
+    lookupIndicator: handle<intakeV1.LookupIndicatorRequest, intakeV1.LookupIndicatorResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        const [observable] = req.observable
+          ? v.observables('observable', [req.observable])
+          : [v.fail('observable', 'is required', 'REQUIRED')];
+        v.check();
+        const sightings = await service.lookupIndicator(caller, observable!);
+        return {
+          observable: { type: observable!.type, value: observable!.value },
+          sightings: sightings.map((s) => ({ ...s, tlp: tlpToProto(s.tlp) })),
+        };
+      },
+      false,
+    ),
+
+    exportIncidentStix: handle<intakeV1.ExportIncidentStixRequest, intakeV1.ExportIncidentStixResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        v.id('incident_id', req.incidentId, 'inc');
+        v.check();
+        return { bundleJson: JSON.stringify(await service.exportStix(caller, req.incidentId)) };
+      },
+      false,
+    ),
+
+    verifyAuditChain: handle<intakeV1.VerifyAuditChainRequest, intakeV1.VerifyAuditChainResponse>(
+      async (_req, caller) => {
+        const result = await service.verifyAudit(caller);
+        return result.ok
+          ? { ok: true, records: result.records, brokenAt: 0, problem: '', headHash: result.head }
+          : {
+              ok: false,
+              records: result.records,
+              brokenAt: result.brokenAt,
+              problem: result.problem,
+              headHash: '',
+            };
+      },
+      false,
+    ),
   };
 
   return {
@@ -176,6 +235,16 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     implementation,
   };
 }
+
+const GRANULARITY = new Map<intakeV1.TrendGranularity, TrendGranularity>([
+  [intakeV1.TrendGranularity.TREND_GRANULARITY_DAY, 'day'],
+  [intakeV1.TrendGranularity.TREND_GRANULARITY_WEEK, 'week'],
+]);
+const DIMENSION = new Map<intakeV1.TrendDimension, TrendDimension>([
+  [intakeV1.TrendDimension.TREND_DIMENSION_RSIT_CLASS, 'rsit-class'],
+  [intakeV1.TrendDimension.TREND_DIMENSION_SECTOR, 'sector'],
+  [intakeV1.TrendDimension.TREND_DIMENSION_JURISDICTION, 'jurisdiction'],
+]);
 
 async function authenticate(authenticator: Authenticator, metadata: Metadata): Promise<Caller> {
   const header = metadata.get('authorization')[0];

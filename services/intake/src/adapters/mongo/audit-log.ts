@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '@beacon/platform';
-import type { AuditLog, AuditRecord } from '../../app/ports.js';
+import type { AuditLog, AuditRecord, AuditVerification } from '../../app/ports.js';
 
 interface AuditDoc extends AuditRecord {
   /** Position in the chain, from 1, without gaps. */
@@ -26,10 +26,6 @@ function chainHash(prevHash: string, seq: number, record: AuditRecord): string {
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
-
-export type AuditVerification =
-  | { readonly ok: true; readonly records: number; readonly head: string }
-  | { readonly ok: false; readonly records: number; readonly brokenAt: number; readonly problem: string };
 
 /**
  * An append-only, hash-chained audit log. Each record names its predecessor's hash, and its

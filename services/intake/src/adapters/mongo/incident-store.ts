@@ -102,6 +102,30 @@ export class MongoIncidentStore implements IncidentStore {
     return result.matchedCount === 1;
   }
 
+  async getMany(ids: readonly string[]): Promise<Incident[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.collection.find({ _id: { $in: [...ids] } }).toArray();
+    return docs.map(incidentFromDoc);
+  }
+
+  async openedBetween(scope: IncidentScope, from: Date, to: Date, limit: number) {
+    const filter = scopeFilter(scope);
+    if (!filter) return [];
+    const docs = await this.collection
+      .find(
+        { $and: [filter, { openedAt: { $gte: from, $lt: to } }] },
+        { projection: { openedAt: 1, classification: 1, sectors: 1, jurisdictions: 1 } },
+      )
+      .limit(limit)
+      .toArray();
+    return docs.map(({ openedAt, classification, sectors, jurisdictions }) => ({
+      openedAt,
+      classification,
+      sectors,
+      jurisdictions,
+    }));
+  }
+
   async findCorrelated(hashes: readonly string[], since: Date): Promise<Incident | undefined> {
     if (hashes.length === 0) return undefined;
     const doc = await this.collection.findOne(

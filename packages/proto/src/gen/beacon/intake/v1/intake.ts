@@ -92,6 +92,83 @@ export function incidentStatusToJSON(object: IncidentStatus): string {
   }
 }
 
+export enum TrendGranularity {
+  TREND_GRANULARITY_UNSPECIFIED = 0,
+  TREND_GRANULARITY_DAY = 1,
+  /** TREND_GRANULARITY_WEEK - Weeks start on Monday (ISO 8601), in UTC. */
+  TREND_GRANULARITY_WEEK = 2,
+}
+
+export function trendGranularityFromJSON(object: any): TrendGranularity {
+  switch (object) {
+    case 0:
+    case "TREND_GRANULARITY_UNSPECIFIED":
+      return TrendGranularity.TREND_GRANULARITY_UNSPECIFIED;
+    case 1:
+    case "TREND_GRANULARITY_DAY":
+      return TrendGranularity.TREND_GRANULARITY_DAY;
+    case 2:
+    case "TREND_GRANULARITY_WEEK":
+      return TrendGranularity.TREND_GRANULARITY_WEEK;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TrendGranularity");
+  }
+}
+
+export function trendGranularityToJSON(object: TrendGranularity): string {
+  switch (object) {
+    case TrendGranularity.TREND_GRANULARITY_UNSPECIFIED:
+      return "TREND_GRANULARITY_UNSPECIFIED";
+    case TrendGranularity.TREND_GRANULARITY_DAY:
+      return "TREND_GRANULARITY_DAY";
+    case TrendGranularity.TREND_GRANULARITY_WEEK:
+      return "TREND_GRANULARITY_WEEK";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TrendGranularity");
+  }
+}
+
+export enum TrendDimension {
+  TREND_DIMENSION_UNSPECIFIED = 0,
+  TREND_DIMENSION_RSIT_CLASS = 1,
+  TREND_DIMENSION_SECTOR = 2,
+  TREND_DIMENSION_JURISDICTION = 3,
+}
+
+export function trendDimensionFromJSON(object: any): TrendDimension {
+  switch (object) {
+    case 0:
+    case "TREND_DIMENSION_UNSPECIFIED":
+      return TrendDimension.TREND_DIMENSION_UNSPECIFIED;
+    case 1:
+    case "TREND_DIMENSION_RSIT_CLASS":
+      return TrendDimension.TREND_DIMENSION_RSIT_CLASS;
+    case 2:
+    case "TREND_DIMENSION_SECTOR":
+      return TrendDimension.TREND_DIMENSION_SECTOR;
+    case 3:
+    case "TREND_DIMENSION_JURISDICTION":
+      return TrendDimension.TREND_DIMENSION_JURISDICTION;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TrendDimension");
+  }
+}
+
+export function trendDimensionToJSON(object: TrendDimension): string {
+  switch (object) {
+    case TrendDimension.TREND_DIMENSION_UNSPECIFIED:
+      return "TREND_DIMENSION_UNSPECIFIED";
+    case TrendDimension.TREND_DIMENSION_RSIT_CLASS:
+      return "TREND_DIMENSION_RSIT_CLASS";
+    case TrendDimension.TREND_DIMENSION_SECTOR:
+      return "TREND_DIMENSION_SECTOR";
+    case TrendDimension.TREND_DIMENSION_JURISDICTION:
+      return "TREND_DIMENSION_JURISDICTION";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TrendDimension");
+  }
+}
+
 export interface Report {
   id: string;
   incidentId: string;
@@ -222,6 +299,77 @@ export interface AssignAgencyRequest {
 
 export interface AssignAgencyResponse {
   incident?: Incident | undefined;
+}
+
+export interface GetTrendsRequest {
+  /** Start of the range, inclusive. */
+  from?:
+    | Date
+    | undefined;
+  /** End of the range, exclusive; at most 366 days after `from`. */
+  to?: Date | undefined;
+  granularity: TrendGranularity;
+  dimension: TrendDimension;
+}
+
+export interface TrendPoint {
+  periodStart?:
+    | Date
+    | undefined;
+  /** An RSIT class, a sector id or a jurisdiction code, per the requested dimension. */
+  key: string;
+  count: number;
+}
+
+export interface GetTrendsResponse {
+  /** Ordered by period, then key; periods without incidents are left out. */
+  points: TrendPoint[];
+}
+
+export interface LookupIndicatorRequest {
+  observable?: Observable | undefined;
+}
+
+export interface Sighting {
+  incidentId: string;
+  reportId: string;
+  seenAt?:
+    | Date
+    | undefined;
+  /** The label of the report that carried the indicator. */
+  tlp: Tlp;
+}
+
+export interface LookupIndicatorResponse {
+  /** The indicator as normalised. */
+  observable?:
+    | Observable
+    | undefined;
+  /** Newest first, at most 500. */
+  sightings: Sighting[];
+}
+
+export interface ExportIncidentStixRequest {
+  incidentId: string;
+}
+
+export interface ExportIncidentStixResponse {
+  /** The STIX 2.1 bundle, as JSON text. */
+  bundleJson: string;
+}
+
+export interface VerifyAuditChainRequest {
+}
+
+export interface VerifyAuditChainResponse {
+  ok: boolean;
+  /** Records checked. */
+  records: number;
+  /** When not ok: the position of the first altered or missing record. */
+  brokenAt: number;
+  problem: string;
+  /** SHA-256 of the last record: publish it to detect a removed tail later. */
+  headHash: string;
 }
 
 function createBaseReport(): Report {
@@ -2350,6 +2498,923 @@ export const AssignAgencyResponse: MessageFns<AssignAgencyResponse> = {
   },
 };
 
+function createBaseGetTrendsRequest(): GetTrendsRequest {
+  return { from: undefined, to: undefined, granularity: 0, dimension: 0 };
+}
+
+export const GetTrendsRequest: MessageFns<GetTrendsRequest> = {
+  encode(message: GetTrendsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== undefined) {
+      Timestamp.encode(toTimestamp(message.from), writer.uint32(10).fork()).join();
+    }
+    if (message.to !== undefined) {
+      Timestamp.encode(toTimestamp(message.to), writer.uint32(18).fork()).join();
+    }
+    if (message.granularity !== 0) {
+      writer.uint32(24).int32(message.granularity);
+    }
+    if (message.dimension !== 0) {
+      writer.uint32(32).int32(message.dimension);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTrendsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTrendsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.granularity = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dimension = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTrendsRequest {
+    return {
+      from: isSet(object.from) ? fromJsonTimestamp(object.from) : undefined,
+      to: isSet(object.to) ? fromJsonTimestamp(object.to) : undefined,
+      granularity: isSet(object.granularity) ? trendGranularityFromJSON(object.granularity) : 0,
+      dimension: isSet(object.dimension) ? trendDimensionFromJSON(object.dimension) : 0,
+    };
+  },
+
+  toJSON(message: GetTrendsRequest): unknown {
+    const obj: any = {};
+    if (message.from !== undefined) {
+      obj.from = message.from.toISOString();
+    }
+    if (message.to !== undefined) {
+      obj.to = message.to.toISOString();
+    }
+    if (message.granularity !== 0) {
+      obj.granularity = trendGranularityToJSON(message.granularity);
+    }
+    if (message.dimension !== 0) {
+      obj.dimension = trendDimensionToJSON(message.dimension);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTrendsRequest>, I>>(base?: I): GetTrendsRequest {
+    return GetTrendsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTrendsRequest>, I>>(object: I): GetTrendsRequest {
+    const message = createBaseGetTrendsRequest();
+    message.from = object.from ?? undefined;
+    message.to = object.to ?? undefined;
+    message.granularity = object.granularity ?? 0;
+    message.dimension = object.dimension ?? 0;
+    return message;
+  },
+};
+
+function createBaseTrendPoint(): TrendPoint {
+  return { periodStart: undefined, key: "", count: 0 };
+}
+
+export const TrendPoint: MessageFns<TrendPoint> = {
+  encode(message: TrendPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.periodStart !== undefined) {
+      Timestamp.encode(toTimestamp(message.periodStart), writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).int32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrendPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrendPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.periodStart = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrendPoint {
+    return {
+      periodStart: isSet(object.periodStart)
+        ? fromJsonTimestamp(object.periodStart)
+        : isSet(object.period_start)
+        ? fromJsonTimestamp(object.period_start)
+        : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: TrendPoint): unknown {
+    const obj: any = {};
+    if (message.periodStart !== undefined) {
+      obj.periodStart = message.periodStart.toISOString();
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrendPoint>, I>>(base?: I): TrendPoint {
+    return TrendPoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrendPoint>, I>>(object: I): TrendPoint {
+    const message = createBaseTrendPoint();
+    message.periodStart = object.periodStart ?? undefined;
+    message.key = object.key ?? "";
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetTrendsResponse(): GetTrendsResponse {
+  return { points: [] };
+}
+
+export const GetTrendsResponse: MessageFns<GetTrendsResponse> = {
+  encode(message: GetTrendsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.points) {
+      TrendPoint.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTrendsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTrendsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.points.push(TrendPoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTrendsResponse {
+    return {
+      points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => TrendPoint.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetTrendsResponse): unknown {
+    const obj: any = {};
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => TrendPoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTrendsResponse>, I>>(base?: I): GetTrendsResponse {
+    return GetTrendsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTrendsResponse>, I>>(object: I): GetTrendsResponse {
+    const message = createBaseGetTrendsResponse();
+    message.points = object.points?.map((e) => TrendPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLookupIndicatorRequest(): LookupIndicatorRequest {
+  return { observable: undefined };
+}
+
+export const LookupIndicatorRequest: MessageFns<LookupIndicatorRequest> = {
+  encode(message: LookupIndicatorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.observable !== undefined) {
+      Observable.encode(message.observable, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupIndicatorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupIndicatorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.observable = Observable.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupIndicatorRequest {
+    return { observable: isSet(object.observable) ? Observable.fromJSON(object.observable) : undefined };
+  },
+
+  toJSON(message: LookupIndicatorRequest): unknown {
+    const obj: any = {};
+    if (message.observable !== undefined) {
+      obj.observable = Observable.toJSON(message.observable);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LookupIndicatorRequest>, I>>(base?: I): LookupIndicatorRequest {
+    return LookupIndicatorRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LookupIndicatorRequest>, I>>(object: I): LookupIndicatorRequest {
+    const message = createBaseLookupIndicatorRequest();
+    message.observable = (object.observable !== undefined && object.observable !== null)
+      ? Observable.fromPartial(object.observable)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSighting(): Sighting {
+  return { incidentId: "", reportId: "", seenAt: undefined, tlp: 0 };
+}
+
+export const Sighting: MessageFns<Sighting> = {
+  encode(message: Sighting, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    if (message.reportId !== "") {
+      writer.uint32(18).string(message.reportId);
+    }
+    if (message.seenAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.seenAt), writer.uint32(26).fork()).join();
+    }
+    if (message.tlp !== 0) {
+      writer.uint32(32).int32(message.tlp);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sighting {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSighting();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reportId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.seenAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tlp = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sighting {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      reportId: isSet(object.reportId)
+        ? globalThis.String(object.reportId)
+        : isSet(object.report_id)
+        ? globalThis.String(object.report_id)
+        : "",
+      seenAt: isSet(object.seenAt)
+        ? fromJsonTimestamp(object.seenAt)
+        : isSet(object.seen_at)
+        ? fromJsonTimestamp(object.seen_at)
+        : undefined,
+      tlp: isSet(object.tlp) ? tlpFromJSON(object.tlp) : 0,
+    };
+  },
+
+  toJSON(message: Sighting): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.reportId !== "") {
+      obj.reportId = message.reportId;
+    }
+    if (message.seenAt !== undefined) {
+      obj.seenAt = message.seenAt.toISOString();
+    }
+    if (message.tlp !== 0) {
+      obj.tlp = tlpToJSON(message.tlp);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Sighting>, I>>(base?: I): Sighting {
+    return Sighting.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Sighting>, I>>(object: I): Sighting {
+    const message = createBaseSighting();
+    message.incidentId = object.incidentId ?? "";
+    message.reportId = object.reportId ?? "";
+    message.seenAt = object.seenAt ?? undefined;
+    message.tlp = object.tlp ?? 0;
+    return message;
+  },
+};
+
+function createBaseLookupIndicatorResponse(): LookupIndicatorResponse {
+  return { observable: undefined, sightings: [] };
+}
+
+export const LookupIndicatorResponse: MessageFns<LookupIndicatorResponse> = {
+  encode(message: LookupIndicatorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.observable !== undefined) {
+      Observable.encode(message.observable, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.sightings) {
+      Sighting.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupIndicatorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupIndicatorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.observable = Observable.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sightings.push(Sighting.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupIndicatorResponse {
+    return {
+      observable: isSet(object.observable) ? Observable.fromJSON(object.observable) : undefined,
+      sightings: globalThis.Array.isArray(object?.sightings)
+        ? object.sightings.map((e: any) => Sighting.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LookupIndicatorResponse): unknown {
+    const obj: any = {};
+    if (message.observable !== undefined) {
+      obj.observable = Observable.toJSON(message.observable);
+    }
+    if (message.sightings?.length) {
+      obj.sightings = message.sightings.map((e) => Sighting.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LookupIndicatorResponse>, I>>(base?: I): LookupIndicatorResponse {
+    return LookupIndicatorResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LookupIndicatorResponse>, I>>(object: I): LookupIndicatorResponse {
+    const message = createBaseLookupIndicatorResponse();
+    message.observable = (object.observable !== undefined && object.observable !== null)
+      ? Observable.fromPartial(object.observable)
+      : undefined;
+    message.sightings = object.sightings?.map((e) => Sighting.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExportIncidentStixRequest(): ExportIncidentStixRequest {
+  return { incidentId: "" };
+}
+
+export const ExportIncidentStixRequest: MessageFns<ExportIncidentStixRequest> = {
+  encode(message: ExportIncidentStixRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportIncidentStixRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportIncidentStixRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportIncidentStixRequest {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportIncidentStixRequest): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportIncidentStixRequest>, I>>(base?: I): ExportIncidentStixRequest {
+    return ExportIncidentStixRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportIncidentStixRequest>, I>>(object: I): ExportIncidentStixRequest {
+    const message = createBaseExportIncidentStixRequest();
+    message.incidentId = object.incidentId ?? "";
+    return message;
+  },
+};
+
+function createBaseExportIncidentStixResponse(): ExportIncidentStixResponse {
+  return { bundleJson: "" };
+}
+
+export const ExportIncidentStixResponse: MessageFns<ExportIncidentStixResponse> = {
+  encode(message: ExportIncidentStixResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bundleJson !== "") {
+      writer.uint32(10).string(message.bundleJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportIncidentStixResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportIncidentStixResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bundleJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportIncidentStixResponse {
+    return {
+      bundleJson: isSet(object.bundleJson)
+        ? globalThis.String(object.bundleJson)
+        : isSet(object.bundle_json)
+        ? globalThis.String(object.bundle_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportIncidentStixResponse): unknown {
+    const obj: any = {};
+    if (message.bundleJson !== "") {
+      obj.bundleJson = message.bundleJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportIncidentStixResponse>, I>>(base?: I): ExportIncidentStixResponse {
+    return ExportIncidentStixResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportIncidentStixResponse>, I>>(object: I): ExportIncidentStixResponse {
+    const message = createBaseExportIncidentStixResponse();
+    message.bundleJson = object.bundleJson ?? "";
+    return message;
+  },
+};
+
+function createBaseVerifyAuditChainRequest(): VerifyAuditChainRequest {
+  return {};
+}
+
+export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
+  encode(_: VerifyAuditChainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyAuditChainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyAuditChainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): VerifyAuditChainRequest {
+    return {};
+  },
+
+  toJSON(_: VerifyAuditChainRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(base?: I): VerifyAuditChainRequest {
+    return VerifyAuditChainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(_: I): VerifyAuditChainRequest {
+    const message = createBaseVerifyAuditChainRequest();
+    return message;
+  },
+};
+
+function createBaseVerifyAuditChainResponse(): VerifyAuditChainResponse {
+  return { ok: false, records: 0, brokenAt: 0, problem: "", headHash: "" };
+}
+
+export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
+  encode(message: VerifyAuditChainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.records !== 0) {
+      writer.uint32(16).int32(message.records);
+    }
+    if (message.brokenAt !== 0) {
+      writer.uint32(24).int32(message.brokenAt);
+    }
+    if (message.problem !== "") {
+      writer.uint32(34).string(message.problem);
+    }
+    if (message.headHash !== "") {
+      writer.uint32(42).string(message.headHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyAuditChainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyAuditChainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.records = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.brokenAt = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.headHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyAuditChainResponse {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
+      brokenAt: isSet(object.brokenAt)
+        ? globalThis.Number(object.brokenAt)
+        : isSet(object.broken_at)
+        ? globalThis.Number(object.broken_at)
+        : 0,
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+      headHash: isSet(object.headHash)
+        ? globalThis.String(object.headHash)
+        : isSet(object.head_hash)
+        ? globalThis.String(object.head_hash)
+        : "",
+    };
+  },
+
+  toJSON(message: VerifyAuditChainResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.records !== 0) {
+      obj.records = Math.round(message.records);
+    }
+    if (message.brokenAt !== 0) {
+      obj.brokenAt = Math.round(message.brokenAt);
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
+    if (message.headHash !== "") {
+      obj.headHash = message.headHash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyAuditChainResponse>, I>>(base?: I): VerifyAuditChainResponse {
+    return VerifyAuditChainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyAuditChainResponse>, I>>(object: I): VerifyAuditChainResponse {
+    const message = createBaseVerifyAuditChainResponse();
+    message.ok = object.ok ?? false;
+    message.records = object.records ?? 0;
+    message.brokenAt = object.brokenAt ?? 0;
+    message.problem = object.problem ?? "";
+    message.headHash = object.headHash ?? "";
+    return message;
+  },
+};
+
 /**
  * Reports in, incidents out. Every call is authorised per object: a caller not cleared to see an
  * incident gets NOT_FOUND, exactly as if it did not exist. Creating calls honour the
@@ -2440,6 +3505,55 @@ export const IntakeServiceService = {
       Buffer.from(AssignAgencyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AssignAgencyResponse => AssignAgencyResponse.decode(value),
   },
+  /**
+   * Incidents opened per day or week, counted by RSIT class, sector or jurisdiction, over the
+   * incidents the caller may see.
+   */
+  getTrends: {
+    path: "/beacon.intake.v1.IntakeService/GetTrends" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTrendsRequest): Buffer => Buffer.from(GetTrendsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTrendsRequest => GetTrendsRequest.decode(value),
+    responseSerialize: (value: GetTrendsResponse): Buffer => Buffer.from(GetTrendsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTrendsResponse => GetTrendsResponse.decode(value),
+  },
+  /** Every sighting of one indicator across the incidents the caller may see (the watchlist). */
+  lookupIndicator: {
+    path: "/beacon.intake.v1.IntakeService/LookupIndicator" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LookupIndicatorRequest): Buffer =>
+      Buffer.from(LookupIndicatorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LookupIndicatorRequest => LookupIndicatorRequest.decode(value),
+    responseSerialize: (value: LookupIndicatorResponse): Buffer =>
+      Buffer.from(LookupIndicatorResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LookupIndicatorResponse => LookupIndicatorResponse.decode(value),
+  },
+  /** The incident as a STIX 2.1 bundle, with TLP 2.0 markings, as the caller may see it. */
+  exportIncidentStix: {
+    path: "/beacon.intake.v1.IntakeService/ExportIncidentStix" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExportIncidentStixRequest): Buffer =>
+      Buffer.from(ExportIncidentStixRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportIncidentStixRequest => ExportIncidentStixRequest.decode(value),
+    responseSerialize: (value: ExportIncidentStixResponse): Buffer =>
+      Buffer.from(ExportIncidentStixResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportIncidentStixResponse => ExportIncidentStixResponse.decode(value),
+  },
+  /** Walks the whole audit chain and reports the first altered or missing record (auditors). */
+  verifyAuditChain: {
+    path: "/beacon.intake.v1.IntakeService/VerifyAuditChain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifyAuditChainRequest): Buffer =>
+      Buffer.from(VerifyAuditChainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifyAuditChainRequest => VerifyAuditChainRequest.decode(value),
+    responseSerialize: (value: VerifyAuditChainResponse): Buffer =>
+      Buffer.from(VerifyAuditChainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifyAuditChainResponse => VerifyAuditChainResponse.decode(value),
+  },
 } as const;
 
 export interface IntakeServiceServer extends UntypedServiceImplementation {
@@ -2462,6 +3576,17 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
   updateSeverity: handleUnaryCall<UpdateSeverityRequest, UpdateSeverityResponse>;
   /** Engages an agency on an incident. */
   assignAgency: handleUnaryCall<AssignAgencyRequest, AssignAgencyResponse>;
+  /**
+   * Incidents opened per day or week, counted by RSIT class, sector or jurisdiction, over the
+   * incidents the caller may see.
+   */
+  getTrends: handleUnaryCall<GetTrendsRequest, GetTrendsResponse>;
+  /** Every sighting of one indicator across the incidents the caller may see (the watchlist). */
+  lookupIndicator: handleUnaryCall<LookupIndicatorRequest, LookupIndicatorResponse>;
+  /** The incident as a STIX 2.1 bundle, with TLP 2.0 markings, as the caller may see it. */
+  exportIncidentStix: handleUnaryCall<ExportIncidentStixRequest, ExportIncidentStixResponse>;
+  /** Walks the whole audit chain and reports the first altered or missing record (auditors). */
+  verifyAuditChain: handleUnaryCall<VerifyAuditChainRequest, VerifyAuditChainResponse>;
 }
 
 export interface IntakeServiceClient extends Client {
@@ -2581,6 +3706,73 @@ export interface IntakeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AssignAgencyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Incidents opened per day or week, counted by RSIT class, sector or jurisdiction, over the
+   * incidents the caller may see.
+   */
+  getTrends(
+    request: GetTrendsRequest,
+    callback: (error: ServiceError | null, response: GetTrendsResponse) => void,
+  ): ClientUnaryCall;
+  getTrends(
+    request: GetTrendsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTrendsResponse) => void,
+  ): ClientUnaryCall;
+  getTrends(
+    request: GetTrendsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTrendsResponse) => void,
+  ): ClientUnaryCall;
+  /** Every sighting of one indicator across the incidents the caller may see (the watchlist). */
+  lookupIndicator(
+    request: LookupIndicatorRequest,
+    callback: (error: ServiceError | null, response: LookupIndicatorResponse) => void,
+  ): ClientUnaryCall;
+  lookupIndicator(
+    request: LookupIndicatorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LookupIndicatorResponse) => void,
+  ): ClientUnaryCall;
+  lookupIndicator(
+    request: LookupIndicatorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LookupIndicatorResponse) => void,
+  ): ClientUnaryCall;
+  /** The incident as a STIX 2.1 bundle, with TLP 2.0 markings, as the caller may see it. */
+  exportIncidentStix(
+    request: ExportIncidentStixRequest,
+    callback: (error: ServiceError | null, response: ExportIncidentStixResponse) => void,
+  ): ClientUnaryCall;
+  exportIncidentStix(
+    request: ExportIncidentStixRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExportIncidentStixResponse) => void,
+  ): ClientUnaryCall;
+  exportIncidentStix(
+    request: ExportIncidentStixRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExportIncidentStixResponse) => void,
+  ): ClientUnaryCall;
+  /** Walks the whole audit chain and reports the first altered or missing record (auditors). */
+  verifyAuditChain(
+    request: VerifyAuditChainRequest,
+    callback: (error: ServiceError | null, response: VerifyAuditChainResponse) => void,
+  ): ClientUnaryCall;
+  verifyAuditChain(
+    request: VerifyAuditChainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifyAuditChainResponse) => void,
+  ): ClientUnaryCall;
+  verifyAuditChain(
+    request: VerifyAuditChainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifyAuditChainResponse) => void,
   ): ClientUnaryCall;
 }
 
