@@ -4,8 +4,8 @@
 install: ## install Node 24, pnpm, NATS, Temporal, FerretDB and the workspace packages
 	bash infra/local/install.sh
 
-up: install ## start NATS, the Mongo-wire store and Temporal (UI on http://localhost:8233)
-	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s infra up'
+up: install ## start NATS, the Mongo-wire store, Temporal (UI on :8233), intake and the gateway; seed a demo
+	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s build && pnpm -s infra up'
 
 down: ## stop what `make up` started
 	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s infra down'

@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { components, type ComponentName } from './components.js';
+import { seedDemo } from './demo.js';
+import { LOCAL_APPS, startLocalApps, stopLocalApps } from './local-apps.js';
 import { infraDir } from './paths.js';
 import { recordedStack, startStack, stopRecordedStack, type Endpoints } from './stack.js';
 import { isOurProcess } from './process.js';
@@ -18,13 +20,28 @@ async function up(): Promise<void> {
     print(existing.endpoints);
     return;
   }
+  await stopLocalApps(dir);
   await stopRecordedStack(dir);
   const stack = await startStack({ dir, ports: 'fixed', ui: true, env: process.env });
   for (const [name, proc] of Object.entries(stack.processes)) {
     const ms = stack.startMs[name as ComponentName];
     console.log(`  ${name.padEnd(9)} ready in ${ms} ms (log: ${proc.spec.logFile})`);
   }
+  const started = performance.now();
+  const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
+  console.log(`  intake and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`);
+  const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
+  const demo = await seedDemo(restUrl, issuer);
   print(stack.endpoints);
+  console.log(`  Gateway REST: ${restUrl}  (OpenAPI: ${restUrl}/openapi.json)
+  Gateway gRPC: 127.0.0.1:${LOCAL_APPS.gatewayGrpc}
+  Demo: ${demo.incidents} incidents seeded. A coordinator token (8 h):
+
+  export BEACON_TOKEN=${demo.coordinatorToken}
+  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/incidents
+
+  Mint more with the CLI (dev issuer: ${issuerFile}).
+`);
 }
 
 async function status(): Promise<void> {
@@ -61,7 +78,11 @@ function print(endpoints: Endpoints): void {
 
 const commands: Record<string, () => Promise<void>> = {
   up,
-  down: () => stopRecordedStack(dir).then(() => console.log('The local stack is stopped.')),
+  down: async () => {
+    await stopLocalApps(dir);
+    await stopRecordedStack(dir);
+    console.log('The local stack is stopped.');
+  },
   status,
   'down-test': () => stopRecordedStack(join(infraDir, 'test')),
 };

@@ -22,15 +22,17 @@ export function grpcPassThrough(
     const rpc = def.path.split('/').at(-1)!;
     implementation[method] = unary<Buffer, Buffer>(
       async (request, context) => {
+        const headers = (header: string) => {
+          const value = context.metadata.get(header)[0];
+          return typeof value === 'string' ? value : undefined;
+        };
         try {
-          return await frontDoor.call({
+          await frontDoor.admit(headers);
+          return await frontDoor.forward({
             service: name,
             rpc,
             request,
-            headers: (header) => {
-              const value = context.metadata.get(header)[0];
-              return typeof value === 'string' ? value : undefined;
-            },
+            headers,
             deadline: context.deadline,
             signal: context.signal,
           });

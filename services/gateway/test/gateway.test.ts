@@ -98,6 +98,10 @@ describe('the REST door', () => {
     const token = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
     const cases: [string, Promise<{ status: number; body: Record<string, unknown> }>][] = [
       ['401 without a token', http(stack, 'GET', '/v1/incidents')],
+      [
+        '401 without a token, before the body is looked at',
+        http(stack, 'POST', '/v1/reports', { body: { $where: 1 } }),
+      ],
       ['404 for an unknown incident', http(stack, 'GET', '/v1/incidents/inc_nothere', { token })],
       ['404 for an unknown route', http(stack, 'GET', '/v2/nothing', { token })],
       ['405 for a wrong method', http(stack, 'DELETE', '/v1/reports', { token })],

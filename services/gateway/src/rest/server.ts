@@ -100,22 +100,23 @@ async function handle(
     return send(res, 404, problem(status.NOT_FOUND, `no route ${req.method} ${url.pathname}`));
   }
 
-  const request = await readRequest(req, url, route, options);
-  if ('problem' in request) return send(res, request.problem.status, request.problem);
-
+  const headers = (name: string) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableEnded) abort.abort();
   });
   try {
-    const response = await options.frontDoor.call({
+    await options.frontDoor.admit(headers);
+    const request = await readRequest(req, url, route, options);
+    if ('problem' in request) return send(res, request.problem.status, request.problem);
+    const response = await options.frontDoor.forward({
       service: route.service,
       rpc: route.rpc,
       request: Buffer.from(options.codec(route.input).encode(request.message).finish()),
-      headers: (name) => {
-        const value = req.headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      },
+      headers,
       deadline: new Date(Date.now() + options.maxCallMs),
       signal: abort.signal,
     });

@@ -1,0 +1,127 @@
+import type { DevIssuer } from '@beacon/platform';
+
+/**
+ * A small, realistic demo: five agencies report three incidents through the REST door, two of
+ * the reports correlate by a shared C2 domain, and the coordinator engages agencies and scores
+ * one. Idempotency keys are fixed, so running it again changes nothing.
+ */
+export async function seedDemo(baseUrl: string, issuer: DevIssuer): Promise<{ incidents: number; coordinatorToken: string }> {
+  const token = (agencyId: string, clearance: 'GREEN' | 'AMBER' | 'RED', roles = ['agency_analyst'] as const) =>
+    issuer.mint({ subject: `${agencyId}-demo`, roles: [...roles], agencyId, clearance, ttlSeconds: 8 * 3600 });
+  const coordinatorToken = await issuer.mint({
+    subject: 'ncc-duty-officer',
+    roles: ['coordinator'],
+    clearance: 'RED',
+    ttlSeconds: 8 * 3600,
+  });
+  const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+  const post = async (path: string, bearer: string, body: unknown, key?: string) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        'content-type': 'application/json',
+        ...(key ? { 'idempotency-key': key } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    const json = (await response.json()) as Record<string, unknown>;
+    if (!response.ok && response.status !== 400 && response.status !== 409) {
+      throw new Error(`demo seed: ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+    }
+    return json;
+  };
+
+  const ransomware = await post(
+    '/v1/reports',
+    await token('cert-bayern', 'AMBER'),
+    {
+      title: 'Ransomware encrypts SCADA HMIs at a regional water utility',
+      description: 'Operators switched to manual control; ransom note references a leak site.',
+      tlp: 'TLP_AMBER',
+      classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+      sectors: ['water-and-wastewater'],
+      jurisdictions: ['DE-BY'],
+      observables: [
+        { type: 'domain', value: 'update-check.wtr-telemetry.example' },
+        { type: 'ipv4', value: '203.0.113.45' },
+        { type: 'sha256', value: 'a3f5c1e2d4b6a8c0e2f4a6b8c0d2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8' },
+      ],
+      awareAt: hoursAgo(6),
+    },
+    'demo-report-1-v1',
+  );
+  await post(
+    '/v1/reports',
+    await token('lka-bayern', 'AMBER'),
+    {
+      title: 'Extortion e-mail to a utility after network intrusion',
+      description: 'The sender cites the same leak site and a C2 domain seen in the samples.',
+      tlp: 'TLP_GREEN',
+      classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+      sectors: ['water-and-wastewater'],
+      jurisdictions: ['DE'],
+      observables: [
+        { type: 'domain', value: 'Update-Check.WTR-Telemetry.example.' },
+        { type: 'email', value: 'Leaks@Extort-Mail.example' },
+      ],
+      awareAt: hoursAgo(3),
+    },
+    'demo-report-2-v1',
+  );
+  await post(
+    '/v1/reports',
+    await token('cert-fr', 'GREEN'),
+    {
+      title: 'Phishing wave imitating online banking',
+      description: 'Credential-harvesting pages hosted on look-alike domains; SMS lures.',
+      tlp: 'TLP_GREEN',
+      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+      sectors: ['financial-services'],
+      jurisdictions: ['FR'],
+      observables: [
+        { type: 'url', value: 'https://banque-en-ligne-securite.example/connexion' },
+        { type: 'phone', value: '+33 6 12 34 56 78' },
+      ],
+      awareAt: hoursAgo(26),
+    },
+    'demo-report-3-v1',
+  );
+  await post(
+    '/v1/reports',
+    await token('grid-operator-at', 'RED', ['agency_analyst']),
+    {
+      title: 'Unauthorised access to a transmission operator’s engineering workstation',
+      description: 'VPN credentials of a contractor used from an unknown network.',
+      tlp: 'TLP_RED',
+      classification: { rsitClass: 'intrusions', rsitType: 'privileged-account-compromise' },
+      sectors: ['energy'],
+      jurisdictions: ['AT'],
+      observables: [{ type: 'ipv6', value: '2001:DB8:0:0:8:800:200C:417A' }],
+      awareAt: hoursAgo(30),
+    },
+    'demo-report-4-v1',
+  );
+
+  const incidentId = (ransomware['incident'] as { id?: string } | undefined)?.id;
+  if (incidentId) {
+    await post(`/v1/incidents/${incidentId}:assignAgency`, coordinatorToken, { agencyId: 'lka-bayern' });
+    await post(`/v1/incidents/${incidentId}:updateSeverity`, coordinatorToken, {
+      severityInputs: {
+        functionalImpact: 'significant-critical',
+        observedActivity: 'effect',
+        location: 'critical-system-management',
+        actor: 'organised-crime',
+        informationImpact: 'destruction-non-critical',
+        recoverability: 'extended',
+        crossSectorDependency: 'medium',
+        potentialImpact: 'high',
+      },
+    });
+  }
+  const listed = await fetch(`${baseUrl}/v1/incidents?pageSize=100`, {
+    headers: { authorization: `Bearer ${coordinatorToken}` },
+  });
+  const { incidents = [] } = (await listed.json()) as { incidents?: unknown[] };
+  return { incidents: incidents.length, coordinatorToken };
+}

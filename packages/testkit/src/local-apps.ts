@@ -1,0 +1,128 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { createDevIssuer, ServingStatus, type DevIssuer } from '@beacon/platform';
+import { healthV1 } from '@beacon/proto';
+import { repoRoot } from './paths.js';
+import { ManagedProcess, stopForeign } from './process.js';
+import type { Endpoints } from './stack.js';
+import { waitFor } from './wait.js';
+
+/** Where the local stack's services listen. */
+export const LOCAL_APPS = {
+  intakeGrpc: 50061,
+  gatewayGrpc: 50051,
+  gatewayHttp: 8080,
+} as const;
+
+/**
+ * The development token issuer of a local stack, kept on disk so tokens stay valid across
+ * restarts and the CLI can mint more (`beacon token`). Never used outside a developer machine.
+ */
+export async function devIssuer(dir: string): Promise<{ issuer: DevIssuer; jwksFile: string; issuerFile: string }> {
+  const issuerFile = join(dir, 'dev-issuer.json');
+  const jwksFile = join(dir, 'dev-jwks.json');
+  const saved = existsSync(issuerFile)
+    ? (JSON.parse(readFileSync(issuerFile, 'utf8')) as { privateJwk: DevIssuer['privateJwk'] })
+    : undefined;
+  const issuer = await createDevIssuer(saved ? { privateJwk: saved.privateJwk } : {});
+  writeFileSync(
+    issuerFile,
+    JSON.stringify({ issuer: issuer.issuer, audience: issuer.audience, privateJwk: issuer.privateJwk }, null, 2),
+    { mode: 0o600 },
+  );
+  writeFileSync(jwksFile, JSON.stringify(issuer.jwks, null, 2));
+  return { issuer, jwksFile, issuerFile };
+}
+
+/**
+ * Starts intake and the gateway from their built output (`tsc --build` first), pointed at the
+ * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
+ */
+export async function startLocalApps(dir: string, endpoints: Endpoints): Promise<{ issuer: DevIssuer; issuerFile: string }> {
+  const { issuer, jwksFile, issuerFile } = await devIssuer(dir);
+  const common = {
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_AUDIENCE: issuer.audience,
+    AUTH_JWKS_FILE: jwksFile,
+    LOG_LEVEL: 'info',
+  };
+  const intake = new ManagedProcess({
+    name: 'intake',
+    command: process.execPath,
+    args: [join(repoRoot, 'services/intake/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'intake.log'),
+    env: {
+      ...common,
+      MONGO_URL: endpoints.mongoUrl,
+      NATS_URL: endpoints.natsUrl,
+      INTAKE_GRPC_PORT: String(LOCAL_APPS.intakeGrpc),
+      // A per-machine secret would come from a vault in production; this one is for local use only.
+      CORRELATION_SECRET: `local-dev-correlation-${issuer.privateJwk.kid}`,
+    },
+  });
+  const gateway = new ManagedProcess({
+    name: 'gateway',
+    command: process.execPath,
+    args: [join(repoRoot, 'services/gateway/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'gateway.log'),
+    env: {
+      ...common,
+      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
+      GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
+      GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
+    },
+  });
+  const started: ManagedProcess[] = [];
+  const record = () =>
+    writeFileSync(
+      join(dir, 'apps.json'),
+      JSON.stringify(started.map((p) => ({ name: p.spec.name, pid: p.pid, command: p.spec.command }))),
+    );
+  try {
+    intake.start();
+    started.push(intake);
+    record();
+    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.intakeGrpc}`), {
+      what: `intake (log: ${intake.spec.logFile})`,
+      timeoutMs: 30_000,
+      abortIf: () => intake.exitReason,
+    });
+    gateway.start();
+    started.push(gateway);
+    record();
+    await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${LOCAL_APPS.gatewayHttp}/readyz`);
+        if (!response.ok) throw new Error(`readyz answered ${response.status}`);
+      },
+      { what: `gateway (log: ${gateway.spec.logFile})`, timeoutMs: 30_000, abortIf: () => gateway.exitReason },
+    );
+  } catch (error) {
+    for (const p of started.reverse()) await p.stop();
+    rmSync(join(dir, 'apps.json'), { force: true });
+    throw error;
+  }
+  return { issuer, issuerFile };
+}
+
+/** Stops the services an earlier `startLocalApps` recorded. */
+export async function stopLocalApps(dir: string): Promise<void> {
+  const file = join(dir, 'apps.json');
+  if (!existsSync(file)) return;
+  const apps = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; command: string }[];
+  for (const app of apps.reverse()) await stopForeign(app.pid, app.command);
+  rmSync(file, { force: true });
+}
+
+function grpcServing(address: string): Promise<void> {
+  const client = new healthV1.HealthClient(address, credentials.createInsecure());
+  return new Promise<void>((resolve, reject) => {
+    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else if (response.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
+      else resolve();
+    });
+  });
+}
