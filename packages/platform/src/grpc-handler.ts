@@ -94,6 +94,26 @@ export interface UnaryOptions {
 const DEFAULT_MAX_CALL_MS = 30_000;
 
 /**
+ * Stands in for a request whose bytes did not decode. grpc-js answers INTERNAL when decoding
+ * throws; Beacon's servers decode through `tolerantDeserializer` instead, and `unary` answers
+ * this with INVALID_ARGUMENT: the client sent garbage, the server did not fail.
+ */
+export class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** Wraps a request decoder so that a bad message becomes a MalformedRequest, not an exception. */
+export function tolerantDeserializer<T>(decode: (bytes: Buffer) => T): (bytes: Buffer) => T | MalformedRequest {
+  return (bytes) => {
+    try {
+      return decode(bytes);
+    } catch (error) {
+      return new MalformedRequest(error instanceof Error ? error.message : String(error));
+    }
+  };
+}
+
+/**
  * Adapts an async handler to grpc-js. The handler gets an AbortSignal that fires when the client
  * goes away or the deadline passes, so no call outlives its caller; at the deadline the client
  * gets DEADLINE_EXCEEDED even if the handler ignores the signal. Unexpected errors are logged
@@ -125,7 +145,12 @@ export function unary<Req, Res>(
       clearTimeout(timer);
     });
 
-    handler(call.request, { signal: controller.signal, metadata: call.metadata, deadline }).then(
+    const request = call.request as Req | MalformedRequest;
+    const handled =
+      request instanceof MalformedRequest
+        ? Promise.reject(new GrpcError(status.INVALID_ARGUMENT, `the request is not a valid protobuf message`))
+        : handler(request, { signal: controller.signal, metadata: call.metadata, deadline });
+    handled.then(
       (response) => answer(null, response),
       (error: unknown) => {
         if (error instanceof GrpcError) {

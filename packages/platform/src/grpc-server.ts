@@ -6,7 +6,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { diagnosticsV1, healthV1 } from '@beacon/proto';
-import { unary } from './grpc-handler.js';
+import { tolerantDeserializer, unary } from './grpc-handler.js';
 import { HealthRegistry } from './health.js';
 import type { Logger } from './logger.js';
 
@@ -65,7 +65,9 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     diagnosticsV1.DiagnosticsServiceService,
     diagnostics(config.component, config.version, config.logger),
   );
-  for (const service of config.services) server.addService(service.definition, service.implementation);
+  for (const service of config.services) {
+    server.addService(tolerant(service.definition), service.implementation);
+  }
 
   const address = `${config.host ?? '127.0.0.1'}:${config.port}`;
   const port = await new Promise<number>((resolve, reject) => {
@@ -92,6 +94,16 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     }));
 
   return { port, health, shutdown };
+}
+
+/** The definition with every request decoder made tolerant of malformed bytes. */
+function tolerant(definition: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([method, def]) => [
+      method,
+      { ...def, requestDeserialize: tolerantDeserializer(def.requestDeserialize) },
+    ]),
+  );
 }
 
 function diagnostics(
