@@ -103,7 +103,9 @@ export class MalformedRequest {
 }
 
 /** Wraps a request decoder so that a bad message becomes a MalformedRequest, not an exception. */
-export function tolerantDeserializer<T>(decode: (bytes: Buffer) => T): (bytes: Buffer) => T | MalformedRequest {
+export function tolerantDeserializer<T>(
+  decode: (bytes: Buffer) => T,
+): (bytes: Buffer) => T | MalformedRequest {
   return (bytes) => {
     try {
       return decode(bytes);
@@ -148,7 +150,9 @@ export function unary<Req, Res>(
     const request = call.request as Req | MalformedRequest;
     const handled =
       request instanceof MalformedRequest
-        ? Promise.reject(new GrpcError(status.INVALID_ARGUMENT, `the request is not a valid protobuf message`))
+        ? Promise.reject(
+            new GrpcError(status.INVALID_ARGUMENT, `the request is not a valid protobuf message`),
+          )
         : handler(request, { signal: controller.signal, metadata: call.metadata, deadline });
     handled.then(
       (response) => answer(null, response),

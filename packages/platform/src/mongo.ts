@@ -5,9 +5,13 @@ import {
   type Document,
   type IndexDescription,
 } from 'mongodb';
+import type { Logger } from './logger.js';
 
 export interface MongoConfig {
   readonly url: string;
+  /** Commands slower than this are logged at warn, with their name, collection and time. */
+  readonly slowCommandMs?: number;
+  readonly logger?: Logger;
   /** Shown in the server's connection metadata. */
   readonly appName: string;
   /** Fail a start-up that cannot reach the server after this long. */
@@ -24,7 +28,19 @@ export async function connectMongo(config: MongoConfig): Promise<MongoClient> {
     serverSelectionTimeoutMS: config.serverSelectionTimeoutMS ?? 10_000,
     // Each service owns its database; the driver's default pool is far larger than it needs.
     maxPoolSize: 20,
+    monitorCommands: config.logger !== undefined,
   });
+  const { logger, slowCommandMs = 100 } = config;
+  if (logger) {
+    client.on('commandSucceeded', (event) => {
+      if (event.duration >= slowCommandMs) {
+        logger.warn(
+          { mongo: { command: event.commandName, db: event.databaseName, ms: event.duration } },
+          'slow command',
+        );
+      }
+    });
+  }
   await client.connect();
   await client.db('admin').command({ ping: 1 });
   return client;

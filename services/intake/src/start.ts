@@ -12,6 +12,7 @@ import { IntakeService } from './app/intake-service.js';
 import type { Clock } from './app/ports.js';
 import { intakeGrpc } from './adapters/grpc/intake-grpc.js';
 import { MongoAuditLog } from './adapters/mongo/audit-log.js';
+import { MongoCorrelationIndex } from './adapters/mongo/correlation-index.js';
 import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
 import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
 import { MongoReportStore } from './adapters/mongo/report-store.js';
@@ -48,15 +49,21 @@ export async function startIntake(
   logger: Logger,
   clock: Clock = systemClock,
 ): Promise<RunningIntake> {
-  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-intake' });
+  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-intake', logger });
   const nc = await connectNats({ servers: config.nats.url, name: 'beacon-intake', logger });
   await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
 
   const db = mongo.db(config.mongo.db);
   const encode = (event: Parameters<typeof encodeEvent>[0]) =>
     encodeEvent(event, { id: randomUUID(), time: clock.now() });
-  const incidents = new MongoIncidentStore(db, encode);
-  const reports = new MongoReportStore(db, encode);
+  const relay = new OutboxRelay({
+    sources: { incidents: db.collection('incidents') } as never,
+    js: jetstream(nc),
+    subjectRoot: config.nats.subjectRoot,
+    logger,
+  });
+  const incidents = new MongoIncidentStore(db, encode, (id) => relay.notify('incidents', id));
+  const reports = new MongoReportStore(db);
   const audit = new MongoAuditLog(db);
   const sightings = new MongoSightingStore(db);
   await Promise.all([incidents.init(), reports.init(), sightings.init()]);
@@ -67,18 +74,13 @@ export async function startIntake(
     idempotency: new MongoIdempotencyStore(db),
     audit,
     sightings,
+    correlation: new MongoCorrelationIndex(db),
     clock,
     stixIdentity: config.stixIdentity,
     uuid: randomUUID,
     ids: { next: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '')}` },
     hash: (key) => createHmac('sha256', config.correlation.secret).update(key).digest('hex'),
     correlationWindowMs: config.correlation.windowMs,
-  });
-  const relay = new OutboxRelay({
-    sources: [incidents.collection, reports.collection] as never,
-    js: jetstream(nc),
-    subjectRoot: config.nats.subjectRoot,
-    logger,
   });
   relay.start();
   const linker = setInterval(() => {
@@ -99,7 +101,6 @@ export async function startIntake(
         authenticator: createAuthenticator(config.auth),
         clock,
         logger,
-        afterWrite: () => relay.kick(),
       }),
     ],
   });

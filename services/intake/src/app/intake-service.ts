@@ -30,6 +30,7 @@ import type {
   ReportPlan,
   ReportStore,
   AuditVerification,
+  CorrelationIndex,
   Sighting,
   SightingStore,
 } from './ports.js';
@@ -42,6 +43,7 @@ export interface IntakeDeps {
   readonly idempotency: IdempotencyStore;
   readonly audit: AuditLog;
   readonly sightings: SightingStore;
+  readonly correlation: CorrelationIndex;
   readonly clock: Clock;
   readonly ids: Ids;
   readonly hash: CorrelationHasher;
@@ -86,17 +88,18 @@ export class IntakeService {
   async submitReport(caller: Caller, input: ReportInput, idempotency?: Idempotency): Promise<SubmitResult> {
     if (!canSubmitReport(caller))
       throw new IntakeError('permission-denied', 'this caller may not file reports');
-    const ids = await this.#claim(caller, idempotency, {
+    const { ids, replay } = await this.#claim(caller, idempotency, {
       incidentId: this.deps.ids.next('inc'),
       reportId: this.deps.ids.next('rep'),
     });
     const reportId = ids.reportId!;
-    const hashes = input.observables.map((o) => this.deps.hash(observableKey(o)));
+    const hashes = this.#hashes(input.observables);
 
-    let stored = await this.deps.reports.get(reportId);
+    // Only a replayed key can find its report stored already.
+    let stored = replay ? await this.deps.reports.get(reportId) : undefined;
     if (!stored) {
       const now = this.deps.clock.now();
-      const correlated = await this.deps.incidents.findCorrelated(
+      const correlated = await this.#correlated(
         hashes,
         new Date(now.getTime() - this.deps.correlationWindowMs),
       );
@@ -110,10 +113,14 @@ export class IntakeService {
         reporterAgencyId: caller.agencyId ?? 'coordination-centre',
         submittedAt: now,
       };
-      await this.deps.reports.insert(report, plan, { kind: 'reported', report });
-      stored = { report, plan, linked: false };
+      stored =
+        (await this.deps.reports.insert(report, plan)) === 'inserted'
+          ? { report, plan, linked: false }
+          : // A concurrent retry with the same key stored it first: follow its plan.
+            await this.deps.reports.get(reportId);
+      if (!stored) throw new Error(`report ${reportId} vanished`);
     }
-    const incident = await this.#link(stored.report, stored.plan, hashes);
+    const incident = await this.#link(stored.report, stored.plan);
     await this.#audit(caller, 'report.submitted', stored.report.id, stored.report.tlp);
     return {
       report: stored.report,
@@ -127,18 +134,16 @@ export class IntakeService {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
     const pending = await this.deps.reports.unlinked(before, 100);
     for (const { report, plan } of pending) {
-      await this.#link(
-        report,
-        plan,
-        report.observables.map((o) => this.deps.hash(observableKey(o))),
-      );
+      await this.#link(report, plan);
     }
     return pending.length;
   }
 
   async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
     this.#requireCoordinator(caller);
-    const { incidentId } = await this.#claim(caller, idempotency, { incidentId: this.deps.ids.next('inc') });
+    const {
+      ids: { incidentId },
+    } = await this.#claim(caller, idempotency, { incidentId: this.deps.ids.next('inc') });
     const existing = await this.deps.incidents.get(incidentId);
     if (existing) return existing;
     const change = openDirectly(
@@ -149,8 +154,8 @@ export class IntakeService {
       },
       this.deps.clock.now(),
     );
-    const hashes = input.observables.map((o) => this.deps.hash(observableKey(o)));
-    await this.deps.incidents.insert(change, hashes);
+    await this.deps.incidents.insert(change);
+    await this.deps.correlation.record(this.#hashes(input.observables), incidentId, change.incident.openedAt);
     await this.#audit(caller, 'incident.opened', incidentId, input.tlp);
     return (await this.deps.incidents.get(incidentId)) ?? change.incident;
   }
@@ -273,10 +278,14 @@ export class IntakeService {
   }
 
   /** Makes sure the report is part of its incident; repeating it changes nothing. */
-  async #link(report: Report, plan: ReportPlan, hashes: readonly string[]): Promise<Incident> {
+  async #link(report: Report, plan: ReportPlan): Promise<Incident> {
     const now = this.deps.clock.now();
     if (plan.opensIncident) {
-      await this.deps.incidents.insert(openFromReport(report, plan.incidentId, now), hashes);
+      const opened = openFromReport(report, plan.incidentId, now);
+      if ((await this.deps.incidents.insert(opened)) === 'inserted') {
+        await this.#linked(report);
+        return opened.incident;
+      }
     }
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const incident = await this.deps.incidents.get(plan.incidentId);
@@ -286,7 +295,7 @@ export class IntakeService {
         return incident;
       }
       const change = attachReport(incident, report, now);
-      if (await this.deps.incidents.save(change, incident.version, hashes)) {
+      if (await this.deps.incidents.save(change, incident.version)) {
         await this.#linked(report);
         return change.incident;
       }
@@ -296,12 +305,34 @@ export class IntakeService {
 
   /** Last step of linking, after the incident has the report: nothing is left to redo. */
   async #linked(report: Report): Promise<void> {
+    await this.deps.correlation.record(
+      this.#hashes(report.observables),
+      report.incidentId,
+      report.submittedAt,
+    );
     await this.deps.sightings.record(report);
     await this.deps.reports.markLinked(report.id);
   }
 
-  async #claim(caller: Caller, idempotency: Idempotency | undefined, ids: CreatedIds): Promise<CreatedIds> {
-    if (!idempotency) return ids;
+  #hashes(observables: readonly Observable[]): string[] {
+    return observables.map((o) => this.deps.hash(observableKey(o)));
+  }
+
+  /** The most recently active open incident sharing an indicator with the report, if any. */
+  async #correlated(hashes: readonly string[], since: Date): Promise<Incident | undefined> {
+    for (const id of await this.deps.correlation.find(hashes, since)) {
+      const incident = await this.deps.incidents.get(id);
+      if (incident && incident.status !== 'closed') return incident;
+    }
+    return undefined;
+  }
+
+  async #claim(
+    caller: Caller,
+    idempotency: Idempotency | undefined,
+    ids: CreatedIds,
+  ): Promise<{ ids: CreatedIds; replay: boolean }> {
+    if (!idempotency) return { ids, replay: false };
     const outcome = await this.deps.idempotency.claim(
       `${caller.subject}:${idempotency.key}`,
       idempotency.requestHash,
@@ -309,9 +340,9 @@ export class IntakeService {
     );
     switch (outcome.state) {
       case 'new':
-        return ids;
+        return { ids, replay: false };
       case 'replay':
-        return outcome.ids;
+        return { ids: outcome.ids, replay: true };
       case 'mismatch':
         throw new IntakeError(
           'idempotency-mismatch',

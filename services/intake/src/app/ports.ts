@@ -2,7 +2,6 @@ import type { Tlp } from '@beacon/domain';
 import type { IncidentScope } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { Change } from '../domain/rules.js';
-import type { IntakeEvent } from '../domain/events.js';
 
 /** Where a report goes: decided once, stored with the report, so a retry repeats it exactly. */
 export interface ReportPlan {
@@ -24,11 +23,9 @@ export interface IncidentPage {
 export interface IncidentStore {
   get(id: string): Promise<Incident | undefined>;
   /** Stores a new incident; `exists` when one with that id is already stored. */
-  insert(change: Change, correlationHashes: readonly string[]): Promise<'inserted' | 'exists'>;
+  insert(change: Change): Promise<'inserted' | 'exists'>;
   /** Stores the change if the incident is still at `expectedVersion`; false when it is not. */
-  save(change: Change, expectedVersion: number, correlationHashes?: readonly string[]): Promise<boolean>;
-  /** The newest open incident sharing a correlation hash, active since `since`. */
-  findCorrelated(hashes: readonly string[], since: Date): Promise<Incident | undefined>;
+  save(change: Change, expectedVersion: number): Promise<boolean>;
   getMany(ids: readonly string[]): Promise<Incident[]>;
   /** The fields trends count, of incidents in scope opened in [from, to), at most `limit`. */
   openedBetween(
@@ -44,8 +41,8 @@ export interface IncidentStore {
 }
 
 export interface ReportStore {
-  /** Stores the report with its plan and `reported` event; `exists` if already stored. */
-  insert(report: Report, plan: ReportPlan, event: IntakeEvent): Promise<'inserted' | 'exists'>;
+  /** Stores the report with its plan; `exists` if already stored. */
+  insert(report: Report, plan: ReportPlan): Promise<'inserted' | 'exists'>;
   get(id: string): Promise<{ report: Report; plan: ReportPlan; linked: boolean } | undefined>;
   markLinked(id: string): Promise<void>;
   /** Reports stored but not yet linked to their incident, older than `before` (a crash left them). */
@@ -89,6 +86,16 @@ export interface AuditLog {
   append(record: AuditRecord): Promise<void>;
   /** Walks the chain: finds an altered, inserted, reordered or removed record. */
   verify(): Promise<AuditVerification>;
+}
+
+/**
+ * Which incident each correlation hash was last seen on. Derived data, rebuilt by re-linking:
+ * looked up by key only, so it stays fast on any Mongo-wire store.
+ */
+export interface CorrelationIndex {
+  /** Incidents last seen with any of the hashes since `since`, most recent first. */
+  find(hashes: readonly string[], since: Date): Promise<string[]>;
+  record(hashes: readonly string[], incidentId: string, at: Date): Promise<void>;
 }
 
 /** One report that carried an indicator. */

@@ -51,7 +51,10 @@ function fromReport(report: Report): IncidentObservable[] {
   return report.observables.map((o) => ({ ...o, tlp: report.tlp, reportId: report.id }));
 }
 
-/** A new incident made from its first report. */
+/**
+ * A new incident made from its first report. The report's own `reported` event travels with
+ * the incident change, so both are published from one document write.
+ */
 export function openFromReport(report: Report, incidentId: string, now: Date): Change {
   const incident: Incident = {
     id: incidentId,
@@ -72,7 +75,13 @@ export function openFromReport(report: Report, incidentId: string, now: Date): C
     updatedAt: now,
     version: 1,
   };
-  return { incident, events: [{ kind: 'opened', incident }] };
+  return {
+    incident,
+    events: [
+      { kind: 'reported', report },
+      { kind: 'opened', incident },
+    ],
+  };
 }
 
 /** An incident a coordinator opens directly. */
@@ -123,7 +132,13 @@ export function attachReport(incident: Incident, report: Report, now: Date): Cha
     updatedAt: now,
     version: incident.version + 1,
   };
-  return { incident: next, events: [{ kind: 'report-attached', incident: next, reportId: report.id }] };
+  return {
+    incident: next,
+    events: [
+      { kind: 'reported', report },
+      { kind: 'report-attached', incident: next, reportId: report.id },
+    ],
+  };
 }
 
 export function transition(incident: Incident, to: IncidentStatus, reason: string, now: Date): Change {

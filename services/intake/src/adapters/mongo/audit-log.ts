@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, MongoBulkWriteError } from 'mongodb';
 import { isDuplicateKeyError } from '@beacon/platform';
 import type { AuditLog, AuditRecord, AuditVerification } from '../../app/ports.js';
 
@@ -27,36 +27,114 @@ function chainHash(prevHash: string, seq: number, record: AuditRecord): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+interface HeadDoc {
+  _id: 'head';
+  seq: number;
+  hash: string;
+}
+
 /**
  * An append-only, hash-chained audit log. Each record names its predecessor's hash, and its
  * position is its `_id`: two writers racing for the same position collide on the unique `_id`,
- * and the loser retries on top of the winner, so the chain never forks.
+ * and the loser retries on top of the winner, so the chain never forks. A head document points
+ * at the last record, so appending reads one document by `_id` (the only lookup FerretDB
+ * serves from an index) instead of sorting the log.
+ *
+ * Appends made while a write is under way are queued and written together in one ordered
+ * insert (group commit): concurrent callers do not race each other for the same position.
  */
 export class MongoAuditLog implements AuditLog {
   readonly collection: Collection<AuditDoc>;
+  readonly #head: Collection<HeadDoc>;
+  /** The head as this process last wrote it: usually right, so appending skips reading it. */
+  #known: { seq: number; hash: string } | undefined;
+  #queue: { record: AuditRecord; done: (error?: unknown) => void }[] = [];
+  #writing = false;
 
   constructor(db: Db) {
     this.collection = db.collection<AuditDoc>('audit');
+    this.#head = db.collection<HeadDoc>('audit_head');
   }
 
-  async append(record: AuditRecord): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const last = await this.collection.find().sort({ _id: -1 }).limit(1).next();
-      const seq = (last?._id ?? 0) + 1;
-      const prevHash = last?.hash ?? GENESIS;
+  append(record: AuditRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        record,
+        done: (error) => (error === undefined ? resolve() : reject(error as Error)),
+      });
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, 500);
       try {
-        await this.collection.insertOne({
-          ...record,
-          _id: seq,
-          prevHash,
-          hash: chainHash(prevHash, seq, record),
-        });
-        return;
+        await this.#write(batch.map((b) => b.record));
+        for (const b of batch) b.done();
       } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
+        for (const b of batch) b.done(error);
       }
     }
+    this.#writing = false;
+  }
+
+  async #write(batch: readonly AuditRecord[]): Promise<void> {
+    let records = batch;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const head = this.#known ?? (await this.#head.findOne({ _id: 'head' })) ?? { seq: 0, hash: GENESIS };
+      this.#known = undefined;
+      const docs: AuditDoc[] = [];
+      let prevHash = head.hash;
+      for (const [i, record] of records.entries()) {
+        const seq = head.seq + 1 + i;
+        const hash = chainHash(prevHash, seq, record);
+        docs.push({ ...record, _id: seq, prevHash, hash });
+        prevHash = hash;
+      }
+      try {
+        await this.collection.insertMany(docs, { ordered: true });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        // Another writer (another replica) took a position. The records of ours inserted
+        // before the collision are in the chain; the rest go after the real head.
+        records = records.slice((error as MongoBulkWriteError).insertedCount);
+        await this.#catchUp(head.seq);
+        if (records.length === 0) return;
+        continue;
+      }
+      const last = docs.at(-1)!;
+      await this.#advance(head.seq, last._id, last.hash);
+      this.#known = { seq: last._id, hash: last.hash };
+      return;
+    }
     throw new Error('audit log contention: could not append after 100 attempts');
+  }
+
+  /** Moves the head past every record already written after `from`. */
+  async #catchUp(from: number): Promise<void> {
+    let seq = from;
+    for (;;) {
+      const next = await this.collection.findOne({ _id: seq + 1 });
+      if (!next) break;
+      await this.#advance(seq, next._id, next.hash);
+      seq = next._id;
+    }
+  }
+
+  /** Moves the head from `from` to `to`, unless another writer already moved it on. */
+  async #advance(from: number, to: number, hash: string): Promise<void> {
+    try {
+      await this.#head.updateOne(
+        { _id: 'head', seq: from },
+        { $set: { seq: to, hash } },
+        { upsert: from === 0 },
+      );
+    } catch (error) {
+      // Two first appenders both creating the head: the other one did it, which is as good.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
   }
 
   /** Walks the whole chain: detects an altered, inserted, reordered or removed record. */
@@ -83,6 +161,16 @@ export class MongoAuditLog implements AuditLog {
       }
       prevHash = hash;
       expected += 1;
+    }
+    // The head remembers the last record, so a removed tail shows too.
+    const head = await this.#head.findOne({ _id: 'head' });
+    if (head && (head.seq !== expected - 1 || head.hash !== prevHash)) {
+      return {
+        ok: false,
+        records: expected - 1,
+        brokenAt: Math.min(head.seq, expected),
+        problem: `the chain ends at record ${expected - 1} but its head names record ${head.seq}`,
+      };
     }
     return { ok: true, records: expected - 1, head: prevHash };
   }

@@ -40,11 +40,9 @@ export interface IncidentDoc extends OutboxFields {
   openedAt: Date;
   updatedAt: Date;
   version: number;
-  /** Keyed hashes of the observables, for correlation without the values. */
-  correlationHashes: string[];
 }
 
-export interface ReportDoc extends OutboxFields {
+export interface ReportDoc {
   _id: string;
   incidentId: string;
   reporterAgencyId: string;
@@ -63,10 +61,8 @@ export interface ReportDoc extends OutboxFields {
 
 export const tlpRank = (tlp: Tlp): number => TLP_LEVELS.indexOf(tlp);
 
-/** The incident's own fields as stored (outbox and correlation hashes are written separately). */
-export function incidentFields(
-  incident: Incident,
-): Omit<IncidentDoc, '_id' | keyof OutboxFields | 'correlationHashes'> {
+/** The incident's own fields as stored (the outbox is written separately). */
+export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | keyof OutboxFields> {
   const { id: _omitted, ...rest } = incident;
   return {
     ...rest,
@@ -102,7 +98,7 @@ export function incidentFromDoc(doc: IncidentDoc): Incident {
   };
 }
 
-export function reportToDoc(report: Report, plan: ReportPlan): Omit<ReportDoc, keyof OutboxFields> {
+export function reportToDoc(report: Report, plan: ReportPlan): ReportDoc {
   return {
     _id: report.id,
     incidentId: report.incidentId,

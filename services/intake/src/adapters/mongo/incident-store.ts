@@ -42,13 +42,14 @@ export class MongoIncidentStore implements IncidentStore {
   constructor(
     db: Db,
     private readonly encode: EventEncoder,
+    /** Told the id of every document given events, so the relay can publish them at once. */
+    private readonly onOutbox: (id: string) => void = () => {},
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
   }
 
   async init(): Promise<void> {
     await ensureIndexes(this.collection, [
-      { key: { correlationHashes: 1 }, name: 'correlation' },
       { key: { openedAt: -1, _id: -1 }, name: 'newest' },
       { key: { outboxCount: 1 }, name: 'outbox' },
     ]);
@@ -59,7 +60,7 @@ export class MongoIncidentStore implements IncidentStore {
     return doc ? incidentFromDoc(doc) : undefined;
   }
 
-  async insert(change: Change, correlationHashes: readonly string[]): Promise<'inserted' | 'exists'> {
+  async insert(change: Change): Promise<'inserted' | 'exists'> {
     const now = change.incident.updatedAt;
     const { set, count } = outboxUpdate(change.events, this.encode, now, change.incident.version * 100);
     const outbox = Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry]));
@@ -67,10 +68,10 @@ export class MongoIncidentStore implements IncidentStore {
       await this.collection.insertOne({
         _id: change.incident.id,
         ...incidentFields(change.incident),
-        correlationHashes: [...new Set(correlationHashes)],
         outbox,
         outboxCount: count,
       });
+      if (count > 0) this.onOutbox(change.incident.id);
       return 'inserted';
     } catch (error) {
       if (isDuplicateKeyError(error)) return 'exists';
@@ -78,11 +79,7 @@ export class MongoIncidentStore implements IncidentStore {
     }
   }
 
-  async save(
-    change: Change,
-    expectedVersion: number,
-    correlationHashes: readonly string[] = [],
-  ): Promise<boolean> {
+  async save(change: Change, expectedVersion: number): Promise<boolean> {
     const { set, count } = outboxUpdate(
       change.events,
       this.encode,
@@ -94,11 +91,9 @@ export class MongoIncidentStore implements IncidentStore {
       {
         $set: { ...incidentFields(change.incident), ...set },
         $inc: { outboxCount: count },
-        ...(correlationHashes.length > 0
-          ? { $addToSet: { correlationHashes: { $each: [...correlationHashes] } } }
-          : {}),
       },
     );
+    if (result.matchedCount === 1 && count > 0) this.onOutbox(change.incident.id);
     return result.matchedCount === 1;
   }
 
@@ -124,15 +119,6 @@ export class MongoIncidentStore implements IncidentStore {
       sectors,
       jurisdictions,
     }));
-  }
-
-  async findCorrelated(hashes: readonly string[], since: Date): Promise<Incident | undefined> {
-    if (hashes.length === 0) return undefined;
-    const doc = await this.collection.findOne(
-      { correlationHashes: { $in: [...hashes] }, status: { $ne: 'closed' }, updatedAt: { $gte: since } },
-      { sort: { openedAt: -1, _id: -1 } },
-    );
-    return doc ? incidentFromDoc(doc) : undefined;
   }
 
   async list(

@@ -1,36 +1,23 @@
 import type { Collection, Db } from 'mongodb';
 import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
 import type { Report } from '../../domain/incident.js';
-import type { IntakeEvent } from '../../domain/events.js';
 import type { ReportPlan, ReportStore } from '../../app/ports.js';
 import { reportFromDoc, reportToDoc, type ReportDoc } from './documents.js';
-import { outboxUpdate, type EventEncoder } from './outbox.js';
 
 export class MongoReportStore implements ReportStore {
   readonly collection: Collection<ReportDoc>;
 
-  constructor(
-    db: Db,
-    private readonly encode: EventEncoder,
-  ) {
+  constructor(db: Db) {
     this.collection = db.collection<ReportDoc>('reports');
   }
 
   async init(): Promise<void> {
-    await ensureIndexes(this.collection, [
-      { key: { linked: 1, submittedAt: 1 }, name: 'unlinked' },
-      { key: { outboxCount: 1 }, name: 'outbox' },
-    ]);
+    await ensureIndexes(this.collection, [{ key: { linked: 1, submittedAt: 1 }, name: 'unlinked' }]);
   }
 
-  async insert(report: Report, plan: ReportPlan, event: IntakeEvent): Promise<'inserted' | 'exists'> {
-    const { set, count } = outboxUpdate([event], this.encode, report.submittedAt, 0);
+  async insert(report: Report, plan: ReportPlan): Promise<'inserted' | 'exists'> {
     try {
-      await this.collection.insertOne({
-        ...reportToDoc(report, plan),
-        outbox: Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry])),
-        outboxCount: count,
-      });
+      await this.collection.insertOne(reportToDoc(report, plan));
       return 'inserted';
     } catch (error) {
       if (isDuplicateKeyError(error)) return 'exists';

@@ -6,14 +6,20 @@ import type { OutboxEntryDoc, OutboxFields } from '../mongo/documents.js';
 
 type OutboxDoc = OutboxFields & { _id: string };
 
+const OUTBOX_ONLY = { outbox: 1, outboxCount: 1 } as const;
+
 export interface OutboxRelayOptions {
-  readonly sources: readonly Collection<OutboxDoc>[];
+  /** Collections with outboxes, by name. */
+  readonly sources: Readonly<Record<string, Collection<OutboxDoc>>>;
   readonly js: JetStreamClient;
   /** Subjects are `<root>.<event subject>`, e.g. `beacon.evt.incident.opened`. */
   readonly subjectRoot: string;
   readonly logger: Logger;
-  /** How often to look for events when nobody kicked the relay. */
-  readonly pollMs?: number;
+  /**
+   * How often to sweep every source for events nobody announced (a crash, another replica).
+   * A sweep is a query on a non-key field: indexed on MongoDB, a full scan on FerretDB.
+   */
+  readonly sweepMs?: number;
   /** Documents read per pass. */
   readonly batch?: number;
 }
@@ -23,13 +29,17 @@ export interface OutboxRelayOptions {
  * message carries its event id as `Nats-Msg-Id`, so when a crash comes between the publish and
  * the removal, the republished copy is dropped by the stream: an event is stored exactly once
  * (within the stream's duplicate window). Events of one document go out in order.
+ *
+ * Writers announce the documents they gave events (`notify`), which the relay reads by `_id`
+ * at once; a periodic sweep catches what nobody announced.
  */
 export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #kicked = false;
+  #announced = new Map<string, Set<string>>();
+  #lastSweep = 0;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
@@ -39,9 +49,11 @@ export class OutboxRelay {
     this.#running ??= this.#loop();
   }
 
-  /** Looks for events now rather than at the next poll (called after every local write). */
-  kick(): void {
-    this.#kicked = true;
+  /** A document in `source` has new events: publish them now rather than at the next sweep. */
+  notify(source: string, id: string): void {
+    let ids = this.#announced.get(source);
+    if (!ids) this.#announced.set(source, (ids = new Set()));
+    ids.add(id);
     this.#wake?.();
   }
 
@@ -51,18 +63,46 @@ export class OutboxRelay {
     await this.#running;
   }
 
-  /** One pass over every source; returns how many events it published. */
-  async drainOnce(): Promise<number> {
+  /** Publishes the announced documents' events; returns how many it published. */
+  async drainAnnounced(): Promise<number> {
+    const announced = this.#announced;
+    this.#announced = new Map();
     let published = 0;
-    for (const source of this.#options.sources) {
+    try {
+      for (const [name, ids] of announced) {
+        const source = this.#source(name);
+        const docs = await Promise.all(
+          [...ids].map((_id) => source.findOne({ _id }, { projection: OUTBOX_ONLY })),
+        );
+        const counts = await Promise.all(docs.map((doc) => (doc ? this.#publishDoc(source, doc) : 0)));
+        published += counts.reduce((a, b) => a + b, 0);
+      }
+    } catch (error) {
+      // Keep the announcements for the next attempt.
+      for (const [name, ids] of announced) for (const id of ids) this.notify(name, id);
+      throw error;
+    }
+    return published;
+  }
+
+  /** One pass over every source for documents with events; returns how many it published. */
+  async sweep(): Promise<number> {
+    let published = 0;
+    for (const source of Object.values(this.#options.sources)) {
       const docs = await source
-        .find({ outboxCount: { $gt: 0 } }, { projection: { outbox: 1, outboxCount: 1 } })
+        .find({ outboxCount: { $gt: 0 } }, { projection: OUTBOX_ONLY })
         .limit(this.#options.batch ?? 200)
         .toArray();
       const counts = await Promise.all(docs.map((doc) => this.#publishDoc(source, doc)));
       published += counts.reduce((a, b) => a + b, 0);
     }
     return published;
+  }
+
+  #source(name: string): Collection<OutboxDoc> {
+    const source = this.#options.sources[name];
+    if (!source) throw new Error(`no outbox source ${name}`);
+    return source;
   }
 
   async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc): Promise<number> {
@@ -90,23 +130,28 @@ export class OutboxRelay {
   }
 
   async #loop(): Promise<void> {
-    const pollMs = this.#options.pollMs ?? 250;
+    const sweepMs = this.#options.sweepMs ?? 5_000;
     let failures = 0;
     while (!this.#stopped) {
-      this.#kicked = false;
       try {
-        const published = await this.drainOnce();
+        await this.drainAnnounced();
+        if (performance.now() - this.#lastSweep >= sweepMs) {
+          this.#lastSweep = performance.now();
+          // A full batch means there may be more: sweep again straight away.
+          if ((await this.sweep()) >= (this.#options.batch ?? 200)) this.#lastSweep = 0;
+        }
         failures = 0;
-        if (published > 0) continue; // there may be more
       } catch (error) {
         failures += 1;
         this.#options.logger.warn({ err: error, failures }, 'outbox relay pass failed; retrying');
+        // A failure may have been the broker going away: sweep on recovery, whatever was announced.
+        this.#lastSweep = 0;
         await delay(Math.min(5_000, 100 * 2 ** failures));
         continue;
       }
-      if (this.#kicked || this.#stopped) continue;
+      if (this.#announced.size > 0 || this.#stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
+        const timer = setTimeout(resolve, Math.max(0, sweepMs - (performance.now() - this.#lastSweep)));
         this.#wake = () => {
           clearTimeout(timer);
           resolve();

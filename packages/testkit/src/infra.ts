@@ -1,0 +1,19 @@
+/**
+ * The parts of the test kit that work outside vitest (benchmarks, the local stack): starting
+ * and breaking servers, names, waiting. `@beacon/testkit` adds the vitest fixtures.
+ */
+export {
+  components,
+  TEMPORAL_NAMESPACE,
+  TEMPORAL_SEARCH_ATTRIBUTES,
+  type Component,
+  type ComponentName,
+} from './components.js';
+export { startDedicated, type DedicatedServer } from './dedicated.js';
+export { testNames, type TestNames } from './names.js';
+export { infraDir, installedBinary, repoRoot } from './paths.js';
+export { freePort } from './ports.js';
+export { ManagedProcess, type ProcessSpec } from './process.js';
+export { startStack, type Endpoints, type RunningStack, type StackOptions } from './stack.js';
+export { waitFor, type WaitOptions } from './wait.js';
+export { timeSkippingEnvironment } from './temporal.js';

@@ -1,0 +1,152 @@
+/**
+ * Report submission through the gateway, against baselines measured in the same run on the
+ * same servers: a bare grpc-js echo, a bare driver insert, a bare JetStream publish.
+ * Run with `pnpm bench intake` (see README); prints a table and writes JSON to results/.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connectMongo, connectNats, ensureStream } from '@beacon/platform';
+import { diagnosticsV1, intakeV1 } from '@beacon/proto';
+import { infraDir, startStack, testNames } from '@beacon/testkit/infra';
+import { reportJson, startTestStack } from '@beacon/gateway/testing';
+import { latencyAtRate, peakThroughput, type Throughput } from './measure.js';
+import { publish, type Row } from './report.js';
+
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5_000);
+const WARMUP_MS = 1_000;
+const CONCURRENCY = 16;
+
+const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+const names = testNames();
+const rows: Row[] = [];
+const peaks: Record<string, Throughput> = {};
+const p99: Record<string, number> = {};
+
+async function scenario(name: string, op: (i: number) => Promise<unknown>, note?: string) {
+  const peak = await peakThroughput(op, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS });
+  const latency = await latencyAtRate(op, { ratePerSecond: Math.max(1, peak.opsPerSecond / 2), durationMs: DURATION_MS });
+  peaks[name] = peak;
+  p99[name] = latency.p99Ms;
+  const errors = peak.errors + latency.errors;
+  rows.push({
+    name,
+    opsPerSecond: peak.opsPerSecond,
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
+    note: [note, `latency at ${latency.ratePerSecond.toFixed(0)}/s`, errors ? `${errors} errors` : '']
+      .filter(Boolean)
+      .join('; '),
+  });
+  console.error(`${name}: ${peak.opsPerSecond.toFixed(0)} ops/s, p99 ${latency.p99Ms.toFixed(2)} ms`);
+}
+
+try {
+  // Baseline 1: a bare grpc-js unary echo on loopback.
+  const bare = new Server();
+  bare.addService(diagnosticsV1.DiagnosticsServiceService, {
+    echo: (call: { request: unknown }, cb: (e: null, r: unknown) => void) => cb(null, call.request),
+    getServerInfo: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, {}),
+  });
+  const barePort = await new Promise<number>((resolve, reject) =>
+    bare.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const echoClient = new diagnosticsV1.DiagnosticsServiceClient(`127.0.0.1:${barePort}`, credentials.createInsecure());
+  const echoRequest = { message: 'x'.repeat(600), payload: new Uint8Array() };
+  await scenario('baseline: raw grpc-js echo', () =>
+    new Promise((resolve, reject) => echoClient.echo(echoRequest, (e, r) => (e ? reject(e) : resolve(r)))),
+  );
+
+  // Baseline 2: a bare driver insert of a report-sized document.
+  const mongo = await connectMongo({ url: stack.endpoints.mongoUrl, appName: 'bench' });
+  const raw = mongo.db(names.database('raw')).collection('reports');
+  await scenario('baseline: raw driver insertOne', () => raw.insertOne({ ...reportJson(), seq: Math.random() }));
+
+  // Baseline 3: a bare JetStream publish with its ack.
+  const nc = await connectNats({ servers: stack.endpoints.natsUrl, name: 'bench' });
+  await ensureStream(await jetstreamManager(nc), { name: names.stream('RAW'), subjects: [names.subject('raw.>')] });
+  const js = jetstream(nc);
+  const payload = new Uint8Array(600);
+  await scenario('baseline: raw JetStream publish', (i) =>
+    js.publish(names.subject('raw.x'), payload, { msgID: `${names.id}-${i}` }),
+  );
+
+  // Report submission end to end: gateway (gRPC) → intake → Mongo-wire, events via the outbox.
+  const beacon = await startTestStack(stack.endpoints, names, {
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+  });
+  const token = await beacon.token({ roles: ['agency_analyst'], agencyId: 'bench-agency' });
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  const submit = (i: number) =>
+    new Promise((resolve, reject) =>
+      beacon.grpc.submitReport(
+        intakeV1.SubmitReportRequest.fromJSON(
+          reportJson({ observables: [{ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }] }),
+        ),
+        metadata,
+        (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+  await scenario('submit report via gateway (gRPC)', (i) => submit(i + 1_000_000), 'opens one incident each');
+
+  const restBody = (i: number) =>
+    JSON.stringify(reportJson({ observables: [{ type: 'ipv4', value: `172.16.${(i >> 8) & 255}.${i & 255}` }] }));
+  await scenario('submit report via gateway (REST)', async (i) => {
+    const response = await fetch(`${beacon.http}/v1/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: restBody(i + 2_000_000),
+    });
+    if (response.status !== 201) throw new Error(`status ${response.status}`);
+    await response.arrayBuffer();
+  });
+
+  await beacon.stop();
+  await nc.close();
+  await mongo.close();
+  echoClient.close();
+  bare.forceShutdown();
+
+  const slowest = Math.min(
+    peaks['baseline: raw grpc-js echo']!.opsPerSecond,
+    peaks['baseline: raw driver insertOne']!.opsPerSecond,
+    peaks['baseline: raw JetStream publish']!.opsPerSecond,
+  );
+  const grpc = peaks['submit report via gateway (gRPC)']!.opsPerSecond;
+  const rest = peaks['submit report via gateway (REST)']!.opsPerSecond;
+  const baselineP99 =
+    p99['baseline: raw grpc-js echo']! + p99['baseline: raw driver insertOne']! + p99['baseline: raw JetStream publish']!;
+  publish(
+    'intake',
+    rows,
+    [
+      {
+        target: 'submission throughput >= 60% of the slowest baseline',
+        measured: `${grpc.toFixed(0)}/s vs ${slowest.toFixed(0)}/s = ${((100 * grpc) / slowest).toFixed(0)}%`,
+        pass: grpc >= 0.6 * slowest,
+      },
+      {
+        target: 'submission p99 at half load <= sum of baseline p99s + 5 ms',
+        measured: `${p99['submit report via gateway (gRPC)']!.toFixed(2)} ms vs ${(baselineP99 + 5).toFixed(2)} ms`,
+        pass: p99['submit report via gateway (gRPC)']! <= baselineP99 + 5,
+      },
+      {
+        target: 'REST >= 80% of gRPC',
+        measured: `${rest.toFixed(0)}/s vs ${grpc.toFixed(0)}/s = ${((100 * rest) / grpc).toFixed(0)}%`,
+        pass: rest >= 0.8 * grpc,
+      },
+    ],
+    fileURLToPath(new URL('./results', import.meta.url)),
+  );
+} finally {
+  await stack.stop();
+}

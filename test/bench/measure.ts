@@ -1,0 +1,89 @@
+/** Load generation for the benchmarks: closed-loop peak throughput and open-loop latency. */
+
+export interface Throughput {
+  readonly ops: number;
+  readonly seconds: number;
+  readonly opsPerSecond: number;
+  readonly errors: number;
+}
+
+export interface Latency {
+  readonly ratePerSecond: number;
+  readonly samples: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Peak rate: `concurrency` callers each issue the next call as soon as the last one ends,
+ * for `durationMs` after a warm-up.
+ */
+export async function peakThroughput(
+  op: (i: number) => Promise<unknown>,
+  options: { concurrency: number; durationMs: number; warmupMs: number },
+): Promise<Throughput> {
+  let i = 0;
+  const run = async (until: number, count: boolean) => {
+    let ops = 0;
+    let errors = 0;
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (performance.now() < until) {
+          try {
+            await op(i++);
+            if (count) ops += 1;
+          } catch {
+            if (count) errors += 1;
+          }
+        }
+      }),
+    );
+    return { ops, errors };
+  };
+  await run(performance.now() + options.warmupMs, false);
+  const start = performance.now();
+  const { ops, errors } = await run(start + options.durationMs, true);
+  const seconds = (performance.now() - start) / 1000;
+  return { ops, seconds, opsPerSecond: ops / seconds, errors };
+}
+
+/**
+ * Latency at a fixed arrival rate (open loop): calls start on schedule whether or not earlier
+ * ones finished, and each is timed from when it was due, so a stall is not hidden by the load
+ * generator waiting for it (no coordinated omission).
+ */
+export async function latencyAtRate(
+  op: (i: number) => Promise<unknown>,
+  options: { ratePerSecond: number; durationMs: number },
+): Promise<Latency> {
+  const interval = 1000 / options.ratePerSecond;
+  const total = Math.max(1, Math.floor((options.durationMs / 1000) * options.ratePerSecond));
+  const start = performance.now();
+  const latencies: number[] = [];
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      op(i).then(
+        () => void latencies.push(performance.now() - due),
+        () => void (errors += 1),
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    ratePerSecond: options.ratePerSecond,
+    samples: latencies.length,
+    errors,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: latencies.at(-1) ?? NaN,
+  };
+}
