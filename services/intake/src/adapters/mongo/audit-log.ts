@@ -60,7 +60,8 @@ export class MongoAuditLog implements AuditLog {
     return new Promise((resolve, reject) => {
       this.#queue.push({
         record,
-        done: (error) => (error === undefined ? resolve() : reject(error as Error)),
+        done: (error) =>
+          error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))),
       });
       if (!this.#writing) void this.#drain();
     });

@@ -74,7 +74,9 @@ export class OutboxRelay {
         const docs = await Promise.all(
           [...ids].map((_id) => source.findOne({ _id }, { projection: OUTBOX_ONLY })),
         );
-        const counts = await Promise.all(docs.map((doc) => (doc ? this.#publishDoc(source, doc) : 0)));
+        const counts = await Promise.all(
+          docs.map((doc) => (doc ? this.#publishDoc(source, doc) : Promise.resolve(0))),
+        );
         published += counts.reduce((a, b) => a + b, 0);
       }
     } catch (error) {
