@@ -48,7 +48,7 @@ export class MongoAuditLog implements AuditLog {
   readonly #head: Collection<HeadDoc>;
   /** The head as this process last wrote it: usually right, so appending skips reading it. */
   #known: { seq: number; hash: string } | undefined;
-  #queue: { record: AuditRecord; done: (error?: unknown) => void }[] = [];
+  #queue: { record: AuditRecord; done: (error?: Error) => void }[] = [];
   #writing = false;
 
   constructor(db: Db) {
@@ -60,8 +60,7 @@ export class MongoAuditLog implements AuditLog {
     return new Promise((resolve, reject) => {
       this.#queue.push({
         record,
-        done: (error) =>
-          error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))),
+        done: (error) => (error === undefined ? resolve() : reject(error)),
       });
       if (!this.#writing) void this.#drain();
     });
@@ -75,7 +74,8 @@ export class MongoAuditLog implements AuditLog {
         await this.#write(batch.map((b) => b.record));
         for (const b of batch) b.done();
       } catch (error) {
-        for (const b of batch) b.done(error);
+        const failure = error instanceof Error ? error : new Error('audit append failed', { cause: error });
+        for (const b of batch) b.done(failure);
       }
     }
     this.#writing = false;
