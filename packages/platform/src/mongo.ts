@@ -46,12 +46,21 @@ export async function connectMongo(config: MongoConfig): Promise<MongoClient> {
   return client;
 }
 
-/** Declares the indexes a repository relies on; creating an existing index is a no-op. */
+/**
+ * Declares the indexes a repository relies on, creating those missing by name. Indexes are
+ * never dropped here: an index the code no longer names stays until an operator removes it.
+ * (Asking FerretDB 1.24 to create a proper subset of a collection's existing indexes crashes
+ * its connection handler, so only the missing ones are ever sent.)
+ */
 export async function ensureIndexes<T extends Document>(
   collection: Collection<T>,
-  indexes: readonly IndexDescription[],
+  indexes: readonly (IndexDescription & { name: string })[],
 ): Promise<void> {
-  if (indexes.length > 0) await collection.createIndexes([...indexes]);
+  const existing = new Set(
+    (await collection.listIndexes().toArray().catch(() => [])).map((index) => String(index['name'])),
+  );
+  const missing = indexes.filter((index) => !existing.has(index.name));
+  if (missing.length > 0) await collection.createIndexes([...missing]);
 }
 
 /** True when a write failed because a unique index already holds the key. */

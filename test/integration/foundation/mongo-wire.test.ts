@@ -93,4 +93,17 @@ describe('the Mongo-wire store through the official driver', () => {
     );
     expect((await counters.findOne({ _id: 'sightings' }))?.value).toBe(50);
   });
+
+  test('declaring indexes again, or fewer of them, leaves the collection working', async ({ db }) => {
+    const incidents = db.collection<Incident>('incidents');
+    const byKey = { key: { idempotencyKey: 1 }, unique: true, name: 'idempotency' };
+    const byTitle = { key: { title: 1 }, name: 'title' };
+    await ensureIndexes(incidents, [byKey, byTitle]);
+    await ensureIndexes(incidents, [byKey, byTitle]);
+    await ensureIndexes(incidents, [byKey]);
+    const names = (await incidents.listIndexes().toArray()).map((i) => String(i['name'])).sort();
+    expect(names).toEqual(['_id_', 'idempotency', 'title']);
+    await incidents.insertOne({ _id: 'inc-1', title: 'A', version: 1, idempotencyKey: 'k' });
+    expect(await incidents.countDocuments()).toBe(1);
+  });
 });

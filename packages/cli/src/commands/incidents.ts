@@ -1,0 +1,153 @@
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { incidentDetails, incidentTable, statusName, type IncidentJson } from '../format.js';
+import { UsageError } from '../io.js';
+import { idempotencyKey } from '../report-file.js';
+
+const STATUSES = ['REPORTED', 'TRIAGE', 'ACTIVE', 'CONTAINED', 'RESOLVED', 'CLOSED'] as const;
+
+/** `active`, `ACTIVE` or `INCIDENT_STATUS_ACTIVE` as the enum name the gateway expects. */
+export function parseStatus(flag: string, text: string): string {
+  const bare = text
+    .trim()
+    .toUpperCase()
+    .replace(/^INCIDENT_STATUS_/, '');
+  if (!(STATUSES as readonly string[]).includes(bare)) {
+    throw new UsageError(`--${flag} must be one of ${STATUSES.join(', ')}, not "${text}"`);
+  }
+  return `INCIDENT_STATUS_${bare}`;
+}
+
+interface ListResponse {
+  readonly incidents?: readonly IncidentJson[];
+  readonly nextPageToken?: string;
+}
+
+interface IncidentResponse {
+  readonly incident: IncidentJson;
+}
+
+const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
+
+export const listCommand: Command = {
+  name: 'incidents list',
+  synopsis: '[--status STATUS] [--page-size N] [--page-token TOKEN] [--all]',
+  summary: 'incidents you may see, newest first (--all follows every page)',
+  options: {
+    status: { type: 'string' },
+    'page-size': { type: 'string' },
+    'page-token': { type: 'string' },
+    all: { type: 'boolean' },
+  },
+  args: [],
+  async run(context) {
+    const status = optional(context, 'status', (text) => parseStatus('status', text));
+    const pageSize = optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 100));
+    const all = context.flag('all');
+    const client = context.client();
+    const incidents: IncidentJson[] = [];
+    const seen = new Set<string>();
+    let pageToken = context.string('page-token');
+    let page: ListResponse;
+    do {
+      page = await client.call<ListResponse>('GET', '/v1/incidents', {
+        query: { pageSize, pageToken, status },
+      });
+      incidents.push(...(page.incidents ?? []));
+      pageToken = page.nextPageToken;
+      // A token seen before would loop forever; the server never sends one, but a proxy might.
+      if (pageToken && seen.has(pageToken)) break;
+      if (pageToken) seen.add(pageToken);
+    } while (all && pageToken);
+
+    const { stdout, stderr } = context.io;
+    if (context.json) {
+      stdout.write(jsonText(all ? { incidents } : page));
+      return 0;
+    }
+    stdout.write(incidentTable(incidents));
+    if (!all && page.nextPageToken) {
+      stderr.write(`more incidents: --page-token ${page.nextPageToken}, or --all for every page\n`);
+    }
+    return 0;
+  },
+};
+
+export const showCommand: Command = {
+  name: 'incidents show',
+  synopsis: '<id>',
+  summary: 'one incident in full',
+  options: {},
+  args: ['id'],
+  async run(context) {
+    const response = await context.client().call<IncidentResponse>('GET', incidentPath(context.args[0]!));
+    context.io.stdout.write(context.json ? jsonText(response) : incidentDetails(response.incident));
+    return 0;
+  },
+};
+
+export const openCommand: Command = {
+  name: 'incidents open',
+  synopsis: '--file incident.json',
+  summary: 'open an incident from a JSON file (idempotent: the same file opens it once)',
+  options: { file: { type: 'string' } },
+  args: [],
+  async run(context) {
+    const file = required(context, 'file');
+    const text = await context.readText(file);
+    let body: unknown;
+    try {
+      body = JSON.parse(text.replace(/^\uFEFF/, ''));
+    } catch (error) {
+      throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new UsageError(`${file} must hold one JSON object (an OpenIncident request)`);
+    }
+    const response = await context.client().call<IncidentResponse>('POST', '/v1/incidents', {
+      body,
+      idempotencyKey: idempotencyKey(body),
+    });
+    context.io.stdout.write(context.json ? jsonText(response) : incidentDetails(response.incident));
+    return 0;
+  },
+};
+
+export const transitionCommand: Command = {
+  name: 'incidents transition',
+  synopsis: '<id> --to STATUS --version N [--reason TEXT]',
+  summary: 'move an incident along its lifecycle (--version: the one you saw; 0: latest)',
+  options: {
+    to: { type: 'string' },
+    version: { type: 'string' },
+    reason: { type: 'string' },
+  },
+  args: ['id'],
+  async run(context) {
+    const toStatus = parseStatus('to', required(context, 'to'));
+    const expectedVersion = integerFlag('version', required(context, 'version'), 0);
+    const reason = context.string('reason');
+    const response = await context
+      .client()
+      .call<IncidentResponse>('POST', `${incidentPath(context.args[0]!)}:transition`, {
+        body: { toStatus, expectedVersion, ...(reason ? { reason } : {}) },
+      });
+    const { incident } = response;
+    context.io.stdout.write(
+      context.json
+        ? jsonText(response)
+        : `${incident.id} is now ${statusName(incident.status)} (version ${Number(incident.version ?? 0)})\n`,
+    );
+    return 0;
+  },
+};
+
+function required(context: Context, name: string): string {
+  const value = context.string(name);
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function optional<T>(context: Context, name: string, parse: (text: string) => T): T | undefined {
+  const value = context.string(name);
+  return value === undefined ? undefined : parse(value);
+}
