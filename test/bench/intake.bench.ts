@@ -5,13 +5,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  credentials,
-  Metadata,
-  Server,
-  ServerCredentials,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectMongo, connectNats, ensureStream } from '@beacon/platform';
 import { diagnosticsV1, intakeV1 } from '@beacon/proto';
@@ -31,8 +25,15 @@ const peaks: Record<string, Throughput> = {};
 const p99: Record<string, number> = {};
 
 async function scenario(name: string, op: (i: number) => Promise<unknown>, note?: string) {
-  const peak = await peakThroughput(op, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS });
-  const latency = await latencyAtRate(op, { ratePerSecond: Math.max(1, peak.opsPerSecond / 2), durationMs: DURATION_MS });
+  const peak = await peakThroughput(op, {
+    concurrency: CONCURRENCY,
+    durationMs: DURATION_MS,
+    warmupMs: WARMUP_MS,
+  });
+  const latency = await latencyAtRate(op, {
+    ratePerSecond: Math.max(1, peak.opsPerSecond / 2),
+    durationMs: DURATION_MS,
+  });
   peaks[name] = peak;
   p99[name] = latency.p99Ms;
   const errors = peak.errors + latency.errors;
@@ -58,20 +59,30 @@ try {
   const barePort = await new Promise<number>((resolve, reject) =>
     bare.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  const echoClient = new diagnosticsV1.DiagnosticsServiceClient(`127.0.0.1:${barePort}`, credentials.createInsecure());
+  const echoClient = new diagnosticsV1.DiagnosticsServiceClient(
+    `127.0.0.1:${barePort}`,
+    credentials.createInsecure(),
+  );
   const echoRequest = { message: 'x'.repeat(600), payload: new Uint8Array() };
-  await scenario('baseline: raw grpc-js echo', () =>
-    new Promise((resolve, reject) => echoClient.echo(echoRequest, (e, r) => (e ? reject(e) : resolve(r)))),
+  await scenario(
+    'baseline: raw grpc-js echo',
+    () =>
+      new Promise((resolve, reject) => echoClient.echo(echoRequest, (e, r) => (e ? reject(e) : resolve(r)))),
   );
 
   // Baseline 2: a bare driver insert of a report-sized document.
   const mongo = await connectMongo({ url: stack.endpoints.mongoUrl, appName: 'bench' });
   const raw = mongo.db(names.database('raw')).collection('reports');
-  await scenario('baseline: raw driver insertOne', () => raw.insertOne({ ...reportJson(), seq: Math.random() }));
+  await scenario('baseline: raw driver insertOne', () =>
+    raw.insertOne({ ...reportJson(), seq: Math.random() }),
+  );
 
   // Baseline 3: a bare JetStream publish with its ack.
   const nc = await connectNats({ servers: stack.endpoints.natsUrl, name: 'bench' });
-  await ensureStream(await jetstreamManager(nc), { name: names.stream('RAW'), subjects: [names.subject('raw.>')] });
+  await ensureStream(await jetstreamManager(nc), {
+    name: names.stream('RAW'),
+    subjects: [names.subject('raw.>')],
+  });
   const js = jetstream(nc);
   const payload = new Uint8Array(600);
   await scenario('baseline: raw JetStream publish', (i) =>
@@ -90,7 +101,9 @@ try {
     new Promise((resolve, reject) =>
       beacon.grpc.submitReport(
         intakeV1.SubmitReportRequest.fromJSON(
-          reportJson({ observables: [{ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }] }),
+          reportJson({
+            observables: [{ type: 'ipv4', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
+          }),
         ),
         metadata,
         (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
@@ -99,7 +112,9 @@ try {
   await scenario('submit report via gateway (gRPC)', (i) => submit(i + 1_000_000), 'opens one incident each');
 
   const restBody = (i: number) =>
-    JSON.stringify(reportJson({ observables: [{ type: 'ipv4', value: `172.16.${(i >> 8) & 255}.${i & 255}` }] }));
+    JSON.stringify(
+      reportJson({ observables: [{ type: 'ipv4', value: `172.16.${(i >> 8) & 255}.${i & 255}` }] }),
+    );
   await scenario('submit report via gateway (REST)', async (i) => {
     const response = await fetch(`${beacon.http}/v1/reports`, {
       method: 'POST',
@@ -124,7 +139,9 @@ try {
   const grpc = peaks['submit report via gateway (gRPC)']!.opsPerSecond;
   const rest = peaks['submit report via gateway (REST)']!.opsPerSecond;
   const baselineP99 =
-    p99['baseline: raw grpc-js echo']! + p99['baseline: raw driver insertOne']! + p99['baseline: raw JetStream publish']!;
+    p99['baseline: raw grpc-js echo']! +
+    p99['baseline: raw driver insertOne']! +
+    p99['baseline: raw JetStream publish']!;
   publish(
     'intake',
     rows,

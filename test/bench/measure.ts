@@ -77,7 +77,8 @@ export async function latencyAtRate(
   }
   await Promise.all(inFlight);
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return {
     ratePerSecond: options.ratePerSecond,
     samples: latencies.length,

@@ -18,7 +18,8 @@ export interface Check {
 
 /** Prints the rows and checks as a table and writes them, with the machine, as JSON. */
 export function publish(suite: string, rows: readonly Row[], checks: readonly Check[], dir: string): string {
-  const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+  const fmt = (n: number | undefined, digits = 1) =>
+    n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits);
   const table = [
     ['scenario', 'ops/s', 'p50 ms', 'p99 ms', 'note'],
     ...rows.map((r) => [r.name, fmt(r.opsPerSecond, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), r.note ?? '']),
@@ -30,7 +31,8 @@ export function publish(suite: string, rows: readonly Row[], checks: readonly Ch
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of table.slice(1)) console.log(line(row));
   console.log('');
-  for (const check of checks) console.log(`${check.pass ? 'PASS' : 'MISS'}  ${check.target}: ${check.measured}`);
+  for (const check of checks)
+    console.log(`${check.pass ? 'PASS' : 'MISS'}  ${check.target}: ${check.measured}`);
 
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${suite}-${new Date().toISOString().replaceAll(':', '-')}.json`);
@@ -40,7 +42,12 @@ export function publish(suite: string, rows: readonly Row[], checks: readonly Ch
       {
         suite,
         at: new Date().toISOString(),
-        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: totalmem() / 2 ** 30, node: process.version },
+        machine: {
+          cpus: cpus().length,
+          cpu: cpus()[0]?.model,
+          memoryGiB: totalmem() / 2 ** 30,
+          node: process.version,
+        },
         rows,
         checks,
       },

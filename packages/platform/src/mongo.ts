@@ -57,7 +57,12 @@ export async function ensureIndexes<T extends Document>(
   indexes: readonly (IndexDescription & { name: string })[],
 ): Promise<void> {
   const existing = new Set(
-    (await collection.listIndexes().toArray().catch(() => [])).map((index) => String(index['name'])),
+    (
+      await collection
+        .listIndexes()
+        .toArray()
+        .catch(() => [] as Document[])
+    ).map((index: Document) => String(index['name'])),
   );
   const missing = indexes.filter((index) => !existing.has(index.name));
   if (missing.length > 0) await collection.createIndexes([...missing]);

@@ -29,7 +29,9 @@ async function up(): Promise<void> {
   }
   const started = performance.now();
   const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
-  console.log(`  intake and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`);
+  console.log(
+    `  intake and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
+  );
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
   const demo = await seedDemo(restUrl, issuer);
   print(stack.endpoints);

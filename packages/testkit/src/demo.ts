@@ -5,9 +5,22 @@ import type { DevIssuer } from '@beacon/platform';
  * the reports correlate by a shared C2 domain, and the coordinator engages agencies and scores
  * one. Idempotency keys are fixed, so running it again changes nothing.
  */
-export async function seedDemo(baseUrl: string, issuer: DevIssuer): Promise<{ incidents: number; coordinatorToken: string }> {
-  const token = (agencyId: string, clearance: 'GREEN' | 'AMBER' | 'RED', roles = ['agency_analyst'] as const) =>
-    issuer.mint({ subject: `${agencyId}-demo`, roles: [...roles], agencyId, clearance, ttlSeconds: 8 * 3600 });
+export async function seedDemo(
+  baseUrl: string,
+  issuer: DevIssuer,
+): Promise<{ incidents: number; coordinatorToken: string }> {
+  const token = (
+    agencyId: string,
+    clearance: 'GREEN' | 'AMBER' | 'RED',
+    roles = ['agency_analyst'] as const,
+  ) =>
+    issuer.mint({
+      subject: `${agencyId}-demo`,
+      roles: [...roles],
+      agencyId,
+      clearance,
+      ttlSeconds: 8 * 3600,
+    });
   const coordinatorToken = await issuer.mint({
     subject: 'ncc-duty-officer',
     roles: ['coordinator'],

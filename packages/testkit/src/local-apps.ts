@@ -19,7 +19,9 @@ export const LOCAL_APPS = {
  * The development token issuer of a local stack, kept on disk so tokens stay valid across
  * restarts and the CLI can mint more (`beacon token`). Never used outside a developer machine.
  */
-export async function devIssuer(dir: string): Promise<{ issuer: DevIssuer; jwksFile: string; issuerFile: string }> {
+export async function devIssuer(
+  dir: string,
+): Promise<{ issuer: DevIssuer; jwksFile: string; issuerFile: string }> {
   const issuerFile = join(dir, 'dev-issuer.json');
   const jwksFile = join(dir, 'dev-jwks.json');
   const saved = existsSync(issuerFile)
@@ -28,7 +30,11 @@ export async function devIssuer(dir: string): Promise<{ issuer: DevIssuer; jwksF
   const issuer = await createDevIssuer(saved ? { privateJwk: saved.privateJwk } : {});
   writeFileSync(
     issuerFile,
-    JSON.stringify({ issuer: issuer.issuer, audience: issuer.audience, privateJwk: issuer.privateJwk }, null, 2),
+    JSON.stringify(
+      { issuer: issuer.issuer, audience: issuer.audience, privateJwk: issuer.privateJwk },
+      null,
+      2,
+    ),
     { mode: 0o600 },
   );
   writeFileSync(jwksFile, JSON.stringify(issuer.jwks, null, 2));
@@ -39,7 +45,10 @@ export async function devIssuer(dir: string): Promise<{ issuer: DevIssuer; jwksF
  * Starts intake and the gateway from their built output (`tsc --build` first), pointed at the
  * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
  */
-export async function startLocalApps(dir: string, endpoints: Endpoints): Promise<{ issuer: DevIssuer; issuerFile: string }> {
+export async function startLocalApps(
+  dir: string,
+  endpoints: Endpoints,
+): Promise<{ issuer: DevIssuer; issuerFile: string }> {
   const { issuer, jwksFile, issuerFile } = await devIssuer(dir);
   const common = {
     AUTH_ISSUER: issuer.issuer,
@@ -96,7 +105,11 @@ export async function startLocalApps(dir: string, endpoints: Endpoints): Promise
         const response = await fetch(`http://127.0.0.1:${LOCAL_APPS.gatewayHttp}/readyz`);
         if (!response.ok) throw new Error(`readyz answered ${response.status}`);
       },
-      { what: `gateway (log: ${gateway.spec.logFile})`, timeoutMs: 30_000, abortIf: () => gateway.exitReason },
+      {
+        what: `gateway (log: ${gateway.spec.logFile})`,
+        timeoutMs: 30_000,
+        abortIf: () => gateway.exitReason,
+      },
     );
   } catch (error) {
     for (const p of started.reverse()) await p.stop();
@@ -118,11 +131,16 @@ export async function stopLocalApps(dir: string): Promise<void> {
 function grpcServing(address: string): Promise<void> {
   const client = new healthV1.HealthClient(address, credentials.createInsecure());
   return new Promise<void>((resolve, reject) => {
-    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, response) => {
-      client.close();
-      if (error) reject(error);
-      else if (response.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
-      else resolve();
-    });
+    client.check(
+      { service: '' },
+      new Metadata(),
+      { deadline: new Date(Date.now() + 1_000) },
+      (error, response) => {
+        client.close();
+        if (error) reject(error);
+        else if (response.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
+        else resolve();
+      },
+    );
   });
 }

@@ -101,7 +101,9 @@ describe('the Mongo-wire store through the official driver', () => {
     await ensureIndexes(incidents, [byKey, byTitle]);
     await ensureIndexes(incidents, [byKey, byTitle]);
     await ensureIndexes(incidents, [byKey]);
-    const names = (await incidents.listIndexes().toArray()).map((i) => String(i['name'])).sort();
+    const names = (await incidents.listIndexes().toArray())
+      .map((i: { name?: unknown }) => String(i.name))
+      .sort();
     expect(names).toEqual(['_id_', 'idempotency', 'title']);
     await incidents.insertOne({ _id: 'inc-1', title: 'A', version: 1, idempotencyKey: 'k' });
     expect(await incidents.countDocuments()).toBe(1);
