@@ -239,7 +239,8 @@ describe('incident access (BOLA matrix)', () => {
       [`${amberOnly.type}:${amberOnly.value}`]: 'AMBER',
       [`${greenOnly.type}:${greenOnly.value}`]: 'GREEN',
     };
-    const named = ['amber-reporter', 'green-reporter', ENGAGED];
+    // The source (whose report opened it) and the engaged agency; a correlated reporter is not.
+    const named = ['amber-reporter', ENGAGED];
     const readers: CallerSpec[] = [
       { name: 'coordinator', roles: ['coordinator'], clearance: 'RED' },
       { name: 'amber reporter', roles: ['agency_analyst'], agencyId: 'amber-reporter', clearance: 'AMBER' },

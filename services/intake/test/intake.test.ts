@@ -75,7 +75,7 @@ describe('intake over gRPC', () => {
   }) => {
     const a = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
     const b = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by' });
-    const c = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
     const first = await rpc(t, 'submitReport', report(), a);
     const second = await rpc(
       t,
@@ -84,16 +84,19 @@ describe('intake over gRPC', () => {
       b,
     );
     expect(second.attached).toBe(true);
-    expect(second.incident?.id).toBe(first.incident?.id);
-    expect(second.incident?.reportIds).toEqual([first.report?.id, second.report?.id]);
+    expect(second.report?.incidentId).toBe(first.incident?.id);
+    const id = first.incident!.id;
+    const joined = await rpc(t, 'getIncident', { incidentId: id }, coordinator);
+    expect(joined.incident?.reportIds).toEqual([first.report?.id, second.report?.id]);
 
-    const got = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, b);
-    expect(got.incident?.version).toBe(2);
-    // An AMBER incident neither engages nor involves cert-fr: it does not exist for it.
-    const hidden = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, c).catch(
-      (e: unknown) => e,
+    // A matching indicator does not make police-by a recipient of cert-de's AMBER incident:
+    // it does not exist for police-by until the coordinator engages it.
+    expect(second.incident).toBeUndefined();
+    expect(code(await rpc(t, 'getIncident', { incidentId: id }, b).catch((e: unknown) => e))).toBe(
+      status.NOT_FOUND,
     );
-    expect(code(hidden)).toBe(status.NOT_FOUND);
+    await rpc(t, 'assignAgency', { incidentId: id, agencyId: 'police-by', expectedVersion: 2 }, coordinator);
+    expect((await rpc(t, 'getIncident', { incidentId: id }, b)).incident?.version).toBe(3);
   });
 
   test('a TLP:RED incident links a correlated report without showing itself to an uncleared reporter', async ({
@@ -252,7 +255,6 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
   test('an indicator lists its sightings across incidents the caller may see', async ({ intake: t }) => {
     const cert = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
     const police = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'AMBER' });
-    const other = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-fr', clearance: 'AMBER' });
     const wallet = { type: 'crypto-wallet', value: '0x52908400098527886E0F7030069857D2E4169EE7' };
     const first = await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), cert);
     await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), police);
@@ -261,15 +263,15 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
       t,
       'lookupIndicator',
       { observable: { ...wallet, value: wallet.value.toLowerCase() } },
-      police,
+      cert,
     );
     expect(seen.observable).toEqual({
       type: 'crypto-wallet',
       value: `ethereum:${wallet.value.toLowerCase()}`,
     });
     expect(seen.sightings.map((s) => s.incidentId)).toEqual([first.incident!.id, first.incident!.id]);
-    // cert-fr is not involved in this AMBER incident: the indicator has no sightings for it.
-    expect((await rpc(t, 'lookupIndicator', { observable: wallet }, other)).sightings).toEqual([]);
+    // police-by filed one of the sightings but is not a recipient of the AMBER incident.
+    expect((await rpc(t, 'lookupIndicator', { observable: wallet }, police)).sightings).toEqual([]);
   });
 
   test('trends count incidents per week by sector over the caller-visible incidents', async ({
@@ -338,9 +340,11 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
     const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
     const { incident } = await rpc(t, 'submitReport', report({ tlp: 3 }), coordinator);
     await rpc(t, 'getIncident', { incidentId: incident!.id }, coordinator);
+    // A list shows the whole AMBER incident too, so it is a read to audit as well.
+    await rpc(t, 'listIncidents', { pageSize: 10, pageToken: '', status: 0 }, coordinator);
     const auditor = await t.token({ roles: ['auditor'] });
     const verified = await rpc(t, 'verifyAuditChain', {}, auditor);
-    expect(verified).toMatchObject({ ok: true, records: 2 });
+    expect(verified).toMatchObject({ ok: true, records: 3 });
     expect(verified.headHash).toMatch(/^[0-9a-f]{64}$/);
     const analyst = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
     expect(code(await rpc(t, 'verifyAuditChain', {}, analyst).catch((e: unknown) => e))).toBe(

@@ -1,10 +1,9 @@
-import { compareTlp, mayReceive, observableKey, type NcissInputs, type Observable } from '@beacon/domain';
+import { compareTlp, observableKey, type NcissInputs, type Observable } from '@beacon/domain';
 import {
   canCoordinate,
   canReadIncident,
   canSubmitReport,
   incidentScope,
-  visibleTo,
   type Caller,
 } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
@@ -124,7 +123,7 @@ export class IntakeService {
     await this.#audit(caller, 'report.submitted', stored.report.id, stored.report.tlp);
     return {
       report: stored.report,
-      incident: canReadIncident(caller, incident) ? visibleTo(caller, incident) : undefined,
+      incident: canReadIncident(caller, incident) ? incident : undefined,
       attached: !stored.plan.opensIncident,
     };
   }
@@ -165,7 +164,7 @@ export class IntakeService {
     // Not found and not allowed look the same, so ids cannot be probed.
     if (!incident || !canReadIncident(caller, incident)) throw notFound(id);
     if (compareTlp(incident.tlp, 'AMBER') >= 0) await this.#audit(caller, 'incident.read', id, incident.tlp);
-    return visibleTo(caller, incident);
+    return incident;
   }
 
   async listIncidents(
@@ -173,7 +172,13 @@ export class IntakeService {
     options: { limit: number; cursor?: string; status?: IncidentStatus },
   ): Promise<IncidentPage> {
     const page = await this.deps.incidents.list(incidentScope(caller), options);
-    return { ...page, incidents: page.incidents.map((i) => visibleTo(caller, i)) };
+    // A list shows whole incidents: reading AMBER and above is audited as for a single read.
+    await Promise.all(
+      page.incidents
+        .filter((i) => compareTlp(i.tlp, 'AMBER') >= 0)
+        .map((i) => this.#audit(caller, 'incident.read', i.id, i.tlp)),
+    );
+    return page;
   }
 
   async trends(
@@ -190,30 +195,17 @@ export class IntakeService {
   }
 
   /**
-   * Sightings of one indicator, limited to incidents the caller may see and to reports whose
-   * label the caller may receive.
+   * Sightings of one indicator on the incidents the caller may see. (A sighting's label never
+   * exceeds its incident's, so being allowed the incident covers the sighting.)
    */
   async lookupIndicator(caller: Caller, observable: Observable): Promise<Sighting[]> {
     const sightings = await this.deps.sightings.find(observableKey(observable), 500);
-    const incidents = new Map(
-      (await this.deps.incidents.getMany([...new Set(sightings.map((s) => s.incidentId))])).map((i) => [
-        i.id,
-        i,
-      ]),
+    const readable = new Set(
+      (await this.deps.incidents.getMany([...new Set(sightings.map((s) => s.incidentId))]))
+        .filter((incident) => canReadIncident(caller, incident))
+        .map((incident) => incident.id),
     );
-    return sightings.filter((sighting) => {
-      const incident = incidents.get(sighting.incidentId);
-      if (!incident || !canReadIncident(caller, incident)) return false;
-      const named =
-        caller.agencyId !== undefined &&
-        (incident.engagedAgencyIds.includes(caller.agencyId) ||
-          incident.reporterAgencyIds.includes(caller.agencyId));
-      return (
-        canCoordinate(caller) ||
-        caller.roles.includes('auditor') ||
-        mayReceive(sighting.tlp, { clearance: caller.clearance, named })
-      );
-    });
+    return sightings.filter((sighting) => readable.has(sighting.incidentId));
   }
 
   /** The incident as the caller may see it, as a STIX 2.1 bundle. */

@@ -16,36 +16,22 @@ const COORDINATES = ['coordinator', 'service'];
 const hasAny = (caller: Caller, roles: readonly string[]) => caller.roles.some((r) => roles.includes(r));
 
 /**
- * Whether the caller may see the incident at all. Coordinators, auditors and Beacon services see
- * every incident. An agency sees one when it is a named recipient (engaged, or one of its
- * reports is attached) and cleared for its label, or when the label is CLEAR or GREEN (the
- * Beacon community) and within its clearance.
+ * Whether the caller may see the incident. Coordinators, auditors and Beacon services see every
+ * incident. An agency sees one when it is a named recipient — the source whose report opened
+ * it, or engaged by the coordinator — and cleared for its label, or when the label is CLEAR or
+ * GREEN (the Beacon community) and within its clearance. Filing a correlated report does not
+ * name an agency: under TLP the source and the coordinator choose recipients, not a match.
  */
 export function canReadIncident(
   caller: Caller,
-  incident: Pick<Incident, 'tlp' | 'engagedAgencyIds' | 'reporterAgencyIds'>,
+  incident: Pick<Incident, 'tlp' | 'engagedAgencyIds' | 'sourceAgencyId'>,
 ): boolean {
   if (hasAny(caller, SEES_ALL)) return true;
   const agency = caller.agencyId;
   if (!agency) return false;
-  const named = incident.engagedAgencyIds.includes(agency) || incident.reporterAgencyIds.includes(agency);
+  const named = incident.sourceAgencyId === agency || incident.engagedAgencyIds.includes(agency);
   if (!mayReceive(incident.tlp, { clearance: caller.clearance, named })) return false;
   return named || compareTlp(incident.tlp, 'GREEN') <= 0;
-}
-
-/** What of an incident a caller who may read it sees: observables above its clearance are cut. */
-export function visibleTo(caller: Caller, incident: Incident): Incident {
-  if (hasAny(caller, SEES_ALL)) return incident;
-  const named =
-    caller.agencyId !== undefined &&
-    (incident.engagedAgencyIds.includes(caller.agencyId) ||
-      incident.reporterAgencyIds.includes(caller.agencyId));
-  return {
-    ...incident,
-    observables: incident.observables.filter((o) =>
-      mayReceive(o.tlp, { clearance: caller.clearance, named }),
-    ),
-  };
 }
 
 /** The same rule as `canReadIncident`, as a description a repository turns into a query. */

@@ -60,8 +60,14 @@ export interface Incident {
   readonly severityInputs: NcissInputs;
   readonly severity: Severity;
   readonly reportIds: readonly string[];
-  /** Agencies engaged on the incident; with the reporters, its named recipients under TLP. */
+  /** Agencies the coordinator engaged: named recipients under TLP, with the source. */
   readonly engagedAgencyIds: readonly string[];
+  /**
+   * The agency whose report opened the incident: the source of its information under TLP.
+   * Absent when a coordinator opened it. Agencies whose reports merely correlated with it are
+   * not named recipients: the coordinator decides whom to engage.
+   */
+  readonly sourceAgencyId: string | undefined;
   /** Agencies whose reports are attached. */
   readonly reporterAgencyIds: readonly string[];
   /** Each observable once, with the most permissive label any report gave it. */

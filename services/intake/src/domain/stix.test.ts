@@ -56,6 +56,7 @@ function incidentFixture(overrides: Partial<Incident> = {}): Incident {
   } as const;
   return {
     id: 'inc-0001',
+    sourceAgencyId: 'cert-bayern',
     title: 'Ransomware at regional water utility',
     status: 'active',
     tlp: 'AMBER',

@@ -215,7 +215,7 @@ export function observablePattern(observable: Observable): string {
  * and the marking itself carries the incident's marking, indicators included: an observable's
  * own label is never more restrictive than the incident's, and the bundle ties each indicator to
  * the incident, so a wider label on one would let recipients re-share what it shows about the
- * incident. Cut the observables a recipient may not see (`visibleTo`) before exporting.
+ * incident. Export only what the recipient may read (`canReadIncident`).
  *
  * Calls `options.uuid` once for the bundle, once for the incident, then twice per observable
  * (indicator, relationship), in observable order.

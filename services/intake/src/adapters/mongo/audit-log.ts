@@ -163,14 +163,24 @@ export class MongoAuditLog implements AuditLog {
       prevHash = hash;
       expected += 1;
     }
-    // The head remembers the last record, so a removed tail shows too.
+    // The head remembers the last record, so a removed tail shows. A head behind the chain
+    // is what a crash between a record and its head update leaves; the next append repairs it.
     const head = await this.#head.findOne({ _id: 'head' });
-    if (head && (head.seq !== expected - 1 || head.hash !== prevHash)) {
+    const last = expected - 1;
+    if (head && head.seq > last) {
       return {
         ok: false,
-        records: expected - 1,
-        brokenAt: Math.min(head.seq, expected),
-        problem: `the chain ends at record ${expected - 1} but its head names record ${head.seq}`,
+        records: last,
+        brokenAt: expected,
+        problem: `the chain ends at record ${last} but its head names record ${head.seq}`,
+      };
+    }
+    if (head && head.seq > 0 && head.hash !== (await this.collection.findOne({ _id: head.seq }))?.hash) {
+      return {
+        ok: false,
+        records: last,
+        brokenAt: head.seq,
+        problem: `record ${head.seq} does not match the head`,
       };
     }
     return { ok: true, records: expected - 1, head: prevHash };

@@ -34,6 +34,8 @@ export interface IncidentDoc extends OutboxFields {
   severity: Severity;
   reportIds: string[];
   engagedAgencyIds: string[];
+  /** Absent when a coordinator opened the incident. */
+  sourceAgencyId?: string;
   reporterAgencyIds: string[];
   observables: IncidentObservable[];
   awareAt: Date;
@@ -63,9 +65,10 @@ export const tlpRank = (tlp: Tlp): number => TLP_LEVELS.indexOf(tlp);
 
 /** The incident's own fields as stored (the outbox is written separately). */
 export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | keyof OutboxFields> {
-  const { id: _omitted, ...rest } = incident;
+  const { id: _omitted, sourceAgencyId, ...rest } = incident;
   return {
     ...rest,
+    ...(sourceAgencyId === undefined ? {} : { sourceAgencyId }),
     sectors: [...rest.sectors],
     jurisdictions: [...rest.jurisdictions],
     reportIds: [...rest.reportIds],
@@ -89,6 +92,7 @@ export function incidentFromDoc(doc: IncidentDoc): Incident {
     severity: doc.severity,
     reportIds: doc.reportIds,
     engagedAgencyIds: doc.engagedAgencyIds,
+    sourceAgencyId: doc.sourceAgencyId,
     reporterAgencyIds: doc.reporterAgencyIds,
     observables: doc.observables,
     awareAt: doc.awareAt,

@@ -24,7 +24,7 @@ export function scopeFilter(scope: IncidentScope): Filter<IncidentDoc> | undefin
         tlpRank: { $lte: tlpRank(scope.clearance) },
         $or: [
           { engagedAgencyIds: scope.agencyId },
-          { reporterAgencyIds: scope.agencyId },
+          { sourceAgencyId: scope.agencyId },
           { tlpRank: { $lte: GREEN_RANK } },
         ],
       };

@@ -71,13 +71,17 @@ export class OutboxRelay {
     try {
       for (const [name, ids] of announced) {
         const source = this.#source(name);
-        const docs = await Promise.all(
-          [...ids].map((_id) => source.findOne({ _id }, { projection: OUTBOX_ONLY })),
+        const results = await Promise.allSettled(
+          [...ids].map(async (_id) => {
+            const doc = await source.findOne({ _id }, { projection: OUTBOX_ONLY });
+            return doc ? this.#publishDoc(source, doc) : 0;
+          }),
         );
-        const counts = await Promise.all(
-          docs.map((doc) => (doc ? this.#publishDoc(source, doc) : Promise.resolve(0))),
-        );
-        published += counts.reduce((a, b) => a + b, 0);
+        // Every document's publishing has ended, so a retry cannot overlap one still running.
+        for (const result of results) {
+          if (result.status === 'rejected') throw result.reason;
+          published += result.value;
+        }
       }
     } catch (error) {
       // Keep the announcements for the next attempt.
@@ -109,26 +113,20 @@ export class OutboxRelay {
 
   async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc): Promise<number> {
     const entries: OutboxEntryDoc[] = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
-    const done: string[] = [];
-    try {
-      for (const entry of entries) {
-        await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
-          msgID: entry.id,
-        });
-        done.push(entry.id);
-      }
-    } finally {
-      if (done.length > 0) {
-        await source.updateOne(
-          { _id: doc._id },
-          {
-            $unset: Object.fromEntries(done.map((id) => [`outbox.${id}`, ''])),
-            $inc: { outboxCount: -done.length },
-          },
-        );
-      }
+    let removed = 0;
+    for (const entry of entries) {
+      await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
+        msgID: entry.id,
+      });
+      // Only the relay that removes the entry counts it down: another replica, or a retry,
+      // that published the same event (dropped by the stream as a duplicate) finds it gone.
+      const result = await source.updateOne(
+        { _id: doc._id, [`outbox.${entry.id}`]: { $exists: true } },
+        { $unset: { [`outbox.${entry.id}`]: '' }, $inc: { outboxCount: -1 } },
+      );
+      removed += result.modifiedCount;
     }
-    return done.length;
+    return removed;
   }
 
   async #loop(): Promise<void> {
