@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, env, parseConfig } from './config.js';
+import { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from './config.js';
 
 const schema = {
   PORT: env.port(50051),
@@ -32,5 +32,28 @@ describe('parseConfig', () => {
   it('coerces ports and rejects non-integers', () => {
     expect(parseConfig({ PORT: env.port(1) }, { PORT: '8080' }).PORT).toBe(8080);
     expect(() => parseConfig({ PORT: env.port(1) }, { PORT: '80.5' })).toThrow(ConfigError);
+  });
+});
+
+describe('authConfigFrom', () => {
+  const base = { AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'beacon' };
+
+  it('takes a JWKS URL', () => {
+    const raw = parseConfig(AUTH_ENV, { ...base, AUTH_JWKS_URL: 'https://id.example/jwks' });
+    expect(authConfigFrom(raw)).toEqual({
+      issuer: 'https://id.example',
+      audience: 'beacon',
+      jwks: { url: 'https://id.example/jwks' },
+    });
+  });
+
+  it('wants exactly one key source, and a file it can read', () => {
+    expect(() => authConfigFrom(base)).toThrow(/AUTH_JWKS_URL \/ AUTH_JWKS_FILE: set exactly one/);
+    expect(() => authConfigFrom({ ...base, AUTH_JWKS_URL: 'https://x', AUTH_JWKS_FILE: '/x' })).toThrow(
+      ConfigError,
+    );
+    expect(() => authConfigFrom({ ...base, AUTH_JWKS_FILE: '/nonexistent/jwks.json' })).toThrow(
+      /AUTH_JWKS_FILE: cannot read a JSON key set/,
+    );
   });
 });

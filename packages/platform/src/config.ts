@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
+import type { AuthConfig } from './auth.js';
 
 /** The environment failed validation; `issues` names every bad variable and why. */
 export class ConfigError extends Error {
@@ -46,3 +49,37 @@ export const env = {
       .transform((value) => value === 'true' || value === '1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 } as const;
+
+/** The variables every service reads to verify bearer tokens. */
+export const AUTH_ENV = {
+  AUTH_ISSUER: z.string().min(1),
+  AUTH_AUDIENCE: z.string().min(1).default('beacon'),
+  /** The issuer's JWKS URL; or AUTH_JWKS_FILE, a local JSON key set. Exactly one. */
+  AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
+  AUTH_JWKS_FILE: z.string().min(1).optional(),
+};
+
+/** The authentication settings from the AUTH_ENV variables; reads a JWKS file if named. */
+export function authConfigFrom(raw: {
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+  AUTH_JWKS_URL?: string | undefined;
+  AUTH_JWKS_FILE?: string | undefined;
+}): AuthConfig {
+  if (!raw.AUTH_JWKS_URL === !raw.AUTH_JWKS_FILE) {
+    throw new ConfigError([{ variable: 'AUTH_JWKS_URL / AUTH_JWKS_FILE', problem: 'set exactly one' }]);
+  }
+  let jwks: AuthConfig['jwks'];
+  if (raw.AUTH_JWKS_URL) {
+    jwks = { url: raw.AUTH_JWKS_URL };
+  } else {
+    try {
+      jwks = { keys: JSON.parse(readFileSync(raw.AUTH_JWKS_FILE!, 'utf8')) as JSONWebKeySet };
+    } catch (error) {
+      throw new ConfigError([
+        { variable: 'AUTH_JWKS_FILE', problem: `cannot read a JSON key set: ${(error as Error).message}` },
+      ]);
+    }
+  }
+  return { issuer: raw.AUTH_ISSUER, audience: raw.AUTH_AUDIENCE, jwks };
+}

@@ -2,7 +2,7 @@
  * Runtime plumbing every Beacon service shares: one way each to read configuration, log,
  * reach NATS/JetStream and MongoDB, and serve gRPC.
  */
-export { ConfigError, env, parseConfig } from './config.js';
+export { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from './config.js';
 export { createLogger, REDACTED_KEYS, type Logger, type LoggerConfig } from './logger.js';
 export {
   connectNats,

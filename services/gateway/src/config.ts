@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { env, parseConfig, type AuthConfig } from '@beacon/platform';
+import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
 
 const schema = {
   GATEWAY_HOST: z.string().default('127.0.0.1'),
@@ -8,10 +7,7 @@ const schema = {
   GATEWAY_HTTP_PORT: env.port(8080),
   /** host:port of the intake service's gRPC server. */
   INTAKE_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port'),
-  AUTH_ISSUER: z.string().min(1),
-  AUTH_AUDIENCE: z.string().min(1).default('beacon'),
-  AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
-  AUTH_JWKS_FILE: z.string().min(1).optional(),
+  ...AUTH_ENV,
   /** Calls per second each caller may make on average, and in a burst. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
   RATE_LIMIT_BURST: z.coerce.number().int().positive().default(200),
@@ -29,16 +25,7 @@ export type GatewayConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
-  if (!raw.AUTH_JWKS_URL === !raw.AUTH_JWKS_FILE) {
-    throw new Error('invalid configuration:\n  AUTH_JWKS_URL / AUTH_JWKS_FILE: set exactly one');
-  }
-  const auth: AuthConfig = {
-    issuer: raw.AUTH_ISSUER,
-    audience: raw.AUTH_AUDIENCE,
-    jwks: raw.AUTH_JWKS_URL
-      ? { url: raw.AUTH_JWKS_URL }
-      : { keys: JSON.parse(readFileSync(raw.AUTH_JWKS_FILE!, 'utf8')) as { keys: [] } },
-  };
+  const auth = authConfigFrom(raw);
   return {
     host: raw.GATEWAY_HOST,
     grpcPort: raw.GATEWAY_GRPC_PORT,

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { env, parseConfig, type AuthConfig } from '@beacon/platform';
+import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
 
 const schema = {
   INTAKE_GRPC_HOST: z.string().default('127.0.0.1'),
@@ -19,10 +18,7 @@ const schema = {
     .string()
     .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
     .default('beacon.evt'),
-  AUTH_ISSUER: z.string().min(1),
-  AUTH_AUDIENCE: z.string().min(1).default('beacon'),
-  AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
-  AUTH_JWKS_FILE: z.string().min(1).optional(),
+  ...AUTH_ENV,
   /** Key of the correlation HMAC: at least 32 characters, never logged. */
   CORRELATION_SECRET: z.string().min(32, 'must be at least 32 characters'),
   CORRELATION_WINDOW_HOURS: z.coerce
@@ -44,16 +40,7 @@ export type IntakeConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
-  if (!raw.AUTH_JWKS_URL === !raw.AUTH_JWKS_FILE) {
-    throw new Error('invalid configuration:\n  AUTH_JWKS_URL / AUTH_JWKS_FILE: set exactly one');
-  }
-  const auth: AuthConfig = {
-    issuer: raw.AUTH_ISSUER,
-    audience: raw.AUTH_AUDIENCE,
-    jwks: raw.AUTH_JWKS_URL
-      ? { url: raw.AUTH_JWKS_URL }
-      : { keys: JSON.parse(readFileSync(raw.AUTH_JWKS_FILE!, 'utf8')) as { keys: [] } },
-  };
+  const auth = authConfigFrom(raw);
   return {
     grpc: { host: raw.INTAKE_GRPC_HOST, port: raw.INTAKE_GRPC_PORT },
     mongo: { url: raw.MONGO_URL, db: raw.INTAKE_DB },
