@@ -33,6 +33,11 @@ const schema = {
     .regex(/^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
     .default('identity--2f0d7c2a-6a0e-4f35-9a41-2b1f4c6d8e90'),
   STIX_IDENTITY_NAME: z.string().min(1).max(200).default('Beacon national coordination centre'),
+  /**
+   * How often to look for work a crash or another replica left: events not yet published,
+   * reports not yet linked. Such sweeps read whole collections on FerretDB, hence not often.
+   */
+  RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -48,6 +53,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     auth,
     correlation: { secret: raw.CORRELATION_SECRET, windowMs: raw.CORRELATION_WINDOW_HOURS * 3_600_000 },
     stixIdentity: { id: raw.STIX_IDENTITY_ID, name: raw.STIX_IDENTITY_NAME },
+    recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

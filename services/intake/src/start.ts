@@ -61,6 +61,7 @@ export async function startIntake(
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,
     logger,
+    sweepMs: config.recoverySweepMs,
   });
   const incidents = new MongoIncidentStore(db, encode, (id) => relay.notify('incidents', id));
   const reports = new MongoReportStore(db);
@@ -87,7 +88,7 @@ export async function startIntake(
     service
       .linkUnlinkedReports()
       .catch((error: unknown) => logger.warn({ err: error }, 'linking reports failed'));
-  }, 15_000);
+  }, config.recoverySweepMs);
 
   const server = await startGrpcServer({
     component: 'intake',

@@ -352,3 +352,45 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
     );
   });
 });
+
+describe('crash recovery', () => {
+  test('a report stored before a crash, but never linked, is linked by the recovery sweep', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const db = mongoClient.db(t.dbName);
+    // What a crash between storing a report and linking it leaves behind.
+    const submittedAt = new Date(Date.now() - 60_000);
+    await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne({
+      _id: 'rep_orphan',
+      incidentId: 'inc_orphan',
+      reporterAgencyId: 'cert-de',
+      title: 'Orphaned report',
+      description: '',
+      tlp: 'AMBER',
+      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+      sectors: [],
+      jurisdictions: ['DE'],
+      observables: [{ type: 'domain', value: 'orphan.example' }],
+      awareAt: submittedAt,
+      submittedAt,
+      opensIncident: true,
+      linked: false,
+    });
+
+    expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(1);
+    expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(0);
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(t, 'getIncident', { incidentId: 'inc_orphan' }, coordinator);
+    expect(incident).toMatchObject({
+      reportIds: ['rep_orphan'],
+      observables: [{ type: 'domain', value: 'orphan.example' }],
+    });
+    const events = await publishedEvents(t, jetstream(nats), db);
+    expect(events.map((e) => e.type).sort()).toEqual([
+      'beacon.incident.opened.v1',
+      'beacon.incident.reported.v1',
+    ]);
+  });
+});
