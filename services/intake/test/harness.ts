@@ -130,7 +130,7 @@ export async function publishedEvents(
   await waitFor(
     async () => {
       const pending = await Promise.all(
-        ['incidents', 'reports'].map((c) => db.collection(c).countDocuments({ outboxCount: { $gt: 0 } })),
+        ['incidents'].map((c) => db.collection(c).countDocuments({ outbox: { $ne: {} } })),
       );
       if (pending.some((n) => n > 0)) throw new Error(`outbox not empty: ${pending.join(', ')}`);
     },

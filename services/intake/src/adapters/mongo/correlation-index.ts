@@ -5,11 +5,15 @@ import type { CorrelationIndex } from '../../app/ports.js';
 interface CorrelationDoc {
   /** The keyed hash of a normalised observable: the indicator itself is never stored here. */
   _id: string;
-  incidentId: string;
-  seenAt: Date;
+  /** When each incident last saw the hash, by incident id. */
+  seen: Record<string, Date>;
 }
 
-/** Latest incident per correlation hash; every lookup and write is by `_id`. */
+/**
+ * The incidents each correlation hash was seen on. Every read and write filters on `_id`
+ * alone, the one lookup FerretDB serves from an index, and `$max` makes recording atomic
+ * without a condition in the filter.
+ */
 export class MongoCorrelationIndex implements CorrelationIndex {
   readonly collection: Collection<CorrelationDoc>;
 
@@ -19,26 +23,28 @@ export class MongoCorrelationIndex implements CorrelationIndex {
 
   async find(hashes: readonly string[], since: Date): Promise<string[]> {
     const docs = await Promise.all([...new Set(hashes)].map((_id) => this.collection.findOne({ _id })));
-    return docs
-      .filter((d): d is CorrelationDoc => d !== null && d.seenAt >= since)
-      .sort((a, b) => b.seenAt.getTime() - a.seenAt.getTime())
-      .map((d) => d.incidentId)
-      .filter((id, i, all) => all.indexOf(id) === i);
+    const latest = new Map<string, number>();
+    for (const doc of docs) {
+      for (const [incidentId, at] of Object.entries(doc?.seen ?? {})) {
+        if (at >= since) latest.set(incidentId, Math.max(latest.get(incidentId) ?? 0, at.getTime()));
+      }
+    }
+    return [...latest].sort((a, b) => b[1] - a[1]).map(([incidentId]) => incidentId);
   }
 
   async record(hashes: readonly string[], incidentId: string, at: Date): Promise<void> {
     await Promise.all(
       [...new Set(hashes)].map(async (_id) => {
         try {
-          // Only move forward in time, so a late re-link does not take a newer incident's hash:
-          // when a newer sighting holds it, the upsert's insert collides on `_id` and stops.
           await this.collection.updateOne(
-            { _id, seenAt: { $lte: at } },
-            { $set: { incidentId, seenAt: at } },
+            { _id },
+            { $max: { [`seen.${incidentId}`]: at } },
             { upsert: true },
           );
         } catch (error) {
+          // Two first sightings of a hash racing to create it: retry onto the one that won.
           if (!isDuplicateKeyError(error)) throw error;
+          await this.collection.updateOne({ _id }, { $max: { [`seen.${incidentId}`]: at } });
         }
       }),
     );

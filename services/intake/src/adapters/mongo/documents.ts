@@ -15,9 +15,11 @@ export interface OutboxEntryDoc {
 
 /** Fields every document with an outbox has; the relay reads only these. */
 export interface OutboxFields {
-  /** Pending events by id (a map, so the relay can `$unset` exactly the ones it published). */
+  /**
+   * Pending events by id: a map, so the relay can `$unset` exactly the ones it published
+   * (FerretDB's `$pull` only matches whole values). Empty when everything is published.
+   */
   outbox: Record<string, OutboxEntryDoc>;
-  outboxCount: number;
 }
 
 export interface IncidentDoc extends OutboxFields {

@@ -49,10 +49,7 @@ export class MongoIncidentStore implements IncidentStore {
   }
 
   async init(): Promise<void> {
-    await ensureIndexes(this.collection, [
-      { key: { openedAt: -1, _id: -1 }, name: 'newest' },
-      { key: { outboxCount: 1 }, name: 'outbox' },
-    ]);
+    await ensureIndexes(this.collection, [{ key: { openedAt: -1, _id: -1 }, name: 'newest' }]);
   }
 
   async get(id: string): Promise<Incident | undefined> {
@@ -69,7 +66,6 @@ export class MongoIncidentStore implements IncidentStore {
         _id: change.incident.id,
         ...incidentFields(change.incident),
         outbox,
-        outboxCount: count,
       });
       if (count > 0) this.onOutbox(change.incident.id);
       return 'inserted';
@@ -90,7 +86,6 @@ export class MongoIncidentStore implements IncidentStore {
       { _id: change.incident.id, version: expectedVersion },
       {
         $set: { ...incidentFields(change.incident), ...set },
-        $inc: { outboxCount: count },
       },
     );
     if (result.matchedCount === 1 && count > 0) this.onOutbox(change.incident.id);

@@ -31,7 +31,8 @@ export class MongoReportStore implements ReportStore {
   }
 
   async markLinked(id: string): Promise<void> {
-    await this.collection.updateOne({ _id: id, linked: false }, { $set: { linked: true } });
+    // Filter on `_id` alone: FerretDB uses the index only for exactly that filter.
+    await this.collection.updateOne({ _id: id }, { $set: { linked: true } });
   }
 
   async unlinked(before: Date, limit: number) {

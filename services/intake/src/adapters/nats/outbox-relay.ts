@@ -6,7 +6,7 @@ import type { OutboxEntryDoc, OutboxFields } from '../mongo/documents.js';
 
 type OutboxDoc = OutboxFields & { _id: string };
 
-const OUTBOX_ONLY = { outbox: 1, outboxCount: 1 } as const;
+const OUTBOX_ONLY = { outbox: 1 } as const;
 
 export interface OutboxRelayOptions {
   /** Collections with outboxes, by name. */
@@ -96,7 +96,7 @@ export class OutboxRelay {
     let published = 0;
     for (const source of Object.values(this.#options.sources)) {
       const docs = await source
-        .find({ outboxCount: { $gt: 0 } }, { projection: OUTBOX_ONLY })
+        .find({ outbox: { $ne: {} } }, { projection: OUTBOX_ONLY })
         .limit(this.#options.batch ?? 200)
         .toArray();
       const counts = await Promise.all(docs.map((doc) => this.#publishDoc(source, doc)));
@@ -118,12 +118,10 @@ export class OutboxRelay {
       await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
         msgID: entry.id,
       });
-      // Only the relay that removes the entry counts it down: another replica, or a retry,
-      // that published the same event (dropped by the stream as a duplicate) finds it gone.
-      const result = await source.updateOne(
-        { _id: doc._id, [`outbox.${entry.id}`]: { $exists: true } },
-        { $unset: { [`outbox.${entry.id}`]: '' }, $inc: { outboxCount: -1 } },
-      );
+      // Removing an entry is idempotent, so a retry or another replica that published the
+      // same event (dropped by the stream as a duplicate) removes nothing twice. The filter is
+      // `_id` alone, the one lookup FerretDB serves from an index.
+      const result = await source.updateOne({ _id: doc._id }, { $unset: { [`outbox.${entry.id}`]: '' } });
       removed += result.modifiedCount;
     }
     return removed;
