@@ -228,10 +228,11 @@ describe('incident access (BOLA matrix)', () => {
       greenReporter,
     );
     const id = first.incident!.id;
-    expect(second.attached).toBe(true);
-    expect(second.report?.incidentId).toBe(id);
-    // Its reporter is cleared only for GREEN: the AMBER incident it joined is not shown to it.
+    // The AMBER incident it joined is not its to see: the answer does not even name it.
+    expect(second).toMatchObject({ attached: false, report: { incidentId: '' } });
     expect(second.incident).toBeUndefined();
+    const joined = await rpc(t, 'getIncident', { incidentId: id }, coordinator);
+    expect(joined.incident?.reportIds).toContain(second.report!.id);
     await rpc(t, 'assignAgency', { incidentId: id, agencyId: ENGAGED, expectedVersion: 0 }, coordinator);
 
     const labelOf: Record<string, Label> = {

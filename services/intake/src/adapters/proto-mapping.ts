@@ -63,7 +63,7 @@ export function reportToProto(report: Report): intakeV1.Report {
   return {
     id: report.id,
     incidentId: report.incidentId,
-    reporterAgencyId: report.reporterAgencyId,
+    reporterAgencyId: report.reporterAgencyId ?? '',
     title: report.title,
     description: report.description,
     tlp: tlpToProto(report.tlp),
@@ -90,7 +90,8 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
       return {
         schema: 'beacon.intake.v1.IncidentReported',
         bytes: intakeV1.IncidentReported.encode({ report: reportToProto(event.report) }).finish(),
-        tlp: event.report.tlp,
+        // The event names its incident, so it carries the incident's label, not the report's.
+        tlp: event.label,
         incidentId: event.report.incidentId,
       };
     case 'opened':

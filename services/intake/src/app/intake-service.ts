@@ -66,9 +66,11 @@ export type OpenIncidentInput = Pick<
 > & { readonly observables: Report['observables'] };
 
 export interface SubmitResult {
+  /** Its `incidentId` is empty when the caller may not see that incident. */
   readonly report: Report;
   /** Absent when the caller may not see the incident its report joined. */
   readonly incident: Incident | undefined;
+  /** True when the report joined an existing incident the caller may see. */
   readonly attached: boolean;
 }
 
@@ -109,7 +111,7 @@ export class IntakeService {
         ...input,
         id: reportId,
         incidentId: plan.incidentId,
-        reporterAgencyId: caller.agencyId ?? 'coordination-centre',
+        reporterAgencyId: caller.agencyId,
         submittedAt: now,
       };
       stored =
@@ -121,10 +123,13 @@ export class IntakeService {
     }
     const incident = await this.#link(stored.report, stored.plan);
     await this.#audit(caller, 'report.submitted', stored.report.id, stored.report.tlp);
+    // A caller who may not see the incident its report joined learns nothing of it, not even
+    // that it exists: no incident, no incident id, not "attached".
+    const readable = canReadIncident(caller, incident);
     return {
-      report: stored.report,
-      incident: canReadIncident(caller, incident) ? incident : undefined,
-      attached: !stored.plan.opensIncident,
+      report: readable ? stored.report : { ...stored.report, incidentId: '' },
+      incident: readable ? incident : undefined,
+      attached: readable && !stored.plan.opensIncident,
     };
   }
 

@@ -1,8 +1,14 @@
+import type { Tlp } from '@beacon/domain';
 import type { Incident, IncidentStatus, Report } from './incident.js';
 
 /** What intake tells the rest of Beacon, one variant per `beacon.evt.incident.<kind>` subject. */
 export type IntakeEvent =
-  | { readonly kind: 'reported'; readonly report: Report }
+  | {
+      readonly kind: 'reported';
+      readonly report: Report;
+      /** The label of the incident it joined or opened: the event links the two. */
+      readonly label: Tlp;
+    }
   | { readonly kind: 'opened'; readonly incident: Incident }
   | { readonly kind: 'report-attached'; readonly incident: Incident; readonly reportId: string }
   | {

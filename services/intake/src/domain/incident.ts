@@ -35,7 +35,8 @@ export function allowedTransitions(from: IncidentStatus): readonly IncidentStatu
 export interface Report {
   readonly id: string;
   readonly incidentId: string;
-  readonly reporterAgencyId: string;
+  /** The filing agency; absent when the coordination centre itself filed the report. */
+  readonly reporterAgencyId: string | undefined;
   readonly title: string;
   readonly description: string;
   readonly tlp: Tlp;

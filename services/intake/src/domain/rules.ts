@@ -69,7 +69,7 @@ export function openFromReport(report: Report, incidentId: string, now: Date): C
     reportIds: [report.id],
     engagedAgencyIds: [],
     sourceAgencyId: report.reporterAgencyId,
-    reporterAgencyIds: [report.reporterAgencyId],
+    reporterAgencyIds: report.reporterAgencyId ? [report.reporterAgencyId] : [],
     observables: fromReport(report),
     awareAt: report.awareAt,
     openedAt: now,
@@ -79,7 +79,7 @@ export function openFromReport(report: Report, incidentId: string, now: Date): C
   return {
     incident,
     events: [
-      { kind: 'reported', report },
+      { kind: 'reported', report, label: incident.tlp },
       { kind: 'opened', incident },
     ],
   };
@@ -128,7 +128,9 @@ export function attachReport(incident: Incident, report: Report, now: Date): Cha
     sectors: union(incident.sectors, report.sectors),
     jurisdictions: union(incident.jurisdictions, report.jurisdictions),
     reportIds: [...incident.reportIds, report.id],
-    reporterAgencyIds: union(incident.reporterAgencyIds, [report.reporterAgencyId]),
+    reporterAgencyIds: report.reporterAgencyId
+      ? union(incident.reporterAgencyIds, [report.reporterAgencyId])
+      : incident.reporterAgencyIds,
     observables: mergeObservables(incident.observables, fromReport(report)),
     awareAt: report.awareAt < incident.awareAt ? report.awareAt : incident.awareAt,
     updatedAt: now,
@@ -137,7 +139,7 @@ export function attachReport(incident: Incident, report: Report, now: Date): Cha
   return {
     incident: next,
     events: [
-      { kind: 'reported', report },
+      { kind: 'reported', report, label: next.tlp },
       { kind: 'report-attached', incident: next, reportId: report.id },
     ],
   };

@@ -49,7 +49,8 @@ export interface IncidentDoc extends OutboxFields {
 export interface ReportDoc {
   _id: string;
   incidentId: string;
-  reporterAgencyId: string;
+  /** Absent when the coordination centre filed the report. */
+  reporterAgencyId?: string;
   title: string;
   description: string;
   tlp: Tlp;
@@ -108,7 +109,7 @@ export function reportToDoc(report: Report, plan: ReportPlan): ReportDoc {
   return {
     _id: report.id,
     incidentId: report.incidentId,
-    reporterAgencyId: report.reporterAgencyId,
+    ...(report.reporterAgencyId === undefined ? {} : { reporterAgencyId: report.reporterAgencyId }),
     title: report.title,
     description: report.description,
     tlp: report.tlp,
@@ -128,7 +129,7 @@ export function reportFromDoc(doc: ReportDoc): { report: Report; plan: ReportPla
     report: {
       id: doc._id,
       incidentId: doc.incidentId,
-      reporterAgencyId: doc.reporterAgencyId,
+      reporterAgencyId: doc.reporterAgencyId ?? undefined,
       title: doc.title,
       description: doc.description,
       tlp: doc.tlp,

@@ -224,11 +224,15 @@ export interface SubmitReportRequest {
 }
 
 export interface SubmitReportResponse {
-  report?: Report | undefined;
+  /** Its incident_id is empty when the caller may not see that incident. */
+  report?:
+    | Report
+    | undefined;
+  /** Absent when the caller may not see the incident the report joined. */
   incident?:
     | Incident
     | undefined;
-  /** True when the report joined an existing incident rather than opening one. */
+  /** True when the report joined an existing incident the caller may see. */
   attached: boolean;
 }
 
