@@ -1,5 +1,11 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { AuthenticationError, GrpcError, type Authenticator, type Principal } from '@beacon/platform';
+import {
+  AuthenticationError,
+  GrpcError,
+  invalidArgument,
+  type Authenticator,
+  type Principal,
+} from '@beacon/platform';
 import type { RateLimiter } from './rate-limit.js';
 import { FORWARDED_METADATA, type Upstream } from './upstream.js';
 
@@ -34,8 +40,8 @@ export class FrontDoor {
   constructor(private readonly options: FrontDoorOptions) {}
 
   /**
-   * Authenticates the caller and takes one call from its rate budget. Done before the request
-   * body is even read, so anonymous or over-eager callers cost next to nothing.
+   * Authenticates the caller and takes one call from its rate budget. The REST door does this
+   * before reading the request body, so anonymous or over-eager callers cost next to nothing.
    */
   async admit(headers: (name: string) => string | undefined): Promise<Principal> {
     const principal = await this.#authenticate(headers('authorization'));
@@ -55,7 +61,14 @@ export class FrontDoor {
     const metadata = new Metadata();
     for (const name of FORWARDED_METADATA) {
       const value = inbound.headers(name);
-      if (value !== undefined) metadata.set(name, value);
+      if (value === undefined) continue;
+      // gRPC metadata values are printable ASCII; anything else is the caller's mistake.
+      if (!/^[\x20-\x7e]*$/.test(value) || value.length > 8_192) {
+        throw invalidArgument([
+          { field: name, description: 'must be printable ASCII, at most 8 KiB', reason: 'INVALID_HEADER' },
+        ]);
+      }
+      metadata.set(name, value);
     }
     const deadline = new Date(Math.min(inbound.deadline.getTime(), Date.now() + this.options.maxCallMs));
     return upstream.call(

@@ -13,35 +13,32 @@ export function grpcPassThrough(
   name: string,
   definition: ServiceDefinition,
   frontDoor: FrontDoor,
-  logger: Logger,
+  options: { readonly logger: Logger; readonly maxCallMs: number },
 ): GrpcServiceBinding {
   const passThrough: Record<string, ServiceDefinition[string]> = {};
   const implementation: UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(definition)) {
     passThrough[method] = { ...def, requestDeserialize: identity, responseSerialize: identity };
     const rpc = def.path.split('/').at(-1)!;
-    implementation[method] = unary<Buffer, Buffer>(
-      async (request, context) => {
-        const headers = (header: string) => {
-          const value = context.metadata.get(header)[0];
-          return typeof value === 'string' ? value : undefined;
-        };
-        try {
-          await frontDoor.admit(headers);
-          return await frontDoor.forward({
-            service: name,
-            rpc,
-            request,
-            headers,
-            deadline: context.deadline,
-            signal: context.signal,
-          });
-        } catch (error) {
-          throw fromUpstream(error);
-        }
-      },
-      { logger },
-    );
+    implementation[method] = unary<Buffer, Buffer>(async (request, context) => {
+      const headers = (header: string) => {
+        const value = context.metadata.get(header)[0];
+        return typeof value === 'string' ? value : undefined;
+      };
+      try {
+        await frontDoor.admit(headers);
+        return await frontDoor.forward({
+          service: name,
+          rpc,
+          request,
+          headers,
+          deadline: context.deadline,
+          signal: context.signal,
+        });
+      } catch (error) {
+        throw fromUpstream(error);
+      }
+    }, options);
   }
   return { name, definition: passThrough as ServiceDefinition, implementation };
 }

@@ -47,8 +47,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     host: config.host,
     port: config.grpcPort,
     logger,
+    // The same limits on both doors.
+    maxMessageBytes: config.maxBodyBytes,
     services: [
-      grpcPassThrough('beacon.intake.v1.IntakeService', intakeV1.IntakeServiceService, frontDoor, logger),
+      grpcPassThrough('beacon.intake.v1.IntakeService', intakeV1.IntakeServiceService, frontDoor, {
+        logger,
+        maxCallMs: config.maxCallMs,
+      }),
     ],
   });
 

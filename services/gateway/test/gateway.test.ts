@@ -129,6 +129,11 @@ describe('the REST door', () => {
         }),
       ],
       ['400 for a bad page size', http(stack, 'GET', '/v1/incidents?pageSize=abc', { token })],
+      ['400 for a malformed path escape', http(stack, 'GET', '/v1/incidents/%E0%A4%A', { token })],
+      [
+        '400 for a header gRPC cannot carry',
+        http(stack, 'GET', '/v1/incidents', { token, headers: { 'x-request-id': 'caf\u00e9' } }),
+      ],
       [
         '403 for a role that may not',
         http(stack, 'POST', '/v1/incidents/inc_x:assignAgency', { token, body: { agencyId: 'cert-de' } }),
@@ -198,6 +203,29 @@ describe('rate limits', () => {
       expect((await http(stack, 'GET', '/v1/incidents', { token: other })).status).toBe(200);
     } finally {
       await stack.stop();
+    }
+  });
+});
+
+describe('an upstream failure', () => {
+  test('reaches the caller as 503 without the internal address the transport reported', async ({
+    infra,
+    names,
+  }) => {
+    const stack = await startTestStack(infra, names);
+    const token = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
+    await stack.intake.stop();
+    try {
+      const down = await http(stack, 'GET', '/v1/incidents', { token });
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({
+        grpcStatus: 'UNAVAILABLE',
+        detail: 'the service is unavailable; retry later',
+      });
+      expect(JSON.stringify(down.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
+    } finally {
+      stack.grpc.close();
+      await stack.gateway.stop();
     }
   });
 });

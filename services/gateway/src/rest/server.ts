@@ -185,7 +185,14 @@ async function readRequest(
   }
   const match = route.pattern.exec(url.pathname)!;
   for (const [i, name] of route.params.entries()) {
-    const value = decodeURIComponent(match[i + 1]!);
+    let value: string;
+    try {
+      value = decodeURIComponent(match[i + 1]!);
+    } catch {
+      return invalid([
+        { field: name, description: 'is not a valid percent-encoded path segment', reason: 'MALFORMED_PATH' },
+      ]);
+    }
     const jsonName = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     for (const key of [name, jsonName]) {
       if (key in json && json[key] !== value) {
