@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -72,6 +73,9 @@ func main() {
 
 	ran := make(chan error, 1)
 	go func() { ran <- f.Run(ctx) }()
+	if *postgres == "" {
+		go keepIDIndexes(ctx, cfg.SQLiteURL[len("file:"):], 2*time.Second, logger)
+	}
 	logger.Info("serving", "address", ln.Addr().String(), "backend", socket)
 	if err := proxy(ln, socket, logger); err != nil {
 		fail("%v", err)

@@ -22,6 +22,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 )
@@ -89,11 +90,20 @@ func writeNamespace(m message) string {
 	if m.opCode() != opMsg || len(m) < headerLen+5 || m[headerLen+4] != 0 {
 		return ""
 	}
-	doc := bson.Raw(m[headerLen+5:])
-	if len(doc) < 4 {
+	// moreToCome: no reply will come to release a lock, so such a message takes none. Beacon
+	// never sends unacknowledged (w:0) writes.
+	if binary.LittleEndian.Uint32(m[headerLen:headerLen+4])&2 != 0 {
 		return ""
 	}
-	doc = doc[:binary.LittleEndian.Uint32(doc[:4])]
+	doc := bson.Raw(m[headerLen+5:])
+	if len(doc) < 5 {
+		return ""
+	}
+	size := binary.LittleEndian.Uint32(doc[:4])
+	if size < 5 || int(size) > len(doc) {
+		return "" // malformed: FerretDB will answer it with an error
+	}
+	doc = doc[:size]
 	elems, err := doc.Elements()
 	if err != nil || len(elems) == 0 || !writeCommands[strings.ToLower(elems[0].Key())] {
 		return ""
@@ -139,10 +149,9 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.
 		}
 	}()
 
-	done := make(chan struct{})
+	clientGone := make(chan struct{})
 	go func() {
-		defer close(done)
-		defer server.Close() // unblocks the reply loop below
+		defer close(clientGone)
 		for {
 			m, err := readMessage(client)
 			if err != nil {
@@ -161,6 +170,23 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.
 		}
 	}()
 
+	// When the client goes, writes it sent may still be running in FerretDB: their locks are
+	// kept until their replies come (or a grace period passes), so no other write interleaves.
+	go func() {
+		<-clientGone
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			pending := len(held)
+			mu.Unlock()
+			if pending == 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		server.Close() // ends the reply loop below
+	}()
+
 	for {
 		m, err := readMessage(server)
 		if err != nil {
@@ -172,10 +198,9 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.
 			l.Unlock()
 		}
 		mu.Unlock()
-		if _, err := client.Write(m); err != nil {
-			break
-		}
+		// The client may be gone; its pending replies are still read to release their locks.
+		_, _ = client.Write(m)
 	}
 	client.Close()
-	<-done
+	<-clientGone
 }

@@ -1,0 +1,67 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { MongoClient } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { components, freePort, installedBinary, ManagedProcess, waitFor } from '@beacon/testkit';
+
+/** The launcher itself, whatever store the rest of the run uses. */
+async function startLauncher() {
+  const data = mkdtempSync(join(tmpdir(), 'beacon-ferretdb-'));
+  const port = await freePort();
+  const proc = new ManagedProcess({
+    name: 'beacon-ferretdb',
+    command: installedBinary('beacon-ferretdb'),
+    args: ['-listen', `127.0.0.1:${port}`, '-data', data],
+    logFile: join(data, 'ferretdb.log'),
+  });
+  proc.start();
+  const url = components.mongo.url(port);
+  await waitFor(() => components.mongo.ready(url), {
+    what: 'launcher',
+    timeoutMs: 30_000,
+    abortIf: () => proc.exitReason,
+  });
+  return { data, url, proc };
+}
+
+describe('the FerretDB launcher', () => {
+  it('gives every collection an index that lookups by _id actually use', async () => {
+    const { data, url, proc } = await startLauncher();
+    const client = new MongoClient(url);
+    try {
+      await client.db('app').collection<{ _id: string }>('reports').insertOne({ _id: 'r1' });
+      const file = join(
+        data,
+        readdirSync(data).find((f) => f.endsWith('.sqlite') && f.startsWith('app'))!,
+      );
+      // The SQL FerretDB 1.24 runs for {_id: …}; its own _id index is on another expression.
+      const plan = await waitFor(
+        async () => {
+          const db = new DatabaseSync(file, { readOnly: true });
+          try {
+            const table = db
+              .prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'table' AND tbl_name LIKE 'reports%'")
+              .get() as { tbl_name: string };
+            const rows = db
+              .prepare(
+                `EXPLAIN QUERY PLAN SELECT * FROM "${table.tbl_name}" WHERE _ferretdb_sjson->'$._id' = ?`,
+              )
+              .all('"r1"') as { detail: string }[];
+            const detail = rows.map((r) => r.detail).join('; ');
+            if (!/USING INDEX/.test(detail)) throw new Error(`plan: ${detail}`);
+            return detail;
+          } finally {
+            db.close();
+          }
+        },
+        { what: 'an index on the _id lookup expression', timeoutMs: 15_000, intervalMs: 200 },
+      );
+      expect(plan).toMatch(/SEARCH .* USING INDEX .*_beacon_id/);
+    } finally {
+      await client.close();
+      await proc.stop();
+    }
+  });
+});
