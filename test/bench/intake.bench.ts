@@ -14,8 +14,9 @@ import { reportJson, startTestStack } from '@beacon/gateway/testing';
 import { latencyAtRate, peakThroughput, type Throughput } from './measure.js';
 import { publish, type Row } from './report.js';
 
-const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5_000);
-const WARMUP_MS = 1_000;
+// Long enough that the peak includes the relay's share of the work, not only the requests'.
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
+const WARMUP_MS = 2_000;
 const CONCURRENCY = 16;
 
 const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });

@@ -113,18 +113,26 @@ export class OutboxRelay {
 
   async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc): Promise<number> {
     const entries: OutboxEntryDoc[] = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
-    let removed = 0;
-    for (const entry of entries) {
-      await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
-        msgID: entry.id,
-      });
-      // Removing an entry is idempotent, so a retry or another replica that published the
-      // same event (dropped by the stream as a duplicate) removes nothing twice. The filter is
-      // `_id` alone, the one lookup FerretDB serves from an index.
-      const result = await source.updateOne({ _id: doc._id }, { $unset: { [`outbox.${entry.id}`]: '' } });
-      removed += result.modifiedCount;
+    const published: string[] = [];
+    try {
+      for (const entry of entries) {
+        await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
+          msgID: entry.id,
+        });
+        published.push(entry.id);
+      }
+    } finally {
+      // One update removes everything published. Removing is idempotent, so a retry or another
+      // replica that published the same events (dropped by the stream as duplicates) does no
+      // harm; the filter is `_id` alone, the one lookup FerretDB serves from an index.
+      if (published.length > 0) {
+        await source.updateOne(
+          { _id: doc._id },
+          { $unset: Object.fromEntries(published.map((id) => [`outbox.${id}`, ''])) },
+        );
+      }
     }
-    return removed;
+    return published.length;
   }
 
   async #loop(): Promise<void> {
