@@ -11,6 +11,8 @@ export interface Latency {
   readonly ratePerSecond: number;
   readonly samples: number;
   readonly errors: number;
+  /** The first error's message, when there were errors. */
+  readonly firstError?: string;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
@@ -63,6 +65,7 @@ export async function latencyAtRate(
   const start = performance.now();
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = start + i * interval;
@@ -71,7 +74,10 @@ export async function latencyAtRate(
     inFlight.push(
       op(i).then(
         () => void latencies.push(performance.now() - due),
-        () => void (errors += 1),
+        (error: unknown) => {
+          errors += 1;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        },
       ),
     );
   }
@@ -83,6 +89,7 @@ export async function latencyAtRate(
     ratePerSecond: options.ratePerSecond,
     samples: latencies.length,
     errors,
+    ...(firstError === undefined ? {} : { firstError }),
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxMs: latencies.at(-1) ?? NaN,

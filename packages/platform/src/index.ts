@@ -42,4 +42,5 @@ export {
   type Role,
   type TokenClaims,
 } from './auth.js';
+export { ConcurrencyLimit } from './concurrency.js';
 export { onShutdown } from './shutdown.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { status, type Metadata } from '@grpc/grpc-js';
 import {
   AuthenticationError,
+  ConcurrencyLimit,
   GrpcError,
   invalidArgument,
   unary,
@@ -26,8 +27,11 @@ export interface IntakeGrpcDeps {
   readonly authenticator: Authenticator;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Called after every successful write, e.g. to wake the outbox relay. */
-  readonly afterWrite?: () => void;
+  /**
+   * Writes run at most this many at a time, the rest queue: past it the store only slows
+   * down, and an unbounded burst would slow every call at once.
+   */
+  readonly maxConcurrentWrites?: number;
 }
 
 const MAX_PAGE = 100;
@@ -35,6 +39,7 @@ const MAX_PAGE = 100;
 /** `beacon.intake.v1.IntakeService` over gRPC: authenticate, validate, call, map back. */
 export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
   const { service, clock } = deps;
+  const writes = new ConcurrencyLimit(deps.maxConcurrentWrites ?? 16);
   const handle = <Req, Res>(
     fn: (request: Req, caller: Caller, context: CallContext) => Promise<Res>,
     write: boolean,
@@ -43,9 +48,9 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       async (request, context) => {
         const caller = await authenticate(deps.authenticator, context.metadata);
         try {
-          const response = await fn(request, caller, context);
-          if (write) deps.afterWrite?.();
-          return response;
+          return write
+            ? await writes.run(() => fn(request, caller, context), context.signal)
+            : await fn(request, caller, context);
         } catch (error) {
           throw toGrpcError(error);
         }
