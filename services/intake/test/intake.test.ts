@@ -403,4 +403,56 @@ describe('crash recovery', () => {
       'beacon.incident.reported.v1',
     ]);
   });
+
+  test('an orphaned report whose incident closed meanwhile opens its own, and others still link', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const db = mongoClient.db(t.dbName);
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident: closed } = await rpc(t, 'submitReport', report(), coordinator);
+    await rpc(
+      t,
+      'transitionIncident',
+      {
+        incidentId: closed!.id,
+        toStatus: intakeV1.IncidentStatus.INCIDENT_STATUS_CLOSED,
+        expectedVersion: 1,
+        reason: '',
+      },
+      coordinator,
+    );
+    const orphan = (id: string, incidentId: string, opensIncident: boolean, minutesAgo: number) => ({
+      _id: id,
+      incidentId,
+      reporterAgencyId: 'cert-de',
+      title: `Orphan ${id}`,
+      description: '',
+      tlp: 'GREEN',
+      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+      sectors: [],
+      jurisdictions: ['DE'],
+      observables: [],
+      awareAt: new Date(Date.now() - minutesAgo * 60_000),
+      submittedAt: new Date(Date.now() - minutesAgo * 60_000),
+      opensIncident,
+      linked: false,
+    });
+    const reports = db.collection<Record<string, unknown> & { _id: string }>('reports');
+    await reports.insertMany([
+      orphan('rep_late', closed!.id, false, 3),
+      orphan('rep_next', 'inc_next', true, 2),
+    ]);
+
+    expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(2);
+    const replanned = await reports.findOne({ _id: 'rep_late' });
+    expect(replanned?.['incidentId']).not.toBe(closed!.id);
+    const own = await rpc(t, 'getIncident', { incidentId: String(replanned?.['incidentId']) }, coordinator);
+    expect(own.incident?.reportIds).toEqual(['rep_late']);
+    const untouched = await rpc(t, 'getIncident', { incidentId: closed!.id }, coordinator);
+    expect(untouched.incident?.reportIds).toEqual([closed!.reportIds[0]]);
+    expect(
+      (await rpc(t, 'getIncident', { incidentId: 'inc_next' }, coordinator)).incident?.reportIds,
+    ).toEqual(['rep_next']);
+  });
 });

@@ -121,15 +121,15 @@ export class IntakeService {
             await this.deps.reports.get(reportId);
       if (!stored) throw new Error(`report ${reportId} vanished`);
     }
-    const incident = await this.#link(stored.report, stored.plan);
-    await this.#audit(caller, 'report.submitted', stored.report.id, stored.report.tlp);
+    const { incident, report } = await this.#link(stored.report, stored.plan);
+    await this.#audit(caller, 'report.submitted', report.id, report.tlp);
     // A caller who may not see the incident its report joined learns nothing of it, not even
     // that it exists: no incident, no incident id, not "attached".
     const readable = canReadIncident(caller, incident);
     return {
-      report: readable ? stored.report : { ...stored.report, incidentId: '' },
+      report: readable ? report : { ...report, incidentId: '' },
       incident: readable ? incident : undefined,
-      attached: readable && !stored.plan.opensIncident,
+      attached: readable && incident.reportIds[0] !== report.id,
     };
   }
 
@@ -137,10 +137,24 @@ export class IntakeService {
   async linkUnlinkedReports(olderThanMs = 30_000): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
     const pending = await this.deps.reports.unlinked(before, 100);
+    let linked = 0;
+    // One report that cannot be linked must not hold up the others.
+    const failures: unknown[] = [];
     for (const { report, plan } of pending) {
-      await this.#link(report, plan);
+      try {
+        await this.#link(report, plan);
+        linked += 1;
+      } catch (error) {
+        failures.push(error);
+      }
     }
-    return pending.length;
+    if (failures.length > 0) {
+      throw new AggregateError(
+        failures,
+        `${failures.length} of ${pending.length} reports could not be linked`,
+      );
+    }
+    return linked;
   }
 
   async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
@@ -275,13 +289,19 @@ export class IntakeService {
   }
 
   /** Makes sure the report is part of its incident; repeating it changes nothing. */
-  async #link(report: Report, plan: ReportPlan): Promise<Incident> {
+  async #link(report: Report, plan: ReportPlan): Promise<{ incident: Incident; report: Report }> {
     const now = this.deps.clock.now();
+    if (!plan.opensIncident && (await this.deps.incidents.get(plan.incidentId))?.status === 'closed') {
+      // The incident it was to join closed meanwhile: it opens one of its own instead.
+      plan = { incidentId: this.deps.ids.next('inc'), opensIncident: true };
+      report = { ...report, incidentId: plan.incidentId };
+      await this.deps.reports.replan(report.id, plan);
+    }
     if (plan.opensIncident) {
       const opened = openFromReport(report, plan.incidentId, now);
       if ((await this.deps.incidents.insert(opened)) === 'inserted') {
         await this.#linked(report);
-        return opened.incident;
+        return { incident: opened.incident, report };
       }
     }
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
@@ -289,12 +309,12 @@ export class IntakeService {
       if (!incident) throw new Error(`incident ${plan.incidentId} of report ${report.id} is missing`);
       if (incident.reportIds.includes(report.id)) {
         await this.#linked(report);
-        return incident;
+        return { incident, report };
       }
       const change = attachReport(incident, report, now);
       if (await this.deps.incidents.save(change, incident.version)) {
         await this.#linked(report);
-        return change.incident;
+        return { incident: change.incident, report };
       }
     }
     throw new IntakeError('conflict', `incident ${plan.incidentId} is too busy; retry the report`);

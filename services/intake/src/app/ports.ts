@@ -45,6 +45,8 @@ export interface ReportStore {
   insert(report: Report, plan: ReportPlan): Promise<'inserted' | 'exists'>;
   get(id: string): Promise<{ report: Report; plan: ReportPlan; linked: boolean } | undefined>;
   markLinked(id: string): Promise<void>;
+  /** Points the report at another incident (its planned one closed before it was linked). */
+  replan(id: string, plan: ReportPlan): Promise<void>;
   /** Reports stored but not yet linked to their incident, older than `before` (a crash left them). */
   unlinked(before: Date, limit: number): Promise<{ report: Report; plan: ReportPlan }[]>;
 }

@@ -30,6 +30,13 @@ export class MongoReportStore implements ReportStore {
     return doc ? reportFromDoc(doc) : undefined;
   }
 
+  async replan(id: string, plan: ReportPlan): Promise<void> {
+    await this.collection.updateOne(
+      { _id: id },
+      { $set: { incidentId: plan.incidentId, opensIncident: plan.opensIncident } },
+    );
+  }
+
   async markLinked(id: string): Promise<void> {
     // Filter on `_id` alone: FerretDB uses the index only for exactly that filter.
     await this.collection.updateOne({ _id: id }, { $set: { linked: true } });
