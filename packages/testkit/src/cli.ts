@@ -15,7 +15,7 @@ const dir = join(infraDir, 'dev');
 
 async function up(): Promise<void> {
   const existing = recordedStack(dir);
-  if (existing && Object.values(existing.pids).every((p) => isOurProcess(p.pid, p.command))) {
+  if (existing && Object.values(existing.pids).every((p) => isOurProcess(p.pid, p.commandLine))) {
     console.log('The local stack is already running.');
     print(existing.endpoints);
     return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
@@ -66,8 +67,7 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       INTAKE_GRPC_PORT: String(LOCAL_APPS.intakeGrpc),
-      // A per-machine secret would come from a vault in production; this one is for local use only.
-      CORRELATION_SECRET: `local-dev-correlation-${issuer.privateJwk.kid}`,
+      CORRELATION_SECRET: correlationSecret(dir),
     },
   });
   const gateway = new ManagedProcess({
@@ -86,7 +86,7 @@ export async function startLocalApps(
   const record = () =>
     writeFileSync(
       join(dir, 'apps.json'),
-      JSON.stringify(started.map((p) => ({ name: p.spec.name, pid: p.pid, command: p.spec.command }))),
+      JSON.stringify(started.map((p) => ({ name: p.spec.name, pid: p.pid, commandLine: p.commandLine }))),
     );
   try {
     intake.start();
@@ -119,12 +119,22 @@ export async function startLocalApps(
   return { issuer, issuerFile };
 }
 
+/**
+ * The local stack's correlation key: random, kept beside the dev issuer (mode 0600) so
+ * correlation survives restarts. A deployment takes it from its secret store.
+ */
+function correlationSecret(dir: string): string {
+  const file = join(dir, 'correlation-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** Stops the services an earlier `startLocalApps` recorded. */
 export async function stopLocalApps(dir: string): Promise<void> {
   const file = join(dir, 'apps.json');
   if (!existsSync(file)) return;
-  const apps = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; command: string }[];
-  for (const app of apps.reverse()) await stopForeign(app.pid, app.command);
+  const apps = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; commandLine: string }[];
+  for (const app of apps.reverse()) await stopForeign(app.pid, app.commandLine);
   rmSync(file, { force: true });
 }
 

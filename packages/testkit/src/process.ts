@@ -26,6 +26,11 @@ export class ManagedProcess {
 
   constructor(readonly spec: ProcessSpec) {}
 
+  /** The whole command line, as /proc shows it: what identifies this process later. */
+  get commandLine(): string {
+    return [this.spec.command, ...this.spec.args].join(' ');
+  }
+
   get pid(): number {
     const pid = this.#child?.pid;
     if (pid === undefined) throw new Error(`${this.spec.name} is not running`);
@@ -110,24 +115,25 @@ export class ManagedProcess {
 }
 
 /**
- * Whether a pid recorded by an earlier run still names one of our servers (pids are reused,
- * so the command line must mention the binary we started).
+ * Whether a pid recorded by an earlier run still names one of our servers. Pids are reused, so
+ * the whole command line must match: the binary alone could be any `node` on the machine.
  */
-export function isOurProcess(pid: number, command: string): boolean {
+export function isOurProcess(pid: number, commandLine: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === command;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return argv.join(' ') === commandLine;
   } catch {
     return false;
   }
 }
 
 /** Stops a server started by another process (the `up` command): SIGTERM, then SIGKILL. */
-export async function stopForeign(pid: number, command: string, graceMs = 10_000): Promise<void> {
-  if (!isOurProcess(pid, command)) return;
+export async function stopForeign(pid: number, commandLine: string, graceMs = 10_000): Promise<void> {
+  if (!isOurProcess(pid, commandLine)) return;
   process.kill(pid, 'SIGCONT');
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (isOurProcess(pid, command)) {
+  while (isOurProcess(pid, commandLine)) {
     if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
     await delay(50);
   }

@@ -45,7 +45,7 @@ const ORDER: readonly ComponentName[] = ['nats', 'mongo', 'temporal'];
 
 interface StateFile {
   readonly endpoints: Endpoints;
-  readonly pids: Partial<Record<ComponentName, { pid: number; command: string }>>;
+  readonly pids: Partial<Record<ComponentName, { pid: number; commandLine: string }>>;
 }
 
 /**
@@ -110,7 +110,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const state: StateFile = {
     endpoints,
     pids: Object.fromEntries(
-      Object.entries(processes).map(([name, p]) => [name, { pid: p.pid, command: p.spec.command }]),
+      Object.entries(processes).map(([name, p]) => [name, { pid: p.pid, commandLine: p.commandLine }]),
     ),
   };
   writeFileSync(stateFile(options.dir), JSON.stringify(state, null, 2));
@@ -127,7 +127,7 @@ export function recordedStack(dir: string): StateFile | undefined {
 export async function stopRecordedStack(dir: string): Promise<void> {
   const state = recordedStack(dir);
   if (!state) return;
-  await Promise.all(Object.values(state.pids).map(({ pid, command }) => stopForeign(pid, command)));
+  await Promise.all(Object.values(state.pids).map(({ pid, commandLine }) => stopForeign(pid, commandLine)));
   rmSync(stateFile(dir), { force: true });
 }
 
