@@ -17,7 +17,7 @@ export interface OutboxRelayOptions {
   readonly logger: Logger;
   /**
    * How often to sweep every source for events nobody announced (a crash, another replica).
-   * A sweep is a query on a non-key field: indexed on MongoDB, a full scan on FerretDB.
+   * A sweep reads every document of each source (no index serves `outbox: {$ne: {}}`).
    */
   readonly sweepMs?: number;
   /** Documents read per pass. */
@@ -99,8 +99,12 @@ export class OutboxRelay {
         .find({ outbox: { $ne: {} } }, { projection: OUTBOX_ONLY })
         .limit(this.#options.batch ?? 200)
         .toArray();
-      const counts = await Promise.all(docs.map((doc) => this.#publishDoc(source, doc)));
-      published += counts.reduce((a, b) => a + b, 0);
+      // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
+      const results = await Promise.allSettled(docs.map((doc) => this.#publishDoc(source, doc)));
+      for (const result of results) {
+        if (result.status === 'rejected') throw result.reason;
+        published += result.value;
+      }
     }
     return published;
   }
