@@ -55,7 +55,11 @@ describe('intake over gRPC', () => {
       rpc(t, 'submitReport', body, token, key),
       rpc(t, 'submitReport', body, token, key),
     ]);
+    const audit = mongoClient.db(t.dbName).collection('audit');
+    const auditedBefore = await audit.countDocuments({ action: 'report.submitted' });
     const third = await rpc(t, 'submitReport', body, token, key);
+    // A replay of a finished submission is not a second submission in the audit log either.
+    expect(await audit.countDocuments({ action: 'report.submitted' })).toBe(auditedBefore);
     expect(second.report?.id).toBe(first.report?.id);
     expect(third.report?.id).toBe(first.report?.id);
     expect(third.incident?.id).toBe(first.incident?.id);

@@ -89,7 +89,7 @@ export class IntakeService {
   async submitReport(caller: Caller, input: ReportInput, idempotency?: Idempotency): Promise<SubmitResult> {
     if (!canSubmitReport(caller))
       throw new IntakeError('permission-denied', 'this caller may not file reports');
-    const { ids, replay } = await this.#claim(caller, idempotency, {
+    const { ids, replay } = await this.#claim(caller, 'SubmitReport', idempotency, {
       incidentId: this.deps.ids.next('inc'),
       reportId: this.deps.ids.next('rep'),
     });
@@ -121,8 +121,10 @@ export class IntakeService {
             await this.deps.reports.get(reportId);
       if (!stored) throw new Error(`report ${reportId} vanished`);
     }
+    // A replay of a submission that got as far as linking was audited by its first attempt.
+    const audited = stored.linked;
     const { incident, report } = await this.#link(stored.report, stored.plan);
-    await this.#audit(caller, 'report.submitted', report.id, report.tlp);
+    if (!audited) await this.#audit(caller, 'report.submitted', report.id, report.tlp);
     // A caller who may not see the incident its report joined learns nothing of it, not even
     // that it exists: no incident, no incident id, not "attached".
     const readable = canReadIncident(caller, incident);
@@ -161,7 +163,7 @@ export class IntakeService {
     this.#requireCoordinator(caller);
     const {
       ids: { incidentId },
-    } = await this.#claim(caller, idempotency, { incidentId: this.deps.ids.next('inc') });
+    } = await this.#claim(caller, 'OpenIncident', idempotency, { incidentId: this.deps.ids.next('inc') });
     const existing = await this.deps.incidents.get(incidentId);
     if (existing) return existing;
     const change = openDirectly(
@@ -344,14 +346,16 @@ export class IntakeService {
     return undefined;
   }
 
+  /** A key is the caller's, per operation: the same key on another RPC is another request. */
   async #claim(
     caller: Caller,
+    operation: string,
     idempotency: Idempotency | undefined,
     ids: CreatedIds,
   ): Promise<{ ids: CreatedIds; replay: boolean }> {
     if (!idempotency) return { ids, replay: false };
     const outcome = await this.deps.idempotency.claim(
-      `${caller.subject}:${idempotency.key}`,
+      `${operation}:${caller.subject}:${idempotency.key}`,
       idempotency.requestHash,
       ids,
     );
