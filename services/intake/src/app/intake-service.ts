@@ -3,6 +3,7 @@ import {
   canCoordinate,
   canReadIncident,
   canSubmitReport,
+  canVerifyAudit,
   incidentScope,
   type Caller,
 } from '../domain/access.js';
@@ -241,7 +242,7 @@ export class IntakeService {
   }
 
   async verifyAudit(caller: Caller): Promise<AuditVerification> {
-    if (!caller.roles.some((r) => r === 'auditor' || r === 'coordinator')) {
+    if (!canVerifyAudit(caller)) {
       throw new IntakeError('permission-denied', 'only auditors and coordinators may verify the audit chain');
     }
     return this.deps.audit.verify();

@@ -56,3 +56,8 @@ export function canSubmitReport(caller: Caller): boolean {
 export function canCoordinate(caller: Caller): boolean {
   return hasAny(caller, COORDINATES);
 }
+
+/** Verifying the audit chain is for auditors and the coordination centre. */
+export function canVerifyAudit(caller: Caller): boolean {
+  return hasAny(caller, ['auditor', 'coordinator']);
+}

@@ -20,7 +20,6 @@ export const LIMITS = {
   observables: 500,
   sectors: 16,
   jurisdictions: 50,
-  agencyId: 64,
   reason: 1_000,
 } as const;
 
