@@ -1,0 +1,92 @@
+import type { Sector, Tlp } from '@beacon/domain';
+
+/** What one asset needs from another. */
+export const DEPENDENCY_KINDS = [
+  'power',
+  'water',
+  'communications',
+  'transport',
+  'fuel',
+  'it-cloud',
+  'finance',
+  'supply',
+] as const;
+export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
+
+export function isDependencyKind(value: string): value is DependencyKind {
+  return (DEPENDENCY_KINDS as readonly string[]).includes(value);
+}
+
+/** How much losing the asset matters beyond the people it serves: 1 (local) to 5 (national). */
+export type Criticality = 1 | 2 | 3 | 4 | 5;
+
+/** A piece of critical infrastructure in the registry. */
+export interface Asset {
+  readonly id: string;
+  readonly name: string;
+  /** The agency that operates it; operators see only their own assets. */
+  readonly operatorId: string;
+  readonly sector: Sector;
+  /** ISO 3166 code, e.g. "DE-BY". */
+  readonly jurisdiction: string;
+  readonly location: { readonly lat: number; readonly lon: number };
+  /** People who lose a service when the asset fails completely. */
+  readonly populationServed: number;
+  readonly criticality: Criticality;
+  /** What it provides, e.g. "electricity", "drinking-water", "emergency-care". */
+  readonly services: readonly string[];
+  /** Label of the asset's details; coordinators and its operator see it within clearance. */
+  readonly tlp: Tlp;
+}
+
+/**
+ * `dependentId` needs `providerId`. When the provider loses a fraction x of its service at
+ * hour t, the dependent first rides out `backupHours` on its own backup (generators, tanks,
+ * a second carrier) and then `timeToImpactHours` on its buffers, so it loses
+ * `degradation` × x from hour t + backupHours + timeToImpactHours on.
+ */
+export interface Dependency {
+  readonly dependentId: string;
+  readonly providerId: string;
+  readonly kind: DependencyKind;
+  readonly timeToImpactHours: number;
+  /** Fraction of the dependent's service lost when the provider fails completely, in (0, 1]. */
+  readonly degradation: number;
+  /** How long the dependent's backup covers the loss; 0 when it has none. */
+  readonly backupHours: number;
+}
+
+/** A dependency is identified by who needs whom for what. */
+export function dependencyKey(d: Pick<Dependency, 'dependentId' | 'providerId' | 'kind'>): string {
+  return `${d.dependentId}|${d.providerId}|${d.kind}`;
+}
+
+/** Longest time-to-impact or backup the registry accepts: one year. */
+export const MAX_DELAY_HOURS = 24 * 365;
+
+/** Why a dependency cannot be stored; `field` names the offending field. */
+export interface DependencyProblem {
+  readonly field: keyof Dependency;
+  readonly message: string;
+}
+
+/**
+ * The rules a dependency obeys on its own. Cycles are allowed (a substation's control centre
+ * needs the power it controls); a self-loop is not, nor a negative or unbounded time.
+ */
+export function dependencyProblems(d: Dependency): DependencyProblem[] {
+  const problems: DependencyProblem[] = [];
+  if (d.dependentId === d.providerId) {
+    problems.push({ field: 'providerId', message: 'an asset cannot depend on itself' });
+  }
+  for (const field of ['timeToImpactHours', 'backupHours'] as const) {
+    const value = d[field];
+    if (!Number.isFinite(value) || value < 0) problems.push({ field, message: 'must be zero or more hours' });
+    else if (value > MAX_DELAY_HOURS)
+      problems.push({ field, message: `must be at most ${MAX_DELAY_HOURS} hours` });
+  }
+  if (!Number.isFinite(d.degradation) || d.degradation <= 0 || d.degradation > 1) {
+    problems.push({ field: 'degradation', message: 'must be a fraction in (0, 1]' });
+  }
+  return problems;
+}

@@ -1,0 +1,153 @@
+import type { NcissInputs } from '@beacon/domain';
+import type { Cascade } from './cascade.js';
+import type { AssetGraph } from './graph.js';
+import type { DependencyKind } from './model.js';
+
+export interface Tally {
+  readonly key: string;
+  /** Assets that lose any service within the horizon. */
+  readonly assets: number;
+  /** People who lose service, each asset's population weighted by its largest loss. */
+  readonly population: number;
+}
+
+export interface ImpactedAsset {
+  readonly assetId: string;
+  readonly firstImpactHours: number;
+  readonly maxLoss: number;
+  readonly maxLossHours: number;
+  /** Population served × largest loss. */
+  readonly population: number;
+  readonly criticalPath: readonly {
+    readonly assetId: string;
+    readonly hours: number;
+    readonly loss: number;
+    readonly via?: DependencyKind;
+  }[];
+}
+
+/** What coordinators read: who loses what, when, for how many people, and through which chain. */
+export interface ImpactSummary {
+  readonly horizonHours: number;
+  readonly impactedAssets: number;
+  readonly populationAffected: number;
+  readonly bySector: readonly Tally[];
+  readonly byJurisdiction: readonly Tally[];
+  readonly byOperator: readonly Tally[];
+  /** People without service at each sample hour (0, r, 2r … horizon). */
+  readonly populationOverTime: readonly { readonly hours: number; readonly population: number }[];
+  /** The assets whose loss costs the most people, earliest first on ties, with their chains. */
+  readonly topImpacts: readonly ImpactedAsset[];
+}
+
+/** About 168 samples whatever the horizon: hourly over the default week. */
+export function sampleHours(horizonHours: number): number {
+  return Math.max(1, Math.ceil(horizonHours / 168));
+}
+
+export function summarise(
+  graph: AssetGraph,
+  result: Cascade,
+  options: { readonly top?: number } = {},
+): ImpactSummary {
+  const top = options.top ?? 50;
+  const bySector = new TallyMap();
+  const byJurisdiction = new TallyMap();
+  const byOperator = new TallyMap();
+  const ranked: { node: number; population: number; first: number }[] = [];
+  let populationAffected = 0;
+  for (const node of result.impactedNodes()) {
+    const population = graph.populationOf(node) * result.maxLoss(node);
+    populationAffected += population;
+    bySector.add(graph.sectorOf(node), population);
+    byJurisdiction.add(graph.jurisdictionOf(node), population);
+    byOperator.add(graph.operatorOf(node), population);
+    ranked.push({ node, population, first: result.firstImpactHours(node) ?? 0 });
+  }
+
+  const step = sampleHours(result.horizonHours);
+  const samples = Math.floor(result.horizonHours / step) + 1;
+  const increments = new Float64Array(samples);
+  for (const { node, hours, loss, previousLoss } of result.allSteps()) {
+    const sample = Math.ceil(hours / step);
+    if (sample < samples) increments[sample]! += graph.populationOf(node) * (loss - previousLoss);
+  }
+  const populationOverTime: { hours: number; population: number }[] = [];
+  let running = 0;
+  for (let i = 0; i < samples; i++) {
+    running += increments[i]!;
+    populationOverTime.push({ hours: i * step, population: Math.round(running) });
+  }
+
+  ranked.sort((a, b) => b.population - a.population || a.first - b.first || a.node - b.node);
+  const topImpacts = ranked.slice(0, top).map(({ node, population }): ImpactedAsset => ({
+    assetId: graph.idOf(node),
+    firstImpactHours: result.firstImpactHours(node) ?? 0,
+    maxLoss: result.maxLoss(node),
+    maxLossHours: result.maxLossHours(node) ?? 0,
+    population: Math.round(population),
+    criticalPath: result.criticalPath(node).map((hop) => ({
+      assetId: graph.idOf(hop.node),
+      hours: hop.hours,
+      loss: hop.loss,
+      ...(hop.via ? { via: hop.via } : {}),
+    })),
+  }));
+
+  return {
+    horizonHours: result.horizonHours,
+    impactedAssets: ranked.length,
+    populationAffected: Math.round(populationAffected),
+    bySector: bySector.sorted(),
+    byJurisdiction: byJurisdiction.sorted(),
+    byOperator: byOperator.sorted(),
+    populationOverTime,
+    topImpacts,
+  };
+}
+
+/**
+ * The two NCISS inputs a cascade informs.
+ * - Cross-sector dependency counts the sectors the damage reaches beyond those hit directly:
+ *   none; one (low); two or three (medium); four or more (high) — a cascade into power or
+ *   telecoms typically drags in several at once.
+ * - Potential impact scales with people who lose service by the horizon, by orders of
+ *   magnitude (under 1,000 low; under 10,000 medium; under 100,000 high; more: very high),
+ *   the way national crisis plans grade events.
+ */
+export function ncissFromImpact(
+  summary: Pick<ImpactSummary, 'bySector' | 'populationAffected'>,
+  directSectors: ReadonlySet<string>,
+): Pick<NcissInputs, 'crossSectorDependency' | 'potentialImpact'> {
+  const spread = summary.bySector.filter((t) => !directSectors.has(t.key)).length;
+  const crossSectorDependency =
+    spread === 0 ? 'none' : spread === 1 ? 'low' : spread <= 3 ? 'medium' : 'high';
+  const people = summary.populationAffected;
+  const potentialImpact =
+    people <= 0
+      ? 'none'
+      : people < 1_000
+        ? 'low'
+        : people < 10_000
+          ? 'medium'
+          : people < 100_000
+            ? 'high'
+            : 'very-high';
+  return { crossSectorDependency, potentialImpact };
+}
+
+class TallyMap {
+  readonly #tallies = new Map<string, { assets: number; population: number }>();
+  add(key: string, population: number): void {
+    const tally = this.#tallies.get(key);
+    if (tally) {
+      tally.assets++;
+      tally.population += population;
+    } else this.#tallies.set(key, { assets: 1, population });
+  }
+  sorted(): Tally[] {
+    return [...this.#tallies]
+      .map(([key, t]) => ({ key, assets: t.assets, population: Math.round(t.population) }))
+      .sort((a, b) => b.population - a.population || b.assets - a.assets || a.key.localeCompare(b.key));
+  }
+}

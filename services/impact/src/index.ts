@@ -1,0 +1,5 @@
+/** The impact service: asset registry, dependency graph and cascade assessment. */
+export * from './domain/model.js';
+export { AssetGraph, type GraphView } from './domain/graph.js';
+export * from './domain/cascade.js';
+export * from './domain/summary.js';
