@@ -42,5 +42,11 @@ export {
   type Role,
   type TokenClaims,
 } from './auth.js';
+export {
+  OutboxRelay,
+  type OutboxEntryDoc,
+  type OutboxFields,
+  type OutboxRelayOptions,
+} from './outbox-relay.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export { onShutdown } from './shutdown.js';

@@ -5,6 +5,7 @@ import {
   connectNats,
   createAuthenticator,
   ensureStreams,
+  OutboxRelay,
   startGrpcServer,
   type Logger,
 } from '@beacon/platform';
@@ -17,7 +18,6 @@ import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
 import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
 import { MongoReportStore } from './adapters/mongo/report-store.js';
 import { MongoSightingStore } from './adapters/mongo/sighting-store.js';
-import { OutboxRelay } from './adapters/nats/outbox-relay.js';
 import { encodeEvent } from './adapters/proto-mapping.js';
 import type { IntakeConfig } from './config.js';
 

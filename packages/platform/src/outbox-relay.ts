@@ -1,8 +1,27 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { Collection } from 'mongodb';
-import type { Logger } from '@beacon/platform';
-import type { OutboxEntryDoc, OutboxFields } from '../mongo/documents.js';
+import type { Binary, Collection } from 'mongodb';
+import type { Logger } from './logger.js';
+
+/** One event waiting in a document's outbox, already in its wire form. */
+export interface OutboxEntryDoc {
+  readonly id: string;
+  /** Order of events within the document. */
+  readonly seq: number;
+  /** Below the relay's subject root, e.g. `incident.opened`. */
+  readonly subject: string;
+  readonly data: Binary;
+  readonly createdAt: Date;
+}
+
+/** Fields every document with an outbox has; the relay reads only these. */
+export interface OutboxFields {
+  /**
+   * Pending events by id: a map, so the relay can `$unset` exactly the ones it published
+   * (FerretDB's `$pull` only matches whole values). Empty when everything is published.
+   */
+  outbox: Record<string, OutboxEntryDoc>;
+}
 
 type OutboxDoc = OutboxFields & { _id: string };
 
