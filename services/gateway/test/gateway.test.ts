@@ -94,6 +94,86 @@ describe('the REST door', () => {
     expect(await mongoClient.db(stack.dbName).collection('reports').countDocuments()).toBe(0);
   });
 
+  test('opens an incident with affected assets in the canonical JSON, and refuses bad ones', async ({
+    stack,
+    mongoClient,
+  }) => {
+    const token = await stack.token({ roles: ['coordinator'], clearance: 'RED' });
+    const opening = (affectedAssets: unknown) => ({
+      title: 'Substation outage after a control-system compromise',
+      tlp: 'TLP_AMBER',
+      classification: { rsitClass: 'availability', rsitType: 'outage' },
+      sectors: ['energy'],
+      jurisdictions: ['FR'],
+      severityInputs: {
+        functionalImpact: 'none',
+        observedActivity: 'none',
+        location: 'unknown',
+        actor: 'unknown',
+        informationImpact: 'none',
+        recoverability: 'regular',
+        crossSectorDependency: 'none',
+        potentialImpact: 'none',
+      },
+      awareAt: new Date(Date.now() - 600_000).toISOString(),
+      affectedAssets,
+    });
+    const db = mongoClient.db(stack.dbName);
+
+    // Refusals first, so "nothing stored" means exactly that.
+    const bad = await http(stack, 'POST', '/v1/incidents', {
+      token,
+      body: opening([
+        { assetId: 'grid/substation', loss: 0.5 },
+        { assetId: 'grid:substation-7', loss: 1.5 },
+      ]),
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/problem+json');
+    expect(bad.body).toMatchObject({ grpcStatus: 'INVALID_ARGUMENT' });
+    expect(
+      (bad.body['violations'] as { field: string; reason: string }[]).map((v) => [v.field, v.reason]),
+    ).toEqual([
+      ['affected_assets[0].asset_id', 'INVALID_ASSET_ID'],
+      ['affected_assets[1].loss', 'OUT_OF_RANGE'],
+    ]);
+    const tooMany = await http(stack, 'POST', '/v1/incidents', {
+      token,
+      body: opening(Array.from({ length: 101 }, (_, i) => ({ assetId: `asset-${i}`, loss: 1 }))),
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body['violations']).toEqual([
+      { field: 'affected_assets', description: 'at most 100', reason: 'TOO_MANY' },
+    ]);
+    const unknownMember = await http(stack, 'POST', '/v1/incidents', {
+      token,
+      body: opening([{ assetId: 'grid-1', loss: 0.5, $where: 1 }]),
+    });
+    expect(unknownMember.status).toBe(400);
+    expect(unknownMember.body['violations']).toMatchObject([
+      { field: 'affectedAssets[0].$where', reason: 'UNKNOWN_FIELD' },
+    ]);
+    expect(await db.collection('incidents').countDocuments()).toBe(0);
+
+    const created = await http(stack, 'POST', '/v1/incidents', {
+      token,
+      body: opening([
+        { assetId: 'grid:substation-7', loss: 0.25 },
+        { asset_id: 'water.pump_3' },
+        { assetId: 'grid:substation-7', loss: 0.75 },
+      ]),
+    });
+    expect(created.status).toBe(201);
+    const incident = created.body['incident'] as Record<string, unknown>;
+    const expected = [
+      { assetId: 'grid:substation-7', loss: 0.75 },
+      { assetId: 'water.pump_3', loss: 1 },
+    ];
+    expect(incident['affectedAssets']).toEqual(expected);
+    const read = await http(stack, 'GET', `/v1/incidents/${String(incident['id'])}`, { token });
+    expect((read.body['incident'] as Record<string, unknown>)['affectedAssets']).toEqual(expected);
+  });
+
   test('answers every failure as an RFC 9457 problem with the matching status', async ({ stack }) => {
     const token = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
     const cases: [string, Promise<{ status: number; body: Record<string, unknown> }>][] = [

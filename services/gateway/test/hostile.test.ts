@@ -104,6 +104,14 @@ describe('hostile input', () => {
       awareAt: fc.option(fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }), {
         nil: undefined,
       }),
+      // Any double, NaN and the infinities included, and ids of any shape.
+      affectedAssets: fc.array(
+        fc.record({
+          assetId: fc.oneof(fc.string({ maxLength: 140 }), fc.constant('grid:substation-7')),
+          loss: fc.oneof(fc.double(), fc.constantFrom(0, 0.5, 1)),
+        }),
+        { maxLength: 5 },
+      ),
     });
     let created = 0;
     await fc.assert(

@@ -4,7 +4,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Db } from 'mongodb';
 import { eventsV1, intakeV1 } from '@beacon/proto';
 import { waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
-import type { Tlp } from '@beacon/domain';
+import { NCISS_BASELINE, type Tlp } from '@beacon/domain';
 import { loadConfig, startIntake, type RunningIntake } from '../src/index.js';
 
 export interface TestIntake {
@@ -117,6 +117,25 @@ export function report(overrides: Partial<intakeV1.SubmitReportRequest> = {}): i
     jurisdictions: ['DE-BY'],
     observables: [{ type: 'domain', value: 'evil-c2.example' }],
     awareAt: new Date(Date.now() - 3_600_000),
+    affectedAssets: [],
+    ...overrides,
+  };
+}
+
+/** A valid direct opening by a coordinator; override what the test is about. */
+export function openRequest(
+  overrides: Partial<intakeV1.OpenIncidentRequest> = {},
+): intakeV1.OpenIncidentRequest {
+  return {
+    title: 'Grid disturbance after a control-system compromise',
+    tlp: 3, // AMBER
+    classification: { rsitClass: 'availability', rsitType: 'outage' },
+    sectors: ['energy'],
+    jurisdictions: ['DE'],
+    observables: [],
+    severityInputs: { ...NCISS_BASELINE },
+    awareAt: new Date(Date.now() - 3_600_000),
+    affectedAssets: [],
     ...overrides,
   };
 }

@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { fieldViolations } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
-import { publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
+import { openRequest, publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
 
 const test = base.extend('intake', async ({ infra, names }, { onCleanup }): Promise<TestIntake> => {
   const t = await startTestIntake(infra, names);
@@ -262,6 +262,126 @@ describe('intake over gRPC', () => {
       analyst,
     ).catch((e: unknown) => e);
     expect(code(notCoordinator)).toBe(status.PERMISSION_DENIED);
+  });
+});
+
+describe('affected assets over gRPC', () => {
+  const asset = (assetId: string, loss: number) => ({ assetId, loss });
+  const assetsOf = (e: { type: string; data: Uint8Array }) =>
+    e.type === 'beacon.incident.opened.v1'
+      ? intakeV1.IncidentOpened.decode(e.data).incident?.affectedAssets
+      : intakeV1.ReportAttached.decode(e.data).incident?.affectedAssets;
+
+  test('an incident opened directly returns, stores and announces its assets, each once', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(
+      t,
+      'openIncident',
+      openRequest({
+        affectedAssets: [
+          asset('grid:substation-7', 0.4),
+          asset('water.pump_3', 0),
+          asset('grid:substation-7', 0.6),
+        ],
+      }),
+      coordinator,
+    );
+    const expected = [asset('grid:substation-7', 0.6), asset('water.pump_3', 1)];
+    expect(incident?.affectedAssets).toEqual(expected);
+    const read = await rpc(t, 'getIncident', { incidentId: incident!.id }, coordinator);
+    expect(read.incident?.affectedAssets).toEqual(expected);
+
+    const events = await publishedEvents(t, jetstream(nats), mongoClient.db(t.dbName));
+    const opened = events.filter((e) => e.type === 'beacon.incident.opened.v1');
+    expect(opened).toHaveLength(1);
+    expect(assetsOf(opened[0]!)).toEqual(expected);
+  });
+
+  test('a correlated report adds its assets to the incident, keeping the larger loss of each', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const first = await rpc(
+      t,
+      'submitReport',
+      report({ affectedAssets: [asset('pump-1', 0.5), asset('grid-1', 0.3)] }),
+      token,
+    );
+    expect(first.report?.affectedAssets).toEqual([asset('pump-1', 0.5), asset('grid-1', 0.3)]);
+    expect(first.incident?.affectedAssets).toEqual([asset('pump-1', 0.5), asset('grid-1', 0.3)]);
+
+    const second = await rpc(
+      t,
+      'submitReport',
+      report({ affectedAssets: [asset('grid-1', 0.8), asset('pump-1', 0.1), asset('dam-1', 0)] }),
+      token,
+    );
+    expect(second.attached).toBe(true);
+    expect(second.incident?.id).toBe(first.incident?.id);
+    // The report keeps what it said; the incident has the union with the worst loss of each.
+    expect(second.report?.affectedAssets).toEqual([
+      asset('grid-1', 0.8),
+      asset('pump-1', 0.1),
+      asset('dam-1', 1),
+    ]);
+    const merged = [asset('pump-1', 0.5), asset('grid-1', 0.8), asset('dam-1', 1)];
+    expect(second.incident?.affectedAssets).toEqual(merged);
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const read = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, coordinator);
+    expect(read.incident?.affectedAssets).toEqual(merged);
+
+    const events = await publishedEvents(t, jetstream(nats), mongoClient.db(t.dbName));
+    expect(assetsOf(events.find((e) => e.type === 'beacon.incident.opened.v1')!)).toEqual([
+      asset('pump-1', 0.5),
+      asset('grid-1', 0.3),
+    ]);
+    expect(assetsOf(events.find((e) => e.type === 'beacon.incident.report-attached.v1')!)).toEqual(merged);
+  });
+
+  test('bad ids, losses out of range and too many assets are refused per field, storing nothing', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const analyst = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const bad = [asset('ok-1', 0.5), asset('bad id', 0.5), asset('ok-2', 1.5), asset('-x', -1)];
+    const tooMany = Array.from({ length: 101 }, (_, i) => asset(`asset-${i}`, 1));
+    const refusals = [
+      rpc(t, 'submitReport', report({ affectedAssets: bad }), analyst),
+      rpc(t, 'openIncident', openRequest({ affectedAssets: bad }), coordinator),
+      rpc(t, 'submitReport', report({ affectedAssets: tooMany }), analyst),
+      rpc(t, 'openIncident', openRequest({ affectedAssets: tooMany }), coordinator),
+    ].map((p) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as ServiceError,
+      ),
+    );
+    const [badReport, badOpen, manyReport, manyOpen] = await Promise.all(refusals);
+    for (const error of [badReport, badOpen]) {
+      expect(error?.code).toBe(status.INVALID_ARGUMENT);
+      expect(fieldViolations(error?.metadata).map((v) => [v.field, v.reason])).toEqual([
+        ['affected_assets[1].asset_id', 'INVALID_ASSET_ID'],
+        ['affected_assets[2].loss', 'OUT_OF_RANGE'],
+        ['affected_assets[3].asset_id', 'INVALID_ASSET_ID'],
+        ['affected_assets[3].loss', 'OUT_OF_RANGE'],
+      ]);
+    }
+    for (const error of [manyReport, manyOpen]) {
+      expect(error?.code).toBe(status.INVALID_ARGUMENT);
+      expect(fieldViolations(error?.metadata)).toEqual([
+        { field: 'affected_assets', description: 'at most 100', reason: 'TOO_MANY' },
+      ]);
+    }
+    const db = mongoClient.db(t.dbName);
+    expect(await db.collection('reports').countDocuments()).toBe(0);
+    expect(await db.collection('incidents').countDocuments()).toBe(0);
   });
 });
 

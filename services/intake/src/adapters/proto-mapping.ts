@@ -1,5 +1,6 @@
 import type { Tlp } from '@beacon/domain';
 import { commonV1, eventsV1, intakeV1 } from '@beacon/proto';
+import type { AffectedAsset } from '../domain/affected-asset.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { IntakeEvent } from '../domain/events.js';
 
@@ -28,6 +29,9 @@ const STATUS_FROM_PROTO = new Map(Object.entries(STATUS_TO_PROTO).map(([k, v]) =
 export const statusToProto = (status: IncidentStatus) => STATUS_TO_PROTO[status];
 export const statusFromProto = (status: intakeV1.IncidentStatus) => STATUS_FROM_PROTO.get(status);
 
+const affectedAssetsToProto = (assets: readonly AffectedAsset[]): commonV1.AffectedAsset[] =>
+  assets.map(({ assetId, loss }) => ({ assetId, loss }));
+
 export function incidentToProto(incident: Incident): intakeV1.Incident {
   const { severityInputs: s } = incident;
   return {
@@ -52,6 +56,7 @@ export function incidentToProto(incident: Incident): intakeV1.Incident {
     reportIds: [...incident.reportIds],
     engagedAgencyIds: [...incident.engagedAgencyIds],
     observables: incident.observables.map(({ type, value }) => ({ type, value })),
+    affectedAssets: affectedAssetsToProto(incident.affectedAssets),
     awareAt: incident.awareAt,
     openedAt: incident.openedAt,
     updatedAt: incident.updatedAt,
@@ -71,6 +76,7 @@ export function reportToProto(report: Report): intakeV1.Report {
     sectors: [...report.sectors],
     jurisdictions: [...report.jurisdictions],
     observables: report.observables.map(({ type, value }) => ({ type, value })),
+    affectedAssets: affectedAssetsToProto(report.affectedAssets),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
   };

@@ -63,7 +63,14 @@ export type ReportInput = Omit<Report, 'id' | 'incidentId' | 'reporterAgencyId' 
 
 export type OpenIncidentInput = Pick<
   Incident,
-  'title' | 'tlp' | 'classification' | 'sectors' | 'jurisdictions' | 'severityInputs' | 'awareAt'
+  | 'title'
+  | 'tlp'
+  | 'classification'
+  | 'sectors'
+  | 'jurisdictions'
+  | 'severityInputs'
+  | 'affectedAssets'
+  | 'awareAt'
 > & { readonly observables: Report['observables'] };
 
 export interface SubmitResult {

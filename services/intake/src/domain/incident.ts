@@ -1,4 +1,5 @@
 import type { Classification, NcissInputs, Observable, Severity, Tlp } from '@beacon/domain';
+import type { AffectedAsset } from './affected-asset.js';
 
 /** An observable on an incident, with the label of the report it came from. */
 export interface IncidentObservable extends Observable {
@@ -44,6 +45,8 @@ export interface Report {
   readonly sectors: readonly string[];
   readonly jurisdictions: readonly string[];
   readonly observables: readonly Observable[];
+  /** Assets the report says are directly affected, each once. */
+  readonly affectedAssets: readonly AffectedAsset[];
   readonly awareAt: Date;
   readonly submittedAt: Date;
 }
@@ -73,6 +76,11 @@ export interface Incident {
   readonly reporterAgencyIds: readonly string[];
   /** Each observable once, with the most permissive label any report gave it. */
   readonly observables: readonly IncidentObservable[];
+  /**
+   * Assets directly affected: the union over the incident's own request and every attached
+   * report, each with the largest loss any of them gave it.
+   */
+  readonly affectedAssets: readonly AffectedAsset[];
   /** Earliest awareness among its reports: regulatory clocks count from here. */
   readonly awareAt: Date;
   readonly openedAt: Date;

@@ -6,6 +6,7 @@ import {
   scoreSeverity,
   type NcissInputs,
 } from '@beacon/domain';
+import { mergeAffectedAssets } from './affected-asset.js';
 import type { IntakeEvent } from './events.js';
 import {
   canTransition,
@@ -71,6 +72,7 @@ export function openFromReport(report: Report, incidentId: string, now: Date): C
     sourceAgencyId: report.reporterAgencyId,
     reporterAgencyIds: report.reporterAgencyId ? [report.reporterAgencyId] : [],
     observables: fromReport(report),
+    affectedAssets: mergeAffectedAssets(report.affectedAssets),
     awareAt: report.awareAt,
     openedAt: now,
     updatedAt: now,
@@ -97,12 +99,14 @@ export function openDirectly(
     | 'jurisdictions'
     | 'severityInputs'
     | 'observables'
+    | 'affectedAssets'
     | 'awareAt'
   >,
   now: Date,
 ): Change {
   const incident: Incident = {
     ...fields,
+    affectedAssets: mergeAffectedAssets(fields.affectedAssets),
     status: 'reported',
     severity: scoreSeverity(fields.severityInputs),
     reportIds: [],
@@ -118,7 +122,8 @@ export function openDirectly(
 
 /**
  * Attaches a correlated report. The incident's label becomes the more restrictive of the two,
- * its awareness time the earlier, and its sectors and jurisdictions the union.
+ * its awareness time the earlier, its sectors and jurisdictions the union, and its affected
+ * assets the union with the larger loss of each.
  */
 export function attachReport(incident: Incident, report: Report, now: Date): Change {
   if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
@@ -132,6 +137,7 @@ export function attachReport(incident: Incident, report: Report, now: Date): Cha
       ? union(incident.reporterAgencyIds, [report.reporterAgencyId])
       : incident.reporterAgencyIds,
     observables: mergeObservables(incident.observables, fromReport(report)),
+    affectedAssets: mergeAffectedAssets(incident.affectedAssets, report.affectedAssets),
     awareAt: report.awareAt < incident.awareAt ? report.awareAt : incident.awareAt,
     updatedAt: now,
     version: incident.version + 1,

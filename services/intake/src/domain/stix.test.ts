@@ -69,6 +69,7 @@ function incidentFixture(overrides: Partial<Incident> = {}): Incident {
     engagedAgencyIds: ['agency-bsi'],
     reporterAgencyIds: ['agency-cert-berlin'],
     observables: OBSERVABLES,
+    affectedAssets: [],
     awareAt: new Date('2025-03-01T08:00:00.000Z'),
     openedAt: new Date('2025-03-01T09:30:00.000Z'),
     updatedAt: new Date('2025-03-03T12:00:00.000Z'),

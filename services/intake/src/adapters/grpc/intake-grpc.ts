@@ -70,6 +70,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
           sectors: v.sectors('sectors', req.sectors),
           jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
           observables: v.observables('observables', req.observables),
+          affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
         const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.SubmitReportRequest.encode(req).finish());
@@ -94,6 +95,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
           jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
           observables: v.observables('observables', req.observables),
           severityInputs: v.severityInputs('severity_inputs', req.severityInputs),
+          affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
         const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.OpenIncidentRequest.encode(req).finish());

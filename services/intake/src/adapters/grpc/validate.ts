@@ -11,6 +11,13 @@ import {
 } from '@beacon/domain';
 import { invalidArgument, type FieldViolation } from '@beacon/platform';
 import type { commonV1 } from '@beacon/proto';
+import {
+  isAssetId,
+  MAX_AFFECTED_ASSETS,
+  mergeAffectedAssets,
+  normaliseLoss,
+  type AffectedAsset,
+} from '../../domain/affected-asset.js';
 import { tlpFromProto } from '../proto-mapping.js';
 
 /** Size limits on what one request may carry. */
@@ -21,6 +28,7 @@ export const LIMITS = {
   sectors: 16,
   jurisdictions: 50,
   reason: 1_000,
+  affectedAssets: MAX_AFFECTED_ASSETS,
 } as const;
 
 /**
@@ -108,6 +116,34 @@ export class Validator {
       else this.fail(`${field}[${i}]`, result.reason, 'INVALID_OBSERVABLE');
     });
     return out;
+  }
+
+  /** Affected assets, each once with the largest loss given for it; a loss of 0 means 1. */
+  affectedAssets(field: string, values: readonly commonV1.AffectedAsset[]): AffectedAsset[] {
+    if (values.length > LIMITS.affectedAssets) {
+      this.fail(field, `at most ${LIMITS.affectedAssets}`, 'TOO_MANY');
+      return [];
+    }
+    const out: AffectedAsset[] = [];
+    values.forEach((a, i) => {
+      const idOk = isAssetId(a.assetId);
+      if (!idOk) {
+        this.fail(
+          `${field}[${i}].asset_id`,
+          'must be 1 to 128 letters, digits or . _ : -, starting with a letter or digit',
+          'INVALID_ASSET_ID',
+        );
+      }
+      const loss = normaliseLoss(a.loss);
+      if (loss === undefined)
+        this.fail(
+          `${field}[${i}].loss`,
+          'must be a finite number from 0 to 1 (0 means total loss)',
+          'OUT_OF_RANGE',
+        );
+      if (idOk && loss !== undefined) out.push({ assetId: a.assetId, loss });
+    });
+    return mergeAffectedAssets(out);
   }
 
   /** A point in time that has happened (allowing a little clock skew) and is after 1990. */

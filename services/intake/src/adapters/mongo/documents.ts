@@ -1,5 +1,6 @@
 import type { Binary } from 'mongodb';
 import { TLP_LEVELS, type Classification, type NcissInputs, type Severity, type Tlp } from '@beacon/domain';
+import type { AffectedAsset } from '../../domain/affected-asset.js';
 import type { Incident, IncidentObservable, IncidentStatus, Report } from '../../domain/incident.js';
 import type { ReportPlan } from '../../app/ports.js';
 
@@ -22,6 +23,11 @@ export interface OutboxFields {
   outbox: Record<string, OutboxEntryDoc>;
 }
 
+export interface AffectedAssetDoc {
+  assetId: string;
+  loss: number;
+}
+
 export interface IncidentDoc extends OutboxFields {
   _id: string;
   title: string;
@@ -40,6 +46,8 @@ export interface IncidentDoc extends OutboxFields {
   sourceAgencyId?: string;
   reporterAgencyIds: string[];
   observables: IncidentObservable[];
+  /** Absent on documents stored before intake recorded affected assets: read as none. */
+  affectedAssets?: AffectedAssetDoc[];
   awareAt: Date;
   openedAt: Date;
   updatedAt: Date;
@@ -58,11 +66,19 @@ export interface ReportDoc {
   sectors: string[];
   jurisdictions: string[];
   observables: { type: string; value: string }[];
+  /** Absent on documents stored before intake recorded affected assets: read as none. */
+  affectedAssets?: AffectedAssetDoc[];
   awareAt: Date;
   submittedAt: Date;
   opensIncident: boolean;
   linked: boolean;
 }
+
+const affectedAssetsToDoc = (assets: readonly AffectedAsset[]): AffectedAssetDoc[] =>
+  assets.map(({ assetId, loss }) => ({ assetId, loss }));
+
+const affectedAssetsFromDoc = (docs: readonly AffectedAssetDoc[] | undefined): AffectedAsset[] =>
+  (docs ?? []).map(({ assetId, loss }) => ({ assetId, loss }));
 
 export const tlpRank = (tlp: Tlp): number => TLP_LEVELS.indexOf(tlp);
 
@@ -78,6 +94,7 @@ export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | ke
     engagedAgencyIds: [...rest.engagedAgencyIds],
     reporterAgencyIds: [...rest.reporterAgencyIds],
     observables: rest.observables.map((o) => ({ ...o })),
+    affectedAssets: affectedAssetsToDoc(rest.affectedAssets),
     tlpRank: tlpRank(incident.tlp),
   };
 }
@@ -98,6 +115,7 @@ export function incidentFromDoc(doc: IncidentDoc): Incident {
     sourceAgencyId: doc.sourceAgencyId,
     reporterAgencyIds: doc.reporterAgencyIds,
     observables: doc.observables,
+    affectedAssets: affectedAssetsFromDoc(doc.affectedAssets),
     awareAt: doc.awareAt,
     openedAt: doc.openedAt,
     updatedAt: doc.updatedAt,
@@ -117,6 +135,7 @@ export function reportToDoc(report: Report, plan: ReportPlan): ReportDoc {
     sectors: [...report.sectors],
     jurisdictions: [...report.jurisdictions],
     observables: report.observables.map(({ type, value }) => ({ type, value })),
+    affectedAssets: affectedAssetsToDoc(report.affectedAssets),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
     opensIncident: plan.opensIncident,
@@ -137,6 +156,7 @@ export function reportFromDoc(doc: ReportDoc): { report: Report; plan: ReportPla
       sectors: doc.sectors,
       jurisdictions: doc.jurisdictions,
       observables: doc.observables as Report['observables'],
+      affectedAssets: affectedAssetsFromDoc(doc.affectedAssets),
       awareAt: doc.awareAt,
       submittedAt: doc.submittedAt,
     },

@@ -100,6 +100,14 @@ export interface Severity {
   levelName: string;
 }
 
+/** A critical-infrastructure asset an incident directly affects, and how badly. */
+export interface AffectedAsset {
+  /** The asset's id in the impact service's registry. */
+  assetId: string;
+  /** Fraction of the asset's service lost, in (0, 1]; 0 (unset) means total loss (1). */
+  loss: number;
+}
+
 function createBaseObservable(): Observable {
   return { type: "", value: "" };
 }
@@ -592,6 +600,99 @@ export const Severity: MessageFns<Severity> = {
     return message;
   },
 };
+
+function createBaseAffectedAsset(): AffectedAsset {
+  return { assetId: "", loss: 0 };
+}
+
+export const AffectedAsset: MessageFns<AffectedAsset> = {
+  encode(message: AffectedAsset, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.assetId !== "") {
+      writer.uint32(10).string(message.assetId);
+    }
+    if (message.loss !== 0) {
+      writer.uint32(17).double(message.loss);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AffectedAsset {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAffectedAsset();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.assetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.loss = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AffectedAsset {
+    return {
+      assetId: isSet(object.assetId)
+        ? globalThis.String(object.assetId)
+        : isSet(object.asset_id)
+        ? globalThis.String(object.asset_id)
+        : "",
+      loss: isSet(object.loss) ? globalThis.Number(object.loss) : 0,
+    };
+  },
+
+  toJSON(message: AffectedAsset): unknown {
+    const obj: any = {};
+    if (message.assetId !== "") {
+      obj.assetId = message.assetId;
+    }
+    if (message.loss !== 0) {
+      obj.loss = floatToJson(message.loss);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AffectedAsset>, I>>(base?: I): AffectedAsset {
+    return AffectedAsset.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AffectedAsset>, I>>(object: I): AffectedAsset {
+    const message = createBaseAffectedAsset();
+    message.assetId = object.assetId ?? "";
+    message.loss = object.loss ?? 0;
+    return message;
+  },
+};
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

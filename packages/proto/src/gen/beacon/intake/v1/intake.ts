@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import {
+  AffectedAsset,
   Classification,
   Observable,
   Severity,
@@ -187,7 +188,11 @@ export interface Report {
   observables: Observable[];
   /** When the affected entity became aware: regulatory clocks run from here. */
   awareAt?: Date | undefined;
-  submittedAt?: Date | undefined;
+  submittedAt?:
+    | Date
+    | undefined;
+  /** Critical-infrastructure assets this report says are directly affected, each once. */
+  affectedAssets: AffectedAsset[];
 }
 
 export interface Incident {
@@ -210,6 +215,11 @@ export interface Incident {
     | undefined;
   /** Increases with every change; send it back as expected_version to update safely. */
   version: number;
+  /**
+   * Assets directly affected: the union over the incident and every attached report, with the
+   * largest loss any of them gave each asset.
+   */
+  affectedAssets: AffectedAsset[];
 }
 
 export interface SubmitReportRequest {
@@ -220,7 +230,11 @@ export interface SubmitReportRequest {
   sectors: string[];
   jurisdictions: string[];
   observables: Observable[];
-  awareAt?: Date | undefined;
+  awareAt?:
+    | Date
+    | undefined;
+  /** At most 100; an asset named twice counts once, with the larger loss. */
+  affectedAssets: AffectedAsset[];
 }
 
 export interface SubmitReportResponse {
@@ -244,7 +258,11 @@ export interface OpenIncidentRequest {
   jurisdictions: string[];
   observables: Observable[];
   severityInputs?: SeverityInputs | undefined;
-  awareAt?: Date | undefined;
+  awareAt?:
+    | Date
+    | undefined;
+  /** At most 100; an asset named twice counts once, with the larger loss. */
+  affectedAssets: AffectedAsset[];
 }
 
 export interface OpenIncidentResponse {
@@ -390,6 +408,7 @@ function createBaseReport(): Report {
     observables: [],
     awareAt: undefined,
     submittedAt: undefined,
+    affectedAssets: [],
   };
 }
 
@@ -430,6 +449,9 @@ export const Report: MessageFns<Report> = {
     }
     if (message.submittedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.submittedAt), writer.uint32(98).fork()).join();
+    }
+    for (const v of message.affectedAssets) {
+      AffectedAsset.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -543,6 +565,14 @@ export const Report: MessageFns<Report> = {
             message.submittedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -589,6 +619,11 @@ export const Report: MessageFns<Report> = {
         : isSet(object.submitted_at)
         ? fromJsonTimestamp(object.submitted_at)
         : undefined,
+      affectedAssets: globalThis.Array.isArray(object?.affectedAssets)
+        ? object.affectedAssets.map((e: any) => AffectedAsset.fromJSON(e))
+        : globalThis.Array.isArray(object?.affected_assets)
+        ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
+        : [],
     };
   },
 
@@ -630,6 +665,9 @@ export const Report: MessageFns<Report> = {
     if (message.submittedAt !== undefined) {
       obj.submittedAt = message.submittedAt.toISOString();
     }
+    if (message.affectedAssets?.length) {
+      obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
+    }
     return obj;
   },
 
@@ -652,6 +690,7 @@ export const Report: MessageFns<Report> = {
     message.observables = object.observables?.map((e) => Observable.fromPartial(e)) || [];
     message.awareAt = object.awareAt ?? undefined;
     message.submittedAt = object.submittedAt ?? undefined;
+    message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
     return message;
   },
 };
@@ -674,6 +713,7 @@ function createBaseIncident(): Incident {
     openedAt: undefined,
     updatedAt: undefined,
     version: 0,
+    affectedAssets: [],
   };
 }
 
@@ -726,6 +766,9 @@ export const Incident: MessageFns<Incident> = {
     }
     if (message.version !== 0) {
       writer.uint32(128).int32(message.version);
+    }
+    for (const v of message.affectedAssets) {
+      AffectedAsset.encode(v!, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -871,6 +914,14 @@ export const Incident: MessageFns<Incident> = {
             message.version = reader.int32();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -929,6 +980,11 @@ export const Incident: MessageFns<Incident> = {
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      affectedAssets: globalThis.Array.isArray(object?.affectedAssets)
+        ? object.affectedAssets.map((e: any) => AffectedAsset.fromJSON(e))
+        : globalThis.Array.isArray(object?.affected_assets)
+        ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
+        : [],
     };
   },
 
@@ -982,6 +1038,9 @@ export const Incident: MessageFns<Incident> = {
     if (message.version !== 0) {
       obj.version = Math.round(message.version);
     }
+    if (message.affectedAssets?.length) {
+      obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
+    }
     return obj;
   },
 
@@ -1012,6 +1071,7 @@ export const Incident: MessageFns<Incident> = {
     message.openedAt = object.openedAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
     message.version = object.version ?? 0;
+    message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1026,6 +1086,7 @@ function createBaseSubmitReportRequest(): SubmitReportRequest {
     jurisdictions: [],
     observables: [],
     awareAt: undefined,
+    affectedAssets: [],
   };
 }
 
@@ -1054,6 +1115,9 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
     }
     if (message.awareAt !== undefined) {
       Timestamp.encode(toTimestamp(message.awareAt), writer.uint32(66).fork()).join();
+    }
+    for (const v of message.affectedAssets) {
+      AffectedAsset.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1135,6 +1199,14 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
             message.awareAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1165,6 +1237,11 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
         : isSet(object.aware_at)
         ? fromJsonTimestamp(object.aware_at)
         : undefined,
+      affectedAssets: globalThis.Array.isArray(object?.affectedAssets)
+        ? object.affectedAssets.map((e: any) => AffectedAsset.fromJSON(e))
+        : globalThis.Array.isArray(object?.affected_assets)
+        ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
+        : [],
     };
   },
 
@@ -1194,6 +1271,9 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
     if (message.awareAt !== undefined) {
       obj.awareAt = message.awareAt.toISOString();
     }
+    if (message.affectedAssets?.length) {
+      obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
+    }
     return obj;
   },
 
@@ -1212,6 +1292,7 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
     message.jurisdictions = object.jurisdictions?.map((e) => e) || [];
     message.observables = object.observables?.map((e) => Observable.fromPartial(e)) || [];
     message.awareAt = object.awareAt ?? undefined;
+    message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1331,6 +1412,7 @@ function createBaseOpenIncidentRequest(): OpenIncidentRequest {
     observables: [],
     severityInputs: undefined,
     awareAt: undefined,
+    affectedAssets: [],
   };
 }
 
@@ -1359,6 +1441,9 @@ export const OpenIncidentRequest: MessageFns<OpenIncidentRequest> = {
     }
     if (message.awareAt !== undefined) {
       Timestamp.encode(toTimestamp(message.awareAt), writer.uint32(66).fork()).join();
+    }
+    for (const v of message.affectedAssets) {
+      AffectedAsset.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1440,6 +1525,14 @@ export const OpenIncidentRequest: MessageFns<OpenIncidentRequest> = {
             message.awareAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1474,6 +1567,11 @@ export const OpenIncidentRequest: MessageFns<OpenIncidentRequest> = {
         : isSet(object.aware_at)
         ? fromJsonTimestamp(object.aware_at)
         : undefined,
+      affectedAssets: globalThis.Array.isArray(object?.affectedAssets)
+        ? object.affectedAssets.map((e: any) => AffectedAsset.fromJSON(e))
+        : globalThis.Array.isArray(object?.affected_assets)
+        ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
+        : [],
     };
   },
 
@@ -1503,6 +1601,9 @@ export const OpenIncidentRequest: MessageFns<OpenIncidentRequest> = {
     if (message.awareAt !== undefined) {
       obj.awareAt = message.awareAt.toISOString();
     }
+    if (message.affectedAssets?.length) {
+      obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
+    }
     return obj;
   },
 
@@ -1523,6 +1624,7 @@ export const OpenIncidentRequest: MessageFns<OpenIncidentRequest> = {
       ? SeverityInputs.fromPartial(object.severityInputs)
       : undefined;
     message.awareAt = object.awareAt ?? undefined;
+    message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../domain/incident.js';
+import { openFromReport } from '../../domain/rules.js';
+import {
+  incidentFields,
+  incidentFromDoc,
+  reportFromDoc,
+  reportToDoc,
+  type IncidentDoc,
+} from './documents.js';
+
+const NOW = new Date('2026-01-02T03:04:05.000Z');
+const REPORT: Report = {
+  id: 'rep_1',
+  incidentId: 'inc_1',
+  reporterAgencyId: 'cert-de',
+  title: 'Ransomware at a water utility',
+  description: '',
+  tlp: 'AMBER',
+  classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+  sectors: [],
+  jurisdictions: [],
+  observables: [],
+  affectedAssets: [
+    { assetId: 'pump-1', loss: 0.5 },
+    { assetId: 'grid-1', loss: 1 },
+  ],
+  awareAt: NOW,
+  submittedAt: NOW,
+};
+
+describe('affected assets in documents', () => {
+  it('are stored and read back with reports and incidents', () => {
+    const plan = { incidentId: 'inc_1', opensIncident: true };
+    const doc = reportToDoc(REPORT, plan);
+    expect(doc.affectedAssets).toEqual(REPORT.affectedAssets);
+    expect(reportFromDoc(doc).report).toEqual(REPORT);
+
+    const { incident } = openFromReport(REPORT, 'inc_1', NOW);
+    const stored: IncidentDoc = { _id: incident.id, ...incidentFields(incident), outbox: {} };
+    expect(stored.affectedAssets).toEqual(REPORT.affectedAssets);
+    expect(incidentFromDoc(stored)).toEqual(incident);
+  });
+
+  it('read as none from documents stored before intake recorded them', () => {
+    const plan = { incidentId: 'inc_1', opensIncident: true };
+    const { affectedAssets: _report, ...oldReport } = reportToDoc(REPORT, plan);
+    expect(reportFromDoc(oldReport).report.affectedAssets).toEqual([]);
+    const { incident } = openFromReport(REPORT, 'inc_1', NOW);
+    const { affectedAssets: _incident, ...oldIncident } = incidentFields(incident);
+    expect(incidentFromDoc({ _id: incident.id, ...oldIncident, outbox: {} }).affectedAssets).toEqual([]);
+  });
+});
