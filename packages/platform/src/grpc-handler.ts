@@ -6,6 +6,7 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { rpcErrorDetails, rpcStatus } from '@beacon/proto';
+import { AuthenticationError, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
 
 /** One wrong field of a request: where, why, and a machine-readable reason. */
@@ -172,4 +173,15 @@ function deadlineMs(call: ServerUnaryCall<unknown, unknown>): number {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) && ms > 0 ? ms : Number.POSITIVE_INFINITY;
+}
+
+/** The caller a call's `authorization` metadata proves; UNAUTHENTICATED when it proves none. */
+export async function authenticateCall(authenticator: Authenticator, metadata: Metadata): Promise<Principal> {
+  const header = metadata.get('authorization')[0];
+  try {
+    return await authenticator.authenticate(typeof header === 'string' ? header : undefined);
+  } catch (error) {
+    if (error instanceof AuthenticationError) throw new GrpcError(status.UNAUTHENTICATED, error.message);
+    throw error;
+  }
 }

@@ -9,6 +9,7 @@ export {
   ensureConsumer,
   ensureStream,
   ensureStreams,
+  eventsStream,
   type ConsumerSpec,
   type NatsConfig,
   type StreamSpec,
@@ -22,6 +23,7 @@ export {
   type RunningGrpcServer,
 } from './grpc-server.js';
 export {
+  authenticateCall,
   fieldViolations,
   GrpcError,
   invalidArgument,
@@ -48,5 +50,6 @@ export {
   type OutboxFields,
   type OutboxRelayOptions,
 } from './outbox-relay.js';
+export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export { onShutdown } from './shutdown.js';

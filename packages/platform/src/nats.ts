@@ -104,3 +104,17 @@ function differs(spec: object, actual: object): boolean {
   const current = actual as Record<string, unknown>;
   return Object.entries(spec).some(([key, value]) => JSON.stringify(value) !== JSON.stringify(current[key]));
 }
+
+/**
+ * The stream every Beacon service publishes its events to (`BEACON_EVENTS`): on disk,
+ * deduplicating republished events by `Nats-Msg-Id` for ten minutes, kept 90 days. Each
+ * service declares it, so whichever starts first creates it.
+ */
+export function eventsStream(name: string, subjectRoot: string): StreamSpec {
+  return {
+    name,
+    subjects: [`${subjectRoot}.>`],
+    duplicate_window: 10 * 60 * 1e9,
+    max_age: 90 * 24 * 3600 * 1e9,
+  };
+}

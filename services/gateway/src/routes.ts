@@ -19,6 +19,7 @@ export interface Route {
 }
 
 const INTAKE = 'beacon.intake.v1.IntakeService';
+const IMPACT = 'beacon.impact.v1.ImpactService';
 
 export const ROUTES: readonly Route[] = [
   {
@@ -112,5 +113,86 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/audit:verify',
     body: true,
     summary: 'Verify the hash-chained audit log (auditors)',
+  },
+  {
+    service: IMPACT,
+    rpc: 'PutAsset',
+    method: 'POST',
+    path: '/v1/assets',
+    body: true,
+    summary: 'Register an asset, or replace it at its current version (operators: their own)',
+  },
+  {
+    service: IMPACT,
+    rpc: 'ListAssets',
+    method: 'GET',
+    path: '/v1/assets',
+    body: false,
+    summary: 'Assets the caller may see, by id',
+  },
+  {
+    service: IMPACT,
+    rpc: 'GetAsset',
+    method: 'GET',
+    path: '/v1/assets/{asset_id}',
+    body: false,
+    summary: 'One asset and what it depends on',
+  },
+  {
+    service: IMPACT,
+    rpc: 'DeleteAsset',
+    method: 'POST',
+    path: '/v1/assets/{asset_id}:delete',
+    body: true,
+    summary: 'Remove an asset and every dependency naming it',
+  },
+  {
+    service: IMPACT,
+    rpc: 'PutDependency',
+    method: 'POST',
+    path: '/v1/dependencies',
+    body: true,
+    summary: 'Record that one asset depends on another',
+  },
+  {
+    service: IMPACT,
+    rpc: 'DeleteDependency',
+    method: 'POST',
+    path: '/v1/dependencies:delete',
+    body: true,
+    summary: 'Remove a dependency',
+  },
+  {
+    service: IMPACT,
+    rpc: 'ImportRegistry',
+    method: 'POST',
+    path: '/v1/registry:import',
+    body: true,
+    summary: 'Import one batch of assets and dependencies; bad rows are reported by number and field',
+  },
+  {
+    service: IMPACT,
+    rpc: 'ExportRegistry',
+    method: 'GET',
+    path: '/v1/registry:export',
+    body: false,
+    summary: 'The registry the caller may see, page by page',
+  },
+  {
+    service: IMPACT,
+    rpc: 'AssessImpact',
+    method: 'POST',
+    path: '/v1/assessments',
+    body: true,
+    created: true,
+    summary: 'Assess the cascade of an incident or of a set of affected assets (coordinators)',
+  },
+  {
+    service: IMPACT,
+    rpc: 'GetAssessment',
+    method: 'GET',
+    path: '/v1/assessments/{assessment_id}',
+    body: false,
+    summary: 'One assessment',
   },
 ];

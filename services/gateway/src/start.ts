@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
-import { healthV1, intakeV1 } from '@beacon/proto';
+import { healthV1, impactV1, intakeV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
 import { FrontDoor } from './front-door.js';
 import { grpcPassThrough } from './grpc-front.js';
@@ -20,7 +20,10 @@ export interface RunningGateway {
 }
 
 /** Message codecs by protobuf package, for the REST door's JSON mapping. */
-const PACKAGES: Record<string, Record<string, unknown>> = { 'beacon.intake.v1': intakeV1 };
+const PACKAGES: Record<string, Record<string, unknown>> = {
+  'beacon.intake.v1': intakeV1,
+  'beacon.impact.v1': impactV1,
+};
 
 function codec(fullName: string): MessageCodec {
   const dot = fullName.lastIndexOf('.');
@@ -32,7 +35,9 @@ function codec(fullName: string): MessageCodec {
 /** Starts the gRPC and REST doors in front of the services. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const intake = new Upstream(config.intakeAddress);
+  const impact = config.impactAddress ? new Upstream(config.impactAddress) : undefined;
   const upstreams = new Map([['beacon.intake.v1.IntakeService', intake]]);
+  if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
   const frontDoor = new FrontDoor({
     authenticator: createAuthenticator(config.auth),
     upstreams,
@@ -54,6 +59,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         logger,
         maxCallMs: config.maxCallMs,
       }),
+      ...(impact
+        ? [
+            grpcPassThrough('beacon.impact.v1.ImpactService', impactV1.ImpactServiceService, frontDoor, {
+              logger,
+              maxCallMs: config.maxCallMs,
+            }),
+          ]
+        : []),
     ],
   });
 
@@ -89,6 +102,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await grpc.shutdown();
       intakeHealth.close();
       intake.close();
+      impact?.close();
     },
   };
 }

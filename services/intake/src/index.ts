@@ -1,3 +1,3 @@
 /** The intake service, for the gateway, tests and benchmarks to start in-process. */
 export { loadConfig, type IntakeConfig } from './config.js';
-export { eventsStream, startIntake, VERSION, type RunningIntake } from './start.js';
+export { startIntake, VERSION, type RunningIntake } from './start.js';

@@ -5,6 +5,7 @@ import {
   connectNats,
   createAuthenticator,
   ensureStreams,
+  eventsStream,
   OutboxRelay,
   startGrpcServer,
   type Logger,
@@ -32,16 +33,6 @@ export interface RunningIntake {
 }
 
 const systemClock: Clock = { now: () => new Date() };
-
-/** The stream intake publishes to: on disk, deduplicating republished events for ten minutes. */
-export function eventsStream(name: string, subjectRoot: string) {
-  return {
-    name,
-    subjects: [`${subjectRoot}.>`],
-    duplicate_window: 10 * 60 * 1e9,
-    max_age: 90 * 24 * 3600 * 1e9,
-  };
-}
 
 /** Wires intake to its database, JetStream and a gRPC server, and starts the outbox relay. */
 export async function startIntake(

@@ -1,4 +1,4 @@
-import { SECTORS, type Sector } from '@beacon/domain';
+import { SECTORS, TLP_LEVELS, type Sector, type Tlp } from '@beacon/domain';
 import { DEPENDENCY_KINDS, type Dependency, type DependencyKind } from './model.js';
 
 /**
@@ -15,6 +15,7 @@ export class AssetGraph {
   #jurisdiction = new Uint32Array(16);
   #operator = new Uint32Array(16);
   #population = new Float64Array(16);
+  #tlp = new Uint8Array(16);
   readonly #jurisdictions = new Interner();
   readonly #operators = new Interner();
 
@@ -68,6 +69,10 @@ export class AssetGraph {
     return this.#population[node] ?? 0;
   }
 
+  tlpOf(node: number): Tlp {
+    return TLP_LEVELS[this.#tlp[node] ?? 0] as Tlp;
+  }
+
   /** Adds or updates the attributes the cascade summarises by; returns the asset's node. */
   putAsset(asset: {
     readonly id: string;
@@ -75,6 +80,7 @@ export class AssetGraph {
     readonly jurisdiction: string;
     readonly operatorId: string;
     readonly populationServed: number;
+    readonly tlp?: Tlp;
   }): number {
     let node = this.#index.get(asset.id);
     if (node === undefined) {
@@ -88,6 +94,7 @@ export class AssetGraph {
     this.#jurisdiction[node] = this.#jurisdictions.intern(asset.jurisdiction);
     this.#operator[node] = this.#operators.intern(asset.operatorId);
     this.#population[node] = asset.populationServed;
+    this.#tlp[node] = TLP_LEVELS.indexOf(asset.tlp ?? 'CLEAR');
     return node;
   }
 
@@ -252,6 +259,7 @@ export class AssetGraph {
     this.#jurisdiction = resized(this.#jurisdiction, capacity);
     this.#operator = resized(this.#operator, capacity);
     this.#population = resized(this.#population, capacity);
+    this.#tlp = resized(this.#tlp, capacity);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Sector, Tlp } from '@beacon/domain';
+import { isSector, parseJurisdiction, type Sector, type Tlp } from '@beacon/domain';
 
 /** What one asset needs from another. */
 export const DEPENDENCY_KINDS = [
@@ -76,6 +76,8 @@ export interface DependencyProblem {
  */
 export function dependencyProblems(d: Dependency): DependencyProblem[] {
   const problems: DependencyProblem[] = [];
+  if (!isDependencyKind(d.kind))
+    problems.push({ field: 'kind', message: `must be one of ${DEPENDENCY_KINDS.join(', ')}` });
   if (d.dependentId === d.providerId) {
     problems.push({ field: 'providerId', message: 'an asset cannot depend on itself' });
   }
@@ -87,6 +89,39 @@ export function dependencyProblems(d: Dependency): DependencyProblem[] {
   }
   if (!Number.isFinite(d.degradation) || d.degradation <= 0 || d.degradation > 1) {
     problems.push({ field: 'degradation', message: 'must be a fraction in (0, 1]' });
+  }
+  return problems;
+}
+
+export const ASSET_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const MAX_SERVICES = 20;
+
+/** Why an asset cannot be stored; `field` names the offending field. */
+export interface AssetProblem {
+  readonly field: keyof Asset | 'location.lat' | 'location.lon';
+  readonly message: string;
+}
+
+/** The rules an asset obeys on its own. */
+export function assetProblems(a: Asset): AssetProblem[] {
+  const problems: AssetProblem[] = [];
+  const fail = (field: AssetProblem['field'], message: string) => problems.push({ field, message });
+  if (!ASSET_ID.test(a.id))
+    fail('id', 'must be 1 to 128 letters, digits or . _ : - starting with a letter or digit');
+  if (a.name.trim() === '' || a.name.length > 200) fail('name', 'is required, at most 200 characters');
+  if (!AGENCY_ID.test(a.operatorId))
+    fail('operatorId', 'must be an agency id: lowercase letters, digits and -');
+  if (!isSector(a.sector)) fail('sector', 'is not a CISA sector id');
+  if (!parseJurisdiction(a.jurisdiction)) fail('jurisdiction', 'is not an ISO 3166 code');
+  if (!(Math.abs(a.location.lat) <= 90)) fail('location.lat', 'must be within -90 to 90');
+  if (!(Math.abs(a.location.lon) <= 180)) fail('location.lon', 'must be within -180 to 180');
+  if (!Number.isInteger(a.populationServed) || a.populationServed < 0)
+    fail('populationServed', 'must be a whole number of people');
+  if (!Number.isInteger(a.criticality) || a.criticality < 1 || a.criticality > 5)
+    fail('criticality', 'must be 1 to 5');
+  if (a.services.length > MAX_SERVICES || a.services.some((s) => !/^[a-z0-9][a-z0-9-]{0,63}$/.test(s))) {
+    fail('services', `at most ${MAX_SERVICES}, each lowercase letters, digits and -`);
   }
   return problems;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { status, type Metadata } from '@grpc/grpc-js';
 import {
-  AuthenticationError,
+  authenticateCall,
   ConcurrencyLimit,
   GrpcError,
   invalidArgument,
@@ -46,7 +46,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
   ) =>
     unary<Req, Res>(
       async (request, context) => {
-        const caller = await authenticate(deps.authenticator, context.metadata);
+        const caller = await authenticateCall(deps.authenticator, context.metadata);
         try {
           return write
             ? await writes.run(() => fn(request, caller, context), context.signal)
@@ -252,16 +252,6 @@ const DIMENSION = new Map<intakeV1.TrendDimension, TrendDimension>([
   [intakeV1.TrendDimension.TREND_DIMENSION_SECTOR, 'sector'],
   [intakeV1.TrendDimension.TREND_DIMENSION_JURISDICTION, 'jurisdiction'],
 ]);
-
-async function authenticate(authenticator: Authenticator, metadata: Metadata): Promise<Caller> {
-  const header = metadata.get('authorization')[0];
-  try {
-    return await authenticator.authenticate(typeof header === 'string' ? header : undefined);
-  } catch (error) {
-    if (error instanceof AuthenticationError) throw new GrpcError(status.UNAUTHENTICATED, error.message);
-    throw error;
-  }
-}
 
 /** The `idempotency-key` metadata, checked, with a digest of the request it guards. */
 function idempotencyOf(metadata: Metadata, v: Validator, requestBytes: Uint8Array): Idempotency | undefined {

@@ -1,27 +1,10 @@
-import type { Binary } from 'mongodb';
+import type { OutboxFields } from '@beacon/platform';
 import { TLP_LEVELS, type Classification, type NcissInputs, type Severity, type Tlp } from '@beacon/domain';
 import type { AffectedAsset } from '../../domain/affected-asset.js';
 import type { Incident, IncidentObservable, IncidentStatus, Report } from '../../domain/incident.js';
 import type { ReportPlan } from '../../app/ports.js';
 
-/** One event waiting in a document's outbox for the relay. */
-export interface OutboxEntryDoc {
-  readonly id: string;
-  /** Order of events within the document. */
-  readonly seq: number;
-  readonly subject: string;
-  readonly data: Binary;
-  readonly createdAt: Date;
-}
-
-/** Fields every document with an outbox has; the relay reads only these. */
-export interface OutboxFields {
-  /**
-   * Pending events by id: a map, so the relay can `$unset` exactly the ones it published
-   * (FerretDB's `$pull` only matches whole values). Empty when everything is published.
-   */
-  outbox: Record<string, OutboxEntryDoc>;
-}
+export type { OutboxEntryDoc, OutboxFields } from '@beacon/platform';
 
 export interface AffectedAssetDoc {
   assetId: string;

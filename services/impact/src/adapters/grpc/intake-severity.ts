@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { type commonV1, intakeV1 } from '@beacon/proto';
+import { NCISS_INPUTS } from '@beacon/domain';
+import type { SeverityFeed } from '../../app/ports.js';
+
+const rankOf = (scale: readonly string[], value: string) => scale.indexOf(value);
+
+/**
+ * Raises an incident's cross-sector dependency and potential impact in intake to what the
+ * cascade implies, never lowering a coordinator's judgement. Calls as a Beacon service with
+ * the token in `tokenFile`, read on each use so a rotated token takes effect.
+ */
+export class IntakeSeverityFeed implements SeverityFeed {
+  readonly #client: intakeV1.IntakeServiceClient;
+
+  constructor(
+    address: string,
+    private readonly tokenFile: string,
+  ) {
+    this.#client = new intakeV1.IntakeServiceClient(address, credentials.createInsecure());
+  }
+
+  async raise(
+    incidentId: string,
+    implied: { readonly crossSectorDependency: string; readonly potentialImpact: string },
+  ): Promise<void> {
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${(await readFile(this.tokenFile, 'utf8')).trim()}`);
+    for (let attempt = 0; ; attempt++) {
+      const { incident } = await this.#call<intakeV1.GetIncidentResponse>((done) =>
+        this.#client.getIncident({ incidentId }, metadata, { deadline: Date.now() + 10_000 }, done),
+      );
+      const current = incident?.severityInputs;
+      if (!incident || !current) return;
+      const next: commonV1.SeverityInputs = {
+        ...current,
+        crossSectorDependency: higher(
+          NCISS_INPUTS.crossSectorDependency,
+          current.crossSectorDependency,
+          implied.crossSectorDependency,
+        ),
+        potentialImpact: higher(
+          NCISS_INPUTS.potentialImpact,
+          current.potentialImpact,
+          implied.potentialImpact,
+        ),
+      };
+      if (
+        next.crossSectorDependency === current.crossSectorDependency &&
+        next.potentialImpact === current.potentialImpact
+      ) {
+        return;
+      }
+      try {
+        await this.#call((done) =>
+          this.#client.updateSeverity(
+            { incidentId, severityInputs: next, expectedVersion: incident.version },
+            metadata,
+            { deadline: Date.now() + 10_000 },
+            done,
+          ),
+        );
+        return;
+      } catch (error) {
+        // Someone changed the incident meanwhile: read it again and re-apply.
+        if ((error as ServiceError).code === status.ABORTED && attempt < 5) continue;
+        throw error;
+      }
+    }
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  #call<T>(start: (done: (error: ServiceError | null, response?: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) =>
+      start((error, response) => (error ? reject(error) : resolve(response!))),
+    );
+  }
+}
+
+function higher(scale: readonly string[], current: string, implied: string): string {
+  return rankOf(scale, implied) > rankOf(scale, current) ? implied : current;
+}

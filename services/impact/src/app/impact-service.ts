@@ -1,0 +1,371 @@
+import { mostRestrictive, type Tlp } from '@beacon/domain';
+import { assetScope, canAssess, canManageAssetsOf, canSeeAsset, type Caller } from '../domain/access.js';
+import { cascade, DEFAULT_HORIZON_HOURS, type InitialDamage } from '../domain/cascade.js';
+import { AssetGraph } from '../domain/graph.js';
+import { assetProblems, dependencyProblems, type Asset, type Dependency } from '../domain/model.js';
+import { ncissFromImpact, summarise } from '../domain/summary.js';
+import { ImpactError, type RowProblem } from './errors.js';
+import type {
+  AffectedAsset,
+  Assessment,
+  AssessmentStore,
+  Clock,
+  Page,
+  RegistryStore,
+  SeverityFeed,
+  StoredAsset,
+} from './ports.js';
+
+export interface ImpactServiceDeps {
+  readonly registry: RegistryStore;
+  readonly assessments: AssessmentStore;
+  /** Raises the incident's NCISS inputs in intake; absent when no intake is configured. */
+  readonly severity?: SeverityFeed;
+  readonly clock: Clock;
+  readonly uuid: () => string;
+  /** A collision-resistant fingerprint of a string (SHA-256 in production). */
+  readonly digest: (text: string) => string;
+}
+
+export const MAX_HORIZON_HOURS = 90 * 24;
+export const MAX_IMPORT_ROWS = 1_000;
+/** Impacts listed with their critical paths; the tallies cover every impacted asset. */
+export const TOP_IMPACTS = 50;
+
+export type ImportRow = { readonly asset: Asset } | { readonly dependency: Dependency };
+
+/** What an incident tells impact: which assets it hits, its label and sectors. */
+export interface IncidentFacts {
+  readonly id: string;
+  readonly tlp: Tlp;
+  readonly sectors: readonly string[];
+  readonly affectedAssets: readonly AffectedAsset[];
+}
+
+const assessmentIdOf = (incidentId: string) => `incident-${incidentId}`;
+
+/**
+ * The registry and the assessments. The graph lives in memory (rebuilt from the store at
+ * start, updated on every change this instance makes); the store is the truth.
+ */
+export class ImpactService {
+  readonly graph = new AssetGraph();
+
+  constructor(private readonly deps: ImpactServiceDeps) {}
+
+  /** Rebuilds the graph from the store. */
+  async init(): Promise<void> {
+    const deferred: Dependency[] = [];
+    await this.deps.registry.load(
+      (asset) => this.graph.putAsset(asset),
+      (dependency) => deferred.push(dependency),
+    );
+    for (const dependency of deferred) {
+      if (this.#known(dependency)) this.graph.putDependency(dependency);
+    }
+    this.graph.compact();
+  }
+
+  async putAsset(caller: Caller, asset: Asset, expectedVersion: number): Promise<StoredAsset> {
+    this.#requireManage(caller, asset.operatorId);
+    const existing = await this.deps.registry.getAsset(asset.id);
+    if (existing && !canManageAssetsOf(caller, existing.operatorId)) {
+      throw new ImpactError('permission-denied', 'the asset belongs to another operator');
+    }
+    const stored = await this.deps.registry.putAsset(asset, expectedVersion, this.deps.clock.now());
+    this.graph.putAsset(stored);
+    return stored;
+  }
+
+  async getAsset(caller: Caller, id: string): Promise<{ asset: StoredAsset; dependencies: Dependency[] }> {
+    const asset = await this.deps.registry.getAsset(id);
+    if (!asset || !canSeeAsset(assetScope(caller), asset)) throw notFound(id);
+    return { asset, dependencies: await this.deps.registry.dependenciesOf(id) };
+  }
+
+  listAssets(
+    caller: Caller,
+    filter: { readonly operatorId?: string; readonly sector?: string },
+    after: string | undefined,
+    limit: number,
+  ): Promise<Page<StoredAsset>> {
+    return this.deps.registry.listAssets(assetScope(caller), filter, after, limit);
+  }
+
+  async deleteAsset(caller: Caller, id: string): Promise<number> {
+    const asset = await this.deps.registry.getAsset(id);
+    if (!asset || !canSeeAsset(assetScope(caller), asset)) throw notFound(id);
+    this.#requireManage(caller, asset.operatorId);
+    // Dependencies first: a crash in between leaves an asset without them, which a retry
+    // finishes, never a dependency naming a missing asset.
+    const removed = await this.deps.registry.deleteDependenciesOf(id);
+    await this.deps.registry.deleteAsset(id);
+    this.graph.removeAsset(id);
+    return removed;
+  }
+
+  async putDependency(caller: Caller, dependency: Dependency): Promise<Dependency> {
+    const problems = dependencyProblems(dependency);
+    if (problems.length > 0) throw new ImpactError('failed-precondition', problems[0]!.message);
+    this.#requireKnown(dependency);
+    this.#requireManage(caller, this.#operatorOf(dependency.dependentId));
+    await this.deps.registry.putDependencies([dependency]);
+    this.graph.putDependency(dependency);
+    return dependency;
+  }
+
+  async deleteDependency(
+    caller: Caller,
+    key: Pick<Dependency, 'dependentId' | 'providerId' | 'kind'>,
+  ): Promise<void> {
+    const dependent = this.graph.nodeOf(key.dependentId);
+    if (dependent === undefined) throw notFound(key.dependentId);
+    this.#requireManage(caller, this.graph.operatorOf(dependent));
+    if (!(await this.deps.registry.deleteDependency(key))) {
+      throw new ImpactError('not-found', 'no such dependency');
+    }
+    this.graph.removeDependency(key);
+  }
+
+  /**
+   * Stores every valid row of one import batch and reports each invalid one by row and
+   * field. Assets go first, so a batch may hold assets and the dependencies between them.
+   */
+  async importRows(
+    caller: Caller,
+    rows: readonly ImportRow[],
+    firstRow: number,
+  ): Promise<{ assets: number; dependencies: number; errors: RowProblem[] }> {
+    const errors: RowProblem[] = [];
+    const assets: Asset[] = [];
+    const batchOperators = new Map<string, string>();
+    rows.forEach((row, i) => {
+      if (!('asset' in row)) return;
+      const problems = assetProblems(row.asset);
+      if (problems.length > 0) {
+        for (const p of problems)
+          errors.push({ row: firstRow + i, field: `asset.${p.field}`, message: p.message });
+        return;
+      }
+      const known = this.graph.nodeOf(row.asset.id);
+      const owner = known === undefined ? row.asset.operatorId : this.graph.operatorOf(known);
+      if (!canManageAssetsOf(caller, row.asset.operatorId) || !canManageAssetsOf(caller, owner)) {
+        errors.push({
+          row: firstRow + i,
+          field: 'asset.operatorId',
+          message: 'you may not manage this operator’s assets',
+        });
+        return;
+      }
+      assets.push(row.asset);
+      batchOperators.set(row.asset.id, row.asset.operatorId);
+    });
+    const dependencies: Dependency[] = [];
+    rows.forEach((row, i) => {
+      if (!('dependency' in row)) return;
+      const d = row.dependency;
+      const problems = dependencyProblems(d);
+      for (const field of ['dependentId', 'providerId'] as const) {
+        if (!batchOperators.has(d[field]) && this.graph.nodeOf(d[field]) === undefined) {
+          problems.push({ field, message: `unknown asset ${d[field]}` });
+        }
+      }
+      if (problems.length > 0) {
+        for (const p of problems)
+          errors.push({ row: firstRow + i, field: `dependency.${p.field}`, message: p.message });
+        return;
+      }
+      const operator = batchOperators.get(d.dependentId) ?? this.#operatorOf(d.dependentId);
+      if (!canManageAssetsOf(caller, operator)) {
+        errors.push({
+          row: firstRow + i,
+          field: 'dependency.dependentId',
+          message: 'you may not manage this operator’s assets',
+        });
+        return;
+      }
+      dependencies.push(d);
+    });
+
+    const now = this.deps.clock.now();
+    if (assets.length > 0) {
+      await this.deps.registry.putAssets(assets, now);
+      for (const asset of assets) this.graph.putAsset(asset);
+    }
+    if (dependencies.length > 0) {
+      await this.deps.registry.putDependencies(dependencies);
+      for (const d of dependencies) this.graph.putDependency(d);
+    }
+    return { assets: assets.length, dependencies: dependencies.length, errors };
+  }
+
+  /**
+   * One page of the registry the caller may see: assets by id, then dependencies by key
+   * (those whose dependent the caller may see). The cursor says which part and where.
+   */
+  async exportPage(
+    caller: Caller,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ rows: ImportRow[]; next: string | undefined }> {
+    const scope = assetScope(caller);
+    const [part, after] = cursor ? [cursor.slice(0, 1), cursor.slice(2) || undefined] : ['a', undefined];
+    if (part === 'a') {
+      const page = await this.deps.registry.listAssets(scope, {}, after, limit);
+      const rows = page.items.map((asset) => ({ asset }));
+      return { rows, next: page.next ? `a:${page.next}` : 'd:' };
+    }
+    const page = await this.deps.registry.dependencyPage(after, limit);
+    const rows = page.items
+      .filter((d) => {
+        const node = this.graph.nodeOf(d.dependentId);
+        return (
+          node !== undefined &&
+          canSeeAsset(scope, { operatorId: this.graph.operatorOf(node), tlp: this.graph.tlpOf(node) })
+        );
+      })
+      .map(({ key: _key, ...dependency }) => ({ dependency }));
+    return { rows, next: page.next ? `d:${page.next}` : undefined };
+  }
+
+  /** Assesses an incident (its announced assets unless given) or a what-if set of assets. */
+  async assess(
+    caller: Caller,
+    request: {
+      readonly incidentId?: string;
+      readonly affectedAssets: readonly AffectedAsset[];
+      readonly horizonHours?: number;
+    },
+  ): Promise<Assessment> {
+    if (!canAssess(caller))
+      throw new ImpactError('permission-denied', 'assessments are for the coordination centre');
+    let facts: IncidentFacts | undefined;
+    if (request.incidentId) {
+      const previous = await this.deps.assessments.get(assessmentIdOf(request.incidentId));
+      const affectedAssets =
+        request.affectedAssets.length > 0 ? request.affectedAssets : (previous?.affectedAssets ?? []);
+      if (affectedAssets.length === 0) {
+        throw new ImpactError(
+          'failed-precondition',
+          'no affected assets are known for this incident: name them',
+        );
+      }
+      // An incident intake has not announced yet: its label is unknown, so assume it is
+      // restricted to organisations rather than publish its assessment to a wider audience.
+      facts = {
+        id: request.incidentId,
+        tlp: previous?.incidentTlp ?? 'AMBER+STRICT',
+        sectors: previous?.incidentSectors ?? [],
+        affectedAssets,
+      };
+    } else if (request.affectedAssets.length === 0) {
+      throw new ImpactError('failed-precondition', 'name the affected assets or an incident');
+    }
+    const assessment = this.#compute(
+      facts ?? { id: '', tlp: 'CLEAR', sectors: [], affectedAssets: request.affectedAssets },
+      request.horizonHours ?? DEFAULT_HORIZON_HOURS,
+    );
+    const { assessment: saved, changed } = await this.deps.assessments.save(assessment);
+    if (changed && saved.incidentId) await this.#feedSeverity(saved);
+    return saved;
+  }
+
+  async getAssessment(caller: Caller, id: string): Promise<Assessment> {
+    if (!canAssess(caller))
+      throw new ImpactError('permission-denied', 'assessments are for the coordination centre');
+    const assessment = await this.deps.assessments.get(id);
+    if (!assessment) throw new ImpactError('not-found', `no assessment ${id}`);
+    return assessment;
+  }
+
+  /**
+   * An incident was opened or changed: assess it when it names affected assets. Idempotent by
+   * event id, and a re-delivery or a change that leaves the cascade as it was publishes nothing.
+   */
+  async onIncident(eventId: string, incident: IncidentFacts): Promise<'assessed' | 'unchanged' | 'skipped'> {
+    if (incident.affectedAssets.length === 0) return 'skipped';
+    const id = assessmentIdOf(incident.id);
+    if (await this.deps.assessments.handled(id, eventId)) return 'skipped';
+    const assessment = this.#compute(incident, DEFAULT_HORIZON_HOURS);
+    const { assessment: saved, changed } = await this.deps.assessments.save(assessment, eventId);
+    if (changed) await this.#feedSeverity(saved);
+    return changed ? 'assessed' : 'unchanged';
+  }
+
+  #compute(incident: IncidentFacts, horizonHours: number): Omit<Assessment, 'revision'> {
+    const initial: InitialDamage[] = [];
+    const unknownAssetIds: string[] = [];
+    const directSectors = new Set<string>(incident.sectors);
+    let tlp: Tlp = incident.tlp;
+    for (const { assetId, loss } of incident.affectedAssets) {
+      const node = this.graph.nodeOf(assetId);
+      if (node === undefined) {
+        unknownAssetIds.push(assetId);
+        continue;
+      }
+      initial.push({ node, loss });
+      directSectors.add(this.graph.sectorOf(node));
+      tlp = mostRestrictive(tlp, this.graph.tlpOf(node));
+    }
+    const result = cascade(this.graph.view(), initial, { horizonHours });
+    const summary = summarise(this.graph, result, { top: TOP_IMPACTS });
+    for (const impact of summary.topImpacts) {
+      for (const hop of impact.criticalPath) {
+        const node = this.graph.nodeOf(hop.assetId);
+        if (node !== undefined) tlp = mostRestrictive(tlp, this.graph.tlpOf(node));
+      }
+    }
+    const nciss = ncissFromImpact(summary, directSectors);
+    const content = {
+      ...summary,
+      incidentId: incident.id,
+      affectedAssets: incident.affectedAssets,
+      unknownAssetIds,
+      crossSectorDependency: nciss.crossSectorDependency,
+      potentialImpact: nciss.potentialImpact,
+      tlp,
+      incidentTlp: incident.tlp,
+      incidentSectors: [...incident.sectors],
+    };
+    return {
+      ...content,
+      id: incident.id ? assessmentIdOf(incident.id) : `whatif-${this.deps.uuid()}`,
+      assessedAt: this.deps.clock.now(),
+      digest: this.deps.digest(JSON.stringify(content)),
+    };
+  }
+
+  async #feedSeverity(assessment: Assessment): Promise<void> {
+    await this.deps.severity?.raise(assessment.incidentId, {
+      crossSectorDependency: assessment.crossSectorDependency,
+      potentialImpact: assessment.potentialImpact,
+    });
+  }
+
+  #known(d: Pick<Dependency, 'dependentId' | 'providerId'>): boolean {
+    return this.graph.nodeOf(d.dependentId) !== undefined && this.graph.nodeOf(d.providerId) !== undefined;
+  }
+
+  #requireKnown(d: Dependency): void {
+    for (const id of [d.dependentId, d.providerId]) {
+      if (this.graph.nodeOf(id) === undefined)
+        throw new ImpactError('failed-precondition', `unknown asset ${id}`);
+    }
+  }
+
+  #operatorOf(assetId: string): string {
+    const node = this.graph.nodeOf(assetId);
+    if (node === undefined) throw new ImpactError('failed-precondition', `unknown asset ${assetId}`);
+    return this.graph.operatorOf(node);
+  }
+
+  #requireManage(caller: Caller, operatorId: string): void {
+    if (!canManageAssetsOf(caller, operatorId)) {
+      throw new ImpactError('permission-denied', 'you may not manage this operator’s assets');
+    }
+  }
+}
+
+function notFound(id: string): ImpactError {
+  return new ImpactError('not-found', `no asset ${id}`);
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from '@beacon/platform';
+
+const schema = {
+  IMPACT_GRPC_HOST: z.string().default('127.0.0.1'),
+  IMPACT_GRPC_PORT: env.port(50062),
+  MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
+  IMPACT_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/)
+    .default('beacon_impact'),
+  NATS_URL: z.string().min(1),
+  EVENTS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+    .default('beacon.evt'),
+  /** Durable consumer of incident events, shared by every impact replica. */
+  IMPACT_CONSUMER: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('impact-incidents'),
+  ...AUTH_ENV,
+  /**
+   * host:port of intake, to raise incidents' NCISS inputs from their cascades; with
+   * SERVICE_TOKEN_FILE, a file holding a bearer token with the `service` role. Both or neither.
+   */
+  INTAKE_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
+  SERVICE_TOKEN_FILE: z.string().min(1).optional(),
+  RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  LOG_LEVEL: env.logLevel(),
+};
+
+export type ImpactConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
+  const raw = parseConfig(schema, environment);
+  if (Boolean(raw.INTAKE_ADDRESS) !== Boolean(raw.SERVICE_TOKEN_FILE)) {
+    const missing = raw.INTAKE_ADDRESS ? 'SERVICE_TOKEN_FILE' : 'INTAKE_ADDRESS';
+    throw new ConfigError([
+      { variable: missing, problem: 'INTAKE_ADDRESS and SERVICE_TOKEN_FILE go together' },
+    ]);
+  }
+  return {
+    grpc: { host: raw.IMPACT_GRPC_HOST, port: raw.IMPACT_GRPC_PORT },
+    mongo: { url: raw.MONGO_URL, db: raw.IMPACT_DB },
+    nats: {
+      url: raw.NATS_URL,
+      stream: raw.EVENTS_STREAM,
+      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+      consumer: raw.IMPACT_CONSUMER,
+    },
+    auth: authConfigFrom(raw),
+    intake:
+      raw.INTAKE_ADDRESS && raw.SERVICE_TOKEN_FILE
+        ? { address: raw.INTAKE_ADDRESS, tokenFile: raw.SERVICE_TOKEN_FILE }
+        : undefined,
+    recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    logLevel: raw.LOG_LEVEL,
+  } as const;
+}

@@ -1,0 +1,108 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  connectMongo,
+  connectNats,
+  createAuthenticator,
+  ensureStreams,
+  eventsStream,
+  OutboxRelay,
+  startGrpcServer,
+  type Logger,
+} from '@beacon/platform';
+import { ImpactService } from './app/impact-service.js';
+import type { Clock } from './app/ports.js';
+import { impactGrpc } from './adapters/grpc/impact-grpc.js';
+import { IntakeSeverityFeed } from './adapters/grpc/intake-severity.js';
+import { MongoAssessmentStore } from './adapters/mongo/assessment-store.js';
+import { MongoRegistryStore } from './adapters/mongo/registry-store.js';
+import { IncidentConsumer } from './adapters/nats/incident-consumer.js';
+import type { ImpactConfig } from './config.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningImpact {
+  readonly port: number;
+  readonly service: ImpactService;
+  stop(): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Wires impact to its database, JetStream and a gRPC server: rebuilds the graph from the
+ * store, starts the outbox relay and the incident consumer.
+ */
+export async function startImpact(
+  config: ImpactConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<RunningImpact> {
+  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-impact', logger });
+  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-impact', logger });
+  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+
+  const db = mongo.db(config.mongo.db);
+  const relay = new OutboxRelay({
+    sources: { assessments: db.collection('assessments') } as never,
+    js: jetstream(nc),
+    subjectRoot: config.nats.subjectRoot,
+    logger,
+    sweepMs: config.recoverySweepMs,
+  });
+  const registry = new MongoRegistryStore(db);
+  await registry.init();
+  const severity = config.intake
+    ? new IntakeSeverityFeed(config.intake.address, config.intake.tokenFile)
+    : undefined;
+  const service = new ImpactService({
+    registry,
+    assessments: new MongoAssessmentStore(db, randomUUID, (id) => relay.notify('assessments', id)),
+    ...(severity ? { severity } : {}),
+    clock,
+    uuid: randomUUID,
+    digest: (text) => createHash('sha256').update(text).digest('hex'),
+  });
+  const started = performance.now();
+  await service.init();
+  logger.info(
+    {
+      assets: service.graph.assetCount,
+      dependencies: service.graph.dependencyCount,
+      ms: Math.round(performance.now() - started),
+    },
+    'dependency graph loaded',
+  );
+  relay.start();
+  const consumer = new IncidentConsumer({
+    nc,
+    stream: config.nats.stream,
+    subjectRoot: config.nats.subjectRoot,
+    durable: config.nats.consumer,
+    service,
+    logger,
+  });
+  await consumer.start();
+
+  const server = await startGrpcServer({
+    component: 'impact',
+    version: VERSION,
+    host: config.grpc.host,
+    port: config.grpc.port,
+    logger,
+    services: [impactGrpc({ service, authenticator: createAuthenticator(config.auth), logger })],
+  });
+
+  return {
+    port: server.port,
+    service,
+    stop: async () => {
+      await server.shutdown();
+      await consumer.stop();
+      await relay.stop();
+      severity?.close();
+      await nc.drain();
+      await mongo.close();
+    },
+  };
+}
