@@ -1,20 +1,11 @@
 import type { Tlp } from '@beacon/domain';
-import { commonV1, eventsV1, intakeV1 } from '@beacon/proto';
+import { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from '@beacon/platform';
+import { intakeV1, type commonV1 } from '@beacon/proto';
 import type { AffectedAsset } from '../domain/affected-asset.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { IntakeEvent } from '../domain/events.js';
 
-const TLP_TO_PROTO: Record<Tlp, commonV1.Tlp> = {
-  CLEAR: commonV1.Tlp.TLP_CLEAR,
-  GREEN: commonV1.Tlp.TLP_GREEN,
-  AMBER: commonV1.Tlp.TLP_AMBER,
-  'AMBER+STRICT': commonV1.Tlp.TLP_AMBER_STRICT,
-  RED: commonV1.Tlp.TLP_RED,
-};
-const TLP_FROM_PROTO = new Map(Object.entries(TLP_TO_PROTO).map(([k, v]) => [v, k as Tlp]));
-
-export const tlpToProto = (tlp: Tlp): commonV1.Tlp => TLP_TO_PROTO[tlp];
-export const tlpFromProto = (tlp: commonV1.Tlp): Tlp | undefined => TLP_FROM_PROTO.get(tlp);
+export { tlpFromProto, tlpToProto };
 
 const STATUS_TO_PROTO: Record<IncidentStatus, intakeV1.IncidentStatus> = {
   reported: intakeV1.IncidentStatus.INCIDENT_STATUS_REPORTED,
@@ -83,12 +74,7 @@ export function reportToProto(report: Report): intakeV1.Report {
 }
 
 /** An event ready for the outbox: its subject and the encoded envelope, both final. */
-export interface EncodedEvent {
-  readonly id: string;
-  /** Subject under the events root, e.g. `incident.opened`. */
-  readonly subject: string;
-  readonly data: Uint8Array;
-}
+export type { EncodedEvent };
 
 function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: Tlp; incidentId: string } {
   switch (event.kind) {
@@ -169,22 +155,17 @@ export function encodeEvent(
   meta: { id: string; time: Date; traceparent?: string },
 ): EncodedEvent {
   const { schema, bytes, tlp, incidentId } = payload(event);
-  const envelope: eventsV1.Envelope = {
+  return encodeEnvelope({
     id: meta.id,
-    source: 'beacon/intake',
-    type: `beacon.incident.${event.kind}.v1`,
-    subject: event.kind === 'reported' ? event.report.id : incidentId,
     time: meta.time,
-    datacontenttype: 'application/protobuf',
-    dataschema: schema,
-    tlp: tlpToProto(tlp),
+    source: 'intake',
+    domain: 'incident',
+    event: event.kind,
+    subject: event.kind === 'reported' ? event.report.id : incidentId,
+    tlp,
     incidentId,
-    traceparent: meta.traceparent ?? '',
+    schema,
     data: bytes,
-  };
-  return {
-    id: meta.id,
-    subject: `incident.${event.kind}`,
-    data: eventsV1.Envelope.encode(envelope).finish(),
-  };
+    ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+  });
 }
