@@ -13,6 +13,8 @@ export interface Context {
   readonly json: boolean;
   /** A flag's text value, or undefined when not given. */
   string(name: string): string | undefined;
+  /** Every value of a flag given more than once. */
+  strings(name: string): string[];
   /** Whether a boolean flag was given. */
   flag(name: string): boolean;
   /** A client for the gateway, once --token / BEACON_TOKEN is known to be set. */
@@ -41,7 +43,7 @@ export const DEFAULT_URL = 'http://127.0.0.1:8080';
 export function createContext(
   io: Io,
   args: readonly string[],
-  values: Readonly<Record<string, string | boolean | undefined>>,
+  values: Readonly<Record<string, string | boolean | string[] | undefined>>,
 ): Context {
   const cwd = io.cwd ?? process.cwd();
   const string = (name: string) => {
@@ -53,6 +55,10 @@ export function createContext(
     args,
     json: values['json'] === true,
     string,
+    strings: (name) => {
+      const value = values[name];
+      return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+    },
     flag: (name) => values[name] === true,
     client() {
       const baseUrl = string('url') ?? io.env['BEACON_URL'] ?? DEFAULT_URL;

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { listCommand, openCommand, showCommand, transitionCommand } from './commands/incidents.js';
+import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
 import { createContext, DEFAULT_URL, jsonText, type Command } from './context.js';
@@ -15,6 +16,7 @@ export { ApiError, GatewayClient, type Problem, type Violation } from './http.js
 export { CliError, UsageError, type Io, type Output } from './io.js';
 export { canonicalJson, correlationGroups, idempotencyKey, parseReports } from './report-file.js';
 export { submitReports, type SubmitOutcome } from './commands/reports.js';
+export { importRegistry, type ImportOutcome } from './commands/registry.js';
 
 const COMMANDS: readonly Command[] = [
   tokenCommand,
@@ -23,6 +25,9 @@ const COMMANDS: readonly Command[] = [
   openCommand,
   transitionCommand,
   submitCommand,
+  importCommand,
+  exportCommand,
+  assessCommand,
 ];
 
 const GLOBAL_OPTIONS = {
@@ -56,7 +61,7 @@ function usage(): string {
     '  --json        print JSON instead of tables and summaries',
     '  -h, --help    this help; `beacon <command> --help` for one command',
     '',
-    'exit codes: 0 done; 1 the command failed, or some reports did; 2 a usage or input error',
+    'exit codes: 0 done; 1 the command failed, or some reports or rows did; 2 a usage or input error',
     '',
   ].join('\n');
 }

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { credentials, Metadata, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
 import { impactV1, intakeV1 } from '@beacon/proto';
-import type { Endpoints, TestNames } from '@beacon/testkit';
+import { freePort, type Endpoints, type TestNames } from '@beacon/testkit';
 import type { Tlp } from '@beacon/domain';
+import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
 import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
 import { loadConfig, startImpact, type RunningImpact } from '../src/index.js';
 
@@ -43,6 +44,9 @@ export interface TestStack {
   readonly issuer: DevIssuer;
   readonly intake: RunningIntake;
   impact: RunningImpact;
+  readonly gateway: RunningGateway;
+  /** Base URL of the gateway's REST door. */
+  readonly http: string;
   readonly intakeClient: intakeV1.IntakeServiceClient;
   impactClient: impactV1.ImpactServiceClient;
   readonly stream: string;
@@ -91,11 +95,13 @@ export async function startTestStack(infra: Endpoints, names: TestNames): Promis
     SERVICE_TOKEN_FILE: tokenFile,
     RECOVERY_SWEEP_SECONDS: '1',
   });
+  // A fixed port, so the gateway still reaches impact after a restart.
+  const port = await freePort();
   const start = () =>
     startImpact(
       {
         ...config,
-        grpc: { host: '127.0.0.1', port: 0 },
+        grpc: { host: '127.0.0.1', port },
         auth: { ...config.auth, jwks: { keys: issuer.jwks } },
       },
       logger,
@@ -104,7 +110,18 @@ export async function startTestStack(infra: Endpoints, names: TestNames): Promis
     new impactV1.ImpactServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 
   const impact = await start();
+  const gc = gatewayConfig({
+    ...auth,
+    INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
+    IMPACT_ADDRESS: `127.0.0.1:${port}`,
+  });
+  const gateway = await startGateway(
+    { ...gc, grpcPort: 0, httpPort: 0, auth: { ...gc.auth, jwks: { keys: issuer.jwks } } },
+    logger,
+  );
   const stack: TestStack = {
+    gateway,
+    http: `http://127.0.0.1:${gateway.httpPort}`,
     issuer,
     intake,
     impact,
@@ -129,6 +146,7 @@ export async function startTestStack(infra: Endpoints, names: TestNames): Promis
     stop: async () => {
       stack.impactClient.close();
       stack.intakeClient.close();
+      await gateway.stop();
       await stack.impact.stop();
       await intake.stop();
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,261 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { integerFlag, jsonText, type Command } from '../context.js';
+import { formatProblem } from '../format.js';
+import { ApiError, type GatewayClient } from '../http.js';
+import { CliError, UsageError } from '../io.js';
+import { createProgress, type Progress } from '../progress.js';
+import { parseRegistryLines, type RegistryRow } from '../registry-file.js';
+
+/** A row the import refused, by file line and field. */
+export interface ImportFailure {
+  readonly line: number;
+  readonly field: string;
+  readonly description: string;
+}
+
+export interface ImportOutcome {
+  readonly rows: number;
+  readonly assets: number;
+  readonly dependencies: number;
+  readonly failures: readonly ImportFailure[];
+}
+
+interface ImportResponse {
+  readonly assetsWritten?: number;
+  readonly dependenciesWritten?: number;
+  readonly errors?: readonly {
+    readonly row?: number;
+    readonly field?: string;
+    readonly description?: string;
+  }[];
+}
+
+/** Rows per call: the service takes at most 1,000. */
+export const IMPORT_BATCH = 500;
+
+/**
+ * Streams a registry file to the gateway in batches. Lines the CLI cannot parse are reported
+ * without being sent; the service reports the rows it refuses by their place in the batch,
+ * mapped back to file lines here.
+ */
+export async function importRegistry(
+  client: GatewayClient,
+  lines: AsyncIterable<string>,
+  options: { readonly csv: boolean; readonly progress?: Progress; readonly batch?: number },
+): Promise<ImportOutcome> {
+  const size = options.batch ?? IMPORT_BATCH;
+  const failures: ImportFailure[] = [];
+  let rows = 0;
+  let assets = 0;
+  let dependencies = 0;
+  let batch: { line: number; row: RegistryRow }[] = [];
+
+  const send = async () => {
+    if (batch.length === 0) return;
+    const sent = batch;
+    batch = [];
+    const response = await client.call<ImportResponse>('POST', '/v1/registry:import', {
+      body: { rows: sent.map((b) => b.row), firstRow: 1 },
+    });
+    assets += response.assetsWritten ?? 0;
+    dependencies += response.dependenciesWritten ?? 0;
+    const refused = new Set<number>();
+    for (const e of response.errors ?? []) {
+      const line = sent[(e.row ?? 1) - 1]?.line ?? 0;
+      refused.add(line);
+      failures.push({ line, field: e.field ?? '', description: e.description ?? '' });
+    }
+    for (const { line } of sent) options.progress?.tick(refused.has(line));
+  };
+
+  for await (const parsed of parseRegistryLines(lines, options.csv)) {
+    rows++;
+    if ('row' in parsed) {
+      batch.push({ line: parsed.line, row: parsed.row });
+      if (batch.length >= size) await send();
+    } else {
+      failures.push({ line: parsed.line, field: parsed.field, description: parsed.error });
+      options.progress?.tick(true);
+    }
+  }
+  await send();
+  failures.sort((a, b) => a.line - b.line);
+  return { rows, assets, dependencies, failures };
+}
+
+/** Lines of a file, streamed. */
+function fileLines(path: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+}
+
+/** Counts the non-blank lines first, so the progress bar knows its end. */
+async function countRows(path: string, csv: boolean): Promise<number> {
+  let count = 0;
+  for await (const line of fileLines(path)) if (line.trim() !== '') count++;
+  return csv ? Math.max(0, count - 1) : count;
+}
+
+export const importCommand: Command = {
+  name: 'assets import',
+  synopsis: '--file registry.jsonl|assets.csv|dependencies.csv',
+  summary: 'import assets and dependencies in batches; bad rows are listed by line and field',
+  options: { file: { type: 'string' } },
+  args: [],
+  async run(context) {
+    const file = context.string('file');
+    if (!file) throw new UsageError('--file is required');
+    const path = context.path(file);
+    const csv = file.toLowerCase().endsWith('.csv');
+    await access(path).catch((error: unknown) => {
+      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    });
+    const client = context.client();
+    const { io } = context;
+    const total = await countRows(path, csv);
+    const progress =
+      total > 1
+        ? createProgress({ total, out: io.stderr, tty: io.isTTY === true, label: 'rows' })
+        : undefined;
+    let outcome: ImportOutcome;
+    try {
+      outcome = await importRegistry(client, fileLines(path), { csv, ...(progress ? { progress } : {}) });
+    } catch (error) {
+      progress?.finish();
+      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
+      throw error;
+    }
+    progress?.finish();
+    if (context.json) io.stdout.write(jsonText(outcome));
+    else {
+      io.stdout.write(
+        `${outcome.rows} rows: ${outcome.assets} assets and ${outcome.dependencies} dependencies written, ` +
+          `${new Set(outcome.failures.map((f) => f.line)).size} rows refused\n`,
+      );
+      for (const f of outcome.failures)
+        io.stdout.write(`  ${file}:${f.line}: ${f.field}: ${f.description}\n`);
+    }
+    return outcome.failures.length > 0 ? 1 : 0;
+  },
+};
+
+interface ExportResponse {
+  readonly rows?: readonly RegistryRow[];
+  readonly nextPageToken?: string;
+}
+
+export const exportCommand: Command = {
+  name: 'assets export',
+  synopsis: '[--out registry.jsonl]',
+  summary: 'write the registry you may see as JSON Lines (the import format)',
+  options: { out: { type: 'string' } },
+  args: [],
+  async run(context) {
+    const client = context.client();
+    const out = context.string('out');
+    const sink = out ? createWriteStream(context.path(out)) : undefined;
+    const write = async (text: string) => {
+      if (!sink) return void context.io.stdout.write(text);
+      if (!sink.write(text)) await once(sink, 'drain');
+    };
+    let count = 0;
+    let pageToken = '';
+    try {
+      do {
+        const page = await client.call<ExportResponse>('GET', '/v1/registry:export', {
+          query: { pageSize: 1000, pageToken },
+        });
+        for (const row of page.rows ?? []) {
+          await write(`${JSON.stringify(row)}\n`);
+          count++;
+        }
+        pageToken = page.nextPageToken ?? '';
+      } while (pageToken);
+    } catch (error) {
+      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
+      throw error;
+    } finally {
+      if (sink) await new Promise((resolve) => sink.end(resolve));
+    }
+    if (out) context.io.stderr.write(`${count} rows written to ${out}\n`);
+    return 0;
+  },
+};
+
+interface AssessResponse {
+  readonly assessment?: {
+    readonly id?: string;
+    readonly impactedAssets?: number;
+    readonly populationAffected?: string;
+    readonly crossSectorDependency?: string;
+    readonly potentialImpact?: string;
+    readonly unknownAssetIds?: readonly string[];
+    readonly bySector?: readonly { key?: string; assets?: number; population?: string }[];
+    readonly topImpacts?: readonly {
+      assetId?: string;
+      firstImpactHours?: number;
+      maxLoss?: number;
+      population?: string;
+      criticalPath?: readonly { assetId?: string }[];
+    }[];
+  };
+}
+
+export const assessCommand: Command = {
+  name: 'impact assess',
+  synopsis: '[--incident inc_…] [--asset ID[:LOSS] …] [--horizon HOURS]',
+  summary: 'assess the cascade of an incident or of assets you name (coordinators)',
+  options: {
+    incident: { type: 'string' },
+    asset: { type: 'string', multiple: true },
+    horizon: { type: 'string' },
+  },
+  args: [],
+  async run(context) {
+    const incidentId = context.string('incident') ?? '';
+    const assets = context.strings('asset').map((text) => {
+      const [assetId = '', lossText] = text.split(':');
+      const loss = lossText === undefined ? 1 : Number(lossText);
+      if (!(loss > 0 && loss <= 1)) throw new UsageError(`--asset ${text}: the loss must be in (0, 1]`);
+      return { assetId, loss };
+    });
+    if (!incidentId && assets.length === 0) throw new UsageError('name --incident or at least one --asset');
+    const horizonHours = integerFlag('horizon', context.string('horizon') ?? '168', 1, 2160);
+    const client = context.client();
+    let response: AssessResponse;
+    try {
+      response = await client.call<AssessResponse>('POST', '/v1/assessments', {
+        body: { incidentId, affectedAssets: assets, horizonHours },
+      });
+    } catch (error) {
+      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
+      throw error;
+    }
+    const a = response.assessment ?? {};
+    if (context.json) {
+      context.io.stdout.write(jsonText(a));
+      return 0;
+    }
+    const lines = [
+      `assessment ${a.id ?? ''}: ${a.impactedAssets ?? 0} assets lose service, ${a.populationAffected ?? '0'} people`,
+      `NCISS: cross-sector dependency ${a.crossSectorDependency ?? 'none'}, potential impact ${a.potentialImpact ?? 'none'}`,
+      ...(a.unknownAssetIds?.length ? [`unknown assets: ${a.unknownAssetIds.join(', ')}`] : []),
+      'by sector:',
+      ...(a.bySector ?? []).map(
+        (t) =>
+          `  ${(t.key ?? '').padEnd(32)} ${String(t.assets ?? 0).padStart(7)} assets ${String(t.population ?? 0).padStart(10)} people`,
+      ),
+      'first impacts (hours, loss, chain):',
+      ...(a.topImpacts ?? [])
+        .slice(0, 15)
+        .map(
+          (i) =>
+            `  ${(i.assetId ?? '').padEnd(24)} ${String(i.firstImpactHours ?? 0).padStart(6)} h ${Math.round((i.maxLoss ?? 0) * 100)}%  ${(i.criticalPath ?? []).map((h) => h.assetId).join(' → ')}`,
+        ),
+    ];
+    context.io.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  },
+};
