@@ -3,11 +3,14 @@
  * ports, with data and logs in .infra/dev. `up` returns once every server answers and leaves
  * them running; `down` stops them. `down-test` stops servers a crashed test run left behind.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { DevIssuer } from '@beacon/platform';
 import { components, type ComponentName } from './components.js';
 import { seedDemo } from './demo.js';
 import { LOCAL_APPS, startLocalApps, stopLocalApps } from './local-apps.js';
-import { infraDir } from './paths.js';
+import { infraDir, repoRoot } from './paths.js';
 import { recordedStack, startStack, stopRecordedStack, type Endpoints } from './stack.js';
 import { isOurProcess } from './process.js';
 
@@ -30,17 +33,19 @@ async function up(): Promise<void> {
   const started = performance.now();
   const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
   console.log(
-    `  intake and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
+    `  intake, impact and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
   );
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
-  const demo = await seedDemo(restUrl, issuer);
+  const demo = await seedDemo(restUrl, issuer, () => seedRegion(restUrl, issuer));
   print(stack.endpoints);
   console.log(`  Gateway REST: ${restUrl}  (OpenAPI: ${restUrl}/openapi.json)
   Gateway gRPC: 127.0.0.1:${LOCAL_APPS.gatewayGrpc}
-  Demo: ${demo.incidents} incidents seeded. A coordinator token (8 h):
+  Demo: a region of ${demo.region.assets} assets and ${demo.region.dependencies} dependencies, ${demo.incidents} incidents seeded.
+  A coordinator token (8 h):
 
   export BEACON_TOKEN=${demo.coordinatorToken}
   curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/incidents
+  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/assessments/incident-${demo.assessedIncidentId}
 
   Mint more with the CLI (dev issuer: ${issuerFile}).
 `);
@@ -95,3 +100,20 @@ if (!command) {
   process.exit(2);
 }
 await command();
+
+/**
+ * Loads the demo region through the gateway with impact's own seed script (built output), so
+ * the test kit needs no compile-time dependency on a service.
+ */
+async function seedRegion(
+  restUrl: string,
+  issuer: DevIssuer,
+): Promise<{ assets: number; dependencies: number }> {
+  const token = await issuer.mint({ subject: 'ncc-seed', roles: ['coordinator'], clearance: 'RED' });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(repoRoot, 'services/impact/dist/src/demo/seed.js')],
+    { env: { ...process.env, BEACON_URL: restUrl, BEACON_TOKEN: token } },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { assets: number; dependencies: number };
+}

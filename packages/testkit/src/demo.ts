@@ -1,14 +1,22 @@
 import type { DevIssuer } from '@beacon/platform';
 
 /**
- * A small, realistic demo: five agencies report three incidents through the REST door, two of
- * the reports correlate by a shared C2 domain, and the coordinator engages agencies and scores
- * one. Idempotency keys are fixed, so running it again changes nothing.
+ * A small, realistic demo: a generated region's infrastructure (loaded by `seedRegion`), then
+ * five agencies report three incidents through the REST door, two of the reports correlate by
+ * a shared C2 domain, the ransomware one names the water works it hit (so impact assesses its
+ * cascade), and the coordinator engages agencies and scores it. Idempotency keys are fixed, so
+ * running it again changes nothing.
  */
 export async function seedDemo(
   baseUrl: string,
   issuer: DevIssuer,
-): Promise<{ incidents: number; coordinatorToken: string }> {
+  seedRegion: () => Promise<{ assets: number; dependencies: number }>,
+): Promise<{
+  incidents: number;
+  coordinatorToken: string;
+  region: { assets: number; dependencies: number };
+  assessedIncidentId: string;
+}> {
   const token = (
     agencyId: string,
     clearance: 'GREEN' | 'AMBER' | 'RED',
@@ -45,6 +53,12 @@ export async function seedDemo(
     return json;
   };
 
+  const region = await seedRegion();
+  const water = await fetch(`${baseUrl}/v1/assets?sector=water-and-wastewater&pageSize=1`, {
+    headers: { authorization: `Bearer ${coordinatorToken}` },
+  });
+  const [waterWorks] = ((await water.json()) as { assets?: { id: string }[] }).assets ?? [];
+
   const ransomware = await post(
     '/v1/reports',
     await token('cert-bayern', 'AMBER'),
@@ -60,9 +74,10 @@ export async function seedDemo(
         { type: 'ipv4', value: '203.0.113.45' },
         { type: 'sha256', value: 'a3f5c1e2d4b6a8c0e2f4a6b8c0d2e4f6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8' },
       ],
+      affectedAssets: waterWorks ? [{ assetId: waterWorks.id, loss: 0.8 }] : [],
       awareAt: hoursAgo(6),
     },
-    'demo-report-1-v1',
+    'demo-report-1-v2',
   );
   await post(
     '/v1/reports',
@@ -136,5 +151,5 @@ export async function seedDemo(
     headers: { authorization: `Bearer ${coordinatorToken}` },
   });
   const { incidents = [] } = (await listed.json()) as { incidents?: unknown[] };
-  return { incidents: incidents.length, coordinatorToken };
+  return { incidents: incidents.length, coordinatorToken, region, assessedIncidentId: incidentId ?? '' };
 }

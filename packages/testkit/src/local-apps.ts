@@ -12,6 +12,7 @@ import { waitFor } from './wait.js';
 /** Where the local stack's services listen. */
 export const LOCAL_APPS = {
   intakeGrpc: 50061,
+  impactGrpc: 50062,
   gatewayGrpc: 50051,
   gatewayHttp: 8080,
 } as const;
@@ -43,7 +44,7 @@ export async function devIssuer(
 }
 
 /**
- * Starts intake and the gateway from their built output (`tsc --build` first), pointed at the
+ * Starts intake, impact and the gateway from their built output (`tsc --build` first), pointed at the
  * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
  */
 export async function startLocalApps(
@@ -70,6 +71,32 @@ export async function startLocalApps(
       CORRELATION_SECRET: correlationSecret(dir),
     },
   });
+  // Impact raises incidents' severity in intake as a Beacon service; a month-long dev token.
+  const serviceTokenFile = join(dir, 'impact-service-token');
+  writeFileSync(
+    serviceTokenFile,
+    await issuer.mint({
+      subject: 'impact',
+      roles: ['service'],
+      clearance: 'RED',
+      ttlSeconds: 30 * 24 * 3600,
+    }),
+    { mode: 0o600 },
+  );
+  const impact = new ManagedProcess({
+    name: 'impact',
+    command: process.execPath,
+    args: [join(repoRoot, 'services/impact/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'impact.log'),
+    env: {
+      ...common,
+      MONGO_URL: endpoints.mongoUrl,
+      NATS_URL: endpoints.natsUrl,
+      IMPACT_GRPC_PORT: String(LOCAL_APPS.impactGrpc),
+      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
+      SERVICE_TOKEN_FILE: serviceTokenFile,
+    },
+  });
   const gateway = new ManagedProcess({
     name: 'gateway',
     command: process.execPath,
@@ -78,6 +105,7 @@ export async function startLocalApps(
     env: {
       ...common,
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
+      IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
     },
@@ -96,6 +124,14 @@ export async function startLocalApps(
       what: `intake (log: ${intake.spec.logFile})`,
       timeoutMs: 30_000,
       abortIf: () => intake.exitReason,
+    });
+    impact.start();
+    started.push(impact);
+    record();
+    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.impactGrpc}`), {
+      what: `impact (log: ${impact.spec.logFile})`,
+      timeoutMs: 30_000,
+      abortIf: () => impact.exitReason,
     });
     gateway.start();
     started.push(gateway);
