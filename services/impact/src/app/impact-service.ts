@@ -265,8 +265,8 @@ export class ImpactService {
       facts ?? { id: '', tlp: 'CLEAR', sectors: [], affectedAssets: request.affectedAssets },
       request.horizonHours ?? DEFAULT_HORIZON_HOURS,
     );
-    const { assessment: saved, changed } = await this.deps.assessments.save(assessment);
-    if (changed && saved.incidentId) await this.#feedSeverity(saved);
+    const { assessment: saved } = await this.deps.assessments.save(assessment);
+    if (saved.incidentId) await this.#feedSeverity(saved);
     return saved;
   }
 
@@ -285,10 +285,15 @@ export class ImpactService {
   async onIncident(eventId: string, incident: IncidentFacts): Promise<'assessed' | 'unchanged' | 'skipped'> {
     if (incident.affectedAssets.length === 0) return 'skipped';
     const id = assessmentIdOf(incident.id);
-    if (await this.deps.assessments.handled(id, eventId)) return 'skipped';
+    if (await this.deps.assessments.handled(id, eventId)) {
+      // A redelivery: the assessment is stored, but raising the severity may have failed.
+      const stored = await this.deps.assessments.get(id);
+      if (stored) await this.#feedSeverity(stored);
+      return 'skipped';
+    }
     const assessment = this.#compute(incident, DEFAULT_HORIZON_HOURS);
     const { assessment: saved, changed } = await this.deps.assessments.save(assessment, eventId);
-    if (changed) await this.#feedSeverity(saved);
+    await this.#feedSeverity(saved);
     return changed ? 'assessed' : 'unchanged';
   }
 
@@ -335,6 +340,7 @@ export class ImpactService {
     };
   }
 
+  /** Idempotent: intake is changed only when the cascade implies more than it holds. */
   async #feedSeverity(assessment: Assessment): Promise<void> {
     await this.deps.severity?.raise(assessment.incidentId, {
       crossSectorDependency: assessment.crossSectorDependency,

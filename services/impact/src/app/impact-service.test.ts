@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { Caller } from '../domain/access.js';
+import type { Asset, Dependency } from '../domain/model.js';
+import { ImpactService, type ImportRow } from './impact-service.js';
+import type { Assessment, AssessmentStore, RegistryStore, SeverityFeed, StoredAsset } from './ports.js';
+
+/** Registry and assessments kept in maps: enough for the use cases' own logic. */
+function fakes() {
+  const assets = new Map<string, StoredAsset>();
+  const dependencies = new Map<string, Dependency>();
+  const assessments = new Map<string, Assessment & { handled: string[] }>();
+  const registry: RegistryStore = {
+    load: async () => {},
+    getAsset: async (id) => assets.get(id),
+    putAsset: async (asset, _v, now) => {
+      const stored = { ...asset, version: (assets.get(asset.id)?.version ?? 0) + 1, updatedAt: now };
+      assets.set(asset.id, stored);
+      return stored;
+    },
+    putAssets: async (list, now) => {
+      for (const a of list) assets.set(a.id, { ...a, version: 1, updatedAt: now });
+    },
+    deleteAsset: async (id) => assets.delete(id),
+    listAssets: async () => ({ items: [...assets.values()], next: undefined }),
+    dependenciesOf: async (id) => [...dependencies.values()].filter((d) => d.dependentId === id),
+    putDependencies: async (list) => {
+      for (const d of list) dependencies.set(`${d.dependentId}|${d.providerId}|${d.kind}`, d);
+    },
+    deleteDependency: async (d) => dependencies.delete(`${d.dependentId}|${d.providerId}|${d.kind}`),
+    deleteDependenciesOf: async () => 0,
+    dependencyPage: async () => ({ items: [], next: undefined }),
+  };
+  const store: AssessmentStore = {
+    get: async (id) => assessments.get(id),
+    handled: async (id, eventId) => assessments.get(id)?.handled.includes(eventId) ?? false,
+    save: async (candidate, cause) => {
+      const existing = assessments.get(candidate.id);
+      const handled = [...(existing?.handled ?? []), ...(cause ? [cause] : [])];
+      if (existing?.digest === candidate.digest) {
+        existing.handled = handled;
+        return { assessment: existing, changed: false };
+      }
+      const saved = { ...candidate, revision: (existing?.revision ?? 0) + 1, handled };
+      assessments.set(candidate.id, saved);
+      return { assessment: saved, changed: true };
+    },
+  };
+  return { registry, store, assessments };
+}
+
+const asset = (id: string, operatorId: string, populationServed = 1000): Asset => ({
+  id,
+  name: id,
+  operatorId,
+  sector: 'energy',
+  jurisdiction: 'DE-BY',
+  location: { lat: 48, lon: 11 },
+  populationServed,
+  criticality: 3,
+  services: [],
+  tlp: 'GREEN',
+});
+const dep = (dependentId: string, providerId: string): Dependency => ({
+  dependentId,
+  providerId,
+  kind: 'power',
+  timeToImpactHours: 1,
+  degradation: 1,
+  backupHours: 0,
+});
+const coordinator: Caller = { subject: 'cc', roles: ['coordinator'], agencyId: undefined, clearance: 'RED' };
+const admin = (agencyId: string): Caller => ({
+  subject: agencyId,
+  roles: ['agency_admin'],
+  agencyId,
+  clearance: 'AMBER',
+});
+
+function service(severity?: SeverityFeed) {
+  const f = fakes();
+  let n = 0;
+  const s = new ImpactService({
+    registry: f.registry,
+    assessments: f.store,
+    ...(severity ? { severity } : {}),
+    clock: { now: () => new Date('2026-11-28T12:00:00Z') },
+    uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+    digest: (text) => text,
+  });
+  return { s, ...f };
+}
+
+describe('ImpactService', () => {
+  it('raises the severity again on a redelivery when the first attempt failed', async () => {
+    const raised: string[] = [];
+    let fail = true;
+    const { s } = service({
+      raise: async (incidentId, inputs) => {
+        if (fail) throw new Error('intake away');
+        raised.push(`${incidentId}:${inputs.potentialImpact}`);
+      },
+    });
+    await s.importRows(
+      coordinator,
+      [
+        { asset: asset('grid', 'op', 50_000) },
+        { asset: asset('water', 'op', 20_000) },
+        { dependency: dep('water', 'grid') },
+      ],
+      1,
+    );
+    const incident = {
+      id: 'inc_1',
+      tlp: 'AMBER' as const,
+      sectors: ['energy'],
+      affectedAssets: [{ assetId: 'grid', loss: 1 }],
+    };
+    await expect(s.onIncident('evt-1', incident)).rejects.toThrow('intake away');
+    fail = false;
+    await expect(s.onIncident('evt-1', incident)).resolves.toBe('skipped');
+    expect(raised).toEqual(['inc_1:high']);
+    // a later event with the same facts stores nothing new
+    await expect(s.onIncident('evt-2', incident)).resolves.toBe('unchanged');
+  });
+
+  it('lets an operator import only its own assets, and dependencies only of its own assets', async () => {
+    const { s } = service();
+    await s.importRows(coordinator, [{ asset: asset('grid', 'op-grid') }], 1);
+    const rows: ImportRow[] = [
+      { asset: asset('bank', 'op-bank') },
+      { asset: asset('vault', 'op-other') },
+      { asset: asset('grid', 'op-bank') },
+      { dependency: dep('bank', 'grid') },
+      { dependency: dep('grid', 'bank') },
+    ];
+    const result = await s.importRows(admin('op-bank'), rows, 10);
+    expect(result.assets).toBe(1);
+    expect(result.dependencies).toBe(1);
+    expect(result.errors.map((e) => [e.row, e.field])).toEqual([
+      [11, 'asset.operatorId'],
+      [12, 'asset.operatorId'],
+      [14, 'dependency.dependentId'],
+    ]);
+    expect(s.graph.operatorOf(s.graph.nodeOf('grid')!)).toBe('op-grid');
+  });
+
+  it('assesses only for the coordination centre and names assets it does not know', async () => {
+    const { s } = service();
+    await s.importRows(coordinator, [{ asset: asset('grid', 'op') }], 1);
+    await expect(
+      s.assess(admin('op'), { affectedAssets: [{ assetId: 'grid', loss: 1 }] }),
+    ).rejects.toMatchObject({
+      kind: 'permission-denied',
+    });
+    const a = await s.assess(coordinator, {
+      affectedAssets: [
+        { assetId: 'grid', loss: 1 },
+        { assetId: 'ghost', loss: 1 },
+      ],
+    });
+    expect(a.unknownAssetIds).toEqual(['ghost']);
+    expect(a.id).toMatch(/^whatif-/);
+    await expect(s.assess(coordinator, { incidentId: 'inc_9', affectedAssets: [] })).rejects.toMatchObject({
+      kind: 'failed-precondition',
+    });
+  });
+});
