@@ -1,0 +1,415 @@
+import {
+  compareTlp,
+  type Jurisdiction,
+  type NcissLevel,
+  type RsitClass,
+  type Sector,
+  type Tlp,
+  TLP_LEVELS,
+} from '@beacon/domain';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Agency } from './agency.js';
+import { type EventFacts, filterDenial, isConcerned, matches, recipients, tlpDecision } from './matching.js';
+import type { Subscription } from './subscription.js';
+
+const j = (...codes: string[]) => codes as Jurisdiction[];
+
+const agency = (overrides: Partial<Agency> = {}): Agency => ({
+  id: 'bnetza',
+  name: 'Bundesnetzagentur',
+  kind: 'regulator',
+  jurisdictions: j('DE'),
+  sectors: ['energy'],
+  clearance: 'RED',
+  contacts: [{ role: 'duty-officer', name: 'Desk', phone: '+4922814000' }],
+  channels: {},
+  engagedIncidentIds: [],
+  ...overrides,
+});
+
+const facts = (overrides: Partial<EventFacts> = {}): EventFacts => ({
+  id: 'evt-1',
+  type: 'incident.opened',
+  tlp: 'CLEAR',
+  incidentId: 'inc-1',
+  rsitClass: 'availability',
+  sectors: ['energy'],
+  jurisdictions: j('DE-BY'),
+  ncissLevel: 3,
+  occurredAt: new Date('2026-03-01T10:00:00Z'),
+  ...overrides,
+});
+
+const everything: Subscription = { id: 'all', agencyId: 'bnetza' };
+
+describe('the label decides first', () => {
+  // [label, clearance, engaged, concerned (DE-BY energy incident vs the agency's remit), expected]
+  const concernedRemit = { jurisdictions: j('DE'), sectors: ['energy'] as Sector[] };
+  const otherRemit = { jurisdictions: j('FR'), sectors: ['energy'] as Sector[] };
+  it.each<[Tlp, Tlp, boolean, boolean, string]>([
+    ['CLEAR', 'CLEAR', false, false, 'public'],
+    ['GREEN', 'CLEAR', true, true, 'above-clearance'],
+    ['GREEN', 'GREEN', false, false, 'community'],
+    ['AMBER', 'GREEN', true, true, 'above-clearance'],
+    ['AMBER', 'AMBER', true, false, 'engaged'],
+    ['AMBER', 'AMBER', false, true, 'concerned'],
+    ['AMBER', 'AMBER', false, false, 'amber-not-concerned'],
+    ['AMBER', 'RED', false, false, 'amber-not-concerned'],
+    ['AMBER+STRICT', 'AMBER', true, true, 'above-clearance'],
+    ['AMBER+STRICT', 'AMBER+STRICT', true, false, 'engaged'],
+    ['AMBER+STRICT', 'AMBER+STRICT', false, true, 'amber-strict-not-engaged'],
+    ['AMBER+STRICT', 'RED', false, true, 'amber-strict-not-engaged'],
+    ['RED', 'AMBER+STRICT', true, true, 'above-clearance'],
+    ['RED', 'RED', true, false, 'engaged'],
+    ['RED', 'RED', false, true, 'red-not-engaged'],
+  ])(
+    '%s to an agency cleared %s, engaged %s, concerned %s: %s',
+    (tlp, clearance, engaged, concerned, expected) => {
+      const a = agency({
+        clearance,
+        engagedIncidentIds: engaged ? ['inc-0', 'inc-1'] : ['inc-0'],
+        ...(concerned ? concernedRemit : otherRemit),
+      });
+      const decision = matches(a, everything, facts({ tlp }));
+      expect(decision.deliver ? decision.grant : decision.reason).toBe(expected);
+      expect(tlpDecision(a, facts({ tlp }))).toEqual(decision);
+    },
+  );
+
+  it('is concerned only where jurisdiction and sector both meet the remit', () => {
+    const incident = facts({ jurisdictions: j('DE-BY', 'AT'), sectors: ['energy', 'communications'] });
+    expect(isConcerned(agency({ jurisdictions: j('DE'), sectors: ['energy'] }), incident)).toBe(true);
+    expect(isConcerned(agency({ jurisdictions: j('DE-BY'), sectors: ['communications'] }), incident)).toBe(
+      true,
+    );
+    expect(isConcerned(agency({ jurisdictions: j('AT'), sectors: ['communications'] }), incident)).toBe(true);
+    expect(isConcerned(agency({ jurisdictions: j('DE-BE'), sectors: ['energy'] }), incident)).toBe(false);
+    expect(isConcerned(agency({ jurisdictions: j('DE'), sectors: ['water-and-wastewater'] }), incident)).toBe(
+      false,
+    );
+    expect(isConcerned(agency({ jurisdictions: j('FR'), sectors: ['energy'] }), incident)).toBe(false);
+    // A subdivision's agency is not concerned by an incident known only country-wide.
+    expect(isConcerned(agency({ jurisdictions: j('DE-BY') }), facts({ jurisdictions: j('DE') }))).toBe(false);
+    // An incident without jurisdiction or sector concerns nobody yet.
+    expect(isConcerned(agency(), facts({ jurisdictions: [] }))).toBe(false);
+    expect(isConcerned(agency(), facts({ sectors: [] }))).toBe(false);
+  });
+
+  it('holds even when the subscription names the incident', () => {
+    const named: Subscription = { ...everything, incidentIds: ['inc-1'] };
+    expect(matches(agency({ clearance: 'AMBER' }), named, facts({ tlp: 'RED' }))).toEqual({
+      deliver: false,
+      reason: 'above-clearance',
+    });
+    expect(matches(agency(), named, facts({ tlp: 'RED' }))).toEqual({
+      deliver: false,
+      reason: 'red-not-engaged',
+    });
+  });
+
+  it('refuses a subscription that belongs to another agency', () => {
+    expect(matches(agency(), { id: 's', agencyId: 'someone-else' }, facts())).toEqual({
+      deliver: false,
+      reason: 'foreign-subscription',
+    });
+  });
+});
+
+describe('filters', () => {
+  const deny = (subscription: Omit<Subscription, 'id' | 'agencyId'>, f: Partial<EventFacts> = {}) => {
+    const decision = matches(agency(), { ...everything, ...subscription }, facts(f));
+    return decision.deliver ? 'deliver' : decision.reason;
+  };
+
+  it('on event type, exact or by domain', () => {
+    expect(deny({ eventTypes: ['incident.opened'] })).toBe('deliver');
+    expect(deny({ eventTypes: ['incident.*'] })).toBe('deliver');
+    expect(deny({ eventTypes: ['impact.assessed', 'incident.resolved'] })).toBe('filter-event-type');
+    expect(deny({ eventTypes: ['impact.*'] })).toBe('filter-event-type');
+  });
+
+  it('on RSIT class; an unclassified event fails a class filter', () => {
+    expect(deny({ rsitClasses: ['availability', 'fraud'] })).toBe('deliver');
+    expect(deny({ rsitClasses: ['fraud'] })).toBe('filter-rsit-class');
+    expect(deny({ rsitClasses: ['availability'] }, { rsitClass: undefined })).toBe('filter-rsit-class');
+  });
+
+  it('on sectors, by any overlap', () => {
+    expect(deny({ sectors: ['water-and-wastewater', 'energy'] })).toBe('deliver');
+    expect(deny({ sectors: ['water-and-wastewater'] })).toBe('filter-sector');
+    expect(deny({ sectors: ['energy'] }, { sectors: [] })).toBe('filter-sector');
+  });
+
+  it('on jurisdiction: a country takes its subdivisions, not the reverse', () => {
+    expect(deny({ jurisdictions: j('DE') })).toBe('deliver');
+    expect(deny({ jurisdictions: j('DE-BY') })).toBe('deliver');
+    expect(deny({ jurisdictions: j('DE-BE') })).toBe('filter-jurisdiction');
+    expect(deny({ jurisdictions: j('FR', 'DE') }, { jurisdictions: j('DE') })).toBe('deliver');
+    expect(deny({ jurisdictions: j('DE-BY') }, { jurisdictions: j('DE') })).toBe('filter-jurisdiction');
+    // `D` of `DE` is not a country prefix: only whole ISO codes count.
+    expect(deny({ jurisdictions: j('DK') }, { jurisdictions: j('DK-84', 'DE') })).toBe('deliver');
+  });
+
+  it('on minimum NCISS level; unscored events pass only a minimum of 0', () => {
+    expect(deny({ minNcissLevel: 3 })).toBe('deliver');
+    expect(deny({ minNcissLevel: 4 })).toBe('filter-nciss-level');
+    expect(deny({ minNcissLevel: 0 }, { ncissLevel: undefined })).toBe('deliver');
+    expect(deny({ minNcissLevel: 1 }, { ncissLevel: undefined })).toBe('filter-nciss-level');
+    expect(deny({ minNcissLevel: 1 }, { ncissLevel: 0 })).toBe('filter-nciss-level');
+  });
+
+  it('on incident ids', () => {
+    expect(deny({ incidentIds: ['inc-9', 'inc-1'] })).toBe('deliver');
+    expect(deny({ incidentIds: ['inc-9'] })).toBe('filter-incident');
+  });
+
+  it('takes empty lists as no filter, as protobuf sends them', () => {
+    expect(
+      deny(
+        { eventTypes: [], rsitClasses: [], sectors: [], jurisdictions: [], incidentIds: [] },
+        { rsitClass: undefined },
+      ),
+    ).toBe('deliver');
+  });
+});
+
+describe('recipients', () => {
+  const cleared = agency({ id: 'cleared', clearance: 'AMBER', jurisdictions: j('DE'), sectors: ['energy'] });
+  const green = agency({ id: 'green-only', clearance: 'GREEN' });
+  const elsewhere = agency({ id: 'elsewhere', clearance: 'AMBER', jurisdictions: j('FR') });
+  const engaged = agency({ id: 'engaged', engagedIncidentIds: ['inc-1'], jurisdictions: j('FR') });
+  const sub = (
+    agencyId: string,
+    id: string,
+    rest: Omit<Subscription, 'id' | 'agencyId'> = {},
+  ): Subscription => ({
+    id,
+    agencyId,
+    ...rest,
+  });
+
+  it('decides once per candidate, in order, asserting every denial', () => {
+    const decisions = recipients(
+      [
+        {
+          agency: cleared,
+          subscriptions: [sub('cleared', 'c1', { sectors: ['water-and-wastewater'] }), sub('cleared', 'c2')],
+        },
+        { agency: green, subscriptions: [sub('green-only', 'g1')] },
+        { agency: elsewhere, subscriptions: [sub('elsewhere', 'e1')] },
+        {
+          agency: engaged,
+          subscriptions: [
+            sub('engaged', 'n1', { minNcissLevel: 5 }),
+            sub('engaged', 'n2', { rsitClasses: ['fraud'] }),
+          ],
+        },
+        { agency: agency({ id: 'quiet' }), subscriptions: [] },
+      ],
+      facts({ tlp: 'AMBER' }),
+    );
+    expect(decisions).toEqual([
+      { agencyId: 'cleared', deliver: true, grant: 'concerned', subscriptionIds: ['c2'] },
+      { agencyId: 'green-only', deliver: false, reason: 'above-clearance', bySubscription: [] },
+      { agencyId: 'elsewhere', deliver: false, reason: 'amber-not-concerned', bySubscription: [] },
+      {
+        agencyId: 'engaged',
+        deliver: false,
+        reason: 'filter-nciss-level',
+        bySubscription: [
+          { subscriptionId: 'n1', reason: 'filter-nciss-level' },
+          { subscriptionId: 'n2', reason: 'filter-rsit-class' },
+        ],
+      },
+      { agencyId: 'quiet', deliver: false, reason: 'no-subscription', bySubscription: [] },
+    ]);
+  });
+
+  it('delivers once to an agency that several subscriptions match', () => {
+    expect(
+      recipients(
+        [
+          {
+            agency: engaged,
+            subscriptions: [sub('engaged', 'a'), sub('engaged', 'b', { incidentIds: ['inc-1'] })],
+          },
+        ],
+        facts({ tlp: 'RED' }),
+      ),
+    ).toEqual([{ agencyId: 'engaged', deliver: true, grant: 'engaged', subscriptionIds: ['a', 'b'] }]);
+  });
+});
+
+describe('matching properties', () => {
+  const JURISDICTIONS = j('DE', 'DE-BY', 'DE-BE', 'DK', 'FR', 'FR-75');
+  const SECTORS: Sector[] = ['energy', 'water-and-wastewater', 'communications'];
+  const CLASSES: RsitClass[] = ['availability', 'intrusions', 'fraud'];
+  const TYPES = ['incident.opened', 'incident.resolved', 'impact.assessed'];
+  const INCIDENTS = ['inc-1', 'inc-2', 'inc-3'];
+  const level = fc.constantFrom<NcissLevel>(0, 1, 2, 3, 4, 5);
+  const tlp = fc.constantFrom(...TLP_LEVELS);
+  const optionalList = <T>(values: readonly T[]) => fc.option(fc.subarray([...values]), { nil: undefined });
+
+  const agencyArb = fc
+    .record({
+      clearance: tlp,
+      jurisdictions: fc.subarray(JURISDICTIONS),
+      sectors: fc.subarray(SECTORS),
+      engagedIncidentIds: fc.subarray(INCIDENTS),
+    })
+    .map((a) => agency(a));
+
+  const subscriptionArb = fc
+    .record(
+      {
+        eventTypes: optionalList([...TYPES, 'incident.*', 'impact.*']),
+        rsitClasses: optionalList(CLASSES),
+        sectors: optionalList(SECTORS),
+        jurisdictions: optionalList(JURISDICTIONS),
+        minNcissLevel: fc.option(level, { nil: undefined }),
+        incidentIds: optionalList(INCIDENTS),
+      },
+      { requiredKeys: [] },
+    )
+    .map((filters): Subscription => ({ ...everything, ...filters }));
+
+  const factsArb = fc
+    .record({
+      type: fc.constantFrom(...TYPES),
+      tlp,
+      incidentId: fc.constantFrom(...INCIDENTS),
+      rsitClass: fc.option(fc.constantFrom(...CLASSES), { nil: undefined }),
+      sectors: fc.subarray(SECTORS),
+      jurisdictions: fc.subarray(JURISDICTIONS),
+      ncissLevel: fc.option(level, { nil: undefined }),
+    })
+    .map((f) => facts(f));
+
+  /** Written apart from the code under test, from ISO 3166 codes as text. */
+  const within = (inner: string, outer: string) =>
+    inner === outer || (outer.length === 2 && inner.startsWith(`${outer}-`));
+
+  it('never delivers above clearance, RED or AMBER+STRICT unengaged, AMBER unengaged and unconcerned', () => {
+    fc.assert(
+      fc.property(agencyArb, subscriptionArb, factsArb, (a, s, f) => {
+        const decision = matches(a, s, f);
+        if (!decision.deliver) return;
+        const engaged = a.engagedIncidentIds.includes(f.incidentId);
+        const concerned =
+          f.jurisdictions.some((x) => a.jurisdictions.some((y) => within(x, y))) &&
+          f.sectors.some((x) => a.sectors.includes(x));
+        expect(compareTlp(f.tlp, a.clearance)).toBeLessThanOrEqual(0);
+        if (f.tlp === 'RED' || f.tlp === 'AMBER+STRICT') expect(engaged).toBe(true);
+        if (f.tlp === 'AMBER') expect(engaged || concerned).toBe(true);
+      }),
+      // Most random cases are denied; this many runs leave hundreds that deliver.
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never lets a filter widen what the label allows: no filters means exactly the label decision', () => {
+    fc.assert(
+      fc.property(agencyArb, subscriptionArb, factsArb, (a, s, f) => {
+        const label = tlpDecision(a, f);
+        const decision = matches(a, s, f);
+        if (!label.deliver) expect(decision).toEqual(label);
+        expect(matches(a, everything, f)).toEqual(label);
+      }),
+    );
+  });
+
+  it('is monotone: removing filters never removes a match', () => {
+    const keys = [
+      'eventTypes',
+      'rsitClasses',
+      'sectors',
+      'jurisdictions',
+      'minNcissLevel',
+      'incidentIds',
+    ] as const;
+    fc.assert(
+      fc.property(
+        agencyArb,
+        subscriptionArb,
+        factsArb,
+        fc.subarray([...keys], { minLength: 1 }),
+        (a, s, f, removed) => {
+          const wider: Subscription = { ...s, ...Object.fromEntries(removed.map((k) => [k, undefined])) };
+          if (matches(a, s, f).deliver) expect(matches(a, wider, f).deliver).toBe(true);
+        },
+      ),
+      // Most random cases are denied; this many runs leave hundreds that deliver.
+      { numRuns: 1000 },
+    );
+  });
+
+  it('is monotone in filter values: adding a value to a list filter never removes a match', () => {
+    fc.assert(
+      fc.property(
+        agencyArb,
+        subscriptionArb,
+        factsArb,
+        fc.constantFrom(...SECTORS),
+        fc.constantFrom(...JURISDICTIONS),
+        (a, s, f, sector, jurisdiction) => {
+          const wider: Subscription = {
+            ...s,
+            sectors: s.sectors?.length ? [...s.sectors, sector] : s.sectors,
+            jurisdictions: s.jurisdictions?.length ? [...s.jurisdictions, jurisdiction] : s.jurisdictions,
+            minNcissLevel:
+              s.minNcissLevel === undefined ? undefined : (Math.max(0, s.minNcissLevel - 1) as NcissLevel),
+          };
+          if (matches(a, s, f).deliver) expect(matches(a, wider, f).deliver).toBe(true);
+        },
+      ),
+      // Most random cases are denied; this many runs leave hundreds that deliver.
+      { numRuns: 1000 },
+    );
+  });
+
+  it('names a filter the subscription sets when it denies on a filter', () => {
+    const field = {
+      'filter-event-type': 'eventTypes',
+      'filter-rsit-class': 'rsitClasses',
+      'filter-sector': 'sectors',
+      'filter-jurisdiction': 'jurisdictions',
+      'filter-nciss-level': 'minNcissLevel',
+      'filter-incident': 'incidentIds',
+    } as const;
+    fc.assert(
+      fc.property(subscriptionArb, factsArb, (s, f) => {
+        const reason = filterDenial(s, f);
+        if (reason === undefined) return;
+        const value: unknown = s[field[reason]];
+        expect(Array.isArray(value) ? value.length > 0 : typeof value === 'number' && value > 0).toBe(true);
+      }),
+    );
+  });
+
+  it('delivers to an agency exactly when the label allows and one of its subscriptions matches', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(agencyArb, fc.array(subscriptionArb, { maxLength: 3 })), { maxLength: 5 }),
+        factsArb,
+        (pairs, f) => {
+          const candidates = pairs.map(([a, subs], i) => {
+            const id = `agency-${i}`;
+            return {
+              agency: { ...a, id },
+              subscriptions: subs.map((s, k) => ({ ...s, id: `s${k}`, agencyId: id })),
+            };
+          });
+          const decisions = recipients(candidates, f);
+          expect(decisions.map((d) => d.agencyId)).toEqual(candidates.map((c) => c.agency.id));
+          decisions.forEach((decision, i) => {
+            const { agency: a, subscriptions } = candidates[i]!;
+            const any = subscriptions.some((s) => matches(a, s, f).deliver);
+            expect(decision.deliver).toBe(any);
+            if (decision.deliver) expect(compareTlp(f.tlp, a.clearance)).toBeLessThanOrEqual(0);
+          });
+        },
+      ),
+    );
+  });
+});

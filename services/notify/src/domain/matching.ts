@@ -1,0 +1,192 @@
+import {
+  compareTlp,
+  isWithin,
+  type Jurisdiction,
+  mayReceive,
+  type NcissLevel,
+  type RsitClass,
+  type Sector,
+  type Tlp,
+} from '@beacon/domain';
+import type { Agency } from './agency.js';
+import { eventTypeMatches, type Subscription } from './subscription.js';
+
+/**
+ * What matching needs to know of an event, taken from its envelope and payload by the adapter.
+ * Sectors and jurisdictions are the incident's, so that a later event on an incident reaches
+ * the same agencies as the first.
+ */
+export interface EventFacts {
+  readonly id: string;
+  /** `domain.event`, e.g. `incident.opened`, `impact.assessed`. */
+  readonly type: string;
+  readonly tlp: Tlp;
+  readonly incidentId: string;
+  /** Absent until the incident is classified. */
+  readonly rsitClass?: RsitClass;
+  readonly sectors: readonly Sector[];
+  readonly jurisdictions: readonly Jurisdiction[];
+  /** Absent until the incident is scored. */
+  readonly ncissLevel?: NcissLevel;
+  readonly occurredAt: Date;
+}
+
+/**
+ * Why an agency may receive an event's label:
+ * - `public`: CLEAR, anyone may;
+ * - `community`: GREEN, every Beacon agency is in the community;
+ * - `engaged`: the agency is engaged on the incident, a named recipient;
+ * - `concerned`: AMBER, and the incident falls within the agency's remit.
+ */
+export type Grant = 'public' | 'community' | 'engaged' | 'concerned';
+
+export type TlpDenial =
+  'above-clearance' | 'red-not-engaged' | 'amber-strict-not-engaged' | 'amber-not-concerned';
+
+export type FilterDenial =
+  | 'filter-event-type'
+  | 'filter-rsit-class'
+  | 'filter-sector'
+  | 'filter-jurisdiction'
+  | 'filter-nciss-level'
+  | 'filter-incident';
+
+/**
+ * Why an agency does not receive an event: its label (`TlpDenial`), the subscription's filters
+ * (`FilterDenial`), no subscription at all, or a subscription that belongs to another agency
+ * (a caller's mistake, refused rather than trusted).
+ */
+export type Denial = TlpDenial | FilterDenial | 'no-subscription' | 'foreign-subscription';
+
+export type MatchDecision =
+  { readonly deliver: true; readonly grant: Grant } | { readonly deliver: false; readonly reason: Denial };
+
+/**
+ * Whether an agency may receive an event of this label on this incident, whatever it
+ * subscribed to. The engagement rule, read from TLP 2.0 with Beacon's coordination centre as
+ * the recipient that passes information on:
+ *
+ * - Never above the agency's clearance (`above-clearance`), engaged or not.
+ * - CLEAR: anyone. GREEN: the community, which in Beacon is every registered agency.
+ * - RED: "named recipients only". The coordinator names recipients by engaging agencies on the
+ *   incident, so only engaged agencies receive (`red-not-engaged`).
+ * - AMBER+STRICT: "the recipient's organisation only", no clients. Passing it on to an agency
+ *   merely because the incident is in its remit would be sharing beyond the organisation, so
+ *   only engaged agencies receive (`amber-strict-not-engaged`).
+ * - AMBER: "the organisation and its clients, on a need-to-know basis". Engaged agencies need
+ *   to know; so does an agency whose remit covers the incident — it is concerned when one of
+ *   the incident's jurisdictions lies within one of the agency's AND the two share a sector.
+ *   Both, because a regulator of another country's energy sector, or of this country's water,
+ *   has no need to know of an energy incident here. An incident with no known jurisdiction or
+ *   sector concerns nobody until it has one (`amber-not-concerned`).
+ *
+ * Agencies' jurisdictions cover their subdivisions (`DE` covers `DE-BY`) but not the reverse:
+ * a Bavarian regulator is not concerned by an incident known only as `DE`.
+ */
+export function tlpDecision(agency: Agency, facts: EventFacts): MatchDecision {
+  const engaged = agency.engagedIncidentIds.includes(facts.incidentId);
+  if (compareTlp(facts.tlp, agency.clearance) > 0) return { deliver: false, reason: 'above-clearance' };
+  // The shared TLP rule, so that feeds and reads can never disagree on clearance and RED.
+  if (!mayReceive(facts.tlp, { clearance: agency.clearance, named: engaged })) {
+    return { deliver: false, reason: 'red-not-engaged' };
+  }
+  switch (facts.tlp) {
+    case 'CLEAR':
+      return { deliver: true, grant: 'public' };
+    case 'GREEN':
+      return { deliver: true, grant: 'community' };
+    case 'RED':
+      return { deliver: true, grant: 'engaged' };
+    case 'AMBER+STRICT':
+      return engaged
+        ? { deliver: true, grant: 'engaged' }
+        : { deliver: false, reason: 'amber-strict-not-engaged' };
+    case 'AMBER':
+      if (engaged) return { deliver: true, grant: 'engaged' };
+      return isConcerned(agency, facts)
+        ? { deliver: true, grant: 'concerned' }
+        : { deliver: false, reason: 'amber-not-concerned' };
+  }
+}
+
+/** Whether the incident lies within the agency's remit: a shared jurisdiction and sector. */
+export function isConcerned(agency: Agency, facts: EventFacts): boolean {
+  const inJurisdiction = facts.jurisdictions.some((j) => agency.jurisdictions.some((a) => isWithin(j, a)));
+  return inJurisdiction && facts.sectors.some((s) => agency.sectors.includes(s));
+}
+
+/** The first filter of the subscription the event fails, or undefined when it passes them all. */
+export function filterDenial(subscription: Subscription, facts: EventFacts): FilterDenial | undefined {
+  const set = <T>(list: readonly T[] | undefined): list is readonly T[] =>
+    list !== undefined && list.length > 0;
+  const { eventTypes, rsitClasses, sectors, jurisdictions, minNcissLevel, incidentIds } = subscription;
+  if (set(eventTypes) && !eventTypes.some((p) => eventTypeMatches(p, facts.type))) return 'filter-event-type';
+  if (set(incidentIds) && !incidentIds.includes(facts.incidentId)) return 'filter-incident';
+  if (set(rsitClasses) && !(facts.rsitClass !== undefined && rsitClasses.includes(facts.rsitClass))) {
+    return 'filter-rsit-class';
+  }
+  if (set(sectors) && !facts.sectors.some((s) => sectors.includes(s))) return 'filter-sector';
+  if (set(jurisdictions) && !facts.jurisdictions.some((j) => jurisdictions.some((s) => isWithin(j, s)))) {
+    return 'filter-jurisdiction';
+  }
+  if (minNcissLevel !== undefined && minNcissLevel > 0 && !((facts.ncissLevel ?? -1) >= minNcissLevel)) {
+    return 'filter-nciss-level';
+  }
+  return undefined;
+}
+
+/** Whether the agency receives the event through this subscription; the label decides first. */
+export function matches(agency: Agency, subscription: Subscription, facts: EventFacts): MatchDecision {
+  if (subscription.agencyId !== agency.id) return { deliver: false, reason: 'foreign-subscription' };
+  const tlp = tlpDecision(agency, facts);
+  if (!tlp.deliver) return tlp;
+  const filtered = filterDenial(subscription, facts);
+  return filtered ? { deliver: false, reason: filtered } : tlp;
+}
+
+/** An agency with its subscriptions: one candidate recipient of an event. */
+export interface Candidate {
+  readonly agency: Agency;
+  readonly subscriptions: readonly Subscription[];
+}
+
+export type RecipientDecision =
+  | {
+      readonly agencyId: string;
+      readonly deliver: true;
+      readonly grant: Grant;
+      /** The subscriptions that matched: the event goes to the agency once, whichever did. */
+      readonly subscriptionIds: readonly string[];
+    }
+  | {
+      readonly agencyId: string;
+      readonly deliver: false;
+      /** The label's denial, else `no-subscription`, else the first subscription's denial. */
+      readonly reason: Denial;
+      /** Each subscription's denial, in order, when the label allowed the event. */
+      readonly bySubscription: readonly { readonly subscriptionId: string; readonly reason: Denial }[];
+    };
+
+/**
+ * One decision per candidate, in order: deliver once when the label allows it and at least one
+ * of the agency's subscriptions matches, with the reason otherwise.
+ */
+export function recipients(candidates: readonly Candidate[], facts: EventFacts): RecipientDecision[] {
+  return candidates.map(({ agency, subscriptions }) => {
+    const agencyId = agency.id;
+    const tlp = tlpDecision(agency, facts);
+    if (!tlp.deliver) return { agencyId, deliver: false, reason: tlp.reason, bySubscription: [] };
+    if (subscriptions.length === 0) {
+      return { agencyId, deliver: false, reason: 'no-subscription', bySubscription: [] };
+    }
+    const matched: string[] = [];
+    const bySubscription: { subscriptionId: string; reason: Denial }[] = [];
+    for (const subscription of subscriptions) {
+      const decision = matches(agency, subscription, facts);
+      if (decision.deliver) matched.push(subscription.id);
+      else bySubscription.push({ subscriptionId: subscription.id, reason: decision.reason });
+    }
+    if (matched.length > 0) return { agencyId, deliver: true, grant: tlp.grant, subscriptionIds: matched };
+    return { agencyId, deliver: false, reason: bySubscription[0]!.reason, bySubscription };
+  });
+}

@@ -1,0 +1,252 @@
+import {
+  type Cidr,
+  formatIpAddress,
+  inCidr,
+  ipv4,
+  type IpAddress,
+  parseCidr,
+  parseIpAddress,
+} from './ip-address.js';
+
+/**
+ * Server-side request forgery protection for webhooks. An agency admin chooses the webhook URL,
+ * so without a check Beacon would POST signed event data wherever that URL points: the cloud
+ * metadata service, the Mongo or NATS ports on the loopback, an internal admin API.
+ *
+ * The domain judges; the adapter resolves. The adapter looks the host up, passes every address
+ * it got here, and then must connect only to the addresses this check returned (pinning them,
+ * so a second DNS answer cannot swap the target: DNS rebinding) and follow no redirect without
+ * judging it again.
+ */
+
+/** What an address is, from the point of view of a connection leaving Beacon. */
+export type AddressCategory =
+  | 'public'
+  | 'private'
+  | 'carrier-grade-nat'
+  | 'unique-local'
+  | 'loopback'
+  | 'link-local'
+  | 'cloud-metadata'
+  | 'unspecified'
+  | 'multicast'
+  | 'broadcast'
+  | 'reserved';
+
+type Range = readonly [cidr: string, category: AddressCategory];
+
+/** First match wins, so the narrow blocks come before the blocks that contain them. */
+const V4_RANGES: readonly Range[] = [
+  // AWS, GCP, Azure, OpenStack and others all serve instance credentials here.
+  ['169.254.169.254/32', 'cloud-metadata'],
+  // Alibaba Cloud's metadata service.
+  ['100.100.100.200/32', 'cloud-metadata'],
+  ['255.255.255.255/32', 'broadcast'],
+  // "This network": Linux connects 0.0.0.0 to the loopback.
+  ['0.0.0.0/8', 'unspecified'],
+  ['10.0.0.0/8', 'private'],
+  ['100.64.0.0/10', 'carrier-grade-nat'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['172.16.0.0/12', 'private'],
+  ['192.0.0.0/24', 'reserved'],
+  ['192.0.2.0/24', 'reserved'],
+  ['192.88.99.0/24', 'reserved'],
+  ['192.168.0.0/16', 'private'],
+  ['198.18.0.0/15', 'reserved'],
+  ['198.51.100.0/24', 'reserved'],
+  ['203.0.113.0/24', 'reserved'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+];
+
+const V6_RANGES: readonly Range[] = [
+  ['::/128', 'unspecified'],
+  ['::1/128', 'loopback'],
+  // AWS's metadata service over IPv6 (inside the unique-local block, named for the report).
+  ['fd00:ec2::254/128', 'cloud-metadata'],
+  // Local-use NAT64 (RFC 8215) translates to whatever the operator's network holds.
+  ['64:ff9b:1::/48', 'private'],
+  ['100::/64', 'reserved'],
+  ['2001:db8::/32', 'reserved'],
+  ['fc00::/7', 'unique-local'],
+  ['fe80::/10', 'link-local'],
+  ['fec0::/10', 'reserved'],
+  ['ff00::/8', 'multicast'],
+];
+
+const parseRanges = (ranges: readonly Range[]) =>
+  ranges.map(([cidr, category]) => [parseCidr(cidr)!, category] as const);
+const V4 = parseRanges(V4_RANGES);
+const V6 = parseRanges(V6_RANGES);
+const GLOBAL_UNICAST_V6 = parseCidr('2000::/3')!;
+const IPV4_MAPPED = parseCidr('::ffff:0:0/96')!;
+const IPV4_COMPATIBLE = parseCidr('::/96')!;
+const NAT64 = parseCidr('64:ff9b::/96')!;
+const SIX_TO_FOUR = parseCidr('2002::/16')!;
+
+/** An address's category and, for IPv6 forms that carry an IPv4 address, that address. */
+export interface AddressClass {
+  readonly category: AddressCategory;
+  readonly embedded?: IpAddress;
+}
+
+/**
+ * Classifies an address. IPv6 forms that reach an IPv4 address take that address's category:
+ * IPv4-mapped (`::ffff:127.0.0.1` is the loopback to a dual-stack socket), NAT64 (`64:ff9b::/96`)
+ * and 6to4 (`2002::/16`). The deprecated IPv4-compatible form (`::a.b.c.d`) is reserved even when
+ * the address inside is public. IPv6 outside the global unicast block `2000::/3` is reserved.
+ */
+export function classifyAddress(address: IpAddress): AddressClass {
+  if (address.version === 4) return { category: categoryIn(address, V4) ?? 'public' };
+  const b = address.bytes;
+  const last32 = ipv4(b.slice(12, 16));
+  if (inCidr(address, IPV4_MAPPED) || inCidr(address, NAT64)) {
+    return { category: classifyAddress(last32).category, embedded: last32 };
+  }
+  const listed = categoryIn(address, V6);
+  if (listed) return { category: listed };
+  if (inCidr(address, IPV4_COMPATIBLE)) {
+    const inner = classifyAddress(last32).category;
+    return { category: inner === 'public' ? 'reserved' : inner, embedded: last32 };
+  }
+  if (inCidr(address, SIX_TO_FOUR)) {
+    const inner = ipv4(b.slice(2, 6));
+    return { category: classifyAddress(inner).category, embedded: inner };
+  }
+  return { category: inCidr(address, GLOBAL_UNICAST_V6) ? 'public' : 'reserved' };
+}
+
+function categoryIn(address: IpAddress, ranges: readonly (readonly [Cidr, AddressCategory])[]) {
+  return ranges.find(([cidr]) => inCidr(address, cidr))?.[1];
+}
+
+/** The CIDR strings of `list` that do not parse: for validating configuration at start-up. */
+export function invalidCidrs(list: readonly string[]): string[] {
+  return list.filter((text) => parseCidr(text) === undefined);
+}
+
+export interface WebhookTargetOptions {
+  /**
+   * CIDR blocks (or single addresses) a webhook may reach although they are not public, e.g. a
+   * test receiver on `127.0.0.1/32`. An IPv4 block also covers the IPv6 forms that carry its
+   * addresses. Cloud metadata addresses stay refused even inside an allowed block.
+   */
+  readonly allow?: readonly string[];
+}
+
+export type WebhookTargetRefusal =
+  | 'invalid-url'
+  | 'scheme'
+  | 'credentials'
+  | 'localhost-name'
+  | 'unresolved'
+  | 'invalid-address'
+  | 'forbidden-address';
+
+export type WebhookTargetVerdict =
+  | {
+      readonly ok: true;
+      /** The URL as WHATWG parsing normalised it: send to this, not to the text given. */
+      readonly url: string;
+      /** The canonical addresses to connect to, and only these. */
+      readonly addresses: readonly string[];
+    }
+  | {
+      readonly ok: false;
+      readonly reason: WebhookTargetRefusal;
+      readonly detail: string;
+      /** The offending address, canonical, when the refusal is about one. */
+      readonly address?: string;
+      readonly category?: AddressCategory;
+    };
+
+/**
+ * The checks that need no DNS: what a registry can tell an admin when the URL is saved. The URL
+ * is parsed by WHATWG rules, the same parser `fetch` uses, so the host judged here is the host
+ * that would be contacted (parser differentials are a classic SSRF bypass).
+ */
+export function webhookUrlProblem(url: string): string | undefined {
+  const parsed = parseWebhookUrl(url);
+  return parsed.ok ? undefined : parsed.detail;
+}
+
+/**
+ * Whether Beacon may POST to `url` when its host resolved to `resolvedAddresses`: an http(s)
+ * URL without credentials, whose every address (and the host itself, when it is an IP literal)
+ * is public or inside an allowed block. One bad address refuses the whole target, because the
+ * HTTP client may pick any of them. A name under `localhost` (RFC 6761) is refused unless all
+ * its addresses are allowed, whatever they are, since hosts files need not agree with DNS.
+ */
+export function checkWebhookTarget(
+  url: string,
+  resolvedAddresses: readonly string[],
+  options: WebhookTargetOptions = {},
+): WebhookTargetVerdict {
+  const allow = (options.allow ?? []).map((text) => {
+    const cidr = parseCidr(text);
+    if (!cidr) throw new RangeError(`allowed webhook block "${text}" is not an address or CIDR block`);
+    return cidr;
+  });
+  const parsed = parseWebhookUrl(url);
+  if (!parsed.ok) return parsed;
+  const { href, hostname } = parsed;
+
+  const literal = parseIpAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
+  const texts = literal ? [hostname, ...resolvedAddresses] : resolvedAddresses;
+  if (texts.length === 0) {
+    return { ok: false, reason: 'unresolved', detail: `"${hostname}" resolved to no address` };
+  }
+  const addresses: IpAddress[] = [];
+  for (const text of texts) {
+    const address = parseIpAddress(text.replace(/^\[(.*)\]$/, '$1'));
+    if (!address) {
+      return { ok: false, reason: 'invalid-address', detail: `"${text}" is not an IP address` };
+    }
+    addresses.push(address);
+  }
+
+  const localhostName = !literal && /(^|\.)localhost\.?$/.test(hostname);
+  for (const address of addresses) {
+    const { category, embedded } = classifyAddress(address);
+    const allowed = allow.some((cidr) => inCidr(address, cidr) || (embedded && inCidr(embedded, cidr)));
+    const canonical = formatIpAddress(address);
+    if (localhostName && !allowed) {
+      return {
+        ok: false,
+        reason: 'localhost-name',
+        detail: `"${hostname}" names this host; ${canonical} is not in an allowed block`,
+        address: canonical,
+        category,
+      };
+    }
+    if (category === 'cloud-metadata' || (category !== 'public' && !allowed)) {
+      return {
+        ok: false,
+        reason: 'forbidden-address',
+        detail: `${canonical} is ${category.replaceAll('-', ' ')}${allowed ? ', never allowed' : ''}`,
+        address: canonical,
+        category,
+      };
+    }
+  }
+  return { ok: true, url: href, addresses: [...new Set(addresses.map(formatIpAddress))] };
+}
+
+type ParsedUrl =
+  | { readonly ok: true; readonly href: string; readonly hostname: string }
+  | { readonly ok: false; readonly reason: WebhookTargetRefusal; readonly detail: string };
+
+function parseWebhookUrl(url: string): ParsedUrl {
+  if (!URL.canParse(url)) return { ok: false, reason: 'invalid-url', detail: 'not a valid absolute URL' };
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    return { ok: false, reason: 'scheme', detail: `scheme "${parsed.protocol}" is not http or https` };
+  }
+  // Credentials would be sent to the receiver in the clear and are a common way to smuggle a
+  // second host past naive parsers (`http://internal@evil/`).
+  if (parsed.username !== '' || parsed.password !== '') {
+    return { ok: false, reason: 'credentials', detail: 'the URL carries a user name or password' };
+  }
+  return { ok: true, href: parsed.href, hostname: parsed.hostname.toLowerCase() };
+}
