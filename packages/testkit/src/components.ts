@@ -31,6 +31,12 @@ export interface Ports {
   readonly extra: readonly number[];
 }
 
+export interface ProcessOptions {
+  readonly ui: boolean;
+  /** NATS only: appended to the generated config file, e.g. operator-mode accounts and auth. */
+  readonly natsConfig?: string;
+}
+
 export interface Component {
   readonly name: ComponentName;
   /** The variable naming a server of the user's own; when set nothing is started. */
@@ -40,7 +46,7 @@ export interface Component {
   /** Its URL given its main port. */
   url(port: number): string;
   /** The process to run, with data and logs under `dir`. */
-  process(dir: string, ports: Ports, options: { ui: boolean }): ProcessSpec;
+  process(dir: string, ports: Ports, options: ProcessOptions): ProcessSpec;
   /** Resolves once the server answers a real request; rejects with why not. */
   ready(url: string): Promise<void>;
 }
@@ -50,7 +56,7 @@ export const nats: Component = {
   urlVariable: 'NATS_URL',
   extraPorts: 1,
   url: (port) => `nats://127.0.0.1:${port}`,
-  process(dir, ports) {
+  process(dir, ports, { natsConfig }) {
     const conf = join(dir, 'nats.conf');
     mkdirSync(dir, { recursive: true });
     // JetStream on disk, as in production; the monitor port serves /healthz and /jsz.
@@ -66,6 +72,7 @@ export const nats: Component = {
         `  max_memory_store: 512MB`,
         `  max_file_store: 20GB`,
         `}`,
+        ...(natsConfig === undefined ? [] : [natsConfig]),
       ].join('\n'),
     );
     return {

@@ -17,28 +17,50 @@ export interface DedicatedServer {
   stop(): Promise<void>;
 }
 
+export interface DedicatedOptions {
+  /** NATS only: appended to the server's config file, e.g. operator-mode auth for a permissions test. */
+  readonly natsConfig?: string;
+  /** Replaces the component's readiness probe, e.g. for a server that refuses anonymous clients. */
+  readonly ready?: (url: string) => Promise<void>;
+}
+
 /**
  * Starts a private instance of one component on free ports, with its own data directory under
- * .infra/test, for fault tests: kill -9, pause, restart.
+ * .infra/test, for fault tests (kill -9, pause, restart) and for tests that need a server
+ * configured differently from the shared one.
  */
-export async function startDedicated(name: ComponentName): Promise<DedicatedServer> {
+export async function startDedicated(
+  name: ComponentName,
+  options: DedicatedOptions = {},
+): Promise<DedicatedServer> {
+  if (options.natsConfig !== undefined && name !== 'nats') {
+    throw new Error(`natsConfig applies to a NATS server, not ${name}`);
+  }
   const component = components[name];
+  const probe = options.ready ?? ((url: string) => component.ready(url));
   const root = join(infraDir, 'test', 'dedicated');
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, `${name}-`));
   const [main, ...extra] = await Promise.all(
     Array.from({ length: component.extraPorts + 1 }, () => freePort()),
   );
-  const proc = new ManagedProcess(component.process(dir, { main: main!, extra }, { ui: false }));
+  const proc = new ManagedProcess(
+    component.process(dir, { main: main!, extra }, { ui: false, natsConfig: options.natsConfig }),
+  );
   const url = component.url(main!);
   const ready = (timeoutMs = 60_000) =>
-    waitFor(() => component.ready(url), {
+    waitFor(() => probe(url), {
       what: `dedicated ${name} (log: ${proc.spec.logFile})`,
       timeoutMs,
       abortIf: () => proc.exitReason,
     });
   proc.start();
-  await ready();
+  try {
+    await ready();
+  } catch (error) {
+    await proc.stop(); // a server that never answered must not outlive the test that started it
+    throw error;
+  }
   return {
     url,
     process: proc,

@@ -8,8 +8,9 @@ export {
   TEMPORAL_SEARCH_ATTRIBUTES,
   type Component,
   type ComponentName,
+  type ProcessOptions,
 } from './components.js';
-export { startDedicated, type DedicatedServer } from './dedicated.js';
+export { startDedicated, type DedicatedOptions, type DedicatedServer } from './dedicated.js';
 export { testNames, type TestNames } from './names.js';
 export { infraDir, installedBinary, repoRoot } from './paths.js';
 export { freePort } from './ports.js';
