@@ -5,12 +5,24 @@
  * 1,000,000 assets, about five dependencies each) and `IMPACT_BENCH_RUNS` the timed runs.
  * Prints a table and writes JSON to results/.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DirectedGraph } from 'graphology';
-import { AssetGraph, cascade, DEFAULT_HORIZON_HOURS, DEFAULT_MIN_LOSS } from '@beacon/impact';
-import { streamRegion } from '@beacon/impact/demo';
+import {
+  AssetGraph,
+  cascade,
+  DEFAULT_HORIZON_HOURS,
+  DEFAULT_MIN_LOSS,
+  loadConfig as loadImpactConfig,
+  startImpact,
+} from '@beacon/impact';
+import { generateRegion, streamRegion } from '@beacon/impact/demo';
+import { connectMongo, createDevIssuer, createLogger, tlpToProto } from '@beacon/platform';
+import { impactV1 } from '@beacon/proto';
+import { infraDir, startStack, testNames } from '@beacon/testkit/infra';
 import { publish, type Check, type Row } from './report.js';
 
 const ASSETS = Number(process.env['IMPACT_BENCH_ASSETS'] ?? 1_000_000);
@@ -100,7 +112,7 @@ const ours = (() => {
       const node = graph.putAsset(asset);
       if (asset.id.startsWith(SOURCE_PREFIX)) sources.push(node);
     },
-    dependency: (d) => graph.putDependency(d),
+    dependency: (d) => graph.loadDependency(d),
   });
   const view = graph.view();
   const seconds = (performance.now() - started) / 1000;
@@ -151,8 +163,8 @@ interface NodeAttributes {
   order: number;
 }
 interface EdgeAttributes {
-  backupHours: number;
-  timeToImpactHours: number;
+  backupSeconds: number;
+  timeToImpactSeconds: number;
   degradation: number;
 }
 type Baseline = DirectedGraph<NodeAttributes, EdgeAttributes>;
@@ -160,14 +172,14 @@ type Baseline = DirectedGraph<NodeAttributes, EdgeAttributes>;
 interface Label {
   readonly node: string;
   readonly order: number;
-  readonly hours: number;
+  readonly seconds: number;
   readonly loss: number;
   readonly pred: Label | undefined;
 }
 
 /** Earliest first; at equal times the larger loss (so the smaller is dominated), then by node. */
 function before(a: Label, b: Label): boolean {
-  if (a.hours !== b.hours) return a.hours < b.hours;
+  if (a.seconds !== b.seconds) return a.seconds < b.seconds;
   if (a.loss !== b.loss) return a.loss > b.loss;
   if (a.order !== b.order) return a.order < b.order;
   return (a.pred?.order ?? -1) < (b.pred?.order ?? -1);
@@ -226,7 +238,7 @@ function graphologyCascade(
   const kept: Label[] = [];
   const heap = new BinaryHeap<Label>(before);
   for (const node of initial) {
-    heap.push({ node, order: graph.getNodeAttribute(node, 'order'), hours: 0, loss: 1, pred: undefined });
+    heap.push({ node, order: graph.getNodeAttribute(node, 'order'), seconds: 0, loss: 1, pred: undefined });
   }
   for (let label = heap.pop(); label !== undefined; label = heap.pop()) {
     if (label.loss <= (best.get(label.node) ?? 0)) continue;
@@ -234,10 +246,10 @@ function graphologyCascade(
     kept.push(label);
     const from = label;
     graph.forEachOutEdge(label.node, (_edge, edge, _source, target, _sourceAttributes, targetAttributes) => {
-      const at = from.hours + edge.backupHours + edge.timeToImpactHours;
+      const at = from.seconds + edge.backupSeconds + edge.timeToImpactSeconds;
       const delivered = from.loss * edge.degradation;
-      if (at > HORIZON || delivered < MIN_LOSS || delivered <= (best.get(target) ?? 0)) return;
-      heap.push({ node: target, order: targetAttributes.order, hours: at, loss: delivered, pred: from });
+      if (at > HORIZON * 3600 || delivered < MIN_LOSS || delivered <= (best.get(target) ?? 0)) return;
+      heap.push({ node: target, order: targetAttributes.order, seconds: at, loss: delivered, pred: from });
     });
   }
   return { best, kept };
@@ -252,13 +264,13 @@ const baseline = (() => {
   let order = 0;
   streamRegion(region, {
     asset: (asset) => graph.addNode(asset.id, { population: asset.populationServed, order: order++ }),
-    // Edges point from provider to dependent, as our rows do. The AssetGraph keeps these as
-    // 32-bit floats; round them the same way so both add and multiply the very same numbers.
+    // Edges point from provider to dependent, as our rows do. The AssetGraph keeps times in
+    // whole seconds; do the same so both add and multiply the very same numbers.
     dependency: (d) =>
       void graph.addEdge(d.providerId, d.dependentId, {
-        backupHours: Math.fround(d.backupHours),
-        timeToImpactHours: Math.fround(d.timeToImpactHours),
-        degradation: Math.fround(d.degradation),
+        backupSeconds: Math.round(d.backupHours * 3600),
+        timeToImpactSeconds: Math.round(d.timeToImpactHours * 3600),
+        degradation: d.degradation,
       }),
   });
   const seconds = (performance.now() - started) / 1000;
@@ -314,9 +326,122 @@ rows.push({
 });
 
 // ── Bulk import: raw driver insertMany vs the service's import path ──────────────────────────
-// Reserved for the import benchmark (it needs the database stack, as intake.bench.ts starts
-// it); its rows and checks join the ones above before publishing.
-// ─────────────────────────────────────────────────────────────────────────────────────────────
+// The same generated rows, in batches of 1,000, on the same Mongo-wire server: straight into a
+// collection with the driver, and through impact's ImportRegistry over gRPC (validation,
+// ownership checks, insertMany, graph update). FerretDB on SQLite writes about a thousand
+// documents per batch and second-scale per 100k, so the import runs on a smaller region than
+// the cascade (IMPACT_BENCH_IMPORT_ASSETS, default 20,000 assets ≈ 100,000 dependencies).
+const IMPORT_ASSETS = Number(process.env['IMPACT_BENCH_IMPORT_ASSETS'] ?? 20_000);
+const IMPORT_BATCH = 1_000;
+const TARGET_IMPORT_SHARE = 0.5;
+const importRegion = generateRegion({ seed: SEED + 1, assets: IMPORT_ASSETS });
+const importRows: impactV1.ImportRow[] = [
+  ...importRegion.assets.map((a): impactV1.ImportRow => ({
+    row: {
+      $case: 'asset',
+      value: {
+        ...a,
+        tlp: tlpToProto(a.tlp),
+        location: { ...a.location },
+        services: [...a.services],
+        version: 0,
+      },
+    },
+  })),
+  ...importRegion.dependencies.map((d): impactV1.ImportRow => ({
+    row: { $case: 'dependency', value: { ...d } },
+  })),
+];
+const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+const names = testNames();
+try {
+  const mongo = await connectMongo({ url: stack.endpoints.mongoUrl, appName: 'bench' });
+  const rawDb = mongo.db(names.database('raw_import'));
+  const rawStarted = performance.now();
+  for (let i = 0; i < importRows.length; i += IMPORT_BATCH) {
+    const batch = importRows.slice(i, i + IMPORT_BATCH);
+    const assets = batch
+      .filter((r) => r.row?.$case === 'asset')
+      .map((r) => ({ _id: (r.row!.value as impactV1.Asset).id, ...r.row!.value }));
+    const deps = batch
+      .filter((r) => r.row?.$case === 'dependency')
+      .map((r) => {
+        const d = r.row!.value as impactV1.Dependency;
+        return { _id: `${d.dependentId}|${d.providerId}|${d.kind}`, ...d };
+      });
+    if (assets.length > 0) await rawDb.collection('assets').insertMany(assets as never[], { ordered: false });
+    if (deps.length > 0)
+      await rawDb.collection('dependencies').insertMany(deps as never[], { ordered: false });
+  }
+  const rawMs = performance.now() - rawStarted;
+
+  const issuer = await createDevIssuer({});
+  const config = loadImpactConfig({
+    MONGO_URL: stack.endpoints.mongoUrl,
+    NATS_URL: stack.endpoints.natsUrl,
+    IMPACT_DB: names.database('impact'),
+    EVENTS_STREAM: names.stream('EVENTS'),
+    EVENTS_SUBJECT_ROOT: names.subject('beacon.evt'),
+    IMPACT_CONSUMER: names.stream('impact'),
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_JWKS_URL: 'http://127.0.0.1:9/unused',
+  });
+  const impact = await startImpact(
+    {
+      ...config,
+      grpc: { host: '127.0.0.1', port: 0 },
+      auth: { ...config.auth, jwks: { keys: issuer.jwks } },
+    },
+    createLogger({ name: 'bench', level: 'silent' }),
+  );
+  const client = new impactV1.ImpactServiceClient(`127.0.0.1:${impact.port}`, credentials.createInsecure());
+  const metadata = new Metadata();
+  metadata.set(
+    'authorization',
+    `Bearer ${await issuer.mint({ subject: 'bench', roles: ['coordinator'], clearance: 'RED' })}`,
+  );
+  const serviceStarted = performance.now();
+  let refused = 0;
+  for (let i = 0; i < importRows.length; i += IMPORT_BATCH) {
+    const response = await new Promise<impactV1.ImportRegistryResponse>((resolve, reject) =>
+      client.importRegistry(
+        { rows: importRows.slice(i, i + IMPORT_BATCH), firstRow: i + 1 },
+        metadata,
+        { deadline: new Date(Date.now() + 120_000) },
+        (error: ServiceError | null, res?: impactV1.ImportRegistryResponse) =>
+          error ? reject(error) : resolve(res!),
+      ),
+    );
+    refused += response.errors.length;
+  }
+  const serviceMs = performance.now() - serviceStarted;
+  if (refused > 0) throw new Error(`the import refused ${refused} generated rows`);
+  client.close();
+  await impact.stop();
+  await mongo.close();
+
+  const rawRate = importRows.length / (rawMs / 1000);
+  const serviceRate = importRows.length / (serviceMs / 1000);
+  rows.push(
+    {
+      name: `baseline: raw driver insertMany (${IMPORT_BATCH}/batch)`,
+      opsPerSecond: rawRate,
+      note: `${importRows.length} rows in ${(rawMs / 1000).toFixed(1)} s`,
+    },
+    {
+      name: `import via ImportRegistry (gRPC, ${IMPORT_BATCH}/batch)`,
+      opsPerSecond: serviceRate,
+      note: `${importRows.length} rows in ${(serviceMs / 1000).toFixed(1)} s`,
+    },
+  );
+  checks.push({
+    target: `bulk import >= ${TARGET_IMPORT_SHARE * 100}% of the raw driver's bulk insert rate`,
+    measured: `${Math.round(serviceRate)} vs ${Math.round(rawRate)} rows/s = ${((100 * serviceRate) / rawRate).toFixed(0)}%`,
+    pass: serviceRate >= TARGET_IMPORT_SHARE * rawRate,
+  });
+} finally {
+  await stack.stop();
+}
 
 const speedup = baselineSpread.median / oursSpread.median;
 checks.push(

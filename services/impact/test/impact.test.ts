@@ -68,7 +68,7 @@ const EXPECTED = {
   impacted: 5,
   // grid 100k + water 50k + telecom 80k + hospital 20k + bank 0.8 × 30k
   population: '274000',
-  first: { grid: [0, 1], water: [2, 1], telecom: [8, 1], hospital: [8, 1], bank: [9, 0.800000011920929] },
+  first: { grid: [0, 1], water: [2, 1], telecom: [8, 1], hospital: [8, 1], bank: [9, 0.8] },
   nciss: ['high', 'very-high'],
 };
 

@@ -27,7 +27,7 @@ function fakes() {
       for (const d of list) dependencies.set(`${d.dependentId}|${d.providerId}|${d.kind}`, d);
     },
     deleteDependency: async (d) => dependencies.delete(`${d.dependentId}|${d.providerId}|${d.kind}`),
-    deleteDependenciesOf: async () => 0,
+    deleteDependenciesOf: async (_id, asProvider) => asProvider.length,
     dependencyPage: async () => ({ items: [], next: undefined }),
   };
   const store: AssessmentStore = {

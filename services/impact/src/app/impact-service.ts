@@ -55,14 +55,14 @@ export class ImpactService {
 
   /** Rebuilds the graph from the store. */
   async init(): Promise<void> {
-    const deferred: Dependency[] = [];
+    // Every asset arrives before any dependency, and the store's keys are unique, so
+    // dependencies take the bulk path with no replacement lookups and no buffering here.
     await this.deps.registry.load(
       (asset) => this.graph.putAsset(asset),
-      (dependency) => deferred.push(dependency),
+      (dependency) => {
+        if (this.#known(dependency)) this.graph.loadDependency(dependency);
+      },
     );
-    for (const dependency of deferred) {
-      if (this.#known(dependency)) this.graph.putDependency(dependency);
-    }
     this.graph.compact();
   }
 
@@ -98,7 +98,7 @@ export class ImpactService {
     this.#requireManage(caller, asset.operatorId);
     // Dependencies first: a crash in between leaves an asset without them, which a retry
     // finishes, never a dependency naming a missing asset.
-    const removed = await this.deps.registry.deleteDependenciesOf(id);
+    const removed = await this.deps.registry.deleteDependenciesOf(id, this.graph.dependentsOf(id));
     await this.deps.registry.deleteAsset(id);
     this.graph.removeAsset(id);
     return removed;

@@ -38,7 +38,7 @@ export interface Page<T> {
 }
 
 export interface RegistryStore {
-  /** Streams the whole registry, for rebuilding the graph at start. */
+  /** Streams the whole registry, for rebuilding the graph at start: every asset first. */
   load(onAsset: (asset: StoredAsset) => void, onDependency: (d: Dependency) => void): Promise<void>;
   getAsset(id: string): Promise<StoredAsset | undefined>;
   /** Creates (expectedVersion 0) or replaces at that version; throws ImpactError conflict otherwise. */
@@ -55,8 +55,11 @@ export interface RegistryStore {
   dependenciesOf(dependentId: string): Promise<Dependency[]>;
   putDependencies(dependencies: readonly Dependency[]): Promise<void>;
   deleteDependency(d: Pick<Dependency, 'dependentId' | 'providerId' | 'kind'>): Promise<boolean>;
-  /** Removes every dependency naming the asset, either way; returns how many. */
-  deleteDependenciesOf(assetId: string): Promise<number>;
+  /**
+   * Removes every dependency naming the asset: its own, and `asProvider`, those of the assets
+   * that need it (the graph knows them); returns how many.
+   */
+  deleteDependenciesOf(assetId: string, asProvider: readonly Dependency[]): Promise<number>;
   /** Dependencies by key order, for export. */
   dependencyPage(
     after: string | undefined,

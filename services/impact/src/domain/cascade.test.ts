@@ -186,6 +186,71 @@ describe('cascade on graphs checked by hand', () => {
   });
 });
 
+describe('edges of the arithmetic', () => {
+  it('keeps inputs exact: a 1 % degradation still spreads at the 1 % threshold, and a 0.3 h delay fits a 0.3 h horizon', () => {
+    const g = graphOf(
+      ['a', 'b', 'c'],
+      [
+        ['b', 'a', 0, 0.01],
+        ['c', 'a', 0.3],
+      ],
+    );
+    const r = run(g, { a: 1 }, 0.3);
+    expect(r.maxLoss(g.nodeOf('b')!)).toBe(0.01);
+    expect(r.firstImpactHours(g.nodeOf('c')!)).toBe(0.3);
+    expect([...g.dependencies()].map((d) => [d.degradation, d.timeToImpactHours])).toEqual([
+      [0.01, 0],
+      [1, 0.3],
+    ]);
+  });
+
+  it('counts dependencies right after an asset goes', () => {
+    const g = graphOf(['a', 'b'], [['b', 'a', 1]]);
+    g.removeAsset('a');
+    expect(g.dependencyCount).toBe(0);
+    expect(g.assetCount).toBe(1);
+  });
+
+  it('picks the same critical path whichever of two equal dependencies was stored first', () => {
+    const via = (kinds: DependencyKind[]) => {
+      const g = graphOf(
+        ['a', 'b'],
+        kinds.map((kind): Edge => ['b', 'a', 2, 1, 0, kind]),
+      );
+      return run(g, { a: 1 }).criticalPath(g.nodeOf('b')!)[1]?.via;
+    };
+    expect(via(['power', 'water'])).toBe(via(['water', 'power']));
+  });
+
+  it('samples the horizon itself when it falls between two samples', () => {
+    const g = graphOf(['a', 'b'], [['b', 'a', 168.5]], 1000);
+    const s = summarise(g, run(g, { a: 1 }, 169));
+    expect(s.populationAffected).toBe(2000);
+    expect(s.populationOverTime.at(-1)).toEqual({ hours: 169, population: 2000 });
+  });
+
+  it('loads a registry in bulk to the same answer as one put at a time', () => {
+    const edges: Edge[] = [
+      ['b', 'a', 1],
+      ['c', 'b', 2, 0.5],
+      ['a', 'c', 1, 0.2],
+    ];
+    const bulk = graphOf(['a', 'b', 'c'], []);
+    for (const [dependentId, providerId, timeToImpactHours, degradation = 1] of edges) {
+      bulk.loadDependency({
+        dependentId,
+        providerId,
+        kind: 'power',
+        timeToImpactHours,
+        degradation,
+        backupHours: 0,
+      });
+    }
+    const one = graphOf(['a', 'b', 'c'], edges);
+    expect(answer(bulk, run(bulk, { a: 1 }))).toEqual(answer(one, run(one, { a: 1 })));
+  });
+});
+
 describe('summaries', () => {
   it('counts people over time, by sector, and feeds NCISS', () => {
     const g = new AssetGraph();

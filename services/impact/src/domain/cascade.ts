@@ -1,5 +1,5 @@
 import { DEPENDENCY_KINDS, type DependencyKind } from './model.js';
-import type { GraphView } from './graph.js';
+import { toSeconds, type GraphView } from './graph.js';
 
 /** An asset the incident hits directly: it loses `loss` of its service from `atHours` on. */
 export interface InitialDamage {
@@ -52,10 +52,12 @@ export function cascade(
   initial: readonly InitialDamage[],
   options: CascadeOptions = {},
 ): Cascade {
-  const horizon = options.horizonHours ?? DEFAULT_HORIZON_HOURS;
+  const horizonHours = options.horizonHours ?? DEFAULT_HORIZON_HOURS;
+  // The search runs in whole seconds, as the graph stores times: sums stay exact.
+  const horizon = toSeconds(horizonHours);
   const minLoss = options.minLoss ?? DEFAULT_MIN_LOSS;
   const labels = new Labels();
-  const heap = new LabelHeap(labels);
+  const heap = new LabelHeap(labels, graph.kind);
   const best = new Float64Array(graph.nodeCount);
   const first = new Int32Array(graph.nodeCount).fill(-1);
   const last = new Int32Array(graph.nodeCount).fill(-1);
@@ -63,8 +65,9 @@ export function cascade(
 
   for (const { node, loss, atHours = 0 } of initial) {
     if (node < 0 || node >= graph.nodeCount || graph.alive[node] !== 1) continue;
-    if (!(loss >= minLoss) || !(atHours <= horizon)) continue;
-    heap.push(labels.add(node, Math.max(0, atHours), Math.min(1, loss), -1, -1));
+    const at = toSeconds(Math.max(0, atHours));
+    if (!(loss >= minLoss) || !(at <= horizon)) continue;
+    heap.push(labels.add(node, at, Math.min(1, loss), -1, -1));
   }
 
   const { offsets, dependents, timeToImpact, backup, degradation, alive } = graph;
@@ -79,17 +82,17 @@ export function cascade(
     last[node] = label;
     accepted.push(label);
 
-    const hours = labels.hours[label]!;
+    const seconds = labels.seconds[label]!;
     for (let e = offsets[node]!, end = offsets[node + 1]!; e < end; e++) {
       const dependent = dependents[e]!;
       if (alive[dependent] !== 1) continue;
-      const at = hours + backup[e]! + timeToImpact[e]!;
+      const at = seconds + backup[e]! + timeToImpact[e]!;
       const delivered = loss * degradation[e]!;
       if (at > horizon || delivered < minLoss || delivered <= best[dependent]!) continue;
       heap.push(labels.add(dependent, at, delivered, label, e));
     }
   }
-  return new Cascade(graph, labels, first, last, accepted, horizon);
+  return new Cascade(graph, labels, first, last, accepted, horizonHours);
 }
 
 /** What `cascade` found; reads only, in node terms (the caller maps nodes to asset ids). */
@@ -120,7 +123,7 @@ export class Cascade {
   /** When the asset first loses service (hours), or undefined when it never does in the horizon. */
   firstImpactHours(node: number): number | undefined {
     const label = this.firstLabel[node] ?? -1;
-    return label === -1 ? undefined : this.labels.hours[label];
+    return label === -1 ? undefined : this.labels.seconds[label]! / 3600;
   }
 
   /** The largest loss it reaches within the horizon (0 when unaffected). */
@@ -132,14 +135,14 @@ export class Cascade {
   /** When it reaches its largest loss. */
   maxLossHours(node: number): number | undefined {
     const label = this.lastLabel[node] ?? -1;
-    return label === -1 ? undefined : this.labels.hours[label];
+    return label === -1 ? undefined : this.labels.seconds[label]! / 3600;
   }
 
   /** Its loss over time, as increasing steps. */
   steps(node: number): LossStep[] {
     const steps: LossStep[] = [];
     for (let label = this.lastLabel[node] ?? -1; label !== -1; label = this.labels.prevOfNode[label]!) {
-      steps.push({ hours: this.labels.hours[label]!, loss: this.labels.loss[label]! });
+      steps.push({ hours: this.labels.seconds[label]! / 3600, loss: this.labels.loss[label]! });
     }
     return steps.reverse();
   }
@@ -161,7 +164,7 @@ export class Cascade {
       const edge = this.labels.edge[label]!;
       hops.push({
         node: this.labels.node[label]!,
-        hours: this.labels.hours[label]!,
+        hours: this.labels.seconds[label]! / 3600,
         loss: this.labels.loss[label]!,
         ...(edge === -1 ? {} : { via: DEPENDENCY_KINDS[this.graph.kind[edge]!] }),
       });
@@ -175,7 +178,7 @@ export class Cascade {
       const previous = this.labels.prevOfNode[label]!;
       yield {
         node: this.labels.node[label]!,
-        hours: this.labels.hours[label]!,
+        hours: this.labels.seconds[label]! / 3600,
         loss: this.labels.loss[label]!,
         previousLoss: previous === -1 ? 0 : this.labels.loss[previous]!,
       };
@@ -187,7 +190,8 @@ export class Cascade {
 class Labels {
   length = 0;
   node = new Uint32Array(1024);
-  hours = new Float64Array(1024);
+  /** Whole seconds from the start. */
+  seconds = new Float64Array(1024);
   loss = new Float64Array(1024);
   /** The label it spread from, -1 for initial damage. */
   pred = new Int32Array(1024);
@@ -196,11 +200,11 @@ class Labels {
   /** For kept labels: the asset's previous kept label, -1 for its first. */
   prevOfNode = new Int32Array(1024);
 
-  add(node: number, hours: number, loss: number, pred: number, edge: number): number {
+  add(node: number, seconds: number, loss: number, pred: number, edge: number): number {
     if (this.length === this.node.length) this.#grow();
     const i = this.length++;
     this.node[i] = node;
-    this.hours[i] = hours;
+    this.seconds[i] = seconds;
     this.loss[i] = loss;
     this.pred[i] = pred;
     this.edge[i] = edge;
@@ -215,7 +219,7 @@ class Labels {
       return next;
     };
     this.node = grow(this.node);
-    this.hours = grow(this.hours);
+    this.seconds = grow(this.seconds);
     this.loss = grow(this.loss);
     this.pred = grow(this.pred);
     this.edge = grow(this.edge);
@@ -225,13 +229,16 @@ class Labels {
 
 /**
  * Binary min-heap of label ids, earliest first; at equal times the larger loss first (so the
- * smaller one is dominated on arrival), then by asset and by predecessor asset, which makes the
- * kept labels and critical paths independent of the order edges were stored in.
+ * smaller one is dominated on arrival), then by asset, predecessor asset and dependency kind,
+ * which makes the kept labels and critical paths independent of the order edges were stored in.
  */
 class LabelHeap {
   #items = new Int32Array(1024);
   size = 0;
-  constructor(private readonly labels: Labels) {}
+  constructor(
+    private readonly labels: Labels,
+    private readonly kinds: Uint8Array,
+  ) {}
 
   push(label: number): void {
     if (this.size === this.#items.length) {
@@ -269,8 +276,8 @@ class LabelHeap {
 
   #before(a: number, b: number): boolean {
     const l = this.labels;
-    const ha = l.hours[a]!;
-    const hb = l.hours[b]!;
+    const ha = l.seconds[a]!;
+    const hb = l.seconds[b]!;
     if (ha !== hb) return ha < hb;
     const la = l.loss[a]!;
     const lb = l.loss[b]!;
@@ -278,7 +285,16 @@ class LabelHeap {
     const na = l.node[a]!;
     const nb = l.node[b]!;
     if (na !== nb) return na < nb;
-    return this.#predNode(a) < this.#predNode(b);
+    const pa = this.#predNode(a);
+    const pb = this.#predNode(b);
+    if (pa !== pb) return pa < pb;
+    return this.#kind(a) < this.#kind(b);
+  }
+
+  /** The kind of dependency the label spread along: two edges between one pair differ in it. */
+  #kind(label: number): number {
+    const edge = this.labels.edge[label]!;
+    return edge === -1 ? -1 : this.kinds[edge]!;
   }
 
   #predNode(label: number): number {

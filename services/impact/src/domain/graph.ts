@@ -104,7 +104,8 @@ export class AssetGraph {
     if (node === undefined) return false;
     this.#index.delete(id);
     this.#alive[node] = 0;
-    this.#dirty = true;
+    // Removing assets is rare; folding in at once keeps counts and rows exact.
+    this.compact();
     return true;
   }
 
@@ -115,10 +116,35 @@ export class AssetGraph {
     const kind = DEPENDENCY_KINDS.indexOf(d.kind);
     this.#forget(dependent, provider, kind);
     this.#pendingAt.set(edgeKey(provider, dependent, kind), this.#pending.length);
-    this.#pending.push(provider, dependent, d.timeToImpactHours, d.backupHours, d.degradation, kind);
+    this.#pending.push(
+      provider,
+      dependent,
+      toSeconds(d.timeToImpactHours),
+      toSeconds(d.backupHours),
+      d.degradation,
+      kind,
+    );
     this.#dirty = true;
     // Bounds the pending index: compaction is linear, so folding in at this size stays amortised O(1).
     if (this.#pending.length > Math.max(65_536, this.#csr.dependents.length)) this.compact();
+  }
+
+  /**
+   * Adds a dependency without looking for one it replaces: the bulk path for loading a
+   * registry whose keys are already unique (the store's `_id`). Skipping the lookup keeps a
+   * load of millions of dependencies linear and free of per-edge garbage.
+   */
+  loadDependency(d: Dependency): void {
+    const kind = DEPENDENCY_KINDS.indexOf(d.kind);
+    this.#pending.push(
+      this.#requireNode(d.providerId),
+      this.#requireNode(d.dependentId),
+      toSeconds(d.timeToImpactHours),
+      toSeconds(d.backupHours),
+      d.degradation,
+      kind,
+    );
+    this.#dirty = true;
   }
 
   removeDependency(d: Pick<Dependency, 'dependentId' | 'providerId' | 'kind'>): boolean {
@@ -140,6 +166,18 @@ export class AssetGraph {
       alive: this.#alive,
       ...this.#csr,
     };
+  }
+
+  /** The dependencies on `providerId`: who needs it, for what. */
+  dependentsOf(providerId: string): Dependency[] {
+    const provider = this.#index.get(providerId);
+    if (provider === undefined) return [];
+    const g = this.view();
+    const found: Dependency[] = [];
+    for (let e = g.offsets[provider] ?? 0; e < (g.offsets[provider + 1] ?? 0); e++) {
+      if (g.alive[g.dependents[e]!] === 1) found.push(edgeOf(this, g, provider, e));
+    }
+    return found;
   }
 
   /** Every dependency of the compacted graph, provider-major. */
@@ -273,9 +311,11 @@ export interface GraphView extends Csr {
 interface Csr {
   offsets: Uint32Array;
   dependents: Uint32Array;
-  timeToImpact: Float32Array;
-  backup: Float32Array;
-  degradation: Float32Array;
+  /** Seconds. */
+  timeToImpact: Uint32Array;
+  /** Seconds. */
+  backup: Uint32Array;
+  degradation: Float64Array;
   kind: Uint8Array;
 }
 
@@ -283,12 +323,15 @@ function emptyCsr(edges: number): Csr {
   return {
     offsets: new Uint32Array(1),
     dependents: new Uint32Array(edges),
-    timeToImpact: new Float32Array(edges),
-    backup: new Float32Array(edges),
-    degradation: new Float32Array(edges),
+    timeToImpact: new Uint32Array(edges),
+    backup: new Uint32Array(edges),
+    degradation: new Float64Array(edges),
     kind: new Uint8Array(edges),
   };
 }
+
+/** Hours to the whole seconds the rows store: inputs are kept to the second. */
+export const toSeconds = (hours: number) => Math.round(hours * 3600);
 
 /** The dependency stored at CSR edge `e` of `provider`. */
 export function edgeOf(graph: AssetGraph, view: GraphView, provider: number, e: number): Dependency {
@@ -296,15 +339,15 @@ export function edgeOf(graph: AssetGraph, view: GraphView, provider: number, e: 
     dependentId: graph.idOf(view.dependents[e]!),
     providerId: graph.idOf(provider),
     kind: DEPENDENCY_KINDS[view.kind[e]!] as DependencyKind,
-    timeToImpactHours: view.timeToImpact[e]!,
-    backupHours: view.backup[e]!,
+    timeToImpactHours: view.timeToImpact[e]! / 3600,
+    backupHours: view.backup[e]! / 3600,
     degradation: view.degradation[e]!,
   };
 }
 
 const edgeKey = (provider: number, dependent: number, kind: number) => `${provider}:${dependent}:${kind}`;
 
-type TypedArray = Uint8Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+type TypedArray = Uint8Array | Uint32Array | Int32Array | Float64Array;
 
 function resized<T extends TypedArray>(array: T, capacity: number): T {
   const next = new (array.constructor as new (n: number) => T)(capacity);
@@ -335,9 +378,9 @@ class EdgeBuffer {
   length = 0;
   provider = new Uint32Array(64);
   dependent = new Uint32Array(64);
-  ttl = new Float32Array(64);
-  backup = new Float32Array(64);
-  degradation = new Float32Array(64);
+  ttl = new Uint32Array(64);
+  backup = new Uint32Array(64);
+  degradation = new Float64Array(64);
   kind = new Uint8Array(64);
 
   push(
@@ -370,9 +413,9 @@ class EdgeBuffer {
     this.length = 0;
     this.provider = new Uint32Array(64);
     this.dependent = new Uint32Array(64);
-    this.ttl = new Float32Array(64);
-    this.backup = new Float32Array(64);
-    this.degradation = new Float32Array(64);
+    this.ttl = new Uint32Array(64);
+    this.backup = new Uint32Array(64);
+    this.degradation = new Float64Array(64);
     this.kind = new Uint8Array(64);
   }
 }

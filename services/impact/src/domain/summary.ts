@@ -65,18 +65,20 @@ export function summarise(
     ranked.push({ node, population, first: result.firstImpactHours(node) ?? 0 });
   }
 
+  // Samples at 0, step, 2·step … and at the horizon itself when it falls between two.
   const step = sampleHours(result.horizonHours);
-  const samples = Math.floor(result.horizonHours / step) + 1;
+  const samples = Math.ceil(result.horizonHours / step) + 1;
+  const sampleAt = (i: number) => Math.min(i * step, result.horizonHours);
   const increments = new Float64Array(samples);
   for (const { node, hours, loss, previousLoss } of result.allSteps()) {
-    const sample = Math.ceil(hours / step);
-    if (sample < samples) increments[sample]! += graph.populationOf(node) * (loss - previousLoss);
+    const sample = Math.min(samples - 1, Math.ceil(hours / step));
+    increments[sample]! += graph.populationOf(node) * (loss - previousLoss);
   }
   const populationOverTime: { hours: number; population: number }[] = [];
   let running = 0;
   for (let i = 0; i < samples; i++) {
     running += increments[i]!;
-    populationOverTime.push({ hours: i * step, population: Math.round(running) });
+    populationOverTime.push({ hours: sampleAt(i), population: Math.round(running) });
   }
 
   ranked.sort((a, b) => b.population - a.population || a.first - b.first || a.node - b.node);

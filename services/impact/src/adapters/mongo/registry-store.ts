@@ -120,10 +120,9 @@ export class MongoRegistryStore implements RegistryStore {
 
   async init(): Promise<void> {
     await ensureIndexes(this.assets, [{ key: { operatorId: 1, _id: 1 }, name: 'by_operator' }]);
-    await ensureIndexes(this.dependencies, [
-      { key: { dependentId: 1 }, name: 'by_dependent' },
-      { key: { providerId: 1 }, name: 'by_provider' },
-    ]);
+    // No secondary index on dependencies: their `_id` starts with the dependent's id, so the
+    // `_id` index serves "what does this asset need", and the graph in memory knows who needs
+    // an asset. Each index would cost every bulk import a second write per row.
   }
 
   async load(onAsset: (asset: StoredAsset) => void, onDependency: (d: Dependency) => void): Promise<void> {
@@ -217,7 +216,11 @@ export class MongoRegistryStore implements RegistryStore {
   }
 
   async dependenciesOf(dependentId: string): Promise<Dependency[]> {
-    const docs = await this.dependencies.find({ dependentId }).sort({ _id: 1 }).limit(10_000).toArray();
+    const docs = await this.dependencies
+      .find(dependentRange(dependentId))
+      .sort({ _id: 1 })
+      .limit(10_000)
+      .toArray();
     return docs.map(dependencyFromDoc);
   }
 
@@ -242,11 +245,14 @@ export class MongoRegistryStore implements RegistryStore {
     return (await this.dependencies.deleteOne({ _id: dependencyKey(d) })).deletedCount === 1;
   }
 
-  async deleteDependenciesOf(assetId: string): Promise<number> {
-    const result = await this.dependencies.deleteMany({
-      $or: [{ dependentId: assetId }, { providerId: assetId }],
-    });
-    return result.deletedCount;
+  async deleteDependenciesOf(assetId: string, asProvider: readonly Dependency[]): Promise<number> {
+    const [own, others] = await Promise.all([
+      this.dependencies.deleteMany(dependentRange(assetId)),
+      asProvider.length > 0
+        ? this.dependencies.deleteMany({ _id: { $in: asProvider.map(dependencyKey) } })
+        : Promise.resolve({ deletedCount: 0 }),
+    ]);
+    return own.deletedCount + others.deletedCount;
   }
 
   async dependencyPage(
@@ -261,6 +267,11 @@ export class MongoRegistryStore implements RegistryStore {
     const items = docs.slice(0, limit).map((doc) => ({ ...dependencyFromDoc(doc), key: doc._id }));
     return { items, next: docs.length > limit ? items.at(-1)?.key : undefined };
   }
+}
+
+/** Every dependency key of one dependent: `<id>|…`, and `}` sorts right after `|`. */
+function dependentRange(dependentId: string): Filter<DependencyDoc> {
+  return { _id: { $gte: `${dependentId}|`, $lt: `${dependentId}}` } };
 }
 
 /** The per-document failures of an unordered bulk insert, or undefined for another error. */
