@@ -59,7 +59,7 @@ const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
  * The status a client receives: code, message and, for field violations, the standard
  * `grpc-status-details-bin` trailer (google.rpc.Status carrying a google.rpc.BadRequest).
  */
-function toStatus(error: GrpcError): Partial<StatusObject> {
+export function toStatus(error: GrpcError): Partial<StatusObject> {
   const metadata = new Metadata();
   if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
   if (error.violations.length > 0) {

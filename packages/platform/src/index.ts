@@ -27,6 +27,7 @@ export {
   fieldViolations,
   GrpcError,
   invalidArgument,
+  toStatus,
   unary,
   type CallContext,
   type FieldViolation,

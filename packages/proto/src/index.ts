@@ -9,5 +9,6 @@ export * as commonV1 from './gen/beacon/common/v1/common.js';
 export * as eventsV1 from './gen/beacon/events/v1/envelope.js';
 export * as intakeV1 from './intake-v1.js';
 export * as impactV1 from './gen/beacon/impact/v1/impact.js';
+export * as notifyV1 from './gen/beacon/notify/v1/notify.js';
 export * as rpcStatus from './gen/google/rpc/status.js';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.js';

@@ -46,6 +46,7 @@ export function incidentToProto(incident: Incident): intakeV1.Incident {
     severity: { ...incident.severity },
     reportIds: [...incident.reportIds],
     engagedAgencyIds: [...incident.engagedAgencyIds],
+    sourceAgencyId: incident.sourceAgencyId ?? '',
     observables: incident.observables.map(({ type, value }) => ({ type, value })),
     affectedAssets: affectedAssetsToProto(incident.affectedAssets),
     awareAt: incident.awareAt,

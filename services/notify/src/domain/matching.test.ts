@@ -10,7 +10,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Agency } from './agency.js';
-import { type EventFacts, filterDenial, isConcerned, matches, recipients, tlpDecision } from './matching.js';
+import { type EventFacts, filterDenial, matches, recipients, tlpDecision } from './matching.js';
 import type { Subscription } from './subscription.js';
 
 const j = (...codes: string[]) => codes as Jurisdiction[];
@@ -53,9 +53,9 @@ describe('the label decides first', () => {
     ['GREEN', 'GREEN', false, false, 'community'],
     ['AMBER', 'GREEN', true, true, 'above-clearance'],
     ['AMBER', 'AMBER', true, false, 'engaged'],
-    ['AMBER', 'AMBER', false, true, 'concerned'],
-    ['AMBER', 'AMBER', false, false, 'amber-not-concerned'],
-    ['AMBER', 'RED', false, false, 'amber-not-concerned'],
+    ['AMBER', 'AMBER', false, true, 'amber-not-engaged'],
+    ['AMBER', 'AMBER', false, false, 'amber-not-engaged'],
+    ['AMBER', 'RED', false, false, 'amber-not-engaged'],
     ['AMBER+STRICT', 'AMBER', true, true, 'above-clearance'],
     ['AMBER+STRICT', 'AMBER+STRICT', true, false, 'engaged'],
     ['AMBER+STRICT', 'AMBER+STRICT', false, true, 'amber-strict-not-engaged'],
@@ -76,25 +76,6 @@ describe('the label decides first', () => {
       expect(tlpDecision(a, facts({ tlp }))).toEqual(decision);
     },
   );
-
-  it('is concerned only where jurisdiction and sector both meet the remit', () => {
-    const incident = facts({ jurisdictions: j('DE-BY', 'AT'), sectors: ['energy', 'communications'] });
-    expect(isConcerned(agency({ jurisdictions: j('DE'), sectors: ['energy'] }), incident)).toBe(true);
-    expect(isConcerned(agency({ jurisdictions: j('DE-BY'), sectors: ['communications'] }), incident)).toBe(
-      true,
-    );
-    expect(isConcerned(agency({ jurisdictions: j('AT'), sectors: ['communications'] }), incident)).toBe(true);
-    expect(isConcerned(agency({ jurisdictions: j('DE-BE'), sectors: ['energy'] }), incident)).toBe(false);
-    expect(isConcerned(agency({ jurisdictions: j('DE'), sectors: ['water-and-wastewater'] }), incident)).toBe(
-      false,
-    );
-    expect(isConcerned(agency({ jurisdictions: j('FR'), sectors: ['energy'] }), incident)).toBe(false);
-    // A subdivision's agency is not concerned by an incident known only country-wide.
-    expect(isConcerned(agency({ jurisdictions: j('DE-BY') }), facts({ jurisdictions: j('DE') }))).toBe(false);
-    // An incident without jurisdiction or sector concerns nobody yet.
-    expect(isConcerned(agency(), facts({ jurisdictions: [] }))).toBe(false);
-    expect(isConcerned(agency(), facts({ sectors: [] }))).toBe(false);
-  });
 
   it('holds even when the subscription names the incident', () => {
     const named: Subscription = { ...everything, incidentIds: ['inc-1'] };
@@ -205,14 +186,14 @@ describe('recipients', () => {
             sub('engaged', 'n2', { rsitClasses: ['fraud'] }),
           ],
         },
-        { agency: agency({ id: 'quiet' }), subscriptions: [] },
+        { agency: agency({ id: 'quiet', engagedIncidentIds: ['inc-1'] }), subscriptions: [] },
       ],
       facts({ tlp: 'AMBER' }),
     );
     expect(decisions).toEqual([
-      { agencyId: 'cleared', deliver: true, grant: 'concerned', subscriptionIds: ['c2'] },
+      { agencyId: 'cleared', deliver: false, reason: 'amber-not-engaged', bySubscription: [] },
       { agencyId: 'green-only', deliver: false, reason: 'above-clearance', bySubscription: [] },
-      { agencyId: 'elsewhere', deliver: false, reason: 'amber-not-concerned', bySubscription: [] },
+      { agencyId: 'elsewhere', deliver: false, reason: 'amber-not-engaged', bySubscription: [] },
       {
         agencyId: 'engaged',
         deliver: false,
@@ -286,22 +267,15 @@ describe('matching properties', () => {
     })
     .map((f) => facts(f));
 
-  /** Written apart from the code under test, from ISO 3166 codes as text. */
-  const within = (inner: string, outer: string) =>
-    inner === outer || (outer.length === 2 && inner.startsWith(`${outer}-`));
-
-  it('never delivers above clearance, RED or AMBER+STRICT unengaged, AMBER unengaged and unconcerned', () => {
+  it('never delivers above clearance, nor AMBER, AMBER+STRICT or RED to an agency not engaged', () => {
     fc.assert(
       fc.property(agencyArb, subscriptionArb, factsArb, (a, s, f) => {
         const decision = matches(a, s, f);
         if (!decision.deliver) return;
         const engaged = a.engagedIncidentIds.includes(f.incidentId);
-        const concerned =
-          f.jurisdictions.some((x) => a.jurisdictions.some((y) => within(x, y))) &&
-          f.sectors.some((x) => a.sectors.includes(x));
         expect(compareTlp(f.tlp, a.clearance)).toBeLessThanOrEqual(0);
         if (f.tlp === 'RED' || f.tlp === 'AMBER+STRICT') expect(engaged).toBe(true);
-        if (f.tlp === 'AMBER') expect(engaged || concerned).toBe(true);
+        if (f.tlp === 'AMBER') expect(engaged).toBe(true);
       }),
       // Most random cases are denied; this many runs leave hundreds that deliver.
       { numRuns: 1000 },

@@ -41,7 +41,7 @@ export interface EventFacts {
 export type Grant = 'public' | 'community' | 'engaged' | 'concerned';
 
 export type TlpDenial =
-  'above-clearance' | 'red-not-engaged' | 'amber-strict-not-engaged' | 'amber-not-concerned';
+  'above-clearance' | 'red-not-engaged' | 'amber-strict-not-engaged' | 'amber-not-engaged';
 
 export type FilterDenial =
   | 'filter-event-type'
@@ -63,25 +63,17 @@ export type MatchDecision =
 
 /**
  * Whether an agency may receive an event of this label on this incident, whatever it
- * subscribed to. The engagement rule, read from TLP 2.0 with Beacon's coordination centre as
- * the recipient that passes information on:
+ * subscribed to. The rule is intake's read rule (`canReadIncident`), so that a feed never
+ * carries what the agency could not read through the API — an event carries its incident:
  *
  * - Never above the agency's clearance (`above-clearance`), engaged or not.
  * - CLEAR: anyone. GREEN: the community, which in Beacon is every registered agency.
- * - RED: "named recipients only". The coordinator names recipients by engaging agencies on the
- *   incident, so only engaged agencies receive (`red-not-engaged`).
- * - AMBER+STRICT: "the recipient's organisation only", no clients. Passing it on to an agency
- *   merely because the incident is in its remit would be sharing beyond the organisation, so
- *   only engaged agencies receive (`amber-strict-not-engaged`).
- * - AMBER: "the organisation and its clients, on a need-to-know basis". Engaged agencies need
- *   to know; so does an agency whose remit covers the incident — it is concerned when one of
- *   the incident's jurisdictions lies within one of the agency's AND the two share a sector.
- *   Both, because a regulator of another country's energy sector, or of this country's water,
- *   has no need to know of an energy incident here. An incident with no known jurisdiction or
- *   sector concerns nobody until it has one (`amber-not-concerned`).
- *
- * Agencies' jurisdictions cover their subdivisions (`DE` covers `DE-BY`) but not the reverse:
- * a Bavarian regulator is not concerned by an incident known only as `DE`.
+ * - RED: "named recipients only"; the coordinator names recipients by engaging agencies on the
+ *   incident, and its source is named by definition (`red-not-engaged`).
+ * - AMBER+STRICT: "the recipient's organisation only" (`amber-strict-not-engaged`).
+ * - AMBER: "need to know". Who needs to know is the coordinator's call, made by engaging the
+ *   agency; an agency whose remit merely covers the incident's sector and place is engaged
+ *   by the coordinator (or the response workflow's rules), not by the feed (`amber-not-engaged`).
  */
 export function tlpDecision(agency: Agency, facts: EventFacts): MatchDecision {
   const engaged = agency.engagedIncidentIds.includes(facts.incidentId);
@@ -102,17 +94,8 @@ export function tlpDecision(agency: Agency, facts: EventFacts): MatchDecision {
         ? { deliver: true, grant: 'engaged' }
         : { deliver: false, reason: 'amber-strict-not-engaged' };
     case 'AMBER':
-      if (engaged) return { deliver: true, grant: 'engaged' };
-      return isConcerned(agency, facts)
-        ? { deliver: true, grant: 'concerned' }
-        : { deliver: false, reason: 'amber-not-concerned' };
+      return engaged ? { deliver: true, grant: 'engaged' } : { deliver: false, reason: 'amber-not-engaged' };
   }
-}
-
-/** Whether the incident lies within the agency's remit: a shared jurisdiction and sector. */
-export function isConcerned(agency: Agency, facts: EventFacts): boolean {
-  const inJurisdiction = facts.jurisdictions.some((j) => agency.jurisdictions.some((a) => isWithin(j, a)));
-  return inJurisdiction && facts.sectors.some((s) => agency.sectors.includes(s));
 }
 
 /** The first filter of the subscription the event fails, or undefined when it passes them all. */

@@ -220,6 +220,11 @@ export interface Incident {
    * largest loss any of them gave each asset.
    */
   affectedAssets: AffectedAsset[];
+  /**
+   * The agency whose report opened the incident, a named recipient like the engaged ones;
+   * empty when a coordinator opened it.
+   */
+  sourceAgencyId: string;
 }
 
 export interface SubmitReportRequest {
@@ -714,6 +719,7 @@ function createBaseIncident(): Incident {
     updatedAt: undefined,
     version: 0,
     affectedAssets: [],
+    sourceAgencyId: "",
   };
 }
 
@@ -769,6 +775,9 @@ export const Incident: MessageFns<Incident> = {
     }
     for (const v of message.affectedAssets) {
       AffectedAsset.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.sourceAgencyId !== "") {
+      writer.uint32(146).string(message.sourceAgencyId);
     }
     return writer;
   },
@@ -922,6 +931,14 @@ export const Incident: MessageFns<Incident> = {
             message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.sourceAgencyId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -985,6 +1002,11 @@ export const Incident: MessageFns<Incident> = {
         : globalThis.Array.isArray(object?.affected_assets)
         ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
         : [],
+      sourceAgencyId: isSet(object.sourceAgencyId)
+        ? globalThis.String(object.sourceAgencyId)
+        : isSet(object.source_agency_id)
+        ? globalThis.String(object.source_agency_id)
+        : "",
     };
   },
 
@@ -1041,6 +1063,9 @@ export const Incident: MessageFns<Incident> = {
     if (message.affectedAssets?.length) {
       obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
     }
+    if (message.sourceAgencyId !== "") {
+      obj.sourceAgencyId = message.sourceAgencyId;
+    }
     return obj;
   },
 
@@ -1072,6 +1097,7 @@ export const Incident: MessageFns<Incident> = {
     message.updatedAt = object.updatedAt ?? undefined;
     message.version = object.version ?? 0;
     message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
+    message.sourceAgencyId = object.sourceAgencyId ?? "";
     return message;
   },
 };

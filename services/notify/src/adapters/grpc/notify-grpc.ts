@@ -1,0 +1,281 @@
+import { status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  authenticateCall,
+  GrpcError,
+  invalidArgument,
+  tlpFromProto,
+  toStatus,
+  unary,
+  type Authenticator,
+  type CallContext,
+  type FieldViolation,
+  type GrpcServiceBinding,
+  type Logger,
+} from '@beacon/platform';
+import { eventsV1, notifyV1 } from '@beacon/proto';
+import { tlpToProto } from '@beacon/platform';
+import type { Caller } from '../../domain/access.js';
+import { AGENCY_ID_PATTERN, parseAgency } from '../../domain/agency.js';
+import { parseSubscription } from '../../domain/subscription.js';
+import { NotifyError } from '../../app/errors.js';
+import type { NotifyService } from '../../app/notify-service.js';
+import {
+  agencyInputFromProto,
+  agencyToProto,
+  deliveryToProto,
+  subscriptionInputFromProto,
+  subscriptionToProto,
+} from '../proto-mapping.js';
+
+/** Issues NATS credentials for an agency's feed; absent when notify holds no signing key. */
+export interface FeedCredentialIssuer {
+  issue(agencyId: string, ttlHours: number): Promise<notifyV1.IssueFeedCredentialsResponse>;
+}
+
+export interface NotifyGrpcDeps {
+  readonly service: NotifyService;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  readonly nc: NatsConnection;
+  readonly feeds: { readonly stream: string; readonly root: string };
+  readonly credentials?: FeedCredentialIssuer;
+}
+
+const MAX_PAGE = 200;
+const INCIDENT_ID = /^inc_[a-z0-9]{1,64}$/;
+const snake = (path: string) => path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const violation = (field: string, description: string): FieldViolation => ({
+  field,
+  description,
+  reason: 'INVALID',
+});
+
+/** `beacon.notify.v1.NotifyService` over gRPC. */
+export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
+  const { service } = deps;
+  const handle = <Req, Res>(fn: (request: Req, caller: Caller, context: CallContext) => Promise<Res>) =>
+    unary<Req, Res>(
+      async (request, context) => {
+        const caller = await authenticateCall(deps.authenticator, context.metadata);
+        try {
+          return await fn(request, caller, context);
+        } catch (error) {
+          throw toGrpcError(error);
+        }
+      },
+      { logger: deps.logger },
+    );
+  const requireAgencyId = (field: string, value: string) => {
+    if (!AGENCY_ID_PATTERN.test(value)) throw invalidArgument([violation(field, 'is not an agency id')]);
+  };
+
+  const implementation: notifyV1.NotifyServiceServer = {
+    putAgency: handle<notifyV1.PutAgencyRequest, notifyV1.PutAgencyResponse>(async (req, caller) => {
+      const parsed = parseAgency(agencyInputFromProto(req.agency));
+      const violations = parsed.ok
+        ? []
+        : parsed.problems.map((p) => violation(`agency.${snake(p.field)}`, p.message));
+      if (req.expectedVersion < 0) violations.push(violation('expected_version', 'must not be negative'));
+      if (!parsed.ok || violations.length > 0) throw invalidArgument(violations);
+      const { engagedIncidentIds: _e, ...agency } = parsed.agency;
+      return { agency: agencyToProto(await service.putAgency(caller, agency, req.expectedVersion)) };
+    }),
+
+    getAgency: handle<notifyV1.GetAgencyRequest, notifyV1.GetAgencyResponse>(async (req, caller) => {
+      requireAgencyId('agency_id', req.agencyId);
+      return { agency: agencyToProto(await service.getAgency(caller, req.agencyId)) };
+    }),
+
+    listAgencies: handle<notifyV1.ListAgenciesRequest, notifyV1.ListAgenciesResponse>(async (req, caller) => {
+      const violations = [
+        ...(req.pageSize < 0 || req.pageSize > MAX_PAGE
+          ? [violation('page_size', `must be 0 to ${MAX_PAGE}`)]
+          : []),
+        ...(req.pageToken && !AGENCY_ID_PATTERN.test(req.pageToken)
+          ? [violation('page_token', 'is not a valid page token')]
+          : []),
+      ];
+      if (violations.length > 0) throw invalidArgument(violations);
+      const page = await service.listAgencies(caller, req.pageToken || undefined, req.pageSize || 50);
+      return { agencies: page.items.map(agencyToProto), nextPageToken: page.next ?? '' };
+    }),
+
+    putSubscription: handle<notifyV1.PutSubscriptionRequest, notifyV1.PutSubscriptionResponse>(
+      async (req, caller) => {
+        const parsed = parseSubscription(subscriptionInputFromProto(req.subscription));
+        if (!parsed.ok) {
+          throw invalidArgument(
+            parsed.problems.map((p) => violation(`subscription.${snake(p.field)}`, p.message)),
+          );
+        }
+        return {
+          subscription: subscriptionToProto(await service.putSubscription(caller, parsed.subscription)),
+        };
+      },
+    ),
+
+    deleteSubscription: handle<notifyV1.DeleteSubscriptionRequest, notifyV1.DeleteSubscriptionResponse>(
+      async (req, caller) => {
+        requireAgencyId('agency_id', req.agencyId);
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(req.subscriptionId)) {
+          throw invalidArgument([violation('subscription_id', 'is not a subscription id')]);
+        }
+        await service.deleteSubscription(caller, req.agencyId, req.subscriptionId);
+        return {};
+      },
+    ),
+
+    listSubscriptions: handle<notifyV1.ListSubscriptionsRequest, notifyV1.ListSubscriptionsResponse>(
+      async (req, caller) => {
+        requireAgencyId('agency_id', req.agencyId);
+        return {
+          subscriptions: (await service.listSubscriptions(caller, req.agencyId)).map(subscriptionToProto),
+        };
+      },
+    ),
+
+    issueFeedCredentials: handle<notifyV1.IssueFeedCredentialsRequest, notifyV1.IssueFeedCredentialsResponse>(
+      async (req, caller) => {
+        requireAgencyId('agency_id', req.agencyId);
+        if (req.ttlHours < 0 || req.ttlHours > 30 * 24) {
+          throw invalidArgument([violation('ttl_hours', 'must be 0 (7 days) to 720')]);
+        }
+        await service.requireFeedManager(caller, req.agencyId);
+        if (!deps.credentials) {
+          throw new GrpcError(
+            status.FAILED_PRECONDITION,
+            'this deployment issues no NATS credentials: use StreamFeed',
+          );
+        }
+        return deps.credentials.issue(req.agencyId, req.ttlHours || 7 * 24);
+      },
+    ),
+
+    streamFeed: (call) => void streamFeed(deps, call),
+
+    acknowledge: handle<notifyV1.AcknowledgeRequest, notifyV1.AcknowledgeResponse>(async (req, caller) => {
+      const violations = [
+        ...(AGENCY_ID_PATTERN.test(req.agencyId) ? [] : [violation('agency_id', 'is not an agency id')]),
+        ...(INCIDENT_ID.test(req.incidentId) ? [] : [violation('incident_id', 'is not an incident id')]),
+        ...(req.note.length > 2_000 ? [violation('note', 'at most 2,000 characters')] : []),
+      ];
+      if (violations.length > 0) throw invalidArgument(violations);
+      const result = await service.acknowledge(caller, req.agencyId, req.incidentId, req.note.trim());
+      return { acknowledgedAt: result.acknowledgedAt, first: result.first };
+    }),
+
+    listDeliveries: handle<notifyV1.ListDeliveriesRequest, notifyV1.ListDeliveriesResponse>(
+      async (req, caller) => {
+        requireAgencyId('agency_id', req.agencyId);
+        if (!INCIDENT_ID.test(req.incidentId))
+          throw invalidArgument([violation('incident_id', 'is not an incident id')]);
+        return {
+          deliveries: (await service.deliveries(caller, req.agencyId, req.incidentId)).map(deliveryToProto),
+        };
+      },
+    ),
+  };
+
+  return {
+    name: 'beacon.notify.v1.NotifyService',
+    definition: notifyV1.NotifyServiceService,
+    implementation,
+  };
+}
+
+/**
+ * The agency's feed as a server stream: an ordered consumer from the requested sequence,
+ * written only as fast as the client reads (a full write buffer pauses the consumer), with a
+ * heartbeat while idle so clients and proxies can tell a quiet feed from a dead one.
+ */
+async function streamFeed(
+  deps: NotifyGrpcDeps,
+  call: ServerWritableStream<notifyV1.StreamFeedRequest, notifyV1.StreamFeedResponse>,
+): Promise<void> {
+  let messages: ConsumerMessages | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const end = (error?: unknown) => {
+    clearInterval(heartbeat);
+    void messages?.close();
+    if (error === undefined) {
+      call.end();
+      return;
+    }
+    const e = toGrpcError(error);
+    // A server stream ends with its status through an 'error' event: code, details, metadata.
+    call.emit(
+      'error',
+      e instanceof GrpcError ? toStatus(e) : { code: status.INTERNAL, details: 'internal error' },
+    );
+  };
+  call.on('cancelled', () => end());
+  try {
+    const req = call.request;
+    const caller = await authenticateCall(deps.authenticator, call.metadata);
+    if (!AGENCY_ID_PATTERN.test(req.agencyId || caller.agencyId || '')) {
+      throw invalidArgument([violation('agency_id', 'is not an agency id')]);
+    }
+    const agencyId = req.agencyId || caller.agencyId!;
+    if (req.heartbeatSeconds < 0 || req.heartbeatSeconds > 300) {
+      throw invalidArgument([violation('heartbeat_seconds', 'must be 0 (15) to 300')]);
+    }
+    await deps.service.requireFeedReader(caller, agencyId);
+    const from = Number(req.fromSequence);
+    const consumer = await jetstream(deps.nc).consumers.get(deps.feeds.stream, {
+      filter_subjects: [`${deps.feeds.root}.${agencyId}.>`],
+      ...(from > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }
+        : { deliver_policy: DeliverPolicy.New }),
+    });
+    messages = await consumer.consume({ max_messages: 64 });
+    let lastWrite = Date.now();
+    const beatMs = (req.heartbeatSeconds || 15) * 1000;
+    heartbeat = setInterval(
+      () => {
+        if (Date.now() - lastWrite >= beatMs) {
+          call.write({ item: { $case: 'heartbeat', value: new Date() } });
+          lastWrite = Date.now();
+        }
+      },
+      Math.min(beatMs, 1_000),
+    );
+    for await (const m of messages) {
+      const envelope = eventsV1.Envelope.decode(m.data);
+      const ok = call.write({
+        item: {
+          $case: 'event',
+          value: {
+            sequence: String(m.seq),
+            envelope: m.data,
+            type: m.headers?.get('Beacon-Event-Type') ?? envelope.type,
+            incidentId: envelope.incidentId,
+            tlp: tlpToProto(tlpFromProto(envelope.tlp) ?? 'RED'),
+          },
+        },
+      });
+      lastWrite = Date.now();
+      // Back-pressure: stop reading the feed until the client has taken what was written.
+      if (!ok) await new Promise((resolve) => call.once('drain', resolve));
+    }
+  } catch (error) {
+    end(error);
+  }
+}
+
+function toGrpcError(error: unknown): unknown {
+  if (error instanceof GrpcError) return error;
+  if (error instanceof NotifyError) {
+    const code = {
+      'not-found': status.NOT_FOUND,
+      'permission-denied': status.PERMISSION_DENIED,
+      conflict: status.ABORTED,
+      'already-exists': status.ALREADY_EXISTS,
+      'failed-precondition': status.FAILED_PRECONDITION,
+    }[error.kind];
+    return new GrpcError(code, error.message, { cause: error });
+  }
+  if ((error as ServiceError | undefined)?.code !== undefined) return error;
+  return error;
+}

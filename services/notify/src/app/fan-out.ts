@@ -1,0 +1,88 @@
+import { mostRestrictive, type Tlp } from '@beacon/domain';
+import { recipients, type EventFacts, type RecipientDecision } from '../domain/matching.js';
+import type { AgencyStore, FeedPublisher, IncidentFacts, IncidentFactsStore } from './ports.js';
+
+/** An event to fan out, already decoded by the adapter. */
+export interface FanOutEvent {
+  readonly id: string;
+  /** `domain.event`. */
+  readonly type: string;
+  readonly tlp: Tlp;
+  readonly incidentId: string;
+  readonly occurredAt: Date;
+  readonly envelope: Uint8Array;
+  /** Present when the event carries its incident (intake's events). */
+  readonly incident?: IncidentFacts;
+  /** Sectors the event itself concerns beyond its incident's (an assessed cascade's). */
+  readonly extraSectors?: EventFacts['sectors'];
+}
+
+/** How long the fan-out trusts its copy of the agencies and subscriptions. */
+const CANDIDATES_TTL_MS = 2_000;
+
+/**
+ * Matches each event against every agency's subscriptions, under the TLP and engagement rules,
+ * and publishes it once to the feed of each agency that may and wants to receive it. The
+ * feed deduplicates per (event, agency), so handling an event twice — a redelivery after a
+ * crash mid-fan-out — leaves each feed with one copy.
+ */
+export class FanOut {
+  #candidates: { at: number; value: Awaited<ReturnType<AgencyStore['all']>> } | undefined;
+
+  constructor(
+    private readonly deps: {
+      readonly agencies: AgencyStore;
+      readonly incidents: IncidentFactsStore;
+      readonly feeds: FeedPublisher;
+      readonly now: () => number;
+    },
+  ) {}
+
+  /** Drops the cached agencies: the next event reads them again. */
+  invalidate(): void {
+    this.#candidates = undefined;
+  }
+
+  async handle(event: FanOutEvent): Promise<RecipientDecision[]> {
+    let incident = event.incident;
+    if (incident) await this.deps.incidents.put(incident);
+    else incident = await this.deps.incidents.get(event.incidentId);
+    const facts: EventFacts = {
+      id: event.id,
+      type: event.type,
+      // Never looser than the incident's own label as last announced.
+      tlp: incident ? mostRestrictive(event.tlp, incident.tlp) : event.tlp,
+      incidentId: event.incidentId,
+      ...(incident?.rsitClass ? { rsitClass: incident.rsitClass } : {}),
+      sectors: [...new Set([...(incident?.sectors ?? []), ...(event.extraSectors ?? [])])],
+      jurisdictions: incident?.jurisdictions ?? [],
+      ...(incident?.ncissLevel !== undefined ? { ncissLevel: incident.ncissLevel } : {}),
+      occurredAt: event.occurredAt,
+    };
+    const engaged = new Set(incident?.engagedAgencyIds ?? []);
+    const candidates = (await this.#all()).map(({ agency, subscriptions }) => ({
+      agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
+      subscriptions,
+    }));
+    const decisions = recipients(candidates, facts);
+    await this.deps.feeds.publish(
+      decisions
+        .filter((d) => d.deliver)
+        .map((d) => ({
+          agencyId: d.agencyId,
+          eventId: event.id,
+          type: event.type,
+          envelope: event.envelope,
+        })),
+    );
+    return decisions;
+  }
+
+  async #all() {
+    const now = this.deps.now();
+    if (!this.#candidates || now - this.#candidates.at > CANDIDATES_TTL_MS) {
+      this.#candidates = { at: now, value: await this.deps.agencies.all() };
+    }
+    return this.#candidates.value;
+  }
+}

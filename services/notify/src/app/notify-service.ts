@@ -1,0 +1,144 @@
+import {
+  canActForAgency,
+  canListAgencies,
+  canManageAgency,
+  canReadAgency,
+  canReadDeliveries,
+  canRegisterAgencies,
+  type Caller,
+} from '../domain/access.js';
+import type { Agency } from '../domain/agency.js';
+import type { Subscription } from '../domain/subscription.js';
+import { NotifyError } from './errors.js';
+import type {
+  Acknowledgement,
+  AcknowledgementStore,
+  AgencyStore,
+  Clock,
+  DeliveryLog,
+  DeliveryRecord,
+  IncidentFactsStore,
+  StoredAgency,
+} from './ports.js';
+
+export const MAX_SUBSCRIPTIONS_PER_AGENCY = 50;
+
+/** The registry, subscriptions, acknowledgements and delivery records, with their access rules. */
+export class NotifyService {
+  constructor(
+    private readonly deps: {
+      readonly agencies: AgencyStore;
+      readonly incidents: IncidentFactsStore;
+      readonly acknowledgements: AcknowledgementStore;
+      readonly deliveries: DeliveryLog;
+      readonly clock: Clock;
+      /** Told of every registry change, so the fan-out stops using its copy. */
+      readonly onChange: () => void;
+    },
+  ) {}
+
+  async putAgency(caller: Caller, agency: Omit<Agency, 'engagedIncidentIds'>, expectedVersion: number) {
+    if (!canRegisterAgencies(caller)) throw denied('registering agencies is the coordination centre’s');
+    const stored = await this.deps.agencies.put(agency, expectedVersion);
+    this.deps.onChange();
+    return stored;
+  }
+
+  async getAgency(caller: Caller, agencyId: string): Promise<StoredAgency> {
+    const agency = canReadAgency(caller, agencyId) ? await this.deps.agencies.get(agencyId) : undefined;
+    // One answer for "absent" and "not yours": an agency cannot probe for others.
+    if (!agency) throw new NotifyError('not-found', `no agency ${agencyId}`);
+    return agency;
+  }
+
+  async listAgencies(caller: Caller, after: string | undefined, limit: number) {
+    if (!canListAgencies(caller)) throw denied('listing agencies is the coordination centre’s');
+    return this.deps.agencies.list(after, limit);
+  }
+
+  async putSubscription(caller: Caller, subscription: Subscription): Promise<Subscription> {
+    await this.#requireAgency(caller, subscription.agencyId, canManageAgency);
+    const existing = await this.deps.agencies.subscriptions(subscription.agencyId);
+    if (existing.length >= MAX_SUBSCRIPTIONS_PER_AGENCY && !existing.some((s) => s.id === subscription.id)) {
+      throw new NotifyError(
+        'failed-precondition',
+        `at most ${MAX_SUBSCRIPTIONS_PER_AGENCY} subscriptions per agency`,
+      );
+    }
+    await this.deps.agencies.putSubscription(subscription);
+    this.deps.onChange();
+    return subscription;
+  }
+
+  async deleteSubscription(caller: Caller, agencyId: string, id: string): Promise<void> {
+    await this.#requireAgency(caller, agencyId, canManageAgency);
+    if (!(await this.deps.agencies.deleteSubscription(agencyId, id))) {
+      throw new NotifyError('not-found', `no subscription ${id}`);
+    }
+    this.deps.onChange();
+  }
+
+  async listSubscriptions(caller: Caller, agencyId: string): Promise<Subscription[]> {
+    await this.#requireAgency(caller, agencyId, canReadAgency);
+    return this.deps.agencies.subscriptions(agencyId);
+  }
+
+  /** Who may receive an agency's feed credentials: its admin or the coordination centre. */
+  async requireFeedManager(caller: Caller, agencyId: string): Promise<StoredAgency> {
+    return this.#requireAgency(caller, agencyId, canManageAgency);
+  }
+
+  /** Who may read an agency's feed: its own people, or the coordination centre. */
+  async requireFeedReader(caller: Caller, agencyId: string): Promise<StoredAgency> {
+    return this.#requireAgency(caller, agencyId, canReadDeliveries);
+  }
+
+  /**
+   * The agency acknowledges its engagement on an incident. Only an engaged agency can: the
+   * response workflow waits for exactly these. The first acknowledgement stands.
+   */
+  async acknowledge(
+    caller: Caller,
+    agencyId: string,
+    incidentId: string,
+    note: string,
+    via: Acknowledgement['via'] = 'grpc',
+  ): Promise<{ first: boolean; acknowledgedAt: Date }> {
+    if (via === 'grpc') await this.#requireAgency(caller, agencyId, canActForAgency);
+    const facts = await this.deps.incidents.get(incidentId);
+    if (!facts || !facts.engagedAgencyIds.includes(agencyId)) {
+      throw new NotifyError('failed-precondition', `agency ${agencyId} is not engaged on ${incidentId}`);
+    }
+    return this.deps.acknowledgements.record({
+      agencyId,
+      incidentId,
+      via,
+      note,
+      at: this.deps.clock.now(),
+      tlp: facts.tlp,
+    });
+  }
+
+  async deliveries(caller: Caller, agencyId: string, incidentId: string): Promise<DeliveryRecord[]> {
+    await this.#requireAgency(caller, agencyId, canReadDeliveries);
+    return this.deps.deliveries.list(agencyId, incidentId);
+  }
+
+  async #requireAgency(
+    caller: Caller,
+    agencyId: string,
+    rule: (caller: Caller, agencyId: string) => boolean,
+  ): Promise<StoredAgency> {
+    if (!rule(caller, agencyId)) {
+      // Another agency's business reads as absent; a role that may not do this at all is told so.
+      if (caller.agencyId && caller.agencyId !== agencyId)
+        throw new NotifyError('not-found', `no agency ${agencyId}`);
+      throw denied('your role may not do this');
+    }
+    const agency = await this.deps.agencies.get(agencyId);
+    if (!agency) throw new NotifyError('not-found', `no agency ${agencyId}`);
+    return agency;
+  }
+}
+
+const denied = (message: string) => new NotifyError('permission-denied', message);

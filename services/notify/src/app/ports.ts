@@ -1,0 +1,98 @@
+import type { Tlp } from '@beacon/domain';
+import type { Agency } from '../domain/agency.js';
+import type { EventFacts } from '../domain/matching.js';
+import type { Subscription } from '../domain/subscription.js';
+
+export interface StoredAgency extends Agency {
+  readonly version: number;
+}
+
+/** Agencies and their subscriptions. */
+export interface AgencyStore {
+  get(id: string): Promise<StoredAgency | undefined>;
+  /** Creates (expectedVersion 0) or replaces at that version; throws NotifyError otherwise. */
+  put(agency: Omit<Agency, 'engagedIncidentIds'>, expectedVersion: number): Promise<StoredAgency>;
+  list(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ items: StoredAgency[]; next: string | undefined }>;
+  /** Every agency with its subscriptions: the fan-out's candidates. */
+  all(): Promise<{ agency: StoredAgency; subscriptions: Subscription[] }[]>;
+  subscriptions(agencyId: string): Promise<Subscription[]>;
+  putSubscription(subscription: Subscription): Promise<void>;
+  deleteSubscription(agencyId: string, id: string): Promise<boolean>;
+}
+
+/** What notify knows of an incident from intake's events: its label, remit and engaged agencies. */
+export interface IncidentFacts {
+  readonly incidentId: string;
+  readonly tlp: Tlp;
+  readonly rsitClass?: EventFacts['rsitClass'];
+  readonly sectors: EventFacts['sectors'];
+  readonly jurisdictions: EventFacts['jurisdictions'];
+  readonly ncissLevel?: EventFacts['ncissLevel'];
+  readonly engagedAgencyIds: readonly string[];
+  /** The incident's version in intake: older facts never replace newer ones. */
+  readonly version: number;
+}
+
+export interface IncidentFactsStore {
+  get(incidentId: string): Promise<IncidentFacts | undefined>;
+  /** Stores the facts when they are newer than, and differ from, what is stored. */
+  put(facts: IncidentFacts): Promise<void>;
+}
+
+/** One feed message for one agency. */
+export interface FeedMessage {
+  readonly agencyId: string;
+  readonly eventId: string;
+  /** `domain.event`, e.g. `incident.opened`. */
+  readonly type: string;
+  /** The event's envelope, as intake or impact published it. */
+  readonly envelope: Uint8Array;
+}
+
+/** Publishes to `beacon.feed.<agencyId>.<domain>.<event>`, deduplicated per event and agency. */
+export interface FeedPublisher {
+  publish(messages: readonly FeedMessage[]): Promise<void>;
+}
+
+export type DeliveryChannel = 'webhook' | 'email';
+export type DeliveryOutcome = 'delivered' | 'failed' | 'dead-lettered' | 'held' | 'refused';
+
+export interface DeliveryRecord {
+  readonly agencyId: string;
+  readonly incidentId: string;
+  readonly eventId: string;
+  readonly channel: DeliveryChannel;
+  readonly attempt: number;
+  readonly outcome: DeliveryOutcome;
+  readonly latencyMs: number;
+  readonly detail: string;
+  readonly at: Date;
+}
+
+/** Every delivery attempt, queried per agency and incident. */
+export interface DeliveryLog {
+  record(entry: DeliveryRecord): Promise<void>;
+  list(agencyId: string, incidentId: string): Promise<DeliveryRecord[]>;
+}
+
+export interface Acknowledgement {
+  readonly agencyId: string;
+  readonly incidentId: string;
+  readonly via: 'feed' | 'grpc' | 'webhook-link' | 'email-link';
+  readonly note: string;
+  readonly at: Date;
+  /** The incident's label, which the acknowledged event carries. */
+  readonly tlp: Tlp;
+}
+
+/** The first acknowledgement of an engagement stands; it and its event are one write. */
+export interface AcknowledgementStore {
+  record(ack: Acknowledgement): Promise<{ first: boolean; acknowledgedAt: Date }>;
+}
+
+export interface Clock {
+  now(): Date;
+}

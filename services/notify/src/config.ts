@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
+
+const name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const subjectRoot = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/);
+
+const schema = {
+  NOTIFY_GRPC_HOST: z.string().default('127.0.0.1'),
+  NOTIFY_GRPC_PORT: env.port(50063),
+  MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
+  NOTIFY_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/)
+    .default('beacon_notify'),
+  NATS_URL: z.string().min(1),
+  EVENTS_STREAM: name.default('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: subjectRoot.default('beacon.evt'),
+  FEEDS_STREAM: name.default('BEACON_FEEDS'),
+  FEEDS_SUBJECT_ROOT: subjectRoot.default('beacon.feed'),
+  /** Durable consumers shared by every notify replica. */
+  NOTIFY_FANOUT_CONSUMER: name.default('notify-fanout'),
+  NOTIFY_CHANNELS_CONSUMER: name.default('notify-channels'),
+  ...AUTH_ENV,
+  /**
+   * A JSON file `{ "accountPublicKey": "A…", "signingSeed": "SA…" }`: the Beacon account's
+   * signing key, with which notify mints agencies' feed credentials. Without it notify issues
+   * none (agencies use the gRPC stream).
+   */
+  NATS_ACCOUNT_SIGNER_FILE: z.string().min(1).optional(),
+  /** Comma-separated CIDR blocks webhooks may reach although not public, e.g. a lab network. */
+  WEBHOOK_ALLOW_CIDRS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Without SMTP_HOST no e-mail is sent. */
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: env.port(587),
+  SMTP_SECURE: z.stringbool().default(false),
+  SMTP_REQUIRE_TLS: z.stringbool().default(true),
+  SMTP_USER: z.string().min(1).optional(),
+  /** Secret. */
+  SMTP_PASSWORD: z.string().min(1).optional(),
+  SMTP_FROM: z.string().min(3).default('Beacon <beacon@localhost>'),
+  /** Storm control: events per incident and agency sent at once in a window; the rest as a digest. */
+  STORM_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  STORM_THRESHOLD: z.coerce.number().int().min(0).max(1000).default(5),
+  RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+  RETRY_CAP_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 3_600_000)
+    .default(3_600_000),
+  RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
+  RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  LOG_LEVEL: env.logLevel(),
+};
+
+export type NotifyConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
+  const raw = parseConfig(schema, environment);
+  return {
+    grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT },
+    mongo: { url: raw.MONGO_URL, db: raw.NOTIFY_DB },
+    nats: {
+      url: raw.NATS_URL,
+      events: { stream: raw.EVENTS_STREAM, root: raw.EVENTS_SUBJECT_ROOT },
+      feeds: { stream: raw.FEEDS_STREAM, root: raw.FEEDS_SUBJECT_ROOT },
+      fanOutConsumer: raw.NOTIFY_FANOUT_CONSUMER,
+      channelsConsumer: raw.NOTIFY_CHANNELS_CONSUMER,
+      accountSignerFile: raw.NATS_ACCOUNT_SIGNER_FILE,
+    },
+    auth: authConfigFrom(raw),
+    webhook: { allowCidrs: raw.WEBHOOK_ALLOW_CIDRS, timeoutMs: raw.WEBHOOK_TIMEOUT_MS },
+    smtp: raw.SMTP_HOST
+      ? {
+          host: raw.SMTP_HOST,
+          port: raw.SMTP_PORT,
+          secure: raw.SMTP_SECURE,
+          requireTls: raw.SMTP_REQUIRE_TLS,
+          ...(raw.SMTP_USER && raw.SMTP_PASSWORD
+            ? { auth: { user: raw.SMTP_USER, pass: raw.SMTP_PASSWORD } }
+            : {}),
+          from: raw.SMTP_FROM,
+        }
+      : undefined,
+    storm: { windowMs: raw.STORM_WINDOW_SECONDS * 1000, threshold: raw.STORM_THRESHOLD },
+    retry: { baseMs: raw.RETRY_BASE_MS, capMs: raw.RETRY_CAP_MS, maxAttempts: raw.RETRY_MAX_ATTEMPTS },
+    recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    logLevel: raw.LOG_LEVEL,
+  } as const;
+}

@@ -1,0 +1,47 @@
+import type { Tlp } from '@beacon/domain';
+
+/** The parts of a verified caller that authorisation looks at. */
+export interface Caller {
+  readonly subject: string;
+  readonly roles: readonly string[];
+  readonly agencyId: string | undefined;
+  readonly clearance: Tlp;
+}
+
+const has = (caller: Caller, ...roles: string[]) => caller.roles.some((r) => roles.includes(r));
+const own = (caller: Caller, agencyId: string) =>
+  caller.agencyId !== undefined && caller.agencyId === agencyId;
+
+/** Registering agencies, their clearance and remit, is the coordination centre's call. */
+export function canRegisterAgencies(caller: Caller): boolean {
+  return has(caller, 'coordinator');
+}
+
+/** The registry: the coordination centre and services all of it; an agency its own record. */
+export function canReadAgency(caller: Caller, agencyId: string): boolean {
+  return (
+    has(caller, 'coordinator', 'service') ||
+    (has(caller, 'agency_admin', 'agency_analyst') && own(caller, agencyId))
+  );
+}
+
+export function canListAgencies(caller: Caller): boolean {
+  return has(caller, 'coordinator', 'service');
+}
+
+/** Subscriptions, feed credentials: an agency's admin for its own agency, or the coordination centre. */
+export function canManageAgency(caller: Caller, agencyId: string): boolean {
+  return has(caller, 'coordinator') || (has(caller, 'agency_admin') && own(caller, agencyId));
+}
+
+/**
+ * Reading an agency's feed and deliveries, acknowledging for it: the agency's own people. The
+ * coordination centre reads any agency's deliveries but never acknowledges for one.
+ */
+export function canActForAgency(caller: Caller, agencyId: string): boolean {
+  return has(caller, 'agency_admin', 'agency_analyst') && own(caller, agencyId);
+}
+
+export function canReadDeliveries(caller: Caller, agencyId: string): boolean {
+  return has(caller, 'coordinator') || canActForAgency(caller, agencyId);
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  connectMongo,
+  connectNats,
+  createAuthenticator,
+  ensureStreams,
+  eventsStream,
+  OutboxRelay,
+  startGrpcServer,
+  type Logger,
+} from '@beacon/platform';
+import { ChannelDelivery } from './app/channel-delivery.js';
+import { FanOut } from './app/fan-out.js';
+import { NotifyService } from './app/notify-service.js';
+import type { Clock } from './app/ports.js';
+import { SmtpEmailSender } from './adapters/delivery/email-sender.js';
+import { HttpWebhookSender } from './adapters/delivery/webhook-sender.js';
+import { notifyGrpc } from './adapters/grpc/notify-grpc.js';
+import { MongoAcknowledgementStore } from './adapters/mongo/acknowledgement-store.js';
+import { MongoAgencyStore } from './adapters/mongo/agency-store.js';
+import { MongoDeadLetterStore } from './adapters/mongo/dead-letters.js';
+import { MongoDeliveryLog } from './adapters/mongo/delivery-log.js';
+import { MongoIncidentFactsStore } from './adapters/mongo/incident-facts-store.js';
+import { FileSignerCredentialIssuer } from './adapters/nats/credential-issuer.js';
+import { FanOutConsumer, feedsStream, JetStreamFeedPublisher } from './adapters/nats/feeds.js';
+import type { NotifyConfig } from './config.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningNotify {
+  readonly port: number;
+  readonly service: NotifyService;
+  stop(): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Wires notify: the registry in Mongo, the fan-out from BEACON_EVENTS to the agencies' feeds in
+ * BEACON_FEEDS, the push channels reading those feeds, the acknowledgement outbox, and gRPC.
+ */
+export async function startNotify(
+  config: NotifyConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<RunningNotify> {
+  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-notify', logger });
+  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-notify', logger });
+  const { events, feeds } = config.nats;
+  await ensureStreams(nc, [eventsStream(events.stream, events.root), feedsStream(feeds.stream, feeds.root)]);
+  const js = jetstream(nc);
+  const db = mongo.db(config.mongo.db);
+
+  const agencies = new MongoAgencyStore(db);
+  const deliveries = new MongoDeliveryLog(db);
+  const deadLetters = new MongoDeadLetterStore(db);
+  await Promise.all([agencies.init(), deliveries.init(), deadLetters.init()]);
+  const incidents = new MongoIncidentFactsStore(db);
+  const relay = new OutboxRelay({
+    sources: { acknowledgements: db.collection('acknowledgements') } as never,
+    js,
+    subjectRoot: events.root,
+    logger,
+    sweepMs: config.recoverySweepMs,
+  });
+  const fanOut = new FanOut({
+    agencies,
+    incidents,
+    feeds: new JetStreamFeedPublisher(js, feeds.root),
+    now: () => clock.now().getTime(),
+  });
+  const service = new NotifyService({
+    agencies,
+    incidents,
+    acknowledgements: new MongoAcknowledgementStore(db, randomUUID, (id) =>
+      relay.notify('acknowledgements', id),
+    ),
+    deliveries,
+    clock,
+    onChange: () => fanOut.invalidate(),
+  });
+
+  relay.start();
+  const fanOutConsumer = new FanOutConsumer({
+    nc,
+    stream: events.stream,
+    subjectRoot: events.root,
+    durable: config.nats.fanOutConsumer,
+    fanOut,
+    logger,
+  });
+  await fanOutConsumer.start();
+  const email = config.smtp ? new SmtpEmailSender({ ...config.smtp, timeoutMs: 15_000 }) : undefined;
+  const channels = new ChannelDelivery({
+    nc,
+    stream: feeds.stream,
+    subjectRoot: feeds.root,
+    durable: config.nats.channelsConsumer,
+    agencies,
+    log: deliveries,
+    deadLetters,
+    webhook: { sender: new HttpWebhookSender({ ...config.webhook, clock }) },
+    ...(email ? { email: { sender: email } } : {}),
+    storm: config.storm,
+    retry: config.retry,
+    clock,
+    random: Math.random,
+    logger,
+  });
+  await channels.start();
+
+  const server = await startGrpcServer({
+    component: 'notify',
+    version: VERSION,
+    host: config.grpc.host,
+    port: config.grpc.port,
+    logger,
+    services: [
+      notifyGrpc({
+        service,
+        authenticator: createAuthenticator(config.auth),
+        logger,
+        nc,
+        feeds,
+        ...(config.nats.accountSignerFile
+          ? { credentials: new FileSignerCredentialIssuer(config.nats.accountSignerFile, feeds.stream) }
+          : {}),
+      }),
+    ],
+  });
+
+  return {
+    port: server.port,
+    service,
+    stop: async () => {
+      await server.shutdown();
+      await fanOutConsumer.stop();
+      await channels.stop();
+      await relay.stop();
+      email?.close();
+      await nc.drain();
+      await mongo.close();
+    },
+  };
+}

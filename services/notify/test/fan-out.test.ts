@@ -1,0 +1,457 @@
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { jetstream } from '@nats-io/jetstream';
+import { describe, expect } from 'vitest';
+import { NCISS_BASELINE } from '@beacon/domain';
+import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
+import { eventsV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { test as base, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
+import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
+import { loadConfig, startNotify, type RunningNotify } from '../src/index.js';
+
+interface Stack {
+  readonly issuer: DevIssuer;
+  readonly intake: RunningIntake;
+  notify: RunningNotify;
+  readonly intakeClient: intakeV1.IntakeServiceClient;
+  notifyClient: notifyV1.NotifyServiceClient;
+  readonly feeds: { readonly stream: string; readonly root: string };
+  readonly events: { readonly stream: string; readonly root: string };
+  token(roles: Role[], agencyId?: string): Promise<string>;
+  /** The durable the running notify fans out with. */
+  fanOutConsumer: string;
+  /** Restarts notify with a fresh fan-out consumer: it handles every event again. */
+  replayNotify(): Promise<void>;
+}
+
+async function startStack(infra: Endpoints, names: TestNames): Promise<Stack & { stop(): Promise<void> }> {
+  const issuer = await createDevIssuer({});
+  const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: 'http://127.0.0.1:9/unused' };
+  const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
+  const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
+  const shared = {
+    ...auth,
+    MONGO_URL: infra.mongoUrl,
+    NATS_URL: infra.natsUrl,
+    EVENTS_STREAM: events.stream,
+    EVENTS_SUBJECT_ROOT: events.root,
+  };
+  const logger = createLogger({ name: 'notify-test', level: 'silent' });
+  const keys = { jwks: { keys: issuer.jwks } };
+  const ic = intakeConfig({
+    ...shared,
+    INTAKE_DB: names.database('intake'),
+    CORRELATION_SECRET: 'x'.repeat(40),
+  });
+  const intake = await startIntake(
+    { ...ic, grpc: { host: '127.0.0.1', port: 0 }, auth: { ...ic.auth, ...keys } },
+    logger,
+  );
+  let generation = 0;
+  const consumerName = () => `${names.stream('fanout')}_${generation}`;
+  const start = () => {
+    const nc = loadConfig({
+      ...shared,
+      NOTIFY_DB: names.database('notify'),
+      FEEDS_STREAM: feeds.stream,
+      FEEDS_SUBJECT_ROOT: feeds.root,
+      NOTIFY_FANOUT_CONSUMER: consumerName(),
+      NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
+    });
+    return startNotify(
+      { ...nc, grpc: { host: '127.0.0.1', port: 0 }, auth: { ...nc.auth, ...keys } },
+      logger,
+    );
+  };
+  const connect = (port: number) =>
+    new notifyV1.NotifyServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const notify = await start();
+  const stack = {
+    issuer,
+    intake,
+    notify,
+    intakeClient: new intakeV1.IntakeServiceClient(`127.0.0.1:${intake.port}`, credentials.createInsecure()),
+    notifyClient: connect(notify.port),
+    feeds,
+    events,
+    fanOutConsumer: consumerName(),
+    token: (roles: Role[], agencyId?: string) =>
+      issuer.mint({
+        subject: `${agencyId ?? 'cc'}-${roles.join('+')}`,
+        roles,
+        clearance: 'RED',
+        ...(agencyId ? { agencyId } : {}),
+      }),
+    replayNotify: async () => {
+      stack.notifyClient.close();
+      await stack.notify.stop();
+      generation++;
+      stack.fanOutConsumer = consumerName();
+      stack.notify = await start();
+      stack.notifyClient = connect(stack.notify.port);
+    },
+    stop: async () => {
+      stack.notifyClient.close();
+      stack.intakeClient.close();
+      await stack.notify.stop();
+      await intake.stop();
+    },
+  };
+  return stack;
+}
+
+const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<Stack> => {
+  const stack = await startStack(infra, names);
+  onCleanup(() => stack.stop());
+  return stack;
+});
+
+type Unary = (
+  req: unknown,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (e: ServiceError | null, r: unknown) => void,
+) => unknown;
+function call<R>(client: object, method: string, request: unknown, token: string): Promise<R> {
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  const fn = (client as Record<string, Unary>)[method]!;
+  return new Promise((resolve, reject) =>
+    fn.call(client, request, md, { deadline: new Date(Date.now() + 15_000) }, (e, r) =>
+      e ? reject(e) : resolve(r as R),
+    ),
+  );
+}
+
+const TLP = { CLEAR: 1, GREEN: 2, AMBER: 3, 'AMBER+STRICT': 4, RED: 5 } as const;
+
+function agency(
+  id: string,
+  clearance: keyof typeof TLP,
+  overrides: Partial<notifyV1.Agency> = {},
+): notifyV1.Agency {
+  return {
+    id,
+    name: `Agency ${id}`,
+    kind: notifyV1.AgencyKind.AGENCY_KIND_CSIRT,
+    jurisdictions: ['DE'],
+    sectors: ['energy'],
+    clearance: TLP[clearance],
+    contacts: [{ role: 'duty-officer', name: 'Duty officer', email: 'duty@agency.example', phone: '' }],
+    version: 0,
+    ...overrides,
+  };
+}
+
+function subscription(
+  agencyId: string,
+  id: string,
+  filters: Partial<notifyV1.Subscription> = {},
+): notifyV1.Subscription {
+  return {
+    id,
+    agencyId,
+    eventTypes: [],
+    rsitClasses: [],
+    sectors: [],
+    jurisdictions: [],
+    minNcissLevel: 0,
+    incidentIds: [],
+    ...filters,
+  };
+}
+
+/** Each agency's feed, as `<incident index>:<event type>` in order. */
+async function feedsOf(
+  t: Stack,
+  nats: Parameters<typeof jetstream>[0],
+  agencies: string[],
+  incidents: string[],
+) {
+  const consumer = await jetstream(nats).consumers.get(t.feeds.stream);
+  const pending = (await consumer.info()).num_pending;
+  const byAgency: Record<string, string[]> = Object.fromEntries(agencies.map((a) => [a, []]));
+  if (pending === 0) return byAgency;
+  let seen = 0;
+  for await (const m of await consumer.fetch({ max_messages: pending, expires: 5_000 })) {
+    const agencyId = m.subject.slice(t.feeds.root.length + 1).split('.')[0]!;
+    const envelope = eventsV1.Envelope.decode(m.data);
+    byAgency[agencyId]?.push(
+      `${incidents.indexOf(envelope.incidentId)}:${m.headers?.get('Beacon-Event-Type')}`,
+    );
+    if (++seen === pending) break;
+  }
+  return byAgency;
+}
+
+describe('the fan-out to agency feeds', () => {
+  test('each agency gets exactly the events its clearance, engagement and filters allow, once, even when every event is handled again', async ({
+    stack: t,
+    nats,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    const agencies = [
+      agency('cert-by', 'RED', { jurisdictions: ['DE-BY'] }),
+      agency('cert-fr', 'AMBER', { jurisdictions: ['FR'] }),
+      agency('lka-by', 'AMBER', { kind: notifyV1.AgencyKind.AGENCY_KIND_LAW_ENFORCEMENT }),
+      agency('reg-green', 'GREEN', { kind: notifyV1.AgencyKind.AGENCY_KIND_REGULATOR }),
+      agency('grid-op', 'RED', { kind: notifyV1.AgencyKind.AGENCY_KIND_OPERATOR }),
+      agency('no-subs', 'RED'),
+    ];
+    for (const a of agencies) await call(t.notifyClient, 'putAgency', { agency: a, expectedVersion: 0 }, cc);
+    const subs = [
+      subscription('cert-by', 'all'),
+      subscription('cert-fr', 'all'),
+      subscription('lka-by', 'fraud', { rsitClasses: ['fraud'] }),
+      subscription('reg-green', 'de', { jurisdictions: ['DE'] }),
+      subscription('grid-op', 'severe', { minNcissLevel: 3 }),
+      subscription('grid-op', 'opened', {
+        eventTypes: ['incident.opened'],
+        sectors: ['water-and-wastewater'],
+      }),
+    ];
+    for (const s of subs) await call(t.notifyClient, 'putSubscription', { subscription: s }, cc);
+
+    const open = async (tlp: keyof typeof TLP, overrides: Partial<intakeV1.OpenIncidentRequest> = {}) =>
+      (
+        await call<intakeV1.OpenIncidentResponse>(
+          t.intakeClient,
+          'openIncident',
+          {
+            title: `A ${tlp} incident`,
+            tlp: TLP[tlp],
+            classification: { rsitClass: 'availability', rsitType: 'outage' },
+            sectors: ['energy'],
+            jurisdictions: ['DE-BY'],
+            observables: [],
+            severityInputs: { ...NCISS_BASELINE },
+            affectedAssets: [],
+            awareAt: new Date(Date.now() - 3_600_000),
+            ...overrides,
+          },
+          cc,
+        )
+      ).incident!;
+    const green = await open('GREEN');
+    const amber = await open('AMBER');
+    await call(
+      t.intakeClient,
+      'assignAgency',
+      { incidentId: amber.id, agencyId: 'cert-by', expectedVersion: 0 },
+      cc,
+    );
+    const red = await open('RED', { classification: { rsitClass: 'fraud', rsitType: 'phishing' } });
+    await call(
+      t.intakeClient,
+      'assignAgency',
+      { incidentId: red.id, agencyId: 'grid-op', expectedVersion: 0 },
+      cc,
+    );
+    await call(
+      t.intakeClient,
+      'updateSeverity',
+      {
+        incidentId: red.id,
+        severityInputs: {
+          ...NCISS_BASELINE,
+          functionalImpact: 'significant-critical',
+          potentialImpact: 'very-high',
+          informationImpact: 'destruction-critical',
+          recoverability: 'not-recoverable',
+          crossSectorDependency: 'high',
+          location: 'critical-system-management',
+          observedActivity: 'effect',
+          actor: 'nation-state',
+        },
+        expectedVersion: 0,
+      },
+      cc,
+    );
+    const water = await open('CLEAR', { sectors: ['water-and-wastewater'] });
+    const ids = [green.id, amber.id, red.id, water.id];
+
+    const expected = {
+      // RED clearance, all events: GREEN and CLEAR ones; AMBER only once engaged (the
+      // assignment on), RED never (not engaged).
+      'cert-by': ['0:incident.opened', '1:incident.agency-assigned', '3:incident.opened'],
+      // AMBER never (not engaged), whatever its remit.
+      'cert-fr': ['0:incident.opened', '3:incident.opened'],
+      // its filter asks for fraud; the fraud incident is RED and it is not engaged
+      'lka-by': [],
+      // GREEN clearance, jurisdiction DE takes DE-BY
+      'reg-green': ['0:incident.opened', '3:incident.opened'],
+      // RED, engaged: its incident once severe (NCISS ≥ 3); and water incidents being opened
+      'grid-op': ['2:incident.severity-changed', '3:incident.opened'],
+      'no-subs': [],
+    };
+    const agencyIds = Object.keys(expected);
+    await waitFor(
+      async () => {
+        const now = await feedsOf(t, nats, agencyIds, ids);
+        expect(now).toEqual(expected);
+      },
+      { what: 'the feeds', timeoutMs: 20_000, intervalMs: 200 },
+    );
+
+    // Handle every event again (a fresh consumer replays the stream): no feed gains a copy.
+    await t.replayNotify();
+    const jsm = await jetstream(nats).jetstreamManager();
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(t.events.stream, t.fanOutConsumer);
+        if (info.num_pending > 0 || info.num_ack_pending > 0) throw new Error('the replay is not done');
+      },
+      { what: 'the replay', timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(await feedsOf(t, nats, agencyIds, ids)).toEqual(expected);
+  });
+
+  test('agencies acknowledge engagements once, only their own, and the acknowledgement is published', async ({
+    stack: t,
+    nats,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
+    await call(t.notifyClient, 'putAgency', { agency: agency('lka-by', 'RED'), expectedVersion: 0 }, cc);
+    const { incident } = await call<intakeV1.OpenIncidentResponse>(
+      t.intakeClient,
+      'openIncident',
+      {
+        title: 'Grid compromise',
+        tlp: TLP.AMBER,
+        classification: { rsitClass: 'availability', rsitType: 'outage' },
+        sectors: ['energy'],
+        jurisdictions: ['DE-BY'],
+        observables: [],
+        severityInputs: { ...NCISS_BASELINE },
+        affectedAssets: [],
+        awareAt: new Date(Date.now() - 3_600_000),
+      },
+      cc,
+    );
+    await call(
+      t.intakeClient,
+      'assignAgency',
+      { incidentId: incident!.id, agencyId: 'cert-by', expectedVersion: 0 },
+      cc,
+    );
+    const certBy = await t.token(['agency_analyst'], 'cert-by');
+    const lka = await t.token(['agency_analyst'], 'lka-by');
+    const ack = (token: string, agencyId: string) =>
+      call<notifyV1.AcknowledgeResponse>(
+        t.notifyClient,
+        'acknowledge',
+        { agencyId, incidentId: incident!.id, note: 'on it' },
+        token,
+      );
+
+    const first = await waitFor(() => ack(certBy, 'cert-by'), {
+      what: 'engagement known to notify',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    expect(first.first).toBe(true);
+    const again = await ack(certBy, 'cert-by');
+    expect(again).toEqual({ first: false, acknowledgedAt: first.acknowledgedAt });
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: ServiceError) => e.code,
+      );
+    await expect(code(ack(lka, 'lka-by')), 'not engaged').resolves.toBe(status.FAILED_PRECONDITION);
+    await expect(code(ack(lka, 'cert-by')), 'for another agency').resolves.toBe(status.NOT_FOUND);
+    await expect(
+      code(ack(cc, 'cert-by')),
+      'the coordinator does not acknowledge for an agency',
+    ).resolves.toBe(status.PERMISSION_DENIED);
+
+    const acknowledged = await waitFor(
+      async () => {
+        const consumer = await jetstream(nats).consumers.get(t.events.stream);
+        let pending = (await consumer.info()).num_pending;
+        const found: eventsV1.Envelope[] = [];
+        for await (const m of await consumer.fetch({ max_messages: pending, expires: 2_000 })) {
+          const e = eventsV1.Envelope.decode(m.data);
+          if (e.type === 'beacon.notify.acknowledged.v1') found.push(e);
+          if (--pending <= 0) break;
+        }
+        if (found.length === 0) throw new Error('not yet published');
+        return found;
+      },
+      { what: 'notify.acknowledged', timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(acknowledged).toHaveLength(1);
+    expect(notifyV1.EngagementAcknowledged.decode(acknowledged[0]!.data)).toMatchObject({
+      agencyId: 'cert-by',
+      incidentId: incident!.id,
+      via: 'grpc',
+    });
+    expect(acknowledged[0]!.tlp).toBe(TLP.AMBER);
+  });
+});
+
+describe('the gRPC feed stream', () => {
+  test('resumes from a sequence, sends heartbeats while idle, and serves only the caller’s own feed', async ({
+    stack: t,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
+    await call(t.notifyClient, 'putSubscription', { subscription: subscription('cert-by', 'all') }, cc);
+    for (let i = 0; i < 3; i++) {
+      await call(
+        t.intakeClient,
+        'openIncident',
+        {
+          title: `Outage ${i}`,
+          tlp: TLP.GREEN,
+          classification: { rsitClass: 'availability', rsitType: 'outage' },
+          sectors: ['energy'],
+          jurisdictions: ['DE-BY'],
+          observables: [],
+          severityInputs: { ...NCISS_BASELINE },
+          affectedAssets: [],
+          awareAt: new Date(Date.now() - 3_600_000),
+        },
+        cc,
+      );
+    }
+    const read = async (token: string, request: Partial<notifyV1.StreamFeedRequest>, events: number) => {
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${token}`);
+      const stream = t.notifyClient.streamFeed(
+        { agencyId: 'cert-by', fromSequence: '0', heartbeatSeconds: 1, ...request },
+        md,
+      );
+      const got: notifyV1.StreamFeedResponse[] = [];
+      try {
+        for await (const item of stream as AsyncIterable<notifyV1.StreamFeedResponse>) {
+          got.push(item);
+          const seen = got.filter((g) => g.item?.$case === 'event').length;
+          if (seen === events && got.at(-1)?.item?.$case === 'heartbeat') break;
+        }
+      } finally {
+        stream.cancel();
+      }
+      return got;
+    };
+    const analyst = await t.token(['agency_analyst'], 'cert-by');
+    const all = await waitFor(() => read(analyst, { fromSequence: '1' }, 3), {
+      what: 'three events',
+      timeoutMs: 20_000,
+    });
+    const events = all.flatMap((g) => (g.item?.$case === 'event' ? [g.item.value] : []));
+    expect(events.map((e) => e.type)).toEqual(['incident.opened', 'incident.opened', 'incident.opened']);
+    expect(all.at(-1)?.item?.$case).toBe('heartbeat');
+    const resumed = await read(analyst, { fromSequence: events[1]!.sequence }, 2);
+    expect(resumed.flatMap((g) => (g.item?.$case === 'event' ? [g.item.value.sequence] : []))).toEqual([
+      events[1]!.sequence,
+      events[2]!.sequence,
+    ]);
+    const other = await t.token(['agency_analyst'], 'lka-by');
+    await expect(
+      read(other, {}, 1).then(
+        () => 'ok',
+        (e: ServiceError) => e.code,
+      ),
+    ).resolves.toBe(status.NOT_FOUND);
+  });
+});
