@@ -39,17 +39,30 @@ interface MethodDescriptor {
 type Schema = Record<string, unknown>;
 
 const INTEGER = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
+/** 32-bit integers travel as JSON numbers; out of range is a client error, not a wrapped value. */
+const INT32 = {
+  anyOf: [
+    { type: 'integer', minimum: -(2 ** 31), maximum: 2 ** 31 - 1 },
+    { type: 'string', pattern: '^-?[0-9]{1,10}$' },
+  ],
+};
+const UINT32 = {
+  anyOf: [
+    { type: 'integer', minimum: 0, maximum: 2 ** 32 - 1 },
+    { type: 'string', pattern: '^[0-9]{1,10}$' },
+  ],
+};
 const SCALARS: Record<string, Schema> = {
   TYPE_STRING: { type: 'string' },
   TYPE_BOOL: { type: 'boolean' },
   TYPE_BYTES: { type: 'string', contentEncoding: 'base64' },
   TYPE_DOUBLE: { type: 'number' },
   TYPE_FLOAT: { type: 'number' },
-  TYPE_INT32: INTEGER,
-  TYPE_SINT32: INTEGER,
-  TYPE_SFIXED32: INTEGER,
-  TYPE_UINT32: INTEGER,
-  TYPE_FIXED32: INTEGER,
+  TYPE_INT32: INT32,
+  TYPE_SINT32: INT32,
+  TYPE_SFIXED32: INT32,
+  TYPE_UINT32: UINT32,
+  TYPE_FIXED32: UINT32,
   TYPE_INT64: INTEGER,
   TYPE_SINT64: INTEGER,
   TYPE_SFIXED64: INTEGER,
@@ -80,7 +93,11 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
         ?.leadingComments?.trim();
     const addEnum = (e: EnumDescriptor, fullName: string, path: number[]) => {
       schemas[fullName] = {
-        anyOf: [{ type: 'string', enum: e.value.map((v) => v.name) }, { type: 'integer' }],
+        // By name or by number, and only the ones defined: an unknown value is the client's error.
+        anyOf: [
+          { type: 'string', enum: e.value.map((v) => v.name) },
+          { type: 'integer', enum: e.value.map((v) => v.number ?? 0) },
+        ],
         ...describe(commentAt(path)),
       };
     };
