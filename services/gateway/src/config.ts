@@ -7,6 +7,11 @@ const schema = {
   GATEWAY_HTTP_PORT: env.port(8080),
   /** host:port of the intake service's gRPC server. */
   INTAKE_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port'),
+  /** host:port of the notify service; without it the gateway does not serve notify's calls. */
+  NOTIFY_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
   /** host:port of the impact service; without it the gateway does not serve impact's calls. */
   IMPACT_ADDRESS: z
     .string()
@@ -37,6 +42,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     httpPort: raw.GATEWAY_HTTP_PORT,
     intakeAddress: raw.INTAKE_ADDRESS,
     impactAddress: raw.IMPACT_ADDRESS,
+    notifyAddress: raw.NOTIFY_ADDRESS,
     auth,
     rateLimit: { perSecond: raw.RATE_LIMIT_PER_SECOND, burst: raw.RATE_LIMIT_BURST },
     maxBodyBytes: raw.MAX_BODY_BYTES,

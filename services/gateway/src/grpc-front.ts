@@ -18,6 +18,8 @@ export function grpcPassThrough(
   const passThrough: Record<string, ServiceDefinition[string]> = {};
   const implementation: UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(definition)) {
+    // Unary calls only: streams (notify's feed) are served by their service directly.
+    if (def.requestStream || def.responseStream) continue;
     passThrough[method] = { ...def, requestDeserialize: identity, responseSerialize: identity };
     const rpc = def.path.split('/').at(-1)!;
     implementation[method] = unary<Buffer, Buffer>(async (request, context) => {

@@ -20,6 +20,7 @@ export interface Route {
 
 const INTAKE = 'beacon.intake.v1.IntakeService';
 const IMPACT = 'beacon.impact.v1.ImpactService';
+const NOTIFY = 'beacon.notify.v1.NotifyService';
 
 export const ROUTES: readonly Route[] = [
   {
@@ -194,5 +195,77 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/assessments/{assessment_id}',
     body: false,
     summary: 'One assessment',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'PutAgency',
+    method: 'POST',
+    path: '/v1/agencies',
+    body: true,
+    summary: 'Register an agency or replace it at its version (coordinators)',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'ListAgencies',
+    method: 'GET',
+    path: '/v1/agencies',
+    body: false,
+    summary: 'Registered agencies, by id',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'GetAgency',
+    method: 'GET',
+    path: '/v1/agencies/{agency_id}',
+    body: false,
+    summary: 'One agency (coordinators, or the agency itself)',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'PutSubscription',
+    method: 'POST',
+    path: '/v1/subscriptions',
+    body: true,
+    summary: 'Create or replace one of an agency’s subscriptions',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'ListSubscriptions',
+    method: 'GET',
+    path: '/v1/agencies/{agency_id}/subscriptions',
+    body: false,
+    summary: 'An agency’s subscriptions',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'DeleteSubscription',
+    method: 'POST',
+    path: '/v1/agencies/{agency_id}/subscriptions/{subscription_id}:delete',
+    body: true,
+    summary: 'Remove a subscription',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'IssueFeedCredentials',
+    method: 'POST',
+    path: '/v1/agencies/{agency_id}:issueFeedCredentials',
+    body: true,
+    summary: 'NATS credentials that read only the agency’s own feed (shown once)',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'Acknowledge',
+    method: 'POST',
+    path: '/v1/agencies/{agency_id}/incidents/{incident_id}:acknowledge',
+    body: true,
+    summary: 'The agency acknowledges its engagement on an incident',
+  },
+  {
+    service: NOTIFY,
+    rpc: 'ListDeliveries',
+    method: 'GET',
+    path: '/v1/agencies/{agency_id}/incidents/{incident_id}/deliveries',
+    body: false,
+    summary: 'Every delivery attempt to the agency for the incident',
   },
 ];

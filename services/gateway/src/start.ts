@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
-import { healthV1, impactV1, intakeV1 } from '@beacon/proto';
+import { healthV1, impactV1, intakeV1, notifyV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
 import { FrontDoor } from './front-door.js';
 import { grpcPassThrough } from './grpc-front.js';
@@ -23,6 +23,7 @@ export interface RunningGateway {
 const PACKAGES: Record<string, Record<string, unknown>> = {
   'beacon.intake.v1': intakeV1,
   'beacon.impact.v1': impactV1,
+  'beacon.notify.v1': notifyV1,
 };
 
 function codec(fullName: string): MessageCodec {
@@ -38,6 +39,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const impact = config.impactAddress ? new Upstream(config.impactAddress) : undefined;
   const upstreams = new Map([['beacon.intake.v1.IntakeService', intake]]);
   if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
+  const notify = config.notifyAddress ? new Upstream(config.notifyAddress) : undefined;
+  if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
   const frontDoor = new FrontDoor({
     authenticator: createAuthenticator(config.auth),
     upstreams,
@@ -62,6 +65,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ...(impact
         ? [
             grpcPassThrough('beacon.impact.v1.ImpactService', impactV1.ImpactServiceService, frontDoor, {
+              logger,
+              maxCallMs: config.maxCallMs,
+            }),
+          ]
+        : []),
+      ...(notify
+        ? [
+            grpcPassThrough('beacon.notify.v1.NotifyService', notifyV1.NotifyServiceService, frontDoor, {
               logger,
               maxCallMs: config.maxCallMs,
             }),
@@ -103,6 +114,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       intakeHealth.close();
       intake.close();
       impact?.close();
+      notify?.close();
     },
   };
 }

@@ -1,164 +1,16 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
-import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
-import { eventsV1, intakeV1, notifyV1 } from '@beacon/proto';
-import { test as base, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
-import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
-import { loadConfig, startNotify, type RunningNotify } from '../src/index.js';
-
-interface Stack {
-  readonly issuer: DevIssuer;
-  readonly intake: RunningIntake;
-  notify: RunningNotify;
-  readonly intakeClient: intakeV1.IntakeServiceClient;
-  notifyClient: notifyV1.NotifyServiceClient;
-  readonly feeds: { readonly stream: string; readonly root: string };
-  readonly events: { readonly stream: string; readonly root: string };
-  token(roles: Role[], agencyId?: string): Promise<string>;
-  /** The durable the running notify fans out with. */
-  fanOutConsumer: string;
-  /** Restarts notify with a fresh fan-out consumer: it handles every event again. */
-  replayNotify(): Promise<void>;
-}
-
-async function startStack(infra: Endpoints, names: TestNames): Promise<Stack & { stop(): Promise<void> }> {
-  const issuer = await createDevIssuer({});
-  const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: 'http://127.0.0.1:9/unused' };
-  const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
-  const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
-  const shared = {
-    ...auth,
-    MONGO_URL: infra.mongoUrl,
-    NATS_URL: infra.natsUrl,
-    EVENTS_STREAM: events.stream,
-    EVENTS_SUBJECT_ROOT: events.root,
-  };
-  const logger = createLogger({ name: 'notify-test', level: 'silent' });
-  const keys = { jwks: { keys: issuer.jwks } };
-  const ic = intakeConfig({
-    ...shared,
-    INTAKE_DB: names.database('intake'),
-    CORRELATION_SECRET: 'x'.repeat(40),
-  });
-  const intake = await startIntake(
-    { ...ic, grpc: { host: '127.0.0.1', port: 0 }, auth: { ...ic.auth, ...keys } },
-    logger,
-  );
-  let generation = 0;
-  const consumerName = () => `${names.stream('fanout')}_${generation}`;
-  const start = () => {
-    const nc = loadConfig({
-      ...shared,
-      NOTIFY_DB: names.database('notify'),
-      FEEDS_STREAM: feeds.stream,
-      FEEDS_SUBJECT_ROOT: feeds.root,
-      NOTIFY_FANOUT_CONSUMER: consumerName(),
-      NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
-    });
-    return startNotify(
-      { ...nc, grpc: { host: '127.0.0.1', port: 0 }, auth: { ...nc.auth, ...keys } },
-      logger,
-    );
-  };
-  const connect = (port: number) =>
-    new notifyV1.NotifyServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const notify = await start();
-  const stack = {
-    issuer,
-    intake,
-    notify,
-    intakeClient: new intakeV1.IntakeServiceClient(`127.0.0.1:${intake.port}`, credentials.createInsecure()),
-    notifyClient: connect(notify.port),
-    feeds,
-    events,
-    fanOutConsumer: consumerName(),
-    token: (roles: Role[], agencyId?: string) =>
-      issuer.mint({
-        subject: `${agencyId ?? 'cc'}-${roles.join('+')}`,
-        roles,
-        clearance: 'RED',
-        ...(agencyId ? { agencyId } : {}),
-      }),
-    replayNotify: async () => {
-      stack.notifyClient.close();
-      await stack.notify.stop();
-      generation++;
-      stack.fanOutConsumer = consumerName();
-      stack.notify = await start();
-      stack.notifyClient = connect(stack.notify.port);
-    },
-    stop: async () => {
-      stack.notifyClient.close();
-      stack.intakeClient.close();
-      await stack.notify.stop();
-      await intake.stop();
-    },
-  };
-  return stack;
-}
+import { eventsV1, type intakeV1, notifyV1 } from '@beacon/proto';
+import { test as base, waitFor } from '@beacon/testkit';
+import { agency, call, startStack, subscription, TLP, type Stack } from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<Stack> => {
   const stack = await startStack(infra, names);
   onCleanup(() => stack.stop());
   return stack;
 });
-
-type Unary = (
-  req: unknown,
-  md: Metadata,
-  opts: { deadline: Date },
-  cb: (e: ServiceError | null, r: unknown) => void,
-) => unknown;
-function call<R>(client: object, method: string, request: unknown, token: string): Promise<R> {
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  const fn = (client as Record<string, Unary>)[method]!;
-  return new Promise((resolve, reject) =>
-    fn.call(client, request, md, { deadline: new Date(Date.now() + 15_000) }, (e, r) =>
-      e ? reject(e) : resolve(r as R),
-    ),
-  );
-}
-
-const TLP = { CLEAR: 1, GREEN: 2, AMBER: 3, 'AMBER+STRICT': 4, RED: 5 } as const;
-
-function agency(
-  id: string,
-  clearance: keyof typeof TLP,
-  overrides: Partial<notifyV1.Agency> = {},
-): notifyV1.Agency {
-  return {
-    id,
-    name: `Agency ${id}`,
-    kind: notifyV1.AgencyKind.AGENCY_KIND_CSIRT,
-    jurisdictions: ['DE'],
-    sectors: ['energy'],
-    clearance: TLP[clearance],
-    contacts: [{ role: 'duty-officer', name: 'Duty officer', email: 'duty@agency.example', phone: '' }],
-    version: 0,
-    ...overrides,
-  };
-}
-
-function subscription(
-  agencyId: string,
-  id: string,
-  filters: Partial<notifyV1.Subscription> = {},
-): notifyV1.Subscription {
-  return {
-    id,
-    agencyId,
-    eventTypes: [],
-    rsitClasses: [],
-    sectors: [],
-    jurisdictions: [],
-    minNcissLevel: 0,
-    incidentIds: [],
-    ...filters,
-  };
-}
 
 /** Each agency's feed, as `<incident index>:<event type>` in order. */
 async function feedsOf(
