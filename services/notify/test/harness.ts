@@ -62,10 +62,7 @@ export async function startStack(
       NOTIFY_FANOUT_CONSUMER: consumerName(),
       NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
     });
-    return startNotify(
-      { ...nc, grpc: { host: '127.0.0.1', port }, auth: { ...nc.auth, ...keys } },
-      logger,
-    );
+    return startNotify({ ...nc, grpc: { host: '127.0.0.1', port }, auth: { ...nc.auth, ...keys } }, logger);
   };
   const port = await freePort();
   const connect = (port: number) =>
