@@ -33,7 +33,7 @@ async function up(): Promise<void> {
   const started = performance.now();
   const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
   console.log(
-    `  intake, impact and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
+    `  intake, impact, notify and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
   );
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
   const demo = await seedDemo(restUrl, issuer, () => seedRegion(restUrl, issuer));
@@ -45,8 +45,7 @@ async function up(): Promise<void> {
 
   export BEACON_TOKEN=${demo.coordinatorToken}
   curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/incidents
-  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/assessments/incident-${demo.assessedIncidentId}
-
+${demo.assessedIncidentId ? `  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/assessments/incident-${demo.assessedIncidentId}\n` : ''}
   Mint more with the CLI (dev issuer: ${issuerFile}).
 `);
 }

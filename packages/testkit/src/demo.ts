@@ -53,6 +53,37 @@ export async function seedDemo(
     return json;
   };
 
+  // The agencies of the demo, each subscribed to what concerns it (notify enforces TLP and
+  // engagement on top): their feeds fill as the reports below come in.
+  const agencies = [
+    ['cert-bayern', 'AGENCY_KIND_CSIRT', ['DE-BY'], 'TLP_RED', {}],
+    [
+      'lka-bayern',
+      'AGENCY_KIND_LAW_ENFORCEMENT',
+      ['DE-BY'],
+      'TLP_AMBER',
+      { rsitClasses: ['malicious-code', 'fraud'] },
+    ],
+    ['cert-fr', 'AGENCY_KIND_CSIRT', ['FR'], 'TLP_AMBER', { jurisdictions: ['FR'] }],
+    ['grid-operator-at', 'AGENCY_KIND_OPERATOR', ['AT'], 'TLP_RED', { sectors: ['energy'] }],
+  ] as const;
+  for (const [id, kind, jurisdictions, clearance, filters] of agencies) {
+    await post('/v1/agencies', coordinatorToken, {
+      agency: {
+        id,
+        name: id,
+        kind,
+        jurisdictions,
+        sectors: ['energy', 'water-and-wastewater', 'financial-services'],
+        clearance,
+        contacts: [{ role: 'duty-officer', name: 'Duty officer', email: `duty@${id}.example` }],
+      },
+    });
+    await post('/v1/subscriptions', coordinatorToken, {
+      subscription: { id: 'default', agencyId: id, ...filters },
+    });
+  }
+
   const region = await seedRegion();
   const water = await fetch(`${baseUrl}/v1/assets?sector=water-and-wastewater&pageSize=1`, {
     headers: { authorization: `Bearer ${coordinatorToken}` },

@@ -13,6 +13,7 @@ import { waitFor } from './wait.js';
 export const LOCAL_APPS = {
   intakeGrpc: 50061,
   impactGrpc: 50062,
+  notifyGrpc: 50063,
   gatewayGrpc: 50051,
   gatewayHttp: 8080,
 } as const;
@@ -44,7 +45,7 @@ export async function devIssuer(
 }
 
 /**
- * Starts intake, impact and the gateway from their built output (`tsc --build` first), pointed at the
+ * Starts intake, impact, notify and the gateway from their built output (`tsc --build` first), pointed at the
  * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
  */
 export async function startLocalApps(
@@ -97,6 +98,20 @@ export async function startLocalApps(
       SERVICE_TOKEN_FILE: serviceTokenFile,
     },
   });
+  const notify = new ManagedProcess({
+    name: 'notify',
+    command: process.execPath,
+    args: [join(repoRoot, 'services/notify/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'notify.log'),
+    env: {
+      ...common,
+      MONGO_URL: endpoints.mongoUrl,
+      NATS_URL: endpoints.natsUrl,
+      NOTIFY_GRPC_PORT: String(LOCAL_APPS.notifyGrpc),
+      // Demo agencies' webhooks may point at a receiver on this machine.
+      WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+    },
+  });
   const gateway = new ManagedProcess({
     name: 'gateway',
     command: process.execPath,
@@ -106,6 +121,7 @@ export async function startLocalApps(
       ...common,
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
       IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
+      NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
     },
@@ -132,6 +148,14 @@ export async function startLocalApps(
       what: `impact (log: ${impact.spec.logFile})`,
       timeoutMs: 30_000,
       abortIf: () => impact.exitReason,
+    });
+    notify.start();
+    started.push(notify);
+    record();
+    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.notifyGrpc}`), {
+      what: `notify (log: ${notify.spec.logFile})`,
+      timeoutMs: 30_000,
+      abortIf: () => notify.exitReason,
     });
     gateway.start();
     started.push(gateway);

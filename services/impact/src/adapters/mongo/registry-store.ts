@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
 import { TLP_LEVELS, type Sector, type Tlp } from '@beacon/domain';
 import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
 import type { AssetScope } from '../../domain/access.js';
@@ -182,7 +182,7 @@ export class MongoRegistryStore implements RegistryStore {
     const updates: AnyBulkWriteOperation<AssetDoc>[] = existing.map(({ _id, version: _v, ...fields }) => ({
       updateOne: { filter: { _id }, update: { $set: fields, $inc: { version: 1 } } },
     }));
-    await this.assets.bulkWrite(updates, { ordered: false });
+    await bulkInChunks(this.assets, updates);
   }
 
   async deleteAsset(id: string): Promise<boolean> {
@@ -235,9 +235,9 @@ export class MongoRegistryStore implements RegistryStore {
       for (const f of failures) existing.push(docs[f.index]!);
     }
     if (existing.length === 0) return;
-    await this.dependencies.bulkWrite(
+    await bulkInChunks(
+      this.dependencies,
       existing.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc } })),
-      { ordered: false },
     );
   }
 
@@ -266,6 +266,21 @@ export class MongoRegistryStore implements RegistryStore {
       .toArray();
     const items = docs.slice(0, limit).map((doc) => ({ ...dependencyFromDoc(doc), key: doc._id }));
     return { items, next: docs.length > limit ? items.at(-1)?.key : undefined };
+  }
+}
+
+/**
+ * FerretDB 1.24 stalls on an update command carrying about a hundred statements (seen at 100,
+ * not at 60), so updates go in chunks well under that; inserts are not affected.
+ */
+const UPDATE_CHUNK = 50;
+
+async function bulkInChunks<T extends Document>(
+  collection: Collection<T>,
+  operations: readonly AnyBulkWriteOperation<T>[],
+): Promise<void> {
+  for (let i = 0; i < operations.length; i += UPDATE_CHUNK) {
+    await collection.bulkWrite(operations.slice(i, i + UPDATE_CHUNK), { ordered: false });
   }
 }
 
