@@ -56,8 +56,39 @@ export class FrontDoor {
 
   /** Forwards an admitted call to the service that owns it. */
   async forward(inbound: Inbound): Promise<Buffer> {
-    const upstream = this.options.upstreams.get(inbound.service);
-    if (!upstream) throw new GrpcError(status.UNIMPLEMENTED, `no service ${inbound.service}`);
+    const upstream = this.#upstream(inbound.service);
+    const metadata = this.#metadata(inbound);
+    const deadline = new Date(Math.min(inbound.deadline.getTime(), Date.now() + this.options.maxCallMs));
+    return upstream.call(
+      `/${inbound.service}/${inbound.rpc}`,
+      inbound.request,
+      metadata,
+      deadline,
+      inbound.signal,
+    );
+  }
+
+  /**
+   * Opens an admitted server stream on the service that owns it. A stream lives as long as
+   * the client keeps it (a feed), so only the client's own deadline bounds it.
+   */
+  openStream(inbound: Omit<Inbound, 'deadline'> & { readonly deadline: Date | undefined }) {
+    const upstream = this.#upstream(inbound.service);
+    return upstream.stream(
+      `/${inbound.service}/${inbound.rpc}`,
+      inbound.request,
+      this.#metadata(inbound),
+      inbound.deadline,
+    );
+  }
+
+  #upstream(service: string): Upstream {
+    const upstream = this.options.upstreams.get(service);
+    if (!upstream) throw new GrpcError(status.UNIMPLEMENTED, `no service ${service}`);
+    return upstream;
+  }
+
+  #metadata(inbound: Pick<Inbound, 'headers'>): Metadata {
     const metadata = new Metadata();
     for (const name of FORWARDED_METADATA) {
       const value = inbound.headers(name);
@@ -70,14 +101,7 @@ export class FrontDoor {
       }
       metadata.set(name, value);
     }
-    const deadline = new Date(Math.min(inbound.deadline.getTime(), Date.now() + this.options.maxCallMs));
-    return upstream.call(
-      `/${inbound.service}/${inbound.rpc}`,
-      inbound.request,
-      metadata,
-      deadline,
-      inbound.signal,
-    );
+    return metadata;
   }
 
   async #authenticate(authorization: string | undefined): Promise<Principal> {

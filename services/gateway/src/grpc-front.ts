@@ -1,5 +1,11 @@
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { unary, type GrpcServiceBinding, type Logger } from '@beacon/platform';
+import {
+  status,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { GrpcError, toStatus, unary, type GrpcServiceBinding, type Logger } from '@beacon/platform';
 import type { FrontDoor } from './front-door.js';
 import { fromUpstream } from './upstream-error.js';
 
@@ -18,10 +24,15 @@ export function grpcPassThrough(
   const passThrough: Record<string, ServiceDefinition[string]> = {};
   const implementation: UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(definition)) {
-    // Unary calls only: streams (notify's feed) are served by their service directly.
-    if (def.requestStream || def.responseStream) continue;
+    // Client streams have no use in Beacon's contracts; they are not served here.
+    if (def.requestStream) continue;
     passThrough[method] = { ...def, requestDeserialize: identity, responseSerialize: identity };
     const rpc = def.path.split('/').at(-1)!;
+    if (def.responseStream) {
+      implementation[method] = (call: ServerWritableStream<Buffer, Buffer>) =>
+        void streamThrough(name, rpc, call, frontDoor, options.logger);
+      continue;
+    }
     implementation[method] = unary<Buffer, Buffer>(async (request, context) => {
       const headers = (header: string) => {
         const value = context.metadata.get(header)[0];
@@ -43,4 +54,58 @@ export function grpcPassThrough(
     }, options);
   }
   return { name, definition: passThrough as ServiceDefinition, implementation };
+}
+
+/**
+ * A server stream passed through: admitted like any call, then the upstream's messages go to
+ * the client as they come, the upstream paused while the client's buffer is full, and the
+ * upstream's status (or the client's cancel) ends both sides.
+ */
+async function streamThrough(
+  service: string,
+  rpc: string,
+  call: ServerWritableStream<Buffer, Buffer>,
+  frontDoor: FrontDoor,
+  logger: Logger,
+): Promise<void> {
+  const headers = (header: string) => {
+    const value = call.metadata.get(header)[0];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const fail = (error: unknown) => {
+    const e = fromUpstream(error);
+    call.emit(
+      'error',
+      e instanceof GrpcError ? toStatus(e) : { code: status.INTERNAL, details: 'internal error' },
+    );
+  };
+  try {
+    await frontDoor.admit(headers);
+    const deadline = call.getDeadline();
+    const upstream = frontDoor.openStream({
+      service,
+      rpc,
+      request: call.request,
+      headers,
+      deadline:
+        deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
+      signal: new AbortController().signal,
+    });
+    call.on('cancelled', () => upstream.cancel());
+    upstream.on('data', (chunk: Buffer) => {
+      if (!call.write(chunk)) {
+        upstream.pause();
+        call.once('drain', () => upstream.resume());
+      }
+    });
+    upstream.on('error', (error: ServiceError) => {
+      // The client went away first: nothing to tell it.
+      if (call.cancelled) return;
+      fail(error);
+    });
+    upstream.on('end', () => call.end());
+  } catch (error) {
+    logger.debug({ err: error, service, rpc }, 'stream refused at the door');
+    fail(error);
+  }
 }

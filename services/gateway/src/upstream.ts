@@ -1,4 +1,10 @@
-import { Client, credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  Client,
+  credentials,
+  type ClientReadableStream,
+  type Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 
 /** Passes bytes through: the gateway forwards requests without decoding them. */
 const identity = (value: Buffer) => value;
@@ -45,6 +51,23 @@ export class Upstream {
       );
       signal.addEventListener('abort', () => call.cancel(), { once: true });
     });
+  }
+
+  /** A server-streaming call, bytes in and bytes out. */
+  stream(
+    path: string,
+    request: Buffer,
+    metadata: Metadata,
+    deadline: Date | undefined,
+  ): ClientReadableStream<Buffer> {
+    return this.#client.makeServerStreamRequest<Buffer, Buffer>(
+      path,
+      identity,
+      identity,
+      request,
+      metadata,
+      deadline ? { deadline } : {},
+    );
   }
 
   close(): void {

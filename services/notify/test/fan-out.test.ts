@@ -266,10 +266,15 @@ describe('the gRPC feed stream', () => {
         cc,
       );
     }
-    const read = async (token: string, request: Partial<notifyV1.StreamFeedRequest>, events: number) => {
+    const read = async (
+      token: string,
+      request: Partial<notifyV1.StreamFeedRequest>,
+      events: number,
+      client = t.notifyClient,
+    ) => {
       const md = new Metadata();
       md.set('authorization', `Bearer ${token}`);
-      const stream = t.notifyClient.streamFeed(
+      const stream = client.streamFeed(
         { agencyId: 'cert-by', fromSequence: '0', heartbeatSeconds: 1, ...request },
         md,
       );

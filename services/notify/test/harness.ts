@@ -16,6 +16,8 @@ export interface Stack {
   readonly gateway: RunningGateway;
   /** Base URL of the gateway's REST door. */
   readonly http: string;
+  /** A client for notify's contract at the gateway's gRPC door. */
+  readonly gatewayNotify: notifyV1.NotifyServiceClient;
   readonly feeds: { readonly stream: string; readonly root: string };
   readonly events: { readonly stream: string; readonly root: string };
   token(roles: Role[], agencyId?: string): Promise<string>;
@@ -80,6 +82,10 @@ export async function startStack(
   const stack = {
     gateway,
     http: `http://127.0.0.1:${gateway.httpPort}`,
+    gatewayNotify: new notifyV1.NotifyServiceClient(
+      `127.0.0.1:${gateway.grpcPort}`,
+      credentials.createInsecure(),
+    ),
     issuer,
     intake,
     notify,
@@ -106,6 +112,7 @@ export async function startStack(
     stop: async () => {
       stack.notifyClient.close();
       stack.intakeClient.close();
+      stack.gatewayNotify.close();
       await gateway.stop();
       await stack.notify.stop();
       await intake.stop();
