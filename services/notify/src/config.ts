@@ -58,6 +58,21 @@ const schema = {
     .max(24 * 3_600_000)
     .default(3_600_000),
   RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
+  /**
+   * Signed acknowledgement links in e-mails and webhooks, served by notify's own small HTTP
+   * page: the key (at least 32 characters; without it no links), where the page is reached
+   * from outside, and how long a link lasts.
+   */
+  ACK_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACK_LINK_BASE_URL: env.url(['http', 'https']).optional(),
+  ACK_LINK_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(72),
+  NOTIFY_HTTP_HOST: z.string().default('127.0.0.1'),
+  NOTIFY_HTTP_PORT: env.port(8083),
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   LOG_LEVEL: env.logLevel(),
 };
@@ -93,6 +108,14 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       : undefined,
     storm: { windowMs: raw.STORM_WINDOW_SECONDS * 1000, threshold: raw.STORM_THRESHOLD },
     retry: { baseMs: raw.RETRY_BASE_MS, capMs: raw.RETRY_CAP_MS, maxAttempts: raw.RETRY_MAX_ATTEMPTS },
+    ackLinks: raw.ACK_LINK_SECRET
+      ? {
+          secret: raw.ACK_LINK_SECRET,
+          baseUrl: raw.ACK_LINK_BASE_URL ?? `http://${raw.NOTIFY_HTTP_HOST}:${raw.NOTIFY_HTTP_PORT}`,
+          ttlSeconds: raw.ACK_LINK_TTL_HOURS * 3600,
+          http: { host: raw.NOTIFY_HTTP_HOST, port: raw.NOTIFY_HTTP_PORT },
+        }
+      : undefined,
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     logLevel: raw.LOG_LEVEL,
   } as const;

@@ -17,6 +17,8 @@ import type { Clock } from './app/ports.js';
 import { SmtpEmailSender } from './adapters/delivery/email-sender.js';
 import { HttpWebhookSender } from './adapters/delivery/webhook-sender.js';
 import { notifyGrpc } from './adapters/grpc/notify-grpc.js';
+import { AckLinks } from './adapters/http/ack-links.js';
+import { startAckServer } from './adapters/http/ack-server.js';
 import { MongoAcknowledgementStore } from './adapters/mongo/acknowledgement-store.js';
 import { MongoAgencyStore } from './adapters/mongo/agency-store.js';
 import { MongoDeadLetterStore } from './adapters/mongo/dead-letters.js';
@@ -30,6 +32,8 @@ export const VERSION = '0.1.0';
 
 export interface RunningNotify {
   readonly port: number;
+  /** The acknowledgement page's port, when links are enabled. */
+  readonly ackPort: number | undefined;
   readonly service: NotifyService;
   stop(): Promise<void>;
 }
@@ -91,7 +95,10 @@ export async function startNotify(
     logger,
   });
   await fanOutConsumer.start();
-  const email = config.smtp ? new SmtpEmailSender({ ...config.smtp, timeoutMs: 15_000 }) : undefined;
+  const ackLinks = config.ackLinks ? new AckLinks({ ...config.ackLinks, now: () => clock.now() }) : undefined;
+  const email = config.smtp
+    ? new SmtpEmailSender({ ...config.smtp, timeoutMs: 15_000, ...(ackLinks ? { ackLinks } : {}) })
+    : undefined;
   const channels = new ChannelDelivery({
     nc,
     stream: feeds.stream,
@@ -100,7 +107,9 @@ export async function startNotify(
     agencies,
     log: deliveries,
     deadLetters,
-    webhook: { sender: new HttpWebhookSender({ ...config.webhook, clock }) },
+    webhook: {
+      sender: new HttpWebhookSender({ ...config.webhook, clock, ...(ackLinks ? { ackLinks } : {}) }),
+    },
     ...(email ? { email: { sender: email } } : {}),
     storm: config.storm,
     retry: config.retry,
@@ -130,10 +139,22 @@ export async function startNotify(
     ],
   });
 
+  const ackServer = config.ackLinks
+    ? await startAckServer({
+        ...config.ackLinks.http,
+        secret: config.ackLinks.secret,
+        service,
+        now: () => clock.now(),
+        logger,
+      })
+    : undefined;
+
   return {
     port: server.port,
+    ackPort: ackServer?.port,
     service,
     stop: async () => {
+      await ackServer?.stop();
       await server.shutdown();
       await fanOutConsumer.stop();
       await channels.stop();

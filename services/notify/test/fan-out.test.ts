@@ -4,7 +4,8 @@ import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
 import { eventsV1, type intakeV1, notifyV1 } from '@beacon/proto';
 import { test as base, waitFor } from '@beacon/testkit';
-import { agency, call, startStack, subscription, TLP, type Stack } from './harness.js';
+import { AckLinks } from '../src/adapters/http/ack-links.js';
+import { ACK_SECRET, agency, call, startStack, subscription, TLP, type Stack } from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<Stack> => {
   const stack = await startStack(infra, names);
@@ -238,6 +239,71 @@ describe('the fan-out to agency feeds', () => {
       via: 'grpc',
     });
     expect(acknowledged[0]!.tlp).toBe(TLP.AMBER);
+  });
+
+  test('a signed link acknowledges with one click: opening it only asks, and only the signed agency and incident count', async ({
+    stack: t,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    for (const id of ['cert-by', 'lka-by']) {
+      await call(t.notifyClient, 'putAgency', { agency: agency(id, 'RED'), expectedVersion: 0 }, cc);
+    }
+    const { incident } = await call<intakeV1.OpenIncidentResponse>(
+      t.intakeClient,
+      'openIncident',
+      {
+        title: 'Grid compromise',
+        tlp: TLP.AMBER,
+        classification: { rsitClass: 'availability', rsitType: 'outage' },
+        sectors: ['energy'],
+        jurisdictions: ['DE-BY'],
+        observables: [],
+        severityInputs: { ...NCISS_BASELINE },
+        affectedAssets: [],
+        awareAt: new Date(Date.now() - 3_600_000),
+      },
+      cc,
+    );
+    await call(
+      t.intakeClient,
+      'assignAgency',
+      { incidentId: incident!.id, agencyId: 'cert-by', expectedVersion: 0 },
+      cc,
+    );
+    const links = new AckLinks({
+      baseUrl: `http://127.0.0.1:${t.notify.ackPort}`,
+      secret: ACK_SECRET,
+      ttlSeconds: 3600,
+      now: () => new Date(),
+    });
+    const link = links.url('cert-by', incident!.id, 'email-link');
+    const open = await fetch(link);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toContain('<form method="post"');
+    const tampered = link.replace('agency=cert-by', 'agency=lka-by');
+    expect((await fetch(tampered, { method: 'POST' })).status).toBe(403);
+    const stale = new AckLinks({
+      baseUrl: `http://127.0.0.1:${t.notify.ackPort}`,
+      secret: ACK_SECRET,
+      ttlSeconds: -1,
+      now: () => new Date(),
+    });
+    expect((await fetch(stale.url('cert-by', incident!.id, 'email-link'), { method: 'POST' })).status).toBe(
+      410,
+    );
+    // opening the link recorded nothing: the first POST is the first acknowledgement
+    const first = await waitFor(
+      async () => {
+        const response = await fetch(link, { method: 'POST' });
+        if (response.status !== 200) throw new Error(`answered ${response.status}`);
+        return response.text();
+      },
+      { what: 'the engagement known to notify', timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(first).toContain('Recorded at');
+    expect(await (await fetch(link, { method: 'POST' })).text()).toContain('Already recorded');
+    const notEngaged = links.url('lka-by', incident!.id, 'webhook-link');
+    expect((await fetch(notEngaged, { method: 'POST' })).status).toBe(409);
   });
 });
 

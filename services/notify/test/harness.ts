@@ -6,6 +6,9 @@ import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '
 import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
 import { loadConfig, startNotify, type RunningNotify } from '../src/index.js';
 
+/** The acknowledgement links' key in tests. */
+export const ACK_SECRET = 'test-ack-link-secret-0123456789abcdef';
+
 /** Intake, notify and the gateway in this process, against the run's real servers. */
 export interface Stack {
   readonly issuer: DevIssuer;
@@ -63,6 +66,7 @@ export async function startStack(
       FEEDS_SUBJECT_ROOT: feeds.root,
       NOTIFY_FANOUT_CONSUMER: consumerName(),
       NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
+      ACK_LINK_SECRET: ACK_SECRET,
     });
     return startNotify({ ...nc, grpc: { host: '127.0.0.1', port }, auth: { ...nc.auth, ...keys } }, logger);
   };

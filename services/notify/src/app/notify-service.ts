@@ -98,13 +98,19 @@ export class NotifyService {
    * response workflow waits for exactly these. The first acknowledgement stands.
    */
   async acknowledge(
-    caller: Caller,
+    /** Absent for a signed link, which is its own credential for one agency and incident. */
+    caller: Caller | undefined,
     agencyId: string,
     incidentId: string,
     note: string,
     via: Acknowledgement['via'] = 'grpc',
   ): Promise<{ first: boolean; acknowledgedAt: Date }> {
-    if (via === 'grpc') await this.#requireAgency(caller, agencyId, canActForAgency);
+    if (via === 'grpc' || via === 'feed') {
+      if (!caller) throw denied('an acknowledgement needs a caller or a signed link');
+      await this.#requireAgency(caller, agencyId, canActForAgency);
+    } else if (caller) {
+      throw denied('a signed link acknowledges by itself');
+    }
     const facts = await this.deps.incidents.get(incidentId);
     if (!facts || !facts.engagedAgencyIds.includes(agencyId)) {
       throw new NotifyError('failed-precondition', `agency ${agencyId} is not engaged on ${incidentId}`);

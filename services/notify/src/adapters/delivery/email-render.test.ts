@@ -16,6 +16,13 @@ const event: EventNotification['event'] = {
 };
 
 describe('renderEmail', () => {
+  test('shows the acknowledgement link it is given, escaped in HTML', () => {
+    const url = 'https://beacon.example/ack?agency=a&incident=inc_1';
+    const mail = renderEmail({ kind: 'event', agencyId: 'a', key: 'e1.a', event, feedSequence: 9 }, url);
+    expect(mail.text).toContain(url);
+    expect(mail.html).toContain('agency=a&amp;incident=inc_1');
+  });
+
   test('an event: TLP first in the subject, values escaped in HTML, no line breaks smuggled', () => {
     const mail = renderEmail({ kind: 'event', agencyId: 'a', key: 'e1.a', event, feedSequence: 9 });
     expect(mail.subject).toBe('[TLP:AMBER] beacon.incident.opened.v1 on incident i1');

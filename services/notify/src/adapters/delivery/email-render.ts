@@ -30,7 +30,8 @@ const TLP_COLOUR: Record<Tlp, string> = {
  * view), then what happened; a plain-text part and an HTML part with the same content. Every
  * value from an event is escaped in the HTML and stripped of line breaks in the subject.
  */
-export function renderEmail(notification: Notification): RenderedEmail {
+/** `ackUrl`: a signed link that acknowledges the agency's engagement on the incident. */
+export function renderEmail(notification: Notification, ackUrl?: string): RenderedEmail {
   const rows: [string, string][] = [];
   let subject: string;
   let heading: string;
@@ -51,6 +52,7 @@ export function renderEmail(notification: Notification): RenderedEmail {
       ['Feed sequence', String(notification.feedSequence)],
     );
     footer = `The full event is in your Beacon feed at sequence ${notification.feedSequence}.`;
+    if (ackUrl) rows.push(['Acknowledge', ackUrl]);
   } else {
     const count = notification.events.length + notification.omitted;
     subject = `[${formatTlp(notification.tlp)}] Digest: ${count} event${count === 1 ? '' : 's'} on incident ${notification.incidentId}`;

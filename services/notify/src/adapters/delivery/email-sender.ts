@@ -1,6 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { EmailSender, Notification, SendResult } from '../../app/channel-delivery.js';
 import type { EmailChannel } from '../../domain/agency.js';
+import type { AckLinks } from '../http/ack-links.js';
 import { renderEmail } from './email-render.js';
 
 export interface SmtpEmailSenderOptions {
@@ -19,6 +20,8 @@ export interface SmtpEmailSenderOptions {
   readonly messageIdDomain?: string;
   /** Connections kept open to the relay; default 3. */
   readonly maxConnections?: number;
+  /** Signed acknowledgement links for incident events, when enabled. */
+  readonly ackLinks?: AckLinks;
 }
 
 export const EMAIL_IDEMPOTENCY_HEADER = 'X-Beacon-Idempotency-Key';
@@ -32,10 +35,12 @@ export class SmtpEmailSender implements EmailSender {
   readonly #transport;
   readonly #from: string;
   readonly #messageIdDomain: string;
+  readonly #ackLinks: AckLinks | undefined;
 
   constructor(options: SmtpEmailSenderOptions) {
     this.#from = options.from;
     this.#messageIdDomain = options.messageIdDomain ?? 'beacon.invalid';
+    this.#ackLinks = options.ackLinks;
     this.#transport = createTransport({
       pool: true,
       maxConnections: options.maxConnections ?? 3,
@@ -54,7 +59,11 @@ export class SmtpEmailSender implements EmailSender {
   }
 
   async send(channel: EmailChannel, notification: Notification, attempt: number): Promise<SendResult> {
-    const { subject, text, html } = renderEmail(notification);
+    const ack =
+      notification.kind === 'event' && notification.event.incidentId
+        ? this.#ackLinks?.url(notification.agencyId, notification.event.incidentId, 'email-link')
+        : undefined;
+    const { subject, text, html } = renderEmail(notification, ack);
     try {
       const info = await this.#transport.sendMail({
         from: this.#from,

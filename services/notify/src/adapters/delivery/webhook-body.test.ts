@@ -16,6 +16,14 @@ const event: FeedEvent = {
 };
 
 describe('webhookBody', () => {
+  test('carries the acknowledgement link it is given, and none otherwise', () => {
+    const notification = { kind: 'event', agencyId: 'a', key: 'e1.a', event, feedSequence: 4 } as const;
+    expect(webhookBody(notification, 'https://beacon.example/ack?x=1')).toMatchObject({
+      ackUrl: 'https://beacon.example/ack?x=1',
+    });
+    expect(webhookBody(notification)).not.toHaveProperty('ackUrl');
+  });
+
   test('an event carries its attributes and the payload in base64', () => {
     expect(webhookBody({ kind: 'event', agencyId: 'a', key: 'e1.a', event, feedSequence: 4 })).toEqual({
       id: 'e1',

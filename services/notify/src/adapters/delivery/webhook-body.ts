@@ -24,6 +24,8 @@ export interface EventBody {
   readonly dataschema: string;
   /** The payload message, protobuf-encoded, in base64. */
   readonly data: string;
+  /** A signed link that acknowledges the agency's engagement on the incident, when enabled. */
+  readonly ackUrl?: string;
 }
 
 export interface DigestBody {
@@ -49,7 +51,7 @@ export interface DigestBody {
 
 export const DIGEST_TYPE = 'beacon.notify.digest.v1';
 
-export function webhookBody(notification: Notification): WebhookBody {
+export function webhookBody(notification: Notification, ackUrl?: string): WebhookBody {
   if (notification.kind === 'event') {
     const { event } = notification;
     return {
@@ -65,6 +67,7 @@ export function webhookBody(notification: Notification): WebhookBody {
       datacontenttype: event.datacontenttype,
       dataschema: event.dataschema,
       data: Buffer.from(event.data).toString('base64'),
+      ...(ackUrl ? { ackUrl } : {}),
     };
   }
   return {

@@ -6,6 +6,7 @@ import type { Clock } from '../../app/ports.js';
 import type { WebhookChannel } from '../../domain/agency.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../../domain/webhook-signature.js';
 import { hmacSha256Hex } from './hmac.js';
+import type { AckLinks } from '../http/ack-links.js';
 import { webhookBody } from './webhook-body.js';
 import { assertAllowCidrs, resolveWebhookTarget, systemResolve, type Resolve } from './webhook-target.js';
 
@@ -22,6 +23,8 @@ export interface HttpWebhookSenderOptions {
   /** Host name resolution; the system resolver when absent. */
   readonly resolve?: Resolve;
   readonly userAgent?: string;
+  /** Signed acknowledgement links for incident events, when enabled. */
+  readonly ackLinks?: AckLinks;
 }
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -60,7 +63,11 @@ export class HttpWebhookSender implements WebhookSender {
         ? { outcome: 'refused', detail: target.detail }
         : { outcome: 'failed', detail: target.detail, endpointFault: true };
     }
-    const body = JSON.stringify(webhookBody(notification));
+    const ack =
+      notification.kind === 'event' && notification.event.incidentId
+        ? this.#options.ackLinks?.url(notification.agencyId, notification.event.incidentId, 'webhook-link')
+        : undefined;
+    const body = JSON.stringify(webhookBody(notification, ack));
     const signature = signatureHeader({
       body,
       secrets: channel.secrets,
