@@ -17,6 +17,8 @@ const schema = {
   EVENTS_SUBJECT_ROOT: subjectRoot.default('beacon.evt'),
   FEEDS_STREAM: name.default('BEACON_FEEDS'),
   FEEDS_SUBJECT_ROOT: subjectRoot.default('beacon.feed'),
+  /** Agencies acknowledge by NATS request on `<root>.<agencyId>.<incidentId>`. */
+  ACK_SUBJECT_ROOT: subjectRoot.default('beacon.ack'),
   /** Durable consumers shared by every notify replica. */
   NOTIFY_FANOUT_CONSUMER: name.default('notify-fanout'),
   NOTIFY_CHANNELS_CONSUMER: name.default('notify-channels'),
@@ -88,6 +90,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       url: raw.NATS_URL,
       events: { stream: raw.EVENTS_STREAM, root: raw.EVENTS_SUBJECT_ROOT },
       feeds: { stream: raw.FEEDS_STREAM, root: raw.FEEDS_SUBJECT_ROOT },
+      ackRoot: raw.ACK_SUBJECT_ROOT,
       fanOutConsumer: raw.NOTIFY_FANOUT_CONSUMER,
       channelsConsumer: raw.NOTIFY_CHANNELS_CONSUMER,
       accountSignerFile: raw.NATS_ACCOUNT_SIGNER_FILE,

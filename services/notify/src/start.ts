@@ -10,6 +10,7 @@ import {
   startGrpcServer,
   type Logger,
 } from '@beacon/platform';
+import { AgencySnapshot } from './app/agency-snapshot.js';
 import { ChannelDelivery } from './app/channel-delivery.js';
 import { FanOut } from './app/fan-out.js';
 import { NotifyService } from './app/notify-service.js';
@@ -24,6 +25,7 @@ import { MongoAgencyStore } from './adapters/mongo/agency-store.js';
 import { MongoDeadLetterStore } from './adapters/mongo/dead-letters.js';
 import { MongoDeliveryLog } from './adapters/mongo/delivery-log.js';
 import { MongoIncidentFactsStore } from './adapters/mongo/incident-facts-store.js';
+import { AckResponder } from './adapters/nats/ack-responder.js';
 import { FileSignerCredentialIssuer } from './adapters/nats/credential-issuer.js';
 import { FanOutConsumer, feedsStream, JetStreamFeedPublisher } from './adapters/nats/feeds.js';
 import type { NotifyConfig } from './config.js';
@@ -68,11 +70,12 @@ export async function startNotify(
     logger,
     sweepMs: config.recoverySweepMs,
   });
+  // Other replicas' registry changes are seen within five seconds; this one's at once.
+  const snapshot = new AgencySnapshot(agencies, 5_000, () => clock.now().getTime());
   const fanOut = new FanOut({
-    agencies,
+    agencies: snapshot,
     incidents,
     feeds: new JetStreamFeedPublisher(js, feeds.root),
-    now: () => clock.now().getTime(),
   });
   const service = new NotifyService({
     agencies,
@@ -82,7 +85,7 @@ export async function startNotify(
     ),
     deliveries,
     clock,
-    onChange: () => fanOut.invalidate(),
+    onChange: () => snapshot.invalidate(),
   });
 
   relay.start();
@@ -104,7 +107,7 @@ export async function startNotify(
     stream: feeds.stream,
     subjectRoot: feeds.root,
     durable: config.nats.channelsConsumer,
-    agencies,
+    agencies: snapshot,
     log: deliveries,
     deadLetters,
     webhook: {
@@ -118,6 +121,8 @@ export async function startNotify(
     logger,
   });
   await channels.start();
+  const acks = new AckResponder({ nc, root: config.nats.ackRoot, service, logger });
+  acks.start();
 
   const server = await startGrpcServer({
     component: 'notify',
@@ -156,6 +161,7 @@ export async function startNotify(
     stop: async () => {
       await ackServer?.stop();
       await server.shutdown();
+      await acks.stop();
       await fanOutConsumer.stop();
       await channels.stop();
       await relay.stop();

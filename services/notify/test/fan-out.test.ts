@@ -216,6 +216,15 @@ describe('the fan-out to agency feeds', () => {
       code(ack(cc, 'cert-by')),
       'the coordinator does not acknowledge for an agency',
     ).resolves.toBe(status.PERMISSION_DENIED);
+    // By NATS request, as an agency's feed client does (its credentials allow only its own id).
+    const byRequest = async (agencyId: string) =>
+      (await nats.request(`${t.ackRoot}.${agencyId}.${incident!.id}`, 'on it', { timeout: 5_000 })).json();
+    expect(await byRequest('cert-by')).toEqual({
+      ok: true,
+      first: false,
+      acknowledgedAt: first.acknowledgedAt!.toISOString(),
+    });
+    expect(await byRequest('lka-by')).toMatchObject({ ok: false, error: 'failed-precondition' });
 
     const acknowledged = await waitFor(
       async () => {

@@ -348,6 +348,29 @@ describe("the server refuses agency A everything that would reach agency B's fee
     expect((await feeds.jsm.streams.info(FEEDS_STREAM)).state.messages).toBe(before);
   });
 
+  test('acknowledging only under its own id: the server refuses a request in another agency’s name', async ({
+    agencyA,
+    feeds: { service },
+  }) => {
+    // The service user answers acknowledgements, as notify does.
+    const answered: string[] = [];
+    const responder = service.subscribe('beacon.ack.*.*', {
+      callback: (_error, message) => {
+        answered.push(message.subject);
+        message.respond('{"ok":true}');
+      },
+    });
+    await service.flush();
+    const own = await agencyA.request(`beacon.ack.${A}.inc_123`, 'on it', { timeout: 5_000 });
+    expect(own.json()).toEqual({ ok: true });
+    await expectPublishDenied(
+      agencyA.request(`beacon.ack.${B}.inc_123`, 'forged', { timeout: 5_000 }),
+      `beacon.ack.${B}.inc_123`,
+    );
+    expect(answered).toEqual([`beacon.ack.${A}.inc_123`]);
+    responder.unsubscribe();
+  });
+
   test('any inbox prefix but its own, so it can read no one else’s replies', async ({
     server,
     agencyUser,

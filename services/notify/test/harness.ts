@@ -22,6 +22,8 @@ export interface Stack {
   /** A client for notify's contract at the gateway's gRPC door. */
   readonly gatewayNotify: notifyV1.NotifyServiceClient;
   readonly feeds: { readonly stream: string; readonly root: string };
+  /** Where agencies acknowledge by NATS request. */
+  readonly ackRoot: string;
   readonly events: { readonly stream: string; readonly root: string };
   token(roles: Role[], agencyId?: string): Promise<string>;
   /** The durable the running notify fans out with. */
@@ -38,6 +40,7 @@ export async function startStack(
   const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: 'http://127.0.0.1:9/unused' };
   const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
   const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
+  const ackRoot = names.subject('beacon.ack');
   const shared = {
     ...auth,
     MONGO_URL: infra.mongoUrl,
@@ -67,6 +70,7 @@ export async function startStack(
       NOTIFY_FANOUT_CONSUMER: consumerName(),
       NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
       ACK_LINK_SECRET: ACK_SECRET,
+      ACK_SUBJECT_ROOT: ackRoot,
     });
     return startNotify({ ...nc, grpc: { host: '127.0.0.1', port }, auth: { ...nc.auth, ...keys } }, logger);
   };
@@ -96,6 +100,7 @@ export async function startStack(
     intakeClient: new intakeV1.IntakeServiceClient(`127.0.0.1:${intake.port}`, credentials.createInsecure()),
     notifyClient: connect(notify.port),
     feeds,
+    ackRoot,
     events,
     fanOutConsumer: consumerName(),
     token: (roles: Role[], agencyId?: string) =>

@@ -1,6 +1,7 @@
 import { mostRestrictive, type Tlp } from '@beacon/domain';
 import { recipients, type EventFacts, type RecipientDecision } from '../domain/matching.js';
-import type { AgencyStore, FeedPublisher, IncidentFacts, IncidentFactsStore } from './ports.js';
+import type { AgencySnapshot } from './agency-snapshot.js';
+import type { FeedPublisher, IncidentFacts, IncidentFactsStore } from './ports.js';
 
 /** An event to fan out, already decoded by the adapter. */
 export interface FanOutEvent {
@@ -17,9 +18,6 @@ export interface FanOutEvent {
   readonly extraSectors?: EventFacts['sectors'];
 }
 
-/** How long the fan-out trusts its copy of the agencies and subscriptions. */
-const CANDIDATES_TTL_MS = 2_000;
-
 /**
  * Matches each event against every agency's subscriptions, under the TLP and engagement rules,
  * and publishes it once to the feed of each agency that may and wants to receive it. The
@@ -27,21 +25,13 @@ const CANDIDATES_TTL_MS = 2_000;
  * crash mid-fan-out — leaves each feed with one copy.
  */
 export class FanOut {
-  #candidates: { at: number; value: Awaited<ReturnType<AgencyStore['all']>> } | undefined;
-
   constructor(
     private readonly deps: {
-      readonly agencies: AgencyStore;
+      readonly agencies: AgencySnapshot;
       readonly incidents: IncidentFactsStore;
       readonly feeds: FeedPublisher;
-      readonly now: () => number;
     },
   ) {}
-
-  /** Drops the cached agencies: the next event reads them again. */
-  invalidate(): void {
-    this.#candidates = undefined;
-  }
 
   async handle(event: FanOutEvent): Promise<RecipientDecision[]> {
     let incident = event.incident;
@@ -60,7 +50,7 @@ export class FanOut {
       occurredAt: event.occurredAt,
     };
     const engaged = new Set(incident?.engagedAgencyIds ?? []);
-    const candidates = (await this.#all()).map(({ agency, subscriptions }) => ({
+    const candidates = (await this.deps.agencies.all()).map(({ agency, subscriptions }) => ({
       agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
       subscriptions,
     }));
@@ -76,13 +66,5 @@ export class FanOut {
         })),
     );
     return decisions;
-  }
-
-  async #all() {
-    const now = this.deps.now();
-    if (!this.#candidates || now - this.#candidates.at > CANDIDATES_TTL_MS) {
-      this.#candidates = { at: now, value: await this.deps.agencies.all() };
-    }
-    return this.#candidates.value;
   }
 }

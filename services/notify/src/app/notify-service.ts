@@ -98,18 +98,21 @@ export class NotifyService {
    * response workflow waits for exactly these. The first acknowledgement stands.
    */
   async acknowledge(
-    /** Absent for a signed link, which is its own credential for one agency and incident. */
+    /**
+     * Absent for a signed link or a NATS request, each its own proof of the agency: the link's
+     * signature, the NATS server's permission on the agency's own subject.
+     */
     caller: Caller | undefined,
     agencyId: string,
     incidentId: string,
     note: string,
     via: Acknowledgement['via'] = 'grpc',
   ): Promise<{ first: boolean; acknowledgedAt: Date }> {
-    if (via === 'grpc' || via === 'feed') {
+    if (via === 'grpc') {
       if (!caller) throw denied('an acknowledgement needs a caller or a signed link');
       await this.#requireAgency(caller, agencyId, canActForAgency);
     } else if (caller) {
-      throw denied('a signed link acknowledges by itself');
+      throw denied('a link or a NATS request acknowledges by itself');
     }
     const facts = await this.deps.incidents.get(incidentId);
     if (!facts || !facts.engagedAgencyIds.includes(agencyId)) {

@@ -5,17 +5,19 @@ export interface IncidentFactsDoc extends Omit<IncidentFacts, 'incidentId'> {
   _id: string;
 }
 
-/** Facts kept in memory per incident, to write only when they change. */
+/** Incidents whose last written facts are remembered. */
 const CACHE_LIMIT = 10_000;
 
 /**
- * What intake last announced of each incident. Most events repeat the facts they carry, so the
- * store remembers what it wrote and writes only a change: the fan-out's hot path then touches
- * the database once per change, not once per event.
+ * What intake last announced of each incident. Most events change nothing notify matches on
+ * (a report attached, a status change) and only raise the incident's version, so the store
+ * remembers what it wrote and writes only when a fact changes: the fan-out's hot path touches
+ * the database once per change, not once per event. Facts from an older version than the one
+ * stored are dropped, so a redelivered event cannot roll them back.
  */
 export class MongoIncidentFactsStore implements IncidentFactsStore {
   readonly collection: Collection<IncidentFactsDoc>;
-  readonly #written = new Map<string, string>();
+  readonly #known = new Map<string, { version: number; key: string }>();
 
   constructor(db: Db) {
     this.collection = db.collection<IncidentFactsDoc>('incident_facts');
@@ -29,15 +31,20 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
   }
 
   async put(facts: IncidentFacts): Promise<void> {
-    const { incidentId, ...fields } = facts;
-    const key = JSON.stringify(fields);
-    if (this.#written.get(incidentId) === key) return;
-    // A redelivered older event must not roll the facts back. Events are handled one at a
-    // time, so reading then replacing by `_id` (the filter FerretDB serves from its index) is safe.
-    const stored = await this.collection.findOne({ _id: incidentId }, { projection: { version: 1 } });
-    if (stored && stored.version > facts.version) return;
-    await this.collection.replaceOne({ _id: incidentId }, fields, { upsert: true });
-    if (this.#written.size >= CACHE_LIMIT) this.#written.delete(this.#written.keys().next().value!);
-    this.#written.set(incidentId, key);
+    const { incidentId, version, ...matched } = facts;
+    const key = JSON.stringify(matched);
+    const known = this.#known.get(incidentId);
+    if (known && known.version >= version) return;
+    if (known?.key === key) {
+      known.version = version;
+      return;
+    }
+    if (!known) {
+      const stored = await this.collection.findOne({ _id: incidentId }, { projection: { version: 1 } });
+      if (stored && stored.version > version) return;
+    }
+    await this.collection.replaceOne({ _id: incidentId }, { ...matched, version }, { upsert: true });
+    if (this.#known.size >= CACHE_LIMIT) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(incidentId, { version, key });
   }
 }

@@ -25,11 +25,12 @@ beforeAll(async () => {
 });
 
 describe('agencyPermissions', () => {
-  it('allows exactly its own consumer, fetch, ack, account info and inbox', () => {
+  it('allows exactly its own consumer, fetch, ack, acknowledgements, account info and inbox', () => {
     expect(agencyPermissions('agency-a')).toEqual({
       pub: {
         allow: [
           '$JS.API.INFO',
+          'beacon.ack.agency-a.>',
           '$JS.API.CONSUMER.CREATE.BEACON_FEEDS.agency-a_feed.beacon.feed.agency-a.>',
           '$JS.API.CONSUMER.INFO.BEACON_FEEDS.agency-a_feed',
           '$JS.API.CONSUMER.DELETE.BEACON_FEEDS.agency-a_feed',
@@ -55,13 +56,15 @@ describe('agencyPermissions', () => {
 
   it('grants nothing that reads the stream around a consumer or writes a feed', () => {
     const { pub, sub } = agencyPermissions('agency-a', ['feed', 'replay']);
-    for (const subject of pub.allow) {
+    // Beacon subjects: its own acknowledgements only.
+    expect(pub.allow.filter((s) => s.startsWith('beacon.'))).toEqual(['beacon.ack.agency-a.>']);
+    for (const subject of pub.allow.filter((s) => !s.startsWith('beacon.ack.'))) {
       expect(subject).not.toMatch(
         /^beacon\.|STREAM|DIRECT|\*|CONSUMER\.(CREATE|DURABLE\.CREATE)\.[^.]+(\.[^.]+)?$/,
       );
     }
     // The only wildcard in the publish list is the tail of the agency's own subjects.
-    expect(pub.allow.filter((s) => s.includes('>'))).toHaveLength(4);
+    expect(pub.allow.filter((s) => s.includes('>'))).toHaveLength(5);
     expect(sub.allow).toEqual(['_INBOX.agency-a.>']);
   });
 

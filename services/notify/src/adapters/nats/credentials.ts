@@ -321,8 +321,10 @@ export interface AgencyPermissions {
  * - `$JS.API.CONSUMER.MSG.NEXT.BEACON_FEEDS.<durable>`: pull (fetch / consume);
  * - `$JS.ACK.BEACON_FEEDS.<durable>.>`: ack, nak, term, in-progress of what it received;
  *
- * plus `$JS.API.INFO` (clients check JetStream with it) and, for subscriptions, only its own
- * inbox space `_INBOX.<agencyId>.>`, where JetStream's replies and pulled messages arrive.
+ * plus `$JS.API.INFO` (clients check JetStream with it), `beacon.ack.<agencyId>.>` (acknowledging
+ * an engagement by request, answered by notify: the subject names the agency, so the server's
+ * permission check is what proves who acknowledges) and, for subscriptions, only its own inbox
+ * space `_INBOX.<agencyId>.>`, where JetStream's replies and pulled messages arrive.
  */
 export function agencyPermissions(
   agencyId: string,
@@ -335,6 +337,7 @@ export function agencyPermissions(
     pub: {
       allow: [
         '$JS.API.INFO',
+        agencyAckSubjects(agencyId),
         ...durables.flatMap((durable) => [
           `$JS.API.CONSUMER.CREATE.${FEEDS_STREAM}.${durable}.${filter}`,
           `$JS.API.CONSUMER.INFO.${FEEDS_STREAM}.${durable}`,
@@ -347,6 +350,14 @@ export function agencyPermissions(
     sub: { allow: [`${agencyInboxPrefix(agencyId)}.>`] },
   };
 }
+
+/** Where an agency acknowledges engagements: `beacon.ack.<agencyId>.<incidentId>`. */
+export function agencyAckSubjects(agencyId: string): string {
+  return `${ACK_SUBJECT_ROOT}.${checkAgencyId(agencyId)}.>`;
+}
+
+/** The subject root of acknowledgements by request. */
+export const ACK_SUBJECT_ROOT = 'beacon.ack';
 
 /** The feed subjects of one agency, as a consumer filter: `beacon.feed.<agencyId>.>`. */
 export function agencyFeedFilter(agencyId: string): string {

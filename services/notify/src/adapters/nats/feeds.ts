@@ -6,7 +6,13 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
-import { ensureConsumer, tlpFromProto, type Logger, type StreamSpec } from '@beacon/platform';
+import {
+  ConcurrencyLimit,
+  ensureConsumer,
+  tlpFromProto,
+  type Logger,
+  type StreamSpec,
+} from '@beacon/platform';
 import type { FanOut } from '../../app/fan-out.js';
 import type { FeedMessage, FeedPublisher } from '../../app/ports.js';
 import { assessedSectors, decodeEvent } from './event-facts.js';
@@ -51,13 +57,15 @@ export interface FanOutConsumerOptions {
   readonly subjectRoot: string;
   /** Shared by every notify replica, so each event is fanned out once. */
   readonly durable: string;
+  /** Events handled at once (one incident's always in order); default 32. */
+  readonly concurrency?: number;
   readonly fanOut: FanOut;
   readonly logger: Logger;
 }
 
 /**
- * Feeds every event of BEACON_EVENTS through the fan-out, one at a time and in order within a
- * replica, acking only after every feed has stored its copy; a failure redelivers the event
+ * Feeds every event of BEACON_EVENTS through the fan-out — one incident's events in order within
+ * a replica, different incidents' side by side — acking only after every feed has stored its copy; a failure redelivers the event
  * (the feeds drop the copies they already have). Across replicas order is not kept, which is
  * why incident facts carry intake's version.
  */
@@ -86,20 +94,41 @@ export class FanOutConsumer {
     await this.#done;
   }
 
+  /**
+   * Handles up to `concurrency` events at once, but the events of one incident one after the
+   * other, in stream order: its facts (label, engagement) change along its events.
+   */
   async #loop(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) await this.#handle(message);
+    const limit = new ConcurrencyLimit(this.options.concurrency ?? 32);
+    const chains = new Map<string, Promise<void>>();
+    const inflight = new Set<Promise<void>>();
+    for await (const message of messages) {
+      let decoded: ReturnType<typeof decodeEvent>;
+      try {
+        decoded = decodeEvent(message.data);
+      } catch (error) {
+        this.options.logger.error({ err: error, seq: message.seq }, 'undecodable event; terminated');
+        message.term('undecodable');
+        continue;
+      }
+      const key = decoded.envelope.incidentId;
+      const task = (chains.get(key) ?? Promise.resolve()).then(() =>
+        limit.run(() => this.#handle(message, decoded)),
+      );
+      chains.set(key, task);
+      inflight.add(task);
+      void task.finally(() => {
+        inflight.delete(task);
+        if (chains.get(key) === task) chains.delete(key);
+      });
+      // Read no further ahead than twice what runs: the rest waits in the stream.
+      if (inflight.size >= 2 * limit.limit) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
   }
 
-  async #handle(message: JsMsg): Promise<void> {
+  async #handle(message: JsMsg, decoded: ReturnType<typeof decodeEvent>): Promise<void> {
     const { logger, fanOut } = this.options;
-    let decoded: ReturnType<typeof decodeEvent>;
-    try {
-      decoded = decodeEvent(message.data);
-    } catch (error) {
-      logger.error({ err: error, seq: message.seq }, 'undecodable event; terminated');
-      message.term('undecodable');
-      return;
-    }
     const { envelope } = decoded;
     try {
       const decisions = await fanOut.handle({
