@@ -37,16 +37,26 @@ export class AgencySnapshot {
     const current = this.#current;
     const expired = current === undefined || this.#stale || this.now() - current.at > this.ttlMs;
     if (expired) {
+      // The first read, or a change made here, must see the fresh copy (and its failure).
+      const mustWait = current === undefined || this.#stale;
       this.#loading ??= this.#load().finally(() => (this.#loading = undefined));
-      // The first read, or a change made here, must see the fresh copy.
-      if (current === undefined || this.#stale) await this.#loading;
+      if (mustWait) await this.#loading;
+      // Otherwise the stale copy serves; a failed background reload is retried by the next read.
+      else this.#loading.catch(() => undefined);
     }
     return this.#current!;
   }
 
   async #load(): Promise<void> {
+    const wasStale = this.#stale;
     this.#stale = false;
-    const entries = await this.store.all();
+    let entries: Awaited<ReturnType<AgencyStore['all']>>;
+    try {
+      entries = await this.store.all();
+    } catch (error) {
+      this.#stale ||= wasStale;
+      throw error;
+    }
     this.#current = { at: this.now(), entries, byId: new Map(entries.map((e) => [e.agency.id, e])) };
   }
 }
