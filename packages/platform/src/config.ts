@@ -48,6 +48,26 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((value) => value === 'true' || value === '1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `host:port` of another service. */
+  hostPort: () => z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port'),
+  /** A MongoDB database name. */
+  database: (fallback: string) =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/)
+      .default(fallback),
+  /** A JetStream stream or durable consumer name. */
+  name: (fallback: string) =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default(fallback),
+  /** Dot-separated NATS subject tokens, without wildcards, e.g. `beacon.evt`. */
+  subjectRoot: (fallback: string) =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+      .default(fallback),
 } as const;
 
 /** The variables every service reads to verify bearer tokens. */

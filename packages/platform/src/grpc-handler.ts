@@ -185,3 +185,27 @@ export async function authenticateCall(authenticator: Authenticator, metadata: M
     throw error;
   }
 }
+
+/**
+ * The handler factory a Beacon service's gRPC adapter builds once: each handler authenticates
+ * the caller from the `authorization` metadata, runs, and has its errors turned into statuses
+ * by the service's own `toGrpcError` (domain errors → codes); the rest is `unary`.
+ */
+export function authenticatedUnary(options: {
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  readonly toGrpcError: (error: unknown) => unknown;
+}) {
+  return <Req, Res>(fn: (request: Req, caller: Principal, context: CallContext) => Promise<Res>) =>
+    unary<Req, Res>(
+      async (request, context) => {
+        const caller = await authenticateCall(options.authenticator, context.metadata);
+        try {
+          return await fn(request, caller, context);
+        } catch (error) {
+          throw options.toGrpcError(error);
+        }
+      },
+      { logger: options.logger },
+    );
+}

@@ -24,6 +24,7 @@ export {
 } from './grpc-server.js';
 export {
   authenticateCall,
+  authenticatedUnary,
   fieldViolations,
   GrpcError,
   invalidArgument,

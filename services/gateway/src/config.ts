@@ -6,17 +6,11 @@ const schema = {
   GATEWAY_GRPC_PORT: env.port(50051),
   GATEWAY_HTTP_PORT: env.port(8080),
   /** host:port of the intake service's gRPC server. */
-  INTAKE_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port'),
+  INTAKE_ADDRESS: env.hostPort(),
   /** host:port of the notify service; without it the gateway does not serve notify's calls. */
-  NOTIFY_ADDRESS: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
-    .optional(),
+  NOTIFY_ADDRESS: env.hostPort().optional(),
   /** host:port of the impact service; without it the gateway does not serve impact's calls. */
-  IMPACT_ADDRESS: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
-    .optional(),
+  IMPACT_ADDRESS: env.hostPort().optional(),
   ...AUTH_ENV,
   /** Calls per second each caller may make on average, and in a burst. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),

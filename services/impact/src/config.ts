@@ -5,33 +5,18 @@ const schema = {
   IMPACT_GRPC_HOST: z.string().default('127.0.0.1'),
   IMPACT_GRPC_PORT: env.port(50062),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
-  IMPACT_DB: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/)
-    .default('beacon_impact'),
+  IMPACT_DB: env.database('beacon_impact'),
   NATS_URL: z.string().min(1),
-  EVENTS_STREAM: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .default('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
-    .default('beacon.evt'),
+  EVENTS_STREAM: env.name('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   /** Durable consumer of incident events, shared by every impact replica. */
-  IMPACT_CONSUMER: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .default('impact-incidents'),
+  IMPACT_CONSUMER: env.name('impact-incidents'),
   ...AUTH_ENV,
   /**
    * host:port of intake, to raise incidents' NCISS inputs from their cascades; with
    * SERVICE_TOKEN_FILE, a file holding a bearer token with the `service` role. Both or neither.
    */
-  INTAKE_ADDRESS: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
-    .optional(),
+  INTAKE_ADDRESS: env.hostPort().optional(),
   SERVICE_TOKEN_FILE: z.string().min(1).optional(),
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   LOG_LEVEL: env.logLevel(),

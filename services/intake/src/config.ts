@@ -5,19 +5,10 @@ const schema = {
   INTAKE_GRPC_HOST: z.string().default('127.0.0.1'),
   INTAKE_GRPC_PORT: env.port(50061),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
-  INTAKE_DB: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/)
-    .default('beacon_intake'),
+  INTAKE_DB: env.database('beacon_intake'),
   NATS_URL: z.string().min(1),
-  EVENTS_STREAM: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .default('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
-    .default('beacon.evt'),
+  EVENTS_STREAM: env.name('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
   /** Key of the correlation HMAC: at least 32 characters, never logged. */
   CORRELATION_SECRET: z.string().min(32, 'must be at least 32 characters'),

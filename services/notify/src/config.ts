@@ -1,27 +1,21 @@
 import { z } from 'zod';
 import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
 
-const name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
-const subjectRoot = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/);
-
 const schema = {
   NOTIFY_GRPC_HOST: z.string().default('127.0.0.1'),
   NOTIFY_GRPC_PORT: env.port(50063),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
-  NOTIFY_DB: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,63}$/)
-    .default('beacon_notify'),
+  NOTIFY_DB: env.database('beacon_notify'),
   NATS_URL: z.string().min(1),
-  EVENTS_STREAM: name.default('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: subjectRoot.default('beacon.evt'),
-  FEEDS_STREAM: name.default('BEACON_FEEDS'),
-  FEEDS_SUBJECT_ROOT: subjectRoot.default('beacon.feed'),
+  EVENTS_STREAM: env.name('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+  FEEDS_STREAM: env.name('BEACON_FEEDS'),
+  FEEDS_SUBJECT_ROOT: env.subjectRoot('beacon.feed'),
   /** Agencies acknowledge by NATS request on `<root>.<agencyId>.<incidentId>`. */
-  ACK_SUBJECT_ROOT: subjectRoot.default('beacon.ack'),
+  ACK_SUBJECT_ROOT: env.subjectRoot('beacon.ack'),
   /** Durable consumers shared by every notify replica. */
-  NOTIFY_FANOUT_CONSUMER: name.default('notify-fanout'),
-  NOTIFY_CHANNELS_CONSUMER: name.default('notify-channels'),
+  NOTIFY_FANOUT_CONSUMER: env.name('notify-fanout'),
+  NOTIFY_CHANNELS_CONSUMER: env.name('notify-channels'),
   ...AUTH_ENV,
   /**
    * A JSON file `{ "accountPublicKey": "A…", "signingSeed": "SA…" }`: the Beacon account's
@@ -43,8 +37,8 @@ const schema = {
   /** Without SMTP_HOST no e-mail is sent. */
   SMTP_HOST: z.string().min(1).optional(),
   SMTP_PORT: env.port(587),
-  SMTP_SECURE: z.stringbool().default(false),
-  SMTP_REQUIRE_TLS: z.stringbool().default(true),
+  SMTP_SECURE: env.flag(false),
+  SMTP_REQUIRE_TLS: env.flag(true),
   SMTP_USER: z.string().min(1).optional(),
   /** Secret. */
   SMTP_PASSWORD: z.string().min(1).optional(),

@@ -2,10 +2,20 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
-import { eventsV1, type intakeV1, notifyV1 } from '@beacon/proto';
+import { eventsV1, notifyV1 } from '@beacon/proto';
 import { test as base, waitFor } from '@beacon/testkit';
 import { AckLinks } from '../src/adapters/http/ack-links.js';
-import { ACK_SECRET, agency, call, startStack, subscription, TLP, type Stack } from './harness.js';
+import {
+  ACK_SECRET,
+  agency,
+  call,
+  engage,
+  openIncident,
+  startStack,
+  subscription,
+  TLP,
+  type Stack,
+} from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<Stack> => {
   const stack = await startStack(infra, names);
@@ -64,41 +74,13 @@ describe('the fan-out to agency feeds', () => {
     ];
     for (const s of subs) await call(t.notifyClient, 'putSubscription', { subscription: s }, cc);
 
-    const open = async (tlp: keyof typeof TLP, overrides: Partial<intakeV1.OpenIncidentRequest> = {}) =>
-      (
-        await call<intakeV1.OpenIncidentResponse>(
-          t.intakeClient,
-          'openIncident',
-          {
-            title: `A ${tlp} incident`,
-            tlp: TLP[tlp],
-            classification: { rsitClass: 'availability', rsitType: 'outage' },
-            sectors: ['energy'],
-            jurisdictions: ['DE-BY'],
-            observables: [],
-            severityInputs: { ...NCISS_BASELINE },
-            affectedAssets: [],
-            awareAt: new Date(Date.now() - 3_600_000),
-            ...overrides,
-          },
-          cc,
-        )
-      ).incident!;
-    const green = await open('GREEN');
-    const amber = await open('AMBER');
-    await call(
-      t.intakeClient,
-      'assignAgency',
-      { incidentId: amber.id, agencyId: 'cert-by', expectedVersion: 0 },
-      cc,
-    );
-    const red = await open('RED', { classification: { rsitClass: 'fraud', rsitType: 'phishing' } });
-    await call(
-      t.intakeClient,
-      'assignAgency',
-      { incidentId: red.id, agencyId: 'grid-op', expectedVersion: 0 },
-      cc,
-    );
+    const green = await openIncident(t, cc, 'GREEN');
+    const amber = await openIncident(t, cc, 'AMBER');
+    await engage(t, cc, amber.id, 'cert-by');
+    const red = await openIncident(t, cc, 'RED', {
+      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+    });
+    await engage(t, cc, red.id, 'grid-op');
     await call(
       t.intakeClient,
       'updateSeverity',
@@ -119,7 +101,7 @@ describe('the fan-out to agency feeds', () => {
       },
       cc,
     );
-    const water = await open('CLEAR', { sectors: ['water-and-wastewater'] });
+    const water = await openIncident(t, cc, 'CLEAR', { sectors: ['water-and-wastewater'] });
     const ids = [green.id, amber.id, red.id, water.id];
 
     const expected = {
@@ -165,35 +147,15 @@ describe('the fan-out to agency feeds', () => {
     const cc = await t.token(['coordinator']);
     await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
     await call(t.notifyClient, 'putAgency', { agency: agency('lka-by', 'RED'), expectedVersion: 0 }, cc);
-    const { incident } = await call<intakeV1.OpenIncidentResponse>(
-      t.intakeClient,
-      'openIncident',
-      {
-        title: 'Grid compromise',
-        tlp: TLP.AMBER,
-        classification: { rsitClass: 'availability', rsitType: 'outage' },
-        sectors: ['energy'],
-        jurisdictions: ['DE-BY'],
-        observables: [],
-        severityInputs: { ...NCISS_BASELINE },
-        affectedAssets: [],
-        awareAt: new Date(Date.now() - 3_600_000),
-      },
-      cc,
-    );
-    await call(
-      t.intakeClient,
-      'assignAgency',
-      { incidentId: incident!.id, agencyId: 'cert-by', expectedVersion: 0 },
-      cc,
-    );
+    const incident = await openIncident(t, cc, 'AMBER', { title: 'Grid compromise' });
+    await engage(t, cc, incident.id, 'cert-by');
     const certBy = await t.token(['agency_analyst'], 'cert-by');
     const lka = await t.token(['agency_analyst'], 'lka-by');
     const ack = (token: string, agencyId: string) =>
       call<notifyV1.AcknowledgeResponse>(
         t.notifyClient,
         'acknowledge',
-        { agencyId, incidentId: incident!.id, note: 'on it' },
+        { agencyId, incidentId: incident.id, note: 'on it' },
         token,
       );
 
@@ -218,7 +180,7 @@ describe('the fan-out to agency feeds', () => {
     ).resolves.toBe(status.PERMISSION_DENIED);
     // By NATS request, as an agency's feed client does (its credentials allow only its own id).
     const byRequest = async (agencyId: string) =>
-      (await nats.request(`${t.ackRoot}.${agencyId}.${incident!.id}`, 'on it', { timeout: 5_000 })).json();
+      (await nats.request(`${t.ackRoot}.${agencyId}.${incident.id}`, 'on it', { timeout: 5_000 })).json();
     expect(await byRequest('cert-by')).toEqual({
       ok: true,
       first: false,
@@ -244,7 +206,7 @@ describe('the fan-out to agency feeds', () => {
     expect(acknowledged).toHaveLength(1);
     expect(notifyV1.EngagementAcknowledged.decode(acknowledged[0]!.data)).toMatchObject({
       agencyId: 'cert-by',
-      incidentId: incident!.id,
+      incidentId: incident.id,
       via: 'grpc',
     });
     expect(acknowledged[0]!.tlp).toBe(TLP.AMBER);
@@ -257,35 +219,15 @@ describe('the fan-out to agency feeds', () => {
     for (const id of ['cert-by', 'lka-by']) {
       await call(t.notifyClient, 'putAgency', { agency: agency(id, 'RED'), expectedVersion: 0 }, cc);
     }
-    const { incident } = await call<intakeV1.OpenIncidentResponse>(
-      t.intakeClient,
-      'openIncident',
-      {
-        title: 'Grid compromise',
-        tlp: TLP.AMBER,
-        classification: { rsitClass: 'availability', rsitType: 'outage' },
-        sectors: ['energy'],
-        jurisdictions: ['DE-BY'],
-        observables: [],
-        severityInputs: { ...NCISS_BASELINE },
-        affectedAssets: [],
-        awareAt: new Date(Date.now() - 3_600_000),
-      },
-      cc,
-    );
-    await call(
-      t.intakeClient,
-      'assignAgency',
-      { incidentId: incident!.id, agencyId: 'cert-by', expectedVersion: 0 },
-      cc,
-    );
+    const incident = await openIncident(t, cc, 'AMBER', { title: 'Grid compromise' });
+    await engage(t, cc, incident.id, 'cert-by');
     const links = new AckLinks({
       baseUrl: `http://127.0.0.1:${t.notify.ackPort}`,
       secret: ACK_SECRET,
       ttlSeconds: 3600,
       now: () => new Date(),
     });
-    const link = links.url('cert-by', incident!.id, 'email-link');
+    const link = links.url('cert-by', incident.id, 'email-link');
     const open = await fetch(link);
     expect(open.status).toBe(200);
     expect(await open.text()).toContain('<form method="post"');
@@ -297,7 +239,7 @@ describe('the fan-out to agency feeds', () => {
       ttlSeconds: -1,
       now: () => new Date(),
     });
-    expect((await fetch(stale.url('cert-by', incident!.id, 'email-link'), { method: 'POST' })).status).toBe(
+    expect((await fetch(stale.url('cert-by', incident.id, 'email-link'), { method: 'POST' })).status).toBe(
       410,
     );
     // opening the link recorded nothing: the first POST is the first acknowledgement
@@ -311,7 +253,7 @@ describe('the fan-out to agency feeds', () => {
     );
     expect(first).toContain('Recorded at');
     expect(await (await fetch(link, { method: 'POST' })).text()).toContain('Already recorded');
-    const notEngaged = links.url('lka-by', incident!.id, 'webhook-link');
+    const notEngaged = links.url('lka-by', incident.id, 'webhook-link');
     expect((await fetch(notEngaged, { method: 'POST' })).status).toBe(409);
   });
 });
@@ -323,24 +265,7 @@ describe('the gRPC feed stream', () => {
     const cc = await t.token(['coordinator']);
     await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
     await call(t.notifyClient, 'putSubscription', { subscription: subscription('cert-by', 'all') }, cc);
-    for (let i = 0; i < 3; i++) {
-      await call(
-        t.intakeClient,
-        'openIncident',
-        {
-          title: `Outage ${i}`,
-          tlp: TLP.GREEN,
-          classification: { rsitClass: 'availability', rsitType: 'outage' },
-          sectors: ['energy'],
-          jurisdictions: ['DE-BY'],
-          observables: [],
-          severityInputs: { ...NCISS_BASELINE },
-          affectedAssets: [],
-          awareAt: new Date(Date.now() - 3_600_000),
-        },
-        cc,
-      );
-    }
+    for (let i = 0; i < 3; i++) await openIncident(t, cc, 'GREEN', { title: `Outage ${i}` });
     const read = async (
       token: string,
       request: Partial<notifyV1.StreamFeedRequest>,

@@ -1,3 +1,4 @@
+import { NCISS_BASELINE } from '@beacon/domain';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
 import { intakeV1, notifyV1 } from '@beacon/proto';
@@ -185,4 +186,41 @@ export function subscription(
     incidentIds: [],
     ...filters,
   };
+}
+
+/** Opens an incident in intake as the coordinator (an outage in Bavarian energy unless told). */
+export async function openIncident(
+  t: Pick<Stack, 'intakeClient'>,
+  token: string,
+  tlp: keyof typeof TLP,
+  overrides: Partial<intakeV1.OpenIncidentRequest> = {},
+): Promise<intakeV1.Incident> {
+  const { incident } = await call<intakeV1.OpenIncidentResponse>(
+    t.intakeClient,
+    'openIncident',
+    {
+      title: `A ${tlp} incident`,
+      tlp: TLP[tlp],
+      classification: { rsitClass: 'availability', rsitType: 'outage' },
+      sectors: ['energy'],
+      jurisdictions: ['DE-BY'],
+      observables: [],
+      severityInputs: { ...NCISS_BASELINE },
+      affectedAssets: [],
+      awareAt: new Date(Date.now() - 3_600_000),
+      ...overrides,
+    },
+    token,
+  );
+  return incident!;
+}
+
+/** Engages an agency on an incident, as the coordinator does. */
+export async function engage(
+  t: Pick<Stack, 'intakeClient'>,
+  token: string,
+  incidentId: string,
+  agencyId: string,
+) {
+  await call(t.intakeClient, 'assignAgency', { incidentId, agencyId, expectedVersion: 0 }, token);
 }

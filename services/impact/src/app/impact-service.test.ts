@@ -119,8 +119,9 @@ describe('ImpactService', () => {
     fail = false;
     await expect(s.onIncident('evt-1', incident)).resolves.toBe('skipped');
     expect(raised).toEqual(['inc_1:high']);
-    // a later event with the same facts stores nothing new
+    // a later event with the same facts stores nothing new and asks intake nothing
     await expect(s.onIncident('evt-2', incident)).resolves.toBe('unchanged');
+    expect(raised).toEqual(['inc_1:high']);
   });
 
   it('lets an operator import only its own assets, and dependencies only of its own assets', async () => {

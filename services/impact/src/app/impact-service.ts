@@ -293,8 +293,12 @@ export class ImpactService {
     }
     const assessment = this.#compute(incident, DEFAULT_HORIZON_HOURS);
     const { assessment: saved, changed } = await this.deps.assessments.save(assessment, eventId);
+    // Unchanged: intake already holds what it implies (or the event that changed it is being
+    // redelivered, and raises it above). Most incident events change nothing here — among
+    // them the severity change this very raise causes — so they cost intake no round trip.
+    if (!changed) return 'unchanged';
     await this.#feedSeverity(saved);
-    return changed ? 'assessed' : 'unchanged';
+    return 'assessed';
   }
 
   #compute(incident: IncidentFacts, horizonHours: number): Omit<Assessment, 'revision'> {

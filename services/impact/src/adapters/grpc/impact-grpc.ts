@@ -1,17 +1,14 @@
 import { status } from '@grpc/grpc-js';
 import {
-  authenticateCall,
+  authenticatedUnary,
   GrpcError,
   invalidArgument,
-  unary,
   type Authenticator,
-  type CallContext,
   type FieldViolation,
   type GrpcServiceBinding,
   type Logger,
 } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
-import type { Caller } from '../../domain/access.js';
 import {
   ASSET_ID,
   assetProblems,
@@ -51,18 +48,7 @@ const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCas
 /** `beacon.impact.v1.ImpactService` over gRPC: authenticate, validate, call, map back. */
 export function impactGrpc(deps: ImpactGrpcDeps): GrpcServiceBinding {
   const { service } = deps;
-  const handle = <Req, Res>(fn: (request: Req, caller: Caller, context: CallContext) => Promise<Res>) =>
-    unary<Req, Res>(
-      async (request, context) => {
-        const caller = await authenticateCall(deps.authenticator, context.metadata);
-        try {
-          return await fn(request, caller, context);
-        } catch (error) {
-          throw toGrpcError(error);
-        }
-      },
-      { logger: deps.logger },
-    );
+  const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger, toGrpcError });
 
   const implementation: impactV1.ImpactServiceServer = {
     putAsset: handle<impactV1.PutAssetRequest, impactV1.PutAssetResponse>(async (req, caller) => {

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { status, type Metadata } from '@grpc/grpc-js';
 import {
-  authenticateCall,
+  authenticatedUnary,
   ConcurrencyLimit,
   GrpcError,
   invalidArgument,
-  unary,
   type Authenticator,
   type CallContext,
   type GrpcServiceBinding,
@@ -40,22 +39,19 @@ const MAX_PAGE = 100;
 export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
   const { service, clock } = deps;
   const writes = new ConcurrencyLimit(deps.maxConcurrentWrites ?? 16);
+  const authenticated = authenticatedUnary({
+    authenticator: deps.authenticator,
+    logger: deps.logger,
+    toGrpcError,
+  });
   const handle = <Req, Res>(
     fn: (request: Req, caller: Caller, context: CallContext) => Promise<Res>,
     write: boolean,
   ) =>
-    unary<Req, Res>(
-      async (request, context) => {
-        const caller = await authenticateCall(deps.authenticator, context.metadata);
-        try {
-          return write
-            ? await writes.run(() => fn(request, caller, context), context.signal)
-            : await fn(request, caller, context);
-        } catch (error) {
-          throw toGrpcError(error);
-        }
-      },
-      { logger: deps.logger },
+    authenticated<Req, Res>(
+      write
+        ? (request, caller, context) => writes.run(() => fn(request, caller, context), context.signal)
+        : fn,
     );
 
   const implementation: intakeV1.IntakeServiceServer = {

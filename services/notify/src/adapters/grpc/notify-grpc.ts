@@ -3,20 +3,18 @@ import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstr
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
   authenticateCall,
+  authenticatedUnary,
   GrpcError,
   invalidArgument,
   tlpFromProto,
   toStatus,
-  unary,
   type Authenticator,
-  type CallContext,
   type FieldViolation,
   type GrpcServiceBinding,
   type Logger,
 } from '@beacon/platform';
 import { eventsV1, notifyV1 } from '@beacon/proto';
 import { tlpToProto } from '@beacon/platform';
-import type { Caller } from '../../domain/access.js';
 import { AGENCY_ID_PATTERN, parseAgency } from '../../domain/agency.js';
 import { parseSubscription } from '../../domain/subscription.js';
 import { NotifyError } from '../../app/errors.js';
@@ -55,18 +53,7 @@ const violation = (field: string, description: string): FieldViolation => ({
 /** `beacon.notify.v1.NotifyService` over gRPC. */
 export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
   const { service } = deps;
-  const handle = <Req, Res>(fn: (request: Req, caller: Caller, context: CallContext) => Promise<Res>) =>
-    unary<Req, Res>(
-      async (request, context) => {
-        const caller = await authenticateCall(deps.authenticator, context.metadata);
-        try {
-          return await fn(request, caller, context);
-        } catch (error) {
-          throw toGrpcError(error);
-        }
-      },
-      { logger: deps.logger },
-    );
+  const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger, toGrpcError });
   const requireAgencyId = (field: string, value: string) => {
     if (!AGENCY_ID_PATTERN.test(value)) throw invalidArgument([violation(field, 'is not an agency id')]);
   };
