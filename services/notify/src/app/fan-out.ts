@@ -18,11 +18,22 @@ export interface FanOutEvent {
   readonly extraSectors?: EventFacts['sectors'];
 }
 
+/** What the fan-out did with one event. */
+export interface FanOutResult {
+  readonly decisions: RecipientDecision[];
+  /**
+   * Settles when the facts the event carried are stored; the event is done — and may be
+   * acked — only then. Its feed copies are already stored when `handle` returns.
+   */
+  readonly stored: Promise<void>;
+}
+
 /**
  * Matches each event against every agency's subscriptions, under the TLP and engagement rules,
  * and publishes it once to the feed of each agency that may and wants to receive it. The
  * feed deduplicates per (event, agency), so handling an event twice — a redelivery after a
- * crash mid-fan-out — leaves each feed with one copy.
+ * crash mid-fan-out — leaves each feed with one copy. An event that carries its incident's
+ * facts is published while they are written, so the database is off the path to the feeds.
  */
 export class FanOut {
   constructor(
@@ -33,10 +44,14 @@ export class FanOut {
     },
   ) {}
 
-  async handle(event: FanOutEvent): Promise<RecipientDecision[]> {
+  async handle(event: FanOutEvent): Promise<FanOutResult> {
     let incident = event.incident;
-    if (incident) await this.deps.incidents.put(incident);
-    else incident = await this.deps.incidents.get(event.incidentId);
+    let stored = Promise.resolve();
+    if (incident) {
+      stored = this.deps.incidents.put(incident);
+      // Awaited by the caller; never left unhandled when publishing fails first.
+      stored.catch(() => undefined);
+    } else incident = await this.deps.incidents.get(event.incidentId);
     const facts: EventFacts = {
       id: event.id,
       type: event.type,
@@ -65,6 +80,6 @@ export class FanOut {
           envelope: event.envelope,
         })),
     );
-    return decisions;
+    return { decisions, stored };
   }
 }

@@ -37,8 +37,12 @@ export interface IncidentFacts {
 }
 
 export interface IncidentFactsStore {
+  /** The stored facts, once this replica's pending write for the incident has settled. */
   get(incidentId: string): Promise<IncidentFacts | undefined>;
-  /** Stores the facts when they are newer than, and differ from, what is stored. */
+  /**
+   * Stores the facts when they are newer than, and differ from, what is stored; one incident's
+   * writes in the order they were put. Settles when the write is durable.
+   */
   put(facts: IncidentFacts): Promise<void>;
 }
 

@@ -96,14 +96,16 @@ export class FanOutConsumer {
 
   /**
    * Handles up to `concurrency` events at once, but the events of one incident one after the
-   * other, in stream order: its facts (label, engagement) change along its events.
+   * other, in stream order: its facts (label, engagement) change along its events, and its
+   * feeds should carry them in that order. The next event of an incident starts once the
+   * previous one is in the feeds; each is acked when its facts are stored too.
    */
   async #loop(messages: ConsumerMessages): Promise<void> {
     const limit = new ConcurrencyLimit(this.options.concurrency ?? 32);
     const chains = new Map<string, Promise<void>>();
     const inflight = new Set<Promise<void>>();
     for await (const message of messages) {
-      let decoded: ReturnType<typeof decodeEvent>;
+      let decoded: Decoded;
       try {
         decoded = decodeEvent(message.data);
       } catch (error) {
@@ -112,26 +114,33 @@ export class FanOutConsumer {
         continue;
       }
       const key = decoded.envelope.incidentId;
-      const task = (chains.get(key) ?? Promise.resolve()).then(() =>
-        limit.run(() => this.#handle(message, decoded)),
+      const published = (chains.get(key) ?? Promise.resolve()).then(() =>
+        limit.run(() => this.#publish(message, decoded)),
       );
-      chains.set(key, task);
-      inflight.add(task);
-      void task.finally(() => {
-        inflight.delete(task);
-        if (chains.get(key) === task) chains.delete(key);
+      const chain = published.then(() => undefined);
+      chains.set(key, chain);
+      void chain.finally(() => {
+        if (chains.get(key) === chain) chains.delete(key);
       });
+      const task = published.then((result) =>
+        result ? this.#settle(message, decoded, result.stored) : undefined,
+      );
+      inflight.add(task);
+      void task.finally(() => inflight.delete(task));
       // Read no further ahead than twice what runs: the rest waits in the stream.
       if (inflight.size >= 2 * limit.limit) await Promise.race(inflight);
     }
     await Promise.all(inflight);
   }
 
-  async #handle(message: JsMsg, decoded: ReturnType<typeof decodeEvent>): Promise<void> {
-    const { logger, fanOut } = this.options;
+  /**
+   * Publishes to the feeds; on failure naks and returns nothing. Never throws. The pending
+   * write comes back wrapped, as a promise returned bare would be awaited here.
+   */
+  async #publish(message: JsMsg, decoded: Decoded): Promise<{ stored: Promise<void> } | undefined> {
     const { envelope } = decoded;
     try {
-      const decisions = await fanOut.handle({
+      const { decisions, stored } = await this.options.fanOut.handle({
         id: envelope.id,
         type: decoded.type,
         tlp: decoded.incident?.tlp ?? tlpOf(envelope.tlp),
@@ -141,17 +150,34 @@ export class FanOutConsumer {
         ...(decoded.incident ? { incident: decoded.incident } : {}),
         ...(decoded.type === 'impact.assessed' ? { extraSectors: assessedSectors(envelope.data) } : {}),
       });
-      logger.debug(
+      this.options.logger.debug(
         { eventId: envelope.id, type: decoded.type, delivered: decisions.filter((d) => d.deliver).length },
         'event fanned out',
       );
-      message.ack();
+      return { stored };
     } catch (error) {
-      logger.warn({ err: error, eventId: envelope.id }, 'fan-out failed; redelivering');
-      message.nak(Math.min(30_000, 500 * 2 ** Math.min(6, message.info.deliveryCount)));
+      this.#retry(message, decoded, error);
+      return undefined;
     }
   }
+
+  /** Acks once the event's facts are stored, naks when they could not be. Never throws. */
+  async #settle(message: JsMsg, decoded: Decoded, stored: Promise<void>): Promise<void> {
+    try {
+      await stored;
+      message.ack();
+    } catch (error) {
+      this.#retry(message, decoded, error);
+    }
+  }
+
+  #retry(message: JsMsg, decoded: Decoded, error: unknown): void {
+    this.options.logger.warn({ err: error, eventId: decoded.envelope.id }, 'fan-out failed; redelivering');
+    message.nak(Math.min(30_000, 500 * 2 ** Math.min(6, message.info.deliveryCount)));
+  }
 }
+
+type Decoded = ReturnType<typeof decodeEvent>;
 
 /** An envelope's label; an unlabelled event is treated as RED. */
 function tlpOf(tlp: number) {

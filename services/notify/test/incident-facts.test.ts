@@ -1,0 +1,40 @@
+import { expect } from 'vitest';
+import { parseJurisdiction } from '@beacon/domain';
+import { test } from '@beacon/testkit';
+import { MongoIncidentFactsStore } from '../src/adapters/mongo/incident-facts-store.js';
+import type { IncidentFacts } from '../src/app/ports.js';
+
+const facts = (version: number, over: Partial<IncidentFacts> = {}): IncidentFacts => ({
+  incidentId: 'incident-1',
+  tlp: 'GREEN',
+  sectors: ['energy'],
+  jurisdictions: [parseJurisdiction('DE')!],
+  engagedAgencyIds: [],
+  version,
+  ...over,
+});
+
+test('facts put without waiting are written in order, read back only once written, and never rolled back', async ({
+  db,
+}) => {
+  const store = new MongoIncidentFactsStore(db);
+  // The fan-out puts an incident's facts and moves on to its next event before the write lands.
+  const writes = [
+    store.put(facts(1)),
+    store.put(facts(2, { tlp: 'AMBER', engagedAgencyIds: ['cert-de'] })),
+    store.put(facts(3, { tlp: 'RED', engagedAgencyIds: ['cert-de', 'bka'] })),
+  ];
+  // A read behind them sees the last, not whatever the database held when it was asked.
+  expect(await store.get('incident-1')).toMatchObject({ version: 3, tlp: 'RED' });
+  await Promise.all(writes);
+
+  // A redelivered older event changes nothing, here or for another replica reading the database.
+  await store.put(facts(2, { tlp: 'AMBER', engagedAgencyIds: ['cert-de'] }));
+  const other = new MongoIncidentFactsStore(db);
+  await other.put(facts(1));
+  expect(await other.get('incident-1')).toMatchObject({
+    version: 3,
+    tlp: 'RED',
+    engagedAgencyIds: ['cert-de', 'bka'],
+  });
+});
