@@ -77,17 +77,6 @@ export async function startNotify(
     incidents,
     feeds: new JetStreamFeedPublisher(js, feeds.root),
   });
-  const service = new NotifyService({
-    agencies,
-    incidents,
-    acknowledgements: new MongoAcknowledgementStore(db, randomUUID, (id) =>
-      relay.notify('acknowledgements', id),
-    ),
-    deliveries,
-    clock,
-    onChange: () => snapshot.invalidate(),
-  });
-
   relay.start();
   const fanOutConsumer = new FanOutConsumer({
     nc,
@@ -121,6 +110,20 @@ export async function startNotify(
     logger,
   });
   await channels.start();
+  const service = new NotifyService({
+    agencies,
+    incidents,
+    acknowledgements: new MongoAcknowledgementStore(db, randomUUID, (id) =>
+      relay.notify('acknowledgements', id),
+    ),
+    deliveries,
+    clock,
+    onChange: async () => {
+      snapshot.invalidate();
+      await channels.registryChanged();
+    },
+  });
+
   const acks = new AckResponder({ nc, root: config.nats.ackRoot, service, logger });
   acks.start();
 

@@ -127,7 +127,10 @@ export async function createKit(
         stream,
         subjectRoot: root,
         durable: 'notify-channels',
-        agencies: { get: async (id) => agencies.get(id) },
+        agencies: {
+          get: async (id) => agencies.get(id),
+          all: async () => [...agencies.values()].map((agency) => ({ agency })),
+        },
         log,
         deadLetters,
         storm: { windowMs: 60_000, threshold: 1_000 },

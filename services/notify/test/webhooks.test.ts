@@ -458,3 +458,56 @@ describe('webhook delivery', () => {
     expect(header(retried, 'beacon-delivery-attempt')).toBe('2');
   });
 });
+
+describe('which feed messages the webhook consumer reads', () => {
+  test('only those of agencies with a webhook: a change here applies at once, one made elsewhere within the refresh, and a removal here stops the reads', async ({
+    kit,
+    jsm,
+  }) => {
+    const receiver = await kit.receiver();
+    const hook = { url: `${receiver.origin}/hook`, secrets: [secret('k1', 'a')] };
+    kit.agencies.set('cert-hook', agency('cert-hook', { webhook: hook }));
+    kit.agencies.set('cert-feed', agency('cert-feed', {}));
+    const delivery = await kit.startDelivery({ webhook: webhook(LOOPBACK), filterRefreshMs: 100 });
+    const delivered = async () =>
+      (await jsm.consumers.info(kit.stream, 'notify-channels-webhook')).delivered.consumer_seq;
+    const received = (n: number, what: string) =>
+      waitFor(
+        () => (receiver.requests.length >= n ? Promise.resolve() : Promise.reject(new Error('not yet'))),
+        { what, timeoutMs: 10_000, intervalMs: 20 },
+      );
+
+    // The feed-only agency's message is never handed to the consumer, nor is it attempted.
+    await kit.publish('cert-feed');
+    const first = await kit.publish('cert-hook');
+    await received(1, 'the webhook agency’s event');
+    expect(await delivered()).toBe(1);
+    expect(header(receiver.requests[0], 'idempotency-key')).toBe(`${first.id}.cert-hook`);
+
+    // Another replica gives the feed-only agency a webhook: the periodic refresh takes it in.
+    kit.agencies.set('cert-feed', agency('cert-feed', { webhook: hook }));
+    await waitFor(
+      async () => {
+        const { config } = await jsm.consumers.info(kit.stream, 'notify-channels-webhook');
+        if (!config.filter_subjects?.some((s) => s.includes('.cert-feed.'))) throw new Error('not yet');
+      },
+      { what: 'the filter taking in cert-feed', timeoutMs: 5_000, intervalMs: 20 },
+    );
+    const later = await kit.publish('cert-feed');
+    await received(2, 'cert-feed’s event after it got a webhook');
+    expect(header(receiver.requests[1], 'idempotency-key')).toBe(`${later.id}.cert-feed`);
+
+    // This replica removes the webhook again: from then on its messages are not read.
+    kit.agencies.set('cert-feed', agency('cert-feed', {}));
+    await delivery.registryChanged();
+    await kit.publish('cert-feed');
+    await kit.publish('cert-hook');
+    await received(3, 'the webhook agency’s next event');
+    expect(await delivered()).toBe(3);
+    expect(receiver.requests.map((r) => header(r, 'idempotency-key')?.split('.').at(-1))).toEqual([
+      'cert-hook',
+      'cert-feed',
+      'cert-hook',
+    ]);
+  });
+});

@@ -118,7 +118,12 @@ export interface ChannelDeliveryOptions {
    * `<durable>-webhook` and `<durable>-email`, so one channel's retries never resend the other.
    */
   readonly durable: string;
-  readonly agencies: Pick<AgencyStore, 'get'>;
+  /** Read for every message and every filter refresh: an in-memory copy of the registry. */
+  readonly agencies: Pick<AgencyStore, 'get'> & {
+    all(): Promise<readonly { readonly agency: StoredAgency }[]>;
+  };
+  /** How often the consumers' filters take in agencies given a channel elsewhere; default 5 s. */
+  readonly filterRefreshMs?: number;
   readonly log: DeliveryLog;
   readonly deadLetters: DeadLetterStore;
   /** Absent: no webhook consumer runs. */
@@ -196,6 +201,15 @@ export class ChannelDelivery {
   }
 
   /**
+   * Sets each consumer's filter to exactly the agencies that now have its channel; call after a
+   * registry change with a fresh copy of the registry. Never throws: a failure is logged and
+   * the periodic refresh catches up.
+   */
+  async registryChanged(): Promise<void> {
+    await Promise.all(this.#workers.map((worker) => worker.refreshFilter('exact')));
+  }
+
+  /**
    * Stops consuming, waits for the attempts under way, and hands held messages back to
    * JetStream at once so another replica takes them over.
    */
@@ -224,6 +238,9 @@ interface Held {
 }
 
 const DEFAULT_ACK_WAIT_MS = 60_000;
+const DEFAULT_FILTER_REFRESH_MS = 5_000;
+/** A subject of the feeds stream no feed message has (feed subjects have three more tokens). */
+const NO_AGENCY = '_none';
 const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_MAX_ACK_PENDING = 10_000;
 /** Redelivery delay after an error of Beacon's own (the store away), not of the receiver. */
@@ -248,6 +265,9 @@ class ChannelWorker {
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  #filterTimer: NodeJS.Timeout | undefined;
+  /** Filter refreshes, one at a time. */
+  #filtering: Promise<void> = Promise.resolve();
 
   constructor(options: ChannelDeliveryOptions, spec: ChannelSpec) {
     this.#o = options;
@@ -263,6 +283,42 @@ class ChannelWorker {
     return this.#o.subjectRoot ?? 'beacon.feed';
   }
 
+  /**
+   * The consumer reads only the feeds of agencies that have this channel: most agencies only
+   * read their feed, and reading, checking and acking every other feed message cost notify a
+   * quarter of its fan-out rate. The filter follows the registry: exactly, on this replica's
+   * changes (`registryChanged`); and every `filterRefreshMs`, adding (never removing) agencies
+   * another replica gave the channel, since a copy of the registry that is seconds old must not
+   * drop an agency just given one. An agency given a channel is pushed the events from then
+   * on; its feed has them all.
+   */
+  #filterSubjects(agencies: readonly { readonly agency: StoredAgency }[]): string[] {
+    const subjects = agencies
+      .filter(({ agency }) => this.#spec.endpoint(agency))
+      .map(({ agency }) => `${this.#subjectRoot}.${agency.id}.>`);
+    return subjects.length > 0 ? subjects.sort() : [`${this.#subjectRoot}.${NO_AGENCY}`];
+  }
+
+  refreshFilter(mode: 'exact' | 'add'): Promise<void> {
+    const run = this.#filtering.then(async () => {
+      try {
+        const jsm = await jetstream(this.#o.nc).jetstreamManager();
+        const wanted = this.#filterSubjects(await this.#o.agencies.all());
+        const info = await jsm.consumers.info(this.#o.stream, this.#durable);
+        const current = info.config.filter_subjects ?? [];
+        const none = `${this.#subjectRoot}.${NO_AGENCY}`;
+        const union = [...new Set([...current, ...wanted])].filter((s) => s !== none).sort();
+        const next = mode === 'exact' ? wanted : union.length > 0 ? union : [none];
+        if (JSON.stringify(next) === JSON.stringify([...current].sort())) return;
+        await jsm.consumers.update(this.#o.stream, this.#durable, { filter_subjects: next });
+      } catch (error) {
+        this.#o.logger.warn({ err: error, channel: this.#spec.name }, 'consumer filter not refreshed');
+      }
+    });
+    this.#filtering = run;
+    return run;
+  }
+
   async start(): Promise<void> {
     const { nc, stream, retry } = this.#o;
     const ackWaitMs = this.#o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
@@ -273,7 +329,10 @@ class ChannelWorker {
       // A new consumer starts at the head: the feed keeps history, but paging an agency about
       // last month's events because a consumer was recreated would be noise.
       deliver_policy: DeliverPolicy.New,
-      filter_subject: `${this.#subjectRoot}.>`,
+      // Consumers made before the filter followed the registry had one subject; a consumer
+      // may not have both.
+      filter_subject: '',
+      filter_subjects: this.#filterSubjects(await this.#o.agencies.all()),
       ack_wait: ackWaitMs * 1e6,
       // One more than the attempts: a restart after the last failed attempt still dead-letters it.
       max_deliver: retry.maxAttempts + 1,
@@ -286,10 +345,16 @@ class ChannelWorker {
       for (const msg of this.#parked) msg.working();
     }, ackWaitMs / 3);
     this.#loop = this.#consume(this.#messages, concurrency);
+    this.#filterTimer = setInterval(
+      () => void this.refreshFilter('add'),
+      this.#o.filterRefreshMs ?? DEFAULT_FILTER_REFRESH_MS,
+    );
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#filterTimer);
+    await this.#filtering;
     await this.#messages?.close();
     await this.#loop;
     clearTimeout(this.#dueTimer);

@@ -32,15 +32,18 @@ export class NotifyService {
       readonly acknowledgements: AcknowledgementStore;
       readonly deliveries: DeliveryLog;
       readonly clock: Clock;
-      /** Told of every registry change, so the fan-out stops using its copy. */
-      readonly onChange: () => void;
+      /**
+       * Told of every registry change, so the fan-out and the push channels stop using their
+       * copy; awaited, so a change is in effect on this replica when the call returns.
+       */
+      readonly onChange: () => Promise<void> | void;
     },
   ) {}
 
   async putAgency(caller: Caller, agency: Omit<Agency, 'engagedIncidentIds'>, expectedVersion: number) {
     if (!canRegisterAgencies(caller)) throw denied('registering agencies is the coordination centre’s');
     const stored = await this.deps.agencies.put(agency, expectedVersion);
-    this.deps.onChange();
+    await this.deps.onChange();
     return stored;
   }
 
@@ -66,7 +69,7 @@ export class NotifyService {
       );
     }
     await this.deps.agencies.putSubscription(subscription);
-    this.deps.onChange();
+    await this.deps.onChange();
     return subscription;
   }
 
@@ -75,7 +78,7 @@ export class NotifyService {
     if (!(await this.deps.agencies.deleteSubscription(agencyId, id))) {
       throw new NotifyError('not-found', `no subscription ${id}`);
     }
-    this.deps.onChange();
+    await this.deps.onChange();
   }
 
   async listSubscriptions(caller: Caller, agencyId: string): Promise<Subscription[]> {
