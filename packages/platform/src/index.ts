@@ -14,7 +14,13 @@ export {
   type NatsConfig,
   type StreamSpec,
 } from './nats.js';
-export { connectMongo, ensureIndexes, isDuplicateKeyError, type MongoConfig } from './mongo.js';
+export {
+  connectMongo,
+  duplicatePositions,
+  ensureIndexes,
+  isDuplicateKeyError,
+  type MongoConfig,
+} from './mongo.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export {
   startGrpcServer,

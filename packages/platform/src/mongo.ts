@@ -1,4 +1,5 @@
 import {
+  MongoBulkWriteError,
   MongoClient,
   MongoServerError,
   type Collection,
@@ -66,6 +67,17 @@ export async function ensureIndexes<T extends Document>(
   );
   const missing = indexes.filter((index) => !existing.has(index.name));
   if (missing.length > 0) await collection.createIndexes([...missing]);
+}
+
+/**
+ * The positions of an unordered bulk insert that failed because a unique index already holds
+ * their key — every other document was written; `undefined` when anything else went wrong.
+ */
+export function duplicatePositions(error: unknown): Set<number> | undefined {
+  if (!(error instanceof MongoBulkWriteError)) return undefined;
+  const errors = [error.writeErrors].flat();
+  if (errors.length === 0 || errors.some((e) => e.code !== 11000)) return undefined;
+  return new Set(errors.map((e) => e.index));
 }
 
 /** True when a write failed because a unique index already holds the key. */

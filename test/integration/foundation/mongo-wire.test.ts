@@ -1,6 +1,6 @@
 import { MongoServerError } from 'mongodb';
 import { describe, expect } from 'vitest';
-import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
+import { duplicatePositions, ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
 import { test } from '@beacon/testkit';
 
 interface Incident {
@@ -49,6 +49,27 @@ describe('the Mongo-wire store through the official driver', () => {
     expect((duplicate as MongoServerError).code).toBe(11000);
     expect(isDuplicateKeyError(duplicate)).toBe(true);
     expect(await incidents.countDocuments()).toBe(1);
+  });
+
+  test('an unordered bulk insert writes every new document and names each duplicate by position', async ({
+    db,
+  }) => {
+    const things = db.collection<{ _id: string; n: number }>('things');
+    await things.insertMany([
+      { _id: 'b', n: 0 },
+      { _id: 'd', n: 0 },
+    ]);
+    const failure = await things
+      .insertMany(
+        ['a', 'b', 'c', 'd', 'e'].map((_id) => ({ _id, n: 1 })),
+        { ordered: false },
+      )
+      .catch((error: unknown) => error);
+    expect(duplicatePositions(failure)).toEqual(new Set([1, 3]));
+    const stored = await things.find().sort({ _id: 1 }).toArray();
+    expect(stored.map((d) => `${d._id}${d.n}`)).toEqual(['a1', 'b0', 'c1', 'd0', 'e1']);
+    // Anything but duplicates is not mistaken for them.
+    expect(duplicatePositions(new Error('network'))).toBeUndefined();
   });
 
   test('findOneAndUpdate with upsert creates once, then updates atomically', async ({ db }) => {

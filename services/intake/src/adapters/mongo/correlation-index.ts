@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@beacon/platform';
+import { duplicatePositions } from '@beacon/platform';
 import type { CorrelationIndex } from '../../app/ports.js';
 
 interface CorrelationDoc {
@@ -32,21 +32,27 @@ export class MongoCorrelationIndex implements CorrelationIndex {
     return [...latest].sort((a, b) => b[1] - a[1]).map(([incidentId]) => incidentId);
   }
 
+  /**
+   * Hashes seen for the first time — most of them, in a stream of new reports — are created in
+   * one insert (FerretDB writes a batch of inserts far faster than single updates); the others
+   * are raised with `$max`, one by one.
+   */
   async record(hashes: readonly string[], incidentId: string, at: Date): Promise<void> {
+    const unique = [...new Set(hashes)];
+    if (unique.length === 0) return;
+    let existing: string[] = [];
+    try {
+      await this.collection.insertMany(
+        unique.map((_id) => ({ _id, seen: { [incidentId]: at } })),
+        { ordered: false },
+      );
+    } catch (error) {
+      const positions = duplicatePositions(error);
+      if (!positions) throw error;
+      existing = unique.filter((_, i) => positions.has(i));
+    }
     await Promise.all(
-      [...new Set(hashes)].map(async (_id) => {
-        try {
-          await this.collection.updateOne(
-            { _id },
-            { $max: { [`seen.${incidentId}`]: at } },
-            { upsert: true },
-          );
-        } catch (error) {
-          // Two first sightings of a hash racing to create it: retry onto the one that won.
-          if (!isDuplicateKeyError(error)) throw error;
-          await this.collection.updateOne({ _id }, { $max: { [`seen.${incidentId}`]: at } });
-        }
-      }),
+      existing.map((_id) => this.collection.updateOne({ _id }, { $max: { [`seen.${incidentId}`]: at } })),
     );
   }
 }
