@@ -386,7 +386,10 @@ describe('affected assets over gRPC', () => {
 });
 
 describe('watchlist, trends, STIX and audit over gRPC', () => {
-  test('an indicator lists its sightings across incidents the caller may see', async ({ intake: t }) => {
+  test('an indicator lists its sightings across incidents the caller may see', async ({
+    intake: t,
+    mongoClient,
+  }) => {
     const cert = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
     const police = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'AMBER' });
     const wallet = { type: 'crypto-wallet', value: '0x52908400098527886E0F7030069857D2E4169EE7' };
@@ -406,6 +409,39 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
     expect(seen.sightings.map((s) => s.incidentId)).toEqual([first.incident!.id, first.incident!.id]);
     // police-by filed one of the sightings but is not a recipient of the AMBER incident.
     expect((await rpc(t, 'lookupIndicator', { observable: wallet }, police)).sightings).toEqual([]);
+    // Naming an AMBER incident as a sighting reveals it: audited as a read, for cert-de only.
+    const audit = mongoClient
+      .db(t.dbName)
+      .collection<{ action: string; objectId: string; agencyId?: string }>('audit');
+    const reads = await audit.find({ action: 'incident.read', objectId: first.incident!.id }).toArray();
+    expect(reads.map((r) => r.agencyId)).toEqual(['cert-de']);
+  });
+
+  test('an indicator lookup looks past newer sightings the caller may not see', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const cert = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
+    const domain = { type: 'domain', value: 'c2.example.net' };
+    const mine = await rpc(t, 'submitReport', report({ tlp: 2, observables: [domain] }), cert);
+    // Six hundred later sightings on incidents cert-de may not see (here: none it can find).
+    const key = 'domain:c2.example.net';
+    const later = Date.now() + 60_000;
+    await mongoClient
+      .db(t.dbName)
+      .collection<{ _id: string }>('sightings')
+      .insertMany(
+        Array.from({ length: 600 }, (_, i) => ({
+          _id: `${key}|rep_hidden_${i}`,
+          key,
+          incidentId: `inc_hidden_${i % 7}`,
+          reportId: `rep_hidden_${i}`,
+          seenAt: new Date(later + i),
+          tlp: 'RED',
+        })),
+      );
+    const seen = await rpc(t, 'lookupIndicator', { observable: domain }, cert);
+    expect(seen.sightings.map((s) => s.incidentId)).toEqual([mine.incident!.id]);
   });
 
   test('trends count incidents per week by sector over the caller-visible incidents', async ({

@@ -112,8 +112,8 @@ export interface Sighting {
 export interface SightingStore {
   /** Records the report's observables; repeating it changes nothing. */
   record(report: Report): Promise<void>;
-  /** Sightings of one observable key, newest first. */
-  find(observableKey: string, limit: number): Promise<Sighting[]>;
+  /** Sightings of one observable key, newest first, read as they are consumed. */
+  newestFirst(observableKey: string): AsyncIterable<Sighting>;
 }
 
 export interface Clock {
