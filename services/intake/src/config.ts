@@ -29,6 +29,13 @@ const schema = {
    * reports not yet linked. Such sweeps read whole collections on FerretDB, hence not often.
    */
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** How long a client's `idempotency-key` is honoured (at least; forgotten within the hour after). */
+  IDEMPOTENCY_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(24),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -45,6 +52,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     correlation: { secret: raw.CORRELATION_SECRET, windowMs: raw.CORRELATION_WINDOW_HOURS * 3_600_000 },
     stixIdentity: { id: raw.STIX_IDENTITY_ID, name: raw.STIX_IDENTITY_NAME },
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    idempotencyRetentionMs: raw.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -73,6 +73,7 @@ export async function startIntake(
     ids: { next: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '')}` },
     hash: (key) => createHmac('sha256', config.correlation.secret).update(key).digest('hex'),
     correlationWindowMs: config.correlation.windowMs,
+    idempotencyRetentionMs: config.idempotencyRetentionMs,
   });
   relay.start();
   const linker = setInterval(() => {
@@ -80,6 +81,13 @@ export async function startIntake(
       .linkUnlinkedReports()
       .catch((error: unknown) => logger.warn({ err: error }, 'linking reports failed'));
   }, config.recoverySweepMs);
+  // Reads the whole collection on FerretDB: hourly is enough for keys kept a day.
+  const forgetter = setInterval(() => {
+    service
+      .forgetIdempotencyKeys()
+      .then((forgotten) => forgotten > 0 && logger.info({ forgotten }, 'idempotency keys expired'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'expiring idempotency keys failed'));
+  }, 3_600_000);
 
   const server = await startGrpcServer({
     component: 'intake',
@@ -104,6 +112,7 @@ export async function startIntake(
     relay,
     stop: async () => {
       clearInterval(linker);
+      clearInterval(forgetter);
       await server.shutdown();
       await relay.stop();
       await nc.drain();

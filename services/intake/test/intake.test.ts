@@ -74,6 +74,30 @@ describe('intake over gRPC', () => {
     expect(code(changed)).toBe(status.FAILED_PRECONDITION);
   });
 
+  test('an idempotency key is honoured for the retention, then forgotten', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const old = { 'idempotency-key': 'yesterday-0001' };
+    const recent = { 'idempotency-key': 'today-0001' };
+    const body = report();
+    const first = await rpc(t, 'submitReport', body, token, old);
+    const kept = await rpc(t, 'submitReport', body, token, recent);
+    const keys = mongoClient.db(t.dbName).collection<{ _id: string; createdAt: Date }>('idempotency');
+    await keys.updateOne(
+      { _id: { $regex: 'yesterday-0001$' } },
+      {
+        $set: { createdAt: new Date(Date.now() - 25 * 3_600_000) },
+      },
+    );
+
+    expect(await t.intake.service.forgetIdempotencyKeys()).toBe(1);
+    // The forgotten key is a new request now; the recent one still replays.
+    expect((await rpc(t, 'submitReport', body, token, old)).report?.id).not.toBe(first.report?.id);
+    expect((await rpc(t, 'submitReport', body, token, recent)).report?.id).toBe(kept.report?.id);
+  });
+
   test('reports from two agencies with the same indicator, written differently, correlate', async ({
     intake: t,
   }) => {

@@ -49,6 +49,8 @@ export interface IntakeDeps {
   readonly hash: CorrelationHasher;
   /** How far back a report's observables may correlate it with an incident's. */
   readonly correlationWindowMs: number;
+  /** How long an idempotency key is honoured, at least. */
+  readonly idempotencyRetentionMs: number;
   /** Who this deployment is in STIX exports: a stable `identity--<uuid>` and a name. */
   readonly stixIdentity: { readonly id: string; readonly name: string };
   readonly uuid: () => string;
@@ -146,6 +148,17 @@ export class IntakeService {
       incident: readable ? incident : undefined,
       attached: readable && incident.reportIds[0] !== report.id,
     };
+  }
+
+  /**
+   * Forgets idempotency keys older than the retention, so the records do not grow without end:
+   * a retry within the retention still returns the first result; after it, the request is new.
+   * Safe to run on every replica.
+   */
+  forgetIdempotencyKeys(): Promise<number> {
+    return this.deps.idempotency.expire(
+      new Date(this.deps.clock.now().getTime() - this.deps.idempotencyRetentionMs),
+    );
   }
 
   /** Finishes reports a crash left stored but unlinked; safe to run on every replica. */

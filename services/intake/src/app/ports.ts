@@ -68,6 +68,8 @@ export type IdempotencyOutcome =
  */
 export interface IdempotencyStore {
   claim(scope: string, requestHash: string, ids: CreatedIds): Promise<IdempotencyOutcome>;
+  /** Forgets the keys claimed before `before`; returns how many. */
+  expire(before: Date): Promise<number>;
 }
 
 export interface AuditRecord {

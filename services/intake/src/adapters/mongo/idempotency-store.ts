@@ -34,4 +34,8 @@ export class MongoIdempotencyStore implements IdempotencyStore {
       ? { state: 'replay', ids: existing.ids }
       : { state: 'mismatch' };
   }
+
+  async expire(before: Date): Promise<number> {
+    return (await this.collection.deleteMany({ createdAt: { $lt: before } })).deletedCount;
+  }
 }
