@@ -5,6 +5,7 @@ import { fieldViolations } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
 import { openRequest, publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
+import { MAX_INCIDENT_REPORTS } from '../src/domain/rules.js';
 
 const test = base.extend('intake', async ({ infra, names }, { onCleanup }): Promise<TestIntake> => {
   const t = await startTestIntake(infra, names);
@@ -125,6 +126,29 @@ describe('intake over gRPC', () => {
     );
     await rpc(t, 'assignAgency', { incidentId: id, agencyId: 'police-by', expectedVersion: 2 }, coordinator);
     expect((await rpc(t, 'getIncident', { incidentId: id }, b)).incident?.version).toBe(3);
+  });
+
+  test('a correlated report opens an incident of its own once the incident it matches is full', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const cert = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const first = await rpc(t, 'submitReport', report(), cert);
+    // A campaign incident that already holds the most reports an incident (and its events) can.
+    await mongoClient
+      .db(t.dbName)
+      .collection<{ _id: string; reportIds: string[] }>('incidents')
+      .updateOne(
+        { _id: first.incident!.id },
+        { $set: { reportIds: Array.from({ length: MAX_INCIDENT_REPORTS }, (_, i) => `rep_campaign_${i}`) } },
+      );
+    const next = await rpc(t, 'submitReport', report(), cert);
+    expect(next.attached).toBe(false);
+    expect(next.incident?.id).not.toBe(first.incident!.id);
+    expect(next.incident?.reportIds).toEqual([next.report!.id]);
+    // Later reports of the same indicator join the new incident.
+    const third = await rpc(t, 'submitReport', report(), cert);
+    expect(third).toMatchObject({ attached: true, incident: { id: next.incident!.id } });
   });
 
   test('a TLP:RED incident links a correlated report without showing itself to an uncleared reporter', async ({

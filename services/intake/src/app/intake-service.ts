@@ -9,6 +9,7 @@ import {
 } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import {
+  acceptsReports,
   attachReport,
   engageAgency,
   openDirectly,
@@ -343,25 +344,26 @@ export class IntakeService {
   /** Makes sure the report is part of its incident; repeating it changes nothing. */
   async #link(report: Report, plan: ReportPlan): Promise<{ incident: Incident; report: Report }> {
     const now = this.deps.clock.now();
-    if (!plan.opensIncident && (await this.deps.incidents.get(plan.incidentId))?.status === 'closed') {
-      // The incident it was to join closed meanwhile: it opens one of its own instead.
-      plan = { incidentId: this.deps.ids.next('inc'), opensIncident: true };
-      report = { ...report, incidentId: plan.incidentId };
-      await this.deps.reports.replan(report.id, plan);
-    }
-    if (plan.opensIncident) {
-      const opened = openFromReport(report, plan.incidentId, now);
-      if ((await this.deps.incidents.insert(opened)) === 'inserted') {
-        await this.#linked(report);
-        return { incident: opened.incident, report };
-      }
-    }
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      if (plan.opensIncident) {
+        const opened = openFromReport(report, plan.incidentId, now);
+        if ((await this.deps.incidents.insert(opened)) === 'inserted') {
+          await this.#linked(report);
+          return { incident: opened.incident, report };
+        }
+      }
       const incident = await this.deps.incidents.get(plan.incidentId);
       if (!incident) throw new Error(`incident ${plan.incidentId} of report ${report.id} is missing`);
       if (incident.reportIds.includes(report.id)) {
         await this.#linked(report);
         return { incident, report };
+      }
+      if (!acceptsReports(incident)) {
+        // The incident it was to join closed or filled up meanwhile: it opens one of its own.
+        plan = { incidentId: this.deps.ids.next('inc'), opensIncident: true };
+        report = { ...report, incidentId: plan.incidentId };
+        await this.deps.reports.replan(report.id, plan);
+        continue;
       }
       const change = attachReport(incident, report, now);
       if (await this.deps.incidents.save(change, incident.version)) {
@@ -391,7 +393,7 @@ export class IntakeService {
   async #correlated(hashes: readonly string[], since: Date): Promise<Incident | undefined> {
     for (const id of await this.deps.correlation.find(hashes, since)) {
       const incident = await this.deps.incidents.get(id);
-      if (incident && incident.status !== 'closed') return incident;
+      if (incident && acceptsReports(incident)) return incident;
     }
     return undefined;
   }

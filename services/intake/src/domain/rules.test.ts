@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
 import type { AffectedAsset } from './affected-asset.js';
 import type { Report } from './incident.js';
-import { attachReport, openDirectly, openFromReport, rescore, transition } from './rules.js';
+import {
+  acceptsReports,
+  attachReport,
+  MAX_INCIDENT_OBSERVABLE_BYTES,
+  MAX_INCIDENT_OBSERVABLES,
+  MAX_INCIDENT_REPORTS,
+  openDirectly,
+  openFromReport,
+  rescore,
+  transition,
+} from './rules.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
 const a = (assetId: string, loss: number): AffectedAsset => ({ assetId, loss });
@@ -81,5 +91,51 @@ describe('affected assets of an incident', () => {
     for (const event of [...moved.events, ...rescored.events]) {
       expect(event).toMatchObject({ incident: { affectedAssets: [a('pump-1', 0.5)] } });
     }
+  });
+});
+
+describe('an incident stays within what a document and an event can carry', () => {
+  it('takes no report beyond its bound, and says so', () => {
+    const { incident } = openFromReport(reportFixture('rep_0', []), 'inc_1', NOW);
+    const full = {
+      ...incident,
+      reportIds: Array.from({ length: MAX_INCIDENT_REPORTS }, (_, i) => `rep_${i}`),
+    };
+    expect(acceptsReports({ ...full, reportIds: full.reportIds.slice(1) })).toBe(true);
+    expect(acceptsReports(full)).toBe(false);
+    expect(() => attachReport(full, reportFixture('rep_new', []), NOW)).toThrow(
+      expect.objectContaining({ kind: 'full' }),
+    );
+  });
+
+  it('keeps its observables within the count and byte bounds, still lowering a known one’s label', () => {
+    let { incident } = openFromReport(reportFixture('rep_0', []), 'inc_1', NOW);
+    const many = (from: number, count: number, length = 20) =>
+      Array.from({ length: count }, (_, i) => ({
+        type: 'domain' as const,
+        value: `${String(from + i).padStart(length - 9, '0')}.example`,
+      }));
+    for (let r = 0; r * 500 < MAX_INCIDENT_OBSERVABLES + 500; r++) {
+      const report = { ...reportFixture(`rep_${r + 1}`, []), observables: many(r * 500, 500) };
+      incident = attachReport(incident, report, NOW).incident;
+    }
+    expect(incident.observables).toHaveLength(MAX_INCIDENT_OBSERVABLES);
+    // A known indicator shared GREEN later is still recorded as shared GREEN.
+    const green = { ...reportFixture('rep_green', []), tlp: 'GREEN' as const, observables: many(0, 1) };
+    incident = attachReport(incident, green, NOW).incident;
+    expect(incident.observables.find((o) => o.value === many(0, 1)[0]!.value)?.tlp).toBe('GREEN');
+
+    // Long values: the byte bound applies first.
+    let big = openFromReport({ ...reportFixture('rep_b', []), observables: [] }, 'inc_2', NOW).incident;
+    for (let r = 0; r < 3; r++) {
+      big = attachReport(
+        big,
+        { ...reportFixture(`rep_b${r}`, []), observables: many(r * 500, 500, 200) },
+        NOW,
+      ).incident;
+    }
+    const bytes = big.observables.reduce((sum, o) => sum + o.value.length, 0);
+    expect(bytes).toBeLessThanOrEqual(MAX_INCIDENT_OBSERVABLE_BYTES);
+    expect(bytes).toBeGreaterThan(MAX_INCIDENT_OBSERVABLE_BYTES - 200);
   });
 });

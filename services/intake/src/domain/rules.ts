@@ -20,7 +20,7 @@ import {
 export class IntakeRuleError extends Error {
   override readonly name = 'IntakeRuleError';
   constructor(
-    readonly kind: 'invalid-transition' | 'already-engaged' | 'closed',
+    readonly kind: 'invalid-transition' | 'already-engaged' | 'closed' | 'full',
     message: string,
   ) {
     super(message);
@@ -34,14 +34,40 @@ export interface Change {
 }
 
 /** Merges observables, keeping each once with the most permissive label it was shared under. */
+/**
+ * An incident and each of its events carry its report ids and observables, so both are
+ * bounded: the document within MongoDB's 16 MB, every event within NATS's default 1 MB payload
+ * (5,000 ids of ~36 bytes, observables up to 256 KiB of values). A correlated report beyond
+ * `MAX_INCIDENT_REPORTS` opens an incident of its own; observables beyond the incident's bound
+ * stay in their reports and in the indicator watchlist, not in the incident.
+ */
+export const MAX_INCIDENT_REPORTS = 5_000;
+export const MAX_INCIDENT_OBSERVABLES = 2_000;
+export const MAX_INCIDENT_OBSERVABLE_BYTES = 256 * 1024;
+
+/** Whether a correlated report may still join the incident. */
+export function acceptsReports(incident: Incident): boolean {
+  return incident.status !== 'closed' && incident.reportIds.length < MAX_INCIDENT_REPORTS;
+}
+
 function mergeObservables(
   current: readonly IncidentObservable[],
   added: readonly IncidentObservable[],
 ): IncidentObservable[] {
   const byKey = new Map(current.map((o) => [observableKey(o), o]));
+  let bytes = current.reduce((sum, o) => sum + o.value.length, 0);
   for (const o of added) {
-    const existing = byKey.get(observableKey(o));
-    if (!existing || compareTlp(o.tlp, existing.tlp) < 0) byKey.set(observableKey(o), o);
+    const key = observableKey(o);
+    const existing = byKey.get(key);
+    if (existing) {
+      if (compareTlp(o.tlp, existing.tlp) < 0) byKey.set(key, o);
+    } else if (
+      byKey.size < MAX_INCIDENT_OBSERVABLES &&
+      bytes + o.value.length <= MAX_INCIDENT_OBSERVABLE_BYTES
+    ) {
+      byKey.set(key, o);
+      bytes += o.value.length;
+    }
   }
   return [...byKey.values()];
 }
@@ -127,6 +153,9 @@ export function openDirectly(
  */
 export function attachReport(incident: Incident, report: Report, now: Date): Change {
   if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
+  if (!acceptsReports(incident)) {
+    throw new IntakeRuleError('full', `the incident has ${MAX_INCIDENT_REPORTS} reports already`);
+  }
   const next: Incident = {
     ...incident,
     tlp: mostRestrictive(incident.tlp, report.tlp),
