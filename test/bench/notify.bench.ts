@@ -587,7 +587,7 @@ try {
   rows.push({
     name: 'fan-out: events handled',
     opsPerSecond: eventRate,
-    note: `channel worker (one agency read per feed message) settled ${drain.seconds.toFixed(2)} s after the last feed message`,
+    note: `fan-out and push-channel consumers settled ${drain.seconds.toFixed(2)} s after the last feed message (no agency here has a webhook or e-mail channel, so the channel consumers read no feed message)`,
   });
 
   // ── Latency at half the peak event rate ────────────────────────────────────────────────────
