@@ -112,11 +112,13 @@ export interface OpenCaseInput {
   readonly victimKind: VictimKind;
   readonly assessment: Assessment;
   readonly consents: readonly ConsentRecord[];
+  /** Made at once: a crisis referral. */
+  readonly referrals?: readonly NewReferral[];
 }
 
 /**
  * A new case: check-ins are scheduled only when the victim consents to contact. It raises
- * case-opened and a need-identified for each need.
+ * case-opened, a need-identified for each need and a referral-made for each referral offered.
  */
 export function openCase(input: OpenCaseInput, now: Date): CaseChange {
   let consents: ConsentState = {};
@@ -133,7 +135,7 @@ export function openCase(input: OpenCaseInput, now: Date): CaseChange {
     assessment: input.assessment,
     consents,
     consentLog: [...input.consents],
-    referrals: [],
+    referrals: (input.referrals ?? []).map((r, i) => referral(r, i + 1, now)),
     checkIns: hasConsent(consents, 'contact') ? schedule(now, input.assessment.urgent) : [],
     reviewRequested: false,
     openedAt: now,
@@ -145,8 +147,22 @@ export function openCase(input: OpenCaseInput, now: Date): CaseChange {
     events: [
       { type: 'case-opened' },
       ...input.assessment.needs.map((need) => ({ type: 'need-identified' as const, need })),
+      ...state.referrals
+        .filter((r) => r.state === 'offered')
+        .map((r) => ({ type: 'referral-made' as const, referral: r })),
     ],
     released: [],
+  };
+}
+
+function referral(r: NewReferral, n: number, now: Date): Referral {
+  return {
+    id: `ref-${n}`,
+    organisationId: r.organisationId,
+    needs: [...r.needs],
+    crisis: r.crisis,
+    state: r.state,
+    madeAt: now,
   };
 }
 
@@ -219,14 +235,7 @@ export interface NewReferral {
 export function addReferrals(state: CaseState, referrals: readonly NewReferral[], now: Date): CaseChange {
   requireOpen(state);
   const top = state.referrals.reduce((max, r) => Math.max(max, Number(r.id.slice(4)) || 0), 0);
-  const added: Referral[] = referrals.map((r, i) => ({
-    id: `ref-${top + 1 + i}`,
-    organisationId: r.organisationId,
-    needs: [...r.needs],
-    crisis: r.crisis,
-    state: r.state,
-    madeAt: now,
-  }));
+  const added = referrals.map((r, i) => referral(r, top + 1 + i, now));
   const next: CaseState = {
     ...state,
     referrals: [...state.referrals, ...added],
