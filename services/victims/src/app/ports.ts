@@ -1,5 +1,5 @@
 import type { StatsScope } from '../domain/access.js';
-import type { NeedKind, ReferralState, SupportOrganisation } from '../domain/model.js';
+import type { SupportOrganisation } from '../domain/model.js';
 import type { CaseEvent, CaseState } from '../domain/victim-case.js';
 
 /** A victim's data key, unwrapped: only ever held in memory, for one request. */
@@ -138,6 +138,7 @@ export const AUDIT_ACTIONS = [
   'open',
   'import',
   'read-personal-data',
+  'update-personal-data',
   'search',
   'disclose-law-enforcement',
   'assess',
@@ -181,10 +182,3 @@ export interface AuditLog {
 export interface Clock {
   now(): Date;
 }
-
-/** A summary of the referrals of a case in one state, for inboxes. */
-export interface ReferralFilter {
-  readonly state?: ReferralState;
-}
-
-export type { NeedKind };

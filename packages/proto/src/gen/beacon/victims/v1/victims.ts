@@ -876,7 +876,10 @@ export function urgencyReasonToJSON(object: UrgencyReason): string {
 
 export enum ConsentPurpose {
   CONSENT_PURPOSE_UNSPECIFIED = 0,
-  /** CONSENT_PURPOSE_CONTACT - Beacon's organisations may contact the victim (follow-up check-ins). */
+  /**
+   * CONSENT_PURPOSE_CONTACT - Beacon's organisations may contact the victim (follow-up check-ins). Contact details are
+   * kept only with it: withdrawing it removes the e-mail address and phone number.
+   */
   CONSENT_PURPOSE_CONTACT = 1,
   CONSENT_PURPOSE_SHARE_LAW_ENFORCEMENT = 2,
   /** CONSENT_PURPOSE_SHARE_SUPPORT - The case may be referred to, and read by, support organisations. */
@@ -1178,7 +1181,7 @@ export interface Victim {
   displayName: string;
   /** For a small organisation: its name; at most 200 characters. */
   organisationName: string;
-  /** At most 254 characters. */
+  /** At most 254 characters. Contact details need the victim's consent to contact. */
   email: string;
   /** E.164, e.g. "+4915112345678"; spaces, dashes and brackets are dropped. */
   phone: string;
@@ -1455,6 +1458,19 @@ export interface GetCaseRequest {
 
 export interface GetCaseResponse {
   case?: VictimCase | undefined;
+}
+
+export interface UpdateVictimRequest {
+  caseId: string;
+  victim?:
+    | Victim
+    | undefined;
+  /** The version the officer saw; 0 for whatever is current. */
+  expectedVersion: number;
+}
+
+export interface UpdateVictimResponse {
+  case?: CaseSummary | undefined;
 }
 
 export interface ListCasesRequest {
@@ -5863,6 +5879,186 @@ export const GetCaseResponse: MessageFns<GetCaseResponse> = {
     const message = createBaseGetCaseResponse();
     message.case = (object.case !== undefined && object.case !== null)
       ? VictimCase.fromPartial(object.case)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateVictimRequest(): UpdateVictimRequest {
+  return { caseId: "", victim: undefined, expectedVersion: 0 };
+}
+
+export const UpdateVictimRequest: MessageFns<UpdateVictimRequest> = {
+  encode(message: UpdateVictimRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caseId !== "") {
+      writer.uint32(10).string(message.caseId);
+    }
+    if (message.victim !== undefined) {
+      Victim.encode(message.victim, writer.uint32(18).fork()).join();
+    }
+    if (message.expectedVersion !== 0) {
+      writer.uint32(24).int32(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVictimRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVictimRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caseId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.victim = Victim.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expectedVersion = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVictimRequest {
+    return {
+      caseId: isSet(object.caseId)
+        ? globalThis.String(object.caseId)
+        : isSet(object.case_id)
+        ? globalThis.String(object.case_id)
+        : "",
+      victim: isSet(object.victim) ? Victim.fromJSON(object.victim) : undefined,
+      expectedVersion: isSet(object.expectedVersion)
+        ? globalThis.Number(object.expectedVersion)
+        : isSet(object.expected_version)
+        ? globalThis.Number(object.expected_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateVictimRequest): unknown {
+    const obj: any = {};
+    if (message.caseId !== "") {
+      obj.caseId = message.caseId;
+    }
+    if (message.victim !== undefined) {
+      obj.victim = Victim.toJSON(message.victim);
+    }
+    if (message.expectedVersion !== 0) {
+      obj.expectedVersion = Math.round(message.expectedVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVictimRequest>, I>>(base?: I): UpdateVictimRequest {
+    return UpdateVictimRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVictimRequest>, I>>(object: I): UpdateVictimRequest {
+    const message = createBaseUpdateVictimRequest();
+    message.caseId = object.caseId ?? "";
+    message.victim = (object.victim !== undefined && object.victim !== null)
+      ? Victim.fromPartial(object.victim)
+      : undefined;
+    message.expectedVersion = object.expectedVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateVictimResponse(): UpdateVictimResponse {
+  return { case: undefined };
+}
+
+export const UpdateVictimResponse: MessageFns<UpdateVictimResponse> = {
+  encode(message: UpdateVictimResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.case !== undefined) {
+      CaseSummary.encode(message.case, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVictimResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVictimResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.case = CaseSummary.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVictimResponse {
+    return { case: isSet(object.case) ? CaseSummary.fromJSON(object.case) : undefined };
+  },
+
+  toJSON(message: UpdateVictimResponse): unknown {
+    const obj: any = {};
+    if (message.case !== undefined) {
+      obj.case = CaseSummary.toJSON(message.case);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVictimResponse>, I>>(base?: I): UpdateVictimResponse {
+    return UpdateVictimResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVictimResponse>, I>>(object: I): UpdateVictimResponse {
+    const message = createBaseUpdateVictimResponse();
+    message.case = (object.case !== undefined && object.case !== null)
+      ? CaseSummary.fromPartial(object.case)
       : undefined;
     return message;
   },
@@ -11559,6 +11755,20 @@ export const VictimsServiceService = {
     responseSerialize: (value: GetCaseResponse): Buffer => Buffer.from(GetCaseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetCaseResponse => GetCaseResponse.decode(value),
   },
+  /**
+   * Replaces the victim's own details (not the needs). Contact details are kept only while
+   * the victim consents to contact (FAILED_PRECONDITION otherwise).
+   */
+  updateVictim: {
+    path: "/beacon.victims.v1.VictimsService/UpdateVictim" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateVictimRequest): Buffer => Buffer.from(UpdateVictimRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateVictimRequest => UpdateVictimRequest.decode(value),
+    responseSerialize: (value: UpdateVictimResponse): Buffer =>
+      Buffer.from(UpdateVictimResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateVictimResponse => UpdateVictimResponse.decode(value),
+  },
   /** The organisation's cases, without personal data, by id. */
   listCases: {
     path: "/beacon.victims.v1.VictimsService/ListCases" as const,
@@ -11826,6 +12036,11 @@ export interface VictimsServiceServer extends UntypedServiceImplementation {
   importCases: handleUnaryCall<ImportCasesRequest, ImportCasesResponse>;
   /** The whole case with the victim's personal data (audited). */
   getCase: handleUnaryCall<GetCaseRequest, GetCaseResponse>;
+  /**
+   * Replaces the victim's own details (not the needs). Contact details are kept only while
+   * the victim consents to contact (FAILED_PRECONDITION otherwise).
+   */
+  updateVictim: handleUnaryCall<UpdateVictimRequest, UpdateVictimResponse>;
   /** The organisation's cases, without personal data, by id. */
   listCases: handleUnaryCall<ListCasesRequest, ListCasesResponse>;
   /**
@@ -11945,6 +12160,25 @@ export interface VictimsServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetCaseResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Replaces the victim's own details (not the needs). Contact details are kept only while
+   * the victim consents to contact (FAILED_PRECONDITION otherwise).
+   */
+  updateVictim(
+    request: UpdateVictimRequest,
+    callback: (error: ServiceError | null, response: UpdateVictimResponse) => void,
+  ): ClientUnaryCall;
+  updateVictim(
+    request: UpdateVictimRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateVictimResponse) => void,
+  ): ClientUnaryCall;
+  updateVictim(
+    request: UpdateVictimRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateVictimResponse) => void,
   ): ClientUnaryCall;
   /** The organisation's cases, without personal data, by id. */
   listCases(
