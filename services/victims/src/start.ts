@@ -55,6 +55,9 @@ export async function startVictims(
     subjectRoot: config.nats.subjectRoot,
     logger,
     sweepMs: config.recoverySweepMs,
+    // A campaign's bulk intake writes a thousand cases at once: publishing their events a few
+    // documents at a time keeps it from queueing ahead of the next batch and of audit records.
+    concurrency: 4,
   });
   const cases = new MongoCaseStore(db, randomUUID, (id) => relay.notify('cases', id));
   const audit = new MongoAuditLog(db);

@@ -68,8 +68,8 @@ export interface VictimsStack {
   call(roles: Role[], agencyId?: string): Promise<VictimsCall>;
   /** Restarts victims on the same database and stream, with other key-encryption keys. */
   restart(keys?: { keks: string; current?: string }): Promise<void>;
-  /** Every event on the test's stream, decoded, once `count` are there. */
-  events(nats: NatsConnection, count: number): Promise<eventsV1.Envelope[]>;
+  /** Every event on the test's stream, decoded (with its bytes as published), once `count` are there. */
+  events(nats: NatsConnection, count: number): Promise<(eventsV1.Envelope & { raw: Uint8Array })[]>;
   stop(): Promise<void>;
 }
 
@@ -163,9 +163,9 @@ export async function startVictimsStack(
           const consumer = await jetstream(nats).consumers.get(stream);
           const pending = (await consumer.info()).num_pending;
           if (pending < count) throw new Error(`${pending} of ${count} events published`);
-          const found: eventsV1.Envelope[] = [];
+          const found: (eventsV1.Envelope & { raw: Uint8Array })[] = [];
           for await (const m of await consumer.fetch({ max_messages: pending, expires: 5_000 })) {
-            found.push(eventsV1.Envelope.decode(m.data));
+            found.push({ ...eventsV1.Envelope.decode(m.data), raw: m.data });
             if (found.length === pending) break;
           }
           return found;

@@ -76,6 +76,8 @@ export interface CaseListFilter {
 
 export interface CaseStore {
   get(id: string): Promise<StoredCase | undefined>;
+  /** Several cases by id; those that do not exist are absent from the map. */
+  getMany(ids: readonly string[]): Promise<Map<string, StoredCase>>;
   /**
    * Inserts new cases, each with its events in the same document write. Returns the ids of
    * those that existed already, which are left as they were.

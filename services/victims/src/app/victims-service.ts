@@ -262,6 +262,8 @@ export class VictimsService {
     }
 
     const inserted: string[] = [];
+    // The cases the keys opened before, read together: a whole batch may be sent again.
+    const before = await this.deps.cases.getMany([...existing]);
     for (const { p, stored } of built) {
       if (!existing.has(p.caseId)) {
         inserted.push(p.caseId);
@@ -278,11 +280,11 @@ export class VictimsService {
       }
       // The key opened this case before: the same request gets the same answer.
       if (p.reserved) await this.#releaseAll([p.reserved]);
-      const before = await this.deps.cases.get(p.caseId);
+      const earlier = before.get(p.caseId);
       if (
-        !before ||
-        before.requestHash === undefined ||
-        before.requestHash !== p.row.idempotency?.requestHash
+        !earlier ||
+        earlier.requestHash === undefined ||
+        earlier.requestHash !== p.row.idempotency?.requestHash
       ) {
         outcomes.push({
           ok: false,
@@ -297,7 +299,7 @@ export class VictimsService {
         row: p.row.row,
         reference: p.reference,
         replayed: true,
-        state: before.state,
+        state: earlier.state,
         uncovered: [],
       });
     }

@@ -210,9 +210,10 @@ export class Validator {
         'CONSENT_REQUIRED',
       );
     }
-    if (channel === 'email' && !email)
+    // An invalid address was reported already; only a missing one is inconsistent.
+    if (channel === 'email' && email === '')
       this.fail(at('preferred_channel'), 'e-mail needs an e-mail address', 'INCONSISTENT');
-    if ((channel === 'phone' || channel === 'sms') && !phone) {
+    if ((channel === 'phone' || channel === 'sms') && phone === '') {
       this.fail(at('preferred_channel'), `${channel} needs a phone number`, 'INCONSISTENT');
     }
     const notes = this.text(at('notes'), v.notes, { max: LIMITS.notes, multiline: true });
