@@ -560,9 +560,14 @@ export class VictimsService {
               `${org.id} already holds or declined a referral of this case`,
             );
           }
+          // Needs named: the organisation must cover each. None named: those unmet it covers.
           const outside = needs.filter((n) => !org.needsCovered.includes(n));
-          if (outside.length > 0) {
+          if (request.needs.length > 0 && outside.length > 0) {
             throw new VictimsError('failed-precondition', `${org.id} does not cover ${outside.join(', ')}`);
+          }
+          const covered = needs.filter((n) => org.needsCovered.includes(n));
+          if (covered.length === 0 && !(org.crisisCapable && state.assessment.crisis)) {
+            throw new VictimsError('failed-precondition', `${org.id} covers none of the case’s unmet needs`);
           }
           if (!(await this.deps.organisations.reserve(org.id))) {
             throw new VictimsError(
@@ -571,7 +576,12 @@ export class VictimsService {
             );
           }
           reserved.push(org.id);
-          referrals.push({ organisationId: org.id, needs, crisis: false, state: 'offered' });
+          referrals.push({
+            organisationId: org.id,
+            needs: covered,
+            crisis: org.crisisCapable && state.assessment.crisis && !hasCrisisReferral(state),
+            state: 'offered',
+          });
           uncovered = [];
         } else {
           const placed = await this.#route(state, needs, false, reserved);

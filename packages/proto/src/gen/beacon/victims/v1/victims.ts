@@ -1542,7 +1542,10 @@ export interface MakeReferralRequest {
   caseId: string;
   /** Empty: the organisations the rules choose for `needs`. */
   organisationId: string;
-  /** Empty: every need without an open or accepted referral. */
+  /**
+   * Empty: every need without an open or accepted referral (that the named organisation
+   * covers, when one is named). Named needs must each be covered by the named organisation.
+   */
   needs: NeedKind[];
 }
 
