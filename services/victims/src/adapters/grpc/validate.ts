@@ -203,7 +203,9 @@ export class Validator {
         : this.enumValue(at('preferred_channel'), codecs.contactChannel, v.preferredChannel);
     const contact =
       consents === 'checked-later' || consents.some((c) => c.purpose === 'contact' && c.granted);
-    if ((email || phone || channel) && !contact) {
+    // Judged on what was sent, valid or not: contact details have no place here without consent.
+    const sent = v.email.trim() !== '' || v.phone.trim() !== '' || Number(v.preferredChannel) !== 0;
+    if (sent && !contact) {
       this.fail(
         prefix,
         'contact details are kept only with the victim’s consent to contact: record it, or leave them out',
