@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Binary, Collection } from 'mongodb';
+import { ConcurrencyLimit } from './concurrency.js';
 import type { Logger } from './logger.js';
 
 /** One event waiting in a document's outbox, already in its wire form. */
@@ -41,6 +42,12 @@ export interface OutboxRelayOptions {
   readonly sweepMs?: number;
   /** Documents read per pass. */
   readonly batch?: number;
+  /**
+   * Documents published at once; all of a pass when absent. A service that writes documents
+   * in bulk sets it low, so that publishing trails a bulk write instead of queueing hundreds
+   * of updates ahead of the writer's next batch on a store that runs writes one at a time.
+   */
+  readonly concurrency?: number;
 }
 
 /**
@@ -59,9 +66,15 @@ export class OutboxRelay {
   #wake: (() => void) | undefined;
   #announced = new Map<string, Set<string>>();
   #lastSweep = 0;
+  readonly #limit: ConcurrencyLimit | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
+    this.#limit = options.concurrency === undefined ? undefined : new ConcurrencyLimit(options.concurrency);
+  }
+
+  #limited<T>(task: () => Promise<T>): Promise<T> {
+    return this.#limit ? this.#limit.run(task) : task();
   }
 
   start(): void {
@@ -91,10 +104,12 @@ export class OutboxRelay {
       for (const [name, ids] of announced) {
         const source = this.#source(name);
         const results = await Promise.allSettled(
-          [...ids].map(async (_id) => {
-            const doc = await source.findOne({ _id }, { projection: OUTBOX_ONLY });
-            return doc ? this.#publishDoc(source, doc) : 0;
-          }),
+          [...ids].map((_id) =>
+            this.#limited(async () => {
+              const doc = await source.findOne({ _id }, { projection: OUTBOX_ONLY });
+              return doc ? this.#publishDoc(source, doc) : 0;
+            }),
+          ),
         );
         // Every document's publishing has ended, so a retry cannot overlap one still running.
         for (const result of results) {
@@ -119,7 +134,9 @@ export class OutboxRelay {
         .limit(this.#options.batch ?? 200)
         .toArray();
       // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
-      const results = await Promise.allSettled(docs.map((doc) => this.#publishDoc(source, doc)));
+      const results = await Promise.allSettled(
+        docs.map((doc) => this.#limited(() => this.#publishDoc(source, doc))),
+      );
       for (const result of results) {
         if (result.status === 'rejected') throw result.reason;
         published += result.value;

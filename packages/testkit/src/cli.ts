@@ -33,14 +33,14 @@ async function up(): Promise<void> {
   const started = performance.now();
   const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
   console.log(
-    `  intake, impact, notify and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
+    `  intake, impact, notify, victims and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
   );
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
   const demo = await seedDemo(restUrl, issuer, () => seedRegion(restUrl, issuer));
   print(stack.endpoints);
   console.log(`  Gateway REST: ${restUrl}  (OpenAPI: ${restUrl}/openapi.json)
   Gateway gRPC: 127.0.0.1:${LOCAL_APPS.gatewayGrpc}
-  Demo: a region of ${demo.region.assets} assets and ${demo.region.dependencies} dependencies, ${demo.incidents} incidents seeded.
+  Demo: a region of ${demo.region.assets} assets and ${demo.region.dependencies} dependencies, ${demo.incidents} incidents and ${demo.victimCases} victim cases seeded.
   A coordinator token (8 h):
 
   export BEACON_TOKEN=${demo.coordinatorToken}

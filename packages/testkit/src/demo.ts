@@ -16,6 +16,7 @@ export async function seedDemo(
   coordinatorToken: string;
   region: { assets: number; dependencies: number };
   assessedIncidentId: string;
+  victimCases: number;
 }> {
   const token = (
     agencyId: string,
@@ -128,7 +129,7 @@ export async function seedDemo(
     },
     'demo-report-2-v1',
   );
-  await post(
+  const phishing = await post(
     '/v1/reports',
     await token('cert-fr', 'GREEN'),
     {
@@ -181,6 +182,163 @@ export async function seedDemo(
   const listed = await fetch(`${baseUrl}/v1/incidents?pageSize=100`, {
     headers: { authorization: `Bearer ${coordinatorToken}` },
   });
-  const { incidents = [] } = (await listed.json()) as { incidents?: unknown[] };
-  return { incidents: incidents.length, coordinatorToken, region, assessedIncidentId: incidentId ?? '' };
+  const { incidents = [] } = (await listed.json()) as { incidents?: { id: string; title: string }[] };
+  // A replayed report may not name its incident again: find it by its title then.
+  const byTitle = (prefix: string) => incidents.find((i) => i.title.startsWith(prefix))?.id;
+  const victimCases = await seedVictims(post, issuer, coordinatorToken, {
+    outage: incidentId ?? byTitle('Ransomware encrypts'),
+    phishing: (phishing['incident'] as { id?: string } | undefined)?.id ?? byTitle('Phishing wave'),
+  });
+  return {
+    incidents: incidents.length,
+    coordinatorToken,
+    region,
+    assessedIncidentId: incidentId ?? '',
+    victimCases,
+  };
+}
+
+/**
+ * Victims of the demo's incidents: support organisations in Bavaria, Germany and France, a
+ * home-dialysis patient cut off by the water utility's outage (urgent), and two customers of
+ * the phishing wave, one who paid yesterday (a bank recall is still possible) and one who
+ * disclosed a risk of self-harm (routed to the crisis line at once). Invented people; fixed
+ * idempotency keys, so seeding again changes nothing.
+ */
+async function seedVictims(
+  post: (path: string, bearer: string, body: unknown, key?: string) => Promise<Record<string, unknown>>,
+  issuer: DevIssuer,
+  coordinatorToken: string,
+  incidents: { readonly outage: string | undefined; readonly phishing: string | undefined },
+): Promise<number> {
+  const organisations = [
+    [
+      'weisser-ring-by',
+      'Opferhilfe Bayern',
+      ['DE-BY'],
+      ['de', 'en', 'tr'],
+      [
+        'NEED_KIND_FINANCIAL_LOSS',
+        'NEED_KIND_IDENTITY_THEFT',
+        'NEED_KIND_PSYCHOLOGICAL_DISTRESS',
+        'NEED_KIND_SERVICE_LOSS',
+      ],
+      false,
+    ],
+    [
+      'krisentelefon-de',
+      'Krisentelefon Deutschland',
+      ['DE'],
+      ['de', 'en'],
+      ['NEED_KIND_PSYCHOLOGICAL_DISTRESS'],
+      true,
+    ],
+    [
+      'aide-victimes-fr',
+      'Aide aux victimes France',
+      ['FR'],
+      ['fr', 'en'],
+      ['NEED_KIND_FINANCIAL_LOSS', 'NEED_KIND_ACCOUNT_TAKEOVER', 'NEED_KIND_PSYCHOLOGICAL_DISTRESS'],
+      true,
+    ],
+  ] as const;
+  for (const [id, name, jurisdictions, languages, needsCovered, crisisCapable] of organisations) {
+    await post('/v1/support-organisations', coordinatorToken, {
+      organisation: {
+        id,
+        name,
+        jurisdictions,
+        languages,
+        needsCovered,
+        crisisCapable,
+        capacity: 25,
+        accepting: true,
+      },
+    });
+  }
+  const officer = (agencyId: string) =>
+    issuer.mint({
+      subject: `${agencyId}-officer`,
+      roles: ['victim_officer'],
+      agencyId,
+      clearance: 'AMBER',
+      ttlSeconds: 8 * 3600,
+    });
+  const consents = (...purposes: string[]) =>
+    purposes.map((purpose) => ({ purpose, granted: true, wordingVersion: 'demo-2026-01' }));
+  // Midnight (UTC) before last: the same request all day, so re-seeding replays it.
+  const yesterday = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000).toISOString();
+  const cases: [string, string, Record<string, unknown>][] = [];
+  if (incidents.outage) {
+    cases.push([
+      'vs-bayern',
+      'demo-victim-1',
+      {
+        incidentIds: [incidents.outage],
+        jurisdiction: 'DE-BY',
+        language: 'de',
+        victim: {
+          kind: 'VICTIM_KIND_PERSON',
+          displayName: 'Herr M. (Demo)',
+          phone: '+49 151 00000001',
+          preferredChannel: 'CONTACT_CHANNEL_PHONE',
+        },
+        needs: [
+          { serviceLoss: { service: 'ESSENTIAL_SERVICE_WATER', vital: true } },
+          { psychologicalDistress: { instrument: 'SCREENING_INSTRUMENT_PHQ4', score: 7 } },
+        ],
+        consents: consents('CONSENT_PURPOSE_CONTACT', 'CONSENT_PURPOSE_SHARE_SUPPORT'),
+      },
+    ]);
+  }
+  if (incidents.phishing) {
+    cases.push(
+      [
+        'fr-aide-victimes',
+        'demo-victim-2',
+        {
+          incidentIds: [incidents.phishing],
+          jurisdiction: 'FR',
+          language: 'fr',
+          victim: {
+            kind: 'VICTIM_KIND_PERSON',
+            displayName: 'Mme L. (démo)',
+            email: 'demo.victim2@example.invalid',
+            preferredChannel: 'CONTACT_CHANNEL_EMAIL',
+          },
+          needs: [
+            {
+              financialLoss: {
+                amountMinor: '245000',
+                currency: 'EUR',
+                paymentMethod: 'PAYMENT_METHOD_INSTANT_TRANSFER',
+                paidAt: yesterday,
+              },
+            },
+            { accountTakeover: { accounts: ['ACCOUNT_KIND_BANKING'], lockedOut: true } },
+          ],
+          consents: consents('CONSENT_PURPOSE_CONTACT', 'CONSENT_PURPOSE_SHARE_SUPPORT'),
+        },
+      ],
+      [
+        'fr-aide-victimes',
+        'demo-victim-3',
+        {
+          incidentIds: [incidents.phishing],
+          jurisdiction: 'FR',
+          language: 'fr',
+          victim: { kind: 'VICTIM_KIND_PERSON', displayName: 'M. R. (démo)' },
+          needs: [{ psychologicalDistress: { instrument: 'SCREENING_INSTRUMENT_K10', score: 34 } }],
+          riskFlags: ['RISK_FLAG_SELF_HARM'],
+          consents: consents('CONSENT_PURPOSE_SHARE_SUPPORT'),
+        },
+      ],
+    );
+  }
+  let opened = 0;
+  for (const [agency, key, newCase] of cases) {
+    const result = await post('/v1/victim-cases', await officer(agency), { case: newCase }, key);
+    if (result['case']) opened += 1;
+  }
+  return opened;
 }

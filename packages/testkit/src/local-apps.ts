@@ -14,6 +14,7 @@ export const LOCAL_APPS = {
   intakeGrpc: 50061,
   impactGrpc: 50062,
   notifyGrpc: 50063,
+  victimsGrpc: 50064,
   gatewayGrpc: 50051,
   gatewayHttp: 8080,
 } as const;
@@ -45,7 +46,7 @@ export async function devIssuer(
 }
 
 /**
- * Starts intake, impact, notify and the gateway from their built output (`tsc --build` first), pointed at the
+ * Starts intake, impact, notify, victims and the gateway from their built output (`tsc --build` first), pointed at the
  * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
  */
 export async function startLocalApps(
@@ -112,6 +113,20 @@ export async function startLocalApps(
       WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     },
   });
+  const victims = new ManagedProcess({
+    name: 'victims',
+    command: process.execPath,
+    args: [join(repoRoot, 'services/victims/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'victims.log'),
+    env: {
+      ...common,
+      MONGO_URL: endpoints.mongoUrl,
+      NATS_URL: endpoints.natsUrl,
+      VICTIMS_GRPC_PORT: String(LOCAL_APPS.victimsGrpc),
+      VICTIMS_KEKS_FILE: devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`),
+      VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
+    },
+  });
   const gateway = new ManagedProcess({
     name: 'gateway',
     command: process.execPath,
@@ -122,6 +137,7 @@ export async function startLocalApps(
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
       IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
       NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
+      VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
     },
@@ -157,6 +173,14 @@ export async function startLocalApps(
       timeoutMs: 30_000,
       abortIf: () => notify.exitReason,
     });
+    victims.start();
+    started.push(victims);
+    record();
+    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.victimsGrpc}`), {
+      what: `victims (log: ${victims.spec.logFile})`,
+      timeoutMs: 30_000,
+      abortIf: () => victims.exitReason,
+    });
     gateway.start();
     started.push(gateway);
     record();
@@ -187,6 +211,17 @@ function correlationSecret(dir: string): string {
   const file = join(dir, 'correlation-secret');
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * A development secret kept beside the dev issuer (mode 0600), made once: the victims
+ * service's key-encryption key and search key, so its data stays readable across restarts.
+ * Returns the file's path, which the service reads itself. A deployment mounts real secrets.
+ */
+function devSecret(dir: string, name: string, make: () => string): string {
+  const file = join(dir, name);
+  if (!existsSync(file)) writeFileSync(file, make(), { mode: 0o600 });
+  return file;
 }
 
 /** Stops the services an earlier `startLocalApps` recorded. */

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
-import { healthV1, impactV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { healthV1, impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
 import { FrontDoor } from './front-door.js';
 import { grpcPassThrough } from './grpc-front.js';
@@ -24,6 +24,7 @@ const PACKAGES: Record<string, Record<string, unknown>> = {
   'beacon.intake.v1': intakeV1,
   'beacon.impact.v1': impactV1,
   'beacon.notify.v1': notifyV1,
+  'beacon.victims.v1': victimsV1,
 };
 
 function codec(fullName: string): MessageCodec {
@@ -41,6 +42,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
   const notify = config.notifyAddress ? new Upstream(config.notifyAddress) : undefined;
   if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
+  const victims = config.victimsAddress ? new Upstream(config.victimsAddress) : undefined;
+  if (victims) upstreams.set('beacon.victims.v1.VictimsService', victims);
   const frontDoor = new FrontDoor({
     authenticator: createAuthenticator(config.auth),
     upstreams,
@@ -73,6 +76,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ...(notify
         ? [
             grpcPassThrough('beacon.notify.v1.NotifyService', notifyV1.NotifyServiceService, frontDoor, {
+              logger,
+              maxCallMs: config.maxCallMs,
+            }),
+          ]
+        : []),
+      ...(victims
+        ? [
+            grpcPassThrough('beacon.victims.v1.VictimsService', victimsV1.VictimsServiceService, frontDoor, {
               logger,
               maxCallMs: config.maxCallMs,
             }),
@@ -115,6 +126,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       intake.close();
       impact?.close();
       notify?.close();
+      victims?.close();
     },
   };
 }

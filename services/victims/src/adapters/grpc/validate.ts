@@ -1,0 +1,383 @@
+import { createHash } from 'node:crypto';
+import type { Metadata } from '@grpc/grpc-js';
+import { parseJurisdiction, type Jurisdiction } from '@beacon/domain';
+import { invalidArgument, type FieldViolation } from '@beacon/platform';
+import { victimsV1 } from '@beacon/proto';
+import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
+import {
+  INCIDENT_ID,
+  ORGANISATION_ID,
+  REPORT_ID,
+  type Need,
+  type RiskFlag,
+  type Victim,
+} from '../../domain/model.js';
+import { needProblems } from '../../domain/needs.js';
+import type { ConsentInput, NewCaseInput } from '../../app/victims-service.js';
+import { codecs, type EnumCodec } from '../proto-mapping.js';
+
+/** Size limits on what one request may carry. */
+export const LIMITS = {
+  incidentIds: 20,
+  reportIds: 50,
+  needs: 20,
+  name: 200,
+  notes: 4_000,
+  consents: 6,
+  jurisdictions: 50,
+  languages: 20,
+  capacity: 100_000,
+  pageSize: 500,
+} as const;
+
+const WORDING_VERSION = /^[A-Za-z0-9._-]{1,64}$/;
+const LANGUAGE = /^[a-z]{2}$/;
+const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The proto oneof field of each need kind, for field paths. */
+const NEED_FIELD: Record<Need['kind'], string> = {
+  'financial-loss': 'financial_loss',
+  'identity-theft': 'identity_theft',
+  'account-takeover': 'account_takeover',
+  sextortion: 'sextortion',
+  harassment: 'harassment',
+  'data-exposure': 'data_exposure',
+  'service-loss': 'service_loss',
+  'psychological-distress': 'psychological_distress',
+};
+
+/**
+ * Collects every violation of a request at once, so a client fixes them in one round trip.
+ * Each check returns the clean value, or undefined after recording why not.
+ */
+export class Validator {
+  readonly violations: FieldViolation[] = [];
+
+  fail(field: string, description: string, reason = 'INVALID'): undefined {
+    this.violations.push({ field, description, reason });
+    return undefined;
+  }
+
+  /** Throws INVALID_ARGUMENT naming every violation recorded so far. */
+  check(): void {
+    if (this.violations.length > 0) throw invalidArgument(this.violations);
+  }
+
+  text(
+    field: string,
+    value: string,
+    options: { max: number; required?: boolean; multiline?: boolean },
+  ): string {
+    const trimmed = value.trim();
+    if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
+    if (trimmed.length > options.max)
+      this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
+    // Control characters break log lines and displays; notes may keep their line breaks.
+    const control = options.multiline
+      ? // eslint-disable-next-line no-control-regex -- matching them is the point
+        /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
+      : // eslint-disable-next-line no-control-regex -- matching them is the point
+        /[\u0000-\u001f\u007f]/;
+    if (control.test(trimmed)) this.fail(field, 'contains control characters', 'CONTROL_CHARACTERS');
+    return trimmed;
+  }
+
+  enumValue<T extends string>(field: string, codec: EnumCodec<T>, value: number): T | undefined {
+    return (
+      codec.fromProto(value) ??
+      this.fail(field, `must be one of ${codec.values.length} defined values`, 'REQUIRED')
+    );
+  }
+
+  enumValues<T extends string>(field: string, codec: EnumCodec<T>, values: readonly number[]): T[] {
+    if (values.length > codec.values.length) {
+      this.fail(field, `at most ${codec.values.length}, each once`, 'TOO_MANY');
+      return [];
+    }
+    const out: T[] = [];
+    values.forEach((v, i) => {
+      const value = this.enumValue(`${field}[${i}]`, codec, v);
+      if (value === undefined) return;
+      if (out.includes(value)) this.fail(`${field}[${i}]`, 'is given twice', 'DUPLICATE');
+      else out.push(value);
+    });
+    return out;
+  }
+
+  ids(field: string, values: readonly string[], pattern: RegExp, max: number, what: string): string[] {
+    if (values.length > max) {
+      this.fail(field, `at most ${max}`, 'TOO_MANY');
+      return [];
+    }
+    values.forEach((v, i) => {
+      if (!pattern.test(v)) this.fail(`${field}[${i}]`, `is not ${what}`, 'INVALID_ID');
+    });
+    return [...new Set(values)];
+  }
+
+  id(field: string, value: string, pattern: RegExp, what: string): string {
+    if (!pattern.test(value)) this.fail(field, `is not ${what}`, 'INVALID_ID');
+    return value;
+  }
+
+  jurisdiction(field: string, value: string): Jurisdiction | undefined {
+    return (
+      parseJurisdiction(value) ??
+      this.fail(field, 'is not an ISO 3166 code, e.g. DE or DE-BY', 'INVALID_JURISDICTION')
+    );
+  }
+
+  language(field: string, value: string): string | undefined {
+    const v = value.trim().toLowerCase();
+    return LANGUAGE.test(v) ? v : this.fail(field, 'is not an ISO 639-1 code, e.g. de', 'INVALID_LANGUAGE');
+  }
+
+  pageSize(value: number, max: number = LIMITS.pageSize): number {
+    if (!Number.isInteger(value) || value < 0 || value > max) this.fail('page_size', `must be 0 to ${max}`);
+    return value || 100;
+  }
+
+  /** A new case, whole: every field checked, the needs against the assessment's rules. */
+  newCase(prefix: string, c: victimsV1.NewCase | undefined, now: Date): NewCaseInput | undefined {
+    if (!c) return this.fail(prefix, 'is required', 'REQUIRED');
+    const at = (f: string) => `${prefix}.${f}`;
+    const before = this.violations.length;
+    const incidentIds = this.ids(
+      at('incident_ids'),
+      c.incidentIds,
+      INCIDENT_ID,
+      LIMITS.incidentIds,
+      'an incident id',
+    );
+    const reportIds = this.ids(at('report_ids'), c.reportIds, REPORT_ID, LIMITS.reportIds, 'a report id');
+    if (c.incidentIds.length === 0 && c.reportIds.length === 0) {
+      this.fail(at('incident_ids'), 'a case names at least one incident or report', 'REQUIRED');
+    }
+    const jurisdiction = this.jurisdiction(at('jurisdiction'), c.jurisdiction);
+    const language = this.language(at('language'), c.language);
+    const consents = this.consents(at('consents'), c.consents);
+    const victim = this.victim(at('victim'), c.victim, consents);
+    const needs = this.needs(at('needs'), c.needs, now);
+    const riskFlags = this.riskFlags(at('risk_flags'), c.riskFlags);
+    if (this.violations.length > before || !jurisdiction || !language || !victim) return undefined;
+    return { incidentIds, reportIds, jurisdiction, language, victim, needs, riskFlags, consents };
+  }
+
+  /**
+   * The victim's details. Only what support needs is kept, and contact details only with
+   * consent to contact: without it they serve no purpose.
+   */
+  victim(
+    prefix: string,
+    v: victimsV1.Victim | undefined,
+    /** The request's consents; `checked-later` when the case's own consent decides. */
+    consents: readonly ConsentInput[] | 'checked-later',
+  ): Victim | undefined {
+    if (!v) return this.fail(prefix, 'is required', 'REQUIRED');
+    const at = (f: string) => `${prefix}.${f}`;
+    const kind = this.enumValue(at('kind'), codecs.victimKind, v.kind);
+    const displayName = this.text(at('display_name'), v.displayName, { max: LIMITS.name });
+    const organisationName = this.text(at('organisation_name'), v.organisationName, {
+      max: LIMITS.name,
+      required: kind === 'small-organisation',
+    });
+    if (kind === 'person' && organisationName) {
+      this.fail(at('organisation_name'), 'is for small organisations only', 'NOT_NEEDED');
+    }
+    const email =
+      v.email.trim() === ''
+        ? ''
+        : (normaliseEmail(v.email) ?? this.fail(at('email'), 'is not an e-mail address', 'INVALID_EMAIL'));
+    const phone =
+      v.phone.trim() === ''
+        ? ''
+        : (normalisePhone(v.phone) ??
+          this.fail(
+            at('phone'),
+            'is not a phone number in international form, e.g. +49 151 12345678',
+            'INVALID_PHONE',
+          ));
+    const channel =
+      Number(v.preferredChannel) === 0
+        ? undefined
+        : this.enumValue(at('preferred_channel'), codecs.contactChannel, v.preferredChannel);
+    const contact =
+      consents === 'checked-later' || consents.some((c) => c.purpose === 'contact' && c.granted);
+    // Judged on what was sent, valid or not: contact details have no place here without consent.
+    const sent = v.email.trim() !== '' || v.phone.trim() !== '' || Number(v.preferredChannel) !== 0;
+    if (sent && !contact) {
+      this.fail(
+        prefix,
+        'contact details are kept only with the victim’s consent to contact: record it, or leave them out',
+        'CONSENT_REQUIRED',
+      );
+    }
+    // An invalid address was reported already; only a missing one is inconsistent.
+    if (channel === 'email' && email === '')
+      this.fail(at('preferred_channel'), 'e-mail needs an e-mail address', 'INCONSISTENT');
+    if ((channel === 'phone' || channel === 'sms') && phone === '') {
+      this.fail(at('preferred_channel'), `${channel} needs a phone number`, 'INCONSISTENT');
+    }
+    const notes = this.text(at('notes'), v.notes, { max: LIMITS.notes, multiline: true });
+    if (!kind || email === undefined || phone === undefined) return undefined;
+    return { kind, displayName, organisationName, email, phone, preferredChannel: channel, notes };
+  }
+
+  consents(prefix: string, list: readonly victimsV1.ConsentInput[]): ConsentInput[] {
+    if (list.length > LIMITS.consents) {
+      this.fail(prefix, `at most ${LIMITS.consents}`, 'TOO_MANY');
+      return [];
+    }
+    const out: ConsentInput[] = [];
+    list.forEach((c, i) => {
+      const consent = this.consent(`${prefix}[${i}]`, c);
+      if (!consent) return;
+      if (out.some((o) => o.purpose === consent.purpose))
+        this.fail(`${prefix}[${i}].purpose`, 'is given twice', 'DUPLICATE');
+      else out.push(consent);
+    });
+    return out;
+  }
+
+  consent(prefix: string, c: victimsV1.ConsentInput | undefined): ConsentInput | undefined {
+    if (!c) return this.fail(prefix, 'is required', 'REQUIRED');
+    const purpose = this.enumValue(`${prefix}.purpose`, codecs.consentPurpose, c.purpose);
+    if (!WORDING_VERSION.test(c.wordingVersion)) {
+      this.fail(
+        `${prefix}.wording_version`,
+        'is required: letters, digits and ._- (at most 64), naming the wording shown',
+        'REQUIRED',
+      );
+      return undefined;
+    }
+    return purpose ? { purpose, granted: c.granted, wordingVersion: c.wordingVersion } : undefined;
+  }
+
+  riskFlags(field: string, values: readonly number[]): RiskFlag[] {
+    return this.enumValues(field, codecs.riskFlag, values);
+  }
+
+  /** The needs, each with the details of its kind, then the assessment's own rules. */
+  needs(prefix: string, list: readonly victimsV1.Need[], now: Date): Need[] {
+    if (list.length > LIMITS.needs) {
+      this.fail(prefix, `at most ${LIMITS.needs}`, 'TOO_MANY');
+      return [];
+    }
+    const needs: Need[] = [];
+    const positions: number[] = [];
+    list.forEach((n, i) => {
+      const need = this.need(`${prefix}[${i}]`, n);
+      if (need) {
+        needs.push(need);
+        positions.push(i);
+      }
+    });
+    for (const p of needProblems(needs, now)) {
+      const i = positions[p.index]!;
+      const kind = NEED_FIELD[needs[p.index]!.kind];
+      this.fail(
+        p.field ? `${prefix}[${i}].${kind}.${snake(p.field)}` : `${prefix}[${i}]`,
+        p.message,
+        'NEED_RULE',
+      );
+    }
+    return needs;
+  }
+
+  need(prefix: string, n: victimsV1.Need): Need | undefined {
+    const d = n.detail;
+    if (!d) return this.fail(prefix, 'names no need: set one of its details', 'REQUIRED');
+    switch (d.$case) {
+      case 'financialLoss': {
+        const at = `${prefix}.financial_loss`;
+        const method = this.enumValue(`${at}.payment_method`, codecs.paymentMethod, d.value.paymentMethod);
+        const amount = /^[0-9]{1,13}$/.test(d.value.amountMinor) ? Number(d.value.amountMinor) : Number.NaN;
+        if (Number.isNaN(amount)) this.fail(`${at}.amount_minor`, 'must be a whole number from 1 to 10^12');
+        if (!method || Number.isNaN(amount)) return undefined;
+        return {
+          kind: 'financial-loss',
+          amountMinor: amount,
+          currency: d.value.currency.trim().toUpperCase(),
+          paymentMethod: method,
+          paidAt: d.value.paidAt && Number.isFinite(d.value.paidAt.getTime()) ? d.value.paidAt : undefined,
+        };
+      }
+      case 'identityTheft':
+        return {
+          kind: 'identity-theft',
+          documents: this.enumValues(
+            `${prefix}.identity_theft.documents`,
+            codecs.identityDocument,
+            d.value.documents,
+          ),
+          misuseSeen: d.value.misuseSeen,
+        };
+      case 'accountTakeover':
+        return {
+          kind: 'account-takeover',
+          accounts: this.enumValues(
+            `${prefix}.account_takeover.accounts`,
+            codecs.accountKind,
+            d.value.accounts,
+          ),
+          lockedOut: d.value.lockedOut,
+        };
+      case 'sextortion':
+        return { kind: 'sextortion', ongoing: d.value.ongoing, paymentDemanded: d.value.paymentDemanded };
+      case 'harassment':
+        return { kind: 'harassment', ongoing: d.value.ongoing, offlineThreats: d.value.offlineThreats };
+      case 'dataExposure': {
+        const field = `${prefix}.data_exposure.categories`;
+        const categories = this.enumValues(field, codecs.dataCategory, d.value.categories);
+        if (d.value.categories.length === 0)
+          this.fail(field, 'name at least one category of data', 'REQUIRED');
+        return { kind: 'data-exposure', categories };
+      }
+      case 'serviceLoss': {
+        const service = this.enumValue(
+          `${prefix}.service_loss.service`,
+          codecs.essentialService,
+          d.value.service,
+        );
+        return service ? { kind: 'service-loss', service, vital: d.value.vital } : undefined;
+      }
+      case 'psychologicalDistress': {
+        const at = `${prefix}.psychological_distress`;
+        const instrument = this.enumValue(`${at}.instrument`, codecs.screeningInstrument, d.value.instrument);
+        return instrument ? { kind: 'psychological-distress', instrument, score: d.value.score } : undefined;
+      }
+    }
+  }
+}
+
+/** The `idempotency-key` metadata, checked, with a digest of the case it guards. */
+export function idempotencyOf(
+  metadata: Metadata,
+  v: Validator,
+  request: victimsV1.NewCase | undefined,
+): { key: string; requestHash: string } | undefined {
+  const key = metadata.get('idempotency-key')[0];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[A-Za-z0-9._:-]{8,128}$/.test(key)) {
+    v.fail('idempotency-key', 'must be 8 to 128 letters, digits or . _ : -', 'INVALID_IDEMPOTENCY_KEY');
+    return undefined;
+  }
+  return { key, requestHash: digestOf(request) };
+}
+
+/** A digest of a case as requested: the same case sent again under the same key matches. */
+export function digestOf(request: victimsV1.NewCase | undefined): string {
+  return createHash('sha256')
+    .update(victimsV1.NewCase.encode(request ?? victimsV1.NewCase.fromPartial({})).finish())
+    .digest('hex');
+}
+
+export const PATTERNS = {
+  caseId: /^vc_[0-9a-f]{32}$/,
+  referralId: /^ref-[0-9]{1,4}$/,
+  checkInId: /^ci-[0-9]{1,4}$/,
+  organisationId: ORGANISATION_ID,
+  incidentId: INCIDENT_ID,
+  clientRef: /^[A-Za-z0-9._:-]{8,128}$/,
+  legalReference: /^[A-Za-z0-9._:/-]{1,64}$/,
+} as const;

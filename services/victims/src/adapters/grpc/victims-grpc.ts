@@ -1,0 +1,541 @@
+import { status } from '@grpc/grpc-js';
+import {
+  authenticatedUnary,
+  GrpcError,
+  invalidArgument,
+  type Authenticator,
+  type GrpcServiceBinding,
+  type Logger,
+} from '@beacon/platform';
+import { victimsV1 } from '@beacon/proto';
+import { parseReference } from '../../domain/case-reference.js';
+import { ConsentMissingError } from '../../domain/consent.js';
+import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
+import { CheckInError } from '../../domain/follow-up.js';
+import { CaseRuleError } from '../../domain/victim-case.js';
+import { CipherError, VictimsError } from '../../app/errors.js';
+import { MAX_IMPORT_ROWS, type IntakeRow, type VictimsService } from '../../app/victims-service.js';
+import type { Clock } from '../../app/ports.js';
+import {
+  caseToProto,
+  codecs,
+  followUpToProto,
+  needToProto,
+  organisationToProto,
+  referralToProto,
+  statsToProto,
+  summaryToProto,
+  victimToProto,
+} from '../proto-mapping.js';
+import { digestOf, idempotencyOf, LIMITS, PATTERNS, Validator } from './validate.js';
+
+export interface VictimsGrpcDeps {
+  readonly service: VictimsService;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+const MAX_REWRAP = 1_000;
+
+/**
+ * `beacon.victims.v1.VictimsService` over gRPC: authenticate, validate every field (all
+ * violations at once), call the use case, map back. Nothing of a request is logged.
+ */
+export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
+  const { service, clock } = deps;
+  const handle = authenticatedUnary({
+    authenticator: deps.authenticator,
+    logger: deps.logger,
+    toGrpcError: (error) => {
+      // Operators must hear of data that does not open; the message holds no personal data.
+      if (error instanceof CipherError)
+        deps.logger.error({ err: error }, 'sealed personal data could not be opened');
+      return toGrpcError(error);
+    },
+  });
+  const caseId = (v: Validator, value: string, field = 'case_id') =>
+    v.id(field, value, PATTERNS.caseId, 'a case id');
+
+  const implementation: victimsV1.VictimsServiceServer = {
+    openCase: handle<victimsV1.OpenCaseRequest, victimsV1.OpenCaseResponse>(async (req, caller, ctx) => {
+      const v = new Validator();
+      const input = v.newCase('case', req.case, clock.now());
+      const idempotency = idempotencyOf(ctx.metadata, v, req.case);
+      v.check();
+      const result = await service.openCase(caller, {
+        input: input!,
+        ...(idempotency ? { idempotency } : {}),
+      });
+      return {
+        case: summaryToProto(result.state),
+        reference: result.reference,
+        uncoveredNeeds: result.uncovered.map(codecs.needKind.toProto),
+      };
+    }),
+
+    importCases: handle<victimsV1.ImportCasesRequest, victimsV1.ImportCasesResponse>(async (req, caller) => {
+      if (req.rows.length > MAX_IMPORT_ROWS) {
+        throw invalidArgument([
+          { field: 'rows', description: `at most ${MAX_IMPORT_ROWS} per batch`, reason: 'TOO_MANY' },
+        ]);
+      }
+      const first = req.firstRow || 1;
+      const now = clock.now();
+      const rows: IntakeRow[] = [];
+      const errors: victimsV1.RowError[] = [];
+      req.rows.forEach((r, i) => {
+        const row = first + i;
+        const v = new Validator();
+        if (r.clientRef !== '')
+          v.id('client_ref', r.clientRef, PATTERNS.clientRef, '8 to 128 letters, digits or . _ : -');
+        const input = v.newCase('case', r.case, now);
+        // A bad row is reported and nothing of it is written; the others go in.
+        if (v.violations.length > 0 || !input) {
+          for (const violation of v.violations)
+            errors.push({ row, field: violation.field, description: violation.description });
+          return;
+        }
+        rows.push({
+          row,
+          input,
+          ...(r.clientRef ? { idempotency: { key: r.clientRef, requestHash: digestOf(r.case) } } : {}),
+        });
+      });
+      const outcomes = rows.length > 0 ? await service.importCases(caller, rows) : [];
+      const cases: victimsV1.ImportedCase[] = [];
+      for (const o of outcomes) {
+        if (o.ok) {
+          cases.push({
+            row: o.row,
+            caseId: o.state.id,
+            reference: o.reference,
+            replayed: o.replayed,
+            urgent: o.state.assessment.urgent,
+          });
+        } else {
+          errors.push({ row: o.row, field: o.field, description: o.message });
+        }
+      }
+      return { cases, errors: errors.sort((a, b) => a.row - b.row) };
+    }),
+
+    getCase: handle<victimsV1.GetCaseRequest, victimsV1.GetCaseResponse>(async (req, caller) => {
+      const v = new Validator();
+      caseId(v, req.caseId);
+      v.check();
+      const { state, personal } = await service.getCase(caller, req.caseId);
+      return { case: caseToProto(state, personal) };
+    }),
+
+    updateVictim: handle<victimsV1.UpdateVictimRequest, victimsV1.UpdateVictimResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        // Whether the victim consents to contact is the case's to say: the use case checks it.
+        const victim = v.victim('victim', req.victim, 'checked-later');
+        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
+        v.check();
+        return {
+          case: summaryToProto(await service.updateVictim(caller, req.caseId, victim!, req.expectedVersion)),
+        };
+      },
+    ),
+
+    listCases: handle<victimsV1.ListCasesRequest, victimsV1.ListCasesResponse>(async (req, caller) => {
+      const v = new Validator();
+      const limit = v.pageSize(req.pageSize);
+      if (req.pageToken) caseId(v, req.pageToken, 'page_token');
+      if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
+      v.check();
+      const page = await service.listCases(
+        caller,
+        {
+          ...(req.incidentId ? { incidentId: req.incidentId } : {}),
+          urgentOnly: req.urgentOnly,
+          includeClosed: req.includeClosed,
+        },
+        req.pageToken || undefined,
+        limit,
+      );
+      return { cases: page.items.map(summaryToProto), nextPageToken: page.next ?? '' };
+    }),
+
+    findCases: handle<victimsV1.FindCasesRequest, victimsV1.FindCasesResponse>(async (req, caller) => {
+      const v = new Validator();
+      if ((req.email === '') === (req.phone === '')) {
+        v.fail('email', 'give exactly one of email and phone', 'ONE_OF');
+        v.check();
+      }
+      const email = req.email
+        ? (normaliseEmail(req.email) ?? v.fail('email', 'is not an e-mail address'))
+        : undefined;
+      const phone = req.phone
+        ? (normalisePhone(req.phone) ?? v.fail('phone', 'is not a phone number'))
+        : undefined;
+      v.check();
+      const found = await service.findCases(caller, email ? { email } : { phone: phone! });
+      return { cases: found.map(summaryToProto) };
+    }),
+
+    assessNeeds: handle<victimsV1.AssessNeedsRequest, victimsV1.AssessNeedsResponse>(async (req, caller) => {
+      const v = new Validator();
+      caseId(v, req.caseId);
+      const needs = v.needs('needs', req.needs, clock.now());
+      const riskFlags = v.riskFlags('risk_flags', req.riskFlags);
+      if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
+      v.check();
+      const result = await service.assessNeeds(caller, req.caseId, { needs, riskFlags }, req.expectedVersion);
+      return {
+        case: summaryToProto(result.state),
+        uncoveredNeeds: result.uncovered.map(codecs.needKind.toProto),
+      };
+    }),
+
+    recordConsent: handle<victimsV1.RecordConsentRequest, victimsV1.RecordConsentResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        const consent = v.consent('consent', req.consent);
+        v.check();
+        return { case: summaryToProto(await service.recordConsent(caller, req.caseId, consent!)) };
+      },
+    ),
+
+    suggestReferrals: handle<victimsV1.SuggestReferralsRequest, victimsV1.SuggestReferralsResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        v.check();
+        const result = await service.suggestReferrals(caller, req.caseId);
+        return {
+          suggestions: result.picks.map((p) => ({
+            organisationId: p.organisationId,
+            organisationName: p.name,
+            needs: p.needs.map(codecs.needKind.toProto),
+            crisis: p.crisis,
+            speaksLanguage: p.speaksLanguage,
+          })),
+          uncoveredNeeds: result.uncovered.map(codecs.needKind.toProto),
+        };
+      },
+    ),
+
+    makeReferral: handle<victimsV1.MakeReferralRequest, victimsV1.MakeReferralResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        if (req.organisationId)
+          v.id('organisation_id', req.organisationId, PATTERNS.organisationId, 'an organisation id');
+        const needs = v.enumValues('needs', codecs.needKind, req.needs);
+        v.check();
+        const result = await service.makeReferral(caller, req.caseId, {
+          ...(req.organisationId ? { organisationId: req.organisationId } : {}),
+          needs,
+        });
+        const made = new Set(result.made);
+        return {
+          case: summaryToProto(result.state),
+          referrals: result.state.referrals.filter((r) => made.has(r.id)).map(referralToProto),
+          uncoveredNeeds: result.uncovered.map(codecs.needKind.toProto),
+        };
+      },
+    ),
+
+    respondToReferral: handle<victimsV1.RespondToReferralRequest, victimsV1.RespondToReferralResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        v.id('referral_id', req.referralId, PATTERNS.referralId, 'a referral id (ref-<n>)');
+        const reason = req.accept
+          ? undefined
+          : v.enumValue('decline_reason', codecs.declineReason, req.declineReason);
+        if (req.accept && Number(req.declineReason) !== 0) v.fail('decline_reason', 'is for declining only');
+        v.check();
+        const state = await service.respondToReferral(
+          caller,
+          req.caseId,
+          req.referralId,
+          req.accept ? { accept: true } : { accept: false, reason: reason! },
+        );
+        return { referral: referralToProto(state.referrals.find((r) => r.id === req.referralId)!) };
+      },
+    ),
+
+    listReferrals: handle<victimsV1.ListReferralsRequest, victimsV1.ListReferralsResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        v.id('organisation_id', req.organisationId, PATTERNS.organisationId, 'an organisation id');
+        const state =
+          Number(req.state) === 0 ? undefined : v.enumValue('state', codecs.referralState, req.state);
+        v.check();
+        const notices = await service.referralsTo(caller, req.organisationId, state);
+        return {
+          referrals: notices.map((n) => ({
+            case: summaryToProto(n.state),
+            referral: referralToProto(n.referral),
+          })),
+        };
+      },
+    ),
+
+    getFollowUp: handle<victimsV1.GetFollowUpRequest, victimsV1.GetFollowUpResponse>(async (req, caller) => {
+      const v = new Validator();
+      caseId(v, req.caseId);
+      v.check();
+      return { followUp: followUpToProto(await service.followUp(caller, req.caseId)) };
+    }),
+
+    recordCheckIn: handle<victimsV1.RecordCheckInRequest, victimsV1.RecordCheckInResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        v.id('check_in_id', req.checkInId, PATTERNS.checkInId, 'a check-in id (ci-<n>)');
+        const outcome = v.enumValue('outcome', codecs.checkInOutcome, req.outcome);
+        v.check();
+        return {
+          followUp: followUpToProto(await service.recordCheckIn(caller, req.caseId, req.checkInId, outcome!)),
+        };
+      },
+    ),
+
+    discloseToLawEnforcement: handle<
+      victimsV1.DiscloseToLawEnforcementRequest,
+      victimsV1.DiscloseToLawEnforcementResponse
+    >(async (req, caller) => {
+      const v = new Validator();
+      caseId(v, req.caseId);
+      v.id('agency_id', req.agencyId, PATTERNS.organisationId, 'an agency id');
+      if (req.legalReference) {
+        v.id(
+          'legal_reference',
+          req.legalReference,
+          PATTERNS.legalReference,
+          'letters, digits and ._:/- (at most 64)',
+        );
+      }
+      v.check();
+      const { state, personal, at } = await service.discloseToLawEnforcement(caller, req.caseId, {
+        agencyId: req.agencyId,
+        legalReference: req.legalReference,
+      });
+      return {
+        caseId: state.id,
+        incidentIds: [...state.incidentIds],
+        reportIds: [...state.reportIds],
+        victim: victimToProto(personal.victim),
+        needs: personal.needs.map(needToProto),
+        disclosedAt: at,
+      };
+    }),
+
+    closeCase: handle<victimsV1.CloseCaseRequest, victimsV1.CloseCaseResponse>(async (req, caller) => {
+      const v = new Validator();
+      caseId(v, req.caseId);
+      const reason = v.enumValue('reason', codecs.closeReason, req.reason);
+      if (reason === 'erased') v.fail('reason', 'erasure has its own call, EraseVictimData');
+      v.check();
+      return { case: summaryToProto(await service.closeCase(caller, req.caseId, reason!)) };
+    }),
+
+    eraseVictimData: handle<victimsV1.EraseVictimDataRequest, victimsV1.EraseVictimDataResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        v.check();
+        return { case: summaryToProto(await service.erase(caller, req.caseId)) };
+      },
+    ),
+
+    lookupCaseStatus: handle<victimsV1.LookupCaseStatusRequest, victimsV1.LookupCaseStatusResponse>(
+      async (req) => {
+        const parsed = parseReference(req.reference);
+        if (!parsed.ok) {
+          throw invalidArgument([
+            { field: 'reference', description: parsed.reason, reason: 'INVALID_REFERENCE' },
+          ]);
+        }
+        return { status: codecs.caseStatus.toProto(await service.lookupStatus(parsed.reference)) };
+      },
+    ),
+
+    getVictimStats: handle<victimsV1.GetVictimStatsRequest, victimsV1.GetVictimStatsResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
+        const jurisdiction = req.jurisdiction ? v.jurisdiction('jurisdiction', req.jurisdiction) : undefined;
+        v.check();
+        const stats = await service.stats(caller, {
+          ...(req.incidentId ? { incidentId: req.incidentId } : {}),
+          ...(jurisdiction ? { jurisdiction } : {}),
+        });
+        return statsToProto(stats);
+      },
+    ),
+
+    putSupportOrganisation: handle<
+      victimsV1.PutSupportOrganisationRequest,
+      victimsV1.PutSupportOrganisationResponse
+    >(async (req, caller) => {
+      const v = new Validator();
+      const o = req.organisation;
+      if (!o) {
+        v.fail('organisation', 'is required', 'REQUIRED');
+        v.check();
+      }
+      const org = o!;
+      v.id(
+        'organisation.id',
+        org.id,
+        PATTERNS.organisationId,
+        'an organisation id (lower-case letters, digits, -)',
+      );
+      const name = v.text('organisation.name', org.name, { max: LIMITS.name, required: true });
+      if (org.jurisdictions.length === 0 || org.jurisdictions.length > LIMITS.jurisdictions) {
+        v.fail('organisation.jurisdictions', `name 1 to ${LIMITS.jurisdictions}`, 'COUNT');
+      }
+      const jurisdictions = org.jurisdictions.flatMap((j, i) => {
+        const parsed = v.jurisdiction(`organisation.jurisdictions[${i}]`, j);
+        return parsed ? [parsed] : [];
+      });
+      if (org.languages.length === 0 || org.languages.length > LIMITS.languages) {
+        v.fail('organisation.languages', `name 1 to ${LIMITS.languages}`, 'COUNT');
+      }
+      const languages = org.languages.flatMap((l, i) => {
+        const parsed = v.language(`organisation.languages[${i}]`, l);
+        return parsed ? [parsed] : [];
+      });
+      const needsCovered = v.enumValues('organisation.needs_covered', codecs.needKind, org.needsCovered);
+      if (org.needsCovered.length === 0 && !org.crisisCapable) {
+        v.fail(
+          'organisation.needs_covered',
+          'name the needs it helps with (or make it crisis-capable)',
+          'REQUIRED',
+        );
+      }
+      if (org.capacity > LIMITS.capacity) v.fail('organisation.capacity', `at most ${LIMITS.capacity}`);
+      if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
+      v.check();
+      const stored = await service.putOrganisation(
+        caller,
+        {
+          id: org.id,
+          name,
+          jurisdictions: [...new Set(jurisdictions)],
+          languages: [...new Set(languages)],
+          needsCovered,
+          crisisCapable: org.crisisCapable,
+          capacity: org.capacity,
+          accepting: org.accepting,
+        },
+        req.expectedVersion,
+      );
+      return { organisation: organisationToProto(stored) };
+    }),
+
+    listSupportOrganisations: handle<
+      victimsV1.ListSupportOrganisationsRequest,
+      victimsV1.ListSupportOrganisationsResponse
+    >(async (_req, caller) => ({
+      organisations: (await service.listOrganisations(caller)).map(organisationToProto),
+    })),
+
+    rewrapKeys: handle<victimsV1.RewrapKeysRequest, victimsV1.RewrapKeysResponse>(async (req, caller) => {
+      const v = new Validator();
+      if (!Number.isInteger(req.limit) || req.limit < 0 || req.limit > MAX_REWRAP)
+        v.fail('limit', `must be 0 to ${MAX_REWRAP}`);
+      v.check();
+      const result = await service.rewrapKeys(caller, req.limit || 200);
+      return { rewrapped: result.rewrapped, remaining: result.remaining, currentKeyId: result.currentKeyId };
+    }),
+
+    verifyAuditChain: handle<victimsV1.VerifyAuditChainRequest, victimsV1.VerifyAuditChainResponse>(
+      async (_req, caller) => {
+        const result = await service.verifyAudit(caller);
+        return result.ok
+          ? { ok: true, records: result.records, brokenAt: 0, problem: '' }
+          : { ok: false, records: result.records, brokenAt: result.brokenAt, problem: result.problem };
+      },
+    ),
+
+    listAuditRecords: handle<victimsV1.ListAuditRecordsRequest, victimsV1.ListAuditRecordsResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        caseId(v, req.caseId);
+        const limit = v.pageSize(req.pageSize);
+        if (req.pageToken && !/^[0-9]{1,12}$/.test(req.pageToken))
+          v.fail('page_token', 'is not a page token');
+        v.check();
+        const page = await service.listAudit(
+          caller,
+          req.caseId,
+          req.pageToken ? Number(req.pageToken) : undefined,
+          limit,
+        );
+        return {
+          records: page.records.map((r) => ({
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            actorOrganisationId: r.actorOrgId ?? '',
+            action: r.action,
+            caseIds: [...r.caseIds],
+            detail: r.detail,
+          })),
+          nextPageToken: page.next === undefined ? '' : String(page.next),
+        };
+      },
+    ),
+  };
+
+  return {
+    name: 'beacon.victims.v1.VictimsService',
+    definition: victimsV1.VictimsServiceService,
+    implementation,
+  };
+}
+
+/** Domain and use-case errors to the status the caller sees; the cause stays in logs only. */
+function toGrpcError(error: unknown): unknown {
+  if (error instanceof GrpcError) return error;
+  if (error instanceof VictimsError) {
+    const code = {
+      'not-found': status.NOT_FOUND,
+      'permission-denied': status.PERMISSION_DENIED,
+      conflict: status.ABORTED,
+      'already-exists': status.ALREADY_EXISTS,
+      'failed-precondition': status.FAILED_PRECONDITION,
+      'idempotency-mismatch': status.FAILED_PRECONDITION,
+      'resource-exhausted': status.RESOURCE_EXHAUSTED,
+    }[error.kind];
+    return new GrpcError(code, error.message, { cause: error });
+  }
+  if (error instanceof ConsentMissingError)
+    return new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });
+  if (error instanceof CaseRuleError) {
+    return new GrpcError(
+      error.kind === 'no-referral' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
+      error.message,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof CheckInError) {
+    return new GrpcError(
+      error.kind === 'not-found' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
+      error.message,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof CipherError) {
+    return error.kind === 'unknown-key'
+      ? new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error })
+      : new GrpcError(status.DATA_LOSS, 'the stored personal data failed its integrity check', {
+          cause: error,
+        });
+  }
+  return error;
+}

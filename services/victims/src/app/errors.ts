@@ -1,0 +1,41 @@
+/** A request the use cases refuse; `kind` decides the status code at the edge. */
+export class VictimsError extends Error {
+  override readonly name = 'VictimsError';
+  constructor(
+    readonly kind:
+      | 'not-found'
+      | 'permission-denied'
+      | 'conflict'
+      | 'already-exists'
+      | 'failed-precondition'
+      | 'idempotency-mismatch'
+      | 'resource-exhausted',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Sealed data could not be opened: it was altered, moved to another case or field, or its
+ * key-encryption key is not configured. Never a caller's mistake: the edge answers with
+ * DATA_LOSS or INTERNAL and keeps the detail in the log (which never holds the data).
+ */
+export class CipherError extends Error {
+  override readonly name = 'CipherError';
+  constructor(
+    readonly kind: 'tampered' | 'unknown-key',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** One bad field of one import row. */
+export interface RowProblem {
+  readonly row: number;
+  readonly field: string;
+  readonly message: string;
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from '@beacon/platform';
+import { parseKeyEncryptionKeys, type KeyEncryptionKey } from './adapters/crypto/envelope-cipher.js';
+
+const schema = {
+  VICTIMS_GRPC_HOST: z.string().default('127.0.0.1'),
+  VICTIMS_GRPC_PORT: env.port(50064),
+  MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
+  VICTIMS_DB: env.database('beacon_victims'),
+  NATS_URL: z.string().min(1),
+  EVENTS_STREAM: env.name('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+  ...AUTH_ENV,
+  /**
+   * Secret. The key-encryption keys as `id:base64,id:base64` (32 bytes each), or a file
+   * holding that (VICTIMS_KEKS_FILE, e.g. a mounted secret): exactly one of the two. Keep an
+   * old key listed until `RewrapKeys` reports nothing left under it.
+   */
+  VICTIMS_KEKS: z.string().min(1).optional(),
+  VICTIMS_KEKS_FILE: z.string().min(1).optional(),
+  /** The id of the KEK that wraps new data keys; the first listed when absent. */
+  VICTIMS_KEK_CURRENT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/)
+    .optional(),
+  /**
+   * Secret, at least 32 characters: the key of the keyed hashes (search, references,
+   * idempotency). Unlike KEKs it cannot be rotated without rehashing: treat it as long-lived.
+   * Or VICTIMS_SEARCH_KEY_FILE; exactly one.
+   */
+  VICTIMS_SEARCH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  VICTIMS_SEARCH_KEY_FILE: z.string().min(1).optional(),
+  /** How often the outbox relay looks for events nobody announced (a crash, another replica). */
+  RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  LOG_LEVEL: env.logLevel(),
+};
+
+export type VictimsConfig = ReturnType<typeof loadConfig>;
+
+/** The value of a secret given inline or as a file; never echoed in an error. */
+function secret(raw: Readonly<Record<string, unknown>>, variable: string, fileVariable: string): string {
+  const inline = raw[variable] as string | undefined;
+  const file = raw[fileVariable] as string | undefined;
+  if (Boolean(inline) === Boolean(file)) {
+    throw new ConfigError([{ variable: `${variable} / ${fileVariable}`, problem: 'set exactly one' }]);
+  }
+  if (inline) return inline;
+  try {
+    return readFileSync(file!, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError([
+      {
+        variable: fileVariable,
+        problem: `cannot read it: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      },
+    ]);
+  }
+}
+
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
+  const raw = parseConfig(schema, environment);
+  let keks: KeyEncryptionKey[];
+  try {
+    keks = parseKeyEncryptionKeys(secret(raw, 'VICTIMS_KEKS', 'VICTIMS_KEKS_FILE'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError([{ variable: 'VICTIMS_KEKS', problem: (error as Error).message }]);
+  }
+  const current = raw.VICTIMS_KEK_CURRENT ?? keks[0]!.id;
+  if (!keks.some((k) => k.id === current)) {
+    throw new ConfigError([{ variable: 'VICTIMS_KEK_CURRENT', problem: `names no key in VICTIMS_KEKS` }]);
+  }
+  const searchKey = secret(raw, 'VICTIMS_SEARCH_KEY', 'VICTIMS_SEARCH_KEY_FILE');
+  if (searchKey.length < 32) {
+    throw new ConfigError([
+      { variable: 'VICTIMS_SEARCH_KEY_FILE', problem: 'must hold at least 32 characters' },
+    ]);
+  }
+  return {
+    grpc: { host: raw.VICTIMS_GRPC_HOST, port: raw.VICTIMS_GRPC_PORT },
+    mongo: { url: raw.MONGO_URL, db: raw.VICTIMS_DB },
+    nats: { url: raw.NATS_URL, stream: raw.EVENTS_STREAM, subjectRoot: raw.EVENTS_SUBJECT_ROOT },
+    auth: authConfigFrom(raw),
+    keys: { keks, current, searchKey },
+    recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    logLevel: raw.LOG_LEVEL,
+  } as const;
+}

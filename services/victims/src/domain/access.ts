@@ -1,0 +1,114 @@
+import type { Tlp } from '@beacon/domain';
+
+/** The parts of a verified caller that authorisation looks at. */
+export interface Caller {
+  readonly subject: string;
+  readonly roles: readonly string[];
+  readonly agencyId: string | undefined;
+  readonly clearance: Tlp;
+}
+
+const has = (caller: Caller, ...roles: string[]) => caller.roles.some((r) => roles.includes(r));
+
+/** The organisation a victim officer works for, or undefined for anyone else. */
+export function officerOrganisation(caller: Caller): string | undefined {
+  return has(caller, 'victim_officer') ? caller.agencyId : undefined;
+}
+
+/**
+ * What a caller may do with one case, decided in two steps so that nothing leaks:
+ *
+ * - `refuse`: the caller's roles never allow this, whatever the case (PERMISSION_DENIED,
+ *   answered before the case is even looked up, so it says nothing about whether it exists);
+ * - `hidden`: a victim officer of an organisation the case is not assigned to (NOT_FOUND,
+ *   the same answer as for a case that does not exist);
+ * - `allow`.
+ */
+export type Decision = 'allow' | 'refuse' | 'hidden';
+
+/** The case facts access depends on. */
+export interface CaseAccessFacts {
+  readonly ownerOrgId: string;
+  readonly assignedOrgIds: readonly string[];
+}
+
+/** Reading and changing a case, personal data included: its assigned organisations' officers only. */
+export function caseWorkAccess(caller: Caller, facts: CaseAccessFacts | undefined): Decision {
+  const org = officerOrganisation(caller);
+  if (!org) return 'refuse';
+  return facts && facts.assignedOrgIds.includes(org) ? 'allow' : 'hidden';
+}
+
+/** Closing and erasing are for the organisation that opened the case (its controller). */
+export function caseOwnerAccess(caller: Caller, facts: CaseAccessFacts | undefined): Decision {
+  const org = officerOrganisation(caller);
+  if (!org) return 'refuse';
+  if (!facts || !facts.assignedOrgIds.includes(org)) return 'hidden';
+  return facts.ownerOrgId === org ? 'allow' : 'refuse';
+}
+
+/**
+ * The follow-up schedule and check-ins carry no personal data: Beacon services (the
+ * follow-up workflow) reach every case; officers their own.
+ */
+export function followUpAccess(caller: Caller, facts: CaseAccessFacts | undefined): Decision {
+  if (has(caller, 'service')) return 'allow';
+  return caseWorkAccess(caller, facts);
+}
+
+/** Only a victim officer opens cases, always for their own organisation. */
+export function canOpenCase(caller: Caller): boolean {
+  return officerOrganisation(caller) !== undefined;
+}
+
+/**
+ * Statistics: counts and needs, never identities. Coordinators, auditors and services see
+ * every case; a victim officer their organisation's.
+ */
+export type StatsScope = { readonly kind: 'all' } | { readonly kind: 'organisation'; readonly orgId: string };
+
+export function statsScope(caller: Caller): StatsScope | undefined {
+  if (has(caller, 'coordinator', 'auditor', 'service')) return { kind: 'all' };
+  const org = officerOrganisation(caller);
+  return org ? { kind: 'organisation', orgId: org } : undefined;
+}
+
+/** Registering support organisations is the coordination centre's call. */
+export function canRegisterOrganisation(caller: Caller): boolean {
+  return has(caller, 'coordinator');
+}
+
+/** An organisation's own admins keep its capacity, languages and remit up to date. */
+export function canUpdateOrganisation(caller: Caller, orgId: string): boolean {
+  return has(caller, 'coordinator') || (has(caller, 'agency_admin') && caller.agencyId === orgId);
+}
+
+export function canListOrganisations(caller: Caller): boolean {
+  return has(caller, 'coordinator', 'victim_officer', 'agency_admin', 'service');
+}
+
+/** An organisation's referral inbox: its own victim officers. */
+export function canReadReferralsOf(caller: Caller, orgId: string): boolean {
+  return officerOrganisation(caller) === orgId;
+}
+
+/** Re-wrapping keys is an operator's task, done with the service's own identity. */
+export function canRewrapKeys(caller: Caller): boolean {
+  return has(caller, 'service');
+}
+
+export function canVerifyAudit(caller: Caller): boolean {
+  return has(caller, 'auditor', 'coordinator');
+}
+
+export function canListAudit(caller: Caller): boolean {
+  return has(caller, 'auditor');
+}
+
+/**
+ * The status lookup reveals only a status, to whoever holds the reference: any
+ * authenticated caller (a victim portal calls with its service identity).
+ */
+export function canLookupStatus(_caller: Caller): boolean {
+  return true;
+}

@@ -1,0 +1,99 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  connectMongo,
+  connectNats,
+  createAuthenticator,
+  ensureStreams,
+  eventsStream,
+  OutboxRelay,
+  startGrpcServer,
+  type Logger,
+} from '@beacon/platform';
+import type { CaseCipher, Clock } from './app/ports.js';
+import { VictimsService } from './app/victims-service.js';
+import { EnvelopeCipher } from './adapters/crypto/envelope-cipher.js';
+import { KeyedHasher } from './adapters/crypto/keyed-hash.js';
+import { victimsGrpc } from './adapters/grpc/victims-grpc.js';
+import { MongoAuditLog } from './adapters/mongo/audit-log.js';
+import { MongoCaseStore } from './adapters/mongo/case-store.js';
+import { MongoOrganisationStore } from './adapters/mongo/organisation-store.js';
+import type { VictimsConfig } from './config.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningVictims {
+  readonly port: number;
+  readonly service: VictimsService;
+  /** The outbox relay, for tests and benchmarks that wait for events to be published. */
+  readonly relay: OutboxRelay;
+  stop(): Promise<void>;
+}
+
+export interface VictimsOptions {
+  readonly clock?: Clock;
+  /** Another cipher than the configured envelope encryption: benchmarks measure its cost so. */
+  readonly cipher?: CaseCipher;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/** Wires victims to its database, JetStream and a gRPC server, and starts the outbox relay. */
+export async function startVictims(
+  config: VictimsConfig,
+  logger: Logger,
+  options: VictimsOptions = {},
+): Promise<RunningVictims> {
+  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-victims', logger });
+  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-victims', logger });
+  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+
+  const db = mongo.db(config.mongo.db);
+  const relay = new OutboxRelay({
+    sources: { cases: db.collection('cases') } as never,
+    js: jetstream(nc),
+    subjectRoot: config.nats.subjectRoot,
+    logger,
+    sweepMs: config.recoverySweepMs,
+    // A campaign's bulk intake writes a thousand cases at once: publishing their events a few
+    // documents at a time keeps it from queueing ahead of the next batch and of audit records.
+    concurrency: 4,
+  });
+  const cases = new MongoCaseStore(db, randomUUID, (id) => relay.notify('cases', id));
+  const audit = new MongoAuditLog(db);
+  await Promise.all([cases.init(), audit.init()]);
+  const clock = options.clock ?? systemClock;
+  const service = new VictimsService({
+    cases,
+    organisations: new MongoOrganisationStore(db),
+    audit,
+    cipher: options.cipher ?? new EnvelopeCipher(config.keys.keks, config.keys.current),
+    hasher: new KeyedHasher(config.keys.searchKey),
+    clock,
+    random: randomBytes,
+    onReleaseFailure: (organisationId, error) =>
+      logger.warn({ err: error, organisationId }, 'a referral place could not be given back'),
+  });
+  relay.start();
+
+  const server = await startGrpcServer({
+    component: 'victims',
+    version: VERSION,
+    host: config.grpc.host,
+    port: config.grpc.port,
+    logger,
+    services: [victimsGrpc({ service, authenticator: createAuthenticator(config.auth), logger, clock })],
+  });
+
+  return {
+    port: server.port,
+    service,
+    relay,
+    stop: async () => {
+      await server.shutdown();
+      await relay.stop();
+      await nc.drain();
+      await mongo.close();
+    },
+  };
+}

@@ -1,0 +1,225 @@
+import { status } from '@grpc/grpc-js';
+import type { Binary } from 'mongodb';
+import { describe, expect } from 'vitest';
+import { victimsV1 } from '@beacon/proto';
+import { test as base } from '@beacon/testkit';
+import { EnvelopeCipher } from '../src/index.js';
+import { parseKeyEncryptionKeys } from '../src/adapters/crypto/envelope-cipher.js';
+import { consent, failure, kek, organisation, startVictimsStack, type VictimsStack } from './harness.js';
+
+const KEKS = `${kek('campaign-k1')}`;
+const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<VictimsStack> => {
+  const stack = await startVictimsStack(infra, names, { keks: KEKS });
+  onCleanup(() => stack.stop());
+  return stack;
+});
+
+const { ConsentPurpose, PaymentMethod, RiskFlag } = victimsV1;
+const VICTIMS = 300;
+const INCIDENT = 'inc_phishwave2026';
+
+/** Everything personal about victim `i`: every value must stay out of events and logs. */
+function personal(i: number) {
+  const n = String(i).padStart(4, '0');
+  return {
+    displayName: `Victim ${n} Ünal-Schröder`,
+    email: `victim${n}.pii@example.org`,
+    phone: `+4915100${n}`,
+    notes: `secret-note-${n}: lost the savings for the wedding`,
+  };
+}
+
+function row(i: number): victimsV1.ImportRow {
+  const p = personal(i);
+  const needs: victimsV1.Need[] = [
+    {
+      detail: {
+        $case: 'financialLoss',
+        value: {
+          amountMinor: String(5_000 + i * 997),
+          currency: 'EUR',
+          paymentMethod:
+            i % 3 === 0 ? PaymentMethod.PAYMENT_METHOD_CARD : PaymentMethod.PAYMENT_METHOD_INSTANT_TRANSFER,
+          paidAt: new Date('2026-03-01T10:00:00Z'),
+        },
+      },
+    },
+  ];
+  if (i % 4 === 0) {
+    needs.push({
+      detail: {
+        $case: 'accountTakeover',
+        value: { accounts: [victimsV1.AccountKind.ACCOUNT_KIND_BANKING], lockedOut: true },
+      },
+    });
+  }
+  if (i % 5 === 0) {
+    needs.push({
+      detail: {
+        $case: 'psychologicalDistress',
+        value: { instrument: victimsV1.ScreeningInstrument.SCREENING_INSTRUMENT_K10, score: 15 + (i % 36) },
+      },
+    });
+  }
+  return {
+    clientRef: `phishwave-row-${i}`,
+    case: {
+      incidentIds: [INCIDENT],
+      reportIds: [`rep_${i}`],
+      jurisdiction: i % 2 === 0 ? 'DE-BY' : 'DE-HE',
+      language: i % 7 === 0 ? 'tr' : 'de',
+      victim: {
+        kind: victimsV1.VictimKind.VICTIM_KIND_PERSON,
+        displayName: p.displayName,
+        organisationName: '',
+        email: p.email,
+        phone: p.phone,
+        preferredChannel: victimsV1.ContactChannel.CONTACT_CHANNEL_EMAIL,
+        notes: p.notes,
+      },
+      needs,
+      riskFlags: i % 50 === 0 ? [RiskFlag.RISK_FLAG_SELF_HARM] : [],
+      consents: [
+        consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT),
+        consent(ConsentPurpose.CONSENT_PURPOSE_SHARE_SUPPORT, i % 2 === 0),
+      ],
+    },
+  };
+}
+
+describe('a fraud campaign with hundreds of victims', () => {
+  test('imports in bulk, counts without identities, erases by destroying keys, and never lets personal data into an event or a log line', async ({
+    stack: t,
+    nats,
+    mongoClient,
+  }) => {
+    const cc = await t.call(['coordinator']);
+    await cc('putSupportOrganisation', {
+      organisation: organisation('crisis-line', { crisisCapable: true, needsCovered: [], capacity: 50 }),
+      expectedVersion: 0,
+    });
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+
+    // Three batches; the second carries two bad rows, reported by row and never written.
+    const rows = Array.from({ length: VICTIMS }, (_, i) => row(i + 1));
+    const bad = [...rows.slice(100, 200)];
+    bad.splice(10, 0, {
+      clientRef: 'phishwave-bad-1',
+      case: { ...row(9001).case!, victim: { ...row(9001).case!.victim!, email: 'not-an-address' } },
+    });
+    bad.splice(20, 0, { clientRef: 'phishwave-bad-2', case: { ...row(9002).case!, jurisdiction: 'XX' } });
+    const imported: victimsV1.ImportedCase[] = [];
+    for (const [batch, first] of [
+      [rows.slice(0, 100), 1],
+      [bad, 101],
+      [rows.slice(200), 203],
+    ] as const) {
+      const result = await officer('importCases', { rows: batch, firstRow: first });
+      imported.push(...result.cases);
+      if (first === 101) {
+        expect(result.errors).toEqual([
+          { row: 111, field: 'case.victim.email', description: 'is not an e-mail address' },
+          { row: 121, field: 'case.jurisdiction', description: 'is not an ISO 3166 code, e.g. DE or DE-BY' },
+        ]);
+      } else {
+        expect(result.errors).toEqual([]);
+      }
+    }
+    expect(imported).toHaveLength(VICTIMS);
+    expect(new Set(imported.map((c) => c.caseId)).size).toBe(VICTIMS);
+    // A disclosed risk (every 50th) or a severe K10 screening (30 and above) is urgent.
+    const urgent = (i: number) => i % 50 === 0 || (i % 5 === 0 && 15 + (i % 36) >= 30);
+    expect(imported.filter((c) => c.urgent)).toHaveLength(rows.map((_, i) => i + 1).filter(urgent).length);
+    const cases = mongoClient.db(t.db).collection('cases');
+    expect(await cases.countDocuments()).toBe(VICTIMS);
+    // A batch sent again opens nothing new.
+    const replay = await officer('importCases', { rows: rows.slice(0, 100), firstRow: 1 });
+    expect(replay.cases.every((c) => c.replayed)).toBe(true);
+    expect(replay.cases.map((c) => c.reference)).toEqual(imported.slice(0, 100).map((c) => c.reference));
+    expect(await cases.countDocuments()).toBe(VICTIMS);
+
+    // Coordinators see counts and needs — never a case's personal data.
+    const stats = await cc('getVictimStats', { incidentId: INCIDENT, jurisdiction: '' });
+    const count = (list: victimsV1.Count[], key: string) => list.find((c) => c.key === key)?.cases;
+    expect(stats.cases).toBe(VICTIMS);
+    expect(count(stats.byNeed, 'financial-loss')).toBe(300);
+    expect(count(stats.byNeed, 'account-takeover')).toBe(75);
+    expect(count(stats.byNeed, 'psychological-distress')).toBe(60);
+    expect(count(stats.byJurisdiction, 'DE-BY')).toBe(150);
+    expect(count(stats.byLanguage, 'tr')).toBe(42);
+    expect(stats.losses.reduce((sum, l) => sum + l.cases, 0)).toBe(300);
+    // Six risks disclosed; those with consent to share (even rows) went to the crisis line.
+    expect(count(stats.referrals, 'offered')).toBe(6);
+    expect((await failure(cc('getCase', { caseId: imported[0]!.caseId }))).code).toBe(
+      status.PERMISSION_DENIED,
+    );
+    expect(JSON.stringify(stats)).not.toMatch(/victim\d|@example|Ünal/);
+
+    // Erasure: the data key goes; the ciphertext stays and can never be opened again.
+    const erased = imported.slice(0, 10);
+    for (const c of erased) {
+      const { case: summary } = await officer('eraseVictimData', { caseId: c.caseId });
+      expect(summary).toMatchObject({ erased: true, status: victimsV1.CaseStatus.CASE_STATUS_CLOSED });
+    }
+    const gone = await failure(officer('getCase', { caseId: erased[0]!.caseId }));
+    expect([gone.code, gone.message]).toEqual([
+      status.FAILED_PRECONDITION,
+      'the victim’s personal data was erased and can no longer be read',
+    ]);
+    const doc = await cases.findOne({ _id: erased[0]!.caseId as never });
+    expect(doc).not.toHaveProperty('dataKey');
+    expect(doc).not.toHaveProperty('emailHash');
+    const sealedEmail = (doc!['sealed'] as Record<string, Binary>)['email']!.buffer;
+    expect(sealedEmail.length).toBeGreaterThan(28);
+    const keks = parseKeyEncryptionKeys(KEKS);
+    const cipher = new EnvelopeCipher(keks, keks[0]!.id);
+    // Neither the KEK nor any key that could be made again opens what is left.
+    for (const key of [keks[0]!.key, cipher.newKey(erased[0]!.caseId).key]) {
+      expect(() => cipher.open(key as never, erased[0]!.caseId, 'email', sealedEmail)).toThrow();
+    }
+    expect((await officer('findCases', { email: personal(1).email, phone: '' })).cases).toEqual([]);
+    expect((await officer('findCases', { email: personal(11).email, phone: '' })).cases).toHaveLength(1);
+    // Statistics are as they were.
+    const after = await cc('getVictimStats', { incidentId: INCIDENT, jurisdiction: '' });
+    expect({ ...after, byStatus: [], erased: 0, urgent: 0, referrals: [] }).toEqual({
+      ...stats,
+      byStatus: [],
+      erased: 0,
+      urgent: 0,
+      referrals: [],
+    });
+    expect(after.erased).toBe(10);
+    expect(count(after.byStatus, 'closed')).toBe(10);
+
+    // Every event (opened, needs, crisis referrals, closures) and every log line: scanned for
+    // every personal value of every victim.
+    const expected = VICTIMS + 300 + 75 + 60 + 6 + 10;
+    const events = await t.events(nats, expected);
+    expect(events).toHaveLength(expected);
+    const leaks: string[] = [];
+    // Bytes read both ways: UTF-8 for text fields, Latin-1 so nothing fails to decode.
+    const texts = [
+      ...events.map(
+        (e) =>
+          `event ${e.type} ${Buffer.from(e.raw).toString('utf8')} ${Buffer.from(e.raw).toString('latin1')}`,
+      ),
+      ...t.logs.map((line) => `log: ${line}`),
+    ];
+    const values = Array.from({ length: VICTIMS }, (_, i) => personal(i + 1)).flatMap((p) => [
+      p.displayName,
+      p.email,
+      p.phone,
+      p.phone.slice(1),
+      p.notes,
+    ]);
+    values.push(...imported.map((c) => c.reference), ...imported.map((c) => c.reference.replaceAll('-', '')));
+    for (const text of texts) {
+      for (const value of values) if (text.includes(value)) leaks.push(`${value} in ${text.slice(0, 80)}`);
+    }
+    expect(leaks).toEqual([]);
+    expect(t.logs.length).toBeGreaterThan(0);
+    // …nor in the audit log.
+    const audit = JSON.stringify(await mongoClient.db(t.db).collection('audit').find().toArray());
+    expect(values.filter((v) => audit.includes(v))).toEqual([]);
+  });
+});

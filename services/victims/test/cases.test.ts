@@ -1,0 +1,420 @@
+import { status } from '@grpc/grpc-js';
+import { describe, expect } from 'vitest';
+import { commonV1, victimsV1 } from '@beacon/proto';
+import { test as base } from '@beacon/testkit';
+import { consent, failure, newCase, organisation, startVictimsStack, type VictimsStack } from './harness.js';
+
+const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<VictimsStack> => {
+  const stack = await startVictimsStack(infra, names);
+  onCleanup(() => stack.stop());
+  return stack;
+});
+
+const { NeedKind, ReferralState, CaseStatus, ConsentPurpose, CheckInOutcome, CheckInState, RiskFlag } =
+  victimsV1;
+
+/** Money help for Germany, talking therapy for Bavaria, and two crisis lines. */
+async function registry(t: VictimsStack) {
+  const cc = await t.call(['coordinator']);
+  for (const org of [
+    organisation('money-help', {
+      needsCovered: [NeedKind.NEED_KIND_FINANCIAL_LOSS, NeedKind.NEED_KIND_IDENTITY_THEFT],
+    }),
+    organisation('talk-bayern', {
+      jurisdictions: ['DE-BY'],
+      needsCovered: [NeedKind.NEED_KIND_PSYCHOLOGICAL_DISTRESS],
+    }),
+    organisation('crisis-line', {
+      crisisCapable: true,
+      needsCovered: [NeedKind.NEED_KIND_PSYCHOLOGICAL_DISTRESS],
+      capacity: 5,
+    }),
+    organisation('crisis-line-2', { crisisCapable: true, needsCovered: [], capacity: 5, languages: ['en'] }),
+  ]) {
+    await cc('putSupportOrganisation', { organisation: org, expectedVersion: 0 });
+  }
+  return cc;
+}
+
+describe('victim cases over gRPC', () => {
+  test('an officer opens a case idempotently, reads it back (audited) and the store holds no personal data in the clear', async ({
+    stack: t,
+    mongoClient,
+  }) => {
+    await registry(t);
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    const key = { 'idempotency-key': 'hotline-2026-03-000042' };
+    const opened = await officer('openCase', { case: newCase() }, key);
+    expect(opened.reference).toMatch(/^VC(-[0-9A-HJKMNP-TV-Z]{4}){4}$/);
+    expect(opened.case).toMatchObject({
+      status: CaseStatus.CASE_STATUS_OPEN,
+      ownerOrganisationId: 'vs-bayern',
+      incidentIds: ['inc_campaign1'],
+      version: 1,
+    });
+    expect(opened.uncoveredNeeds).toEqual([]);
+    const caseId = opened.case!.id;
+
+    // The same key and case: the same answer, nothing new. Another case under it: refused.
+    const again = await officer('openCase', { case: newCase() }, key);
+    expect([again.case!.id, again.reference]).toEqual([caseId, opened.reference]);
+    const misuse = await failure(officer('openCase', { case: newCase({ jurisdiction: 'DE-HE' }) }, key));
+    expect(misuse.code).toBe(status.FAILED_PRECONDITION);
+
+    const { case: full } = await officer('getCase', { caseId });
+    expect(full).toMatchObject({
+      id: caseId,
+      reference: opened.reference,
+      victim: {
+        displayName: 'Jana Nováková',
+        email: 'jana.novakova@example.org',
+        phone: '+4915123456789',
+        preferredChannel: victimsV1.ContactChannel.CONTACT_CHANNEL_PHONE,
+      },
+      assignedOrganisationIds: ['vs-bayern'],
+    });
+    expect(full!.needs).toHaveLength(2);
+    expect(full!.assessment!.needs.map((n) => [n.kind, n.priority, n.lossBand, n.recall])).toEqual([
+      [
+        NeedKind.NEED_KIND_FINANCIAL_LOSS,
+        victimsV1.Priority.PRIORITY_HIGH,
+        victimsV1.LossBand.LOSS_BAND_UNDER_10000,
+        victimsV1.Recall.RECALL_POSSIBLE,
+      ],
+      [NeedKind.NEED_KIND_PSYCHOLOGICAL_DISTRESS, victimsV1.Priority.PRIORITY_HIGH, 0, 0],
+    ]);
+    expect(full!.checkIns.map((c) => c.id)).toEqual(['ci-1', 'ci-2', 'ci-3']);
+
+    // At rest: ciphertext, keyed hashes, never the values.
+    const doc = await mongoClient
+      .db(t.db)
+      .collection('cases')
+      .findOne({ _id: caseId as never });
+    const stored = JSON.stringify(doc);
+    for (const pii of ['Nováková', 'novakova', '2345', 'hotline', opened.reference.slice(3)]) {
+      expect(stored).not.toContain(pii);
+    }
+    expect(Object.keys(doc!['sealed'] as object).sort()).toEqual(
+      ['displayName', 'email', 'needs', 'notes', 'phone', 'preferredChannel', 'reference'].sort(),
+    );
+
+    // The victim's reference tells anyone holding it the status, and nothing else.
+    const portal = await t.call(['service']);
+    const typed = opened.reference.slice(3).replaceAll('-', '').toLowerCase();
+    expect(await portal('lookupCaseStatus', { reference: typed })).toEqual({
+      status: CaseStatus.CASE_STATUS_OPEN,
+    });
+    const typo = typed.slice(0, 15) + (typed[15] === '0' ? '1' : '0');
+    expect((await failure(portal('lookupCaseStatus', { reference: typo }))).code).toBe(
+      status.INVALID_ARGUMENT,
+    );
+    expect((await failure(portal('lookupCaseStatus', { reference: 'VC-0000-0000-0000-0000' }))).code).toBe(
+      status.NOT_FOUND,
+    );
+
+    // Every read of personal data is on the record, and the record holds none.
+    const auditor = await t.call(['auditor']);
+    const { records } = await auditor('listAuditRecords', { caseId, pageSize: 0, pageToken: '' });
+    expect(records.map((r) => [r.action, r.actor, r.actorOrganisationId])).toEqual([
+      ['open', 'vs-bayern-victim_officer', 'vs-bayern'],
+      ['read-personal-data', 'vs-bayern-victim_officer', 'vs-bayern'],
+    ]);
+    expect(await auditor('verifyAuditChain', {})).toEqual({ ok: true, records: 2, brokenAt: 0, problem: '' });
+  });
+
+  test('referrals follow the rules, need consent, give the accepting organisation access and free places when closed', async ({
+    stack: t,
+    nats,
+  }) => {
+    const cc = await registry(t);
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    const noSharing = newCase({ consents: [consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT)] });
+    const { case: opened } = await officer('openCase', { case: noSharing });
+    const caseId = opened!.id;
+
+    const suggested = await officer('suggestReferrals', { caseId });
+    expect(suggested.suggestions.map((s) => [s.organisationId, s.needs, s.speaksLanguage])).toEqual([
+      // One need each: the regional service is placed before the national one.
+      ['talk-bayern', [NeedKind.NEED_KIND_PSYCHOLOGICAL_DISTRESS], true],
+      ['money-help', [NeedKind.NEED_KIND_FINANCIAL_LOSS], true],
+    ]);
+    // Nothing is shared without the victim's consent.
+    const refused = await failure(officer('makeReferral', { caseId, organisationId: '', needs: [] }));
+    expect([refused.code, refused.message]).toEqual([
+      status.FAILED_PRECONDITION,
+      'the victim has not consented to sharing their case with support organisations: record their consent first',
+    ]);
+    await officer('recordConsent', {
+      caseId,
+      consent: consent(ConsentPurpose.CONSENT_PURPOSE_SHARE_SUPPORT),
+    });
+    const made = await officer('makeReferral', { caseId, organisationId: '', needs: [] });
+    expect(made.referrals.map((r) => [r.id, r.organisationId, r.state])).toEqual([
+      ['ref-1', 'talk-bayern', ReferralState.REFERRAL_STATE_OFFERED],
+      ['ref-2', 'money-help', ReferralState.REFERRAL_STATE_OFFERED],
+    ]);
+    expect(made.case!.status).toBe(CaseStatus.CASE_STATUS_REFERRED);
+
+    // The referred organisation sees the referral, not the person, until it accepts.
+    const money = await t.call(['victim_officer'], 'money-help');
+    const inbox = await money('listReferrals', { organisationId: 'money-help', state: 0 });
+    expect(inbox.referrals.map((r) => [r.case!.id, r.referral!.id])).toEqual([[caseId, 'ref-2']]);
+    expect((await failure(money('getCase', { caseId }))).code).toBe(status.NOT_FOUND);
+    const accepted = await money('respondToReferral', {
+      caseId,
+      referralId: 'ref-2',
+      accept: true,
+      declineReason: 0,
+    });
+    expect(accepted.referral!.state).toBe(ReferralState.REFERRAL_STATE_ACCEPTED);
+    expect((await money('getCase', { caseId })).case!.victim!.displayName).toBe('Jana Nováková');
+    const talk = await t.call(['victim_officer'], 'talk-bayern');
+    await talk('respondToReferral', {
+      caseId,
+      referralId: 'ref-1',
+      accept: false,
+      declineReason: victimsV1.DeclineReason.DECLINE_REASON_NO_CAPACITY,
+    });
+    const places = async () =>
+      Object.fromEntries(
+        (await cc('listSupportOrganisations', {})).organisations.map((o) => [o.id, o.activeReferrals]),
+      );
+    expect(await places()).toMatchObject({ 'money-help': 1, 'talk-bayern': 0 });
+
+    // The follow-up workflow works with its service identity, and sees no personal data.
+    const workflow = await t.call(['service']);
+    const { followUp } = await workflow('getFollowUp', { caseId });
+    expect(followUp).toMatchObject({
+      caseId,
+      urgent: false,
+      contactAllowed: true,
+      status: CaseStatus.CASE_STATUS_IN_SUPPORT,
+    });
+    expect(JSON.stringify(followUp)).not.toContain('Jana');
+    const outcome = {
+      caseId,
+      checkInId: 'ci-1',
+      outcome: CheckInOutcome.CHECK_IN_OUTCOME_REACHED_NEEDS_HELP,
+    };
+    const after = (await workflow('recordCheckIn', outcome)).followUp!;
+    expect(after.reviewRequested).toBe(true);
+    expect(after.checkIns[0]!.state).toBe(CheckInState.CHECK_IN_STATE_DONE);
+    // A retry of the same outcome is fine; a different one is not.
+    expect((await workflow('recordCheckIn', outcome)).followUp!.version).toBe(after.version);
+    const other = await failure(
+      workflow('recordCheckIn', { ...outcome, outcome: CheckInOutcome.CHECK_IN_OUTCOME_NO_ANSWER }),
+    );
+    expect(other.code).toBe(status.FAILED_PRECONDITION);
+
+    // Only the owner closes; closing frees the places its referrals held.
+    expect(
+      (await failure(money('closeCase', { caseId, reason: victimsV1.CloseReason.CLOSE_REASON_RESOLVED })))
+        .code,
+    ).toBe(status.PERMISSION_DENIED);
+    const closed = await officer('closeCase', {
+      caseId,
+      reason: victimsV1.CloseReason.CLOSE_REASON_RESOLVED,
+    });
+    expect(closed.case!.status).toBe(CaseStatus.CASE_STATUS_CLOSED);
+    expect(await places()).toMatchObject({ 'money-help': 0, 'talk-bayern': 0 });
+    const { followUp: ended } = await workflow('getFollowUp', { caseId });
+    expect(ended!.checkIns.filter((c) => c.state === CheckInState.CHECK_IN_STATE_DUE)).toEqual([]);
+    expect(ended!.contactAllowed).toBe(false);
+
+    const events = await t.events(nats, 7);
+    expect(events.map((e) => e.type)).toEqual([
+      'beacon.victims.case-opened.v1',
+      'beacon.victims.need-identified.v1',
+      'beacon.victims.need-identified.v1',
+      'beacon.victims.referral-made.v1',
+      'beacon.victims.referral-made.v1',
+      'beacon.victims.referral-accepted.v1',
+      'beacon.victims.case-closed.v1',
+    ]);
+    expect(new Set(events.map((e) => e.subject))).toEqual(new Set([caseId]));
+    expect(victimsV1.ReferralAccepted.decode(events[5]!.data)).toEqual({
+      caseId,
+      referralId: 'ref-2',
+      organisationId: 'money-help',
+    });
+    expect(events.every((e) => e.incidentId === 'inc_campaign1' && e.tlp === commonV1.Tlp.TLP_AMBER)).toBe(
+      true,
+    );
+  });
+
+  test('a disclosed risk makes the case urgent and routes it to a crisis line at once; without consent the referral waits', async ({
+    stack: t,
+    nats,
+  }) => {
+    await registry(t);
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    const { case: urgent } = await officer('openCase', {
+      case: newCase({ riskFlags: [RiskFlag.RISK_FLAG_SELF_HARM] }),
+    });
+    expect(urgent!.assessment).toMatchObject({
+      urgent: true,
+      crisis: true,
+      urgencyReasons: [victimsV1.UrgencyReason.URGENCY_REASON_RISK_DISCLOSED],
+    });
+    expect(urgent!.referrals.map((r) => [r.organisationId, r.crisis, r.state, r.needs])).toEqual([
+      [
+        'crisis-line',
+        true,
+        ReferralState.REFERRAL_STATE_OFFERED,
+        [NeedKind.NEED_KIND_PSYCHOLOGICAL_DISTRESS],
+      ],
+    ]);
+    // Called back within hours, not tomorrow.
+    expect(urgent!.nextCheckInAt!.getTime() - urgent!.openedAt!.getTime()).toBe(4 * 3_600_000);
+
+    // The crisis line declines: the next crisis-capable organisation has it at once.
+    const crisis = await t.call(['victim_officer'], 'crisis-line');
+    await crisis('respondToReferral', {
+      caseId: urgent!.id,
+      referralId: 'ref-1',
+      accept: false,
+      declineReason: victimsV1.DeclineReason.DECLINE_REASON_NO_CAPACITY,
+    });
+    const { followUp } = await (await t.call(['service']))('getFollowUp', { caseId: urgent!.id });
+    expect(followUp!.urgent).toBe(true);
+    const rerouted = (
+      await officer('listCases', {
+        pageSize: 0,
+        pageToken: '',
+        incidentId: '',
+        urgentOnly: true,
+        includeClosed: false,
+      })
+    ).cases;
+    expect(rerouted.map((c) => c.referrals.map((r) => [r.organisationId, r.state]))).toEqual([
+      [
+        ['crisis-line', ReferralState.REFERRAL_STATE_DECLINED],
+        ['crisis-line-2', ReferralState.REFERRAL_STATE_OFFERED],
+      ],
+    ]);
+
+    // No consent to share: the crisis line is chosen but told nothing until the victim agrees.
+    const { case: waiting } = await officer('openCase', {
+      case: newCase({
+        riskFlags: [RiskFlag.RISK_FLAG_THREAT_TO_LIFE],
+        consents: [consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT)],
+      }),
+    });
+    expect(waiting!.referrals.map((r) => [r.organisationId, r.state])).toEqual([
+      ['crisis-line', ReferralState.REFERRAL_STATE_AWAITING_CONSENT],
+    ]);
+    const inbox = await crisis('listReferrals', { organisationId: 'crisis-line', state: 0 });
+    expect(inbox.referrals.map((r) => r.case!.id)).not.toContain(waiting!.id);
+    const agreed = await officer('recordConsent', {
+      caseId: waiting!.id,
+      consent: consent(ConsentPurpose.CONSENT_PURPOSE_SHARE_SUPPORT),
+    });
+    expect(agreed.case!.referrals.map((r) => [r.organisationId, r.state])).toEqual([
+      ['crisis-line', ReferralState.REFERRAL_STATE_OFFERED],
+    ]);
+
+    // 4 + a re-route for the first case, 3 + the referral consent allowed for the second.
+    const made = (await t.events(nats, 9))
+      .filter((e) => e.type === 'beacon.victims.referral-made.v1')
+      .map((e) => victimsV1.ReferralMade.decode(e.data));
+    expect(made.map((m) => [m.caseId, m.organisationId, m.crisis, m.urgent])).toEqual([
+      [urgent!.id, 'crisis-line', true, true],
+      [urgent!.id, 'crisis-line-2', true, true],
+      [waiting!.id, 'crisis-line', true, true],
+    ]);
+  });
+
+  test('consent gates disclosure to law enforcement; withdrawing consent withdraws access and contact details', async ({
+    stack: t,
+  }) => {
+    await registry(t);
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    const { case: opened } = await officer('openCase', { case: newCase() });
+    const caseId = opened!.id;
+    const disclose = { caseId, agencyId: 'lka-bayern', legalReference: 'LKA-2026/0815' };
+    expect((await failure(officer('discloseToLawEnforcement', disclose))).code).toBe(
+      status.FAILED_PRECONDITION,
+    );
+    await officer('recordConsent', {
+      caseId,
+      consent: consent(ConsentPurpose.CONSENT_PURPOSE_SHARE_LAW_ENFORCEMENT),
+    });
+    const disclosed = await officer('discloseToLawEnforcement', disclose);
+    expect(disclosed.victim!.email).toBe('jana.novakova@example.org');
+    expect(disclosed.needs).toHaveLength(2);
+
+    await officer('makeReferral', {
+      caseId,
+      organisationId: 'money-help',
+      needs: [NeedKind.NEED_KIND_FINANCIAL_LOSS],
+    });
+    const money = await t.call(['victim_officer'], 'money-help');
+    await money('respondToReferral', { caseId, referralId: 'ref-1', accept: true, declineReason: 0 });
+    expect((await money('getCase', { caseId })).case!.id).toBe(caseId);
+    await officer('recordConsent', {
+      caseId,
+      consent: consent(ConsentPurpose.CONSENT_PURPOSE_SHARE_SUPPORT, false),
+    });
+    expect((await failure(money('getCase', { caseId }))).code).toBe(status.NOT_FOUND);
+
+    expect(
+      (await officer('findCases', { email: ' Jana.Novakova@EXAMPLE.org', phone: '' })).cases.map((c) => c.id),
+    ).toEqual([caseId]);
+    expect(
+      (await officer('findCases', { email: '', phone: '+49 (151) 23456789' })).cases.map((c) => c.id),
+    ).toEqual([caseId]);
+    await officer('recordConsent', {
+      caseId,
+      consent: consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT, false),
+    });
+    const { case: after } = await officer('getCase', { caseId });
+    expect(after!.victim).toMatchObject({
+      email: '',
+      phone: '',
+      preferredChannel: 0,
+      displayName: 'Jana Nováková',
+    });
+    expect(after!.checkIns.every((c) => c.state === CheckInState.CHECK_IN_STATE_CANCELLED)).toBe(true);
+    expect((await officer('findCases', { email: 'jana.novakova@example.org', phone: '' })).cases).toEqual([]);
+    // Contact details cannot come back without the consent.
+    const back = await failure(
+      officer('updateVictim', {
+        caseId,
+        victim: { ...newCase().victim!, email: 'jana@example.org' },
+        expectedVersion: 0,
+      }),
+    );
+    expect(back.code).toBe(status.FAILED_PRECONDITION);
+
+    const auditor = await t.call(['auditor']);
+    const { records } = await auditor('listAuditRecords', { caseId, pageSize: 0, pageToken: '' });
+    expect(records.find((r) => r.action === 'disclose-law-enforcement')?.detail).toBe(
+      'to lka-bayern (LKA-2026/0815)',
+    );
+    // The two searches that found the case; the third found nothing, so it names no case.
+    expect(records.filter((r) => r.action === 'search')).toHaveLength(2);
+  });
+
+  test('the audit chain verifies, and a record altered in the database breaks it', async ({
+    stack: t,
+    mongoClient,
+  }) => {
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    const { case: opened } = await officer('openCase', { case: newCase() });
+    await officer('getCase', { caseId: opened!.id });
+    await officer('getCase', { caseId: opened!.id });
+    const cc = await t.call(['coordinator']);
+    expect(await cc('verifyAuditChain', {})).toMatchObject({ ok: true, records: 3 });
+    // Someone hides who read the case.
+    await mongoClient
+      .db(t.db)
+      .collection('audit')
+      .updateOne({ _id: 2 as never }, { $set: { actor: 'nobody' } });
+    expect(await cc('verifyAuditChain', {})).toEqual({
+      ok: false,
+      records: 1,
+      brokenAt: 2,
+      problem: 'record 2 does not match its hash',
+    });
+  });
+});
