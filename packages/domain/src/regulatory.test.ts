@@ -36,11 +36,12 @@ describe('which regimes apply', () => {
     expect(
       applicableRegimes({ ...base, ncissLevel: 2, functionalImpact: 'denial-critical' }).map((r) => r.regime),
     ).toEqual(['NIS2', 'CER']);
-    expect(
-      applicableRegimes({ ...base, ncissLevel: 2, functionalImpact: 'minimal-critical' }).map(
-        (r) => r.regime,
-      ),
-    ).toEqual(['NIS2']);
+    // A non-critical service, or a minimal loss, is not the disruption of an essential service.
+    for (const functionalImpact of ['minimal-critical', 'denial-non-critical']) {
+      expect(applicableRegimes({ ...base, ncissLevel: 2, functionalImpact }).map((r) => r.regime)).toEqual([
+        'NIS2',
+      ]);
+    }
   });
 
   it('applies nothing below the thresholds, outside the EU and US, or outside the sectors', () => {

@@ -158,14 +158,14 @@ export const CER_SECTORS: ReadonlySet<Sector> = new Set<Sector>([
  * Beacon's reading of each regime's size test, on the NCISS-aligned level (0–5):
  * - NIS2 "significant incident": Medium (2) or above;
  * - CIRCIA "substantial" (covered) cyber incident: High (3) or above;
- * - CER "significant disruption": High (3) or above, or a functional impact of a significant
- *   loss of service or worse whatever the level.
+ * - CER "significant disruption" of an essential service: High (3) or above, or a functional
+ *   impact of at least a significant loss of a critical service, whatever the level.
  */
 export const REGULATORY_THRESHOLDS = {
   nis2Level: 2,
   circiaLevel: 3,
   cerLevel: 3,
-  cerFunctionalImpact: 'significant-non-critical',
+  cerFunctionalImpact: 'significant-critical',
 } as const;
 
 /** What applicability depends on. */
