@@ -371,22 +371,10 @@ describe('victim follow-up', () => {
   });
 });
 
-/**
- * Continue-as-new on the time-skipping test server (1.40) leaves its time-skipping lock held
- * for every workflow after it, so the scenario that continues as new has a server of its own.
- */
 describe('coordinators’ commands', () => {
-  let c: Harness;
-  beforeAll(async () => {
-    c = await startHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await c?.stop();
-  });
-
-  it('stops at the first acknowledgement and carries out coordinators’ validated commands across runs', async () => {
+  it('stops at the first acknowledgement and carries out coordinators’ validated commands', async () => {
     const id = 'inc_commands';
-    c.fake.agencies = [
+    h.fake.agencies = [
       agencyProfile('cert-bayern', 'csirt'),
       agencyProfile('lka-bayern', 'law-enforcement'),
       agencyProfile('bsi', 'regulator', {
@@ -395,10 +383,9 @@ describe('coordinators’ commands', () => {
         contacts: [{ role: 'national-spoc', name: 'BSI national SPOC' }],
       }),
     ];
-    const t0 = await c.env.currentTimeMs();
-    c.fake.addIncident({ id, awareAtMs: t0, rsitClass: 'malicious-code', rsitType: 'infected-system' }, LOW);
-    // A small history limit, so this response continues as new on the way.
-    const handle = await start(id, { ...DEFAULT_POLICY, maxHistoryEvents: 120 }, c);
+    const t0 = await h.env.currentTimeMs();
+    h.fake.addIncident({ id, awareAtMs: t0, rsitClass: 'malicious-code', rsitType: 'infected-system' }, LOW);
+    const handle = await start(id);
     await statusWhen(
       handle,
       (s) => s.agencies.length === 2 && s.agencies.every((a) => a.state === 'notified'),
@@ -407,13 +394,13 @@ describe('coordinators’ commands', () => {
 
     // Past the four-hour wait both move to their deputies; then cert-bayern acknowledges
     // through its feed (the consumer signals the engagement itself).
-    await c.env.sleep(4 * HOUR + 60_000);
+    await h.env.sleep(4 * HOUR + 60_000);
     await eventually(
-      () => c.fake.notices.filter((n) => n.incidentId === id).length === 4,
+      () => h.fake.notices.filter((n) => n.incidentId === id).length === 4,
       'deputies notified',
     );
-    const ackAt = await c.env.currentTimeMs();
-    await c.client.workflow
+    const ackAt = await h.env.currentTimeMs();
+    await h.client.workflow
       .getHandle(engagementWorkflowId(id, 'cert-bayern'))
       .signal(acknowledgeSignal, { agencyId: 'cert-bayern', via: 'feed', note: 'on it', atMs: ackAt });
     let status = await statusWhen(
@@ -431,7 +418,7 @@ describe('coordinators’ commands', () => {
     await handle.executeUpdate(escalateUpdate, { args: [{ agencyId: 'lka-bayern' }] });
     await eventually(
       () =>
-        c.fake.notices.some((n) => n.incidentId === id && n.agencyId === 'lka-bayern' && n.contactRank === 2),
+        h.fake.notices.some((n) => n.incidentId === id && n.agencyId === 'lka-bayern' && n.contactRank === 2),
       'lka-bayern head notified',
     );
     expect(
@@ -450,7 +437,7 @@ describe('coordinators’ commands', () => {
     await handle.executeUpdate(removeAgencyUpdate, {
       args: [{ agencyId: 'lka-bayern', reason: 'handled by BKA' }],
     });
-    const lkaNotices = c.fake.notices.filter(
+    const lkaNotices = h.fake.notices.filter(
       (n) => n.incidentId === id && n.agencyId === 'lka-bayern',
     ).length;
 
@@ -506,22 +493,89 @@ describe('coordinators’ commands', () => {
     }
     const outcome = await handle.result();
     expect(outcome.phase).toBe('closed');
-    expect(outcome.runs).toBeGreaterThan(1);
     expect(outcome.agencies.map((a) => [a.agencyId, a.state])).toEqual([
       ['bsi', 'acknowledged'],
       ['cert-bayern', 'acknowledged'],
       ['lka-bayern', 'removed'],
     ]);
-    expect(c.fake.notices.filter((n) => n.incidentId === id && n.agencyId === 'lka-bayern')).toHaveLength(
+    expect(h.fake.notices.filter((n) => n.incidentId === id && n.agencyId === 'lka-bayern')).toHaveLength(
       lkaNotices,
     );
-    const timeline = await handle.query(timelineQuery);
-    expect(timeline.some((e) => e.kind === 'continued-as-new')).toBe(true);
-    await saveHistories(c.env, 'commands', [
+    await saveHistories(h.env, 'commands', [
       responseWorkflowId(id),
       engagementWorkflowId(id, 'cert-bayern'),
       engagementWorkflowId(id, 'lka-bayern'),
       engagementWorkflowId(id, 'bsi'),
+    ]);
+  });
+});
+
+/**
+ * Continue-as-new on the time-skipping test server (1.40) leaves its time-skipping lock held
+ * afterwards (a later `env.sleep` never returns), so the scenario that continues as new has a
+ * server of its own and moves no time after it.
+ */
+describe('continue-as-new', () => {
+  let c: Harness;
+  beforeAll(async () => {
+    c = await startHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('hands a long response to a new run that keeps its state and its children’s signals', async () => {
+    const id = 'inc_long';
+    c.fake.agencies = [agencyProfile('cert-bayern', 'csirt'), agencyProfile('lka-bayern', 'law-enforcement')];
+    c.fake.addIncident(
+      { id, awareAtMs: await c.env.currentTimeMs(), rsitClass: 'fraud', rsitType: 'phishing' },
+      LOW,
+    );
+    const handle = await start(id, { ...DEFAULT_POLICY, maxHistoryEvents: 60 }, c);
+    await statusWhen(
+      handle,
+      (s) => s.agencies.length === 2 && s.agencies.every((a) => a.state === 'notified'),
+      'both agencies notified',
+    );
+    // Each escalation is an update, a signal to the engagement and its report back: history.
+    let status = await handle.query(statusQuery);
+    for (let rank = 1; status.runs === 1 && rank < 4; rank++) {
+      await handle.executeUpdate(escalateUpdate, { args: [{ agencyId: 'cert-bayern' }] });
+      status = await statusWhen(
+        handle,
+        (s) => s.agencies.find((a) => a.agencyId === 'cert-bayern')?.noticesSent === rank + 1,
+        `cert-bayern at step ${rank}`,
+      );
+    }
+    expect(status.runs).toBeGreaterThan(1);
+    const { runId } = await handle.describe();
+    // The new run knows what the old one did, and the engagements reach it by workflow id.
+    expect(status.agencies.map((a) => [a.agencyId, a.state])).toEqual([
+      ['cert-bayern', 'notified'],
+      ['lka-bayern', 'notified'],
+    ]);
+    await c.client.workflow.getHandle(engagementWorkflowId(id, 'lka-bayern')).signal(acknowledgeSignal, {
+      agencyId: 'lka-bayern',
+      via: 'feed',
+      note: '',
+      atMs: await c.env.currentTimeMs(),
+    });
+    await statusWhen(
+      handle,
+      (s) => s.agencies.find((a) => a.agencyId === 'lka-bayern')?.state === 'acknowledged',
+      'lka-bayern acknowledged in the new run',
+    );
+    await handle.executeUpdate(resolveUpdate, { args: [{ summary: 'phishing kit taken down' }] });
+    const outcome = await handle.result();
+    expect(outcome.phase).toBe('closed');
+    expect(outcome.runs).toBe(status.runs);
+    expect(runId).not.toBe(handle.firstExecutionRunId);
+    const timeline = await handle.query(timelineQuery);
+    expect(timeline.filter((e) => e.kind === 'continued-as-new').length).toBe(status.runs - 1);
+    expect(timeline[0]!.kind).toBe('triage'); // the first run's entries travelled along
+    await saveHistories(c.env, 'continue-as-new', [
+      { workflowId: responseWorkflowId(id), runId: handle.firstExecutionRunId },
+      responseWorkflowId(id),
     ]);
   });
 });

@@ -64,7 +64,8 @@ export interface ObligationStatus {
   readonly reference?: string;
   readonly mustFileBeforeResolving: boolean;
   readonly escalationLevel: number;
-  readonly draft: Record<string, unknown>;
+  /** A draft of the report, prefilled (in the status query; not in commands' results). */
+  readonly draft?: Record<string, unknown>;
 }
 
 export interface VictimCaseStatus {

@@ -245,9 +245,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       ...(state.resolution ? { resolutionSummary: state.resolution.summary } : {}),
     };
   };
-  const obligationStatuses = (): ObligationStatus[] => {
+  const obligationStatuses = (withDrafts: boolean): ObligationStatus[] => {
     const now = Date.now();
-    const facts = state.incident ? draftFacts() : undefined;
+    const facts = withDrafts && state.incident ? draftFacts() : undefined;
     return schedules().map((o) => {
       const filed = state.filed[o.id];
       const alarm = state.alarms[o.id];
@@ -262,7 +262,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         ...(filed ? { filedAtMs: filed.atMs, reference: filed.reference } : {}),
         mustFileBeforeResolving: mustFileBeforeResolving(o, now),
         escalationLevel: alarm?.escalationLevel ?? 0,
-        draft: facts ? draftReport(o.id, facts) : {},
+        ...(facts ? { draft: draftReport(o.id, facts) } : {}),
       };
     });
   };
@@ -278,7 +278,11 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   };
   const allReportsFiled = () => schedules().every((o) => state.filed[o.id] !== undefined);
 
-  const status = (): ResponseStatus => {
+  /**
+   * The response as it stands. Updates return it without the report drafts: an update's result
+   * is stored in the history, and drafts are the bulk of it; the status query has them.
+   */
+  const status = (withDrafts = false): ResponseStatus => {
     const i = state.incident;
     return {
       incidentId,
@@ -294,7 +298,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       agencies: Object.values(state.agencies).sort((a, b) => a.agencyId.localeCompare(b.agencyId)),
       notCleared: state.notCleared,
       regimes: state.regimes.map((r) => ({ regime: r.regime, reasons: r.reasons })),
-      obligations: obligationStatuses(),
+      obligations: obligationStatuses(withDrafts),
       resolveBlockers: state.phase === 'active' || state.phase === 'triage' ? resolveBlockers() : [],
       victimCases: Object.values(state.victimCases),
       ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
@@ -895,7 +899,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     },
   );
 
-  setHandler(statusQuery, status);
+  setHandler(statusQuery, () => status(true));
   setHandler(timelineQuery, () => state.timeline);
 
   const maybeContinueAsNew = async () => {

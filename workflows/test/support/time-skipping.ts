@@ -90,23 +90,26 @@ export function eventually<T>(read: () => T | undefined | false, what: string): 
 }
 
 /**
- * With RECORD_HISTORIES=1, saves each named workflow's history under `test/histories/<scenario>/`
- * for the replay test. Run against the workflow code a change must stay compatible with.
+ * With RECORD_HISTORIES=<tag> (e.g. `v1`), saves each named workflow's history under
+ * `test/histories/<tag>/<scenario>/` for the replay test: record with the workflow code that
+ * later changes must stay compatible with, and commit the files.
  */
 export async function saveHistories(
   env: TestWorkflowEnvironment,
   scenario: string,
-  workflowIds: readonly string[],
+  workflows: readonly (string | { readonly workflowId: string; readonly runId: string })[],
 ) {
-  if (!process.env['RECORD_HISTORIES']) return;
-  const dir = join(HISTORIES_DIR, scenario);
+  const tag = process.env['RECORD_HISTORIES'];
+  if (!tag) return;
+  if (!/^[a-z0-9-]+$/.test(tag)) throw new Error('RECORD_HISTORIES must be a tag like v1');
+  const dir = join(HISTORIES_DIR, tag, scenario);
   mkdirSync(dir, { recursive: true });
-  for (const id of workflowIds) {
-    const history = await env.client.workflow.getHandle(id).fetchHistory();
-    writeFileSync(
-      join(dir, `${id}.json`),
-      `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`,
-    );
+  for (const workflow of workflows) {
+    const { workflowId, runId } =
+      typeof workflow === 'string' ? { workflowId: workflow, runId: undefined } : workflow;
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const name = runId === undefined ? workflowId : `${workflowId}-run-${runId.slice(0, 8)}`;
+    writeFileSync(join(dir, `${name}.json`), `${historyToJSON(history)}\n`);
   }
 }
 
