@@ -8,14 +8,31 @@ import { join, relative } from 'node:path';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleResponseWorkflows } from '../src/worker.js';
+import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
+
+interface SavedEvent {
+  readonly workflowExecutionStartedEventAttributes?: { readonly workflowType?: { readonly name?: string } };
+  readonly markerRecordedEventAttributes?: {
+    readonly markerName?: string;
+    readonly details?: Record<string, { readonly payloads?: readonly { readonly data?: string }[] }>;
+  };
+}
 
 interface SavedHistory {
   readonly file: string;
   readonly workflowType: string;
-  readonly history: {
-    events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
-  };
+  readonly history: { readonly events: readonly SavedEvent[] };
+}
+
+/** The ids of the `patched` markers in a history. */
+function patchesIn(history: SavedHistory['history']): string[] {
+  return history.events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return [];
+    const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
 }
 
 function savedHistories(): SavedHistory[] {
@@ -50,6 +67,16 @@ describe('saved histories', () => {
     expect(new Set(saved.map((s) => s.workflowType))).toEqual(
       new Set(['incidentResponse', 'agencyEngagement', 'regulatoryClock', 'victimFollowUp']),
     );
+  });
+
+  it('include engagements from before and after the escalation-events patch', () => {
+    const engagements = saved.filter((s) => s.workflowType === 'agencyEngagement');
+    const patchedOnes = engagements.filter((s) => patchesIn(s.history).includes(ESCALATION_EVENTS_PATCH));
+    expect(patchedOnes.map((s) => s.file.split('/')[0])).toEqual(['v2']);
+    expect(engagements.filter((s) => s.file.startsWith('v1/')).length).toBeGreaterThan(0);
+    expect(
+      engagements.filter((s) => s.file.startsWith('v1/')).every((s) => patchesIn(s.history).length === 0),
+    ).toBe(true);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {

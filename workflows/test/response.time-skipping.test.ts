@@ -281,6 +281,12 @@ describe('agency engagement', () => {
       expect(gap).toBeLessThan(4 * HOUR + 30_000);
     }
     expect(new Set(notices.map((n) => n.key)).size).toBe(8);
+    // Every step after the first is published as an escalation.
+    expect(
+      eventsOf(id, 'engagement-escalated').map((e) =>
+        e.type === 'engagement-escalated' ? [e.toAgencyId, e.contactRank, e.round] : [],
+      ),
+    ).toEqual(notices.slice(1).map((n) => [n.agencyId, n.contactRank, n.round]));
     expect(eventsOf(id, 'engagement-unacknowledged')).toMatchObject([
       { agencyId: 'cert-bayern', toAgencyId: 'bsi' },
     ]);

@@ -5,6 +5,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,6 +21,13 @@ import {
   type EngagementChange,
 } from './definitions.js';
 import { events, intake, notify, signalQuietly } from './proxies.js';
+
+/**
+ * Since v2 every step after the first also publishes `response.engagement-escalated`, so
+ * coordinators' tools see an escalation as it happens; engagements started before the change
+ * (histories without this marker) carry on without those events.
+ */
+export const ESCALATION_EVENTS_PATCH = 'engagement-escalation-events';
 
 interface EngagementProgress {
   assigned: boolean;
@@ -113,6 +121,20 @@ export async function agencyEngagement(input: AgencyEngagementInput): Promise<Ag
         const noticeAtMs = Date.now();
         progress.noticesSent += 1;
         progress.firstNoticeAtMs ??= noticeAtMs;
+        const escalation = progress.noticesSent > 1;
+        if (escalation && patched(ESCALATION_EVENTS_PATCH)) {
+          await events.publishResponseEvent({
+            type: 'engagement-escalated',
+            incidentId,
+            tlp: input.tlp,
+            agencyId,
+            toAgencyId: step.agencyId,
+            contactRank: step.contactRank,
+            role: step.role,
+            round: progress.round,
+            atMs: noticeAtMs,
+          });
+        }
         await report({ state: 'notified', step, round: progress.round });
         // Wait at this contact; a change of severity moves the deadline, a coordinator's
         // escalation or an acknowledgement ends the wait.
