@@ -10,5 +10,6 @@ export * as eventsV1 from './gen/beacon/events/v1/envelope.js';
 export * as intakeV1 from './intake-v1.js';
 export * as impactV1 from './gen/beacon/impact/v1/impact.js';
 export * as notifyV1 from './gen/beacon/notify/v1/notify.js';
+export * as responseV1 from './response-v1.js';
 export * as rpcStatus from './gen/google/rpc/status.js';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.js';

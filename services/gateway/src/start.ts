@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
-import { healthV1, impactV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { healthV1, impactV1, intakeV1, notifyV1, responseV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
 import { FrontDoor } from './front-door.js';
 import { grpcPassThrough } from './grpc-front.js';
@@ -24,6 +24,7 @@ const PACKAGES: Record<string, Record<string, unknown>> = {
   'beacon.intake.v1': intakeV1,
   'beacon.impact.v1': impactV1,
   'beacon.notify.v1': notifyV1,
+  'beacon.response.v1': responseV1,
 };
 
 function codec(fullName: string): MessageCodec {
@@ -41,6 +42,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
   const notify = config.notifyAddress ? new Upstream(config.notifyAddress) : undefined;
   if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
+  const response = config.responseAddress ? new Upstream(config.responseAddress) : undefined;
+  if (response) upstreams.set('beacon.response.v1.ResponseService', response);
   const frontDoor = new FrontDoor({
     authenticator: createAuthenticator(config.auth),
     upstreams,
@@ -76,6 +79,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
               logger,
               maxCallMs: config.maxCallMs,
             }),
+          ]
+        : []),
+      ...(response
+        ? [
+            grpcPassThrough(
+              'beacon.response.v1.ResponseService',
+              responseV1.ResponseServiceService,
+              frontDoor,
+              {
+                logger,
+                maxCallMs: config.maxCallMs,
+              },
+            ),
           ]
         : []),
     ],
@@ -115,6 +131,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       intake.close();
       impact?.close();
       notify?.close();
+      response?.close();
     },
   };
 }
