@@ -3,6 +3,7 @@
  * validated updates, queries, and the shapes they carry. Clients (the starter, the
  * acknowledgement consumer, the response API) import these same definitions.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DraftFacts, NcissInputs, ObligationId, Regime, Tlp } from '@beacon/domain';
 import type { ImpactSummary } from '../activities/types.js';
@@ -11,6 +12,16 @@ import type { EngagementDecision, EscalationStep } from '../domain/engagement.js
 import type { ResponsePolicy } from '../domain/policy.js';
 
 export const TASK_QUEUE = 'response';
+
+/** The search attributes coordinators filter on in the Temporal UI (registered by the test kit). */
+export const SEARCH_ATTRIBUTES = {
+  IncidentId: defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD),
+  NcissLevel: defineSearchAttributeKey('NcissLevel', SearchAttributeType.INT),
+  Sectors: defineSearchAttributeKey('Sectors', SearchAttributeType.KEYWORD_LIST),
+  Jurisdictions: defineSearchAttributeKey('Jurisdictions', SearchAttributeType.KEYWORD_LIST),
+  IncidentStatus: defineSearchAttributeKey('IncidentStatus', SearchAttributeType.KEYWORD),
+  Tlp: defineSearchAttributeKey('Tlp', SearchAttributeType.KEYWORD),
+} as const;
 
 export const responseWorkflowId = (incidentId: string) => `incident-${incidentId}`;
 export const engagementWorkflowId = (incidentId: string, agencyId: string) =>

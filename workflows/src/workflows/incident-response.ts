@@ -1,8 +1,4 @@
-import {
-  defineSearchAttributeKey,
-  SearchAttributeType,
-  type SearchAttributeUpdatePair,
-} from '@temporalio/common';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -63,6 +59,7 @@ import {
   removeAgencyUpdate,
   reportFiledSignal,
   resolveUpdate,
+  SEARCH_ATTRIBUTES,
   severityChangedSignal,
   statusQuery,
   timelineQuery,
@@ -83,16 +80,6 @@ import {
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
 import { regulatoryClock } from './regulatory-clock.js';
 import { victimFollowUp } from './victim-follow-up.js';
-
-/** The search attributes coordinators filter on in the Temporal UI (registered by the test kit). */
-export const SEARCH_ATTRIBUTES = {
-  IncidentId: defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD),
-  NcissLevel: defineSearchAttributeKey('NcissLevel', SearchAttributeType.INT),
-  Sectors: defineSearchAttributeKey('Sectors', SearchAttributeType.KEYWORD_LIST),
-  Jurisdictions: defineSearchAttributeKey('Jurisdictions', SearchAttributeType.KEYWORD_LIST),
-  IncidentStatus: defineSearchAttributeKey('IncidentStatus', SearchAttributeType.KEYWORD),
-  Tlp: defineSearchAttributeKey('Tlp', SearchAttributeType.KEYWORD),
-} as const;
 
 /** The timeline kept in the workflow (and carried across continue-as-new): the newest entries. */
 const TIMELINE_LIMIT = 500;
