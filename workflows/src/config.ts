@@ -21,13 +21,15 @@ const schema = {
   /** Durable consumers shared by every replica. */
   WORKFLOWS_STARTER_CONSUMER: env.name('workflows-starter'),
   WORKFLOWS_ACK_CONSUMER: env.name('workflows-acks'),
+  WORKFLOWS_CHANGES_CONSUMER: env.name('workflows-incident-changes'),
   /** The response API (ResponseService) the gateway forwards coordinators' commands to. */
   RESPONSE_GRPC_HOST: z.string().default('127.0.0.1'),
   RESPONSE_GRPC_PORT: env.port(50064),
   ...AUTH_ENV,
   /**
-   * What this process runs, comma-separated: the Temporal `worker`, the incident `starter`, the
-   * acknowledgement consumer (`acks`) and the response `api`. All by default; split them to
+   * What this process runs, comma-separated: the Temporal `worker`, the incident `starter` (with
+   * the consumer of intake's later changes), the acknowledgement consumer (`acks`) and the
+   * response `api`. All by default; split them to
    * scale each on its own.
    */
   WORKFLOWS_ROLES: z
@@ -68,6 +70,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,
       starterConsumer: raw.WORKFLOWS_STARTER_CONSUMER,
       ackConsumer: raw.WORKFLOWS_ACK_CONSUMER,
+      changesConsumer: raw.WORKFLOWS_CHANGES_CONSUMER,
     },
     services: {
       intake: raw.INTAKE_ADDRESS,

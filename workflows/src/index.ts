@@ -15,6 +15,7 @@ export { createActivities, type ActivityDeps, type VictimsPort } from './activit
 export type * from './activities/types.js';
 export { IncidentStarter } from './events/incident-starter.js';
 export { AcknowledgementSignaller } from './events/acknowledgement-signaller.js';
+export { IncidentChangeSignaller } from './events/incident-change-signaller.js';
 export { responseGrpc } from './api/response-grpc.js';
 export { DEFAULT_POLICY, type ResponsePolicy } from './domain/policy.js';
 export * from './workflows/definitions.js';

@@ -18,6 +18,7 @@ import type { ResponseActivities } from './activities/types.js';
 import { responseGrpc } from './api/response-grpc.js';
 import type { WorkflowsConfig } from './config.js';
 import { AcknowledgementSignaller } from './events/acknowledgement-signaller.js';
+import { IncidentChangeSignaller } from './events/incident-change-signaller.js';
 import { IncidentStarter } from './events/incident-starter.js';
 import { createResponseWorker } from './worker.js';
 
@@ -117,6 +118,16 @@ export async function startWorkflows(
       await starter.start();
       const s = starter;
       stops.push(() => s.stop());
+      const changes = new IncidentChangeSignaller({
+        nc,
+        stream: config.nats.stream,
+        subjectRoot: config.nats.subjectRoot,
+        durable: config.nats.changesConsumer,
+        client,
+        logger,
+      });
+      await changes.start();
+      stops.push(() => changes.stop());
     }
     if (roles.has('acks')) {
       const acks = new AcknowledgementSignaller({

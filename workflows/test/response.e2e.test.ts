@@ -15,6 +15,19 @@ import { responseWorkflowId, SEARCH_ATTRIBUTES } from '../src/index.js';
 import type { incidentResponse } from '../src/workflows/index.js';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
 
+/** NCISS level 3 (High). */
+const HIGH: NcissInputs = {
+  ...NCISS_BASELINE,
+  functionalImpact: 'significant-critical',
+  potentialImpact: 'high',
+  informationImpact: 'destruction-non-critical',
+  recoverability: 'extended',
+  crossSectorDependency: 'medium',
+  location: 'critical-system-management',
+  observedActivity: 'presence',
+  actor: 'unknown',
+};
+
 /** NCISS level 2 (Medium) before impact has its say. */
 const MEDIUM: NcissInputs = {
   ...NCISS_BASELINE,
@@ -271,6 +284,28 @@ describe('the response on the dev server with the real services', () => {
       // Agencies do not read responses; coordinators do.
       expect((await rest(s, 'GET', `/v1/responses/${incidentId}`, lka)).status).toBe(403);
 
+      // A coordinator raises the severity and engages another agency in intake directly: the
+      // response follows (a significant disruption of water supply: CER now applies too).
+      expect(
+        (await rest(s, 'POST', `/v1/incidents/${incidentId}:updateSeverity`, cc, { severityInputs: HIGH }))
+          .status,
+      ).toBe(200);
+      expect(
+        (await rest(s, 'POST', `/v1/incidents/${incidentId}:assignAgency`, cc, { agencyId: 'cert-fr' }))
+          .status,
+      ).toBe(200);
+      status = await statusWhen(
+        s,
+        cc,
+        incidentId,
+        (x) =>
+          x.regimes.some((r) => r.regime === 'CER') &&
+          x.engagements.find((e) => e.agencyId === 'cert-fr')?.state === 'ENGAGEMENT_STATE_NOTIFIED',
+        'the response following intake',
+      );
+      expect(status.ncissLevel).toBeGreaterThanOrEqual(3);
+      expect(await noticesIn(s, nats, 'cert-fr', incidentId)).toEqual([0]);
+
       // Resolving waits for the reports that must come first, and says which.
       const refused = await rest(s, 'POST', `/v1/responses/${incidentId}:resolve`, cc, {
         summary: 'restored',
@@ -299,6 +334,10 @@ describe('the response on the dev server with the real services', () => {
           ).status,
         ).toBe(200);
       }
+      // Nobody is paged about a resolved incident: cert-fr's unanswered engagement ended.
+      expect(status.engagements.find((e) => e.agencyId === 'cert-fr')?.state).toBe(
+        'ENGAGEMENT_STATE_REMOVED',
+      );
       const result = await temporal.workflow
         .getHandle<typeof incidentResponse>(responseWorkflowId(incidentId))
         .result();

@@ -34,7 +34,7 @@ export class AcknowledgementSignaller {
     this.#consumer = new DurableConsumer({
       nc: options.nc,
       stream: options.stream,
-      subject: `${options.subjectRoot}.notify.acknowledged`,
+      subjects: [`${options.subjectRoot}.notify.acknowledged`],
       durable: options.durable,
       logger: options.logger,
       handle: async (envelope) => {

@@ -6,8 +6,8 @@ import { eventsV1 } from '@beacon/proto';
 export interface DurableConsumerOptions {
   readonly nc: NatsConnection;
   readonly stream: string;
-  /** The one subject consumed, e.g. `beacon.evt.incident.opened`. */
-  readonly subject: string;
+  /** The subjects consumed, e.g. `beacon.evt.incident.opened`. */
+  readonly subjects: readonly string[];
   /** Shared by every replica, so each event is handled once. */
   readonly durable: string;
   readonly logger: Logger;
@@ -30,13 +30,13 @@ export class DurableConsumer {
   constructor(private readonly options: DurableConsumerOptions) {}
 
   async start(): Promise<void> {
-    const { nc, stream, subject, durable } = this.options;
+    const { nc, stream, subjects, durable } = this.options;
     const js = jetstream(nc);
     await ensureConsumer(await js.jetstreamManager(), stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      filter_subject: subject,
+      ...(subjects.length === 1 ? { filter_subject: subjects[0] } : { filter_subjects: [...subjects] }),
       ack_wait: 30 * 1e9,
       max_ack_pending: 256,
     });

@@ -32,7 +32,7 @@ export class IncidentStarter {
     this.#consumer = new DurableConsumer({
       nc: options.nc,
       stream: options.stream,
-      subject: `${options.subjectRoot}.incident.opened`,
+      subjects: [`${options.subjectRoot}.incident.opened`],
       durable: options.durable,
       logger: options.logger,
       handle: async (envelope) => {

@@ -6,7 +6,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DraftFacts, NcissInputs, ObligationId, Regime, Tlp } from '@beacon/domain';
-import type { ImpactSummary } from '../activities/types.js';
+import type { ImpactSummary, IncidentSnapshot } from '../activities/types.js';
 import type { AlarmKind } from '../domain/alarms.js';
 import type { EngagementDecision, EscalationStep } from '../domain/engagement.js';
 import type { ResponsePolicy } from '../domain/policy.js';
@@ -173,6 +173,12 @@ export interface VictimCaseChange {
   readonly atMs: number;
 }
 export const victimCaseChangedSignal = defineSignal<[VictimCaseChange]>('victimCaseChanged');
+
+/**
+ * Intake changed the incident (its severity, or an agency a coordinator engaged there): the
+ * incident as it now is. Older versions than the response holds are ignored.
+ */
+export const incidentChangedSignal = defineSignal<[IncidentSnapshot]>('incidentChanged');
 
 /** A victim case linked to the incident after the response started (victims service, officer). */
 export const linkVictimCaseSignal = defineSignal<[{ readonly caseId: string }]>('linkVictimCase');

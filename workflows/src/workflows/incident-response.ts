@@ -53,6 +53,7 @@ import {
   escalateNowSignal,
   escalateUpdate,
   fileReportUpdate,
+  incidentChangedSignal,
   incidentResolvedSignal,
   linkVictimCaseSignal,
   recordRansomPaymentUpdate,
@@ -113,6 +114,8 @@ interface ResponseState {
   resolvedAtMs?: number;
   closedAtMs?: number;
   finalReport?: Record<string, unknown>;
+  /** The newest incident intake announced, not yet applied. */
+  pendingIncident?: IncidentSnapshot;
   timeline: TimelineEntry[];
   /** Search attribute values last written, to write only changes. */
   searchAttributes: Record<string, unknown>;
@@ -679,6 +682,30 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   setHandler(linkVictimCaseSignal, ({ caseId }) => followUpVictim(caseId));
 
+  setHandler(incidentChangedSignal, (incident) => {
+    const known = state.pendingIncident?.version ?? state.incident?.version ?? 0;
+    if (incident.version > known) state.pendingIncident = incident;
+  });
+
+  /** Applies what intake changed: severity and its consequences, agencies a coordinator engaged. */
+  const applyIncidentChange = async () => {
+    const next = state.pendingIncident;
+    state.pendingIncident = undefined;
+    const previous = state.incident;
+    if (!next || !previous || next.version <= previous.version) return;
+    state.incident = next;
+    const moved =
+      JSON.stringify(previous.severityInputs) !== JSON.stringify(next.severityInputs) ||
+      previous.ncissLevel !== next.ncissLevel;
+    const newlyEngaged = next.engagedAgencyIds.filter((id) => !state.agencies[id]);
+    if (!moved && newlyEngaged.length === 0) return;
+    note({
+      kind: 'incident-changed',
+      detail: `intake: ${moved ? `severity now ${next.ncissScore} (level ${next.ncissLevel})` : ''}${moved && newlyEngaged.length > 0 ? '; ' : ''}${newlyEngaged.length > 0 ? `engaged there: ${newlyEngaged.join(', ')}` : ''}`,
+    });
+    await afterSeverityChange(previous.ncissLevel);
+  };
+
   // ---- updates: coordinators' commands ------------------------------------------------------
   function reject(message: string): never {
     throw ApplicationFailure.create({ type: 'CommandRejected', message, nonRetryable: true });
@@ -968,7 +995,13 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   }
 
   while (state.phase === 'active') {
-    await condition(() => state.resolution !== undefined || historyIsLarge());
+    await condition(
+      () => state.resolution !== undefined || state.pendingIncident !== undefined || historyIsLarge(),
+    );
+    if (state.pendingIncident) {
+      await applyIncidentChange();
+      continue;
+    }
     if (state.resolution) break;
     await maybeContinueAsNew();
   }
@@ -986,6 +1019,12 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         } catch (error) {
           log.warn('engagement already ended', { agencyId: agency.agencyId, error: String(error) });
         }
+        state.agencies[agency.agencyId] = { ...agency, state: 'removed' };
+        note({
+          kind: 'removed',
+          agencyId: agency.agencyId,
+          detail: 'not acknowledged before the resolution',
+        });
       }
     }
     for (const r of state.regimes) {

@@ -118,6 +118,7 @@ export async function startResponseStack(
       SERVICE_TOKEN_FILE: tokenFile,
       WORKFLOWS_STARTER_CONSUMER: names.stream('starter'),
       WORKFLOWS_ACK_CONSUMER: names.stream('acks'),
+      WORKFLOWS_CHANGES_CONSUMER: names.stream('changes'),
       RESPONSE_GRPC_PORT: String(responsePort),
       LOG_LEVEL: 'info',
     };

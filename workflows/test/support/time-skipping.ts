@@ -113,10 +113,10 @@ export async function saveHistories(
   }
 }
 
-/** Temporal's runtime logs warnings and errors only in tests (once per process). */
+/** Temporal's runtime logs errors only in tests (once per process): expected activity failures are not noise. */
 export function quietTemporal(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // Already installed by an earlier suite in this process.
   }
