@@ -14,6 +14,8 @@ export const LOCAL_APPS = {
   intakeGrpc: 50061,
   impactGrpc: 50062,
   notifyGrpc: 50063,
+  /** The workflows' response API (the Temporal worker, starter and acknowledgement consumer run beside it). */
+  responseGrpc: 50064,
   gatewayGrpc: 50051,
   gatewayHttp: 8080,
 } as const;
@@ -45,8 +47,9 @@ export async function devIssuer(
 }
 
 /**
- * Starts intake, impact, notify and the gateway from their built output (`tsc --build` first), pointed at the
- * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
+ * Starts intake, impact, notify, the workflows (Temporal worker, incident starter, response API)
+ * and the gateway from their built output (`tsc --build` first), pointed at the given servers,
+ * and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
  */
 export async function startLocalApps(
   dir: string,
@@ -112,6 +115,35 @@ export async function startLocalApps(
       WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     },
   });
+  // The workflows call intake, impact and notify as a Beacon service; a month-long dev token.
+  const workflowsTokenFile = join(dir, 'workflows-service-token');
+  writeFileSync(
+    workflowsTokenFile,
+    await issuer.mint({
+      subject: 'workflows',
+      roles: ['service'],
+      clearance: 'RED',
+      ttlSeconds: 30 * 24 * 3600,
+    }),
+    { mode: 0o600 },
+  );
+  const workflows = new ManagedProcess({
+    name: 'workflows',
+    command: process.execPath,
+    args: [join(repoRoot, 'workflows/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'workflows.log'),
+    env: {
+      ...common,
+      NATS_URL: endpoints.natsUrl,
+      TEMPORAL_ADDRESS: endpoints.temporalAddress,
+      TEMPORAL_NAMESPACE: endpoints.temporalNamespace,
+      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
+      IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
+      NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
+      SERVICE_TOKEN_FILE: workflowsTokenFile,
+      RESPONSE_GRPC_PORT: String(LOCAL_APPS.responseGrpc),
+    },
+  });
   const gateway = new ManagedProcess({
     name: 'gateway',
     command: process.execPath,
@@ -122,6 +154,7 @@ export async function startLocalApps(
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
       IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
       NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
+      RESPONSE_ADDRESS: `127.0.0.1:${LOCAL_APPS.responseGrpc}`,
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
     },
@@ -156,6 +189,14 @@ export async function startLocalApps(
       what: `notify (log: ${notify.spec.logFile})`,
       timeoutMs: 30_000,
       abortIf: () => notify.exitReason,
+    });
+    workflows.start();
+    started.push(workflows);
+    record();
+    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.responseGrpc}`), {
+      what: `workflows (log: ${workflows.spec.logFile})`,
+      timeoutMs: 60_000,
+      abortIf: () => workflows.exitReason,
     });
     gateway.start();
     started.push(gateway);
