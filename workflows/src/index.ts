@@ -18,4 +18,5 @@ export { AcknowledgementSignaller } from './events/acknowledgement-signaller.js'
 export { IncidentChangeSignaller } from './events/incident-change-signaller.js';
 export { responseGrpc } from './api/response-grpc.js';
 export { DEFAULT_POLICY, type ResponsePolicy } from './domain/policy.js';
+export type { AgencyProfile, AgencyKind } from './domain/engagement.js';
 export * from './workflows/definitions.js';
