@@ -205,6 +205,8 @@ describe('the response on the dev server with the real services', () => {
         { what: 'the running response in the visibility store', timeoutMs: 30_000, intervalMs: 250 },
       );
       expect(running).toEqual([[responseWorkflowId(incidentId), 'RUNNING']]);
+      // Starting it again (a redelivered incident.opened) reuses the running response.
+      expect(await s.workflows.starter!.startResponse(incidentId)).toBe('started-or-running');
       const described = await temporal.workflow.getHandle(responseWorkflowId(incidentId)).describe();
       expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.Sectors)).toContain(
         'healthcare-and-public-health',
@@ -342,6 +344,15 @@ describe('the response on the dev server with the real services', () => {
         .getHandle<typeof incidentResponse>(responseWorkflowId(incidentId))
         .result();
       expect(result.phase).toBe('closed');
+      // ...and once it closed, never starts a second one.
+      expect(await s.workflows.starter!.startResponse(incidentId)).toBe('done');
+      await waitFor(
+        async () =>
+          expect(await listed(temporal, `WorkflowId = '${responseWorkflowId(incidentId)}'`)).toEqual([
+            [responseWorkflowId(incidentId), 'COMPLETED'],
+          ]),
+        { what: 'one execution of the response, completed', timeoutMs: 20_000, intervalMs: 250 },
+      );
       const incident = await rest(s, 'GET', `/v1/incidents/${incidentId}`, cc);
       expect((incident.body['incident'] as { status: string }).status).toBe('INCIDENT_STATUS_CLOSED');
       await waitFor(
