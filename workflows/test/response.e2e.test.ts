@@ -353,6 +353,10 @@ describe('the response on the dev server with the real services', () => {
           ]),
         { what: 'one execution of the response, completed', timeoutMs: 20_000, intervalMs: 250 },
       );
+      // A closed response takes no more commands; an incident without one has none to show.
+      const late = await rest(s, 'POST', `/v1/responses/${incidentId}:escalate`, cc, {});
+      expect([late.status, late.body['grpcStatus']]).toEqual([400, 'FAILED_PRECONDITION']);
+      expect((await rest(s, 'GET', `/v1/responses/inc_nosuchincident`, cc)).status).toBe(404);
       const incident = await rest(s, 'GET', `/v1/incidents/${incidentId}`, cc);
       expect((incident.body['incident'] as { status: string }).status).toBe('INCIDENT_STATUS_CLOSED');
       await waitFor(

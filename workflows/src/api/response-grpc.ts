@@ -63,6 +63,27 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       throw invalidArgument([violation('incident_id', 'is not an incident id')]);
     return deps.client.workflow.getHandle<typeof incidentResponse>(responseWorkflowId(incidentId));
   };
+  /**
+   * Runs a command (a validated update). Temporal answers "not found" for a closed workflow too;
+   * a response that exists but has closed takes no commands, which is not the same as none.
+   */
+  const command = async <R>(
+    incidentId: string,
+    run: (handle: WorkflowHandle<typeof incidentResponse>) => Promise<R>,
+  ): Promise<R> => {
+    const handle = workflow(incidentId);
+    try {
+      return await run(handle);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const closed = await handle.describe().then(
+        (d) => d.status.name !== 'RUNNING',
+        () => false,
+      );
+      if (closed) throw new GrpcError(status.FAILED_PRECONDITION, 'the response is closed', { cause: error });
+      throw error;
+    }
+  };
   const requireCoordinator = (caller: Principal) => {
     if (!has(caller, 'coordinator'))
       throw new GrpcError(status.PERMISSION_DENIED, 'only coordinators may do this');
@@ -114,9 +135,11 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
         throw new GrpcError(status.PERMISSION_DENIED, 'only the agency or a coordinator may acknowledge');
       }
       return reply(
-        await workflow(req.incidentId).executeUpdate(acknowledgeUpdate, {
-          args: [{ agencyId: req.agencyId, note: req.note.trim(), via: own ? 'agency' : 'coordinator' }],
-        }),
+        await command(req.incidentId, (h) =>
+          h.executeUpdate(acknowledgeUpdate, {
+            args: [{ agencyId: req.agencyId, note: req.note.trim(), via: own ? 'agency' : 'coordinator' }],
+          }),
+        ),
       );
     }),
 
@@ -124,7 +147,9 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       requireCoordinator(caller);
       if (req.agencyId) requireAgencyId(req.agencyId);
       return reply(
-        await workflow(req.incidentId).executeUpdate(escalateUpdate, { args: [{ agencyId: req.agencyId }] }),
+        await command(req.incidentId, (h) =>
+          h.executeUpdate(escalateUpdate, { args: [{ agencyId: req.agencyId }] }),
+        ),
       );
     }),
 
@@ -132,9 +157,11 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       requireCoordinator(caller);
       requireAgencyId(req.agencyId);
       return reply(
-        await workflow(req.incidentId).executeUpdate(addAgencyUpdate, {
-          args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }],
-        }),
+        await command(req.incidentId, (h) =>
+          h.executeUpdate(addAgencyUpdate, {
+            args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }],
+          }),
+        ),
       );
     }),
 
@@ -143,9 +170,11 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
         requireCoordinator(caller);
         requireAgencyId(req.agencyId);
         return reply(
-          await workflow(req.incidentId).executeUpdate(removeAgencyUpdate, {
-            args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }],
-          }),
+          await command(req.incidentId, (h) =>
+            h.executeUpdate(removeAgencyUpdate, {
+              args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }],
+            }),
+          ),
         );
       },
     ),
@@ -156,9 +185,11 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
         if (!req.severityInputs) throw invalidArgument([violation('severity_inputs', 'is required')]);
         // The response validates the categories (and names the bad ones).
         return reply(
-          await workflow(req.incidentId).executeUpdate(changeSeverityUpdate, {
-            args: [{ inputs: req.severityInputs as unknown as NcissInputs }],
-          }),
+          await command(req.incidentId, (h) =>
+            h.executeUpdate(changeSeverityUpdate, {
+              args: [{ inputs: req.severityInputs as unknown as NcissInputs }],
+            }),
+          ),
         );
       },
     ),
@@ -174,15 +205,17 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       ];
       if (violations.length > 0 || !isObligationId(obligation)) throw invalidArgument(violations);
       return reply(
-        await workflow(req.incidentId).executeUpdate(fileReportUpdate, {
-          args: [
-            {
-              obligation,
-              reference: req.reference.trim(),
-              ...(req.filedAt ? { filedAtMs: req.filedAt.getTime() } : {}),
-            },
-          ],
-        }),
+        await command(req.incidentId, (h) =>
+          h.executeUpdate(fileReportUpdate, {
+            args: [
+              {
+                obligation,
+                reference: req.reference.trim(),
+                ...(req.filedAt ? { filedAtMs: req.filedAt.getTime() } : {}),
+              },
+            ],
+          }),
+        ),
       );
     }),
 
@@ -191,11 +224,14 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       responseV1.RecordRansomPaymentResponse
     >(async (req, caller) => {
       requireCoordinator(caller);
-      if (!req.paidAt) throw invalidArgument([violation('paid_at', 'is required')]);
+      const paidAt = req.paidAt;
+      if (!paidAt) throw invalidArgument([violation('paid_at', 'is required')]);
       return reply(
-        await workflow(req.incidentId).executeUpdate(recordRansomPaymentUpdate, {
-          args: [{ paidAtMs: req.paidAt.getTime() }],
-        }),
+        await command(req.incidentId, (h) =>
+          h.executeUpdate(recordRansomPaymentUpdate, {
+            args: [{ paidAtMs: paidAt.getTime() }],
+          }),
+        ),
       );
     }),
 
@@ -205,9 +241,11 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
         throw invalidArgument([violation('summary', 'must be 1 to 5,000 characters')]);
       }
       return reply(
-        await workflow(req.incidentId).executeUpdate(resolveUpdate, {
-          args: [{ summary: req.summary.trim() }],
-        }),
+        await command(req.incidentId, (h) =>
+          h.executeUpdate(resolveUpdate, {
+            args: [{ summary: req.summary.trim() }],
+          }),
+        ),
       );
     }),
   };
