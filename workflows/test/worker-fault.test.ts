@@ -1,11 +1,11 @@
 /**
- * Fault: the Temporal worker is killed with SIGKILL in the middle of a response — right after
- * an engagement notice went out and before Temporal learnt the activity had completed — and
- * started again. The response carries on where it was: the notice activity is retried under the
- * same idempotency key, notify sends nothing twice, and the acknowledgement and resolution that
- * follow reach the workflows run by the new process.
+ * Fault: the Temporal worker is killed with SIGKILL in the middle of a response — right after a
+ * coordinator's escalation sent an engagement notice and before Temporal learnt the activity had
+ * completed — and started again. The response carries on where it was: the notice activity is
+ * retried under the same idempotency key, notify sends nothing twice, and the acknowledgements
+ * and resolution that follow reach the workflows run by the new process.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
@@ -48,7 +48,12 @@ describe('the worker killed mid-response', () => {
         join(repoRoot, 'workflows/test/fixtures/worker-process.ts'),
       ],
       logFile: join(dir, 'worker.log'),
-      env: { ...s.workflowsEnv, WORKFLOWS_ROLES: 'worker', STALL_AFTER_NOTICE_FILE: stallFile },
+      env: {
+        ...s.workflowsEnv,
+        WORKFLOWS_ROLES: 'worker',
+        STALL_AFTER_NOTICE_FILE: stallFile,
+        STALL_AT_CONTACT_RANK: '1',
+      },
     });
     try {
       const cc = await s.token(['coordinator']);
@@ -86,45 +91,58 @@ describe('the worker killed mid-response', () => {
       expect(opened.status).toBe(201);
       const incidentId = (opened.body['incident'] as { id: string }).id;
 
-      // The first notice went out; the worker is stuck before reporting it. Kill it.
-      const stalled = await waitFor(
+      const response = temporal.workflow.getHandle<typeof incidentResponse>(responseWorkflowId(incidentId));
+      await waitFor(
+        async () => {
+          const st = await response.query(statusQuery);
+          if (st.phase !== 'active' || !st.agencies.every((a) => a.state === 'notified')) {
+            throw new Error(`not yet: ${st.phase}`);
+          }
+        },
+        { what: 'the response active, both agencies notified', timeoutMs: 60_000, intervalMs: 250 },
+      );
+
+      // The coordinator escalates cert-bayern: its deputy's notice goes out, and the worker is
+      // stuck before reporting it. Kill it.
+      expect(
+        (await rest(s, 'POST', `/v1/responses/${incidentId}:escalate`, cc, { agencyId: 'cert-bayern' }))
+          .status,
+      ).toBe(200);
+      await waitFor(
         async () => {
           if (!existsSync(stallFile))
             throw new Error(`no notice yet; ${worker.exitReason ?? 'worker running'}`);
-          return JSON.parse(readFileSync(stallFile, 'utf8')) as { request: { agencyId: string } };
         },
-        { what: 'the first notice sent by the worker', timeoutMs: 60_000, intervalMs: 100 },
+        { what: 'the escalation notice sent by the worker', timeoutMs: 30_000, intervalMs: 100 },
       );
       await worker.kill();
-      const stalledAgency = stalled.request.agencyId;
-      expect(await noticeCount(s, nats, stalledAgency)).toBe(1);
+      expect(await noticeCount(s, nats, 'cert-bayern')).toBe(2);
 
-      // A new worker process picks the response up again.
+      // A new worker process picks the response up again; the stalled activity times out and
+      // is retried under the same key.
       worker.start();
-      const response = temporal.workflow.getHandle<typeof incidentResponse>(responseWorkflowId(incidentId));
       const status = await waitFor(
         async () => {
           const st = await response.query(statusQuery);
-          if (st.agencies.length !== 2 || !st.agencies.every((a) => a.state === 'notified')) {
+          if (st.agencies.find((a) => a.agencyId === 'cert-bayern')?.noticesSent !== 2)
             throw new Error('not yet');
-          }
           return st;
         },
-        { what: 'both engagements notified after the restart', timeoutMs: 60_000, intervalMs: 250 },
+        { what: 'the escalation completed after the restart', timeoutMs: 60_000, intervalMs: 250 },
       );
-      expect(status.agencies.map((a) => [a.agencyId, a.noticesSent])).toEqual([
-        ['cert-bayern', 1],
-        ['lka-bayern', 1],
+      expect(status.agencies.map((a) => [a.agencyId, a.state, a.role])).toEqual([
+        ['cert-bayern', 'notified', 'deputy'],
+        ['lka-bayern', 'notified', 'duty-officer'],
       ]);
-      // The stalled notice was retried (a second attempt), and notify sent it once all the same.
+      // The notice was attempted twice, and notify sent it once all the same.
       const history = await temporal.workflow
-        .getHandle(engagementWorkflowId(incidentId, stalledAgency))
+        .getHandle(engagementWorkflowId(incidentId, 'cert-bayern'))
         .fetchHistory();
-      const attempts = (history.events ?? [])
-        .filter((e) => e.activityTaskStartedEventAttributes)
-        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
-      expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
-      expect(await noticeCount(s, nats, 'cert-bayern')).toBe(1);
+      const attempts = (history.events ?? []).flatMap((e) =>
+        e.activityTaskStartedEventAttributes ? [Number(e.activityTaskStartedEventAttributes.attempt)] : [],
+      );
+      expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+      expect(await noticeCount(s, nats, 'cert-bayern')).toBe(2);
       expect(await noticeCount(s, nats, 'lka-bayern')).toBe(1);
 
       // The response goes on: acknowledgements through the feed, resolution, closing.
@@ -148,29 +166,27 @@ describe('the worker killed mid-response', () => {
         },
         { what: 'both acknowledged', timeoutMs: 30_000, intervalMs: 250 },
       );
-      // Activities the killed worker had under way (triage's) come back once their start-to-close
-      // timeout passes; only then is the response active and may be resolved.
-      await waitFor(
-        async () => {
-          if ((await response.query(statusQuery)).phase !== 'active') throw new Error('not yet');
-        },
-        { what: 'the response active', timeoutMs: 60_000, intervalMs: 250 },
-      );
       const resolved = await rest(s, 'POST', `/v1/responses/${incidentId}:resolve`, cc, {
         summary: 'access revoked',
       });
       expect([resolved.status, resolved.body]).toEqual([200, expect.anything()]);
       expect((await response.result()).phase).toBe('closed');
-      expect(await noticeCount(s, nats, 'cert-bayern')).toBe(1);
-      expect(await noticeCount(s, nats, 'lka-bayern')).toBe(1);
-      // Each feed holds exactly the one notice, for this incident, at the first contact.
-      for (const agencyId of ['cert-bayern', 'lka-bayern']) {
+      // Each feed holds exactly the notices sent: cert-bayern's duty officer and deputy, once each.
+      const ranks = async (agencyId: string) => {
         const subject = `${s.feeds.root}.${agencyId}.notify.engagement-requested`;
         const consumer = await jetstream(nats).consumers.get(s.feeds.stream, { filter_subjects: [subject] });
-        const message = await consumer.next({ expires: 5_000 });
-        const notice = notifyV1.EngagementNotice.decode(eventsV1.Envelope.decode(message!.data).data);
-        expect([notice.incidentId, notice.contactRank]).toEqual([incidentId, 0]);
-      }
+        const found: [string, number][] = [];
+        for await (const m of await consumer.fetch({ max_messages: 10, expires: 2_000 })) {
+          const notice = notifyV1.EngagementNotice.decode(eventsV1.Envelope.decode(m.data).data);
+          found.push([notice.incidentId, notice.contactRank]);
+        }
+        return found;
+      };
+      expect(await ranks('cert-bayern')).toEqual([
+        [incidentId, 0],
+        [incidentId, 1],
+      ]);
+      expect(await ranks('lka-bayern')).toEqual([[incidentId, 0]]);
     } finally {
       await worker.stop();
       await s.stop();
