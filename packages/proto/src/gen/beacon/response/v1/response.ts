@@ -3509,7 +3509,8 @@ export const ResolveResponse: MessageFns<ResolveResponse> = {
  * and the coordination centre's commands. The response validates every command itself: one it
  * refuses answers FAILED_PRECONDITION with the reason (e.g. which reports must be filed before
  * the incident may be resolved). Coordinators may do everything; an agency may only acknowledge
- * its own engagement. NOT_FOUND when the incident has no response.
+ * its own engagement. NOT_FOUND when the incident has no response; FAILED_PRECONDITION for a
+ * command to a response that has closed.
  */
 export type ResponseServiceService = typeof ResponseServiceService;
 export const ResponseServiceService = {
