@@ -4,7 +4,7 @@
 install: ## install Node 24, pnpm, NATS, Temporal, FerretDB and the workspace packages
 	bash infra/local/install.sh
 
-up: install ## start NATS, the Mongo-wire store, Temporal (UI on :8233), intake, impact and the gateway; seed a demo region and incidents
+up: install ## start NATS, the Mongo-wire store, Temporal (UI on :8233), the services, the workflows and the gateway; seed a demo region and incidents
 	bash -c '. infra/local/lib.sh && use_toolchain && pnpm -s build && pnpm -s infra up'
 
 down: ## stop what `make up` started

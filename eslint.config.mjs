@@ -48,7 +48,12 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox, where Node's modules do not exist;
     // the domain package is imported by workflows, so it lives by the same rule.
-    files: ['workflows/src/workflows/**/*.ts', '**/test/**/workflows/*.ts', 'packages/domain/src/**/*.ts'],
+    files: [
+      'workflows/src/workflows/**/*.ts',
+      'workflows/src/domain/**/*.ts',
+      '**/test/**/workflows/*.ts',
+      'packages/domain/src/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -7,3 +7,4 @@ export * from './taxonomy.js';
 export * from './jurisdiction.js';
 export * from './nciss.js';
 export * from './observables.js';
+export * from './regulatory.js';

@@ -11,5 +11,6 @@ export * as intakeV1 from './intake-v1.js';
 export * as impactV1 from './gen/beacon/impact/v1/impact.js';
 export * as notifyV1 from './gen/beacon/notify/v1/notify.js';
 export * as victimsV1 from './gen/beacon/victims/v1/victims.js';
+export * as responseV1 from './response-v1.js';
 export * as rpcStatus from './gen/google/rpc/status.js';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.js';

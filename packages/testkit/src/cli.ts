@@ -33,7 +33,7 @@ async function up(): Promise<void> {
   const started = performance.now();
   const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
   console.log(
-    `  intake, impact, notify, victims and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
+    `  intake, impact, notify, victims, workflows and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
   );
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
   const demo = await seedDemo(restUrl, issuer, () => seedRegion(restUrl, issuer));
@@ -45,7 +45,7 @@ async function up(): Promise<void> {
 
   export BEACON_TOKEN=${demo.coordinatorToken}
   curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/incidents
-${demo.assessedIncidentId ? `  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/assessments/incident-${demo.assessedIncidentId}\n` : ''}
+${demo.assessedIncidentId ? `  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/assessments/incident-${demo.assessedIncidentId}\n  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/responses/${demo.assessedIncidentId}\n\n  Its response, engaging agencies and keeping the NIS2 clocks, in the Temporal UI:\n  ${temporalUi(stack.endpoints)}/namespaces/${stack.endpoints.temporalNamespace}/workflows/incident-${demo.assessedIncidentId}\n` : ''}
   Mint more with the CLI (dev issuer: ${issuerFile}).
 `);
 }
@@ -71,6 +71,11 @@ async function status(): Promise<void> {
       process.exitCode = 1;
     }
   }
+}
+
+/** Where the Temporal UI is, for links into it. */
+function temporalUi(e: Endpoints): string {
+  return (e.temporalUiUrl ?? 'http://localhost:8233').replace('127.0.0.1', 'localhost');
 }
 
 function print(endpoints: Endpoints): void {

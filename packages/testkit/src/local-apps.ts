@@ -15,6 +15,8 @@ export const LOCAL_APPS = {
   impactGrpc: 50062,
   notifyGrpc: 50063,
   victimsGrpc: 50064,
+  /** The workflows' response API (the Temporal worker, starter and acknowledgement consumer run beside it). */
+  responseGrpc: 50065,
   gatewayGrpc: 50051,
   gatewayHttp: 8080,
 } as const;
@@ -46,7 +48,8 @@ export async function devIssuer(
 }
 
 /**
- * Starts intake, impact, notify, victims and the gateway from their built output (`tsc --build` first), pointed at the
+ * Starts intake, impact, notify, victims, the workflows (Temporal worker, incident starter,
+ * response API) and the gateway from their built output (`tsc --build` first), pointed at the
  * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
  */
 export async function startLocalApps(
@@ -127,6 +130,35 @@ export async function startLocalApps(
       VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
     },
   });
+  // The workflows call intake, impact and notify as a Beacon service; a month-long dev token.
+  const workflowsTokenFile = join(dir, 'workflows-service-token');
+  writeFileSync(
+    workflowsTokenFile,
+    await issuer.mint({
+      subject: 'workflows',
+      roles: ['service'],
+      clearance: 'RED',
+      ttlSeconds: 30 * 24 * 3600,
+    }),
+    { mode: 0o600 },
+  );
+  const workflows = new ManagedProcess({
+    name: 'workflows',
+    command: process.execPath,
+    args: [join(repoRoot, 'workflows/dist/src/main.js')],
+    logFile: join(dir, 'apps', 'workflows.log'),
+    env: {
+      ...common,
+      NATS_URL: endpoints.natsUrl,
+      TEMPORAL_ADDRESS: endpoints.temporalAddress,
+      TEMPORAL_NAMESPACE: endpoints.temporalNamespace,
+      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
+      IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
+      NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
+      SERVICE_TOKEN_FILE: workflowsTokenFile,
+      RESPONSE_GRPC_PORT: String(LOCAL_APPS.responseGrpc),
+    },
+  });
   const gateway = new ManagedProcess({
     name: 'gateway',
     command: process.execPath,
@@ -138,6 +170,7 @@ export async function startLocalApps(
       IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
       NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
       VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
+      RESPONSE_ADDRESS: `127.0.0.1:${LOCAL_APPS.responseGrpc}`,
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
     },
@@ -180,6 +213,14 @@ export async function startLocalApps(
       what: `victims (log: ${victims.spec.logFile})`,
       timeoutMs: 30_000,
       abortIf: () => victims.exitReason,
+    });
+    workflows.start();
+    started.push(workflows);
+    record();
+    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.responseGrpc}`), {
+      what: `workflows (log: ${workflows.spec.logFile})`,
+      timeoutMs: 60_000,
+      abortIf: () => workflows.exitReason,
     });
     gateway.start();
     started.push(gateway);

@@ -13,6 +13,8 @@ const schema = {
   IMPACT_ADDRESS: env.hostPort().optional(),
   /** host:port of the victims service; without it the gateway does not serve victims' calls. */
   VICTIMS_ADDRESS: env.hostPort().optional(),
+  /** host:port of the response API (workflows); without it the gateway does not serve its calls. */
+  RESPONSE_ADDRESS: env.hostPort().optional(),
   ...AUTH_ENV,
   /** Calls per second each caller may make on average, and in a burst. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
@@ -40,6 +42,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     impactAddress: raw.IMPACT_ADDRESS,
     notifyAddress: raw.NOTIFY_ADDRESS,
     victimsAddress: raw.VICTIMS_ADDRESS,
+    responseAddress: raw.RESPONSE_ADDRESS,
     auth,
     rateLimit: { perSecond: raw.RATE_LIMIT_PER_SECOND, burst: raw.RATE_LIMIT_BURST },
     maxBodyBytes: raw.MAX_BODY_BYTES,

@@ -22,6 +22,7 @@ const INTAKE = 'beacon.intake.v1.IntakeService';
 const IMPACT = 'beacon.impact.v1.ImpactService';
 const NOTIFY = 'beacon.notify.v1.NotifyService';
 const VICTIMS = 'beacon.victims.v1.VictimsService';
+const RESPONSE = 'beacon.response.v1.ResponseService';
 
 export const ROUTES: readonly Route[] = [
   {
@@ -464,5 +465,85 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/victim-audit:verify',
     body: true,
     summary: 'Verify the victims service’s hash-chained audit log',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'GetResponse',
+    method: 'GET',
+    path: '/v1/responses/{incident_id}',
+    body: false,
+    summary: 'The response to an incident: engagements, regulatory clocks, victim follow-up',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'GetTimeline',
+    method: 'GET',
+    path: '/v1/responses/{incident_id}/timeline',
+    body: false,
+    summary: 'What happened in the response so far',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'AcknowledgeEngagement',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}/agencies/{agency_id}:acknowledge',
+    body: true,
+    summary: 'Acknowledge an agency’s engagement (the agency, or a coordinator for it)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'Escalate',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}:escalate',
+    body: true,
+    summary: 'Move an engagement (or every waiting one) to its next contact now (coordinators)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'AddAgency',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}/agencies',
+    body: true,
+    summary: 'Engage another agency in the response (coordinators)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'RemoveAgency',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}/agencies/{agency_id}:remove',
+    body: true,
+    summary: 'End an agency’s engagement (coordinators)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'ChangeSeverity',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}:changeSeverity',
+    body: true,
+    summary: 'Replace the severity inputs; agencies and regimes follow (coordinators)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'FileReport',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}/reports',
+    body: true,
+    summary: 'Record a regulatory report as filed (coordinators)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'RecordRansomPayment',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}:recordRansomPayment',
+    body: true,
+    summary: 'Record a ransom payment (starts CIRCIA’s 24-hour clock) (coordinators)',
+  },
+  {
+    service: RESPONSE,
+    rpc: 'Resolve',
+    method: 'POST',
+    path: '/v1/responses/{incident_id}:resolve',
+    body: true,
+    summary: 'Resolve the incident; refused while reports that must come first are unfiled (coordinators)',
   },
 ];

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
-import { healthV1, impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
+import { healthV1, impactV1, intakeV1, notifyV1, responseV1, victimsV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
 import { FrontDoor } from './front-door.js';
 import { grpcPassThrough } from './grpc-front.js';
@@ -25,6 +25,7 @@ const PACKAGES: Record<string, Record<string, unknown>> = {
   'beacon.impact.v1': impactV1,
   'beacon.notify.v1': notifyV1,
   'beacon.victims.v1': victimsV1,
+  'beacon.response.v1': responseV1,
 };
 
 function codec(fullName: string): MessageCodec {
@@ -44,6 +45,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
   const victims = config.victimsAddress ? new Upstream(config.victimsAddress) : undefined;
   if (victims) upstreams.set('beacon.victims.v1.VictimsService', victims);
+  const response = config.responseAddress ? new Upstream(config.responseAddress) : undefined;
+  if (response) upstreams.set('beacon.response.v1.ResponseService', response);
   const frontDoor = new FrontDoor({
     authenticator: createAuthenticator(config.auth),
     upstreams,
@@ -89,6 +92,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
             }),
           ]
         : []),
+      ...(response
+        ? [
+            grpcPassThrough(
+              'beacon.response.v1.ResponseService',
+              responseV1.ResponseServiceService,
+              frontDoor,
+              {
+                logger,
+                maxCallMs: config.maxCallMs,
+              },
+            ),
+          ]
+        : []),
     ],
   });
 
@@ -127,6 +143,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       impact?.close();
       notify?.close();
       victims?.close();
+      response?.close();
     },
   };
 }

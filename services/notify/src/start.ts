@@ -12,6 +12,7 @@ import {
 } from '@beacon/platform';
 import { AgencySnapshot } from './app/agency-snapshot.js';
 import { ChannelDelivery } from './app/channel-delivery.js';
+import { EngagementNotices } from './app/engagement-notices.js';
 import { FanOut } from './app/fan-out.js';
 import { NotifyService } from './app/notify-service.js';
 import type { Clock } from './app/ports.js';
@@ -24,9 +25,11 @@ import { MongoAcknowledgementStore } from './adapters/mongo/acknowledgement-stor
 import { MongoAgencyStore } from './adapters/mongo/agency-store.js';
 import { MongoDeadLetterStore } from './adapters/mongo/dead-letters.js';
 import { MongoDeliveryLog } from './adapters/mongo/delivery-log.js';
+import { MongoEngagementNoticeStore } from './adapters/mongo/engagement-notice-store.js';
 import { MongoIncidentFactsStore } from './adapters/mongo/incident-facts-store.js';
 import { AckResponder } from './adapters/nats/ack-responder.js';
 import { FileSignerCredentialIssuer } from './adapters/nats/credential-issuer.js';
+import { JetStreamEngagementNoticeFeed } from './adapters/nats/engagement-notice-feed.js';
 import { FanOutConsumer, feedsStream, JetStreamFeedPublisher } from './adapters/nats/feeds.js';
 import type { NotifyConfig } from './config.js';
 
@@ -77,6 +80,15 @@ export async function startNotify(
     incidents,
     feeds: new JetStreamFeedPublisher(js, feeds.root),
   });
+  const notices = new EngagementNotices({
+    // The store, not the snapshot: a notice goes to the contact as registered right now.
+    agencies,
+    notices: new MongoEngagementNoticeStore(db),
+    feed: new JetStreamEngagementNoticeFeed(js, feeds.root),
+    clock,
+    ids: randomUUID,
+  });
+
   relay.start();
   const fanOutConsumer = new FanOutConsumer({
     nc,
@@ -136,6 +148,7 @@ export async function startNotify(
     services: [
       notifyGrpc({
         service,
+        notices,
         authenticator: createAuthenticator(config.auth),
         logger,
         nc,

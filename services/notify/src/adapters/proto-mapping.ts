@@ -2,7 +2,7 @@ import { tlpFromProto, tlpToProto } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import type { AgencyInput, AgencyKind } from '../domain/agency.js';
 import type { SubscriptionInput } from '../domain/subscription.js';
-import type { DeliveryRecord, StoredAgency } from '../app/ports.js';
+import type { DeliveryRecord, EngagementNotice, StoredAgency } from '../app/ports.js';
 import type { Subscription } from '../domain/subscription.js';
 
 const KIND_TO_PROTO: Record<AgencyKind, notifyV1.AgencyKind> = {
@@ -111,5 +111,25 @@ export function deliveryToProto(d: DeliveryRecord): notifyV1.Delivery {
     latencyMs: d.latencyMs,
     detail: d.detail,
     at: d.at,
+  };
+}
+
+export function engagementNoticeToProto(notice: EngagementNotice): notifyV1.EngagementNotice {
+  return {
+    id: notice.id,
+    incidentId: notice.incidentId,
+    agencyId: notice.agencyId,
+    regardingAgencyId: notice.regardingAgencyId,
+    contactRank: notice.contactRank,
+    contact: {
+      role: notice.contact.role,
+      name: notice.contact.name,
+      email: notice.contact.email ?? '',
+      phone: notice.contact.phone ?? '',
+    },
+    round: notice.round,
+    ncissLevel: notice.ncissLevel,
+    acknowledgeBy: notice.acknowledgeBy,
+    sentAt: notice.sentAt,
   };
 }

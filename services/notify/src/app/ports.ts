@@ -1,5 +1,5 @@
 import type { Tlp } from '@beacon/domain';
-import type { Agency } from '../domain/agency.js';
+import type { Agency, Contact } from '../domain/agency.js';
 import type { EventFacts } from '../domain/matching.js';
 import type { Subscription } from '../domain/subscription.js';
 
@@ -99,4 +99,33 @@ export interface AcknowledgementStore {
 
 export interface Clock {
   now(): Date;
+}
+
+/** One engagement notice: which contact of which agency was asked to acknowledge, and when. */
+export interface EngagementNotice {
+  readonly id: string;
+  readonly incidentId: string;
+  readonly agencyId: string;
+  /** The engaged agency the notice is about (the agency itself, or one whose SPOC this is). */
+  readonly regardingAgencyId: string;
+  readonly contactRank: number;
+  readonly contact: Contact;
+  readonly round: number;
+  readonly ncissLevel: number;
+  readonly acknowledgeBy: Date | undefined;
+  readonly sentAt: Date;
+}
+
+/** Notices by idempotency key: the first claim of a key wins, later ones get the first notice. */
+export interface EngagementNoticeStore {
+  claim(
+    key: string,
+    notice: EngagementNotice,
+  ): Promise<{ readonly notice: EngagementNotice; readonly first: boolean; readonly published: boolean }>;
+  markPublished(key: string, at: Date): Promise<void>;
+}
+
+/** Puts a notice in its agency's feed, deduplicated by the notice's id. */
+export interface EngagementNoticeFeed {
+  publish(notice: EngagementNotice): Promise<void>;
 }

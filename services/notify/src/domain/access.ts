@@ -45,3 +45,11 @@ export function canActForAgency(caller: Caller, agencyId: string): boolean {
 export function canReadDeliveries(caller: Caller, agencyId: string): boolean {
   return has(caller, 'coordinator') || canActForAgency(caller, agencyId);
 }
+
+/**
+ * Engagement notices are sent by the response workflows (a Beacon service) or, by hand, by the
+ * coordination centre; never by an agency, which could otherwise page another agency's staff.
+ */
+export function canSendEngagementNotices(caller: Caller): boolean {
+  return has(caller, 'service', 'coordinator');
+}

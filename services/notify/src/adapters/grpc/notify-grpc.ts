@@ -18,11 +18,13 @@ import { tlpToProto } from '@beacon/platform';
 import { AGENCY_ID_PATTERN, parseAgency } from '../../domain/agency.js';
 import { parseSubscription } from '../../domain/subscription.js';
 import { NotifyError } from '../../app/errors.js';
+import type { EngagementNotices } from '../../app/engagement-notices.js';
 import type { NotifyService } from '../../app/notify-service.js';
 import {
   agencyInputFromProto,
   agencyToProto,
   deliveryToProto,
+  engagementNoticeToProto,
   subscriptionInputFromProto,
   subscriptionToProto,
 } from '../proto-mapping.js';
@@ -34,6 +36,7 @@ export interface FeedCredentialIssuer {
 
 export interface NotifyGrpcDeps {
   readonly service: NotifyService;
+  readonly notices: EngagementNotices;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly nc: NatsConnection;
@@ -161,6 +164,38 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
         return {
           deliveries: (await service.deliveries(caller, req.agencyId, req.incidentId)).map(deliveryToProto),
         };
+      },
+    ),
+
+    notifyEngagement: handle<notifyV1.NotifyEngagementRequest, notifyV1.NotifyEngagementResponse>(
+      async (req, caller) => {
+        const violations = [
+          ...(INCIDENT_ID.test(req.incidentId) ? [] : [violation('incident_id', 'is not an incident id')]),
+          ...(AGENCY_ID_PATTERN.test(req.agencyId) ? [] : [violation('agency_id', 'is not an agency id')]),
+          ...(req.regardingAgencyId && !AGENCY_ID_PATTERN.test(req.regardingAgencyId)
+            ? [violation('regarding_agency_id', 'is not an agency id')]
+            : []),
+          ...(req.contactRank >= 0 && req.contactRank < 10
+            ? []
+            : [violation('contact_rank', 'must be 0 to 9')]),
+          ...(/^[\x21-\x7e]{1,200}$/.test(req.idempotencyKey)
+            ? []
+            : [violation('idempotency_key', 'must be 1 to 200 printable ASCII characters without spaces')]),
+          ...(req.round >= 0 && req.round <= 1_000 ? [] : [violation('round', 'must be 0 to 1,000')]),
+          ...(req.ncissLevel >= 0 && req.ncissLevel <= 5 ? [] : [violation('nciss_level', 'must be 0 to 5')]),
+        ];
+        if (violations.length > 0) throw invalidArgument(violations);
+        const { notice, first } = await deps.notices.send(caller, {
+          incidentId: req.incidentId,
+          agencyId: req.agencyId,
+          contactRank: req.contactRank,
+          idempotencyKey: req.idempotencyKey,
+          regardingAgencyId: req.regardingAgencyId,
+          round: req.round || 1,
+          ncissLevel: req.ncissLevel,
+          ...(req.acknowledgeBy ? { acknowledgeBy: req.acknowledgeBy } : {}),
+        });
+        return { notice: engagementNoticeToProto(notice), first };
       },
     ),
   };

@@ -269,6 +269,57 @@ export interface EngagementAcknowledged {
   acknowledgedAt?: Date | undefined;
 }
 
+export interface NotifyEngagementRequest {
+  incidentId: string;
+  /** The agency whose contact is notified. */
+  agencyId: string;
+  /** Position in that agency's contact chain, from 0. */
+  contactRank: number;
+  /**
+   * 1 to 200 printable ASCII characters; the response workflows send
+   * `<workflow id>/<run id>/<activity id>`, stable across retries of one activity.
+   */
+  idempotencyKey: string;
+  /**
+   * The engaged agency the notice is about, when it is another agency's (its national SPOC
+   * is notified about it); empty: agency_id itself.
+   */
+  regardingAgencyId: string;
+  /** Which pass over the chain, from 1; 0 means 1. */
+  round: number;
+  /** The incident's NCISS level, 0 to 5. */
+  ncissLevel: number;
+  /** When the response stops waiting for this contact and escalates. */
+  acknowledgeBy?: Date | undefined;
+}
+
+export interface NotifyEngagementResponse {
+  notice?:
+    | EngagementNotice
+    | undefined;
+  /** False when the idempotency key was used before: that notice is returned, nothing is sent. */
+  first: boolean;
+}
+
+/**
+ * beacon.feed.<agency>.notify.engagement-requested: the agency is asked to acknowledge its
+ * engagement on an incident. It names no incident content beyond the id and the level, so it is
+ * labelled TLP:GREEN; the agency reads the incident itself once engaged.
+ */
+export interface EngagementNotice {
+  id: string;
+  incidentId: string;
+  agencyId: string;
+  regardingAgencyId: string;
+  contactRank: number;
+  /** The contact asked to acknowledge. */
+  contact?: Contact | undefined;
+  round: number;
+  ncissLevel: number;
+  acknowledgeBy?: Date | undefined;
+  sentAt?: Date | undefined;
+}
+
 function createBaseContact(): Contact {
   return { role: "", name: "", email: "", phone: "" };
 }
@@ -3319,6 +3370,565 @@ export const EngagementAcknowledged: MessageFns<EngagementAcknowledged> = {
   },
 };
 
+function createBaseNotifyEngagementRequest(): NotifyEngagementRequest {
+  return {
+    incidentId: "",
+    agencyId: "",
+    contactRank: 0,
+    idempotencyKey: "",
+    regardingAgencyId: "",
+    round: 0,
+    ncissLevel: 0,
+    acknowledgeBy: undefined,
+  };
+}
+
+export const NotifyEngagementRequest: MessageFns<NotifyEngagementRequest> = {
+  encode(message: NotifyEngagementRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.contactRank !== 0) {
+      writer.uint32(24).int32(message.contactRank);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(34).string(message.idempotencyKey);
+    }
+    if (message.regardingAgencyId !== "") {
+      writer.uint32(42).string(message.regardingAgencyId);
+    }
+    if (message.round !== 0) {
+      writer.uint32(48).int32(message.round);
+    }
+    if (message.ncissLevel !== 0) {
+      writer.uint32(56).int32(message.ncissLevel);
+    }
+    if (message.acknowledgeBy !== undefined) {
+      Timestamp.encode(toTimestamp(message.acknowledgeBy), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotifyEngagementRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotifyEngagementRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.contactRank = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.regardingAgencyId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.round = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ncissLevel = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.acknowledgeBy = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotifyEngagementRequest {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      contactRank: isSet(object.contactRank)
+        ? globalThis.Number(object.contactRank)
+        : isSet(object.contact_rank)
+        ? globalThis.Number(object.contact_rank)
+        : 0,
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      regardingAgencyId: isSet(object.regardingAgencyId)
+        ? globalThis.String(object.regardingAgencyId)
+        : isSet(object.regarding_agency_id)
+        ? globalThis.String(object.regarding_agency_id)
+        : "",
+      round: isSet(object.round) ? globalThis.Number(object.round) : 0,
+      ncissLevel: isSet(object.ncissLevel)
+        ? globalThis.Number(object.ncissLevel)
+        : isSet(object.nciss_level)
+        ? globalThis.Number(object.nciss_level)
+        : 0,
+      acknowledgeBy: isSet(object.acknowledgeBy)
+        ? fromJsonTimestamp(object.acknowledgeBy)
+        : isSet(object.acknowledge_by)
+        ? fromJsonTimestamp(object.acknowledge_by)
+        : undefined,
+    };
+  },
+
+  toJSON(message: NotifyEngagementRequest): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.contactRank !== 0) {
+      obj.contactRank = Math.round(message.contactRank);
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.regardingAgencyId !== "") {
+      obj.regardingAgencyId = message.regardingAgencyId;
+    }
+    if (message.round !== 0) {
+      obj.round = Math.round(message.round);
+    }
+    if (message.ncissLevel !== 0) {
+      obj.ncissLevel = Math.round(message.ncissLevel);
+    }
+    if (message.acknowledgeBy !== undefined) {
+      obj.acknowledgeBy = message.acknowledgeBy.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NotifyEngagementRequest>, I>>(base?: I): NotifyEngagementRequest {
+    return NotifyEngagementRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NotifyEngagementRequest>, I>>(object: I): NotifyEngagementRequest {
+    const message = createBaseNotifyEngagementRequest();
+    message.incidentId = object.incidentId ?? "";
+    message.agencyId = object.agencyId ?? "";
+    message.contactRank = object.contactRank ?? 0;
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.regardingAgencyId = object.regardingAgencyId ?? "";
+    message.round = object.round ?? 0;
+    message.ncissLevel = object.ncissLevel ?? 0;
+    message.acknowledgeBy = object.acknowledgeBy ?? undefined;
+    return message;
+  },
+};
+
+function createBaseNotifyEngagementResponse(): NotifyEngagementResponse {
+  return { notice: undefined, first: false };
+}
+
+export const NotifyEngagementResponse: MessageFns<NotifyEngagementResponse> = {
+  encode(message: NotifyEngagementResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.notice !== undefined) {
+      EngagementNotice.encode(message.notice, writer.uint32(10).fork()).join();
+    }
+    if (message.first !== false) {
+      writer.uint32(16).bool(message.first);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotifyEngagementResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotifyEngagementResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notice = EngagementNotice.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.first = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotifyEngagementResponse {
+    return {
+      notice: isSet(object.notice) ? EngagementNotice.fromJSON(object.notice) : undefined,
+      first: isSet(object.first) ? globalThis.Boolean(object.first) : false,
+    };
+  },
+
+  toJSON(message: NotifyEngagementResponse): unknown {
+    const obj: any = {};
+    if (message.notice !== undefined) {
+      obj.notice = EngagementNotice.toJSON(message.notice);
+    }
+    if (message.first !== false) {
+      obj.first = message.first;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NotifyEngagementResponse>, I>>(base?: I): NotifyEngagementResponse {
+    return NotifyEngagementResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NotifyEngagementResponse>, I>>(object: I): NotifyEngagementResponse {
+    const message = createBaseNotifyEngagementResponse();
+    message.notice = (object.notice !== undefined && object.notice !== null)
+      ? EngagementNotice.fromPartial(object.notice)
+      : undefined;
+    message.first = object.first ?? false;
+    return message;
+  },
+};
+
+function createBaseEngagementNotice(): EngagementNotice {
+  return {
+    id: "",
+    incidentId: "",
+    agencyId: "",
+    regardingAgencyId: "",
+    contactRank: 0,
+    contact: undefined,
+    round: 0,
+    ncissLevel: 0,
+    acknowledgeBy: undefined,
+    sentAt: undefined,
+  };
+}
+
+export const EngagementNotice: MessageFns<EngagementNotice> = {
+  encode(message: EngagementNotice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.incidentId !== "") {
+      writer.uint32(18).string(message.incidentId);
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(26).string(message.agencyId);
+    }
+    if (message.regardingAgencyId !== "") {
+      writer.uint32(34).string(message.regardingAgencyId);
+    }
+    if (message.contactRank !== 0) {
+      writer.uint32(40).int32(message.contactRank);
+    }
+    if (message.contact !== undefined) {
+      Contact.encode(message.contact, writer.uint32(50).fork()).join();
+    }
+    if (message.round !== 0) {
+      writer.uint32(56).int32(message.round);
+    }
+    if (message.ncissLevel !== 0) {
+      writer.uint32(64).int32(message.ncissLevel);
+    }
+    if (message.acknowledgeBy !== undefined) {
+      Timestamp.encode(toTimestamp(message.acknowledgeBy), writer.uint32(74).fork()).join();
+    }
+    if (message.sentAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngagementNotice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngagementNotice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.regardingAgencyId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.contactRank = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.contact = Contact.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.round = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ncissLevel = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.acknowledgeBy = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngagementNotice {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      regardingAgencyId: isSet(object.regardingAgencyId)
+        ? globalThis.String(object.regardingAgencyId)
+        : isSet(object.regarding_agency_id)
+        ? globalThis.String(object.regarding_agency_id)
+        : "",
+      contactRank: isSet(object.contactRank)
+        ? globalThis.Number(object.contactRank)
+        : isSet(object.contact_rank)
+        ? globalThis.Number(object.contact_rank)
+        : 0,
+      contact: isSet(object.contact) ? Contact.fromJSON(object.contact) : undefined,
+      round: isSet(object.round) ? globalThis.Number(object.round) : 0,
+      ncissLevel: isSet(object.ncissLevel)
+        ? globalThis.Number(object.ncissLevel)
+        : isSet(object.nciss_level)
+        ? globalThis.Number(object.nciss_level)
+        : 0,
+      acknowledgeBy: isSet(object.acknowledgeBy)
+        ? fromJsonTimestamp(object.acknowledgeBy)
+        : isSet(object.acknowledge_by)
+        ? fromJsonTimestamp(object.acknowledge_by)
+        : undefined,
+      sentAt: isSet(object.sentAt)
+        ? fromJsonTimestamp(object.sentAt)
+        : isSet(object.sent_at)
+        ? fromJsonTimestamp(object.sent_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: EngagementNotice): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.regardingAgencyId !== "") {
+      obj.regardingAgencyId = message.regardingAgencyId;
+    }
+    if (message.contactRank !== 0) {
+      obj.contactRank = Math.round(message.contactRank);
+    }
+    if (message.contact !== undefined) {
+      obj.contact = Contact.toJSON(message.contact);
+    }
+    if (message.round !== 0) {
+      obj.round = Math.round(message.round);
+    }
+    if (message.ncissLevel !== 0) {
+      obj.ncissLevel = Math.round(message.ncissLevel);
+    }
+    if (message.acknowledgeBy !== undefined) {
+      obj.acknowledgeBy = message.acknowledgeBy.toISOString();
+    }
+    if (message.sentAt !== undefined) {
+      obj.sentAt = message.sentAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngagementNotice>, I>>(base?: I): EngagementNotice {
+    return EngagementNotice.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngagementNotice>, I>>(object: I): EngagementNotice {
+    const message = createBaseEngagementNotice();
+    message.id = object.id ?? "";
+    message.incidentId = object.incidentId ?? "";
+    message.agencyId = object.agencyId ?? "";
+    message.regardingAgencyId = object.regardingAgencyId ?? "";
+    message.contactRank = object.contactRank ?? 0;
+    message.contact = (object.contact !== undefined && object.contact !== null)
+      ? Contact.fromPartial(object.contact)
+      : undefined;
+    message.round = object.round ?? 0;
+    message.ncissLevel = object.ncissLevel ?? 0;
+    message.acknowledgeBy = object.acknowledgeBy ?? undefined;
+    message.sentAt = object.sentAt ?? undefined;
+    return message;
+  },
+};
+
 /**
  * Agencies, what they subscribe to, and how they learn of it: a durable per-agency feed on
  * JetStream (BEACON_FEEDS), a gRPC stream for agencies without NATS, webhooks and e-mail.
@@ -3435,6 +4045,22 @@ export const NotifyServiceService = {
       Buffer.from(ListDeliveriesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListDeliveriesResponse => ListDeliveriesResponse.decode(value),
   },
+  /**
+   * Sends an engagement notice for one contact of an agency's escalation chain through the
+   * agency's feed (and so its webhook and e-mail), for the response workflows (services,
+   * coordinators). A repeated idempotency key returns the first notice and sends nothing more.
+   */
+  notifyEngagement: {
+    path: "/beacon.notify.v1.NotifyService/NotifyEngagement" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NotifyEngagementRequest): Buffer =>
+      Buffer.from(NotifyEngagementRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NotifyEngagementRequest => NotifyEngagementRequest.decode(value),
+    responseSerialize: (value: NotifyEngagementResponse): Buffer =>
+      Buffer.from(NotifyEngagementResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NotifyEngagementResponse => NotifyEngagementResponse.decode(value),
+  },
 } as const;
 
 export interface NotifyServiceServer extends UntypedServiceImplementation {
@@ -3455,6 +4081,12 @@ export interface NotifyServiceServer extends UntypedServiceImplementation {
   acknowledge: handleUnaryCall<AcknowledgeRequest, AcknowledgeResponse>;
   /** Every delivery attempt to the agency for the incident, with outcome and latency. */
   listDeliveries: handleUnaryCall<ListDeliveriesRequest, ListDeliveriesResponse>;
+  /**
+   * Sends an engagement notice for one contact of an agency's escalation chain through the
+   * agency's feed (and so its webhook and e-mail), for the response workflows (services,
+   * coordinators). A repeated idempotency key returns the first notice and sends nothing more.
+   */
+  notifyEngagement: handleUnaryCall<NotifyEngagementRequest, NotifyEngagementResponse>;
 }
 
 export interface NotifyServiceClient extends Client {
@@ -3605,6 +4237,26 @@ export interface NotifyServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListDeliveriesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sends an engagement notice for one contact of an agency's escalation chain through the
+   * agency's feed (and so its webhook and e-mail), for the response workflows (services,
+   * coordinators). A repeated idempotency key returns the first notice and sends nothing more.
+   */
+  notifyEngagement(
+    request: NotifyEngagementRequest,
+    callback: (error: ServiceError | null, response: NotifyEngagementResponse) => void,
+  ): ClientUnaryCall;
+  notifyEngagement(
+    request: NotifyEngagementRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: NotifyEngagementResponse) => void,
+  ): ClientUnaryCall;
+  notifyEngagement(
+    request: NotifyEngagementRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: NotifyEngagementResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,248 @@
+/**
+ * Response orchestration on one Temporal dev server, in one run: a no-op workflow with one
+ * activity (the baseline), then IncidentResponse, each started as fast as `CONCURRENCY` callers
+ * can while their worker processes them. The response worker's activities are in-memory fakes
+ * (two agencies to engage, no regime), so the figures are Temporal's and the workflows' cost,
+ * not intake's or notify's. Reported per scenario:
+ * - starts/s: start calls completed per second (the starter's rate), target ≥ 60 % of baseline;
+ * - processed/s: workflows that reached their milestone (the no-op completed; the response
+ *   triaged, active, both agencies notified) per second from the first start until the last did.
+ * Then the response worker's memory per cached workflow (its RSS growth over the workflows it
+ * holds: responses and their engagements), target < 1.5 MB. Run with `pnpm bench workflows`;
+ * BENCH_DURATION_MS sets each scenario's length (default 10 s).
+ */
+import { rmSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NCISS_BASELINE, scoreSeverity, type NcissInputs } from '@beacon/domain';
+import { infraDir, startStack } from '@beacon/testkit/infra';
+import {
+  bundleResponseWorkflows,
+  createResponseWorker,
+  responseWorkflowId,
+  type AgencyProfile,
+  type IncidentSnapshot,
+  type ResponseActivities,
+} from '@beacon/workflows';
+import { publish, type Check, type Row } from './report.js';
+import type { noopWorkflow } from './workflows/noop.js';
+
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
+const CONCURRENCY = Number(process.env['WORKFLOWS_BENCH_CONCURRENCY'] ?? 8);
+const TARGET_START_RATIO = 0.6;
+const TARGET_BYTES_PER_WORKFLOW = 1.5 * 1024 * 1024;
+
+setFlagsFromString('--expose-gc');
+const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void;
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+/** Level 1 (Low): engages the CSIRT and, for an intrusion, law enforcement; no regime applies. */
+const LOW: NcissInputs = {
+  ...NCISS_BASELINE,
+  functionalImpact: 'denial-non-critical',
+  observedActivity: 'effect',
+};
+
+const agencies: AgencyProfile[] = ['cert-bench', 'lka-bench'].map((id, i) => ({
+  id,
+  name: id,
+  kind: i === 0 ? 'csirt' : 'law-enforcement',
+  jurisdictions: ['DE'],
+  sectors: ['energy'],
+  clearance: 'RED',
+  contacts: [
+    { role: 'duty-officer', name: 'Duty officer' },
+    { role: 'deputy', name: 'Deputy' },
+  ],
+}));
+
+/**
+ * Fake services that answer at once. `settled` is called when a response is where it waits for
+ * people: triaged, active, and both agencies' first contacts notified.
+ */
+function fakeActivities(settled: (incidentId: string) => void): ResponseActivities {
+  const progress = new Map<string, { active: boolean; notices: number }>();
+  const step = (id: string, change: (p: { active: boolean; notices: number }) => void) => {
+    const p = progress.get(id) ?? { active: false, notices: 0 };
+    change(p);
+    progress.set(id, p);
+    if (p.active && p.notices === agencies.length) settled(id);
+  };
+  const severity = scoreSeverity(LOW);
+  const incident = (id: string): IncidentSnapshot => ({
+    id,
+    title: `Bench incident ${id}`,
+    status: 'reported',
+    tlp: 'AMBER',
+    rsitClass: 'intrusions',
+    rsitType: 'system-compromise',
+    sectors: ['energy'],
+    jurisdictions: ['DE-BY'],
+    severityInputs: LOW,
+    ncissScore: severity.score,
+    ncissLevel: severity.level,
+    awareAtMs: Date.now(),
+    engagedAgencyIds: [],
+    affectedAssets: [],
+    version: 1,
+  });
+  const unavailable = () => Promise.reject(new Error('no victims service in the benchmark'));
+  return {
+    loadIncident: async (id) => incident(id),
+    transitionIncident: async (id, to) => {
+      if (to === 'active') step(id, (p) => (p.active = true));
+      return to;
+    },
+    raiseSeverity: async (id) => incident(id),
+    updateSeverity: async (id) => incident(id),
+    engageAgency: async () => {},
+    assessImpact: async () => null,
+    listAgencies: async () => agencies,
+    notifyEngagement: async ({ incidentId }) => {
+      step(incidentId, (p) => (p.notices += 1));
+      return { noticeId: 'n', first: true, sentAtMs: Date.now() };
+    },
+    publishResponseEvent: async () => {},
+    listVictimCases: async () => [],
+    getCase: unavailable,
+    recordCheckIn: unavailable,
+    escalateCase: unavailable,
+  };
+}
+
+/**
+ * `CONCURRENCY` callers start workflows back to back for `DURATION_MS`; the run ends when every
+ * started workflow reached its milestone.
+ */
+async function scenario(
+  name: string,
+  /** Starts one workflow; resolves once started, with its milestone still to come. */
+  start: (i: number) => Promise<{ readonly done: Promise<unknown> }>,
+): Promise<{ row: Row; starts: number; startsPerSecond: number }> {
+  let i = 0;
+  let errors = 0;
+  const milestones: Promise<unknown>[] = [];
+  const began = performance.now();
+  const until = began + DURATION_MS;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) {
+        try {
+          milestones.push((await start(i++)).done);
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  const startSeconds = (performance.now() - began) / 1000;
+  await Promise.all(milestones);
+  const allSeconds = (performance.now() - began) / 1000;
+  const starts = milestones.length;
+  const startsPerSecond = starts / startSeconds;
+  return {
+    starts,
+    startsPerSecond,
+    row: {
+      name,
+      opsPerSecond: startsPerSecond,
+      note: `${starts} started${errors ? `, ${errors} failed` : ''}; processed ${(starts / allSeconds).toFixed(1)}/s (all done after ${allSeconds.toFixed(1)} s)`,
+    },
+  };
+}
+
+function rss(): number {
+  gc();
+  gc();
+  return process.memoryUsage().rss;
+}
+
+// A fresh server each run (or the user's, via TEMPORAL_ADDRESS); task queues of this run's own.
+const dir = join(infraDir, 'bench', 'workflows');
+rmSync(dir, { recursive: true, force: true });
+const stack = await startStack({ dir, ports: 'free', ui: false, env: process.env });
+const { temporalAddress: address, temporalNamespace: namespace } = stack.endpoints;
+const connection = await Connection.connect({ address });
+const client = new Client({ connection, namespace });
+const native = await NativeConnection.connect({ address });
+const waiting = new Map<string, () => void>();
+const run = Date.now().toString(36);
+try {
+  const noopWorker = await Worker.create({
+    connection: native,
+    namespace,
+    taskQueue: `bench-noop-${run}`,
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./workflows/noop.ts', import.meta.url)),
+      logger: new DefaultLogger('ERROR'),
+    }),
+    activities: { noop: async () => {} },
+  });
+  const responseWorker = await createResponseWorker({
+    connection: native,
+    namespace,
+    taskQueue: `bench-response-${run}`,
+    activities: fakeActivities((id) => waiting.get(id)?.()),
+    bundle: await bundleResponseWorkflows(),
+    maxCachedWorkflows: 20_000,
+  });
+  const runs = [noopWorker.run(), responseWorker.run()];
+
+  const baseline = await scenario('no-op workflow, one activity (baseline)', async (i) => {
+    const handle = await client.workflow.start<typeof noopWorkflow>('noopWorkflow', {
+      taskQueue: `bench-noop-${run}`,
+      workflowId: `noop-${run}-${i}`,
+    });
+    return { done: handle.result() };
+  });
+
+  const rssBefore = rss();
+  const cachedBefore = responseWorker.getStatus().numCachedWorkflows;
+  const responses = await scenario('IncidentResponse (triage, 2 engagements)', async (i) => {
+    const incidentId = `inc_bench${run}x${i}`;
+    const active = new Promise<void>((resolve) => waiting.set(incidentId, resolve));
+    await client.workflow.start('incidentResponse', {
+      taskQueue: `bench-response-${run}`,
+      workflowId: responseWorkflowId(incidentId),
+      args: [{ incidentId }],
+    });
+    return { done: active };
+  });
+  const cached = responseWorker.getStatus().numCachedWorkflows - cachedBefore;
+  const perWorkflow = (rss() - rssBefore) / Math.max(1, cached);
+
+  const ratio = responses.startsPerSecond / baseline.startsPerSecond;
+  const rows: Row[] = [
+    baseline.row,
+    responses.row,
+    {
+      name: 'response worker RSS per cached workflow',
+      opsPerSecond: NaN,
+      note: `${(perWorkflow / 1024).toFixed(0)} KiB over ${cached} cached workflows (${responses.starts} responses and their engagements)`,
+    },
+  ];
+  const checks: Check[] = [
+    {
+      target: `IncidentResponse starts/s ≥ ${TARGET_START_RATIO * 100}% of the baseline's`,
+      measured: `${responses.startsPerSecond.toFixed(1)} vs ${baseline.startsPerSecond.toFixed(1)} (${(ratio * 100).toFixed(0)}%)`,
+      pass: ratio >= TARGET_START_RATIO,
+    },
+    {
+      target: 'worker memory per cached workflow < 1.5 MB',
+      measured: `${(perWorkflow / 1024 / 1024).toFixed(3)} MB`,
+      pass: perWorkflow < TARGET_BYTES_PER_WORKFLOW,
+    },
+  ];
+  publish('workflows', rows, checks, join(fileURLToPath(new URL('.', import.meta.url)), 'results'));
+  noopWorker.shutdown();
+  responseWorker.shutdown();
+  await Promise.all(runs);
+} finally {
+  await native.close();
+  await connection.close();
+  await stack.stop();
+}

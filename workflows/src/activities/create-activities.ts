@@ -1,0 +1,429 @@
+import { status } from '@grpc/grpc-js';
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { NCISS_INPUTS, type NcissInputs, type Tlp } from '@beacon/domain';
+import { encodeEnvelope, tlpFromProto } from '@beacon/platform';
+import { type commonV1, type impactV1, intakeV1, notifyV1, responseV1 } from '@beacon/proto';
+import { grpcCall, grpcCode, type TokenSource } from '../adapters/grpc-call.js';
+import { AGENCY_KINDS, type AgencyKind, type AgencyProfile } from '../domain/engagement.js';
+import { FailureType } from '../domain/failures.js';
+import type {
+  IncidentLifecycle,
+  IncidentSnapshot,
+  ResponseActivities,
+  ResponseEvent,
+  VictimActivities,
+} from './types.js';
+
+/**
+ * The victims service as the follow-up needs it. It is being built separately; its gRPC adapter
+ * implements this port once it lands. Calls that change something carry an idempotency key.
+ */
+export interface VictimsPort {
+  listCases(incidentId: string): Promise<string[]>;
+  getCase(caseId: string): ReturnType<VictimActivities['getCase']>;
+  recordCheckIn(
+    caseId: string,
+    checkIn: { readonly day: number; readonly dueAtMs: number },
+    idempotencyKey: string,
+  ): ReturnType<VictimActivities['recordCheckIn']>;
+  escalateCase(caseId: string, reason: string, idempotencyKey: string): Promise<void>;
+}
+
+/** Publishes one event to JetStream with a message id, so a republished copy is dropped. */
+export type EventPublisher = (subject: string, data: Uint8Array, messageId: string) => Promise<void>;
+
+export interface ActivityDeps {
+  readonly intake: intakeV1.IntakeServiceClient;
+  /** Absent: the response goes on without cascades. */
+  readonly impact?: impactV1.ImpactServiceClient;
+  readonly notify: notifyV1.NotifyServiceClient;
+  /** Absent until the victims service is wired: its activities fail as VictimsServiceUnavailable. */
+  readonly victims?: VictimsPort;
+  /** Publishes `<events root>.<subject>`. */
+  readonly publish: EventPublisher;
+  /** The worker's service identity (role `service`). */
+  readonly token: TokenSource;
+  /** Deadline of one call to a service; 10 s unless given. */
+  readonly callTimeoutMs?: number;
+}
+
+/**
+ * The key of this activity's side effect: the workflow, its run and the activity's id, which
+ * stay the same across retries of the activity and replays of the workflow — and differ for
+ * every other activity, also after continue-as-new (a new run restarts activity ids).
+ */
+export function idempotencyKey(): string {
+  const info = activityInfo();
+  const execution = info.workflowExecution;
+  return `${execution?.workflowId ?? 'unknown'}/${execution?.runId ?? 'unknown'}/${info.activityId}`;
+}
+
+const LIFECYCLE: Record<intakeV1.IncidentStatus, IncidentLifecycle | undefined> = {
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED]: undefined,
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_REPORTED]: 'reported',
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_TRIAGE]: 'triage',
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_ACTIVE]: 'active',
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_CONTAINED]: 'contained',
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_RESOLVED]: 'resolved',
+  [intakeV1.IncidentStatus.INCIDENT_STATUS_CLOSED]: 'closed',
+};
+const TO_PROTO_STATUS = Object.fromEntries(
+  Object.entries(LIFECYCLE).flatMap(([k, v]) => (v ? [[v, Number(k) as intakeV1.IncidentStatus]] : [])),
+) as Record<IncidentLifecycle, intakeV1.IncidentStatus>;
+/** Forward order of the lifecycle: the response never moves an incident back. */
+const ORDER: readonly IncidentLifecycle[] = [
+  'reported',
+  'triage',
+  'active',
+  'contained',
+  'resolved',
+  'closed',
+];
+
+const KIND: Record<notifyV1.AgencyKind, AgencyKind | undefined> = {
+  [notifyV1.AgencyKind.AGENCY_KIND_UNSPECIFIED]: undefined,
+  [notifyV1.AgencyKind.AGENCY_KIND_CSIRT]: 'csirt',
+  [notifyV1.AgencyKind.AGENCY_KIND_LAW_ENFORCEMENT]: 'law-enforcement',
+  [notifyV1.AgencyKind.AGENCY_KIND_REGULATOR]: 'regulator',
+  [notifyV1.AgencyKind.AGENCY_KIND_OPERATOR]: 'operator',
+  [notifyV1.AgencyKind.AGENCY_KIND_VICTIM_SUPPORT]: 'victim-support',
+};
+
+/** Intake's incident as the workflows see it. */
+export function snapshotFromProto(incident: intakeV1.Incident | undefined): IncidentSnapshot {
+  if (!incident)
+    throw ApplicationFailure.create({
+      type: FailureType.NotFound,
+      message: 'no incident',
+      nonRetryable: true,
+    });
+  const inputs = incident.severityInputs;
+  const severityInputs = Object.fromEntries(
+    (Object.keys(NCISS_INPUTS) as (keyof NcissInputs)[]).map((k) => [
+      k,
+      (inputs?.[k] ?? '') || NCISS_INPUTS[k][0],
+    ]),
+  ) as unknown as NcissInputs;
+  return {
+    id: incident.id,
+    title: incident.title,
+    status: LIFECYCLE[incident.status] ?? 'reported',
+    tlp: tlpFromProto(incident.tlp) ?? 'RED',
+    rsitClass: incident.classification?.rsitClass ?? 'other',
+    rsitType: incident.classification?.rsitType ?? 'undetermined',
+    sectors: [...incident.sectors],
+    jurisdictions: [...incident.jurisdictions],
+    severityInputs,
+    ncissScore: incident.severity?.score ?? 0,
+    ncissLevel: incident.severity?.level ?? 0,
+    awareAtMs: (incident.awareAt ?? incident.openedAt ?? new Date(0)).getTime(),
+    engagedAgencyIds: [...incident.engagedAgencyIds],
+    affectedAssets: incident.affectedAssets.map((a) => ({ assetId: a.assetId, loss: a.loss || 1 })),
+    version: incident.version,
+  };
+}
+
+function agencyFromProto(a: notifyV1.Agency): AgencyProfile | undefined {
+  const kind = KIND[a.kind];
+  const clearance = tlpFromProto(a.clearance);
+  if (!kind || !clearance || !(AGENCY_KINDS as readonly string[]).includes(kind)) return undefined;
+  return {
+    id: a.id,
+    name: a.name,
+    kind,
+    jurisdictions: [...a.jurisdictions],
+    sectors: [...a.sectors],
+    clearance,
+    contacts: a.contacts.map((c) => ({ role: c.role, name: c.name })),
+  };
+}
+
+/** While `work` runs, tells Temporal the activity is alive (it may take longer than a heartbeat). */
+async function withHeartbeat<T>(work: Promise<T>, everyMs = 5_000): Promise<T> {
+  heartbeat();
+  const timer = setInterval(() => heartbeat(), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const victimsUnavailable = () =>
+  ApplicationFailure.create({
+    type: FailureType.VictimsServiceUnavailable,
+    message: 'the victims service is not connected to this worker',
+    nonRetryable: true,
+  });
+
+/** The response's activities against the real services; see `ResponseActivities`. */
+export function createActivities(deps: ActivityDeps): ResponseActivities {
+  const timeoutMs = deps.callTimeoutMs ?? 10_000;
+  const { intake, notify } = deps;
+  const getIncident = async (incidentId: string) =>
+    (
+      await grpcCall<intakeV1.GetIncidentResponse>(deps.token, timeoutMs, (md, o, done) =>
+        intake.getIncident({ incidentId }, md, o, done),
+      )
+    ).incident;
+  const updateSeverity = async (
+    incidentId: string,
+    inputs: commonV1.SeverityInputs,
+    expectedVersion: number,
+  ) =>
+    (
+      await grpcCall<intakeV1.UpdateSeverityResponse>(deps.token, timeoutMs, (md, o, done) =>
+        intake.updateSeverity({ incidentId, severityInputs: inputs, expectedVersion }, md, o, done),
+      )
+    ).incident;
+  const isType = (error: unknown, type: FailureType) =>
+    (error as { type?: string } | undefined)?.type === type;
+
+  return {
+    loadIncident: async (incidentId) => snapshotFromProto(await getIncident(incidentId)),
+
+    transitionIncident: async (incidentId, to, reason) => {
+      for (let attempt = 0; ; attempt++) {
+        const incident = snapshotFromProto(await getIncident(incidentId));
+        // There already, or further along (a coordinator moved it): nothing to do.
+        if (ORDER.indexOf(incident.status) >= ORDER.indexOf(to)) return incident.status;
+        try {
+          const moved = await grpcCall<intakeV1.TransitionIncidentResponse>(
+            deps.token,
+            timeoutMs,
+            (md, o, done) =>
+              intake.transitionIncident(
+                { incidentId, toStatus: TO_PROTO_STATUS[to], expectedVersion: incident.version, reason },
+                md,
+                o,
+                done,
+              ),
+          );
+          return snapshotFromProto(moved.incident).status;
+        } catch (error) {
+          // Changed meanwhile: read again. A move the lifecycle does not allow from where a
+          // coordinator left it is not the response's to force.
+          if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
+          if (isType(error, FailureType.FailedPrecondition)) return incident.status;
+          throw error;
+        }
+      }
+    },
+
+    raiseSeverity: async (incidentId, implied) => {
+      for (let attempt = 0; ; attempt++) {
+        const incident = snapshotFromProto(await getIncident(incidentId));
+        const current = incident.severityInputs;
+        const higher = <K extends 'crossSectorDependency' | 'potentialImpact'>(key: K, value: string) => {
+          const scale = NCISS_INPUTS[key] as readonly string[];
+          return scale.indexOf(value) > scale.indexOf(current[key]) ? value : current[key];
+        };
+        const next = {
+          ...current,
+          crossSectorDependency: higher('crossSectorDependency', implied.crossSectorDependency),
+          potentialImpact: higher('potentialImpact', implied.potentialImpact),
+        };
+        if (
+          next.crossSectorDependency === current.crossSectorDependency &&
+          next.potentialImpact === current.potentialImpact
+        ) {
+          return incident;
+        }
+        try {
+          return snapshotFromProto(await updateSeverity(incidentId, next, incident.version));
+        } catch (error) {
+          if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
+          throw error;
+        }
+      }
+    },
+
+    updateSeverity: async (incidentId, inputs) =>
+      snapshotFromProto(await updateSeverity(incidentId, inputs, 0)),
+
+    engageAgency: async (incidentId, agencyId) => {
+      const incident = await getIncident(incidentId);
+      if (incident?.engagedAgencyIds.includes(agencyId)) return;
+      try {
+        await grpcCall(deps.token, timeoutMs, (md, o, done) =>
+          intake.assignAgency({ incidentId, agencyId, expectedVersion: 0 }, md, o, done),
+        );
+      } catch (error) {
+        // A retry after the assignment went through, or a coordinator was quicker: engaged.
+        if (
+          isType(error, FailureType.FailedPrecondition) &&
+          (await getIncident(incidentId))?.engagedAgencyIds.includes(agencyId)
+        ) {
+          return;
+        }
+        throw error;
+      }
+    },
+
+    assessImpact: async (incidentId, affectedAssets) => {
+      const impact = deps.impact;
+      if (!impact) {
+        throw ApplicationFailure.create({
+          type: FailureType.NotConfigured,
+          message: 'no impact service',
+          nonRetryable: true,
+        });
+      }
+      // A cascade over a large region takes a while: heartbeat while impact computes it.
+      const { assessment } = await withHeartbeat(
+        grpcCall<impactV1.AssessImpactResponse>(deps.token, 4 * 60_000, (md, o, done) =>
+          impact.assessImpact(
+            { incidentId, affectedAssets: [...affectedAssets], horizonHours: 0 },
+            md,
+            o,
+            done,
+          ),
+        ),
+      );
+      if (!assessment) return null;
+      return {
+        impactedAssets: assessment.impactedAssets,
+        populationAffected: Number(assessment.populationAffected),
+        sectorsReached: assessment.bySector.map((t) => t.key).sort(),
+        jurisdictionsReached: assessment.byJurisdiction.map((t) => t.key).sort(),
+        crossSectorDependency: assessment.crossSectorDependency,
+        potentialImpact: assessment.potentialImpact,
+      };
+    },
+
+    listAgencies: async () => {
+      const agencies: AgencyProfile[] = [];
+      let pageToken = '';
+      do {
+        const page = await grpcCall<notifyV1.ListAgenciesResponse>(deps.token, timeoutMs, (md, o, done) =>
+          notify.listAgencies({ pageSize: 200, pageToken }, md, o, done),
+        );
+        for (const a of page.agencies) {
+          const profile = agencyFromProto(a);
+          if (profile) agencies.push(profile);
+        }
+        pageToken = page.nextPageToken;
+        heartbeat();
+      } while (pageToken);
+      return agencies;
+    },
+
+    notifyEngagement: async (request) => {
+      const { notice, first } = await grpcCall<notifyV1.NotifyEngagementResponse>(
+        deps.token,
+        timeoutMs,
+        (md, o, done) =>
+          notify.notifyEngagement(
+            {
+              incidentId: request.incidentId,
+              agencyId: request.agencyId,
+              contactRank: request.contactRank,
+              idempotencyKey: idempotencyKey(),
+              regardingAgencyId: request.regardingAgencyId,
+              round: request.round,
+              ncissLevel: request.ncissLevel,
+              acknowledgeBy: new Date(request.acknowledgeByMs),
+            },
+            md,
+            o,
+            done,
+          ),
+      );
+      return { noticeId: notice?.id ?? '', first, sentAtMs: notice?.sentAt?.getTime() ?? Date.now() };
+    },
+
+    publishResponseEvent: async (event) => {
+      const id = idempotencyKey();
+      const encoded = encodeResponseEvent(id, event);
+      await deps.publish(encoded.subject, encoded.data, id);
+    },
+
+    listVictimCases: async (incidentId) => {
+      if (!deps.victims) throw victimsUnavailable();
+      return deps.victims.listCases(incidentId);
+    },
+    getCase: async (caseId) => {
+      if (!deps.victims) throw victimsUnavailable();
+      return deps.victims.getCase(caseId);
+    },
+    recordCheckIn: async (caseId, checkIn) => {
+      if (!deps.victims) throw victimsUnavailable();
+      return deps.victims.recordCheckIn(caseId, checkIn, idempotencyKey());
+    },
+    escalateCase: async (caseId, reason) => {
+      if (!deps.victims) throw victimsUnavailable();
+      await deps.victims.escalateCase(caseId, reason, idempotencyKey());
+    },
+  };
+}
+
+/** A response event in its envelope, under `response.<type>`, with the activity's key as its id. */
+export function encodeResponseEvent(id: string, event: ResponseEvent) {
+  const common = (schema: string, data: Uint8Array, subject: string, tlp: Tlp) =>
+    encodeEnvelope({
+      id,
+      time: new Date(event.atMs),
+      source: 'workflows',
+      domain: 'response',
+      event: event.type,
+      subject,
+      tlp,
+      incidentId: event.incidentId,
+      schema,
+      data,
+    });
+  switch (event.type) {
+    case 'report-due':
+    case 'report-overdue':
+      return common(
+        'beacon.response.v1.ReportDeadline',
+        responseV1.ReportDeadline.encode({
+          incidentId: event.incidentId,
+          regime: event.regime,
+          obligation: event.obligation,
+          dueAt: new Date(event.dueAtMs),
+          escalationLevel: event.escalationLevel,
+          draftJson: JSON.stringify(event.draft),
+        }).finish(),
+        `${event.incidentId}:${event.obligation}`,
+        event.tlp,
+      );
+    case 'engagement-escalated':
+    case 'engagement-unacknowledged':
+      return common(
+        'beacon.response.v1.EngagementEscalation',
+        responseV1.EngagementEscalation.encode({
+          incidentId: event.incidentId,
+          agencyId: event.agencyId,
+          toAgencyId: event.toAgencyId,
+          contactRank: event.contactRank,
+          role: event.role,
+          round: event.round,
+        }).finish(),
+        `${event.incidentId}:${event.agencyId}`,
+        event.tlp,
+      );
+    case 'victim-escalated':
+      return common(
+        'beacon.response.v1.VictimCaseEscalated',
+        responseV1.VictimCaseEscalated.encode({
+          incidentId: event.incidentId,
+          caseId: event.caseId,
+          reason: event.reason,
+        }).finish(),
+        `${event.incidentId}:${event.caseId}`,
+        event.tlp,
+      );
+    case 'final-report':
+      return common(
+        'beacon.response.v1.FinalReport',
+        responseV1.FinalReport.encode({
+          incidentId: event.incidentId,
+          reportJson: JSON.stringify(event.report),
+        }).finish(),
+        event.incidentId,
+        event.tlp,
+      );
+  }
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
+
+const ROLES = ['worker', 'starter', 'acks', 'api'] as const;
+export type WorkflowsRole = (typeof ROLES)[number];
+
+const schema = {
+  TEMPORAL_ADDRESS: env.hostPort().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('beacon'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('response'),
+  NATS_URL: z.string().min(1),
+  EVENTS_STREAM: env.name('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+  /** host:port of intake and notify, which every response needs. */
+  INTAKE_ADDRESS: env.hostPort(),
+  NOTIFY_ADDRESS: env.hostPort(),
+  /** host:port of impact; without it responses go on without cascades. */
+  IMPACT_ADDRESS: env.hostPort().optional(),
+  /** A file holding a bearer token with the `service` role, read on each call. */
+  SERVICE_TOKEN_FILE: z.string().min(1),
+  /** Durable consumers shared by every replica. */
+  WORKFLOWS_STARTER_CONSUMER: env.name('workflows-starter'),
+  WORKFLOWS_ACK_CONSUMER: env.name('workflows-acks'),
+  WORKFLOWS_CHANGES_CONSUMER: env.name('workflows-incident-changes'),
+  /** The response API (ResponseService) the gateway forwards coordinators' commands to. */
+  RESPONSE_GRPC_HOST: z.string().default('127.0.0.1'),
+  RESPONSE_GRPC_PORT: env.port(50064),
+  ...AUTH_ENV,
+  /**
+   * What this process runs, comma-separated: the Temporal `worker`, the incident `starter` (with
+   * the consumer of intake's later changes), the acknowledgement consumer (`acks`) and the
+   * response `api`. All by default; split them to
+   * scale each on its own.
+   */
+  WORKFLOWS_ROLES: z
+    .string()
+    .default(ROLES.join(','))
+    .transform((value, ctx) => {
+      const roles = value
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
+      const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      if (unknown.length > 0 || roles.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `roles are ${ROLES.join(', ')}` });
+      }
+      return new Set(roles as WorkflowsRole[]);
+    }),
+  /** Workflows the worker keeps in memory between tasks (Temporal's default: 1,000). */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  LOG_LEVEL: env.logLevel(),
+};
+
+export type WorkflowsConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
+  const raw = parseConfig(schema, environment);
+  const roles = raw.WORKFLOWS_ROLES;
+  const auth = authConfigFrom(raw);
+  return {
+    temporal: {
+      address: raw.TEMPORAL_ADDRESS,
+      namespace: raw.TEMPORAL_NAMESPACE,
+      taskQueue: raw.TEMPORAL_TASK_QUEUE,
+      maxCachedWorkflows: raw.WORKER_MAX_CACHED_WORKFLOWS,
+    },
+    nats: {
+      url: raw.NATS_URL,
+      stream: raw.EVENTS_STREAM,
+      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+      starterConsumer: raw.WORKFLOWS_STARTER_CONSUMER,
+      ackConsumer: raw.WORKFLOWS_ACK_CONSUMER,
+      changesConsumer: raw.WORKFLOWS_CHANGES_CONSUMER,
+    },
+    services: {
+      intake: raw.INTAKE_ADDRESS,
+      notify: raw.NOTIFY_ADDRESS,
+      impact: raw.IMPACT_ADDRESS,
+      tokenFile: raw.SERVICE_TOKEN_FILE,
+    },
+    api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT },
+    auth,
+    roles,
+    logLevel: raw.LOG_LEVEL,
+  } as const;
+}

@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import { credentials } from '@grpc/grpc-js';
+import { jetstream } from '@nats-io/jetstream';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import {
+  connectNats,
+  createAuthenticator,
+  ensureStreams,
+  eventsStream,
+  startGrpcServer,
+  type Logger,
+  type RunningGrpcServer,
+} from '@beacon/platform';
+import { impactV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { createActivities } from './activities/create-activities.js';
+import type { ResponseActivities } from './activities/types.js';
+import { responseGrpc } from './api/response-grpc.js';
+import type { WorkflowsConfig } from './config.js';
+import { AcknowledgementSignaller } from './events/acknowledgement-signaller.js';
+import { IncidentChangeSignaller } from './events/incident-change-signaller.js';
+import { IncidentStarter } from './events/incident-starter.js';
+import { createResponseWorker } from './worker.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningWorkflows {
+  /** The response API's port, when this process serves it. */
+  readonly apiPort: number | undefined;
+  readonly client: Client;
+  readonly starter: IncidentStarter | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** For tests only: wraps the real activities (e.g. to stall one and kill the process). */
+  readonly wrapActivities?: (activities: ResponseActivities) => ResponseActivities;
+}
+
+/**
+ * Wires the response side of Beacon, each part when its role is configured: the Temporal
+ * worker (workflows and their activities against intake, impact, notify and JetStream), the
+ * starter that opens a response per `incident.opened`, the consumer that turns notify's
+ * acknowledgements into signals, and the response API for the gateway.
+ */
+export async function startWorkflows(
+  config: WorkflowsConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningWorkflows> {
+  const { roles } = config;
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const connection = await Connection.connect({ address: config.temporal.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const nc = await connectNats({ servers: config.nats.url, name: 'beacon-workflows', logger });
+    stops.push(() => nc.drain());
+    await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+
+    let worker: Worker | undefined;
+    if (roles.has('worker')) {
+      const { services } = config;
+      const intake = new intakeV1.IntakeServiceClient(services.intake, credentials.createInsecure());
+      const notify = new notifyV1.NotifyServiceClient(services.notify, credentials.createInsecure());
+      const impact = services.impact
+        ? new impactV1.ImpactServiceClient(services.impact, credentials.createInsecure())
+        : undefined;
+      stops.push(() => {
+        intake.close();
+        notify.close();
+        impact?.close();
+      });
+      const js = jetstream(nc);
+      const activities = createActivities({
+        intake,
+        notify,
+        ...(impact ? { impact } : {}),
+        publish: async (subject, data, messageId) => {
+          await js.publish(`${config.nats.subjectRoot}.${subject}`, data, { msgID: messageId });
+        },
+        token: async () => (await readFile(services.tokenFile, 'utf8')).trim(),
+      });
+      const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+      stops.push(() => nativeConnection.close());
+      worker = await createResponseWorker({
+        connection: nativeConnection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        activities: options.wrapActivities ? options.wrapActivities(activities) : activities,
+        ...(config.temporal.maxCachedWorkflows === undefined
+          ? {}
+          : { maxCachedWorkflows: config.temporal.maxCachedWorkflows }),
+      });
+      const running = worker.run();
+      const w = worker;
+      stops.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+      });
+      running.catch((error: unknown) => logger.fatal({ err: error }, 'the Temporal worker stopped'));
+    }
+
+    let starter: IncidentStarter | undefined;
+    if (roles.has('starter')) {
+      starter = new IncidentStarter({
+        nc,
+        stream: config.nats.stream,
+        subjectRoot: config.nats.subjectRoot,
+        durable: config.nats.starterConsumer,
+        client,
+        taskQueue: config.temporal.taskQueue,
+        logger,
+      });
+      await starter.start();
+      const s = starter;
+      stops.push(() => s.stop());
+      const changes = new IncidentChangeSignaller({
+        nc,
+        stream: config.nats.stream,
+        subjectRoot: config.nats.subjectRoot,
+        durable: config.nats.changesConsumer,
+        client,
+        logger,
+      });
+      await changes.start();
+      stops.push(() => changes.stop());
+    }
+    if (roles.has('acks')) {
+      const acks = new AcknowledgementSignaller({
+        nc,
+        stream: config.nats.stream,
+        subjectRoot: config.nats.subjectRoot,
+        durable: config.nats.ackConsumer,
+        client,
+        logger,
+      });
+      await acks.start();
+      stops.push(() => acks.stop());
+    }
+    let api: RunningGrpcServer | undefined;
+    if (roles.has('api')) {
+      api = await startGrpcServer({
+        component: 'workflows',
+        version: VERSION,
+        host: config.api.host,
+        port: config.api.port,
+        logger,
+        services: [responseGrpc({ client, authenticator: createAuthenticator(config.auth), logger })],
+      });
+      const server = api;
+      stops.push(() => server.shutdown());
+    }
+    logger.info(
+      { roles: [...roles], apiPort: api?.port, taskQueue: config.temporal.taskQueue },
+      'workflows running',
+    );
+    return { apiPort: api?.port, client, starter, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url';
+import type { Logger as PinoLogger } from '@beacon/platform';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  type NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type LogMetadata,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { ResponseActivities } from './activities/types.js';
+import { TASK_QUEUE } from './workflows/definitions.js';
+
+/** Running from TypeScript sources (tests, tsx) rather than from the built output. */
+const fromSources = import.meta.url.endsWith('.ts');
+
+/** The module every response workflow is exported from. */
+export const WORKFLOWS_PATH = fileURLToPath(
+  new URL(`./workflows/index.${fromSources ? 'ts' : 'js'}`, import.meta.url),
+);
+
+/**
+ * Bundles the response workflows once (a second or two); a process that creates several
+ * workers (tests, the benchmark) passes the bundle to each. From sources, workspace packages
+ * resolve to their TypeScript (the `source` export condition), as everywhere else in tests.
+ */
+export async function bundleResponseWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('WARN'),
+    ...(fromSources
+      ? {
+          webpackConfigHook: (config) => ({
+            ...config,
+            resolve: { ...config.resolve, conditionNames: ['source', '...'] },
+          }),
+        }
+      : {}),
+  });
+}
+
+export interface ResponseWorkerOptions {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue?: string;
+  readonly activities: ResponseActivities;
+  readonly bundle?: WorkflowBundleWithSourceMap;
+  /** Workflows kept in memory between tasks; Temporal's default is 1,000 per worker. */
+  readonly maxCachedWorkflows?: number;
+  readonly identity?: string;
+}
+
+/** A worker for every response workflow and activity, on the `response` task queue. */
+export async function createResponseWorker(options: ResponseWorkerOptions): Promise<Worker> {
+  const bundle = options.bundle ?? (await bundleResponseWorkflows());
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: bundle,
+    activities: options.activities,
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
+  });
+}
+
+const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Sends everything Temporal logs — the SDK, workflows' and activities' `log`, and the native
+ * core (forwarded) — to pino. Once per process, before any connection or worker is made.
+ */
+export function installTemporalLogging(logger: PinoLogger, coreLevel: 'WARN' | 'INFO' = 'WARN'): void {
+  const temporal = logger.child({ component: 'temporal' });
+  Runtime.install({
+    logger: new DefaultLogger('DEBUG', ({ level, message, meta }) => {
+      temporal[PINO_LEVEL[level]](toPinoMeta(meta), message);
+    }),
+    telemetryOptions: { logging: { filter: { core: coreLevel, other: 'ERROR' }, forward: {} } },
+  });
+}
+
+function toPinoMeta(meta: LogMetadata | undefined): Record<string, unknown> {
+  if (!meta) return {};
+  // Symbol keys (Temporal's internal markers) mean nothing in a log line.
+  return Object.fromEntries(Object.entries(meta));
+}

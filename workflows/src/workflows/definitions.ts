@@ -1,0 +1,301 @@
+/**
+ * The messages the response workflows exchange with each other and with the outside: signals,
+ * validated updates, queries, and the shapes they carry. Clients (the starter, the
+ * acknowledgement consumer, the response API) import these same definitions.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DraftFacts, NcissInputs, ObligationId, Regime, Tlp } from '@beacon/domain';
+import type { ImpactSummary, IncidentSnapshot } from '../activities/types.js';
+import type { AlarmKind } from '../domain/alarms.js';
+import type { EngagementDecision, EscalationStep } from '../domain/engagement.js';
+import type { ResponsePolicy } from '../domain/policy.js';
+
+export const TASK_QUEUE = 'response';
+
+/** The search attributes coordinators filter on in the Temporal UI (registered by the test kit). */
+export const SEARCH_ATTRIBUTES = {
+  IncidentId: defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD),
+  NcissLevel: defineSearchAttributeKey('NcissLevel', SearchAttributeType.INT),
+  Sectors: defineSearchAttributeKey('Sectors', SearchAttributeType.KEYWORD_LIST),
+  Jurisdictions: defineSearchAttributeKey('Jurisdictions', SearchAttributeType.KEYWORD_LIST),
+  IncidentStatus: defineSearchAttributeKey('IncidentStatus', SearchAttributeType.KEYWORD),
+  Tlp: defineSearchAttributeKey('Tlp', SearchAttributeType.KEYWORD),
+} as const;
+
+export const responseWorkflowId = (incidentId: string) => `incident-${incidentId}`;
+export const engagementWorkflowId = (incidentId: string, agencyId: string) =>
+  `incident-${incidentId}-agency-${agencyId}`;
+export const clockWorkflowId = (incidentId: string, regime: Regime) =>
+  `incident-${incidentId}-clock-${regime.toLowerCase()}`;
+export const victimFollowUpWorkflowId = (incidentId: string, caseId: string) =>
+  `incident-${incidentId}-victim-${caseId}`;
+
+// ---------------------------------------------------------------------------------------------
+// IncidentResponse
+
+export type ResponsePhase = 'triage' | 'active' | 'resolved' | 'closed';
+
+export interface TimelineEntry {
+  readonly atMs: number;
+  readonly kind: string;
+  readonly detail: string;
+  readonly agencyId?: string;
+  readonly obligation?: ObligationId;
+}
+
+export type EngagementState = 'engaging' | 'notified' | 'acknowledged' | 'unacknowledged' | 'removed';
+
+export interface AgencyEngagementStatus {
+  readonly agencyId: string;
+  readonly state: EngagementState;
+  readonly reasons: readonly string[];
+  /** The step last notified. */
+  readonly contactRank?: number;
+  readonly role?: string;
+  readonly notifiedAgencyId?: string;
+  readonly round?: number;
+  readonly noticesSent: number;
+  readonly acknowledgedAtMs?: number;
+  readonly timeToAcknowledgeMs?: number;
+  readonly via?: string;
+  readonly startedAtMs: number;
+}
+
+export type ObligationState = 'open' | 'overdue' | 'filed';
+
+export interface ObligationStatus {
+  readonly id: ObligationId;
+  readonly regime: Regime;
+  readonly title: string;
+  readonly phase: 'initial' | 'final';
+  readonly dueAtMs?: number;
+  readonly state: ObligationState;
+  readonly filedAtMs?: number;
+  readonly reference?: string;
+  readonly mustFileBeforeResolving: boolean;
+  readonly escalationLevel: number;
+  /** A draft of the report, prefilled (in the status query; not in commands' results). */
+  readonly draft?: Record<string, unknown>;
+}
+
+export interface VictimCaseStatus {
+  readonly caseId: string;
+  readonly state: 'following-up' | 'escalated' | 'completed' | 'unavailable';
+  readonly urgency: 'routine' | 'urgent' | 'unknown';
+  readonly lastCheckInDay?: number;
+}
+
+export interface ResponseStatus {
+  readonly incidentId: string;
+  readonly phase: ResponsePhase;
+  readonly title: string;
+  readonly tlp: Tlp;
+  readonly ncissScore: number;
+  readonly ncissLevel: number;
+  readonly sectors: readonly string[];
+  readonly jurisdictions: readonly string[];
+  readonly awareAtMs: number;
+  readonly impact?: ImpactSummary;
+  readonly agencies: readonly AgencyEngagementStatus[];
+  readonly notCleared: readonly EngagementDecision[];
+  readonly regimes: readonly { readonly regime: Regime; readonly reasons: readonly string[] }[];
+  readonly obligations: readonly ObligationStatus[];
+  /** Why the incident may not be resolved yet; empty when it may. */
+  readonly resolveBlockers: readonly string[];
+  readonly victimCases: readonly VictimCaseStatus[];
+  readonly ransomPaidAtMs?: number;
+  readonly resolvedAtMs?: number;
+  readonly closedAtMs?: number;
+  readonly resolutionSummary?: string;
+  readonly finalReport?: Record<string, unknown>;
+  /** Runs of this response so far: more than one after continue-as-new. */
+  readonly runs: number;
+}
+
+export interface IncidentResponseInput {
+  readonly incidentId: string;
+  readonly policy?: ResponsePolicy;
+  /** Set by continue-as-new: where the previous run left off. */
+  readonly resumed?: unknown;
+}
+
+export interface ResponseOutcome {
+  readonly incidentId: string;
+  readonly phase: ResponsePhase;
+  readonly agencies: readonly AgencyEngagementStatus[];
+  readonly obligations: readonly ObligationStatus[];
+  readonly runs: number;
+}
+
+export interface AcknowledgementInput {
+  readonly agencyId: string;
+  /** feed, grpc, webhook-link, email-link (from notify) or coordinator. */
+  readonly via: string;
+  readonly note: string;
+  readonly atMs: number;
+}
+
+/** From the acknowledgement consumer when the engagement itself no longer runs. */
+export const acknowledgedSignal = defineSignal<[AcknowledgementInput]>('acknowledged');
+
+/** From an AgencyEngagement: where it stands. */
+export interface EngagementChange {
+  readonly agencyId: string;
+  readonly state: Exclude<EngagementState, 'engaging'>;
+  readonly step?: EscalationStep;
+  readonly round?: number;
+  readonly noticesSent: number;
+  readonly acknowledgement?: AcknowledgementInput;
+  readonly timeToAcknowledgeMs?: number;
+  readonly atMs: number;
+}
+export const engagementChangedSignal = defineSignal<[EngagementChange]>('engagementChanged');
+
+/** From a RegulatoryClock: an alarm it raised. */
+export interface ClockAlarm {
+  readonly regime: Regime;
+  readonly obligation: ObligationId;
+  readonly kind: AlarmKind;
+  readonly level: number;
+  readonly dueAtMs: number;
+  readonly atMs: number;
+}
+export const clockAlarmSignal = defineSignal<[ClockAlarm]>('clockAlarm');
+
+/** From a VictimFollowUp. */
+export interface VictimCaseChange {
+  readonly caseId: string;
+  readonly event: 'started' | 'check-in' | 'escalated' | 'completed' | 'unavailable';
+  readonly urgency: 'routine' | 'urgent' | 'unknown';
+  readonly day?: number;
+  readonly detail: string;
+  readonly atMs: number;
+}
+export const victimCaseChangedSignal = defineSignal<[VictimCaseChange]>('victimCaseChanged');
+
+/**
+ * Intake changed the incident (its severity, or an agency a coordinator engaged there): the
+ * incident as it now is. Older versions than the response holds are ignored.
+ */
+export const incidentChangedSignal = defineSignal<[IncidentSnapshot]>('incidentChanged');
+
+/** A victim case linked to the incident after the response started (victims service, officer). */
+export const linkVictimCaseSignal = defineSignal<[{ readonly caseId: string }]>('linkVictimCase');
+
+// Coordinator commands: validated updates. Each returns the response's status afterwards.
+export interface AcknowledgeCommand {
+  readonly agencyId: string;
+  readonly note: string;
+  /** Who recorded it: `coordinator`, or the agency's own call through the response API. */
+  readonly via: string;
+}
+export const acknowledgeUpdate = defineUpdate<ResponseStatus, [AcknowledgeCommand]>('acknowledge');
+/** Moves an engagement (or every open one, when `agencyId` is empty) to its next contact now. */
+export const escalateUpdate = defineUpdate<ResponseStatus, [{ readonly agencyId: string }]>('escalate');
+export const addAgencyUpdate = defineUpdate<
+  ResponseStatus,
+  [{ readonly agencyId: string; readonly reason: string }]
+>('addAgency');
+export const removeAgencyUpdate = defineUpdate<
+  ResponseStatus,
+  [{ readonly agencyId: string; readonly reason: string }]
+>('removeAgency');
+export const changeSeverityUpdate = defineUpdate<ResponseStatus, [{ readonly inputs: NcissInputs }]>(
+  'changeSeverity',
+);
+export interface FileReportCommand {
+  readonly obligation: ObligationId;
+  /** The authority's reference for the filed report. */
+  readonly reference: string;
+  /** When it was filed; now when absent. */
+  readonly filedAtMs?: number;
+}
+export const fileReportUpdate = defineUpdate<ResponseStatus, [FileReportCommand]>('fileReport');
+export const recordRansomPaymentUpdate = defineUpdate<ResponseStatus, [{ readonly paidAtMs: number }]>(
+  'recordRansomPayment',
+);
+/** Refused, with the reasons, while reports that must come first are unfiled. */
+export const resolveUpdate = defineUpdate<ResponseStatus, [{ readonly summary: string }]>('resolve');
+
+export const statusQuery = defineQuery<ResponseStatus>('status');
+export const timelineQuery = defineQuery<readonly TimelineEntry[]>('timeline');
+
+// ---------------------------------------------------------------------------------------------
+// AgencyEngagement
+
+export interface AgencyEngagementInput {
+  readonly incidentId: string;
+  readonly agencyId: string;
+  readonly parentWorkflowId: string;
+  readonly tlp: Tlp;
+  readonly ncissLevel: number;
+  readonly chain: readonly EscalationStep[];
+  readonly policy: ResponsePolicy;
+  readonly resumed?: unknown;
+}
+
+export interface AgencyEngagementOutcome {
+  readonly agencyId: string;
+  readonly state: 'acknowledged' | 'unacknowledged' | 'removed';
+  readonly noticesSent: number;
+  readonly acknowledgement?: AcknowledgementInput;
+  readonly timeToAcknowledgeMs?: number;
+}
+
+export const acknowledgeSignal = defineSignal<[AcknowledgementInput]>('acknowledge');
+export const escalateNowSignal = defineSignal('escalateNow');
+export const severityChangedSignal = defineSignal<[{ readonly ncissLevel: number }]>('severityChanged');
+
+// ---------------------------------------------------------------------------------------------
+// RegulatoryClock
+
+export interface ClockFactsInput {
+  readonly obligations: readonly ObligationId[];
+  readonly ransomPaidAtMs?: number;
+  readonly draftFacts: DraftFacts;
+}
+
+export interface RegulatoryClockInput extends ClockFactsInput {
+  readonly incidentId: string;
+  readonly parentWorkflowId: string;
+  readonly regime: Regime;
+  readonly awareAtMs: number;
+  readonly tlp: Tlp;
+  readonly policy: ResponsePolicy;
+  readonly resumed?: unknown;
+}
+
+export interface RegulatoryClockOutcome {
+  readonly regime: Regime;
+  readonly filed: Partial<Record<ObligationId, number>>;
+  readonly alarmsRaised: number;
+}
+
+export const reportFiledSignal =
+  defineSignal<
+    [{ readonly obligation: ObligationId; readonly filedAtMs: number; readonly reference: string }]
+  >('reportFiled');
+export const incidentResolvedSignal = defineSignal<[{ readonly resolvedAtMs: number }]>('incidentResolved');
+export const clockFactsSignal = defineSignal<[ClockFactsInput]>('clockFacts');
+
+// ---------------------------------------------------------------------------------------------
+// VictimFollowUp
+
+export interface VictimFollowUpInput {
+  readonly incidentId: string;
+  readonly caseId: string;
+  readonly parentWorkflowId: string;
+  readonly tlp: Tlp;
+  /** Days after the start, unless the case has its own schedule. */
+  readonly checkInDays: readonly number[];
+}
+
+export interface VictimFollowUpOutcome {
+  readonly caseId: string;
+  readonly checkIns: number;
+  readonly escalated: boolean;
+}
+
+/** The case changed in the victims service (e.g. its officer marked it urgent). */
+export const caseUpdatedSignal = defineSignal<[{ readonly urgency: 'routine' | 'urgent' }]>('caseUpdated');

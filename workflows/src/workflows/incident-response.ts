@@ -1,0 +1,1122 @@
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import {
+  applicableRegimes,
+  draftReport,
+  invalidNcissInputs,
+  isCriminal,
+  classification as classify,
+  isObligationId,
+  mustFileBeforeResolving,
+  OBLIGATIONS,
+  scheduleObligations,
+  type Applicability,
+  type DraftFacts,
+  type NcissInputs,
+  type ObligationId,
+  type Regime,
+} from '@beacon/domain';
+import type { ImpactSummary, IncidentSnapshot } from '../activities/types.js';
+import {
+  decideEngagements,
+  escalationChain,
+  type AgencyProfile,
+  type EngagementDecision,
+} from '../domain/engagement.js';
+import { FailureType } from '../domain/failures.js';
+import { DEFAULT_POLICY, type ResponsePolicy } from '../domain/policy.js';
+import { agencyEngagement } from './agency-engagement.js';
+import {
+  acknowledgedSignal,
+  acknowledgeSignal,
+  acknowledgeUpdate,
+  addAgencyUpdate,
+  changeSeverityUpdate,
+  clockAlarmSignal,
+  clockFactsSignal,
+  clockWorkflowId,
+  engagementChangedSignal,
+  engagementWorkflowId,
+  escalateNowSignal,
+  escalateUpdate,
+  fileReportUpdate,
+  incidentChangedSignal,
+  incidentResolvedSignal,
+  linkVictimCaseSignal,
+  recordRansomPaymentUpdate,
+  removeAgencyUpdate,
+  reportFiledSignal,
+  resolveUpdate,
+  SEARCH_ATTRIBUTES,
+  severityChangedSignal,
+  statusQuery,
+  timelineQuery,
+  victimCaseChangedSignal,
+  victimFollowUpWorkflowId,
+  type AcknowledgeCommand,
+  type AcknowledgementInput,
+  type AgencyEngagementStatus,
+  type FileReportCommand,
+  type IncidentResponseInput,
+  type ObligationStatus,
+  type ResponseOutcome,
+  type ResponsePhase,
+  type ResponseStatus,
+  type TimelineEntry,
+  type VictimCaseStatus,
+} from './definitions.js';
+import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
+import { regulatoryClock } from './regulatory-clock.js';
+import { victimFollowUp } from './victim-follow-up.js';
+
+/** The timeline kept in the workflow (and carried across continue-as-new): the newest entries. */
+const TIMELINE_LIMIT = 500;
+
+interface RegimeState {
+  readonly regime: Regime;
+  obligations: ObligationId[];
+  reasons: string[];
+  clockStarted: boolean;
+}
+
+interface AlarmState {
+  overdue: boolean;
+  escalationLevel: number;
+}
+
+/** Everything a run hands to the next on continue-as-new. */
+interface ResponseState {
+  phase: ResponsePhase;
+  incident?: IncidentSnapshot;
+  impact?: ImpactSummary;
+  agencies: Record<string, AgencyEngagementStatus>;
+  notCleared: EngagementDecision[];
+  regimes: RegimeState[];
+  filed: Partial<Record<ObligationId, { atMs: number; reference: string }>>;
+  alarms: Partial<Record<ObligationId, AlarmState>>;
+  ransomPaidAtMs?: number;
+  victimCases: Record<string, VictimCaseStatus>;
+  victimsChecked: boolean;
+  resolution?: { requestedAtMs: number; summary: string };
+  resolvedAtMs?: number;
+  closedAtMs?: number;
+  finalReport?: Record<string, unknown>;
+  /** The newest incident intake announced, not yet applied. */
+  pendingIncident?: IncidentSnapshot;
+  timeline: TimelineEntry[];
+  /** Search attribute values last written, to write only changes. */
+  searchAttributes: Record<string, unknown>;
+  runs: number;
+}
+
+/**
+ * The response to one incident (`incident-<id>`), started by the starter when intake opens it.
+ *
+ * Triage: reads the incident, has impact assess its cascade, raises the severity inputs the
+ * cascade implies, then decides which agencies to engage (one AgencyEngagement child each),
+ * which regulatory regimes apply (one RegulatoryClock child each) and follows up the linked
+ * victim cases (one VictimFollowUp each). Then it is active: coordinators' commands arrive as
+ * validated updates, acknowledgements and alarms as signals. Resolution is refused while a
+ * report that must come first is unfiled; once resolved it publishes its final report, waits
+ * for the regimes' final reports and closes the incident. The search attributes follow along;
+ * the history is handed to a new run before it grows large. Children outlive a run
+ * (ParentClosePolicy.ABANDON) and reach the current one through signals by workflow id.
+ */
+export async function incidentResponse(input: IncidentResponseInput): Promise<ResponseOutcome> {
+  const { incidentId } = input;
+  const policy: ResponsePolicy = input.policy ?? DEFAULT_POLICY;
+  const self = workflowInfo().workflowId;
+  const state: ResponseState = (input.resumed as ResponseState | undefined) ?? {
+    phase: 'triage',
+    agencies: {},
+    notCleared: [],
+    regimes: [],
+    filed: {},
+    alarms: {},
+    victimCases: {},
+    victimsChecked: false,
+    timeline: [],
+    searchAttributes: {},
+    runs: 1,
+  };
+
+  const note = (entry: Omit<TimelineEntry, 'atMs'>) => {
+    state.timeline.push({ atMs: Date.now(), ...entry });
+    if (state.timeline.length > TIMELINE_LIMIT)
+      state.timeline.splice(0, state.timeline.length - TIMELINE_LIMIT);
+  };
+
+  // ---- search attributes -------------------------------------------------------------------
+  const publishSearchAttributes = () => {
+    const incident = state.incident;
+    const values: Record<keyof typeof SEARCH_ATTRIBUTES, unknown> = {
+      IncidentId: incidentId,
+      IncidentStatus: state.phase,
+      NcissLevel: incident?.ncissLevel,
+      Tlp: incident?.tlp,
+      Sectors: incident ? union(incident.sectors, state.impact?.sectorsReached ?? []) : undefined,
+      Jurisdictions: incident
+        ? union(incident.jurisdictions, state.impact?.jurisdictionsReached ?? [])
+        : undefined,
+    };
+    const pairs: SearchAttributeUpdatePair[] = [];
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined || JSON.stringify(state.searchAttributes[name]) === JSON.stringify(value))
+        continue;
+      state.searchAttributes[name] = value;
+      pairs.push({
+        key: SEARCH_ATTRIBUTES[name as keyof typeof SEARCH_ATTRIBUTES],
+        value,
+      } as SearchAttributeUpdatePair);
+    }
+    if (pairs.length > 0) upsertSearchAttributes(pairs);
+  };
+  const enter = (phase: ResponsePhase) => {
+    state.phase = phase;
+    publishSearchAttributes();
+  };
+
+  // ---- regulatory view, computed from state ------------------------------------------------
+  /** Every applicable obligation with its deadline as things stand, soonest first. */
+  const schedules = () =>
+    state.regimes
+      .flatMap((r) =>
+        scheduleObligations(r.obligations, {
+          awareAtMs: state.incident?.awareAtMs ?? 0,
+          filedAtMs: Object.fromEntries(Object.entries(state.filed).map(([id, f]) => [id, f.atMs])),
+          ...(state.resolvedAtMs === undefined ? {} : { resolvedAtMs: state.resolvedAtMs }),
+          ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+        }),
+      )
+      .sort((x, y) => (x.dueAtMs ?? Infinity) - (y.dueAtMs ?? Infinity));
+  const draftFacts = (): DraftFacts => {
+    const i = state.incident!;
+    const c = classify(i.rsitClass, i.rsitType);
+    return {
+      incidentId,
+      title: i.title,
+      rsitClass: i.rsitClass,
+      rsitType: i.rsitType,
+      sectors: i.sectors,
+      jurisdictions: i.jurisdictions,
+      ncissScore: i.ncissScore,
+      ncissLevel: i.ncissLevel,
+      tlp: i.tlp,
+      awareAtMs: i.awareAtMs,
+      criminalSuspected: c !== undefined && isCriminal(c),
+      ...(state.impact
+        ? {
+            impact: {
+              impactedAssets: state.impact.impactedAssets,
+              populationAffected: state.impact.populationAffected,
+              sectorsReached: state.impact.sectorsReached,
+              jurisdictionsReached: state.impact.jurisdictionsReached,
+            },
+          }
+        : {}),
+      ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+      engagedAgencyIds: Object.values(state.agencies)
+        .filter((a) => a.state !== 'removed')
+        .map((a) => a.agencyId),
+      ...(state.resolvedAtMs === undefined ? {} : { resolvedAtMs: state.resolvedAtMs }),
+      ...(state.resolution ? { resolutionSummary: state.resolution.summary } : {}),
+    };
+  };
+  const obligationStatuses = (withDrafts: boolean): ObligationStatus[] => {
+    const now = Date.now();
+    const facts = withDrafts && state.incident ? draftFacts() : undefined;
+    return schedules().map((o) => {
+      const filed = state.filed[o.id];
+      const alarm = state.alarms[o.id];
+      const overdue = !filed && o.dueAtMs !== undefined && o.dueAtMs <= now;
+      return {
+        id: o.id,
+        regime: o.regime,
+        title: o.title,
+        phase: o.phase,
+        ...(o.dueAtMs === undefined ? {} : { dueAtMs: o.dueAtMs }),
+        state: filed ? 'filed' : overdue ? 'overdue' : 'open',
+        ...(filed ? { filedAtMs: filed.atMs, reference: filed.reference } : {}),
+        mustFileBeforeResolving: mustFileBeforeResolving(o, now),
+        escalationLevel: alarm?.escalationLevel ?? 0,
+        ...(facts ? { draft: draftReport(o.id, facts) } : {}),
+      };
+    });
+  };
+  const resolveBlockers = (): string[] => {
+    const now = Date.now();
+    return schedules()
+      .filter((o) => !state.filed[o.id] && mustFileBeforeResolving(o, now))
+      .map(
+        (o) =>
+          `${o.title} is not filed` +
+          (o.dueAtMs === undefined ? '' : ` (due ${new Date(o.dueAtMs).toISOString()})`),
+      );
+  };
+  const allReportsFiled = () => schedules().every((o) => state.filed[o.id] !== undefined);
+
+  /**
+   * The response as it stands. Updates return it without the report drafts: an update's result
+   * is stored in the history, and drafts are the bulk of it; the status query has them.
+   */
+  const status = (withDrafts = false): ResponseStatus => {
+    const i = state.incident;
+    return {
+      incidentId,
+      phase: state.phase,
+      title: i?.title ?? '',
+      tlp: i?.tlp ?? 'RED',
+      ncissScore: i?.ncissScore ?? 0,
+      ncissLevel: i?.ncissLevel ?? 0,
+      sectors: i ? union(i.sectors, state.impact?.sectorsReached ?? []) : [],
+      jurisdictions: i ? union(i.jurisdictions, state.impact?.jurisdictionsReached ?? []) : [],
+      awareAtMs: i?.awareAtMs ?? 0,
+      ...(state.impact ? { impact: state.impact } : {}),
+      agencies: Object.values(state.agencies).sort((a, b) => a.agencyId.localeCompare(b.agencyId)),
+      notCleared: state.notCleared,
+      regimes: state.regimes.map((r) => ({ regime: r.regime, reasons: r.reasons })),
+      obligations: obligationStatuses(withDrafts),
+      resolveBlockers: state.phase === 'active' || state.phase === 'triage' ? resolveBlockers() : [],
+      victimCases: Object.values(state.victimCases),
+      ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+      ...(state.resolvedAtMs === undefined ? {} : { resolvedAtMs: state.resolvedAtMs }),
+      ...(state.closedAtMs === undefined ? {} : { closedAtMs: state.closedAtMs }),
+      ...(state.resolution ? { resolutionSummary: state.resolution.summary } : {}),
+      ...(state.finalReport ? { finalReport: state.finalReport } : {}),
+      runs: state.runs,
+    };
+  };
+
+  // ---- children ----------------------------------------------------------------------------
+  const startEngagement = async (
+    agency: AgencyProfile,
+    reasons: readonly string[],
+    registryNow: AgencyProfile[],
+  ) => {
+    const incident = state.incident!;
+    const chain = escalationChain(agency, registryNow);
+    state.agencies[agency.id] = {
+      agencyId: agency.id,
+      state: 'engaging',
+      reasons,
+      noticesSent: 0,
+      startedAtMs: Date.now(),
+    };
+    note({
+      kind: 'engagement',
+      agencyId: agency.id,
+      detail: `engaging ${agency.name}: ${reasons.join('; ')}`,
+    });
+    try {
+      await startChild(agencyEngagement, {
+        workflowId: engagementWorkflowId(incidentId, agency.id),
+        args: [
+          {
+            incidentId,
+            agencyId: agency.id,
+            parentWorkflowId: self,
+            tlp: incident.tlp,
+            ncissLevel: incident.ncissLevel,
+            chain,
+            policy,
+          },
+        ],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // A removed agency may be engaged again later under the same id.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.IncidentId, value: incidentId },
+          { key: SEARCH_ATTRIBUTES.Tlp, value: incident.tlp },
+        ],
+      });
+    } catch (error) {
+      // Already running (a run before continue-as-new started it): it reports here anyway.
+      log.warn('engagement not started', { agencyId: agency.id, error: String(error) });
+    }
+  };
+
+  const engage = async (decisions: readonly EngagementDecision[]) => {
+    if (decisions.length === 0) return;
+    const registryNow = await registry.listAgencies();
+    for (const decision of decisions) {
+      const current = state.agencies[decision.agencyId];
+      if (current && current.state !== 'removed') continue;
+      const agency = registryNow.find((a) => a.id === decision.agencyId);
+      if (!agency) {
+        note({
+          kind: 'engagement',
+          agencyId: decision.agencyId,
+          detail: `no agency ${decision.agencyId} in the registry`,
+        });
+        continue;
+      }
+      await startEngagement(agency, decision.reasons, registryNow);
+    }
+  };
+
+  /** Applies the engagement rules to the incident as it is now; engages whom they newly name. */
+  const decideAndEngage = async () => {
+    const incident = state.incident!;
+    const registryNow = await registry.listAgencies();
+    const { engage: decided, notCleared } = decideEngagements(
+      {
+        rsitClass: incident.rsitClass,
+        rsitType: incident.rsitType,
+        sectors: incident.sectors,
+        sectorsReached: state.impact?.sectorsReached ?? [],
+        jurisdictions: incident.jurisdictions,
+        ncissLevel: incident.ncissLevel,
+        tlp: incident.tlp,
+        engagedAgencyIds: incident.engagedAgencyIds,
+      },
+      registryNow,
+    );
+    for (const skipped of notCleared) {
+      if (!state.notCleared.some((n) => n.agencyId === skipped.agencyId)) {
+        state.notCleared.push(skipped);
+        note({
+          kind: 'engagement',
+          agencyId: skipped.agencyId,
+          detail: `not engaged: ${skipped.reasons.at(-1)}`,
+        });
+      }
+    }
+    for (const decision of decided) {
+      if (state.agencies[decision.agencyId]) continue;
+      const agency = registryNow.find((a) => a.id === decision.agencyId)!;
+      await startEngagement(agency, decision.reasons, registryNow);
+    }
+  };
+
+  const clockFacts = (r: RegimeState) => ({
+    obligations: r.obligations,
+    draftFacts: draftFacts(),
+    ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+  });
+
+  /** Starts a clock for each regime that newly applies, and tells running clocks what changed. */
+  const updateRegimes = async () => {
+    const incident = state.incident!;
+    const applicable: Applicability[] = applicableRegimes({
+      jurisdictions: union(incident.jurisdictions, state.impact?.jurisdictionsReached ?? []),
+      sectors: union(incident.sectors, state.impact?.sectorsReached ?? []),
+      ncissLevel: incident.ncissLevel,
+      functionalImpact: incident.severityInputs.functionalImpact,
+      ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+    });
+    for (const a of applicable) {
+      let r = state.regimes.find((x) => x.regime === a.regime);
+      if (!r) {
+        r = {
+          regime: a.regime,
+          obligations: [...a.obligations],
+          reasons: [...a.reasons],
+          clockStarted: false,
+        };
+        state.regimes.push(r);
+        note({ kind: 'regime', detail: `${a.regime} applies: ${a.reasons.join('; ')}` });
+      } else {
+        // Obligations are only ever added: a report once owed stays owed.
+        const added = a.obligations.filter((o) => !r!.obligations.includes(o));
+        if (added.length > 0) {
+          r.obligations.push(...added);
+          r.reasons = [...a.reasons];
+          note({
+            kind: 'regime',
+            detail: `${a.regime} now also requires ${added.map((o) => OBLIGATIONS[o].title).join(', ')}`,
+          });
+        }
+      }
+    }
+    for (const r of state.regimes) {
+      if (!r.clockStarted) {
+        r.clockStarted = true;
+        try {
+          await startChild(regulatoryClock, {
+            workflowId: clockWorkflowId(incidentId, r.regime),
+            args: [
+              {
+                incidentId,
+                parentWorkflowId: self,
+                regime: r.regime,
+                awareAtMs: incident.awareAtMs,
+                tlp: incident.tlp,
+                policy,
+                ...clockFacts(r),
+              },
+            ],
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            typedSearchAttributes: [
+              { key: SEARCH_ATTRIBUTES.IncidentId, value: incidentId },
+              { key: SEARCH_ATTRIBUTES.Tlp, value: incident.tlp },
+            ],
+          });
+        } catch (error) {
+          log.warn('clock not started', { regime: r.regime, error: String(error) });
+        }
+      } else {
+        await signalQuietly(
+          () =>
+            getExternalWorkflowHandle(clockWorkflowId(incidentId, r.regime)).signal(
+              clockFactsSignal,
+              clockFacts(r),
+            ),
+          `${r.regime} clock`,
+        );
+      }
+    }
+  };
+
+  const followUpVictim = async (caseId: string) => {
+    if (state.victimCases[caseId]) return;
+    state.victimCases[caseId] = { caseId, state: 'following-up', urgency: 'unknown' };
+    note({ kind: 'victim', detail: `following up victim case ${caseId}` });
+    try {
+      await startChild(victimFollowUp, {
+        workflowId: victimFollowUpWorkflowId(incidentId, caseId),
+        args: [
+          {
+            incidentId,
+            caseId,
+            parentWorkflowId: self,
+            tlp: state.incident?.tlp ?? 'RED',
+            checkInDays: policy.victimCheckInDays,
+          },
+        ],
+        // Victims are followed up after the incident closes.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.IncidentId, value: incidentId }],
+      });
+    } catch (error) {
+      log.warn('victim follow-up not started', { caseId, error: String(error) });
+    }
+  };
+
+  /** The incident changed severity: search attributes, engagements' waits, new agencies and regimes. */
+  const afterSeverityChange = async (previousLevel: number) => {
+    publishSearchAttributes();
+    const level = state.incident!.ncissLevel;
+    if (level !== previousLevel) {
+      note({
+        kind: 'severity',
+        detail: `NCISS level ${previousLevel} → ${level} (score ${state.incident!.ncissScore})`,
+      });
+      for (const a of Object.values(state.agencies)) {
+        if (a.state === 'engaging' || a.state === 'notified') {
+          await signalQuietly(
+            () =>
+              getExternalWorkflowHandle(engagementWorkflowId(incidentId, a.agencyId)).signal(
+                severityChangedSignal,
+                { ncissLevel: level },
+              ),
+            `engagement of ${a.agencyId}`,
+          );
+        }
+      }
+    }
+    await decideAndEngage();
+    await updateRegimes();
+  };
+
+  // ---- signals ------------------------------------------------------------------------------
+  const recordAcknowledgement = async (ack: AcknowledgementInput) => {
+    const agency = state.agencies[ack.agencyId];
+    if (!agency) {
+      note({
+        kind: 'acknowledged',
+        agencyId: ack.agencyId,
+        detail: `acknowledgement from ${ack.agencyId}, which this response does not engage`,
+      });
+      return;
+    }
+    if (agency.state === 'acknowledged' || agency.state === 'removed') return;
+    if (agency.state === 'unacknowledged') {
+      // Its engagement gave up; the acknowledgement still counts.
+      state.agencies[ack.agencyId] = {
+        ...agency,
+        state: 'acknowledged',
+        acknowledgedAtMs: ack.atMs,
+        timeToAcknowledgeMs: Math.max(0, ack.atMs - agency.startedAtMs),
+        via: ack.via,
+      };
+      note({ kind: 'acknowledged', agencyId: ack.agencyId, detail: `acknowledged late, via ${ack.via}` });
+      return;
+    }
+    const sent = await signalQuietly(
+      () =>
+        getExternalWorkflowHandle(engagementWorkflowId(incidentId, ack.agencyId)).signal(
+          acknowledgeSignal,
+          ack,
+        ),
+      `engagement of ${ack.agencyId}`,
+    );
+    if (!sent) {
+      state.agencies[ack.agencyId] = {
+        ...agency,
+        state: 'acknowledged',
+        acknowledgedAtMs: ack.atMs,
+        via: ack.via,
+      };
+      note({ kind: 'acknowledged', agencyId: ack.agencyId, detail: `acknowledged via ${ack.via}` });
+    }
+  };
+
+  setHandler(acknowledgedSignal, (ack) => recordAcknowledgement(ack));
+
+  setHandler(engagementChangedSignal, (change) => {
+    const agency = state.agencies[change.agencyId];
+    if (!agency) return;
+    if (agency.state === 'acknowledged' || agency.state === 'removed') return;
+    const next: AgencyEngagementStatus = {
+      ...agency,
+      state: change.state,
+      noticesSent: change.noticesSent,
+      ...(change.step
+        ? {
+            contactRank: change.step.contactRank,
+            role: change.step.role,
+            notifiedAgencyId: change.step.agencyId,
+          }
+        : {}),
+      ...(change.round === undefined ? {} : { round: change.round }),
+      ...(change.acknowledgement
+        ? { acknowledgedAtMs: change.acknowledgement.atMs, via: change.acknowledgement.via }
+        : {}),
+      ...(change.timeToAcknowledgeMs === undefined
+        ? {}
+        : { timeToAcknowledgeMs: change.timeToAcknowledgeMs }),
+    };
+    state.agencies[change.agencyId] = next;
+    switch (change.state) {
+      case 'notified': {
+        const step = change.step!;
+        const escalated =
+          (change.round ?? 1) > 1 || step.contactRank > 0 || step.agencyId !== change.agencyId;
+        note({
+          kind: escalated ? 'escalated' : 'notified',
+          agencyId: change.agencyId,
+          detail:
+            `${escalated ? 'escalated to' : 'notified'} ${step.role} (rank ${step.contactRank})` +
+            (step.agencyId === change.agencyId ? '' : ` of ${step.agencyId}`) +
+            `, round ${change.round ?? 1}`,
+        });
+        break;
+      }
+      case 'acknowledged':
+        note({
+          kind: 'acknowledged',
+          agencyId: change.agencyId,
+          detail: `acknowledged via ${change.acknowledgement?.via ?? '?'} after ${Math.round((change.timeToAcknowledgeMs ?? 0) / 1000)} s`,
+        });
+        break;
+      case 'unacknowledged':
+        note({
+          kind: 'unacknowledged',
+          agencyId: change.agencyId,
+          detail: 'nobody acknowledged after the whole chain',
+        });
+        break;
+      case 'removed':
+        note({ kind: 'removed', agencyId: change.agencyId, detail: 'engagement ended' });
+        break;
+    }
+  });
+
+  setHandler(clockAlarmSignal, (alarm) => {
+    const current = state.alarms[alarm.obligation] ?? { overdue: false, escalationLevel: 0 };
+    if (alarm.kind === 'overdue') current.overdue = true;
+    if (alarm.kind === 'escalation') {
+      current.overdue = true;
+      current.escalationLevel = Math.max(current.escalationLevel, alarm.level);
+    }
+    state.alarms[alarm.obligation] = current;
+    const title = OBLIGATIONS[alarm.obligation].title;
+    note({
+      kind: alarm.kind,
+      obligation: alarm.obligation,
+      detail:
+        alarm.kind === 'reminder'
+          ? `${title} due ${new Date(alarm.dueAtMs).toISOString()}`
+          : alarm.kind === 'overdue'
+            ? `${title} is overdue`
+            : `${title} still overdue: escalation ${alarm.level}`,
+    });
+  });
+
+  setHandler(victimCaseChangedSignal, (change) => {
+    const current = state.victimCases[change.caseId] ?? {
+      caseId: change.caseId,
+      state: 'following-up',
+      urgency: 'unknown',
+    };
+    state.victimCases[change.caseId] = {
+      ...current,
+      urgency: change.urgency === 'unknown' ? current.urgency : change.urgency,
+      state:
+        change.event === 'escalated'
+          ? 'escalated'
+          : change.event === 'completed'
+            ? current.state === 'escalated'
+              ? 'escalated'
+              : 'completed'
+            : change.event === 'unavailable'
+              ? 'unavailable'
+              : current.state,
+      ...(change.day === undefined ? {} : { lastCheckInDay: change.day }),
+    };
+    note({ kind: 'victim', detail: `case ${change.caseId}: ${change.event} — ${change.detail}` });
+  });
+
+  setHandler(linkVictimCaseSignal, ({ caseId }) => followUpVictim(caseId));
+
+  setHandler(incidentChangedSignal, (incident) => {
+    const known = state.pendingIncident?.version ?? state.incident?.version ?? 0;
+    if (incident.version > known) state.pendingIncident = incident;
+  });
+
+  /** Applies what intake changed: severity and its consequences, agencies a coordinator engaged. */
+  const applyIncidentChange = async () => {
+    const next = state.pendingIncident;
+    state.pendingIncident = undefined;
+    const previous = state.incident;
+    if (!next || !previous || next.version <= previous.version) return;
+    state.incident = next;
+    const moved =
+      JSON.stringify(previous.severityInputs) !== JSON.stringify(next.severityInputs) ||
+      previous.ncissLevel !== next.ncissLevel;
+    const newlyEngaged = next.engagedAgencyIds.filter((id) => !state.agencies[id]);
+    if (!moved && newlyEngaged.length === 0) return;
+    note({
+      kind: 'incident-changed',
+      detail: `intake: ${moved ? `severity now ${next.ncissScore} (level ${next.ncissLevel})` : ''}${moved && newlyEngaged.length > 0 ? '; ' : ''}${newlyEngaged.length > 0 ? `engaged there: ${newlyEngaged.join(', ')}` : ''}`,
+    });
+    await afterSeverityChange(previous.ncissLevel);
+  };
+
+  // ---- updates: coordinators' commands ------------------------------------------------------
+  function reject(message: string): never {
+    throw ApplicationFailure.create({ type: 'CommandRejected', message, nonRetryable: true });
+  }
+  const requireOpen = () => {
+    if (state.phase === 'closed') reject('the response is closed');
+  };
+  const requireTriaged = () => {
+    requireOpen();
+    if (state.phase === 'triage') reject('the response is still in triage; try again in a moment');
+  };
+  const requireAgency = (agencyId: string, allowed: readonly AgencyEngagementStatus['state'][]) => {
+    const agency = state.agencies[agencyId];
+    if (!agency) return reject(`agency ${agencyId} is not engaged on this incident`);
+    if (!allowed.includes(agency.state)) return reject(`the engagement of ${agencyId} is ${agency.state}`);
+    return agency;
+  };
+
+  setHandler(
+    acknowledgeUpdate,
+    async ({ agencyId, note: text, via }) => {
+      await recordAcknowledgement({ agencyId, note: text, via, atMs: Date.now() });
+      return status();
+    },
+    {
+      validator: ({ agencyId }: AcknowledgeCommand) => {
+        requireTriaged();
+        requireAgency(agencyId, ['engaging', 'notified', 'unacknowledged']);
+      },
+    },
+  );
+
+  setHandler(
+    escalateUpdate,
+    async ({ agencyId }) => {
+      const targets = agencyId
+        ? [agencyId]
+        : Object.values(state.agencies)
+            .filter((a) => a.state === 'engaging' || a.state === 'notified')
+            .map((a) => a.agencyId);
+      for (const id of targets) {
+        note({ kind: 'escalated', agencyId: id, detail: 'escalation requested by the coordinator' });
+        await signalQuietly(
+          () => getExternalWorkflowHandle(engagementWorkflowId(incidentId, id)).signal(escalateNowSignal),
+          `engagement of ${id}`,
+        );
+      }
+      return status();
+    },
+    {
+      validator: ({ agencyId }: { agencyId: string }) => {
+        requireTriaged();
+        if (agencyId) requireAgency(agencyId, ['engaging', 'notified']);
+        else if (
+          !Object.values(state.agencies).some((a) => a.state === 'engaging' || a.state === 'notified')
+        ) {
+          reject('no engagement is waiting for an acknowledgement');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    addAgencyUpdate,
+    async ({ agencyId, reason }) => {
+      await engage([{ agencyId, reasons: [`added by the coordinator: ${reason || 'no reason given'}`] }]);
+      if (!state.agencies[agencyId] || state.agencies[agencyId].state === 'removed') {
+        throw ApplicationFailure.create({
+          type: FailureType.NotFound,
+          message: `no agency ${agencyId} in the registry`,
+          nonRetryable: true,
+        });
+      }
+      return status();
+    },
+    {
+      validator: ({ agencyId }: { agencyId: string }) => {
+        requireTriaged();
+        if (state.phase !== 'active') reject(`the response is ${state.phase}`);
+        if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(agencyId)) reject('agencyId is not an agency id');
+        const current = state.agencies[agencyId];
+        if (current && current.state !== 'removed')
+          reject(`agency ${agencyId} is already engaged (${current.state})`);
+      },
+    },
+  );
+
+  setHandler(
+    removeAgencyUpdate,
+    async ({ agencyId, reason }) => {
+      const agency = state.agencies[agencyId]!;
+      if (agency.state === 'engaging' || agency.state === 'notified') {
+        try {
+          await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agencyId)).cancel();
+        } catch (error) {
+          log.warn('engagement already ended', { agencyId, error: String(error) });
+        }
+      }
+      state.agencies[agencyId] = { ...agency, state: 'removed' };
+      note({
+        kind: 'removed',
+        agencyId,
+        detail: `removed by the coordinator: ${reason || 'no reason given'}`,
+      });
+      return status();
+    },
+    {
+      validator: ({ agencyId }: { agencyId: string }) => {
+        requireTriaged();
+        requireAgency(agencyId, ['engaging', 'notified', 'acknowledged', 'unacknowledged']);
+      },
+    },
+  );
+
+  setHandler(
+    changeSeverityUpdate,
+    async ({ inputs }) => {
+      const previous = state.incident!.ncissLevel;
+      state.incident = await intake.updateSeverity(incidentId, inputs);
+      await afterSeverityChange(previous);
+      return status();
+    },
+    {
+      validator: ({ inputs }: { inputs: NcissInputs }) => {
+        requireTriaged();
+        if (state.phase !== 'active') reject(`the response is ${state.phase}`);
+        const bad = invalidNcissInputs(inputs ?? {});
+        if (bad.length > 0) reject(`invalid severity inputs: ${bad.join(', ')}`);
+      },
+    },
+  );
+
+  setHandler(
+    fileReportUpdate,
+    async ({ obligation, reference, filedAtMs }) => {
+      const atMs = filedAtMs ?? Date.now();
+      state.filed[obligation] = { atMs, reference };
+      note({
+        kind: 'report-filed',
+        obligation,
+        detail: `${OBLIGATIONS[obligation].title} filed (${reference})`,
+      });
+      const regime = OBLIGATIONS[obligation].regime;
+      await signalQuietly(
+        () =>
+          getExternalWorkflowHandle(clockWorkflowId(incidentId, regime)).signal(reportFiledSignal, {
+            obligation,
+            filedAtMs: atMs,
+            reference,
+          }),
+        `${regime} clock`,
+      );
+      return status();
+    },
+    {
+      validator: ({ obligation, reference, filedAtMs }: FileReportCommand) => {
+        requireTriaged();
+        if (!isObligationId(obligation)) reject(`${String(obligation)} is not a reporting obligation`);
+        if (!schedules().some((o) => o.id === obligation))
+          reject(`${obligation} does not apply to this incident`);
+        if (state.filed[obligation]) reject(`${obligation} was already filed`);
+        if (typeof reference !== 'string' || reference.trim() === '' || reference.length > 200) {
+          reject('reference must be 1 to 200 characters');
+        }
+        if (filedAtMs !== undefined && (!Number.isFinite(filedAtMs) || filedAtMs > Date.now())) {
+          reject('filedAtMs must not be in the future');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    recordRansomPaymentUpdate,
+    async ({ paidAtMs }) => {
+      state.ransomPaidAtMs = paidAtMs;
+      note({ kind: 'ransom', detail: `ransom paid at ${new Date(paidAtMs).toISOString()}` });
+      await updateRegimes();
+      return status();
+    },
+    {
+      validator: ({ paidAtMs }: { paidAtMs: number }) => {
+        requireTriaged();
+        if (state.ransomPaidAtMs !== undefined) reject('a ransom payment is already recorded');
+        if (!Number.isFinite(paidAtMs) || paidAtMs > Date.now()) reject('paidAtMs must not be in the future');
+      },
+    },
+  );
+
+  setHandler(
+    resolveUpdate,
+    async ({ summary }) => {
+      state.resolution = { requestedAtMs: Date.now(), summary };
+      note({ kind: 'resolved', detail: `resolution requested: ${summary}` });
+      return status();
+    },
+    {
+      validator: ({ summary }: { summary: string }) => {
+        requireTriaged();
+        if (state.resolution) reject('resolution was already requested');
+        if (state.phase !== 'active') reject(`the response is ${state.phase}`);
+        if (typeof summary !== 'string' || summary.trim() === '') reject('a resolution needs a summary');
+        const blockers = resolveBlockers();
+        if (blockers.length > 0) reject(`cannot resolve yet: ${blockers.join('; ')}`);
+      },
+    },
+  );
+
+  setHandler(statusQuery, () => status(true));
+  setHandler(timelineQuery, () => state.timeline);
+
+  const maybeContinueAsNew = async () => {
+    const info = workflowInfo();
+    if (!info.continueAsNewSuggested && info.historyLength < policy.maxHistoryEvents) return;
+    // Commands under way finish in this run; their effects travel in the state.
+    await condition(allHandlersFinished);
+    note({ kind: 'continued-as-new', detail: `history of ${info.historyLength} events handed to a new run` });
+    await continueAsNew<typeof incidentResponse>({
+      incidentId,
+      policy,
+      resumed: { ...state, runs: state.runs + 1 },
+    });
+  };
+  const historyIsLarge = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= policy.maxHistoryEvents;
+  };
+
+  // ---- the response --------------------------------------------------------------------------
+  if (state.phase === 'triage') {
+    publishSearchAttributes();
+    state.incident = await intake.loadIncident(incidentId);
+    publishSearchAttributes();
+    await intake.transitionIncident(incidentId, 'triage', 'response started');
+    note({
+      kind: 'triage',
+      detail: `NCISS level ${state.incident.ncissLevel} (score ${state.incident.ncissScore}), TLP:${state.incident.tlp}`,
+    });
+
+    if (state.incident.affectedAssets.length > 0) {
+      try {
+        const assessed = await impact.assessImpact(incidentId, state.incident.affectedAssets);
+        if (assessed) {
+          state.impact = assessed;
+          note({
+            kind: 'impact',
+            detail: `${assessed.impactedAssets} assets, ${assessed.populationAffected} people; sectors reached: ${assessed.sectorsReached.join(', ') || 'none'}`,
+          });
+          const previous = state.incident.ncissLevel;
+          state.incident = await intake.raiseSeverity(incidentId, {
+            crossSectorDependency: assessed.crossSectorDependency,
+            potentialImpact: assessed.potentialImpact,
+          });
+          if (state.incident.ncissLevel !== previous) {
+            note({
+              kind: 'severity',
+              detail: `re-scored after the cascade: NCISS level ${previous} → ${state.incident.ncissLevel}`,
+            });
+          }
+        }
+      } catch (error) {
+        // The response goes on without a cascade; coordinators can re-score by hand.
+        note({ kind: 'impact', detail: `impact assessment unavailable (${failureType(error) ?? 'error'})` });
+      }
+    }
+    publishSearchAttributes();
+
+    await decideAndEngage();
+    await updateRegimes();
+
+    if (!state.victimsChecked) {
+      state.victimsChecked = true;
+      try {
+        for (const caseId of await victims.listVictimCases(incidentId)) await followUpVictim(caseId);
+      } catch (error) {
+        const type = failureType(error);
+        note({
+          kind: 'victim',
+          detail:
+            type === FailureType.VictimsServiceUnavailable
+              ? 'victim cases not checked: the victims service is not connected to this worker'
+              : `victim cases not checked (${type ?? 'error'})`,
+        });
+      }
+    }
+    await intake.transitionIncident(incidentId, 'active', 'agencies engaged');
+    enter('active');
+  }
+
+  while (state.phase === 'active') {
+    await condition(
+      () => state.resolution !== undefined || state.pendingIncident !== undefined || historyIsLarge(),
+    );
+    if (state.pendingIncident) {
+      await applyIncidentChange();
+      continue;
+    }
+    if (state.resolution) break;
+    await maybeContinueAsNew();
+  }
+
+  if (state.phase === 'active') {
+    await condition(allHandlersFinished);
+    state.resolvedAtMs = Date.now();
+    await intake.transitionIncident(incidentId, 'resolved', state.resolution!.summary);
+    enter('resolved');
+    // Nobody is paged about a resolved incident any more.
+    for (const agency of Object.values(state.agencies)) {
+      if (agency.state === 'engaging' || agency.state === 'notified') {
+        try {
+          await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agency.agencyId)).cancel();
+        } catch (error) {
+          log.warn('engagement already ended', { agencyId: agency.agencyId, error: String(error) });
+        }
+        state.agencies[agency.agencyId] = { ...agency, state: 'removed' };
+        note({
+          kind: 'removed',
+          agencyId: agency.agencyId,
+          detail: 'not acknowledged before the resolution',
+        });
+      }
+    }
+    for (const r of state.regimes) {
+      await signalQuietly(
+        () =>
+          getExternalWorkflowHandle(clockWorkflowId(incidentId, r.regime)).signal(incidentResolvedSignal, {
+            resolvedAtMs: state.resolvedAtMs!,
+          }),
+        `${r.regime} clock`,
+      );
+      await signalQuietly(
+        () =>
+          getExternalWorkflowHandle(clockWorkflowId(incidentId, r.regime)).signal(
+            clockFactsSignal,
+            clockFacts(r),
+          ),
+        `${r.regime} clock`,
+      );
+    }
+    state.finalReport = finalReport(status());
+    await events.publishResponseEvent({
+      type: 'final-report',
+      incidentId,
+      tlp: state.incident!.tlp,
+      report: state.finalReport,
+      atMs: Date.now(),
+    });
+    note({ kind: 'final-report', detail: 'final report published' });
+  }
+
+  while (state.phase === 'resolved') {
+    if (allReportsFiled()) break;
+    note({
+      kind: 'waiting',
+      detail: `waiting for ${schedules()
+        .filter((o) => !state.filed[o.id])
+        .map((o) => o.title)
+        .join(', ')}`,
+    });
+    await condition(() => allReportsFiled() || historyIsLarge());
+    if (!allReportsFiled()) await maybeContinueAsNew();
+  }
+
+  if (state.phase === 'resolved') {
+    await condition(allHandlersFinished);
+    await intake.transitionIncident(incidentId, 'closed', 'response complete');
+    state.closedAtMs = Date.now();
+    enter('closed');
+    note({ kind: 'closed', detail: 'incident closed' });
+  }
+
+  const final = status();
+  return {
+    incidentId,
+    phase: final.phase,
+    agencies: final.agencies,
+    obligations: final.obligations,
+    runs: final.runs,
+  };
+}
+
+/** Beacon's own closing report: what happened, who answered how fast, what was filed when. */
+function finalReport(s: ResponseStatus): Record<string, unknown> {
+  return {
+    incidentId: s.incidentId,
+    title: s.title,
+    tlp: s.tlp,
+    severity: { ncissScore: s.ncissScore, ncissLevel: s.ncissLevel },
+    sectors: s.sectors,
+    jurisdictions: s.jurisdictions,
+    awareAt: new Date(s.awareAtMs).toISOString(),
+    resolvedAt: s.resolvedAtMs === undefined ? undefined : new Date(s.resolvedAtMs).toISOString(),
+    resolution: s.resolutionSummary,
+    impact: s.impact,
+    agencies: s.agencies.map((a) => ({
+      agencyId: a.agencyId,
+      outcome: a.state,
+      noticesSent: a.noticesSent,
+      timeToAcknowledgeMs: a.timeToAcknowledgeMs,
+      via: a.via,
+    })),
+    reports: s.obligations.map((o) => ({
+      obligation: o.id,
+      dueAt: o.dueAtMs === undefined ? undefined : new Date(o.dueAtMs).toISOString(),
+      filedAt: o.filedAtMs === undefined ? undefined : new Date(o.filedAtMs).toISOString(),
+      late: o.filedAtMs !== undefined && o.dueAtMs !== undefined && o.filedAtMs > o.dueAtMs,
+      reference: o.reference,
+    })),
+    victimCases: s.victimCases,
+  };
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort();
+}

@@ -1,0 +1,93 @@
+/**
+ * Determinism: every saved history (recorded from the time-skipping scenarios with the workflow
+ * code of its tag, e.g. v1) replays against today's workflow code without a non-determinism
+ * error. A change to a workflow must keep old histories replaying — guard it with `patched`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleResponseWorkflows } from '../src/worker.js';
+import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
+import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
+
+interface SavedEvent {
+  readonly workflowExecutionStartedEventAttributes?: { readonly workflowType?: { readonly name?: string } };
+  readonly markerRecordedEventAttributes?: {
+    readonly markerName?: string;
+    readonly details?: Record<string, { readonly payloads?: readonly { readonly data?: string }[] }>;
+  };
+}
+
+interface SavedHistory {
+  readonly file: string;
+  readonly workflowType: string;
+  readonly history: { readonly events: readonly SavedEvent[] };
+}
+
+/** The ids of the `patched` markers in a history. */
+function patchesIn(history: SavedHistory['history']): string[] {
+  return history.events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return [];
+    const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+function savedHistories(): SavedHistory[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name.endsWith('.json')) files.push(join(dir, entry.name));
+    }
+  };
+  walk(HISTORIES_DIR);
+  return files.sort().map((file) => {
+    const history = JSON.parse(readFileSync(file, 'utf8')) as SavedHistory['history'];
+    return {
+      file: relative(HISTORIES_DIR, file),
+      workflowType: history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?',
+      history,
+    };
+  });
+}
+
+describe('saved histories', () => {
+  const saved = savedHistories();
+  let bundle: WorkflowBundleWithSourceMap;
+
+  beforeAll(async () => {
+    quietTemporal();
+    bundle = await bundleResponseWorkflows();
+  }, 60_000);
+
+  it('cover every workflow of the response', () => {
+    expect(new Set(saved.map((s) => s.workflowType))).toEqual(
+      new Set(['incidentResponse', 'agencyEngagement', 'regulatoryClock', 'victimFollowUp']),
+    );
+  });
+
+  it('include engagements from before and after the escalation-events patch', () => {
+    const engagements = saved.filter((s) => s.workflowType === 'agencyEngagement');
+    const patchedOnes = engagements.filter((s) => patchesIn(s.history).includes(ESCALATION_EVENTS_PATCH));
+    expect(patchedOnes.map((s) => s.file.split('/')[0])).toEqual(['v2']);
+    expect(engagements.filter((s) => s.file.startsWith('v1/')).length).toBeGreaterThan(0);
+    expect(
+      engagements.filter((s) => s.file.startsWith('v1/')).every((s) => patchesIn(s.history).length === 0),
+    ).toBe(true);
+  });
+
+  it('replay against the current workflow code without non-determinism', async () => {
+    const results = Worker.runReplayHistories(
+      { workflowBundle: bundle, replayName: 'saved-histories' },
+      saved.map((s) => ({ workflowId: s.file, history: s.history })),
+    );
+    const outcomes: [string, string][] = [];
+    for await (const result of results) {
+      outcomes.push([result.workflowId, result.error ? String(result.error) : 'ok']);
+    }
+    expect(outcomes).toEqual(saved.map((s) => [s.file, 'ok']));
+  });
+});

@@ -1,0 +1,188 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
+import { freePort, infraDir, type Endpoints, type TestNames } from '@beacon/testkit';
+import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
+import { loadConfig as impactConfig, startImpact, type RunningImpact } from '@beacon/impact';
+import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
+import { loadConfig as notifyConfig, startNotify, type RunningNotify } from '@beacon/notify';
+import {
+  loadConfig,
+  startWorkflows,
+  type RunningWorkflows,
+  type StartOptions,
+  type WorkflowsConfig,
+} from '../../src/index.js';
+import { quietTemporal } from './time-skipping.js';
+
+/**
+ * Intake, impact, notify, the gateway and the workflows (worker, starter, acknowledgement
+ * consumer, response API) in this process, against the run's real NATS, Mongo-wire store and
+ * Temporal dev server, isolated by the test's names (streams, subjects, databases, task queue).
+ */
+export interface ResponseStack {
+  readonly issuer: DevIssuer;
+  readonly intake: RunningIntake;
+  readonly impact: RunningImpact;
+  readonly notify: RunningNotify;
+  readonly gateway: RunningGateway;
+  readonly workflows: RunningWorkflows;
+  /** Base URL of the gateway's REST door. */
+  readonly http: string;
+  readonly events: { readonly stream: string; readonly root: string };
+  readonly feeds: { readonly stream: string; readonly root: string };
+  readonly ackRoot: string;
+  readonly taskQueue: string;
+  /** The workflows' configuration, with the roles this process runs; for a child process, its environment. */
+  readonly workflowsConfig: WorkflowsConfig;
+  readonly workflowsEnv: Record<string, string>;
+  token(roles: Role[], agencyId?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startResponseStack(
+  infra: Endpoints,
+  names: TestNames,
+  options: { readonly roles?: string; readonly workflowOptions?: StartOptions } = {},
+): Promise<ResponseStack> {
+  quietTemporal();
+  const issuer = await createDevIssuer({});
+  const logger = createLogger({ name: 'workflows-test', level: 'silent' });
+  const dir = join(infraDir, 'test', 'apps', `workflows-${names.id}`);
+  mkdirSync(dir, { recursive: true });
+  const jwksFile = join(dir, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify(issuer.jwks));
+  const tokenFile = join(dir, 'service-token');
+  writeFileSync(
+    tokenFile,
+    await issuer.mint({ subject: 'workflows', roles: ['service'], clearance: 'RED', ttlSeconds: 3600 }),
+  );
+  const auth = { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_FILE: jwksFile };
+  const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
+  const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
+  const ackRoot = names.subject('beacon.ack');
+  const shared = {
+    ...auth,
+    MONGO_URL: infra.mongoUrl,
+    NATS_URL: infra.natsUrl,
+    EVENTS_STREAM: events.stream,
+    EVENTS_SUBJECT_ROOT: events.root,
+  };
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const ic = intakeConfig({
+      ...shared,
+      INTAKE_DB: names.database('intake'),
+      CORRELATION_SECRET: 'x'.repeat(40),
+    });
+    const intake = await startIntake({ ...ic, grpc: { host: '127.0.0.1', port: 0 } }, logger);
+    stops.push(() => intake.stop());
+    const mc = impactConfig({
+      ...shared,
+      IMPACT_DB: names.database('impact'),
+      IMPACT_CONSUMER: names.stream('impact'),
+      INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
+      SERVICE_TOKEN_FILE: tokenFile,
+    });
+    const impact = await startImpact({ ...mc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
+    stops.push(() => impact.stop());
+    const nc = notifyConfig({
+      ...shared,
+      NOTIFY_DB: names.database('notify'),
+      FEEDS_STREAM: feeds.stream,
+      FEEDS_SUBJECT_ROOT: feeds.root,
+      NOTIFY_FANOUT_CONSUMER: names.stream('fanout'),
+      NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
+      ACK_SUBJECT_ROOT: ackRoot,
+      RECOVERY_SWEEP_SECONDS: '1',
+    });
+    const notify = await startNotify({ ...nc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
+    stops.push(() => notify.stop());
+
+    const taskQueue = names.taskQueue('response');
+    const responsePort = await freePort();
+    const workflowsEnv: Record<string, string> = {
+      ...auth,
+      NATS_URL: infra.natsUrl,
+      EVENTS_STREAM: events.stream,
+      EVENTS_SUBJECT_ROOT: events.root,
+      TEMPORAL_ADDRESS: infra.temporalAddress,
+      TEMPORAL_NAMESPACE: infra.temporalNamespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
+      NOTIFY_ADDRESS: `127.0.0.1:${notify.port}`,
+      IMPACT_ADDRESS: `127.0.0.1:${impact.port}`,
+      SERVICE_TOKEN_FILE: tokenFile,
+      WORKFLOWS_STARTER_CONSUMER: names.stream('starter'),
+      WORKFLOWS_ACK_CONSUMER: names.stream('acks'),
+      WORKFLOWS_CHANGES_CONSUMER: names.stream('changes'),
+      RESPONSE_GRPC_PORT: String(responsePort),
+      LOG_LEVEL: 'info',
+    };
+    const gc = gatewayConfig({
+      ...auth,
+      INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
+      IMPACT_ADDRESS: `127.0.0.1:${impact.port}`,
+      NOTIFY_ADDRESS: `127.0.0.1:${notify.port}`,
+      RESPONSE_ADDRESS: `127.0.0.1:${responsePort}`,
+    });
+    const gateway = await startGateway({ ...gc, grpcPort: 0, httpPort: 0 }, logger);
+    stops.push(() => gateway.stop());
+
+    const workflowsConfig = loadConfig({
+      ...workflowsEnv,
+      ...(options.roles ? { WORKFLOWS_ROLES: options.roles } : {}),
+    });
+    const workflows = await startWorkflows(workflowsConfig, logger, options.workflowOptions);
+    stops.push(() => workflows.stop());
+    return {
+      issuer,
+      intake,
+      impact,
+      notify,
+      gateway,
+      workflows,
+      http: `http://127.0.0.1:${gateway.httpPort}`,
+      events,
+      feeds,
+      ackRoot,
+      taskQueue,
+      workflowsConfig,
+      workflowsEnv,
+      token: (roles, agencyId) =>
+        issuer.mint({
+          subject: `${agencyId ?? 'cc'}-${roles.join('+')}`,
+          roles,
+          clearance: 'RED',
+          ...(agencyId ? { agencyId } : {}),
+        }),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** One REST call through the gateway; the body is parsed whatever the status. */
+export async function rest(
+  stack: Pick<ResponseStack, 'http'>,
+  method: 'GET' | 'POST',
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${stack.http}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
