@@ -16,6 +16,8 @@ const schema = {
   NOTIFY_ADDRESS: env.hostPort(),
   /** host:port of impact; without it responses go on without cascades. */
   IMPACT_ADDRESS: env.hostPort().optional(),
+  /** host:port of victims; without it responses say their victims were not followed up. */
+  VICTIMS_ADDRESS: env.hostPort().optional(),
   /** A file holding a bearer token with the `service` role, read on each call. */
   SERVICE_TOKEN_FILE: z.string().min(1),
   /** Durable consumers shared by every replica. */
@@ -76,6 +78,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       intake: raw.INTAKE_ADDRESS,
       notify: raw.NOTIFY_ADDRESS,
       impact: raw.IMPACT_ADDRESS,
+      victims: raw.VICTIMS_ADDRESS,
       tokenFile: raw.SERVICE_TOKEN_FILE,
     },
     api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT },

@@ -12,8 +12,9 @@ import {
   type Logger,
   type RunningGrpcServer,
 } from '@beacon/platform';
-import { impactV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import { createActivities } from './activities/create-activities.js';
+import { GrpcVictimsPort } from './adapters/victims-client.js';
 import type { ResponseActivities } from './activities/types.js';
 import { responseGrpc } from './api/response-grpc.js';
 import type { WorkflowsConfig } from './config.js';
@@ -69,20 +70,26 @@ export async function startWorkflows(
       const impact = services.impact
         ? new impactV1.ImpactServiceClient(services.impact, credentials.createInsecure())
         : undefined;
+      const victims = services.victims
+        ? new victimsV1.VictimsServiceClient(services.victims, credentials.createInsecure())
+        : undefined;
       stops.push(() => {
         intake.close();
         notify.close();
         impact?.close();
+        victims?.close();
       });
+      const token = async () => (await readFile(services.tokenFile, 'utf8')).trim();
       const js = jetstream(nc);
       const activities = createActivities({
         intake,
         notify,
         ...(impact ? { impact } : {}),
+        ...(victims ? { victims: new GrpcVictimsPort(victims, token, 10_000) } : {}),
         publish: async (subject, data, messageId) => {
           await js.publish(`${config.nats.subjectRoot}.${subject}`, data, { msgID: messageId });
         },
-        token: async () => (await readFile(services.tokenFile, 'utf8')).trim(),
+        token,
       });
       const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
       stops.push(() => nativeConnection.close());

@@ -155,6 +155,7 @@ export async function startLocalApps(
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
       IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
       NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
+      VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
       SERVICE_TOKEN_FILE: workflowsTokenFile,
       RESPONSE_GRPC_PORT: String(LOCAL_APPS.responseGrpc),
     },

@@ -16,8 +16,8 @@ import type {
 } from './types.js';
 
 /**
- * The victims service as the follow-up needs it. It is being built separately; its gRPC adapter
- * implements this port once it lands. Calls that change something carry an idempotency key.
+ * The victims service as the follow-up needs it (`adapters/victims-client.ts`). Calls that
+ * change something carry an idempotency key.
  */
 export interface VictimsPort {
   listCases(incidentId: string): Promise<string[]>;
@@ -38,7 +38,7 @@ export interface ActivityDeps {
   /** Absent: the response goes on without cascades. */
   readonly impact?: impactV1.ImpactServiceClient;
   readonly notify: notifyV1.NotifyServiceClient;
-  /** Absent until the victims service is wired: its activities fail as VictimsServiceUnavailable. */
+  /** Absent (no VICTIMS_ADDRESS): its activities fail as VictimsServiceUnavailable. */
   readonly victims?: VictimsPort;
   /** Publishes `<events root>.<subject>`. */
   readonly publish: EventPublisher;

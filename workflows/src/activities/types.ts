@@ -157,8 +157,8 @@ export interface CheckInResult {
 }
 
 /**
- * The victims service (built separately; its gRPC adapter is wired when it lands). Until then
- * the worker runs without it and these activities fail with `VictimsServiceUnavailable`.
+ * The victims service. A worker started without its address runs without it, and these
+ * activities fail with `VictimsServiceUnavailable`.
  */
 export interface VictimActivities {
   /** Victim cases linked to the incident. */

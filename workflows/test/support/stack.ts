@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
@@ -6,6 +7,7 @@ import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '
 import { loadConfig as impactConfig, startImpact, type RunningImpact } from '@beacon/impact';
 import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
 import { loadConfig as notifyConfig, startNotify, type RunningNotify } from '@beacon/notify';
+import { loadConfig as victimsConfig, startVictims, type RunningVictims } from '@beacon/victims';
 import {
   loadConfig,
   startWorkflows,
@@ -25,6 +27,7 @@ export interface ResponseStack {
   readonly intake: RunningIntake;
   readonly impact: RunningImpact;
   readonly notify: RunningNotify;
+  readonly victims: RunningVictims;
   readonly gateway: RunningGateway;
   readonly workflows: RunningWorkflows;
   /** Base URL of the gateway's REST door. */
@@ -101,6 +104,14 @@ export async function startResponseStack(
     });
     const notify = await startNotify({ ...nc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
     stops.push(() => notify.stop());
+    const vc = victimsConfig({
+      ...shared,
+      VICTIMS_DB: names.database('victims'),
+      VICTIMS_KEKS: `k1:${randomBytes(32).toString('base64')}`,
+      VICTIMS_SEARCH_KEY: randomBytes(24).toString('base64'),
+    });
+    const victims = await startVictims({ ...vc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
+    stops.push(() => victims.stop());
 
     const taskQueue = names.taskQueue('response');
     const responsePort = await freePort();
@@ -115,6 +126,7 @@ export async function startResponseStack(
       INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
       NOTIFY_ADDRESS: `127.0.0.1:${notify.port}`,
       IMPACT_ADDRESS: `127.0.0.1:${impact.port}`,
+      VICTIMS_ADDRESS: `127.0.0.1:${victims.port}`,
       SERVICE_TOKEN_FILE: tokenFile,
       WORKFLOWS_STARTER_CONSUMER: names.stream('starter'),
       WORKFLOWS_ACK_CONSUMER: names.stream('acks'),
@@ -128,6 +140,7 @@ export async function startResponseStack(
       IMPACT_ADDRESS: `127.0.0.1:${impact.port}`,
       NOTIFY_ADDRESS: `127.0.0.1:${notify.port}`,
       RESPONSE_ADDRESS: `127.0.0.1:${responsePort}`,
+      VICTIMS_ADDRESS: `127.0.0.1:${victims.port}`,
     });
     const gateway = await startGateway({ ...gc, grpcPort: 0, httpPort: 0 }, logger);
     stops.push(() => gateway.stop());
@@ -143,6 +156,7 @@ export async function startResponseStack(
       intake,
       impact,
       notify,
+      victims,
       gateway,
       workflows,
       http: `http://127.0.0.1:${gateway.httpPort}`,

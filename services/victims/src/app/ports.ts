@@ -90,9 +90,9 @@ export interface CaseStore {
    * false when another change came first. A key or hash that `next` lacks is removed.
    */
   update(next: StoredCase, expectedVersion: number, events: readonly CaseEvent[]): Promise<boolean>;
-  /** An organisation's cases (those assigned to it), by id. */
+  /** An organisation's cases (those assigned to it), or all of an incident's cases, by id. */
   list(
-    orgId: string,
+    scope: { readonly org: string } | { readonly incident: string },
     filter: CaseListFilter,
     after: string | undefined,
     limit: number,

@@ -1,6 +1,7 @@
 import type { Jurisdiction } from '@beacon/domain';
 import {
   canListAudit,
+  caseListScope,
   canListOrganisations,
   canReadReferralsOf,
   canRegisterOrganisation,
@@ -322,9 +323,9 @@ export class VictimsService {
     after: string | undefined,
     limit: number,
   ): Promise<Page<CaseState>> {
-    const org = officerOrganisation(caller);
-    if (!org) throw refuse(CASE_WORK_ONLY);
-    return this.deps.cases.list(org, filter, after, limit);
+    const scope = caseListScope(caller, filter.incidentId);
+    if (!scope) throw refuse(CASE_WORK_ONLY);
+    return this.deps.cases.list(scope, filter, after, limit);
   }
 
   /** The organisation's cases of a victim, found by keyed hash; the search itself is audited. */

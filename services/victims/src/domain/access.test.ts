@@ -4,6 +4,7 @@ import {
   canRegisterOrganisation,
   canRewrapKeys,
   canUpdateOrganisation,
+  caseListScope,
   caseOwnerAccess,
   caseWorkAccess,
   followUpAccess,
@@ -67,5 +68,16 @@ describe('access to victim cases', () => {
     expect(canUpdateOrganisation(caller(['victim_officer'], 'vs-bayern'), 'vs-bayern')).toBe(false);
     expect(canRewrapKeys(caller(['service']))).toBe(true);
     expect(canRewrapKeys(caller(['coordinator']))).toBe(false);
+  });
+});
+
+describe('listing cases', () => {
+  it('gives officers their organisation’s cases, a Beacon service one incident’s, and nobody else any', () => {
+    expect(caseListScope(caller(['victim_officer'], 'vs-bayern'), 'inc_1')).toEqual({ org: 'vs-bayern' });
+    expect(caseListScope(caller(['service']), 'inc_1')).toEqual({ incident: 'inc_1' });
+    // A service lists by incident only: never every case of every organisation.
+    expect(caseListScope(caller(['service']), undefined)).toBeUndefined();
+    expect(caseListScope(caller(['coordinator']), 'inc_1')).toBeUndefined();
+    expect(caseListScope(caller(['agency_analyst'], 'cert-de'), 'inc_1')).toBeUndefined();
   });
 });

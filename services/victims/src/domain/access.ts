@@ -56,6 +56,21 @@ export function followUpAccess(caller: Caller, facts: CaseAccessFacts | undefine
   return caseWorkAccess(caller, facts);
 }
 
+/**
+ * Whose cases a caller lists: an officer their organisation's; a Beacon service (the response
+ * workflow, following up an incident's victims) every organisation's cases of one incident —
+ * summaries that carry no personal data. Anyone else none.
+ */
+export function caseListScope(
+  caller: Caller,
+  incidentId: string | undefined,
+): { readonly org: string } | { readonly incident: string } | undefined {
+  const org = officerOrganisation(caller);
+  if (org) return { org };
+  if (has(caller, 'service') && incidentId) return { incident: incidentId };
+  return undefined;
+}
+
 /** Only a victim officer opens cases, always for their own organisation. */
 export function canOpenCase(caller: Caller): boolean {
   return officerOrganisation(caller) !== undefined;

@@ -154,13 +154,13 @@ export class MongoCaseStore implements CaseStore {
   }
 
   async list(
-    orgId: string,
+    scope: { readonly org: string } | { readonly incident: string },
     filter: CaseListFilter,
     after: string | undefined,
     limit: number,
   ): Promise<Page<CaseState>> {
     const query: Filter<CaseDoc> = {
-      assignedOrgIds: orgId,
+      ...('org' in scope ? { assignedOrgIds: scope.org } : { incidentIds: scope.incident }),
       ...(filter.includeClosed ? {} : { status: { $ne: 'closed' } }),
       ...(filter.incidentId ? { incidentIds: filter.incidentId } : {}),
       ...(filter.urgentOnly ? { urgent: true } : {}),
