@@ -26,7 +26,7 @@ const schema = {
   WORKFLOWS_CHANGES_CONSUMER: env.name('workflows-incident-changes'),
   /** The response API (ResponseService) the gateway forwards coordinators' commands to. */
   RESPONSE_GRPC_HOST: z.string().default('127.0.0.1'),
-  RESPONSE_GRPC_PORT: env.port(50064),
+  RESPONSE_GRPC_PORT: env.port(50065),
   ...AUTH_ENV,
   /**
    * What this process runs, comma-separated: the Temporal `worker`, the incident `starter` (with
