@@ -234,6 +234,38 @@ describe('the response on the dev server with the real services', () => {
         suspectedUnlawfulOrMalicious: true,
       });
 
+      // A victim officer opens a case for the incident after triage: the response hears of it
+      // from the victims service's event and follows it up; the disclosed risk escalates it.
+      const officer = await s.token(['victim_officer'], 'vs-bayern');
+      const victimCase = await rest(s, 'POST', '/v1/victim-cases', officer, {
+        case: {
+          incidentIds: [incidentId],
+          jurisdiction: 'DE-BY',
+          language: 'de',
+          victim: {
+            kind: 'VICTIM_KIND_PERSON',
+            displayName: 'Jana Nováková',
+            email: 'jana.novakova@example.org',
+            preferredChannel: 'CONTACT_CHANNEL_EMAIL',
+          },
+          riskFlags: ['RISK_FLAG_SELF_HARM'],
+          consents: [{ purpose: 'CONSENT_PURPOSE_CONTACT', granted: true, wordingVersion: 'v1' }],
+        },
+      });
+      expect(victimCase.status).toBe(201);
+      const caseId = (victimCase.body['case'] as { id: string }).id;
+      await waitFor(
+        async () => {
+          const { body } = await rest(s, 'GET', `/v1/responses/${incidentId}/timeline`, cc);
+          const details = (Object.values(body).find(Array.isArray) as { detail: string }[]).map(
+            (e) => e.detail,
+          );
+          if (!details.some((d) => d.includes(caseId) && d.includes('urgent')))
+            throw new Error(`not yet: ${details.filter((d) => d.includes('victim')).join('; ')}`);
+        },
+        { what: 'the victim case followed up and escalated', timeoutMs: 30_000, intervalMs: 250 },
+      );
+
       // Each agency's first contact is asked through its feed, once.
       expect(await noticesIn(s, nats, 'cert-bayern', incidentId)).toEqual([0]);
       expect(await noticesIn(s, nats, 'lka-bayern', incidentId)).toEqual([0]);

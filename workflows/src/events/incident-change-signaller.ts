@@ -1,9 +1,9 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '@beacon/platform';
-import { intakeV1 } from '@beacon/proto';
+import { intakeV1, victimsV1 } from '@beacon/proto';
 import { snapshotFromProto } from '../activities/create-activities.js';
-import { incidentChangedSignal, responseWorkflowId } from '../workflows/definitions.js';
+import { incidentChangedSignal, linkVictimCaseSignal, responseWorkflowId } from '../workflows/definitions.js';
 import { DurableConsumer } from './durable-consumer.js';
 
 export interface IncidentChangeSignallerOptions {
@@ -16,10 +16,11 @@ export interface IncidentChangeSignallerOptions {
 }
 
 /**
- * Tells a response what coordinators changed in intake directly: a new severity (and so other
- * agencies and regimes) or an agency engaged there. The signal carries the incident as the
- * event has it; the response ignores versions it already holds, so a redelivery or the echo of
- * the response's own change does nothing.
+ * Tells a response what changed elsewhere: in intake, a new severity (and so other agencies and
+ * regimes) or an agency engaged there — the signal carries the incident as the event has it,
+ * and the response ignores versions it already holds, so a redelivery or the echo of the
+ * response's own change does nothing; in victims, a case opened for the incident, which the
+ * response then follows up (once, however often it hears of it).
  */
 export class IncidentChangeSignaller {
   readonly #consumer: DurableConsumer;
@@ -31,22 +32,36 @@ export class IncidentChangeSignaller {
       subjects: [
         `${options.subjectRoot}.incident.severity-changed`,
         `${options.subjectRoot}.incident.agency-assigned`,
+        `${options.subjectRoot}.victims.case-opened`,
       ],
       durable: options.durable,
       logger: options.logger,
       handle: async (envelope, message) => {
+        const signal = async (incidentId: string, send: (id: string) => Promise<void>) => {
+          try {
+            await send(responseWorkflowId(incidentId));
+          } catch (error) {
+            // No response (yet, or any more): the starter loads the incident, and lists its
+            // victim cases, as they are when it starts one.
+            if (!(error instanceof WorkflowNotFoundError)) throw error;
+          }
+        };
+        if (message.subject.endsWith('.victims.case-opened')) {
+          const opened = victimsV1.CaseOpened.decode(envelope.data);
+          for (const incidentId of opened.incidentIds) {
+            await signal(incidentId, (id) =>
+              options.client.workflow.getHandle(id).signal(linkVictimCaseSignal, { caseId: opened.caseId }),
+            );
+          }
+          return;
+        }
         const incident = message.subject.endsWith('.severity-changed')
           ? intakeV1.SeverityChanged.decode(envelope.data).incident
           : intakeV1.AgencyAssigned.decode(envelope.data).incident;
         if (!incident) return;
-        try {
-          await options.client.workflow
-            .getHandle(responseWorkflowId(incident.id))
-            .signal(incidentChangedSignal, snapshotFromProto(incident));
-        } catch (error) {
-          // No response (yet, or any more): the starter loads the incident as it is when it starts one.
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-        }
+        await signal(incident.id, (id) =>
+          options.client.workflow.getHandle(id).signal(incidentChangedSignal, snapshotFromProto(incident)),
+        );
       },
     });
   }
