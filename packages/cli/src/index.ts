@@ -1,12 +1,13 @@
 /**
- * `beacon`, the coordinator's command line: development tokens, incidents and bulk report
- * submission through the gateway's REST door.
+ * `beacon`, the coordinator's command line: development tokens, incidents, bulk report
+ * submission and victim-case import through the gateway's REST door.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { listCommand, openCommand, showCommand, transitionCommand } from './commands/incidents.js';
 import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
+import { victimsImportCommand, victimsStatsCommand, victimsStatusCommand } from './commands/victims.js';
 import { createContext, DEFAULT_URL, jsonText, type Command } from './context.js';
 import { formatProblem } from './format.js';
 import { ApiError } from './http.js';
@@ -17,6 +18,7 @@ export { CliError, UsageError, type Io, type Output } from './io.js';
 export { canonicalJson, correlationGroups, idempotencyKey, parseReports } from './report-file.js';
 export { submitReports, type SubmitOutcome } from './commands/reports.js';
 export { importRegistry, type ImportOutcome } from './commands/registry.js';
+export { importVictims, type VictimImportOutcome } from './commands/victims.js';
 
 const COMMANDS: readonly Command[] = [
   tokenCommand,
@@ -28,6 +30,9 @@ const COMMANDS: readonly Command[] = [
   importCommand,
   exportCommand,
   assessCommand,
+  victimsImportCommand,
+  victimsStatsCommand,
+  victimsStatusCommand,
 ];
 
 const GLOBAL_OPTIONS = {

@@ -18,6 +18,7 @@ import { victimsGrpc } from './adapters/grpc/victims-grpc.js';
 import { MongoAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCaseStore } from './adapters/mongo/case-store.js';
 import { MongoOrganisationStore } from './adapters/mongo/organisation-store.js';
+import { OutboxAnnouncements } from './adapters/outbox-announcements.js';
 import type { VictimsConfig } from './config.js';
 
 export const VERSION = '0.1.0';
@@ -59,9 +60,14 @@ export async function startVictims(
     // documents at a time keeps it from queueing ahead of the next batch and of audit records.
     concurrency: 4,
   });
-  const cases = new MongoCaseStore(db, randomUUID, (id) => relay.notify('cases', id));
+  const announcements = new OutboxAnnouncements((id) => relay.notify('cases', id), {
+    quietMs: 1_000,
+    maxHoldMs: 10_000,
+  });
+  const cases = new MongoCaseStore(db, randomUUID, announcements);
   const audit = new MongoAuditLog(db);
-  await Promise.all([cases.init(), audit.init()]);
+  const [{ secondaryIndexes }] = await Promise.all([cases.init(), audit.init()]);
+  if (!secondaryIndexes) logger.info('FerretDB: cases are looked up by _id only; lists and searches scan');
   const clock = options.clock ?? systemClock;
   const service = new VictimsService({
     cases,
@@ -91,6 +97,8 @@ export async function startVictims(
     relay,
     stop: async () => {
       await server.shutdown();
+      // Held announcements go to the relay's last pass; what it misses, the next start sweeps.
+      announcements.flush();
       await relay.stop();
       await nc.drain();
       await mongo.close();

@@ -1,5 +1,4 @@
 import { status } from '@grpc/grpc-js';
-import type { Binary } from 'mongodb';
 import { describe, expect } from 'vitest';
 import { victimsV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
@@ -169,7 +168,7 @@ describe('a fraud campaign with hundreds of victims', () => {
     const doc = await cases.findOne({ _id: erased[0]!.caseId as never });
     expect(doc).not.toHaveProperty('dataKey');
     expect(doc).not.toHaveProperty('emailHash');
-    const sealedEmail = (doc!['sealed'] as Record<string, Binary>)['email']!.buffer;
+    const sealedEmail = Buffer.from((doc!['sealed'] as Record<string, string>)['email']!, 'base64');
     expect(sealedEmail.length).toBeGreaterThan(28);
     const keks = parseKeyEncryptionKeys(KEKS);
     const cipher = new EnvelopeCipher(keks, keks[0]!.id);
@@ -191,9 +190,9 @@ describe('a fraud campaign with hundreds of victims', () => {
     expect(after.erased).toBe(10);
     expect(count(after.byStatus, 'closed')).toBe(10);
 
-    // Every event (opened, needs, crisis referrals, closures) and every log line: scanned for
+    // Every event (opened, crisis referrals, closures) and every log line: scanned for
     // every personal value of every victim.
-    const expected = VICTIMS + 300 + 75 + 60 + 6 + 10;
+    const expected = VICTIMS + 6 + 10;
     const events = await t.events(nats, expected);
     expect(events).toHaveLength(expected);
     const leaks: string[] = [];

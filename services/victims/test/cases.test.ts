@@ -206,6 +206,25 @@ describe('victim cases over gRPC', () => {
     );
     expect(other.code).toBe(status.FAILED_PRECONDITION);
 
+    // A need found later is an event of its own (those found at opening are in case-opened).
+    const reassessed = await officer('assessNeeds', {
+      caseId,
+      needs: [
+        ...newCase().needs,
+        {
+          detail: {
+            $case: 'identityTheft',
+            value: { documents: [victimsV1.IdentityDocument.IDENTITY_DOCUMENT_PASSPORT], misuseSeen: true },
+          },
+        },
+      ],
+      riskFlags: [],
+      expectedVersion: 0,
+    });
+    expect(reassessed.case!.assessment!.needs.map((n) => n.kind)).toContain(
+      NeedKind.NEED_KIND_IDENTITY_THEFT,
+    );
+
     // Only the owner closes; closing frees the places its referrals held.
     expect(
       (await failure(money('closeCase', { caseId, reason: victimsV1.CloseReason.CLOSE_REASON_RESOLVED })))
@@ -221,18 +240,26 @@ describe('victim cases over gRPC', () => {
     expect(ended!.checkIns.filter((c) => c.state === CheckInState.CHECK_IN_STATE_DUE)).toEqual([]);
     expect(ended!.contactAllowed).toBe(false);
 
-    const events = await t.events(nats, 7);
+    const events = await t.events(nats, 6);
     expect(events.map((e) => e.type)).toEqual([
       'beacon.victims.case-opened.v1',
-      'beacon.victims.need-identified.v1',
-      'beacon.victims.need-identified.v1',
       'beacon.victims.referral-made.v1',
       'beacon.victims.referral-made.v1',
       'beacon.victims.referral-accepted.v1',
+      'beacon.victims.need-identified.v1',
       'beacon.victims.case-closed.v1',
     ]);
+    expect(victimsV1.CaseOpened.decode(events[0]!.data).needs).toEqual([
+      NeedKind.NEED_KIND_FINANCIAL_LOSS,
+      NeedKind.NEED_KIND_PSYCHOLOGICAL_DISTRESS,
+    ]);
+    expect(victimsV1.NeedIdentified.decode(events[4]!.data)).toMatchObject({
+      caseId,
+      need: NeedKind.NEED_KIND_IDENTITY_THEFT,
+      priority: victimsV1.Priority.PRIORITY_HIGH,
+    });
     expect(new Set(events.map((e) => e.subject))).toEqual(new Set([caseId]));
-    expect(victimsV1.ReferralAccepted.decode(events[5]!.data)).toEqual({
+    expect(victimsV1.ReferralAccepted.decode(events[3]!.data)).toEqual({
       caseId,
       referralId: 'ref-2',
       organisationId: 'money-help',
@@ -313,8 +340,8 @@ describe('victim cases over gRPC', () => {
       ['crisis-line', ReferralState.REFERRAL_STATE_OFFERED],
     ]);
 
-    // 4 + a re-route for the first case, 3 + the referral consent allowed for the second.
-    const made = (await t.events(nats, 9))
+    // Opened, referred and re-routed for the first case; opened and referred for the second.
+    const made = (await t.events(nats, 5))
       .filter((e) => e.type === 'beacon.victims.referral-made.v1')
       .map((e) => victimsV1.ReferralMade.decode(e.data));
     expect(made.map((m) => [m.caseId, m.organisationId, m.crisis, m.urgent])).toEqual([

@@ -1,4 +1,8 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { run } from '@beacon/cli';
 import { describe, expect } from 'vitest';
 import { victimsV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
@@ -143,5 +147,65 @@ describe('victims through the gateway', () => {
     expect(notJson.status).toBe(400);
     const list = await rest('GET', '/v1/victim-cases', officer);
     expect((list.json['cases'] as unknown[]).length).toBe(1);
+  });
+
+  test('CLI: imports a JSON Lines file of victims idempotently, saves their references, then shows counts and a status', async ({
+    stack: t,
+  }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'beacon-victims-cli-'));
+    try {
+      const beacon = async (token: string, argv: string[]) => {
+        let stdout = '';
+        let stderr = '';
+        const code = await run(argv, {
+          stdout: { write: (s: string) => (stdout += s) },
+          stderr: { write: (s: string) => (stderr += s) },
+          env: { BEACON_URL: t.http, BEACON_TOKEN: token },
+          isTTY: false,
+          cwd: dir,
+        });
+        return { code, stdout, stderr };
+      };
+      const line = (i: number, extra: Record<string, unknown> = {}) =>
+        JSON.stringify({ ...body.case, reportIds: [`rep_cli${i}`], ...extra });
+      await writeFile(
+        join(dir, 'victims.jsonl'),
+        [line(1), line(2), '', line(3, { jurisdiction: 'Atlantis' }), '{not json', line(4)].join('\n') + '\n',
+      );
+      const officer = await t.token(['victim_officer'], 'vs-bayern');
+      const first = await beacon(officer, [
+        'victims',
+        'import',
+        '--file',
+        'victims.jsonl',
+        '--references',
+        'refs.csv',
+      ]);
+      expect(first.code).toBe(1);
+      expect(first.stdout).toContain('5 lines: 3 cases opened, 0 opened before, 2 refused');
+      expect(first.stdout).toContain('victims.jsonl:4: case.jurisdiction: is not an ISO 3166 code');
+      expect(first.stdout).toContain('victims.jsonl:5: (line): is not JSON');
+      const refs = (await readFile(join(dir, 'refs.csv'), 'utf8')).trim().split('\n');
+      expect(refs[0]).toBe('line,case_id,reference');
+      expect(refs.slice(1).map((r) => r.split(',')[0])).toEqual(['1', '2', '6']);
+      expect((await stat(join(dir, 'refs.csv'))).mode & 0o777).toBe(0o600);
+      // The same file again opens nothing new.
+      const again = await beacon(officer, ['victims', 'import', '--file', 'victims.jsonl']);
+      expect(again.stdout).toContain('5 lines: 0 cases opened, 3 opened before, 2 refused');
+
+      const coordinator = await t.token(['coordinator']);
+      const stats = await beacon(coordinator, ['victims', 'stats', '--incident', 'inc_campaign1']);
+      expect(stats).toMatchObject({ code: 0 });
+      expect(stats.stdout).toContain('3 cases, 0 urgent, 0 erased');
+      expect(stats.stdout).toContain('needs: financial-loss 3');
+      const reference = refs[1]!.split(',')[2]!;
+      const status = await beacon(await t.token(['service']), ['victims', 'status', reference.toLowerCase()]);
+      expect(status).toMatchObject({ code: 0, stdout: 'open\n' });
+      const typo = await beacon(await t.token(['service']), ['victims', 'status', 'VC-0000-0000-0000-0001']);
+      expect(typo.code).toBe(1);
+      expect(typo.stderr).toContain('check symbol');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

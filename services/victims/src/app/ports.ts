@@ -84,6 +84,8 @@ export interface CaseStore {
    */
   insert(
     cases: readonly { readonly stored: StoredCase; readonly events: readonly CaseEvent[] }[],
+    /** A bulk intake's batch: its events may trail it a little (see OutboxAnnouncements). */
+    options?: { readonly bulk?: boolean },
   ): Promise<Set<string>>;
   /**
    * Replaces the case if it is still at `expectedVersion`, with its events in the same write;

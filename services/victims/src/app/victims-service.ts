@@ -256,7 +256,10 @@ export class VictimsService {
 
     let existing: Set<string>;
     try {
-      existing = await this.deps.cases.insert(built.map(({ stored, events }) => ({ stored, events })));
+      existing = await this.deps.cases.insert(
+        built.map(({ stored, events }) => ({ stored, events })),
+        { bulk: action === 'import' },
+      );
     } catch (error) {
       await this.#releaseAll(built.flatMap(({ p }) => (p.reserved ? [p.reserved] : [])));
       throw error;

@@ -61,7 +61,7 @@ function opened(
 }
 
 describe('a victim case', () => {
-  it('opens with case-opened and a need-identified per need, and check-ins only with contact consent', () => {
+  it('opens with case-opened (which names the needs), and check-ins only with contact consent', () => {
     const change = openCase(
       {
         id: 'vc_0123456789abcdef0123456789abcdef',
@@ -76,7 +76,7 @@ describe('a victim case', () => {
       },
       t0,
     );
-    expect(change.events.map((e) => e.type)).toEqual(['case-opened', 'need-identified']);
+    expect(change.events.map((e) => e.type)).toEqual(['case-opened']);
     expect(change.state).toMatchObject({ assignedOrgIds: ['vs-bayern'], checkIns: [], version: 1 });
     expect(statusOf(change.state)).toBe('open');
     expect(opened().checkIns).toHaveLength(3);

@@ -118,7 +118,8 @@ export interface OpenCaseInput {
 
 /**
  * A new case: check-ins are scheduled only when the victim consents to contact. It raises
- * case-opened, a need-identified for each need and a referral-made for each referral offered.
+ * case-opened (which names the needs found at opening) and a referral-made for each referral
+ * offered; need-identified is for needs found after that.
  */
 export function openCase(input: OpenCaseInput, now: Date): CaseChange {
   let consents: ConsentState = {};
@@ -146,7 +147,6 @@ export function openCase(input: OpenCaseInput, now: Date): CaseChange {
     state,
     events: [
       { type: 'case-opened' },
-      ...input.assessment.needs.map((need) => ({ type: 'need-identified' as const, need })),
       ...state.referrals
         .filter((r) => r.state === 'offered')
         .map((r) => ({ type: 'referral-made' as const, referral: r })),

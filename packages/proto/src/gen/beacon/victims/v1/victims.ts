@@ -1779,7 +1779,10 @@ export interface ListAuditRecordsResponse {
   nextPageToken: string;
 }
 
-/** beacon.evt.victims.case-opened. Events never carry personal data. */
+/**
+ * beacon.evt.victims.case-opened, with the needs found at opening. Events never carry
+ * personal data.
+ */
 export interface CaseOpened {
   caseId: string;
   ownerOrganisationId: string;
@@ -1792,7 +1795,10 @@ export interface CaseOpened {
   openedAt?: Date | undefined;
 }
 
-/** beacon.evt.victims.need-identified: a need the case did not have before. */
+/**
+ * beacon.evt.victims.need-identified: a need found after the case was opened (those found at
+ * opening are in case-opened).
+ */
 export interface NeedIdentified {
   caseId: string;
   incidentIds: string[];

@@ -1,0 +1,47 @@
+/**
+ * Tells the outbox relay which documents have events, holding back those of a bulk intake.
+ *
+ * A campaign import writes a thousand cases a batch; publishing their events at once means a
+ * thousand relay updates queued ahead of the next batch on a store that runs one write at a
+ * time (FerretDB), which halves the import. So documents a bulk insert wrote are announced
+ * once no bulk insert has come for `quietMs`, or at the latest `maxHoldMs` after the first
+ * held one: the events trail the import by seconds, as the outbox allows. Everything else is
+ * announced at once. Nothing is lost by holding: the documents keep their events, and the
+ * relay's sweep finds them after a restart.
+ */
+export class OutboxAnnouncements {
+  readonly #held = new Set<string>();
+  #since = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly announce: (id: string) => void,
+    private readonly options: { readonly quietMs: number; readonly maxHoldMs: number },
+  ) {}
+
+  now(id: string): void {
+    this.announce(id);
+  }
+
+  /** Documents a bulk insert wrote. */
+  afterBulk(ids: Iterable<string>): void {
+    if (this.#held.size === 0) this.#since = performance.now();
+    for (const id of ids) this.#held.add(id);
+    clearTimeout(this.#timer);
+    const left = this.options.maxHoldMs - (performance.now() - this.#since);
+    if (left <= 0) {
+      this.flush();
+      return;
+    }
+    this.#timer = setTimeout(() => this.flush(), Math.min(this.options.quietMs, left));
+    this.#timer.unref();
+  }
+
+  /** Announces everything held. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const id of this.#held) this.announce(id);
+    this.#held.clear();
+  }
+}
