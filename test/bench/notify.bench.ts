@@ -3,9 +3,9 @@
  * baseline measured in the same run on the same servers. Notify runs in this process with its
  * own streams and database; `NOTIFY_BENCH_AGENCIES` agencies (default 200) are registered through
  * its gRPC API with mixed subscriptions, then `NOTIFY_BENCH_EVENTS` intake envelopes (default
- * 2,000) are published onto BEACON_EVENTS in one burst, and BEACON_FEEDS is read until every
- * feed message the rules call for has arrived. Latency is then measured at half that event rate
- * for `BENCH_DURATION_MS`. Run with `pnpm bench notify`; prints a table and writes JSON to results/.
+ * 2,000) are published onto BEACON_EVENTS in `NOTIFY_BENCH_ROUNDS` bursts (default 5) that take
+ * turns with the baseline's, and BEACON_FEEDS is read until every feed message the rules call
+ * for has arrived. Latency is then measured at half of each side's rate for `BENCH_DURATION_MS`. Run with `pnpm bench notify`; prints a table and writes JSON to results/.
  */
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ const AGENCIES = Number(process.env['NOTIFY_BENCH_AGENCIES'] ?? 200);
 const EVENTS = Number(process.env['NOTIFY_BENCH_EVENTS'] ?? 2_000);
 const BASELINE_MESSAGES = Number(process.env['NOTIFY_BENCH_BASELINE_MESSAGES'] ?? 100_000);
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
+/** Baseline and fan-out bursts alternate this many times; each side's messages are split evenly. */
+const ROUNDS = Number(process.env['NOTIFY_BENCH_ROUNDS'] ?? 5);
 const WARMUP_EVENTS = 100;
 /** Publishes awaiting their ack at once: the raw baseline's, and the event burst's. */
 const BASELINE_WINDOW = 256;
@@ -379,44 +381,6 @@ try {
     await pipelined(count, BASELINE_WINDOW, (i) => rawPublish(from + i).ack);
     await arrived;
   };
-  await rawBurst(Math.min(10_000, BASELINE_MESSAGES));
-  const rawPeak = await timed(() => rawBurst(BASELINE_MESSAGES));
-  const rawRate = BASELINE_MESSAGES / rawPeak.seconds;
-  console.error(`baseline: ${rawRate.toFixed(0)} messages/s`);
-  const rawLatencyFrom = rawSent;
-  const rawLatency = await latencyAtRate(
-    (i) =>
-      new Promise<void>((resolve, reject) => {
-        const { id, ack } = rawPublish(rawLatencyFrom + i);
-        const timer = setTimeout(() => reject(new Error(`${id} never arrived`)), STALL_MS);
-        rawArrivals.set(id, () => {
-          clearTimeout(timer);
-          rawArrivals.delete(id);
-          resolve();
-        });
-        ack.catch(reject);
-      }),
-    { ratePerSecond: Math.max(1, rawRate / 2), durationMs: DURATION_MS },
-  );
-  await rawReader.close();
-  rows.push({
-    name: 'baseline: raw JetStream publish→consume',
-    opsPerSecond: rawRate,
-    p50Ms: rawLatency.p50Ms,
-    p99Ms: rawLatency.p99Ms,
-    note: [
-      `${BASELINE_MESSAGES} messages of ${sample.envelope.length} B + headers, ${BASELINE_WINDOW} publishes in flight, ordered consumer`,
-      `latency publish→receive at ${rawLatency.ratePerSecond.toFixed(0)}/s`,
-      load(),
-      rawLatency.errors ? `${rawLatency.errors} errors (${rawLatency.firstError})` : '',
-    ]
-      .filter(Boolean)
-      .join('; '),
-  });
-  console.error(
-    `baseline: p99 ${rawLatency.p99Ms.toFixed(2)} ms at ${rawLatency.ratePerSecond.toFixed(0)}/s`,
-  );
-
   // ── Notify in this process, on this run's streams and database ────────────────────────────
   const issuer = await createDevIssuer({});
   const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
@@ -568,21 +532,44 @@ try {
       { what: 'notify consumers settled', timeoutMs: 600_000, intervalMs: 50 },
     );
 
-  // The first events load the agencies and warm up every path; then the measured burst.
+  // Both sides warm up; then baseline and fan-out bursts take turns, so that whatever else the
+  // machine is doing weighs on both alike. Each side's rate is its messages over its seconds.
+  await rawBurst(Math.min(10_000, BASELINE_MESSAGES));
   await burst(WARMUP_EVENTS);
   await settled();
-  const peak = await burst(EVENTS);
-  const peakLoad = load();
+  let rawSeconds = 0;
+  const peak = { feedMessages: 0, publishedSeconds: 0, seconds: 0 };
+  const shares: number[] = [];
+  const loads: number[] = [];
+  const rawPerRound = Math.floor(BASELINE_MESSAGES / ROUNDS);
+  const eventsPerRound = Math.floor(EVENTS / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    const raw = await timed(() => rawBurst(rawPerRound));
+    const fan = await burst(eventsPerRound);
+    loads.push(loadavg()[0]!);
+    rawSeconds += raw.seconds;
+    peak.feedMessages += fan.feedMessages;
+    peak.publishedSeconds += fan.publishedSeconds;
+    peak.seconds += fan.seconds;
+    shares.push(fan.feedMessages / fan.seconds / (rawPerRound / raw.seconds));
+    console.error(
+      `round ${round + 1}: baseline ${(rawPerRound / raw.seconds).toFixed(0)}/s, fan-out ${(fan.feedMessages / fan.seconds).toFixed(0)} feed messages/s`,
+    );
+    // The next baseline burst starts only once notify has stored what the last events carried.
+    await settled();
+  }
+  const rawRate = (rawPerRound * ROUNDS) / rawSeconds;
   const feedRate = peak.feedMessages / peak.seconds;
-  const eventRate = EVENTS / peak.seconds;
+  const eventRate = (eventsPerRound * ROUNDS) / peak.seconds;
+  const peakLoad = `load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpus().length} cores`;
   console.error(
-    `fan-out: ${EVENTS} events → ${peak.feedMessages} feed messages in ${peak.seconds.toFixed(2)} s = ${feedRate.toFixed(0)}/s`,
+    `baseline: ${rawRate.toFixed(0)} messages/s; fan-out: ${eventsPerRound * ROUNDS} events → ${peak.feedMessages} feed messages in ${peak.seconds.toFixed(2)} s = ${feedRate.toFixed(0)}/s`,
   );
   const drain = await timed(settled);
   rows.push({
     name: `fan-out to ${AGENCIES} agencies (feed messages)`,
     opsPerSecond: feedRate,
-    note: `${EVENTS} events → ${peak.feedMessages} feed messages (${(peak.feedMessages / EVENTS).toFixed(1)}/event, ${subscriptionCount} subscriptions) in ${peak.seconds.toFixed(2)} s; events published in ${peak.publishedSeconds.toFixed(2)} s; ${peakLoad}`,
+    note: `${eventsPerRound * ROUNDS} events → ${peak.feedMessages} feed messages (${(peak.feedMessages / (eventsPerRound * ROUNDS)).toFixed(1)}/event, ${subscriptionCount} subscriptions) in ${peak.seconds.toFixed(2)} s; events published in ${peak.publishedSeconds.toFixed(2)} s; share of the baseline per round ${Math.round(100 * Math.min(...shares))}–${Math.round(100 * Math.max(...shares))}%; ${peakLoad}`,
   });
   rows.push({
     name: 'fan-out: events handled',
@@ -590,7 +577,43 @@ try {
     note: `fan-out and push-channel consumers settled ${drain.seconds.toFixed(2)} s after the last feed message (no agency here has a webhook or e-mail channel, so the channel consumers read no feed message)`,
   });
 
-  // ── Latency at half the peak event rate ────────────────────────────────────────────────────
+  // ── Latency at half of each side's peak rate ─────────────────────────────────────────────
+  const rawLatencyFrom = rawSent;
+  const rawLatency = await latencyAtRate(
+    (i) =>
+      new Promise<void>((resolve, reject) => {
+        const { id, ack } = rawPublish(rawLatencyFrom + i);
+        const timer = setTimeout(() => reject(new Error(`${id} never arrived`)), STALL_MS);
+        rawArrivals.set(id, () => {
+          clearTimeout(timer);
+          rawArrivals.delete(id);
+          resolve();
+        });
+        ack.catch(reject);
+      }),
+    { ratePerSecond: Math.max(1, rawRate / 2), durationMs: DURATION_MS },
+  );
+  await rawReader.close();
+  // The baseline heads the table.
+  rows.unshift({
+    name: 'baseline: raw JetStream publish→consume',
+    opsPerSecond: rawRate,
+    p50Ms: rawLatency.p50Ms,
+    p99Ms: rawLatency.p99Ms,
+    note: [
+      `${rawPerRound * ROUNDS} messages in ${ROUNDS} bursts taking turns with the fan-out's, of ${sample.envelope.length} B + headers, ${BASELINE_WINDOW} publishes in flight, ordered consumer`,
+      `latency publish→receive at ${rawLatency.ratePerSecond.toFixed(0)}/s`,
+      peakLoad,
+      rawLatency.errors ? `${rawLatency.errors} errors (${rawLatency.firstError})` : '',
+    ]
+      .filter(Boolean)
+      .join('; '),
+  });
+  console.error(
+    `baseline: p99 ${rawLatency.p99Ms.toFixed(2)} ms at ${rawLatency.ratePerSecond.toFixed(0)}/s`,
+  );
+
+  // The fan-out's latency, at half its own peak.
   const rate = Math.max(1, eventRate / 2);
   const interval = 1000 / rate;
   const latencyBatch = nextEvents(Math.max(1, Math.floor((DURATION_MS / 1000) * rate)));
