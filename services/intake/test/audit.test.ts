@@ -2,6 +2,7 @@ import { describe, expect } from 'vitest';
 import type { Collection } from 'mongodb';
 import { commonV1, intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
+import { MongoAuditLog } from '../src/adapters/mongo/audit-log.js';
 import { report, rpc, startTestIntake, type TestIntake } from './harness.js';
 
 const test = base.extend(
@@ -220,5 +221,41 @@ describe('the audit chain', () => {
       records: 60,
       head: stored[59]!.hash,
     });
+  });
+});
+
+describe('the audit chain across replicas', () => {
+  test('two replicas appending at once leave one chain with every record once, in no forks', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    // Each replica keeps its own idea of the head; the other's appends make it stale, so every
+    // append after the first may collide on its position and must go after the real head.
+    const db = mongoClient.db(t.dbName);
+    const replicas = [new MongoAuditLog(db), new MongoAuditLog(db)];
+    const record = (replica: number, i: number) => ({
+      actor: `replica-${replica}`,
+      agencyId: undefined,
+      action: 'incident.read',
+      objectId: `inc_${replica}_${i}`,
+      tlp: 'AMBER',
+      at: new Date(),
+    });
+    // Rounds of appends that overlap: one replica's batch lands while the other's is written.
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(
+        replicas.flatMap((log, replica) =>
+          Array.from({ length: 8 }, (_, i) => log.append(record(replica, round * 8 + i))),
+        ),
+      );
+    }
+    const stored = await records(db.collection('audit'));
+    expect(stored.map((r) => r._id)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    const expected = [0, 1].flatMap((replica) => Array.from({ length: 40 }, (_, i) => `inc_${replica}_${i}`));
+    expect(stored.map((r) => r.objectId).sort()).toEqual(expected.sort());
+    expect(stored.every((r, i) => i === 0 || r.prevHash === stored[i - 1]!.hash)).toBe(true);
+    for (const log of [...replicas, t.intake.audit]) {
+      expect(await log.verify()).toEqual({ ok: true, records: 80, head: stored[79]!.hash });
+    }
   });
 });
