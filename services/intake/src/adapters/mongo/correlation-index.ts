@@ -21,14 +21,28 @@ export class MongoCorrelationIndex implements CorrelationIndex {
     this.collection = db.collection<CorrelationDoc>('correlation');
   }
 
+  /**
+   * Entries older than `since` can never correlate again (every lookup looks back the same
+   * window), so they are removed on the way: without that, an indicator seen on every
+   * incident for years — a public resolver, a cloud provider's address — would grow its
+   * document without end. Each removal is conditional on the time read, so an incident that
+   * saw the hash again meanwhile keeps its entry.
+   */
   async find(hashes: readonly string[], since: Date): Promise<string[]> {
     const docs = await Promise.all([...new Set(hashes)].map((_id) => this.collection.findOne({ _id })));
     const latest = new Map<string, number>();
+    const stale: Promise<unknown>[] = [];
     for (const doc of docs) {
-      for (const [incidentId, at] of Object.entries(doc?.seen ?? {})) {
+      if (!doc) continue;
+      for (const [incidentId, at] of Object.entries(doc.seen)) {
         if (at >= since) latest.set(incidentId, Math.max(latest.get(incidentId) ?? 0, at.getTime()));
+        else {
+          const field = `seen.${incidentId}`;
+          stale.push(this.collection.updateOne({ _id: doc._id, [field]: at }, { $unset: { [field]: '' } }));
+        }
       }
     }
+    await Promise.all(stale);
     return [...latest].sort((a, b) => b[1] - a[1]).map(([incidentId]) => incidentId);
   }
 
