@@ -9,6 +9,9 @@ interface CorrelationDoc {
   seen: Record<string, Date>;
 }
 
+/** Stale entries one lookup removes from a document at most; the next lookup takes more. */
+const MAX_REMOVED_PER_LOOKUP = 500;
+
 /**
  * The incidents each correlation hash was seen on. Every read and write filters on `_id`
  * alone, the one lookup FerretDB serves from an index, and `$max` makes recording atomic
@@ -25,24 +28,32 @@ export class MongoCorrelationIndex implements CorrelationIndex {
    * Entries older than `since` can never correlate again (every lookup looks back the same
    * window), so they are removed on the way: without that, an indicator seen on every
    * incident for years — a public resolver, a cloud provider's address — would grow its
-   * document without end. Each removal is conditional on the time read, so an incident that
-   * saw the hash again meanwhile keeps its entry.
+   * document without end. One update per document removes them, on the condition that each
+   * still has the time read: when another replica saw one again meanwhile, nothing is removed
+   * and a later lookup tries again.
    */
   async find(hashes: readonly string[], since: Date): Promise<string[]> {
     const docs = await Promise.all([...new Set(hashes)].map((_id) => this.collection.findOne({ _id })));
     const latest = new Map<string, number>();
-    const stale: Promise<unknown>[] = [];
+    const removals: Promise<unknown>[] = [];
     for (const doc of docs) {
       if (!doc) continue;
+      const stale: Record<string, Date> = {};
       for (const [incidentId, at] of Object.entries(doc.seen)) {
         if (at >= since) latest.set(incidentId, Math.max(latest.get(incidentId) ?? 0, at.getTime()));
-        else {
-          const field = `seen.${incidentId}`;
-          stale.push(this.collection.updateOne({ _id: doc._id, [field]: at }, { $unset: { [field]: '' } }));
-        }
+        else if (Object.keys(stale).length < MAX_REMOVED_PER_LOOKUP) stale[`seen.${incidentId}`] = at;
+      }
+      const fields = Object.keys(stale);
+      if (fields.length > 0) {
+        removals.push(
+          this.collection.updateOne(
+            { _id: doc._id, ...stale },
+            { $unset: Object.fromEntries(fields.map((f) => [f, ''])) },
+          ),
+        );
       }
     }
-    await Promise.all(stale);
+    await Promise.all(removals);
     return [...latest].sort((a, b) => b[1] - a[1]).map(([incidentId]) => incidentId);
   }
 
