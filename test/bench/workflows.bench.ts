@@ -100,6 +100,7 @@ function fakeActivities(settled: (incidentId: string) => void): ResponseActiviti
     raiseSeverity: async (id) => incident(id),
     updateSeverity: async (id) => incident(id),
     engageAgency: async () => {},
+    disengageAgency: async () => {},
     assessImpact: async () => null,
     listAgencies: async () => agencies,
     notifyEngagement: async ({ incidentId }) => {

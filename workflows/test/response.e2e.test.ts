@@ -340,6 +340,19 @@ describe('the response on the dev server with the real services', () => {
       expect(status.ncissLevel).toBeGreaterThanOrEqual(3);
       expect(await noticesIn(s, nats, 'cert-fr', incidentId)).toEqual([0]);
 
+      // Removed from the response, cert-fr is no longer engaged in intake either.
+      expect(
+        (
+          await rest(s, 'POST', `/v1/responses/${incidentId}/agencies/cert-fr:remove`, cc, {
+            reason: 'not needed after all',
+          })
+        ).status,
+      ).toBe(200);
+      const { body } = await rest(s, 'GET', `/v1/incidents/${incidentId}`, cc);
+      const engaged = (body as { incident: { engagedAgencyIds: string[] } }).incident.engagedAgencyIds;
+      expect(engaged).toContain('cert-bayern');
+      expect(engaged).not.toContain('cert-fr');
+
       // Resolving waits for the reports that must come first, and says which.
       const refused = await rest(s, 'POST', `/v1/responses/${incidentId}:resolve`, cc, {
         summary: 'restored',

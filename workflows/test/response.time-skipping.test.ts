@@ -443,6 +443,7 @@ describe('coordinators’ commands', () => {
     await handle.executeUpdate(removeAgencyUpdate, {
       args: [{ agencyId: 'lka-bayern', reason: 'handled by BKA' }],
     });
+    expect(h.fake.disengagedInIntake).toEqual([[id, 'lka-bayern']]);
     const lkaNotices = h.fake.notices.filter(
       (n) => n.incidentId === id && n.agencyId === 'lka-bayern',
     ).length;

@@ -2,6 +2,7 @@
 export * from './gen/beacon/intake/v1/intake.js';
 export {
   AgencyAssigned,
+  AgencyUnassigned,
   IncidentOpened,
   IncidentReported,
   IncidentResolved,

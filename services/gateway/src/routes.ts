@@ -87,6 +87,14 @@ export const ROUTES: readonly Route[] = [
   },
   {
     service: INTAKE,
+    rpc: 'UnassignAgency',
+    method: 'POST',
+    path: '/v1/incidents/{incident_id}:unassignAgency',
+    body: true,
+    summary: "End an agency's engagement on an incident, and the access it gave",
+  },
+  {
+    service: INTAKE,
     rpc: 'GetTrends',
     method: 'GET',
     path: '/v1/trends',

@@ -74,6 +74,7 @@ interface Methods {
   transitionIncident: [intakeV1.TransitionIncidentRequest, intakeV1.TransitionIncidentResponse];
   updateSeverity: [intakeV1.UpdateSeverityRequest, intakeV1.UpdateSeverityResponse];
   assignAgency: [intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse];
+  unassignAgency: [intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse];
   getTrends: [intakeV1.GetTrendsRequest, intakeV1.GetTrendsResponse];
   lookupIndicator: [intakeV1.LookupIndicatorRequest, intakeV1.LookupIndicatorResponse];
   exportIncidentStix: [intakeV1.ExportIncidentStixRequest, intakeV1.ExportIncidentStixResponse];

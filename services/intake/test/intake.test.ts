@@ -128,6 +128,47 @@ describe('intake over gRPC', () => {
     expect((await rpc(t, 'getIncident', { incidentId: id }, b)).incident?.version).toBe(3);
   });
 
+  test('unassigning an agency takes away what engagement gave it, and is announced', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const source = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const police = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'RED' });
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const id = (await rpc(t, 'submitReport', report(), source)).incident!.id;
+    const read = (token: string) =>
+      rpc(t, 'getIncident', { incidentId: id }, token).then(
+        (r) => r.incident?.version,
+        (e: unknown) => code(e),
+      );
+    const unassign = (agencyId: string, token: string, expectedVersion = 0) =>
+      rpc(t, 'unassignAgency', { incidentId: id, agencyId, expectedVersion }, token).then(
+        (r) => r.incident?.engagedAgencyIds,
+        (e: unknown) => code(e),
+      );
+    await rpc(t, 'assignAgency', { incidentId: id, agencyId: 'police-by', expectedVersion: 1 }, coordinator);
+    expect(await read(police)).toBe(2);
+
+    // Only a coordinator, only an engaged agency, only on the version seen.
+    expect(await unassign('police-by', police)).toBe(status.PERMISSION_DENIED);
+    expect(await unassign('police-by', coordinator, 1)).toBe(status.ABORTED);
+    expect(await unassign('cert-fr', coordinator)).toBe(status.FAILED_PRECONDITION);
+    expect(await unassign('police-by', coordinator, 2)).toEqual([]);
+    // The AMBER incident no longer exists for police-by; its source still reads it.
+    expect(await read(police)).toBe(status.NOT_FOUND);
+    expect(await read(source)).toBe(3);
+    expect(await unassign('police-by', coordinator)).toBe(status.FAILED_PRECONDITION);
+
+    const events = await publishedEvents(t, jetstream(nats), mongoClient.db(t.dbName));
+    const unassigned = events.filter((e) => e.type === 'beacon.incident.agency-unassigned.v1');
+    expect(unassigned).toHaveLength(1);
+    expect(intakeV1.AgencyUnassigned.decode(unassigned[0]!.data)).toMatchObject({
+      agencyId: 'police-by',
+      incident: { id, engagedAgencyIds: [], version: 3 },
+    });
+  });
+
   test('a correlated report opens an incident of its own once the incident it matches is full', async ({
     intake: t,
     mongoClient,

@@ -140,6 +140,50 @@ describe('the fan-out to agency feeds', () => {
     expect(await feedsOf(t, nats, agencyIds, ids)).toEqual(expected);
   });
 
+  test('an agency disengaged from an AMBER incident receives none of its later events', async ({
+    stack: t,
+    nats,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    for (const id of ['cert-by', 'cert-fr']) {
+      await call(t.notifyClient, 'putAgency', { agency: agency(id, 'RED'), expectedVersion: 0 }, cc);
+      await call(t.notifyClient, 'putSubscription', { subscription: subscription(id, 'all') }, cc);
+    }
+    const incident = await openIncident(t, cc, 'AMBER');
+    await engage(t, cc, incident.id, 'cert-by');
+    await engage(t, cc, incident.id, 'cert-fr');
+    await call(
+      t.intakeClient,
+      'unassignAgency',
+      { incidentId: incident.id, agencyId: 'cert-by', expectedVersion: 0 },
+      cc,
+    );
+    await call(
+      t.intakeClient,
+      'updateSeverity',
+      {
+        incidentId: incident.id,
+        severityInputs: { ...NCISS_BASELINE, actor: 'nation-state' },
+        expectedVersion: 0,
+      },
+      cc,
+    );
+    // cert-fr, still engaged, receives the last event; by then cert-by's copy would be there too.
+    await waitFor(
+      async () => {
+        expect(await feedsOf(t, nats, ['cert-by', 'cert-fr'], [incident.id])).toEqual({
+          'cert-by': ['0:incident.agency-assigned', '0:incident.agency-assigned'],
+          'cert-fr': [
+            '0:incident.agency-assigned',
+            '0:incident.agency-unassigned',
+            '0:incident.severity-changed',
+          ],
+        });
+      },
+      { what: 'the feeds', timeoutMs: 20_000, intervalMs: 200 },
+    );
+  });
+
   test('agencies acknowledge engagements once, only their own, and the acknowledgement is published', async ({
     stack: t,
     nats,

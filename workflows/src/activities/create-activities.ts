@@ -261,6 +261,24 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
       }
     },
 
+    disengageAgency: async (incidentId, agencyId) => {
+      if (!(await getIncident(incidentId))?.engagedAgencyIds.includes(agencyId)) return;
+      try {
+        await grpcCall(deps.token, timeoutMs, (md, o, done) =>
+          intake.unassignAgency({ incidentId, agencyId, expectedVersion: 0 }, md, o, done),
+        );
+      } catch (error) {
+        // A retry after it went through, or a coordinator was quicker: disengaged.
+        if (
+          isType(error, FailureType.FailedPrecondition) &&
+          !(await getIncident(incidentId))?.engagedAgencyIds.includes(agencyId)
+        ) {
+          return;
+        }
+        throw error;
+      }
+    },
+
     assessImpact: async (incidentId, affectedAssets) => {
       const impact = deps.impact;
       if (!impact) {

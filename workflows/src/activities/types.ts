@@ -120,6 +120,8 @@ export interface IncidentActivities {
   updateSeverity(incidentId: string, inputs: NcissInputs): Promise<IncidentSnapshot>;
   /** Engages the agency on the incident in intake; already engaged is success. */
   engageAgency(incidentId: string, agencyId: string): Promise<void>;
+  /** Ends the agency's engagement in intake, and the access it gave; not engaged is success. */
+  disengageAgency(incidentId: string, agencyId: string): Promise<void>;
 }
 
 /** Impact: the cascade. */

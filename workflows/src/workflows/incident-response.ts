@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -804,6 +805,10 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
           log.warn('engagement already ended', { agencyId, error: String(error) });
         }
       }
+      // Removed from the response means no longer engaged in intake either: the agency stops
+      // reading the incident and receiving its events above GREEN. (Responses that removed an
+      // agency before this existed replay without it.)
+      if (patched('disengage-removed-agency')) await intake.disengageAgency(incidentId, agencyId);
       state.agencies[agencyId] = { ...agency, state: 'removed' };
       note({
         kind: 'removed',

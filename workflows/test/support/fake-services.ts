@@ -31,6 +31,7 @@ export class FakeServices {
   readonly events: ResponseEvent[] = [];
   readonly transitions: [string, IncidentLifecycle][] = [];
   readonly engagedInIntake: [string, string][] = [];
+  readonly disengagedInIntake: [string, string][] = [];
   /** Undefined: the victims service is absent (as in the real worker until it is wired). */
   victimCases: Map<string, VictimCase & { incidentId: string }> | undefined;
   readonly checkIns: { caseId: string; day: number; dueAtMs: number }[] = [];
@@ -119,6 +120,9 @@ export class FakeServices {
       updateSeverity: async (id, inputs) => rescore(id, inputs),
       engageAgency: async (id, agencyId) => {
         this.engagedInIntake.push([id, agencyId]);
+      },
+      disengageAgency: async (id, agencyId) => {
+        this.disengagedInIntake.push([id, agencyId]);
       },
       assessImpact: async (id) => this.impacts.get(id) ?? null,
       listAgencies: async () => this.agencies,

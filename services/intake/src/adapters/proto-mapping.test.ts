@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
 import { eventsV1, intakeV1 } from '@beacon/proto';
 import type { Report } from '../domain/incident.js';
-import { attachReport, engageAgency, openFromReport, rescore, transition } from '../domain/rules.js';
+import {
+  attachReport,
+  disengageAgency,
+  engageAgency,
+  openFromReport,
+  rescore,
+  transition,
+} from '../domain/rules.js';
 import { encodeEvent, incidentToProto, reportToProto } from './proto-mapping.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
@@ -32,6 +39,7 @@ function incidentOf(data: Uint8Array): intakeV1.Incident | undefined {
     'beacon.intake.v1.SeverityChanged': (b) => intakeV1.SeverityChanged.decode(b),
     'beacon.intake.v1.StatusChanged': (b) => intakeV1.StatusChanged.decode(b),
     'beacon.intake.v1.AgencyAssigned': (b) => intakeV1.AgencyAssigned.decode(b),
+    'beacon.intake.v1.AgencyUnassigned': (b) => intakeV1.AgencyUnassigned.decode(b),
     'beacon.intake.v1.IncidentResolved': (b) => intakeV1.IncidentResolved.decode(b),
   };
   return decoders[envelope.dataschema]?.(envelope.data).incident;
@@ -68,9 +76,14 @@ describe('affected assets on the wire', () => {
       NOW,
     );
     const engaged = engageAgency(rescored.incident, 'police-by', NOW);
-    const active = transition(engaged.incident, 'active', '', NOW);
+    const disengaged = disengageAgency(
+      engageAgency(engaged.incident, 'cert-fr', NOW).incident,
+      'cert-fr',
+      NOW,
+    );
+    const active = transition(disengaged.incident, 'active', '', NOW);
     const resolved = transition(active.incident, 'resolved', 'fixed', NOW);
-    const events = [attached, rescored, engaged, active, resolved].flatMap((c) => c.events);
+    const events = [attached, rescored, engaged, disengaged, active, resolved].flatMap((c) => c.events);
     const kinds = new Set(events.map((e) => e.kind));
     expect([...kinds].sort()).toEqual(
       [
@@ -78,6 +91,7 @@ describe('affected assets on the wire', () => {
         'report-attached',
         'severity-changed',
         'agency-assigned',
+        'agency-unassigned',
         'status-changed',
         'resolved',
       ].sort(),

@@ -132,6 +132,15 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
         }),
         event,
       );
+    case 'agency-unassigned':
+      return wrap(
+        'AgencyUnassigned',
+        intakeV1.AgencyUnassigned.encode({
+          incident: incidentToProto(event.incident),
+          agencyId: event.agencyId,
+        }),
+        event,
+      );
     case 'resolved':
       return wrap(
         'IncidentResolved',

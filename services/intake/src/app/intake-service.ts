@@ -11,6 +11,7 @@ import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import {
   acceptsReports,
   attachReport,
+  disengageAgency,
   engageAgency,
   openDirectly,
   openFromReport,
@@ -313,6 +314,12 @@ export class IntakeService {
   assignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
     return this.#mutate(caller, id, expectedVersion, 'incident.agency-assigned', (i, now) =>
       engageAgency(i, agencyId, now),
+    );
+  }
+
+  unassignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
+    return this.#mutate(caller, id, expectedVersion, 'incident.agency-unassigned', (i, now) =>
+      disengageAgency(i, agencyId, now),
     );
   }
 

@@ -24,6 +24,7 @@ export type IntakeEvent =
       readonly reason: string;
     }
   | { readonly kind: 'agency-assigned'; readonly incident: Incident; readonly agencyId: string }
+  | { readonly kind: 'agency-unassigned'; readonly incident: Incident; readonly agencyId: string }
   | { readonly kind: 'resolved'; readonly incident: Incident };
 
 export type IntakeEventKind = IntakeEvent['kind'];

@@ -5,6 +5,9 @@ import type { Report } from './incident.js';
 import {
   acceptsReports,
   attachReport,
+  disengageAgency,
+  engageAgency,
+  IntakeRuleError,
   MAX_INCIDENT_OBSERVABLE_BYTES,
   MAX_INCIDENT_OBSERVABLES,
   MAX_INCIDENT_REPORTS,
@@ -137,5 +140,34 @@ describe('an incident stays within what a document and an event can carry', () =
     const bytes = big.observables.reduce((sum, o) => sum + o.value.length, 0);
     expect(bytes).toBeLessThanOrEqual(MAX_INCIDENT_OBSERVABLE_BYTES);
     expect(bytes).toBeGreaterThan(MAX_INCIDENT_OBSERVABLE_BYTES - 200);
+  });
+});
+
+describe('engagement', () => {
+  it('ends as it began: one version, one event, and only for an engaged agency', () => {
+    const { incident } = openFromReport(reportFixture('rep_0', []), 'inc_1', NOW);
+    const engaged = engageAgency(incident, 'police-by', NOW).incident;
+    const later = new Date(NOW.getTime() + 60_000);
+    const change = disengageAgency(engaged, 'police-by', later);
+    expect(change.incident).toMatchObject({
+      engagedAgencyIds: [],
+      version: engaged.version + 1,
+      updatedAt: later,
+    });
+    expect(change.events).toEqual([
+      { kind: 'agency-unassigned', incident: change.incident, agencyId: 'police-by' },
+    ]);
+    expect(() => disengageAgency(change.incident, 'police-by', later)).toThrow(IntakeRuleError);
+    expect(() => disengageAgency(engaged, 'cert-fr', later)).toThrow(/cert-fr is not engaged/);
+  });
+
+  it('can be ended on a closed incident, where nothing else changes', () => {
+    let { incident } = openFromReport(reportFixture('rep_0', []), 'inc_1', NOW);
+    incident = engageAgency(incident, 'police-by', NOW).incident;
+    for (const to of ['triage', 'active', 'resolved', 'closed'] as const) {
+      incident = transition(incident, to, 'r', NOW).incident;
+    }
+    expect(() => engageAgency(incident, 'cert-fr', NOW)).toThrow(/closed/);
+    expect(disengageAgency(incident, 'police-by', NOW).incident.engagedAgencyIds).toEqual([]);
   });
 });

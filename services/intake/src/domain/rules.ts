@@ -20,7 +20,7 @@ import {
 export class IntakeRuleError extends Error {
   override readonly name = 'IntakeRuleError';
   constructor(
-    readonly kind: 'invalid-transition' | 'already-engaged' | 'closed' | 'full',
+    readonly kind: 'invalid-transition' | 'already-engaged' | 'not-engaged' | 'closed' | 'full',
     message: string,
   ) {
     super(message);
@@ -231,4 +231,22 @@ export function engageAgency(incident: Incident, agencyId: string, now: Date): C
     version: incident.version + 1,
   };
   return { incident: next, events: [{ kind: 'agency-assigned', incident: next, agencyId }] };
+}
+
+/**
+ * Ends an agency's engagement, and with it what engagement grants: reading the incident and
+ * receiving its events above GREEN (an agency that reported it still reads it as its source).
+ * Allowed in every status: taking access away is never too late, a closed incident included.
+ */
+export function disengageAgency(incident: Incident, agencyId: string, now: Date): Change {
+  if (!incident.engagedAgencyIds.includes(agencyId)) {
+    throw new IntakeRuleError('not-engaged', `agency ${agencyId} is not engaged`);
+  }
+  const next: Incident = {
+    ...incident,
+    engagedAgencyIds: incident.engagedAgencyIds.filter((id) => id !== agencyId),
+    updatedAt: now,
+    version: incident.version + 1,
+  };
+  return { incident: next, events: [{ kind: 'agency-unassigned', incident: next, agencyId }] };
 }

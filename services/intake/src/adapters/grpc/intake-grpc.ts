@@ -172,6 +172,23 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       const incident = await service.assignAgency(caller, req.incidentId, req.agencyId, req.expectedVersion);
       return { incident: incidentToProto(incident) };
     }, true),
+    unassignAgency: handle<intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        v.id('incident_id', req.incidentId, 'inc');
+        v.id('agency_id', req.agencyId);
+        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.check();
+        const incident = await service.unassignAgency(
+          caller,
+          req.incidentId,
+          req.agencyId,
+          req.expectedVersion,
+        );
+        return { incident: incidentToProto(incident) };
+      },
+      true,
+    ),
     getTrends: handle<intakeV1.GetTrendsRequest, intakeV1.GetTrendsResponse>(async (req, caller) => {
       const v = new Validator();
       const from = req.from ?? v.fail('from', 'is required', 'REQUIRED');

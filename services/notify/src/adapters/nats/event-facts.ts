@@ -26,6 +26,7 @@ const INCIDENT_PAYLOADS: Record<string, (data: Uint8Array) => intakeV1.Incident 
   'incident.severity-changed': (d) => intakeV1.SeverityChanged.decode(d).incident,
   'incident.status-changed': (d) => intakeV1.StatusChanged.decode(d).incident,
   'incident.agency-assigned': (d) => intakeV1.AgencyAssigned.decode(d).incident,
+  'incident.agency-unassigned': (d) => intakeV1.AgencyUnassigned.decode(d).incident,
   'incident.resolved': (d) => intakeV1.IncidentResolved.decode(d).incident,
 };
 

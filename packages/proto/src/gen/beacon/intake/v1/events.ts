@@ -49,6 +49,12 @@ export interface AgencyAssigned {
   agencyId: string;
 }
 
+/** beacon.evt.incident.agency-unassigned */
+export interface AgencyUnassigned {
+  incident?: Incident | undefined;
+  agencyId: string;
+}
+
 /** beacon.evt.incident.resolved */
 export interface IncidentResolved {
   incident?: Incident | undefined;
@@ -604,6 +610,97 @@ export const AgencyAssigned: MessageFns<AgencyAssigned> = {
   },
   fromPartial<I extends Exact<DeepPartial<AgencyAssigned>, I>>(object: I): AgencyAssigned {
     const message = createBaseAgencyAssigned();
+    message.incident = (object.incident !== undefined && object.incident !== null)
+      ? Incident.fromPartial(object.incident)
+      : undefined;
+    message.agencyId = object.agencyId ?? "";
+    return message;
+  },
+};
+
+function createBaseAgencyUnassigned(): AgencyUnassigned {
+  return { incident: undefined, agencyId: "" };
+}
+
+export const AgencyUnassigned: MessageFns<AgencyUnassigned> = {
+  encode(message: AgencyUnassigned, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incident !== undefined) {
+      Incident.encode(message.incident, writer.uint32(10).fork()).join();
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(18).string(message.agencyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgencyUnassigned {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgencyUnassigned();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incident = Incident.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgencyUnassigned {
+    return {
+      incident: isSet(object.incident) ? Incident.fromJSON(object.incident) : undefined,
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AgencyUnassigned): unknown {
+    const obj: any = {};
+    if (message.incident !== undefined) {
+      obj.incident = Incident.toJSON(message.incident);
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgencyUnassigned>, I>>(base?: I): AgencyUnassigned {
+    return AgencyUnassigned.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgencyUnassigned>, I>>(object: I): AgencyUnassigned {
+    const message = createBaseAgencyUnassigned();
     message.incident = (object.incident !== undefined && object.incident !== null)
       ? Incident.fromPartial(object.incident)
       : undefined;

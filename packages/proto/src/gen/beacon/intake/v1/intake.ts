@@ -328,6 +328,16 @@ export interface AssignAgencyResponse {
   incident?: Incident | undefined;
 }
 
+export interface UnassignAgencyRequest {
+  incidentId: string;
+  agencyId: string;
+  expectedVersion: number;
+}
+
+export interface UnassignAgencyResponse {
+  incident?: Incident | undefined;
+}
+
 export interface GetTrendsRequest {
   /** Start of the range, inclusive. */
   from?:
@@ -2630,6 +2640,188 @@ export const AssignAgencyResponse: MessageFns<AssignAgencyResponse> = {
   },
 };
 
+function createBaseUnassignAgencyRequest(): UnassignAgencyRequest {
+  return { incidentId: "", agencyId: "", expectedVersion: 0 };
+}
+
+export const UnassignAgencyRequest: MessageFns<UnassignAgencyRequest> = {
+  encode(message: UnassignAgencyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.expectedVersion !== 0) {
+      writer.uint32(24).int32(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnassignAgencyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnassignAgencyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expectedVersion = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnassignAgencyRequest {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      expectedVersion: isSet(object.expectedVersion)
+        ? globalThis.Number(object.expectedVersion)
+        : isSet(object.expected_version)
+        ? globalThis.Number(object.expected_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: UnassignAgencyRequest): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.expectedVersion !== 0) {
+      obj.expectedVersion = Math.round(message.expectedVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnassignAgencyRequest>, I>>(base?: I): UnassignAgencyRequest {
+    return UnassignAgencyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnassignAgencyRequest>, I>>(object: I): UnassignAgencyRequest {
+    const message = createBaseUnassignAgencyRequest();
+    message.incidentId = object.incidentId ?? "";
+    message.agencyId = object.agencyId ?? "";
+    message.expectedVersion = object.expectedVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseUnassignAgencyResponse(): UnassignAgencyResponse {
+  return { incident: undefined };
+}
+
+export const UnassignAgencyResponse: MessageFns<UnassignAgencyResponse> = {
+  encode(message: UnassignAgencyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incident !== undefined) {
+      Incident.encode(message.incident, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnassignAgencyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnassignAgencyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incident = Incident.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnassignAgencyResponse {
+    return { incident: isSet(object.incident) ? Incident.fromJSON(object.incident) : undefined };
+  },
+
+  toJSON(message: UnassignAgencyResponse): unknown {
+    const obj: any = {};
+    if (message.incident !== undefined) {
+      obj.incident = Incident.toJSON(message.incident);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnassignAgencyResponse>, I>>(base?: I): UnassignAgencyResponse {
+    return UnassignAgencyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnassignAgencyResponse>, I>>(object: I): UnassignAgencyResponse {
+    const message = createBaseUnassignAgencyResponse();
+    message.incident = (object.incident !== undefined && object.incident !== null)
+      ? Incident.fromPartial(object.incident)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseGetTrendsRequest(): GetTrendsRequest {
   return { from: undefined, to: undefined, granularity: 0, dimension: 0 };
 }
@@ -3638,6 +3830,21 @@ export const IntakeServiceService = {
     responseDeserialize: (value: Buffer): AssignAgencyResponse => AssignAgencyResponse.decode(value),
   },
   /**
+   * Ends an agency's engagement: it no longer reads the incident or receives its events above
+   * GREEN, unless it reported it. Allowed in any status, a closed incident included.
+   */
+  unassignAgency: {
+    path: "/beacon.intake.v1.IntakeService/UnassignAgency" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnassignAgencyRequest): Buffer =>
+      Buffer.from(UnassignAgencyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnassignAgencyRequest => UnassignAgencyRequest.decode(value),
+    responseSerialize: (value: UnassignAgencyResponse): Buffer =>
+      Buffer.from(UnassignAgencyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnassignAgencyResponse => UnassignAgencyResponse.decode(value),
+  },
+  /**
    * Incidents opened per day or week, counted by RSIT class, sector or jurisdiction, over the
    * incidents the caller may see.
    */
@@ -3708,6 +3915,11 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
   updateSeverity: handleUnaryCall<UpdateSeverityRequest, UpdateSeverityResponse>;
   /** Engages an agency on an incident. */
   assignAgency: handleUnaryCall<AssignAgencyRequest, AssignAgencyResponse>;
+  /**
+   * Ends an agency's engagement: it no longer reads the incident or receives its events above
+   * GREEN, unless it reported it. Allowed in any status, a closed incident included.
+   */
+  unassignAgency: handleUnaryCall<UnassignAgencyRequest, UnassignAgencyResponse>;
   /**
    * Incidents opened per day or week, counted by RSIT class, sector or jurisdiction, over the
    * incidents the caller may see.
@@ -3838,6 +4050,25 @@ export interface IntakeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AssignAgencyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Ends an agency's engagement: it no longer reads the incident or receives its events above
+   * GREEN, unless it reported it. Allowed in any status, a closed incident included.
+   */
+  unassignAgency(
+    request: UnassignAgencyRequest,
+    callback: (error: ServiceError | null, response: UnassignAgencyResponse) => void,
+  ): ClientUnaryCall;
+  unassignAgency(
+    request: UnassignAgencyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnassignAgencyResponse) => void,
+  ): ClientUnaryCall;
+  unassignAgency(
+    request: UnassignAgencyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnassignAgencyResponse) => void,
   ): ClientUnaryCall;
   /**
    * Incidents opened per day or week, counted by RSIT class, sector or jurisdiction, over the
