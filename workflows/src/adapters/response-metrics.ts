@@ -67,8 +67,10 @@ export function responseMetrics(metrics: Metrics): ResponseEventCounter {
     'Regulatory reporting deadlines that passed without the report filed, by regime.',
     ['regime'],
   );
+  // Every series from the start, at 0: an increase over a series that appears late loses its first step.
   const byKind = new Map(ESCALATION_KINDS.map((kind) => [kind, escalations.labels(kind)]));
   const byRegime = new Map([...REGIMES, 'other'].map((regime) => [regime, missed.labels(regime)]));
+  for (const child of [...byKind.values(), ...byRegime.values()]) child.inc(0);
   return {
     published: (event) => {
       const counted = responseEventMetric(event);

@@ -33,7 +33,9 @@ export class MeteredDeliveryLog implements DeliveryLog {
     for (const channel of CHANNELS) {
       this.#latency.set(channel, seconds.labels(channel));
       for (const outcome of OUTCOMES) {
-        this.#outcomes.set(`${channel}:${outcome}`, deliveries.labels(channel, outcome));
+        const child = deliveries.labels(channel, outcome);
+        child.inc(0);
+        this.#outcomes.set(`${channel}:${outcome}`, child);
       }
     }
   }
