@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { intakeV1 } from '@beacon/proto';
 import { scrapeMetrics, test as base } from '@beacon/testkit';
 import { http, reportJson, startTestStack, type TestStack } from './harness.js';
 
@@ -55,7 +56,7 @@ describe('gateway metrics at /metrics', () => {
     };
     const before = (await scrapeMetrics(port)).value('grpc_server_handled_total', labels);
     const error = await new Promise<unknown>((resolve) =>
-      stack.grpc.listIncidents({ pageSize: 1, pageToken: '', status: 0 } as never, (e) => resolve(e)),
+      stack.grpc.listIncidents(intakeV1.ListIncidentsRequest.fromPartial({ pageSize: 1 }), (e) => resolve(e)),
     );
     expect(error).toBeTruthy();
     expect((await scrapeMetrics(port)).value('grpc_server_handled_total', labels)).toBe(before + 1);
