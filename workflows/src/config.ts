@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
+import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
 
 const ROLES = ['worker', 'starter', 'acks', 'api'] as const;
 export type WorkflowsRole = (typeof ROLES)[number];
@@ -8,6 +8,11 @@ const schema = {
   TEMPORAL_ADDRESS: env.hostPort().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('beacon'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('response'),
+  /**
+   * host:port (loopback) where the Temporal core's own Prometheus exporter listens; its metrics
+   * (`temporal_*`) are served with Beacon's at /metrics. Unset: the core exports none.
+   */
+  TEMPORAL_METRICS_ADDRESS: env.hostPort().optional(),
   NATS_URL: z.string().min(1),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
@@ -28,6 +33,7 @@ const schema = {
   RESPONSE_GRPC_HOST: z.string().default('127.0.0.1'),
   RESPONSE_GRPC_PORT: env.port(50065),
   ...AUTH_ENV,
+  ...METRICS_ENV,
   /**
    * What this process runs, comma-separated: the Temporal `worker`, the incident `starter` (with
    * the consumer of intake's later changes), the acknowledgement consumer (`acks`) and the
@@ -65,6 +71,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       namespace: raw.TEMPORAL_NAMESPACE,
       taskQueue: raw.TEMPORAL_TASK_QUEUE,
       maxCachedWorkflows: raw.WORKER_MAX_CACHED_WORKFLOWS,
+      metricsAddress: raw.TEMPORAL_METRICS_ADDRESS,
     },
     nats: {
       url: raw.NATS_URL,
@@ -84,6 +91,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT },
     auth,
     roles,
+    metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -5,6 +5,6 @@ import { installTemporalLogging } from './worker.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ name: 'workflows', level: config.logLevel });
-installTemporalLogging(logger);
+installTemporalLogging(logger, 'WARN', { metricsAddress: config.temporal.metricsAddress });
 const workflows = await startWorkflows(config, logger);
 onShutdown(logger, [() => workflows.stop()]);

@@ -8,12 +8,18 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  Metrics,
   startGrpcServer,
+  startMetricsServer,
+  watchConsumerLag,
+  type ConsumerRef,
   type Logger,
   type RunningGrpcServer,
 } from '@beacon/platform';
 import { impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import { createActivities } from './activities/create-activities.js';
+import { responseMetrics } from './adapters/response-metrics.js';
+import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
 import type { ResponseActivities } from './activities/types.js';
 import { responseGrpc } from './api/response-grpc.js';
@@ -28,6 +34,8 @@ export const VERSION = '0.1.0';
 export interface RunningWorkflows {
   /** The response API's port, when this process serves it. */
   readonly apiPort: number | undefined;
+  /** Where `/metrics` is served. */
+  readonly metricsPort: number;
   readonly client: Client;
   readonly starter: IncidentStarter | undefined;
   stop(): Promise<void>;
@@ -61,6 +69,12 @@ export async function startWorkflows(
     const nc = await connectNats({ servers: config.nats.url, name: 'beacon-workflows', logger });
     stops.push(() => nc.drain());
     await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+    const metrics = new Metrics();
+    const consumers: ConsumerRef[] = [];
+    watchConsumerLag(metrics, { nc, consumers: () => consumers, logger });
+    if (config.temporal.metricsAddress && roles.has('worker')) {
+      appendTemporalCoreMetrics(metrics, config.temporal.metricsAddress, logger);
+    }
 
     let worker: Worker | undefined;
     if (roles.has('worker')) {
@@ -90,6 +104,7 @@ export async function startWorkflows(
           await js.publish(`${config.nats.subjectRoot}.${subject}`, data, { msgID: messageId });
         },
         token,
+        events: responseMetrics(metrics),
       });
       const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
       stops.push(() => nativeConnection.close());
@@ -123,6 +138,10 @@ export async function startWorkflows(
         logger,
       });
       await starter.start();
+      consumers.push(
+        { stream: config.nats.stream, consumer: config.nats.starterConsumer },
+        { stream: config.nats.stream, consumer: config.nats.changesConsumer },
+      );
       const s = starter;
       stops.push(() => s.stop());
       const changes = new IncidentChangeSignaller({
@@ -146,6 +165,7 @@ export async function startWorkflows(
         logger,
       });
       await acks.start();
+      consumers.push({ stream: config.nats.stream, consumer: config.nats.ackConsumer });
       stops.push(() => acks.stop());
     }
     let api: RunningGrpcServer | undefined;
@@ -156,16 +176,19 @@ export async function startWorkflows(
         host: config.api.host,
         port: config.api.port,
         logger,
+        metrics,
         services: [responseGrpc({ client, authenticator: createAuthenticator(config.auth), logger })],
       });
       const server = api;
       stops.push(() => server.shutdown());
     }
+    const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
+    stops.push(() => metricsServer.stop());
     logger.info(
       { roles: [...roles], apiPort: api?.port, taskQueue: config.temporal.taskQueue },
       'workflows running',
     );
-    return { apiPort: api?.port, client, starter, stop: stopAll };
+    return { apiPort: api?.port, metricsPort: metricsServer.port, client, starter, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

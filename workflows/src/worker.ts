@@ -77,14 +77,35 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
 /**
  * Sends everything Temporal logs — the SDK, workflows' and activities' `log`, and the native
  * core (forwarded) — to pino. Once per process, before any connection or worker is made.
+ * With `metricsAddress`, the core also serves its worker metrics (task slots, poll and
+ * schedule-to-start latencies, sticky cache, activity and workflow task outcomes) in
+ * Prometheus form there, with `_total` counters, units in names and seconds.
  */
-export function installTemporalLogging(logger: PinoLogger, coreLevel: 'WARN' | 'INFO' = 'WARN'): void {
+export function installTemporalLogging(
+  logger: PinoLogger,
+  coreLevel: 'WARN' | 'INFO' = 'WARN',
+  options: { readonly metricsAddress?: string | undefined } = {},
+): void {
   const temporal = logger.child({ component: 'temporal' });
   Runtime.install({
     logger: new DefaultLogger('DEBUG', ({ level, message, meta }) => {
       temporal[PINO_LEVEL[level]](toPinoMeta(meta), message);
     }),
-    telemetryOptions: { logging: { filter: { core: coreLevel, other: 'ERROR' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: coreLevel, other: 'ERROR' }, forward: {} },
+      ...(options.metricsAddress
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: options.metricsAddress,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }
+        : {}),
+    },
   });
 }
 

@@ -103,3 +103,20 @@ export function authConfigFrom(raw: {
   }
   return { issuer: raw.AUTH_ISSUER, audience: raw.AUTH_AUDIENCE, jwks };
 }
+
+/**
+ * Where a process serves Prometheus metrics (`/metrics`). Unset, the port is 0: a free one,
+ * logged and returned by the start function (tests, several services in one process);
+ * deployments set 9464, the exporters' customary port.
+ */
+export const METRICS_ENV = {
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+};
+
+export function metricsConfigFrom(raw: { METRICS_HOST: string; METRICS_PORT: number }): {
+  readonly host: string;
+  readonly port: number;
+} {
+  return { host: raw.METRICS_HOST, port: raw.METRICS_PORT };
+}

@@ -7,8 +7,10 @@ import {
 } from '@grpc/grpc-js';
 import { diagnosticsV1, healthV1 } from '@beacon/proto';
 import { tolerantDeserializer, unary } from './grpc-handler.js';
+import { grpcServerMetrics } from './grpc-metrics.js';
 import { HealthRegistry } from './health.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 /** A service definition from `@beacon/proto` with its implementation. */
 export interface GrpcServiceBinding {
@@ -31,6 +33,8 @@ export interface GrpcServerConfig {
   readonly maxMessageBytes?: number;
   /** How long in-flight calls get to finish on shutdown before they are cancelled. */
   readonly shutdownGraceMs?: number;
+  /** The process's metrics: every call is counted and timed (`grpc_server_*`). */
+  readonly metrics?: Metrics;
 }
 
 export interface RunningGrpcServer {
@@ -54,6 +58,7 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     // Notice dead peers within a minute instead of holding their calls forever.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    ...(config.metrics ? { interceptors: [grpcServerMetrics(config.metrics)] } : {}),
   });
 
   const health = new HealthRegistry([

@@ -2,7 +2,15 @@
  * Runtime plumbing every Beacon service shares: one way each to read configuration, log,
  * reach NATS/JetStream and MongoDB, and serve gRPC.
  */
-export { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from './config.js';
+export {
+  AUTH_ENV,
+  authConfigFrom,
+  ConfigError,
+  env,
+  METRICS_ENV,
+  metricsConfigFrom,
+  parseConfig,
+} from './config.js';
 export { createLogger, REDACTED_KEYS, type Logger, type LoggerConfig } from './logger.js';
 export {
   connectNats,
@@ -54,6 +62,7 @@ export {
 } from './auth.js';
 export {
   OutboxRelay,
+  type OutboxBacklog,
   type OutboxEntryDoc,
   type OutboxFields,
   type OutboxRelayOptions,
@@ -61,3 +70,17 @@ export {
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export { onShutdown } from './shutdown.js';
+export {
+  cachedLoader,
+  LATENCY_BUCKETS_SECONDS,
+  Metrics,
+  startMetricsServer,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type MetricsServerConfig,
+  type RunningMetricsServer,
+} from './metrics.js';
+export { grpcCodeName, grpcServerMetrics, grpcType, splitGrpcPath } from './grpc-metrics.js';
+export { watchConsumerLag, type ConsumerLagOptions, type ConsumerRef } from './jetstream-metrics.js';
+export { watchOutbox } from './outbox-metrics.js';

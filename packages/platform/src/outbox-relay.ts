@@ -28,6 +28,16 @@ type OutboxDoc = OutboxFields & { _id: string };
 
 const OUTBOX_ONLY = { outbox: 1 } as const;
 
+/** One source's unpublished events, as `OutboxRelay.backlog` finds them. */
+export interface OutboxBacklog {
+  readonly source: string;
+  readonly events: number;
+  /** When the oldest waiting event was written; undefined when none waits. */
+  readonly oldest: Date | undefined;
+  /** More documents wait than were read. */
+  readonly truncated: boolean;
+}
+
 export interface OutboxRelayOptions {
   /** Collections with outboxes, by name. */
   readonly sources: Readonly<Record<string, Collection<OutboxDoc>>>;
@@ -143,6 +153,31 @@ export class OutboxRelay {
       }
     }
     return published;
+  }
+
+  /**
+   * What waits in each source's outboxes: the events and when the oldest was written. Reads at
+   * most `limit` documents with events per source (a whole-collection scan on FerretDB), so a
+   * larger backlog is reported as `truncated`; for metrics, not for the publishing path.
+   */
+  async backlog(limit = 1_000): Promise<OutboxBacklog[]> {
+    return Promise.all(
+      Object.entries(this.#options.sources).map(async ([source, collection]) => {
+        const docs = await collection
+          .find({ outbox: { $ne: {} } }, { projection: OUTBOX_ONLY, maxTimeMS: 5_000 })
+          .limit(limit)
+          .toArray();
+        let events = 0;
+        let oldest: Date | undefined;
+        for (const doc of docs) {
+          for (const entry of Object.values(doc.outbox ?? {})) {
+            events += 1;
+            if (!oldest || entry.createdAt < oldest) oldest = entry.createdAt;
+          }
+        }
+        return { source, events, oldest, truncated: docs.length >= limit };
+      }),
+    );
   }
 
   #source(name: string): Collection<OutboxDoc> {

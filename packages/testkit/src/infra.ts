@@ -18,3 +18,4 @@ export { ManagedProcess, type ProcessSpec } from './process.js';
 export { startStack, type Endpoints, type RunningStack, type StackOptions } from './stack.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export { timeSkippingEnvironment } from './temporal.js';
+export { parsePrometheusText, Scrape, scrapeMetrics, type Sample } from './scrape.js';

@@ -19,6 +19,15 @@ export const LOCAL_APPS = {
   responseGrpc: 50065,
   gatewayGrpc: 50051,
   gatewayHttp: 8080,
+  /** Prometheus `/metrics` of each process (deployments use 9464 in each container). */
+  gatewayMetrics: 9464,
+  intakeMetrics: 9465,
+  impactMetrics: 9466,
+  notifyMetrics: 9467,
+  victimsMetrics: 9468,
+  workflowsMetrics: 9469,
+  /** The Temporal core's exporter in the workflows process, merged into its `/metrics`. */
+  workflowsTemporalCore: 9470,
 } as const;
 
 /**
@@ -73,6 +82,7 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       INTAKE_GRPC_PORT: String(LOCAL_APPS.intakeGrpc),
+      METRICS_PORT: String(LOCAL_APPS.intakeMetrics),
       CORRELATION_SECRET: correlationSecret(dir),
     },
   });
@@ -98,6 +108,7 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       IMPACT_GRPC_PORT: String(LOCAL_APPS.impactGrpc),
+      METRICS_PORT: String(LOCAL_APPS.impactMetrics),
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
       SERVICE_TOKEN_FILE: serviceTokenFile,
     },
@@ -112,6 +123,7 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       NOTIFY_GRPC_PORT: String(LOCAL_APPS.notifyGrpc),
+      METRICS_PORT: String(LOCAL_APPS.notifyMetrics),
       // Demo agencies' webhooks may point at a receiver on this machine.
       WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     },
@@ -126,6 +138,7 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       VICTIMS_GRPC_PORT: String(LOCAL_APPS.victimsGrpc),
+      METRICS_PORT: String(LOCAL_APPS.victimsMetrics),
       VICTIMS_KEKS_FILE: devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`),
       VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
     },
@@ -158,6 +171,8 @@ export async function startLocalApps(
       VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
       SERVICE_TOKEN_FILE: workflowsTokenFile,
       RESPONSE_GRPC_PORT: String(LOCAL_APPS.responseGrpc),
+      METRICS_PORT: String(LOCAL_APPS.workflowsMetrics),
+      TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${LOCAL_APPS.workflowsTemporalCore}`,
     },
   });
   const gateway = new ManagedProcess({
@@ -174,6 +189,7 @@ export async function startLocalApps(
       RESPONSE_ADDRESS: `127.0.0.1:${LOCAL_APPS.responseGrpc}`,
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
+      METRICS_PORT: String(LOCAL_APPS.gatewayMetrics),
     },
   });
   const started: ManagedProcess[] = [];

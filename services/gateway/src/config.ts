@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
+import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
 
 const schema = {
   GATEWAY_HOST: z.string().default('127.0.0.1'),
@@ -16,6 +16,7 @@ const schema = {
   /** host:port of the response API (workflows); without it the gateway does not serve its calls. */
   RESPONSE_ADDRESS: env.hostPort().optional(),
   ...AUTH_ENV,
+  ...METRICS_ENV,
   /** Calls per second each caller may make on average, and in a burst. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
   RATE_LIMIT_BURST: z.coerce.number().int().positive().default(200),
@@ -47,6 +48,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     rateLimit: { perSecond: raw.RATE_LIMIT_PER_SECOND, burst: raw.RATE_LIMIT_BURST },
     maxBodyBytes: raw.MAX_BODY_BYTES,
     maxCallMs: raw.MAX_CALL_MS,
+    metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -1,11 +1,19 @@
 import type { AddressInfo } from 'node:net';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { createAuthenticator, ServingStatus, startGrpcServer, type Logger } from '@beacon/platform';
+import {
+  createAuthenticator,
+  Metrics,
+  ServingStatus,
+  startGrpcServer,
+  startMetricsServer,
+  type Logger,
+} from '@beacon/platform';
 import { healthV1, impactV1, intakeV1, notifyV1, responseV1, victimsV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
 import { FrontDoor } from './front-door.js';
 import { grpcPassThrough } from './grpc-front.js';
 import { RateLimiter } from './rate-limit.js';
+import { restMetrics } from './rest/metrics.js';
 import { createRestServer, type MessageCodec } from './rest/server.js';
 import { RequestSchemas } from './rest/schemas.js';
 import { ROUTES } from './routes.js';
@@ -16,6 +24,8 @@ import openapi from './gen/openapi.json' with { type: 'json' };
 export interface RunningGateway {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** Where `/metrics` is served. */
+  readonly metricsPort: number;
   stop(): Promise<void>;
 }
 
@@ -53,6 +63,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     maxCallMs: config.maxCallMs,
   });
+  const metrics = new Metrics();
   const intakeHealth = new healthV1.HealthClient(config.intakeAddress, credentials.createInsecure());
 
   const grpc = await startGrpcServer({
@@ -61,6 +72,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     host: config.host,
     port: config.grpcPort,
     logger,
+    metrics,
     // The same limits on both doors.
     maxMessageBytes: config.maxBodyBytes,
     services: [
@@ -117,6 +129,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
     maxBodyBytes: config.maxBodyBytes,
     maxCallMs: config.maxCallMs,
+    record: restMetrics(metrics),
     ready: () =>
       new Promise((resolve) => {
         intakeHealth.check(
@@ -130,11 +143,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   await new Promise<void>((resolve) => rest.listen(config.httpPort, config.host, resolve));
   const httpPort = (rest.address() as AddressInfo).port;
   logger.info({ httpPort, grpcPort: grpc.port }, 'gateway listening');
+  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
 
   return {
     grpcPort: grpc.port,
     httpPort,
+    metricsPort: metricsServer.port,
     stop: async () => {
+      await metricsServer.stop();
       await new Promise<void>((resolve) => rest.close(() => resolve()));
       rest.closeAllConnections();
       await grpc.shutdown();

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from '@beacon/platform';
+import {
+  AUTH_ENV,
+  authConfigFrom,
+  ConfigError,
+  env,
+  METRICS_ENV,
+  metricsConfigFrom,
+  parseConfig,
+} from '@beacon/platform';
 
 const schema = {
   IMPACT_GRPC_HOST: z.string().default('127.0.0.1'),
@@ -12,6 +20,7 @@ const schema = {
   /** Durable consumer of incident events, shared by every impact replica. */
   IMPACT_CONSUMER: env.name('impact-incidents'),
   ...AUTH_ENV,
+  ...METRICS_ENV,
   /**
    * host:port of intake, to raise incidents' NCISS inputs from their cascades; with
    * SERVICE_TOKEN_FILE, a file holding a bearer token with the `service` role. Both or neither.
@@ -47,6 +56,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
         ? { address: raw.INTAKE_ADDRESS, tokenFile: raw.SERVICE_TOKEN_FILE }
         : undefined,
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -6,8 +6,12 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  Metrics,
   OutboxRelay,
   startGrpcServer,
+  startMetricsServer,
+  watchConsumerLag,
+  watchOutbox,
   type Logger,
 } from '@beacon/platform';
 import { ImpactService } from './app/impact-service.js';
@@ -23,6 +27,8 @@ export const VERSION = '0.1.0';
 
 export interface RunningImpact {
   readonly port: number;
+  /** Where `/metrics` is served. */
+  readonly metricsPort: number;
   readonly service: ImpactService;
   stop(): Promise<void>;
 }
@@ -49,6 +55,13 @@ export async function startImpact(
     subjectRoot: config.nats.subjectRoot,
     logger,
     sweepMs: config.recoverySweepMs,
+  });
+  const metrics = new Metrics();
+  watchOutbox(metrics, relay, { logger });
+  watchConsumerLag(metrics, {
+    nc,
+    consumers: () => [{ stream: config.nats.stream, consumer: config.nats.consumer }],
+    logger,
   });
   const registry = new MongoRegistryStore(db);
   await registry.init();
@@ -90,13 +103,18 @@ export async function startImpact(
     host: config.grpc.host,
     port: config.grpc.port,
     logger,
+    metrics,
     services: [impactGrpc({ service, authenticator: createAuthenticator(config.auth), logger })],
   });
 
+  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
+
   return {
     port: server.port,
+    metricsPort: metricsServer.port,
     service,
     stop: async () => {
+      await metricsServer.stop();
       await server.shutdown();
       await consumer.stop();
       await relay.stop();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
+import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
 
 const schema = {
   INTAKE_GRPC_HOST: z.string().default('127.0.0.1'),
@@ -10,6 +10,7 @@ const schema = {
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
+  ...METRICS_ENV,
   /** Key of the correlation HMAC: at least 32 characters, never logged. */
   CORRELATION_SECRET: z.string().min(32, 'must be at least 32 characters'),
   CORRELATION_WINDOW_HOURS: z.coerce
@@ -53,6 +54,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     stixIdentity: { id: raw.STIX_IDENTITY_ID, name: raw.STIX_IDENTITY_NAME },
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     idempotencyRetentionMs: raw.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
+    metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

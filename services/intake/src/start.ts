@@ -6,8 +6,11 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  Metrics,
   OutboxRelay,
   startGrpcServer,
+  startMetricsServer,
+  watchOutbox,
   type Logger,
 } from '@beacon/platform';
 import { IntakeService } from './app/intake-service.js';
@@ -26,6 +29,8 @@ export const VERSION = '0.1.0';
 
 export interface RunningIntake {
   readonly port: number;
+  /** Where `/metrics` is served. */
+  readonly metricsPort: number;
   readonly service: IntakeService;
   readonly audit: MongoAuditLog;
   readonly relay: OutboxRelay;
@@ -54,6 +59,8 @@ export async function startIntake(
     logger,
     sweepMs: config.recoverySweepMs,
   });
+  const metrics = new Metrics();
+  watchOutbox(metrics, relay, { logger });
   const incidents = new MongoIncidentStore(db, encode, (id) => relay.notify('incidents', id));
   const reports = new MongoReportStore(db);
   const audit = new MongoAuditLog(db);
@@ -95,6 +102,7 @@ export async function startIntake(
     host: config.grpc.host,
     port: config.grpc.port,
     logger,
+    metrics,
     services: [
       intakeGrpc({
         service,
@@ -105,12 +113,16 @@ export async function startIntake(
     ],
   });
 
+  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
+
   return {
     port: server.port,
+    metricsPort: metricsServer.port,
     service,
     audit,
     relay,
     stop: async () => {
+      await metricsServer.stop();
       clearInterval(linker);
       clearInterval(forgetter);
       await server.shutdown();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, parseConfig } from '@beacon/platform';
+import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
 
 const schema = {
   NOTIFY_GRPC_HOST: z.string().default('127.0.0.1'),
@@ -17,6 +17,7 @@ const schema = {
   NOTIFY_FANOUT_CONSUMER: env.name('notify-fanout'),
   NOTIFY_CHANNELS_CONSUMER: env.name('notify-channels'),
   ...AUTH_ENV,
+  ...METRICS_ENV,
   /**
    * A JSON file `{ "accountPublicKey": "A…", "signingSeed": "SA…" }`: the Beacon account's
    * signing key, with which notify mints agencies' feed credentials. Without it notify issues
@@ -114,6 +115,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
         }
       : undefined,
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

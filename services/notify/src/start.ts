@@ -6,8 +6,12 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  Metrics,
   OutboxRelay,
   startGrpcServer,
+  startMetricsServer,
+  watchConsumerLag,
+  watchOutbox,
   type Logger,
 } from '@beacon/platform';
 import { AgencySnapshot } from './app/agency-snapshot.js';
@@ -19,6 +23,7 @@ import type { Clock } from './app/ports.js';
 import { SmtpEmailSender } from './adapters/delivery/email-sender.js';
 import { HttpWebhookSender } from './adapters/delivery/webhook-sender.js';
 import { notifyGrpc } from './adapters/grpc/notify-grpc.js';
+import { MeteredDeliveryLog, watchCircuits } from './adapters/metrics/notify-metrics.js';
 import { AckLinks } from './adapters/http/ack-links.js';
 import { startAckServer } from './adapters/http/ack-server.js';
 import { MongoAcknowledgementStore } from './adapters/mongo/acknowledgement-store.js';
@@ -37,6 +42,8 @@ export const VERSION = '0.1.0';
 
 export interface RunningNotify {
   readonly port: number;
+  /** Where `/metrics` is served. */
+  readonly metricsPort: number;
   /** The acknowledgement page's port, when links are enabled. */
   readonly ackPort: number | undefined;
   readonly service: NotifyService;
@@ -73,6 +80,8 @@ export async function startNotify(
     logger,
     sweepMs: config.recoverySweepMs,
   });
+  const metrics = new Metrics();
+  watchOutbox(metrics, relay, { logger });
   // Other replicas' registry changes are seen within five seconds; this one's at once.
   const snapshot = new AgencySnapshot(agencies, 5_000, () => clock.now().getTime());
   const fanOut = new FanOut({
@@ -109,7 +118,7 @@ export async function startNotify(
     subjectRoot: feeds.root,
     durable: config.nats.channelsConsumer,
     agencies: snapshot,
-    log: deliveries,
+    log: new MeteredDeliveryLog(deliveries, metrics),
     deadLetters,
     webhook: {
       sender: new HttpWebhookSender({ ...config.webhook, clock, ...(ackLinks ? { ackLinks } : {}) }),
@@ -122,6 +131,15 @@ export async function startNotify(
     logger,
   });
   await channels.start();
+  watchCircuits(metrics, channels);
+  watchConsumerLag(metrics, {
+    nc,
+    consumers: () => [
+      { stream: events.stream, consumer: config.nats.fanOutConsumer },
+      ...channels.durables().map((consumer) => ({ stream: feeds.stream, consumer })),
+    ],
+    logger,
+  });
   const service = new NotifyService({
     agencies,
     incidents,
@@ -145,6 +163,7 @@ export async function startNotify(
     host: config.grpc.host,
     port: config.grpc.port,
     logger,
+    metrics,
     services: [
       notifyGrpc({
         service,
@@ -170,11 +189,15 @@ export async function startNotify(
       })
     : undefined;
 
+  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
+
   return {
     port: server.port,
+    metricsPort: metricsServer.port,
     ackPort: ackServer?.port,
     service,
     stop: async () => {
+      await metricsServer.stop();
       await ackServer?.stop();
       await server.shutdown();
       await acks.stop();

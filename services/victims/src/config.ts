@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from '@beacon/platform';
+import {
+  AUTH_ENV,
+  authConfigFrom,
+  ConfigError,
+  env,
+  METRICS_ENV,
+  metricsConfigFrom,
+  parseConfig,
+} from '@beacon/platform';
 import { parseKeyEncryptionKeys, type KeyEncryptionKey } from './adapters/crypto/envelope-cipher.js';
 
 const schema = {
@@ -12,6 +20,7 @@ const schema = {
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
+  ...METRICS_ENV,
   /**
    * Secret. The key-encryption keys as `id:base64,id:base64` (32 bytes each), or a file
    * holding that (VICTIMS_KEKS_FILE, e.g. a mounted secret): exactly one of the two. Keep an
@@ -84,6 +93,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     auth: authConfigFrom(raw),
     keys: { keks, current, searchKey },
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -6,8 +6,11 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  Metrics,
   OutboxRelay,
   startGrpcServer,
+  startMetricsServer,
+  watchOutbox,
   type Logger,
 } from '@beacon/platform';
 import type { CaseCipher, Clock } from './app/ports.js';
@@ -25,6 +28,8 @@ export const VERSION = '0.1.0';
 
 export interface RunningVictims {
   readonly port: number;
+  /** Where `/metrics` is served. */
+  readonly metricsPort: number;
   readonly service: VictimsService;
   /** The outbox relay, for tests and benchmarks that wait for events to be published. */
   readonly relay: OutboxRelay;
@@ -60,6 +65,8 @@ export async function startVictims(
     // documents at a time keeps it from queueing ahead of the next batch and of audit records.
     concurrency: 4,
   });
+  const metrics = new Metrics();
+  watchOutbox(metrics, relay, { logger });
   const announcements = new OutboxAnnouncements((id) => relay.notify('cases', id), {
     quietMs: 1_000,
     maxHoldMs: 10_000,
@@ -88,14 +95,19 @@ export async function startVictims(
     host: config.grpc.host,
     port: config.grpc.port,
     logger,
+    metrics,
     services: [victimsGrpc({ service, authenticator: createAuthenticator(config.auth), logger, clock })],
   });
 
+  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
+
   return {
     port: server.port,
+    metricsPort: metricsServer.port,
     service,
     relay,
     stop: async () => {
+      await metricsServer.stop();
       await server.shutdown();
       // Held announcements go to the relay's last pass; what it misses, the next start sweeps.
       announcements.flush();

@@ -46,6 +46,8 @@ export interface ActivityDeps {
   readonly token: TokenSource;
   /** Deadline of one call to a service; 10 s unless given. */
   readonly callTimeoutMs?: number;
+  /** Counts escalations and missed deadlines as their events go out (metrics). */
+  readonly events?: { published(event: ResponseEvent): void };
 }
 
 /**
@@ -355,6 +357,7 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
       const id = idempotencyKey();
       const encoded = encodeResponseEvent(id, event);
       await deps.publish(encoded.subject, encoded.data, id);
+      deps.events?.published(event);
     },
 
     listVictimCases: async (incidentId) => {

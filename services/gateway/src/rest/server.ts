@@ -4,6 +4,7 @@ import { GrpcError, type FieldViolation, type Logger } from '@beacon/platform';
 import type { FrontDoor } from '../front-door.js';
 import type { Route } from '../routes.js';
 import { fromUpstream } from '../upstream-error.js';
+import { UNMATCHED_ROUTE, type RecordRequest } from './metrics.js';
 import { problem, type Problem } from './problem.js';
 import type { RequestSchemas } from './schemas.js';
 
@@ -27,6 +28,8 @@ export interface RestOptions {
   readonly maxCallMs: number;
   /** Answers /readyz: whether every upstream reports SERVING. */
   readonly ready: () => Promise<boolean>;
+  /** Counts and times each answered request by route template (`restMetrics`). */
+  readonly record?: RecordRequest;
 }
 
 interface CompiledRoute extends Route {
@@ -51,12 +54,14 @@ export function createRestServer(options: RestOptions): Server {
   const routes = options.routes.map(compile);
   const server = createServer((req, res) => {
     const started = performance.now();
-    handle(req, res, routes, options)
+    const matched = { route: UNMATCHED_ROUTE };
+    handle(req, res, routes, options, matched)
       .catch((error: unknown) => {
         options.logger.error({ err: error }, 'unhandled error in REST handler');
         send(res, 500, problem(status.INTERNAL, 'internal error'));
       })
       .finally(() => {
+        options.record?.(req.method, matched.route, res.statusCode, (performance.now() - started) / 1000);
         options.logger.debug(
           {
             method: req.method,
@@ -78,8 +83,11 @@ async function handle(
   res: ServerResponse,
   routes: readonly CompiledRoute[],
   options: RestOptions,
+  /** Set to the route template the request matched, for metrics. */
+  matched: { route: string },
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
+  if (FIXED_PATHS.has(url.pathname)) matched.route = url.pathname;
   if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'SERVING' });
   if (req.method === 'GET' && url.pathname === '/readyz') {
     const ready = await options.ready();
@@ -89,6 +97,7 @@ async function handle(
 
   const matches = routes.filter((r) => r.pattern.test(url.pathname));
   const route = matches.find((r) => r.method === req.method);
+  if (matches[0]) matched.route = (route ?? matches[0]).path;
   if (!route) {
     if (matches.length > 0) {
       res.setHeader('allow', [...new Set(matches.map((r) => r.method))].join(', '));
@@ -130,6 +139,9 @@ async function handle(
     send(res, body.status, body);
   }
 }
+
+/** Paths the gateway answers itself, each its own route label. */
+const FIXED_PATHS = new Set(['/healthz', '/readyz', '/openapi.json']);
 
 type ParsedRequest = { message: unknown } | { problem: Problem };
 

@@ -195,6 +195,18 @@ export class ChannelDelivery {
     }
   }
 
+  /** The durable consumers' names, one per channel. */
+  durables(): string[] {
+    return this.#workers.map((worker) => worker.durable);
+  }
+
+  /** How many endpoints' circuit breakers are in each state, and how often one opened: for metrics. */
+  circuits(): CircuitCounts {
+    const counts = { closed: 0, open: 0, 'half-open': 0, openings: 0 };
+    for (const worker of this.#workers) worker.countCircuits(counts);
+    return counts;
+  }
+
   /** Creates or updates the durable consumers and starts consuming. */
   async start(): Promise<void> {
     for (const worker of this.#workers) await worker.start();
@@ -217,6 +229,8 @@ export class ChannelDelivery {
     await Promise.all(this.#workers.map((worker) => worker.stop()));
   }
 }
+
+export type CircuitCounts = Record<BreakerState['kind'], number> & { readonly openings: number };
 
 interface Endpoint {
   /** The circuit breaker's key; absent for channels without a breaker. */
@@ -277,6 +291,18 @@ class ChannelWorker {
 
   get #durable(): string {
     return `${this.#o.durable}-${this.#spec.name}`;
+  }
+
+  get durable(): string {
+    return this.#durable;
+  }
+
+  /** Breakers opened since start. */
+  #openings = 0;
+
+  countCircuits(counts: { -readonly [K in keyof CircuitCounts]: number }): void {
+    for (const state of this.#breakers.values()) counts[state.kind] += 1;
+    counts.openings += this.#openings;
   }
 
   get #subjectRoot(): string {
@@ -502,7 +528,9 @@ class ChannelWorker {
     if (breaker && breakerKey !== undefined && result.outcome !== 'refused') {
       const state = this.#breakers.get(breakerKey) ?? CLOSED;
       const failed = result.outcome === 'failed' && result.endpointFault;
-      this.#breakers.set(breakerKey, recordOutcome(state, breaker, failed ? 'failure' : 'success', now));
+      const next = recordOutcome(state, breaker, failed ? 'failure' : 'success', now);
+      if (next.kind === 'open' && state.kind !== 'open') this.#openings += 1;
+      this.#breakers.set(breakerKey, next);
     }
 
     switch (result.outcome) {
