@@ -1,14 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig as gatewayConfig } from '@beacon/gateway';
-import { loadConfig as impactConfig } from '@beacon/impact';
-import { loadConfig as intakeConfig } from '@beacon/intake';
-import { loadConfig as notifyConfig } from '@beacon/notify';
-import { loadConfig as victimsConfig } from '@beacon/victims';
-import { loadConfig as workflowsConfig } from '@beacon/workflows';
 import {
   byKind,
   render,
@@ -23,80 +17,15 @@ import {
   type NetworkPolicyPeer,
   type Target,
 } from './manifests.js';
-
-type Env = Record<string, string | undefined>;
-
-/**
- * Every Beacon process: its config parser (the code's own), the config files it reads, and
- * the port its gRPC server binds according to that config.
- */
-const PROCESSES = {
-  gateway: {
-    load: gatewayConfig,
-    sources: ['services/gateway/src/config.ts'],
-    grpcPort: (env: Env) => gatewayConfig(env).grpcPort,
-  },
-  intake: {
-    load: intakeConfig,
-    sources: ['services/intake/src/config.ts'],
-    grpcPort: (env: Env) => intakeConfig(env).grpc.port,
-  },
-  impact: {
-    load: impactConfig,
-    sources: ['services/impact/src/config.ts'],
-    grpcPort: (env: Env) => impactConfig(env).grpc.port,
-  },
-  notify: {
-    load: notifyConfig,
-    sources: ['services/notify/src/config.ts'],
-    grpcPort: (env: Env) => notifyConfig(env).grpc.port,
-  },
-  victims: {
-    load: victimsConfig,
-    sources: ['services/victims/src/config.ts'],
-    grpcPort: (env: Env) => victimsConfig(env).grpc.port,
-  },
-  workflows: {
-    load: workflowsConfig,
-    sources: ['workflows/src/config.ts'],
-    grpcPort: (env: Env) => workflowsConfig(env).api.port,
-  },
-} as const;
-type ProcessName = keyof typeof PROCESSES;
-const NAMES = Object.keys(PROCESSES) as ProcessName[];
-
-/**
- * Variables a manifest may set that no `config.ts` reads: Node's own, the OpenTelemetry SDK's
- * standard ones, and two that the rest of issue 8 introduces (metrics on METRICS_PORT; the
- * JetStream replica count of Beacon's streams). Keep this list short and say why for each.
- */
-const READ_ELSEWHERE = [
-  'NODE_EXTRA_CA_CERTS', // Node: extra trusted roots for every TLS client in the process
-  'METRICS_PORT', // issue 8 metrics: Prometheus /metrics over HTTP, default 9464
-  'NATS_STREAM_REPLICAS', // issue 8 scale-out: replicas of BEACON_EVENTS / BEACON_FEEDS
-];
-const isReadElsewhere = (name: string) => READ_ELSEWHERE.includes(name) || name.startsWith('OTEL_');
-
-/**
- * Stand-ins for each Secret key the manifests reference, shaped as the code requires. A key
- * without one fails the test: document it in docs/operations.md and add it here.
- */
-const SECRET_SAMPLES: Record<string, () => string> = {
-  MONGO_URL: () => 'mongodb://beacon:pw@mongo-0.example:27017,mongo-1.example:27017/?replicaSet=rs0&tls=true',
-  CORRELATION_SECRET: () => randomBytes(32).toString('hex'),
-  ACK_LINK_SECRET: () => randomBytes(32).toString('hex'),
-  SMTP_USER: () => 'beacon',
-  SMTP_PASSWORD: () => 'smtp-password',
-  'service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
-  'victims-keks': () => `k2026:${randomBytes(32).toString('base64')}`,
-  'victims-search-key': () => randomBytes(32).toString('hex'),
-  'nats-account-signer.json': () => JSON.stringify({ accountPublicKey: 'A'.repeat(56), signingSeed: 'SA' }),
-  'ca.crt': () => '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
-};
-
-/** Variables that carry secrets: they may only ever come from a Secret. */
-const SECRET_VARIABLE =
-  /^(MONGO_URL|CORRELATION_SECRET|ACK_LINK_SECRET|SMTP_PASSWORD|VICTIMS_KEKS|VICTIMS_SEARCH_KEY)$/;
+import {
+  isReadElsewhere,
+  NAMES,
+  PROCESSES,
+  SECRET_SAMPLES,
+  SECRET_VARIABLE,
+  type Env,
+  type ProcessName,
+} from './processes.js';
 
 const rendered = new Map<Target, K8sObject[]>();
 const texts = new Map<Target, string>();
@@ -223,6 +152,41 @@ describe('Kubernetes manifests (infra/k8s)', () => {
       const host = Object.entries(env).find(([k]) => /^(GATEWAY_HOST|[A-Z]+_GRPC_HOST)$/.test(k));
       expect(host?.[1]).toBe('0.0.0.0');
     });
+
+    it.each(['gateway', 'impact', 'workflows'] as const)(
+      '%s: calls the other processes at Services that expose the ports they bind',
+      (name) => {
+        const env = environmentOf(target, deployment(target, name), join(scratch, `${target}-addresses`));
+        const services = byKind<
+          K8sObject & {
+            spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
+          }
+        >(objectsOf(target), 'Service');
+        const addresses = Object.entries(env).filter(
+          ([k]) => k.endsWith('_ADDRESS') && k !== 'TEMPORAL_ADDRESS',
+        );
+        expect(addresses.length).toBeGreaterThan(0);
+        for (const [variable, address] of addresses) {
+          const [host, port] = address!.split(':');
+          const service = services.find((s) => s.metadata.name === host);
+          expect(service, `${variable}=${address}`).toBeDefined();
+          const callee = NAMES.find((n) =>
+            selects(
+              { matchLabels: service!.spec.selector },
+              deployment(target, n).spec.template.metadata.labels,
+            ),
+          )!;
+          const calleeEnv = environmentOf(
+            target,
+            deployment(target, callee),
+            join(scratch, `${target}-addresses`),
+          );
+          const exposed = service!.spec.ports.find((p) => p.port === Number(port));
+          expect(exposed?.targetPort, `${variable}=${address}`).toBe('grpc');
+          expect(Number(port), `${variable}=${address}`).toBe(PROCESSES[callee].grpcPort(calleeEnv));
+        }
+      },
+    );
 
     it.each(NAMES)('%s: sets no variable that the code does not read', (name) => {
       const d = deployment(target, name);
