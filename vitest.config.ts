@@ -12,7 +12,12 @@ export default defineConfig({
         ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
         test: {
           name: 'unit',
-          include: ['{packages,services,workflows}/*/src/**/*.test.ts', 'workflows/src/**/*.test.ts'],
+          include: [
+            '{packages,services,workflows}/*/src/**/*.test.ts',
+            'workflows/src/**/*.test.ts',
+            // The deployment manifests: rendered and validated offline, no servers.
+            'test/deploy/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

