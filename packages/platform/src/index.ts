@@ -61,3 +61,22 @@ export {
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export { onShutdown } from './shutdown.js';
+export {
+  activeSpanIds,
+  currentTraceContext,
+  currentTracing,
+  grpcClientInterceptors,
+  outboxTrace,
+  startRpcServerSpan,
+  startTracing,
+  TRACING_ENV,
+  tracingEnabled,
+  withConsumerSpan,
+  withHttpServerSpan,
+  withProducerSpan,
+  type HttpServerSpan,
+  type RpcServerSpan,
+  type TraceCarrier,
+  type Tracing,
+  type TracingOptions,
+} from './tracing.js';

@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { status } from '@grpc/grpc-js';
-import { GrpcError, type FieldViolation, type Logger } from '@beacon/platform';
+import {
+  GrpcError,
+  withHttpServerSpan,
+  type FieldViolation,
+  type HttpServerSpan,
+  type Logger,
+} from '@beacon/platform';
 import type { FrontDoor } from '../front-door.js';
 import type { Route } from '../routes.js';
 import { fromUpstream } from '../upstream-error.js';
@@ -51,22 +57,30 @@ export function createRestServer(options: RestOptions): Server {
   const routes = options.routes.map(compile);
   const server = createServer((req, res) => {
     const started = performance.now();
-    handle(req, res, routes, options)
-      .catch((error: unknown) => {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    void withHttpServerSpan(req.method ?? 'GET', header, async (span) => {
+      try {
+        await handle(req, res, routes, options, span);
+      } catch (error) {
         options.logger.error({ err: error }, 'unhandled error in REST handler');
         send(res, 500, problem(status.INTERNAL, 'internal error'));
-      })
-      .finally(() => {
-        options.logger.debug(
-          {
-            method: req.method,
-            path: req.url?.split('?')[0],
-            status: res.statusCode,
-            ms: performance.now() - started,
-          },
-          'rest request',
-        );
-      });
+      }
+      span?.setStatus(res.statusCode);
+      // One line per request, with its outcome; never the body. Probes only when debugging.
+      const path = req.url?.split('?')[0];
+      options.logger[path === '/healthz' || path === '/readyz' ? 'debug' : 'info'](
+        {
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'rest request',
+      );
+    });
   });
   server.requestTimeout = options.maxCallMs + 5_000;
   server.headersTimeout = 10_000;
@@ -78,6 +92,7 @@ async function handle(
   res: ServerResponse,
   routes: readonly CompiledRoute[],
   options: RestOptions,
+  span: HttpServerSpan | undefined,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'SERVING' });
@@ -100,6 +115,7 @@ async function handle(
     return send(res, 404, problem(status.NOT_FOUND, `no route ${req.method} ${url.pathname}`));
   }
 
+  span?.setRoute(route.path);
   const headers = (name: string) => {
     const value = req.headers[name];
     return Array.isArray(value) ? value[0] : value;
