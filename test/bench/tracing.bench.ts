@@ -1,0 +1,153 @@
+/**
+ * What tracing costs: report submission through the gateway (gRPC) → intake → Mongo-wire, with
+ * its events published by the outbox relay, measured with tracing off and on in the same run,
+ * in interleaved rounds (off/on, on/off, …) so that drift in a shared machine's load falls on
+ * both alike. "On" is the production path: every span of the request (gateway REST/gRPC
+ * server, gRPC client and server, each Mongo command, the relay's publish) batched
+ * (`BatchSpanProcessor`) and exported as OTLP/HTTP protobuf to a collector stand-in in this
+ * process that reads and discards each request. Each round starts the services anew, since
+ * tracing is chosen when clients and servers are made, as in `main.ts`.
+ * Run with `pnpm bench tracing`; prints a table and writes JSON to results/.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { connectMongo, startTracing, type Tracing } from '@beacon/platform';
+import { intakeV1 } from '@beacon/proto';
+import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { reportJson, startTestStack } from '@beacon/gateway/testing';
+import { peakThroughput } from './measure.js';
+import { publish, type Row } from './report.js';
+
+const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 8_000);
+const WARMUP_MS = 2_000;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const CONCURRENCY = 16;
+const TARGET_OVERHEAD_PERCENT = 10;
+
+type Mode = 'off' | 'on';
+
+const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+
+// The collector stand-in: accepts OTLP/HTTP exports and counts what arrived.
+const collected = { requests: 0, bytes: 0 };
+const collector = createServer((req, res) => {
+  req.on('data', (chunk: Buffer) => (collected.bytes += chunk.length));
+  req.on('end', () => {
+    collected.requests += 1;
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+  });
+});
+await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+
+const mongo = await connectMongo({ url: stack.endpoints.mongoUrl, appName: 'bench' });
+const measured: Record<Mode, { ops: number; seconds: number; errors: number; rounds: number[] }> = {
+  off: { ops: 0, seconds: 0, errors: 0, rounds: [] },
+  on: { ops: 0, seconds: 0, errors: 0, rounds: [] },
+};
+
+/** One measurement: fresh services (traced or not), peak submissions, then the outbox drained. */
+async function measure(mode: Mode): Promise<void> {
+  const tracing: Tracing | undefined =
+    mode === 'on'
+      ? startTracing({ serviceName: 'bench', env: { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl } })
+      : undefined;
+  if (mode === 'on' && !tracing?.enabled) throw new Error('tracing did not start');
+  const names = testNames();
+  const beacon = await startTestStack(stack.endpoints, names, {
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+  });
+  try {
+    const token = await beacon.token({ roles: ['agency_analyst'], agencyId: 'bench-agency' });
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    let sequence = 0;
+    // A fresh indicator per report: each opens an incident, one path measured in both modes.
+    const uniqueIp = () => {
+      const n = sequence++;
+      return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+    };
+    const submit = () =>
+      new Promise((resolve, reject) =>
+        beacon.grpc.submitReport(
+          intakeV1.SubmitReportRequest.fromJSON(
+            reportJson({ observables: [{ type: 'ipv4', value: uniqueIp() }] }),
+          ),
+          metadata,
+          (e: ServiceError | null, r) => (e ? reject(e) : resolve(r)),
+        ),
+      );
+    const peak = await peakThroughput(() => submit(), {
+      concurrency: CONCURRENCY,
+      durationMs: DURATION_MS,
+      warmupMs: WARMUP_MS,
+    });
+    // The relay's share counts: the rate is one the services sustain, events published.
+    const started = performance.now();
+    const outboxes = mongo.db(beacon.dbName).collection('incidents');
+    await waitFor(
+      async () => {
+        if ((await outboxes.countDocuments({ outbox: { $ne: {} } })) > 0) throw new Error('events waiting');
+      },
+      { what: 'outbox drained', timeoutMs: 300_000, intervalMs: 100 },
+    );
+    const seconds = peak.seconds + (performance.now() - started) / 1000;
+    const m = measured[mode];
+    m.ops += peak.ops;
+    m.seconds += seconds;
+    m.errors += peak.errors;
+    m.rounds.push(peak.ops / seconds);
+    console.error(`tracing ${mode}: ${(peak.ops / seconds).toFixed(0)} submissions/s`);
+  } finally {
+    await beacon.stop();
+    // Exports what is still batched before the next round starts.
+    await tracing?.shutdown();
+    await mongo.db(names.database('intake')).dropDatabase();
+  }
+}
+
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: Mode[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+    for (const mode of order) await measure(mode);
+  }
+
+  const rate = (mode: Mode) => measured[mode].ops / measured[mode].seconds;
+  const overhead = (100 * (rate('off') - rate('on'))) / rate('off');
+  const rows: Row[] = (['off', 'on'] as const).map((mode) => ({
+    name: `submit report via gateway (gRPC), tracing ${mode}`,
+    opsPerSecond: rate(mode),
+    note: [
+      `rounds: ${measured[mode].rounds.map((r) => r.toFixed(0)).join(', ')}/s`,
+      mode === 'on' ? `OTLP/HTTP batches to an in-process collector` : 'no provider registered',
+      measured[mode].errors ? `${measured[mode].errors} errors` : '',
+    ]
+      .filter(Boolean)
+      .join('; '),
+  }));
+  rows.push({
+    name: 'exported to the collector',
+    opsPerSecond: Number.NaN,
+    note: `${collected.requests} OTLP requests, ${(collected.bytes / 2 ** 20).toFixed(1)} MiB`,
+  });
+  publish(
+    'tracing',
+    rows,
+    [
+      {
+        target: `tracing overhead on submission throughput < ${TARGET_OVERHEAD_PERCENT}%`,
+        measured: `${rate('on').toFixed(0)}/s on vs ${rate('off').toFixed(0)}/s off = ${overhead.toFixed(1)}% (${ROUNDS} interleaved rounds each)`,
+        pass: overhead < TARGET_OVERHEAD_PERCENT,
+      },
+    ],
+    fileURLToPath(new URL('./results', import.meta.url)),
+  );
+} finally {
+  await mongo.close();
+  collector.close();
+  await stack.stop();
+}
