@@ -14,7 +14,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { Resource } from '@opentelemetry/resources';
 import {
@@ -117,8 +117,9 @@ export const currentTracing = (): Tracing => active;
  */
 export function startTracing(options: TracingOptions): Tracing {
   const config = parseConfig(TRACING_ENV, options.env ?? {});
+  if (config.OTEL_SDK_DISABLED) return OFF;
   const exporters = options.exporter ? [options.exporter] : configuredExporters(config);
-  if (config.OTEL_SDK_DISABLED || exporters.length === 0) return OFF;
+  if (exporters.length === 0) return OFF;
   if (active.enabled) throw new Error('tracing is already started in this process');
 
   const resource = new Resource({ 'service.name': config.OTEL_SERVICE_NAME ?? options.serviceName });
@@ -134,9 +135,8 @@ export function startTracing(options: TracingOptions): Tracing {
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
+  // W3C trace context only: Beacon carries no baggage, and each propagator costs every hop.
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   tracer = trace.getTracer('beacon');
 
@@ -446,8 +446,8 @@ export function withConsumerSpan<T>(
 }
 
 /**
- * A CLIENT span per MongoDB command, from the driver's command monitoring events: started in
- * the context of the code that issued the command, named `<command> <collection>`, carrying
+ * A CLIENT span per MongoDB command issued inside a traced span, from the driver's command
+ * monitoring events: started in the context of the code that issued the command, named `<command> <collection>`, carrying
  * the database, collection and command name — never the command's documents. Used instead of
  * `@opentelemetry/instrumentation-mongodb`, which patches the driver when it is loaded: Beacon
  * imports it from ES modules, which needs an `import-in-the-middle` loader (`--import` on every
@@ -460,6 +460,9 @@ export function traceMongoCommands(client: MongoClient): void {
   const key = (e: { connectionId?: string | number; requestId: number }) =>
     `${e.connectionId}:${e.requestId}`;
   client.on('commandStarted', (event) => {
+    // Only as part of traced work: background polling (the relay's reads, sweeps) would
+    // otherwise start a trace of one span per command.
+    if (!trace.getSpan(context.active())?.isRecording()) return;
     const collection = event.command[event.commandName] as unknown;
     const target = typeof collection === 'string' ? collection : undefined;
     const span = tracer.startSpan(target ? `${event.commandName} ${target}` : event.commandName, {
