@@ -15,7 +15,7 @@ export interface OutboxEntryDoc {
   readonly data: Binary;
   readonly createdAt: Date;
   /**
-   * W3C context of the request that caused the event (see `currentTraceContext`), published
+   * W3C context of the request that caused the event (see `outboxTrace`), published
    * as the message's headers so its consumers join that request's trace.
    */
   readonly trace?: Readonly<TraceCarrier>;
