@@ -11,6 +11,8 @@ import {
   outboxTrace,
   startRpcServerSpan,
   startTracing,
+  withConsumerSpan,
+  withProducerSpan,
   type Tracing,
 } from './tracing.js';
 
@@ -118,5 +120,37 @@ describe('with tracing on', () => {
     expect(lines[1]).toMatchObject({ msg: 'inside', token: '[redacted]' });
     expect(lines[1]?.['trace_id']).toMatch(/^[0-9a-f]{32}$/);
     expect(lines[1]?.['span_id']).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('publishes an outbox event as the child of the stored request context, and its consumer as the child of that', async () => {
+    const exporter = new InMemorySpanExporter();
+    tracing = startTracing({ serviceName: 'intake', exporter, processor: 'simple' });
+    const headers = await withProducerSpan(
+      'beacon.evt.incident.opened',
+      { traceparent: CALLER },
+      async (h) => h,
+    );
+    const consumedIn = await withConsumerSpan(
+      'starter',
+      { subject: 'beacon.evt.incident.opened', headers },
+      async () => outboxTrace().trace?.traceparent,
+    );
+    const [producer, consumer] = exporter.getFinishedSpans();
+    expect(producer?.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(headers?.get('traceparent')).toBe(
+      `00-4bf92f3577b34da6a3ce929d0e0e4736-${producer?.spanContext().spanId}-01`,
+    );
+    expect(consumer?.parentSpanId).toBe(producer?.spanContext().spanId);
+    expect(consumer?.attributes['messaging.consumer.group.name']).toBe('starter');
+    expect(consumedIn).toContain(consumer?.spanContext().spanId);
+  });
+});
+
+describe('with tracing off', () => {
+  it('passes a stored context on as headers unchanged, and adds no headers without one', async () => {
+    tracing = startTracing({ serviceName: 'intake', env: {} });
+    const passed = await withProducerSpan('s', { traceparent: CALLER }, async (h) => h?.get('traceparent'));
+    expect(passed).toBe(CALLER);
+    expect(await withProducerSpan('s', undefined, async (h) => h)).toBeUndefined();
   });
 });
