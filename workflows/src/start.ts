@@ -8,10 +8,12 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  grpcClientInterceptors,
   Metrics,
   startGrpcServer,
   startMetricsServer,
   watchConsumerLag,
+  withProducerSpan,
   type ConsumerRef,
   type Logger,
   type RunningGrpcServer,
@@ -27,7 +29,7 @@ import type { WorkflowsConfig } from './config.js';
 import { AcknowledgementSignaller } from './events/acknowledgement-signaller.js';
 import { IncidentChangeSignaller } from './events/incident-change-signaller.js';
 import { IncidentStarter } from './events/incident-starter.js';
-import { createResponseWorker } from './worker.js';
+import { createResponseWorker, temporalClientInterceptors } from './worker.js';
 
 export const VERSION = '0.1.0';
 
@@ -65,7 +67,11 @@ export async function startWorkflows(
   try {
     const connection = await Connection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      interceptors: temporalClientInterceptors(),
+    });
     const nc = await connectNats({ servers: config.nats.url, name: 'beacon-workflows', logger });
     stops.push(() => nc.drain());
     await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
@@ -79,13 +85,15 @@ export async function startWorkflows(
     let worker: Worker | undefined;
     if (roles.has('worker')) {
       const { services } = config;
-      const intake = new intakeV1.IntakeServiceClient(services.intake, credentials.createInsecure());
-      const notify = new notifyV1.NotifyServiceClient(services.notify, credentials.createInsecure());
+      const insecure = credentials.createInsecure();
+      const traced = { interceptors: grpcClientInterceptors() };
+      const intake = new intakeV1.IntakeServiceClient(services.intake, insecure, traced);
+      const notify = new notifyV1.NotifyServiceClient(services.notify, insecure, traced);
       const impact = services.impact
-        ? new impactV1.ImpactServiceClient(services.impact, credentials.createInsecure())
+        ? new impactV1.ImpactServiceClient(services.impact, insecure, traced)
         : undefined;
       const victims = services.victims
-        ? new victimsV1.VictimsServiceClient(services.victims, credentials.createInsecure())
+        ? new victimsV1.VictimsServiceClient(services.victims, insecure, traced)
         : undefined;
       stops.push(() => {
         intake.close();
@@ -101,7 +109,10 @@ export async function startWorkflows(
         ...(impact ? { impact } : {}),
         ...(victims ? { victims: new GrpcVictimsPort(victims, token, 10_000) } : {}),
         publish: async (subject, data, messageId) => {
-          await js.publish(`${config.nats.subjectRoot}.${subject}`, data, { msgID: messageId });
+          const full = `${config.nats.subjectRoot}.${subject}`;
+          await withProducerSpan(full, undefined, (headers) =>
+            js.publish(full, data, { msgID: messageId, ...(headers ? { headers } : {}) }),
+          );
         },
         token,
         events: responseMetrics(metrics),

@@ -1,5 +1,13 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Logger as PinoLogger } from '@beacon/platform';
+import type { ClientInterceptors } from '@temporalio/client';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { currentTracing, type Logger as PinoLogger } from '@beacon/platform';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -22,14 +30,29 @@ export const WORKFLOWS_PATH = fileURLToPath(
 );
 
 /**
+ * The SDK's OpenTelemetry workflow interceptors: workflow-safe (spans are made inside the
+ * sandbox with the workflow's deterministic clock and leave it through the `exporter` sink,
+ * which is not called on replay). Bundled only when the process traces.
+ */
+const OTEL_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve(
+  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
+);
+
+/**
  * Bundles the response workflows once (a second or two); a process that creates several
  * workers (tests, the benchmark) passes the bundle to each. From sources, workspace packages
  * resolve to their TypeScript (the `source` export condition), as everywhere else in tests.
+ * With `tracing` (by default: whether this process traces) the bundle carries the
+ * OpenTelemetry workflow interceptors; a worker given it must then trace too.
  */
-export async function bundleResponseWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+export async function bundleResponseWorkflows(
+  options: { readonly tracing?: boolean } = {},
+): Promise<WorkflowBundleWithSourceMap> {
+  const tracing = options.tracing ?? currentTracing().enabled;
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     logger: new DefaultLogger('WARN'),
+    ...(tracing ? { workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS] } : {}),
     ...(fromSources
       ? {
           webpackConfigHook: (config) => ({
@@ -55,15 +78,39 @@ export interface ResponseWorkerOptions {
 /** A worker for every response workflow and activity, on the `response` task queue. */
 export async function createResponseWorker(options: ResponseWorkerOptions): Promise<Worker> {
   const bundle = options.bundle ?? (await bundleResponseWorkflows());
+  const tracing = currentTracing();
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: bundle,
     activities: options.activities,
+    // Traced: each activity runs in a span continuing its workflow's, and the workflows' own
+    // spans (made in the sandbox) reach this process's span processor through a sink.
+    ...(tracing.spanProcessor && tracing.resource
+      ? {
+          interceptors: {
+            activity: [
+              (ctx) => ({
+                inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+                outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+              }),
+            ],
+          },
+          sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+        }
+      : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   });
+}
+
+/**
+ * Client interceptors for a Temporal client: when the process traces, starting, signalling or
+ * updating a workflow is a span whose context travels in the workflow's headers.
+ */
+export function temporalClientInterceptors(): ClientInterceptors {
+  return currentTracing().enabled ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
 }
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

@@ -8,6 +8,7 @@ import {
 import { rpcErrorDetails, rpcStatus } from '@beacon/proto';
 import { AuthenticationError, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
+import { startRpcServerSpan } from './tracing.js';
 
 /** One wrong field of a request: where, why, and a machine-readable reason. */
 export interface FieldViolation {
@@ -130,11 +131,19 @@ export function unary<Req, Res>(
   return (call: ServerUnaryCall<Req, Res>, callback) => {
     const controller = new AbortController();
     const deadline = new Date(Math.min(deadlineMs(call), Date.now() + maxCallMs));
+    const span = startRpcServerSpan(call.getPath(), call.metadata);
+    const started = performance.now();
+    // One line per call, with its outcome; never the request or response body.
+    const finish = (code: status) => {
+      span?.end(code);
+      options.logger.info({ rpc: call.getPath(), code, ms: Math.round(performance.now() - started) }, 'rpc');
+    };
     let answered = false;
     const answer = (error: Partial<StatusObject> | null, response?: Res) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
+      finish(error?.code ?? status.OK);
       if (error) callback(error);
       else callback(null, response);
     };
@@ -144,17 +153,19 @@ export function unary<Req, Res>(
     }, deadline.getTime() - Date.now());
     call.once('cancelled', () => {
       controller.abort(new GrpcError(status.CANCELLED, 'cancelled by the client'));
+      if (!answered) finish(status.CANCELLED);
       answered = true;
       clearTimeout(timer);
     });
 
     const request = call.request as Req | MalformedRequest;
-    const handled =
+    const run = () =>
       request instanceof MalformedRequest
         ? Promise.reject(
             new GrpcError(status.INVALID_ARGUMENT, `the request is not a valid protobuf message`),
           )
         : handler(request, { signal: controller.signal, metadata: call.metadata, deadline });
+    const handled = span ? span.run(run) : run();
     handled.then(
       (response) => answer(null, response),
       (error: unknown) => {

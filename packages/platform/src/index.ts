@@ -84,3 +84,22 @@ export {
 export { grpcCodeName, grpcServerMetrics, grpcType, splitGrpcPath } from './grpc-metrics.js';
 export { watchConsumerLag, type ConsumerLagOptions, type ConsumerRef } from './jetstream-metrics.js';
 export { watchOutbox } from './outbox-metrics.js';
+export {
+  activeSpanIds,
+  currentTraceContext,
+  currentTracing,
+  grpcClientInterceptors,
+  outboxTrace,
+  startRpcServerSpan,
+  startTracing,
+  TRACING_ENV,
+  tracingEnabled,
+  withConsumerSpan,
+  withHttpServerSpan,
+  withProducerSpan,
+  type HttpServerSpan,
+  type RpcServerSpan,
+  type TraceCarrier,
+  type Tracing,
+  type TracingOptions,
+} from './tracing.js';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { activeSpanIds } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -37,7 +38,12 @@ export interface LoggerConfig {
   readonly destination?: NodeJS.WritableStream;
 }
 
-/** The one way Beacon builds a logger: JSON lines, ISO time, secrets and PII censored. */
+const NO_IDS = {};
+
+/**
+ * The one way Beacon builds a logger: JSON lines, ISO time, secrets and PII censored, and
+ * `trace_id`/`span_id` on every line written while a span is active.
+ */
 export function createLogger({ name, level = 'info', destination }: LoggerConfig): Logger {
   const options: LoggerOptions = {
     name,
@@ -45,6 +51,7 @@ export function createLogger({ name, level = 'info', destination }: LoggerConfig
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    mixin: () => activeSpanIds() ?? NO_IDS,
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -7,6 +7,7 @@ import {
   type IndexDescription,
 } from 'mongodb';
 import type { Logger } from './logger.js';
+import { traceMongoCommands, tracingEnabled } from './tracing.js';
 
 export interface MongoConfig {
   readonly url: string;
@@ -29,8 +30,9 @@ export async function connectMongo(config: MongoConfig): Promise<MongoClient> {
     serverSelectionTimeoutMS: config.serverSelectionTimeoutMS ?? 10_000,
     // Each service owns its database; the driver's default pool is far larger than it needs.
     maxPoolSize: 20,
-    monitorCommands: config.logger !== undefined,
+    monitorCommands: config.logger !== undefined || tracingEnabled(),
   });
+  if (tracingEnabled()) traceMongoCommands(client);
   const { logger, slowCommandMs = 100 } = config;
   if (logger) {
     client.on('commandSucceeded', (event) => {

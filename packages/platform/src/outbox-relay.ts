@@ -3,6 +3,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Binary, Collection } from 'mongodb';
 import { ConcurrencyLimit } from './concurrency.js';
 import type { Logger } from './logger.js';
+import { withProducerSpan, type TraceCarrier } from './tracing.js';
 
 /** One event waiting in a document's outbox, already in its wire form. */
 export interface OutboxEntryDoc {
@@ -13,6 +14,11 @@ export interface OutboxEntryDoc {
   readonly subject: string;
   readonly data: Binary;
   readonly createdAt: Date;
+  /**
+   * W3C context of the request that caused the event (see `outboxTrace`), published
+   * as the message's headers so its consumers join that request's trace.
+   */
+  readonly trace?: Readonly<TraceCarrier>;
 }
 
 /** Fields every document with an outbox has; the relay reads only these. */
@@ -191,9 +197,13 @@ export class OutboxRelay {
     const published: string[] = [];
     try {
       for (const entry of entries) {
-        await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
-          msgID: entry.id,
-        });
+        const subject = `${this.#options.subjectRoot}.${entry.subject}`;
+        await withProducerSpan(subject, entry.trace, (headers) =>
+          this.#options.js.publish(subject, entry.data.buffer, {
+            msgID: entry.id,
+            ...(headers ? { headers } : {}),
+          }),
+        );
         published.push(entry.id);
       }
     } finally {

@@ -1,5 +1,6 @@
 import type { Tlp } from '@beacon/domain';
 import { commonV1, eventsV1 } from '@beacon/proto';
+import { currentTraceContext } from './tracing.js';
 
 const TLP_TO_PROTO: Record<Tlp, commonV1.Tlp> = {
   CLEAR: commonV1.Tlp.TLP_CLEAR,
@@ -41,6 +42,7 @@ export function encodeEnvelope(event: {
   /** Fully qualified name of the payload message. */
   readonly schema: string;
   readonly data: Uint8Array;
+  /** Defaults to the active span's context. */
   readonly traceparent?: string;
 }): EncodedEvent {
   const envelope: eventsV1.Envelope = {
@@ -53,7 +55,8 @@ export function encodeEnvelope(event: {
     dataschema: event.schema,
     tlp: tlpToProto(event.tlp),
     incidentId: event.incidentId,
-    traceparent: event.traceparent ?? '',
+    // The request that caused the event, for readers of the envelope alone (feeds, archives).
+    traceparent: event.traceparent ?? currentTraceContext().traceparent ?? '',
     data: event.data,
   };
   return {

@@ -5,6 +5,7 @@ import {
   type Metadata,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { grpcClientInterceptors } from '@beacon/platform';
 
 /** Passes bytes through: the gateway forwards requests without decoding them. */
 const identity = (value: Buffer) => value;
@@ -29,6 +30,7 @@ export class Upstream {
     this.#client = new Client(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
+      interceptors: grpcClientInterceptors(),
     });
   }
 

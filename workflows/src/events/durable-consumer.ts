@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ConcurrencyLimit, ensureConsumer, type Logger } from '@beacon/platform';
+import { ConcurrencyLimit, ensureConsumer, withConsumerSpan, type Logger } from '@beacon/platform';
 import { eventsV1 } from '@beacon/proto';
 
 export interface DurableConsumerOptions {
@@ -53,7 +53,9 @@ export class DurableConsumer {
     const limit = new ConcurrencyLimit(this.options.concurrency ?? 16);
     const inflight = new Set<Promise<void>>();
     for await (const message of messages) {
-      const task = limit.run(() => this.#handle(message));
+      const task = limit.run(() =>
+        withConsumerSpan(this.options.durable, message, () => this.#handle(message)),
+      );
       inflight.add(task);
       void task.finally(() => inflight.delete(task));
       if (inflight.size >= 2 * limit.limit) await Promise.race(inflight);

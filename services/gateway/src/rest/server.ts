@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { status } from '@grpc/grpc-js';
-import { GrpcError, type FieldViolation, type Logger } from '@beacon/platform';
+import {
+  GrpcError,
+  withHttpServerSpan,
+  type FieldViolation,
+  type HttpServerSpan,
+  type Logger,
+} from '@beacon/platform';
 import type { FrontDoor } from '../front-door.js';
 import type { Route } from '../routes.js';
 import { fromUpstream } from '../upstream-error.js';
@@ -55,23 +61,31 @@ export function createRestServer(options: RestOptions): Server {
   const server = createServer((req, res) => {
     const started = performance.now();
     const matched = { route: UNMATCHED_ROUTE };
-    handle(req, res, routes, options, matched)
-      .catch((error: unknown) => {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    void withHttpServerSpan(req.method ?? 'GET', header, async (span) => {
+      try {
+        await handle(req, res, routes, options, matched, span);
+      } catch (error) {
         options.logger.error({ err: error }, 'unhandled error in REST handler');
         send(res, 500, problem(status.INTERNAL, 'internal error'));
-      })
-      .finally(() => {
-        options.record?.(req.method, matched.route, res.statusCode, (performance.now() - started) / 1000);
-        options.logger.debug(
-          {
-            method: req.method,
-            path: req.url?.split('?')[0],
-            status: res.statusCode,
-            ms: performance.now() - started,
-          },
-          'rest request',
-        );
-      });
+      }
+      span?.setStatus(res.statusCode);
+      options.record?.(req.method, matched.route, res.statusCode, (performance.now() - started) / 1000);
+      // One line per request, with its outcome; never the body. Probes only when debugging.
+      const path = req.url?.split('?')[0];
+      options.logger[path === '/healthz' || path === '/readyz' ? 'debug' : 'info'](
+        {
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'rest request',
+      );
+    });
   });
   server.requestTimeout = options.maxCallMs + 5_000;
   server.headersTimeout = 10_000;
@@ -85,6 +99,7 @@ async function handle(
   options: RestOptions,
   /** Set to the route template the request matched, for metrics. */
   matched: { route: string },
+  span: HttpServerSpan | undefined,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (FIXED_PATHS.has(url.pathname)) matched.route = url.pathname;
@@ -109,6 +124,7 @@ async function handle(
     return send(res, 404, problem(status.NOT_FOUND, `no route ${req.method} ${url.pathname}`));
   }
 
+  span?.setRoute(route.path);
   const headers = (name: string) => {
     const value = req.headers[name];
     return Array.isArray(value) ? value[0] : value;

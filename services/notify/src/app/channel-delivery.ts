@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { mostRestrictive, type Tlp } from '@beacon/domain';
-import { ensureConsumer, type Logger } from '@beacon/platform';
+import { ensureConsumer, withConsumerSpan, type Logger } from '@beacon/platform';
 import { decodeFeedEvent, type FeedEvent } from '../adapters/delivery/feed-event.js';
 import type { EmailChannel, WebhookChannel } from '../domain/agency.js';
 import {
@@ -397,7 +397,7 @@ class ChannelWorker {
     const inflight = new Set<Promise<void>>();
     for await (const msg of messages) {
       while (inflight.size >= concurrency) await Promise.race(inflight);
-      const task = this.#handle(msg)
+      const task = withConsumerSpan(this.#durable, msg, () => this.#handle(msg))
         .catch((error: unknown) =>
           this.#o.logger.error({ err: error, seq: msg.seq }, 'unhandled delivery error'),
         )

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { grpcClientInterceptors } from '@beacon/platform';
 import { type commonV1, intakeV1 } from '@beacon/proto';
 import { NCISS_INPUTS } from '@beacon/domain';
 import type { SeverityFeed } from '../../app/ports.js';
@@ -18,7 +19,9 @@ export class IntakeSeverityFeed implements SeverityFeed {
     address: string,
     private readonly tokenFile: string,
   ) {
-    this.#client = new intakeV1.IntakeServiceClient(address, credentials.createInsecure());
+    this.#client = new intakeV1.IntakeServiceClient(address, credentials.createInsecure(), {
+      interceptors: grpcClientInterceptors(),
+    });
   }
 
   async raise(

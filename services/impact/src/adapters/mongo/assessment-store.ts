@@ -1,5 +1,5 @@
 import { Binary, type Collection, type Db } from 'mongodb';
-import { encodeEnvelope, isDuplicateKeyError, type OutboxFields } from '@beacon/platform';
+import { encodeEnvelope, isDuplicateKeyError, outboxTrace, type OutboxFields } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
 import type { Assessment, AssessmentStore } from '../../app/ports.js';
 import { assessmentToProto } from '../proto-mapping.js';
@@ -64,6 +64,7 @@ export class MongoAssessmentStore implements AssessmentStore {
         subject: event.subject,
         data: new Binary(event.data),
         createdAt: assessment.assessedAt,
+        ...outboxTrace(),
       };
       try {
         if (!existing) {

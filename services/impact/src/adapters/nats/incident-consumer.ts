@@ -1,6 +1,6 @@
 import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ensureConsumer, tlpFromProto, type Logger } from '@beacon/platform';
+import { ensureConsumer, tlpFromProto, withConsumerSpan, type Logger } from '@beacon/platform';
 import { eventsV1, intakeV1 } from '@beacon/proto';
 import type { ImpactService, IncidentFacts } from '../../app/impact-service.js';
 
@@ -57,7 +57,9 @@ export class IncidentConsumer {
   }
 
   async #loop(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) await this.#handle(message);
+    for await (const message of messages) {
+      await withConsumerSpan(this.options.durable, message, () => this.#handle(message));
+    }
   }
 
   async #handle(message: JsMsg): Promise<void> {

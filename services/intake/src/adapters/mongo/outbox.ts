@@ -1,4 +1,5 @@
 import { Binary } from 'mongodb';
+import { outboxTrace } from '@beacon/platform';
 import type { IntakeEvent } from '../../domain/events.js';
 import type { EncodedEvent } from '../proto-mapping.js';
 import type { OutboxEntryDoc } from './documents.js';
@@ -17,6 +18,8 @@ export function outboxUpdate(
   firstSeq: number,
 ): { set: Record<string, OutboxEntryDoc>; count: number } {
   const set: Record<string, OutboxEntryDoc> = {};
+  // The request writing the events is the one their consumers' work continues.
+  const trace = outboxTrace();
   events.forEach((event, i) => {
     const encoded = encode(event);
     set[`outbox.${encoded.id}`] = {
@@ -25,6 +28,7 @@ export function outboxUpdate(
       subject: encoded.subject,
       data: new Binary(encoded.data),
       createdAt: now,
+      ...trace,
     };
   });
   return { set, count: events.length };

@@ -1,5 +1,5 @@
 import { Binary, type Collection, type Db } from 'mongodb';
-import { encodeEnvelope, isDuplicateKeyError, type OutboxFields } from '@beacon/platform';
+import { encodeEnvelope, isDuplicateKeyError, outboxTrace, type OutboxFields } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import type { Acknowledgement, AcknowledgementStore } from '../../app/ports.js';
 
@@ -56,6 +56,7 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
             subject: event.subject,
             data: new Binary(event.data),
             createdAt: ack.at,
+            ...outboxTrace(),
           },
         },
       });

@@ -10,6 +10,8 @@ import {
   ConcurrencyLimit,
   ensureConsumer,
   tlpFromProto,
+  withConsumerSpan,
+  withProducerSpan,
   type Logger,
   type StreamSpec,
 } from '@beacon/platform';
@@ -42,10 +44,15 @@ export class JetStreamFeedPublisher implements FeedPublisher {
         const h = headers();
         h.set('Beacon-Event-Id', m.eventId);
         h.set('Beacon-Event-Type', m.type);
-        return this.js.publish(feedSubject(this.root, m.agencyId, m.type), m.envelope, {
-          msgID: feedMessageId(m.eventId, m.agencyId),
-          headers: h,
-        });
+        const subject = feedSubject(this.root, m.agencyId, m.type);
+        // The feed copy continues the trace of the work that published it.
+        return withProducerSpan(
+          subject,
+          undefined,
+          () =>
+            this.js.publish(subject, m.envelope, { msgID: feedMessageId(m.eventId, m.agencyId), headers: h }),
+          h,
+        );
       }),
     );
   }
@@ -115,7 +122,9 @@ export class FanOutConsumer {
       }
       const key = decoded.envelope.incidentId;
       const published = (chains.get(key) ?? Promise.resolve()).then(() =>
-        limit.run(() => this.#publish(message, decoded)),
+        limit.run(() =>
+          withConsumerSpan(this.options.durable, message, () => this.#publish(message, decoded)),
+        ),
       );
       const chain = published.then(() => undefined);
       chains.set(key, chain);

@@ -1,5 +1,11 @@
 import { Binary, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
-import { encodeEnvelope, ensureIndexes, type OutboxEntryDoc, type OutboxFields } from '@beacon/platform';
+import {
+  encodeEnvelope,
+  ensureIndexes,
+  outboxTrace,
+  type OutboxEntryDoc,
+  type OutboxFields,
+} from '@beacon/platform';
 import type { StatsScope } from '../../domain/access.js';
 import { statusOf, type CaseEvent, type CaseState } from '../../domain/victim-case.js';
 import {
@@ -257,6 +263,7 @@ export class MongoCaseStore implements CaseStore {
   /** The events in wire form, keyed by id; `seq` continues from the case's version. */
   #outbox(state: CaseState, events: readonly CaseEvent[], version: number): Record<string, OutboxEntryDoc> {
     const outbox: Record<string, OutboxEntryDoc> = {};
+    const trace = outboxTrace();
     events.forEach((event, i) => {
       const payload = eventPayload(state, event);
       const encoded = encodeEnvelope({
@@ -278,6 +285,7 @@ export class MongoCaseStore implements CaseStore {
         subject: encoded.subject,
         data: new Binary(encoded.data),
         createdAt: state.updatedAt,
+        ...trace,
       };
     });
     return outbox;
