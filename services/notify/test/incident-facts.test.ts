@@ -38,3 +38,20 @@ test('facts put without waiting are written in order, read back only once writte
     engagedAgencyIds: ['cert-de', 'bka'],
   });
 });
+
+test('facts put while a write of the incident is under way wait as one write of the newest', async ({
+  db,
+}) => {
+  const store = new MongoIncidentFactsStore(db);
+  const replace = store.collection.replaceOne.bind(store.collection);
+  const written: number[] = [];
+  store.collection.replaceOne = (...args: Parameters<typeof replace>) => {
+    written.push(args[1].version);
+    return replace(...args);
+  };
+  // A burst of one incident's events: each changes what notify matches on.
+  const puts = [1, 2, 3, 4].map((v) => store.put(facts(v, { engagedAgencyIds: [`agency-${v}`] })));
+  await Promise.all(puts);
+  expect(written).toEqual([1, 4]);
+  expect(await store.get('incident-1')).toMatchObject({ version: 4, engagedAgencyIds: ['agency-4'] });
+});
