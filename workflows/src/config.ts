@@ -8,7 +8,10 @@ const schema = {
   TEMPORAL_ADDRESS: env.hostPort().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('beacon'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('response'),
-  NATS_URL: z.string().min(1),
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   /** host:port of intake and notify, which every response needs. */
@@ -67,7 +70,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       maxCachedWorkflows: raw.WORKER_MAX_CACHED_WORKFLOWS,
     },
     nats: {
-      url: raw.NATS_URL,
+      servers: raw.NATS_URL,
+      replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,
       starterConsumer: raw.WORKFLOWS_STARTER_CONSUMER,

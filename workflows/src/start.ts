@@ -58,9 +58,11 @@ export async function startWorkflows(
     const connection = await Connection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const nc = await connectNats({ servers: config.nats.url, name: 'beacon-workflows', logger });
+    const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-workflows', logger });
     stops.push(() => nc.drain());
-    await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+    await ensureStreams(nc, [
+      eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
+    ]);
 
     let worker: Worker | undefined;
     if (roles.has('worker')) {

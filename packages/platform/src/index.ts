@@ -10,6 +10,7 @@ export {
   ensureStream,
   ensureStreams,
   eventsStream,
+  EVENTS_DUPLICATE_WINDOW_NS,
   type ConsumerSpec,
   type NatsConfig,
   type StreamSpec,

@@ -46,8 +46,8 @@ export async function startVictims(
   options: VictimsOptions = {},
 ): Promise<RunningVictims> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-victims', logger });
-  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-victims', logger });
-  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-victims', logger });
+  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);
   const relay = new OutboxRelay({
