@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Binary, Collection } from 'mongodb';
@@ -24,9 +25,21 @@ export interface OutboxFields {
   outbox: Record<string, OutboxEntryDoc>;
 }
 
-type OutboxDoc = OutboxFields & { _id: string };
+/**
+ * Which relay publishes a document's events right now, and until when (by that relay's clock).
+ * Kept on the document itself, beside the outbox, so taking it is one atomic single-document
+ * write (`findOneAndUpdate` by `_id`): FerretDB has no transactions and serves only `_id` from
+ * an index. Writers never touch it; it is removed with the events the relay published.
+ */
+export interface OutboxClaimDoc {
+  readonly by: string;
+  readonly until: Date;
+}
+
+type OutboxDoc = OutboxFields & { _id: string; outboxClaim?: OutboxClaimDoc | null };
 
 const OUTBOX_ONLY = { outbox: 1 } as const;
+const OUTBOX_AND_CLAIM = { outbox: 1, outboxClaim: 1 } as const;
 
 export interface OutboxRelayOptions {
   /** Collections with outboxes, by name. */
@@ -48,6 +61,14 @@ export interface OutboxRelayOptions {
    * of updates ahead of the writer's next batch on a store that runs writes one at a time.
    */
   readonly concurrency?: number;
+  /** Names this relay in claims; unique per relay (a random id unless given). */
+  readonly relayId?: string;
+  /**
+   * How long a claim on a document lasts: a relay that dies holding one delays that document's
+   * events by at most this long (plus a sweep). It must stay far below the stream's duplicate
+   * window (ten minutes); 30 s unless given.
+   */
+  readonly leaseMs?: number;
 }
 
 /**
@@ -58,6 +79,22 @@ export interface OutboxRelayOptions {
  *
  * Writers announce the documents they gave events (`notify`), which the relay reads by `_id`
  * at once; a periodic sweep catches what nobody announced.
+ *
+ * Several relays (one per service replica) may share the same documents. A relay publishes a
+ * document's events only under a claim it took with one atomic `findOneAndUpdate` on that
+ * document (free, expired, or its own), and gives it up in the write that removes what it
+ * published. So two live relays never publish the same document at once, and its events keep
+ * their order across replicas. A relay that dies holding a claim strands nothing: once the
+ * lease has run out, the next sweep of any relay takes the document over. A relay stops
+ * publishing when its own lease has run out by its own clock, so a relay that was paused
+ * cannot publish events another relay has since published and removed, unless the pause fell
+ * between that check and the publish and lasted longer than the duplicate window.
+ *
+ * What the claim cannot prevent: a relay that published and then died (or could not write to
+ * the store) before removing the events leaves them for the next claimant, which publishes
+ * them again. Within the stream's duplicate window the stream drops that copy; if the document
+ * is taken over only after the window (every replica down, or the store unreachable, for ten
+ * minutes), the copy is stored, and consumers, which are idempotent by event id, ignore it.
  */
 export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
@@ -67,9 +104,21 @@ export class OutboxRelay {
   #announced = new Map<string, Set<string>>();
   #lastSweep = 0;
   readonly #limit: ConcurrencyLimit | undefined;
+  readonly #id: string;
+  readonly #leaseMs: number;
+  /** Documents another relay held when announced: tried again shortly, with the attempt count. */
+  #contended = new Map<string, number>();
+  #contendedTimer: NodeJS.Timeout | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
+    this.#id = options.relayId ?? randomUUID();
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    if (this.#leaseMs < 100 || this.#leaseMs > 5 * 60_000) {
+      throw new Error(
+        `outbox relay lease must be 100 ms to 5 min (below the duplicate window), not ${this.#leaseMs}`,
+      );
+    }
     this.#limit = options.concurrency === undefined ? undefined : new ConcurrencyLimit(options.concurrency);
   }
 
@@ -89,8 +138,14 @@ export class OutboxRelay {
     this.#wake?.();
   }
 
+  /** This relay's name in claims. */
+  get id(): string {
+    return this.#id;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#contendedTimer);
     this.#wake?.();
     await this.#running;
   }
@@ -106,8 +161,15 @@ export class OutboxRelay {
         const results = await Promise.allSettled(
           [...ids].map((_id) =>
             this.#limited(async () => {
-              const doc = await source.findOne({ _id }, { projection: OUTBOX_ONLY });
-              return doc ? this.#publishDoc(source, doc) : 0;
+              const claimed = await this.#claim(source, _id);
+              if (claimed) {
+                this.#contended.delete(`${name}\0${_id}`);
+                return this.#publishDoc(source, claimed.doc, claimed.deadline);
+              }
+              // Another relay holds it: it may have read the document before these events
+              // were added, so look again shortly rather than wait for the next sweep.
+              if (await this.#hasEvents(source, _id)) this.#retryLater(name, _id);
+              return 0;
             }),
           ),
         );
@@ -135,7 +197,13 @@ export class OutboxRelay {
         .toArray();
       // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
       const results = await Promise.allSettled(
-        docs.map((doc) => this.#limited(() => this.#publishDoc(source, doc))),
+        docs.map((doc) =>
+          this.#limited(async () => {
+            // Held by another relay (alive, or dead with its lease not yet run out): its turn.
+            const claimed = await this.#claim(source, doc._id);
+            return claimed ? this.#publishDoc(source, claimed.doc, claimed.deadline) : 0;
+          }),
+        ),
       );
       for (const result of results) {
         if (result.status === 'rejected') throw result.reason;
@@ -151,25 +219,77 @@ export class OutboxRelay {
     return source;
   }
 
-  async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc): Promise<number> {
+  /**
+   * Takes the document's claim if it is free, expired or already this relay's, and has events;
+   * returns the document as it stands under the claim and when, by this relay's clock, it must
+   * stop publishing. One atomic write, filtered by `_id` (index-served on FerretDB too).
+   */
+  async #claim(
+    source: Collection<OutboxDoc>,
+    _id: string,
+  ): Promise<{ doc: OutboxDoc; deadline: number } | undefined> {
+    const now = Date.now();
+    const doc = await source.findOneAndUpdate(
+      {
+        _id,
+        outbox: { $ne: {} },
+        $or: [
+          { outboxClaim: { $exists: false } },
+          { outboxClaim: null },
+          { 'outboxClaim.until': { $lte: new Date(now) } },
+          { 'outboxClaim.by': this.#id },
+        ],
+      },
+      { $set: { outboxClaim: { by: this.#id, until: new Date(now + this.#leaseMs) } } },
+      // Whole document: FerretDB 1.24 implements no projection in findAndModify.
+      { returnDocument: 'after' },
+    );
+    // Stop a little early: another relay compares the lease with its own clock.
+    return doc ? { doc, deadline: now + this.#leaseMs * 0.8 } : undefined;
+  }
+
+  async #hasEvents(source: Collection<OutboxDoc>, _id: string): Promise<boolean> {
+    const doc = await source.findOne({ _id }, { projection: OUTBOX_AND_CLAIM });
+    return Object.keys(doc?.outbox ?? {}).length > 0;
+  }
+
+  /** Announces a contended document again after a short, growing pause (at most 2 s). */
+  #retryLater(source: string, id: string): void {
+    const key = `${source}\0${id}`;
+    const attempt = (this.#contended.get(key) ?? 0) + 1;
+    this.#contended.set(key, attempt);
+    const wait = Math.min(2_000, 50 * 2 ** Math.min(6, attempt));
+    setTimeout(() => {
+      if (!this.#stopped && this.#contended.has(key)) this.notify(source, id);
+    }, wait).unref();
+  }
+
+  /**
+   * Publishes the claimed document's events in order while the claim lasts, then removes what
+   * it published and gives the claim up in one write. Should the claim have passed to another
+   * relay meanwhile, only the published events are removed (removing is idempotent).
+   */
+  async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc, deadline: number): Promise<number> {
     const entries: OutboxEntryDoc[] = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
     const published: string[] = [];
     try {
       for (const entry of entries) {
+        // Lease over: another relay may own the document by now. Leave the rest to it.
+        if (Date.now() >= deadline) break;
         await this.#options.js.publish(`${this.#options.subjectRoot}.${entry.subject}`, entry.data.buffer, {
           msgID: entry.id,
         });
         published.push(entry.id);
       }
     } finally {
-      // One update removes everything published. Removing is idempotent, so a retry or another
-      // replica that published the same events (dropped by the stream as duplicates) does no
-      // harm; the filter is `_id` alone, the one lookup FerretDB serves from an index.
-      if (published.length > 0) {
-        await source.updateOne(
-          { _id: doc._id },
-          { $unset: Object.fromEntries(published.map((id) => [`outbox.${id}`, ''])) },
-        );
+      const removed = Object.fromEntries(published.map((id) => [`outbox.${id}`, '' as const]));
+      // The filter is `_id` plus a check on the same document, as FerretDB serves best.
+      const released = await source.updateOne(
+        { _id: doc._id, 'outboxClaim.by': this.#id },
+        { $unset: { ...removed, outboxClaim: '' } },
+      );
+      if (released.matchedCount === 0 && published.length > 0) {
+        await source.updateOne({ _id: doc._id }, { $unset: removed });
       }
     }
     return published.length;
