@@ -55,6 +55,8 @@ export {
 } from './auth.js';
 export {
   OutboxRelay,
+  type OutboxAnnouncer,
+  type OutboxClaimDoc,
   type OutboxEntryDoc,
   type OutboxFields,
   type OutboxRelayOptions,

@@ -23,6 +23,8 @@ export interface OutboxFields {
    * (FerretDB's `$pull` only matches whole values). Empty when everything is published.
    */
   outbox: Record<string, OutboxEntryDoc>;
+  /** Which relay publishes them now (see `OutboxClaimDoc`); absent when none does. */
+  outboxClaim?: OutboxClaimDoc | null;
 }
 
 /**
@@ -36,7 +38,16 @@ export interface OutboxClaimDoc {
   readonly until: Date;
 }
 
-type OutboxDoc = OutboxFields & { _id: string; outboxClaim?: OutboxClaimDoc | null };
+/**
+ * What a store that gives documents events needs from the relay: a claim to write beside the
+ * events, and to announce the document afterwards with that claim.
+ */
+export interface OutboxAnnouncer {
+  claimForWrite(): { outboxClaim: OutboxClaimDoc };
+  announce(id: string, claim: { outboxClaim: OutboxClaimDoc }): void;
+}
+
+type OutboxDoc = OutboxFields & { _id: string };
 
 const OUTBOX_ONLY = { outbox: 1 } as const;
 const OUTBOX_AND_CLAIM = { outbox: 1, outboxClaim: 1 } as const;
@@ -101,14 +112,14 @@ export class OutboxRelay {
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #announced = new Map<string, Set<string>>();
+  /** Announced documents by source, each with the claim its writer took for this relay, if any. */
+  #announced = new Map<string, Map<string, OutboxClaimDoc | undefined>>();
   #lastSweep = 0;
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
   readonly #leaseMs: number;
   /** Documents another relay held when announced: tried again shortly, with the attempt count. */
   #contended = new Map<string, number>();
-  #contendedTimer: NodeJS.Timeout | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
@@ -131,11 +142,31 @@ export class OutboxRelay {
   }
 
   /** A document in `source` has new events: publish them now rather than at the next sweep. */
-  notify(source: string, id: string): void {
+  notify(source: string, id: string, claim?: OutboxClaimDoc): void {
     let ids = this.#announced.get(source);
-    if (!ids) this.#announced.set(source, (ids = new Set()));
-    ids.add(id);
+    if (!ids) this.#announced.set(source, (ids = new Map<string, OutboxClaimDoc | undefined>()));
+    ids.set(id, claim ?? ids.get(id));
     this.#wake?.();
+  }
+
+  /**
+   * The claim a writer puts into the very write that gives a document events (as
+   * `{ outboxClaim }` beside its outbox entries), then passes to `notify`: this relay then
+   * publishes them without a claim write of its own, one write fewer per document on the
+   * request path. Whoever wrote last holds the claim; an overwritten claim at worst lets two
+   * live relays publish the same events seconds apart, which the stream drops as duplicates.
+   */
+  claimForWrite(): { outboxClaim: OutboxClaimDoc } {
+    return { outboxClaim: { by: this.#id, until: new Date(Date.now() + this.#leaseMs) } };
+  }
+
+  /** `claimForWrite` and `notify` for one source, as a store that writes events needs them. */
+  announcer(source: string): OutboxAnnouncer {
+    this.#source(source);
+    return {
+      claimForWrite: () => this.claimForWrite(),
+      announce: (id, { outboxClaim }) => this.notify(source, id, outboxClaim),
+    };
   }
 
   /** This relay's name in claims. */
@@ -145,7 +176,6 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#contendedTimer);
     this.#wake?.();
     await this.#running;
   }
@@ -159,9 +189,10 @@ export class OutboxRelay {
       for (const [name, ids] of announced) {
         const source = this.#source(name);
         const results = await Promise.allSettled(
-          [...ids].map((_id) =>
+          [...ids].map(([_id, claim]) =>
             this.#limited(async () => {
-              const claimed = await this.#claim(source, _id);
+              const claimed =
+                (await this.#heldSinceWrite(source, _id, claim)) ?? (await this.#claim(source, _id));
               if (claimed) {
                 this.#contended.delete(`${name}\0${_id}`);
                 return this.#publishDoc(source, claimed.doc, claimed.deadline);
@@ -181,7 +212,7 @@ export class OutboxRelay {
       }
     } catch (error) {
       // Keep the announcements for the next attempt.
-      for (const [name, ids] of announced) for (const id of ids) this.notify(name, id);
+      for (const [name, ids] of announced) for (const [id, claim] of ids) this.notify(name, id, claim);
       throw error;
     }
     return published;
@@ -246,6 +277,29 @@ export class OutboxRelay {
     );
     // Stop a little early: another relay compares the lease with its own clock.
     return doc ? { doc, deadline: now + this.#leaseMs * 0.8 } : undefined;
+  }
+
+  /**
+   * The document, when its writer took the claim for this relay and it is still this relay's
+   * with time to spare: a read by `_id` instead of a claim write.
+   */
+  async #heldSinceWrite(
+    source: Collection<OutboxDoc>,
+    _id: string,
+    claim: OutboxClaimDoc | undefined,
+  ): Promise<{ doc: OutboxDoc; deadline: number } | undefined> {
+    if (!claim || claim.by !== this.#id) return undefined;
+    const deadline = claim.until.getTime() - this.#leaseMs * 0.2;
+    if (Date.now() >= deadline) return undefined;
+    const doc = await source.findOne({ _id }, { projection: OUTBOX_AND_CLAIM });
+    if (
+      !doc ||
+      doc.outboxClaim?.by !== this.#id ||
+      doc.outboxClaim.until.getTime() !== claim.until.getTime()
+    ) {
+      return undefined;
+    }
+    return { doc, deadline };
   }
 
   async #hasEvents(source: Collection<OutboxDoc>, _id: string): Promise<boolean> {

@@ -54,7 +54,7 @@ export async function startIntake(
     logger,
     sweepMs: config.recoverySweepMs,
   });
-  const incidents = new MongoIncidentStore(db, encode, (id) => relay.notify('incidents', id));
+  const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'));
   const reports = new MongoReportStore(db);
   const audit = new MongoAuditLog(db);
   const sightings = new MongoSightingStore(db);
