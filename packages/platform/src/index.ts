@@ -56,7 +56,7 @@ export {
 export {
   OutboxRelay,
   type OutboxAnnouncer,
-  type OutboxClaimDoc,
+  type OutboxClaimFields,
   type OutboxEntryDoc,
   type OutboxFields,
   type OutboxRelayOptions,

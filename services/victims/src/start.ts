@@ -60,7 +60,7 @@ export async function startVictims(
     // documents at a time keeps it from queueing ahead of the next batch and of audit records.
     concurrency: 4,
   });
-  const announcements = new OutboxAnnouncements((id) => relay.notify('cases', id), {
+  const announcements = new OutboxAnnouncements(relay.announcer('cases'), {
     quietMs: 1_000,
     maxHoldMs: 10_000,
   });

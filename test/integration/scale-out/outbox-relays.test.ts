@@ -13,7 +13,7 @@ import {
 } from '@beacon/platform';
 import { infraDir, ManagedProcess, repoRoot, startDedicated, test, waitFor } from '@beacon/testkit';
 
-type Doc = OutboxFields & { _id: string; outboxClaim?: { by: string; until: Date } };
+type Doc = OutboxFields & { _id: string };
 
 const logger = createLogger({ name: 'relays-test', level: 'silent' });
 
@@ -45,10 +45,10 @@ async function fillOutboxes(collection: Collection<Doc>, docs: number, perDoc: n
 async function leftovers(collection: Collection<Doc>): Promise<string[]> {
   const docs = await collection.find({}).toArray();
   return docs
-    .filter((d) => Object.keys(d.outbox).length > 0 || d.outboxClaim)
+    .filter((d) => Object.keys(d.outbox).length > 0 || d.outboxClaimBy)
     .map(
       (d) =>
-        `${d._id}: ${Object.keys(d.outbox).length} events${d.outboxClaim ? `, claimed by ${d.outboxClaim.by}` : ''}`,
+        `${d._id}: ${Object.keys(d.outbox).length} events${d.outboxClaimBy ? `, claimed by ${d.outboxClaimBy}` : ''}`,
     );
 }
 
@@ -192,7 +192,7 @@ describe('several outbox relays over the same documents', () => {
         const claimed = await waitFor(
           async () => {
             // Its sweep claims every document at once, then hangs in each first publish.
-            const held = await collection.countDocuments({ 'outboxClaim.by': 'doomed' });
+            const held = await collection.countDocuments({ outboxClaimBy: 'doomed' });
             if (held < ids.length) throw new Error(doomed.exitReason ?? `${held} of ${ids.length} claimed`);
             return held;
           },
@@ -204,7 +204,7 @@ describe('several outbox relays over the same documents', () => {
         await bus.ready();
 
         survivor = new OutboxRelay({
-          sources: { docs: collection } as never,
+          sources: { docs: collection },
           js: jetstream(busNc),
           subjectRoot: root,
           logger,
@@ -212,11 +212,11 @@ describe('several outbox relays over the same documents', () => {
           sweepMs: 100,
         });
         // While the dead relay's lease lasts, its documents are left alone...
-        const before = await collection.find({ 'outboxClaim.by': 'doomed' }).toArray();
+        const before = await collection.find({ outboxClaimBy: 'doomed' }).toArray();
         expect(before.length).toBe(claimed);
-        expect(before.every((d) => d.outboxClaim!.until.getTime() > Date.now())).toBe(true);
+        expect(before.every((d) => d.outboxClaimUntil!.getTime() > Date.now())).toBe(true);
         await survivor.sweep();
-        expect(await collection.countDocuments({ 'outboxClaim.by': 'doomed' })).toBe(claimed);
+        expect(await collection.countDocuments({ outboxClaimBy: 'doomed' })).toBe(claimed);
         // ...and after it, the survivor's sweep takes them over.
         survivor.start();
         await waitFor(
