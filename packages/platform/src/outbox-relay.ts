@@ -95,10 +95,12 @@ export interface OutboxRelayOptions {
  * at once; a periodic sweep catches what nobody announced.
  *
  * Several relays (one per service replica) may share the same documents. A relay publishes a
- * document's events only under a claim it took with one atomic `findOneAndUpdate` on that
- * document (free, expired, or its own), and gives it up in the write that removes what it
- * published. So two live relays never publish the same document at once, and its events keep
- * their order across replicas. A relay that dies holding a claim strands nothing: once the
+ * document's events only under a claim on that document: one its writer wrote for it beside
+ * the events (`claimForWrite`), or one it took with one atomic `findOneAndUpdate` (free, run
+ * out, or its own). It gives the claim up in the write that removes what it published. So two
+ * live relays do not publish the same document at once (unless a writer's claim replaced
+ * another relay's mid-publish: then both publish the same events seconds apart, and the stream
+ * drops the second copy), and a document's events keep their order across replicas. A relay that dies holding a claim strands nothing: once the
  * lease has run out, the next sweep of any relay takes the document over. A relay stops
  * publishing when its own lease has run out by its own clock, so a relay that was paused
  * cannot publish events another relay has since published and removed, unless the pause fell
