@@ -54,7 +54,6 @@ export const NAMES = Object.keys(PROCESSES) as ProcessName[];
  */
 const READ_ELSEWHERE = [
   'NODE_EXTRA_CA_CERTS', // Node: extra trusted roots for every TLS client in the process
-  'NATS_STREAM_REPLICAS', // issue 8 scale-out: replicas of BEACON_EVENTS / BEACON_FEEDS
 ];
 export const isReadElsewhere = (name: string) => READ_ELSEWHERE.includes(name) || name.startsWith('OTEL_');
 

@@ -13,7 +13,10 @@ const schema = {
    * (`temporal_*`) are served with Beacon's at /metrics. Unset: the core exports none.
    */
   TEMPORAL_METRICS_ADDRESS: env.hostPort().optional(),
-  NATS_URL: z.string().min(1),
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   /** host:port of intake and notify, which every response needs. */
@@ -74,7 +77,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       metricsAddress: raw.TEMPORAL_METRICS_ADDRESS,
     },
     nats: {
-      url: raw.NATS_URL,
+      servers: raw.NATS_URL,
+      replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,
       starterConsumer: raw.WORKFLOWS_STARTER_CONSUMER,

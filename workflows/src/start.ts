@@ -72,9 +72,11 @@ export async function startWorkflows(
       namespace: config.temporal.namespace,
       interceptors: temporalClientInterceptors(),
     });
-    const nc = await connectNats({ servers: config.nats.url, name: 'beacon-workflows', logger });
+    const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-workflows', logger });
     stops.push(() => nc.drain());
-    await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+    await ensureStreams(nc, [
+      eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
+    ]);
     const metrics = new Metrics();
     const consumers: ConsumerRef[] = [];
     watchConsumerLag(metrics, { nc, consumers: () => consumers, logger });

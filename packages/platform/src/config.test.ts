@@ -78,3 +78,32 @@ describe('authConfigFrom', () => {
     );
   });
 });
+
+describe('NATS cluster settings', () => {
+  const cluster = { NATS_URL: env.natsServers(), NATS_STREAM_REPLICAS: env.streamReplicas() };
+
+  it('reads one server or a comma-separated cluster, and one replica unless told', () => {
+    expect(parseConfig(cluster, { NATS_URL: 'nats://127.0.0.1:4222' })).toEqual({
+      NATS_URL: ['nats://127.0.0.1:4222'],
+      NATS_STREAM_REPLICAS: 1,
+    });
+    expect(
+      parseConfig(cluster, {
+        NATS_URL: 'nats://n1:4222, nats://n2:4222,nats://n3:4222',
+        NATS_STREAM_REPLICAS: '3',
+      }),
+    ).toEqual({ NATS_URL: ['nats://n1:4222', 'nats://n2:4222', 'nats://n3:4222'], NATS_STREAM_REPLICAS: 3 });
+  });
+
+  it('names the variable when a URL or the replica count is wrong', () => {
+    expect(() => parseConfig(cluster, { NATS_URL: 'nats://n1:4222,http://n2' })).toThrow(
+      /NATS_URL\.1: must be nats:\/\/host:port/,
+    );
+    expect(() => parseConfig(cluster, { NATS_URL: ' , ' })).toThrow(
+      /NATS_URL: must name at least one server/,
+    );
+    expect(() => parseConfig(cluster, { NATS_URL: 'nats://n1:4222', NATS_STREAM_REPLICAS: '7' })).toThrow(
+      /NATS_STREAM_REPLICAS/,
+    );
+  });
+});

@@ -66,6 +66,35 @@ export const env = {
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/)
       .default(fallback),
+  /**
+   * The NATS servers to connect to: one URL, or several of one cluster separated by commas
+   * (`nats://n1:4222,nats://n2:4222,nats://n3:4222`), so the client reaches the cluster
+   * whichever node is down when it starts.
+   */
+  natsServers: () =>
+    z
+      .string()
+      .min(1)
+      .transform((value) =>
+        value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z.string().regex(/^(nats|tls|ws|wss):\/\/[^\s,]+$|^[A-Za-z0-9.-]+:\d{1,5}$/, {
+              message: 'must be nats://host:port (or several, separated by commas)',
+            }),
+          )
+          .min(1, 'must name at least one server'),
+      ),
+  /**
+   * Replicas of each JetStream stream a service declares: 1 on a single server, 3 (or 5) on a
+   * cluster, where a stream then survives the loss of a minority of its nodes.
+   */
+  streamReplicas: () => z.coerce.number().int().min(1).max(5).default(1),
   /** Dot-separated NATS subject tokens, without wildcards, e.g. `beacon.evt`. */
   subjectRoot: (fallback: string) =>
     z

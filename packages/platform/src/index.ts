@@ -18,6 +18,7 @@ export {
   ensureStream,
   ensureStreams,
   eventsStream,
+  EVENTS_DUPLICATE_WINDOW_NS,
   type ConsumerSpec,
   type NatsConfig,
   type StreamSpec,
@@ -62,7 +63,9 @@ export {
 } from './auth.js';
 export {
   OutboxRelay,
+  type OutboxAnnouncer,
   type OutboxBacklog,
+  type OutboxClaimFields,
   type OutboxEntryDoc,
   type OutboxFields,
   type OutboxRelayOptions,

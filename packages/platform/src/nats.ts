@@ -111,14 +111,24 @@ function differs(spec: object, actual: object): boolean {
 
 /**
  * The stream every Beacon service publishes its events to (`BEACON_EVENTS`): on disk,
- * deduplicating republished events by `Nats-Msg-Id` for ten minutes, kept 90 days. Each
- * service declares it, so whichever starts first creates it.
+ * deduplicating republished events by `Nats-Msg-Id` for ten minutes, kept 90 days, on
+ * `replicas` servers of the cluster (1 on a single server; every service must declare the same
+ * number, or they undo each other's update). Each service declares it, so whichever starts
+ * first creates it.
  */
-export function eventsStream(name: string, subjectRoot: string): StreamSpec {
+export function eventsStream(name: string, subjectRoot: string, replicas = 1): StreamSpec {
   return {
     name,
     subjects: [`${subjectRoot}.>`],
-    duplicate_window: 10 * 60 * 1e9,
+    duplicate_window: EVENTS_DUPLICATE_WINDOW_NS,
     max_age: 90 * 24 * 3600 * 1e9,
+    num_replicas: replicas,
   };
 }
+
+/**
+ * How long the events stream remembers a message id, in nanoseconds: a republished copy within
+ * it is dropped. The outbox relay's claims last far less, so a live relay never publishes an
+ * event again after this window has passed (see `OutboxRelay`).
+ */
+export const EVENTS_DUPLICATE_WINDOW_NS = 10 * 60 * 1e9;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Binary, Collection } from 'mongodb';
@@ -28,11 +29,37 @@ export interface OutboxFields {
    * (FerretDB's `$pull` only matches whole values). Empty when everything is published.
    */
   outbox: Record<string, OutboxEntryDoc>;
+  /** Which relay publishes them now (see `OutboxClaimFields`); absent when none does. */
+  outboxClaimBy?: string | null;
+  outboxClaimUntil?: Date | null;
+}
+
+/**
+ * Which relay publishes a document's events right now, and until when (by that relay's clock).
+ * Kept on the document itself, beside the outbox, so taking it is one atomic single-document
+ * write (`findOneAndUpdate` by `_id`): FerretDB has no transactions and serves only `_id` from
+ * an index. Top-level fields, not one embedded document: FerretDB 1.24 scans the whole
+ * collection for an update filtered by `_id` and a dotted path (236 ms against 5 ms at 3,000
+ * documents, measured). Writers never touch them except to take the claim for their own
+ * relay (`OutboxRelay.claimForWrite`); they are removed with the events the relay published.
+ */
+export interface OutboxClaimFields {
+  readonly outboxClaimBy: string;
+  readonly outboxClaimUntil: Date;
+}
+
+/**
+ * What a store that gives documents events needs from the relay: a claim to write beside the
+ * events, and to announce the document afterwards with that claim.
+ */
+export interface OutboxAnnouncer {
+  claimForWrite(): OutboxClaimFields;
+  announce(id: string, claim: OutboxClaimFields): void;
 }
 
 type OutboxDoc = OutboxFields & { _id: string };
 
-const OUTBOX_ONLY = { outbox: 1 } as const;
+const OUTBOX_AND_CLAIM = { outbox: 1, outboxClaimBy: 1, outboxClaimUntil: 1 } as const;
 
 /** One source's unpublished events, as `OutboxRelay.backlog` finds them. */
 export interface OutboxBacklog {
@@ -64,6 +91,14 @@ export interface OutboxRelayOptions {
    * of updates ahead of the writer's next batch on a store that runs writes one at a time.
    */
   readonly concurrency?: number;
+  /** Names this relay in claims; unique per relay (a random id unless given). */
+  readonly relayId?: string;
+  /**
+   * How long a claim on a document lasts: a relay that dies holding one delays that document's
+   * events by at most this long (plus a sweep). It must stay far below the stream's duplicate
+   * window (ten minutes); 60 s unless given.
+   */
+  readonly leaseMs?: number;
 }
 
 /**
@@ -74,18 +109,48 @@ export interface OutboxRelayOptions {
  *
  * Writers announce the documents they gave events (`notify`), which the relay reads by `_id`
  * at once; a periodic sweep catches what nobody announced.
+ *
+ * Several relays (one per service replica) may share the same documents. A relay publishes a
+ * document's events only under a claim on that document: one its writer wrote for it beside
+ * the events (`claimForWrite`), or one it took with one atomic `findOneAndUpdate` (free, run
+ * out, or its own). It gives the claim up in the write that removes what it published. So two
+ * live relays do not publish the same document at once (unless a writer's claim replaced
+ * another relay's mid-publish: then both publish the same events seconds apart, and the stream
+ * drops the second copy), and a document's events keep their order across replicas. A relay that dies holding a claim strands nothing: once the
+ * lease has run out, the next sweep of any relay takes the document over. A relay stops
+ * publishing when its own lease has run out by its own clock, so a relay that was paused
+ * cannot publish events another relay has since published and removed, unless the pause fell
+ * between that check and the publish and lasted longer than the duplicate window.
+ *
+ * What the claim cannot prevent: a relay that published and then died (or could not write to
+ * the store) before removing the events leaves them for the next claimant, which publishes
+ * them again. Within the stream's duplicate window the stream drops that copy; if the document
+ * is taken over only after the window (every replica down, or the store unreachable, for ten
+ * minutes), the copy is stored, and consumers, which are idempotent by event id, ignore it.
  */
 export class OutboxRelay {
   readonly #options: OutboxRelayOptions;
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #announced = new Map<string, Set<string>>();
+  /** Announced documents by source, each with the claim its writer took for this relay, if any. */
+  #announced = new Map<string, Map<string, OutboxClaimFields | undefined>>();
   #lastSweep = 0;
   readonly #limit: ConcurrencyLimit | undefined;
+  readonly #id: string;
+  readonly #leaseMs: number;
+  /** Documents another relay held when announced: tried again shortly, with the attempt count. */
+  #contended = new Map<string, number>();
 
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
+    this.#id = options.relayId ?? randomUUID();
+    this.#leaseMs = options.leaseMs ?? 60_000;
+    if (this.#leaseMs < 100 || this.#leaseMs > 5 * 60_000) {
+      throw new Error(
+        `outbox relay lease must be 100 ms to 5 min (below the duplicate window), not ${this.#leaseMs}`,
+      );
+    }
     this.#limit = options.concurrency === undefined ? undefined : new ConcurrencyLimit(options.concurrency);
   }
 
@@ -98,11 +163,36 @@ export class OutboxRelay {
   }
 
   /** A document in `source` has new events: publish them now rather than at the next sweep. */
-  notify(source: string, id: string): void {
+  notify(source: string, id: string, claim?: OutboxClaimFields): void {
     let ids = this.#announced.get(source);
-    if (!ids) this.#announced.set(source, (ids = new Set()));
-    ids.add(id);
+    if (!ids) this.#announced.set(source, (ids = new Map<string, OutboxClaimFields | undefined>()));
+    ids.set(id, claim ?? ids.get(id));
     this.#wake?.();
+  }
+
+  /**
+   * The claim a writer puts into the very write that gives a document events (as
+   * its fields beside its outbox entries), then passes to `notify`: this relay then
+   * publishes them without a claim write of its own, one write fewer per document on the
+   * request path. Whoever wrote last holds the claim; an overwritten claim at worst lets two
+   * live relays publish the same events seconds apart, which the stream drops as duplicates.
+   */
+  claimForWrite(): OutboxClaimFields {
+    return { outboxClaimBy: this.#id, outboxClaimUntil: new Date(Date.now() + this.#leaseMs) };
+  }
+
+  /** `claimForWrite` and `notify` for one source, as a store that writes events needs them. */
+  announcer(source: string): OutboxAnnouncer {
+    this.#source(source);
+    return {
+      claimForWrite: () => this.claimForWrite(),
+      announce: (id, claim) => this.notify(source, id, claim),
+    };
+  }
+
+  /** This relay's name in claims. */
+  get id(): string {
+    return this.#id;
   }
 
   async stop(): Promise<void> {
@@ -120,10 +210,23 @@ export class OutboxRelay {
       for (const [name, ids] of announced) {
         const source = this.#source(name);
         const results = await Promise.allSettled(
-          [...ids].map((_id) =>
+          [...ids].map(([_id, claim]) =>
             this.#limited(async () => {
-              const doc = await source.findOne({ _id }, { projection: OUTBOX_ONLY });
-              return doc ? this.#publishDoc(source, doc) : 0;
+              // A read first (reads wait in no write queue): most documents are this relay's
+              // by their writer's claim, and a finished or foreign one needs no write at all.
+              const doc = await source.findOne({ _id }, { projection: OUTBOX_AND_CLAIM });
+              if (!doc || !hasEvents(doc)) return 0;
+              const claimed =
+                this.#heldSinceWrite(doc, claim) ??
+                (this.#claimable(doc) ? await this.#claim(source, _id) : undefined);
+              if (claimed) {
+                this.#contended.delete(`${name}\0${_id}`);
+                return this.#publishDoc(source, claimed.doc, claimed.deadline);
+              }
+              // Another relay holds it: it may have read the document before these events
+              // were added, so look again shortly rather than wait for the next sweep.
+              this.#retryLater(name, _id);
+              return 0;
             }),
           ),
         );
@@ -135,7 +238,7 @@ export class OutboxRelay {
       }
     } catch (error) {
       // Keep the announcements for the next attempt.
-      for (const [name, ids] of announced) for (const id of ids) this.notify(name, id);
+      for (const [name, ids] of announced) for (const [id, claim] of ids) this.notify(name, id, claim);
       throw error;
     }
     return published;
@@ -146,12 +249,18 @@ export class OutboxRelay {
     let published = 0;
     for (const source of Object.values(this.#options.sources)) {
       const docs = await source
-        .find({ outbox: { $ne: {} } }, { projection: OUTBOX_ONLY })
+        .find({ outbox: { $ne: {} } }, { projection: OUTBOX_AND_CLAIM })
         .limit(this.#options.batch ?? 200)
         .toArray();
       // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
       const results = await Promise.allSettled(
-        docs.map((doc) => this.#limited(() => this.#publishDoc(source, doc))),
+        docs.map((doc) =>
+          this.#limited(async () => {
+            // Held by another relay (alive, or dead with its lease not yet run out): its turn.
+            const claimed = this.#claimable(doc) ? await this.#claim(source, doc._id) : undefined;
+            return claimed ? this.#publishDoc(source, claimed.doc, claimed.deadline) : 0;
+          }),
+        ),
       );
       for (const result of results) {
         if (result.status === 'rejected') throw result.reason;
@@ -170,7 +279,7 @@ export class OutboxRelay {
     return Promise.all(
       Object.entries(this.#options.sources).map(async ([source, collection]) => {
         const docs = await collection
-          .find({ outbox: { $ne: {} } }, { projection: OUTBOX_ONLY, maxTimeMS: 5_000 })
+          .find({ outbox: { $ne: {} } }, { projection: { outbox: 1 }, maxTimeMS: 5_000 })
           .limit(limit)
           .toArray();
         let events = 0;
@@ -192,11 +301,86 @@ export class OutboxRelay {
     return source;
   }
 
-  async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc): Promise<number> {
+  /**
+   * Takes the document's claim if it is free, expired or already this relay's, and has events;
+   * returns the document as it stands under the claim and when, by this relay's clock, it must
+   * stop publishing. One atomic write, filtered by `_id` (index-served on FerretDB too).
+   */
+  async #claim(
+    source: Collection<OutboxDoc>,
+    _id: string,
+  ): Promise<{ doc: OutboxDoc; deadline: number } | undefined> {
+    const now = Date.now();
+    const doc = await source.findOneAndUpdate(
+      {
+        _id,
+        outbox: { $ne: {} },
+        $or: [
+          { outboxClaimUntil: { $exists: false } },
+          { outboxClaimUntil: null },
+          { outboxClaimUntil: { $lte: new Date(now) } },
+          { outboxClaimBy: this.#id },
+        ],
+      },
+      { $set: { outboxClaimBy: this.#id, outboxClaimUntil: new Date(now + this.#leaseMs) } },
+      // Whole document: FerretDB 1.24 implements no projection in findAndModify.
+      { returnDocument: 'after' },
+    );
+    // Stop a little early: another relay compares the lease with its own clock.
+    return doc ? { doc, deadline: now + this.#leaseMs * 0.8 } : undefined;
+  }
+
+  /**
+   * The document as read, when its writer took the claim for this relay and it is still this
+   * relay's with time to spare: no claim write needed.
+   */
+  #heldSinceWrite(
+    doc: OutboxDoc,
+    claim: OutboxClaimFields | undefined,
+  ): { doc: OutboxDoc; deadline: number } | undefined {
+    if (!claim || claim.outboxClaimBy !== this.#id) return undefined;
+    const deadline = claim.outboxClaimUntil.getTime() - this.#leaseMs * 0.2;
+    // Another write since may have taken the claim for another relay: then it is that one's.
+    if (
+      Date.now() >= deadline ||
+      doc.outboxClaimBy !== this.#id ||
+      doc.outboxClaimUntil?.getTime() !== claim.outboxClaimUntil.getTime()
+    ) {
+      return undefined;
+    }
+    return { doc, deadline };
+  }
+
+  /** Whether, as read, the document's claim is free, run out or this relay's. */
+  #claimable(doc: OutboxDoc): boolean {
+    return (
+      !doc.outboxClaimUntil || doc.outboxClaimUntil.getTime() <= Date.now() || doc.outboxClaimBy === this.#id
+    );
+  }
+
+  /** Announces a contended document again after a short, growing pause (at most 2 s). */
+  #retryLater(source: string, id: string): void {
+    const key = `${source}\0${id}`;
+    const attempt = (this.#contended.get(key) ?? 0) + 1;
+    this.#contended.set(key, attempt);
+    const wait = Math.min(2_000, 50 * 2 ** Math.min(6, attempt));
+    setTimeout(() => {
+      if (!this.#stopped && this.#contended.has(key)) this.notify(source, id);
+    }, wait).unref();
+  }
+
+  /**
+   * Publishes the claimed document's events in order while the claim lasts, then removes what
+   * it published and gives the claim up in one write. Should the claim have passed to another
+   * relay meanwhile, only the published events are removed (removing is idempotent).
+   */
+  async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc, deadline: number): Promise<number> {
     const entries: OutboxEntryDoc[] = Object.values(doc.outbox ?? {}).sort((a, b) => a.seq - b.seq);
     const published: string[] = [];
     try {
       for (const entry of entries) {
+        // Lease over: another relay may own the document by now. Leave the rest to it.
+        if (Date.now() >= deadline) break;
         const subject = `${this.#options.subjectRoot}.${entry.subject}`;
         await withProducerSpan(subject, entry.trace, (headers) =>
           this.#options.js.publish(subject, entry.data.buffer, {
@@ -207,14 +391,14 @@ export class OutboxRelay {
         published.push(entry.id);
       }
     } finally {
-      // One update removes everything published. Removing is idempotent, so a retry or another
-      // replica that published the same events (dropped by the stream as duplicates) does no
-      // harm; the filter is `_id` alone, the one lookup FerretDB serves from an index.
-      if (published.length > 0) {
-        await source.updateOne(
-          { _id: doc._id },
-          { $unset: Object.fromEntries(published.map((id) => [`outbox.${id}`, ''])) },
-        );
+      const removed = Object.fromEntries(published.map((id) => [`outbox.${id}`, '' as const]));
+      // The filter is `_id` plus a check on the same document, as FerretDB serves best.
+      const released = await source.updateOne(
+        { _id: doc._id, outboxClaimBy: this.#id },
+        { $unset: { ...removed, outboxClaimBy: '', outboxClaimUntil: '' } },
+      );
+      if (released.matchedCount === 0 && published.length > 0) {
+        await source.updateOne({ _id: doc._id }, { $unset: removed });
       }
     }
     return published.length;
@@ -251,4 +435,8 @@ export class OutboxRelay {
       this.#wake = undefined;
     }
   }
+}
+
+function hasEvents(doc: OutboxDoc): boolean {
+  return Object.keys(doc.outbox ?? {}).length > 0;
 }

@@ -35,6 +35,8 @@ export interface ProcessOptions {
   readonly ui: boolean;
   /** NATS only: appended to the generated config file, e.g. operator-mode accounts and auth. */
   readonly natsConfig?: string;
+  /** NATS only: the server's name, unique within a cluster (JetStream places replicas by it). */
+  readonly serverName?: string;
 }
 
 export interface Component {
@@ -56,14 +58,14 @@ export const nats: Component = {
   urlVariable: 'NATS_URL',
   extraPorts: 1,
   url: (port) => `nats://127.0.0.1:${port}`,
-  process(dir, ports, { natsConfig }) {
+  process(dir, ports, { natsConfig, serverName = 'beacon_local' }) {
     const conf = join(dir, 'nats.conf');
     mkdirSync(dir, { recursive: true });
     // JetStream on disk, as in production; the monitor port serves /healthz and /jsz.
     writeFileSync(
       conf,
       [
-        `server_name: beacon_local`,
+        `server_name: ${serverName}`,
         `listen: 127.0.0.1:${ports.main}`,
         `http: 127.0.0.1:${ports.extra[0]}`,
         `max_payload: 8MB`,

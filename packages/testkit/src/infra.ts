@@ -11,6 +11,13 @@ export {
   type ProcessOptions,
 } from './components.js';
 export { startDedicated, type DedicatedOptions, type DedicatedServer } from './dedicated.js';
+export {
+  assertReplicasCurrent,
+  startNatsCluster,
+  type NatsCluster,
+  type NatsClusterNode,
+  type NatsClusterOptions,
+} from './nats-cluster.js';
 export { testNames, type TestNames } from './names.js';
 export { infraDir, installedBinary, repoRoot } from './paths.js';
 export { freePort } from './ports.js';

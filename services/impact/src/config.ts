@@ -14,7 +14,10 @@ const schema = {
   IMPACT_GRPC_PORT: env.port(50062),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   IMPACT_DB: env.database('beacon_impact'),
-  NATS_URL: z.string().min(1),
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   /** Durable consumer of incident events, shared by every impact replica. */
@@ -45,7 +48,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     grpc: { host: raw.IMPACT_GRPC_HOST, port: raw.IMPACT_GRPC_PORT },
     mongo: { url: raw.MONGO_URL, db: raw.IMPACT_DB },
     nats: {
-      url: raw.NATS_URL,
+      servers: raw.NATS_URL,
+      replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,
       consumer: raw.IMPACT_CONSUMER,

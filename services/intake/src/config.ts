@@ -6,7 +6,10 @@ const schema = {
   INTAKE_GRPC_PORT: env.port(50061),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   INTAKE_DB: env.database('beacon_intake'),
-  NATS_URL: z.string().min(1),
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
@@ -48,7 +51,12 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   return {
     grpc: { host: raw.INTAKE_GRPC_HOST, port: raw.INTAKE_GRPC_PORT },
     mongo: { url: raw.MONGO_URL, db: raw.INTAKE_DB },
-    nats: { url: raw.NATS_URL, stream: raw.EVENTS_STREAM, subjectRoot: raw.EVENTS_SUBJECT_ROOT },
+    nats: {
+      servers: raw.NATS_URL,
+      replicas: raw.NATS_STREAM_REPLICAS,
+      stream: raw.EVENTS_STREAM,
+      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+    },
     auth,
     correlation: { secret: raw.CORRELATION_SECRET, windowMs: raw.CORRELATION_WINDOW_HOURS * 3_600_000 },
     stixIdentity: { id: raw.STIX_IDENTITY_ID, name: raw.STIX_IDENTITY_NAME },

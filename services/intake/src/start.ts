@@ -46,8 +46,8 @@ export async function startIntake(
   clock: Clock = systemClock,
 ): Promise<RunningIntake> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-intake', logger });
-  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-intake', logger });
-  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-intake', logger });
+  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);
   const encode = (event: Parameters<typeof encodeEvent>[0]) =>
@@ -61,7 +61,7 @@ export async function startIntake(
   });
   const metrics = new Metrics();
   watchOutbox(metrics, relay, { logger });
-  const incidents = new MongoIncidentStore(db, encode, (id) => relay.notify('incidents', id));
+  const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'));
   const reports = new MongoReportStore(db);
   const audit = new MongoAuditLog(db);
   const sightings = new MongoSightingStore(db);

@@ -6,7 +6,10 @@ const schema = {
   NOTIFY_GRPC_PORT: env.port(50063),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   NOTIFY_DB: env.database('beacon_notify'),
-  NATS_URL: z.string().min(1),
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   FEEDS_STREAM: env.name('BEACON_FEEDS'),
@@ -82,7 +85,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT },
     mongo: { url: raw.MONGO_URL, db: raw.NOTIFY_DB },
     nats: {
-      url: raw.NATS_URL,
+      servers: raw.NATS_URL,
+      replicas: raw.NATS_STREAM_REPLICAS,
       events: { stream: raw.EVENTS_STREAM, root: raw.EVENTS_SUBJECT_ROOT },
       feeds: { stream: raw.FEEDS_STREAM, root: raw.FEEDS_SUBJECT_ROOT },
       ackRoot: raw.ACK_SUBJECT_ROOT,

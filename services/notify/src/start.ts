@@ -62,9 +62,12 @@ export async function startNotify(
   clock: Clock = systemClock,
 ): Promise<RunningNotify> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-notify', logger });
-  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-notify', logger });
+  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-notify', logger });
   const { events, feeds } = config.nats;
-  await ensureStreams(nc, [eventsStream(events.stream, events.root), feedsStream(feeds.stream, feeds.root)]);
+  await ensureStreams(nc, [
+    eventsStream(events.stream, events.root, config.nats.replicas),
+    feedsStream(feeds.stream, feeds.root, config.nats.replicas),
+  ]);
   const js = jetstream(nc);
   const db = mongo.db(config.mongo.db);
 

@@ -16,7 +16,10 @@ const schema = {
   VICTIMS_GRPC_PORT: env.port(50064),
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   VICTIMS_DB: env.database('beacon_victims'),
-  NATS_URL: z.string().min(1),
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
@@ -89,7 +92,12 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   return {
     grpc: { host: raw.VICTIMS_GRPC_HOST, port: raw.VICTIMS_GRPC_PORT },
     mongo: { url: raw.MONGO_URL, db: raw.VICTIMS_DB },
-    nats: { url: raw.NATS_URL, stream: raw.EVENTS_STREAM, subjectRoot: raw.EVENTS_SUBJECT_ROOT },
+    nats: {
+      servers: raw.NATS_URL,
+      replicas: raw.NATS_STREAM_REPLICAS,
+      stream: raw.EVENTS_STREAM,
+      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+    },
     auth: authConfigFrom(raw),
     keys: { keks, current, searchKey },
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,

@@ -51,8 +51,8 @@ export async function startVictims(
   options: VictimsOptions = {},
 ): Promise<RunningVictims> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-victims', logger });
-  const nc = await connectNats({ servers: config.nats.url, name: 'beacon-victims', logger });
-  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot)]);
+  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-victims', logger });
+  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);
   const relay = new OutboxRelay({
@@ -67,7 +67,7 @@ export async function startVictims(
   });
   const metrics = new Metrics();
   watchOutbox(metrics, relay, { logger });
-  const announcements = new OutboxAnnouncements((id) => relay.notify('cases', id), {
+  const announcements = new OutboxAnnouncements(relay.announcer('cases'), {
     quietMs: 1_000,
     maxHoldMs: 10_000,
   });

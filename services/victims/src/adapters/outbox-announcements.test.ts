@@ -7,12 +7,16 @@ describe('outbox announcements', () => {
 
   it('announces single changes at once and a bulk intake’s documents once it pauses, or after the longest hold', () => {
     const announced: string[] = [];
-    const a = new OutboxAnnouncements((id) => announced.push(id), { quietMs: 1_000, maxHoldMs: 5_000 });
-    a.now('single');
-    a.afterBulk(['b1', 'b2']);
+    const claim = { outboxClaimBy: 'relay', outboxClaimUntil: new Date(0) };
+    const a = new OutboxAnnouncements(
+      { claimForWrite: () => claim, announce: (id) => announced.push(id) },
+      { quietMs: 1_000, maxHoldMs: 5_000 },
+    );
+    a.now('single', claim);
+    a.afterBulk(['b1', 'b2'], claim);
     expect(announced).toEqual(['single']);
     vi.advanceTimersByTime(900);
-    a.afterBulk(['b3']);
+    a.afterBulk(['b3'], claim);
     vi.advanceTimersByTime(900);
     expect(announced).toEqual(['single']);
     vi.advanceTimersByTime(100);
@@ -20,11 +24,11 @@ describe('outbox announcements', () => {
 
     // Batches that never pause are released at the longest hold.
     for (let i = 0; i < 6; i++) {
-      a.afterBulk([`c${i}`]);
+      a.afterBulk([`c${i}`], claim);
       vi.advanceTimersByTime(999);
     }
     expect(announced.filter((id) => id.startsWith('c'))).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
-    a.afterBulk(['d']);
+    a.afterBulk(['d'], claim);
     a.flush();
     expect(announced.at(-1)).toBe('d');
   });

@@ -1,3 +1,7 @@
+import type { OutboxAnnouncer } from '@beacon/platform';
+
+type Claim = ReturnType<OutboxAnnouncer['claimForWrite']>;
+
 /**
  * Tells the outbox relay which documents have events, holding back those of a bulk intake.
  *
@@ -10,23 +14,29 @@
  * relay's sweep finds them after a restart.
  */
 export class OutboxAnnouncements {
-  readonly #held = new Set<string>();
+  /** Held documents, each with the relay's claim its write took. */
+  readonly #held = new Map<string, Claim>();
   #since = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly announce: (id: string) => void,
+    private readonly relay: OutboxAnnouncer,
     private readonly options: { readonly quietMs: number; readonly maxHoldMs: number },
   ) {}
 
-  now(id: string): void {
-    this.announce(id);
+  /** The relay's claim, to write beside the events (see `OutboxRelay.claimForWrite`). */
+  claimForWrite(): Claim {
+    return this.relay.claimForWrite();
   }
 
-  /** Documents a bulk insert wrote. */
-  afterBulk(ids: Iterable<string>): void {
+  now(id: string, claim: Claim): void {
+    this.relay.announce(id, claim);
+  }
+
+  /** Documents a bulk insert wrote, with the claim it wrote into each. */
+  afterBulk(ids: Iterable<string>, claim: Claim): void {
     if (this.#held.size === 0) this.#since = performance.now();
-    for (const id of ids) this.#held.add(id);
+    for (const id of ids) this.#held.set(id, claim);
     clearTimeout(this.#timer);
     const left = this.options.maxHoldMs - (performance.now() - this.#since);
     if (left <= 0) {
@@ -41,7 +51,7 @@ export class OutboxAnnouncements {
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const id of this.#held) this.announce(id);
+    for (const [id, claim] of this.#held) this.relay.announce(id, claim);
     this.#held.clear();
   }
 }

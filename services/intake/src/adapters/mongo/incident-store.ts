@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
+import { ensureIndexes, isDuplicateKeyError, type OutboxAnnouncer } from '@beacon/platform';
 import type { IncidentScope } from '../../domain/access.js';
 import type { Incident, IncidentStatus } from '../../domain/incident.js';
 import type { Change } from '../../domain/rules.js';
@@ -42,8 +42,11 @@ export class MongoIncidentStore implements IncidentStore {
   constructor(
     db: Db,
     private readonly encode: EventEncoder,
-    /** Told the id of every document given events, so the relay can publish them at once. */
-    private readonly onOutbox: (id: string) => void = () => {},
+    /**
+     * The relay: its claim goes into every write that gives a document events, and it is told
+     * the document's id afterwards, so it publishes them at once without a write of its own.
+     */
+    private readonly relay?: OutboxAnnouncer,
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
   }
@@ -61,13 +64,15 @@ export class MongoIncidentStore implements IncidentStore {
     const now = change.incident.updatedAt;
     const { set, count } = outboxUpdate(change.events, this.encode, now, change.incident.version * 100);
     const outbox = Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry]));
+    const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
     try {
       await this.collection.insertOne({
         _id: change.incident.id,
         ...incidentFields(change.incident),
         outbox,
+        ...claim,
       });
-      if (count > 0) this.onOutbox(change.incident.id);
+      if (claim) this.relay?.announce(change.incident.id, claim);
       return 'inserted';
     } catch (error) {
       if (isDuplicateKeyError(error)) return 'exists';
@@ -82,13 +87,14 @@ export class MongoIncidentStore implements IncidentStore {
       change.incident.updatedAt,
       change.incident.version * 100,
     );
+    const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
     const result = await this.collection.updateOne(
       { _id: change.incident.id, version: expectedVersion },
       {
-        $set: { ...incidentFields(change.incident), ...set },
+        $set: { ...incidentFields(change.incident), ...set, ...claim },
       },
     );
-    if (result.matchedCount === 1 && count > 0) this.onOutbox(change.incident.id);
+    if (result.matchedCount === 1 && claim) this.relay?.announce(change.incident.id, claim);
     return result.matchedCount === 1;
   }
 

@@ -21,10 +21,17 @@ import { assessedSectors, decodeEvent } from './event-facts.js';
 
 /**
  * The per-agency feeds: `<root>.<agencyId>.<domain>.<event>`, on disk, kept 90 days so an
- * agency can replay from any sequence or time, deduplicating republished copies for ten minutes.
+ * agency can replay from any sequence or time, deduplicating republished copies for ten minutes,
+ * on `replicas` servers of the cluster.
  */
-export function feedsStream(name: string, root: string): StreamSpec {
-  return { name, subjects: [`${root}.>`], duplicate_window: 10 * 60 * 1e9, max_age: 90 * 24 * 3600 * 1e9 };
+export function feedsStream(name: string, root: string, replicas = 1): StreamSpec {
+  return {
+    name,
+    subjects: [`${root}.>`],
+    duplicate_window: 10 * 60 * 1e9,
+    max_age: 90 * 24 * 3600 * 1e9,
+    num_replicas: replicas,
+  };
 }
 
 export const feedSubject = (root: string, agencyId: string, type: string) => `${root}.${agencyId}.${type}`;

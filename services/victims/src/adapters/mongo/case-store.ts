@@ -76,10 +76,7 @@ export class MongoCaseStore implements CaseStore {
     db: Db,
     private readonly ids: () => string,
     /** Told of every document given events, so the relay can publish them soon. */
-    private readonly announcements: Pick<OutboxAnnouncements, 'now' | 'afterBulk'> = {
-      now: () => {},
-      afterBulk: () => {},
-    },
+    private readonly announcements?: Pick<OutboxAnnouncements, 'claimForWrite' | 'now' | 'afterBulk'>,
   ) {
     this.collection = db.collection<CaseDoc>('cases');
     this.#db = db;
@@ -123,12 +120,15 @@ export class MongoCaseStore implements CaseStore {
     options: { readonly bulk?: boolean } = {},
   ): Promise<Set<string>> {
     if (cases.length === 0) return new Set();
+    // Every new case has events: the relay's claim rides along in the insert.
+    const claim = this.announcements?.claimForWrite();
     const docs = cases
       .map(({ stored, events }) => ({
         ...docFields(stored),
         _id: stored.state.id,
         requestHash: stored.requestHash,
         outbox: this.#outbox(stored.state, events, 0),
+        ...(events.length > 0 ? claim : undefined),
       }))
       // Case ids are random (derived from references); in key order a batch lands in the
       // store's _id index as a run rather than scattered (about 6% faster on FerretDB).
@@ -143,9 +143,9 @@ export class MongoCaseStore implements CaseStore {
       if (!failures || failures.some((f) => f.code !== 11000)) throw error;
       for (const f of failures) existing.add(docs[f.index]!._id);
     }
-    const written = docs.map((d) => d._id).filter((id) => !existing.has(id));
-    if (options.bulk) this.announcements.afterBulk(written);
-    else for (const id of written) this.announcements.now(id);
+    const written = docs.filter((d) => !existing.has(d._id) && d.outboxClaimBy).map((d) => d._id);
+    if (claim && options.bulk) this.announcements?.afterBulk(written, claim);
+    else if (claim) for (const id of written) this.announcements?.now(id, claim);
     return existing;
   }
 
@@ -163,12 +163,14 @@ export class MongoCaseStore implements CaseStore {
     for (const [id, entry] of Object.entries(this.#outbox(next.state, events, expectedVersion))) {
       set[`outbox.${id}`] = entry;
     }
+    const claim = events.length > 0 ? this.announcements?.claimForWrite() : undefined;
+    if (claim) Object.assign(set, claim);
     const result = await this.collection.updateOne(
       { _id: next.state.id, version: expectedVersion },
       { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
     );
     if (result.matchedCount === 0) return false;
-    if (events.length > 0) this.announcements.now(next.state.id);
+    if (claim) this.announcements?.now(next.state.id, claim);
     return true;
   }
 

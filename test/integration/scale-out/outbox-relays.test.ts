@@ -1,0 +1,243 @@
+import { join } from 'node:path';
+import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { Binary, type Collection } from 'mongodb';
+import { describe, expect } from 'vitest';
+import {
+  connectMongo,
+  connectNats,
+  createLogger,
+  ensureStream,
+  eventsStream,
+  OutboxRelay,
+  type OutboxFields,
+} from '@beacon/platform';
+import { infraDir, ManagedProcess, repoRoot, startDedicated, test, waitFor } from '@beacon/testkit';
+
+type Doc = OutboxFields & { _id: string };
+
+const logger = createLogger({ name: 'relays-test', level: 'silent' });
+
+/** `docs` documents with `perDoc` events each, as a writer leaves them: `<doc>-e<seq>`. */
+async function fillOutboxes(collection: Collection<Doc>, docs: number, perDoc: number): Promise<string[]> {
+  const ids: string[] = [];
+  const documents: Doc[] = [];
+  for (let d = 0; d < docs; d++) {
+    const _id = `doc${d}`;
+    ids.push(_id);
+    const outbox: Doc['outbox'] = {};
+    for (let seq = 0; seq < perDoc; seq++) {
+      const id = `${_id}-e${seq}`;
+      outbox[id] = {
+        id,
+        seq,
+        subject: 'thing.happened',
+        data: new Binary(Buffer.from(id)),
+        createdAt: new Date(),
+      };
+    }
+    documents.push({ _id, outbox });
+  }
+  await collection.insertMany(documents);
+  return ids;
+}
+
+/** Documents with events left, or a claim left: both must be none once the relays are done. */
+async function leftovers(collection: Collection<Doc>): Promise<string[]> {
+  const docs = await collection.find({}).toArray();
+  return docs
+    .filter((d) => Object.keys(d.outbox).length > 0 || d.outboxClaimBy)
+    .map(
+      (d) =>
+        `${d._id}: ${Object.keys(d.outbox).length} events${d.outboxClaimBy ? `, claimed by ${d.outboxClaimBy}` : ''}`,
+    );
+}
+
+/** Every message of the stream, in stream order, as its body (the event id). */
+async function streamBodies(js: JetStreamClient, stream: string): Promise<string[]> {
+  const count = (await (await js.jetstreamManager()).streams.info(stream)).state.messages;
+  const bodies: string[] = [];
+  if (count === 0) return bodies;
+  const reader = await js.consumers.get(stream);
+  for await (const m of await reader.fetch({ max_messages: count, expires: 10_000 })) {
+    bodies.push(m.string());
+    if (bodies.length === count) break;
+  }
+  return bodies;
+}
+
+describe('several outbox relays over the same documents', () => {
+  test(
+    'three relays all told of every document publish each event once, in order, and leave no claim',
+    { timeout: 60_000 },
+    async ({ infra, names, db, jsm, nats }) => {
+      const stream = names.stream('EVENTS');
+      const root = names.subject('beacon.evt');
+      await ensureStream(jsm, eventsStream(stream, root));
+      const collection = db.collection<Doc>('docs');
+      const ids = await fillOutboxes(collection, 40, 3);
+
+      // Each relay with a connection of its own, as replicas have; every publish and its
+      // acknowledgement recorded, so a second publish of an event shows even when the stream
+      // drops it as a duplicate.
+      const publishes: { relay: number; id: string; ack: PubAck }[] = [];
+      const connections = await Promise.all(
+        [0, 1, 2].map((i) => connectNats({ servers: infra.natsUrl, name: `relay-${i}` })),
+      );
+      // And a store client of its own: one shared pool would queue one relay's writes first.
+      const clients = await Promise.all(
+        [0, 1, 2].map((i) => connectMongo({ url: infra.mongoUrl, appName: `relay-${i}` })),
+      );
+      const relays = connections.map((nc, relay) => {
+        const js = jetstream(nc);
+        const recording = {
+          publish: async (...args: Parameters<JetStreamClient['publish']>) => {
+            const ack = await js.publish(...args);
+            publishes.push({ relay, id: args[2]!.msgID!, ack });
+            return ack;
+          },
+        } as unknown as JetStreamClient;
+        return new OutboxRelay({
+          sources: { docs: clients[relay]!.db(db.databaseName).collection('docs') } as never,
+          js: recording,
+          subjectRoot: root,
+          logger,
+          sweepMs: 200,
+        });
+      });
+      try {
+        // The worst case: every relay is told of every document at the same moment, each
+        // starting at a different document.
+        relays.forEach((relay, i) => {
+          const start = Math.floor((i * ids.length) / relays.length);
+          for (const id of [...ids.slice(start), ...ids.slice(0, start)]) relay.notify('docs', id);
+        });
+        for (const relay of relays) relay.start();
+        await waitFor(
+          async () => {
+            const left = await leftovers(collection);
+            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
+          },
+          { what: 'relays to empty every outbox', timeoutMs: 30_000, intervalMs: 100 },
+        );
+      } finally {
+        for (const relay of relays) await relay.stop();
+        for (const nc of connections) await nc.close();
+        for (const client of clients) await client.close();
+      }
+
+      const events = ids.flatMap((id) => [0, 1, 2].map((seq) => `${id}-e${seq}`));
+      // Each event published once by exactly one relay: no duplicate even offered to the stream.
+      expect(publishes.map((p) => p.id).sort()).toEqual([...events].sort());
+      expect(publishes.filter((p) => p.ack.duplicate)).toEqual([]);
+      // The work was shared, not done by one relay while the others idled.
+      expect(new Set(publishes.map((p) => p.relay)).size).toBeGreaterThan(1);
+      const bodies = await streamBodies(jetstream(nats), stream);
+      expect([...bodies].sort()).toEqual([...events].sort());
+      // One relay at a time per document, so each document's events are stored in order.
+      for (const id of ids) {
+        expect(bodies.filter((b) => b.startsWith(`${id}-`))).toEqual([0, 1, 2].map((seq) => `${id}-e${seq}`));
+      }
+    },
+  );
+
+  test(
+    'a relay killed (-9) while it holds claims strands nothing: another takes over once the lease runs out',
+    { timeout: 60_000 },
+    async ({ infra, names, db, nats }) => {
+      const leaseMs = 3_000;
+      const root = names.subject('beacon.evt');
+      const stream = names.stream('EVENTS');
+      const collection = db.collection<Doc>('docs');
+      // The doomed relay publishes to a NATS server of its own, paused: it takes claims and
+      // then hangs in its first publish, as a relay does when it dies mid-claim.
+      const bus = await startDedicated('nats');
+      const busNc = await connectNats({ servers: bus.url, name: 'relays-test' });
+      const busJsm = await jetstreamManager(busNc);
+      await ensureStream(busJsm, eventsStream(stream, root));
+      // One event of doc0 was already published before the crash (but not removed).
+      await jetstream(busNc).publish(`${root}.thing.happened`, Buffer.from('doc0-e0'), { msgID: 'doc0-e0' });
+      const doomed = new ManagedProcess({
+        name: 'relay',
+        command: process.execPath,
+        args: [
+          '--conditions=source',
+          '--import',
+          'tsx',
+          join(repoRoot, 'test/integration/scale-out/support/relay-process.ts'),
+        ],
+        logFile: join(infraDir, 'test', 'apps', `relay-${names.id}.log`),
+        env: {
+          MONGO_URL: infra.mongoUrl,
+          NATS_URL: bus.url,
+          RELAY_DB: db.databaseName,
+          RELAY_COLLECTION: 'docs',
+          RELAY_SUBJECT_ROOT: root,
+          RELAY_ID: 'doomed',
+          RELAY_LEASE_MS: String(leaseMs),
+        },
+      });
+      let survivor: OutboxRelay | undefined;
+      let ids: string[] = [];
+      try {
+        doomed.start();
+        await waitFor(
+          async () => {
+            if (!doomed.logTail(50).includes('relay started'))
+              throw new Error(doomed.exitReason ?? 'starting');
+          },
+          { what: 'the doomed relay to start', timeoutMs: 30_000, intervalMs: 50 },
+        );
+        bus.process.pause();
+        ids = await fillOutboxes(collection, 20, 2);
+        const claimed = await waitFor(
+          async () => {
+            // Its sweep claims every document at once, then hangs in each first publish.
+            const held = await collection.countDocuments({ outboxClaimBy: 'doomed' });
+            if (held < ids.length) throw new Error(doomed.exitReason ?? `${held} of ${ids.length} claimed`);
+            return held;
+          },
+          { what: 'the doomed relay to claim every document', timeoutMs: 30_000, intervalMs: 50 },
+        );
+        await doomed.kill();
+        const killedAt = Date.now();
+        bus.process.resume();
+        await bus.ready();
+
+        survivor = new OutboxRelay({
+          sources: { docs: collection },
+          js: jetstream(busNc),
+          subjectRoot: root,
+          logger,
+          leaseMs,
+          sweepMs: 100,
+        });
+        // While the dead relay's lease lasts, its documents are left alone...
+        const before = await collection.find({ outboxClaimBy: 'doomed' }).toArray();
+        expect(before.length).toBe(claimed);
+        expect(before.every((d) => d.outboxClaimUntil!.getTime() > Date.now())).toBe(true);
+        await survivor.sweep();
+        expect(await collection.countDocuments({ outboxClaimBy: 'doomed' })).toBe(claimed);
+        // ...and after it, the survivor's sweep takes them over.
+        survivor.start();
+        await waitFor(
+          async () => {
+            const left = await leftovers(collection);
+            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
+          },
+          { what: 'the survivor to empty every outbox', timeoutMs: 30_000, intervalMs: 100 },
+        );
+        expect(Date.now() - killedAt).toBeLessThan(leaseMs + 10_000);
+        const bodies = await streamBodies(jetstream(busNc), stream);
+        const events = ids.flatMap((id) => [0, 1].map((seq) => `${id}-e${seq}`));
+        // Every event stored once, the one published before the crash included.
+        expect([...bodies].sort()).toEqual([...events].sort());
+        void nats;
+      } finally {
+        await survivor?.stop();
+        await doomed.kill();
+        await busNc.close();
+        await bus.stop();
+      }
+    },
+  );
+});
