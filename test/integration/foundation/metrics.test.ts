@@ -59,6 +59,8 @@ describe('platform metrics against the real servers', () => {
 
     first!.ack();
     second!.nak();
+    // The server has the nak before the next pull, so event-2 comes back rather than event-3.
+    await nats.flush();
     const again = await consumer.next({ expires: 5_000 });
     expect(again?.string()).toBe('event-2');
     expect(await read()).toMatchObject({ pending: 1, ackPending: 1, redelivered: 1 });

@@ -160,12 +160,20 @@ describe('a three-node NATS cluster losing a node', () => {
         },
         { what: 'every event in the events stream', timeoutMs: 45_000, intervalMs: 200 },
       );
+      // Reading makes a consumer, which waits for the cluster's metadata leader: it may have been
+      // on the killed node too, and under load its election can outlast one request's timeout.
       const envelopes: eventsV1.Envelope[] = [];
-      await readAll(js, stack.events.stream, (data) => {
-        const envelope = eventsV1.Envelope.decode(data);
-        envelopes.push(envelope);
-        return envelope.id;
-      });
+      await waitFor(
+        () => {
+          envelopes.length = 0;
+          return readAll(js, stack.events.stream, (data) => {
+            const envelope = eventsV1.Envelope.decode(data);
+            envelopes.push(envelope);
+            return envelope.id;
+          });
+        },
+        { what: 'the events stream read back', timeoutMs: 45_000, intervalMs: 500 },
+      );
       expect(envelopes).toHaveLength(expectedEvents);
       expect(new Set(envelopes.map((e) => e.id)).size).toBe(expectedEvents);
       const subjectsOf = (type: string) =>
@@ -184,7 +192,10 @@ describe('a three-node NATS cluster losing a node', () => {
         },
         { what: 'the fan-out to catch up', timeoutMs: 45_000, intervalMs: 200 },
       );
-      const feed = await readAll(js, stack.feeds.stream, (_data, eventId) => eventId ?? '(none)');
+      const feed = await waitFor(
+        () => readAll(js, stack.feeds.stream, (_data, eventId) => eventId ?? '(none)'),
+        { what: 'the feed read back', timeoutMs: 45_000, intervalMs: 500 },
+      );
       expect(feed.sort()).toEqual(envelopes.map((e) => e.id).sort());
 
       // The killed node comes back, rejoins and catches up: its replica is current with no
