@@ -101,7 +101,7 @@ export class MongoAuditLog implements AuditLog {
         // Another writer (another replica) took a position. The records of ours inserted
         // before the collision are in the chain; the rest go after the real head.
         records = records.slice((error as MongoBulkWriteError).insertedCount);
-        await this.#catchUp(head.seq);
+        this.#known = await this.#catchUp(head);
         if (records.length === 0) return;
         continue;
       }
@@ -113,15 +113,20 @@ export class MongoAuditLog implements AuditLog {
     throw new Error('audit log contention: could not append after 100 attempts');
   }
 
-  /** Moves the head past every record already written after `from`. */
-  async #catchUp(from: number): Promise<void> {
-    let seq = from;
+  /**
+   * Finds the end of the chain past `from` by reading forward (reads take no write lock) and
+   * moves the head there in one write; returns the end, where the next append goes. Another
+   * replica appending all the while would otherwise cost a head update per record it wrote.
+   */
+  async #catchUp(from: { seq: number; hash: string }): Promise<{ seq: number; hash: string }> {
+    let end = from;
     for (;;) {
-      const next = await this.collection.findOne({ _id: seq + 1 });
+      const next = await this.collection.findOne({ _id: end.seq + 1 }, { projection: { hash: 1 } });
       if (!next) break;
-      await this.#advance(seq, next._id, next.hash);
-      seq = next._id;
+      end = { seq: next._id, hash: next.hash };
     }
+    if (end.seq > from.seq) await this.#advance(from.seq, end.seq, end.hash);
+    return end;
   }
 
   /** Moves the head from `from` to `to`, unless another writer already moved it on. */
