@@ -30,6 +30,7 @@ export {
   isDuplicateKeyError,
   type MongoConfig,
 } from './mongo.js';
+export { HashChain, type ChainDoc, type ChainVerification } from './hash-chain.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export {
   startGrpcServer,
