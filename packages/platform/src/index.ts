@@ -31,6 +31,7 @@ export {
   type MongoConfig,
 } from './mongo.js';
 export { HashChain, type ChainDoc, type ChainVerification } from './hash-chain.js';
+export { GroupCommit } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export {
   startGrpcServer,

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { duplicatePositions } from '@beacon/platform';
+import { GroupCommit } from '@beacon/platform';
 import type { CorrelationIndex } from '../../app/ports.js';
 
 interface CorrelationDoc {
@@ -19,9 +19,11 @@ const MAX_REMOVED_PER_LOOKUP = 500;
  */
 export class MongoCorrelationIndex implements CorrelationIndex {
   readonly collection: Collection<CorrelationDoc>;
+  readonly #writes: GroupCommit<CorrelationDoc>;
 
   constructor(db: Db) {
     this.collection = db.collection<CorrelationDoc>('correlation');
+    this.#writes = new GroupCommit(this.collection);
   }
 
   /**
@@ -58,26 +60,18 @@ export class MongoCorrelationIndex implements CorrelationIndex {
   }
 
   /**
-   * Hashes seen for the first time — most of them, in a stream of new reports — are created in
-   * one insert (FerretDB writes a batch of inserts far faster than single updates); the others
-   * are raised with `$max`, one by one.
+   * Hashes seen for the first time — most of them, in a stream of new reports — are created by
+   * insert; the others are raised with `$max`. Both go out with concurrent reports' writes
+   * (group commit): FerretDB takes one write at a time per database.
    */
   async record(hashes: readonly string[], incidentId: string, at: Date): Promise<void> {
     const unique = [...new Set(hashes)];
     if (unique.length === 0) return;
-    let existing: string[] = [];
-    try {
-      await this.collection.insertMany(
-        unique.map((_id) => ({ _id, seen: { [incidentId]: at } })),
-        { ordered: false },
-      );
-    } catch (error) {
-      const positions = duplicatePositions(error);
-      if (!positions) throw error;
-      existing = unique.filter((_, i) => positions.has(i));
-    }
+    const stored = await this.#writes.insert(unique.map((_id) => ({ _id, seen: { [incidentId]: at } })));
     await Promise.all(
-      existing.map((_id) => this.collection.updateOne({ _id }, { $max: { [`seen.${incidentId}`]: at } })),
+      unique
+        .filter((_, i) => !stored[i])
+        .map((_id) => this.#writes.updateById(_id, { $max: { [`seen.${incidentId}`]: at } })),
     );
   }
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@beacon/platform';
+import { GroupCommit } from '@beacon/platform';
 import type { CreatedIds, IdempotencyOutcome, IdempotencyStore } from '../../app/ports.js';
 
 interface IdempotencyDoc {
@@ -16,17 +16,16 @@ interface IdempotencyDoc {
  */
 export class MongoIdempotencyStore implements IdempotencyStore {
   readonly collection: Collection<IdempotencyDoc>;
+  readonly #writes: GroupCommit<IdempotencyDoc>;
 
   constructor(db: Db) {
     this.collection = db.collection<IdempotencyDoc>('idempotency');
+    this.#writes = new GroupCommit(this.collection);
   }
 
   async claim(scope: string, requestHash: string, ids: CreatedIds): Promise<IdempotencyOutcome> {
-    try {
-      await this.collection.insertOne({ _id: scope, requestHash, ids: { ...ids }, createdAt: new Date() });
+    if (await this.#writes.insertOne({ _id: scope, requestHash, ids: { ...ids }, createdAt: new Date() })) {
       return { state: 'new' };
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
     }
     const existing = await this.collection.findOne({ _id: scope });
     if (!existing) throw new Error(`idempotency record ${scope} vanished`);

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError, type OutboxAnnouncer } from '@beacon/platform';
+import { ensureIndexes, GroupCommit, type OutboxAnnouncer } from '@beacon/platform';
 import type { IncidentScope } from '../../domain/access.js';
 import type { Incident, IncidentStatus } from '../../domain/incident.js';
 import type { Change } from '../../domain/rules.js';
@@ -38,6 +38,7 @@ interface Cursor {
 
 export class MongoIncidentStore implements IncidentStore {
   readonly collection: Collection<IncidentDoc>;
+  readonly #writes: GroupCommit<IncidentDoc>;
 
   constructor(
     db: Db,
@@ -49,6 +50,7 @@ export class MongoIncidentStore implements IncidentStore {
     private readonly relay?: OutboxAnnouncer,
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
+    this.#writes = new GroupCommit(this.collection);
   }
 
   async init(): Promise<void> {
@@ -65,19 +67,15 @@ export class MongoIncidentStore implements IncidentStore {
     const { set, count } = outboxUpdate(change.events, this.encode, now, change.incident.version * 100);
     const outbox = Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry]));
     const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
-    try {
-      await this.collection.insertOne({
-        _id: change.incident.id,
-        ...incidentFields(change.incident),
-        outbox,
-        ...claim,
-      });
-      if (claim) this.relay?.announce(change.incident.id, claim);
-      return 'inserted';
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return 'exists';
-      throw error;
-    }
+    const inserted = await this.#writes.insertOne({
+      _id: change.incident.id,
+      ...incidentFields(change.incident),
+      outbox,
+      ...claim,
+    });
+    if (!inserted) return 'exists';
+    if (claim) this.relay?.announce(change.incident.id, claim);
+    return 'inserted';
   }
 
   async save(change: Change, expectedVersion: number): Promise<boolean> {

@@ -1,14 +1,16 @@
 import type { Collection, Db } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
+import { ensureIndexes, GroupCommit } from '@beacon/platform';
 import type { Report } from '../../domain/incident.js';
 import type { ReportPlan, ReportStore } from '../../app/ports.js';
 import { reportFromDoc, reportToDoc, type ReportDoc } from './documents.js';
 
 export class MongoReportStore implements ReportStore {
   readonly collection: Collection<ReportDoc>;
+  readonly #writes: GroupCommit<ReportDoc>;
 
   constructor(db: Db) {
     this.collection = db.collection<ReportDoc>('reports');
+    this.#writes = new GroupCommit(this.collection);
   }
 
   async init(): Promise<void> {
@@ -16,13 +18,7 @@ export class MongoReportStore implements ReportStore {
   }
 
   async insert(report: Report, plan: ReportPlan): Promise<'inserted' | 'exists'> {
-    try {
-      await this.collection.insertOne(reportToDoc(report, plan));
-      return 'inserted';
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return 'exists';
-      throw error;
-    }
+    return (await this.#writes.insertOne(reportToDoc(report, plan))) ? 'inserted' : 'exists';
   }
 
   async get(id: string) {
@@ -38,8 +34,7 @@ export class MongoReportStore implements ReportStore {
   }
 
   async markLinked(id: string): Promise<void> {
-    // Filter on `_id` alone: FerretDB uses the index only for exactly that filter.
-    await this.collection.updateOne({ _id: id }, { $set: { linked: true } });
+    await this.#writes.updateById(id, { $set: { linked: true } });
   }
 
   async unlinked(before: Date, limit: number) {

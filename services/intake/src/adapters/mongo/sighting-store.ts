@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { Tlp } from '@beacon/domain';
 import { observableKey } from '@beacon/domain';
-import { duplicatePositions, ensureIndexes } from '@beacon/platform';
+import { ensureIndexes, GroupCommit } from '@beacon/platform';
 import type { Report } from '../../domain/incident.js';
 import type { Sighting, SightingStore } from '../../app/ports.js';
 
@@ -18,9 +18,11 @@ interface SightingDoc {
 /** One small document per (indicator, report), so no document grows without bound. */
 export class MongoSightingStore implements SightingStore {
   readonly collection: Collection<SightingDoc>;
+  readonly #writes: GroupCommit<SightingDoc>;
 
   constructor(db: Db) {
     this.collection = db.collection<SightingDoc>('sightings');
+    this.#writes = new GroupCommit(this.collection);
   }
 
   async init(): Promise<void> {
@@ -28,9 +30,8 @@ export class MongoSightingStore implements SightingStore {
   }
 
   /**
-   * One insert for all of the report's indicators: a sighting already recorded (a retried
-   * link) is a duplicate `_id` and is left as it is. FerretDB writes a batch of inserts in a
-   * fraction of the time of as many single updates.
+   * The report's indicators in one insert, shared with concurrent reports' (group commit): a
+   * sighting already recorded (a retried link) is a duplicate `_id` and is left as it is.
    */
   async record(report: Report): Promise<void> {
     const docs = [...new Map(report.observables.map((o) => [observableKey(o), o])).keys()].map(
@@ -43,12 +44,7 @@ export class MongoSightingStore implements SightingStore {
         tlp: report.tlp,
       }),
     );
-    if (docs.length === 0) return;
-    try {
-      await this.collection.insertMany(docs, { ordered: false });
-    } catch (error) {
-      if (!duplicatePositions(error)) throw error;
-    }
+    await this.#writes.insert(docs);
   }
 
   async *newestFirst(key: string): AsyncIterable<Sighting> {
