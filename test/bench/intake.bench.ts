@@ -11,7 +11,7 @@ import { connectMongo, connectNats, ensureStream } from '@beacon/platform';
 import { diagnosticsV1, intakeV1 } from '@beacon/proto';
 import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
 import { reportJson, startTestStack } from '@beacon/gateway/testing';
-import { latencyAtRate, peakThroughput, type Throughput } from './measure.js';
+import { latencyAtRate, peakThroughput, processCpuSeconds, type Throughput } from './measure.js';
 import { publish, type Row } from './report.js';
 
 // Long enough that the peak includes the relay's share of the work, not only the requests'.
@@ -36,7 +36,17 @@ async function scenario(
   note?: string,
   settle?: () => Promise<void>,
 ) {
-  const measured = await peakThroughput(op, {
+  // Where the time goes: CPU per call of the store, NATS and this process (the services run
+  // in it), over the peak phase and its settling. CPU time, unlike the rate, hardly depends on
+  // what else the machine is running.
+  const cpu = () => ({
+    store: stack.processes.mongo ? processCpuSeconds(stack.processes.mongo.pid) : NaN,
+    nats: stack.processes.nats ? processCpuSeconds(stack.processes.nats.pid) : NaN,
+    node: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+  });
+  let calls = 0;
+  const cpuBefore = cpu();
+  const measured = await peakThroughput((i) => ((calls += 1), op(i)), {
     concurrency: CONCURRENCY,
     durationMs: DURATION_MS,
     warmupMs: WARMUP_MS,
@@ -48,6 +58,9 @@ async function scenario(
     const seconds = measured.seconds + (performance.now() - started) / 1000;
     peak = { ...measured, seconds, opsPerSecond: measured.ops / seconds };
   }
+  const cpuAfter = cpu();
+  const perCall = (k: keyof typeof cpuAfter) => (((cpuAfter[k] - cpuBefore[k]) * 1000) / calls).toFixed(2);
+  const cpuNote = `CPU ms per call: store ${perCall('store')}, nats ${perCall('nats')}, node ${perCall('node')}`;
   const latency = await latencyAtRate(op, {
     ratePerSecond: Math.max(1, peak.opsPerSecond / 2),
     durationMs: DURATION_MS,
@@ -63,6 +76,7 @@ async function scenario(
     p99Ms: latency.p99Ms,
     note: [
       note,
+      cpuNote,
       `latency at ${latency.ratePerSecond.toFixed(0)}/s`,
       errors ? `${errors} errors (${latency.firstError ?? 'at peak'})` : '',
     ]

@@ -1,4 +1,5 @@
 /** Load generation for the benchmarks: closed-loop peak throughput and open-loop latency. */
+import { readFileSync } from 'node:fs';
 
 export interface Throughput {
   readonly ops: number;
@@ -94,4 +95,14 @@ export async function latencyAtRate(
     p99Ms: at(0.99),
     maxMs: latencies.at(-1) ?? NaN,
   };
+}
+
+const TICKS_PER_SECOND = 100; // CLK_TCK on Linux
+
+/** CPU time (user + system) a process has used, in seconds, read from /proc. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
