@@ -13,13 +13,13 @@ import {
   startGrpcServer,
   startMetricsServer,
   watchConsumerLag,
-  withProducerSpan,
   type ConsumerRef,
   type Logger,
   type RunningGrpcServer,
 } from '@beacon/platform';
 import { impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import { createActivities } from './activities/create-activities.js';
+import { jetStreamEventPublisher } from './adapters/event-publisher.js';
 import { responseMetrics } from './adapters/response-metrics.js';
 import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
@@ -110,12 +110,7 @@ export async function startWorkflows(
         notify,
         ...(impact ? { impact } : {}),
         ...(victims ? { victims: new GrpcVictimsPort(victims, token, 10_000) } : {}),
-        publish: async (subject, data, messageId) => {
-          const full = `${config.nats.subjectRoot}.${subject}`;
-          await withProducerSpan(full, undefined, (headers) =>
-            js.publish(full, data, { msgID: messageId, ...(headers ? { headers } : {}) }),
-          );
-        },
+        publish: jetStreamEventPublisher(js, config.nats.subjectRoot),
         token,
         events: responseMetrics(metrics),
       });

@@ -30,8 +30,15 @@ export interface VictimsPort {
   escalateCase(caseId: string, reason: string, idempotencyKey: string): Promise<void>;
 }
 
-/** Publishes one event to JetStream with a message id, so a republished copy is dropped. */
-export type EventPublisher = (subject: string, data: Uint8Array, messageId: string) => Promise<void>;
+/**
+ * Publishes one event to JetStream with a message id, so a republished copy is dropped; says
+ * whether the stream dropped it as such a copy.
+ */
+export type EventPublisher = (
+  subject: string,
+  data: Uint8Array,
+  messageId: string,
+) => Promise<{ readonly duplicate: boolean }>;
 
 export interface ActivityDeps {
   readonly intake: intakeV1.IntakeServiceClient;
@@ -46,7 +53,7 @@ export interface ActivityDeps {
   readonly token: TokenSource;
   /** Deadline of one call to a service; 10 s unless given. */
   readonly callTimeoutMs?: number;
-  /** Counts escalations and missed deadlines as their events go out (metrics). */
+  /** Counts escalations and missed deadlines as their events go out, each once (metrics). */
   readonly events?: { published(event: ResponseEvent): void };
 }
 
@@ -356,8 +363,10 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
     publishResponseEvent: async (event) => {
       const id = idempotencyKey();
       const encoded = encodeResponseEvent(id, event);
-      await deps.publish(encoded.subject, encoded.data, id);
-      deps.events?.published(event);
+      // A retried activity publishes its event again; the stream drops the copy, and so does
+      // the count.
+      const { duplicate } = await deps.publish(encoded.subject, encoded.data, id);
+      if (!duplicate) deps.events?.published(event);
     },
 
     listVictimCases: async (incidentId) => {
