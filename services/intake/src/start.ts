@@ -83,10 +83,15 @@ export async function startIntake(
     idempotencyRetentionMs: config.idempotencyRetentionMs,
   });
   relay.start();
+  // What a crash (or a store that failed mid-request) left half done: reports not yet in their
+  // incident, audit records stored with their change but not yet in the log.
   const linker = setInterval(() => {
     service
       .linkUnlinkedReports()
       .catch((error: unknown) => logger.warn({ err: error }, 'linking reports failed'));
+    service
+      .appendPendingAudits()
+      .catch((error: unknown) => logger.warn({ err: error }, 'appending pending audit records failed'));
   }, config.recoverySweepMs);
   // Reads the whole collection on FerretDB: hourly is enough for keys kept a day.
   const forgetter = setInterval(() => {

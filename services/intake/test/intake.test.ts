@@ -613,6 +613,78 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
 });
 
 describe('crash recovery', () => {
+  /** Makes the audit log's next append fail, as a store that went away mid-request would. */
+  const failNextAppend = (t: TestIntake) => {
+    const append = t.intake.audit.append.bind(t.intake.audit);
+    t.intake.audit.append = async (record) => {
+      t.intake.audit.append = append;
+      throw new Error(`audit store unavailable (${record.action})`);
+    };
+  };
+  type Audited = { _id: number; action: string; objectId: string; actor: string };
+
+  test('a change whose audit append failed keeps its record, and the sweep appends it once', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const db = mongoClient.db(t.dbName);
+    const audit = db.collection<Audited>('audit');
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const { incident } = await rpc(t, 'submitReport', report(), coordinator);
+
+    failNextAppend(t);
+    const failed = await rpc(
+      t,
+      'transitionIncident',
+      {
+        incidentId: incident!.id,
+        toStatus: intakeV1.IncidentStatus.INCIDENT_STATUS_TRIAGE,
+        expectedVersion: 1,
+        reason: 'analyst on it',
+      },
+      coordinator,
+    ).catch((e: unknown) => e);
+    expect(code(failed)).toBe(status.INTERNAL);
+    // The change is stored, and so is its audit record, with it.
+    const { incident: after } = await rpc(t, 'getIncident', { incidentId: incident!.id }, coordinator);
+    expect(after?.status).toBe(intakeV1.IncidentStatus.INCIDENT_STATUS_TRIAGE);
+    expect(await audit.countDocuments({ action: 'incident.transitioned' })).toBe(0);
+
+    // Only records older than the sweep's grace are its to append: a live request may still.
+    expect(await t.intake.service.appendPendingAudits(60_000)).toBe(0);
+    expect(await t.intake.service.appendPendingAudits(0)).toBe(1);
+    expect(await t.intake.service.appendPendingAudits(0)).toBe(0);
+    const appended = await audit.find({ action: 'incident.transitioned' }).toArray();
+    expect(appended).toEqual([expect.objectContaining({ objectId: incident!.id, actor: 'cc-coordinator' })]);
+    expect(await t.intake.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  test('a submission whose audit append failed is audited by the recovery sweep, once', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const db = mongoClient.db(t.dbName);
+    const audit = db.collection<Audited>('audit');
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+
+    failNextAppend(t);
+    expect(code(await rpc(t, 'submitReport', report(), token).catch((e: unknown) => e))).toBe(
+      status.INTERNAL,
+    );
+    const [stored] = await db.collection('reports').find().toArray();
+    expect(stored).toMatchObject({ linked: false, audit: { action: 'report.submitted' } });
+    expect(await audit.countDocuments({ action: 'report.submitted' })).toBe(0);
+
+    expect(await t.intake.service.linkUnlinkedReports(0)).toBe(1);
+    expect(await t.intake.service.linkUnlinkedReports(0)).toBe(0);
+    expect(await audit.find({ action: 'report.submitted' }).toArray()).toEqual([
+      expect.objectContaining({ objectId: stored!._id, actor: 'cert-de-agency_analyst' }),
+    ]);
+    // Linked, the report no longer carries the record; its incident holds it once.
+    expect(await db.collection('reports').findOne({ _id: stored!._id })).not.toHaveProperty('audit');
+    expect(await db.collection('incidents').countDocuments()).toBe(1);
+  });
+
   test('a report stored before a crash, but never linked, is linked by the recovery sweep', async ({
     intake: t,
     nats,

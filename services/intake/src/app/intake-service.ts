@@ -22,6 +22,7 @@ import {
 import { IntakeError } from './errors.js';
 import type {
   AuditLog,
+  AuditRecord,
   Clock,
   CorrelationHasher,
   CreatedIds,
@@ -29,6 +30,7 @@ import type {
   IncidentPage,
   IncidentStore,
   Ids,
+  PendingAudit,
   ReportPlan,
   ReportStore,
   AuditVerification,
@@ -131,17 +133,25 @@ export class IntakeService {
         reporterAgencyId: caller.agencyId,
         submittedAt: now,
       };
+      // The submission's audit record is stored with the report, in the same write.
+      const audit = this.#record(caller, 'report.submitted', reportId, input.tlp);
       stored =
-        (await this.deps.reports.insert(report, plan)) === 'inserted'
-          ? { report, plan, linked: false }
+        (await this.deps.reports.insert(report, plan, audit)) === 'inserted'
+          ? { report, plan, linked: false, audit }
           : // A concurrent retry with the same key stored it first: follow its plan.
             await this.deps.reports.get(reportId);
       if (!stored) throw new Error(`report ${reportId} vanished`);
     }
-    // A replay of a submission that got as far as linking was audited by its first attempt.
-    const audited = stored.linked;
     const { incident, report } = await this.#link(stored.report, stored.plan);
-    if (!audited) await this.#audit(caller, 'report.submitted', report.id, report.tlp);
+    // A replay of a submission that got as far as marking it linked was audited already; one
+    // that did not appends the record its first attempt stored (twice only if both attempts
+    // run at once: an audit record may repeat, it is never lost).
+    if (!stored.linked) {
+      await this.#finishLinking(
+        report,
+        stored.audit ?? this.#record(caller, 'report.submitted', report.id, report.tlp),
+      );
+    }
     // A caller who may not see the incident its report joined learns nothing of it, not even
     // that it exists: no incident, no incident id, not "attached".
     const readable = canReadIncident(caller, incident);
@@ -170,9 +180,10 @@ export class IntakeService {
     let linked = 0;
     // One report that cannot be linked must not hold up the others.
     const failures: unknown[] = [];
-    for (const { report, plan } of pending) {
+    for (const { report, plan, audit } of pending) {
       try {
-        await this.#link(report, plan);
+        const linkedReport = (await this.#link(report, plan)).report;
+        await this.#finishLinking(linkedReport, audit);
         linked += 1;
       } catch (error) {
         failures.push(error);
@@ -185,6 +196,17 @@ export class IntakeService {
       );
     }
     return linked;
+  }
+
+  /**
+   * Appends the audit records a crash or a failed append left stored with their changes; safe
+   * to run on every replica (a record may then be appended twice, never lost). Returns how many.
+   */
+  async appendPendingAudits(olderThanMs = 30_000): Promise<number> {
+    const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
+    const pending = await this.deps.incidents.pendingAudits(before, 100);
+    for (const { incidentId, audit } of pending) await this.#appendPending(incidentId, audit);
+    return pending.length;
   }
 
   async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
@@ -202,9 +224,11 @@ export class IntakeService {
       },
       this.deps.clock.now(),
     );
-    await this.deps.incidents.insert(change);
+    const audit = this.#pending(caller, 'incident.opened', incidentId, input.tlp);
+    const inserted = (await this.deps.incidents.insert(change, audit)) === 'inserted';
     await this.deps.correlation.record(this.#hashes(input.observables), incidentId, change.incident.openedAt);
-    await this.#audit(caller, 'incident.opened', incidentId, input.tlp);
+    // A concurrent retry that inserted first appends its own record.
+    if (inserted) await this.#appendPending(incidentId, audit);
     return (await this.deps.incidents.get(incidentId)) ?? change.incident;
   }
 
@@ -341,10 +365,11 @@ export class IntakeService {
       );
     }
     const change = apply(incident, this.deps.clock.now());
-    if (!(await this.deps.incidents.save(change, incident.version))) {
+    const audit = this.#pending(caller, action, id, change.incident.tlp);
+    if (!(await this.deps.incidents.save(change, incident.version, audit))) {
       throw new IntakeError('conflict', `incident ${id} changed meanwhile; reload and retry`);
     }
-    await this.#audit(caller, action, id, change.incident.tlp);
+    await this.#appendPending(id, audit);
     return change.incident;
   }
 
@@ -381,7 +406,7 @@ export class IntakeService {
     throw new IntakeError('conflict', `incident ${plan.incidentId} is too busy; retry the report`);
   }
 
-  /** Last step of linking, after the incident has the report: nothing is left to redo. */
+  /** After the incident has the report: its indicators' correlation and sightings. */
   async #linked(report: Report): Promise<void> {
     await this.deps.correlation.record(
       this.#hashes(report.observables),
@@ -389,7 +414,18 @@ export class IntakeService {
       report.submittedAt,
     );
     await this.deps.sightings.record(report);
+  }
+
+  /** Last step: the submission's audit record into the log, then nothing is left to redo. */
+  async #finishLinking(report: Report, audit: AuditRecord | undefined): Promise<void> {
+    if (audit) await this.deps.audit.append(audit);
     await this.deps.reports.markLinked(report.id);
+  }
+
+  /** Appends a record stored with its change, then drops it from the change's document. */
+  async #appendPending(incidentId: string, audit: PendingAudit): Promise<void> {
+    await this.deps.audit.append(audit.record);
+    await this.deps.incidents.auditAppended(incidentId, audit.key);
   }
 
   #hashes(observables: readonly Observable[]): string[] {
@@ -435,15 +471,24 @@ export class IntakeService {
     if (!canCoordinate(caller)) throw new IntakeError('permission-denied', 'only coordinators may do this');
   }
 
+  /** Audits a read (no change to store it with): appended before the data is returned. */
   #audit(caller: Caller, action: string, objectId: string, tlp: string): Promise<void> {
-    return this.deps.audit.append({
+    return this.deps.audit.append(this.#record(caller, action, objectId, tlp));
+  }
+
+  #record(caller: Caller, action: string, objectId: string, tlp: string): AuditRecord {
+    return {
       actor: caller.subject,
       agencyId: caller.agencyId,
       action,
       objectId,
       tlp,
       at: this.deps.clock.now(),
-    });
+    };
+  }
+
+  #pending(caller: Caller, action: string, objectId: string, tlp: string): PendingAudit {
+    return { key: this.deps.uuid(), record: this.#record(caller, action, objectId, tlp) };
   }
 }
 

@@ -22,10 +22,20 @@ export interface IncidentPage {
  */
 export interface IncidentStore {
   get(id: string): Promise<Incident | undefined>;
-  /** Stores a new incident; `exists` when one with that id is already stored. */
-  insert(change: Change): Promise<'inserted' | 'exists'>;
-  /** Stores the change if the incident is still at `expectedVersion`; false when it is not. */
-  save(change: Change, expectedVersion: number): Promise<boolean>;
+  /**
+   * Stores a new incident; `exists` when one with that id is already stored. The audit record,
+   * if given, is stored with it as pending until `auditAppended`.
+   */
+  insert(change: Change, audit?: PendingAudit): Promise<'inserted' | 'exists'>;
+  /**
+   * Stores the change if the incident is still at `expectedVersion`; false when it is not. The
+   * audit record, if given, is stored in the same write as pending until `auditAppended`.
+   */
+  save(change: Change, expectedVersion: number, audit?: PendingAudit): Promise<boolean>;
+  /** The pending audit record is in the audit log now. */
+  auditAppended(incidentId: string, key: string): Promise<void>;
+  /** Pending audit records made before `before` (a crash or a failed append left them), at most `limit`. */
+  pendingAudits(before: Date, limit: number): Promise<{ incidentId: string; audit: PendingAudit }[]>;
   getMany(ids: readonly string[]): Promise<Incident[]>;
   /** The fields trends count, of incidents in scope opened in [from, to), at most `limit`. */
   openedBetween(
@@ -40,15 +50,26 @@ export interface IncidentStore {
   ): Promise<IncidentPage>;
 }
 
+/** A report as stored: where it goes, whether it got there, and its submission's audit record. */
+export interface StoredReport {
+  readonly report: Report;
+  readonly plan: ReportPlan;
+  /** The report is in its incident and its submission in the audit log. */
+  readonly linked: boolean;
+  /** The submission's audit record, until linked (absent on reports stored before it was kept). */
+  readonly audit: AuditRecord | undefined;
+}
+
 export interface ReportStore {
-  /** Stores the report with its plan; `exists` if already stored. */
-  insert(report: Report, plan: ReportPlan): Promise<'inserted' | 'exists'>;
-  get(id: string): Promise<{ report: Report; plan: ReportPlan; linked: boolean } | undefined>;
+  /** Stores the report with its plan and its submission's audit record; `exists` if already stored. */
+  insert(report: Report, plan: ReportPlan, audit: AuditRecord): Promise<'inserted' | 'exists'>;
+  get(id: string): Promise<StoredReport | undefined>;
+  /** The report is in its incident and its audit record in the log: the record is dropped. */
   markLinked(id: string): Promise<void>;
   /** Points the report at another incident (its planned one closed before it was linked). */
   replan(id: string, plan: ReportPlan): Promise<void>;
   /** Reports stored but not yet linked to their incident, older than `before` (a crash left them). */
-  unlinked(before: Date, limit: number): Promise<{ report: Report; plan: ReportPlan }[]>;
+  unlinked(before: Date, limit: number): Promise<StoredReport[]>;
 }
 
 /** The ids a creating request was given. */
@@ -79,6 +100,16 @@ export interface AuditRecord {
   readonly objectId: string;
   readonly tlp: string;
   readonly at: Date;
+}
+
+/**
+ * An audit record stored with the change it records, in the same write, until it is in the
+ * log: a crash between the two leaves it for the recovery sweep, never lost.
+ */
+export interface PendingAudit {
+  /** Unique per record, so appending it is confirmed for this record only. */
+  readonly key: string;
+  readonly record: AuditRecord;
 }
 
 export type AuditVerification =

@@ -29,12 +29,26 @@ const REPORT: Report = {
   submittedAt: NOW,
 };
 
+const AUDIT = {
+  actor: 'analyst-1',
+  agencyId: 'cert-de',
+  action: 'report.submitted',
+  objectId: 'rep_1',
+  tlp: 'AMBER',
+  at: NOW,
+};
+
 describe('affected assets in documents', () => {
   it('are stored and read back with reports and incidents', () => {
     const plan = { incidentId: 'inc_1', opensIncident: true };
-    const doc = reportToDoc(REPORT, plan);
+    const doc = reportToDoc(REPORT, plan, AUDIT);
     expect(doc.affectedAssets).toEqual(REPORT.affectedAssets);
     expect(reportFromDoc(doc).report).toEqual(REPORT);
+    // The submission's audit record travels with the report until it is linked.
+    expect(reportFromDoc(doc).audit).toEqual(AUDIT);
+    expect(
+      reportFromDoc({ ...doc, audit: { ...doc.audit!, agencyId: null } }).audit?.agencyId,
+    ).toBeUndefined();
 
     const { incident } = openFromReport(REPORT, 'inc_1', NOW);
     const stored: IncidentDoc = { _id: incident.id, ...incidentFields(incident), outbox: {} };
@@ -44,7 +58,7 @@ describe('affected assets in documents', () => {
 
   it('read as none from documents stored before intake recorded them', () => {
     const plan = { incidentId: 'inc_1', opensIncident: true };
-    const { affectedAssets: _report, ...oldReport } = reportToDoc(REPORT, plan);
+    const { affectedAssets: _report, ...oldReport } = reportToDoc(REPORT, plan, AUDIT);
     expect(reportFromDoc(oldReport).report.affectedAssets).toEqual([]);
     const { incident } = openFromReport(REPORT, 'inc_1', NOW);
     const { affectedAssets: _incident, ...oldIncident } = incidentFields(incident);

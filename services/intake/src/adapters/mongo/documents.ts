@@ -2,13 +2,24 @@ import type { OutboxFields } from '@beacon/platform';
 import { TLP_LEVELS, type Classification, type NcissInputs, type Severity, type Tlp } from '@beacon/domain';
 import type { AffectedAsset } from '../../domain/affected-asset.js';
 import type { Incident, IncidentObservable, IncidentStatus, Report } from '../../domain/incident.js';
-import type { ReportPlan } from '../../app/ports.js';
+import type { AuditRecord, ReportPlan, StoredReport } from '../../app/ports.js';
 
 export type { OutboxEntryDoc, OutboxFields } from '@beacon/platform';
 
 export interface AffectedAssetDoc {
   assetId: string;
   loss: number;
+}
+
+/** An audit record as stored with its change until it is in the log. */
+export interface AuditRecordDoc {
+  actor: string;
+  /** Null when the caller has no agency. */
+  agencyId: string | null;
+  action: string;
+  objectId: string;
+  tlp: string;
+  at: Date;
 }
 
 export interface IncidentDoc extends OutboxFields {
@@ -35,6 +46,8 @@ export interface IncidentDoc extends OutboxFields {
   openedAt: Date;
   updatedAt: Date;
   version: number;
+  /** Audit records of changes stored but not yet in the audit log, by key. */
+  auditPending?: Record<string, AuditRecordDoc>;
 }
 
 export interface ReportDoc {
@@ -55,6 +68,8 @@ export interface ReportDoc {
   submittedAt: Date;
   opensIncident: boolean;
   linked: boolean;
+  /** The submission's audit record, until the report is linked. */
+  audit?: AuditRecordDoc;
 }
 
 const affectedAssetsToDoc = (assets: readonly AffectedAsset[]): AffectedAssetDoc[] =>
@@ -106,7 +121,25 @@ export function incidentFromDoc(doc: IncidentDoc): Incident {
   };
 }
 
-export function reportToDoc(report: Report, plan: ReportPlan): ReportDoc {
+export const auditRecordToDoc = (r: AuditRecord): AuditRecordDoc => ({
+  actor: r.actor,
+  agencyId: r.agencyId ?? null,
+  action: r.action,
+  objectId: r.objectId,
+  tlp: r.tlp,
+  at: r.at,
+});
+
+export const auditRecordFromDoc = (d: AuditRecordDoc): AuditRecord => ({
+  actor: d.actor,
+  agencyId: d.agencyId ?? undefined,
+  action: d.action,
+  objectId: d.objectId,
+  tlp: d.tlp,
+  at: d.at,
+});
+
+export function reportToDoc(report: Report, plan: ReportPlan, audit: AuditRecord): ReportDoc {
   return {
     _id: report.id,
     incidentId: report.incidentId,
@@ -123,10 +156,11 @@ export function reportToDoc(report: Report, plan: ReportPlan): ReportDoc {
     submittedAt: report.submittedAt,
     opensIncident: plan.opensIncident,
     linked: false,
+    audit: auditRecordToDoc(audit),
   };
 }
 
-export function reportFromDoc(doc: ReportDoc): { report: Report; plan: ReportPlan; linked: boolean } {
+export function reportFromDoc(doc: ReportDoc): StoredReport {
   return {
     report: {
       id: doc._id,
@@ -145,5 +179,6 @@ export function reportFromDoc(doc: ReportDoc): { report: Report; plan: ReportPla
     },
     plan: { incidentId: doc.incidentId, opensIncident: doc.opensIncident },
     linked: doc.linked,
+    audit: doc.audit ? auditRecordFromDoc(doc.audit) : undefined,
   };
 }

@@ -3,8 +3,15 @@ import { ensureIndexes, GroupCommit, type OutboxAnnouncer } from '@beacon/platfo
 import type { IncidentScope } from '../../domain/access.js';
 import type { Incident, IncidentStatus } from '../../domain/incident.js';
 import type { Change } from '../../domain/rules.js';
-import type { IncidentPage, IncidentStore } from '../../app/ports.js';
-import { incidentFields, incidentFromDoc, tlpRank, type IncidentDoc } from './documents.js';
+import type { IncidentPage, IncidentStore, PendingAudit } from '../../app/ports.js';
+import {
+  auditRecordFromDoc,
+  auditRecordToDoc,
+  incidentFields,
+  incidentFromDoc,
+  tlpRank,
+  type IncidentDoc,
+} from './documents.js';
 import { outboxUpdate, type EventEncoder } from './outbox.js';
 
 const GREEN_RANK = tlpRank('GREEN');
@@ -62,7 +69,7 @@ export class MongoIncidentStore implements IncidentStore {
     return doc ? incidentFromDoc(doc) : undefined;
   }
 
-  async insert(change: Change): Promise<'inserted' | 'exists'> {
+  async insert(change: Change, audit?: PendingAudit): Promise<'inserted' | 'exists'> {
     const now = change.incident.updatedAt;
     const { set, count } = outboxUpdate(change.events, this.encode, now, change.incident.version * 100);
     const outbox = Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry]));
@@ -72,13 +79,14 @@ export class MongoIncidentStore implements IncidentStore {
       ...incidentFields(change.incident),
       outbox,
       ...claim,
+      ...(audit ? { auditPending: { [audit.key]: auditRecordToDoc(audit.record) } } : {}),
     });
     if (!inserted) return 'exists';
     if (claim) this.relay?.announce(change.incident.id, claim);
     return 'inserted';
   }
 
-  async save(change: Change, expectedVersion: number): Promise<boolean> {
+  async save(change: Change, expectedVersion: number, audit?: PendingAudit): Promise<boolean> {
     const { set, count } = outboxUpdate(
       change.events,
       this.encode,
@@ -89,11 +97,38 @@ export class MongoIncidentStore implements IncidentStore {
     const result = await this.collection.updateOne(
       { _id: change.incident.id, version: expectedVersion },
       {
-        $set: { ...incidentFields(change.incident), ...set, ...claim },
+        $set: {
+          ...incidentFields(change.incident),
+          ...set,
+          ...claim,
+          ...(audit ? { [`auditPending.${audit.key}`]: auditRecordToDoc(audit.record) } : {}),
+        },
       },
     );
     if (result.matchedCount === 1 && claim) this.relay?.announce(change.incident.id, claim);
     return result.matchedCount === 1;
+  }
+
+  async auditAppended(incidentId: string, key: string): Promise<void> {
+    await this.#writes.updateById(incidentId, { $unset: { [`auditPending.${key}`]: '' } });
+  }
+
+  /** Reads every incident with pending records on FerretDB (no index serves the filter). */
+  async pendingAudits(before: Date, limit: number) {
+    const docs = await this.collection
+      .find({ auditPending: { $exists: true, $ne: {} } }, { projection: { auditPending: 1 } })
+      .limit(limit)
+      .toArray();
+    return docs
+      .flatMap((doc) =>
+        Object.entries(doc.auditPending ?? {}).map(([key, record]) => ({
+          incidentId: doc._id,
+          audit: { key, record: auditRecordFromDoc(record) },
+        })),
+      )
+      .filter(({ audit }) => audit.record.at < before)
+      .sort((a, b) => a.audit.record.at.getTime() - b.audit.record.at.getTime())
+      .slice(0, limit);
   }
 
   /**

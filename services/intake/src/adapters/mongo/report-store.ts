@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { ensureIndexes, GroupCommit } from '@beacon/platform';
 import type { Report } from '../../domain/incident.js';
-import type { ReportPlan, ReportStore } from '../../app/ports.js';
+import type { AuditRecord, ReportPlan, ReportStore } from '../../app/ports.js';
 import { reportFromDoc, reportToDoc, type ReportDoc } from './documents.js';
 
 export class MongoReportStore implements ReportStore {
@@ -17,8 +17,8 @@ export class MongoReportStore implements ReportStore {
     await ensureIndexes(this.collection, [{ key: { linked: 1, submittedAt: 1 }, name: 'unlinked' }]);
   }
 
-  async insert(report: Report, plan: ReportPlan): Promise<'inserted' | 'exists'> {
-    return (await this.#writes.insertOne(reportToDoc(report, plan))) ? 'inserted' : 'exists';
+  async insert(report: Report, plan: ReportPlan, audit: AuditRecord): Promise<'inserted' | 'exists'> {
+    return (await this.#writes.insertOne(reportToDoc(report, plan, audit))) ? 'inserted' : 'exists';
   }
 
   async get(id: string) {
@@ -34,7 +34,7 @@ export class MongoReportStore implements ReportStore {
   }
 
   async markLinked(id: string): Promise<void> {
-    await this.#writes.updateById(id, { $set: { linked: true } });
+    await this.#writes.updateById(id, { $set: { linked: true }, $unset: { audit: '' } });
   }
 
   async unlinked(before: Date, limit: number) {
