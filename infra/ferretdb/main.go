@@ -25,6 +25,7 @@ func main() {
 	dataDir := flag.String("data", "", "directory for the SQLite databases (created if missing)")
 	postgres := flag.String("postgresql-url", "", "use the PostgreSQL backend at this URL instead of SQLite")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	debug := flag.String("debug", "", "serve profiles and command counts over HTTP on this address (off when empty)")
 	flag.Parse()
 
 	var level slog.Level
@@ -76,8 +77,15 @@ func main() {
 	if *postgres == "" {
 		go keepIDIndexes(ctx, cfg.SQLiteURL[len("file:"):], 2*time.Second, logger)
 	}
+	var stats *commandStats
+	if *debug != "" {
+		stats = new(commandStats)
+		if err := serveDebug(*debug, stats, logger); err != nil {
+			fail("-debug: %v", err)
+		}
+	}
 	logger.Info("serving", "address", ln.Addr().String(), "backend", socket)
-	if err := proxy(ln, socket, logger); err != nil {
+	if err := proxy(ln, socket, stats, logger); err != nil {
 		fail("%v", err)
 	}
 	if err := <-ran; err != nil {

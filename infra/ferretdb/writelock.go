@@ -114,7 +114,8 @@ func writeNamespace(m message) string {
 
 // proxy accepts client connections on ln and relays each to FerretDB at backend (a Unix socket),
 // holding the database's lock from a write request until its reply.
-func proxy(ln net.Listener, backend string, logger *slog.Logger) error {
+// With stats non-nil, it also counts the commands it relays (see debug.go).
+func proxy(ln net.Listener, backend string, stats *commandStats, logger *slog.Logger) error {
 	var locks namespaceLocks
 	for {
 		client, err := ln.Accept()
@@ -124,11 +125,11 @@ func proxy(ln net.Listener, backend string, logger *slog.Logger) error {
 			}
 			return err
 		}
-		go relay(client, backend, &locks, logger)
+		go relay(client, backend, &locks, stats, logger)
 	}
 }
 
-func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.Logger) {
+func relay(client net.Conn, backend string, locks *namespaceLocks, stats *commandStats, logger *slog.Logger) {
 	defer client.Close()
 	server, err := net.Dial("unix", backend)
 	if err != nil {
@@ -140,6 +141,12 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.
 	// Locks held for requests whose reply has not come back yet, by request id.
 	var mu sync.Mutex
 	held := make(map[int32]*sync.Mutex)
+	// With stats: commands awaiting their replies, by request id.
+	type pendingCommand struct {
+		key   string
+		start time.Time
+	}
+	pending := make(map[int32]pendingCommand)
 	defer func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -163,6 +170,13 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.
 				mu.Lock()
 				held[m.requestID()] = l
 				mu.Unlock()
+			}
+			if stats != nil {
+				if key := commandKey(m); key != "" {
+					mu.Lock()
+					pending[m.requestID()] = pendingCommand{key, time.Now()}
+					mu.Unlock()
+				}
 			}
 			if _, err := server.Write(m); err != nil {
 				return
@@ -196,6 +210,10 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, logger *slog.
 		if l, ok := held[m.responseTo()]; ok {
 			delete(held, m.responseTo())
 			l.Unlock()
+		}
+		if p, ok := pending[m.responseTo()]; ok {
+			delete(pending, m.responseTo())
+			stats.add(p.key, time.Since(p.start))
 		}
 		mu.Unlock()
 		// The client may be gone; its pending replies are still read to release their locks.

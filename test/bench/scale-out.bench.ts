@@ -172,6 +172,32 @@ function unary<R>(client: object, method: string, request: unknown, token: strin
   );
 }
 
+/** The FerretDB launcher's debug endpoint (infra/ferretdb/debug.go); absent for a real mongod. */
+type CommandCounts = Record<string, { count: number; ms: number }>;
+
+async function storeCommands(debug: string | undefined): Promise<CommandCounts> {
+  if (!debug) return {};
+  const response = await fetch(`${debug}/debug/commands`);
+  if (!response.ok) throw new Error(`store command counts: HTTP ${response.status}`);
+  const counts = (await response.json()) as CommandCounts;
+  // Each scenario's databases have a name of their own: count them under the service's.
+  const merged: CommandCounts = {};
+  for (const [key, { count, ms }] of Object.entries(counts)) {
+    const general = key.replace(/\bt[0-9a-f]{8}_/, '');
+    const entry = (merged[general] ??= { count: 0, ms: 0 });
+    entry.count += count;
+    entry.ms += ms;
+  }
+  return merged;
+}
+
+/** The store's CPU profile over the next `seconds`, written to `file` (pprof format). */
+async function storeProfile(debug: string, seconds: number, file: string): Promise<void> {
+  const response = await fetch(`${debug}/debug/pprof/profile?seconds=${seconds}`);
+  if (!response.ok) throw new Error(`store profile: HTTP ${response.status}`);
+  writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+}
+
 interface Outcome {
   /** The load's window on the monotonic clock, in microseconds. */
   readonly window: { from: number; to: number };
@@ -182,6 +208,10 @@ interface Outcome {
   readonly cpu: Record<string, number>;
   readonly wallSeconds: number;
   readonly machineBusy: number;
+  /** Every submission, warm-up included (what the store's command counts cover). */
+  readonly submitted: number;
+  /** Commands the store relayed over the scenario, by kind (see storeCommands). */
+  readonly commands: CommandCounts;
 }
 
 async function scenario(
@@ -193,6 +223,7 @@ async function scenario(
   jwksFile: string,
   jsm: JetStreamManager,
   infraPids: Record<string, number[]>,
+  storeDebug: string | undefined,
   profileDir?: string,
 ): Promise<Outcome> {
   const names = testNames();
@@ -326,14 +357,27 @@ async function scenario(
       'load generator': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
     const before = sample();
+    const commandsBefore = await storeCommands(storeDebug);
     const machineBefore = machineTicks();
     const started = performance.now();
     const from = Number(process.hrtime.bigint() / 1000n);
+    // The store's own CPU profile over the measured part (Go's profiler costs it little).
+    const storeProfiled =
+      storeDebug && !profileDir
+        ? new Promise((resolve) => setTimeout(resolve, WARMUP_MS)).then(() =>
+            storeProfile(
+              storeDebug,
+              Math.floor(DURATION_MS / 1000),
+              join(dir, `store-${instances}x-r${round}.pprof`),
+            ),
+          )
+        : Promise.resolve();
     const measured = await peakThroughput(submit, {
       concurrency: CONCURRENCY,
       durationMs: DURATION_MS,
       warmupMs: WARMUP_MS,
     });
+    await storeProfiled;
     // Until every event is in the events stream and fanned out to the feed: the rate counted
     // is one the whole path sustains, relay and fan-out included.
     const settleStart = performance.now();
@@ -350,6 +394,7 @@ async function scenario(
     const settleSeconds = (performance.now() - settleStart) / 1000;
     const wallSeconds = (performance.now() - started) / 1000;
     const after = sample();
+    const commandsAfter = await storeCommands(storeDebug);
     const machineAfter = machineTicks();
     const seconds = measured.seconds + settleSeconds;
     const peak = { ...measured, seconds, opsPerSecond: measured.ops / seconds };
@@ -361,7 +406,13 @@ async function scenario(
       `${instances}x round ${round}: ${peak.opsPerSecond.toFixed(0)} submissions/s (${measured.ops} in ${measured.seconds.toFixed(1)} s + ${settleSeconds.toFixed(1)} s to settle), machine ${(100 * machineBusy).toFixed(0)}% busy`,
     );
     const window = { from, to: Number(process.hrtime.bigint() / 1000n) };
-    return { instances, round, peak, cpu, wallSeconds, machineBusy, window };
+    const commands = Object.fromEntries(
+      Object.entries(commandsAfter).map(([key, { count, ms }]) => [
+        key,
+        { count: count - (commandsBefore[key]?.count ?? 0), ms: ms - (commandsBefore[key]?.ms ?? 0) },
+      ]),
+    );
+    return { instances, round, peak, cpu, wallSeconds, machineBusy, window, submitted, commands };
   } finally {
     for (const client of clients) client.close();
     await Promise.all(services.map((s) => s.process.stop()));
@@ -370,7 +421,11 @@ async function scenario(
 }
 
 const cluster = await startNatsCluster();
-const mongo = await startDedicated('mongo');
+const storeDebugAddress = `127.0.0.1:${await freePort()}`;
+const mongo = await startDedicated('mongo', { storeDebugAddress });
+const storeDebug = mongo.process.spec.command.endsWith('beacon-ferretdb')
+  ? `http://${storeDebugAddress}`
+  : undefined;
 const nc = await connectNats({ servers: [...cluster.urls], name: 'bench' });
 try {
   const jsm = await jetstreamManager(nc);
@@ -386,7 +441,9 @@ try {
     // Alternating order, so neither setup always runs on a warmer (or busier) machine.
     const order = round % 2 === 1 ? [1, 2] : [2, 1];
     for (const instances of order) {
-      outcomes.push(await scenario(instances, round, cluster, mongo.url, issuer, jwksFile, jsm, infraPids));
+      outcomes.push(
+        await scenario(instances, round, cluster, mongo.url, issuer, jwksFile, jsm, infraPids, storeDebug),
+      );
     }
   }
 
@@ -394,7 +451,18 @@ try {
   // so its rate is not counted): where inside the services the time goes.
   const profileDir = join(dir, 'profiles');
   rmSync(profileDir, { recursive: true, force: true });
-  const profiled = await scenario(2, 0, cluster, mongo.url, issuer, jwksFile, jsm, infraPids, profileDir);
+  const profiled = await scenario(
+    2,
+    0,
+    cluster,
+    mongo.url,
+    issuer,
+    jwksFile,
+    jsm,
+    infraPids,
+    storeDebug,
+    profileDir,
+  );
   const profiles = Object.fromEntries(
     ['intake', 'notify'].map((service) => [
       service,
@@ -444,6 +512,33 @@ try {
       };
     }),
   );
+  // The store's command mix: commands of each kind per submission, and FerretDB's time on them.
+  if (storeDebug) {
+    const perSubmission = (instances: number) => {
+      const runs = of(instances);
+      const submissions = runs.reduce((n, o) => n + o.submitted, 0);
+      const totals: CommandCounts = {};
+      for (const run of runs) {
+        for (const [key, { count, ms }] of Object.entries(run.commands)) {
+          const entry = (totals[key] ??= { count: 0, ms: 0 });
+          entry.count += count / submissions;
+          entry.ms += ms / submissions;
+        }
+      }
+      return totals;
+    };
+    const [one, two] = [perSubmission(1), perSubmission(2)];
+    const keys = [...new Set([...Object.keys(one), ...Object.keys(two)])].sort(
+      (a, b) => (two[b]?.ms ?? 0) - (two[a]?.ms ?? 0),
+    );
+    console.log('\nStore commands per submission (count, ms from request to reply), 1x vs 2x:');
+    for (const key of keys) {
+      const cell = (c: CommandCounts) =>
+        `${(c[key]?.count ?? 0).toFixed(2).padStart(6)} ${(c[key]?.ms ?? 0).toFixed(2).padStart(7)} ms`;
+      console.log(`  ${cell(one)}   ${cell(two)}   ${key}`);
+    }
+    console.log(`Store CPU profiles (go tool pprof -top FILE): ${dir}/store-*.pprof`);
+  }
   const one = rate(1);
   const two = rate(2);
   publish(

@@ -30,7 +30,8 @@ const GROUP = 500;
  * hash after it. A record's position is its `_id`: two writers (replicas) racing for the same
  * position collide on the unique `_id`, and the loser goes again after the real end, so the
  * chain never forks. A head document points at the last record, so appending reads one
- * document by `_id` (the only lookup FerretDB serves from an index) instead of sorting the log.
+ * document by its string `_id` (FerretDB serves only a string or ObjectId `_id` from an index;
+ * a record's numeric position it finds by scanning the log) instead of sorting the log.
  * Appends made while a write is under way are written together in one ordered insert (group
  * commit): concurrent callers cost one insert, not one each, and do not race each other.
  */
@@ -104,8 +105,9 @@ export class HashChain<F extends object> {
         if (!isDuplicateKeyError(error)) throw error;
         // Another writer (another replica) took a position. Ours inserted before the collision
         // are in the chain; the rest go after the real end.
-        pending = pending.slice((error as MongoBulkWriteError).insertedCount);
-        this.#known = await this.#catchUp(head);
+        const inserted = (error as MongoBulkWriteError).insertedCount;
+        pending = pending.slice(inserted);
+        this.#known = await this.#catchUp(head, head.seq + 1 + inserted);
         if (pending.length === 0) return;
         continue;
       }
@@ -118,18 +120,26 @@ export class HashChain<F extends object> {
   }
 
   /**
-   * Finds the end of the chain past `from` by reading forward (reads take no write lock) and
-   * moves the head there in one write; returns the end, where the next append goes. Another
-   * replica appending all the while would otherwise cost a head update per record it wrote.
+   * Finds where the next append goes after colliding at position `taken`, having started from
+   * `from`. The head usually names it already: the writer that took the position moves the head
+   * right after its insert, and the head is read by its string `_id`. Records are not: FerretDB
+   * serves only a string or ObjectId `_id` from its index, so each read of a record by its
+   * numeric position scans the whole log, and a replica catching up record by record cost one
+   * scan per record the other wrote. Only while the head is still short of `taken` (its writer
+   * between insert and head move, or gone) are records read, past the head, in one query, and
+   * the head moved to their end in one write.
    */
-  async #catchUp(from: { seq: number; hash: string }): Promise<{ seq: number; hash: string }> {
-    let end = from;
-    for (;;) {
-      const next = await this.#links.findOne({ _id: end.seq + 1 }, { projection: { hash: 1 } });
-      if (!next) break;
+  async #catchUp(from: { seq: number; hash: string }, taken: number): Promise<{ seq: number; hash: string }> {
+    const head = await this.#head.findOne({ _id: 'head' });
+    if (head && head.seq >= taken) return { seq: head.seq, hash: head.hash };
+    const headSeq = head?.seq ?? 0;
+    let end = head && head.seq > from.seq ? { seq: head.seq, hash: head.hash } : from;
+    const beyond = this.#links.find({ _id: { $gt: end.seq } }, { projection: { hash: 1 } }).sort({ _id: 1 });
+    for await (const next of beyond) {
+      if (next._id !== end.seq + 1) break; // positions have no gaps; anything else is for verify()
       end = { seq: next._id, hash: next.hash };
     }
-    if (end.seq > from.seq) await this.#advance(from.seq, end.seq, end.hash);
+    if (end.seq > headSeq) await this.#advance(headSeq, end.seq, end.hash);
     return end;
   }
 

@@ -37,6 +37,11 @@ export interface ProcessOptions {
   readonly natsConfig?: string;
   /** NATS only: the server's name, unique within a cluster (JetStream places replicas by it). */
   readonly serverName?: string;
+  /**
+   * The FerretDB launcher only (a real mongod ignores it): serve CPU profiles and counts of the
+   * commands relayed over HTTP on this address, for benchmarks (see infra/ferretdb/debug.go).
+   */
+  readonly storeDebugAddress?: string;
 }
 
 export interface Component {
@@ -99,7 +104,7 @@ export const mongo: Component = {
   urlVariable: 'MONGO_URL',
   extraPorts: 0,
   url: (port) => `mongodb://127.0.0.1:${port}/`,
-  process(dir, ports) {
+  process(dir, ports, { storeDebugAddress }) {
     const data = join(dir, 'data');
     mkdirSync(data, { recursive: true });
     const logFile = join(dir, 'mongo.log');
@@ -115,7 +120,10 @@ export const mongo: Component = {
       : {
           name: 'mongo',
           command: installedBinary('beacon-ferretdb'),
-          args: ['-listen', `127.0.0.1:${ports.main}`, '-data', data, '-log-level', 'warn'],
+          args: [
+            ...['-listen', `127.0.0.1:${ports.main}`, '-data', data, '-log-level', 'warn'],
+            ...(storeDebugAddress ? ['-debug', storeDebugAddress] : []),
+          ],
           logFile,
           env: { DO_NOT_TRACK: '1' },
         };

@@ -22,6 +22,8 @@ export interface DedicatedOptions {
   readonly natsConfig?: string;
   /** Replaces the component's readiness probe, e.g. for a server that refuses anonymous clients. */
   readonly ready?: (url: string) => Promise<void>;
+  /** The FerretDB launcher only: serve its profiles and command counts here (see components.ts). */
+  readonly storeDebugAddress?: string;
 }
 
 /**
@@ -45,7 +47,15 @@ export async function startDedicated(
     Array.from({ length: component.extraPorts + 1 }, () => freePort()),
   );
   const proc = new ManagedProcess(
-    component.process(dir, { main: main!, extra }, { ui: false, natsConfig: options.natsConfig }),
+    component.process(
+      dir,
+      { main: main!, extra },
+      {
+        ui: false,
+        natsConfig: options.natsConfig,
+        storeDebugAddress: options.storeDebugAddress,
+      },
+    ),
   );
   const url = component.url(main!);
   const ready = (timeoutMs = 60_000) =>

@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest';
-import type { Collection } from 'mongodb';
+import { MongoClient, type Collection, type Document } from 'mongodb';
 import { commonV1, intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
 import { MongoAuditLog } from '../src/adapters/mongo/audit-log.js';
@@ -224,7 +224,84 @@ describe('the audit chain', () => {
   });
 });
 
+/** An audit record a replica appends in the tests below. */
+const replicaRecord = (replica: number, i: number) => ({
+  actor: `replica-${replica}`,
+  agencyId: undefined,
+  action: 'incident.read',
+  objectId: `inc_${replica}_${i}`,
+  tlp: 'AMBER',
+  at: new Date(),
+});
+
+/** A client of its own whose reads of the audit records (not its head) are listed. */
+async function watchedRecordReads(mongoUrl: string): Promise<{ client: MongoClient; reads: Document[] }> {
+  const client = await new MongoClient(mongoUrl, { monitorCommands: true }).connect();
+  const reads: Document[] = [];
+  client.on('commandStarted', (event) => {
+    const command = event.command;
+    if (event.commandName === 'find' && command['find'] === 'audit')
+      reads.push(command['filter'] as Document);
+  });
+  return { client, reads };
+}
+
 describe('the audit chain across replicas', () => {
+  // FerretDB serves a lookup from its _id index only for a string or ObjectId _id: each read of
+  // a record by its numeric position scans the whole log. A replica catching up after another's
+  // appends once read every record it had missed, one scan each (most of the store's CPU with
+  // two intake instances in the scale-out benchmark); it reads the head instead.
+  test('a replica behind another catches up from the head, reading no record', async ({
+    intake: t,
+    infra,
+  }) => {
+    const { client, reads } = await watchedRecordReads(infra.mongoUrl);
+    try {
+      const db = client.db(t.dbName);
+      const [behind, ahead] = [new MongoAuditLog(db), new MongoAuditLog(db)];
+      await behind.append(replicaRecord(0, 0)); // it now takes position 1 as the end
+      for (let i = 0; i < 30; i++) await ahead.append(replicaRecord(1, i));
+      reads.length = 0;
+      await behind.append(replicaRecord(0, 1)); // collides at position 2
+      expect(reads).toEqual([]);
+      const stored = await records(db.collection('audit'));
+      expect(stored.map((r) => r._id)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
+      expect(stored[31]).toMatchObject({ objectId: 'inc_0_1', prevHash: stored[30]!.hash });
+      expect(await behind.verify()).toEqual({ ok: true, records: 32, head: stored[31]!.hash });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('records a writer left past the head (it stopped before moving it) are read in one query', async ({
+    intake: t,
+    infra,
+  }) => {
+    const { client, reads } = await watchedRecordReads(infra.mongoUrl);
+    try {
+      const db = client.db(t.dbName);
+      const audit: AuditCollection = db.collection('audit');
+      const [behind, ahead] = [new MongoAuditLog(db), new MongoAuditLog(db)];
+      await behind.append(replicaRecord(0, 0));
+      for (let i = 0; i < 5; i++) await ahead.append(replicaRecord(1, i));
+      // As if the writer of records 4 to 6 had stopped between inserting them and moving the head.
+      const third = (await audit.findOne({ _id: 3 }))!;
+      await db
+        .collection<{ _id: string; seq: number; hash: string }>('audit_head')
+        .updateOne({ _id: 'head' }, { $set: { seq: 3, hash: third.hash } });
+      reads.length = 0;
+      await behind.append(replicaRecord(0, 1));
+      expect(reads).toHaveLength(1);
+      const stored = await records(audit);
+      expect(stored.map((r) => r._id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(stored[6]).toMatchObject({ objectId: 'inc_0_1', prevHash: stored[5]!.hash });
+      expect(await db.collection('audit_head').findOne({ _id: 'head' as never })).toMatchObject({ seq: 7 });
+      expect(await behind.verify()).toEqual({ ok: true, records: 7, head: stored[6]!.hash });
+    } finally {
+      await client.close();
+    }
+  });
+
   test('two replicas appending at once leave one chain with every record once, in no forks', async ({
     intake: t,
     mongoClient,
@@ -233,14 +310,7 @@ describe('the audit chain across replicas', () => {
     // append after the first may collide on its position and must go after the real head.
     const db = mongoClient.db(t.dbName);
     const replicas = [new MongoAuditLog(db), new MongoAuditLog(db)];
-    const record = (replica: number, i: number) => ({
-      actor: `replica-${replica}`,
-      agencyId: undefined,
-      action: 'incident.read',
-      objectId: `inc_${replica}_${i}`,
-      tlp: 'AMBER',
-      at: new Date(),
-    });
+    const record = replicaRecord;
     // Rounds of appends that overlap: one replica's batch lands while the other's is written.
     for (let round = 0; round < 5; round++) {
       await Promise.all(

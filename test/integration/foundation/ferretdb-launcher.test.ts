@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { components, freePort, installedBinary, ManagedProcess, waitFor } from '@beacon/testkit';
 
 /** The launcher itself, whatever store the rest of the run uses. */
-async function startLauncher() {
+async function startLauncher(extraArgs: string[] = []) {
   const data = mkdtempSync(join(tmpdir(), 'beacon-ferretdb-'));
   const port = await freePort();
   const proc = new ManagedProcess({
     name: 'beacon-ferretdb',
     command: installedBinary('beacon-ferretdb'),
-    args: ['-listen', `127.0.0.1:${port}`, '-data', data],
+    args: ['-listen', `127.0.0.1:${port}`, '-data', data, ...extraArgs],
     logFile: join(data, 'ferretdb.log'),
   });
   proc.start();
@@ -59,6 +59,35 @@ describe('the FerretDB launcher', () => {
         { what: 'an index on the _id lookup expression', timeoutMs: 15_000, intervalMs: 200 },
       );
       expect(plan).toMatch(/SEARCH .* USING INDEX .*_beacon_id/);
+    } finally {
+      await client.close();
+      await proc.stop();
+    }
+  });
+
+  it('with -debug, counts commands by the shape of their filter and serves CPU profiles', async () => {
+    const debug = `127.0.0.1:${await freePort()}`;
+    const { url, proc } = await startLauncher(['-debug', debug]);
+    const client = new MongoClient(url);
+    try {
+      const reports = client.db('app').collection<{ _id: string; n: number }>('reports');
+      await reports.insertOne({ _id: 'r1', n: 1 });
+      await reports.findOne({ _id: 'r1' });
+      await reports.findOne({ _id: 'r1', n: { $gt: 0, $lt: 5 } });
+      await reports.updateOne({ _id: 'r1' }, { $inc: { n: 1 } }, { upsert: true });
+      const counts = (await (await fetch(`http://${debug}/debug/commands`)).json()) as Record<
+        string,
+        { count: number; ms: number }
+      >;
+      expect(counts).toMatchObject({
+        'insert app.reports': { count: 1 },
+        'find app.reports {_id}': { count: 1 },
+        'find app.reports {_id, n:$gt,$lt}': { count: 1 },
+        'update app.reports {_id} upsert': { count: 1 },
+      });
+      const index = await fetch(`http://${debug}/debug/pprof/`);
+      expect(index.status).toBe(200);
+      expect(await index.text()).toContain('profile');
     } finally {
       await client.close();
       await proc.stop();
