@@ -340,10 +340,27 @@ describe('the response on the dev server with the real services', () => {
       expect(status.ncissLevel).toBeGreaterThanOrEqual(3);
       expect(await noticesIn(s, nats, 'cert-fr', incidentId)).toEqual([0]);
 
-      // Removed from the response, cert-fr is no longer engaged in intake either.
+      // Unassigned in intake directly, cert-fr leaves the response too: nobody pages it about
+      // an incident it may no longer read.
+      expect(
+        (await rest(s, 'POST', `/v1/incidents/${incidentId}:unassignAgency`, cc, { agencyId: 'cert-fr' }))
+          .status,
+      ).toBe(200);
+      status = await statusWhen(
+        s,
+        cc,
+        incidentId,
+        (x) => x.engagements.find((e) => e.agencyId === 'cert-fr')?.state === 'ENGAGEMENT_STATE_REMOVED',
+        'the response following the unassignment',
+      );
+      expect(status.engagements.find((e) => e.agencyId === 'cert-bayern')?.state).toBe(
+        'ENGAGEMENT_STATE_ACKNOWLEDGED',
+      );
+
+      // Removed from the response, lka-bayern is no longer engaged in intake either.
       expect(
         (
-          await rest(s, 'POST', `/v1/responses/${incidentId}/agencies/cert-fr:remove`, cc, {
+          await rest(s, 'POST', `/v1/responses/${incidentId}/agencies/lka-bayern:remove`, cc, {
             reason: 'not needed after all',
           })
         ).status,
@@ -351,6 +368,7 @@ describe('the response on the dev server with the real services', () => {
       const { body } = await rest(s, 'GET', `/v1/incidents/${incidentId}`, cc);
       const engaged = (body as { incident: { engagedAgencyIds: string[] } }).incident.engagedAgencyIds;
       expect(engaged).toContain('cert-bayern');
+      expect(engaged).not.toContain('lka-bayern');
       expect(engaged).not.toContain('cert-fr');
 
       // Resolving waits for the reports that must come first, and says which.
@@ -381,7 +399,7 @@ describe('the response on the dev server with the real services', () => {
           ).status,
         ).toBe(200);
       }
-      // Nobody is paged about a resolved incident: cert-fr's unanswered engagement ended.
+      // cert-fr's unanswered engagement stayed ended.
       expect(status.engagements.find((e) => e.agencyId === 'cert-fr')?.state).toBe(
         'ENGAGEMENT_STATE_REMOVED',
       );

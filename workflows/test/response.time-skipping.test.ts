@@ -13,6 +13,7 @@ import {
   acknowledgeSignal,
   acknowledgeUpdate,
   addAgencyUpdate,
+  agencyUnassignedSignal,
   caseUpdatedSignal,
   changeSeverityUpdate,
   clockWorkflowId,
@@ -522,6 +523,49 @@ describe('coordinators’ commands', () => {
  * afterwards (a later `env.sleep` never returns), so the scenario that continues as new has a
  * server of its own and moves no time after it.
  */
+describe('an agency unassigned in intake directly', () => {
+  it('leaves the response, unless intake lists it again by the time the response checks', async () => {
+    const id = 'inc_unassigned';
+    h.fake.agencies = [agencyProfile('cert-bayern', 'csirt'), agencyProfile('lka-bayern', 'law-enforcement')];
+    const t0 = await h.env.currentTimeMs();
+    h.fake.addIncident({ id, awareAtMs: t0, rsitClass: 'malicious-code', rsitType: 'infected-system' }, LOW);
+    const handle = await start(id);
+    await statusWhen(
+      handle,
+      (s) =>
+        s.phase === 'active' && s.agencies.length === 2 && s.agencies.every((a) => a.state === 'notified'),
+      'both agencies notified',
+    );
+    // Intake now lists cert-bayern (assigned again since its announcement) but not lka-bayern.
+    h.fake.incidents.set(id, { ...h.fake.incidents.get(id)!, engagedAgencyIds: ['cert-bayern'] });
+    await handle.signal(agencyUnassignedSignal, { agencyId: 'cert-bayern' });
+    await handle.signal(agencyUnassignedSignal, { agencyId: 'lka-bayern' });
+    const status = await statusWhen(
+      handle,
+      (s) => s.agencies.find((a) => a.agencyId === 'lka-bayern')?.state === 'removed',
+      'lka-bayern removed',
+    );
+    expect(status.agencies.find((a) => a.agencyId === 'cert-bayern')?.state).toBe('notified');
+    // Its engagement ended: past the four-hour wait only cert-bayern's deputy hears.
+    const before = h.fake.notices.filter((n) => n.incidentId === id).length;
+    await h.env.sleep(4 * HOUR + 60_000);
+    await eventually(
+      () => h.fake.notices.filter((n) => n.incidentId === id).length === before + 1,
+      'cert-bayern deputy notified',
+    );
+    expect(
+      h.fake.notices.filter((n) => n.incidentId === id).map((n) => [n.regardingAgencyId, n.contactRank]),
+    ).toEqual([
+      ['cert-bayern', 0],
+      ['lka-bayern', 0],
+      ['cert-bayern', 1],
+    ]);
+    // Not a removal the response asked intake for.
+    expect(h.fake.disengagedInIntake.filter(([incident]) => incident === id)).toEqual([]);
+    await handle.terminate();
+  });
+});
+
 describe('continue-as-new', () => {
   let c: Harness;
   beforeAll(async () => {

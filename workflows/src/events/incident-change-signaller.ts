@@ -3,7 +3,12 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '@beacon/platform';
 import { intakeV1, victimsV1 } from '@beacon/proto';
 import { snapshotFromProto } from '../activities/create-activities.js';
-import { incidentChangedSignal, linkVictimCaseSignal, responseWorkflowId } from '../workflows/definitions.js';
+import {
+  agencyUnassignedSignal,
+  incidentChangedSignal,
+  linkVictimCaseSignal,
+  responseWorkflowId,
+} from '../workflows/definitions.js';
 import { DurableConsumer } from './durable-consumer.js';
 
 export interface IncidentChangeSignallerOptions {
@@ -19,8 +24,9 @@ export interface IncidentChangeSignallerOptions {
  * Tells a response what changed elsewhere: in intake, a new severity (and so other agencies and
  * regimes) or an agency engaged there — the signal carries the incident as the event has it,
  * and the response ignores versions it already holds, so a redelivery or the echo of the
- * response's own change does nothing; in victims, a case opened for the incident, which the
- * response then follows up (once, however often it hears of it).
+ * response's own change does nothing — or an agency unassigned there, which the response checks
+ * against intake before it ends that engagement; in victims, a case opened for the incident,
+ * which the response then follows up (once, however often it hears of it).
  */
 export class IncidentChangeSignaller {
   readonly #consumer: DurableConsumer;
@@ -32,6 +38,7 @@ export class IncidentChangeSignaller {
       subjects: [
         `${options.subjectRoot}.incident.severity-changed`,
         `${options.subjectRoot}.incident.agency-assigned`,
+        `${options.subjectRoot}.incident.agency-unassigned`,
         `${options.subjectRoot}.victims.case-opened`,
       ],
       durable: options.durable,
@@ -53,6 +60,14 @@ export class IncidentChangeSignaller {
               options.client.workflow.getHandle(id).signal(linkVictimCaseSignal, { caseId: opened.caseId }),
             );
           }
+          return;
+        }
+        if (message.subject.endsWith('.agency-unassigned')) {
+          const { incident, agencyId } = intakeV1.AgencyUnassigned.decode(envelope.data);
+          if (!incident) return;
+          await signal(incident.id, (id) =>
+            options.client.workflow.getHandle(id).signal(agencyUnassignedSignal, { agencyId }),
+          );
           return;
         }
         const incident = message.subject.endsWith('.severity-changed')

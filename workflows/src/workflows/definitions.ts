@@ -180,6 +180,12 @@ export const victimCaseChangedSignal = defineSignal<[VictimCaseChange]>('victimC
  */
 export const incidentChangedSignal = defineSignal<[IncidentSnapshot]>('incidentChanged');
 
+/**
+ * A coordinator unassigned the agency in intake directly: the response checks intake and, if
+ * the agency is still not engaged there, ends its engagement (no more notices about the incident).
+ */
+export const agencyUnassignedSignal = defineSignal<[{ readonly agencyId: string }]>('agencyUnassigned');
+
 /** A victim case linked to the incident after the response started (victims service, officer). */
 export const linkVictimCaseSignal = defineSignal<[{ readonly caseId: string }]>('linkVictimCase');
 

@@ -45,6 +45,7 @@ import {
   acknowledgeSignal,
   acknowledgeUpdate,
   addAgencyUpdate,
+  agencyUnassignedSignal,
   changeSeverityUpdate,
   clockAlarmSignal,
   clockFactsSignal,
@@ -117,6 +118,8 @@ interface ResponseState {
   finalReport?: Record<string, unknown>;
   /** The newest incident intake announced, not yet applied. */
   pendingIncident?: IncidentSnapshot;
+  /** Agencies intake announced as unassigned there, not yet checked. */
+  pendingUnassigned?: string[];
   timeline: TimelineEntry[];
   /** Search attribute values last written, to write only changes. */
   searchAttributes: Record<string, unknown>;
@@ -688,6 +691,37 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     if (incident.version > known) state.pendingIncident = incident;
   });
 
+  setHandler(agencyUnassignedSignal, ({ agencyId }) => {
+    const agency = state.agencies[agencyId];
+    // The echo of the response's own removal, or an agency it never engaged: nothing to do.
+    if (!agency || agency.state === 'removed' || state.pendingUnassigned?.includes(agencyId)) return;
+    state.pendingUnassigned = [...(state.pendingUnassigned ?? []), agencyId];
+  });
+
+  /**
+   * Ends the engagements of agencies a coordinator unassigned in intake. The announcement may be
+   * stale (the agency assigned again since, or by the response itself after it), so intake is
+   * read first and only an agency still not engaged there is removed.
+   */
+  const applyUnassignments = async () => {
+    const ids = state.pendingUnassigned ?? [];
+    state.pendingUnassigned = undefined;
+    const engaged = new Set((await intake.loadIncident(incidentId)).engagedAgencyIds);
+    for (const agencyId of ids) {
+      const agency = state.agencies[agencyId];
+      if (!agency || agency.state === 'removed' || engaged.has(agencyId)) continue;
+      if (agency.state === 'engaging' || agency.state === 'notified') {
+        try {
+          await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agencyId)).cancel();
+        } catch (error) {
+          log.warn('engagement already ended', { agencyId, error: String(error) });
+        }
+      }
+      state.agencies[agencyId] = { ...state.agencies[agencyId]!, state: 'removed' };
+      note({ kind: 'removed', agencyId, detail: 'unassigned in intake by a coordinator' });
+    }
+  };
+
   /** Applies what intake changed: severity and its consequences, agencies a coordinator engaged. */
   const applyIncidentChange = async () => {
     const next = state.pendingIncident;
@@ -1001,10 +1035,18 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   while (state.phase === 'active') {
     await condition(
-      () => state.resolution !== undefined || state.pendingIncident !== undefined || historyIsLarge(),
+      () =>
+        state.resolution !== undefined ||
+        state.pendingIncident !== undefined ||
+        state.pendingUnassigned !== undefined ||
+        historyIsLarge(),
     );
     if (state.pendingIncident) {
       await applyIncidentChange();
+      continue;
+    }
+    if (state.pendingUnassigned) {
+      await applyUnassignments();
       continue;
     }
     if (state.resolution) break;
