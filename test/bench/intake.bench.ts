@@ -9,9 +9,16 @@ import { credentials, Metadata, Server, ServerCredentials, type ServiceError } f
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectMongo, connectNats, ensureStream } from '@beacon/platform';
 import { diagnosticsV1, intakeV1 } from '@beacon/proto';
-import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { freePort, infraDir, startDedicated, startStack, testNames, waitFor } from '@beacon/testkit/infra';
 import { reportJson, startTestStack } from '@beacon/gateway/testing';
-import { latencyAtRate, peakThroughput, processCpuSeconds, type Throughput } from './measure.js';
+import {
+  latencyAtRate,
+  peakThroughput,
+  processCpuSeconds,
+  storeCommands,
+  type CommandCounts,
+  type Throughput,
+} from './measure.js';
 import { publish, type Row } from './report.js';
 
 // Long enough that the peak includes the relay's share of the work, not only the requests'.
@@ -19,7 +26,22 @@ const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
 const WARMUP_MS = 2_000;
 const CONCURRENCY = 16;
 
-const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+// The store is started here (unless MONGO_URL names one) with the launcher's debug endpoint,
+// so the submissions' store commands can be counted.
+const storeDebugAddress = `127.0.0.1:${await freePort()}`;
+const store = process.env['MONGO_URL'] ? undefined : await startDedicated('mongo', { storeDebugAddress });
+const storeDebug = store?.process.spec.command.endsWith('beacon-ferretdb')
+  ? `http://${storeDebugAddress}`
+  : undefined;
+const stack = await startStack({
+  dir: join(infraDir, 'bench'),
+  ports: 'free',
+  ui: false,
+  env: store ? { ...process.env, MONGO_URL: store.url } : process.env,
+});
+const storePid = store?.process.pid ?? stack.processes.mongo?.pid;
+/** The store's commands per call of each scenario that counted them. */
+const commandMix: Record<string, CommandCounts> = {};
 const names = testNames();
 const rows: Row[] = [];
 const peaks: Record<string, Throughput> = {};
@@ -40,12 +62,13 @@ async function scenario(
   // in it), over the peak phase and its settling. CPU time, unlike the rate, hardly depends on
   // what else the machine is running.
   const cpu = () => ({
-    store: stack.processes.mongo ? processCpuSeconds(stack.processes.mongo.pid) : NaN,
+    store: storePid ? processCpuSeconds(storePid) : NaN,
     nats: stack.processes.nats ? processCpuSeconds(stack.processes.nats.pid) : NaN,
     node: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   });
   let calls = 0;
   const cpuBefore = cpu();
+  const commandsBefore = await storeCommands(storeDebug);
   const measured = await peakThroughput((i) => ((calls += 1), op(i)), {
     concurrency: CONCURRENCY,
     durationMs: DURATION_MS,
@@ -59,6 +82,13 @@ async function scenario(
     peak = { ...measured, seconds, opsPerSecond: measured.ops / seconds };
   }
   const cpuAfter = cpu();
+  const commandsAfter = await storeCommands(storeDebug);
+  commandMix[name] = Object.fromEntries(
+    Object.entries(commandsAfter).map(([key, { count, ms }]) => {
+      const before = commandsBefore[key] ?? { count: 0, ms: 0 };
+      return [key, { count: (count - before.count) / calls, ms: (ms - before.ms) / calls }];
+    }),
+  );
   const perCall = (k: keyof typeof cpuAfter) => (((cpuAfter[k] - cpuBefore[k]) * 1000) / calls).toFixed(2);
   const cpuNote = `CPU ms per call: store ${perCall('store')}, nats ${perCall('nats')}, node ${perCall('node')}`;
   const latency = await latencyAtRate(op, {
@@ -220,6 +250,17 @@ try {
     ],
     fileURLToPath(new URL('./results', import.meta.url)),
   );
+  // Where a submission's store time goes: a filter other than `{_id}` is a scan on FerretDB.
+  const mix = Object.entries(commandMix['submit report via gateway (gRPC)'] ?? {})
+    .filter(([, { count }]) => count >= 0.01)
+    .sort((a, b) => b[1].ms - a[1].ms);
+  if (mix.length > 0) {
+    console.log('\nStore commands per gRPC submission (count, ms from request to reply):');
+    for (const [key, { count, ms }] of mix) {
+      console.log(`  ${key.padEnd(64)} ${count.toFixed(2).padStart(6)} ${ms.toFixed(2).padStart(8)} ms`);
+    }
+  }
 } finally {
   await stack.stop();
+  await store?.stop();
 }

@@ -106,3 +106,26 @@ export function processCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
+
+/**
+ * Commands the FerretDB launcher relayed, by name, namespace and filter shape, with the time
+ * FerretDB took on them (its `-debug` endpoint, infra/ferretdb/debug.go).
+ */
+export type CommandCounts = Record<string, { count: number; ms: number }>;
+
+/** The launcher's command counts at `debug` (its address); none without one (a real mongod). */
+export async function storeCommands(debug: string | undefined): Promise<CommandCounts> {
+  if (!debug) return {};
+  const response = await fetch(`${debug}/debug/commands`);
+  if (!response.ok) throw new Error(`store command counts: HTTP ${response.status}`);
+  const counts = (await response.json()) as CommandCounts;
+  // Each scenario's databases have a name of their own: count them under the service's.
+  const merged: CommandCounts = {};
+  for (const [key, { count, ms }] of Object.entries(counts)) {
+    const general = key.replace(/\bt[0-9a-f]{8}_/, '');
+    const entry = (merged[general] ??= { count: 0, ms: 0 });
+    entry.count += count;
+    entry.ms += ms;
+  }
+  return merged;
+}

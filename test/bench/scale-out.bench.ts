@@ -24,25 +24,22 @@ import {
   waitFor,
   type NatsCluster,
 } from '@beacon/testkit/infra';
-import { peakThroughput, type Throughput } from './measure.js';
+import {
+  peakThroughput,
+  processCpuSeconds,
+  storeCommands,
+  type CommandCounts,
+  type Throughput,
+} from './measure.js';
 import { publish, type Row } from './report.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
 const WARMUP_MS = 2_000;
 const CONCURRENCY = 16;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
-const TICKS_PER_SECOND = 100; // CLK_TCK on Linux
 
 const dir = join(infraDir, 'bench', 'scale-out');
 mkdirSync(dir, { recursive: true });
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at ") ".
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 /** Busy and total jiffies of the whole machine (every process, other users' too). */
 function machineTicks(): { busy: number; total: number } {
@@ -170,25 +167,6 @@ function unary<R>(client: object, method: string, request: unknown, token: strin
       (e: ServiceError | null, r: R) => (e ? reject(e) : resolve(r)),
     ),
   );
-}
-
-/** The FerretDB launcher's debug endpoint (infra/ferretdb/debug.go); absent for a real mongod. */
-type CommandCounts = Record<string, { count: number; ms: number }>;
-
-async function storeCommands(debug: string | undefined): Promise<CommandCounts> {
-  if (!debug) return {};
-  const response = await fetch(`${debug}/debug/commands`);
-  if (!response.ok) throw new Error(`store command counts: HTTP ${response.status}`);
-  const counts = (await response.json()) as CommandCounts;
-  // Each scenario's databases have a name of their own: count them under the service's.
-  const merged: CommandCounts = {};
-  for (const [key, { count, ms }] of Object.entries(counts)) {
-    const general = key.replace(/\bt[0-9a-f]{8}_/, '');
-    const entry = (merged[general] ??= { count: 0, ms: 0 });
-    entry.count += count;
-    entry.ms += ms;
-  }
-  return merged;
 }
 
 /** The store's CPU profile over the next `seconds`, written to `file` (pprof format). */
@@ -351,7 +329,7 @@ async function scenario(
       ...Object.fromEntries(
         Object.entries(pids).map(([component, list]) => [
           component,
-          list.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+          list.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
         ]),
       ),
       'load generator': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
