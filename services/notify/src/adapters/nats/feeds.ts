@@ -1,17 +1,13 @@
-import {
-  AckPolicy,
-  jetstream,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import {
   ConcurrencyLimit,
   ensureConsumer,
   tlpFromProto,
+  tracingEnabled,
   withConsumerSpan,
   withProducerSpan,
+  type JetStreamPublisher,
   type Logger,
   type StreamSpec,
 } from '@beacon/platform';
@@ -39,25 +35,32 @@ export const feedSubject = (root: string, agencyId: string, type: string) => `${
 /** The message id of an event in one agency's feed: the stream drops a second copy. */
 export const feedMessageId = (eventId: string, agencyId: string) => `${eventId}.${agencyId}`;
 
+/**
+ * Publishes feed copies with one acknowledgement each (the copy is stored, or a duplicate the
+ * stream dropped), through a publisher that waits for many acks on one subscription: an event's
+ * copies leave together in one write and their acks come back together.
+ */
 export class JetStreamFeedPublisher implements FeedPublisher {
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly publisher: JetStreamPublisher,
     private readonly root: string,
   ) {}
 
   async publish(messages: readonly FeedMessage[]): Promise<void> {
+    const traced = tracingEnabled();
     await Promise.all(
       messages.map((m) => {
         const h = headers();
         h.set('Beacon-Event-Id', m.eventId);
         h.set('Beacon-Event-Type', m.type);
         const subject = feedSubject(this.root, m.agencyId, m.type);
+        const msgID = feedMessageId(m.eventId, m.agencyId);
+        if (!traced) return this.publisher.publish(subject, m.envelope, { msgID, headers: h });
         // The feed copy continues the trace of the work that published it.
         return withProducerSpan(
           subject,
           undefined,
-          () =>
-            this.js.publish(subject, m.envelope, { msgID: feedMessageId(m.eventId, m.agencyId), headers: h }),
+          () => this.publisher.publish(subject, m.envelope, { msgID, headers: h }),
           h,
         );
       }),
