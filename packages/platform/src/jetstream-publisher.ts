@@ -10,7 +10,10 @@ import {
 export interface JetStreamPublishOptions {
   /** `Nats-Msg-Id`: the stream stores one copy per id within its duplicate window. */
   readonly msgID?: string;
-  /** Sent as they are; `Nats-Msg-Id` is added to them when `msgID` is given. */
+  /**
+   * Sent as they are, with `Nats-Msg-Id` set to `msgID` when given. They are encoded before
+   * `publish` returns, so the caller may change and reuse them for its next message.
+   */
   readonly headers?: MsgHdrs;
 }
 

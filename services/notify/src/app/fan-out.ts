@@ -65,10 +65,16 @@ export class FanOut {
       occurredAt: event.occurredAt,
     };
     const engaged = new Set(incident?.engagedAgencyIds ?? []);
-    const candidates = (await this.deps.agencies.all()).map(({ agency, subscriptions }) => ({
-      agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
-      subscriptions,
-    }));
+    // Each agency is engaged on this incident or not; the registry's copy (engaged on none) is
+    // passed on as it is, and only the few engaged agencies are copied, for every event.
+    const candidates = (await this.deps.agencies.all()).map((entry) => {
+      const { agency, subscriptions } = entry;
+      if (!engaged.has(agency.id) && agency.engagedIncidentIds.length === 0) return entry;
+      return {
+        agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
+        subscriptions,
+      };
+    });
     const decisions = recipients(candidates, facts);
     await this.deps.feeds.publish(
       decisions
