@@ -18,7 +18,14 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { loadConfig, startNotify } from '@beacon/notify';
-import { connectNats, createDevIssuer, createLogger, encodeEnvelope, ensureStream } from '@beacon/platform';
+import {
+  connectNats,
+  createDevIssuer,
+  createLogger,
+  encodeEnvelope,
+  ensureStream,
+  JetStreamPublisher,
+} from '@beacon/platform';
 import { intakeV1, notifyV1 } from '@beacon/proto';
 import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
 import { latencyAtRate } from './measure.js';
@@ -31,6 +38,15 @@ const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
 /** Baseline and fan-out bursts alternate this many times; each side's messages are split evenly. */
 const ROUNDS = Number(process.env['NOTIFY_BENCH_ROUNDS'] ?? 5);
 const WARMUP_EVENTS = 100;
+/**
+ * The baseline's publish path: `client` (default), the NATS client's `js.publish` as an
+ * application would write it; `lean`, the one-subscription publisher notify's fan-out uses, so
+ * that the share can also be read against the same publish path on both sides.
+ */
+const BASELINE_PUBLISHER = process.env['NOTIFY_BENCH_BASELINE_PUBLISHER'] ?? 'client';
+if (BASELINE_PUBLISHER !== 'client' && BASELINE_PUBLISHER !== 'lean') {
+  throw new Error(`NOTIFY_BENCH_BASELINE_PUBLISHER must be client or lean, not ${BASELINE_PUBLISHER}`);
+}
 /** Publishes awaiting their ack at once: the raw baseline's, and the event burst's. */
 const BASELINE_WINDOW = 256;
 const EVENT_WINDOW = 64;
@@ -400,14 +416,18 @@ try {
     const id = m.headers?.get('Beacon-Event-Id');
     if (id) rawArrivals.get(id)?.();
   });
+  const lean = BASELINE_PUBLISHER === 'lean' ? new JetStreamPublisher(nc) : undefined;
   const rawPublish = (n: number) => {
     const h = headers();
     const id = `raw-${n}`;
     h.set('Beacon-Event-Id', id);
     h.set('Beacon-Event-Type', 'incident.opened');
+    const options = { msgID: `${id}.${agencyId(0)}`, headers: h };
     return {
       id,
-      ack: js.publish(rawSubject, sample.envelope, { msgID: `${id}.${agencyId(0)}`, headers: h }),
+      ack: lean
+        ? lean.publish(rawSubject, sample.envelope, options)
+        : js.publish(rawSubject, sample.envelope, options),
     };
   };
   let rawSent = 0;
@@ -647,6 +667,7 @@ try {
     p99Ms: rawLatency.p99Ms,
     note: [
       perThousand(rawCpu, rawPerRound * ROUNDS),
+      `published with ${BASELINE_PUBLISHER === 'lean' ? 'the one-subscription publisher notify uses' : 'the client’s js.publish'}`,
       `${rawPerRound * ROUNDS} messages in ${ROUNDS} bursts taking turns with the fan-out's, of ${sample.envelope.length} B + headers, ${BASELINE_WINDOW} publishes in flight, ordered consumer`,
       `latency publish→receive at ${rawLatency.ratePerSecond.toFixed(0)}/s`,
       peakLoad,
