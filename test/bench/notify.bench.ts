@@ -5,8 +5,12 @@
  * its gRPC API with mixed subscriptions, then `NOTIFY_BENCH_EVENTS` intake envelopes (default
  * 2,000) are published onto BEACON_EVENTS in `NOTIFY_BENCH_ROUNDS` bursts (default 5) that take
  * turns with the baseline's, and BEACON_FEEDS is read until every feed message the rules call
- * for has arrived. Latency is then measured at half of each side's rate for `BENCH_DURATION_MS`. Run with `pnpm bench notify`; prints a table and writes JSON to results/.
+ * for has arrived. Latency is then measured at half of each side's rate for `BENCH_DURATION_MS`.
+ * Each side's notes give the CPU (from /proc) that this process, nats-server and the store spent
+ * per 1,000 messages over its bursts: the figure least moved by other work on the machine. Run
+ * with `pnpm bench notify`; prints a table and writes JSON to results/.
  */
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +18,14 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { loadConfig, startNotify } from '@beacon/notify';
-import { connectNats, createDevIssuer, createLogger, encodeEnvelope, ensureStream } from '@beacon/platform';
+import {
+  connectNats,
+  createDevIssuer,
+  createLogger,
+  encodeEnvelope,
+  ensureStream,
+  JetStreamPublisher,
+} from '@beacon/platform';
 import { intakeV1, notifyV1 } from '@beacon/proto';
 import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
 import { latencyAtRate } from './measure.js';
@@ -27,6 +38,15 @@ const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
 /** Baseline and fan-out bursts alternate this many times; each side's messages are split evenly. */
 const ROUNDS = Number(process.env['NOTIFY_BENCH_ROUNDS'] ?? 5);
 const WARMUP_EVENTS = 100;
+/**
+ * The baseline's publish path: `client` (default), the NATS client's `js.publish` as an
+ * application would write it; `lean`, the one-subscription publisher notify's fan-out uses, so
+ * that the share can also be read against the same publish path on both sides.
+ */
+const BASELINE_PUBLISHER = process.env['NOTIFY_BENCH_BASELINE_PUBLISHER'] ?? 'client';
+if (BASELINE_PUBLISHER !== 'client' && BASELINE_PUBLISHER !== 'lean') {
+  throw new Error(`NOTIFY_BENCH_BASELINE_PUBLISHER must be client or lean, not ${BASELINE_PUBLISHER}`);
+}
 /** Publishes awaiting their ack at once: the raw baseline's, and the event burst's. */
 const BASELINE_WINDOW = 256;
 const EVENT_WINDOW = 64;
@@ -337,10 +357,44 @@ const timed = async <T>(run: () => Promise<T>) => {
   return { value, seconds: (performance.now() - started) / 1000 };
 };
 
+/** CPU seconds (user + system) of a process, from /proc (100 ticks a second on Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const rows: Row[] = [];
 const checks: Check[] = [];
 const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
 const names = testNames();
+/**
+ * CPU of this process (the baseline's client or notify, and the readers), the NATS server and
+ * the mongo-wire store: other work on the machine moves rates and latencies, hardly these.
+ */
+const cpuNow = () => {
+  const own = process.cpuUsage();
+  return {
+    bench: (own.user + own.system) / 1e6,
+    nats: cpuSeconds(stack.processes.nats?.pid),
+    store: cpuSeconds(stack.processes.mongo?.pid),
+  };
+};
+type Cpu = ReturnType<typeof cpuNow>;
+const cpuSince = (from: Cpu): Cpu => {
+  const now = cpuNow();
+  return { bench: now.bench - from.bench, nats: now.nats - from.nats, store: now.store - from.store };
+};
+const addCpu = (a: Cpu, b: Cpu): Cpu => ({
+  bench: a.bench + b.bench,
+  nats: a.nats + b.nats,
+  store: a.store + b.store,
+});
+/** Milliseconds of CPU per 1,000 messages, per process. */
+const perThousand = (cpu: Cpu, messages: number) =>
+  `this process ${((1e6 * cpu.bench) / messages).toFixed(0)}, nats-server ${((1e6 * cpu.nats) / messages).toFixed(0)}, store ${((1e6 * cpu.store) / messages).toFixed(0)} ms CPU per 1,000 messages`;
 /** Run in reverse at the end, also after a failure, so no connection outlives the servers. */
 const cleanups: (() => unknown)[] = [];
 try {
@@ -362,14 +416,18 @@ try {
     const id = m.headers?.get('Beacon-Event-Id');
     if (id) rawArrivals.get(id)?.();
   });
+  const lean = BASELINE_PUBLISHER === 'lean' ? new JetStreamPublisher(nc) : undefined;
   const rawPublish = (n: number) => {
     const h = headers();
     const id = `raw-${n}`;
     h.set('Beacon-Event-Id', id);
     h.set('Beacon-Event-Type', 'incident.opened');
+    const options = { msgID: `${id}.${agencyId(0)}`, headers: h };
     return {
       id,
-      ack: js.publish(rawSubject, sample.envelope, { msgID: `${id}.${agencyId(0)}`, headers: h }),
+      ack: lean
+        ? lean.publish(rawSubject, sample.envelope, options)
+        : js.publish(rawSubject, sample.envelope, options),
     };
   };
   let rawSent = 0;
@@ -540,11 +598,16 @@ try {
   let rawSeconds = 0;
   const peak = { feedMessages: 0, publishedSeconds: 0, seconds: 0 };
   const shares: number[] = [];
+  let rawCpu: Cpu = { bench: 0, nats: 0, store: 0 };
+  let fanCpu: Cpu = { bench: 0, nats: 0, store: 0 };
   const loads: number[] = [];
   const rawPerRound = Math.floor(BASELINE_MESSAGES / ROUNDS);
   const eventsPerRound = Math.floor(EVENTS / ROUNDS);
   for (let round = 0; round < ROUNDS; round++) {
+    const rawFrom = cpuNow();
     const raw = await timed(() => rawBurst(rawPerRound));
+    rawCpu = addCpu(rawCpu, cpuSince(rawFrom));
+    const fanFrom = cpuNow();
     const fan = await burst(eventsPerRound);
     loads.push(loadavg()[0]!);
     rawSeconds += raw.seconds;
@@ -555,8 +618,10 @@ try {
     console.error(
       `round ${round + 1}: baseline ${(rawPerRound / raw.seconds).toFixed(0)}/s, fan-out ${(fan.feedMessages / fan.seconds).toFixed(0)} feed messages/s`,
     );
-    // The next baseline burst starts only once notify has stored what the last events carried.
+    // The next baseline burst starts only once notify has stored what the last events carried;
+    // that work is the fan-out's, so its CPU counts until then.
     await settled();
+    fanCpu = addCpu(fanCpu, cpuSince(fanFrom));
   }
   const rawRate = (rawPerRound * ROUNDS) / rawSeconds;
   const feedRate = peak.feedMessages / peak.seconds;
@@ -569,7 +634,7 @@ try {
   rows.push({
     name: `fan-out to ${AGENCIES} agencies (feed messages)`,
     opsPerSecond: feedRate,
-    note: `${eventsPerRound * ROUNDS} events → ${peak.feedMessages} feed messages (${(peak.feedMessages / (eventsPerRound * ROUNDS)).toFixed(1)}/event, ${subscriptionCount} subscriptions) in ${peak.seconds.toFixed(2)} s; events published in ${peak.publishedSeconds.toFixed(2)} s; share of the baseline per round ${Math.round(100 * Math.min(...shares))}–${Math.round(100 * Math.max(...shares))}%; ${peakLoad}`,
+    note: `${perThousand(fanCpu, peak.feedMessages)}; ${eventsPerRound * ROUNDS} events → ${peak.feedMessages} feed messages (${(peak.feedMessages / (eventsPerRound * ROUNDS)).toFixed(1)}/event, ${subscriptionCount} subscriptions) in ${peak.seconds.toFixed(2)} s; events published in ${peak.publishedSeconds.toFixed(2)} s; share of the baseline per round ${Math.round(100 * Math.min(...shares))}–${Math.round(100 * Math.max(...shares))}%; ${peakLoad}`,
   });
   rows.push({
     name: 'fan-out: events handled',
@@ -601,6 +666,8 @@ try {
     p50Ms: rawLatency.p50Ms,
     p99Ms: rawLatency.p99Ms,
     note: [
+      perThousand(rawCpu, rawPerRound * ROUNDS),
+      `published with ${BASELINE_PUBLISHER === 'lean' ? 'the one-subscription publisher notify uses' : 'the client’s js.publish'}`,
       `${rawPerRound * ROUNDS} messages in ${ROUNDS} bursts taking turns with the fan-out's, of ${sample.envelope.length} B + headers, ${BASELINE_WINDOW} publishes in flight, ordered consumer`,
       `latency publish→receive at ${rawLatency.ratePerSecond.toFixed(0)}/s`,
       peakLoad,

@@ -24,6 +24,12 @@ export {
   type StreamSpec,
 } from './nats.js';
 export {
+  JetStreamPublisher,
+  NoStreamError,
+  PublishTimeoutError,
+  type JetStreamPublishOptions,
+} from './jetstream-publisher.js';
+export {
   connectMongo,
   duplicatePositions,
   ensureIndexes,

@@ -6,6 +6,7 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  JetStreamPublisher,
   Metrics,
   OutboxRelay,
   startGrpcServer,
@@ -69,6 +70,7 @@ export async function startNotify(
     feedsStream(feeds.stream, feeds.root, config.nats.replicas),
   ]);
   const js = jetstream(nc);
+  const publisher = new JetStreamPublisher(nc);
   const db = mongo.db(config.mongo.db);
 
   const agencies = new MongoAgencyStore(db);
@@ -90,13 +92,13 @@ export async function startNotify(
   const fanOut = new FanOut({
     agencies: snapshot,
     incidents,
-    feeds: new JetStreamFeedPublisher(js, feeds.root),
+    feeds: new JetStreamFeedPublisher(publisher, feeds.root),
   });
   const notices = new EngagementNotices({
     // The store, not the snapshot: a notice goes to the contact as registered right now.
     agencies,
     notices: new MongoEngagementNoticeStore(db),
-    feed: new JetStreamEngagementNoticeFeed(js, feeds.root),
+    feed: new JetStreamEngagementNoticeFeed(publisher, feeds.root),
     clock,
     ids: randomUUID,
   });

@@ -37,14 +37,29 @@ test('facts put without waiting are written in order, read back only once writte
     tlp: 'RED',
     engagedAgencyIds: ['cert-de', 'bka'],
   });
+
+  // Newer facts from a replica that never wrote this incident do replace what is stored.
+  const third = new MongoIncidentFactsStore(db);
+  await third.put(facts(4, { tlp: 'AMBER', engagedAgencyIds: ['bka'] }));
+  expect(await store.get('incident-1')).toMatchObject({
+    version: 4,
+    tlp: 'AMBER',
+    engagedAgencyIds: ['bka'],
+  });
+  expect(await store.collection.countDocuments({})).toBe(1);
 });
 
 test('facts put while a write of the incident is under way wait as one write of the newest', async ({
   db,
 }) => {
   const store = new MongoIncidentFactsStore(db);
+  const insert = store.collection.insertOne.bind(store.collection);
   const replace = store.collection.replaceOne.bind(store.collection);
   const written: number[] = [];
+  store.collection.insertOne = (...args: Parameters<typeof insert>) => {
+    written.push(args[0].version);
+    return insert(...args);
+  };
   store.collection.replaceOne = (...args: Parameters<typeof replace>) => {
     written.push(args[1].version);
     return replace(...args);

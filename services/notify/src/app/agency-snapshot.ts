@@ -3,19 +3,36 @@ import type { AgencyStore, StoredAgency } from './ports.js';
 
 type Entry = { readonly agency: StoredAgency; readonly subscriptions: readonly Subscription[] };
 
+/** A copy is read again, whatever the revision says, after this many checks' worth of time. */
+const FULL_RELOAD_CHECKS = 12;
+
 /**
  * Every agency with its subscriptions, held in memory for the fan-out and the push channels,
  * which look at them for every event and every feed message. A read never waits for a
  * reload once a first copy exists: a stale copy is served while a fresh one loads. This
  * replica's own changes reload at once (`invalidate`); other replicas' are seen within `ttlMs`.
+ * Every `ttlMs` the registry's revision is read (one small document) and the registry itself
+ * only when the revision moved — reading it all costs the store about 75 ms of CPU at 200
+ * agencies, measured, every five seconds while events flow — and in any case every
+ * `FULL_RELOAD_CHECKS` periods, in case a replica stored a change and died before raising
+ * the revision.
  */
 export class AgencySnapshot {
-  #current: { at: number; entries: readonly Entry[]; byId: ReadonlyMap<string, Entry> } | undefined;
+  #current:
+    | {
+        /** When the copy was last found current. */
+        at: number;
+        readonly loadedAt: number;
+        readonly revision: number;
+        readonly entries: readonly Entry[];
+        readonly byId: ReadonlyMap<string, Entry>;
+      }
+    | undefined;
   #loading: Promise<void> | undefined;
   #stale = false;
 
   constructor(
-    private readonly store: Pick<AgencyStore, 'all'>,
+    private readonly store: Pick<AgencyStore, 'all' | 'revision'>,
     private readonly ttlMs: number,
     private readonly now: () => number,
   ) {}
@@ -51,12 +68,33 @@ export class AgencySnapshot {
     const wasStale = this.#stale;
     this.#stale = false;
     let entries: Awaited<ReturnType<AgencyStore['all']>>;
+    let revision: number;
     try {
+      // The revision first: the registry read after it holds every change up to it.
+      revision = await this.store.revision();
+      const current = this.#current;
+      const now = this.now();
+      if (
+        !wasStale &&
+        current !== undefined &&
+        current.revision === revision &&
+        now - current.loadedAt <= FULL_RELOAD_CHECKS * this.ttlMs
+      ) {
+        current.at = now;
+        return;
+      }
       entries = await this.store.all();
     } catch (error) {
       this.#stale ||= wasStale;
       throw error;
     }
-    this.#current = { at: this.now(), entries, byId: new Map(entries.map((e) => [e.agency.id, e])) };
+    const at = this.now();
+    this.#current = {
+      at,
+      loadedAt: at,
+      revision,
+      entries,
+      byId: new Map(entries.map((e) => [e.agency.id, e])),
+    };
   }
 }

@@ -45,13 +45,7 @@ export class FanOut {
   ) {}
 
   async handle(event: FanOutEvent): Promise<FanOutResult> {
-    let incident = event.incident;
-    let stored = Promise.resolve();
-    if (incident) {
-      stored = this.deps.incidents.put(incident);
-      // Awaited by the caller; never left unhandled when publishing fails first.
-      stored.catch(() => undefined);
-    } else incident = await this.deps.incidents.get(event.incidentId);
+    const incident = event.incident ?? (await this.deps.incidents.get(event.incidentId));
     const facts: EventFacts = {
       id: event.id,
       type: event.type,
@@ -65,12 +59,18 @@ export class FanOut {
       occurredAt: event.occurredAt,
     };
     const engaged = new Set(incident?.engagedAgencyIds ?? []);
-    const candidates = (await this.deps.agencies.all()).map(({ agency, subscriptions }) => ({
-      agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
-      subscriptions,
-    }));
+    // Each agency is engaged on this incident or not; the registry's copy (engaged on none) is
+    // passed on as it is, and only the few engaged agencies are copied, for every event.
+    const candidates = (await this.deps.agencies.all()).map((entry) => {
+      const { agency, subscriptions } = entry;
+      if (!engaged.has(agency.id) && agency.engagedIncidentIds.length === 0) return entry;
+      return {
+        agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
+        subscriptions,
+      };
+    });
     const decisions = recipients(candidates, facts);
-    await this.deps.feeds.publish(
+    const published = this.deps.feeds.publish(
       decisions
         .filter((d) => d.deliver)
         .map((d) => ({
@@ -80,6 +80,14 @@ export class FanOut {
           envelope: event.envelope,
         })),
     );
+    // The copies go out first, the facts are written while their acks come back.
+    let stored = Promise.resolve();
+    if (event.incident) {
+      stored = this.deps.incidents.put(event.incident);
+      // Awaited by the caller; never left unhandled when publishing fails first.
+      stored.catch(() => undefined);
+    }
+    await published;
     return { decisions, stored };
   }
 }

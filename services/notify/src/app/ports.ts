@@ -18,6 +18,11 @@ export interface AgencyStore {
   ): Promise<{ items: StoredAgency[]; next: string | undefined }>;
   /** Every agency with its subscriptions: the fan-out's candidates. */
   all(): Promise<{ agency: StoredAgency; subscriptions: Subscription[] }[]>;
+  /**
+   * The registry's revision, raised after every change to an agency or a subscription: a copy
+   * of `all()` read after seeing a revision holds every change up to it.
+   */
+  revision(): Promise<number>;
   subscriptions(agencyId: string): Promise<Subscription[]>;
   putSubscription(subscription: Subscription): Promise<void>;
   deleteSubscription(agencyId: string, id: string): Promise<boolean>;

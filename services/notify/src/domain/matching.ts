@@ -98,24 +98,36 @@ export function tlpDecision(agency: Agency, facts: EventFacts): MatchDecision {
   }
 }
 
+const isSet = <T>(list: readonly T[] | undefined): list is readonly T[] =>
+  list !== undefined && list.length > 0;
+
 /** The first filter of the subscription the event fails, or undefined when it passes them all. */
 export function filterDenial(subscription: Subscription, facts: EventFacts): FilterDenial | undefined {
-  const set = <T>(list: readonly T[] | undefined): list is readonly T[] =>
-    list !== undefined && list.length > 0;
   const { eventTypes, rsitClasses, sectors, jurisdictions, minNcissLevel, incidentIds } = subscription;
-  if (set(eventTypes) && !eventTypes.some((p) => eventTypeMatches(p, facts.type))) return 'filter-event-type';
-  if (set(incidentIds) && !incidentIds.includes(facts.incidentId)) return 'filter-incident';
-  if (set(rsitClasses) && !(facts.rsitClass !== undefined && rsitClasses.includes(facts.rsitClass))) {
+  if (isSet(eventTypes) && !eventTypes.some((p) => eventTypeMatches(p, facts.type)))
+    return 'filter-event-type';
+  if (isSet(incidentIds) && !incidentIds.includes(facts.incidentId)) return 'filter-incident';
+  if (isSet(rsitClasses) && !(facts.rsitClass !== undefined && rsitClasses.includes(facts.rsitClass))) {
     return 'filter-rsit-class';
   }
-  if (set(sectors) && !facts.sectors.some((s) => sectors.includes(s))) return 'filter-sector';
-  if (set(jurisdictions) && !facts.jurisdictions.some((j) => jurisdictions.some((s) => isWithin(j, s)))) {
+  if (isSet(sectors) && !facts.sectors.some((s) => sectors.includes(s))) return 'filter-sector';
+  if (isSet(jurisdictions) && !facts.jurisdictions.some((j) => jurisdictions.some((s) => isWithin(j, s)))) {
     return 'filter-jurisdiction';
   }
   if (minNcissLevel !== undefined && minNcissLevel > 0 && !((facts.ncissLevel ?? -1) >= minNcissLevel)) {
     return 'filter-nciss-level';
   }
   return undefined;
+}
+
+/** A subscription's own verdict once the label allowed the event: foreign, else its filters. */
+function subscriptionDenial(
+  agency: Agency,
+  subscription: Subscription,
+  facts: EventFacts,
+): Denial | undefined {
+  if (subscription.agencyId !== agency.id) return 'foreign-subscription';
+  return filterDenial(subscription, facts);
 }
 
 /** Whether the agency receives the event through this subscription; the label decides first. */
@@ -164,10 +176,11 @@ export function recipients(candidates: readonly Candidate[], facts: EventFacts):
     }
     const matched: string[] = [];
     const bySubscription: { subscriptionId: string; reason: Denial }[] = [];
+    // The label allowed the event, so each subscription is judged by what `matches` checks next.
     for (const subscription of subscriptions) {
-      const decision = matches(agency, subscription, facts);
-      if (decision.deliver) matched.push(subscription.id);
-      else bySubscription.push({ subscriptionId: subscription.id, reason: decision.reason });
+      const reason = subscriptionDenial(agency, subscription, facts);
+      if (reason === undefined) matched.push(subscription.id);
+      else bySubscription.push({ subscriptionId: subscription.id, reason });
     }
     if (matched.length > 0) return { agencyId, deliver: true, grant: tlp.grant, subscriptionIds: matched };
     return { agencyId, deliver: false, reason: bySubscription[0]!.reason, bySubscription };

@@ -30,13 +30,34 @@ const subscriptionFromDoc = ({ _id: _key, subscriptionId, ...fields }: Subscript
   id: subscriptionId,
 });
 
+/** The registry's change counter, one document. */
+interface RegistryDoc {
+  _id: 'agencies';
+  revision: number;
+}
+
 export class MongoAgencyStore implements AgencyStore {
   readonly agencies: Collection<AgencyDoc>;
   readonly subscriptionDocs: Collection<SubscriptionDoc>;
+  readonly #registry: Collection<RegistryDoc>;
 
   constructor(db: Db) {
     this.agencies = db.collection<AgencyDoc>('agencies');
     this.subscriptionDocs = db.collection<SubscriptionDoc>('subscriptions');
+    this.#registry = db.collection<RegistryDoc>('registry');
+  }
+
+  async revision(): Promise<number> {
+    return (await this.#registry.findOne({ _id: 'agencies' }))?.revision ?? 0;
+  }
+
+  /**
+   * Raised after the change is stored, so that a replica that sees the new revision and then
+   * reads the registry finds the change. Filtered by `_id` alone: FerretDB serves only that
+   * filter from an index.
+   */
+  async #changed(): Promise<void> {
+    await this.#registry.updateOne({ _id: 'agencies' }, { $inc: { revision: 1 } }, { upsert: true });
   }
 
   async init(): Promise<void> {
@@ -58,6 +79,7 @@ export class MongoAgencyStore implements AgencyStore {
         if (isDuplicateKeyError(error)) throw new NotifyError('already-exists', `agency ${id} exists`);
         throw error;
       }
+      await this.#changed();
       return fromDoc(doc);
     }
     const doc = await this.agencies.findOneAndUpdate(
@@ -65,7 +87,10 @@ export class MongoAgencyStore implements AgencyStore {
       { $set: fields, $inc: { version: 1 } },
       { returnDocument: 'after' },
     );
-    if (doc) return fromDoc(doc);
+    if (doc) {
+      await this.#changed();
+      return fromDoc(doc);
+    }
     const exists = await this.agencies.findOne({ _id: id }, { projection: { version: 1 } });
     throw exists
       ? new NotifyError('conflict', `agency ${id} is at version ${exists.version}, not ${expectedVersion}`)
@@ -105,9 +130,12 @@ export class MongoAgencyStore implements AgencyStore {
     const { id, ...fields } = subscription;
     const _id = `${subscription.agencyId}:${id}`;
     await this.subscriptionDocs.replaceOne({ _id }, { subscriptionId: id, ...fields }, { upsert: true });
+    await this.#changed();
   }
 
   async deleteSubscription(agencyId: string, id: string): Promise<boolean> {
-    return (await this.subscriptionDocs.deleteOne({ _id: `${agencyId}:${id}` })).deletedCount === 1;
+    const deleted = (await this.subscriptionDocs.deleteOne({ _id: `${agencyId}:${id}` })).deletedCount === 1;
+    if (deleted) await this.#changed();
+    return deleted;
   }
 }

@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@beacon/platform';
 import type { IncidentFacts, IncidentFactsStore } from '../../app/ports.js';
 
 export interface IncidentFactsDoc extends Omit<IncidentFacts, 'incidentId'> {
@@ -85,6 +86,15 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
       return;
     }
     if (!stored) {
+      // Most incidents this replica has not written are new: one insert stores them. One the
+      // database already holds is read, so that older facts never replace newer ones.
+      try {
+        await this.collection.insertOne({ _id: incidentId, ...matched, version });
+        remember(this.#stored, incidentId, { version, key });
+        return;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
       const doc = await this.collection.findOne({ _id: incidentId }, { projection: { version: 1 } });
       if (doc && doc.version > version) return;
     }

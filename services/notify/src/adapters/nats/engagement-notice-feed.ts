@@ -1,5 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { encodeEnvelope } from '@beacon/platform';
+import { encodeEnvelope, type JetStreamPublisher } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import type { EngagementNotice, EngagementNoticeFeed } from '../../app/ports.js';
 import { engagementNoticeToProto } from '../proto-mapping.js';
@@ -15,8 +14,8 @@ export const ENGAGEMENT_NOTICE_TYPE = 'notify.engagement-requested';
 export class JetStreamEngagementNoticeFeed implements EngagementNoticeFeed {
   readonly #publisher: JetStreamFeedPublisher;
 
-  constructor(js: JetStreamClient, root: string) {
-    this.#publisher = new JetStreamFeedPublisher(js, root);
+  constructor(publisher: JetStreamPublisher, root: string) {
+    this.#publisher = new JetStreamFeedPublisher(publisher, root);
   }
 
   async publish(notice: EngagementNotice): Promise<void> {

@@ -1,17 +1,13 @@
-import {
-  AckPolicy,
-  jetstream,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import {
   ConcurrencyLimit,
   ensureConsumer,
   tlpFromProto,
+  tracingEnabled,
   withConsumerSpan,
   withProducerSpan,
+  type JetStreamPublisher,
   type Logger,
   type StreamSpec,
 } from '@beacon/platform';
@@ -39,29 +35,59 @@ export const feedSubject = (root: string, agencyId: string, type: string) => `${
 /** The message id of an event in one agency's feed: the stream drops a second copy. */
 export const feedMessageId = (eventId: string, agencyId: string) => `${eventId}.${agencyId}`;
 
+/**
+ * Publishes feed copies with one acknowledgement each (the copy is stored, or a duplicate the
+ * stream dropped), through a publisher that waits for many acks on one subscription: an event's
+ * copies leave together in one write and their acks come back together.
+ */
 export class JetStreamFeedPublisher implements FeedPublisher {
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly publisher: JetStreamPublisher,
     private readonly root: string,
   ) {}
 
   async publish(messages: readonly FeedMessage[]): Promise<void> {
+    if (tracingEnabled()) {
+      await Promise.all(
+        messages.map((m) => {
+          const h = this.#headers(m);
+          const subject = feedSubject(this.root, m.agencyId, m.type);
+          // The feed copy continues the trace of the work that published it.
+          return withProducerSpan(
+            subject,
+            undefined,
+            () =>
+              this.publisher.publish(subject, m.envelope, {
+                msgID: feedMessageId(m.eventId, m.agencyId),
+                headers: h,
+              }),
+            h,
+          );
+        }),
+      );
+      return;
+    }
+    // The publisher encodes headers as it sends, so the copies of one event share a set and
+    // differ only in their message id.
+    let shared: { eventId: string; type: string; headers: MsgHdrs } | undefined;
     await Promise.all(
       messages.map((m) => {
-        const h = headers();
-        h.set('Beacon-Event-Id', m.eventId);
-        h.set('Beacon-Event-Type', m.type);
-        const subject = feedSubject(this.root, m.agencyId, m.type);
-        // The feed copy continues the trace of the work that published it.
-        return withProducerSpan(
-          subject,
-          undefined,
-          () =>
-            this.js.publish(subject, m.envelope, { msgID: feedMessageId(m.eventId, m.agencyId), headers: h }),
-          h,
-        );
+        if (shared?.eventId !== m.eventId || shared.type !== m.type) {
+          shared = { eventId: m.eventId, type: m.type, headers: this.#headers(m) };
+        }
+        return this.publisher.publish(feedSubject(this.root, m.agencyId, m.type), m.envelope, {
+          msgID: feedMessageId(m.eventId, m.agencyId),
+          headers: shared.headers,
+        });
       }),
     );
+  }
+
+  #headers(m: FeedMessage): MsgHdrs {
+    const h = headers();
+    h.set('Beacon-Event-Id', m.eventId);
+    h.set('Beacon-Event-Type', m.type);
+    return h;
   }
 }
 
@@ -166,10 +192,12 @@ export class FanOutConsumer {
         ...(decoded.incident ? { incident: decoded.incident } : {}),
         ...(decoded.type === 'impact.assessed' ? { extraSectors: assessedSectors(envelope.data) } : {}),
       });
-      this.options.logger.debug(
-        { eventId: envelope.id, type: decoded.type, delivered: decisions.filter((d) => d.deliver).length },
-        'event fanned out',
-      );
+      if (this.options.logger.isLevelEnabled('debug')) {
+        this.options.logger.debug(
+          { eventId: envelope.id, type: decoded.type, delivered: decisions.filter((d) => d.deliver).length },
+          'event fanned out',
+        );
+      }
       return { stored };
     } catch (error) {
       this.#retry(message, decoded, error);
