@@ -4,6 +4,10 @@
  * Each instance is an OS process of its own (run from source), so the instances share no
  * event loop, and the CPU time of every process (services, NATS nodes, the store, this load
  * generator) is read from /proc over each scenario: where the time goes.
+ * The load is 16 calls in flight per intake instance. Each instance commits the writes its
+ * calls make at the same time together (group commit), so the same 16 calls split across two
+ * instances would halve every batch, and the comparison would measure smaller batches rather
+ * than the instances (`BENCH_CONCURRENCY=16` runs both at 16 in flight to see that).
  * Run with `pnpm bench scale-out`; prints tables and writes JSON to results/.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +39,11 @@ import { publish, type Row } from './report.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
 const WARMUP_MS = 2_000;
-const CONCURRENCY = 16;
+/** Calls in flight per intake instance, or in all when BENCH_CONCURRENCY fixes it. */
+const CONCURRENCY_PER_INSTANCE = 16;
+const FIXED_CONCURRENCY = process.env['BENCH_CONCURRENCY']
+  ? Number(process.env['BENCH_CONCURRENCY'])
+  : undefined;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 
 const dir = join(infraDir, 'bench', 'scale-out');
@@ -351,7 +359,7 @@ async function scenario(
           )
         : Promise.resolve();
     const measured = await peakThroughput(submit, {
-      concurrency: CONCURRENCY,
+      concurrency: FIXED_CONCURRENCY ?? CONCURRENCY_PER_INSTANCE * instances,
       durationMs: DURATION_MS,
       warmupMs: WARMUP_MS,
     });
@@ -468,6 +476,7 @@ try {
       name: `${instances} intake + ${instances} notify (R3 cluster)`,
       opsPerSecond: rate(instances),
       note: [
+        `${FIXED_CONCURRENCY ?? CONCURRENCY_PER_INSTANCE * instances} in flight`,
         `rounds ${runs.map((o) => o.peak.opsPerSecond.toFixed(0)).join(', ')}/s`,
         `${((1000 * cpuTotal) / ops).toFixed(1)} ms CPU per submission`,
         `our processes ${(cpuTotal / wall).toFixed(2)} of 2 cores`,
