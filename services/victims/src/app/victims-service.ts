@@ -49,7 +49,6 @@ import {
   statusOf,
   unmetNeeds,
   type CaseChange,
-  type CaseEvent,
   type CaseState,
   type NewReferral,
 } from '../domain/victim-case.js';
@@ -87,8 +86,6 @@ export interface VictimsDeps {
   readonly clock: Clock;
   /** Cryptographically strong random bytes (case references). */
   readonly random: (size: number) => Uint8Array;
-  /** Cases of an import sealed and written together (`INSERT_CHUNK` unless given). */
-  readonly importChunk?: number;
   /** A freed referral place could not be given back (the count is off by one until fixed). */
   readonly onReleaseFailure?: (organisationId: string, error: unknown) => void;
 }
@@ -132,13 +129,8 @@ export type IntakeOutcome =
   | { readonly ok: false; readonly row: number; readonly field: string; readonly message: string };
 
 export const MAX_IMPORT_ROWS = 1_000;
-/** Cases of an import sealed and written together; the next chunk is sealed while one is written. */
-const INSERT_CHUNK = 250;
 const MAX_CAS_ATTEMPTS = 8;
 const MAX_RESERVE_ATTEMPTS = 5;
-
-/** Waits for the event loop's next turn: pending I/O is handled before more CPU work. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const refuse = (message: string) => new VictimsError('permission-denied', message);
 const CASE_WORK_ONLY = 'victim cases are read and worked on only by victim officers of their organisations';
@@ -228,10 +220,7 @@ export class VictimsService {
       }
     }
 
-    // Built and written a chunk at a time, each chunk's write started before the next is built:
-    // the store inserts one chunk while the next is sealed, instead of waiting for the batch.
-    type Built = { p: Prepared; stored: StoredCase; events: readonly CaseEvent[] };
-    const build = (p: Prepared): Built => {
+    const built = prepared.map((p) => {
       const input = p.row.input;
       const change = openCase(
         {
@@ -263,41 +252,18 @@ export class VictimsService {
         requestHash: p.row.idempotency?.requestHash,
       };
       return { p, stored, events: change.events };
-    };
-    const built: Built[] = [];
-    const writes: Promise<{ chunk: Built[]; existing?: Set<string>; error?: unknown }>[] = [];
-    const size = this.deps.importChunk ?? INSERT_CHUNK;
-    for (let i = 0; i < prepared.length; i += size) {
-      // Lets finished writes be answered (and the next one sent) between chunks.
-      if (i > 0) await nextTurn();
-      const chunk = prepared.slice(i, i + size).map(build);
-      built.push(...chunk);
-      writes.push(
-        this.deps.cases
-          .insert(
-            chunk.map(({ stored, events }) => ({ stored, events })),
-            { bulk: action === 'import' },
-          )
-          .then(
-            (existing) => ({ chunk, existing }),
-            (error: unknown) => ({ chunk, error }),
-          ),
+    });
+
+    let existing: Set<string>;
+    try {
+      existing = await this.deps.cases.insert(
+        built.map(({ stored, events }) => ({ stored, events })),
+        { bulk: action === 'import' },
       );
+    } catch (error) {
+      await this.#releaseAll(built.flatMap(({ p }) => (p.reserved ? [p.reserved] : [])));
+      throw error;
     }
-    const written = await Promise.all(writes);
-    const failed = written.filter((w) => w.existing === undefined);
-    if (failed.length > 0) {
-      // The chunks that went in stay (and are audited); the failed chunks' places are given back.
-      await this.#releaseAll(
-        failed.flatMap((w) => w.chunk.flatMap(({ p }) => (p.reserved ? [p.reserved] : []))),
-      );
-      const opened = written.flatMap((w) =>
-        w.existing ? w.chunk.filter(({ p }) => !w.existing!.has(p.caseId)).map(({ p }) => p.caseId) : [],
-      );
-      if (opened.length > 0) await this.#audit(caller, action, opened, `${opened.length} case(s)`);
-      throw failed[0]!.error;
-    }
-    const existing = new Set(written.flatMap((w) => [...w.existing!]));
 
     const inserted: string[] = [];
     // The cases the keys opened before, read together: a whole batch may be sent again.
