@@ -18,6 +18,7 @@
  * target is judged on the median of each round's own ratio. Run with `pnpm bench victims`.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +37,20 @@ const REPORTS = Number(process.env['VICTIMS_BENCH_REPORTS'] ?? 10_000);
 const BATCH = Number(process.env['VICTIMS_BENCH_BATCH'] ?? 1_000);
 const WINDOW = Number(process.env['VICTIMS_BENCH_WINDOW'] ?? 3);
 const ROUNDS = Number(process.env['VICTIMS_BENCH_ROUNDS'] ?? 2);
+/** `0` skips waiting for the first encrypted run's events (e.g. when profiling the intake). */
+const DRAIN = process.env['VICTIMS_BENCH_DRAIN'] !== '0';
 const TARGET_SHARE = 0.5;
 const SEED = 2026;
 const NOW = Date.now();
 const load = () => loadavg()[0]!;
+const TICKS_PER_SECOND = 100; // CLK_TCK on Linux
+
+/** CPU seconds (user + system) of a process, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
 
 /** Copies bytes instead of encrypting: the same intake path without the cryptography. */
 class CopyCipher implements CaseCipher {
@@ -81,6 +92,22 @@ const names = testNames();
 const issuer = await createDevIssuer({});
 const KEKS = `bench:${randomBytes(32).toString('base64')}`;
 const results: Row[] = [];
+const storePid = stack.processes.mongo?.pid;
+
+/** CPU per report of the store and of this process (service, client thread, bench) over a phase. */
+function cpuMeter() {
+  const store = storePid === undefined ? 0 : cpuSeconds(storePid);
+  const own = process.cpuUsage();
+  return (reports: number) => ({
+    storeUs: storePid === undefined ? NaN : ((cpuSeconds(storePid) - store) * 1e6) / reports,
+    ownUs: (() => {
+      const used = process.cpuUsage(own);
+      return (used.user + used.system) / reports;
+    })(),
+  });
+}
+const cpuNote = (list: readonly { storeUs: number; ownUs: number }[]) =>
+  `CPU per report: store ${list.map((c) => c.storeUs.toFixed(0)).join('/')} µs, this process ${list.map((c) => c.ownUs.toFixed(0)).join('/')} µs`;
 const checks: Check[] = [];
 
 try {
@@ -96,11 +123,13 @@ try {
   /** The raw driver: the same reports as plain documents, same batches, same window. */
   async function rawInsert(round: number) {
     const collection = mongo.db(names.database(`raw${round}`)).collection('cases');
+    const meter = cpuMeter();
     const started = performance.now();
     await windowed(plain.length, BATCH, WINDOW, (i) =>
       collection.insertMany(plain.slice(i, i + BATCH) as never[], { ordered: false }),
     );
-    return { rate: REPORTS / ((performance.now() - started) / 1000), load: load() };
+    const seconds = (performance.now() - started) / 1000;
+    return { rate: REPORTS / seconds, load: load(), cpu: meter(REPORTS) };
   }
 
   /** The service, warmed up, then the campaign from the worker client; optionally until every event is out. */
@@ -194,6 +223,7 @@ try {
       batch: BATCH,
       window: WINDOW,
     };
+    const meter = cpuMeter();
     const worker = new Worker(new URL('./victims-client.ts', import.meta.url), { workerData: task });
     const started = performance.now();
     const done = await new Promise<{ seconds: number; accepted: number; refused: unknown[] }>(
@@ -203,6 +233,7 @@ try {
       },
     );
     const loadAfter = load();
+    const cpu = meter(REPORTS);
     await worker.terminate();
     if (done.accepted !== REPORTS) {
       throw new Error(
@@ -223,16 +254,16 @@ try {
     }
     await victims.stop();
     console.error(`${label}: ${(REPORTS / done.seconds).toFixed(0)} cases/s`);
-    return { rate: REPORTS / done.seconds, seconds: done.seconds, load: loadAfter, drainedAfter, db };
+    return { rate: REPORTS / done.seconds, seconds: done.seconds, load: loadAfter, cpu, drainedAfter, db };
   }
 
-  const raw: { rate: number; load: number }[] = [];
+  const raw: Awaited<ReturnType<typeof rawInsert>>[] = [];
   const sealed: Awaited<ReturnType<typeof intake>>[] = [];
   const copied: Awaited<ReturnType<typeof intake>>[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     raw.push(await rawInsert(round));
     console.error(`raw: ${raw.at(-1)!.rate.toFixed(0)} docs/s`);
-    sealed.push(await intake(`sealed${round}`, undefined, round === 0));
+    sealed.push(await intake(`sealed${round}`, undefined, DRAIN && round === 0));
     copied.push(await intake(`copied${round}`, new CopyCipher(), false));
   }
 
@@ -276,33 +307,39 @@ try {
   const sealedRate = median(sealed.map((m) => m.rate));
   const copiedRate = median(copied.map((m) => m.rate));
   const ratios = raw.map((m, i) => sealed[i]!.rate / m.rate);
-  const drained = sealed[0]!.drainedAfter!;
+  const cpuPer = (list: readonly { cpu: { storeUs: number; ownUs: number } }[]) =>
+    median(list.map((m) => m.cpu.storeUs + m.cpu.ownUs));
+  const drained = sealed[0]!.drainedAfter;
   results.push(
     {
       name: `baseline: raw driver insertMany (${BATCH}/batch, ${WINDOW} in flight)`,
       opsPerSecond: rawRate,
-      note: `median of ${ROUNDS}: ${rates(raw)}`,
+      note: `median of ${ROUNDS}: ${rates(raw)}; ${cpuNote(raw.map((m) => m.cpu))}`,
     },
     {
       name: `victims ImportCases, envelope encryption`,
       opsPerSecond: sealedRate,
-      note: `median of ${ROUNDS}: ${rates(sealed)}; ${REPORTS} reports each, same batches and window`,
+      note: `median of ${ROUNDS}: ${rates(sealed)}; ${REPORTS} reports each, same batches and window; ${cpuNote(sealed.map((m) => m.cpu))}`,
     },
     {
       name: `victims ImportCases, no encryption (copy cipher)`,
       opsPerSecond: copiedRate,
-      note: `median of ${ROUNDS}: ${rates(copied)}`,
+      note: `median of ${ROUNDS}: ${rates(copied)}; ${cpuNote(copied.map((m) => m.cpu))}`,
     },
     {
       name: `raw driver insertMany of the service's own documents`,
       opsPerSecond: docsRate,
       note: `the ${docs.length} case documents of the first encrypted run, copied as they are; load ${load().toFixed(1)}`,
     },
-    {
-      name: `events on JetStream (first encrypted run)`,
-      opsPerSecond: eventsOf(rows) / drained,
-      note: `${eventsOf(rows)} events, all out ${drained.toFixed(1)} s after the import began (${(drained - sealed[0]!.seconds).toFixed(1)} s after it ended); ops = events`,
-    },
+    ...(drained === undefined
+      ? []
+      : [
+          {
+            name: `events on JetStream (first encrypted run)`,
+            opsPerSecond: eventsOf(rows) / drained,
+            note: `${eventsOf(rows)} events, all out ${drained.toFixed(1)} s after the import began (${(drained - sealed[0]!.seconds).toFixed(1)} s after it ended); ops = events`,
+          },
+        ]),
     {
       name: 'envelope encryption alone (in memory)',
       opsPerSecond: REPORTS / cryptoSeconds,
@@ -313,7 +350,7 @@ try {
   checks.push(
     {
       target: `bulk intake with encryption >= ${TARGET_SHARE * 100}% of the raw driver's insert rate (median of per-round ratios)`,
-      measured: `rounds ${ratios.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')}; medians ${sealedRate.toFixed(0)} vs ${rawRate.toFixed(0)} reports/s`,
+      measured: `rounds ${ratios.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')}; medians ${sealedRate.toFixed(0)} vs ${rawRate.toFixed(0)} reports/s; CPU per report, store + this process, raw vs intake: ${cpuPer(raw).toFixed(0)} vs ${cpuPer(sealed).toFixed(0)} µs (${((100 * cpuPer(raw)) / cpuPer(sealed)).toFixed(0)}%)`,
       pass: median(ratios) >= TARGET_SHARE,
     },
     {

@@ -56,7 +56,8 @@ export interface OutboxClaimFields {
  * events, and to announce the document afterwards with that claim.
  */
 export interface OutboxAnnouncer {
-  claimForWrite(): OutboxClaimFields;
+  /** `leaseMs`: longer than the relay's own lease for writes whose publishing is held back. */
+  claimForWrite(leaseMs?: number): OutboxClaimFields;
   announce(id: string, claim: OutboxClaimFields): void;
 }
 
@@ -151,11 +152,7 @@ export class OutboxRelay {
     this.#options = options;
     this.#id = options.relayId ?? randomUUID();
     this.#leaseMs = options.leaseMs ?? 60_000;
-    if (this.#leaseMs < 100 || this.#leaseMs > 5 * 60_000) {
-      throw new Error(
-        `outbox relay lease must be 100 ms to 5 min (below the duplicate window), not ${this.#leaseMs}`,
-      );
-    }
+    checkLease(this.#leaseMs);
     this.#limit = options.concurrency === undefined ? undefined : new ConcurrencyLimit(options.concurrency);
     for (const source of Object.values(options.sources)) this.#removals.set(source, new GroupCommit(source));
   }
@@ -183,15 +180,16 @@ export class OutboxRelay {
    * request path. Whoever wrote last holds the claim; an overwritten claim at worst lets two
    * live relays publish the same events seconds apart, which the stream drops as duplicates.
    */
-  claimForWrite(): OutboxClaimFields {
-    return { outboxClaimBy: this.#id, outboxClaimUntil: new Date(Date.now() + this.#leaseMs) };
+  claimForWrite(leaseMs = this.#leaseMs): OutboxClaimFields {
+    checkLease(leaseMs);
+    return { outboxClaimBy: this.#id, outboxClaimUntil: new Date(Date.now() + leaseMs) };
   }
 
   /** `claimForWrite` and `notify` for one source, as a store that writes events needs them. */
   announcer(source: string): OutboxAnnouncer {
     this.#source(source);
     return {
-      claimForWrite: () => this.claimForWrite(),
+      claimForWrite: (leaseMs) => this.claimForWrite(leaseMs),
       announce: (id, claim) => this.notify(source, id, claim),
     };
   }
@@ -224,6 +222,7 @@ export class OutboxRelay {
               if (!doc || !hasEvents(doc)) return 0;
               const claimed =
                 this.#heldSinceWrite(doc, claim) ??
+                this.#ownClaim(doc) ??
                 (this.#claimable(doc) ? await this.#claim(source, _id) : undefined);
               if (claimed) {
                 this.#contended.delete(`${name}\0${_id}`);
@@ -262,8 +261,10 @@ export class OutboxRelay {
       const results = await Promise.allSettled(
         docs.map((doc) =>
           this.#limited(async () => {
+            // Already this relay's with time to spare (a writer took it for this relay): no write.
             // Held by another relay (alive, or dead with its lease not yet run out): its turn.
-            const claimed = this.#claimable(doc) ? await this.#claim(source, doc._id) : undefined;
+            const claimed =
+              this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, doc._id) : undefined);
             return claimed ? this.#publishDoc(source, claimed.doc, claimed.deadline) : 0;
           }),
         ),
@@ -357,6 +358,18 @@ export class OutboxRelay {
     return { doc, deadline };
   }
 
+  /**
+   * The document as read, when its claim (taken by a writer or by this relay) is this relay's
+   * with time to spare: no other relay takes it before it runs out, so publishing needs no
+   * claim write, which on FerretDB would read the whole collection (its filter is more than
+   * `_id`). Passes of one relay run one after another, so it is not published twice at once.
+   */
+  #ownClaim(doc: OutboxDoc): { doc: OutboxDoc; deadline: number } | undefined {
+    if (doc.outboxClaimBy !== this.#id || !doc.outboxClaimUntil) return undefined;
+    const deadline = doc.outboxClaimUntil.getTime() - this.#leaseMs * 0.2;
+    return Date.now() < deadline ? { doc, deadline } : undefined;
+  }
+
   /** Whether, as read, the document's claim is free, run out or this relay's. */
   #claimable(doc: OutboxDoc): boolean {
     return (
@@ -447,6 +460,14 @@ export class OutboxRelay {
       });
       this.#wake = undefined;
     }
+  }
+}
+
+function checkLease(leaseMs: number): void {
+  if (!(leaseMs >= 100 && leaseMs <= 5 * 60_000)) {
+    throw new Error(
+      `outbox relay lease must be 100 ms to 5 min (below the duplicate window), not ${leaseMs}`,
+    );
   }
 }
 

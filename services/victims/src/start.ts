@@ -70,6 +70,7 @@ export async function startVictims(
   const announcements = new OutboxAnnouncements(relay.announcer('cases'), {
     quietMs: 1_000,
     maxHoldMs: 10_000,
+    bulkLeaseMs: 180_000,
   });
   const cases = new MongoCaseStore(db, randomUUID, announcements);
   const audit = new MongoAuditLog(db);

@@ -221,4 +221,39 @@ describe('a fraud campaign with hundreds of victims', () => {
     const audit = JSON.stringify(await mongoClient.db(t.db).collection('audit').find().toArray());
     expect(values.filter((v) => audit.includes(v))).toEqual([]);
   });
+
+  test('a full batch of 1,000 with earlier rows anywhere in it: those answered as replays, one audit record of the new cases, one event each', async ({
+    stack: t,
+    nats,
+    mongoClient,
+  }) => {
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    // Without disclosed risks, so that every new case has exactly one event (case-opened).
+    const plain = (i: number) => {
+      const r = row(i);
+      return { ...r, case: { ...r.case!, riskFlags: [] } };
+    };
+    // Rows already imported sit at the start, middle and end of the 1,000-row batch.
+    const earlier = [3, 260, 990].map(plain);
+    const first = await officer('importCases', { rows: earlier, firstRow: 1 });
+    expect(first.cases).toHaveLength(3);
+    const batch = Array.from({ length: 1_000 }, (_, i) => plain(i + 1));
+    const result = await officer('importCases', { rows: batch, firstRow: 1 });
+    expect(result.errors).toEqual([]);
+    expect(result.cases.map((c) => c.row)).toEqual(batch.map((_, i) => i + 1));
+    expect(result.cases.filter((c) => c.replayed).map((c) => c.row)).toEqual([3, 260, 990]);
+    expect(result.cases.filter((c) => c.replayed).map((c) => c.reference)).toEqual(
+      first.cases.map((c) => c.reference),
+    );
+    expect(new Set(result.cases.map((c) => c.caseId)).size).toBe(1_000);
+    expect(await mongoClient.db(t.db).collection('cases').countDocuments()).toBe(1_000);
+    // The import is audited once, naming exactly the cases it opened.
+    const audit = await mongoClient.db(t.db).collection('audit').find({ action: 'import' }).toArray();
+    expect(audit.map((a) => (a['caseIds'] as string[]).length)).toEqual([3, 997]);
+    expect(new Set(audit[1]!['caseIds'] as string[])).toEqual(
+      new Set(result.cases.filter((c) => !c.replayed).map((c) => c.caseId)),
+    );
+    const events = await t.events(nats, 1_000);
+    expect(events.filter((e) => e.type.endsWith('case-opened.v1'))).toHaveLength(1_000);
+  });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import { Binary, type Collection } from 'mongodb';
+import { Binary, MongoClient, type Collection } from 'mongodb';
 import { describe, expect } from 'vitest';
 import {
   connectMongo,
@@ -238,6 +238,53 @@ describe('several outbox relays over the same documents', () => {
         await busNc.close();
         await bus.stop();
       }
+    },
+  );
+
+  test(
+    'documents a writer claimed for the relay with a long lease are published by its sweep without a claim write',
+    { timeout: 30_000 },
+    async ({ infra, names, db, jsm, nats }) => {
+      const stream = names.stream('EVENTS');
+      const root = names.subject('beacon.evt');
+      await ensureStream(jsm, eventsStream(stream, root));
+      const collection = db.collection<Doc>('docs');
+      const ids = await fillOutboxes(collection, 30, 2);
+      // The relay's store client records every command it sends.
+      const client = new MongoClient(infra.mongoUrl, { monitorCommands: true });
+      const commands: string[] = [];
+      client.on('commandStarted', (event) => commands.push(event.commandName));
+      const relay = new OutboxRelay({
+        sources: { docs: client.db(db.databaseName).collection('docs') } as never,
+        js: jetstream(nats),
+        subjectRoot: root,
+        logger,
+        sweepMs: 100,
+        leaseMs: 1_000,
+      });
+      // A claim beyond the five minutes the duplicate window allows is refused.
+      expect(() => relay.claimForWrite(6 * 60_000)).toThrow(/100 ms to 5 min/);
+      // A bulk writer's claim for this relay, far longer than its own lease, and no announcement:
+      // the sweep finds the documents. Their claim is this relay's for a minute, so no claim
+      // write (a findAndModify, which reads the whole collection on FerretDB) is needed.
+      await collection.updateMany({}, { $set: relay.claimForWrite(60_000) });
+      try {
+        relay.start();
+        await waitFor(
+          async () => {
+            const left = await leftovers(collection);
+            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
+          },
+          { what: 'the relay to empty every outbox', timeoutMs: 20_000, intervalMs: 100 },
+        );
+      } finally {
+        await relay.stop();
+        await client.close();
+      }
+      expect(commands).not.toContain('findAndModify');
+      expect(commands.filter((c) => c === 'update').length).toBe(ids.length);
+      const bodies = await streamBodies(jetstream(nats), stream);
+      expect([...bodies].sort()).toEqual(ids.flatMap((id) => [`${id}-e0`, `${id}-e1`]).sort());
     },
   );
 });

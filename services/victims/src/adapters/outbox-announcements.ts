@@ -21,12 +21,22 @@ export class OutboxAnnouncements {
 
   constructor(
     private readonly relay: OutboxAnnouncer,
-    private readonly options: { readonly quietMs: number; readonly maxHoldMs: number },
+    private readonly options: {
+      readonly quietMs: number;
+      readonly maxHoldMs: number;
+      readonly bulkLeaseMs?: number;
+    },
   ) {}
 
-  /** The relay's claim, to write beside the events (see `OutboxRelay.claimForWrite`). */
-  claimForWrite(): Claim {
-    return this.relay.claimForWrite();
+  /**
+   * The relay's claim, to write beside the events (see `OutboxRelay.claimForWrite`). A bulk
+   * insert's claim lasts `bulkLeaseMs`: its events are held back and then published ten
+   * thousand at a time, and a document still waiting when its claim runs out would cost a
+   * claim write that reads the whole collection on FerretDB. A relay that dies holding it
+   * delays those events by that long.
+   */
+  claimForWrite(bulk = false): Claim {
+    return this.relay.claimForWrite(bulk ? this.options.bulkLeaseMs : undefined);
   }
 
   now(id: string, claim: Claim): void {

@@ -121,7 +121,7 @@ export class MongoCaseStore implements CaseStore {
   ): Promise<Set<string>> {
     if (cases.length === 0) return new Set();
     // Every new case has events: the relay's claim rides along in the insert.
-    const claim = this.announcements?.claimForWrite();
+    const claim = this.announcements?.claimForWrite(options.bulk);
     const docs = cases
       .map(({ stored, events }) => ({
         ...docFields(stored),
