@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -685,6 +686,12 @@ try {
   const interval = 1000 / rate;
   const latencyBatch = nextEvents(Math.max(1, Math.floor((DURATION_MS / 1000) * rate)));
   let t0 = 0;
+  // This process runs the fan-out, publishes the events and reads the feeds on one event loop:
+  // how busy that loop is, and how late its callbacks run, say whether the latency is notify's
+  // or the harness's.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const loopBefore = performance.eventLoopUtilization();
   const latency = await latencyAtRate(
     (i) => {
       // latencyAtRate calls op(0) at once and op(i) when `i * interval` is due: the same clock.
@@ -707,6 +714,9 @@ try {
     },
     { ratePerSecond: rate, durationMs: DURATION_MS },
   );
+  const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
+  loopDelay.disable();
+  const harness = `this process's event loop ${(100 * loopBusy).toFixed(0)}% busy, callbacks late by p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (max ${(loopDelay.max / 1e6).toFixed(0)} ms)`;
   await feedReader.close();
 
   perDelivery.sort((a, b) => a - b);
@@ -717,7 +727,7 @@ try {
     opsPerSecond: latencyFeedMessages / (DURATION_MS / 1000),
     p50Ms: quantile(perDelivery, 0.5),
     p99Ms: quantile(perDelivery, 0.99),
-    note: `${perDelivery.length} feed messages at ${rate.toFixed(0)} events/s (half of peak); from the event's due publish time; max ${perDelivery.at(-1)?.toFixed(1)} ms; ${load()}`,
+    note: `${perDelivery.length} feed messages at ${rate.toFixed(0)} events/s (half of peak); from the event's due publish time; max ${perDelivery.at(-1)?.toFixed(1)} ms; ${harness}; ${load()}`,
   });
   rows.push({
     name: 'event → all of its agencies’ feeds',
