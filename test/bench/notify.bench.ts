@@ -1,16 +1,17 @@
 /**
  * Fan-out of intake's events to the agencies' feeds, against a raw JetStream publish→consume
- * baseline measured in the same run on the same servers. Notify runs in this process with its
- * own streams and database; `NOTIFY_BENCH_AGENCIES` agencies (default 200) are registered through
+ * baseline measured in the same run on the same servers. Notify runs as a process of its own
+ * (as deployed; so the load generator and the feed readers do not share its event loop), with
+ * its own streams and database; `NOTIFY_BENCH_AGENCIES` agencies (default 200) are registered through
  * its gRPC API with mixed subscriptions, then `NOTIFY_BENCH_EVENTS` intake envelopes (default
  * 2,000) are published onto BEACON_EVENTS in `NOTIFY_BENCH_ROUNDS` bursts (default 5) that take
  * turns with the baseline's, and BEACON_FEEDS is read until every feed message the rules call
  * for has arrived. Latency is then measured at half of each side's rate for `BENCH_DURATION_MS`.
- * Each side's notes give the CPU (from /proc) that this process, nats-server and the store spent
+ * Each side's notes give the CPU (from /proc) that this process, notify, nats-server and the store spent
  * per 1,000 messages over its bursts: the figure least moved by other work on the machine. Run
  * with `pnpm bench notify`; prints a table and writes JSON to results/.
  */
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -18,19 +19,18 @@ import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/nats-core';
-import { loadConfig, startNotify } from '@beacon/notify';
 import {
   connectNats,
   createDevIssuer,
-  createLogger,
   encodeEnvelope,
   ensureStream,
   JetStreamPublisher,
 } from '@beacon/platform';
 import { intakeV1, notifyV1 } from '@beacon/proto';
-import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
-import { latencyAtRate } from './measure.js';
+import { freePort, infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { latencyAtRate, processCpuSeconds } from './measure.js';
 import { publish, type Check, type Row } from './report.js';
+import { startService } from './services.js';
 
 const AGENCIES = Number(process.env['NOTIFY_BENCH_AGENCIES'] ?? 200);
 const EVENTS = Number(process.env['NOTIFY_BENCH_EVENTS'] ?? 2_000);
@@ -358,44 +358,48 @@ const timed = async <T>(run: () => Promise<T>) => {
   return { value, seconds: (performance.now() - started) / 1000 };
 };
 
-/** CPU seconds (user + system) of a process, from /proc (100 ticks a second on Linux). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at ") ".
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 const rows: Row[] = [];
 const checks: Check[] = [];
 const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
 const names = testNames();
+/** Notify's process, once started (it runs in a process of its own, as in production). */
+let notifyPid: number | undefined;
+const cpuOf = (pid: number | undefined) => (pid === undefined ? 0 : processCpuSeconds(pid));
 /**
- * CPU of this process (the baseline's client or notify, and the readers), the NATS server and
- * the mongo-wire store: other work on the machine moves rates and latencies, hardly these.
+ * CPU of this process (the baseline's client, the event publisher and the feed readers),
+ * notify, the NATS server and the mongo-wire store: other work on the machine moves rates and
+ * latencies, hardly these.
  */
 const cpuNow = () => {
   const own = process.cpuUsage();
   return {
     bench: (own.user + own.system) / 1e6,
-    nats: cpuSeconds(stack.processes.nats?.pid),
-    store: cpuSeconds(stack.processes.mongo?.pid),
+    notify: cpuOf(notifyPid),
+    nats: cpuOf(stack.processes.nats?.pid),
+    store: cpuOf(stack.processes.mongo?.pid),
   };
 };
 type Cpu = ReturnType<typeof cpuNow>;
 const cpuSince = (from: Cpu): Cpu => {
   const now = cpuNow();
-  return { bench: now.bench - from.bench, nats: now.nats - from.nats, store: now.store - from.store };
+  return {
+    bench: now.bench - from.bench,
+    notify: now.notify - from.notify,
+    nats: now.nats - from.nats,
+    store: now.store - from.store,
+  };
 };
 const addCpu = (a: Cpu, b: Cpu): Cpu => ({
   bench: a.bench + b.bench,
+  notify: a.notify + b.notify,
   nats: a.nats + b.nats,
   store: a.store + b.store,
 });
 /** Milliseconds of CPU per 1,000 messages, per process. */
-const perThousand = (cpu: Cpu, messages: number) =>
-  `this process ${((1e6 * cpu.bench) / messages).toFixed(0)}, nats-server ${((1e6 * cpu.nats) / messages).toFixed(0)}, store ${((1e6 * cpu.store) / messages).toFixed(0)} ms CPU per 1,000 messages`;
+const perThousand = (cpu: Cpu, messages: number) => {
+  const ms = (seconds: number) => ((1e6 * seconds) / messages).toFixed(0);
+  return `bench process ${ms(cpu.bench)}, notify ${ms(cpu.notify)}, nats-server ${ms(cpu.nats)}, store ${ms(cpu.store)} ms CPU per 1,000 messages`;
+};
 /** Run in reverse at the end, also after a failure, so no connection outlives the servers. */
 const cleanups: (() => unknown)[] = [];
 try {
@@ -440,34 +444,36 @@ try {
     await pipelined(count, BASELINE_WINDOW, (i) => rawPublish(from + i).ack);
     await arrived;
   };
-  // ── Notify in this process, on this run's streams and database ────────────────────────────
+  // ── Notify in a process of its own, on this run's streams and database ────────────────────
   const issuer = await createDevIssuer({});
+  const jwksFile = join(infraDir, 'bench', `notify-jwks-${names.id}.json`);
+  writeFileSync(jwksFile, JSON.stringify(issuer.jwks));
   const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
   const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
   const channelsDurable = names.stream('channels');
-  const config = loadConfig({
-    MONGO_URL: stack.endpoints.mongoUrl,
-    NATS_URL: stack.endpoints.natsUrl,
-    NOTIFY_DB: names.database('notify'),
-    EVENTS_STREAM: events.stream,
-    EVENTS_SUBJECT_ROOT: events.root,
-    FEEDS_STREAM: feeds.stream,
-    FEEDS_SUBJECT_ROOT: feeds.root,
-    NOTIFY_FANOUT_CONSUMER: names.stream('fanout'),
-    NOTIFY_CHANNELS_CONSUMER: channelsDurable,
-    AUTH_ISSUER: issuer.issuer,
-    AUTH_JWKS_URL: 'http://127.0.0.1:9/unused',
-  });
-  const notify = await startNotify(
+  const notify = await startService(
+    'notify',
+    `notify-${names.id}`,
     {
-      ...config,
-      grpc: { host: '127.0.0.1', port: 0 },
-      auth: { ...config.auth, jwks: { keys: issuer.jwks } },
+      MONGO_URL: stack.endpoints.mongoUrl,
+      NATS_URL: stack.endpoints.natsUrl,
+      NOTIFY_DB: names.database('notify'),
+      EVENTS_STREAM: events.stream,
+      EVENTS_SUBJECT_ROOT: events.root,
+      FEEDS_STREAM: feeds.stream,
+      FEEDS_SUBJECT_ROOT: feeds.root,
+      NOTIFY_FANOUT_CONSUMER: names.stream('fanout'),
+      NOTIFY_CHANNELS_CONSUMER: channelsDurable,
+      NOTIFY_HTTP_PORT: String(await freePort()),
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: issuer.audience,
+      AUTH_JWKS_FILE: jwksFile,
     },
-    createLogger({ name: 'bench', level: 'silent' }),
+    join(infraDir, 'bench'),
   );
-  cleanups.push(() => notify.stop());
-  const client = new notifyV1.NotifyServiceClient(`127.0.0.1:${notify.port}`, credentials.createInsecure());
+  notifyPid = notify.process.pid;
+  cleanups.push(() => notify.process.stop());
+  const client = new notifyV1.NotifyServiceClient(notify.address, credentials.createInsecure());
   cleanups.push(() => client.close());
   const metadata = new Metadata();
   metadata.set(
@@ -599,8 +605,8 @@ try {
   let rawSeconds = 0;
   const peak = { feedMessages: 0, publishedSeconds: 0, seconds: 0 };
   const shares: number[] = [];
-  let rawCpu: Cpu = { bench: 0, nats: 0, store: 0 };
-  let fanCpu: Cpu = { bench: 0, nats: 0, store: 0 };
+  let rawCpu: Cpu = { bench: 0, notify: 0, nats: 0, store: 0 };
+  let fanCpu: Cpu = { bench: 0, notify: 0, nats: 0, store: 0 };
   const loads: number[] = [];
   const rawPerRound = Math.floor(BASELINE_MESSAGES / ROUNDS);
   const eventsPerRound = Math.floor(EVENTS / ROUNDS);
@@ -686,9 +692,9 @@ try {
   const interval = 1000 / rate;
   const latencyBatch = nextEvents(Math.max(1, Math.floor((DURATION_MS / 1000) * rate)));
   let t0 = 0;
-  // This process runs the fan-out, publishes the events and reads the feeds on one event loop:
-  // how busy that loop is, and how late its callbacks run, say whether the latency is notify's
-  // or the harness's.
+  // This process publishes the events and reads the feeds (notify has a process of its own):
+  // how busy its event loop is, and how late its callbacks run, say how much of a tail is the
+  // harness's.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const loopBefore = performance.eventLoopUtilization();
@@ -716,7 +722,7 @@ try {
   );
   const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
   loopDelay.disable();
-  const harness = `this process's event loop ${(100 * loopBusy).toFixed(0)}% busy, callbacks late by p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (max ${(loopDelay.max / 1e6).toFixed(0)} ms)`;
+  const harness = `the bench process's event loop ${(100 * loopBusy).toFixed(0)}% busy, callbacks late by p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms (max ${(loopDelay.max / 1e6).toFixed(0)} ms)`;
   await feedReader.close();
 
   perDelivery.sort((a, b) => a - b);

@@ -15,13 +15,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connectNats, createDevIssuer, ServingStatus, type DevIssuer } from '@beacon/platform';
-import { healthV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { connectNats, createDevIssuer, type DevIssuer } from '@beacon/platform';
+import { intakeV1, notifyV1 } from '@beacon/proto';
 import {
   freePort,
   infraDir,
-  ManagedProcess,
-  repoRoot,
   startDedicated,
   startNatsCluster,
   testNames,
@@ -36,6 +34,7 @@ import {
   type Throughput,
 } from './measure.js';
 import { publish, type Row } from './report.js';
+import { startService, type ServiceProcess } from './services.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
 const WARMUP_MS = 2_000;
@@ -55,55 +54,6 @@ function machineTicks(): { busy: number; total: number } {
   const idle = cpu[3]! + cpu[4]!; // idle + iowait
   const total = cpu.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
-}
-
-function serving(address: string): Promise<void> {
-  const client = new healthV1.HealthClient(address, credentials.createInsecure());
-  return new Promise<void>((resolve, reject) => {
-    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, r) => {
-      client.close();
-      if (error) reject(error);
-      else if (r.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
-      else resolve();
-    });
-  });
-}
-
-interface ServiceProcess {
-  readonly component: string;
-  readonly process: ManagedProcess;
-  readonly address: string;
-}
-
-async function startService(
-  service: 'intake' | 'notify',
-  label: string,
-  env: Record<string, string>,
-  profileDir?: string,
-): Promise<ServiceProcess> {
-  const port = await freePort();
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : [];
-  const proc = new ManagedProcess({
-    name: label,
-    command: process.execPath,
-    args: [
-      ...profile,
-      '--conditions=source',
-      '--import',
-      'tsx',
-      join(repoRoot, `services/${service}/src/main.ts`),
-    ],
-    logFile: join(dir, `${label}.log`),
-    env: { ...env, [`${service.toUpperCase()}_GRPC_PORT`]: String(port), LOG_LEVEL: 'warn' },
-  });
-  const address = `127.0.0.1:${port}`;
-  proc.start();
-  await waitFor(() => serving(address), {
-    what: `${label} (log: ${proc.spec.logFile})`,
-    timeoutMs: 60_000,
-    abortIf: () => proc.exitReason,
-  });
-  return { component: service, process: proc, address };
 }
 
 interface CpuProfile {
@@ -244,7 +194,9 @@ async function scenario(
       CORRELATION_SECRET: 'bench-correlation-secret-0123456789abcdef',
     };
     // The first notify registers the watching agency before the second starts.
-    services.push(await startService('notify', `notify-${instances}x-r${round}-0`, notifyEnv, profileDir));
+    services.push(
+      await startService('notify', `notify-${instances}x-r${round}-0`, notifyEnv, dir, profileDir),
+    );
     const cc = await issuer.mint({ subject: 'cc', roles: ['coordinator'], clearance: 'RED' });
     const notifyClient = new notifyV1.NotifyServiceClient(services[0]!.address, credentials.createInsecure());
     clients.push(notifyClient);
@@ -285,12 +237,12 @@ async function scenario(
     );
     for (let i = 1; i < instances; i++) {
       services.push(
-        await startService('notify', `notify-${instances}x-r${round}-${i}`, notifyEnv, profileDir),
+        await startService('notify', `notify-${instances}x-r${round}-${i}`, notifyEnv, dir, profileDir),
       );
     }
     for (let i = 0; i < instances; i++) {
       services.push(
-        await startService('intake', `intake-${instances}x-r${round}-${i}`, intakeEnv, profileDir),
+        await startService('intake', `intake-${instances}x-r${round}-${i}`, intakeEnv, dir, profileDir),
       );
     }
     const intakeClients = services

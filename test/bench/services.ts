@@ -1,0 +1,60 @@
+/** Beacon's services as OS processes of their own, for benchmarks that must not share a loop. */
+import { join } from 'node:path';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { ServingStatus } from '@beacon/platform';
+import { healthV1 } from '@beacon/proto';
+import { freePort, ManagedProcess, repoRoot, waitFor } from '@beacon/testkit/infra';
+
+function serving(address: string): Promise<void> {
+  const client = new healthV1.HealthClient(address, credentials.createInsecure());
+  return new Promise<void>((resolve, reject) => {
+    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, r) => {
+      client.close();
+      if (error) reject(error);
+      else if (r.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
+      else resolve();
+    });
+  });
+}
+
+export interface ServiceProcess {
+  readonly component: string;
+  readonly process: ManagedProcess;
+  readonly address: string;
+}
+
+/**
+ * Starts a service from source (its `main.ts`) on a free gRPC port, logging to `dir`, and waits
+ * until its health check says it serves. `profileDir`: write V8 CPU profiles there.
+ */
+export async function startService(
+  service: 'intake' | 'notify',
+  label: string,
+  env: Record<string, string>,
+  dir: string,
+  profileDir?: string,
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : [];
+  const proc = new ManagedProcess({
+    name: label,
+    command: process.execPath,
+    args: [
+      ...profile,
+      '--conditions=source',
+      '--import',
+      'tsx',
+      join(repoRoot, `services/${service}/src/main.ts`),
+    ],
+    logFile: join(dir, `${label}.log`),
+    env: { ...env, [`${service.toUpperCase()}_GRPC_PORT`]: String(port), LOG_LEVEL: 'warn' },
+  });
+  const address = `127.0.0.1:${port}`;
+  proc.start();
+  await waitFor(() => serving(address), {
+    what: `${label} (log: ${proc.spec.logFile})`,
+    timeoutMs: 60_000,
+    abortIf: () => proc.exitReason,
+  });
+  return { component: service, process: proc, address };
+}
