@@ -1,21 +1,6 @@
 /** Beacon's services as OS processes of their own, for benchmarks that must not share a loop. */
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { ServingStatus } from '@beacon/platform';
-import { healthV1 } from '@beacon/proto';
-import { freePort, ManagedProcess, repoRoot, waitFor } from '@beacon/testkit/infra';
-
-function serving(address: string): Promise<void> {
-  const client = new healthV1.HealthClient(address, credentials.createInsecure());
-  return new Promise<void>((resolve, reject) => {
-    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, r) => {
-      client.close();
-      if (error) reject(error);
-      else if (r.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
-      else resolve();
-    });
-  });
-}
+import { freePort, grpcServing, ManagedProcess, repoRoot, waitFor } from '@beacon/testkit/infra';
 
 export interface ServiceProcess {
   readonly component: string;
@@ -51,7 +36,7 @@ export async function startService(
   });
   const address = `127.0.0.1:${port}`;
   proc.start();
-  await waitFor(() => serving(address), {
+  await waitFor(() => grpcServing(address), {
     what: `${label} (log: ${proc.spec.logFile})`,
     timeoutMs: 60_000,
     abortIf: () => proc.exitReason,

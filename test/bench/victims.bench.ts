@@ -18,7 +18,6 @@
  * target is judged on the median of each round's own ratio. Run with `pnpm bench victims`.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { connectMongo, connectNats, createDevIssuer, createLogger } from '@beaco
 import { victimsV1 } from '@beacon/proto';
 import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
 import { EnvelopeCipher, loadConfig, startVictims, type CaseCipher, type DataKey } from '@beacon/victims';
+import { processCpuSeconds } from './measure.js';
 import { campaign, eventsOf, windowed } from './victims-campaign.js';
 import type { ClientTask } from './victims-client.js';
 import { publish, type Check, type Row } from './report.js';
@@ -43,15 +43,6 @@ const TARGET_SHARE = 0.5;
 const SEED = 2026;
 const NOW = Date.now();
 const load = () => loadavg()[0]!;
-const TICKS_PER_SECOND = 100; // CLK_TCK on Linux
-
-/** CPU seconds (user + system) of a process, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 /** Copies bytes instead of encrypting: the same intake path without the cryptography. */
 class CopyCipher implements CaseCipher {
   readonly currentKeyId = 'none';
@@ -96,10 +87,10 @@ const storePid = stack.processes.mongo?.pid;
 
 /** CPU per report of the store and of this process (service, client thread, bench) over a phase. */
 function cpuMeter() {
-  const store = storePid === undefined ? 0 : cpuSeconds(storePid);
+  const store = storePid === undefined ? 0 : processCpuSeconds(storePid);
   const own = process.cpuUsage();
   return (reports: number) => ({
-    storeUs: storePid === undefined ? NaN : ((cpuSeconds(storePid) - store) * 1e6) / reports,
+    storeUs: storePid === undefined ? NaN : ((processCpuSeconds(storePid) - store) * 1e6) / reports,
     ownUs: (() => {
       const used = process.cpuUsage(own);
       return (used.user + used.system) / reports;

@@ -15,10 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { createDevIssuer, ServingStatus } from '@beacon/platform';
-import { healthV1 } from '@beacon/proto';
-import { freePort, startStack, waitFor } from '@beacon/testkit/infra';
+import { createDevIssuer } from '@beacon/platform';
+import { freePort, grpcServing, startStack, waitFor } from '@beacon/testkit/infra';
 
 const deployed = resolve(process.argv[2] ?? '/tmp/beacon-deploy');
 const dir = mkdtempSync(join(tmpdir(), 'beacon-smoke-'));
@@ -109,17 +107,6 @@ const processes: [name: keyof typeof port, env: Record<string, string>][] = [
   ],
 ];
 
-function serving(address: string): Promise<void> {
-  const client = new healthV1.HealthClient(address, credentials.createInsecure());
-  return new Promise((done, fail) =>
-    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1000) }, (error, r) => {
-      client.close();
-      if (error) fail(error);
-      else if (r.status !== ServingStatus.SERVING) fail(new Error('not serving yet'));
-      else done();
-    }),
-  );
-}
 const rssMiB = (pid: number) =>
   Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
 
@@ -136,7 +123,7 @@ try {
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     running.push([name, child]);
-    await waitFor(() => serving(at(port[name])), {
+    await waitFor(() => grpcServing(at(port[name])), {
       what: `${name} (log: ${join(dir, `${name}.log`)})`,
       timeoutMs: 120_000,
       abortIf: () => (child.exitCode === null ? undefined : `exited with ${child.exitCode}`),

@@ -20,6 +20,7 @@ export {
 } from './nats-cluster.js';
 export { testNames, type TestNames } from './names.js';
 export { infraDir, installedBinary, repoRoot } from './paths.js';
+export { grpcServing } from './health.js';
 export { freePort } from './ports.js';
 export { ManagedProcess, type ProcessSpec } from './process.js';
 export { startStack, type Endpoints, type RunningStack, type StackOptions } from './stack.js';

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { createDevIssuer, ServingStatus, type DevIssuer } from '@beacon/platform';
-import { healthV1 } from '@beacon/proto';
+import { createDevIssuer, type DevIssuer } from '@beacon/platform';
+import { grpcServing } from './health.js';
 import { repoRoot } from './paths.js';
 import { ManagedProcess, stopForeign } from './process.js';
 import type { Endpoints } from './stack.js';
@@ -325,21 +324,4 @@ export async function stopLocalApps(dir: string): Promise<void> {
   const apps = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; commandLine: string }[];
   for (const app of apps.reverse()) await stopForeign(app.pid, app.commandLine);
   rmSync(file, { force: true });
-}
-
-function grpcServing(address: string): Promise<void> {
-  const client = new healthV1.HealthClient(address, credentials.createInsecure());
-  return new Promise<void>((resolve, reject) => {
-    client.check(
-      { service: '' },
-      new Metadata(),
-      { deadline: new Date(Date.now() + 1_000) },
-      (error, response) => {
-        client.close();
-        if (error) reject(error);
-        else if (response.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
-        else resolve();
-      },
-    );
-  });
 }

@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import type { Tlp } from '@beacon/domain';
-import { createDevIssuer, encodeEnvelope, ServingStatus, tlpToProto } from '@beacon/platform';
-import { healthV1, intakeV1, notifyV1 } from '@beacon/proto';
-import { freePort, infraDir, ManagedProcess, repoRoot, test as base, waitFor } from '@beacon/testkit';
+import { createDevIssuer, encodeEnvelope, tlpToProto } from '@beacon/platform';
+import { intakeV1, notifyV1 } from '@beacon/proto';
+import {
+  freePort,
+  grpcServing,
+  infraDir,
+  ManagedProcess,
+  repoRoot,
+  test as base,
+  waitFor,
+} from '@beacon/testkit';
 import { agency, call, subscription } from './harness.js';
 
 /** Notify as an OS process of its own, run from source, which the test may kill -9. */
@@ -76,7 +84,7 @@ const test = base.extend(
       coordinatorToken: await issuer.mint({ subject: 'cc', roles: ['coordinator'], clearance: 'RED' }),
       start: async () => {
         proc.start();
-        await waitFor(() => serving(address), {
+        await waitFor(() => grpcServing(address), {
           what: `notify (log: ${proc.spec.logFile})`,
           timeoutMs: 30_000,
           intervalMs: 100,
@@ -88,18 +96,6 @@ const test = base.extend(
     return notify;
   },
 );
-
-function serving(address: string): Promise<void> {
-  const client = new healthV1.HealthClient(address, credentials.createInsecure());
-  return new Promise<void>((resolve, reject) => {
-    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, r) => {
-      client.close();
-      if (error) reject(error);
-      else if (r.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
-      else resolve();
-    });
-  });
-}
 
 interface BurstEvent {
   readonly id: string;

@@ -1,0 +1,19 @@
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { ServingStatus } from '@beacon/platform';
+import { healthV1 } from '@beacon/proto';
+
+/**
+ * Resolves when the gRPC server at `address` reports SERVING (`grpc.health.v1`, whole server);
+ * rejects otherwise, so `waitFor(() => grpcServing(address))` waits for a service to be up.
+ */
+export function grpcServing(address: string): Promise<void> {
+  const client = new healthV1.HealthClient(address, credentials.createInsecure());
+  return new Promise<void>((resolve, reject) => {
+    client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, r) => {
+      client.close();
+      if (error) reject(error);
+      else if (r.status !== ServingStatus.SERVING) reject(new Error('not serving yet'));
+      else resolve();
+    });
+  });
+}
