@@ -53,12 +53,12 @@ export interface OutboxClaimFields {
 
 /**
  * What a store that gives documents events needs from the relay: a claim to write beside the
- * events, and to announce the document afterwards with that claim.
+ * events, and to announce the document afterwards.
  */
 export interface OutboxAnnouncer {
   /** `leaseMs`: longer than the relay's own lease for writes whose publishing is held back. */
   claimForWrite(leaseMs?: number): OutboxClaimFields;
-  announce(id: string, claim: OutboxClaimFields): void;
+  announce(id: string): void;
 }
 
 type OutboxDoc = OutboxFields & { _id: string };
@@ -137,8 +137,8 @@ export class OutboxRelay {
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  /** Announced documents by source, each with the claim its writer took for this relay, if any. */
-  #announced = new Map<string, Map<string, OutboxClaimFields | undefined>>();
+  /** Announced documents by source. */
+  #announced = new Map<string, Set<string>>();
   #lastSweep = 0;
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
@@ -166,17 +166,17 @@ export class OutboxRelay {
   }
 
   /** A document in `source` has new events: publish them now rather than at the next sweep. */
-  notify(source: string, id: string, claim?: OutboxClaimFields): void {
+  notify(source: string, id: string): void {
     let ids = this.#announced.get(source);
-    if (!ids) this.#announced.set(source, (ids = new Map<string, OutboxClaimFields | undefined>()));
-    ids.set(id, claim ?? ids.get(id));
+    if (!ids) this.#announced.set(source, (ids = new Set<string>()));
+    ids.add(id);
     this.#wake?.();
   }
 
   /**
-   * The claim a writer puts into the very write that gives a document events (as
-   * its fields beside its outbox entries), then passes to `notify`: this relay then
-   * publishes them without a claim write of its own, one write fewer per document on the
+   * The claim a writer puts into the very write that gives a document events (as its fields
+   * beside its outbox entries) before it announces the document: this relay, reading the
+   * document, finds it its own and publishes without a claim write of its own, one write fewer per document on the
    * request path. Whoever wrote last holds the claim; an overwritten claim at worst lets two
    * live relays publish the same events seconds apart, which the stream drops as duplicates.
    */
@@ -190,7 +190,7 @@ export class OutboxRelay {
     this.#source(source);
     return {
       claimForWrite: (leaseMs) => this.claimForWrite(leaseMs),
-      announce: (id, claim) => this.notify(source, id, claim),
+      announce: (id) => this.notify(source, id),
     };
   }
 
@@ -214,16 +214,14 @@ export class OutboxRelay {
       for (const [name, ids] of announced) {
         const source = this.#source(name);
         const results = await Promise.allSettled(
-          [...ids].map(([_id, claim]) =>
+          [...ids].map((_id) =>
             this.#limited(async () => {
               // A read first (reads wait in no write queue): most documents are this relay's
               // by their writer's claim, and a finished or foreign one needs no write at all.
               const doc = await source.findOne({ _id }, { projection: OUTBOX_AND_CLAIM });
               if (!doc || !hasEvents(doc)) return 0;
               const claimed =
-                this.#heldSinceWrite(doc, claim) ??
-                this.#ownClaim(doc) ??
-                (this.#claimable(doc) ? await this.#claim(source, _id) : undefined);
+                this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, _id) : undefined);
               if (claimed) {
                 this.#contended.delete(`${name}\0${_id}`);
                 return this.#publishDoc(source, claimed.doc, claimed.deadline);
@@ -243,7 +241,7 @@ export class OutboxRelay {
       }
     } catch (error) {
       // Keep the announcements for the next attempt.
-      for (const [name, ids] of announced) for (const [id, claim] of ids) this.notify(name, id, claim);
+      for (const [name, ids] of announced) for (const id of ids) this.notify(name, id);
       throw error;
     }
     return published;
@@ -335,27 +333,6 @@ export class OutboxRelay {
     );
     // Stop a little early: another relay compares the lease with its own clock.
     return doc ? { doc, deadline: now + this.#leaseMs * 0.8 } : undefined;
-  }
-
-  /**
-   * The document as read, when its writer took the claim for this relay and it is still this
-   * relay's with time to spare: no claim write needed.
-   */
-  #heldSinceWrite(
-    doc: OutboxDoc,
-    claim: OutboxClaimFields | undefined,
-  ): { doc: OutboxDoc; deadline: number } | undefined {
-    if (!claim || claim.outboxClaimBy !== this.#id) return undefined;
-    const deadline = claim.outboxClaimUntil.getTime() - this.#leaseMs * 0.2;
-    // Another write since may have taken the claim for another relay: then it is that one's.
-    if (
-      Date.now() >= deadline ||
-      doc.outboxClaimBy !== this.#id ||
-      doc.outboxClaimUntil?.getTime() !== claim.outboxClaimUntil.getTime()
-    ) {
-      return undefined;
-    }
-    return { doc, deadline };
   }
 
   /**

@@ -12,11 +12,11 @@ describe('outbox announcements', () => {
       { claimForWrite: () => claim, announce: (id) => announced.push(id) },
       { quietMs: 1_000, maxHoldMs: 5_000 },
     );
-    a.now('single', claim);
-    a.afterBulk(['b1', 'b2'], claim);
+    a.now('single');
+    a.afterBulk(['b1', 'b2']);
     expect(announced).toEqual(['single']);
     vi.advanceTimersByTime(900);
-    a.afterBulk(['b3'], claim);
+    a.afterBulk(['b3']);
     vi.advanceTimersByTime(900);
     expect(announced).toEqual(['single']);
     vi.advanceTimersByTime(100);
@@ -24,11 +24,11 @@ describe('outbox announcements', () => {
 
     // Batches that never pause are released at the longest hold.
     for (let i = 0; i < 6; i++) {
-      a.afterBulk([`c${i}`], claim);
+      a.afterBulk([`c${i}`]);
       vi.advanceTimersByTime(999);
     }
     expect(announced.filter((id) => id.startsWith('c'))).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
-    a.afterBulk(['d'], claim);
+    a.afterBulk(['d']);
     a.flush();
     expect(announced.at(-1)).toBe('d');
   });

@@ -14,8 +14,8 @@ type Claim = ReturnType<OutboxAnnouncer['claimForWrite']>;
  * relay's sweep finds them after a restart.
  */
 export class OutboxAnnouncements {
-  /** Held documents, each with the relay's claim its write took. */
-  readonly #held = new Map<string, Claim>();
+  /** Held documents (each carries the relay's claim its write took). */
+  readonly #held = new Set<string>();
   #since = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -39,14 +39,14 @@ export class OutboxAnnouncements {
     return this.relay.claimForWrite(bulk ? this.options.bulkLeaseMs : undefined);
   }
 
-  now(id: string, claim: Claim): void {
-    this.relay.announce(id, claim);
+  now(id: string): void {
+    this.relay.announce(id);
   }
 
-  /** Documents a bulk insert wrote, with the claim it wrote into each. */
-  afterBulk(ids: Iterable<string>, claim: Claim): void {
+  /** Documents a bulk insert wrote, with a claim in each. */
+  afterBulk(ids: Iterable<string>): void {
     if (this.#held.size === 0) this.#since = performance.now();
-    for (const id of ids) this.#held.set(id, claim);
+    for (const id of ids) this.#held.add(id);
     clearTimeout(this.#timer);
     const left = this.options.maxHoldMs - (performance.now() - this.#since);
     if (left <= 0) {
@@ -61,7 +61,7 @@ export class OutboxAnnouncements {
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const [id, claim] of this.#held) this.relay.announce(id, claim);
+    for (const id of this.#held) this.relay.announce(id);
     this.#held.clear();
   }
 }

@@ -82,7 +82,7 @@ export class MongoIncidentStore implements IncidentStore {
       ...(audit ? { auditPending: { [audit.key]: auditRecordToDoc(audit.record) } } : {}),
     });
     if (!inserted) return 'exists';
-    if (claim) this.relay?.announce(change.incident.id, claim);
+    if (claim) this.relay?.announce(change.incident.id);
     return 'inserted';
   }
 
@@ -105,7 +105,7 @@ export class MongoIncidentStore implements IncidentStore {
         },
       },
     );
-    if (result.matchedCount === 1 && claim) this.relay?.announce(change.incident.id, claim);
+    if (result.matchedCount === 1 && claim) this.relay?.announce(change.incident.id);
     return result.matchedCount === 1;
   }
 

@@ -144,8 +144,8 @@ export class MongoCaseStore implements CaseStore {
       for (const f of failures) existing.add(docs[f.index]!._id);
     }
     const written = docs.filter((d) => !existing.has(d._id) && d.outboxClaimBy).map((d) => d._id);
-    if (claim && options.bulk) this.announcements?.afterBulk(written, claim);
-    else if (claim) for (const id of written) this.announcements?.now(id, claim);
+    if (claim && options.bulk) this.announcements?.afterBulk(written);
+    else if (claim) for (const id of written) this.announcements?.now(id);
     return existing;
   }
 
@@ -170,7 +170,7 @@ export class MongoCaseStore implements CaseStore {
       { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
     );
     if (result.matchedCount === 0) return false;
-    if (claim) this.announcements?.now(next.state.id, claim);
+    if (claim) this.announcements?.now(next.state.id);
     return true;
   }
 
