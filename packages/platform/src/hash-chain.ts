@@ -1,21 +1,44 @@
-import { createHash } from 'node:crypto';
-import type { Collection, Db, MongoBulkWriteError, OptionalUnlessRequiredId } from 'mongodb';
-import { isDuplicateKeyError } from './mongo.js';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Collection, Db, OptionalUnlessRequiredId } from 'mongodb';
 
-/** A record as stored: its fields, its position in the chain and the chain's hashes. */
+/**
+ * A record as stored: its fields and the chain's hashes. Its `_id` says when it was written,
+ * by which writer's chain and at which position in it: `<ms, 13 digits>.<chain>.<position, 10
+ * digits>`, so the log sorted by `_id` is in the order of writing, every chain's records in
+ * their own order within it.
+ */
 export type ChainDoc<F extends object> = F & {
-  /** Position in the chain, from 1, without gaps. */
-  _id: number;
+  _id: string;
   prevHash: string;
   hash: string;
 };
 
-export type ChainVerification =
-  | { readonly ok: true; readonly records: number; readonly head: string }
-  | { readonly ok: false; readonly records: number; readonly brokenAt: number; readonly problem: string };
+/** Where a record sits: which writer's chain, which position in it (from 1, without gaps). */
+export interface ChainPosition {
+  readonly chain: string;
+  readonly seq: number;
+}
 
+export type ChainVerification =
+  | {
+      readonly ok: true;
+      readonly records: number;
+      readonly chains: number;
+      /** A digest of every chain's last record: publish it to detect a removed tail later. */
+      readonly head: string;
+    }
+  | {
+      readonly ok: false;
+      /** Records verified before the first problem. */
+      readonly records: number;
+      readonly chain: string;
+      readonly brokenAt: number;
+      readonly problem: string;
+    };
+
+/** A chain's end as its writer last recorded it: a removed tail shows against it. */
 interface HeadDoc {
-  _id: 'head';
+  _id: string;
   seq: number;
   hash: string;
 }
@@ -23,37 +46,60 @@ interface HeadDoc {
 const GENESIS = '0'.repeat(64);
 /** Appends waiting while a write is under way go together, this many at most. */
 const GROUP = 500;
+const RECORD_ID = /^(\d{13})\.([0-9a-f]{16})\.(\d{10})$/;
+
+/** The position a record's `_id` names, or undefined for an id no writer makes. */
+export function chainPosition(id: string): ChainPosition | undefined {
+  const parts = RECORD_ID.exec(id);
+  return parts ? { chain: parts[2]!, seq: Number(parts[3]) } : undefined;
+}
+
+/** Whether a string is a record id as a writer makes them (for page tokens). */
+export function isChainRecordId(id: string): boolean {
+  return RECORD_ID.test(id);
+}
 
 /**
- * An append-only, hash-chained log in a collection of its own (audit records). Each record
- * names its predecessor's hash, so altering, inserting, removing or reordering one breaks every
- * hash after it. A record's position is its `_id`: two writers (replicas) racing for the same
- * position collide on the unique `_id`, and the loser goes again after the real end, so the
- * chain never forks. A head document points at the last record, so appending reads one
- * document by its string `_id` (FerretDB serves only a string or ObjectId `_id` from an index;
- * a record's numeric position it finds by scanning the log) instead of sorting the log.
+ * An append-only, hash-chained log in a collection of its own (audit records), written by
+ * every replica of a service without any of them waiting for another: each writer (each
+ * instance of this class, one per process) appends to a chain of its own, named at random when
+ * it first writes. Each record names its predecessor's hash and its own id (with chain and
+ * position), so altering, inserting, removing, reordering or moving a record between chains
+ * breaks its chain from there on, and a head document per chain names the chain's last record,
+ * so a removed tail shows too.
+ *
+ * One chain for all replicas would give one total order, but every replica would contend for
+ * its end: with two intake instances the appends collided most of the time and each collision
+ * cost reads to catch up. A writer owning its chain never reads the log to append, so replicas
+ * add no work to each other. The order that matters across writers is the time each record
+ * carries; within a chain the order is exact.
+ *
  * Appends made while a write is under way are written together in one ordered insert (group
- * commit): concurrent callers cost one insert, not one each, and do not race each other.
+ * commit), then the head is moved: two writes per group, whatever its size. A write that fails
+ * (the store went away mid-insert) may have stored part of the group, so the writer does not
+ * guess where its chain ends: it starts a new chain and the old one stays as it was left, its
+ * head short of its end (which verification accepts: a crash between insert and head leaves the
+ * same).
  */
 export class HashChain<F extends object> {
   readonly collection: Collection<ChainDoc<F>>;
   /** The same collection, seen only as the chain's own fields. */
-  readonly #links: Collection<{ _id: number; prevHash: string; hash: string }>;
-  readonly #head: Collection<HeadDoc>;
+  readonly #links: Collection<{ _id: string; prevHash: string; hash: string }>;
+  readonly #heads: Collection<HeadDoc>;
   /**
-   * The record's fields in a fixed order, as hashed (after its position and its predecessor's
-   * hash). Fields a record lacks are given as null, as a stored record reads back.
+   * The record's fields in a fixed order, as hashed (after its id and its predecessor's hash).
+   * Fields a record lacks are given as null, as a stored record reads back.
    */
   readonly #canonical: (fields: F) => readonly unknown[];
-  /** The end of the chain as this process last wrote or found it: appending usually skips reading the head. */
-  #known: { seq: number; hash: string } | undefined;
+  /** This writer's chain and its end; none until the first append (or after a failed write). */
+  #end: { chain: string; seq: number; hash: string; ms: number } | undefined;
   #queue: { fields: F; done: (error?: Error) => void }[] = [];
   #writing = false;
 
   constructor(db: Db, name: string, canonical: (fields: F) => readonly unknown[]) {
     this.collection = db.collection<ChainDoc<F>>(name);
     this.#links = db.collection(name);
-    this.#head = db.collection<HeadDoc>(`${name}_head`);
+    this.#heads = db.collection<HeadDoc>(`${name}_head`);
     this.#canonical = canonical;
   }
 
@@ -65,9 +111,9 @@ export class HashChain<F extends object> {
     });
   }
 
-  #hash(prevHash: string, seq: number, fields: F): string {
+  #hash(id: string, prevHash: string, fields: F): string {
     return createHash('sha256')
-      .update(JSON.stringify([seq, prevHash, ...this.#canonical(fields)]))
+      .update(JSON.stringify([id, prevHash, ...this.#canonical(fields)]))
       .digest('hex');
   }
 
@@ -87,121 +133,83 @@ export class HashChain<F extends object> {
   }
 
   async #write(batch: readonly F[]): Promise<void> {
-    let pending = batch;
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const head = this.#known ?? (await this.#head.findOne({ _id: 'head' })) ?? { seq: 0, hash: GENESIS };
-      this.#known = undefined;
-      let prevHash = head.hash;
-      const docs = pending.map((fields, i) => {
-        const seq = head.seq + 1 + i;
-        const hash = this.#hash(prevHash, seq, fields);
-        const doc = { ...fields, _id: seq, prevHash, hash } as ChainDoc<F>;
-        prevHash = hash;
-        return doc;
-      });
-      try {
-        await this.collection.insertMany(docs as OptionalUnlessRequiredId<ChainDoc<F>>[], { ordered: true });
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-        // Another writer (another replica) took a position. Ours inserted before the collision
-        // are in the chain; the rest go after the real end.
-        const inserted = (error as MongoBulkWriteError).insertedCount;
-        pending = pending.slice(inserted);
-        this.#known = await this.#catchUp(head, head.seq + 1 + inserted);
-        if (pending.length === 0) return;
-        continue;
-      }
-      const last = docs.at(-1)!;
-      await this.#advance(head.seq, last._id, last.hash);
-      this.#known = { seq: last._id, hash: last.hash };
-      return;
-    }
-    throw new Error(`${this.collection.collectionName}: could not append after 100 attempts`);
+    const end = this.#end ?? { chain: randomBytes(8).toString('hex'), seq: 0, hash: GENESIS, ms: 0 };
+    // Ids sort in writing order only if this chain's clock never goes back.
+    const ms = Math.max(end.ms, Date.now());
+    const stamp = String(ms).padStart(13, '0');
+    let prevHash = end.hash;
+    const docs = batch.map((fields, i) => {
+      const _id = `${stamp}.${end.chain}.${String(end.seq + 1 + i).padStart(10, '0')}`;
+      const doc = { ...fields, _id, prevHash, hash: this.#hash(_id, prevHash, fields) } as ChainDoc<F>;
+      prevHash = doc.hash;
+      return doc;
+    });
+    this.#end = undefined; // until the group is known to be written
+    await this.collection.insertMany(docs as OptionalUnlessRequiredId<ChainDoc<F>>[], { ordered: true });
+    const seq = end.seq + docs.length;
+    await this.#heads.updateOne({ _id: end.chain }, { $set: { seq, hash: prevHash } }, { upsert: true });
+    this.#end = { chain: end.chain, seq, hash: prevHash, ms };
   }
 
   /**
-   * Finds where the next append goes after colliding at position `taken`, having started from
-   * `from`. The head usually names it already: the writer that took the position moves the head
-   * right after its insert, and the head is read by its string `_id`. Records are not: FerretDB
-   * serves only a string or ObjectId `_id` from its index, so each read of a record by its
-   * numeric position scans the whole log, and a replica catching up record by record cost one
-   * scan per record the other wrote. Only while the head is still short of `taken` (its writer
-   * between insert and head move, or gone) are records read, past the head, in one query, and
-   * the head moved to their end in one write.
+   * Walks the whole log once, in `_id` order, every chain at once: detects an altered,
+   * inserted, reordered, moved or removed record, and a tail removed short of its chain's head.
+   * A whole chain removed with its head leaves nothing to compare with here: the digest of
+   * every chain's end (`head`), published outside the store, is what shows that.
    */
-  async #catchUp(from: { seq: number; hash: string }, taken: number): Promise<{ seq: number; hash: string }> {
-    const head = await this.#head.findOne({ _id: 'head' });
-    if (head && head.seq >= taken) return { seq: head.seq, hash: head.hash };
-    const headSeq = head?.seq ?? 0;
-    let end = head && head.seq > from.seq ? { seq: head.seq, hash: head.hash } : from;
-    const beyond = this.#links.find({ _id: { $gt: end.seq } }, { projection: { hash: 1 } }).sort({ _id: 1 });
-    for await (const next of beyond) {
-      if (next._id !== end.seq + 1) break; // positions have no gaps; anything else is for verify()
-      end = { seq: next._id, hash: next.hash };
-    }
-    if (end.seq > headSeq) await this.#advance(headSeq, end.seq, end.hash);
-    return end;
-  }
-
-  /** Moves the head from `from` to `to`, unless another writer already moved it on. */
-  async #advance(from: number, to: number, hash: string): Promise<void> {
-    try {
-      await this.#head.updateOne(
-        { _id: 'head', seq: from },
-        { $set: { seq: to, hash } },
-        { upsert: from === 0 },
-      );
-    } catch (error) {
-      // Two first appenders both creating the head: the other one did it, which is as good.
-      if (!isDuplicateKeyError(error)) throw error;
-    }
-  }
-
-  /** Walks the whole chain: detects an altered, inserted, reordered or removed record. */
   async verify(): Promise<ChainVerification> {
-    let prevHash = GENESIS;
-    let expected = 1;
+    const heads = new Map<string, HeadDoc>();
+    for await (const head of this.#heads.find()) heads.set(head._id, head);
+    const ends = new Map<string, { seq: number; hash: string }>();
+    let records = 0;
+    const broken = (chain: string, brokenAt: number, problem: string): ChainVerification => ({
+      ok: false,
+      records,
+      chain,
+      brokenAt,
+      problem,
+    });
     for await (const doc of this.#links.find().sort({ _id: 1 })) {
-      const { _id, prevHash: storedPrev, hash, ...fields } = doc;
-      if (_id !== expected) {
-        return {
-          ok: false,
-          records: expected - 1,
-          brokenAt: expected,
-          problem: `record ${expected} is missing`,
-        };
+      const { _id, prevHash, hash, ...fields } = doc;
+      const at = chainPosition(_id);
+      if (at === undefined) return broken('', 0, `record ${JSON.stringify(_id)} is not a chain record`);
+      const end = ends.get(at.chain) ?? { seq: 0, hash: GENESIS };
+      if (at.seq !== end.seq + 1) {
+        return broken(at.chain, end.seq + 1, `record ${end.seq + 1} of chain ${at.chain} is missing`);
       }
-      if (storedPrev !== prevHash || this.#hash(prevHash, _id, fields as unknown as F) !== hash) {
-        return {
-          ok: false,
-          records: expected - 1,
-          brokenAt: _id,
-          problem: `record ${_id} does not match its hash`,
-        };
+      if (prevHash !== end.hash || this.#hash(_id, end.hash, fields as unknown as F) !== hash) {
+        return broken(at.chain, at.seq, `record ${at.seq} of chain ${at.chain} does not match its hash`);
       }
-      prevHash = hash;
-      expected += 1;
+      const head = heads.get(at.chain);
+      if (head && head.seq === at.seq && head.hash !== hash) {
+        return broken(
+          at.chain,
+          at.seq,
+          `record ${at.seq} of chain ${at.chain} does not match the chain's head`,
+        );
+      }
+      ends.set(at.chain, { seq: at.seq, hash });
+      records += 1;
     }
-    // The head remembers the last record, so a removed tail shows. A head behind the chain
-    // is what a crash between a record and its head update leaves; the next append repairs it.
-    const head = await this.#head.findOne({ _id: 'head' });
-    const last = expected - 1;
-    if (head && head.seq > last) {
-      return {
-        ok: false,
-        records: last,
-        brokenAt: expected,
-        problem: `the chain ends at record ${last} but its head names record ${head.seq}`,
-      };
+    // A head behind its chain is what a crash between a group and its head update leaves.
+    for (const head of heads.values()) {
+      const end = ends.get(head._id)?.seq ?? 0;
+      if (head.seq > end) {
+        return broken(
+          head._id,
+          end + 1,
+          `chain ${head._id} ends at record ${end} but its head names record ${head.seq}`,
+        );
+      }
     }
-    if (head && head.seq > 0 && head.hash !== (await this.#links.findOne({ _id: head.seq }))?.hash) {
-      return {
-        ok: false,
-        records: last,
-        brokenAt: head.seq,
-        problem: `record ${head.seq} does not match the head`,
-      };
-    }
-    return { ok: true, records: last, head: prevHash };
+    const summary = [...ends]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([chain, e]) => [chain, e.seq, e.hash]);
+    return {
+      ok: true,
+      records,
+      chains: ends.size,
+      head: createHash('sha256').update(JSON.stringify(summary)).digest('hex'),
+    };
   }
 }

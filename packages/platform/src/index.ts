@@ -36,7 +36,14 @@ export {
   isDuplicateKeyError,
   type MongoConfig,
 } from './mongo.js';
-export { HashChain, type ChainDoc, type ChainVerification } from './hash-chain.js';
+export {
+  HashChain,
+  chainPosition,
+  isChainRecordId,
+  type ChainDoc,
+  type ChainPosition,
+  type ChainVerification,
+} from './hash-chain.js';
 export { GroupCommit } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export {

@@ -621,7 +621,7 @@ describe('crash recovery', () => {
       throw new Error(`audit store unavailable (${record.action})`);
     };
   };
-  type Audited = { _id: number; action: string; objectId: string; actor: string };
+  type Audited = { _id: string; action: string; objectId: string; actor: string };
 
   test('a change whose audit append failed keeps its record, and the sweep appends it once', async ({
     intake: t,

@@ -119,7 +119,26 @@ describe('victim cases over gRPC', () => {
       ['open', 'vs-bayern-victim_officer', 'vs-bayern'],
       ['read-personal-data', 'vs-bayern-victim_officer', 'vs-bayern'],
     ]);
-    expect(await auditor('verifyAuditChain', {})).toEqual({ ok: true, records: 2, brokenAt: 0, problem: '' });
+    // A page at a time, in the order written, each record placed in its writer's chain.
+    const first = await auditor('listAuditRecords', { caseId, pageSize: 1, pageToken: '' });
+    expect(first.records.map((r) => [r.action, r.seq])).toEqual([['open', 1]]);
+    const second = await auditor('listAuditRecords', { caseId, pageSize: 1, pageToken: first.nextPageToken });
+    expect(second.records.map((r) => [r.action, r.seq, r.chain])).toEqual([
+      ['read-personal-data', 2, first.records[0]!.chain],
+    ]);
+    expect(second.nextPageToken).toBe('');
+    const forged = await failure(
+      auditor('listAuditRecords', { caseId, pageSize: 1, pageToken: '{"$gt":""}' }),
+    );
+    expect(forged.code).toBe(status.INVALID_ARGUMENT);
+    expect(await auditor('verifyAuditChain', {})).toEqual({
+      ok: true,
+      records: 2,
+      brokenAt: 0,
+      problem: '',
+      chains: 1,
+      brokenChain: '',
+    });
   });
 
   test('referrals follow the rules, need consent, give the accepting organisation access and free places when closed', async ({
@@ -433,15 +452,17 @@ describe('victim cases over gRPC', () => {
     const cc = await t.call(['coordinator']);
     expect(await cc('verifyAuditChain', {})).toMatchObject({ ok: true, records: 3 });
     // Someone hides who read the case.
-    await mongoClient
-      .db(t.db)
-      .collection('audit')
-      .updateOne({ _id: 2 as never }, { $set: { actor: 'nobody' } });
+    const audit = mongoClient.db(t.db).collection<{ _id: string }>('audit');
+    const [, read] = await audit.find().sort({ _id: 1 }).toArray();
+    await audit.updateOne({ _id: read!._id }, { $set: { actor: 'nobody' } });
+    const chain = read!._id.split('.')[1]!;
     expect(await cc('verifyAuditChain', {})).toEqual({
       ok: false,
       records: 1,
       brokenAt: 2,
-      problem: 'record 2 does not match its hash',
+      problem: `record 2 of chain ${chain} does not match its hash`,
+      chains: 0,
+      brokenChain: chain,
     });
   });
 });

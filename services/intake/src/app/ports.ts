@@ -113,13 +113,27 @@ export interface PendingAudit {
 }
 
 export type AuditVerification =
-  | { readonly ok: true; readonly records: number; readonly head: string }
-  | { readonly ok: false; readonly records: number; readonly brokenAt: number; readonly problem: string };
+  | {
+      readonly ok: true;
+      readonly records: number;
+      /** Writers' chains (one per process that appended). */
+      readonly chains: number;
+      /** A digest of every chain's last record. */
+      readonly head: string;
+    }
+  | {
+      readonly ok: false;
+      readonly records: number;
+      /** The chain and the position in it of the first altered or missing record. */
+      readonly chain: string;
+      readonly brokenAt: number;
+      readonly problem: string;
+    };
 
-/** Append-only, hash-chained. */
+/** Append-only, hash-chained: one chain per writer. */
 export interface AuditLog {
   append(record: AuditRecord): Promise<void>;
-  /** Walks the chain: finds an altered, inserted, reordered or removed record. */
+  /** Walks every chain: finds an altered, inserted, reordered or removed record. */
   verify(): Promise<AuditVerification>;
 }
 

@@ -169,18 +169,33 @@ export interface AuditEntry {
 }
 
 export type AuditVerification =
-  | { readonly ok: true; readonly records: number }
-  | { readonly ok: false; readonly records: number; readonly brokenAt: number; readonly problem: string };
+  | { readonly ok: true; readonly records: number; readonly chains: number }
+  | {
+      readonly ok: false;
+      readonly records: number;
+      /** The chain and the position in it of the first record that does not verify. */
+      readonly chain: string;
+      readonly brokenAt: number;
+      readonly problem: string;
+    };
 
+/** A stored audit record: the entry, and where it sits in its writer's chain. */
+export interface ListedAuditEntry extends AuditEntry {
+  readonly chain: string;
+  readonly seq: number;
+}
+
+/** Append-only, hash-chained: one chain per writer (process). */
 export interface AuditLog {
   /** Resolves once the record is stored; a read of personal data waits for it. */
   append(entry: AuditEntry): Promise<void>;
   verify(): Promise<AuditVerification>;
+  /** A case's records in the order written; `after` and `next` are opaque cursors. */
   list(
     caseId: string,
-    after: number | undefined,
+    after: string | undefined,
     limit: number,
-  ): Promise<{ records: (AuditEntry & { seq: number })[]; next: number | undefined }>;
+  ): Promise<{ records: ListedAuditEntry[]; next: string | undefined }>;
 }
 
 export interface Clock {

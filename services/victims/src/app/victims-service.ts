@@ -63,9 +63,9 @@ import {
 } from './personal-data.js';
 import type {
   AuditAction,
-  AuditEntry,
   AuditLog,
   AuditVerification,
+  ListedAuditEntry,
   CaseCipher,
   CaseListFilter,
   CaseStore,
@@ -806,9 +806,9 @@ export class VictimsService {
   async listAudit(
     caller: Caller,
     caseId: string,
-    after: number | undefined,
+    after: string | undefined,
     limit: number,
-  ): Promise<{ records: (AuditEntry & { seq: number })[]; next: number | undefined }> {
+  ): Promise<{ records: ListedAuditEntry[]; next: string | undefined }> {
     if (!canListAudit(caller)) throw refuse('audit records are read by auditors');
     return this.deps.audit.list(caseId, after, limit);
   }

@@ -236,13 +236,23 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       async (_req, caller) => {
         const result = await service.verifyAudit(caller);
         return result.ok
-          ? { ok: true, records: result.records, brokenAt: 0, problem: '', headHash: result.head }
+          ? {
+              ok: true,
+              records: result.records,
+              brokenAt: 0,
+              problem: '',
+              headHash: result.head,
+              chains: result.chains,
+              brokenChain: '',
+            }
           : {
               ok: false,
               records: result.records,
               brokenAt: result.brokenAt,
               problem: result.problem,
               headHash: '',
+              chains: 0,
+              brokenChain: result.chain,
             };
       },
       false,

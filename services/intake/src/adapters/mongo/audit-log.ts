@@ -3,8 +3,9 @@ import { HashChain } from '@beacon/platform';
 import type { AuditLog, AuditRecord, AuditVerification } from '../../app/ports.js';
 
 /**
- * Intake's audit log: every state change and every read of an AMBER or higher incident, in a
- * hash chain (`audit`, with its head in `audit_head`) that any replica appends to.
+ * Intake's audit log: every state change and every read of an AMBER or higher incident, in
+ * `audit`, one hash chain per writer (each process appends to its own), with each chain's head
+ * in `audit_head`.
  */
 export class MongoAuditLog implements AuditLog {
   readonly #chain: HashChain<AuditRecord>;

@@ -3,6 +3,7 @@ import {
   authenticatedUnary,
   GrpcError,
   invalidArgument,
+  isChainRecordId,
   type Authenticator,
   type GrpcServiceBinding,
   type Logger,
@@ -453,8 +454,22 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       async (_req, caller) => {
         const result = await service.verifyAudit(caller);
         return result.ok
-          ? { ok: true, records: result.records, brokenAt: 0, problem: '' }
-          : { ok: false, records: result.records, brokenAt: result.brokenAt, problem: result.problem };
+          ? {
+              ok: true,
+              records: result.records,
+              brokenAt: 0,
+              problem: '',
+              chains: result.chains,
+              brokenChain: '',
+            }
+          : {
+              ok: false,
+              records: result.records,
+              brokenAt: result.brokenAt,
+              problem: result.problem,
+              chains: 0,
+              brokenChain: result.chain,
+            };
       },
     ),
 
@@ -463,15 +478,9 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         caseId(v, req.caseId);
         const limit = v.pageSize(req.pageSize);
-        if (req.pageToken && !/^[0-9]{1,12}$/.test(req.pageToken))
-          v.fail('page_token', 'is not a page token');
+        if (req.pageToken && !isChainRecordId(req.pageToken)) v.fail('page_token', 'is not a page token');
         v.check();
-        const page = await service.listAudit(
-          caller,
-          req.caseId,
-          req.pageToken ? Number(req.pageToken) : undefined,
-          limit,
-        );
+        const page = await service.listAudit(caller, req.caseId, req.pageToken || undefined, limit);
         return {
           records: page.records.map((r) => ({
             seq: r.seq,
@@ -481,8 +490,9 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
             action: r.action,
             caseIds: [...r.caseIds],
             detail: r.detail,
+            chain: r.chain,
           })),
-          nextPageToken: page.next === undefined ? '' : String(page.next),
+          nextPageToken: page.next ?? '',
         };
       },
     ),

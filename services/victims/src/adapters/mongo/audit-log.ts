@@ -1,6 +1,12 @@
 import type { Db } from 'mongodb';
-import { ensureIndexes, HashChain } from '@beacon/platform';
-import type { AuditAction, AuditEntry, AuditLog, AuditVerification } from '../../app/ports.js';
+import { chainPosition, ensureIndexes, HashChain } from '@beacon/platform';
+import type {
+  AuditAction,
+  AuditEntry,
+  AuditLog,
+  AuditVerification,
+  ListedAuditEntry,
+} from '../../app/ports.js';
 
 /** A record's fields as stored and hashed: no undefined, so what is hashed is what reads back. */
 interface AuditFields {
@@ -13,10 +19,10 @@ interface AuditFields {
 }
 
 /**
- * The victims service's audit log: every read of personal data and every change, in a hash
- * chain (`audit`, with its head in `audit_head`) that any replica appends to. Appends that
- * arrive while one is written go together, so concurrent reads of personal data cost one
- * insert, not one each.
+ * The victims service's audit log: every read of personal data and every change, in `audit`,
+ * one hash chain per writer (each process appends to its own), with each chain's head in
+ * `audit_head`. Appends that arrive while one is written go together, so concurrent reads of
+ * personal data cost one insert, not one each.
  */
 export class MongoAuditLog implements AuditLog {
   readonly #chain: HashChain<AuditFields>;
@@ -50,21 +56,25 @@ export class MongoAuditLog implements AuditLog {
 
   async verify(): Promise<AuditVerification> {
     const verification = await this.#chain.verify();
-    return verification.ok ? { ok: true, records: verification.records } : verification;
+    return verification.ok
+      ? { ok: true, records: verification.records, chains: verification.chains }
+      : verification;
   }
 
+  /** Pages by record id: ids sort in the order the records were written. */
   async list(
     caseId: string,
-    after: number | undefined,
+    after: string | undefined,
     limit: number,
-  ): Promise<{ records: (AuditEntry & { seq: number })[]; next: number | undefined }> {
+  ): Promise<{ records: ListedAuditEntry[]; next: string | undefined }> {
     const docs = await this.#chain.collection
       .find({ caseIds: caseId, ...(after !== undefined ? { _id: { $gt: after } } : {}) })
       .sort({ _id: 1 })
       .limit(limit + 1)
       .toArray();
-    const records = docs.slice(0, limit).map((d) => ({
-      seq: d._id,
+    const page = docs.slice(0, limit);
+    const records = page.map((d) => ({
+      ...chainPosition(d._id)!,
       at: d.at,
       actor: d.actor,
       actorOrgId: d.actorOrgId ?? undefined,
@@ -72,6 +82,6 @@ export class MongoAuditLog implements AuditLog {
       caseIds: d.caseIds,
       detail: d.detail,
     }));
-    return { records, next: docs.length > limit ? records.at(-1)?.seq : undefined };
+    return { records, next: docs.length > limit ? page.at(-1)?._id : undefined };
   }
 }

@@ -398,15 +398,25 @@ export interface ExportIncidentStixResponse {
 export interface VerifyAuditChainRequest {
 }
 
+/**
+ * The audit log is one hash chain per writer (each intake process appends to its own, so
+ * replicas never wait for each other); verification walks all of them.
+ */
 export interface VerifyAuditChainResponse {
   ok: boolean;
   /** Records checked. */
   records: number;
-  /** When not ok: the position of the first altered or missing record. */
+  /** When not ok: the position, in chain broken_chain, of the first altered or missing record. */
   brokenAt: number;
   problem: string;
-  /** SHA-256 of the last record: publish it to detect a removed tail later. */
+  /**
+   * SHA-256 over every chain's last record (chain, position, hash, by chain id): publish it to
+   * detect a removed tail later.
+   */
   headHash: string;
+  /** The writers' chains checked. */
+  chains: number;
+  brokenChain: string;
 }
 
 function createBaseReport(): Report {
@@ -3599,7 +3609,7 @@ export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
 };
 
 function createBaseVerifyAuditChainResponse(): VerifyAuditChainResponse {
-  return { ok: false, records: 0, brokenAt: 0, problem: "", headHash: "" };
+  return { ok: false, records: 0, brokenAt: 0, problem: "", headHash: "", chains: 0, brokenChain: "" };
 }
 
 export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
@@ -3618,6 +3628,12 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     }
     if (message.headHash !== "") {
       writer.uint32(42).string(message.headHash);
+    }
+    if (message.chains !== 0) {
+      writer.uint32(48).int32(message.chains);
+    }
+    if (message.brokenChain !== "") {
+      writer.uint32(58).string(message.brokenChain);
     }
     return writer;
   },
@@ -3675,6 +3691,22 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
             message.headHash = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chains = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.brokenChain = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3702,6 +3734,12 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
         : isSet(object.head_hash)
         ? globalThis.String(object.head_hash)
         : "",
+      chains: isSet(object.chains) ? globalThis.Number(object.chains) : 0,
+      brokenChain: isSet(object.brokenChain)
+        ? globalThis.String(object.brokenChain)
+        : isSet(object.broken_chain)
+        ? globalThis.String(object.broken_chain)
+        : "",
     };
   },
 
@@ -3722,6 +3760,12 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     if (message.headHash !== "") {
       obj.headHash = message.headHash;
     }
+    if (message.chains !== 0) {
+      obj.chains = Math.round(message.chains);
+    }
+    if (message.brokenChain !== "") {
+      obj.brokenChain = message.brokenChain;
+    }
     return obj;
   },
 
@@ -3735,6 +3779,8 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     message.brokenAt = object.brokenAt ?? 0;
     message.problem = object.problem ?? "";
     message.headHash = object.headHash ?? "";
+    message.chains = object.chains ?? 0;
+    message.brokenChain = object.brokenChain ?? "";
     return message;
   },
 };

@@ -1744,12 +1744,19 @@ export interface RewrapKeysResponse {
 export interface VerifyAuditChainRequest {
 }
 
+/**
+ * The audit log is one hash chain per writer (each victims process appends to its own);
+ * verification walks all of them.
+ */
 export interface VerifyAuditChainResponse {
   ok: boolean;
   records: number;
-  /** The first record that does not verify; 0 when ok. */
+  /** The first record that does not verify, by its position in chain broken_chain; 0 when ok. */
   brokenAt: number;
   problem: string;
+  /** The writers' chains checked. */
+  chains: number;
+  brokenChain: string;
 }
 
 export interface ListAuditRecordsRequest {
@@ -1760,6 +1767,7 @@ export interface ListAuditRecordsRequest {
 }
 
 export interface AuditRecord {
+  /** The record's position in its writer's chain. */
   seq: number;
   at?:
     | Date
@@ -1772,6 +1780,8 @@ export interface AuditRecord {
   caseIds: string[];
   /** Non-personal detail: a purpose, a recipient agency, a referral. */
   detail: string;
+  /** The writer's chain the record is in. */
+  chain: string;
 }
 
 export interface ListAuditRecordsResponse {
@@ -10437,7 +10447,7 @@ export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
 };
 
 function createBaseVerifyAuditChainResponse(): VerifyAuditChainResponse {
-  return { ok: false, records: 0, brokenAt: 0, problem: "" };
+  return { ok: false, records: 0, brokenAt: 0, problem: "", chains: 0, brokenChain: "" };
 }
 
 export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
@@ -10453,6 +10463,12 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     }
     if (message.problem !== "") {
       writer.uint32(34).string(message.problem);
+    }
+    if (message.chains !== 0) {
+      writer.uint32(40).uint32(message.chains);
+    }
+    if (message.brokenChain !== "") {
+      writer.uint32(50).string(message.brokenChain);
     }
     return writer;
   },
@@ -10502,6 +10518,22 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
             message.problem = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.chains = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.brokenChain = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10524,6 +10556,12 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
         ? globalThis.Number(object.broken_at)
         : 0,
       problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+      chains: isSet(object.chains) ? globalThis.Number(object.chains) : 0,
+      brokenChain: isSet(object.brokenChain)
+        ? globalThis.String(object.brokenChain)
+        : isSet(object.broken_chain)
+        ? globalThis.String(object.broken_chain)
+        : "",
     };
   },
 
@@ -10541,6 +10579,12 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     if (message.problem !== "") {
       obj.problem = message.problem;
     }
+    if (message.chains !== 0) {
+      obj.chains = Math.round(message.chains);
+    }
+    if (message.brokenChain !== "") {
+      obj.brokenChain = message.brokenChain;
+    }
     return obj;
   },
 
@@ -10553,6 +10597,8 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     message.records = object.records ?? 0;
     message.brokenAt = object.brokenAt ?? 0;
     message.problem = object.problem ?? "";
+    message.chains = object.chains ?? 0;
+    message.brokenChain = object.brokenChain ?? "";
     return message;
   },
 };
@@ -10671,7 +10717,7 @@ export const ListAuditRecordsRequest: MessageFns<ListAuditRecordsRequest> = {
 };
 
 function createBaseAuditRecord(): AuditRecord {
-  return { seq: 0, at: undefined, actor: "", actorOrganisationId: "", action: "", caseIds: [], detail: "" };
+  return { seq: 0, at: undefined, actor: "", actorOrganisationId: "", action: "", caseIds: [], detail: "", chain: "" };
 }
 
 export const AuditRecord: MessageFns<AuditRecord> = {
@@ -10696,6 +10742,9 @@ export const AuditRecord: MessageFns<AuditRecord> = {
     }
     if (message.detail !== "") {
       writer.uint32(58).string(message.detail);
+    }
+    if (message.chain !== "") {
+      writer.uint32(66).string(message.chain);
     }
     return writer;
   },
@@ -10769,6 +10818,14 @@ export const AuditRecord: MessageFns<AuditRecord> = {
             message.detail = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.chain = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10798,6 +10855,7 @@ export const AuditRecord: MessageFns<AuditRecord> = {
         ? object.case_ids.map((e: any) => globalThis.String(e))
         : [],
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      chain: isSet(object.chain) ? globalThis.String(object.chain) : "",
     };
   },
 
@@ -10824,6 +10882,9 @@ export const AuditRecord: MessageFns<AuditRecord> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.chain !== "") {
+      obj.chain = message.chain;
+    }
     return obj;
   },
 
@@ -10839,6 +10900,7 @@ export const AuditRecord: MessageFns<AuditRecord> = {
     message.action = object.action ?? "";
     message.caseIds = object.caseIds?.map((e) => e) || [];
     message.detail = object.detail ?? "";
+    message.chain = object.chain ?? "";
     return message;
   },
 };
