@@ -54,8 +54,10 @@ describe('two instances of each service against the same servers', () => {
         const cc = await stack.token(['coordinator']);
         await stack.addIntake();
         await stack.addIntake();
-        // Impact's graph is read at start: the assets exist before the second instance starts.
+        // Both impacts run before the assets are put through the first: the second learns of
+        // them from the registry's revision, and assesses with them.
         await stack.addImpact(impactLogs[0]!.logger);
+        await stack.addImpact(impactLogs[1]!.logger);
         for (const id of ['substation-1', 'substation-2']) {
           await call<impactV1.PutAssetResponse>(
             stack.impacts[0]!.client,
@@ -79,7 +81,6 @@ describe('two instances of each service against the same servers', () => {
             cc,
           );
         }
-        await stack.addImpact(impactLogs[1]!.logger);
         await stack.addNotify(notifyLogs[0]!.logger);
         await registerWatcher(stack.notifies[0]!.client, cc, 'cert-de');
         await stack.addNotify(notifyLogs[1]!.logger);
@@ -151,11 +152,13 @@ describe('two instances of each service against the same servers', () => {
         // One assessment per incident with an asset, computed once (its first revision).
         const assessments = await mongoClient
           .db(stack.databases.impact)
-          .collection<{ incidentId: string; revision: number }>('assessments')
+          .collection<{ incidentId: string; revision: number; unknownAssetIds: string[] }>('assessments')
           .find({})
           .toArray();
         expect(assessments.map((a) => a.incidentId).sort()).toEqual([...withAssets].sort());
         expect(assessments.every((a) => a.revision === 1)).toBe(true);
+        // Whichever instance assessed, it knew the assets.
+        expect(assessments.flatMap((a) => a.unknownAssetIds)).toEqual([]);
 
         // Both instances of each consumer did part of the work, and no event was handled twice.
         const handled = (logs: typeof notifyLogs, msg: string) =>

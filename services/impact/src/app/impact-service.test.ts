@@ -9,8 +9,16 @@ function fakes() {
   const assets = new Map<string, StoredAsset>();
   const dependencies = new Map<string, Dependency>();
   const assessments = new Map<string, Assessment & { handled: string[] }>();
+  let revision = 0;
+  const counts = { loads: 0 };
   const registry: RegistryStore = {
-    load: async () => {},
+    load: async (onAsset, onDependency) => {
+      counts.loads += 1;
+      for (const a of assets.values()) onAsset(a);
+      for (const d of dependencies.values()) onDependency(d);
+    },
+    revision: async () => revision,
+    changed: async () => ++revision,
     getAsset: async (id) => assets.get(id),
     putAsset: async (asset, _v, now) => {
       const stored = { ...asset, version: (assets.get(asset.id)?.version ?? 0) + 1, updatedAt: now };
@@ -45,7 +53,7 @@ function fakes() {
       return { assessment: saved, changed: true };
     },
   };
-  return { registry, store, assessments };
+  return { registry, store, assessments, counts };
 }
 
 const asset = (id: string, operatorId: string, populationServed = 1000): Asset => ({
@@ -164,5 +172,50 @@ describe('ImpactService', () => {
     await expect(s.assess(coordinator, { incidentId: 'inc_9', affectedAssets: [] })).rejects.toMatchObject({
       kind: 'failed-precondition',
     });
+  });
+
+  it("sees another replica's registry changes once its check period has passed, and rebuilds only for them", async () => {
+    const shared = fakes();
+    let now = Date.parse('2026-11-28T12:00:00Z');
+    const replica = () =>
+      new ImpactService({
+        registry: shared.registry,
+        assessments: shared.store,
+        clock: { now: () => new Date(now) },
+        uuid: () => 'u',
+        digest: (text) => text,
+        registryCheckMs: 1_000,
+      });
+    const [a, b] = [replica(), replica()];
+    await Promise.all([a.init(), b.init()]);
+    const whatIf = (s: ImpactService) =>
+      s.assess(coordinator, { affectedAssets: [{ assetId: 'grid', loss: 1 }] });
+
+    await a.importRows(
+      coordinator,
+      [{ asset: asset('grid', 'op') }, { asset: asset('water', 'op') }, { dependency: dep('water', 'grid') }],
+      1,
+    );
+    expect((await whatIf(a)).impactedAssets).toBe(2);
+    // Within its check period B may answer from the graph it has (documented staleness) ...
+    expect((await whatIf(b)).unknownAssetIds).toEqual(['grid']);
+    // ... and after it, B has A's change.
+    now += 1_000;
+    const seen = await whatIf(b);
+    expect(seen.unknownAssetIds).toEqual([]);
+    expect(seen.impactedAssets).toBe(2);
+
+    // A removal on B reaches A the same way.
+    await b.deleteAsset(coordinator, 'water');
+    now += 1_000;
+    expect((await whatIf(a)).impactedAssets).toBe(1);
+
+    // A replica's own change is in its graph already: no rebuild for it.
+    const loads = shared.counts.loads;
+    await a.putAsset(coordinator, asset('hospital', 'op'), 0);
+    await a.putDependency(coordinator, dep('hospital', 'grid'));
+    now += 1_000;
+    expect((await whatIf(a)).impactedAssets).toBe(2);
+    expect(shared.counts.loads).toBe(loads);
   });
 });

@@ -25,7 +25,16 @@ export interface ImpactServiceDeps {
   readonly uuid: () => string;
   /** A collision-resistant fingerprint of a string (SHA-256 in production). */
   readonly digest: (text: string) => string;
+  /**
+   * How old the graph may be against other replicas' registry changes: the registry's revision
+   * is read at most this often. 0 unless given: every assessment, import and dependency change
+   * reads it first (one small document), so it sees every change acknowledged before it began.
+   */
+  readonly registryCheckMs?: number;
 }
+
+/** The graph is rebuilt at least this often, whatever the revision says. */
+const FULL_RELOAD_MS = 60_000;
 
 export const MAX_HORIZON_HOURS = 90 * 24;
 export const MAX_IMPORT_ROWS = 1_000;
@@ -45,25 +54,103 @@ export interface IncidentFacts {
 const assessmentIdOf = (incidentId: string) => `incident-${incidentId}`;
 
 /**
- * The registry and the assessments. The graph lives in memory (rebuilt from the store at
- * start, updated on every change this instance makes); the store is the truth.
+ * The registry and the assessments. The graph lives in memory; the store is the truth. Every
+ * replica keeps its own graph: its own changes go into it at once, and other replicas' are
+ * found through the registry's revision (raised after every change), read before the graph is
+ * used (or once per `registryCheckMs`): when it moved, the graph is rebuilt from the store.
+ * Concurrent uses share one read. Rebuilt in any case every `FULL_RELOAD_MS`, for a
+ * replica that stored a change and died before raising the revision.
  */
 export class ImpactService {
-  readonly graph = new AssetGraph();
+  #graph = new AssetGraph();
+  /** The revision the graph holds every change up to. */
+  #revision = 0;
+  #checkedAt = Number.NEGATIVE_INFINITY;
+  #loadedAt = Number.NEGATIVE_INFINITY;
+  /** A change here may be missing from the graph, or another's was seen: rebuild before use. */
+  #stale = false;
+  /** Changes made here, counted: one made while the graph was rebuilt may be missing from it. */
+  #changesHere = 0;
+  #refreshing: Promise<void> | undefined;
+  readonly #checkMs: number;
 
-  constructor(private readonly deps: ImpactServiceDeps) {}
+  constructor(private readonly deps: ImpactServiceDeps) {
+    this.#checkMs = deps.registryCheckMs ?? 0;
+  }
 
-  /** Rebuilds the graph from the store. */
+  get graph(): AssetGraph {
+    return this.#graph;
+  }
+
+  /** Builds the graph from the store. */
   async init(): Promise<void> {
-    // Every asset arrives before any dependency, and the store's keys are unique, so
-    // dependencies take the bulk path with no replacement lookups and no buffering here.
-    await this.deps.registry.load(
-      (asset) => this.graph.putAsset(asset),
-      (dependency) => {
-        if (this.#known(dependency)) this.graph.loadDependency(dependency);
-      },
-    );
-    this.graph.compact();
+    await this.#reload(await this.deps.registry.revision());
+  }
+
+  /** The graph, with other replicas' changes up to the last revision check. */
+  async #current(): Promise<AssetGraph> {
+    if (this.#stale || this.#now() - this.#checkedAt >= this.#checkMs) {
+      this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
+      await this.#refreshing;
+    }
+    return this.#graph;
+  }
+
+  async #refresh(): Promise<void> {
+    const stale = this.#stale;
+    this.#stale = false;
+    const checkedAt = this.#now();
+    let revision: number;
+    try {
+      // The revision first: a load begun after it holds every change up to it.
+      revision = await this.deps.registry.revision();
+    } catch (error) {
+      this.#stale ||= stale;
+      throw error;
+    }
+    const due = checkedAt - this.#loadedAt >= FULL_RELOAD_MS;
+    if (stale || due || revision !== this.#revision) await this.#reload(revision);
+    else this.#checkedAt = checkedAt;
+  }
+
+  async #reload(revision: number): Promise<void> {
+    const changesBefore = this.#changesHere;
+    const at = this.#now();
+    const graph = new AssetGraph();
+    try {
+      // Every asset arrives before any dependency, and the store's keys are unique, so
+      // dependencies take the bulk path with no replacement lookups and no buffering here.
+      await this.deps.registry.load(
+        (asset) => graph.putAsset(asset),
+        (d) => {
+          if (graph.nodeOf(d.dependentId) !== undefined && graph.nodeOf(d.providerId) !== undefined)
+            graph.loadDependency(d);
+        },
+      );
+    } catch (error) {
+      this.#stale = true;
+      throw error;
+    }
+    graph.compact();
+    this.#graph = graph;
+    this.#revision = revision;
+    this.#checkedAt = this.#loadedAt = at;
+    if (this.#changesHere !== changesBefore) this.#stale = true;
+  }
+
+  /**
+   * A change made here is in the store and in the graph: raises the revision, and notes
+   * whether another replica's change came in between (then the graph is rebuilt before use).
+   */
+  async #changedHere(): Promise<void> {
+    this.#changesHere += 1;
+    const revision = await this.deps.registry.changed();
+    if (revision === this.#revision + 1) this.#revision = revision;
+    else this.#stale = true;
+  }
+
+  #now(): number {
+    return this.deps.clock.now().getTime();
   }
 
   async putAsset(caller: Caller, asset: Asset, expectedVersion: number): Promise<StoredAsset> {
@@ -74,6 +161,7 @@ export class ImpactService {
     }
     const stored = await this.deps.registry.putAsset(asset, expectedVersion, this.deps.clock.now());
     this.graph.putAsset(stored);
+    await this.#changedHere();
     return stored;
   }
 
@@ -98,19 +186,23 @@ export class ImpactService {
     this.#requireManage(caller, asset.operatorId);
     // Dependencies first: a crash in between leaves an asset without them, which a retry
     // finishes, never a dependency naming a missing asset.
-    const removed = await this.deps.registry.deleteDependenciesOf(id, this.graph.dependentsOf(id));
+    const dependents = (await this.#current()).dependentsOf(id);
+    const removed = await this.deps.registry.deleteDependenciesOf(id, dependents);
     await this.deps.registry.deleteAsset(id);
     this.graph.removeAsset(id);
+    await this.#changedHere();
     return removed;
   }
 
   async putDependency(caller: Caller, dependency: Dependency): Promise<Dependency> {
     const problems = dependencyProblems(dependency);
     if (problems.length > 0) throw new ImpactError('failed-precondition', problems[0]!.message);
+    await this.#current();
     this.#requireKnown(dependency);
     this.#requireManage(caller, this.#operatorOf(dependency.dependentId));
     await this.deps.registry.putDependencies([dependency]);
     this.graph.putDependency(dependency);
+    await this.#changedHere();
     return dependency;
   }
 
@@ -118,13 +210,14 @@ export class ImpactService {
     caller: Caller,
     key: Pick<Dependency, 'dependentId' | 'providerId' | 'kind'>,
   ): Promise<void> {
-    const dependent = this.graph.nodeOf(key.dependentId);
+    const dependent = (await this.#current()).nodeOf(key.dependentId);
     if (dependent === undefined) throw notFound(key.dependentId);
     this.#requireManage(caller, this.graph.operatorOf(dependent));
     if (!(await this.deps.registry.deleteDependency(key))) {
       throw new ImpactError('not-found', 'no such dependency');
     }
     this.graph.removeDependency(key);
+    await this.#changedHere();
   }
 
   /**
@@ -136,6 +229,7 @@ export class ImpactService {
     rows: readonly ImportRow[],
     firstRow: number,
   ): Promise<{ assets: number; dependencies: number; errors: RowProblem[] }> {
+    await this.#current();
     const errors: RowProblem[] = [];
     const assets: Asset[] = [];
     const batchOperators = new Map<string, string>();
@@ -196,6 +290,7 @@ export class ImpactService {
       await this.deps.registry.putDependencies(dependencies);
       for (const d of dependencies) this.graph.putDependency(d);
     }
+    if (assets.length > 0 || dependencies.length > 0) await this.#changedHere();
     return { assets: assets.length, dependencies: dependencies.length, errors };
   }
 
@@ -216,6 +311,7 @@ export class ImpactService {
       return { rows, next: page.next ? `a:${page.next}` : 'd:' };
     }
     const page = await this.deps.registry.dependencyPage(after, limit);
+    await this.#current();
     const rows = page.items
       .filter((d) => {
         const node = this.graph.nodeOf(d.dependentId);
@@ -261,6 +357,7 @@ export class ImpactService {
     } else if (request.affectedAssets.length === 0) {
       throw new ImpactError('failed-precondition', 'name the affected assets or an incident');
     }
+    await this.#current();
     const assessment = this.#compute(
       facts ?? { id: '', tlp: 'CLEAR', sectors: [], affectedAssets: request.affectedAssets },
       request.horizonHours ?? DEFAULT_HORIZON_HOURS,
@@ -291,6 +388,7 @@ export class ImpactService {
       if (stored) await this.#feedSeverity(stored);
       return 'skipped';
     }
+    await this.#current();
     const assessment = this.#compute(incident, DEFAULT_HORIZON_HOURS);
     const { assessment: saved, changed } = await this.deps.assessments.save(assessment, eventId);
     // Unchanged: intake already holds what it implies (or the event that changed it is being
@@ -350,10 +448,6 @@ export class ImpactService {
       crossSectorDependency: assessment.crossSectorDependency,
       potentialImpact: assessment.potentialImpact,
     });
-  }
-
-  #known(d: Pick<Dependency, 'dependentId' | 'providerId'>): boolean {
-    return this.graph.nodeOf(d.dependentId) !== undefined && this.graph.nodeOf(d.providerId) !== undefined;
   }
 
   #requireKnown(d: Dependency): void {

@@ -38,8 +38,15 @@ export interface Page<T> {
 }
 
 export interface RegistryStore {
-  /** Streams the whole registry, for rebuilding the graph at start: every asset first. */
+  /** Streams the whole registry, for rebuilding the graph: every asset first. */
   load(onAsset: (asset: StoredAsset) => void, onDependency: (d: Dependency) => void): Promise<void>;
+  /**
+   * The registry's revision, raised (`changed`) after every stored change by whichever replica
+   * made it: a `load` begun after reading a revision holds every change up to it.
+   */
+  revision(): Promise<number>;
+  /** Raises the revision after a change is stored; returns the new one. */
+  changed(): Promise<number>;
   getAsset(id: string): Promise<StoredAsset | undefined>;
   /** Creates (expectedVersion 0) or replaces at that version; throws ImpactError conflict otherwise. */
   putAsset(asset: Asset, expectedVersion: number, now: Date): Promise<StoredAsset>;

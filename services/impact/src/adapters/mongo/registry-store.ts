@@ -112,10 +112,26 @@ function scopeFilter(scope: AssetScope): Filter<AssetDoc> | undefined {
 export class MongoRegistryStore implements RegistryStore {
   readonly assets: Collection<AssetDoc>;
   readonly dependencies: Collection<DependencyDoc>;
+  readonly #revision: Collection<{ _id: string; revision: number }>;
 
   constructor(db: Db) {
     this.assets = db.collection<AssetDoc>('assets');
     this.dependencies = db.collection<DependencyDoc>('dependencies');
+    this.#revision = db.collection('registry');
+  }
+
+  /** One small document, read by its string `_id` (index-served on FerretDB too). */
+  async revision(): Promise<number> {
+    return (await this.#revision.findOne({ _id: 'graph' }))?.revision ?? 0;
+  }
+
+  async changed(): Promise<number> {
+    const raised = await this.#revision.findOneAndUpdate(
+      { _id: 'graph' },
+      { $inc: { revision: 1 } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    return raised?.revision ?? 0;
   }
 
   async init(): Promise<void> {
