@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Caller } from '../domain/access.js';
 import type { Asset, Dependency } from '../domain/model.js';
 import { ImpactService, type ImportRow } from './impact-service.js';
@@ -217,5 +217,15 @@ describe('ImpactService', () => {
     now += 1_000;
     expect((await whatIf(a)).impactedAssets).toBe(2);
     expect(shared.counts.loads).toBe(loads);
+
+    // A replica that stored a change and died before raising the revision: the others find
+    // it when they rebuild in the background, at the latest ten minutes on.
+    expect((await whatIf(b)).impactedAssets).toBe(2);
+    await shared.registry.putDependencies([dep('water-2', 'grid')]);
+    await shared.registry.putAsset(asset('water-2', 'op'), 0, new Date(now));
+    now += 60_000;
+    expect((await whatIf(b)).impactedAssets).toBe(2);
+    now += 9 * 60_000;
+    await vi.waitFor(async () => expect((await whatIf(b)).impactedAssets).toBe(3));
   });
 });

@@ -34,7 +34,7 @@ export interface ImpactServiceDeps {
 }
 
 /** The graph is rebuilt at least this often, whatever the revision says. */
-const FULL_RELOAD_MS = 60_000;
+const FULL_RELOAD_MS = 10 * 60_000;
 
 export const MAX_HORIZON_HOURS = 90 * 24;
 export const MAX_IMPORT_ROWS = 1_000;
@@ -58,8 +58,8 @@ const assessmentIdOf = (incidentId: string) => `incident-${incidentId}`;
  * replica keeps its own graph: its own changes go into it at once, and other replicas' are
  * found through the registry's revision (raised after every change), read before the graph is
  * used (or once per `registryCheckMs`): when it moved, the graph is rebuilt from the store.
- * Concurrent uses share one read. Rebuilt in any case every `FULL_RELOAD_MS`, for a
- * replica that stored a change and died before raising the revision.
+ * Concurrent uses share one read. Rebuilt in the background in any case every `FULL_RELOAD_MS`,
+ * for a replica that stored a change and died before raising the revision.
  */
 export class ImpactService {
   #graph = new AssetGraph();
@@ -108,13 +108,26 @@ export class ImpactService {
       this.#stale ||= stale;
       throw error;
     }
-    const due = checkedAt - this.#loadedAt >= FULL_RELOAD_MS;
-    if (stale || due || revision !== this.#revision) await this.#reload(revision);
-    else this.#checkedAt = checkedAt;
+    if (stale || revision !== this.#revision) {
+      await this.#reload(revision);
+      return;
+    }
+    this.#checkedAt = checkedAt;
+    if (checkedAt - this.#loadedAt >= FULL_RELOAD_MS) {
+      // Nothing says the graph is behind: rebuild it without holding anyone up (a large
+      // registry takes seconds to read); a failure leaves the graph as it is until next time.
+      this.#loadedAt = checkedAt;
+      this.#reload(revision, { unlessChanged: true }).catch(() => undefined);
+    }
   }
 
-  async #reload(revision: number): Promise<void> {
+  /**
+   * Reads the registry into a new graph and puts it in place. `unlessChanged`: only if the
+   * graph has not moved on meanwhile (another rebuild, or a change made here).
+   */
+  async #reload(revision: number, { unlessChanged = false } = {}): Promise<void> {
     const changesBefore = this.#changesHere;
+    const graphBefore = this.#graph;
     const at = this.#now();
     const graph = new AssetGraph();
     try {
@@ -128,14 +141,16 @@ export class ImpactService {
         },
       );
     } catch (error) {
-      this.#stale = true;
+      if (!unlessChanged) this.#stale = true;
       throw error;
     }
+    const moved = this.#changesHere !== changesBefore;
+    if (unlessChanged && (moved || this.#graph !== graphBefore)) return;
     graph.compact();
     this.#graph = graph;
     this.#revision = revision;
     this.#checkedAt = this.#loadedAt = at;
-    if (this.#changesHere !== changesBefore) this.#stale = true;
+    if (moved) this.#stale = true;
   }
 
   /**
