@@ -539,6 +539,8 @@ try {
     readonly arrived: Set<string>;
     /** When the event was due to be published, in the latency phase. */
     due?: number;
+    /** When BEACON_EVENTS acknowledged it (stored), in the latency phase. */
+    acked?: number;
     done?: () => void;
   }
   const expected = new Map<string, Expectation>();
@@ -546,6 +548,14 @@ try {
   let unexpected = 0;
   const perDelivery: number[] = [];
   const perEvent: number[] = [];
+  /**
+   * Where a feed message's latency goes, in the latency phase: the event's publish until the
+   * events stream acknowledged it; from that ack until the feed copy was stored (notify's
+   * consume, match, facts and publish; the stream's own timestamp, same machine, same clock);
+   * from then until this process received it (delivery to the feed reader).
+   */
+  const stages = { publish: [] as number[], notify: [] as number[], delivery: [] as number[] };
+  const nowOf = (m: JsMsg) => Number(m.timestampNanos / 1_000_000n) - performance.timeOrigin;
   const feedReader = await readStream(nc, feeds.stream, `${feeds.root}.>`, (m) => {
     const at = performance.now();
     const agency = m.subject.slice(feeds.root.length + 1).split('.')[0]!;
@@ -556,7 +566,12 @@ try {
     }
     delivered += 1;
     x.arrived.add(agency);
-    if (x.due !== undefined) perDelivery.push(at - x.due);
+    if (x.due !== undefined) {
+      perDelivery.push(at - x.due);
+      const stored = nowOf(m);
+      if (x.acked !== undefined) stages.notify.push(stored - x.acked);
+      stages.delivery.push(at - stored);
+    }
     if (x.arrived.size === x.recipients.size) {
       if (x.due !== undefined) perEvent.push(at - x.due);
       x.done?.();
@@ -704,7 +719,10 @@ try {
       if (i === 0) t0 = performance.now();
       const { event, expectation } = latencyBatch[i]!;
       expectation.due = t0 + i * interval;
-      const published = publishEvent(event);
+      const published = publishEvent(event).then(() => {
+        expectation.acked = performance.now();
+        stages.publish.push(expectation.acked - expectation.due!);
+      });
       if (expectation.recipients.size === 0) return published;
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
@@ -727,6 +745,13 @@ try {
 
   perDelivery.sort((a, b) => a - b);
   perEvent.sort((a, b) => a - b);
+  const stageNote = Object.entries(stages)
+    .map(([stage, ms]) => {
+      ms.sort((a, b) => a - b);
+      return `${stage} p50 ${quantile(ms, 0.5).toFixed(1)} / p99 ${quantile(ms, 0.99).toFixed(1)} / max ${(ms.at(-1) ?? 0).toFixed(1)} ms`;
+    })
+    .join('; ');
+  console.error(`where a feed message's latency goes: ${stageNote}`);
   const latencyFeedMessages = latencyBatch.reduce((sum, b) => sum + b.expectation.recipients.size, 0);
   rows.push({
     name: 'event → agency feed (each feed message)',
@@ -735,6 +760,19 @@ try {
     p99Ms: quantile(perDelivery, 0.99),
     note: `${perDelivery.length} feed messages at ${rate.toFixed(0)} events/s (half of peak); from the event's due publish time; max ${perDelivery.at(-1)?.toFixed(1)} ms; ${harness}; ${load()}`,
   });
+  for (const [stage, ms] of Object.entries(stages)) {
+    rows.push({
+      name: `  stage: ${stage}`,
+      opsPerSecond: Number.NaN,
+      p50Ms: quantile(ms, 0.5),
+      p99Ms: quantile(ms, 0.99),
+      note: {
+        publish: 'event due → BEACON_EVENTS acknowledged it',
+        notify: 'acknowledged → feed copy stored (notify: consume, match, facts, publish)',
+        delivery: 'feed copy stored → received by the feed reader',
+      }[stage],
+    });
+  }
   rows.push({
     name: 'event → all of its agencies’ feeds',
     opsPerSecond: rate,
