@@ -10,12 +10,15 @@ function fakes() {
   const dependencies = new Map<string, Dependency>();
   const assessments = new Map<string, Assessment & { handled: string[] }>();
   let revision = 0;
-  const counts = { loads: 0 };
+  /** `hold`: loads read the registry at once, then wait for it before handing it over. */
+  const counts: { loads: number; hold?: Promise<void> } = { loads: 0 };
   const registry: RegistryStore = {
     load: async (onAsset, onDependency) => {
       counts.loads += 1;
-      for (const a of assets.values()) onAsset(a);
-      for (const d of dependencies.values()) onDependency(d);
+      const [read, readDependencies] = [[...assets.values()], [...dependencies.values()]];
+      await counts.hold;
+      for (const a of read) onAsset(a);
+      for (const d of readDependencies) onDependency(d);
     },
     revision: async () => revision,
     changed: async () => ++revision,
@@ -227,5 +230,57 @@ describe('ImpactService', () => {
     expect((await whatIf(b)).impactedAssets).toBe(2);
     now += 9 * 60_000;
     await vi.waitFor(async () => expect((await whatIf(b)).impactedAssets).toBe(3));
+  });
+
+  it('keeps a change made here while a rebuild was reading the registry', async () => {
+    const shared = fakes();
+    const replica = () =>
+      new ImpactService({
+        registry: shared.registry,
+        assessments: shared.store,
+        clock: { now: () => new Date('2026-11-28T12:00:00Z') },
+        uuid: () => 'u',
+        digest: (text) => text,
+      });
+    const [a, b] = [replica(), replica()];
+    await Promise.all([a.init(), b.init()]);
+    await b.putAsset(coordinator, asset('grid', 'op'), 0);
+    // A's next use rebuilds (B changed the registry); the rebuild reads the registry, then
+    // stalls while A stores an asset of its own.
+    let release!: () => void;
+    shared.counts.hold = new Promise((resolve) => (release = resolve));
+    const assessing = a.assess(coordinator, { affectedAssets: [{ assetId: 'grid', loss: 1 }] });
+    await vi.waitFor(() => expect(shared.counts.loads).toBeGreaterThan(2));
+    await a.putAsset(coordinator, asset('water', 'op'), 0);
+    release();
+    await assessing;
+    expect(a.graph.nodeOf('grid')).toBeDefined();
+    expect(a.graph.nodeOf('water')).toBeDefined();
+    await a.putDependency(coordinator, dep('water', 'grid'));
+  });
+
+  it('does not answer from a check that read the revision before the call began', async () => {
+    const shared = fakes();
+    const replica = () =>
+      new ImpactService({
+        registry: shared.registry,
+        assessments: shared.store,
+        clock: { now: () => new Date('2026-11-28T12:00:00Z') },
+        uuid: () => 'u',
+        digest: (text) => text,
+      });
+    const [a, b] = [replica(), replica()];
+    await Promise.all([a.init(), b.init()]);
+    await b.putAsset(coordinator, asset('grid', 'op'), 0);
+    let release!: () => void;
+    shared.counts.hold = new Promise((resolve) => (release = resolve));
+    const first = a.assess(coordinator, { affectedAssets: [{ assetId: 'grid', loss: 1 }] });
+    await vi.waitFor(() => expect(shared.counts.loads).toBeGreaterThan(2));
+    // B's change is acknowledged while A's rebuild (from before it) is still reading.
+    await b.putAsset(coordinator, asset('water', 'op'), 0);
+    const second = a.assess(coordinator, { affectedAssets: [{ assetId: 'water', loss: 1 }] });
+    release();
+    expect((await first).unknownAssetIds).toEqual([]);
+    expect((await second).unknownAssetIds).toEqual([]);
   });
 });

@@ -67,11 +67,14 @@ export class ImpactService {
   #revision = 0;
   #checkedAt = Number.NEGATIVE_INFINITY;
   #loadedAt = Number.NEGATIVE_INFINITY;
-  /** A change here may be missing from the graph, or another's was seen: rebuild before use. */
+  /** The store may hold what the graph does not (a change here failed part-way): rebuild. */
   #stale = false;
-  /** Changes made here, counted: one made while the graph was rebuilt may be missing from it. */
-  #changesHere = 0;
+  /** Uses of the graph that asked for a revision check, numbered, and the last one a check covered. */
+  #wanted = 0;
+  #covered = 0;
   #refreshing: Promise<void> | undefined;
+  /** Per rebuild under way: the changes made here meanwhile, to apply to the new graph too. */
+  readonly #replays = new Set<((graph: AssetGraph) => void)[]>();
   readonly #checkMs: number;
 
   constructor(private readonly deps: ImpactServiceDeps) {
@@ -87,10 +90,22 @@ export class ImpactService {
     await this.#reload(await this.deps.registry.revision());
   }
 
-  /** The graph, with other replicas' changes up to the last revision check. */
+  /**
+   * The graph, with every change another replica made before this call began (or, with
+   * `registryCheckMs`, up to that long before). A check already under way may have read the
+   * revision before this call began, so the call waits for the next one, which every call
+   * waiting meanwhile shares.
+   */
   async #current(): Promise<AssetGraph> {
-    if (this.#stale || this.#now() - this.#checkedAt >= this.#checkMs) {
-      this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
+    if (!this.#stale && this.#now() - this.#checkedAt < this.#checkMs) return this.#graph;
+    const ticket = ++this.#wanted;
+    while (this.#covered < ticket) {
+      if (!this.#refreshing) {
+        const upTo = this.#wanted;
+        this.#refreshing = this.#refresh()
+          .then(() => void (this.#covered = Math.max(this.#covered, upTo)))
+          .finally(() => (this.#refreshing = undefined));
+      }
       await this.#refreshing;
     }
     return this.#graph;
@@ -117,19 +132,21 @@ export class ImpactService {
       // Nothing says the graph is behind: rebuild it without holding anyone up (a large
       // registry takes seconds to read); a failure leaves the graph as it is until next time.
       this.#loadedAt = checkedAt;
-      this.#reload(revision, { unlessChanged: true }).catch(() => undefined);
+      this.#reload(revision, { background: true }).catch(() => undefined);
     }
   }
 
   /**
-   * Reads the registry into a new graph and puts it in place. `unlessChanged`: only if the
-   * graph has not moved on meanwhile (another rebuild, or a change made here).
+   * Reads the registry into a new graph and puts it in place, with the changes made here
+   * while it was read (the read may have missed them). In the background, only if no other
+   * rebuild has put its graph in place meanwhile.
    */
-  async #reload(revision: number, { unlessChanged = false } = {}): Promise<void> {
-    const changesBefore = this.#changesHere;
+  async #reload(revision: number, { background = false } = {}): Promise<void> {
     const graphBefore = this.#graph;
     const at = this.#now();
     const graph = new AssetGraph();
+    const replay: ((graph: AssetGraph) => void)[] = [];
+    this.#replays.add(replay);
     try {
       // Every asset arrives before any dependency, and the store's keys are unique, so
       // dependencies take the bulk path with no replacement lookups and no buffering here.
@@ -141,27 +158,66 @@ export class ImpactService {
         },
       );
     } catch (error) {
-      if (!unlessChanged) this.#stale = true;
+      if (!background) this.#stale = true;
       throw error;
+    } finally {
+      this.#replays.delete(replay);
     }
-    const moved = this.#changesHere !== changesBefore;
-    if (unlessChanged && (moved || this.#graph !== graphBefore)) return;
+    if (background && this.#graph !== graphBefore) return;
     graph.compact();
+    for (const change of replay) this.#applyTo(graph, change);
     this.#graph = graph;
     this.#revision = revision;
     this.#checkedAt = this.#loadedAt = at;
-    if (moved) this.#stale = true;
   }
 
   /**
-   * A change made here is in the store and in the graph: raises the revision, and notes
-   * whether another replica's change came in between (then the graph is rebuilt before use).
+   * A change made here: its store writes (`write`, which puts what it stored into the graph
+   * with `#apply`), then the revision raised so that other replicas look — unless `changed`
+   * says nothing was (a refusal changes nothing either, and makes no replica rebuild). A write
+   * that failed part-way may have left the store ahead of the graph: rebuild, and raise.
    */
-  async #changedHere(): Promise<void> {
-    this.#changesHere += 1;
-    const revision = await this.deps.registry.changed();
+  async #change<T>(write: () => Promise<T>, changed: (result: T) => boolean = () => true): Promise<T> {
+    let result: T;
+    try {
+      result = await write();
+    } catch (error) {
+      if (!(error instanceof ImpactError)) {
+        this.#stale = true;
+        await this.#raise().catch(() => undefined);
+      }
+      throw error;
+    }
+    if (changed(result)) await this.#raise();
+    return result;
+  }
+
+  async #raise(): Promise<void> {
+    let revision: number;
+    try {
+      revision = await this.deps.registry.changed();
+    } catch (error) {
+      this.#stale = true;
+      throw error;
+    }
+    // Another replica's change came in between: rebuild before the next use.
     if (revision === this.#revision + 1) this.#revision = revision;
     else this.#stale = true;
+  }
+
+  /** Puts a stored change into the graph, and into any graph being rebuilt. */
+  #apply(change: (graph: AssetGraph) => void): void {
+    this.#applyTo(this.#graph, change);
+    for (const replay of this.#replays) replay.push(change);
+  }
+
+  #applyTo(graph: AssetGraph, change: (graph: AssetGraph) => void): void {
+    try {
+      change(graph);
+    } catch {
+      // The graph lacks what the change names (another replica removed it): rebuild.
+      this.#stale = true;
+    }
   }
 
   #now(): number {
@@ -174,10 +230,11 @@ export class ImpactService {
     if (existing && !canManageAssetsOf(caller, existing.operatorId)) {
       throw new ImpactError('permission-denied', 'the asset belongs to another operator');
     }
-    const stored = await this.deps.registry.putAsset(asset, expectedVersion, this.deps.clock.now());
-    this.graph.putAsset(stored);
-    await this.#changedHere();
-    return stored;
+    return this.#change(async () => {
+      const stored = await this.deps.registry.putAsset(asset, expectedVersion, this.deps.clock.now());
+      this.#apply((graph) => graph.putAsset(stored));
+      return stored;
+    });
   }
 
   async getAsset(caller: Caller, id: string): Promise<{ asset: StoredAsset; dependencies: Dependency[] }> {
@@ -202,11 +259,12 @@ export class ImpactService {
     // Dependencies first: a crash in between leaves an asset without them, which a retry
     // finishes, never a dependency naming a missing asset.
     const dependents = (await this.#current()).dependentsOf(id);
-    const removed = await this.deps.registry.deleteDependenciesOf(id, dependents);
-    await this.deps.registry.deleteAsset(id);
-    this.graph.removeAsset(id);
-    await this.#changedHere();
-    return removed;
+    return this.#change(async () => {
+      const removed = await this.deps.registry.deleteDependenciesOf(id, dependents);
+      await this.deps.registry.deleteAsset(id);
+      this.#apply((graph) => graph.removeAsset(id));
+      return removed;
+    });
   }
 
   async putDependency(caller: Caller, dependency: Dependency): Promise<Dependency> {
@@ -215,9 +273,10 @@ export class ImpactService {
     await this.#current();
     this.#requireKnown(dependency);
     this.#requireManage(caller, this.#operatorOf(dependency.dependentId));
-    await this.deps.registry.putDependencies([dependency]);
-    this.graph.putDependency(dependency);
-    await this.#changedHere();
+    await this.#change(async () => {
+      await this.deps.registry.putDependencies([dependency]);
+      this.#apply((graph) => graph.putDependency(dependency));
+    });
     return dependency;
   }
 
@@ -228,11 +287,15 @@ export class ImpactService {
     const dependent = (await this.#current()).nodeOf(key.dependentId);
     if (dependent === undefined) throw notFound(key.dependentId);
     this.#requireManage(caller, this.graph.operatorOf(dependent));
-    if (!(await this.deps.registry.deleteDependency(key))) {
-      throw new ImpactError('not-found', 'no such dependency');
-    }
-    this.graph.removeDependency(key);
-    await this.#changedHere();
+    const removed = await this.#change(
+      async () => {
+        const found = await this.deps.registry.deleteDependency(key);
+        if (found) this.#apply((graph) => graph.removeDependency(key));
+        return found;
+      },
+      (found) => found,
+    );
+    if (!removed) throw new ImpactError('not-found', 'no such dependency');
   }
 
   /**
@@ -297,15 +360,22 @@ export class ImpactService {
     });
 
     const now = this.deps.clock.now();
-    if (assets.length > 0) {
-      await this.deps.registry.putAssets(assets, now);
-      for (const asset of assets) this.graph.putAsset(asset);
+    if (assets.length > 0 || dependencies.length > 0) {
+      await this.#change(async () => {
+        if (assets.length > 0) {
+          await this.deps.registry.putAssets(assets, now);
+          this.#apply((graph) => {
+            for (const asset of assets) graph.putAsset(asset);
+          });
+        }
+        if (dependencies.length > 0) {
+          await this.deps.registry.putDependencies(dependencies);
+          this.#apply((graph) => {
+            for (const d of dependencies) graph.putDependency(d);
+          });
+        }
+      });
     }
-    if (dependencies.length > 0) {
-      await this.deps.registry.putDependencies(dependencies);
-      for (const d of dependencies) this.graph.putDependency(d);
-    }
-    if (assets.length > 0 || dependencies.length > 0) await this.#changedHere();
     return { assets: assets.length, dependencies: dependencies.length, errors };
   }
 
