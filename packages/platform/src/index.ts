@@ -40,7 +40,10 @@ export {
   HashChain,
   chainPosition,
   isChainRecordId,
+  checkpointProblems,
+  MAX_CHECKPOINT,
   type ChainDoc,
+  type ChainEnd,
   type ChainPosition,
   type ChainVerification,
 } from './hash-chain.js';

@@ -137,6 +137,7 @@ describe('the audit chain', () => {
       ok: true,
       records: 10,
       chains: 1,
+      ends: [{ id: stored[9]!._id, hash: stored[9]!.hash }],
       head: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
     });
     await rpc(t, 'getIncident', { incidentId: red }, coordinator);
@@ -191,10 +192,19 @@ describe('the audit chain', () => {
     await audit.deleteOne({ _id: third._id });
     await audit.insertOne({ ...third, _id: later });
     expect(await t.intake.audit.verify()).toMatchObject({ ok: false, brokenAt: 3, chain });
-    // Under another chain's name, as that chain's first record.
+    // Under another chain's name, as that chain's first record (its own chain repaired).
     await audit.deleteOne({ _id: later });
-    await audit.insertOne({ ...third, _id: `${ms}.${'0'.repeat(16)}.0000000001` });
-    expect(await t.intake.audit.verify()).toMatchObject({ ok: false });
+    await audit.insertOne(third);
+    expect(await t.intake.audit.verify()).toMatchObject({ ok: true, records: 4 });
+    // (Stamped two minutes back: the newest records of a chain without a head are still settling.)
+    const old = String(Number(ms) - 120_000).padStart(13, '0');
+    await audit.insertOne({ ...third, _id: `${old}.${'0'.repeat(16)}.0000000001` });
+    expect(await t.intake.audit.verify()).toMatchObject({
+      ok: false,
+      chain: '0'.repeat(16),
+      brokenAt: 1,
+      problem: expect.stringContaining('does not match its hash') as unknown,
+    });
   });
 
   test('two records swapped, hashes and all or only their fields, are detected', async ({
@@ -301,8 +311,8 @@ async function watchedReads(mongoUrl: string): Promise<{ client: MongoClient; re
 describe('the audit log across replicas', () => {
   // One chain shared by every replica made them contend for its end: with two intake instances
   // most appends collided and each collision cost reads to catch up (on FerretDB, scans of the
-  // whole log). Each writer now owns a chain: appending reads nothing.
-  test('two writers append to chains of their own, reading nothing, and verify as one log', async ({
+  // whole log). Each writer now owns a chain: appending reads none of the log.
+  test('two writers append to chains of their own, reading none of the log, and verify as one log', async ({
     intake: t,
     infra,
   }) => {
@@ -318,7 +328,8 @@ describe('the audit log across replicas', () => {
           ),
         );
       }
-      expect(reads).toEqual([]);
+      // No record is read; the heads only when a writer starts its chain (to vouch for others).
+      expect(reads.map((r) => r['find'] as unknown)).toEqual(['audit_head', 'audit_head']);
       const stored = await records(db.collection('audit'));
       expect(stored).toHaveLength(80);
       const chains = [0, 1].map((replica) => stored.filter((r) => r.actor === `replica-${replica}`));
@@ -372,6 +383,78 @@ describe('the audit log across replicas', () => {
     // The first chain ends where the store stopped (its head one short of it); the next begins.
     expect(positions(stored)).toEqual([1, 2, 1]);
     expect(chainsOf(stored).size).toBe(2);
-    expect(await log.verify()).toMatchObject({ ok: true, records: 3, chains: 2 });
+    // Record 2 of the first chain, past its head and just written, is left to a later
+    // verification (see below); the rest verifies.
+    expect(await log.verify()).toMatchObject({ ok: true, records: 2, chains: 2 });
+  });
+
+  test("a whole chain removed with its head is found through the other chains' anchors", async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const db = mongoClient.db(t.dbName);
+    const [first, second] = [new MongoAuditLog(db), new MongoAuditLog(db)];
+    for (let i = 0; i < 3; i++) await first.append(replicaRecord(0, i));
+    // The second writer's chain starts by naming the ends of the chains active lately.
+    await second.append(replicaRecord(1, 0));
+    const stored = await records(db.collection('audit'));
+    const gone = placeOf(stored[0]!).chain;
+    expect(stored.at(-1)).toMatchObject({ anchors: [{ id: stored[2]!._id, hash: stored[2]!.hash }] });
+    await db.collection<AuditDoc>('audit').deleteMany({ actor: 'replica-0' });
+    await db.collection<{ _id: string }>('audit_head').deleteOne({ _id: gone });
+    expect(await second.verify()).toMatchObject({
+      ok: false,
+      chain: gone,
+      brokenAt: 3,
+      problem: expect.stringContaining('named by a checkpoint or another chain, is missing') as unknown,
+    });
+  });
+
+  test('ends kept from a verification show a chain removed since, head and all', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    const db = mongoClient.db(t.dbName);
+    const log = new MongoAuditLog(db);
+    for (let i = 0; i < 4; i++) await log.append(replicaRecord(0, i));
+    const kept = await log.verify();
+    if (!kept.ok) throw new Error(kept.problem);
+    // More records since: the checkpoint still holds.
+    await log.append(replicaRecord(0, 4));
+    expect(await log.verify(kept.ends)).toMatchObject({ ok: true, records: 5 });
+    // Everything removed, head and all: nothing in the store says so, the checkpoint does.
+    await db.collection('audit').deleteMany({});
+    await db.collection('audit_head').deleteMany({});
+    expect(await log.verify()).toMatchObject({ ok: true, records: 0 });
+    expect(await log.verify(kept.ends)).toMatchObject({
+      ok: false,
+      brokenAt: 4,
+      problem: expect.stringContaining('is missing') as unknown,
+    });
+  });
+
+  test('records still arriving past their head are left to the next verification; old ones are not', async ({
+    intake: t,
+    mongoClient,
+  }) => {
+    // A verification scanning in id order can pass a group stamped before it got there but
+    // written after: a chain's newest records past its head are not judged yet.
+    const db = mongoClient.db(t.dbName);
+    const audit = db.collection<AuditDoc>('audit');
+    const log = new MongoAuditLog(db);
+    for (let i = 0; i < 3; i++) await log.append(replicaRecord(0, i));
+    const [last] = (await records(audit)).slice(-1);
+    const { chain } = placeOf(last!);
+    const beyond = (ms: number, seq: number) => ({
+      ...last!,
+      _id: `${String(ms).padStart(13, '0')}.${chain}.${String(seq).padStart(10, '0')}`,
+    });
+    // Record 5 is in, record 4 not yet: just written, so not a missing record.
+    await audit.insertOne(beyond(Date.now(), 5));
+    expect(await log.verify()).toMatchObject({ ok: true, records: 3 });
+    // Stamped two minutes ago and past the head: judged, and found out of place.
+    await audit.deleteMany({ _id: { $gt: last!._id } });
+    await audit.insertOne(beyond(Date.now() - 120_000, 5));
+    expect(await log.verify()).toMatchObject({ ok: false, chain });
   });
 });

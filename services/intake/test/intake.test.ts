@@ -602,11 +602,25 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
     // A list shows the whole AMBER incident too, so it is a read to audit as well.
     await rpc(t, 'listIncidents', { pageSize: 10, pageToken: '', status: 0 }, coordinator);
     const auditor = await t.token({ roles: ['auditor'] });
-    const verified = await rpc(t, 'verifyAuditChain', {}, auditor);
-    expect(verified).toMatchObject({ ok: true, records: 3 });
+    const verified = await rpc(t, 'verifyAuditChain', { checkpoint: [] }, auditor);
+    expect(verified).toMatchObject({ ok: true, records: 3, chains: 1 });
     expect(verified.headHash).toMatch(/^[0-9a-f]{64}$/);
+    // What a verification returns, passed back later, must still be there.
+    expect(verified.ends).toHaveLength(1);
+    await rpc(t, 'getIncident', { incidentId: incident!.id }, coordinator);
+    expect(await rpc(t, 'verifyAuditChain', { checkpoint: verified.ends }, auditor)).toMatchObject({
+      ok: true,
+      records: 4,
+    });
+    const forged = await rpc(
+      t,
+      'verifyAuditChain',
+      { checkpoint: [{ recordId: verified.ends[0]!.recordId, hash: '{"$gt":""}' }] },
+      auditor,
+    ).catch((e: unknown) => e);
+    expect(code(forged)).toBe(status.INVALID_ARGUMENT);
     const analyst = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
-    expect(code(await rpc(t, 'verifyAuditChain', {}, analyst).catch((e: unknown) => e))).toBe(
+    expect(code(await rpc(t, 'verifyAuditChain', { checkpoint: [] }, analyst).catch((e: unknown) => e))).toBe(
       status.PERMISSION_DENIED,
     );
   });

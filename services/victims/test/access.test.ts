@@ -110,7 +110,7 @@ describe('who may do what with victim cases', () => {
         }),
       listReferralsOfMoneyHelp: (c) => c('listReferrals', { organisationId: 'money-help', state: 0 }),
       rewrapKeys: (c) => c('rewrapKeys', { limit: 0 }),
-      verifyAuditChain: (c) => c('verifyAuditChain', {}),
+      verifyAuditChain: (c) => c('verifyAuditChain', { checkpoint: [] }),
       lookupCaseStatus: (c) => c('lookupCaseStatus', { reference }),
     };
 

@@ -131,14 +131,28 @@ describe('victim cases over gRPC', () => {
       auditor('listAuditRecords', { caseId, pageSize: 1, pageToken: '{"$gt":""}' }),
     );
     expect(forged.code).toBe(status.INVALID_ARGUMENT);
-    expect(await auditor('verifyAuditChain', {})).toEqual({
+    const verified = await auditor('verifyAuditChain', { checkpoint: [] });
+    expect(verified).toEqual({
       ok: true,
       records: 2,
       brokenAt: 0,
       problem: '',
       chains: 1,
       brokenChain: '',
+      ends: [
+        {
+          recordId: expect.stringContaining(first.records[0]!.chain) as unknown,
+          hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+        },
+      ],
     });
+    // The ends come back as a checkpoint; a made-up one is refused with the field named.
+    expect(await auditor('verifyAuditChain', { checkpoint: verified.ends })).toMatchObject({ ok: true });
+    const bad = await failure(
+      auditor('verifyAuditChain', { checkpoint: [{ recordId: '{"$ne":1}', hash: 'x' }] }),
+    );
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.fields).toEqual(['checkpoint[0].record_id', 'checkpoint[0].hash']);
   });
 
   test('referrals follow the rules, need consent, give the accepting organisation access and free places when closed', async ({
@@ -450,19 +464,20 @@ describe('victim cases over gRPC', () => {
     await officer('getCase', { caseId: opened!.id });
     await officer('getCase', { caseId: opened!.id });
     const cc = await t.call(['coordinator']);
-    expect(await cc('verifyAuditChain', {})).toMatchObject({ ok: true, records: 3 });
+    expect(await cc('verifyAuditChain', { checkpoint: [] })).toMatchObject({ ok: true, records: 3 });
     // Someone hides who read the case.
     const audit = mongoClient.db(t.db).collection<{ _id: string }>('audit');
     const [, read] = await audit.find().sort({ _id: 1 }).toArray();
     await audit.updateOne({ _id: read!._id }, { $set: { actor: 'nobody' } });
     const chain = read!._id.split('.')[1]!;
-    expect(await cc('verifyAuditChain', {})).toEqual({
+    expect(await cc('verifyAuditChain', { checkpoint: [] })).toEqual({
       ok: false,
       records: 1,
       brokenAt: 2,
       problem: `record 2 of chain ${chain} does not match its hash`,
       chains: 0,
       brokenChain: chain,
+      ends: [],
     });
   });
 });

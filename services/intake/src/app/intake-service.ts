@@ -33,6 +33,7 @@ import type {
   PendingAudit,
   ReportPlan,
   ReportStore,
+  AuditChainEnd,
   AuditVerification,
   CorrelationIndex,
   Sighting,
@@ -316,11 +317,11 @@ export class IntakeService {
     });
   }
 
-  async verifyAudit(caller: Caller): Promise<AuditVerification> {
+  async verifyAudit(caller: Caller, checkpoint: readonly AuditChainEnd[] = []): Promise<AuditVerification> {
     if (!canVerifyAudit(caller)) {
       throw new IntakeError('permission-denied', 'only auditors and coordinators may verify the audit chain');
     }
-    return this.deps.audit.verify();
+    return this.deps.audit.verify(checkpoint);
   }
 
   transition(caller: Caller, id: string, to: IncidentStatus, reason: string, expectedVersion: number) {

@@ -118,7 +118,9 @@ export type AuditVerification =
       readonly records: number;
       /** Writers' chains (one per process that appended). */
       readonly chains: number;
-      /** A digest of every chain's last record. */
+      /** Each chain's last record checked, to keep and pass back later as a checkpoint. */
+      readonly ends: readonly AuditChainEnd[];
+      /** A digest of `ends`. */
       readonly head: string;
     }
   | {
@@ -130,11 +132,20 @@ export type AuditVerification =
       readonly problem: string;
     };
 
+/** A record of the audit log named with the hash it must have: a chain's end. */
+export interface AuditChainEnd {
+  readonly id: string;
+  readonly hash: string;
+}
+
 /** Append-only, hash-chained: one chain per writer. */
 export interface AuditLog {
   append(record: AuditRecord): Promise<void>;
-  /** Walks every chain: finds an altered, inserted, reordered or removed record. */
-  verify(): Promise<AuditVerification>;
+  /**
+   * Walks every chain: finds an altered, inserted, reordered or removed record, and any
+   * record of `checkpoint` (ends of an earlier verification) missing or different.
+   */
+  verify(checkpoint?: readonly AuditChainEnd[]): Promise<AuditVerification>;
 }
 
 /**

@@ -168,8 +168,20 @@ export interface AuditEntry {
   readonly detail: string;
 }
 
+/** A record of the audit log named with the hash it must have: a chain's end. */
+export interface AuditChainEnd {
+  readonly id: string;
+  readonly hash: string;
+}
+
 export type AuditVerification =
-  | { readonly ok: true; readonly records: number; readonly chains: number }
+  | {
+      readonly ok: true;
+      readonly records: number;
+      readonly chains: number;
+      /** Each chain's last record checked, to keep and pass back later as a checkpoint. */
+      readonly ends: readonly AuditChainEnd[];
+    }
   | {
       readonly ok: false;
       readonly records: number;
@@ -189,7 +201,8 @@ export interface ListedAuditEntry extends AuditEntry {
 export interface AuditLog {
   /** Resolves once the record is stored; a read of personal data waits for it. */
   append(entry: AuditEntry): Promise<void>;
-  verify(): Promise<AuditVerification>;
+  /** Every chain, and every record of `checkpoint` (ends of an earlier verification). */
+  verify(checkpoint?: readonly AuditChainEnd[]): Promise<AuditVerification>;
   /** A case's records in the order written; `after` and `next` are opaque cursors. */
   list(
     caseId: string,

@@ -63,6 +63,7 @@ import {
 } from './personal-data.js';
 import type {
   AuditAction,
+  AuditChainEnd,
   AuditLog,
   AuditVerification,
   ListedAuditEntry,
@@ -798,9 +799,9 @@ export class VictimsService {
     return { rewrapped, remaining: await cases.countKeysNotWrappedBy(current), currentKeyId: current };
   }
 
-  async verifyAudit(caller: Caller): Promise<AuditVerification> {
+  async verifyAudit(caller: Caller, checkpoint: readonly AuditChainEnd[] = []): Promise<AuditVerification> {
     if (!canVerifyAudit(caller)) throw refuse('the audit log is verified by auditors and coordinators');
-    return this.deps.audit.verify();
+    return this.deps.audit.verify(checkpoint);
   }
 
   async listAudit(

@@ -5,6 +5,7 @@ import {
   ConcurrencyLimit,
   GrpcError,
   invalidArgument,
+  checkpointProblems,
   type Authenticator,
   type CallContext,
   type GrpcServiceBinding,
@@ -233,8 +234,13 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     ),
 
     verifyAuditChain: handle<intakeV1.VerifyAuditChainRequest, intakeV1.VerifyAuditChainResponse>(
-      async (_req, caller) => {
-        const result = await service.verifyAudit(caller);
+      async (req, caller) => {
+        const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
+        const v = new Validator();
+        for (const p of checkpointProblems('checkpoint', checkpoint))
+          v.fail(p.field, p.description, 'INVALID');
+        v.check();
+        const result = await service.verifyAudit(caller, checkpoint);
         return result.ok
           ? {
               ok: true,
@@ -244,6 +250,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
               headHash: result.head,
               chains: result.chains,
               brokenChain: '',
+              ends: result.ends.map((e) => ({ recordId: e.id, hash: e.hash })),
             }
           : {
               ok: false,
@@ -253,6 +260,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
               headHash: '',
               chains: 0,
               brokenChain: result.chain,
+              ends: [],
             };
       },
       false,

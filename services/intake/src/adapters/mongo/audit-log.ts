@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { HashChain } from '@beacon/platform';
-import type { AuditLog, AuditRecord, AuditVerification } from '../../app/ports.js';
+import type { AuditChainEnd, AuditLog, AuditRecord, AuditVerification } from '../../app/ports.js';
 
 /**
  * Intake's audit log: every state change and every read of an AMBER or higher incident, in
@@ -26,7 +26,7 @@ export class MongoAuditLog implements AuditLog {
     return this.#chain.append(record);
   }
 
-  verify(): Promise<AuditVerification> {
-    return this.#chain.verify();
+  verify(checkpoint: readonly AuditChainEnd[] = []): Promise<AuditVerification> {
+    return this.#chain.verify(checkpoint);
   }
 }

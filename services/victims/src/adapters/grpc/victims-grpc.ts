@@ -3,6 +3,7 @@ import {
   authenticatedUnary,
   GrpcError,
   invalidArgument,
+  checkpointProblems,
   isChainRecordId,
   type Authenticator,
   type GrpcServiceBinding,
@@ -451,8 +452,12 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     }),
 
     verifyAuditChain: handle<victimsV1.VerifyAuditChainRequest, victimsV1.VerifyAuditChainResponse>(
-      async (_req, caller) => {
-        const result = await service.verifyAudit(caller);
+      async (req, caller) => {
+        const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
+        const v = new Validator();
+        for (const p of checkpointProblems('checkpoint', checkpoint)) v.fail(p.field, p.description);
+        v.check();
+        const result = await service.verifyAudit(caller, checkpoint);
         return result.ok
           ? {
               ok: true,
@@ -461,6 +466,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
               problem: '',
               chains: result.chains,
               brokenChain: '',
+              ends: result.ends.map((e) => ({ recordId: e.id, hash: e.hash })),
             }
           : {
               ok: false,
@@ -469,6 +475,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
               problem: result.problem,
               chains: 0,
               brokenChain: result.chain,
+              ends: [],
             };
       },
     ),

@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import { chainPosition, ensureIndexes, HashChain } from '@beacon/platform';
 import type {
   AuditAction,
+  AuditChainEnd,
   AuditEntry,
   AuditLog,
   AuditVerification,
@@ -54,10 +55,10 @@ export class MongoAuditLog implements AuditLog {
     });
   }
 
-  async verify(): Promise<AuditVerification> {
-    const verification = await this.#chain.verify();
+  async verify(checkpoint: readonly AuditChainEnd[] = []): Promise<AuditVerification> {
+    const verification = await this.#chain.verify(checkpoint);
     return verification.ok
-      ? { ok: true, records: verification.records, chains: verification.chains }
+      ? { ok: true, records: verification.records, chains: verification.chains, ends: verification.ends }
       : verification;
   }
 

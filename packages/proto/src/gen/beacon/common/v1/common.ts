@@ -108,6 +108,18 @@ export interface AffectedAsset {
   loss: number;
 }
 
+/**
+ * A record of a hash-chained audit log, named with the hash it must have. A verification
+ * returns each writer's chain end; passing them back later proves that nothing up to them
+ * was altered or removed since (the log has no key: keep the ends outside Beacon's store).
+ */
+export interface AuditChainEnd {
+  /** `<ms>.<chain>.<position>`. */
+  recordId: string;
+  /** SHA-256, lowercase hex. */
+  hash: string;
+}
+
 function createBaseObservable(): Observable {
   return { type: "", value: "" };
 }
@@ -686,6 +698,95 @@ export const AffectedAsset: MessageFns<AffectedAsset> = {
     const message = createBaseAffectedAsset();
     message.assetId = object.assetId ?? "";
     message.loss = object.loss ?? 0;
+    return message;
+  },
+};
+
+function createBaseAuditChainEnd(): AuditChainEnd {
+  return { recordId: "", hash: "" };
+}
+
+export const AuditChainEnd: MessageFns<AuditChainEnd> = {
+  encode(message: AuditChainEnd, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recordId !== "") {
+      writer.uint32(10).string(message.recordId);
+    }
+    if (message.hash !== "") {
+      writer.uint32(18).string(message.hash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditChainEnd {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditChainEnd();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recordId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditChainEnd {
+    return {
+      recordId: isSet(object.recordId)
+        ? globalThis.String(object.recordId)
+        : isSet(object.record_id)
+        ? globalThis.String(object.record_id)
+        : "",
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+    };
+  },
+
+  toJSON(message: AuditChainEnd): unknown {
+    const obj: any = {};
+    if (message.recordId !== "") {
+      obj.recordId = message.recordId;
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuditChainEnd>, I>>(base?: I): AuditChainEnd {
+    return AuditChainEnd.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditChainEnd>, I>>(object: I): AuditChainEnd {
+    const message = createBaseAuditChainEnd();
+    message.recordId = object.recordId ?? "";
+    message.hash = object.hash ?? "";
     return message;
   },
 };

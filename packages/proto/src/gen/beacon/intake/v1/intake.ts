@@ -21,6 +21,7 @@ import {
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import {
   AffectedAsset,
+  AuditChainEnd,
   Classification,
   Observable,
   Severity,
@@ -396,6 +397,11 @@ export interface ExportIncidentStixResponse {
 }
 
 export interface VerifyAuditChainRequest {
+  /**
+   * Chain ends returned by an earlier verification (at most 10,000): each must still be in
+   * the log with the same hash.
+   */
+  checkpoint: AuditChainEnd[];
 }
 
 /**
@@ -409,14 +415,13 @@ export interface VerifyAuditChainResponse {
   /** When not ok: the position, in chain broken_chain, of the first altered or missing record. */
   brokenAt: number;
   problem: string;
-  /**
-   * SHA-256 over every chain's last record (chain, position, hash, by chain id): publish it to
-   * detect a removed tail later.
-   */
+  /** SHA-256 over every chain's end (record id and hash, by record id): one value naming them. */
   headHash: string;
   /** The writers' chains checked. */
   chains: number;
   brokenChain: string;
+  /** Each chain's last record checked: keep them, and pass them back as a checkpoint later. */
+  ends: AuditChainEnd[];
 }
 
 function createBaseReport(): Report {
@@ -3557,11 +3562,14 @@ export const ExportIncidentStixResponse: MessageFns<ExportIncidentStixResponse> 
 };
 
 function createBaseVerifyAuditChainRequest(): VerifyAuditChainRequest {
-  return {};
+  return { checkpoint: [] };
 }
 
 export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
-  encode(_: VerifyAuditChainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: VerifyAuditChainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.checkpoint) {
+      AuditChainEnd.encode(v!, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -3578,6 +3586,14 @@ export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checkpoint.push(AuditChainEnd.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3590,26 +3606,34 @@ export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
     }
   },
 
-  fromJSON(_: any): VerifyAuditChainRequest {
-    return {};
+  fromJSON(object: any): VerifyAuditChainRequest {
+    return {
+      checkpoint: globalThis.Array.isArray(object?.checkpoint)
+        ? object.checkpoint.map((e: any) => AuditChainEnd.fromJSON(e))
+        : [],
+    };
   },
 
-  toJSON(_: VerifyAuditChainRequest): unknown {
+  toJSON(message: VerifyAuditChainRequest): unknown {
     const obj: any = {};
+    if (message.checkpoint?.length) {
+      obj.checkpoint = message.checkpoint.map((e) => AuditChainEnd.toJSON(e));
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(base?: I): VerifyAuditChainRequest {
     return VerifyAuditChainRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(_: I): VerifyAuditChainRequest {
+  fromPartial<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(object: I): VerifyAuditChainRequest {
     const message = createBaseVerifyAuditChainRequest();
+    message.checkpoint = object.checkpoint?.map((e) => AuditChainEnd.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseVerifyAuditChainResponse(): VerifyAuditChainResponse {
-  return { ok: false, records: 0, brokenAt: 0, problem: "", headHash: "", chains: 0, brokenChain: "" };
+  return { ok: false, records: 0, brokenAt: 0, problem: "", headHash: "", chains: 0, brokenChain: "", ends: [] };
 }
 
 export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
@@ -3634,6 +3658,9 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     }
     if (message.brokenChain !== "") {
       writer.uint32(58).string(message.brokenChain);
+    }
+    for (const v of message.ends) {
+      AuditChainEnd.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -3707,6 +3734,14 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
             message.brokenChain = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ends.push(AuditChainEnd.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3740,6 +3775,9 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
         : isSet(object.broken_chain)
         ? globalThis.String(object.broken_chain)
         : "",
+      ends: globalThis.Array.isArray(object?.ends)
+        ? object.ends.map((e: any) => AuditChainEnd.fromJSON(e))
+        : [],
     };
   },
 
@@ -3766,6 +3804,9 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     if (message.brokenChain !== "") {
       obj.brokenChain = message.brokenChain;
     }
+    if (message.ends?.length) {
+      obj.ends = message.ends.map((e) => AuditChainEnd.toJSON(e));
+    }
     return obj;
   },
 
@@ -3781,6 +3822,7 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     message.headHash = object.headHash ?? "";
     message.chains = object.chains ?? 0;
     message.brokenChain = object.brokenChain ?? "";
+    message.ends = object.ends?.map((e) => AuditChainEnd.fromPartial(e)) || [];
     return message;
   },
 };

@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
+import { AuditChainEnd } from "../../common/v1/common.js";
 
 export const protobufPackage = "beacon.victims.v1";
 
@@ -1742,6 +1743,11 @@ export interface RewrapKeysResponse {
 }
 
 export interface VerifyAuditChainRequest {
+  /**
+   * Chain ends returned by an earlier verification (at most 10,000): each must still be in
+   * the log with the same hash.
+   */
+  checkpoint: AuditChainEnd[];
 }
 
 /**
@@ -1757,6 +1763,8 @@ export interface VerifyAuditChainResponse {
   /** The writers' chains checked. */
   chains: number;
   brokenChain: string;
+  /** Each chain's last record checked: keep them, and pass them back as a checkpoint later. */
+  ends: AuditChainEnd[];
 }
 
 export interface ListAuditRecordsRequest {
@@ -10395,11 +10403,14 @@ export const RewrapKeysResponse: MessageFns<RewrapKeysResponse> = {
 };
 
 function createBaseVerifyAuditChainRequest(): VerifyAuditChainRequest {
-  return {};
+  return { checkpoint: [] };
 }
 
 export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
-  encode(_: VerifyAuditChainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: VerifyAuditChainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.checkpoint) {
+      AuditChainEnd.encode(v!, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -10416,6 +10427,14 @@ export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checkpoint.push(AuditChainEnd.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10428,26 +10447,34 @@ export const VerifyAuditChainRequest: MessageFns<VerifyAuditChainRequest> = {
     }
   },
 
-  fromJSON(_: any): VerifyAuditChainRequest {
-    return {};
+  fromJSON(object: any): VerifyAuditChainRequest {
+    return {
+      checkpoint: globalThis.Array.isArray(object?.checkpoint)
+        ? object.checkpoint.map((e: any) => AuditChainEnd.fromJSON(e))
+        : [],
+    };
   },
 
-  toJSON(_: VerifyAuditChainRequest): unknown {
+  toJSON(message: VerifyAuditChainRequest): unknown {
     const obj: any = {};
+    if (message.checkpoint?.length) {
+      obj.checkpoint = message.checkpoint.map((e) => AuditChainEnd.toJSON(e));
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(base?: I): VerifyAuditChainRequest {
     return VerifyAuditChainRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(_: I): VerifyAuditChainRequest {
+  fromPartial<I extends Exact<DeepPartial<VerifyAuditChainRequest>, I>>(object: I): VerifyAuditChainRequest {
     const message = createBaseVerifyAuditChainRequest();
+    message.checkpoint = object.checkpoint?.map((e) => AuditChainEnd.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseVerifyAuditChainResponse(): VerifyAuditChainResponse {
-  return { ok: false, records: 0, brokenAt: 0, problem: "", chains: 0, brokenChain: "" };
+  return { ok: false, records: 0, brokenAt: 0, problem: "", chains: 0, brokenChain: "", ends: [] };
 }
 
 export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
@@ -10469,6 +10496,9 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     }
     if (message.brokenChain !== "") {
       writer.uint32(50).string(message.brokenChain);
+    }
+    for (const v of message.ends) {
+      AuditChainEnd.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -10534,6 +10564,14 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
             message.brokenChain = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ends.push(AuditChainEnd.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10562,6 +10600,9 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
         : isSet(object.broken_chain)
         ? globalThis.String(object.broken_chain)
         : "",
+      ends: globalThis.Array.isArray(object?.ends)
+        ? object.ends.map((e: any) => AuditChainEnd.fromJSON(e))
+        : [],
     };
   },
 
@@ -10585,6 +10626,9 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     if (message.brokenChain !== "") {
       obj.brokenChain = message.brokenChain;
     }
+    if (message.ends?.length) {
+      obj.ends = message.ends.map((e) => AuditChainEnd.toJSON(e));
+    }
     return obj;
   },
 
@@ -10599,6 +10643,7 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
     message.problem = object.problem ?? "";
     message.chains = object.chains ?? 0;
     message.brokenChain = object.brokenChain ?? "";
+    message.ends = object.ends?.map((e) => AuditChainEnd.fromPartial(e)) || [];
     return message;
   },
 };
