@@ -62,7 +62,11 @@ export class MongoAuditLog implements AuditLog {
       : verification;
   }
 
-  /** Pages by record id: ids sort in the order the records were written. */
+  /**
+   * Pages by record id: ids sort in the order written as far as the writers' clocks agree. A
+   * record another replica writes while a reader pages, stamped behind the reader's cursor
+   * (clock skew, or a slow insert), shows only when the reader starts over.
+   */
   async list(
     caseId: string,
     after: string | undefined,
