@@ -70,3 +70,18 @@ test('facts put while a write of the incident is under way wait as one write of 
   expect(written).toEqual([1, 4]);
   expect(await store.get('incident-1')).toMatchObject({ version: 4, engagedAgencyIds: ['agency-4'] });
 });
+
+test("a replica that wrote an incident's facts before cannot write older ones over another's newer", async ({
+  db,
+}) => {
+  // Two replicas share the fan-out: each handles some of an incident's events, in any order.
+  const [first, second] = [new MongoIncidentFactsStore(db), new MongoIncidentFactsStore(db)];
+  await first.put(facts(1));
+  await second.put(facts(3, { tlp: 'RED', engagedAgencyIds: ['bka'] }));
+  // The first handles version 2 late: the incident is RED by now, and must stay so.
+  await first.put(facts(2, { tlp: 'AMBER', engagedAgencyIds: ['cert-de'] }));
+  expect(await second.get('incident-1')).toMatchObject({ version: 3, tlp: 'RED', engagedAgencyIds: ['bka'] });
+  // And it still writes what is newer than that.
+  await first.put(facts(4, { tlp: 'AMBER', engagedAgencyIds: ['bka'] }));
+  expect(await second.get('incident-1')).toMatchObject({ version: 4, tlp: 'AMBER' });
+});
