@@ -72,7 +72,12 @@ export async function startWorkflows(
       namespace: config.temporal.namespace,
       interceptors: temporalClientInterceptors(),
     });
-    const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-workflows', logger });
+    const nc = await connectNats({
+      servers: config.nats.servers,
+      ...config.nats.client,
+      name: 'beacon-workflows',
+      logger,
+    });
     stops.push(() => nc.drain());
     await ensureStreams(nc, [
       eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
