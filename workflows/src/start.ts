@@ -21,6 +21,7 @@ import { impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import { createActivities } from './activities/create-activities.js';
 import { jetStreamEventPublisher } from './adapters/event-publisher.js';
 import { responseMetrics } from './adapters/response-metrics.js';
+import { temporalConnectionOptions } from './adapters/temporal-connection.js';
 import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
 import type { ResponseActivities } from './activities/types.js';
@@ -65,7 +66,8 @@ export async function startWorkflows(
     for (const stop of stops.reverse()) await stop();
   };
   try {
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const temporalOptions = temporalConnectionOptions(config.temporal.connection);
+    const connection = await Connection.connect(temporalOptions);
     stops.push(() => connection.close());
     const client = new Client({
       connection,
@@ -119,7 +121,7 @@ export async function startWorkflows(
         token,
         events: responseMetrics(metrics),
       });
-      const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+      const nativeConnection = await NativeConnection.connect(temporalOptions);
       stops.push(() => nativeConnection.close());
       worker = await createResponseWorker({
         connection: nativeConnection,
