@@ -350,4 +350,28 @@ describe('Kubernetes manifests (infra/k8s)', () => {
       });
     });
   });
+  it('production: every NATS client presents its own credentials and certificate; the workflows one to Temporal', () => {
+    const target = 'overlays/production';
+    const root = join(scratch, 'production-auth');
+    for (const name of NAMES.filter((n) => n !== 'gateway')) {
+      const d = deployment(target, name);
+      const loaded = PROCESSES[name].load(environmentOf(target, d, root)) as {
+        nats: { client: { auth?: { kind: string }; tls?: { certFile?: string; caFile?: string } } };
+      };
+      const { auth, tls } = loaded.nats.client;
+      expect(auth?.kind, name).toBe('creds');
+      expect(
+        [tls?.certFile, tls?.caFile].every((f) => typeof f === 'string'),
+        name,
+      ).toBe(true);
+      // Mounted from the process's own Secret (checked above), under these keys.
+      const keys = (d.spec.template.spec.volumes ?? []).flatMap(
+        (v) => v.secret?.items?.map((i) => i.key) ?? [],
+      );
+      expect(keys, name).toEqual(expect.arrayContaining(['nats.creds', 'nats-tls.crt', 'nats-tls.key']));
+    }
+    const { tls } = PROCESSES.workflows.load(environmentOf(target, deployment(target, 'workflows'), root))
+      .temporal.connection;
+    expect([tls?.certFile, tls?.keyFile, tls?.caFile].every((f) => typeof f === 'string')).toBe(true);
+  });
 });

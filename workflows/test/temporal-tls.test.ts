@@ -27,9 +27,7 @@ interface Terminator {
 }
 
 const test = base
-  .extend('certs', { scope: 'file' }, async (): Promise<TestCertificates> =>
-    createTestCertificates('workflows'),
-  )
+  .extend('certs', { scope: 'file' }, (): TestCertificates => createTestCertificates('workflows'))
   .extend('terminator', { scope: 'file' }, async ({ certs, infra }, { onCleanup }): Promise<Terminator> => {
     const [host, port] = infra.temporalAddress.split(':');
     const clients: string[] = [];

@@ -87,7 +87,7 @@ const withPassword = test.extend(
 );
 
 const withTls = test
-  .extend('certs', { scope: 'file' }, async (): Promise<TestCertificates> => createTestCertificates('intake'))
+  .extend('certs', { scope: 'file' }, (): TestCertificates => createTestCertificates('intake'))
   .extend('tlsServer', { scope: 'file' }, async ({ certs }, { onCleanup }): Promise<DedicatedServer> => {
     const server = await startDedicated('nats', {
       natsConfig: [
