@@ -159,7 +159,11 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         const env = environmentOf(target, deployment(target, name), join(scratch, `${target}-addresses`));
         const services = byKind<
           K8sObject & {
-            spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
+            spec: {
+              selector: Record<string, string>;
+              ports: { port: number; targetPort: string }[];
+              clusterIP?: string;
+            };
           }
         >(objectsOf(target), 'Service');
         const addresses = Object.entries(env).filter(
@@ -170,6 +174,8 @@ describe('Kubernetes manifests (infra/k8s)', () => {
           const [host, port] = address!.split(':');
           const service = services.find((s) => s.metadata.name === host);
           expect(service, `${variable}=${address}`).toBeDefined();
+          // Headless, so the callers' round-robin sees every pod (the port is then the pod's own).
+          expect(service!.spec.clusterIP, `${variable}=${address}`).toBe('None');
           const callee = NAMES.find((n) =>
             selects(
               { matchLabels: service!.spec.selector },

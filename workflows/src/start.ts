@@ -8,6 +8,7 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  GRPC_CLIENT_OPTIONS,
   grpcClientInterceptors,
   Metrics,
   startGrpcServer,
@@ -95,7 +96,7 @@ export async function startWorkflows(
     if (roles.has('worker')) {
       const { services } = config;
       const insecure = credentials.createInsecure();
-      const traced = { interceptors: grpcClientInterceptors() };
+      const traced = { ...GRPC_CLIENT_OPTIONS, interceptors: grpcClientInterceptors() };
       const intake = new intakeV1.IntakeServiceClient(services.intake, insecure, traced);
       const notify = new notifyV1.NotifyServiceClient(services.notify, insecure, traced);
       const impact = services.impact

@@ -48,7 +48,9 @@ export {
 export { HashChain, type ChainDoc, type ChainVerification } from './hash-chain.js';
 export { GroupCommit } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
+export { GRPC_CLIENT_OPTIONS } from './grpc-client.js';
 export {
+  DEFAULT_MAX_CONNECTION_AGE_MS,
   startGrpcServer,
   type GrpcServerConfig,
   type GrpcServiceBinding,
