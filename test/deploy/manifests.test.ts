@@ -159,7 +159,11 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         const env = environmentOf(target, deployment(target, name), join(scratch, `${target}-addresses`));
         const services = byKind<
           K8sObject & {
-            spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
+            spec: {
+              selector: Record<string, string>;
+              ports: { port: number; targetPort: string }[];
+              clusterIP?: string;
+            };
           }
         >(objectsOf(target), 'Service');
         const addresses = Object.entries(env).filter(
@@ -170,6 +174,8 @@ describe('Kubernetes manifests (infra/k8s)', () => {
           const [host, port] = address!.split(':');
           const service = services.find((s) => s.metadata.name === host);
           expect(service, `${variable}=${address}`).toBeDefined();
+          // Headless, so the callers' round-robin sees every pod (the port is then the pod's own).
+          expect(service!.spec.clusterIP, `${variable}=${address}`).toBe('None');
           const callee = NAMES.find((n) =>
             selects(
               { matchLabels: service!.spec.selector },
@@ -349,5 +355,29 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         expect(NAMES.filter((n) => egressPorts(n).includes('any'))).toEqual(['notify']);
       });
     });
+  });
+  it('production: every NATS client presents its own credentials and certificate; the workflows one to Temporal', () => {
+    const target = 'overlays/production';
+    const root = join(scratch, 'production-auth');
+    for (const name of NAMES.filter((n) => n !== 'gateway')) {
+      const d = deployment(target, name);
+      const loaded = PROCESSES[name].load(environmentOf(target, d, root)) as {
+        nats: { client: { auth?: { kind: string }; tls?: { certFile?: string; caFile?: string } } };
+      };
+      const { auth, tls } = loaded.nats.client;
+      expect(auth?.kind, name).toBe('creds');
+      expect(
+        [tls?.certFile, tls?.caFile].every((f) => typeof f === 'string'),
+        name,
+      ).toBe(true);
+      // Mounted from the process's own Secret (checked above), under these keys.
+      const keys = (d.spec.template.spec.volumes ?? []).flatMap(
+        (v) => v.secret?.items?.map((i) => i.key) ?? [],
+      );
+      expect(keys, name).toEqual(expect.arrayContaining(['nats.creds', 'nats-tls.crt', 'nats-tls.key']));
+    }
+    const { tls } = PROCESSES.workflows.load(environmentOf(target, deployment(target, 'workflows'), root))
+      .temporal.connection;
+    expect([tls?.certFile, tls?.keyFile, tls?.caFile].every((f) => typeof f === 'string')).toBe(true);
   });
 });

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { nkeys } from '@nats-io/nats-core';
 import { loadConfig as gatewayConfig } from '@beacon/gateway';
 import { loadConfig as impactConfig } from '@beacon/impact';
 import { loadConfig as intakeConfig } from '@beacon/intake';
 import { loadConfig as notifyConfig } from '@beacon/notify';
 import { loadConfig as victimsConfig } from '@beacon/victims';
 import { loadConfig as workflowsConfig } from '@beacon/workflows';
+import { createTestCertificates, type TestCertificates } from '@beacon/testkit/infra';
 
 export type Env = Record<string, string | undefined>;
 
@@ -57,6 +60,24 @@ const READ_ELSEWHERE = [
 ];
 export const isReadElsewhere = (name: string) => READ_ELSEWHERE.includes(name) || name.startsWith('OTEL_');
 
+let certificates: TestCertificates | undefined;
+/** A throwaway CA and client certificate (openssl), made once when a manifest mounts one. */
+const pem = (file: keyof Omit<TestCertificates, 'dir'>) => () =>
+  readFileSync((certificates ??= createTestCertificates('beacon-manifests'))[file], 'utf8');
+
+/** A `.creds` file as `nsc generate creds` writes it; the code checks that the seed decodes. */
+const natsCreds = () =>
+  [
+    '-----BEGIN NATS USER JWT-----',
+    'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2lnbmF0dXJl',
+    '------END NATS USER JWT------',
+    '',
+    '-----BEGIN USER NKEY SEED-----',
+    new TextDecoder().decode(nkeys.createUser().getSeed()),
+    '------END USER NKEY SEED------',
+    '',
+  ].join('\n');
+
 /**
  * Stand-ins for each Secret key the manifests reference, shaped as the code requires. A key
  * without one fails the test: document it in docs/operations.md and add it here.
@@ -71,7 +92,12 @@ export const SECRET_SAMPLES: Record<string, () => string> = {
   'victims-keks': () => `k2026:${randomBytes(32).toString('base64')}`,
   'victims-search-key': () => randomBytes(32).toString('hex'),
   'nats-account-signer.json': () => JSON.stringify({ accountPublicKey: 'A'.repeat(56), signingSeed: 'SA' }),
-  'ca.crt': () => '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+  'ca.crt': pem('caFile'),
+  'nats.creds': natsCreds,
+  'nats-tls.crt': pem('clientCertFile'),
+  'nats-tls.key': pem('clientKeyFile'),
+  'temporal-tls.crt': pem('clientCertFile'),
+  'temporal-tls.key': pem('clientKeyFile'),
   // The compose file's development secrets (`pnpm infra compose-secrets`).
   'dev-jwks.json': () => JSON.stringify({ keys: [] }),
   'impact-service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
@@ -80,4 +106,4 @@ export const SECRET_SAMPLES: Record<string, () => string> = {
 
 /** Variables that carry secrets: they may only ever come from a Secret. */
 export const SECRET_VARIABLE =
-  /^(MONGO_URL|CORRELATION_SECRET|ACK_LINK_SECRET|SMTP_PASSWORD|VICTIMS_KEKS|VICTIMS_SEARCH_KEY)$/;
+  /^(MONGO_URL|CORRELATION_SECRET|ACK_LINK_SECRET|SMTP_PASSWORD|VICTIMS_KEKS|VICTIMS_SEARCH_KEY|NATS_PASSWORD|NATS_TOKEN|TEMPORAL_API_KEY)$/;

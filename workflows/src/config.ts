@@ -1,5 +1,18 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
+import {
+  AUTH_ENV,
+  authConfigFrom,
+  clientTlsFrom,
+  ConfigError,
+  env,
+  METRICS_ENV,
+  metricsConfigFrom,
+  NATS_CLIENT_ENV,
+  natsClientFrom,
+  parseConfig,
+  secretFrom,
+} from '@beacon/platform';
+import type { TemporalConnectionSettings } from './adapters/temporal-connection.js';
 
 const ROLES = ['worker', 'starter', 'acks', 'api'] as const;
 export type WorkflowsRole = (typeof ROLES)[number];
@@ -9,6 +22,24 @@ const schema = {
   TEMPORAL_NAMESPACE: z.string().min(1).default('beacon'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('response'),
   /**
+   * TLS to the Temporal frontend. Unset, it is on when any TEMPORAL_TLS_* file, the server name
+   * or an API key is set (an API key never travels in clear), and off otherwise.
+   */
+  TEMPORAL_TLS: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((value) => value === 'true' || value === '1')
+    .optional(),
+  /** Mutual TLS: the client certificate and its key (both or neither), PEM; read at start. */
+  TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The CA the frontend's certificate chains to (else the system's roots). */
+  TEMPORAL_TLS_CA_FILE: z.string().min(1).optional(),
+  /** The name to check the frontend's certificate against, when not the address's host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** An API key (Temporal Cloud), inline or in a file, at most one; read at start. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_API_KEY_FILE: z.string().min(1).optional(),
+  /**
    * host:port (loopback) where the Temporal core's own Prometheus exporter listens; its metrics
    * (`temporal_*`) are served with Beacon's at /metrics. Unset: the core exports none.
    */
@@ -17,6 +48,8 @@ const schema = {
   NATS_URL: env.natsServers(),
   /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
   NATS_STREAM_REPLICAS: env.streamReplicas(),
+  /** Credentials and TLS client files for NATS (docs/operations.md). */
+  ...NATS_CLIENT_ENV,
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   /** host:port of intake and notify, which every response needs. */
@@ -64,13 +97,49 @@ const schema = {
 
 export type WorkflowsConfig = ReturnType<typeof loadConfig>;
 
+/** How to reach the Temporal frontend, from the TEMPORAL_* variables, checked now. */
+function temporalConnectionFrom(raw: {
+  readonly TEMPORAL_ADDRESS: string;
+  readonly TEMPORAL_TLS?: boolean | undefined;
+  readonly TEMPORAL_TLS_SERVER_NAME?: string | undefined;
+}): TemporalConnectionSettings {
+  const files = clientTlsFrom(raw, {
+    cert: 'TEMPORAL_TLS_CERT_FILE',
+    key: 'TEMPORAL_TLS_KEY_FILE',
+    ca: 'TEMPORAL_TLS_CA_FILE',
+  });
+  const apiKey = secretFrom(raw, 'TEMPORAL_API_KEY', 'TEMPORAL_API_KEY_FILE');
+  const needsTls = Boolean(files || raw.TEMPORAL_TLS_SERVER_NAME || apiKey);
+  if (raw.TEMPORAL_TLS === false && needsTls) {
+    throw new ConfigError([
+      {
+        variable: 'TEMPORAL_TLS',
+        problem: 'is false, but TEMPORAL_TLS_* or an API key is set, which need TLS',
+      },
+    ]);
+  }
+  const tls = raw.TEMPORAL_TLS ?? needsTls;
+  return {
+    address: raw.TEMPORAL_ADDRESS,
+    ...(tls
+      ? {
+          tls: {
+            ...files,
+            ...(raw.TEMPORAL_TLS_SERVER_NAME ? { serverName: raw.TEMPORAL_TLS_SERVER_NAME } : {}),
+          },
+        }
+      : {}),
+    ...(apiKey ? { apiKey } : {}),
+  };
+}
+
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
   const roles = raw.WORKFLOWS_ROLES;
   const auth = authConfigFrom(raw);
   return {
     temporal: {
-      address: raw.TEMPORAL_ADDRESS,
+      connection: temporalConnectionFrom(raw),
       namespace: raw.TEMPORAL_NAMESPACE,
       taskQueue: raw.TEMPORAL_TASK_QUEUE,
       maxCachedWorkflows: raw.WORKER_MAX_CACHED_WORKFLOWS,
@@ -78,6 +147,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     },
     nats: {
       servers: raw.NATS_URL,
+      client: natsClientFrom(raw),
       replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,

@@ -8,6 +8,7 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  GRPC_CLIENT_OPTIONS,
   grpcClientInterceptors,
   Metrics,
   startGrpcServer,
@@ -21,6 +22,7 @@ import { impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import { createActivities } from './activities/create-activities.js';
 import { jetStreamEventPublisher } from './adapters/event-publisher.js';
 import { responseMetrics } from './adapters/response-metrics.js';
+import { temporalConnectionOptions } from './adapters/temporal-connection.js';
 import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
 import type { ResponseActivities } from './activities/types.js';
@@ -65,14 +67,20 @@ export async function startWorkflows(
     for (const stop of stops.reverse()) await stop();
   };
   try {
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const temporalOptions = temporalConnectionOptions(config.temporal.connection);
+    const connection = await Connection.connect(temporalOptions);
     stops.push(() => connection.close());
     const client = new Client({
       connection,
       namespace: config.temporal.namespace,
       interceptors: temporalClientInterceptors(),
     });
-    const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-workflows', logger });
+    const nc = await connectNats({
+      servers: config.nats.servers,
+      ...config.nats.client,
+      name: 'beacon-workflows',
+      logger,
+    });
     stops.push(() => nc.drain());
     await ensureStreams(nc, [
       eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
@@ -88,7 +96,7 @@ export async function startWorkflows(
     if (roles.has('worker')) {
       const { services } = config;
       const insecure = credentials.createInsecure();
-      const traced = { interceptors: grpcClientInterceptors() };
+      const traced = { ...GRPC_CLIENT_OPTIONS, interceptors: grpcClientInterceptors() };
       const intake = new intakeV1.IntakeServiceClient(services.intake, insecure, traced);
       const notify = new notifyV1.NotifyServiceClient(services.notify, insecure, traced);
       const impact = services.impact
@@ -114,7 +122,7 @@ export async function startWorkflows(
         token,
         events: responseMetrics(metrics),
       });
-      const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+      const nativeConnection = await NativeConnection.connect(temporalOptions);
       stops.push(() => nativeConnection.close());
       worker = await createResponseWorker({
         connection: nativeConnection,

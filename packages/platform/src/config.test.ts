@@ -1,6 +1,17 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, ConfigError, env, parseConfig } from './config.js';
+import {
+  AUTH_ENV,
+  authConfigFrom,
+  ConfigError,
+  env,
+  NATS_CLIENT_ENV,
+  natsClientFrom,
+  parseConfig,
+} from './config.js';
 
 const schema = {
   PORT: env.port(50051),
@@ -104,6 +115,85 @@ describe('NATS cluster settings', () => {
     );
     expect(() => parseConfig(cluster, { NATS_URL: 'nats://n1:4222', NATS_STREAM_REPLICAS: '7' })).toThrow(
       /NATS_STREAM_REPLICAS/,
+    );
+  });
+});
+
+describe('natsClientFrom', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-nats-config-'));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const client = (variables: Record<string, string>) =>
+    natsClientFrom(parseConfig(NATS_CLIENT_ENV, variables));
+  const problem = (variables: Record<string, string>) => {
+    try {
+      client(variables);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).message;
+    }
+    return expect.fail('accepted');
+  };
+
+  it('takes nothing: no credentials, TLS only if the server asks', () => {
+    expect(client({})).toEqual({});
+  });
+
+  it('holds a password as a reader, never as a value a log line could print', () => {
+    const inline = client({ NATS_USER: 'intake', NATS_PASSWORD: 's3cret-pw' });
+    expect(inline.auth?.kind).toBe('user');
+    expect(JSON.stringify(inline)).not.toContain('s3cret-pw');
+    if (inline.auth?.kind === 'user') expect(inline.auth.password()).toBe('s3cret-pw');
+
+    const path = file('password', 'from-a-file\n');
+    const fromFile = client({ NATS_USER: 'intake', NATS_PASSWORD_FILE: path });
+    if (fromFile.auth?.kind !== 'user') return expect.fail('no user');
+    expect(fromFile.auth.password()).toBe('from-a-file');
+    // Read again on each connect: a rotated Secret is picked up.
+    writeFileSync(path, 'rotated');
+    expect(fromFile.auth.password()).toBe('rotated');
+  });
+
+  it('takes a token inline or from a file', () => {
+    const auth = client({ NATS_TOKEN_FILE: file('token', 'tok-123') }).auth;
+    expect(auth?.kind === 'token' && auth.token()).toBe('tok-123');
+  });
+
+  it('refuses two ways to authenticate, or half of one, naming the variables', () => {
+    const creds = file('x.creds', 'not credentials');
+    expect(problem({ NATS_CREDS_FILE: creds, NATS_USER: 'intake', NATS_PASSWORD: 'pw' })).toContain(
+      'NATS_CREDS_FILE / NATS_USER: set at most one way to authenticate',
+    );
+    expect(problem({ NATS_USER: 'intake', NATS_TOKEN: 't', NATS_PASSWORD: 'pw' })).toContain(
+      'NATS_USER / NATS_TOKEN: set at most one way to authenticate',
+    );
+    expect(problem({ NATS_USER: 'intake' })).toContain(
+      'NATS_PASSWORD / NATS_PASSWORD_FILE: set exactly one with NATS_USER',
+    );
+    expect(problem({ NATS_PASSWORD: 'pw' })).toContain('NATS_USER: required with a NATS password');
+    expect(problem({ NATS_USER: 'u', NATS_PASSWORD: 'pw', NATS_PASSWORD_FILE: creds })).toContain(
+      'NATS_PASSWORD / NATS_PASSWORD_FILE: set at most one',
+    );
+  });
+
+  it('checks files at start without echoing what is in them', () => {
+    const bad = problem({ NATS_CREDS_FILE: file('bad.creds', 'SUAsecretseed') });
+    expect(bad).toContain('NATS_CREDS_FILE: is not a NATS credentials file');
+    expect(bad).not.toContain('SUAsecretseed');
+    expect(problem({ NATS_CREDS_FILE: join(dir, 'missing.creds') })).toContain(
+      'NATS_CREDS_FILE: cannot read it: ENOENT',
+    );
+    expect(problem({ NATS_USER: 'u', NATS_PASSWORD_FILE: file('empty', '\n') })).toContain(
+      'NATS_PASSWORD_FILE: the file is empty',
+    );
+  });
+
+  it('refuses credentials inside NATS_URL, which the client would silently drop', () => {
+    const servers = { NATS_URL: env.natsServers() };
+    expect(() => parseConfig(servers, { NATS_URL: 'nats://intake:pw@n1:4222' })).toThrow(
+      /NATS_URL\.0: must not carry credentials/,
     );
   });
 });

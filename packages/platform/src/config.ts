@@ -1,7 +1,10 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { credsAuthenticator } from '@nats-io/nats-core';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { AuthConfig } from './auth.js';
+import type { NatsAuth, NatsTls } from './nats.js';
 
 /** The environment failed validation; `issues` names every bad variable and why. */
 export class ConfigError extends Error {
@@ -84,9 +87,16 @@ export const env = {
       .pipe(
         z
           .array(
-            z.string().regex(/^(nats|tls|ws|wss):\/\/[^\s,]+$|^[A-Za-z0-9.-]+:\d{1,5}$/, {
-              message: 'must be nats://host:port (or several, separated by commas)',
-            }),
+            z
+              .string()
+              .regex(/^(nats|tls|ws|wss):\/\/[^\s,]+$|^[A-Za-z0-9.-]+:\d{1,5}$/, {
+                message: 'must be nats://host:port (or several, separated by commas)',
+              })
+              // The client ignores user:password@ in a URL; say so rather than connect without them.
+              .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), {
+                message:
+                  'must not carry credentials (the client ignores them): use NATS_CREDS_FILE or NATS_USER',
+              }),
           )
           .min(1, 'must name at least one server'),
       ),
@@ -169,4 +179,181 @@ export function metricsConfigFrom(raw: { METRICS_HOST: string; METRICS_PORT: num
   readonly port: number;
 } {
   return { host: raw.METRICS_HOST, port: raw.METRICS_PORT };
+}
+
+/**
+ * A secret given either inline (`variable`) or as a file (`fileVariable`, e.g. a mounted
+ * Secret), at most one of the two; undefined when neither is set. It is returned as a reader
+ * rather than a string, so no config object holds it where a log line could print it; a file is
+ * read again on each call, so a rotated Secret is picked up without a restart. The file must be
+ * readable and non-empty now, so a wrong path stops the process at start. Errors name the
+ * variables, never the value.
+ */
+export function secretFrom(
+  raw: Readonly<Record<string, unknown>>,
+  variable: string,
+  fileVariable: string,
+): (() => string) | undefined {
+  const inline = raw[variable] as string | undefined;
+  const file = raw[fileVariable] as string | undefined;
+  if (inline && file) {
+    throw new ConfigError([{ variable: `${variable} / ${fileVariable}`, problem: 'set at most one' }]);
+  }
+  if (inline) return () => inline;
+  if (!file) return undefined;
+  const read = () => readFileSync(file, 'utf8').trim();
+  if (readable(fileVariable, read) === '') {
+    throw new ConfigError([{ variable: fileVariable, problem: 'the file is empty' }]);
+  }
+  return read;
+}
+
+function readable<T>(variable: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new ConfigError([
+      { variable, problem: `cannot read it: ${(error as NodeJS.ErrnoException).code ?? 'error'}` },
+    ]);
+  }
+}
+
+/** The variables naming a client's TLS files: its certificate, that certificate's key, a CA. */
+export interface ClientTlsVariables {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** PEM files for a TLS client, checked at start. */
+export interface ClientTlsFiles {
+  /** The client certificate (chain) for mutual TLS, with its key. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** The CA the server's certificate must chain to, instead of the system's roots. */
+  readonly caFile?: string;
+}
+
+/**
+ * A client's TLS files from the variables named, or undefined when none is set. Certificate and
+ * key come together; each file must parse as PEM, and the key must be the certificate's, so a
+ * mistake stops the process at start with the variable named instead of failing in a handshake.
+ */
+export function clientTlsFrom(
+  raw: Readonly<Record<string, unknown>>,
+  variables: ClientTlsVariables,
+): ClientTlsFiles | undefined {
+  const certFile = raw[variables.cert] as string | undefined;
+  const keyFile = raw[variables.key] as string | undefined;
+  const caFile = raw[variables.ca] as string | undefined;
+  if (!certFile !== !keyFile) {
+    throw new ConfigError([
+      { variable: `${variables.cert} / ${variables.key}`, problem: 'set both or neither' },
+    ]);
+  }
+  if (certFile && keyFile) {
+    const cert = certificateIn(variables.cert, certFile);
+    const key = readable(variables.key, () => readFileSync(keyFile));
+    let matches: boolean;
+    try {
+      matches = cert.checkPrivateKey(createPrivateKey(key));
+    } catch {
+      throw new ConfigError([{ variable: variables.key, problem: 'is not a PEM private key' }]);
+    }
+    if (!matches) {
+      throw new ConfigError([
+        { variable: variables.key, problem: `is not the key of the certificate in ${variables.cert}` },
+      ]);
+    }
+  }
+  if (caFile) certificateIn(variables.ca, caFile);
+  if (!certFile && !caFile) return undefined;
+  return {
+    ...(certFile && keyFile ? { certFile, keyFile } : {}),
+    ...(caFile ? { caFile } : {}),
+  };
+}
+
+function certificateIn(variable: string, file: string): X509Certificate {
+  const pem = readable(variable, () => readFileSync(file));
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    throw new ConfigError([{ variable, problem: 'holds no PEM certificate' }]);
+  }
+}
+
+/**
+ * How a process authenticates to NATS and secures the connection, read by every process that
+ * uses NATS. At most one way to authenticate: a credentials file (JWT and NKey seed, for a
+ * server in operator mode), a user and password, or a token; none for a server that lets
+ * clients in without credentials. TLS client files are independent of that: any of them makes
+ * the client insist on TLS.
+ */
+export const NATS_CLIENT_ENV = {
+  /** A `.creds` file (user JWT + NKey seed), e.g. from `nsc generate creds`. Read on each connect. */
+  NATS_CREDS_FILE: z.string().min(1).optional(),
+  NATS_USER: z.string().min(1).optional(),
+  /** With NATS_USER: the password inline or in a file (read on each connect); exactly one. */
+  NATS_PASSWORD: z.string().min(1).optional(),
+  NATS_PASSWORD_FILE: z.string().min(1).optional(),
+  /** A token instead of a user; inline or in a file, at most one. */
+  NATS_TOKEN: z.string().min(1).optional(),
+  NATS_TOKEN_FILE: z.string().min(1).optional(),
+  /** Mutual TLS: the client certificate and its key (both or neither), PEM. */
+  NATS_TLS_CERT_FILE: z.string().min(1).optional(),
+  NATS_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The CA the servers' certificates chain to (else Node's roots and NODE_EXTRA_CA_CERTS). */
+  NATS_TLS_CA_FILE: z.string().min(1).optional(),
+};
+
+type NatsClientRaw = { readonly [K in keyof typeof NATS_CLIENT_ENV]?: string | undefined };
+
+/** The NATS client's authentication and TLS from the NATS_CLIENT_ENV variables, checked now. */
+export function natsClientFrom(raw: NatsClientRaw): { auth?: NatsAuth; tls?: NatsTls } {
+  const password = secretFrom(raw, 'NATS_PASSWORD', 'NATS_PASSWORD_FILE');
+  const token = secretFrom(raw, 'NATS_TOKEN', 'NATS_TOKEN_FILE');
+  const ways = [
+    raw.NATS_CREDS_FILE && 'NATS_CREDS_FILE',
+    raw.NATS_USER && 'NATS_USER',
+    token && (raw.NATS_TOKEN ? 'NATS_TOKEN' : 'NATS_TOKEN_FILE'),
+  ].filter(Boolean);
+  if (ways.length > 1) {
+    throw new ConfigError([{ variable: ways.join(' / '), problem: 'set at most one way to authenticate' }]);
+  }
+  if (raw.NATS_USER && !password) {
+    throw new ConfigError([
+      { variable: 'NATS_PASSWORD / NATS_PASSWORD_FILE', problem: 'set exactly one with NATS_USER' },
+    ]);
+  }
+  if (!raw.NATS_USER && password) {
+    throw new ConfigError([{ variable: 'NATS_USER', problem: 'required with a NATS password' }]);
+  }
+  let auth: NatsAuth | undefined;
+  if (raw.NATS_CREDS_FILE) {
+    const file = raw.NATS_CREDS_FILE;
+    const creds = readable('NATS_CREDS_FILE', () => readFileSync(file));
+    try {
+      // Signing a dummy nonce parses the JWT and decodes the seed, as connecting will.
+      credsAuthenticator(creds)('beacon-config-check');
+    } catch {
+      throw new ConfigError([
+        {
+          variable: 'NATS_CREDS_FILE',
+          problem: 'is not a NATS credentials file (a user JWT and its NKey seed)',
+        },
+      ]);
+    }
+    auth = { kind: 'creds', file };
+  } else if (raw.NATS_USER && password) {
+    auth = { kind: 'user', user: raw.NATS_USER, password };
+  } else if (token) {
+    auth = { kind: 'token', token };
+  }
+  const tls = clientTlsFrom(raw, {
+    cert: 'NATS_TLS_CERT_FILE',
+    key: 'NATS_TLS_KEY_FILE',
+    ca: 'NATS_TLS_CA_FILE',
+  });
+  return { ...(auth ? { auth } : {}), ...(tls ? { tls } : {}) };
 }

@@ -35,6 +35,8 @@ export interface GrpcServerConfig {
   readonly shutdownGraceMs?: number;
   /** The process's metrics: every call is counted and timed (`grpc_server_*`). */
   readonly metrics?: Metrics;
+  /** How long a client connection lives before the server asks the client to reconnect. */
+  readonly maxConnectionAgeMs?: number;
 }
 
 export interface RunningGrpcServer {
@@ -47,8 +49,17 @@ export interface RunningGrpcServer {
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
+ * Clients keep one HTTP/2 connection per target for as long as it works, so a replica added by
+ * the autoscaler would get no calls from existing callers. After this age (±10 %, grpc-js's
+ * jitter) the server sends GOAWAY: new calls go over a new connection, made after the client
+ * resolves the address again, while calls and streams in flight finish on the old one.
+ */
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 5 * 60_000;
+
+/**
  * Starts a grpc-js server hosting the given services plus `grpc.health.v1.Health` and
- * `beacon.diagnostics.v1.DiagnosticsService`, with message-size limits and keepalive set.
+ * `beacon.diagnostics.v1.DiagnosticsService`, with message-size limits, keepalive and a maximum
+ * connection age set.
  */
 export async function startGrpcServer(config: GrpcServerConfig): Promise<RunningGrpcServer> {
   const maxMessageBytes = config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -58,6 +69,8 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     // Notice dead peers within a minute instead of holding their calls forever.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    // No grace: a stream (an agency's feed) outlives its connection's age until it ends.
+    'grpc.max_connection_age_ms': config.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS,
     ...(config.metrics ? { interceptors: [grpcServerMetrics(config.metrics)] } : {}),
   });
 

@@ -5,11 +5,17 @@
 export {
   AUTH_ENV,
   authConfigFrom,
+  clientTlsFrom,
   ConfigError,
   env,
   METRICS_ENV,
   metricsConfigFrom,
+  NATS_CLIENT_ENV,
+  natsClientFrom,
   parseConfig,
+  secretFrom,
+  type ClientTlsFiles,
+  type ClientTlsVariables,
 } from './config.js';
 export { createLogger, REDACTED_KEYS, type Logger, type LoggerConfig } from './logger.js';
 export {
@@ -19,8 +25,11 @@ export {
   ensureStreams,
   eventsStream,
   EVENTS_DUPLICATE_WINDOW_NS,
+  NatsConnectError,
   type ConsumerSpec,
+  type NatsAuth,
   type NatsConfig,
+  type NatsTls,
   type StreamSpec,
 } from './nats.js';
 export {
@@ -49,7 +58,9 @@ export {
 } from './hash-chain.js';
 export { GroupCommit } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
+export { GRPC_CLIENT_OPTIONS } from './grpc-client.js';
 export {
+  DEFAULT_MAX_CONNECTION_AGE_MS,
   startGrpcServer,
   type GrpcServerConfig,
   type GrpcServiceBinding,

@@ -8,37 +8,91 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { readFileSync } from 'node:fs';
+import {
+  credsAuthenticator,
+  tokenAuthenticator,
+  usernamePasswordAuthenticator,
+  type Authenticator,
+  type NatsConnection,
+} from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from './logger.js';
+
+/**
+ * How the client proves who it is. Secrets are readers, called on each (re)connect: a rotated
+ * file is picked up, and no value sits where a log line could print it.
+ */
+export type NatsAuth =
+  /** A `.creds` file: the user's JWT and NKey seed (a server in operator mode). */
+  | { readonly kind: 'creds'; readonly file: string }
+  | { readonly kind: 'user'; readonly user: string; readonly password: () => string }
+  | { readonly kind: 'token'; readonly token: () => string };
+
+/** PEM files, loaded by the client on each (re)connect. Setting any makes TLS required. */
+export interface NatsTls {
+  /** Client certificate and key, for a server that verifies clients (mutual TLS). */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** The CA the server's certificate must chain to. */
+  readonly caFile?: string;
+}
 
 export interface NatsConfig {
   /** One or more `nats://host:port` URLs of the same cluster. */
   readonly servers: string | readonly string[];
   /** Shown in the server's connection list (`nats server report connections`). */
   readonly name: string;
-  readonly user?: string;
-  readonly pass?: string;
+  /** None: the server must let the client in without credentials. */
+  readonly auth?: NatsAuth;
+  /** None: TLS only when the server requires it, verified against Node's trusted roots. */
+  readonly tls?: NatsTls;
+  /** How long the first connection may take (the client's default: 20 s). */
+  readonly connectTimeoutMs?: number;
   readonly logger?: Logger;
+}
+
+/** The first connection failed: the servers, the way of authenticating (never a secret) and why. */
+export class NatsConnectError extends Error {
+  override readonly name = 'NatsConnectError';
 }
 
 /**
  * Connects to NATS and keeps reconnecting for as long as the process lives: a broker restart
- * is an ordinary event, never a reason to crash. Status changes are logged.
+ * is an ordinary event, never a reason to crash. Status changes are logged. The first
+ * connection must succeed: a wrong credential or certificate stops the process at start.
  */
 export async function connectNats(config: NatsConfig): Promise<NatsConnection> {
-  const nc = await connect({
-    servers: typeof config.servers === 'string' ? config.servers : [...config.servers],
-    name: config.name,
-    ...(config.user === undefined ? {} : { user: config.user, pass: config.pass }),
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    waitOnFirstConnect: false,
-    // The client otherwise builds two errors with stack traces for every request — every
-    // JetStream publish — in case it fails: a tenth of a publishing service's CPU, measured.
-    // Failures keep their message and cause, losing only the caller's stack.
-    noAsyncTraces: true,
-  });
+  const servers = typeof config.servers === 'string' ? [config.servers] : [...config.servers];
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers,
+      name: config.name,
+      ...(config.auth ? { authenticator: authenticator(config.auth) } : {}),
+      ...(config.tls ? { tls: { ...config.tls } } : {}),
+      ...(config.connectTimeoutMs === undefined ? {} : { timeout: config.connectTimeoutMs }),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: false,
+      // The client otherwise builds two errors with stack traces for every request — every
+      // JetStream publish — in case it fails: a tenth of a publishing service's CPU, measured.
+      // Failures keep their message and cause, losing only the caller's stack.
+      noAsyncTraces: true,
+    });
+  } catch (error) {
+    let reason = error instanceof Error ? error.message : String(error);
+    // Under TLS 1.3 a server refuses a missing client certificate after the handshake; the
+    // client drops that alert and only times out, so say what a timeout may mean.
+    if (error instanceof Error && error.name === 'TimeoutError' && !config.tls?.certFile) {
+      reason +=
+        ' (no answer in time: the server is unreachable, or it requires a TLS client certificate, NATS_TLS_CERT_FILE)';
+    }
+    throw new NatsConnectError(
+      `cannot connect to NATS at ${servers.join(',')} as ${config.name} (${describe(config)}): ${reason}`,
+      { cause: error },
+    );
+  }
   const { logger } = config;
   if (logger) {
     void (async () => {
@@ -49,6 +103,33 @@ export async function connectNats(config: NatsConfig): Promise<NatsConnection> {
     })();
   }
   return nc;
+}
+
+function authenticator(auth: NatsAuth): Authenticator {
+  switch (auth.kind) {
+    case 'creds':
+      return credsAuthenticator(() => readFileSync(auth.file));
+    case 'user':
+      return usernamePasswordAuthenticator(auth.user, auth.password);
+    case 'token':
+      return tokenAuthenticator(auth.token);
+  }
+}
+
+/** What the client presented, for an error message: names and paths, never a secret. */
+function describe({ auth, tls }: NatsConfig): string {
+  const parts = [
+    !auth
+      ? 'no credentials'
+      : auth.kind === 'creds'
+        ? `credentials file ${auth.file}`
+        : auth.kind === 'user'
+          ? `user ${auth.user}`
+          : 'a token',
+  ];
+  if (tls?.certFile) parts.push(`client certificate ${tls.certFile}`);
+  if (tls?.caFile) parts.push(`CA ${tls.caFile}`);
+  return parts.join(', ');
 }
 
 /** The stream's desired configuration: everything the code relies on, declared in one place. */

@@ -10,6 +10,7 @@ export {
   type ComponentName,
   type ProcessOptions,
 } from './components.js';
+export { createTestCertificates, type TestCertificates } from './certificates.js';
 export { startDedicated, type DedicatedOptions, type DedicatedServer } from './dedicated.js';
 export {
   assertReplicasCurrent,

@@ -5,7 +5,7 @@ import {
   type Metadata,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { grpcClientInterceptors } from '@beacon/platform';
+import { GRPC_CLIENT_OPTIONS, grpcClientInterceptors } from '@beacon/platform';
 
 /** Passes bytes through: the gateway forwards requests without decoding them. */
 const identity = (value: Buffer) => value;
@@ -28,6 +28,7 @@ export class Upstream {
 
   constructor(address: string) {
     this.#client = new Client(address, credentials.createInsecure(), {
+      ...GRPC_CLIENT_OPTIONS,
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
       interceptors: grpcClientInterceptors(),

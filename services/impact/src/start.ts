@@ -45,7 +45,12 @@ export async function startImpact(
   clock: Clock = systemClock,
 ): Promise<RunningImpact> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-impact', logger });
-  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-impact', logger });
+  const nc = await connectNats({
+    servers: config.nats.servers,
+    ...config.nats.client,
+    name: 'beacon-impact',
+    logger,
+  });
   await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);

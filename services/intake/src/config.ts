@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
+import {
+  AUTH_ENV,
+  authConfigFrom,
+  env,
+  METRICS_ENV,
+  metricsConfigFrom,
+  NATS_CLIENT_ENV,
+  natsClientFrom,
+  parseConfig,
+} from '@beacon/platform';
 
 const schema = {
   INTAKE_GRPC_HOST: z.string().default('127.0.0.1'),
@@ -10,6 +19,8 @@ const schema = {
   NATS_URL: env.natsServers(),
   /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
   NATS_STREAM_REPLICAS: env.streamReplicas(),
+  /** Credentials and TLS client files for NATS (docs/operations.md). */
+  ...NATS_CLIENT_ENV,
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
@@ -53,6 +64,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     mongo: { url: raw.MONGO_URL, db: raw.INTAKE_DB },
     nats: {
       servers: raw.NATS_URL,
+      client: natsClientFrom(raw),
       replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,

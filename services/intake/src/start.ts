@@ -46,7 +46,12 @@ export async function startIntake(
   clock: Clock = systemClock,
 ): Promise<RunningIntake> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-intake', logger });
-  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-intake', logger });
+  const nc = await connectNats({
+    servers: config.nats.servers,
+    ...config.nats.client,
+    name: 'beacon-intake',
+    logger,
+  });
   await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);

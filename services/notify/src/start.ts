@@ -63,7 +63,12 @@ export async function startNotify(
   clock: Clock = systemClock,
 ): Promise<RunningNotify> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-notify', logger });
-  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-notify', logger });
+  const nc = await connectNats({
+    servers: config.nats.servers,
+    ...config.nats.client,
+    name: 'beacon-notify',
+    logger,
+  });
   const { events, feeds } = config.nats;
   await ensureStreams(nc, [
     eventsStream(events.stream, events.root, config.nats.replicas),

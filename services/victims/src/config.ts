@@ -7,6 +7,8 @@ import {
   env,
   METRICS_ENV,
   metricsConfigFrom,
+  NATS_CLIENT_ENV,
+  natsClientFrom,
   parseConfig,
 } from '@beacon/platform';
 import { parseKeyEncryptionKeys, type KeyEncryptionKey } from './adapters/crypto/envelope-cipher.js';
@@ -20,6 +22,8 @@ const schema = {
   NATS_URL: env.natsServers(),
   /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
   NATS_STREAM_REPLICAS: env.streamReplicas(),
+  /** Credentials and TLS client files for NATS (docs/operations.md). */
+  ...NATS_CLIENT_ENV,
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   ...AUTH_ENV,
@@ -94,6 +98,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     mongo: { url: raw.MONGO_URL, db: raw.VICTIMS_DB },
     nats: {
       servers: raw.NATS_URL,
+      client: natsClientFrom(raw),
       replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,

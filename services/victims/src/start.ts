@@ -51,7 +51,12 @@ export async function startVictims(
   options: VictimsOptions = {},
 ): Promise<RunningVictims> {
   const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-victims', logger });
-  const nc = await connectNats({ servers: config.nats.servers, name: 'beacon-victims', logger });
+  const nc = await connectNats({
+    servers: config.nats.servers,
+    ...config.nats.client,
+    name: 'beacon-victims',
+    logger,
+  });
   await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { grpcClientInterceptors } from '@beacon/platform';
+import { GRPC_CLIENT_OPTIONS, grpcClientInterceptors } from '@beacon/platform';
 import { type commonV1, intakeV1 } from '@beacon/proto';
 import { NCISS_INPUTS } from '@beacon/domain';
 import type { SeverityFeed } from '../../app/ports.js';
@@ -20,6 +20,7 @@ export class IntakeSeverityFeed implements SeverityFeed {
     private readonly tokenFile: string,
   ) {
     this.#client = new intakeV1.IntakeServiceClient(address, credentials.createInsecure(), {
+      ...GRPC_CLIENT_OPTIONS,
       interceptors: grpcClientInterceptors(),
     });
   }

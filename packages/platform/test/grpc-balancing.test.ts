@@ -1,0 +1,129 @@
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { diagnosticsV1, healthV1 } from '@beacon/proto';
+import {
+  createLogger,
+  GRPC_CLIENT_OPTIONS,
+  ServingStatus,
+  startGrpcServer,
+  type RunningGrpcServer,
+} from '@beacon/platform';
+
+/**
+ * How calls spread over replicas: Beacon's clients round-robin over every address their target
+ * resolves to (a headless Service's pods), and its servers end connections after a maximum age
+ * so that clients reconnect (and resolve again) without losing calls or streams.
+ */
+
+const logger = createLogger({ name: 'grpc-balancing-test', level: 'silent' });
+const servers: RunningGrpcServer[] = [];
+const proxies: { server: Server; sockets: Set<Socket> }[] = [];
+afterEach(async () => {
+  for (const { server, sockets } of proxies.splice(0)) {
+    server.close();
+    for (const socket of sockets) socket.destroy();
+  }
+  await Promise.all(servers.splice(0).map((s) => s.shutdown()));
+});
+
+async function start(maxConnectionAgeMs?: number): Promise<RunningGrpcServer> {
+  const server = await startGrpcServer({
+    component: 'test',
+    version: '1',
+    port: 0,
+    services: [],
+    logger,
+    ...(maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs }),
+  });
+  servers.push(server);
+  return server;
+}
+
+function serverInfo(client: diagnosticsV1.DiagnosticsServiceClient): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.getServerInfo({}, new Metadata(), { deadline: new Date(Date.now() + 5_000) }, (error, info) =>
+      error ? reject(error) : resolve(info.instanceId),
+    );
+  });
+}
+
+/** A TCP relay in front of a port that counts the connections made through it. */
+async function countingProxy(port: number): Promise<{ port: number; connections: () => number }> {
+  let count = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((socket) => {
+    count++;
+    const upstream = tcpConnect(port, '127.0.0.1');
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    }
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  proxies.push({ server: proxy, sockets });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { port: (proxy.address() as AddressInfo).port, connections: () => count };
+}
+
+describe('gRPC load balancing', () => {
+  it('spreads calls over every address the target resolves to', async () => {
+    const [a, b] = [await start(), await start()];
+    // Two replicas behind one name, as a headless Service's DNS gives them.
+    const target = `ipv4:127.0.0.1:${a.port},127.0.0.1:${b.port}`;
+    const balanced = new diagnosticsV1.DiagnosticsServiceClient(
+      target,
+      credentials.createInsecure(),
+      GRPC_CLIENT_OPTIONS,
+    );
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add(await serverInfo(balanced));
+    balanced.close();
+    expect(seen.size).toBe(2);
+
+    // grpc-js's default (pick-first) sends everything to one: what the option changes.
+    const sticky = new diagnosticsV1.DiagnosticsServiceClient(target, credentials.createInsecure());
+    const stuck = new Set<string>();
+    for (let i = 0; i < 10; i++) stuck.add(await serverInfo(sticky));
+    sticky.close();
+    expect(stuck.size).toBe(1);
+  });
+
+  it('ends old connections, losing no call and no open stream', async () => {
+    const server = await start(300);
+    const proxy = await countingProxy(server.port);
+    const address = `127.0.0.1:${proxy.port}`;
+    const client = new diagnosticsV1.DiagnosticsServiceClient(
+      address,
+      credentials.createInsecure(),
+      GRPC_CLIENT_OPTIONS,
+    );
+    const health = new healthV1.HealthClient(address, credentials.createInsecure(), GRPC_CLIENT_OPTIONS);
+    const updates: ServingStatus[] = [];
+    const watch = health.watch({ service: '' });
+    let streamError: ServiceError | undefined;
+    watch.on('data', (response: healthV1.HealthCheckResponse) => updates.push(response.status));
+    watch.on('error', (error: ServiceError) => (streamError = error));
+
+    const started = Date.now();
+    let calls = 0;
+    while (Date.now() - started < 1_500) {
+      await serverInfo(client);
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Every call answered, over several connections in turn.
+    expect(calls).toBeGreaterThan(10);
+    expect(proxy.connections()).toBeGreaterThanOrEqual(3);
+
+    // The stream opened on the first connection is still delivering.
+    server.health.set('', ServingStatus.NOT_SERVING);
+    await expect.poll(() => updates).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+    expect(streamError).toBeUndefined();
+    watch.cancel();
+    client.close();
+    health.close();
+  });
+});
