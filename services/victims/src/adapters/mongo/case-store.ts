@@ -12,6 +12,7 @@ import type { CaseListFilter, CaseStore, Page, StoredCase, WrappedKey } from '..
 import type { OutboxAnnouncements } from '../outbox-announcements.js';
 import { eventPayload } from '../proto-mapping.js';
 import { packSealed, unpackSealed, type SealedDocLegacy } from './sealed-codec.js';
+import { stateJson } from './state-json.js';
 
 /**
  * A case document. What queries filter on sits at the top level; the rest of the clear state
@@ -299,7 +300,7 @@ function docFields(stored: StoredCase): Omit<CaseDoc, '_id' | 'outbox' | 'reques
     urgent: s.assessment.urgent && !s.closedAt,
     referralOrgIds: [...new Set(s.referrals.map((r) => r.organisationId))],
     version: s.version,
-    state: JSON.stringify(s),
+    state: stateJson(s),
     sealed: packSealed(stored.sealed),
     dataKey: stored.dataKey ? wrappedToDoc(stored.dataKey) : undefined,
     emailHash: stored.emailHash,
