@@ -32,7 +32,8 @@ func main() {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fail("bad -log-level: %v", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Lazy: FerretDB derives a logger with each SQL statement's documents as attributes.
+	logger := slog.New(lazyHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 
 	// FerretDB listens on a private Unix socket; clients reach it through the write-lock proxy.
 	socket := filepath.Join(os.TempDir(), fmt.Sprintf("beacon-ferretdb-%d.sock", os.Getpid()))

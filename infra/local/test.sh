@@ -24,8 +24,8 @@ step "format (prettier)" pnpm -s format:check
 step "types (tsc --build)" pnpm -s typecheck
 step "contracts (buf lint, buf breaking)" pnpm -s proto:lint
 step "generated code matches proto/" pnpm -s proto:check
-step "FerretDB launcher (gofmt, go vet)" bash -c \
-  'cd infra/ferretdb && test -z "$(gofmt -l .)" || { gofmt -l .; exit 1; }; CGO_ENABLED=0 GOFLAGS=-mod=readonly go vet -trimpath -tags ferretdb_no_postgresql ./...'
+step "FerretDB launcher (gofmt, go vet, go test)" bash -c \
+  'cd infra/ferretdb && test -z "$(gofmt -l .)" || { gofmt -l .; exit 1; }; export CGO_ENABLED=0 GOFLAGS=-mod=readonly; go vet -trimpath -tags ferretdb_no_postgresql ./... && go test -trimpath -tags ferretdb_no_postgresql ./...'
 
 results="$BEACON_INFRA_DIR/test-results.json"
 status=0

@@ -101,7 +101,16 @@ const TICKS_PER_SECOND = 100; // CLK_TCK on Linux
 
 /** CPU time (user + system) a process has used, in seconds, read from /proc. */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU time (user + system) the calling thread has used, in seconds (a worker thread's own). */
+export function threadCpuSeconds(): number {
+  return statCpuSeconds('/proc/thread-self/stat');
+}
+
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   // The fields after the command name (which may hold spaces) start at ") ".
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { victimsV1 } from '@beacon/proto';
+import { threadCpuSeconds } from './measure.js';
 import { campaign, windowed } from './victims-campaign.js';
 
 export interface ClientTask {
@@ -17,6 +18,14 @@ export interface ClientTask {
   readonly now: number;
   readonly batch: number;
   readonly window: number;
+}
+
+export interface ClientDone {
+  readonly seconds: number;
+  readonly accepted: number;
+  readonly refused: readonly victimsV1.RowError[];
+  /** This thread's CPU (user + system) from its start: generating, encoding and sending. */
+  readonly cpuSeconds: number;
 }
 
 const task = workerData as ClientTask;
@@ -44,4 +53,5 @@ await windowed(rows.length, task.batch, task.window, async (offset) => {
 });
 const seconds = (performance.now() - started) / 1000;
 client.close();
-parentPort!.postMessage({ seconds, accepted, refused: refused.slice(0, 3) });
+const done: ClientDone = { seconds, accepted, refused: refused.slice(0, 3), cpuSeconds: threadCpuSeconds() };
+parentPort!.postMessage(done);

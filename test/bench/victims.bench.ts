@@ -15,9 +15,14 @@
  *
  * This machine is shared, so every figure moves with what else runs: the scenarios are
  * interleaved over `VICTIMS_BENCH_ROUNDS` rounds (default 2), the medians are reported, and the
- * target is judged on the median of each round's own ratio. Run with `pnpm bench victims`.
+ * target is judged on the median of each round's own ratio. CPU per report, which moves less,
+ * is given for the store, the service and the import client's thread apart, and the store's
+ * commands per report of an encrypted import are printed (from the launcher's `-debug`
+ * endpoint). Run with `pnpm bench victims`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +31,11 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectMongo, connectNats, createDevIssuer, createLogger } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
-import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { freePort, infraDir, startDedicated, startStack, testNames, waitFor } from '@beacon/testkit/infra';
 import { EnvelopeCipher, loadConfig, startVictims, type CaseCipher, type DataKey } from '@beacon/victims';
-import { processCpuSeconds } from './measure.js';
+import { processCpuSeconds, storeCommands, type CommandCounts } from './measure.js';
 import { campaign, eventsOf, windowed } from './victims-campaign.js';
-import type { ClientTask } from './victims-client.js';
+import type { ClientDone, ClientTask } from './victims-client.js';
 import { publish, type Check, type Row } from './report.js';
 
 const REPORTS = Number(process.env['VICTIMS_BENCH_REPORTS'] ?? 10_000);
@@ -78,27 +83,82 @@ const rows = campaign(REPORTS, SEED, NOW);
 /** Victims of the warm-up batch: others than the campaign's (their own client refs). */
 const warmup = campaign(500, SEED + 1, NOW, 'bench-warmup');
 const plain = rows.map((r, i) => ({ _id: `raw_${i}`, ...(victimsV1.NewCase.toJSON(r.case!) as object) }));
-const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+// The store is started here (unless MONGO_URL names one) with the launcher's debug endpoint,
+// so the commands an import costs the store can be counted.
+const storeDebugAddress = `127.0.0.1:${await freePort()}`;
+const store = process.env['MONGO_URL'] ? undefined : await startDedicated('mongo', { storeDebugAddress });
+const storeDebug = store?.process.spec.command.endsWith('beacon-ferretdb')
+  ? `http://${storeDebugAddress}`
+  : undefined;
+const stack = await startStack({
+  dir: join(infraDir, 'bench'),
+  ports: 'free',
+  ui: false,
+  env: store ? { ...process.env, MONGO_URL: store.url } : process.env,
+});
 const names = testNames();
 const issuer = await createDevIssuer({});
 const KEKS = `bench:${randomBytes(32).toString('base64')}`;
 const results: Row[] = [];
-const storePid = stack.processes.mongo?.pid;
+const storePid = store?.process.pid ?? stack.processes.mongo?.pid;
 
-/** CPU per report of the store and of this process (service, client thread, bench) over a phase. */
+/**
+ * CPU per report of the store and of this process over a phase; `clientSeconds`, the import
+ * client thread's own CPU, is told apart from the rest of the process (the service, and V8's
+ * helper threads such as the garbage collector's).
+ */
 function cpuMeter() {
   const store = storePid === undefined ? 0 : processCpuSeconds(storePid);
   const own = process.cpuUsage();
-  return (reports: number) => ({
-    storeUs: storePid === undefined ? NaN : ((processCpuSeconds(storePid) - store) * 1e6) / reports,
-    ownUs: (() => {
-      const used = process.cpuUsage(own);
-      return (used.user + used.system) / reports;
-    })(),
-  });
+  return (reports: number, clientSeconds = 0) => {
+    const used = process.cpuUsage(own);
+    const ownUs = (used.user + used.system) / reports;
+    const clientUs = (clientSeconds * 1e6) / reports;
+    return {
+      storeUs: storePid === undefined ? NaN : ((processCpuSeconds(storePid) - store) * 1e6) / reports,
+      ownUs,
+      serviceUs: ownUs - clientUs,
+      clientUs,
+    };
+  };
 }
-const cpuNote = (list: readonly { storeUs: number; ownUs: number }[]) =>
-  `CPU per report: store ${list.map((c) => c.storeUs.toFixed(0)).join('/')} µs, this process ${list.map((c) => c.ownUs.toFixed(0)).join('/')} µs`;
+type Cpu = ReturnType<ReturnType<typeof cpuMeter>>;
+const perRun = (list: readonly Cpu[], key: keyof Cpu) => list.map((c) => c[key].toFixed(0)).join('/');
+const cpuNote = (list: readonly Cpu[], client = false) =>
+  client
+    ? `CPU per report: store ${perRun(list, 'storeUs')} µs, service ${perRun(list, 'serviceUs')} µs, client thread ${perRun(list, 'clientUs')} µs`
+    : `CPU per report: store ${perRun(list, 'storeUs')} µs, this process ${perRun(list, 'ownUs')} µs`;
+/** The store's commands per report of each encrypted run, by command, collection and filter shape. */
+const mixes: CommandCounts[] = [];
+
+/**
+ * With `VICTIMS_BENCH_PROFILE=<dir>`: CPU profiles of each encrypted import, the service's
+ * (this process's main thread; open in Chrome DevTools) and the store's (`go tool pprof`), the
+ * store's over `VICTIMS_BENCH_PROFILE_SECONDS` (default 3) from the import's start.
+ */
+const PROFILE = process.env['VICTIMS_BENCH_PROFILE'];
+async function startProfiles() {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  const seconds = Number(process.env['VICTIMS_BENCH_PROFILE_SECONDS'] ?? 3);
+  const storeProfile = storeDebug
+    ? fetch(`${storeDebug}/debug/pprof/profile?seconds=${seconds}`).then((r) => r.arrayBuffer())
+    : undefined;
+  return async (label: string) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    session.disconnect();
+    await mkdir(PROFILE!, { recursive: true });
+    await writeFile(join(PROFILE!, `service-${label}.cpuprofile`), JSON.stringify(profile));
+    if (storeProfile)
+      await writeFile(join(PROFILE!, `store-${label}.pprof`), Buffer.from(await storeProfile));
+  };
+}
 const checks: Check[] = [];
 
 try {
@@ -214,17 +274,25 @@ try {
       batch: BATCH,
       window: WINDOW,
     };
+    const commandsBefore = await storeCommands(storeDebug);
+    const profiling = PROFILE && label.startsWith('sealed') ? await startProfiles() : undefined;
     const meter = cpuMeter();
     const worker = new Worker(new URL('./victims-client.ts', import.meta.url), { workerData: task });
     const started = performance.now();
-    const done = await new Promise<{ seconds: number; accepted: number; refused: unknown[] }>(
-      (resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      },
-    );
+    const done = await new Promise<ClientDone>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
     const loadAfter = load();
-    const cpu = meter(REPORTS);
+    const cpu = meter(REPORTS, done.cpuSeconds);
+    await profiling?.(label);
+    const commandsAfter = await storeCommands(storeDebug);
+    const mix: CommandCounts = {};
+    for (const [key, { count, ms }] of Object.entries(commandsAfter)) {
+      const before = commandsBefore[key] ?? { count: 0, ms: 0 };
+      if (count > before.count)
+        mix[key] = { count: (count - before.count) / REPORTS, ms: (ms - before.ms) / REPORTS };
+    }
     await worker.terminate();
     if (done.accepted !== REPORTS) {
       throw new Error(
@@ -245,7 +313,15 @@ try {
     }
     await victims.stop();
     console.error(`${label}: ${(REPORTS / done.seconds).toFixed(0)} cases/s`);
-    return { rate: REPORTS / done.seconds, seconds: done.seconds, load: loadAfter, cpu, drainedAfter, db };
+    return {
+      rate: REPORTS / done.seconds,
+      seconds: done.seconds,
+      load: loadAfter,
+      cpu,
+      mix,
+      drainedAfter,
+      db,
+    };
   }
 
   const raw: Awaited<ReturnType<typeof rawInsert>>[] = [];
@@ -255,12 +331,18 @@ try {
     raw.push(await rawInsert(round));
     console.error(`raw: ${raw.at(-1)!.rate.toFixed(0)} docs/s`);
     sealed.push(await intake(`sealed${round}`, undefined, DRAIN && round === 0));
+    mixes.push(sealed.at(-1)!.mix);
     copied.push(await intake(`copied${round}`, new CopyCipher(), false));
   }
 
   // The service's own documents (sealed data, clear state, outbox) written by the raw driver:
   // what its documents cost the store, apart from everything else the service does.
   const docs = await mongo.db(sealed[0]!.db).collection('cases').find({}).toArray();
+  console.error(
+    JSON.stringify(docs[7]),
+    (await import('mongodb')).BSON.calculateObjectSize(docs[7]!),
+    (await import('mongodb')).BSON.calculateObjectSize(plain[7]!),
+  );
   const again = mongo.db(names.database('docs')).collection('cases');
   const docsStarted = performance.now();
   await windowed(docs.length, BATCH, WINDOW, (i) =>
@@ -310,12 +392,18 @@ try {
     {
       name: `victims ImportCases, envelope encryption`,
       opsPerSecond: sealedRate,
-      note: `median of ${ROUNDS}: ${rates(sealed)}; ${REPORTS} reports each, same batches and window; ${cpuNote(sealed.map((m) => m.cpu))}`,
+      note: `median of ${ROUNDS}: ${rates(sealed)}; ${REPORTS} reports each, same batches and window; ${cpuNote(
+        sealed.map((m) => m.cpu),
+        true,
+      )}`,
     },
     {
       name: `victims ImportCases, no encryption (copy cipher)`,
       opsPerSecond: copiedRate,
-      note: `median of ${ROUNDS}: ${rates(copied)}; ${cpuNote(copied.map((m) => m.cpu))}`,
+      note: `median of ${ROUNDS}: ${rates(copied)}; ${cpuNote(
+        copied.map((m) => m.cpu),
+        true,
+      )}`,
     },
     {
       name: `raw driver insertMany of the service's own documents`,
@@ -358,7 +446,17 @@ try {
   process.exitCode = 1;
 } finally {
   await stack.stop();
+  await store?.stop();
 }
 
 if (results.length > 0)
   publish('victims', results, checks, fileURLToPath(new URL('./results', import.meta.url)));
+// Where the store's time goes: its commands per report during the encrypted imports (the last
+// round's; the relay holds a bulk import's events back, so publishing is not in them).
+const mix = Object.entries(mixes.at(-1) ?? {}).sort((a, b) => b[1].ms - a[1].ms);
+if (mix.length > 0) {
+  console.log('\nStore commands per report, encrypted import (count, ms from request to reply):');
+  for (const [key, { count, ms }] of mix) {
+    console.log(`  ${key.padEnd(64)} ${count.toFixed(4).padStart(8)} ${ms.toFixed(4).padStart(8)} ms`);
+  }
+}

@@ -4,6 +4,7 @@ import { victimsV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
 import { EnvelopeCipher } from '../src/index.js';
 import { parseKeyEncryptionKeys } from '../src/adapters/crypto/envelope-cipher.js';
+import { unpackSealed } from '../src/adapters/mongo/sealed-codec.js';
 import { consent, failure, kek, organisation, startVictimsStack, type VictimsStack } from './harness.js';
 
 const KEKS = `${kek('campaign-k1')}`;
@@ -168,7 +169,7 @@ describe('a fraud campaign with hundreds of victims', () => {
     const doc = await cases.findOne({ _id: erased[0]!.caseId as never });
     expect(doc).not.toHaveProperty('dataKey');
     expect(doc).not.toHaveProperty('emailHash');
-    const sealedEmail = Buffer.from((doc!['sealed'] as Record<string, string>)['email']!, 'base64');
+    const sealedEmail = unpackSealed(doc!['sealed'] as string).email!;
     expect(sealedEmail.length).toBeGreaterThan(28);
     const keks = parseKeyEncryptionKeys(KEKS);
     const cipher = new EnvelopeCipher(keks, keks[0]!.id);

@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { commonV1, victimsV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
+import { unpackSealed } from '../src/adapters/mongo/sealed-codec.js';
 import { consent, failure, newCase, organisation, startVictimsStack, type VictimsStack } from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<VictimsStack> => {
@@ -94,7 +95,9 @@ describe('victim cases over gRPC', () => {
     for (const pii of ['Nováková', 'novakova', '2345', 'hotline', opened.reference.slice(3)]) {
       expect(stored).not.toContain(pii);
     }
-    expect(Object.keys(doc!['sealed'] as object).sort()).toEqual(
+    // One packed string: each field sealed on its own, the absent one (organisation) left out.
+    expect(typeof doc!['sealed']).toBe('string');
+    expect(Object.keys(unpackSealed(doc!['sealed'] as string)).sort()).toEqual(
       ['displayName', 'email', 'needs', 'notes', 'phone', 'preferredChannel', 'reference'].sort(),
     );
 
@@ -453,6 +456,47 @@ describe('victim cases over gRPC', () => {
     );
     // The two searches that found the case; the third found nothing, so it names no case.
     expect(records.filter((r) => r.action === 'search')).toHaveLength(2);
+  });
+
+  test('a case stored with its sealed fields one by one (the earlier form) still opens, and is packed when next changed', async ({
+    stack: t,
+    mongoClient,
+  }) => {
+    await registry(t);
+    const officer = await t.call(['victim_officer'], 'vs-bayern');
+    const { case: opened } = await officer('openCase', { case: newCase() });
+    const caseId = opened!.id;
+    const cases = mongoClient.db(t.db).collection<{ _id: string; sealed: unknown }>('cases');
+    const packed = (await cases.findOne({ _id: caseId }))!.sealed as string;
+    const legacy = Object.fromEntries(
+      Object.entries(unpackSealed(packed)).map(([field, bytes]) => [
+        field,
+        Buffer.from(bytes).toString('base64'),
+      ]),
+    );
+    await cases.updateOne({ _id: caseId }, { $set: { sealed: legacy } });
+
+    const { case: read } = await officer('getCase', { caseId });
+    expect(read!.victim).toMatchObject({
+      displayName: 'Jana Nováková',
+      email: 'jana.novakova@example.org',
+      notes: 'Called the hotline after the fake bank SMS.',
+    });
+    expect(read!.needs).toHaveLength(2);
+
+    await officer('recordConsent', {
+      caseId,
+      consent: consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT, false),
+    });
+    const changed = (await cases.findOne({ _id: caseId }))!.sealed;
+    expect(typeof changed).toBe('string');
+    expect(Object.keys(unpackSealed(changed as string)).sort()).toEqual(
+      ['displayName', 'needs', 'notes', 'reference'].sort(),
+    );
+    expect((await officer('getCase', { caseId })).case!.victim).toMatchObject({
+      displayName: 'Jana Nováková',
+      email: '',
+    });
   });
 
   test('the audit chain verifies, and a record altered in the database breaks it', async ({
