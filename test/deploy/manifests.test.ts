@@ -139,8 +139,14 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         if (name === 'gateway') {
           expect(portNumber(c, probe!.httpGet!.port)).toBe(gatewayConfig(env).httpPort);
         } else {
-          // grpc.health.v1: the empty service name is the whole server.
-          expect(probe!.grpc?.port).toBe(grpcPort);
+          // grpc.health.v1: the empty service name is the whole server. Kubelet probes speak
+          // neither TLS nor mutual TLS: with TLS on, they must go to the plaintext health port.
+          const { tls, healthPort } = process.grpcServer(env);
+          if (tls) expect(healthPort, 'a TLS server needs GRPC_HEALTH_PORT for its probes').toBeDefined();
+          expect(probe!.grpc?.port).toBe(healthPort ?? grpcPort);
+          if (healthPort !== undefined) {
+            expect(c.ports?.find((p) => p.name === 'grpc-health')?.containerPort).toBe(healthPort);
+          }
           expect(probe!.grpc?.service ?? '').toBe('');
         }
       }
@@ -379,5 +385,28 @@ describe('Kubernetes manifests (infra/k8s)', () => {
     const { tls } = PROCESSES.workflows.load(environmentOf(target, deployment(target, 'workflows'), root))
       .temporal.connection;
     expect([tls?.certFile, tls?.keyFile, tls?.caFile].every((f) => typeof f === 'string')).toBe(true);
+  });
+
+  it('production: every gRPC server requires mutual TLS, and every caller presents its certificate', () => {
+    const target = 'overlays/production';
+    const root = join(scratch, 'production-grpc');
+    const envOf = (name: ProcessName) => environmentOf(target, deployment(target, name), root);
+    for (const name of NAMES.filter((n) => n !== 'gateway')) {
+      const { tls } = PROCESSES[name].grpcServer(envOf(name));
+      expect(tls?.clientCaFile, name).toEqual(expect.any(String));
+    }
+    // The gateway's door stays plaintext behind the ingress, which terminates TLS.
+    expect(PROCESSES.gateway.grpcServer(envOf('gateway')).tls).toBeUndefined();
+    const callers = {
+      gateway: gatewayConfig(envOf('gateway')).grpcClientTls,
+      impact: PROCESSES.impact.load(envOf('impact')).intake?.tls,
+      workflows: PROCESSES.workflows.load(envOf('workflows')).services.tls,
+    };
+    for (const [name, tls] of Object.entries(callers)) {
+      expect(
+        [tls?.caFile, tls?.certFile, tls?.keyFile].every((f) => typeof f === 'string'),
+        name,
+      ).toBe(true);
+    }
   });
 });

@@ -12,39 +12,45 @@ import { createTestCertificates, type TestCertificates } from '@beacon/testkit/i
 export type Env = Record<string, string | undefined>;
 
 /**
- * Every Beacon process: its config parser (the code's own), the config files it reads, and
- * the port its gRPC server binds according to that config.
+ * Every Beacon process: its config parser (the code's own), the config files it reads, the
+ * port its gRPC server binds according to that config, and that server's TLS and health port.
  */
 export const PROCESSES = {
   gateway: {
     load: gatewayConfig,
     sources: ['services/gateway/src/config.ts'],
     grpcPort: (env: Env) => gatewayConfig(env).grpcPort,
+    grpcServer: (env: Env) => gatewayConfig(env).grpcServer,
   },
   intake: {
     load: intakeConfig,
     sources: ['services/intake/src/config.ts'],
     grpcPort: (env: Env) => intakeConfig(env).grpc.port,
+    grpcServer: (env: Env) => intakeConfig(env).grpc,
   },
   impact: {
     load: impactConfig,
     sources: ['services/impact/src/config.ts'],
     grpcPort: (env: Env) => impactConfig(env).grpc.port,
+    grpcServer: (env: Env) => impactConfig(env).grpc,
   },
   notify: {
     load: notifyConfig,
     sources: ['services/notify/src/config.ts'],
     grpcPort: (env: Env) => notifyConfig(env).grpc.port,
+    grpcServer: (env: Env) => notifyConfig(env).grpc,
   },
   victims: {
     load: victimsConfig,
     sources: ['services/victims/src/config.ts'],
     grpcPort: (env: Env) => victimsConfig(env).grpc.port,
+    grpcServer: (env: Env) => victimsConfig(env).grpc,
   },
   workflows: {
     load: workflowsConfig,
     sources: ['workflows/src/config.ts'],
     grpcPort: (env: Env) => workflowsConfig(env).api.port,
+    grpcServer: (env: Env) => workflowsConfig(env).api,
   },
 } as const;
 export type ProcessName = keyof typeof PROCESSES;
@@ -98,6 +104,9 @@ export const SECRET_SAMPLES: Record<string, () => string> = {
   'nats-tls.key': pem('clientKeyFile'),
   'temporal-tls.crt': pem('clientCertFile'),
   'temporal-tls.key': pem('clientKeyFile'),
+  // One certificate per process for gRPC, as server and as client.
+  'grpc-tls.crt': pem('serverCertFile'),
+  'grpc-tls.key': pem('serverKeyFile'),
   // The compose file's development secrets (`pnpm infra compose-secrets`).
   'dev-jwks.json': () => JSON.stringify({ keys: [] }),
   'impact-service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',

@@ -5,6 +5,10 @@ import {
   clientTlsFrom,
   ConfigError,
   env,
+  GRPC_CLIENT_ENV,
+  GRPC_SERVER_ENV,
+  grpcClientTlsFrom,
+  grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
   NATS_CLIENT_ENV,
@@ -59,6 +63,8 @@ const schema = {
   IMPACT_ADDRESS: env.hostPort().optional(),
   /** host:port of victims; without it responses say their victims were not followed up. */
   VICTIMS_ADDRESS: env.hostPort().optional(),
+  /** TLS for the calls to intake, notify, impact and victims (docs/operations.md). */
+  ...GRPC_CLIENT_ENV,
   /** A file holding a bearer token with the `service` role, read on each call. */
   SERVICE_TOKEN_FILE: z.string().min(1),
   /** Durable consumers shared by every replica. */
@@ -68,6 +74,8 @@ const schema = {
   /** The response API (ResponseService) the gateway forwards coordinators' commands to. */
   RESPONSE_GRPC_HOST: z.string().default('127.0.0.1'),
   RESPONSE_GRPC_PORT: env.port(50065),
+  /** TLS or mutual TLS on the response API, and a plaintext health port (docs/operations.md). */
+  ...GRPC_SERVER_ENV,
   ...AUTH_ENV,
   ...METRICS_ENV,
   /**
@@ -161,8 +169,9 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       impact: raw.IMPACT_ADDRESS,
       victims: raw.VICTIMS_ADDRESS,
       tokenFile: raw.SERVICE_TOKEN_FILE,
+      tls: grpcClientTlsFrom(raw),
     },
-    api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT },
+    api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT, ...grpcServerFrom(raw) },
     auth,
     roles,
     metrics: metricsConfigFrom(raw),

@@ -8,5 +8,11 @@ const config = loadConfig(process.env);
 const tracing = startTracing({ serviceName: 'workflows', env: process.env });
 const logger = createLogger({ name: 'workflows', level: config.logLevel });
 installTemporalLogging(logger, 'WARN', { metricsAddress: config.temporal.metricsAddress });
-const workflows = await startWorkflows(config, logger);
-onShutdown(logger, [() => tracing.shutdown(), () => workflows.stop()]);
+let stopWorkflows: () => Promise<void> = async () => {};
+// Registered first, so a worker that dies even while the rest starts ends the process (exit 1)
+// after the same orderly stop as on SIGTERM: Kubernetes then starts a new one.
+const shutdown = onShutdown(logger, [() => tracing.shutdown(), () => stopWorkflows()]);
+const workflows = await startWorkflows(config, logger, {
+  onWorkerStopped: (verdict) => shutdown(1, verdict.reason),
+});
+stopWorkflows = () => workflows.stop();

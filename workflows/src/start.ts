@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { credentials } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -9,6 +8,7 @@ import {
   ensureStreams,
   eventsStream,
   GRPC_CLIENT_OPTIONS,
+  grpcChannelCredentials,
   grpcClientInterceptors,
   Metrics,
   startGrpcServer,
@@ -32,6 +32,7 @@ import { AcknowledgementSignaller } from './events/acknowledgement-signaller.js'
 import { IncidentChangeSignaller } from './events/incident-change-signaller.js';
 import { IncidentStarter } from './events/incident-starter.js';
 import { createResponseWorker, temporalClientInterceptors } from './worker.js';
+import { workerRunVerdict, type WorkerVerdict } from './worker-supervision.js';
 
 export const VERSION = '0.1.0';
 
@@ -48,6 +49,11 @@ export interface RunningWorkflows {
 export interface StartOptions {
   /** For tests only: wraps the real activities (e.g. to stall one and kill the process). */
   readonly wrapActivities?: (activities: ResponseActivities) => ResponseActivities;
+  /**
+   * Called once when the Temporal worker's run ends without `stop()` having been called: the
+   * process's `main` ends the process then (exit 1). Without it the end is only logged.
+   */
+  readonly onWorkerStopped?: (verdict: Extract<WorkerVerdict, { exit: true }>) => void;
 }
 
 /**
@@ -63,7 +69,9 @@ export async function startWorkflows(
 ): Promise<RunningWorkflows> {
   const { roles } = config;
   const stops: (() => Promise<void> | void)[] = [];
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     for (const stop of stops.reverse()) await stop();
   };
   try {
@@ -95,15 +103,16 @@ export async function startWorkflows(
     let worker: Worker | undefined;
     if (roles.has('worker')) {
       const { services } = config;
-      const insecure = credentials.createInsecure();
+      // One set of client credentials (one watcher of the TLS files) for every service.
+      const channel = grpcChannelCredentials(services.tls);
       const traced = { ...GRPC_CLIENT_OPTIONS, interceptors: grpcClientInterceptors() };
-      const intake = new intakeV1.IntakeServiceClient(services.intake, insecure, traced);
-      const notify = new notifyV1.NotifyServiceClient(services.notify, insecure, traced);
+      const intake = new intakeV1.IntakeServiceClient(services.intake, channel, traced);
+      const notify = new notifyV1.NotifyServiceClient(services.notify, channel, traced);
       const impact = services.impact
-        ? new impactV1.ImpactServiceClient(services.impact, insecure, traced)
+        ? new impactV1.ImpactServiceClient(services.impact, channel, traced)
         : undefined;
       const victims = services.victims
-        ? new victimsV1.VictimsServiceClient(services.victims, insecure, traced)
+        ? new victimsV1.VictimsServiceClient(services.victims, channel, traced)
         : undefined;
       stops.push(() => {
         intake.close();
@@ -135,11 +144,24 @@ export async function startWorkflows(
       });
       const running = worker.run();
       const w = worker;
+      let ended = false;
       stops.push(async () => {
         if (w.getState() === 'RUNNING') w.shutdown();
-        await running;
+        // A run that ended unasked was reported then; one that fails now fails the stop.
+        if (!ended) await running;
       });
-      running.catch((error: unknown) => logger.fatal({ err: error }, 'the Temporal worker stopped'));
+      void running
+        .then(
+          () => ({ ok: true }) as const,
+          (error: unknown) => ({ ok: false, error }) as const,
+        )
+        .then((end) => {
+          ended = true;
+          const verdict = workerRunVerdict(end, stopping);
+          if (!verdict.exit) return;
+          logger.fatal({ err: verdict.error }, verdict.reason);
+          options.onWorkerStopped?.(verdict);
+        });
     }
 
     let starter: IncidentStarter | undefined;
@@ -189,8 +211,7 @@ export async function startWorkflows(
       api = await startGrpcServer({
         component: 'workflows',
         version: VERSION,
-        host: config.api.host,
-        port: config.api.port,
+        ...config.api,
         logger,
         metrics,
         services: [responseGrpc({ client, authenticator: createAuthenticator(config.auth), logger })],

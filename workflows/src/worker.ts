@@ -135,6 +135,9 @@ export function installTemporalLogging(
 ): void {
   const temporal = logger.child({ component: 'temporal' });
   Runtime.install({
+    // The process's own shutdown (onShutdown) stops the worker on SIGTERM, in its order; the
+    // SDK stopping it first would look like a worker that stopped unasked.
+    shutdownSignals: [],
     logger: new DefaultLogger('DEBUG', ({ level, message, meta }) => {
       temporal[PINO_LEVEL[level]](toPinoMeta(meta), message);
     }),

@@ -218,14 +218,17 @@ function readable<T>(variable: string, read: () => T): T {
   }
 }
 
-/** The variables naming a client's TLS files: its certificate, that certificate's key, a CA. */
+/**
+ * The variables naming one TLS party's files: its certificate, that certificate's key, and a CA
+ * (the one the peer's certificate must chain to).
+ */
 export interface ClientTlsVariables {
   readonly cert: string;
   readonly key: string;
   readonly ca: string;
 }
 
-/** PEM files for a TLS client, checked at start. */
+/** PEM files for a TLS client (or, with the CA of its clients, a server), checked at start. */
 export interface ClientTlsFiles {
   /** The client certificate (chain) for mutual TLS, with its key. */
   readonly certFile?: string;
@@ -356,4 +359,111 @@ export function natsClientFrom(raw: NatsClientRaw): { auth?: NatsAuth; tls?: Nat
     ca: 'NATS_TLS_CA_FILE',
   });
   return { ...(auth ? { auth } : {}), ...(tls ? { tls } : {}) };
+}
+
+/**
+ * TLS on a process's gRPC server, read by every process that serves gRPC. Certificate and key
+ * turn TLS on; a client CA on top requires every client to present a certificate it signed
+ * (mutual TLS). Kubernetes' gRPC probes can do neither, so GRPC_HEALTH_PORT serves the health
+ * check alone, in plaintext, on a port of its own for the kubelet.
+ */
+export const GRPC_SERVER_ENV = {
+  /** The server's certificate (chain) and its key, PEM, both or neither; re-read on rotation. */
+  GRPC_TLS_CERT_FILE: z.string().min(1).optional(),
+  GRPC_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Mutual TLS: clients must present a certificate chaining to this CA (PEM). */
+  GRPC_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  /** A second, plaintext port serving only `grpc.health.v1.Health/Check`, for probes. */
+  GRPC_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+};
+
+/** TLS files of a gRPC server, checked at start. */
+export interface GrpcServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Set: clients must present a certificate chaining to this CA (mutual TLS). */
+  readonly clientCaFile?: string;
+}
+
+type GrpcServerRaw = { readonly [K in keyof typeof GRPC_SERVER_ENV]?: string | number | undefined };
+
+/**
+ * The gRPC server's TLS and health port from the GRPC_SERVER_ENV variables. Files must be
+ * readable PEM and the key the certificate's, so a mistake stops the process at start naming
+ * the variable; a client CA without a server certificate is refused (mutual TLS needs TLS).
+ */
+export function grpcServerFrom(raw: GrpcServerRaw): { tls?: GrpcServerTls; healthPort?: number } {
+  const files = clientTlsFrom(raw, {
+    cert: 'GRPC_TLS_CERT_FILE',
+    key: 'GRPC_TLS_KEY_FILE',
+    ca: 'GRPC_TLS_CLIENT_CA_FILE',
+  });
+  if (files?.caFile && !files.certFile) {
+    throw new ConfigError([
+      {
+        variable: 'GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE',
+        problem: 'required with GRPC_TLS_CLIENT_CA_FILE (mutual TLS needs the server on TLS)',
+      },
+    ]);
+  }
+  const healthPort = raw.GRPC_HEALTH_PORT as number | undefined;
+  return {
+    ...(files?.certFile && files.keyFile
+      ? {
+          tls: {
+            certFile: files.certFile,
+            keyFile: files.keyFile,
+            ...(files.caFile ? { clientCaFile: files.caFile } : {}),
+          },
+        }
+      : {}),
+    ...(healthPort === undefined ? {} : { healthPort }),
+  };
+}
+
+/**
+ * TLS for a process's gRPC clients (to the other Beacon processes), read by every process that
+ * calls another. The CA turns TLS on: each server's certificate must chain to it and name the
+ * host of the address the client is given (e.g. `intake` for INTAKE_ADDRESS=intake:50061). A
+ * client certificate on top answers servers that require one (mutual TLS).
+ */
+export const GRPC_CLIENT_ENV = {
+  /** The CA the servers' certificates chain to (PEM); re-read on rotation. */
+  GRPC_CLIENT_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Mutual TLS: this process's client certificate and its key, PEM, both or neither. */
+  GRPC_CLIENT_TLS_CERT_FILE: z.string().min(1).optional(),
+  GRPC_CLIENT_TLS_KEY_FILE: z.string().min(1).optional(),
+};
+
+/** TLS files of a gRPC client, checked at start. */
+export interface GrpcClientTls {
+  readonly caFile: string;
+  /** The client certificate and its key, for servers that require one. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+type GrpcClientRaw = { readonly [K in keyof typeof GRPC_CLIENT_ENV]?: string | undefined };
+
+/**
+ * The gRPC clients' TLS from the GRPC_CLIENT_ENV variables, checked now; undefined means
+ * plaintext. A client certificate without the CA is refused: the servers of a Beacon
+ * deployment carry certificates of its own CA, which no system store holds.
+ */
+export function grpcClientTlsFrom(raw: GrpcClientRaw): GrpcClientTls | undefined {
+  const files = clientTlsFrom(raw, {
+    cert: 'GRPC_CLIENT_TLS_CERT_FILE',
+    key: 'GRPC_CLIENT_TLS_KEY_FILE',
+    ca: 'GRPC_CLIENT_TLS_CA_FILE',
+  });
+  if (!files) return undefined;
+  if (!files.caFile) {
+    throw new ConfigError([
+      { variable: 'GRPC_CLIENT_TLS_CA_FILE', problem: 'required with a client certificate' },
+    ]);
+  }
+  return {
+    caFile: files.caFile,
+    ...(files.certFile && files.keyFile ? { certFile: files.certFile, keyFile: files.keyFile } : {}),
+  };
 }

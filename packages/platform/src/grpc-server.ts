@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  experimental,
   Server,
   ServerCredentials,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { diagnosticsV1, healthV1 } from '@beacon/proto';
+import type { GrpcServerTls } from './config.js';
 import { tolerantDeserializer, unary } from './grpc-handler.js';
 import { grpcServerMetrics } from './grpc-metrics.js';
 import { HealthRegistry } from './health.js';
@@ -37,16 +39,35 @@ export interface GrpcServerConfig {
   readonly metrics?: Metrics;
   /** How long a client connection lives before the server asks the client to reconnect. */
   readonly maxConnectionAgeMs?: number;
+  /** TLS, or mutual TLS with a client CA; plaintext without. */
+  readonly tls?: GrpcServerTls;
+  /** How often the TLS files are read again, so a rotated certificate is served (default 1 min). */
+  readonly tlsRefreshMs?: number;
+  /**
+   * A second port, plaintext, serving only the health check (`Check`) with the same statuses:
+   * Kubernetes' gRPC probes can neither present a client certificate nor speak TLS. 0 picks a
+   * free port. Bound on the same host as the main port.
+   */
+  readonly healthPort?: number;
 }
 
 export interface RunningGrpcServer {
   readonly port: number;
+  /** The plaintext health port, when one was asked for. */
+  readonly healthPort: number | undefined;
   readonly health: HealthRegistry;
   /** Drains (health NOT_SERVING), lets in-flight calls finish within the grace, then stops. */
   shutdown(): Promise<void>;
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Kubernetes refreshes a mounted Secret within about a minute of its change (cert-manager renews
+ * long before expiry), so reading the files once a minute serves a rotated certificate soon
+ * enough without a restart.
+ */
+export const DEFAULT_TLS_REFRESH_MS = 60_000;
 
 /**
  * Clients keep one HTTP/2 connection per target for as long as it works, so a replica added by
@@ -87,31 +108,86 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     server.addService(tolerant(service.definition), service.implementation);
   }
 
-  const address = `${config.host ?? '127.0.0.1'}:${config.port}`;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+  const host = config.host ?? '127.0.0.1';
+  const port = await bind(
+    server,
+    `${host}:${config.port}`,
+    config.tls ? serverCredentials(config.tls, config.tlsRefreshMs ?? DEFAULT_TLS_REFRESH_MS) : undefined,
+  );
+  let healthServer: Server | undefined;
+  let healthPort: number | undefined;
+  if (config.healthPort !== undefined) {
+    healthServer = new Server();
+    // Check only: the probe's one call; nothing else is reachable without TLS.
+    const { check } = health.implementation();
+    healthServer.addService({ check: healthV1.HealthService.check }, { check });
+    healthPort = await bind(healthServer, `${host}:${config.healthPort}`, undefined).catch(
+      (error: unknown) => {
+        server.forceShutdown();
+        throw error;
+      },
     );
-  });
-  config.logger.info({ port, services: config.services.map((s) => s.name) }, 'grpc server listening');
+  }
+  config.logger.info(
+    {
+      port,
+      services: config.services.map((s) => s.name),
+      tls: config.tls ? (config.tls.clientCaFile ? 'mutual' : 'server') : 'off',
+      ...(healthPort === undefined ? {} : { healthPort }),
+    },
+    'grpc server listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= new Promise<void>((resolve) => {
       health.drain();
       health.closeWatches();
+      // The probe's port closes with the calls' end, so the kubelet sees NOT_SERVING meanwhile.
       const force = setTimeout(() => {
         config.logger.warn('grpc calls still running after the grace period; cancelling them');
         server.forceShutdown();
+        healthServer?.forceShutdown();
         resolve();
       }, config.shutdownGraceMs ?? 10_000);
       server.tryShutdown(() => {
         clearTimeout(force);
-        resolve();
+        if (healthServer) healthServer.tryShutdown(() => resolve());
+        else resolve();
       });
     }));
 
-  return { port, health, shutdown };
+  return { port, healthPort, health, shutdown };
+}
+
+function bind(server: Server, address: string, credentials: ServerCredentials | undefined): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, credentials ?? ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+}
+
+/**
+ * TLS credentials whose files grpc-js reads again every `refreshMs` (its certificate provider),
+ * so a rotated Secret is served to new connections without a restart; a pair that fails to load
+ * (say, a certificate written before its key) is logged by grpc-js, and connections are refused
+ * until the next read succeeds. grpc-js's typings name the provider parameters the other way
+ * round; its implementation takes the identity (certificate and key) first and the client CA
+ * (null: no client certificates asked for) second.
+ */
+function serverCredentials(tls: GrpcServerTls, refreshMs: number): ServerCredentials {
+  const files = new experimental.FileWatcherCertificateProvider({
+    certificateFile: tls.certFile,
+    privateKeyFile: tls.keyFile,
+    ...(tls.clientCaFile ? { caCertificateFile: tls.clientCaFile } : {}),
+    refreshIntervalMs: refreshMs,
+  });
+  return experimental.createCertificateProviderServerCredentials(
+    files,
+    tls.clientCaFile ? files : null,
+    Boolean(tls.clientCaFile),
+  );
 }
 
 /** The definition with every request decoder made tolerant of malformed bytes. */

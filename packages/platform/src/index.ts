@@ -8,6 +8,10 @@ export {
   clientTlsFrom,
   ConfigError,
   env,
+  GRPC_CLIENT_ENV,
+  GRPC_SERVER_ENV,
+  grpcClientTlsFrom,
+  grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
   NATS_CLIENT_ENV,
@@ -16,6 +20,8 @@ export {
   secretFrom,
   type ClientTlsFiles,
   type ClientTlsVariables,
+  type GrpcClientTls,
+  type GrpcServerTls,
 } from './config.js';
 export { createLogger, REDACTED_KEYS, type Logger, type LoggerConfig } from './logger.js';
 export {
@@ -58,9 +64,10 @@ export {
 } from './hash-chain.js';
 export { GroupCommit } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
-export { GRPC_CLIENT_OPTIONS } from './grpc-client.js';
+export { GRPC_CLIENT_OPTIONS, grpcChannelCredentials } from './grpc-client.js';
 export {
   DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_TLS_REFRESH_MS,
   startGrpcServer,
   type GrpcServerConfig,
   type GrpcServiceBinding,

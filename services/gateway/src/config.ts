@@ -1,10 +1,28 @@
 import { z } from 'zod';
-import { AUTH_ENV, authConfigFrom, env, METRICS_ENV, metricsConfigFrom, parseConfig } from '@beacon/platform';
+import {
+  AUTH_ENV,
+  authConfigFrom,
+  env,
+  GRPC_CLIENT_ENV,
+  GRPC_SERVER_ENV,
+  grpcClientTlsFrom,
+  grpcServerFrom,
+  METRICS_ENV,
+  metricsConfigFrom,
+  parseConfig,
+} from '@beacon/platform';
 
 const schema = {
   GATEWAY_HOST: z.string().default('127.0.0.1'),
   GATEWAY_GRPC_PORT: env.port(50051),
   GATEWAY_HTTP_PORT: env.port(8080),
+  /**
+   * TLS on the gRPC door (e.g. for an ingress that re-encrypts); off in the manifests, where the
+   * ingress terminates TLS for both doors (docs/operations.md).
+   */
+  ...GRPC_SERVER_ENV,
+  /** TLS for the calls to the services behind the gateway (docs/operations.md). */
+  ...GRPC_CLIENT_ENV,
   /** host:port of the intake service's gRPC server. */
   INTAKE_ADDRESS: env.hostPort(),
   /** host:port of the notify service; without it the gateway does not serve notify's calls. */
@@ -39,6 +57,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     host: raw.GATEWAY_HOST,
     grpcPort: raw.GATEWAY_GRPC_PORT,
     httpPort: raw.GATEWAY_HTTP_PORT,
+    grpcServer: grpcServerFrom(raw),
+    grpcClientTls: grpcClientTlsFrom(raw),
     intakeAddress: raw.INTAKE_ADDRESS,
     impactAddress: raw.IMPACT_ADDRESS,
     notifyAddress: raw.NOTIFY_ADDRESS,

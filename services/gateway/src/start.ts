@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import {
   createAuthenticator,
+  grpcChannelCredentials,
   Metrics,
   ServingStatus,
   startGrpcServer,
@@ -47,15 +48,17 @@ function codec(fullName: string): MessageCodec {
 
 /** Starts the gRPC and REST doors in front of the services. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  const intake = new Upstream(config.intakeAddress);
-  const impact = config.impactAddress ? new Upstream(config.impactAddress) : undefined;
+  // One set of client credentials (one watcher of the TLS files) for every upstream.
+  const channel = grpcChannelCredentials(config.grpcClientTls);
+  const intake = new Upstream(config.intakeAddress, channel);
+  const impact = config.impactAddress ? new Upstream(config.impactAddress, channel) : undefined;
   const upstreams = new Map([['beacon.intake.v1.IntakeService', intake]]);
   if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
-  const notify = config.notifyAddress ? new Upstream(config.notifyAddress) : undefined;
+  const notify = config.notifyAddress ? new Upstream(config.notifyAddress, channel) : undefined;
   if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
-  const victims = config.victimsAddress ? new Upstream(config.victimsAddress) : undefined;
+  const victims = config.victimsAddress ? new Upstream(config.victimsAddress, channel) : undefined;
   if (victims) upstreams.set('beacon.victims.v1.VictimsService', victims);
-  const response = config.responseAddress ? new Upstream(config.responseAddress) : undefined;
+  const response = config.responseAddress ? new Upstream(config.responseAddress, channel) : undefined;
   if (response) upstreams.set('beacon.response.v1.ResponseService', response);
   const frontDoor = new FrontDoor({
     authenticator: createAuthenticator(config.auth),
@@ -64,13 +67,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxCallMs: config.maxCallMs,
   });
   const metrics = new Metrics();
-  const intakeHealth = new healthV1.HealthClient(config.intakeAddress, credentials.createInsecure());
+  const intakeHealth = new healthV1.HealthClient(config.intakeAddress, channel);
 
   const grpc = await startGrpcServer({
     component: 'gateway',
     version: VERSION,
     host: config.host,
     port: config.grpcPort,
+    ...config.grpcServer,
     logger,
     metrics,
     // The same limits on both doors.

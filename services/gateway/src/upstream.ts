@@ -1,6 +1,6 @@
 import {
   Client,
-  credentials,
+  type ChannelCredentials,
   type ClientReadableStream,
   type Metadata,
   type ServiceError,
@@ -21,13 +21,14 @@ export const FORWARDED_METADATA = [
 
 /**
  * A gRPC channel to one upstream service, calling any of its methods with already-encoded
- * requests. The service checks everything again itself: the gateway is not trusted to.
+ * requests, over the gateway's client credentials (plaintext or TLS). The service checks
+ * everything again itself: the gateway is not trusted to.
  */
 export class Upstream {
   readonly #client: Client;
 
-  constructor(address: string) {
-    this.#client = new Client(address, credentials.createInsecure(), {
+  constructor(address: string, credentials: ChannelCredentials) {
+    this.#client = new Client(address, credentials, {
       ...GRPC_CLIENT_OPTIONS,
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,

@@ -4,6 +4,10 @@ import {
   authConfigFrom,
   ConfigError,
   env,
+  GRPC_CLIENT_ENV,
+  GRPC_SERVER_ENV,
+  grpcClientTlsFrom,
+  grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
   NATS_CLIENT_ENV,
@@ -14,6 +18,10 @@ import {
 const schema = {
   IMPACT_GRPC_HOST: z.string().default('127.0.0.1'),
   IMPACT_GRPC_PORT: env.port(50062),
+  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
+  ...GRPC_SERVER_ENV,
+  /** TLS for the calls to intake (docs/operations.md). */
+  ...GRPC_CLIENT_ENV,
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   IMPACT_DB: env.database('beacon_impact'),
   /** One NATS URL, or a cluster's URLs separated by commas. */
@@ -48,8 +56,9 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       { variable: missing, problem: 'INTAKE_ADDRESS and SERVICE_TOKEN_FILE go together' },
     ]);
   }
+  const grpcClientTls = grpcClientTlsFrom(raw);
   return {
-    grpc: { host: raw.IMPACT_GRPC_HOST, port: raw.IMPACT_GRPC_PORT },
+    grpc: { host: raw.IMPACT_GRPC_HOST, port: raw.IMPACT_GRPC_PORT, ...grpcServerFrom(raw) },
     mongo: { url: raw.MONGO_URL, db: raw.IMPACT_DB },
     nats: {
       servers: raw.NATS_URL,
@@ -62,7 +71,11 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     auth: authConfigFrom(raw),
     intake:
       raw.INTAKE_ADDRESS && raw.SERVICE_TOKEN_FILE
-        ? { address: raw.INTAKE_ADDRESS, tokenFile: raw.SERVICE_TOKEN_FILE }
+        ? {
+            address: raw.INTAKE_ADDRESS,
+            tokenFile: raw.SERVICE_TOKEN_FILE,
+            ...(grpcClientTls ? { tls: grpcClientTls } : {}),
+          }
         : undefined,
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     metrics: metricsConfigFrom(raw),

@@ -6,6 +6,7 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  grpcChannelCredentials,
   Metrics,
   OutboxRelay,
   startGrpcServer,
@@ -71,7 +72,11 @@ export async function startImpact(
   const registry = new MongoRegistryStore(db);
   await registry.init();
   const severity = config.intake
-    ? new IntakeSeverityFeed(config.intake.address, config.intake.tokenFile)
+    ? new IntakeSeverityFeed(
+        config.intake.address,
+        config.intake.tokenFile,
+        grpcChannelCredentials(config.intake.tls),
+      )
     : undefined;
   const service = new ImpactService({
     registry,
@@ -105,8 +110,7 @@ export async function startImpact(
   const server = await startGrpcServer({
     component: 'impact',
     version: VERSION,
-    host: config.grpc.host,
-    port: config.grpc.port,
+    ...config.grpc,
     logger,
     metrics,
     services: [impactGrpc({ service, authenticator: createAuthenticator(config.auth), logger })],

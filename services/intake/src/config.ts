@@ -3,6 +3,8 @@ import {
   AUTH_ENV,
   authConfigFrom,
   env,
+  GRPC_SERVER_ENV,
+  grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
   NATS_CLIENT_ENV,
@@ -13,6 +15,8 @@ import {
 const schema = {
   INTAKE_GRPC_HOST: z.string().default('127.0.0.1'),
   INTAKE_GRPC_PORT: env.port(50061),
+  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
+  ...GRPC_SERVER_ENV,
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   INTAKE_DB: env.database('beacon_intake'),
   /** One NATS URL, or a cluster's URLs separated by commas. */
@@ -60,7 +64,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const raw = parseConfig(schema, environment);
   const auth = authConfigFrom(raw);
   return {
-    grpc: { host: raw.INTAKE_GRPC_HOST, port: raw.INTAKE_GRPC_PORT },
+    grpc: { host: raw.INTAKE_GRPC_HOST, port: raw.INTAKE_GRPC_PORT, ...grpcServerFrom(raw) },
     mongo: { url: raw.MONGO_URL, db: raw.INTAKE_DB },
     nats: {
       servers: raw.NATS_URL,

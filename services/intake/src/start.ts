@@ -109,8 +109,7 @@ export async function startIntake(
   const server = await startGrpcServer({
     component: 'intake',
     version: VERSION,
-    host: config.grpc.host,
-    port: config.grpc.port,
+    ...config.grpc,
     logger,
     metrics,
     services: [

@@ -3,6 +3,8 @@ import {
   AUTH_ENV,
   authConfigFrom,
   env,
+  GRPC_SERVER_ENV,
+  grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
   NATS_CLIENT_ENV,
@@ -13,6 +15,8 @@ import {
 const schema = {
   NOTIFY_GRPC_HOST: z.string().default('127.0.0.1'),
   NOTIFY_GRPC_PORT: env.port(50063),
+  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
+  ...GRPC_SERVER_ENV,
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   NOTIFY_DB: env.database('beacon_notify'),
   /** One NATS URL, or a cluster's URLs separated by commas. */
@@ -93,7 +97,7 @@ export type NotifyConfig = ReturnType<typeof loadConfig>;
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
   return {
-    grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT },
+    grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT, ...grpcServerFrom(raw) },
     mongo: { url: raw.MONGO_URL, db: raw.NOTIFY_DB },
     nats: {
       servers: raw.NATS_URL,

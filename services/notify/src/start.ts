@@ -170,8 +170,7 @@ export async function startNotify(
   const server = await startGrpcServer({
     component: 'notify',
     version: VERSION,
-    host: config.grpc.host,
-    port: config.grpc.port,
+    ...config.grpc,
     logger,
     metrics,
     services: [

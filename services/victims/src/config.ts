@@ -5,6 +5,8 @@ import {
   authConfigFrom,
   ConfigError,
   env,
+  GRPC_SERVER_ENV,
+  grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
   NATS_CLIENT_ENV,
@@ -16,6 +18,8 @@ import { parseKeyEncryptionKeys, type KeyEncryptionKey } from './adapters/crypto
 const schema = {
   VICTIMS_GRPC_HOST: z.string().default('127.0.0.1'),
   VICTIMS_GRPC_PORT: env.port(50064),
+  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
+  ...GRPC_SERVER_ENV,
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   VICTIMS_DB: env.database('beacon_victims'),
   /** One NATS URL, or a cluster's URLs separated by commas. */
@@ -94,7 +98,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     ]);
   }
   return {
-    grpc: { host: raw.VICTIMS_GRPC_HOST, port: raw.VICTIMS_GRPC_PORT },
+    grpc: { host: raw.VICTIMS_GRPC_HOST, port: raw.VICTIMS_GRPC_PORT, ...grpcServerFrom(raw) },
     mongo: { url: raw.MONGO_URL, db: raw.VICTIMS_DB },
     nats: {
       servers: raw.NATS_URL,

@@ -98,8 +98,7 @@ export async function startVictims(
   const server = await startGrpcServer({
     component: 'victims',
     version: VERSION,
-    host: config.grpc.host,
-    port: config.grpc.port,
+    ...config.grpc,
     logger,
     metrics,
     services: [victimsGrpc({ service, authenticator: createAuthenticator(config.auth), logger, clock })],

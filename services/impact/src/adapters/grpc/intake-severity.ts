@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { GRPC_CLIENT_OPTIONS, grpcClientInterceptors } from '@beacon/platform';
 import { type commonV1, intakeV1 } from '@beacon/proto';
 import { NCISS_INPUTS } from '@beacon/domain';
@@ -10,7 +10,8 @@ const rankOf = (scale: readonly string[], value: string) => scale.indexOf(value)
 /**
  * Raises an incident's cross-sector dependency and potential impact in intake to what the
  * cascade implies, never lowering a coordinator's judgement. Calls as a Beacon service with
- * the token in `tokenFile`, read on each use so a rotated token takes effect.
+ * the token in `tokenFile`, read on each use so a rotated token takes effect, over the
+ * process's gRPC client credentials (plaintext or TLS).
  */
 export class IntakeSeverityFeed implements SeverityFeed {
   readonly #client: intakeV1.IntakeServiceClient;
@@ -18,8 +19,9 @@ export class IntakeSeverityFeed implements SeverityFeed {
   constructor(
     address: string,
     private readonly tokenFile: string,
+    credentials: ChannelCredentials,
   ) {
-    this.#client = new intakeV1.IntakeServiceClient(address, credentials.createInsecure(), {
+    this.#client = new intakeV1.IntakeServiceClient(address, credentials, {
       ...GRPC_CLIENT_OPTIONS,
       interceptors: grpcClientInterceptors(),
     });
