@@ -53,16 +53,11 @@ test('facts put while a write of the incident is under way wait as one write of 
   db,
 }) => {
   const store = new MongoIncidentFactsStore(db);
-  const insert = store.collection.insertOne.bind(store.collection);
-  const replace = store.collection.replaceOne.bind(store.collection);
+  const update = store.collection.updateOne.bind(store.collection);
   const written: number[] = [];
-  store.collection.insertOne = (...args: Parameters<typeof insert>) => {
-    written.push(args[0].version);
-    return insert(...args);
-  };
-  store.collection.replaceOne = (...args: Parameters<typeof replace>) => {
-    written.push(args[1].version);
-    return replace(...args);
+  store.collection.updateOne = (...args: Parameters<typeof update>) => {
+    written.push((args[1] as { $max: { current: { version: number } } }).$max.current.version);
+    return update(...args);
   };
   // A burst of one incident's events: each changes what notify matches on.
   const puts = [1, 2, 3, 4].map((v) => store.put(facts(v, { engagedAgencyIds: [`agency-${v}`] })));
@@ -84,4 +79,13 @@ test("a replica that wrote an incident's facts before cannot write older ones ov
   // And it still writes what is newer than that.
   await first.put(facts(4, { tlp: 'AMBER', engagedAgencyIds: ['bka'] }));
   expect(await second.get('incident-1')).toMatchObject({ version: 4, tlp: 'AMBER' });
+
+  // Facts changed on the other replica and back: the first, which wrote them as they are
+  // again now, must not take the database for unchanged (bka was unassigned in between).
+  const other = (version: number, engagedAgencyIds: string[]) =>
+    facts(version, { incidentId: 'incident-2', engagedAgencyIds });
+  await first.put(other(1, []));
+  await second.put(other(2, ['bka']));
+  await first.put(other(3, []));
+  expect(await second.get('incident-2')).toMatchObject({ version: 3, engagedAgencyIds: [] });
 });

@@ -1,9 +1,13 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@beacon/platform';
 import type { IncidentFacts, IncidentFactsStore } from '../../app/ports.js';
 
-export interface IncidentFactsDoc extends Omit<IncidentFacts, 'incidentId'> {
+/**
+ * An incident's facts under `current`, its version first: `$max` on `current` compares the
+ * embedded documents field by field, so the version decides which facts stay.
+ */
+export interface IncidentFactsDoc {
   _id: string;
+  current: Omit<IncidentFacts, 'incidentId'>;
 }
 
 /** Incidents whose last written facts are remembered. */
@@ -19,7 +23,7 @@ const CACHE_LIMIT = 10_000;
  * while one write of an incident is under way, the facts put behind it wait as one write of
  * the newest (a burst of an incident's events costs two writes, not one each). Facts from an
  * older version than the one stored are dropped, so a redelivered event, or one another
- * replica handled late, cannot roll them back: a change is written only over older facts.
+ * replica handled late, cannot roll them back: the write keeps the newer of the two.
  */
 export class MongoIncidentFactsStore implements IncidentFactsStore {
   readonly collection: Collection<IncidentFactsDoc>;
@@ -37,9 +41,7 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
   async get(incidentId: string): Promise<IncidentFacts | undefined> {
     await this.#writing.get(incidentId)?.catch(() => undefined);
     const doc = await this.collection.findOne({ _id: incidentId });
-    if (!doc) return undefined;
-    const { _id, ...facts } = doc;
-    return { incidentId: _id, ...facts };
+    return doc ? { incidentId, ...doc.current } : undefined;
   }
 
   /** Settles once facts at least as new as these are stored (or found stored). */
@@ -80,41 +82,23 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
     const key = JSON.stringify(matched);
     const stored = this.#stored.get(incidentId);
     if (stored && stored.version >= version) return;
-    if (stored?.key === key) {
+    // The very next version, unchanged: no other replica can have written a version between.
+    // After a gap, another replica may have (it handled the events in between): write.
+    if (stored?.key === key && version === stored.version + 1) {
       stored.version = version;
       return;
     }
-    if (!stored) {
-      // Most incidents this replica has not written are new: one insert stores them. One the
-      // database already holds is read, so that older facts never replace newer ones.
-      try {
-        await this.collection.insertOne({ _id: incidentId, ...matched, version });
-        remember(this.#stored, incidentId, { version, key });
-        return;
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-      }
-      const doc = await this.collection.findOne({ _id: incidentId }, { projection: { version: 1 } });
-      if (doc && doc.version > version) return;
-    }
-    // Only over older facts: another replica may have written newer ones since this one last
-    // did, and facts hold the incident's TLP and engagements, so rolling them back would send
-    // its next events to agencies no longer cleared for them. FerretDB 1.24 scans the
-    // collection for a filter beyond `_id` (12.7 ms against 1.6 ms per write at 20,000
-    // incidents, measured); only a change of what notify matches on comes here.
-    try {
-      await this.collection.replaceOne(
-        { _id: incidentId, version: { $lt: version } },
-        { ...matched, version },
-        { upsert: true },
-      );
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      // Newer facts are stored (the upsert found no older ones and collided with them).
-      this.#stored.delete(incidentId);
-      return;
-    }
-    remember(this.#stored, incidentId, { version, key });
+    // One write by `_id` (index-served on FerretDB too), atomic on any Mongo-wire store: `$max`
+    // keeps the newer facts, so an older event handled late here, or on another replica,
+    // never rolls back an incident's TLP or engagements (which would send its next events to
+    // agencies no longer cleared for them).
+    const result = await this.collection.updateOne(
+      { _id: incidentId },
+      { $max: { current: { version, ...matched } } },
+      { upsert: true },
+    );
+    if (result.modifiedCount + result.upsertedCount > 0) remember(this.#stored, incidentId, { version, key });
+    else this.#stored.delete(incidentId); // newer facts were stored: what they are, this replica does not know
   }
 }
 
