@@ -541,6 +541,8 @@ try {
     due?: number;
     /** When BEACON_EVENTS acknowledged it (stored), in the latency phase. */
     acked?: number;
+    /** Its place among its incident's events, which notify handles one after the other. */
+    readonly place: number;
     done?: () => void;
   }
   const expected = new Map<string, Expectation>();
@@ -555,6 +557,8 @@ try {
    * from then until this process received it (delivery to the feed reader).
    */
   const stages = { publish: [] as number[], notify: [] as number[], delivery: [] as number[] };
+  /** The notify stage by the event's place among its incident's events (published back to back). */
+  const notifyByPlace = KINDS.map(() => [] as number[]);
   const nowOf = (m: JsMsg) => Number(m.timestampNanos / 1_000_000n) - performance.timeOrigin;
   const feedReader = await readStream(nc, feeds.stream, `${feeds.root}.>`, (m) => {
     const at = performance.now();
@@ -569,7 +573,10 @@ try {
     if (x.due !== undefined) {
       perDelivery.push(at - x.due);
       const stored = nowOf(m);
-      if (x.acked !== undefined) stages.notify.push(stored - x.acked);
+      if (x.acked !== undefined) {
+        stages.notify.push(stored - x.acked);
+        notifyByPlace[x.place]!.push(stored - x.acked);
+      }
       stages.delivery.push(at - stored);
     }
     if (x.arrived.size === x.recipients.size) {
@@ -580,8 +587,13 @@ try {
   let nextEvent = 0;
   const nextEvents = (count: number) =>
     Array.from({ length: count }, () => {
+      const place = nextEvent % KINDS.length;
       const event = benchEvent(nextEvent++, AGENCIES, names.id);
-      const expectation: Expectation = { recipients: recipientsOf(event, agencies), arrived: new Set() };
+      const expectation: Expectation = {
+        recipients: recipientsOf(event, agencies),
+        arrived: new Set(),
+        place,
+      };
       expected.set(event.id, expectation);
       return { event, expectation };
     });
@@ -752,6 +764,14 @@ try {
     })
     .join('; ');
   console.error(`where a feed message's latency goes: ${stageNote}`);
+  console.error(
+    `notify stage by the event's place among its incident's events: ${notifyByPlace
+      .map((ms, place) => {
+        ms.sort((a, b) => a - b);
+        return `${KINDS[place]} p50 ${quantile(ms, 0.5).toFixed(1)} / p99 ${quantile(ms, 0.99).toFixed(1)} ms`;
+      })
+      .join('; ')}`,
+  );
   const latencyFeedMessages = latencyBatch.reduce((sum, b) => sum + b.expectation.recipients.size, 0);
   rows.push({
     name: 'event → agency feed (each feed message)',
