@@ -46,6 +46,9 @@ const names = testNames();
 const rows: Row[] = [];
 const peaks: Record<string, Throughput> = {};
 const p99: Record<string, number> = {};
+/** Rounds of the REST-against-gRPC comparison. */
+const DOOR_ROUNDS = 4;
+const doorRounds: { grpc: number; rest: number }[] = [];
 
 /**
  * Runs one scenario: peak rate, then latency at half of it. `settle` waits until the work a
@@ -196,20 +199,46 @@ try {
     published,
   );
 
-  await scenario(
-    'submit report via gateway (REST)',
-    async () => {
-      const response = await fetch(`${beacon.http}/v1/reports`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(reportJson({ observables: [{ type: 'ipv4', value: uniqueIp() }] })),
-      });
-      if (response.status !== 201) throw new Error(`status ${response.status}`);
-      await response.arrayBuffer();
-    },
-    'events published',
-    published,
-  );
+  const submitRest = async () => {
+    const response = await fetch(`${beacon.http}/v1/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(reportJson({ observables: [{ type: 'ipv4', value: uniqueIp() }] })),
+    });
+    if (response.status !== 201) throw new Error(`status ${response.status}`);
+    await response.arrayBuffer();
+  };
+  await scenario('submit report via gateway (REST)', submitRest, 'events published', published);
+
+  // The two doors side by side. Measured one after the other, the second pays for every
+  // document the first left (FerretDB's sweeps and scans grow with the collections), so the
+  // check compares them in rounds that alternate which goes first, each round's rate counted
+  // until its events are published.
+  const doorRate = async (op: () => Promise<unknown>) => {
+    const measured = await peakThroughput(op, {
+      concurrency: CONCURRENCY,
+      durationMs: DURATION_MS / 2,
+      warmupMs: WARMUP_MS / 2,
+    });
+    const started = performance.now();
+    await published();
+    return measured.ops / (measured.seconds + (performance.now() - started) / 1000);
+  };
+  for (let round = 0; round < DOOR_ROUNDS; round++) {
+    const first = round % 2 === 0 ? 'grpc' : 'rest';
+    const rates = { grpc: 0, rest: 0 };
+    for (const door of first === 'grpc' ? (['grpc', 'rest'] as const) : (['rest', 'grpc'] as const)) {
+      rates[door] = await doorRate(door === 'grpc' ? submit : submitRest);
+    }
+    doorRounds.push(rates);
+  }
+  rows.push({
+    name: 'REST against gRPC, alternating rounds',
+    opsPerSecond: Number.NaN,
+    note: doorRounds
+      .map((r, i) => `round ${i + 1}: REST ${r.rest.toFixed(0)}/s, gRPC ${r.grpc.toFixed(0)}/s`)
+      .join('; '),
+  });
 
   await beacon.stop();
   await nc.close();
@@ -223,7 +252,8 @@ try {
     peaks['baseline: raw JetStream publish']!.opsPerSecond,
   );
   const grpc = peaks['submit report via gateway (gRPC)']!.opsPerSecond;
-  const rest = peaks['submit report via gateway (REST)']!.opsPerSecond;
+  const doorRatios = doorRounds.map((r) => r.rest / r.grpc).sort((a, b) => a - b);
+  const doorRatio = (doorRatios[(doorRatios.length - 1) >> 1]! + doorRatios[doorRatios.length >> 1]!) / 2;
   const baselineP99 =
     p99['baseline: raw grpc-js echo']! +
     p99['baseline: raw driver insertOne']! +
@@ -243,9 +273,9 @@ try {
         pass: p99['submit report via gateway (gRPC)']! <= baselineP99 + 5,
       },
       {
-        target: 'REST >= 80% of gRPC',
-        measured: `${rest.toFixed(0)}/s vs ${grpc.toFixed(0)}/s = ${((100 * rest) / grpc).toFixed(0)}%`,
-        pass: rest >= 0.8 * grpc,
+        target: 'REST >= 80% of gRPC (median of alternating rounds)',
+        measured: `rounds ${doorRatios.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')}; median ${(100 * doorRatio).toFixed(0)}%`,
+        pass: doorRatio >= 0.8,
       },
     ],
     fileURLToPath(new URL('./results', import.meta.url)),
