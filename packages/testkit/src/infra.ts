@@ -22,6 +22,7 @@ export {
 export { testNames, type TestNames } from './names.js';
 export { infraDir, installedBinary, repoRoot } from './paths.js';
 export { grpcServing } from './health.js';
+export { recordingLogger, type RecordedLine } from './recording-logger.js';
 export { freePort } from './ports.js';
 export { ManagedProcess, type ProcessSpec } from './process.js';
 export { startStack, type Endpoints, type RunningStack, type StackOptions } from './stack.js';

@@ -1,24 +1,8 @@
-import { Writable } from 'node:stream';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
-import { createLogger, type Logger } from '@beacon/platform';
 import { eventsV1, type impactV1, type intakeV1 } from '@beacon/proto';
-import { test, waitFor } from '@beacon/testkit';
+import { recordingLogger, test, waitFor } from '@beacon/testkit';
 import { call, registerWatcher, report, startScaleOutStack } from './support/stack.js';
-
-/** A logger at debug level whose lines the test reads: how it sees which instance did what. */
-function recordingLogger(name: string): { logger: Logger; lines: { msg?: string; eventId?: string }[] } {
-  const lines: { msg?: string; eventId?: string }[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) lines.push(JSON.parse(line) as { msg?: string; eventId?: string });
-      }
-      done();
-    },
-  });
-  return { logger: createLogger({ name, level: 'debug', destination: sink }), lines };
-}
 
 async function readAll<T>(
   js: JetStreamClient,
