@@ -89,3 +89,14 @@ test("a replica that wrote an incident's facts before cannot write older ones ov
   await first.put(other(3, []));
   expect(await second.get('incident-2')).toMatchObject({ version: 3, engagedAgencyIds: [] });
 });
+
+test('facts stored before they moved under `current` are still read, and the next change replaces them', async ({
+  db,
+}) => {
+  const store = new MongoIncidentFactsStore(db);
+  const { incidentId: _, ...earlier } = facts(5, { tlp: 'RED', engagedAgencyIds: ['bka'] });
+  await db.collection<{ _id: string }>('incident_facts').insertOne({ _id: 'incident-1', ...earlier });
+  expect(await store.get('incident-1')).toMatchObject({ version: 5, tlp: 'RED', engagedAgencyIds: ['bka'] });
+  await store.put(facts(6, { tlp: 'AMBER', engagedAgencyIds: [] }));
+  expect(await store.get('incident-1')).toMatchObject({ version: 6, tlp: 'AMBER', engagedAgencyIds: [] });
+});

@@ -41,7 +41,11 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
   async get(incidentId: string): Promise<IncidentFacts | undefined> {
     await this.#writing.get(incidentId)?.catch(() => undefined);
     const doc = await this.collection.findOne({ _id: incidentId });
-    return doc ? { incidentId, ...doc.current } : undefined;
+    if (!doc) return undefined;
+    // Written before the facts moved under `current`: they are the document's own fields
+    // (the next change of the incident's facts puts them under `current`).
+    const { _id, current, ...earlier } = doc as Partial<IncidentFactsDoc> & Omit<IncidentFacts, 'incidentId'>;
+    return { incidentId, ...(current ?? earlier) };
   }
 
   /** Settles once facts at least as new as these are stored (or found stored). */
