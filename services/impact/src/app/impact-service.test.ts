@@ -101,6 +101,23 @@ function service(severity?: SeverityFeed) {
   return { s, ...f };
 }
 
+/** Two replicas over one registry, at the time `now` gives. */
+async function replicas(now: () => number, registryCheckMs?: number) {
+  const shared = fakes();
+  const replica = () =>
+    new ImpactService({
+      registry: shared.registry,
+      assessments: shared.store,
+      clock: { now: () => new Date(now()) },
+      uuid: () => 'u',
+      digest: (text) => text,
+      ...(registryCheckMs === undefined ? {} : { registryCheckMs }),
+    });
+  const [a, b] = [replica(), replica()];
+  await Promise.all([a.init(), b.init()]);
+  return { shared, a, b };
+}
+
 describe('ImpactService', () => {
   it('raises the severity again on a redelivery when the first attempt failed', async () => {
     const raised: string[] = [];
@@ -178,19 +195,8 @@ describe('ImpactService', () => {
   });
 
   it("sees another replica's registry changes once its check period has passed, and rebuilds only for them", async () => {
-    const shared = fakes();
     let now = Date.parse('2026-11-28T12:00:00Z');
-    const replica = () =>
-      new ImpactService({
-        registry: shared.registry,
-        assessments: shared.store,
-        clock: { now: () => new Date(now) },
-        uuid: () => 'u',
-        digest: (text) => text,
-        registryCheckMs: 1_000,
-      });
-    const [a, b] = [replica(), replica()];
-    await Promise.all([a.init(), b.init()]);
+    const { shared, a, b } = await replicas(() => now, 1_000);
     const whatIf = (s: ImpactService) =>
       s.assess(coordinator, { affectedAssets: [{ assetId: 'grid', loss: 1 }] });
 
@@ -233,17 +239,7 @@ describe('ImpactService', () => {
   });
 
   it('keeps a change made here while a rebuild was reading the registry', async () => {
-    const shared = fakes();
-    const replica = () =>
-      new ImpactService({
-        registry: shared.registry,
-        assessments: shared.store,
-        clock: { now: () => new Date('2026-11-28T12:00:00Z') },
-        uuid: () => 'u',
-        digest: (text) => text,
-      });
-    const [a, b] = [replica(), replica()];
-    await Promise.all([a.init(), b.init()]);
+    const { shared, a, b } = await replicas(() => Date.parse('2026-11-28T12:00:00Z'));
     await b.putAsset(coordinator, asset('grid', 'op'), 0);
     // A's next use rebuilds (B changed the registry); the rebuild reads the registry, then
     // stalls while A stores an asset of its own.
@@ -260,17 +256,7 @@ describe('ImpactService', () => {
   });
 
   it('does not answer from a check that read the revision before the call began', async () => {
-    const shared = fakes();
-    const replica = () =>
-      new ImpactService({
-        registry: shared.registry,
-        assessments: shared.store,
-        clock: { now: () => new Date('2026-11-28T12:00:00Z') },
-        uuid: () => 'u',
-        digest: (text) => text,
-      });
-    const [a, b] = [replica(), replica()];
-    await Promise.all([a.init(), b.init()]);
+    const { shared, a, b } = await replicas(() => Date.parse('2026-11-28T12:00:00Z'));
     await b.putAsset(coordinator, asset('grid', 'op'), 0);
     let release!: () => void;
     shared.counts.hold = new Promise((resolve) => (release = resolve));

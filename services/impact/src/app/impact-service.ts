@@ -67,7 +67,10 @@ export class ImpactService {
   #revision = 0;
   #checkedAt = Number.NEGATIVE_INFINITY;
   #loadedAt = Number.NEGATIVE_INFINITY;
-  /** The store may hold what the graph does not (a change here failed part-way): rebuild. */
+  /**
+   * The graph may lack what the store holds (a change here failed part-way, another replica's
+   * came between two of ours, or a change named what the graph no longer has): rebuild.
+   */
   #stale = false;
   /** Uses of the graph that asked for a revision check, numbered, and the last one a check covered. */
   #wanted = 0;
