@@ -2,7 +2,8 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
-import { eventsV1, notifyV1 } from '@beacon/proto';
+import { eventsV1, intakeV1, notifyV1 } from '@beacon/proto';
+import { encodeEnvelope } from '@beacon/platform';
 import { test as base, waitFor } from '@beacon/testkit';
 import { AckLinks } from '../src/adapters/http/ack-links.js';
 import {
@@ -299,6 +300,83 @@ describe('the fan-out to agency feeds', () => {
     expect(await (await fetch(link, { method: 'POST' })).text()).toContain('Already recorded');
     const notEngaged = links.url('lka-by', incident.id, 'webhook-link');
     expect((await fetch(notEngaged, { method: 'POST' })).status).toBe(409);
+  });
+
+  test("each incident's events reach every feed in the order they were published, while many incidents are handled at once", async ({
+    stack: t,
+    nats,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    const agencyIds = ['cert-a', 'cert-b', 'cert-c'];
+    for (const id of agencyIds) {
+      await call(t.notifyClient, 'putAgency', { agency: agency(id, 'RED'), expectedVersion: 0 }, cc);
+      await call(t.notifyClient, 'putSubscription', { subscription: subscription(id, 'all') }, cc);
+    }
+    // A burst as intake makes under load: each incident's events back to back, many incidents.
+    const incidents = Array.from({ length: 24 }, (_, i) => `inc_order${String(i).padStart(2, '0')}`);
+    const EVENTS = 5;
+    const js = jetstream(nats);
+    const published: Promise<unknown>[] = [];
+    for (const id of incidents) {
+      for (let version = 1; version <= EVENTS; version++) {
+        const incident = intakeV1.Incident.fromPartial({
+          id,
+          title: 'Phishing wave',
+          tlp: TLP.CLEAR,
+          classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+          sectors: ['energy'],
+          jurisdictions: ['DE-BY'],
+          reportIds: Array.from({ length: version }, (_, r) => `rep_${id}_${r}`),
+          version,
+        });
+        const event = encodeEnvelope({
+          id: `${id}.e${version}`,
+          time: new Date(),
+          source: 'intake',
+          domain: 'incident',
+          event: 'report-attached',
+          subject: id,
+          tlp: 'CLEAR',
+          incidentId: id,
+          schema: 'beacon.intake.v1.ReportAttached',
+          data: intakeV1.ReportAttached.encode({
+            incidentId: id,
+            reportId: `rep_${id}_${version}`,
+            incident,
+          }).finish(),
+        });
+        published.push(js.publish(`${t.events.root}.${event.subject}`, event.data, { msgID: event.id }));
+      }
+    }
+    await Promise.all(published);
+
+    const inOrder = Object.fromEntries(
+      agencyIds.map((a) => [
+        a,
+        incidents.map((id) => Array.from({ length: EVENTS }, (_, v) => `${id}.e${v + 1}`)),
+      ]),
+    );
+    await waitFor(
+      async () => {
+        const consumer = await js.consumers.get(t.feeds.stream);
+        const pending = (await consumer.info()).num_pending;
+        if (pending < agencyIds.length * incidents.length * EVENTS) throw new Error(`${pending} feed copies`);
+        const feeds: Record<string, string[]> = Object.fromEntries(agencyIds.map((a) => [a, []]));
+        let seen = 0;
+        for await (const m of await consumer.fetch({ max_messages: pending, expires: 5_000 })) {
+          feeds[m.subject.slice(t.feeds.root.length + 1).split('.')[0]!]?.push(
+            eventsV1.Envelope.decode(m.data).id,
+          );
+          if (++seen === pending) break;
+        }
+        // Per agency and incident, the event ids in feed order.
+        const got = Object.fromEntries(
+          agencyIds.map((a) => [a, incidents.map((id) => feeds[a]!.filter((e) => e.startsWith(`${id}.`)))]),
+        );
+        expect(got).toEqual(inOrder);
+      },
+      { what: 'every feed copy', timeoutMs: 20_000, intervalMs: 200 },
+    );
   });
 });
 

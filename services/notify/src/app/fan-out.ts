@@ -22,9 +22,11 @@ export interface FanOutEvent {
 export interface FanOutResult {
   readonly decisions: RecipientDecision[];
   /**
-   * Settles when the facts the event carried are stored; the event is done — and may be
-   * acked — only then. Its feed copies are already stored when `handle` returns.
+   * Settles when every feed stored its copy. The copies are already sent when `handle`
+   * returns, so the next event of the incident may be handled then and still follow them.
    */
+  readonly published: Promise<void>;
+  /** Settles when the facts the event carried are stored. */
   readonly stored: Promise<void>;
 }
 
@@ -33,7 +35,8 @@ export interface FanOutResult {
  * and publishes it once to the feed of each agency that may and wants to receive it. The
  * feed deduplicates per (event, agency), so handling an event twice — a redelivery after a
  * crash mid-fan-out — leaves each feed with one copy. An event that carries its incident's
- * facts is published while they are written, so the database is off the path to the feeds.
+ * facts is published while they are written, so the database is off the path to the feeds;
+ * and `handle` does not wait for the feeds' acknowledgements, so neither is their round trip.
  */
 export class FanOut {
   constructor(
@@ -80,14 +83,14 @@ export class FanOut {
           envelope: event.envelope,
         })),
     );
-    // The copies go out first, the facts are written while their acks come back.
+    // The copies go out first, the facts are written while their acks come back. Both are
+    // awaited by the caller; neither is left unhandled when the other fails first.
+    published.catch(() => undefined);
     let stored = Promise.resolve();
     if (event.incident) {
       stored = this.deps.incidents.put(event.incident);
-      // Awaited by the caller; never left unhandled when publishing fails first.
       stored.catch(() => undefined);
     }
-    await published;
-    return { decisions, stored };
+    return { decisions, published, stored };
   }
 }

@@ -63,6 +63,10 @@ export interface FeedMessage {
 
 /** Publishes to `beacon.feed.<agencyId>.<domain>.<event>`, deduplicated per event and agency. */
 export interface FeedPublisher {
+  /**
+   * Sends every copy before it returns, so the copies of successive calls are stored in the
+   * order of the calls; the promise settles once the feeds acknowledged them all.
+   */
   publish(messages: readonly FeedMessage[]): Promise<void>;
 }
 

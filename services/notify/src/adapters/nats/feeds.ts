@@ -138,7 +138,9 @@ export class FanOutConsumer {
    * Handles up to `concurrency` events at once, but the events of one incident one after the
    * other, in stream order: its facts (label, engagement) change along its events, and its
    * feeds should carry them in that order. The next event of an incident starts once the
-   * previous one is in the feeds; each is acked when its facts are stored too.
+   * previous one's copies are sent: they leave on this one connection first, and the feeds
+   * store them in the order sent, so an incident's events wait for each other's CPU work but
+   * not for each other's round trips. Each is acked once its copies and its facts are stored.
    */
   async #loop(messages: ConsumerMessages): Promise<void> {
     const limit = new ConcurrencyLimit(this.options.concurrency ?? 32);
@@ -154,19 +156,15 @@ export class FanOutConsumer {
         continue;
       }
       const key = decoded.envelope.incidentId;
-      const published = (chains.get(key) ?? Promise.resolve()).then(() =>
-        limit.run(() =>
-          withConsumerSpan(this.options.durable, message, () => this.#publish(message, decoded)),
-        ),
+      const sent = (chains.get(key) ?? Promise.resolve()).then(() =>
+        limit.run(() => withConsumerSpan(this.options.durable, message, () => this.#send(message, decoded))),
       );
-      const chain = published.then(() => undefined);
+      const chain = sent.then(() => undefined);
       chains.set(key, chain);
       void chain.finally(() => {
         if (chains.get(key) === chain) chains.delete(key);
       });
-      const task = published.then((result) =>
-        result ? this.#settle(message, decoded, result.stored) : undefined,
-      );
+      const task = sent.then((result) => (result ? this.#settle(message, decoded, result.done) : undefined));
       inflight.add(task);
       void task.finally(() => inflight.delete(task));
       // Read no further ahead than twice what runs: the rest waits in the stream.
@@ -176,13 +174,14 @@ export class FanOutConsumer {
   }
 
   /**
-   * Publishes to the feeds; on failure naks and returns nothing. Never throws. The pending
-   * write comes back wrapped, as a promise returned bare would be awaited here.
+   * Sends the copies to the feeds; on failure naks and returns nothing. Never throws. What is
+   * still pending (the feeds' acknowledgements, the facts' write) comes back wrapped, as a
+   * promise returned bare would be awaited here.
    */
-  async #publish(message: JsMsg, decoded: Decoded): Promise<{ stored: Promise<void> } | undefined> {
+  async #send(message: JsMsg, decoded: Decoded): Promise<{ done: Promise<unknown> } | undefined> {
     const { envelope } = decoded;
     try {
-      const { decisions, stored } = await this.options.fanOut.handle({
+      const { decisions, published, stored } = await this.options.fanOut.handle({
         id: envelope.id,
         type: decoded.type,
         tlp: decoded.incident?.tlp ?? tlpOf(envelope.tlp),
@@ -198,17 +197,17 @@ export class FanOutConsumer {
           'event fanned out',
         );
       }
-      return { stored };
+      return { done: Promise.all([published, stored]) };
     } catch (error) {
       this.#retry(message, decoded, error);
       return undefined;
     }
   }
 
-  /** Acks once the event's facts are stored, naks when they could not be. Never throws. */
-  async #settle(message: JsMsg, decoded: Decoded, stored: Promise<void>): Promise<void> {
+  /** Acks once the event's copies and facts are stored, naks when either failed. Never throws. */
+  async #settle(message: JsMsg, decoded: Decoded, done: Promise<unknown>): Promise<void> {
     try {
-      await stored;
+      await done;
       message.ack();
     } catch (error) {
       this.#retry(message, decoded, error);
