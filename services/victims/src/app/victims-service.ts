@@ -130,6 +130,8 @@ export type IntakeOutcome =
   | { readonly ok: false; readonly row: number; readonly field: string; readonly message: string };
 
 export const MAX_IMPORT_ROWS = 1_000;
+/** Cases sealed and written together within an import. */
+const INSERT_CHUNK = 250;
 const MAX_CAS_ATTEMPTS = 8;
 const MAX_RESERVE_ATTEMPTS = 5;
 
@@ -221,7 +223,7 @@ export class VictimsService {
       }
     }
 
-    const built = prepared.map((p) => {
+    const build = (p: Prepared) => {
       const input = p.row.input;
       const change = openCase(
         {
@@ -253,18 +255,38 @@ export class VictimsService {
         requestHash: p.row.idempotency?.requestHash,
       };
       return { p, stored, events: change.events };
-    });
+    };
 
-    let existing: Set<string>;
-    try {
-      existing = await this.deps.cases.insert(
-        built.map(({ stored, events }) => ({ stored, events })),
-        { bulk: action === 'import' },
+    // Sealed and written a chunk at a time: the store writes one chunk while the next is
+    // sealed, rather than waiting for the whole batch and then making it wait.
+    const chunks: ReturnType<typeof build>[][] = [];
+    const writes: Promise<Set<string>>[] = [];
+    for (let i = 0; i < prepared.length; i += INSERT_CHUNK) {
+      const chunk = prepared.slice(i, i + INSERT_CHUNK).map(build);
+      chunks.push(chunk);
+      writes.push(
+        this.deps.cases.insert(
+          chunk.map(({ stored, events }) => ({ stored, events })),
+          { bulk: action === 'import' },
+        ),
       );
-    } catch (error) {
-      await this.#releaseAll(built.flatMap(({ p }) => (p.reserved ? [p.reserved] : [])));
-      throw error;
+      // Lets the driver send this chunk before the next one takes the thread.
+      if (i + INSERT_CHUNK < prepared.length) await new Promise((resolve) => setImmediate(resolve));
     }
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ error: r.reason as unknown, i }] : [],
+    );
+    if (failed.length > 0) {
+      // The places reserved for the chunks that failed; the others' cases hold theirs.
+      const reserved = failed.flatMap(({ i }) =>
+        chunks[i]!.flatMap(({ p }) => (p.reserved ? [p.reserved] : [])),
+      );
+      await this.#releaseAll(reserved);
+      throw failed[0]!.error;
+    }
+    const built = chunks.flat();
+    const existing = new Set(settled.flatMap((r) => (r.status === 'fulfilled' ? [...r.value] : [])));
 
     const inserted: string[] = [];
     // The cases the keys opened before, read together: a whole batch may be sent again.
