@@ -169,13 +169,13 @@ describe('a fraud campaign with hundreds of victims', () => {
     const doc = await cases.findOne({ _id: erased[0]!.caseId as never });
     expect(doc).not.toHaveProperty('dataKey');
     expect(doc).not.toHaveProperty('emailHash');
-    const sealedEmail = unpackSealed(doc!['sealed'] as string).email!;
-    expect(sealedEmail.length).toBeGreaterThan(28);
+    const sealedPersonal = unpackSealed(doc!['sealed'] as string).personal!;
+    expect(sealedPersonal.length).toBeGreaterThan(28);
     const keks = parseKeyEncryptionKeys(KEKS);
     const cipher = new EnvelopeCipher(keks, keks[0]!.id);
     // Neither the KEK nor any key that could be made again opens what is left.
     for (const key of [keks[0]!.key, cipher.newKey(erased[0]!.caseId).key]) {
-      expect(() => cipher.open(key as never, erased[0]!.caseId, 'email', sealedEmail)).toThrow();
+      expect(() => cipher.open(key as never, erased[0]!.caseId, 'personal', sealedPersonal)).toThrow();
     }
     expect((await officer('findCases', { email: personal(1).email, phone: '' })).cases).toEqual([]);
     expect((await officer('findCases', { email: personal(11).email, phone: '' })).cases).toHaveLength(1);

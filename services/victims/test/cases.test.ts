@@ -2,8 +2,18 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { commonV1, victimsV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
-import { unpackSealed } from '../src/adapters/mongo/sealed-codec.js';
-import { consent, failure, newCase, organisation, startVictimsStack, type VictimsStack } from './harness.js';
+import { EnvelopeCipher, parseKeyEncryptionKeys } from '../src/adapters/crypto/envelope-cipher.js';
+import type { SealedField } from '../src/app/ports.js';
+import { packSealed, unpackSealed } from '../src/adapters/mongo/sealed-codec.js';
+import {
+  consent,
+  failure,
+  kek,
+  newCase,
+  organisation,
+  startVictimsStack,
+  type VictimsStack,
+} from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<VictimsStack> => {
   const stack = await startVictimsStack(infra, names);
@@ -95,11 +105,9 @@ describe('victim cases over gRPC', () => {
     for (const pii of ['Nováková', 'novakova', '2345', 'hotline', opened.reference.slice(3)]) {
       expect(stored).not.toContain(pii);
     }
-    // One packed string: each field sealed on its own, the absent one (organisation) left out.
+    // One string holding one sealed value of all of it.
     expect(typeof doc!['sealed']).toBe('string');
-    expect(Object.keys(unpackSealed(doc!['sealed'] as string)).sort()).toEqual(
-      ['displayName', 'email', 'needs', 'notes', 'phone', 'preferredChannel', 'reference'].sort(),
-    );
+    expect(Object.keys(unpackSealed(doc!['sealed'] as string))).toEqual(['personal']);
 
     // The victim's reference tells anyone holding it the status, and nothing else.
     const portal = await t.call(['service']);
@@ -458,45 +466,77 @@ describe('victim cases over gRPC', () => {
     expect(records.filter((r) => r.action === 'search')).toHaveLength(2);
   });
 
-  test('a case stored with its sealed fields one by one (the earlier form) still opens, and is packed when next changed', async ({
+  test('a case stored in the earlier forms (each field sealed on its own, packed or one string each) still opens, and is sealed as one value when next changed', async ({
     stack: t,
     mongoClient,
   }) => {
+    // Keys the test knows, to write what the earlier release wrote.
+    const keks = kek('legacy');
+    await t.restart({ keks });
+    const [entry] = parseKeyEncryptionKeys(keks);
+    const cipher = new EnvelopeCipher([entry!], entry!.id);
     await registry(t);
     const officer = await t.call(['victim_officer'], 'vs-bayern');
-    const { case: opened } = await officer('openCase', { case: newCase() });
-    const caseId = opened!.id;
-    const cases = mongoClient.db(t.db).collection<{ _id: string; sealed: unknown }>('cases');
-    const packed = (await cases.findOne({ _id: caseId }))!.sealed as string;
-    const legacy = Object.fromEntries(
-      Object.entries(unpackSealed(packed)).map(([field, bytes]) => [
-        field,
-        Buffer.from(bytes).toString('base64'),
-      ]),
-    );
-    await cases.updateOne({ _id: caseId }, { $set: { sealed: legacy } });
+    type Doc = { _id: string; sealed: unknown; dataKey: { kekId: string; wrapped: string } };
+    const cases = mongoClient.db(t.db).collection<Doc>('cases');
+    for (const form of ['packed', 'one string each'] as const) {
+      const { case: opened } = await officer('openCase', { case: newCase() });
+      const caseId = opened!.id;
+      const doc = (await cases.findOne({ _id: caseId }))!;
+      const key = cipher.unwrap(caseId, {
+        kekId: doc.dataKey.kekId,
+        wrapped: Buffer.from(doc.dataKey.wrapped, 'base64'),
+      });
+      const plain = JSON.parse(
+        cipher.open(key, caseId, 'personal', unpackSealed(doc.sealed as string).personal!),
+      ) as { reference: string; victim: Record<string, string>; needs: unknown[]; riskFlags: unknown[] };
+      const fields: [SealedField, string][] = [
+        ['reference', plain.reference],
+        ...Object.entries(plain.victim).map(
+          ([field, value]) => [field as SealedField, value] as [SealedField, string],
+        ),
+        ['needs', JSON.stringify({ needs: plain.needs, riskFlags: plain.riskFlags })],
+      ];
+      const sealed = Object.fromEntries(
+        fields.map(([field, value]) => [field, cipher.seal(key, caseId, field, value)]),
+      );
+      await cases.updateOne(
+        { _id: caseId },
+        {
+          $set: {
+            sealed:
+              form === 'packed'
+                ? packSealed(sealed)
+                : Object.fromEntries(
+                    Object.entries(sealed).map(([f, b]) => [f, Buffer.from(b).toString('base64')]),
+                  ),
+          },
+        },
+      );
 
-    const { case: read } = await officer('getCase', { caseId });
-    expect(read!.victim).toMatchObject({
-      displayName: 'Jana Nováková',
-      email: 'jana.novakova@example.org',
-      notes: 'Called the hotline after the fake bank SMS.',
-    });
-    expect(read!.needs).toHaveLength(2);
+      const { case: read } = await officer('getCase', { caseId });
+      expect(read!.victim, form).toMatchObject({
+        displayName: 'Jana Nováková',
+        email: 'jana.novakova@example.org',
+        notes: 'Called the hotline after the fake bank SMS.',
+      });
+      expect(read!.needs, form).toHaveLength(2);
 
-    await officer('recordConsent', {
-      caseId,
-      consent: consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT, false),
-    });
-    const changed = (await cases.findOne({ _id: caseId }))!.sealed;
-    expect(typeof changed).toBe('string');
-    expect(Object.keys(unpackSealed(changed as string)).sort()).toEqual(
-      ['displayName', 'needs', 'notes', 'reference'].sort(),
-    );
-    expect((await officer('getCase', { caseId })).case!.victim).toMatchObject({
-      displayName: 'Jana Nováková',
-      email: '',
-    });
+      await officer('recordConsent', {
+        caseId,
+        consent: consent(ConsentPurpose.CONSENT_PURPOSE_CONTACT, false),
+      });
+      const changed = (await cases.findOne({ _id: caseId }))!.sealed;
+      expect(Object.keys(unpackSealed(changed as string)), form).toEqual(['personal']);
+      const after = (await officer('getCase', { caseId })).case!;
+      expect(after.victim, form).toMatchObject({
+        displayName: 'Jana Nováková',
+        email: '',
+        phone: '',
+        notes: 'Called the hotline after the fake bank SMS.',
+      });
+      expect(after.needs, form).toHaveLength(2);
+    }
   });
 
   test('the audit chain verifies, and a record altered in the database breaks it', async ({

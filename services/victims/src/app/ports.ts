@@ -35,8 +35,12 @@ export interface SearchHasher {
   idempotencySeed(scope: string): Uint8Array;
 }
 
-/** The personal data of a case, each field sealed on its own. */
+/**
+ * What is sealed: `personal`, all of a case's personal data as one value; the others, one
+ * field each, are only read, in cases written before that form.
+ */
 export const SEALED_FIELDS = [
+  'personal',
   'reference',
   'displayName',
   'organisationName',

@@ -73,6 +73,7 @@ import type {
   Clock,
   OrganisationStore,
   Page,
+  SealedData,
   SearchHasher,
   StoredCase,
   StoredOrganisation,
@@ -433,6 +434,7 @@ export class VictimsService {
           dataKey,
           caseId,
           current.sealed,
+          current.state.victimKind,
           input.needs,
           input.riskFlags,
         );
@@ -511,7 +513,7 @@ export class VictimsService {
             next: {
               ...current,
               state: change.state,
-              sealed: withoutContact(current.sealed),
+              sealed: this.#withoutContact(current),
               emailHash: undefined,
               phoneHash: undefined,
             },
@@ -718,7 +720,7 @@ export class VictimsService {
             ? {
                 ...current,
                 state: change.state,
-                sealed: withoutContact(current.sealed),
+                sealed: this.#withoutContact(current),
                 emailHash: undefined,
                 phoneHash: undefined,
               }
@@ -927,6 +929,12 @@ export class VictimsService {
     // Audited first: a read that cannot be recorded does not happen.
     await this.#audit(caller, action, [stored.state.id], detail);
     return openPersonalData(this.deps.cipher, key, stored.state.id, stored.sealed, stored.state.victimKind);
+  }
+
+  /** The sealed data without the contact details (see `withoutContact`). */
+  #withoutContact(stored: StoredCase): SealedData {
+    const key = stored.state.erasedAt || !stored.dataKey ? undefined : this.#dataKey(stored);
+    return withoutContact(this.deps.cipher, key, stored.state.id, stored.sealed, stored.state.victimKind);
   }
 
   #dataKey(stored: StoredCase) {

@@ -24,7 +24,7 @@ type Key = KeyObject;
 /**
  * Layout of every sealed value: format byte, IV, ciphertext, tag. `aad` starts with the
  * format byte (see `aadOf`), so a changed format byte fails like any other change. Written
- * into one buffer: a bulk intake seals eight values a victim, and the copies added up.
+ * into one buffer: a bulk intake seals tens of thousands of values, and the copies added up.
  */
 function seal(key: Key, aad: Buffer, plaintext: Buffer, iv: Buffer): Buffer {
   const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
@@ -159,7 +159,7 @@ export class EnvelopeCipher implements CaseCipher {
 
 /**
  * Cryptographically strong bytes drawn from a 16 KiB buffer refilled by `randomBytes`: a bulk
- * intake needs nine values a victim (a key and eight IVs), and one call per value costs more
+ * intake needs three values a victim (a key and two IVs), and one call per value costs more
  * than the encryption. Every value is copied out, so no handed-out key keeps the pool alive.
  */
 function pooledRandomBytes(): (size: number) => Buffer {

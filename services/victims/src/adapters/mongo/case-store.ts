@@ -35,8 +35,9 @@ export interface CaseDoc extends OutboxFields {
   /** The whole clear state (`CaseState`) as JSON. */
   state: string;
   /**
-   * The sealed fields packed in one base64 string (see `packSealed`); an object of base64
-   * strings in documents written before. FerretDB writes a document of strings about a third
+   * The sealed values packed in one base64 string (see `packSealed`): one, of all the personal
+   * data, or in cases written before one per field; an object of base64 strings in documents
+   * older still. FerretDB writes a document of strings about a third
    * faster than the same document with BSON binaries (measured).
    */
   sealed: string | SealedDocLegacy;

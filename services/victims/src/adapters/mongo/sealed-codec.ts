@@ -1,12 +1,11 @@
 import type { SealedData, SealedField } from '../../app/ports.js';
 
 /**
- * How a case's sealed fields are stored: all of them in one string. Each field is still sealed
- * on its own (its own IV, tag and additional data naming the case and field); only the storage
- * packs them, because FerretDB converts every field of a document on each write: one string in
- * place of a sub-document of up to eight costs the store about 20 µs less CPU per case
- * inserted (170 against 190 µs, measured on this machine), and the service six fewer base64
- * conversions.
+ * How a case's sealed values are stored: all of them in one string, because FerretDB converts
+ * every field of a document on each write: one string in place of a sub-document of up to
+ * eight costs the store about 20 µs less CPU per case inserted (170 against 190 µs, measured
+ * on this machine), and the service six fewer base64 conversions. A case holds one sealed
+ * value now (`personal`); cases written before hold one per field.
  *
  * Layout, base64: a format byte, then per field its code (one byte), its length (four bytes,
  * big-endian) and its sealed bytes. The codes are part of the stored format: never reuse one.
@@ -21,6 +20,7 @@ const CODES: Readonly<Record<SealedField, number>> = {
   preferredChannel: 6,
   notes: 7,
   needs: 8,
+  personal: 9,
 };
 const FIELDS = Object.entries(CODES) as [SealedField, number][];
 const BY_CODE = new Map(FIELDS.map(([field, code]) => [code, field]));
