@@ -102,9 +102,13 @@ export {
   type OutboxAnnouncer,
   type OutboxBacklog,
   type OutboxClaimFields,
+  type OutboxEntry,
   type OutboxEntryDoc,
   type OutboxFields,
   type OutboxRelayOptions,
+  outboxEntry,
+  readOutboxEntry,
+  type StoredOutboxEntry,
 } from './outbox-relay.js';
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';

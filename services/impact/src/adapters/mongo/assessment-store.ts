@@ -1,5 +1,5 @@
-import { Binary, type Collection, type Db } from 'mongodb';
-import { encodeEnvelope, isDuplicateKeyError, outboxTrace, type OutboxFields } from '@beacon/platform';
+import type { Collection, Db } from 'mongodb';
+import { encodeEnvelope, isDuplicateKeyError, outboxEntry, type OutboxFields } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
 import type { Assessment, AssessmentStore } from '../../app/ports.js';
 import { assessmentToProto } from '../proto-mapping.js';
@@ -58,14 +58,13 @@ export class MongoAssessmentStore implements AssessmentStore {
       const assessment: Assessment = { ...candidate, revision: (existing?.revision ?? 0) + 1 };
       const event = this.#event(assessment);
       const { id: _id, ...fields } = assessment;
-      const entry = {
+      const entry = outboxEntry({
         id: event.id,
         seq: assessment.revision,
         subject: event.subject,
-        data: new Binary(event.data),
+        data: event.data,
         createdAt: assessment.assessedAt,
-        ...outboxTrace(),
-      };
+      });
       try {
         if (!existing) {
           await this.collection.insertOne({

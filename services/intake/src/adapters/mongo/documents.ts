@@ -4,7 +4,7 @@ import type { AffectedAsset } from '../../domain/affected-asset.js';
 import type { Incident, IncidentObservable, IncidentStatus, Report } from '../../domain/incident.js';
 import type { AuditRecord, ReportPlan, StoredReport } from '../../app/ports.js';
 
-export type { OutboxEntryDoc, OutboxFields } from '@beacon/platform';
+export type { OutboxFields, StoredOutboxEntry } from '@beacon/platform';
 
 export interface AffectedAssetDoc {
   assetId: string;

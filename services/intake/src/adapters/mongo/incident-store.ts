@@ -72,7 +72,10 @@ export class MongoIncidentStore implements IncidentStore {
   async insert(change: Change, audit?: PendingAudit): Promise<'inserted' | 'exists'> {
     const now = change.incident.updatedAt;
     const { set, count } = outboxUpdate(change.events, this.encode, now, change.incident.version * 100);
-    const outbox = Object.fromEntries(Object.values(set).map((entry) => [entry.id, entry]));
+    // `set` is keyed by path (`outbox.<id>`): the insert takes the entries by id.
+    const outbox = Object.fromEntries(
+      Object.entries(set).map(([path, entry]) => [path.slice('outbox.'.length), entry]),
+    );
     const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
     const inserted = await this.#writes.insertOne({
       _id: change.incident.id,

@@ -1,7 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRpcServerSpan, startTracing, type Tracing } from '@beacon/platform';
+import { readOutboxEntry, startRpcServerSpan, startTracing, type Tracing } from '@beacon/platform';
 import type { Report } from '../../domain/incident.js';
 import { openFromReport } from '../../domain/rules.js';
 import { encodeEvent } from '../proto-mapping.js';
@@ -49,13 +49,28 @@ describe('outbox entries', () => {
     const requestSpan = exporter.getFinishedSpans()[0]!.spanContext().spanId;
     expect(count).toBeGreaterThan(0);
     for (const entry of Object.values(set)) {
-      expect(entry.trace).toEqual({ traceparent: `00-${CALLER_TRACE}-${requestSpan}-01` });
+      expect(readOutboxEntry(entry).trace).toEqual({ traceparent: `00-${CALLER_TRACE}-${requestSpan}-01` });
     }
   });
 
   it('carry no context when the process does not trace', () => {
     tracing = startTracing({ serviceName: 'intake', env: {} });
     const { set } = outboxUpdate(events, encode, NOW, 100);
-    for (const entry of Object.values(set)) expect(entry).not.toHaveProperty('trace');
+    for (const entry of Object.values(set)) expect(readOutboxEntry(entry)).not.toHaveProperty('trace');
+  });
+
+  it('hold what the relay publishes: id, order, subject, the encoded event and its time', () => {
+    const encoded: ReturnType<typeof encode>[] = [];
+    const { set } = outboxUpdate(events, (e) => encoded[encoded.push(encode(e)) - 1]!, NOW, 300);
+    expect(Object.keys(set)).toEqual(encoded.map((e) => `outbox.${e.id}`));
+    expect(Object.values(set).map(readOutboxEntry)).toEqual(
+      encoded.map((e, i) => ({
+        id: e.id,
+        seq: 300 + i,
+        subject: e.subject,
+        data: Buffer.from(e.data),
+        createdAt: NOW,
+      })),
+    );
   });
 });

@@ -1,8 +1,7 @@
-import { Binary } from 'mongodb';
-import { outboxTrace } from '@beacon/platform';
+import { outboxEntry, outboxTrace } from '@beacon/platform';
 import type { IntakeEvent } from '../../domain/events.js';
 import type { EncodedEvent } from '../proto-mapping.js';
-import type { OutboxEntryDoc } from './documents.js';
+import type { StoredOutboxEntry } from './documents.js';
 
 /** Turns a domain event into its final wire form, with a fresh id and time. */
 export type EventEncoder = (event: IntakeEvent) => EncodedEvent;
@@ -16,20 +15,16 @@ export function outboxUpdate(
   encode: EventEncoder,
   now: Date,
   firstSeq: number,
-): { set: Record<string, OutboxEntryDoc>; count: number } {
-  const set: Record<string, OutboxEntryDoc> = {};
+): { set: Record<string, StoredOutboxEntry>; count: number } {
+  const set: Record<string, StoredOutboxEntry> = {};
   // The request writing the events is the one their consumers' work continues.
-  const trace = outboxTrace();
+  const { trace } = outboxTrace();
   events.forEach((event, i) => {
     const encoded = encode(event);
-    set[`outbox.${encoded.id}`] = {
-      id: encoded.id,
-      seq: firstSeq + i,
-      subject: encoded.subject,
-      data: new Binary(encoded.data),
-      createdAt: now,
-      ...trace,
-    };
+    set[`outbox.${encoded.id}`] = outboxEntry(
+      { id: encoded.id, seq: firstSeq + i, subject: encoded.subject, data: encoded.data, createdAt: now },
+      trace,
+    );
   });
   return { set, count: events.length };
 }

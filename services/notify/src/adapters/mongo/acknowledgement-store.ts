@@ -1,5 +1,5 @@
-import { Binary, type Collection, type Db } from 'mongodb';
-import { encodeEnvelope, isDuplicateKeyError, outboxTrace, type OutboxFields } from '@beacon/platform';
+import type { Collection, Db } from 'mongodb';
+import { encodeEnvelope, isDuplicateKeyError, outboxEntry, type OutboxFields } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import type { Acknowledgement, AcknowledgementStore } from '../../app/ports.js';
 
@@ -50,14 +50,13 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
         _id,
         ...fields,
         outbox: {
-          [event.id]: {
+          [event.id]: outboxEntry({
             id: event.id,
             seq: 1,
             subject: event.subject,
-            data: new Binary(event.data),
+            data: event.data,
             createdAt: ack.at,
-            ...outboxTrace(),
-          },
+          }),
         },
       });
     } catch (error) {

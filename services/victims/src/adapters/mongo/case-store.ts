@@ -1,10 +1,11 @@
-import { Binary, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
 import {
   encodeEnvelope,
   ensureIndexes,
+  outboxEntry,
   outboxTrace,
-  type OutboxEntryDoc,
   type OutboxFields,
+  type StoredOutboxEntry,
 } from '@beacon/platform';
 import type { StatsScope } from '../../domain/access.js';
 import { statusOf, type CaseEvent, type CaseState } from '../../domain/victim-case.js';
@@ -259,9 +260,13 @@ export class MongoCaseStore implements CaseStore {
   }
 
   /** The events in wire form, keyed by id; `seq` continues from the case's version. */
-  #outbox(state: CaseState, events: readonly CaseEvent[], version: number): Record<string, OutboxEntryDoc> {
-    const outbox: Record<string, OutboxEntryDoc> = {};
-    const trace = outboxTrace();
+  #outbox(
+    state: CaseState,
+    events: readonly CaseEvent[],
+    version: number,
+  ): Record<string, StoredOutboxEntry> {
+    const outbox: Record<string, StoredOutboxEntry> = {};
+    const { trace } = outboxTrace();
     events.forEach((event, i) => {
       const payload = eventPayload(state, event);
       const encoded = encodeEnvelope({
@@ -277,14 +282,16 @@ export class MongoCaseStore implements CaseStore {
         schema: payload.schema,
         data: payload.data,
       });
-      outbox[encoded.id] = {
-        id: encoded.id,
-        seq: version * 100 + i,
-        subject: encoded.subject,
-        data: new Binary(encoded.data),
-        createdAt: state.updatedAt,
-        ...trace,
-      };
+      outbox[encoded.id] = outboxEntry(
+        {
+          id: encoded.id,
+          seq: version * 100 + i,
+          subject: encoded.subject,
+          data: encoded.data,
+          createdAt: state.updatedAt,
+        },
+        trace,
+      );
     });
     return outbox;
   }
