@@ -14,7 +14,7 @@
  * JetStream after the import is reported apart: publishing trails a bulk import on purpose.
  *
  * This machine is shared, so every figure moves with what else runs: the scenarios are
- * interleaved over `VICTIMS_BENCH_ROUNDS` rounds (default 2), the medians are reported, and the
+ * interleaved over `VICTIMS_BENCH_ROUNDS` rounds (default 5), the medians are reported, and the
  * target is judged on the median of each round's own ratio. CPU per report, which moves less,
  * is given for the store, the service and the import client's thread apart, and the store's
  * commands per report of an encrypted import are printed (from the launcher's `-debug`
@@ -41,7 +41,7 @@ import { publish, type Check, type Row } from './report.js';
 const REPORTS = Number(process.env['VICTIMS_BENCH_REPORTS'] ?? 10_000);
 const BATCH = Number(process.env['VICTIMS_BENCH_BATCH'] ?? 1_000);
 const WINDOW = Number(process.env['VICTIMS_BENCH_WINDOW'] ?? 3);
-const ROUNDS = Number(process.env['VICTIMS_BENCH_ROUNDS'] ?? 2);
+const ROUNDS = Number(process.env['VICTIMS_BENCH_ROUNDS'] ?? 5);
 /** `0` skips waiting for the first encrypted run's events (e.g. when profiling the intake). */
 const DRAIN = process.env['VICTIMS_BENCH_DRAIN'] !== '0';
 const TARGET_SHARE = 0.5;
