@@ -32,7 +32,7 @@ export interface OutboxEntryDoc extends Omit<OutboxEntry, 'data'> {
  * An outbox entry as stored: one binary (see `outboxEntry`), or a sub-document in documents
  * written by earlier releases; the relay reads both.
  */
-export type StoredOutboxEntry = Binary | OutboxEntryDoc;
+export type StoredOutboxEntry = Binary | Uint8Array | OutboxEntryDoc;
 
 const ENTRY_FORMAT = 1;
 
@@ -73,11 +73,14 @@ export function outboxEntry(
 
 /** An outbox entry as stored, in either form; throws when a packed one is malformed. */
 export function readOutboxEntry(stored: StoredOutboxEntry): OutboxEntry {
-  if (!isBinary(stored)) return { ...stored, data: stored.data.buffer };
-  const bytes = Buffer.from(stored.buffer.buffer, stored.buffer.byteOffset, stored.position);
-  if (bytes.length < 17 || bytes[0] !== ENTRY_FORMAT) {
-    throw new Error(`an outbox entry of an unknown format (${bytes[0]})`);
-  }
+  if (isSubDocument(stored)) return { ...stored, data: stored.data.buffer };
+  // A Binary as the driver returns it, or its bytes should buffers ever be promoted.
+  const bytes =
+    stored instanceof Uint8Array
+      ? Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength)
+      : Buffer.from(stored.buffer.buffer, stored.buffer.byteOffset, stored.position);
+  if (bytes[0] !== ENTRY_FORMAT) throw new Error(`an outbox entry of an unknown format (${bytes[0]})`);
+  if (bytes.length < 17) throw new Error('a malformed outbox entry');
   const texts: string[] = [];
   let at = 17;
   for (let i = 0; i < 4; i++) {
@@ -97,8 +100,17 @@ export function readOutboxEntry(stored: StoredOutboxEntry): OutboxEntry {
   };
 }
 
-const isBinary = (stored: StoredOutboxEntry): stored is Binary =>
-  (stored as { _bsontype?: unknown })._bsontype === 'Binary';
+/** The entry, or nothing when it cannot be read (for metrics; publishing says why). */
+function readableEntry(stored: StoredOutboxEntry): OutboxEntry | undefined {
+  try {
+    return readOutboxEntry(stored);
+  } catch {
+    return undefined;
+  }
+}
+
+const isSubDocument = (stored: StoredOutboxEntry): stored is OutboxEntryDoc =>
+  typeof (stored as Partial<OutboxEntryDoc>).subject === 'string';
 
 /** Fields every document with an outbox has; the relay reads only these. */
 export interface OutboxFields {
@@ -368,9 +380,9 @@ export class OutboxRelay {
         let oldest: Date | undefined;
         for (const doc of docs) {
           for (const stored of Object.values(doc.outbox ?? {})) {
-            const entry = readOutboxEntry(stored);
             events += 1;
-            if (!oldest || entry.createdAt < oldest) oldest = entry.createdAt;
+            const { createdAt } = readableEntry(stored) ?? {};
+            if (createdAt && (!oldest || createdAt < oldest)) oldest = createdAt;
           }
         }
         return { source, events, oldest, truncated: docs.length >= limit };
@@ -449,9 +461,19 @@ export class OutboxRelay {
    * be another relay's, so then only the published events are removed (removing is idempotent).
    */
   async #publishDoc(source: Collection<OutboxDoc>, doc: OutboxDoc, deadline: number): Promise<number> {
-    const entries = Object.values(doc.outbox ?? {})
-      .map(readOutboxEntry)
-      .sort((a, b) => a.seq - b.seq);
+    let entries: OutboxEntry[] = [];
+    try {
+      entries = Object.values(doc.outbox ?? {})
+        .map(readOutboxEntry)
+        .sort((a, b) => a.seq - b.seq);
+    } catch (error) {
+      // Never published, and loud at every pass, but not in the way of other documents' events;
+      // the claim is given up below like any other.
+      this.#options.logger.error(
+        { err: error, source: source.collectionName, id: doc._id },
+        'an outbox entry cannot be read; its document is left as it is',
+      );
+    }
     const published: string[] = [];
     try {
       for (const entry of entries) {

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { victimsV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
-import { EnvelopeCipher } from '../src/index.js';
+import { EnvelopeCipher, type CaseCipher } from '../src/index.js';
 import { parseKeyEncryptionKeys } from '../src/adapters/crypto/envelope-cipher.js';
 import { unpackSealed } from '../src/adapters/mongo/sealed-codec.js';
 import { consent, failure, kek, organisation, startVictimsStack, type VictimsStack } from './harness.js';
@@ -256,5 +256,64 @@ describe('a fraud campaign with hundreds of victims', () => {
     );
     const events = await t.events(nats, 1_000);
     expect(events.filter((e) => e.type.endsWith('case-opened.v1'))).toHaveLength(1_000);
+  });
+
+  test('a batch only part of which can be stored: that part answered and audited, the rest answered row by row, and sending it again completes it', async ({
+    infra,
+    names,
+    mongoClient,
+  }) => {
+    // Sealing fails for one victim, as a key service outage would: its chunk and the chunks
+    // after it are not written; the chunk before it is.
+    const keks = parseKeyEncryptionKeys(KEKS);
+    const real = new EnvelopeCipher(keks, keks[0]!.id);
+    const faulty: CaseCipher = {
+      currentKeyId: real.currentKeyId,
+      newKey: (caseId) => real.newKey(caseId),
+      unwrap: (caseId, wrapped) => real.unwrap(caseId, wrapped),
+      rewrap: (caseId, wrapped) => real.rewrap(caseId, wrapped),
+      open: (key, caseId, field, sealed) => real.open(key, caseId, field, sealed),
+      seal: (key, caseId, field, text) => {
+        if (text.includes('Seal-Fault')) throw new Error('the key service is unreachable');
+        return real.seal(key, caseId, field, text);
+      },
+    };
+    const t = await startVictimsStack(infra, names, { keks: KEKS, cipher: faulty });
+    try {
+      const officer = await t.call(['victim_officer'], 'vs-bayern');
+      const rows = Array.from({ length: 600 }, (_, i) => row(i + 1));
+      const victim = rows[399]!.case!.victim!;
+      rows[399] = {
+        ...rows[399]!,
+        case: { ...rows[399]!.case!, victim: { ...victim, displayName: 'Seal-Fault' } },
+      };
+      const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+      const partial = await officer('importCases', { rows, firstRow: 1 });
+      expect(partial.cases.map((c) => c.row)).toEqual(range(1, 250));
+      expect(partial.errors.map((e) => e.row)).toEqual(range(251, 600));
+      expect(partial.errors[0]!.field).toBe('case');
+      expect(partial.errors[0]!.description).toContain('send the row again');
+      const db = mongoClient.db(t.db);
+      expect(await db.collection('cases').countDocuments()).toBe(250);
+      const audited = await db.collection('audit').find({ action: 'import' }).toArray();
+      expect(audited.map((a) => new Set(a['caseIds'] as string[]))).toEqual([
+        new Set(partial.cases.map((c) => c.caseId)),
+      ]);
+      expect(
+        t.logs.some((l) => l.includes('part of an import was not stored') && l.includes('"rows":350')),
+      ).toBe(true);
+
+      rows[399] = row(400);
+      const again = await officer('importCases', { rows, firstRow: 1 });
+      expect(again.errors).toEqual([]);
+      expect(again.cases.filter((c) => c.replayed).map((c) => c.row)).toEqual(range(1, 250));
+      expect(again.cases.filter((c) => c.replayed).map((c) => c.reference)).toEqual(
+        partial.cases.map((c) => c.reference),
+      );
+      expect(await db.collection('cases').countDocuments()).toBe(600);
+    } finally {
+      await t.stop();
+    }
   });
 });

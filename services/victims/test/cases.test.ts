@@ -466,7 +466,7 @@ describe('victim cases over gRPC', () => {
     expect(records.filter((r) => r.action === 'search')).toHaveLength(2);
   });
 
-  test('a case stored in the earlier forms (each field sealed on its own, packed or one string each) still opens, and is sealed as one value when next changed', async ({
+  test('a case stored in the earlier forms (each field sealed on its own, packed or one string each) still opens, and is sealed as one value when its personal data next changes', async ({
     stack: t,
     mongoClient,
   }) => {

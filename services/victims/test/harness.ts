@@ -7,7 +7,7 @@ import { createDevIssuer, createLogger, fieldViolations, type DevIssuer, type Ro
 import { eventsV1, victimsV1 } from '@beacon/proto';
 import { freePort, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
-import { loadConfig, startVictims, type RunningVictims } from '../src/index.js';
+import { loadConfig, startVictims, type CaseCipher, type RunningVictims } from '../src/index.js';
 
 type Unary = (
   request: unknown,
@@ -78,7 +78,7 @@ export const kek = (id: string) => `${id}:${randomBytes(32).toString('base64')}`
 export async function startVictimsStack(
   infra: Endpoints,
   names: TestNames,
-  options: { gateway?: boolean; keks?: string; current?: string } = {},
+  options: { gateway?: boolean; keks?: string; current?: string; cipher?: CaseCipher } = {},
 ): Promise<VictimsStack> {
   const issuer = await createDevIssuer({});
   const logs: string[] = [];
@@ -113,6 +113,7 @@ export async function startVictimsStack(
     return startVictims(
       { ...config, grpc: { host: '127.0.0.1', port }, auth: { ...config.auth, jwks: { keys: issuer.jwks } } },
       logger,
+      options.cipher ? { cipher: options.cipher } : {},
     );
   };
   const connect = () => new victimsV1.VictimsServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());

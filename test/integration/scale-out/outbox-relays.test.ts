@@ -9,9 +9,18 @@ import {
   ensureStream,
   eventsStream,
   OutboxRelay,
+  outboxEntry,
   type OutboxFields,
 } from '@beacon/platform';
-import { infraDir, ManagedProcess, repoRoot, startDedicated, test, waitFor } from '@beacon/testkit';
+import {
+  infraDir,
+  ManagedProcess,
+  recordingLogger,
+  repoRoot,
+  startDedicated,
+  test,
+  waitFor,
+} from '@beacon/testkit';
 
 type Doc = OutboxFields & { _id: string };
 
@@ -293,6 +302,73 @@ describe('several outbox relays over the same documents', () => {
       expect(updated.sort()).toEqual([...ids].sort());
       const bodies = await streamBodies(jetstream(nats), stream);
       expect([...bodies].sort()).toEqual(ids.flatMap((id) => [`${id}-e0`, `${id}-e1`]).sort());
+    },
+  );
+
+  test(
+    'entries in both stored forms are published; an unreadable one is left, logged, and holds up no other document',
+    { timeout: 30_000 },
+    async ({ names, db, jsm, nats }) => {
+      const stream = names.stream('EVENTS');
+      const root = names.subject('beacon.evt');
+      await ensureStream(jsm, eventsStream(stream, root));
+      const collection = db.collection<Doc>('docs');
+      // Sub-documents, as releases before the packed form wrote them.
+      const old = await fillOutboxes(collection, 5, 2);
+      const packed = Array.from({ length: 5 }, (_, d) => `packed${d}`);
+      await collection.insertMany(
+        packed.map((_id) => ({
+          _id,
+          outbox: Object.fromEntries(
+            [0, 1].map((seq) => {
+              const id = `${_id}-e${seq}`;
+              return [
+                id,
+                outboxEntry({
+                  id,
+                  seq,
+                  subject: 'thing.happened',
+                  data: Buffer.from(id),
+                  createdAt: new Date(),
+                }),
+              ];
+            }),
+          ),
+        })),
+      );
+      await collection.insertOne({
+        _id: 'poison',
+        outbox: { 'poison-e0': new Binary(Buffer.from([9, 1, 2])) },
+      });
+      const { logger: recorded, lines } = recordingLogger('relays-test');
+      const relay = new OutboxRelay({
+        sources: { docs: collection },
+        js: jetstream(nats),
+        subjectRoot: root,
+        logger: recorded,
+        sweepMs: 100,
+      });
+      try {
+        relay.start();
+        await waitFor(
+          async () => {
+            const left = await leftovers(collection);
+            expect(left).toEqual(['poison: 1 events']);
+            expect(
+              lines.some((l) => l.msg === 'an outbox entry cannot be read; its document is left as it is'),
+            ).toBe(true);
+          },
+          { what: 'the relay to empty every readable outbox', timeoutMs: 20_000, intervalMs: 100 },
+        );
+      } finally {
+        await relay.stop();
+      }
+      const bodies = await streamBodies(jetstream(nats), stream);
+      expect([...bodies].sort()).toEqual(
+        [...old, ...packed].flatMap((id) => [`${id}-e0`, `${id}-e1`]).sort(),
+      );
+      // The relay never gave up on the others: no pass failed.
+      expect(lines.filter((l) => l.msg === 'outbox relay pass failed; retrying')).toEqual([]);
     },
   );
 });

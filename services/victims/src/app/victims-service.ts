@@ -90,6 +90,8 @@ export interface VictimsDeps {
   readonly random: (size: number) => Uint8Array;
   /** A freed referral place could not be given back (the count is off by one until fixed). */
   readonly onReleaseFailure?: (organisationId: string, error: unknown) => void;
+  /** Part of an import could not be stored; its rows were answered as not stored. */
+  readonly onPartialImport?: (error: unknown, rows: number) => void;
 }
 
 export interface ConsentInput {
@@ -160,7 +162,7 @@ export class VictimsService {
     return outcome!;
   }
 
-  /** Opens many cases in one bulk write; rows that cannot be opened are answered one by one. */
+  /** Opens many cases in bulk writes of 250; rows that cannot be opened are answered one by one. */
   async importCases(caller: Caller, rows: readonly IntakeRow[]): Promise<IntakeOutcome[]> {
     const org = officerOrganisation(caller);
     if (!org) throw refuse('only victim officers open cases');
@@ -262,31 +264,46 @@ export class VictimsService {
     // sealed, rather than waiting for the whole batch and then making it wait.
     const chunks: ReturnType<typeof build>[][] = [];
     const writes: Promise<Set<string>>[] = [];
-    for (let i = 0; i < prepared.length; i += INSERT_CHUNK) {
-      const chunk = prepared.slice(i, i + INSERT_CHUNK).map(build);
-      chunks.push(chunk);
-      writes.push(
-        this.deps.cases.insert(
+    let unsealed: unknown;
+    try {
+      for (let i = 0; i < prepared.length; i += INSERT_CHUNK) {
+        const chunk = prepared.slice(i, i + INSERT_CHUNK).map(build);
+        chunks.push(chunk);
+        const write = this.deps.cases.insert(
           chunk.map(({ stored, events }) => ({ stored, events })),
           { bulk: action === 'import' },
-        ),
-      );
-      // Lets the driver send this chunk before the next one takes the thread.
-      if (i + INSERT_CHUNK < prepared.length) await new Promise((resolve) => setImmediate(resolve));
+        );
+        // Settled below, with the others; never left unhandled while the next chunk is sealed.
+        write.catch(() => undefined);
+        writes.push(write);
+        // Lets the driver send this chunk before the next one takes the thread.
+        if (i + INSERT_CHUNK < prepared.length) await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      // A chunk could not be sealed: the rest of the batch is not written.
+      unsealed = error;
     }
     const settled = await Promise.allSettled(writes);
-    const failed = settled.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ error: r.reason as unknown, i }] : [],
-    );
-    if (failed.length > 0) {
-      // The places reserved for the chunks that failed; the others' cases hold theirs.
-      const reserved = failed.flatMap(({ i }) =>
-        chunks[i]!.flatMap(({ p }) => (p.reserved ? [p.reserved] : [])),
-      );
-      await this.#releaseAll(reserved);
-      throw failed[0]!.error;
+    const stored = chunks.filter((_, i) => settled[i]!.status === 'fulfilled');
+    const notStored = prepared.filter((p) => !stored.some((chunk) => chunk.some((b) => b.p === p)));
+    if (notStored.length > 0) {
+      // Their places are free again; the stored cases keep theirs.
+      await this.#releaseAll(notStored.flatMap((p) => (p.reserved ? [p.reserved] : [])));
+      const failure = settled.find((r) => r.status === 'rejected');
+      if (stored.length === 0) throw failure ? (failure.reason as unknown) : unsealed;
+      // Part of the batch is stored: it is answered and audited as usual, the rest row by row.
+      this.deps.onPartialImport?.(failure ? (failure.reason as unknown) : unsealed, notStored.length);
+      for (const p of notStored) {
+        outcomes.push({
+          ok: false,
+          row: p.row.row,
+          field: 'case',
+          message:
+            'not stored, or not wholly: the store failed; send the row again (with its client_ref, a case opened meanwhile is answered as a replay)',
+        });
+      }
     }
-    const built = chunks.flat();
+    const built = stored.flat();
     const existing = new Set(settled.flatMap((r) => (r.status === 'fulfilled' ? [...r.value] : [])));
 
     const inserted: string[] = [];

@@ -105,9 +105,9 @@ export interface FanOutConsumerOptions {
 
 /**
  * Feeds every event of BEACON_EVENTS through the fan-out — one incident's events in order within
- * a replica, different incidents' side by side — acking only after every feed has stored its copy; a failure redelivers the event
- * (the feeds drop the copies they already have). Across replicas order is not kept, which is
- * why incident facts carry intake's version.
+ * a replica, different incidents' side by side — acking only after every feed has stored its
+ * copy; a failure redelivers the event (the feeds drop the copies they already have). Across
+ * replicas order is not kept, which is why incident facts carry intake's version.
  */
 export class FanOutConsumer {
   #messages: ConsumerMessages | undefined;
