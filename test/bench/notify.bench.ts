@@ -341,7 +341,12 @@ function reaching(what: string, count: () => number, target: number): Promise<vo
   });
 }
 
-/** Reads a stream from its start with an ordered consumer, handing each message over on arrival. */
+/**
+ * Reads a stream from its start with an ordered consumer, handing each message over on arrival.
+ * Up to 1,024 messages are asked for at a time: at 15,000 messages a second a window of 256
+ * lasts 17 ms, less than this busy process's callbacks are late at p99, and the reader then
+ * waited for its own next pull (the delivery stage's p99 reached 146 ms in one run).
+ */
 async function readStream(
   nc: NatsConnection,
   stream: string,
@@ -349,7 +354,7 @@ async function readStream(
   onMessage: (m: JsMsg) => void,
 ) {
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: [subjects] });
-  return consumer.consume({ max_messages: 256, callback: onMessage });
+  return consumer.consume({ max_messages: 1024, callback: onMessage });
 }
 
 const timed = async <T>(run: () => Promise<T>) => {
