@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   AUTH_ENV,
@@ -12,6 +11,7 @@ import {
   NATS_CLIENT_ENV,
   natsClientFrom,
   parseConfig,
+  secretFrom,
 } from '@beacon/platform';
 import { parseKeyEncryptionKeys, type KeyEncryptionKey } from './adapters/crypto/envelope-cipher.js';
 
@@ -58,24 +58,11 @@ const schema = {
 
 export type VictimsConfig = ReturnType<typeof loadConfig>;
 
-/** The value of a secret given inline or as a file; never echoed in an error. */
+/** The value of a secret given inline or as a file (exactly one); never echoed in an error. */
 function secret(raw: Readonly<Record<string, unknown>>, variable: string, fileVariable: string): string {
-  const inline = raw[variable] as string | undefined;
-  const file = raw[fileVariable] as string | undefined;
-  if (Boolean(inline) === Boolean(file)) {
-    throw new ConfigError([{ variable: `${variable} / ${fileVariable}`, problem: 'set exactly one' }]);
-  }
-  if (inline) return inline;
-  try {
-    return readFileSync(file!, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError([
-      {
-        variable: fileVariable,
-        problem: `cannot read it: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      },
-    ]);
-  }
+  const read = secretFrom(raw, variable, fileVariable);
+  if (!read) throw new ConfigError([{ variable: `${variable} / ${fileVariable}`, problem: 'set one' }]);
+  return read();
 }
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
@@ -94,7 +81,10 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const searchKey = secret(raw, 'VICTIMS_SEARCH_KEY', 'VICTIMS_SEARCH_KEY_FILE');
   if (searchKey.length < 32) {
     throw new ConfigError([
-      { variable: 'VICTIMS_SEARCH_KEY_FILE', problem: 'must hold at least 32 characters' },
+      {
+        variable: raw.VICTIMS_SEARCH_KEY ? 'VICTIMS_SEARCH_KEY' : 'VICTIMS_SEARCH_KEY_FILE',
+        problem: 'must hold at least 32 characters',
+      },
     ]);
   }
   return {
