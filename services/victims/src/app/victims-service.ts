@@ -285,7 +285,8 @@ export class VictimsService {
     }
     const settled = await Promise.allSettled(writes);
     const stored = chunks.filter((_, i) => settled[i]!.status === 'fulfilled');
-    const notStored = prepared.filter((p) => !stored.some((chunk) => chunk.some((b) => b.p === p)));
+    const storedRows = new Set(stored.flat().map((b) => b.p));
+    const notStored = prepared.filter((p) => !storedRows.has(p));
     if (notStored.length > 0) {
       // Their places are free again; the stored cases keep theirs.
       await this.#releaseAll(notStored.flatMap((p) => (p.reserved ? [p.reserved] : [])));
@@ -299,7 +300,7 @@ export class VictimsService {
           row: p.row.row,
           field: 'case',
           message:
-            'not stored, or not wholly: the store failed; send the row again (with its client_ref, a case opened meanwhile is answered as a replay)',
+            'not stored, or not wholly: sealing or writing it failed; send the row again (with its client_ref, a case opened meanwhile is answered as a replay)',
         });
       }
     }
