@@ -46,7 +46,7 @@ describe('outbox entries', () => {
 
   it('refuse a packed entry that is cut short or of an unknown format', () => {
     const bytes = Buffer.from(
-      outboxEntry({ id: 'evt_1', seq: 1, subject: 's', data, createdAt: CREATED }).buffer,
+      outboxEntry({ id: 'evt_1', seq: 1, subject: 's', data, createdAt: CREATED }, undefined).buffer,
     );
     expect(() => readOutboxEntry(new Binary(bytes.subarray(0, 19)))).toThrow(/malformed/);
     expect(() => readOutboxEntry(new Binary(Buffer.concat([Buffer.from([9]), bytes.subarray(1)])))).toThrow(

@@ -67,6 +67,22 @@ async function gatewayFor(tls: TlsIntake, env: Record<string, string>): Promise<
   );
 }
 
+/** A report submitted over the gateway's REST door by an agency analyst, with the token used. */
+async function submitReport(tls: TlsIntake, base: string) {
+  const token = await tls.issuer.mint({
+    subject: 'cert-fr-analyst',
+    roles: ['agency_analyst'],
+    agencyId: 'cert-fr',
+    clearance: 'AMBER',
+  });
+  const created = await fetch(`${base}/v1/reports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(reportJson()),
+  });
+  return { token, created };
+}
+
 describe('the gateway as a TLS client of intake', () => {
   test('with its client certificate: ready, and a report goes through to intake', async ({ tls }) => {
     const gateway = await gatewayFor(tls, {
@@ -78,17 +94,7 @@ describe('the gateway as a TLS client of intake', () => {
       const base = `http://127.0.0.1:${gateway.httpPort}`;
       // Readiness is intake's health check, over the same TLS channel.
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      const token = await tls.issuer.mint({
-        subject: 'cert-fr-analyst',
-        roles: ['agency_analyst'],
-        agencyId: 'cert-fr',
-        clearance: 'AMBER',
-      });
-      const created = await fetch(`${base}/v1/reports`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(reportJson()),
-      });
+      const { token, created } = await submitReport(tls, base);
       expect(created.status).toBe(201);
       const { incident } = (await created.json()) as { incident: { id: string } };
       const read = await fetch(`${base}/v1/incidents/${incident.id}`, {
@@ -105,17 +111,7 @@ describe('the gateway as a TLS client of intake', () => {
     try {
       const base = `http://127.0.0.1:${gateway.httpPort}`;
       expect((await fetch(`${base}/readyz`)).status).toBe(503);
-      const token = await tls.issuer.mint({
-        subject: 'cert-fr-analyst',
-        roles: ['agency_analyst'],
-        agencyId: 'cert-fr',
-        clearance: 'AMBER',
-      });
-      const created = await fetch(`${base}/v1/reports`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(reportJson()),
-      });
+      const { created } = await submitReport(tls, base);
       expect(created.status).toBe(503);
     } finally {
       await gateway.stop();

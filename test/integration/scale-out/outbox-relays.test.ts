@@ -324,13 +324,16 @@ describe('several outbox relays over the same documents', () => {
               const id = `${_id}-e${seq}`;
               return [
                 id,
-                outboxEntry({
-                  id,
-                  seq,
-                  subject: 'thing.happened',
-                  data: Buffer.from(id),
-                  createdAt: new Date(),
-                }),
+                outboxEntry(
+                  {
+                    id,
+                    seq,
+                    subject: 'thing.happened',
+                    data: Buffer.from(id),
+                    createdAt: new Date(),
+                  },
+                  undefined,
+                ),
               ];
             }),
           ),

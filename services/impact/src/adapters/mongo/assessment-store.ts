@@ -1,5 +1,11 @@
 import type { Collection, Db } from 'mongodb';
-import { encodeEnvelope, isDuplicateKeyError, outboxEntry, type OutboxFields } from '@beacon/platform';
+import {
+  encodeEnvelope,
+  isDuplicateKeyError,
+  outboxEntry,
+  outboxTrace,
+  type OutboxFields,
+} from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
 import type { Assessment, AssessmentStore } from '../../app/ports.js';
 import { assessmentToProto } from '../proto-mapping.js';
@@ -58,13 +64,16 @@ export class MongoAssessmentStore implements AssessmentStore {
       const assessment: Assessment = { ...candidate, revision: (existing?.revision ?? 0) + 1 };
       const event = this.#event(assessment);
       const { id: _id, ...fields } = assessment;
-      const entry = outboxEntry({
-        id: event.id,
-        seq: assessment.revision,
-        subject: event.subject,
-        data: event.data,
-        createdAt: assessment.assessedAt,
-      });
+      const entry = outboxEntry(
+        {
+          id: event.id,
+          seq: assessment.revision,
+          subject: event.subject,
+          data: event.data,
+          createdAt: assessment.assessedAt,
+        },
+        outboxTrace().trace,
+      );
       try {
         if (!existing) {
           await this.collection.insertOne({

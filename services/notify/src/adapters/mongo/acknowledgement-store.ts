@@ -1,5 +1,11 @@
 import type { Collection, Db } from 'mongodb';
-import { encodeEnvelope, isDuplicateKeyError, outboxEntry, type OutboxFields } from '@beacon/platform';
+import {
+  encodeEnvelope,
+  isDuplicateKeyError,
+  outboxEntry,
+  outboxTrace,
+  type OutboxFields,
+} from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import type { Acknowledgement, AcknowledgementStore } from '../../app/ports.js';
 
@@ -50,13 +56,16 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
         _id,
         ...fields,
         outbox: {
-          [event.id]: outboxEntry({
-            id: event.id,
-            seq: 1,
-            subject: event.subject,
-            data: event.data,
-            createdAt: ack.at,
-          }),
+          [event.id]: outboxEntry(
+            {
+              id: event.id,
+              seq: 1,
+              subject: event.subject,
+              data: event.data,
+              createdAt: ack.at,
+            },
+            outboxTrace().trace,
+          ),
         },
       });
     } catch (error) {
