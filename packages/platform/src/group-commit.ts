@@ -8,8 +8,18 @@ import {
   type UpdateFilter,
 } from 'mongodb';
 
-/** Documents or updates one command carries at most; the rest go in the next. */
-const MAX_BATCH = 1_000;
+/** Documents one insert command carries at most; the rest go in the next. */
+const MAX_INSERTS = 1_000;
+
+/**
+ * Statements one update command may carry on FerretDB 1.24. Its update handler keeps each
+ * statement's query open until the whole command ends, one SQLite connection each, and a
+ * database has 100: a command of about a hundred matching statements then waits forever for
+ * a connection to write with, and every later command on that database waits behind it
+ * (seen in a submission burst: 100 cursors open, the store stalled for good). Fifty leaves
+ * room for the reads running beside it.
+ */
+export const MAX_UPDATE_STATEMENTS = 50;
 
 /** What became of one operation of a batch: done, a duplicate `_id`, or its own error. */
 type Outcome = 'done' | 'duplicate' | Error;
@@ -28,7 +38,11 @@ class Batcher<Op> {
   #waiting: Waiting<Op>[] = [];
   #writing = false;
 
-  constructor(private readonly write: (ops: Op[]) => Promise<Map<number, Outcome>>) {}
+  constructor(
+    /** Operations per command at most (a caller with more goes alone). */
+    private readonly max: number,
+    private readonly write: (ops: Op[]) => Promise<Map<number, Outcome>>,
+  ) {}
 
   submit(ops: readonly Op[]): Promise<Outcome[]> {
     if (ops.length === 0) return Promise.resolve([]);
@@ -46,7 +60,7 @@ class Batcher<Op> {
       let size = 0;
       while (
         this.#waiting.length > 0 &&
-        (batch.length === 0 || size + this.#waiting[0]!.ops.length <= MAX_BATCH)
+        (batch.length === 0 || size + this.#waiting[0]!.ops.length <= this.max)
       ) {
         const next = this.#waiting.shift()!;
         batch.push(next);
@@ -102,7 +116,7 @@ export class GroupCommit<T extends Document & { _id: string | number }> {
   readonly #updates: Batcher<AnyBulkWriteOperation<T>>;
 
   constructor(readonly collection: Collection<T>) {
-    this.#inserts = new Batcher(async (docs) => {
+    this.#inserts = new Batcher(MAX_INSERTS, async (docs) => {
       try {
         await collection.insertMany(docs, { ordered: false });
         return new Map();
@@ -113,7 +127,7 @@ export class GroupCommit<T extends Document & { _id: string | number }> {
     // An update's failure fails its whole batch: FerretDB 1.24 stops an unordered update
     // command at its first error and reports it at position 0, so which of the others were
     // applied is not known. (Beacon's updates by `_id` are idempotent; callers may retry.)
-    this.#updates = new Batcher(async (ops) => {
+    this.#updates = new Batcher(MAX_UPDATE_STATEMENTS, async (ops) => {
       await collection.bulkWrite(ops, { ordered: false });
       return new Map();
     });

@@ -62,7 +62,7 @@ export {
   type ChainPosition,
   type ChainVerification,
 } from './hash-chain.js';
-export { GroupCommit } from './group-commit.js';
+export { GroupCommit, MAX_UPDATE_STATEMENTS } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export { GRPC_CLIENT_OPTIONS, grpcChannelCredentials } from './grpc-client.js';
 export {

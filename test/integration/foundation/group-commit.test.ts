@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import type { Collection, UpdateFilter } from 'mongodb';
-import { GroupCommit } from '@beacon/platform';
+import { GroupCommit, MAX_UPDATE_STATEMENTS } from '@beacon/platform';
 import { test } from '@beacon/testkit';
 
 interface Doc {
@@ -77,6 +77,31 @@ describe('group commit', () => {
     expect(await collection.findOne({ _id: 'counter' })).toEqual({ _id: 'counter', n: 30 });
     expect(await collection.countDocuments()).toBe(1);
   });
+
+  // FerretDB 1.24 holds a connection per statement of an update command until the command ends;
+  // a batch of a hundred once stalled the store's database for good. Many callers at once must
+  // therefore go out in several commands, and every one of them must be applied.
+  test(
+    'a burst of updates larger than one command carries is applied in full',
+    { timeout: 30_000 },
+    async ({ db }) => {
+      const collection = db.collection<Doc>('docs');
+      const writes = new GroupCommit(collection);
+      const ids = Array.from({ length: 6 * MAX_UPDATE_STATEMENTS }, (_, i) => `d${i}`);
+      await collection.insertMany(ids.map((_id) => ({ _id, n: 0 })));
+      const sizes: number[] = [];
+      const bulkWrite = collection.bulkWrite.bind(collection) as (...args: unknown[]) => Promise<unknown>;
+      Object.assign(collection, {
+        bulkWrite: (ops: unknown[], ...rest: unknown[]) => (sizes.push(ops.length), bulkWrite(ops, ...rest)),
+      });
+
+      await Promise.all(ids.map((id) => writes.updateById(id, inc)));
+
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_UPDATE_STATEMENTS);
+      expect(sizes.reduce((a, b) => a + b)).toBe(ids.length);
+      expect(await collection.countDocuments({ n: 1 })).toBe(ids.length);
+    },
+  );
 
   test('an update that fails is not reported done, nor is any update sent with it', async ({ db }) => {
     const collection = db.collection<Doc>('docs');

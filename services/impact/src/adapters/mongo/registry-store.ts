@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
 import { TLP_LEVELS, type Sector, type Tlp } from '@beacon/domain';
-import { ensureIndexes, isDuplicateKeyError } from '@beacon/platform';
+import { ensureIndexes, isDuplicateKeyError, MAX_UPDATE_STATEMENTS } from '@beacon/platform';
 import type { AssetScope } from '../../domain/access.js';
 import {
   dependencyKey,
@@ -285,18 +285,13 @@ export class MongoRegistryStore implements RegistryStore {
   }
 }
 
-/**
- * FerretDB 1.24 stalls on an update command carrying about a hundred statements (seen at 100,
- * not at 60), so updates go in chunks well under that; inserts are not affected.
- */
-const UPDATE_CHUNK = 50;
-
+/** Updates in commands FerretDB can carry (see `MAX_UPDATE_STATEMENTS`). */
 async function bulkInChunks<T extends Document>(
   collection: Collection<T>,
   operations: readonly AnyBulkWriteOperation<T>[],
 ): Promise<void> {
-  for (let i = 0; i < operations.length; i += UPDATE_CHUNK) {
-    await collection.bulkWrite(operations.slice(i, i + UPDATE_CHUNK), { ordered: false });
+  for (let i = 0; i < operations.length; i += MAX_UPDATE_STATEMENTS) {
+    await collection.bulkWrite(operations.slice(i, i + MAX_UPDATE_STATEMENTS), { ordered: false });
   }
 }
 

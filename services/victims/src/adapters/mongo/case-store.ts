@@ -2,6 +2,7 @@ import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
 import {
   encodeEnvelope,
   ensureIndexes,
+  MAX_UPDATE_STATEMENTS,
   outboxEntry,
   outboxTrace,
   type OutboxFields,
@@ -50,12 +51,6 @@ export interface CaseDoc extends OutboxFields {
 
 /** The clear state of a case, and what it is found by. */
 const STATE_ONLY = { state: 1 } as const;
-
-/**
- * FerretDB 1.24 stalls on an update command carrying about a hundred statements, so bulk
- * updates go in chunks well under that.
- */
-const UPDATE_CHUNK = 50;
 
 /** Fields a change may remove (erasure, withdrawn contact consent): `$unset` when absent. */
 const REMOVABLE = ['dataKey', 'emailHash', 'phoneHash'] as const;
@@ -246,14 +241,16 @@ export class MongoCaseStore implements CaseStore {
 
   async replaceKeys(changes: readonly { id: string; from: WrappedKey; to: WrappedKey }[]): Promise<number> {
     let replaced = 0;
-    for (let i = 0; i < changes.length; i += UPDATE_CHUNK) {
+    for (let i = 0; i < changes.length; i += MAX_UPDATE_STATEMENTS) {
       // Matching the old KEK id: an erasure (key gone) or another rewrap in between wins.
-      const operations: AnyBulkWriteOperation<CaseDoc>[] = changes.slice(i, i + UPDATE_CHUNK).map((c) => ({
-        updateOne: {
-          filter: { _id: c.id, 'dataKey.kekId': c.from.kekId },
-          update: { $set: { dataKey: wrappedToDoc(c.to) } },
-        },
-      }));
+      const operations: AnyBulkWriteOperation<CaseDoc>[] = changes
+        .slice(i, i + MAX_UPDATE_STATEMENTS)
+        .map((c) => ({
+          updateOne: {
+            filter: { _id: c.id, 'dataKey.kekId': c.from.kekId },
+            update: { $set: { dataKey: wrappedToDoc(c.to) } },
+          },
+        }));
       replaced += (await this.collection.bulkWrite(operations, { ordered: false })).modifiedCount;
     }
     return replaced;
