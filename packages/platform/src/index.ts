@@ -92,6 +92,7 @@ export {
   ROLES,
   type AuthConfig,
   type Authenticator,
+  type AuthenticatorOptions,
   type DevIssuer,
   type Principal,
   type Role,
