@@ -40,6 +40,14 @@ var writeCommands = map[string]bool{
 	"renamecollection": true,
 }
 
+// maxUpdateStatements is the most statements the proxy lets one update command carry.
+// FerretDB 1.24's update handler keeps each statement's query, and the SQLite connection under
+// it, open until the whole command ends, and a database has 100 connections: a command of
+// about a hundred matching statements then waits forever for a connection to write with, and
+// every later command on that database waits behind it. Such a command is answered with an
+// error instead of relayed, so a client learns to send fewer rather than stalling the store.
+const maxUpdateStatements = 50
+
 // namespaceLocks hands out one mutex per database.
 type namespaceLocks struct {
 	mu    sync.Mutex
@@ -112,6 +120,80 @@ func writeNamespace(m message) string {
 	return db
 }
 
+// updateStatements returns how many statements m carries if it is an OP_MSG update command,
+// counting both forms a driver may use: the command's "updates" array, or a document sequence
+// section named "updates". Anything else, malformed messages included, counts 0.
+func updateStatements(m message) int {
+	if m.opCode() != opMsg || len(m) < headerLen+5 {
+		return 0
+	}
+	end := len(m)
+	if binary.LittleEndian.Uint32(m[headerLen:headerLen+4])&1 != 0 {
+		end -= 4 // checksumPresent: a CRC-32C follows the sections
+	}
+	isUpdate, count := false, 0
+	for at := headerLen + 4; at+5 <= end; {
+		kind := m[at]
+		size := int(binary.LittleEndian.Uint32(m[at+1 : at+5]))
+		switch {
+		case kind == 0 && size >= 5 && at+1+size <= end:
+			doc := bson.Raw(m[at+1 : at+1+size])
+			first, err := doc.IndexErr(0) // the command's name; the rest is not parsed
+			if err != nil || !strings.EqualFold(first.Key(), "update") {
+				return 0
+			}
+			isUpdate = true
+			if updates, ok := doc.Lookup("updates").ArrayOK(); ok {
+				values, _ := updates.Values()
+				count += len(values)
+			}
+			at += 1 + size
+		case kind == 1 && size >= 5 && at+1+size <= end:
+			body := m[at+5 : at+1+size]
+			name, rest, found := strings.Cut(string(body), "\x00")
+			if !found {
+				return 0
+			}
+			if name == "updates" {
+				for docs := []byte(rest); len(docs) >= 5; {
+					n := int(binary.LittleEndian.Uint32(docs[:4]))
+					if n < 5 || n > len(docs) {
+						return 0
+					}
+					count++
+					docs = docs[n:]
+				}
+			}
+			at += 1 + size
+		default:
+			return 0
+		}
+	}
+	if !isUpdate {
+		return 0
+	}
+	return count
+}
+
+// errorReply is an OP_MSG answering the request with this id with a command error.
+func errorReply(responseTo int32, code int32, codeName, errmsg string) message {
+	doc, err := bson.Marshal(bson.D{
+		{Key: "ok", Value: 0.0},
+		{Key: "errmsg", Value: errmsg},
+		{Key: "code", Value: code},
+		{Key: "codeName", Value: codeName},
+	})
+	if err != nil {
+		panic(err) // a fixed shape of strings and numbers always marshals
+	}
+	m := make(message, headerLen+5, headerLen+5+len(doc))
+	binary.LittleEndian.PutUint32(m[8:12], uint32(responseTo))
+	binary.LittleEndian.PutUint32(m[12:16], opMsg)
+	m = append(m, doc...)
+	binary.LittleEndian.PutUint32(m[0:4], uint32(len(m)))
+	return m
+}
+
 // proxy accepts client connections on ln and relays each to FerretDB at backend (a Unix socket),
 // holding the database's lock from a write request until its reply.
 // With stats non-nil, it also counts the commands it relays (see debug.go).
@@ -156,6 +238,14 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 		}
 	}()
 
+	// Replies come from FerretDB and, for refused commands, from here.
+	var replies sync.Mutex
+	reply := func(m message) {
+		replies.Lock()
+		defer replies.Unlock()
+		_, _ = client.Write(m)
+	}
+
 	clientGone := make(chan struct{})
 	go func() {
 		defer close(clientGone)
@@ -163,6 +253,12 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 			m, err := readMessage(client)
 			if err != nil {
 				return
+			}
+			if n := updateStatements(m); n > maxUpdateStatements {
+				reply(errorReply(m.requestID(), 2, "BadValue", fmt.Sprintf(
+					"this store (FerretDB 1.24) stalls on an update command of about a hundred statements; "+
+						"this one has %d: send at most %d per command", n, maxUpdateStatements)))
+				continue
 			}
 			if ns := writeNamespace(m); ns != "" {
 				l := locks.get(ns)
@@ -217,7 +313,7 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 		}
 		mu.Unlock()
 		// The client may be gone; its pending replies are still read to release their locks.
-		_, _ = client.Write(m)
+		reply(m)
 	}
 	client.Close()
 	<-clientGone

@@ -93,4 +93,30 @@ describe('the FerretDB launcher', () => {
       await proc.stop();
     }
   });
+
+  // FerretDB 1.24 would hold a SQLite connection per statement until the command ended and stall
+  // the database for good at about a hundred; the launcher refuses such a command instead.
+  it('answers an update command of more statements than FerretDB can carry with an error, and stays up', async () => {
+    const { url, proc } = await startLauncher();
+    const client = new MongoClient(url);
+    try {
+      const docs = client.db('app').collection<{ _id: number; n: number }>('docs');
+      await docs.insertMany(Array.from({ length: 120 }, (_, i) => ({ _id: i, n: 0 })));
+      const update = (ids: number[]) =>
+        docs.bulkWrite(
+          ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $inc: { n: 1 } } } })),
+          { ordered: false },
+        );
+      const all = Array.from({ length: 120 }, (_, i) => i);
+
+      await expect(update(all)).rejects.toThrow(/has 120: send at most 50 per command/);
+      expect(await docs.countDocuments({ n: 0 })).toBe(120);
+      // The same updates in commands of 50 go through, on the same connection.
+      for (let i = 0; i < all.length; i += 50) await update(all.slice(i, i + 50));
+      expect(await docs.countDocuments({ n: 1 })).toBe(120);
+    } finally {
+      await client.close();
+      await proc.stop();
+    }
+  });
 });

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/bson"
+)
+
+// opMsgOf builds an OP_MSG with the command document and, when sequence is non-empty, a
+// document sequence section named name.
+func opMsgOf(t *testing.T, command bson.D, name string, sequence []bson.D) message {
+	t.Helper()
+	doc, err := bson.Marshal(command)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(message, headerLen+4)
+	binary.LittleEndian.PutUint32(m[4:8], 7)
+	binary.LittleEndian.PutUint32(m[12:16], opMsg)
+	m = append(m, 0)
+	m = append(m, doc...)
+	if len(sequence) > 0 {
+		body := append([]byte(name), 0)
+		for _, d := range sequence {
+			raw, err := bson.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = append(body, raw...)
+		}
+		size := make([]byte, 4)
+		binary.LittleEndian.PutUint32(size, uint32(4+len(body)))
+		m = append(m, 1)
+		m = append(m, size...)
+		m = append(m, body...)
+	}
+	binary.LittleEndian.PutUint32(m[0:4], uint32(len(m)))
+	return m
+}
+
+func statements(n int) []bson.D {
+	s := make([]bson.D, n)
+	for i := range s {
+		s[i] = bson.D{{Key: "q", Value: bson.D{{Key: "_id", Value: i}}}, {Key: "u", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "x", Value: 1}}}}}}
+	}
+	return s
+}
+
+func TestUpdateStatements(t *testing.T) {
+	asArray := func(n int) bson.A {
+		a := bson.A{}
+		for _, s := range statements(n) {
+			a = append(a, s)
+		}
+		return a
+	}
+	cases := []struct {
+		name string
+		m    message
+		want int
+	}{
+		{"document sequence", opMsgOf(t, bson.D{{Key: "update", Value: "c"}, {Key: "$db", Value: "d"}}, "updates", statements(51)), 51},
+		{"array in the command", opMsgOf(t, bson.D{{Key: "update", Value: "c"}, {Key: "updates", Value: asArray(3)}, {Key: "$db", Value: "d"}}, "", nil), 3},
+		{"another command's sequence", opMsgOf(t, bson.D{{Key: "insert", Value: "c"}, {Key: "$db", Value: "d"}}, "documents", statements(80)), 0},
+		{"another sequence of an update", opMsgOf(t, bson.D{{Key: "update", Value: "c"}, {Key: "$db", Value: "d"}}, "other", statements(80)), 0},
+	}
+	for _, c := range cases {
+		if got := updateStatements(c.m); got != c.want {
+			t.Errorf("%s: %d statements, want %d", c.name, got, c.want)
+		}
+	}
+	// Cut short anywhere, a message counts nothing and does not panic.
+	m := opMsgOf(t, bson.D{{Key: "update", Value: "c"}, {Key: "$db", Value: "d"}}, "updates", statements(60))
+	for cut := headerLen; cut < len(m); cut += 7 {
+		short := append(message(nil), m[:cut]...)
+		binary.LittleEndian.PutUint32(short[0:4], uint32(cut))
+		if got := updateStatements(short); got > 60 {
+			t.Fatalf("cut at %d: %d statements", cut, got)
+		}
+	}
+}
+
+func TestErrorReply(t *testing.T) {
+	r := errorReply(42, 2, "BadValue", "too many")
+	if r.opCode() != opMsg || r.responseTo() != 42 || int(binary.LittleEndian.Uint32(r[0:4])) != len(r) {
+		t.Fatalf("header: opCode %d, responseTo %d, length %d of %d", r.opCode(), r.responseTo(), binary.LittleEndian.Uint32(r[0:4]), len(r))
+	}
+	var doc struct {
+		Ok       float64 `bson:"ok"`
+		Errmsg   string  `bson:"errmsg"`
+		Code     int32   `bson:"code"`
+		CodeName string  `bson:"codeName"`
+	}
+	if err := bson.Unmarshal(r[headerLen+5:], &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Ok != 0 || doc.Code != 2 || doc.CodeName != "BadValue" || !strings.Contains(doc.Errmsg, "too many") {
+		t.Fatalf("reply %+v", doc)
+	}
+}
