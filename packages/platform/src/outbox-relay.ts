@@ -149,6 +149,13 @@ export interface OutboxAnnouncer {
   /** `leaseMs`: longer than the relay's own lease for writes whose publishing is held back. */
   claimForWrite(leaseMs?: number): OutboxClaimFields;
   announce(id: string): void;
+  /**
+   * The document was created (inserted) by a write carrying these outbox entries and a claim
+   * from `claimForWrite`: the relay publishes them as written, without reading the document
+   * back. Only for the write that creates a document, whose outbox holds nothing else; for
+   * any later write, `announce`.
+   */
+  announceCreated(id: string, written: Pick<OutboxFields, 'outbox'> & OutboxClaimFields): void;
 }
 
 type OutboxDoc = OutboxFields & { _id: string };
@@ -202,7 +209,8 @@ export interface OutboxRelayOptions {
  * (within the stream's duplicate window). Events of one document go out in order.
  *
  * Writers announce the documents they gave events (`notify`), which the relay reads by `_id`
- * at once; a periodic sweep catches what nobody announced.
+ * at once, or, for a document just created under this relay's claim, publishes as its writer
+ * wrote it, with no read; a periodic sweep catches what nobody announced.
  *
  * Several relays (one per service replica) may share the same documents. A relay publishes a
  * document's events only under a claim on that document: one its writer wrote for it beside
@@ -227,8 +235,11 @@ export class OutboxRelay {
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  /** Announced documents by source. */
-  #announced = new Map<string, Set<string>>();
+  /**
+   * Announced documents by source, each with its outbox and claim as its creating write wrote
+   * them (`announceCreated`), or undefined: to be read.
+   */
+  #announced = new Map<string, Map<string, OutboxDoc | undefined>>();
   #lastSweep = 0;
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
@@ -255,11 +266,16 @@ export class OutboxRelay {
     this.#running ??= this.#loop();
   }
 
-  /** A document in `source` has new events: publish them now rather than at the next sweep. */
-  notify(source: string, id: string): void {
+  /**
+   * A document in `source` has new events: publish them now rather than at the next sweep.
+   * `created`: the document as the write that created it left it (see `announceCreated`).
+   */
+  notify(source: string, id: string, created?: OutboxDoc): void {
     let ids = this.#announced.get(source);
-    if (!ids) this.#announced.set(source, (ids = new Set<string>()));
-    ids.add(id);
+    if (!ids) this.#announced.set(source, (ids = new Map<string, OutboxDoc | undefined>()));
+    // Told of a later write too before publishing: the document must be read, whatever order
+    // the two announcements came in.
+    ids.set(id, ids.has(id) && !ids.get(id) ? undefined : created);
     this.#wake?.();
   }
 
@@ -281,6 +297,7 @@ export class OutboxRelay {
     return {
       claimForWrite: (leaseMs) => this.claimForWrite(leaseMs),
       announce: (id) => this.notify(source, id),
+      announceCreated: (id, written) => this.notify(source, id, { _id: id, ...written }),
     };
   }
 
@@ -304,8 +321,14 @@ export class OutboxRelay {
       for (const [name, ids] of announced) {
         const source = this.#source(name);
         const results = await Promise.allSettled(
-          [...ids].map((_id) =>
+          [...ids].map(([_id, created]) =>
             this.#limited(async () => {
+              // Just created, for this relay, with time to spare: its events are the ones the
+              // creating write carried, so they need no read. (Had another writer added events
+              // and its own claim since, both relays publish the first events, seconds apart,
+              // and the stream drops the second copy, as with any overwritten claim.)
+              const handed = created && this.#ownClaim(created);
+              if (handed) return this.#publishDoc(source, handed.doc, handed.deadline);
               // A read first (reads wait in no write queue): most documents are this relay's
               // by their writer's claim, and a finished or foreign one needs no write at all.
               const doc = await source.findOne({ _id }, { projection: OUTBOX_AND_CLAIM });
@@ -330,8 +353,8 @@ export class OutboxRelay {
         }
       }
     } catch (error) {
-      // Keep the announcements for the next attempt.
-      for (const [name, ids] of announced) for (const id of ids) this.notify(name, id);
+      // Keep the announcements for the next attempt, to be read then: some may be published.
+      for (const [name, ids] of announced) for (const id of ids.keys()) this.notify(name, id);
       throw error;
     }
     return published;

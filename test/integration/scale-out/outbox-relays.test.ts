@@ -374,4 +374,80 @@ describe('several outbox relays over the same documents', () => {
       expect(lines.filter((l) => l.msg === 'outbox relay pass failed; retrying')).toEqual([]);
     },
   );
+  test(
+    'a document announced as created is published as written, without a read; one written again is read',
+    { timeout: 30_000 },
+    async ({ infra, names, db, jsm, nats }) => {
+      const stream = names.stream('EVENTS');
+      const root = names.subject('beacon.evt');
+      await ensureStream(jsm, eventsStream(stream, root));
+      const collection = db.collection<Doc>('docs');
+      // The relay's store client records the documents it reads by `_id`.
+      const client = new MongoClient(infra.mongoUrl, { monitorCommands: true });
+      const readById: string[] = [];
+      client.on('commandStarted', (event) => {
+        const filter = event.command['filter'] as { _id?: string } | undefined;
+        if (event.commandName === 'find' && typeof filter?._id === 'string') readById.push(filter._id);
+      });
+      const relay = new OutboxRelay({
+        sources: { docs: client.db(db.databaseName).collection('docs') } as never,
+        js: jetstream(nats),
+        subjectRoot: root,
+        logger,
+        sweepMs: 100,
+      });
+      const announcer = relay.announcer('docs');
+      const entry = (id: string, seq: number) =>
+        outboxEntry(
+          { id, seq, subject: 'thing.happened', data: Buffer.from(id), createdAt: new Date() },
+          undefined,
+        );
+      const ids = Array.from({ length: 20 }, (_, d) => `new${d}`);
+      for (const _id of ids) {
+        // As a store creates a document with events: its claim for the relay in the same write.
+        const written = {
+          outbox: { [`${_id}-e0`]: entry(`${_id}-e0`, 0), [`${_id}-e1`]: entry(`${_id}-e1`, 1) },
+          ...relay.claimForWrite(),
+        };
+        await collection.insertOne({ _id, ...written });
+        announcer.announceCreated(_id, written);
+      }
+      // Five are written again before the relay gets to them, announced before or after the
+      // creation's announcement: the creating write's events are no longer all there is.
+      const again = ids.slice(0, 5);
+      for (const [i, _id] of again.entries()) {
+        await collection.updateOne(
+          { _id },
+          { $set: { [`outbox.${_id}-e2`]: entry(`${_id}-e2`, 2), ...relay.claimForWrite() } },
+        );
+        announcer.announce(_id);
+        if (i % 2 === 0) announcer.announceCreated(_id, { outbox: {}, ...relay.claimForWrite() });
+      }
+      try {
+        relay.start();
+        await waitFor(
+          async () => {
+            const left = await leftovers(collection);
+            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
+          },
+          { what: 'the relay to empty every outbox', timeoutMs: 20_000, intervalMs: 100 },
+        );
+      } finally {
+        await relay.stop();
+        await client.close();
+      }
+      expect([...new Set(readById)].sort()).toEqual([...again].sort());
+      const bodies = await streamBodies(jetstream(nats), stream);
+      const expected = ids.flatMap((id) => [
+        `${id}-e0`,
+        `${id}-e1`,
+        ...(again.includes(id) ? [`${id}-e2`] : []),
+      ]);
+      expect([...bodies].sort()).toEqual(expected.sort());
+      // Each document's events in order.
+      for (const id of again) {
+        expect(bodies.filter((b) => b.startsWith(`${id}-`))).toEqual([`${id}-e0`, `${id}-e1`, `${id}-e2`]);
+      }
+    },
+  );
 });

@@ -20,7 +20,7 @@ export class OutboxAnnouncements {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly relay: OutboxAnnouncer,
+    private readonly relay: Pick<OutboxAnnouncer, 'claimForWrite' | 'announce'>,
     private readonly options: {
       readonly quietMs: number;
       readonly maxHoldMs: number;

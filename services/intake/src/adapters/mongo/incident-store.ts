@@ -85,7 +85,8 @@ export class MongoIncidentStore implements IncidentStore {
       ...(audit ? { auditPending: { [audit.key]: auditRecordToDoc(audit.record) } } : {}),
     });
     if (!inserted) return 'exists';
-    if (claim) this.relay?.announce(change.incident.id);
+    // A new document's outbox is what this write put there: the relay needs no read of it.
+    if (claim) this.relay?.announceCreated(change.incident.id, { outbox, ...claim });
     return 'inserted';
   }
 
