@@ -352,7 +352,13 @@ const importRows: impactV1.ImportRow[] = [
     row: { $case: 'dependency', value: { ...d } },
   })),
 ];
-const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+const stack = await startStack({
+  dir: join(infraDir, 'bench'),
+  ports: 'free',
+  ui: false,
+  fresh: true,
+  env: process.env,
+});
 const names = testNames();
 try {
   const mongo = await connectMongo({ url: stack.endpoints.mongoUrl, appName: 'bench' });

@@ -37,6 +37,7 @@ const stack = await startStack({
   dir: join(infraDir, 'bench'),
   ports: 'free',
   ui: false,
+  fresh: true,
   env: store ? { ...process.env, MONGO_URL: store.url } : process.env,
 });
 const storePid = store?.process.pid ?? stack.processes.mongo?.pid;

@@ -365,7 +365,13 @@ const timed = async <T>(run: () => Promise<T>) => {
 
 const rows: Row[] = [];
 const checks: Check[] = [];
-const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+const stack = await startStack({
+  dir: join(infraDir, 'bench'),
+  ports: 'free',
+  ui: false,
+  fresh: true,
+  env: process.env,
+});
 const names = testNames();
 /** Notify's process, once started (it runs in a process of its own, as in production). */
 let notifyPid: number | undefined;

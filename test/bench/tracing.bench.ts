@@ -34,7 +34,13 @@ type Mode = 'off' | 'on' | 'sampled';
 const MODES: readonly Mode[] = ['off', 'on', 'sampled'];
 const SAMPLED_RATIO = '0.1';
 
-const stack = await startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, env: process.env });
+const stack = await startStack({
+  dir: join(infraDir, 'bench'),
+  ports: 'free',
+  ui: false,
+  fresh: true,
+  env: process.env,
+});
 
 // The collector stand-in: accepts OTLP/HTTP exports and counts what arrived.
 const collected = { requests: 0, bytes: 0 };

@@ -94,6 +94,7 @@ const stack = await startStack({
   dir: join(infraDir, 'bench'),
   ports: 'free',
   ui: false,
+  fresh: true,
   env: store ? { ...process.env, MONGO_URL: store.url } : process.env,
 });
 const names = testNames();

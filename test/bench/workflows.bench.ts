@@ -165,7 +165,7 @@ function rss(): number {
 // A fresh server each run (or the user's, via TEMPORAL_ADDRESS); task queues of this run's own.
 const dir = join(infraDir, 'bench', 'workflows');
 rmSync(dir, { recursive: true, force: true });
-const stack = await startStack({ dir, ports: 'free', ui: false, env: process.env });
+const stack = await startStack({ dir, ports: 'free', ui: false, fresh: true, env: process.env });
 const { temporalAddress: address, temporalNamespace: namespace } = stack.endpoints;
 const connection = await Connection.connect({ address });
 const client = new Client({ connection, namespace });

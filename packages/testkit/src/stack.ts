@@ -24,6 +24,12 @@ export interface StackOptions {
   /** Where MONGO_URL, NATS_URL and TEMPORAL_ADDRESS are read from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly readyTimeoutMs?: number;
+  /**
+   * Start each server this stack starts with no data: what earlier runs left is removed first.
+   * For benchmarks, whose data is worth nothing afterwards: left in place, their streams grew
+   * by gigabytes per run until JetStream refused to store more.
+   */
+  readonly fresh?: boolean;
 }
 
 export interface RunningStack {
@@ -78,6 +84,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         urls[name] = external;
         return;
       }
+      if (options.fresh) rmSync(join(options.dir, name), { recursive: true, force: true });
       const ports = options.ports === 'fixed' ? FIXED_PORTS[name] : await freePorts(component.extraPorts);
       if (name === 'temporal' && options.ui) uiPort = ports.extra[0];
       const proc = new ManagedProcess(component.process(join(options.dir, name), ports, options));
