@@ -49,7 +49,7 @@ const peaks: Record<string, Throughput> = {};
 const p99: Record<string, number> = {};
 /** Rounds of the REST-against-gRPC comparison. */
 const DOOR_ROUNDS = 4;
-const doorRounds: { grpc: number; rest: number }[] = [];
+const doorRounds: { first: 'grpc' | 'rest'; grpc: number; rest: number }[] = [];
 
 /**
  * Runs one scenario: peak rate, then latency at half of it. `settle` waits until the work a
@@ -213,8 +213,11 @@ try {
 
   // The two doors side by side. Measured one after the other, the second pays for every
   // document the first left (FerretDB's sweeps and scans grow with the collections), so the
-  // check compares them in rounds that alternate which goes first, each round's rate counted
-  // until its events are published.
+  // check compares them in rounds that change which goes first, each round's rate counted
+  // until its events are published. The order runs gRPC-REST, REST-gRPC, REST-gRPC, gRPC-REST:
+  // with a plain alternation, intake's recovery sweeps (every 30 s, three collection scans on
+  // FerretDB) fell on the second door of every other round, always the same door, since two
+  // rounds take about that long (REST-second rounds at 21-50 % of gRPC, REST-first at 97-102 %).
   const doorRate = async (op: () => Promise<unknown>) => {
     const measured = await peakThroughput(op, {
       concurrency: CONCURRENCY,
@@ -226,18 +229,21 @@ try {
     return measured.ops / (measured.seconds + (performance.now() - started) / 1000);
   };
   for (let round = 0; round < DOOR_ROUNDS; round++) {
-    const first = round % 2 === 0 ? 'grpc' : 'rest';
-    const rates = { grpc: 0, rest: 0 };
+    const first: 'grpc' | 'rest' = round % 4 === 0 || round % 4 === 3 ? 'grpc' : 'rest';
+    const rates = { first, grpc: 0, rest: 0 };
     for (const door of first === 'grpc' ? (['grpc', 'rest'] as const) : (['rest', 'grpc'] as const)) {
       rates[door] = await doorRate(door === 'grpc' ? submit : submitRest);
     }
     doorRounds.push(rates);
   }
   rows.push({
-    name: 'REST against gRPC, alternating rounds',
+    name: 'REST against gRPC, rounds in both orders',
     opsPerSecond: Number.NaN,
     note: doorRounds
-      .map((r, i) => `round ${i + 1}: REST ${r.rest.toFixed(0)}/s, gRPC ${r.grpc.toFixed(0)}/s`)
+      .map(
+        (r, i) =>
+          `round ${i + 1} (${r.first === 'grpc' ? 'gRPC' : 'REST'} first): REST ${r.rest.toFixed(0)}/s, gRPC ${r.grpc.toFixed(0)}/s`,
+      )
       .join('; '),
   });
 
@@ -274,7 +280,7 @@ try {
         pass: p99['submit report via gateway (gRPC)']! <= baselineP99 + 5,
       },
       {
-        target: 'REST >= 80% of gRPC (median of alternating rounds)',
+        target: 'REST >= 80% of gRPC (median of rounds in both orders)',
         measured: `rounds ${doorRatios.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')}; median ${(100 * doorRatio).toFixed(0)}%`,
         pass: doorRatio >= 0.8,
       },
