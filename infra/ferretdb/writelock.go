@@ -100,7 +100,7 @@ func writeNamespace(m message) string {
 	}
 	// moreToCome: no reply will come to release a lock, so such a message takes none. Beacon
 	// never sends unacknowledged (w:0) writes.
-	if binary.LittleEndian.Uint32(m[headerLen:headerLen+4])&2 != 0 {
+	if moreToCome(m) {
 		return ""
 	}
 	doc := bson.Raw(m[headerLen+5:])
@@ -118,6 +118,12 @@ func writeNamespace(m message) string {
 	}
 	db, _ := doc.Lookup("$db").StringValueOK()
 	return db
+}
+
+// moreToCome reports whether m is an OP_MSG its sender expects no reply to (an unacknowledged
+// write): the flag bit 1 of flagBits.
+func moreToCome(m message) bool {
+	return m.opCode() == opMsg && len(m) >= headerLen+4 && binary.LittleEndian.Uint32(m[headerLen:headerLen+4])&2 != 0
 }
 
 // updateStatements returns how many statements m carries if it is an OP_MSG update command,
@@ -255,6 +261,13 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 				return
 			}
 			if n := updateStatements(m); n > maxUpdateStatements {
+				if moreToCome(m) {
+					// A reply nobody waits for would be taken as the answer to the client's next
+					// command: drop the connection instead, so the loss is not silent.
+					logger.Warn("closing a connection that sent an unacknowledged update command of too many statements",
+						"statements", n, "limit", maxUpdateStatements)
+					return
+				}
 				reply(errorReply(m.requestID(), 2, "BadValue", fmt.Sprintf(
 					"this store (FerretDB 1.24) stalls on an update command of about a hundred statements; "+
 						"this one has %d: send at most %d per command", n, maxUpdateStatements)))

@@ -71,14 +71,32 @@ func TestUpdateStatements(t *testing.T) {
 			t.Errorf("%s: %d statements, want %d", c.name, got, c.want)
 		}
 	}
-	// Cut short anywhere, a message counts nothing and does not panic.
+	// With checksumPresent, the last four bytes are a CRC-32C, not a section.
 	m := opMsgOf(t, bson.D{{Key: "update", Value: "c"}, {Key: "$db", Value: "d"}}, "updates", statements(60))
-	for cut := headerLen; cut < len(m); cut += 7 {
+	withSum := append(append(message(nil), m...), 1, 2, 3, 4)
+	binary.LittleEndian.PutUint32(withSum[0:4], uint32(len(withSum)))
+	binary.LittleEndian.PutUint32(withSum[headerLen:headerLen+4], 1)
+	if got := updateStatements(withSum); got != 60 {
+		t.Errorf("with a checksum: %d statements, want 60", got)
+	}
+	// Cut short anywhere, a message counts nothing and does not panic.
+	for cut := headerLen; cut < len(m); cut++ {
 		short := append(message(nil), m[:cut]...)
 		binary.LittleEndian.PutUint32(short[0:4], uint32(cut))
-		if got := updateStatements(short); got > 60 {
-			t.Fatalf("cut at %d: %d statements", cut, got)
+		if got := updateStatements(short); got != 0 {
+			t.Fatalf("cut at %d of %d: %d statements", cut, len(m), got)
 		}
+	}
+}
+
+func TestMoreToCome(t *testing.T) {
+	m := opMsgOf(t, bson.D{{Key: "update", Value: "c"}, {Key: "$db", Value: "d"}}, "updates", statements(60))
+	if moreToCome(m) {
+		t.Fatal("an acknowledged command taken for one that expects no reply")
+	}
+	binary.LittleEndian.PutUint32(m[headerLen:headerLen+4], 2)
+	if !moreToCome(m) {
+		t.Fatal("moreToCome not seen")
 	}
 }
 
