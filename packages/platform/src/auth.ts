@@ -69,9 +69,10 @@ export interface Authenticator {
 export interface AuthenticatorOptions {
   /**
    * How long a verified token is accepted again without checking its signature, at most (never
-   * past its `exp`). One minute by default: well inside the ten minutes jose keeps a remote key
-   * set before it looks again, so a key withdrawn from the JWKS stops working no later than it
-   * would without the cache. 0 turns the cache off.
+   * past its `exp`). One minute by default. jose keeps a fetched key set for up to ten minutes
+   * and looks again early only for a key id it does not know, so a key withdrawn from the JWKS
+   * is accepted for up to ten minutes anyway; the cache adds at most this long to that, for a
+   * token verified just before. 0 turns the cache off.
    */
   readonly cacheMs?: number;
   /** Verified tokens kept at most; the oldest goes first. */

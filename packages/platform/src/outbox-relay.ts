@@ -326,7 +326,10 @@ export class OutboxRelay {
               // Just created, for this relay, with time to spare: its events are the ones the
               // creating write carried, so they need no read. (Had another writer added events
               // and its own claim since, both relays publish the first events, seconds apart,
-              // and the stream drops the second copy, as with any overwritten claim.)
+              // and the stream drops the second copy; this relay's removal also clears the
+              // other's claim, so a third may take the document over and publish its events
+              // once more, in order, and dropped as well. The read path has the same window,
+              // from its read to its removal; this one opens at the insert.)
               const handed = created && this.#ownClaim(created);
               if (handed) return this.#publishDoc(source, handed.doc, handed.deadline);
               // A read first (reads wait in no write queue): most documents are this relay's

@@ -61,6 +61,8 @@ interface StateFile {
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(options.dir, { recursive: true });
+  // Servers a killed run left would go on running over the files about to be removed.
+  if (options.fresh) await stopRecordedStack(options.dir);
   const processes: Partial<Record<ComponentName, ManagedProcess>> = {};
   const startMs: Partial<Record<ComponentName, number>> = {};
   const urls: Partial<Record<ComponentName, string>> = {};
