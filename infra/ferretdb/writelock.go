@@ -14,6 +14,7 @@ package main
 // sees a document either before or after a write.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -156,12 +157,12 @@ func updateStatements(m message) int {
 			at += 1 + size
 		case kind == 1 && size >= 5 && at+1+size <= end:
 			body := m[at+5 : at+1+size]
-			name, rest, found := strings.Cut(string(body), "\x00")
-			if !found {
+			nul := bytes.IndexByte(body, 0)
+			if nul < 0 {
 				return 0
 			}
-			if name == "updates" {
-				for docs := []byte(rest); len(docs) >= 5; {
+			if string(body[:nul]) == "updates" {
+				for docs := body[nul+1:]; len(docs) >= 5; {
 					n := int(binary.LittleEndian.Uint32(docs[:4]))
 					if n < 5 || n > len(docs) {
 						return 0
