@@ -5,7 +5,6 @@
  * 1,000,000 assets, about five dependencies each) and `IMPACT_BENCH_RUNS` the timed runs.
  * Prints a table and writes JSON to results/.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { setFlagsFromString } from 'node:v8';
@@ -22,7 +21,8 @@ import {
 import { generateRegion, streamRegion } from '@beacon/impact/demo';
 import { connectMongo, createDevIssuer, createLogger, tlpToProto } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
-import { infraDir, startStack, testNames } from '@beacon/testkit/infra';
+import { testNames } from '@beacon/testkit/infra';
+import { startBenchStack } from './services.js';
 import { publish, type Check, type Row } from './report.js';
 
 const ASSETS = Number(process.env['IMPACT_BENCH_ASSETS'] ?? 1_000_000);
@@ -352,13 +352,7 @@ const importRows: impactV1.ImportRow[] = [
     row: { $case: 'dependency', value: { ...d } },
   })),
 ];
-const stack = await startStack({
-  dir: join(infraDir, 'bench'),
-  ports: 'free',
-  ui: false,
-  fresh: true,
-  env: process.env,
-});
+const stack = await startBenchStack();
 const names = testNames();
 try {
   const mongo = await connectMongo({ url: stack.endpoints.mongoUrl, appName: 'bench' });

@@ -3,13 +3,13 @@
  * same servers: a bare grpc-js echo, a bare driver insert, a bare JetStream publish.
  * Run with `pnpm bench intake` (see README); prints a table and writes JSON to results/.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectMongo, connectNats, ensureStream } from '@beacon/platform';
 import { diagnosticsV1, intakeV1 } from '@beacon/proto';
-import { freePort, infraDir, startDedicated, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { freePort, startDedicated, testNames, waitFor } from '@beacon/testkit/infra';
+import { startBenchStack } from './services.js';
 import { reportJson, startTestStack } from '@beacon/gateway/testing';
 import {
   latencyAtRate,
@@ -33,13 +33,7 @@ const store = process.env['MONGO_URL'] ? undefined : await startDedicated('mongo
 const storeDebug = store?.process.spec.command.endsWith('beacon-ferretdb')
   ? `http://${storeDebugAddress}`
   : undefined;
-const stack = await startStack({
-  dir: join(infraDir, 'bench'),
-  ports: 'free',
-  ui: false,
-  fresh: true,
-  env: store ? { ...process.env, MONGO_URL: store.url } : process.env,
-});
+const stack = await startBenchStack(store ? { ...process.env, MONGO_URL: store.url } : process.env);
 const storePid = store?.process.pid ?? stack.processes.mongo?.pid;
 /** The store's commands per call of each scenario that counted them. */
 const commandMix: Record<string, CommandCounts> = {};

@@ -27,10 +27,10 @@ import {
   JetStreamPublisher,
 } from '@beacon/platform';
 import { intakeV1, notifyV1 } from '@beacon/proto';
-import { freePort, infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { freePort, infraDir, testNames, waitFor } from '@beacon/testkit/infra';
 import { latencyAtRate, processCpuSeconds } from './measure.js';
 import { publish, type Check, type Row } from './report.js';
-import { startService } from './services.js';
+import { startBenchStack, startService } from './services.js';
 
 const AGENCIES = Number(process.env['NOTIFY_BENCH_AGENCIES'] ?? 200);
 const EVENTS = Number(process.env['NOTIFY_BENCH_EVENTS'] ?? 2_000);
@@ -365,13 +365,7 @@ const timed = async <T>(run: () => Promise<T>) => {
 
 const rows: Row[] = [];
 const checks: Check[] = [];
-const stack = await startStack({
-  dir: join(infraDir, 'bench'),
-  ports: 'free',
-  ui: false,
-  fresh: true,
-  env: process.env,
-});
+const stack = await startBenchStack();
 const names = testNames();
 /** Notify's process, once started (it runs in a process of its own, as in production). */
 let notifyPid: number | undefined;

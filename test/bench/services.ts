@@ -1,6 +1,25 @@
 /** Beacon's services as OS processes of their own, for benchmarks that must not share a loop. */
 import { join } from 'node:path';
-import { freePort, grpcServing, ManagedProcess, repoRoot, waitFor } from '@beacon/testkit/infra';
+import {
+  freePort,
+  grpcServing,
+  infraDir,
+  ManagedProcess,
+  repoRoot,
+  startStack,
+  waitFor,
+  type RunningStack,
+} from '@beacon/testkit/infra';
+
+/**
+ * The servers a bench runs against, in `.infra/bench`, started with no data left from earlier
+ * runs; a server `env` names (MONGO_URL, NATS_URL, TEMPORAL_ADDRESS) is used instead.
+ */
+export function startBenchStack(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<RunningStack> {
+  return startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, fresh: true, env });
+}
 
 export interface ServiceProcess {
   readonly component: string;

@@ -13,12 +13,12 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { connectMongo, startTracing, type Tracing } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
-import { infraDir, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { testNames, waitFor } from '@beacon/testkit/infra';
+import { startBenchStack } from './services.js';
 import { reportJson, startTestStack } from '@beacon/gateway/testing';
 import { peakThroughput } from './measure.js';
 import { publish, type Row } from './report.js';
@@ -34,13 +34,7 @@ type Mode = 'off' | 'on' | 'sampled';
 const MODES: readonly Mode[] = ['off', 'on', 'sampled'];
 const SAMPLED_RATIO = '0.1';
 
-const stack = await startStack({
-  dir: join(infraDir, 'bench'),
-  ports: 'free',
-  ui: false,
-  fresh: true,
-  env: process.env,
-});
+const stack = await startBenchStack();
 
 // The collector stand-in: accepts OTLP/HTTP exports and counts what arrived.
 const collected = { requests: 0, bytes: 0 };

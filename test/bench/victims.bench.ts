@@ -31,7 +31,8 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectMongo, connectNats, createDevIssuer, createLogger } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
-import { freePort, infraDir, startDedicated, startStack, testNames, waitFor } from '@beacon/testkit/infra';
+import { freePort, startDedicated, testNames, waitFor } from '@beacon/testkit/infra';
+import { startBenchStack } from './services.js';
 import { EnvelopeCipher, loadConfig, startVictims, type CaseCipher, type DataKey } from '@beacon/victims';
 import { processCpuSeconds, storeCommands, type CommandCounts } from './measure.js';
 import { campaign, eventsOf, windowed } from './victims-campaign.js';
@@ -90,13 +91,7 @@ const store = process.env['MONGO_URL'] ? undefined : await startDedicated('mongo
 const storeDebug = store?.process.spec.command.endsWith('beacon-ferretdb')
   ? `http://${storeDebugAddress}`
   : undefined;
-const stack = await startStack({
-  dir: join(infraDir, 'bench'),
-  ports: 'free',
-  ui: false,
-  fresh: true,
-  env: store ? { ...process.env, MONGO_URL: store.url } : process.env,
-});
+const stack = await startBenchStack(store ? { ...process.env, MONGO_URL: store.url } : process.env);
 const names = testNames();
 const issuer = await createDevIssuer({});
 const KEKS = `bench:${randomBytes(32).toString('base64')}`;

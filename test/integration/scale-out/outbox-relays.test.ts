@@ -61,6 +61,17 @@ async function leftovers(collection: Collection<Doc>): Promise<string[]> {
     );
 }
 
+/** Waits until `leftovers` finds nothing, naming what is left when it gives up. */
+function untilEmptied(collection: Collection<Doc>, what: string, timeoutMs: number): Promise<void> {
+  return waitFor(
+    async () => {
+      const left = await leftovers(collection);
+      if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
+    },
+    { what, timeoutMs, intervalMs: 100 },
+  );
+}
+
 /** Every message of the stream, in stream order, as its body (the event id). */
 async function streamBodies(js: JetStreamClient, stream: string): Promise<string[]> {
   const count = (await (await js.jetstreamManager()).streams.info(stream)).state.messages;
@@ -121,13 +132,7 @@ describe('several outbox relays over the same documents', () => {
           for (const id of [...ids.slice(start), ...ids.slice(0, start)]) relay.notify('docs', id);
         });
         for (const relay of relays) relay.start();
-        await waitFor(
-          async () => {
-            const left = await leftovers(collection);
-            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
-          },
-          { what: 'relays to empty every outbox', timeoutMs: 30_000, intervalMs: 100 },
-        );
+        await untilEmptied(collection, 'relays to empty every outbox', 30_000);
       } finally {
         for (const relay of relays) await relay.stop();
         for (const nc of connections) await nc.close();
@@ -228,13 +233,7 @@ describe('several outbox relays over the same documents', () => {
         expect(await collection.countDocuments({ outboxClaimBy: 'doomed' })).toBe(claimed);
         // ...and after it, the survivor's sweep takes them over.
         survivor.start();
-        await waitFor(
-          async () => {
-            const left = await leftovers(collection);
-            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
-          },
-          { what: 'the survivor to empty every outbox', timeoutMs: 30_000, intervalMs: 100 },
-        );
+        await untilEmptied(collection, 'the survivor to empty every outbox', 30_000);
         expect(Date.now() - killedAt).toBeLessThan(leaseMs + 10_000);
         const bodies = await streamBodies(jetstream(busNc), stream);
         const events = ids.flatMap((id) => [0, 1].map((seq) => `${id}-e${seq}`));
@@ -286,13 +285,7 @@ describe('several outbox relays over the same documents', () => {
       await collection.updateMany({}, { $set: relay.claimForWrite(60_000) });
       try {
         relay.start();
-        await waitFor(
-          async () => {
-            const left = await leftovers(collection);
-            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
-          },
-          { what: 'the relay to empty every outbox', timeoutMs: 20_000, intervalMs: 100 },
-        );
+        await untilEmptied(collection, 'the relay to empty every outbox', 20_000);
       } finally {
         await relay.stop();
         await client.close();
@@ -425,13 +418,7 @@ describe('several outbox relays over the same documents', () => {
       }
       try {
         relay.start();
-        await waitFor(
-          async () => {
-            const left = await leftovers(collection);
-            if (left.length > 0) throw new Error(`${left.length} left, e.g. ${left.slice(0, 3).join('; ')}`);
-          },
-          { what: 'the relay to empty every outbox', timeoutMs: 20_000, intervalMs: 100 },
-        );
+        await untilEmptied(collection, 'the relay to empty every outbox', 20_000);
       } finally {
         await relay.stop();
         await client.close();
