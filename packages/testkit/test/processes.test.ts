@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { components, freePort, ManagedProcess, startDedicated, waitFor } from '@beacon/testkit';
 
 describe('server processes for fault tests', () => {
@@ -42,6 +42,7 @@ describe('server processes for fault tests', () => {
     await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
     try {
       const dir = mkdtempSync(join(tmpdir(), 'beacon-nats-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       const spec = components.nats.process(dir, { main: port, extra: [await freePort()] }, { ui: false });
       const proc = new ManagedProcess(spec);
       proc.start();

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError } from '@beacon/platform';
 import { loadConfig } from './config.js';
 
@@ -27,6 +27,7 @@ const problems = (env: Record<string, string>) => {
 describe('victims configuration of its secrets', () => {
   it('reads each secret inline or from a file, and never both', () => {
     const dir = mkdtempSync(join(tmpdir(), 'victims-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'keks'), `k1:${KEK}\n`);
     writeFileSync(join(dir, 'search'), `${SEARCH}\n`);
     const fromFiles = loadConfig({

@@ -1,14 +1,16 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { MongoClient } from 'mongodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { components, freePort, installedBinary, ManagedProcess, waitFor } from '@beacon/testkit';
 
 /** The launcher itself, whatever store the rest of the run uses. */
 async function startLauncher(extraArgs: string[] = []) {
   const data = mkdtempSync(join(tmpdir(), 'beacon-ferretdb-'));
+  // After the test's own `finally` has stopped the launcher.
+  onTestFinished(() => rmSync(data, { recursive: true, force: true }));
   const port = await freePort();
   const proc = new ManagedProcess({
     name: 'beacon-ferretdb',

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError } from '@beacon/platform';
 import { loadConfig } from '../config.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
@@ -29,6 +29,7 @@ describe('Temporal connection options from the TEMPORAL_* variables', () => {
 
   it('send an API key only over TLS, read from its file once, and keep it out of the config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'beacon-temporal-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'api-key'), 'tc-api-key-123\n');
     const config = loadConfig({ ...base, TEMPORAL_API_KEY_FILE: join(dir, 'api-key') });
     expect(JSON.stringify(config)).not.toContain('tc-api-key-123');
