@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { sweepDelay } from './periodic.js';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Binary, type Collection } from 'mongodb';
 import { ConcurrencyLimit } from './concurrency.js';
@@ -181,7 +182,8 @@ export interface OutboxRelayOptions {
   readonly logger: Logger;
   /**
    * How often to sweep every source for events nobody announced (a crash, another replica).
-   * A sweep reads every document of each source (no index serves `outbox: {$ne: {}}`).
+   * A sweep reads every document of each source (no index serves `outbox: {$ne: {}}`), so a
+   * slow one pushes the next further out (`sweepDelay`).
    */
   readonly sweepMs?: number;
   /** Documents read per pass. */
@@ -240,7 +242,8 @@ export class OutboxRelay {
    * them (`announceCreated`), or undefined: to be read.
    */
   #announced = new Map<string, Map<string, OutboxDoc | undefined>>();
-  #lastSweep = 0;
+  /** When the next sweep is due (`performance.now()` time). */
+  #nextSweep = 0;
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
   readonly #leaseMs: number;
@@ -542,23 +545,27 @@ export class OutboxRelay {
     while (!this.#stopped) {
       try {
         await this.drainAnnounced();
-        if (performance.now() - this.#lastSweep >= sweepMs) {
-          this.#lastSweep = performance.now();
-          // A full batch means there may be more: sweep again straight away.
-          if ((await this.sweep()) >= (this.#options.batch ?? 200)) this.#lastSweep = 0;
+        if (performance.now() >= this.#nextSweep) {
+          const started = performance.now();
+          const published = await this.sweep();
+          const ended = performance.now();
+          // A sweep reads whole collections on FerretDB: spaced by its duration, it takes a
+          // bounded share of the store. A full batch means there may be more: straight away.
+          this.#nextSweep =
+            published >= (this.#options.batch ?? 200) ? 0 : ended + sweepDelay(sweepMs, ended - started);
         }
         failures = 0;
       } catch (error) {
         failures += 1;
         this.#options.logger.warn({ err: error, failures }, 'outbox relay pass failed; retrying');
         // A failure may have been the broker going away: sweep on recovery, whatever was announced.
-        this.#lastSweep = 0;
+        this.#nextSweep = 0;
         await delay(Math.min(5_000, 100 * 2 ** failures));
         continue;
       }
       if (this.#announced.size > 0 || this.#stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, sweepMs - (performance.now() - this.#lastSweep)));
+        const timer = setTimeout(resolve, Math.max(0, this.#nextSweep - performance.now()));
         this.#wake = () => {
           clearTimeout(timer);
           resolve();

@@ -8,6 +8,7 @@ import {
   eventsStream,
   Metrics,
   OutboxRelay,
+  repeat,
   startGrpcServer,
   startMetricsServer,
   watchOutbox,
@@ -89,22 +90,28 @@ export async function startIntake(
   });
   relay.start();
   // What a crash (or a store that failed mid-request) left half done: reports not yet in their
-  // incident, audit records stored with their change but not yet in the log.
-  const linker = setInterval(() => {
-    service
-      .linkUnlinkedReports()
-      .catch((error: unknown) => logger.warn({ err: error }, 'linking reports failed'));
-    service
-      .appendPendingAudits()
-      .catch((error: unknown) => logger.warn({ err: error }, 'appending pending audit records failed'));
-  }, config.recoverySweepMs);
-  // Reads the whole collection on FerretDB: hourly is enough for keys kept a day.
-  const forgetter = setInterval(() => {
-    service
-      .forgetIdempotencyKeys()
-      .then((forgotten) => forgotten > 0 && logger.info({ forgotten }, 'idempotency keys expired'))
-      .catch((error: unknown) => logger.warn({ err: error }, 'expiring idempotency keys failed'));
-  }, 3_600_000);
+  // incident, audit records stored with their change but not yet in the log. Each reads a whole
+  // collection on FerretDB, so each runs alone and is spaced by its duration (see `repeat`).
+  const sweeps = [
+    repeat(() => service.linkUnlinkedReports(), {
+      periodMs: config.recoverySweepMs,
+      logger,
+      what: 'linking reports',
+    }),
+    repeat(() => service.appendPendingAudits(), {
+      periodMs: config.recoverySweepMs,
+      logger,
+      what: 'appending pending audit records',
+    }),
+    // Hourly is enough for keys kept a day.
+    repeat(
+      async () => {
+        const forgotten = await service.forgetIdempotencyKeys();
+        if (forgotten > 0) logger.info({ forgotten }, 'idempotency keys expired');
+      },
+      { periodMs: 3_600_000, logger, what: 'expiring idempotency keys' },
+    ),
+  ];
 
   const server = await startGrpcServer({
     component: 'intake',
@@ -132,8 +139,7 @@ export async function startIntake(
     relay,
     stop: async () => {
       await metricsServer.stop();
-      clearInterval(linker);
-      clearInterval(forgetter);
+      await Promise.all(sweeps.map((sweep) => sweep.stop()));
       await server.shutdown();
       await relay.stop();
       await nc.drain();

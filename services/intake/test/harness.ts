@@ -19,7 +19,11 @@ export interface TestIntake {
 }
 
 /** Intake in this process against the run's real servers, isolated by the test's names. */
-export async function startTestIntake(infra: Endpoints, names: TestNames): Promise<TestIntake> {
+export async function startTestIntake(
+  infra: Endpoints,
+  names: TestNames,
+  env: Record<string, string> = {},
+): Promise<TestIntake> {
   const issuer = await createDevIssuer({});
   const subjectRoot = names.subject('beacon.evt');
   const stream = names.stream('EVENTS');
@@ -34,6 +38,7 @@ export async function startTestIntake(infra: Endpoints, names: TestNames): Promi
     AUTH_ISSUER: issuer.issuer,
     AUTH_JWKS_URL: 'http://127.0.0.1:9/unused',
     CORRELATION_SECRET: 'test-correlation-secret-0123456789abcdef',
+    ...env,
   });
   const intake = await startIntake(
     {

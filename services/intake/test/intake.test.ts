@@ -1,9 +1,9 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
-import { describe, expect } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { fieldViolations } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
-import { test as base } from '@beacon/testkit';
+import { test as base, waitFor } from '@beacon/testkit';
 import { openRequest, publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
 import { MAX_INCIDENT_REPORTS } from '../src/domain/rules.js';
 
@@ -736,6 +736,51 @@ describe('crash recovery', () => {
     expect(events.map((e) => e.type).sort()).toEqual([
       'beacon.incident.opened.v1',
       'beacon.incident.reported.v1',
+    ]);
+  });
+
+  test('intake runs its recovery sweeps by itself: an orphaned report is linked, its record appended', async ({
+    infra,
+    names,
+    mongoClient,
+  }) => {
+    const t = await startTestIntake(infra, names, { RECOVERY_SWEEP_SECONDS: '1' });
+    onTestFinished(() => t.stop());
+    const db = mongoClient.db(t.dbName);
+    const submittedAt = new Date(Date.now() - 60_000);
+    const record = { actor: 'cert-de-agency_analyst', agencyId: 'cert-de', tlp: 'AMBER', at: submittedAt };
+    await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne({
+      _id: 'rep_swept',
+      incidentId: 'inc_swept',
+      reporterAgencyId: 'cert-de',
+      title: 'Left by a crash',
+      description: '',
+      tlp: 'AMBER',
+      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+      sectors: [],
+      jurisdictions: ['DE'],
+      observables: [{ type: 'domain', value: 'swept.example' }],
+      awareAt: submittedAt,
+      submittedAt,
+      opensIncident: true,
+      linked: false,
+      audit: { ...record, action: 'report.submitted', objectId: 'rep_swept' },
+    });
+    // Nothing calls the sweeps here: the running service must, within a few periods.
+    await waitFor(
+      async () => {
+        const linked = await db
+          .collection<{ _id: string; linked: boolean }>('reports')
+          .findOne({ _id: 'rep_swept' });
+        if (linked?.linked !== true) throw new Error('report not linked yet');
+      },
+      { what: 'the sweep to link the report', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(await db.collection<{ _id: string }>('incidents').findOne({ _id: 'inc_swept' })).toMatchObject({
+      reportIds: ['rep_swept'],
+    });
+    expect(await db.collection('audit').find({ objectId: 'rep_swept' }).toArray()).toEqual([
+      expect.objectContaining({ action: 'report.submitted', actor: 'cert-de-agency_analyst' }),
     ]);
   });
 
