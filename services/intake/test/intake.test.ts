@@ -15,6 +15,38 @@ const test = base.extend('intake', async ({ infra, names }, { onCleanup }): Prom
 
 const code = (e: unknown) => (e as ServiceError).code;
 
+/** A report as a crash between storing it and linking it leaves it: stored, not linked. */
+function orphanReport(
+  id: string,
+  incidentId: string,
+  fields: {
+    opensIncident?: boolean;
+    minutesAgo?: number;
+    tlp?: string;
+    observables?: { type: string; value: string }[];
+    audit?: Record<string, unknown>;
+  } = {},
+) {
+  const submittedAt = new Date(Date.now() - (fields.minutesAgo ?? 1) * 60_000);
+  return {
+    _id: id,
+    incidentId,
+    reporterAgencyId: 'cert-de',
+    title: `Orphan ${id}`,
+    description: '',
+    tlp: fields.tlp ?? 'AMBER',
+    classification: { rsitClass: 'fraud', rsitType: 'phishing' },
+    sectors: [],
+    jurisdictions: ['DE'],
+    observables: fields.observables ?? [],
+    awareAt: submittedAt,
+    submittedAt,
+    opensIncident: fields.opensIncident ?? true,
+    linked: false,
+    ...(fields.audit ? { audit: fields.audit } : {}),
+  };
+}
+
 describe('intake over gRPC', () => {
   test('a report opens an incident and publishes reported and opened exactly once', async ({
     intake: t,
@@ -705,24 +737,13 @@ describe('crash recovery', () => {
     mongoClient,
   }) => {
     const db = mongoClient.db(t.dbName);
-    // What a crash between storing a report and linking it leaves behind.
-    const submittedAt = new Date(Date.now() - 60_000);
-    await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne({
-      _id: 'rep_orphan',
-      incidentId: 'inc_orphan',
-      reporterAgencyId: 'cert-de',
-      title: 'Orphaned report',
-      description: '',
-      tlp: 'AMBER',
-      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
-      sectors: [],
-      jurisdictions: ['DE'],
-      observables: [{ type: 'domain', value: 'orphan.example' }],
-      awareAt: submittedAt,
-      submittedAt,
-      opensIncident: true,
-      linked: false,
-    });
+    await db
+      .collection<Record<string, unknown> & { _id: string }>('reports')
+      .insertOne(
+        orphanReport('rep_orphan', 'inc_orphan', {
+          observables: [{ type: 'domain', value: 'orphan.example' }],
+        }),
+      );
 
     expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(1);
     expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(0);
@@ -747,25 +768,19 @@ describe('crash recovery', () => {
     const t = await startTestIntake(infra, names, { RECOVERY_SWEEP_SECONDS: '1' });
     onTestFinished(() => t.stop());
     const db = mongoClient.db(t.dbName);
-    const submittedAt = new Date(Date.now() - 60_000);
-    const record = { actor: 'cert-de-agency_analyst', agencyId: 'cert-de', tlp: 'AMBER', at: submittedAt };
-    await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne({
-      _id: 'rep_swept',
-      incidentId: 'inc_swept',
-      reporterAgencyId: 'cert-de',
-      title: 'Left by a crash',
-      description: '',
-      tlp: 'AMBER',
-      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
-      sectors: [],
-      jurisdictions: ['DE'],
-      observables: [{ type: 'domain', value: 'swept.example' }],
-      awareAt: submittedAt,
-      submittedAt,
-      opensIncident: true,
-      linked: false,
-      audit: { ...record, action: 'report.submitted', objectId: 'rep_swept' },
-    });
+    await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne(
+      orphanReport('rep_swept', 'inc_swept', {
+        observables: [{ type: 'domain', value: 'swept.example' }],
+        audit: {
+          actor: 'cert-de-agency_analyst',
+          agencyId: 'cert-de',
+          action: 'report.submitted',
+          objectId: 'rep_swept',
+          tlp: 'AMBER',
+          at: new Date(),
+        },
+      }),
+    );
     // Nothing calls the sweeps here: the running service must, within a few periods.
     await waitFor(
       async () => {
@@ -802,26 +817,10 @@ describe('crash recovery', () => {
       },
       coordinator,
     );
-    const orphan = (id: string, incidentId: string, opensIncident: boolean, minutesAgo: number) => ({
-      _id: id,
-      incidentId,
-      reporterAgencyId: 'cert-de',
-      title: `Orphan ${id}`,
-      description: '',
-      tlp: 'GREEN',
-      classification: { rsitClass: 'fraud', rsitType: 'phishing' },
-      sectors: [],
-      jurisdictions: ['DE'],
-      observables: [],
-      awareAt: new Date(Date.now() - minutesAgo * 60_000),
-      submittedAt: new Date(Date.now() - minutesAgo * 60_000),
-      opensIncident,
-      linked: false,
-    });
     const reports = db.collection<Record<string, unknown> & { _id: string }>('reports');
     await reports.insertMany([
-      orphan('rep_late', closed!.id, false, 3),
-      orphan('rep_next', 'inc_next', true, 2),
+      orphanReport('rep_late', closed!.id, { opensIncident: false, minutesAgo: 3, tlp: 'GREEN' }),
+      orphanReport('rep_next', 'inc_next', { minutesAgo: 2, tlp: 'GREEN' }),
     ]);
 
     expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(2);
