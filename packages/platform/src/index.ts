@@ -114,7 +114,7 @@ export {
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export { onShutdown } from './shutdown.js';
-export { repeat, sweepDelay, SWEEP_SPACING, type Repeating } from './periodic.js';
+export { repeat, type Repeating } from './periodic.js';
 export {
   cachedLoader,
   LATENCY_BUCKETS_SECONDS,

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { sweepDelay } from './periodic.js';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Binary, type Collection } from 'mongodb';
 import { ConcurrencyLimit } from './concurrency.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from './logger.js';
+import { sweepDelay } from './periodic.js';
 import { withProducerSpan, type TraceCarrier } from './tracing.js';
 
 /** One event waiting in a document's outbox, already in its wire form. */
@@ -244,6 +244,8 @@ export class OutboxRelay {
   #announced = new Map<string, Map<string, OutboxDoc | undefined>>();
   /** When the next sweep is due (`performance.now()` time). */
   #nextSweep = 0;
+  /** The last sweep read a full batch of documents from some source: there may be more. */
+  #sweepFull = false;
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
   readonly #leaseMs: number;
@@ -369,11 +371,14 @@ export class OutboxRelay {
   /** One pass over every source for documents with events; returns how many it published. */
   async sweep(): Promise<number> {
     let published = 0;
+    const batch = this.#options.batch ?? 200;
+    this.#sweepFull = false;
     for (const source of Object.values(this.#options.sources)) {
       const docs = await source
         .find({ outbox: { $ne: {} } }, { projection: OUTBOX_AND_CLAIM })
-        .limit(this.#options.batch ?? 200)
+        .limit(batch)
         .toArray();
+      if (docs.length >= batch) this.#sweepFull = true;
       // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
       const results = await Promise.allSettled(
         docs.map((doc) =>
@@ -547,19 +552,19 @@ export class OutboxRelay {
         await this.drainAnnounced();
         if (performance.now() >= this.#nextSweep) {
           const started = performance.now();
-          const published = await this.sweep();
+          await this.sweep();
           const ended = performance.now();
           // A sweep reads whole collections on FerretDB: spaced by its duration, it takes a
           // bounded share of the store. A full batch means there may be more: straight away.
-          this.#nextSweep =
-            published >= (this.#options.batch ?? 200) ? 0 : ended + sweepDelay(sweepMs, ended - started);
+          this.#nextSweep = this.#sweepFull ? 0 : ended + sweepDelay(sweepMs, ended - started);
         }
         failures = 0;
       } catch (error) {
         failures += 1;
         this.#options.logger.warn({ err: error, failures }, 'outbox relay pass failed; retrying');
-        // A failure may have been the broker going away: sweep on recovery, whatever was announced.
-        this.#nextSweep = 0;
+        // A failure may have been the broker going away: sweep within a period, whatever was
+        // announced, but not at every retry (a sweep reads whole collections).
+        this.#nextSweep = Math.min(this.#nextSweep, performance.now() + sweepMs);
         await delay(Math.min(5_000, 100 * 2 ** failures));
         continue;
       }

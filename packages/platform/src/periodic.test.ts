@@ -46,6 +46,26 @@ describe('repeat', () => {
     await stopping;
   });
 
+  it('runs again at once after a run that found a full batch', async () => {
+    const starts: number[] = [];
+    let batches = 3;
+    const repeating = repeat(
+      async () => {
+        starts.push(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        return (batches -= 1) > 0;
+      },
+      { periodMs: 1_000, logger, what: 'test sweep' },
+    );
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(1_000 + 3 * 2_000 + 19 * 2_000 + 10);
+    // Within the millisecond a zero-delay timer takes.
+    expect(starts.map((t) => Math.round((t - t0) / 100) * 100)).toEqual([1_000, 3_000, 5_000, 45_000]);
+    const stopping = repeating.stop();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await stopping;
+  });
+
   it('goes on after a failed run, and stop waits for the run under way', async () => {
     let runs = 0;
     let finished = false;

@@ -23,10 +23,11 @@ export interface Repeating {
 
 /**
  * Runs `task` every `periodMs`, never two runs at once and spaced by their duration
- * (`sweepDelay`). A failed run is logged and the next one comes as usual.
+ * (`sweepDelay`). A run that resolves to `true` found a full batch: the next starts at once.
+ * A failed run is logged and the next one comes as usual.
  */
 export function repeat(
-  task: () => Promise<unknown>,
+  task: () => Promise<boolean | void>,
   options: { readonly periodMs: number; readonly logger: Logger; readonly what: string },
 ): Repeating {
   let stopped = false;
@@ -35,13 +36,15 @@ export function repeat(
   const run = () => {
     running = (async () => {
       const started = performance.now();
+      let more = false;
       try {
-        await task();
+        more = (await task()) === true;
       } catch (error) {
         options.logger.warn({ err: error }, `${options.what} failed`);
       }
       running = undefined;
-      if (!stopped) timer = setTimeout(run, sweepDelay(options.periodMs, performance.now() - started));
+      const wait = more ? 0 : sweepDelay(options.periodMs, performance.now() - started);
+      if (!stopped) timer = setTimeout(run, wait);
     })();
   };
   timer = setTimeout(run, options.periodMs);

@@ -14,7 +14,7 @@ import {
   watchOutbox,
   type Logger,
 } from '@beacon/platform';
-import { IntakeService } from './app/intake-service.js';
+import { IntakeService, RECOVERY_BATCH } from './app/intake-service.js';
 import type { Clock } from './app/ports.js';
 import { intakeGrpc } from './adapters/grpc/intake-grpc.js';
 import { MongoAuditLog } from './adapters/mongo/audit-log.js';
@@ -91,14 +91,15 @@ export async function startIntake(
   relay.start();
   // What a crash (or a store that failed mid-request) left half done: reports not yet in their
   // incident, audit records stored with their change but not yet in the log. Each reads a whole
-  // collection on FerretDB, so each runs alone and is spaced by its duration (see `repeat`).
+  // collection on FerretDB, so each runs alone and is spaced by its duration (see `repeat`),
+  // unless it found a full batch: then a backlog is being worked off, and it goes on at once.
   const sweeps = [
-    repeat(() => service.linkUnlinkedReports(), {
+    repeat(async () => (await service.linkUnlinkedReports()) >= RECOVERY_BATCH, {
       periodMs: config.recoverySweepMs,
       logger,
       what: 'linking reports',
     }),
-    repeat(() => service.appendPendingAudits(), {
+    repeat(async () => (await service.appendPendingAudits()) >= RECOVERY_BATCH, {
       periodMs: config.recoverySweepMs,
       logger,
       what: 'appending pending audit records',
@@ -139,8 +140,8 @@ export async function startIntake(
     relay,
     stop: async () => {
       await metricsServer.stop();
-      await Promise.all(sweeps.map((sweep) => sweep.stop()));
-      await server.shutdown();
+      // A sweep under way is let finish (at 20,000 documents, seconds) while calls drain.
+      await Promise.all([server.shutdown(), ...sweeps.map((sweep) => sweep.stop())]);
       await relay.stop();
       await nc.drain();
       await mongo.close();

@@ -737,13 +737,11 @@ describe('crash recovery', () => {
     mongoClient,
   }) => {
     const db = mongoClient.db(t.dbName);
-    await db
-      .collection<Record<string, unknown> & { _id: string }>('reports')
-      .insertOne(
-        orphanReport('rep_orphan', 'inc_orphan', {
-          observables: [{ type: 'domain', value: 'orphan.example' }],
-        }),
-      );
+    await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne(
+      orphanReport('rep_orphan', 'inc_orphan', {
+        observables: [{ type: 'domain', value: 'orphan.example' }],
+      }),
+    );
 
     expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(1);
     expect(await t.intake.service.linkUnlinkedReports(30_000)).toBe(0);

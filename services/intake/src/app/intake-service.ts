@@ -61,6 +61,9 @@ export interface IntakeDeps {
   readonly uuid: () => string;
 }
 
+/** Reports, or pending audit records, one recovery pass takes at most. */
+export const RECOVERY_BATCH = 100;
+
 /** Trends count at most this many incidents per query; ranges are limited to a year. */
 export const TREND_INCIDENT_LIMIT = 200_000;
 export const MAX_TREND_RANGE_MS = 366 * 86_400_000;
@@ -177,7 +180,7 @@ export class IntakeService {
   /** Finishes reports a crash left stored but unlinked; safe to run on every replica. */
   async linkUnlinkedReports(olderThanMs = 30_000): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
-    const pending = await this.deps.reports.unlinked(before, 100);
+    const pending = await this.deps.reports.unlinked(before, RECOVERY_BATCH);
     let linked = 0;
     // One report that cannot be linked must not hold up the others.
     const failures: unknown[] = [];
@@ -205,7 +208,7 @@ export class IntakeService {
    */
   async appendPendingAudits(olderThanMs = 30_000): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
-    const pending = await this.deps.incidents.pendingAudits(before, 100);
+    const pending = await this.deps.incidents.pendingAudits(before, RECOVERY_BATCH);
     for (const { incidentId, audit } of pending) await this.#appendPending(incidentId, audit);
     return pending.length;
   }
