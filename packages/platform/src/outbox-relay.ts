@@ -552,11 +552,13 @@ export class OutboxRelay {
         await this.drainAnnounced();
         if (performance.now() >= this.#nextSweep) {
           const started = performance.now();
-          await this.sweep();
+          const published = await this.sweep();
           const ended = performance.now();
           // A sweep reads whole collections on FerretDB: spaced by its duration, it takes a
-          // bounded share of the store. A full batch means there may be more: straight away.
-          this.#nextSweep = this.#sweepFull ? 0 : ended + sweepDelay(sweepMs, ended - started);
+          // bounded share of the store. A full batch it published from means there may be
+          // more: straight away (not when other relays held them all: they are at it).
+          this.#nextSweep =
+            this.#sweepFull && published > 0 ? 0 : ended + sweepDelay(sweepMs, ended - started);
         }
         failures = 0;
       } catch (error) {
