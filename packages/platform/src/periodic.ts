@@ -4,10 +4,11 @@ import type { Logger } from './logger.js';
  * A periodic scan waits at least this many times as long as it took before it runs again, so it
  * takes at most a twentieth of the time. Recovery sweeps read whole collections on FerretDB
  * (only `{_id}` filters are served from an index): at 20,000 incidents one read took 3 to 5 s
- * here, while writes ran beside it. With a fixed period, three such sweeps every 30 s kept the
- * store busy a third of the time, and the share grows with the data until sweeps run back to
- * back. Spaced by their own duration, they cost the store a bounded share, and what they recover
- * (work a crash left) waits longer as the data grows: about a minute at 20,000 documents.
+ * here, while writes ran beside it. With a fixed period, three such sweeps every 30 s would
+ * keep the store busy a third of the time or more, a share that grows with the data until
+ * sweeps run back to back. Spaced by their own duration, they cost the store a bounded share,
+ * and what they recover (work a crash left) waits longer as the data grows: one to one and a
+ * half minutes at 20,000 documents.
  */
 export const SWEEP_SPACING = 19;
 
