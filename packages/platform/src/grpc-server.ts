@@ -109,11 +109,14 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
   }
 
   const host = config.host ?? '127.0.0.1';
-  const port = await bind(
-    server,
-    `${host}:${config.port}`,
-    config.tls ? serverCredentials(config.tls, config.tlsRefreshMs ?? DEFAULT_TLS_REFRESH_MS) : undefined,
-  );
+  const tls = config.tls
+    ? serverCredentials(config.tls, config.tlsRefreshMs ?? DEFAULT_TLS_REFRESH_MS)
+    : undefined;
+  const port = await bind(server, `${host}:${config.port}`, tls?.credentials);
+  await tls?.firstRead().catch((error: unknown) => {
+    server.forceShutdown();
+    throw error;
+  });
   let healthServer: Server | undefined;
   let healthPort: number | undefined;
   if (config.healthPort !== undefined) {
@@ -176,19 +179,49 @@ function bind(server: Server, address: string, credentials: ServerCredentials | 
  * round; its implementation takes the identity (certificate and key) first and the client CA
  * (null: no client certificates asked for) second.
  */
-function serverCredentials(tls: GrpcServerTls, refreshMs: number): ServerCredentials {
+function serverCredentials(
+  tls: GrpcServerTls,
+  refreshMs: number,
+): { credentials: ServerCredentials; firstRead: () => Promise<void> } {
   const files = new experimental.FileWatcherCertificateProvider({
     certificateFile: tls.certFile,
     privateKeyFile: tls.keyFile,
     ...(tls.clientCaFile ? { caCertificateFile: tls.clientCaFile } : {}),
     refreshIntervalMs: refreshMs,
   });
-  return experimental.createCertificateProviderServerCredentials(
+  const credentials = experimental.createCertificateProviderServerCredentials(
     files,
     tls.clientCaFile ? files : null,
     Boolean(tls.clientCaFile),
   );
+  // grpc-js reads the files after the server starts listening, and ends every handshake until
+  // that read is done: a client that came at once was cut off ("socket disconnected before
+  // secure TLS connection was established", seen in CI). So a server is started only once its
+  // files are read (the client CA, when there is one, comes in the same read, handed over
+  // before this listener's promise settles).
+  const firstRead = () =>
+    new Promise<void>((resolve, reject) => {
+      const read = (update: unknown) => {
+        if (!update) return; // not readable yet: grpc-js reads again every `refreshMs`
+        clearTimeout(timer);
+        files.removeIdentityCertificateListener(read);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        files.removeIdentityCertificateListener(read);
+        reject(
+          new Error(
+            `GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE: ${tls.certFile} and ${tls.keyFile} not readable within ${TLS_FIRST_READ_MS / 1000} s`,
+          ),
+        );
+      }, TLS_FIRST_READ_MS);
+      files.addIdentityCertificateListener(read);
+    });
+  return { credentials, firstRead };
 }
+
+/** How long a server waits at start for its TLS files to be read. */
+const TLS_FIRST_READ_MS = 10_000;
 
 /** The definition with every request decoder made tolerant of malformed bytes. */
 function tolerant(definition: ServiceDefinition): ServiceDefinition {

@@ -130,6 +130,33 @@ describe('gRPC with mutual TLS', () => {
     await expect(check()).resolves.toBe(ServingStatus.NOT_SERVING);
   });
 
+  it(
+    'is started only once its certificate files are read, and then serves at once',
+    { timeout: 15_000 },
+    async () => {
+      // The key is not there yet, as when a Secret is mounted late: the server must not be
+      // reported started (and so ready) while it would end every handshake.
+      const dir = createTestCertificates('unused').dir;
+      const certFile = join(dir, 'tls.crt');
+      const keyFile = join(dir, 'late.key');
+      copyFileSync(certs.serverCertFile, certFile);
+      let keyWrittenAt = Infinity;
+      const keyWritten = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          copyFileSync(certs.serverKeyFile, keyFile);
+          keyWrittenAt = performance.now();
+          resolve();
+        }, 300),
+      );
+      const { port } = await serve({ certFile, keyFile }, { tlsRefreshMs: 100 });
+      const startedAt = performance.now();
+      await keyWritten;
+      expect(startedAt).toBeGreaterThan(keyWrittenAt);
+      // The first call, made the moment the server is started, is served.
+      await expect(echo(port, grpcChannelCredentials({ caFile: certs.caFile }))).resolves.toBe('hello');
+    },
+  );
+
   it('serves a rotated certificate without a restart', { timeout: 15_000 }, async () => {
     // The server's files in a directory of their own, as a mounted Secret.
     const dir = createTestCertificates('unused').dir;
