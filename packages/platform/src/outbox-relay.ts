@@ -244,8 +244,6 @@ export class OutboxRelay {
   #announced = new Map<string, Map<string, OutboxDoc | undefined>>();
   /** When the next sweep is due (`performance.now()` time). */
   #nextSweep = 0;
-  /** The last sweep read a full batch of documents from some source: there may be more. */
-  #sweepFull = false;
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
   readonly #leaseMs: number;
@@ -370,15 +368,20 @@ export class OutboxRelay {
 
   /** One pass over every source for documents with events; returns how many it published. */
   async sweep(): Promise<number> {
+    return (await this.#sweep()).published;
+  }
+
+  /** A sweep, and whether it read a full batch of documents from some source: maybe more. */
+  async #sweep(): Promise<{ published: number; full: boolean }> {
     let published = 0;
+    let full = false;
     const batch = this.#options.batch ?? 200;
-    this.#sweepFull = false;
     for (const source of Object.values(this.#options.sources)) {
       const docs = await source
         .find({ outbox: { $ne: {} } }, { projection: OUTBOX_AND_CLAIM })
         .limit(batch)
         .toArray();
-      if (docs.length >= batch) this.#sweepFull = true;
+      if (docs.length >= batch) full = true;
       // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
       const results = await Promise.allSettled(
         docs.map((doc) =>
@@ -396,7 +399,7 @@ export class OutboxRelay {
         published += result.value;
       }
     }
-    return published;
+    return { published, full };
   }
 
   /**
@@ -552,13 +555,12 @@ export class OutboxRelay {
         await this.drainAnnounced();
         if (performance.now() >= this.#nextSweep) {
           const started = performance.now();
-          const published = await this.sweep();
+          const { published, full } = await this.#sweep();
           const ended = performance.now();
           // A sweep reads whole collections on FerretDB: spaced by its duration, it takes a
           // bounded share of the store. A full batch it published from means there may be
           // more: straight away (not when other relays held them all: they are at it).
-          this.#nextSweep =
-            this.#sweepFull && published > 0 ? 0 : ended + sweepDelay(sweepMs, ended - started);
+          this.#nextSweep = full && published > 0 ? 0 : ended + sweepDelay(sweepMs, ended - started);
         }
         failures = 0;
       } catch (error) {

@@ -437,6 +437,7 @@ describe('several outbox relays over the same documents', () => {
       }
     },
   );
+
   test(
     'a sweep that found a full batch and published from it sweeps again at once; one that found only held documents waits',
     { timeout: 30_000 },
@@ -457,46 +458,44 @@ describe('several outbox relays over the same documents', () => {
         if (event.commandName === 'find' && event.command['find'] === 'docs') sweeps += 1;
       });
       // A period far beyond the test: any sweep after the first is one the relay ran at once.
-      const relay = new OutboxRelay({
-        sources: { docs: client.db(db.databaseName).collection('docs') } as never,
-        js: jetstream(nats),
-        subjectRoot: root,
-        logger,
-        sweepMs: 600_000,
-        batch: 4,
-      });
+      const sweeper = () =>
+        new OutboxRelay({
+          sources: { docs: client.db(db.databaseName).collection('docs') } as never,
+          js: jetstream(nats),
+          subjectRoot: root,
+          logger,
+          sweepMs: 600_000,
+          batch: 4,
+        });
       try {
-        relay.start();
-        await waitFor(
-          async () => {
-            if (sweeps === 0) throw new Error('no sweep yet');
-          },
-          { what: 'the first sweep', timeoutMs: 10_000, intervalMs: 20 },
-        );
-        // Nothing to wait for here but time: a relay that swept again at once would have swept
-        // hundreds of times over a full batch it could not take.
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        expect(sweeps).toBe(1);
+        const relay = sweeper();
+        try {
+          relay.start();
+          await waitFor(
+            async () => {
+              if (sweeps === 0) throw new Error('no sweep yet');
+            },
+            { what: 'the first sweep', timeoutMs: 10_000, intervalMs: 20 },
+          );
+          // Nothing to wait for here but time: a relay that swept again at once would have swept
+          // hundreds of times over a full batch it could not take.
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          expect(sweeps).toBe(1);
+        } finally {
+          await relay.stop();
+        }
+        // The claims released, a new relay with the same period empties all ten documents in
+        // batches of four, one sweep straight after the other.
+        await collection.updateMany({}, { $unset: { outboxClaimBy: '', outboxClaimUntil: '' } });
+        sweeps = 0;
+        const next = sweeper();
+        try {
+          next.start();
+          await untilEmptied(collection, 'full batches swept one after the other', 20_000);
+        } finally {
+          await next.stop();
+        }
       } finally {
-        await relay.stop();
-      }
-      // The claims released, a new relay with the same period empties all ten documents in
-      // batches of four, one sweep straight after the other.
-      await collection.updateMany({}, { $unset: { outboxClaimBy: '', outboxClaimUntil: '' } });
-      sweeps = 0;
-      const next = new OutboxRelay({
-        sources: { docs: client.db(db.databaseName).collection('docs') } as never,
-        js: jetstream(nats),
-        subjectRoot: root,
-        logger,
-        sweepMs: 600_000,
-        batch: 4,
-      });
-      try {
-        next.start();
-        await untilEmptied(collection, 'full batches swept one after the other', 20_000);
-      } finally {
-        await next.stop();
         await client.close();
       }
       expect(sweeps).toBeGreaterThanOrEqual(3);
