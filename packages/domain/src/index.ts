@@ -8,3 +8,4 @@ export * from './jurisdiction.js';
 export * from './nciss.js';
 export * from './observables.js';
 export * from './regulatory.js';
+export * from './trust.js';

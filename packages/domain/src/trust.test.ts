@@ -1,0 +1,201 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compareTlp, TLP_LEVELS, type Tlp } from './tlp.js';
+import {
+  agencyMayReceive,
+  disclosureThreshold,
+  inScope,
+  mayCommand,
+  mayJoin,
+  mayMerge,
+  mayRead,
+  mayReadRelation,
+  partitionByClearance,
+  PRINCIPAL_ROLES,
+  readScope,
+  releaseCount,
+  reportRevisesIncident,
+  type Principal,
+  type Recipients,
+} from './trust.js';
+
+const AGENCIES = ['cert-a', 'police-b', 'water-c', 'support-d'] as const;
+const tlp = fc.constantFrom(...TLP_LEVELS);
+const agency = fc.constantFrom(...AGENCIES);
+const principal: fc.Arbitrary<Principal> = fc.record({
+  subject: fc.constant('someone'),
+  roles: fc.subarray([...PRINCIPAL_ROLES], { minLength: 1 }),
+  agencyId: fc.option(agency, { nil: undefined }),
+  clearance: tlp,
+});
+const incident: fc.Arbitrary<Recipients> = fc.record({
+  tlp,
+  sourceAgencyId: fc.option(agency, { nil: undefined }),
+  engagedAgencyIds: fc.uniqueArray(agency),
+});
+const above = (a: Tlp, b: Tlp) => compareTlp(a, b) > 0;
+
+const person = (roles: string[], clearance: Tlp, agencyId?: string): Principal => ({
+  subject: 'p',
+  roles,
+  agencyId,
+  clearance,
+});
+
+describe('the reading rule', () => {
+  it('never lets any role read above its clearance', () => {
+    fc.assert(
+      fc.property(principal, incident, (caller, object) => {
+        if (above(object.tlp, caller.clearance)) expect(mayRead(caller, object)).toBe(false);
+      }),
+    );
+  });
+
+  it('is monotone in clearance: more clearance never reads less', () => {
+    fc.assert(
+      fc.property(principal, incident, tlp, (caller, object, higher) => {
+        if (compareTlp(higher, caller.clearance) < 0) return;
+        if (mayRead(caller, object)) expect(mayRead({ ...caller, clearance: higher }, object)).toBe(true);
+      }),
+    );
+  });
+
+  it('lets an agency read above GREEN only while it is the source or engaged', () => {
+    fc.assert(
+      fc.property(principal, incident, (caller, object) => {
+        if (caller.roles.some((r) => ['coordinator', 'auditor', 'service'].includes(r))) return;
+        const named =
+          caller.agencyId !== undefined &&
+          (object.sourceAgencyId === caller.agencyId || object.engagedAgencyIds.includes(caller.agencyId));
+        if (above(object.tlp, 'GREEN') && !named) expect(mayRead(caller, object)).toBe(false);
+      }),
+    );
+  });
+
+  it('takes away what a removal or a clearance drop took away, and nothing below GREEN', () => {
+    fc.assert(
+      fc.property(agency, tlp, incident, (id, clearance, object) => {
+        const engaged = { ...object, sourceAgencyId: undefined, engagedAgencyIds: [id] };
+        const removed = { ...engaged, engagedAgencyIds: [] };
+        const analyst = person(['agency_analyst'], clearance, id);
+        expect(mayRead(analyst, removed)).toBe(!above(object.tlp, 'GREEN') && !above(object.tlp, clearance));
+        expect(mayRead({ ...analyst, clearance: 'CLEAR' }, engaged)).toBe(object.tlp === 'CLEAR');
+      }),
+    );
+  });
+
+  it('bounds coordinators, auditors and services by their clearance, and serves them within it', () => {
+    for (const role of ['coordinator', 'auditor', 'service']) {
+      const caller = person([role], 'AMBER');
+      expect(mayRead(caller, { tlp: 'RED', engagedAgencyIds: [] })).toBe(false);
+      expect(mayRead(caller, { tlp: 'AMBER+STRICT', engagedAgencyIds: [] })).toBe(false);
+      expect(mayRead(caller, { tlp: 'AMBER', engagedAgencyIds: [] })).toBe(true);
+    }
+  });
+
+  it('answers a scope query exactly as it answers one object', () => {
+    fc.assert(
+      fc.property(principal, incident, (caller, object) => {
+        expect(inScope(readScope(caller), object)).toBe(mayRead(caller, object));
+      }),
+    );
+  });
+
+  it('gives pushed data to an agency exactly what the agency could read', () => {
+    fc.assert(
+      fc.property(agency, tlp, incident, (id, clearance, object) => {
+        expect(agencyMayReceive({ id, clearance }, object)).toBe(
+          mayRead(person(['agency_analyst'], clearance, id), object),
+        );
+      }),
+    );
+  });
+});
+
+describe('changing incidents', () => {
+  it('never lets a report join an incident its reporter cannot read', () => {
+    fc.assert(
+      fc.property(principal, tlp, incident, (reporter, label, object) => {
+        if (!mayRead(reporter, object)) expect(mayJoin(reporter, label, object)).toBe(false);
+      }),
+    );
+  });
+
+  it('never lets a joining report make the incident more restrictive', () => {
+    fc.assert(
+      fc.property(principal, tlp, incident, (reporter, label, object) => {
+        if (above(label, object.tlp)) expect(mayJoin(reporter, label, object)).toBe(false);
+      }),
+    );
+  });
+
+  it('joins a GREEN report to a GREEN incident the reporter reads, and a RED one to no unseen incident', () => {
+    const analyst = person(['agency_analyst'], 'RED', 'police-b');
+    const green = { tlp: 'GREEN' as const, sourceAgencyId: 'cert-a', engagedAgencyIds: [] };
+    expect(mayJoin(analyst, 'GREEN', green)).toBe(true);
+    expect(mayJoin(analyst, 'RED', green)).toBe(false);
+    expect(mayJoin(analyst, 'GREEN', { ...green, tlp: 'AMBER' })).toBe(false);
+    expect(mayJoin(analyst, 'GREEN', { ...green, tlp: 'AMBER', engagedAgencyIds: ['police-b'] })).toBe(true);
+  });
+
+  it('lets only the source agency’s own report revise the incident', () => {
+    const object = { tlp: 'GREEN' as const, sourceAgencyId: 'cert-a', engagedAgencyIds: ['police-b'] };
+    expect(reportRevisesIncident(person(['agency_analyst'], 'RED', 'cert-a'), object)).toBe(true);
+    expect(reportRevisesIncident(person(['agency_analyst'], 'RED', 'police-b'), object)).toBe(false);
+    expect(reportRevisesIncident(person(['coordinator'], 'RED'), object)).toBe(false);
+  });
+
+  it('lets coordinators command and merge only what they read', () => {
+    fc.assert(
+      fc.property(principal, incident, incident, (caller, a, b) => {
+        if (mayMerge(caller, a, b)) expect(mayRead(caller, a) && mayRead(caller, b)).toBe(true);
+        if (mayCommand(caller, a)) expect(mayRead(caller, a)).toBe(true);
+      }),
+    );
+    const coordinator = person(['coordinator'], 'RED');
+    expect(
+      mayMerge(coordinator, { tlp: 'RED', engagedAgencyIds: [] }, { tlp: 'GREEN', engagedAgencyIds: [] }),
+    ).toBe(true);
+    expect(
+      mayMerge(
+        person(['agency_admin'], 'RED', 'cert-a'),
+        { tlp: 'GREEN', engagedAgencyIds: [] },
+        { tlp: 'GREEN', engagedAgencyIds: [] },
+      ),
+    ).toBe(false);
+  });
+
+  it('shows a possible relation only to coordinators cleared for both incidents', () => {
+    expect(mayReadRelation(person(['coordinator'], 'RED'), ['GREEN', 'RED'])).toBe(true);
+    expect(mayReadRelation(person(['coordinator'], 'AMBER'), ['GREEN', 'RED'])).toBe(false);
+    expect(mayReadRelation(person(['auditor'], 'RED'), ['GREEN', 'RED'])).toBe(false);
+    expect(mayReadRelation(person(['agency_analyst'], 'RED', 'cert-a'), ['GREEN', 'GREEN'])).toBe(false);
+  });
+});
+
+describe('labelled collections', () => {
+  it('shows only what is within clearance and counts what it left out', () => {
+    const items = [{ tlp: 'GREEN' as Tlp }, { tlp: 'RED' as Tlp }, { tlp: 'AMBER' as Tlp }];
+    expect(partitionByClearance({ clearance: 'AMBER' }, items)).toEqual({
+      shown: [{ tlp: 'GREEN' }, { tlp: 'AMBER' }],
+      withheld: 1,
+    });
+  });
+});
+
+describe('statistics about people', () => {
+  it('suppresses counts from 1 to under the threshold, and never uses a threshold below 5', () => {
+    expect(releaseCount(0)).toEqual({ suppressed: false, count: 0 });
+    expect(releaseCount(4)).toEqual({ suppressed: true });
+    expect(releaseCount(5)).toEqual({ suppressed: false, count: 5 });
+    expect(releaseCount(4, 2)).toEqual({ suppressed: true });
+    expect(releaseCount(9, 10)).toEqual({ suppressed: true });
+    expect(disclosureThreshold(1)).toBe(5);
+    fc.assert(
+      fc.property(fc.nat(1000), fc.integer({ min: -10, max: 50 }), (count, threshold) => {
+        const released = releaseCount(count, threshold);
+        if (!released.suppressed) expect(released.count === 0 || released.count >= 5).toBe(true);
+      }),
+    );
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * Beacon's trust model (shared/TRUST-MODEL.md) as one pure policy: who may see and change
+ * what, across agencies, over time. Every service, the gateway, the feeds, the exports and the
+ * statistics ask these functions; none writes its own "may this caller see this".
+ *
+ * Every answer is computed from the caller and the object as they are *now*: an agency removed
+ * from an incident, or whose clearance dropped, is answered by its current standing, whatever
+ * it was shown before.
+ */
+import { compareTlp, mostRestrictive, TLP_LEVELS, type Tlp } from './tlp.js';
+
+/** The roles a verified token may carry. */
+export const PRINCIPAL_ROLES = [
+  'coordinator',
+  'agency_analyst',
+  'agency_admin',
+  'victim_officer',
+  'auditor',
+  /** A Beacon process acting on its own behalf (internal network only). */
+  'service',
+] as const;
+export type PrincipalRole = (typeof PRINCIPAL_ROLES)[number];
+
+/** The parts of a verified caller the policy looks at. */
+export interface Principal {
+  readonly subject: string;
+  readonly roles: readonly string[];
+  /** The caller's agency or organisation; absent for the coordination centre and services. */
+  readonly agencyId: string | undefined;
+  /** The highest label the caller is cleared for. It bounds every role. */
+  readonly clearance: Tlp;
+}
+
+/** Who an object above GREEN is shared with, besides the coordination centre. */
+export interface Recipients {
+  readonly tlp: Tlp;
+  /** The agency whose report opened the incident, if an agency's. */
+  readonly sourceAgencyId?: string | undefined;
+  /** The agencies engaged on the incident now. */
+  readonly engagedAgencyIds: readonly string[];
+}
+
+const hasRole = (caller: Principal, ...roles: readonly PrincipalRole[]) =>
+  caller.roles.some((r) => (roles as readonly string[]).includes(r));
+
+/** Within the caller's clearance: the first test of every read, for every role. */
+export function withinClearance(caller: Pick<Principal, 'clearance'>, tlp: Tlp): boolean {
+  return compareTlp(tlp, caller.clearance) <= 0;
+}
+
+/** CLEAR and GREEN: the Beacon community, not named recipients only. */
+export function isCommunityLabel(tlp: Tlp): boolean {
+  return compareTlp(tlp, 'GREEN') <= 0;
+}
+
+/**
+ * The coordination centre reads every incident within its clearance: coordinators, auditors
+ * (who read to check, and change nothing) and Beacon processes acting for it.
+ */
+export function isCoordinationCentre(caller: Principal): boolean {
+  return hasRole(caller, 'coordinator', 'auditor', 'service');
+}
+
+/** Whether the caller's agency is named on the object now: its source, or engaged on it. */
+export function isNamedAgency(agencyId: string | undefined, object: Omit<Recipients, 'tlp'>): boolean {
+  if (agencyId === undefined) return false;
+  return object.sourceAgencyId === agencyId || object.engagedAgencyIds.includes(agencyId);
+}
+
+/**
+ * The reading rule: clearance at least the object's label, and either a community label
+ * (CLEAR, GREEN) or a named recipient now (the source agency, an engaged agency, the
+ * coordination centre). A caller with neither an agency nor a centre role reads nothing.
+ */
+export function mayRead(caller: Principal, object: Recipients): boolean {
+  if (!withinClearance(caller, object.tlp)) return false;
+  if (isCoordinationCentre(caller)) return true;
+  if (caller.agencyId === undefined) return false;
+  return isCommunityLabel(object.tlp) || isNamedAgency(caller.agencyId, object);
+}
+
+/** The same rule for an agency as a recipient of pushed data (feeds, webhooks, e-mail). */
+export function agencyMayReceive(
+  agency: { readonly id: string; readonly clearance: Tlp },
+  object: Recipients,
+): boolean {
+  return mayRead(
+    { subject: agency.id, roles: ['agency_analyst'], agencyId: agency.id, clearance: agency.clearance },
+    object,
+  );
+}
+
+/**
+ * `mayRead` as a description a repository turns into a query:
+ * - `none`: nothing;
+ * - `centre`: every object whose label is one of `labels`;
+ * - `agency`: objects whose label is one of `labels` and either one of `communityLabels` or
+ *   naming `agencyId` as source or engaged agency.
+ */
+export type ReadScope =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'centre'; readonly labels: readonly Tlp[] }
+  | {
+      readonly kind: 'agency';
+      readonly agencyId: string;
+      readonly labels: readonly Tlp[];
+      readonly communityLabels: readonly Tlp[];
+    };
+
+export function readScope(caller: Principal): ReadScope {
+  const labels = TLP_LEVELS.filter((tlp) => withinClearance(caller, tlp));
+  if (isCoordinationCentre(caller)) return { kind: 'centre', labels };
+  if (caller.agencyId === undefined) return { kind: 'none' };
+  return {
+    kind: 'agency',
+    agencyId: caller.agencyId,
+    labels,
+    communityLabels: labels.filter(isCommunityLabel),
+  };
+}
+
+/** Whether an object is inside a scope: `mayRead`, answered from the scope alone. */
+export function inScope(scope: ReadScope, object: Recipients): boolean {
+  switch (scope.kind) {
+    case 'none':
+      return false;
+    case 'centre':
+      return scope.labels.includes(object.tlp);
+    case 'agency':
+      return (
+        scope.labels.includes(object.tlp) &&
+        (scope.communityLabels.includes(object.tlp) || isNamedAgency(scope.agencyId, object))
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changing
+
+/** Coordinator commands on an incident (transition, engage, label, awareness, severity, merge). */
+export function mayCommand(caller: Principal, incident: Recipients): boolean {
+  return hasRole(caller, 'coordinator', 'service') && mayRead(caller, incident);
+}
+
+/** Filing reports: coordinators, and agencies' analysts and admins for their own agency. */
+export function mayFileReports(caller: Principal): boolean {
+  if (hasRole(caller, 'coordinator')) return true;
+  return hasRole(caller, 'agency_analyst', 'agency_admin') && caller.agencyId !== undefined;
+}
+
+/**
+ * Whether a report may join a matching incident. Only when its reporter may read the incident
+ * and the report is not labelled more restrictively: a report never changes an incident its
+ * reporter cannot read, nor hides it from anyone who could read it before. Otherwise the
+ * report opens an incident of its own, related to this one (`possibleRelation`).
+ */
+export function mayJoin(reporter: Principal, reportTlp: Tlp, incident: Recipients): boolean {
+  return mayFileReports(reporter) && mayRead(reporter, incident) && compareTlp(reportTlp, incident.tlp) <= 0;
+}
+
+/**
+ * Whether a joining report may revise the incident's own facts (awareness time, label,
+ * severity inputs): only when it is the source agency's own report. Anyone else's report keeps
+ * its awareness time and label to itself; a coordinator revises them by command.
+ */
+export function reportRevisesIncident(reporter: Principal, incident: Recipients): boolean {
+  return reporter.agencyId !== undefined && reporter.agencyId === incident.sourceAgencyId;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Possible relations and merges
+
+/** The label a relation between two incidents carries: the more restrictive of theirs. */
+export function relationLabel(a: Tlp, b: Tlp): Tlp {
+  return mostRestrictive(a, b);
+}
+
+/**
+ * A possible relation between two incidents (they share indicators across a boundary) is shown
+ * only to coordinators cleared for both.
+ */
+export function mayReadRelation(caller: Principal, labels: readonly [Tlp, Tlp]): boolean {
+  return hasRole(caller, 'coordinator') && labels.every((tlp) => withinClearance(caller, tlp));
+}
+
+/** Merging is a coordinator's command over two incidents it may both read. */
+export function mayMerge(caller: Principal, survivor: Recipients, merged: Recipients): boolean {
+  return hasRole(caller, 'coordinator') && mayRead(caller, survivor) && mayRead(caller, merged);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labelled collections (assessments)
+
+/** The label of something that names several labelled objects: the most restrictive of them. */
+export function combinedLabel(labels: readonly Tlp[], floor: Tlp = 'CLEAR'): Tlp {
+  return mostRestrictive(floor, ...labels);
+}
+
+/**
+ * Splits labelled items into those within the caller's clearance and how many were left out,
+ * so a view can be honest about what it does not show.
+ */
+export function partitionByClearance<T extends { readonly tlp: Tlp }>(
+  caller: Pick<Principal, 'clearance'>,
+  items: readonly T[],
+): { readonly shown: T[]; readonly withheld: number } {
+  const shown = items.filter((item) => withinClearance(caller, item.tlp));
+  return { shown, withheld: items.length - shown.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics about people
+
+/** No count of people below this is ever shown, whatever a deployment configures. */
+export const MIN_DISCLOSURE_THRESHOLD = 5;
+
+/** A count as released: the number, or suppressed because it is too small to be safe. */
+export type ReleasedCount =
+  { readonly suppressed: false; readonly count: number } | { readonly suppressed: true };
+
+/** The threshold a deployment asked for, never below the minimum. */
+export function disclosureThreshold(configured: number = MIN_DISCLOSURE_THRESHOLD): number {
+  return Math.max(MIN_DISCLOSURE_THRESHOLD, Math.ceil(configured));
+}
+
+/**
+ * Suppresses a count of people under the threshold (zero is released: it singles nobody out).
+ */
+export function releaseCount(count: number, threshold: number = MIN_DISCLOSURE_THRESHOLD): ReleasedCount {
+  return count > 0 && count < disclosureThreshold(threshold)
+    ? { suppressed: true }
+    : { suppressed: false, count };
+}
