@@ -6,10 +6,12 @@ import {
   disclosureThreshold,
   inScope,
   mayCommand,
+  mayIssueCommands,
   mayJoin,
   mayMerge,
   mayRead,
   mayReadRelation,
+  mayVerifyAudit,
   partitionByClearance,
   PRINCIPAL_ROLES,
   readScope,
@@ -149,7 +151,9 @@ describe('changing incidents', () => {
     fc.assert(
       fc.property(principal, incident, incident, (caller, a, b) => {
         if (mayMerge(caller, a, b)) expect(mayRead(caller, a) && mayRead(caller, b)).toBe(true);
-        if (mayCommand(caller, a)) expect(mayRead(caller, a)).toBe(true);
+        if (mayCommand(caller, a)) expect(mayRead(caller, a) && mayIssueCommands(caller)).toBe(true);
+        // A role that may command is refused an incident only by what it may read.
+        if (mayIssueCommands(caller) && mayRead(caller, a)) expect(mayCommand(caller, a)).toBe(true);
       }),
     );
     const coordinator = person(['coordinator'], 'RED');
@@ -163,6 +167,17 @@ describe('changing incidents', () => {
         { tlp: 'GREEN', engagedAgencyIds: [] },
       ),
     ).toBe(false);
+  });
+
+  it('lets only coordinators and services command, and auditors and coordinators verify the audit', () => {
+    expect(mayIssueCommands(person(['coordinator'], 'CLEAR'))).toBe(true);
+    expect(mayIssueCommands(person(['service'], 'AMBER'))).toBe(true);
+    expect(mayIssueCommands(person(['auditor'], 'RED'))).toBe(false);
+    expect(mayIssueCommands(person(['agency_admin'], 'RED', 'cert-a'))).toBe(false);
+    expect(mayVerifyAudit(person(['auditor'], 'CLEAR'))).toBe(true);
+    expect(mayVerifyAudit(person(['coordinator'], 'CLEAR'))).toBe(true);
+    expect(mayVerifyAudit(person(['service'], 'RED'))).toBe(false);
+    expect(mayVerifyAudit(person(['agency_analyst'], 'RED', 'cert-a'))).toBe(false);
   });
 
   it('shows a possible relation only to coordinators cleared for both incidents', () => {

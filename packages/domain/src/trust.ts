@@ -137,9 +137,22 @@ export function inScope(scope: ReadScope, object: Recipients): boolean {
 // ---------------------------------------------------------------------------------------------
 // Changing
 
+/**
+ * Whether the caller's role may ever issue coordinator commands, whatever the incident: the
+ * role half of `mayCommand`, for refusing a caller outright before any incident is looked at.
+ */
+export function mayIssueCommands(caller: Principal): boolean {
+  return hasRole(caller, 'coordinator', 'service');
+}
+
 /** Coordinator commands on an incident (transition, engage, label, awareness, severity, merge). */
 export function mayCommand(caller: Principal, incident: Recipients): boolean {
-  return hasRole(caller, 'coordinator', 'service') && mayRead(caller, incident);
+  return mayIssueCommands(caller) && mayRead(caller, incident);
+}
+
+/** Verifying the audit chain: auditors, who check, and coordinators. It reveals no content. */
+export function mayVerifyAudit(caller: Principal): boolean {
+  return hasRole(caller, 'auditor', 'coordinator');
 }
 
 /** Filing reports: coordinators, and agencies' analysts and admins for their own agency. */
