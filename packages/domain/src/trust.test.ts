@@ -5,10 +5,14 @@ import {
   agencyMayReceive,
   disclosureThreshold,
   inScope,
+  mayAcknowledge,
+  mayAcknowledgeFor,
   mayCommand,
   mayIssueCommands,
   mayJoin,
   mayMerge,
+  mayIssueMerges,
+  agenciesLosingAccess,
   mayRead,
   mayReadRelation,
   mayVerifyAudit,
@@ -180,6 +184,27 @@ describe('changing incidents', () => {
     expect(mayVerifyAudit(person(['agency_analyst'], 'RED', 'cert-a'))).toBe(false);
   });
 
+  it('lets an agency acknowledge only its own engagement, and only on an incident it reads', () => {
+    fc.assert(
+      fc.property(principal, agency, incident, (caller, id, object) => {
+        if (!mayAcknowledge(caller, id, object)) return;
+        expect(mayRead(caller, object)).toBe(true);
+        if (!caller.roles.includes('coordinator')) expect(caller.agencyId).toBe(id);
+      }),
+    );
+    const amber = { tlp: 'AMBER' as const, sourceAgencyId: 'cert-a', engagedAgencyIds: ['police-b'] };
+    const police = person(['agency_analyst'], 'RED', 'police-b');
+    expect(mayAcknowledge(police, 'police-b', amber)).toBe(true);
+    expect(mayAcknowledgeFor(police, 'cert-a')).toBe(false);
+    // Removed from the incident, or cleared below it, it answers for it no more.
+    expect(mayAcknowledge(police, 'police-b', { ...amber, engagedAgencyIds: [] })).toBe(false);
+    expect(mayAcknowledge({ ...police, clearance: 'GREEN' }, 'police-b', amber)).toBe(false);
+    expect(mayAcknowledge(person(['coordinator'], 'RED'), 'police-b', amber)).toBe(true);
+    expect(mayAcknowledge(person(['coordinator'], 'GREEN'), 'police-b', amber)).toBe(false);
+    expect(mayAcknowledgeFor(person(['auditor'], 'RED'), 'police-b')).toBe(false);
+    expect(mayAcknowledgeFor(person(['victim_officer'], 'RED', 'police-b'), 'police-b')).toBe(false);
+  });
+
   it('shows a possible relation only to coordinators cleared for both incidents', () => {
     expect(mayReadRelation(person(['coordinator'], 'RED'), ['GREEN', 'RED'])).toBe(true);
     expect(mayReadRelation(person(['coordinator'], 'AMBER'), ['GREEN', 'RED'])).toBe(false);
@@ -212,5 +237,46 @@ describe('statistics about people', () => {
         if (!released.suppressed) expect(released.count === 0 || released.count >= 5).toBe(true);
       }),
     );
+  });
+});
+
+describe('merges', () => {
+  it('refuses every role but the coordinator outright, whatever the incidents', () => {
+    expect(mayIssueMerges(person(['coordinator'], 'CLEAR'))).toBe(true);
+    for (const roles of [['auditor'], ['service'], ['agency_admin'], ['victim_officer']]) {
+      expect(mayIssueMerges(person(roles, 'RED', 'cert-a'))).toBe(false);
+    }
+    fc.assert(
+      fc.property(principal, incident, incident, (caller, a, b) => {
+        if (mayMerge(caller, a, b)) expect(mayIssueMerges(caller)).toBe(true);
+      }),
+    );
+  });
+
+  it('names the agencies that could read either incident before and cannot read the survivor after', () => {
+    const agencies = [
+      { id: 'amber-on-merged', clearance: 'AMBER' as Tlp },
+      { id: 'red-on-merged', clearance: 'RED' as Tlp },
+      { id: 'amber-on-survivor', clearance: 'AMBER' as Tlp },
+      { id: 'never-named', clearance: 'RED' as Tlp },
+    ];
+    const survivorBefore = { tlp: 'AMBER' as Tlp, engagedAgencyIds: ['amber-on-survivor'] };
+    const mergedBefore = {
+      tlp: 'AMBER' as Tlp,
+      sourceAgencyId: 'red-on-merged',
+      engagedAgencyIds: ['amber-on-merged'],
+    };
+    const after = {
+      tlp: 'RED' as Tlp,
+      engagedAgencyIds: ['amber-on-survivor', 'amber-on-merged', 'red-on-merged'],
+    };
+    expect(agenciesLosingAccess(agencies, [survivorBefore, mergedBefore], after)).toEqual([
+      'amber-on-merged',
+      'amber-on-survivor',
+    ]);
+    // A source not engaged on the survivor loses it even when cleared for its label.
+    expect(
+      agenciesLosingAccess(agencies, [mergedBefore], { tlp: 'AMBER', engagedAgencyIds: ['amber-on-merged'] }),
+    ).toEqual(['red-on-merged']);
   });
 });

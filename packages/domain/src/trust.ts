@@ -155,6 +155,25 @@ export function mayVerifyAudit(caller: Principal): boolean {
   return hasRole(caller, 'auditor', 'coordinator');
 }
 
+/**
+ * Whether the caller may ever acknowledge this agency's engagements, whatever the incident: the
+ * agency's own analysts and admins, or a coordinator on its behalf. The role half of
+ * `mayAcknowledge`, for refusing a caller outright before any incident is looked at.
+ */
+export function mayAcknowledgeFor(caller: Principal, agencyId: string): boolean {
+  if (hasRole(caller, 'coordinator')) return true;
+  return hasRole(caller, 'agency_analyst', 'agency_admin') && caller.agencyId === agencyId;
+}
+
+/**
+ * Acknowledging an agency's engagement on an incident: `mayAcknowledgeFor`, on an incident the
+ * caller may read now. An agency removed from an incident, or no longer cleared for it, answers
+ * for it no more.
+ */
+export function mayAcknowledge(caller: Principal, agencyId: string, incident: Recipients): boolean {
+  return mayAcknowledgeFor(caller, agencyId) && mayRead(caller, incident);
+}
+
 /** Filing reports: coordinators, and agencies' analysts and admins for their own agency. */
 export function mayFileReports(caller: Principal): boolean {
   if (hasRole(caller, 'coordinator')) return true;
@@ -196,9 +215,34 @@ export function mayReadRelation(caller: Principal, labels: readonly [Tlp, Tlp]):
   return hasRole(caller, 'coordinator') && labels.every((tlp) => withinClearance(caller, tlp));
 }
 
+/**
+ * Whether the caller's role may ever merge incidents, whatever they are: the role half of
+ * `mayMerge`, for refusing a caller outright (PERMISSION_DENIED) before any incident is looked at.
+ */
+export function mayIssueMerges(caller: Principal): boolean {
+  return hasRole(caller, 'coordinator');
+}
+
 /** Merging is a coordinator's command over two incidents it may both read. */
 export function mayMerge(caller: Principal, survivor: Recipients, merged: Recipients): boolean {
-  return hasRole(caller, 'coordinator') && mayRead(caller, survivor) && mayRead(caller, merged);
+  return mayIssueMerges(caller) && mayRead(caller, survivor) && mayRead(caller, merged);
+}
+
+/**
+ * The agencies a merge takes access from: those among `candidates` that could receive either
+ * incident before it and cannot receive the survivor after it (its label rose above their
+ * clearance, or they were named only on the merged incident). Computed with the reading rule
+ * itself, so the notice they get is exactly as wide as the access they lost.
+ */
+export function agenciesLosingAccess(
+  candidates: readonly { readonly id: string; readonly clearance: Tlp }[],
+  before: readonly Recipients[],
+  after: Recipients,
+): string[] {
+  return candidates
+    .filter((agency) => before.some((object) => agencyMayReceive(agency, object)))
+    .filter((agency) => !agencyMayReceive(agency, after))
+    .map((agency) => agency.id);
 }
 
 // ---------------------------------------------------------------------------------------------
