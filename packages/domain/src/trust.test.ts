@@ -7,8 +7,6 @@ import {
   inScope,
   mayAcknowledge,
   mayAcknowledgeFor,
-  mayAcknowledge,
-  mayAcknowledgeFor,
   mayCommand,
   mayIssueCommands,
   mayJoin,
@@ -184,27 +182,6 @@ describe('changing incidents', () => {
     expect(mayVerifyAudit(person(['coordinator'], 'CLEAR'))).toBe(true);
     expect(mayVerifyAudit(person(['service'], 'RED'))).toBe(false);
     expect(mayVerifyAudit(person(['agency_analyst'], 'RED', 'cert-a'))).toBe(false);
-  });
-
-  it('lets an agency acknowledge only its own engagement, and only on an incident it reads', () => {
-    fc.assert(
-      fc.property(principal, agency, incident, (caller, id, object) => {
-        if (!mayAcknowledge(caller, id, object)) return;
-        expect(mayRead(caller, object)).toBe(true);
-        if (!caller.roles.includes('coordinator')) expect(caller.agencyId).toBe(id);
-      }),
-    );
-    const amber = { tlp: 'AMBER' as const, sourceAgencyId: 'cert-a', engagedAgencyIds: ['police-b'] };
-    const police = person(['agency_analyst'], 'RED', 'police-b');
-    expect(mayAcknowledge(police, 'police-b', amber)).toBe(true);
-    expect(mayAcknowledgeFor(police, 'cert-a')).toBe(false);
-    // Removed from the incident, or cleared below it, it answers for it no more.
-    expect(mayAcknowledge(police, 'police-b', { ...amber, engagedAgencyIds: [] })).toBe(false);
-    expect(mayAcknowledge({ ...police, clearance: 'GREEN' }, 'police-b', amber)).toBe(false);
-    expect(mayAcknowledge(person(['coordinator'], 'RED'), 'police-b', amber)).toBe(true);
-    expect(mayAcknowledge(person(['coordinator'], 'GREEN'), 'police-b', amber)).toBe(false);
-    expect(mayAcknowledgeFor(person(['auditor'], 'RED'), 'police-b')).toBe(false);
-    expect(mayAcknowledgeFor(person(['victim_officer'], 'RED', 'police-b'), 'police-b')).toBe(false);
   });
 
   it('lets an agency acknowledge only its own engagement, and only on an incident it reads', () => {

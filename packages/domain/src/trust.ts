@@ -174,25 +174,6 @@ export function mayAcknowledge(caller: Principal, agencyId: string, incident: Re
   return mayAcknowledgeFor(caller, agencyId) && mayRead(caller, incident);
 }
 
-/**
- * Whether the caller may ever acknowledge this agency's engagements, whatever the incident: the
- * agency's own analysts and admins, or a coordinator on its behalf. The role half of
- * `mayAcknowledge`, for refusing a caller outright before any incident is looked at.
- */
-export function mayAcknowledgeFor(caller: Principal, agencyId: string): boolean {
-  if (hasRole(caller, 'coordinator')) return true;
-  return hasRole(caller, 'agency_analyst', 'agency_admin') && caller.agencyId === agencyId;
-}
-
-/**
- * Acknowledging an agency's engagement on an incident: `mayAcknowledgeFor`, on an incident the
- * caller may read now. An agency removed from an incident, or no longer cleared for it, answers
- * for it no more.
- */
-export function mayAcknowledge(caller: Principal, agencyId: string, incident: Recipients): boolean {
-  return mayAcknowledgeFor(caller, agencyId) && mayRead(caller, incident);
-}
-
 /** Filing reports: coordinators, and agencies' analysts and admins for their own agency. */
 export function mayFileReports(caller: Principal): boolean {
   if (hasRole(caller, 'coordinator')) return true;
