@@ -192,6 +192,7 @@ interface AssessResponse {
     readonly crossSectorDependency?: string;
     readonly potentialImpact?: string;
     readonly unknownAssetIds?: readonly string[];
+    readonly withheldAssets?: number;
     readonly bySector?: readonly { key?: string; assets?: number; population?: string }[];
     readonly topImpacts?: readonly {
       assetId?: string;
@@ -242,6 +243,10 @@ export const assessCommand: Command = {
       `assessment ${a.id ?? ''}: ${a.impactedAssets ?? 0} assets lose service, ${a.populationAffected ?? '0'} people`,
       `NCISS: cross-sector dependency ${a.crossSectorDependency ?? 'none'}, potential impact ${a.potentialImpact ?? 'none'}`,
       ...(a.unknownAssetIds?.length ? [`unknown assets: ${a.unknownAssetIds.join(', ')}`] : []),
+      // Every figure above covers the assets shown only.
+      ...(a.withheldAssets
+        ? [`${a.withheldAssets} asset${a.withheldAssets === 1 ? '' : 's'} above your clearance not shown`]
+        : []),
       'by sector:',
       ...(a.bySector ?? []).map(
         (t) =>

@@ -102,5 +102,6 @@ export function assessmentToProto(a: Assessment): impactV1.Assessment {
     revision: a.revision,
     assessedAt: a.assessedAt,
     unknownAssetIds: [...a.unknownAssetIds],
+    withheldAssets: a.withheldAssets ?? 0,
   };
 }

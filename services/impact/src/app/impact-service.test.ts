@@ -152,7 +152,7 @@ describe('ImpactService', () => {
     expect(raised).toEqual(['inc_1:high']);
   });
 
-  it('lets an operator import only its own assets, and dependencies only of its own assets', async () => {
+  it('lets an operator import only its own assets and dependencies among them; another operator’s asset reads as a missing one', async () => {
     const { s } = service();
     await s.importRows(coordinator, [{ asset: asset('grid', 'op-grid') }], 1);
     const rows: ImportRow[] = [
@@ -161,16 +161,26 @@ describe('ImpactService', () => {
       { asset: asset('grid', 'op-bank') },
       { dependency: dep('bank', 'grid') },
       { dependency: dep('grid', 'bank') },
+      { dependency: dep('bank', 'nowhere') },
+      { asset: { ...asset('bank-red', 'op-bank'), tlp: 'RED' } },
     ];
     const result = await s.importRows(admin('op-bank'), rows, 10);
     expect(result.assets).toBe(1);
-    expect(result.dependencies).toBe(1);
-    expect(result.errors.map((e) => [e.row, e.field])).toEqual([
-      [11, 'asset.operatorId'],
-      [12, 'asset.operatorId'],
-      [14, 'dependency.dependentId'],
+    expect(result.dependencies).toBe(0);
+    expect(result.errors.map((e) => [e.row, e.field, e.message])).toEqual([
+      [11, 'asset.operatorId', 'you may not manage this operator’s assets'],
+      // the id is taken: that is all the operator learns, not by whom
+      [12, 'asset.id', 'is already taken'],
+      [16, 'asset.tlp', 'is above your clearance'],
+      // the grid exists, but to op-bank it is what a missing asset is
+      [13, 'dependency.providerId', 'unknown asset grid'],
+      [14, 'dependency.dependentId', 'unknown asset grid'],
+      [15, 'dependency.providerId', 'unknown asset nowhere'],
     ]);
     expect(s.graph.operatorOf(s.graph.nodeOf('grid')!)).toBe('op-grid');
+    // the coordination centre declares the dependency across operators
+    const { dependencies } = await s.importRows(coordinator, [{ dependency: dep('bank', 'grid') }], 1);
+    expect(dependencies).toBe(1);
   });
 
   it('assesses only for the coordination centre and names assets it does not know', async () => {

@@ -1,15 +1,16 @@
-import { mostRestrictive, type Tlp } from '@beacon/domain';
+import { withinClearance } from '@beacon/domain';
 import { assetScope, canAssess, canManageAssetsOf, canSeeAsset, type Caller } from '../domain/access.js';
-import { cascade, DEFAULT_HORIZON_HOURS, type InitialDamage } from '../domain/cascade.js';
+import { DEFAULT_HORIZON_HOURS } from '../domain/cascade.js';
 import { AssetGraph } from '../domain/graph.js';
 import { assetProblems, dependencyProblems, type Asset, type Dependency } from '../domain/model.js';
-import { ncissFromImpact, summarise } from '../domain/summary.js';
+import { assessmentFor, computeAssessment } from './assessment.js';
 import { ImpactError, type RowProblem } from './errors.js';
 import type {
   AffectedAsset,
   Assessment,
   AssessmentStore,
   Clock,
+  IncidentFacts,
   Page,
   RegistryStore,
   SeverityFeed,
@@ -38,18 +39,11 @@ const FULL_RELOAD_MS = 10 * 60_000;
 
 export const MAX_HORIZON_HOURS = 90 * 24;
 export const MAX_IMPORT_ROWS = 1_000;
-/** Impacts listed with their critical paths; the tallies cover every impacted asset. */
-export const TOP_IMPACTS = 50;
+export { TOP_IMPACTS } from './assessment.js';
 
 export type ImportRow = { readonly asset: Asset } | { readonly dependency: Dependency };
 
-/** What an incident tells impact: which assets it hits, its label and sectors. */
-export interface IncidentFacts {
-  readonly id: string;
-  readonly tlp: Tlp;
-  readonly sectors: readonly string[];
-  readonly affectedAssets: readonly AffectedAsset[];
-}
+export type { IncidentFacts } from './ports.js';
 
 const assessmentIdOf = (incidentId: string) => `incident-${incidentId}`;
 
@@ -229,9 +223,15 @@ export class ImpactService {
 
   async putAsset(caller: Caller, asset: Asset, expectedVersion: number): Promise<StoredAsset> {
     this.#requireManage(caller, asset.operatorId);
+    this.#requireLabelWithin(caller, asset);
     const existing = await this.deps.registry.getAsset(asset.id);
-    if (existing && !canManageAssetsOf(caller, existing.operatorId)) {
-      throw new ImpactError('permission-denied', 'the asset belongs to another operator');
+    if (existing && !canSeeAsset(assetScope(caller), existing)) {
+      // Taken by an asset this caller may not see: answered exactly as the store answers for
+      // a visible one (create) or a missing one (replace). Asset ids are one namespace, so that
+      // an id is taken is all a refused create can tell, never by whom or what.
+      throw expectedVersion === 0
+        ? new ImpactError('already-exists', `asset ${asset.id} exists`)
+        : notFound(asset.id);
     }
     return this.#change(async () => {
       const stored = await this.deps.registry.putAsset(asset, expectedVersion, this.deps.clock.now());
@@ -240,10 +240,20 @@ export class ImpactService {
     });
   }
 
-  async getAsset(caller: Caller, id: string): Promise<{ asset: StoredAsset; dependencies: Dependency[] }> {
+  /**
+   * The asset and what it depends on, without the providers the caller may not see (their
+   * ids are other operators' or above its clearance): how many were left out is said.
+   */
+  async getAsset(
+    caller: Caller,
+    id: string,
+  ): Promise<{ asset: StoredAsset; dependencies: Dependency[]; withheldDependencies: number }> {
     const asset = await this.deps.registry.getAsset(id);
     if (!asset || !canSeeAsset(assetScope(caller), asset)) throw notFound(id);
-    return { asset, dependencies: await this.deps.registry.dependenciesOf(id) };
+    const all = await this.deps.registry.dependenciesOf(id);
+    await this.#current();
+    const dependencies = all.filter((d) => this.#visibleNode(caller, d.providerId) !== undefined);
+    return { asset, dependencies, withheldDependencies: all.length - dependencies.length };
   }
 
   listAssets(
@@ -274,8 +284,9 @@ export class ImpactService {
     const problems = dependencyProblems(dependency);
     if (problems.length > 0) throw new ImpactError('failed-precondition', problems[0]!.message);
     await this.#current();
-    this.#requireKnown(dependency);
-    this.#requireManage(caller, this.#operatorOf(dependency.dependentId));
+    const dependent = this.#requireVisible(caller, dependency.dependentId);
+    this.#requireVisible(caller, dependency.providerId);
+    this.#requireManage(caller, this.graph.operatorOf(dependent));
     await this.#change(async () => {
       await this.deps.registry.putDependencies([dependency]);
       this.#apply((graph) => graph.putDependency(dependency));
@@ -287,17 +298,21 @@ export class ImpactService {
     caller: Caller,
     key: Pick<Dependency, 'dependentId' | 'providerId' | 'kind'>,
   ): Promise<void> {
-    const dependent = (await this.#current()).nodeOf(key.dependentId);
+    await this.#current();
+    const dependent = this.#visibleNode(caller, key.dependentId);
     if (dependent === undefined) throw notFound(key.dependentId);
     this.#requireManage(caller, this.graph.operatorOf(dependent));
-    const removed = await this.#change(
-      async () => {
-        const found = await this.deps.registry.deleteDependency(key);
-        if (found) this.#apply((graph) => graph.removeDependency(key));
-        return found;
-      },
-      (found) => found,
-    );
+    // One naming a provider the caller may not see is, to it, no such dependency.
+    const removed =
+      this.#visibleNode(caller, key.providerId) !== undefined &&
+      (await this.#change(
+        async () => {
+          const found = await this.deps.registry.deleteDependency(key);
+          if (found) this.#apply((graph) => graph.removeDependency(key));
+          return found;
+        },
+        (found) => found,
+      ));
     if (!removed) throw new ImpactError('not-found', 'no such dependency');
   }
 
@@ -322,14 +337,22 @@ export class ImpactService {
           errors.push({ row: firstRow + i, field: `asset.${p.field}`, message: p.message });
         return;
       }
-      const known = this.graph.nodeOf(row.asset.id);
-      const owner = known === undefined ? row.asset.operatorId : this.graph.operatorOf(known);
-      if (!canManageAssetsOf(caller, row.asset.operatorId) || !canManageAssetsOf(caller, owner)) {
-        errors.push({
-          row: firstRow + i,
-          field: 'asset.operatorId',
-          message: 'you may not manage this operator’s assets',
-        });
+      const refuse = (field: string, message: string) =>
+        errors.push({ row: firstRow + i, field: `asset.${field}`, message });
+      if (!canManageAssetsOf(caller, row.asset.operatorId)) {
+        refuse('operatorId', 'you may not manage this operator’s assets');
+        return;
+      }
+      if (!withinClearance(caller, row.asset.tlp)) {
+        refuse('tlp', 'is above your clearance');
+        return;
+      }
+      if (
+        this.graph.nodeOf(row.asset.id) !== undefined &&
+        this.#visibleNode(caller, row.asset.id) === undefined
+      ) {
+        // Taken by an asset this caller may not see: that the id is taken is all it learns.
+        refuse('id', 'is already taken');
         return;
       }
       assets.push(row.asset);
@@ -341,7 +364,7 @@ export class ImpactService {
       const d = row.dependency;
       const problems = dependencyProblems(d);
       for (const field of ['dependentId', 'providerId'] as const) {
-        if (!batchOperators.has(d[field]) && this.graph.nodeOf(d[field]) === undefined) {
+        if (!batchOperators.has(d[field]) && this.#visibleNode(caller, d[field]) === undefined) {
           problems.push({ field, message: `unknown asset ${d[field]}` });
         }
       }
@@ -401,18 +424,21 @@ export class ImpactService {
     const page = await this.deps.registry.dependencyPage(after, limit);
     await this.#current();
     const rows = page.items
-      .filter((d) => {
-        const node = this.graph.nodeOf(d.dependentId);
-        return (
-          node !== undefined &&
-          canSeeAsset(scope, { operatorId: this.graph.operatorOf(node), tlp: this.graph.tlpOf(node) })
-        );
-      })
+      .filter(
+        (d) =>
+          this.#visibleNode(caller, d.dependentId) !== undefined &&
+          this.#visibleNode(caller, d.providerId) !== undefined,
+      )
       .map(({ key: _key, ...dependency }) => ({ dependency }));
     return { rows, next: page.next ? `d:${page.next}` : undefined };
   }
 
-  /** Assesses an incident (its announced assets unless given) or a what-if set of assets. */
+  /**
+   * Assesses an incident (its announced assets unless given) or a what-if set of assets.
+   * Assets the caller names but may not see count as unknown, and an incident above its
+   * clearance (or not announced yet: assumed RED) is answered as one impact has never heard of;
+   * the answer is the assessment as the caller may read it (`assessmentFor`).
+   */
   async assess(
     caller: Caller,
     request: {
@@ -426,6 +452,10 @@ export class ImpactService {
     let facts: IncidentFacts | undefined;
     if (request.incidentId) {
       const previous = await this.deps.assessments.get(assessmentIdOf(request.incidentId));
+      // An incident intake has not announced yet: its label is unknown, so assume the most
+      // restrictive, which is also what a hidden incident looks like to anyone below it.
+      const incidentTlp = previous?.incidentTlp ?? 'RED';
+      if (!withinClearance(caller, incidentTlp)) throw unknownIncident(request.incidentId);
       const affectedAssets =
         request.affectedAssets.length > 0 ? request.affectedAssets : (previous?.affectedAssets ?? []);
       if (affectedAssets.length === 0) {
@@ -434,11 +464,9 @@ export class ImpactService {
           'no affected assets are known for this incident: name them',
         );
       }
-      // An incident intake has not announced yet: its label is unknown, so assume it is
-      // restricted to organisations rather than publish its assessment to a wider audience.
       facts = {
         id: request.incidentId,
-        tlp: previous?.incidentTlp ?? 'AMBER+STRICT',
+        tlp: incidentTlp,
         sectors: previous?.incidentSectors ?? [],
         affectedAssets,
       };
@@ -449,18 +477,25 @@ export class ImpactService {
     const assessment = this.#compute(
       facts ?? { id: '', tlp: 'CLEAR', sectors: [], affectedAssets: request.affectedAssets },
       request.horizonHours ?? DEFAULT_HORIZON_HOURS,
+      request.affectedAssets.length > 0
+        ? (node) => this.#visibleNode(caller, this.graph.idOf(node)) !== undefined
+        : undefined,
     );
     const { assessment: saved } = await this.deps.assessments.save(assessment);
     if (saved.incidentId) await this.#feedSeverity(saved);
-    return saved;
+    const readable = assessmentFor(caller, saved);
+    if (!readable) throw unknownIncident(request.incidentId ?? '');
+    return readable;
   }
 
+  /** The assessment as the caller may read it; one it may not read is answered as missing. */
   async getAssessment(caller: Caller, id: string): Promise<Assessment> {
     if (!canAssess(caller))
       throw new ImpactError('permission-denied', 'assessments are for the coordination centre');
     const assessment = await this.deps.assessments.get(id);
-    if (!assessment) throw new ImpactError('not-found', `no assessment ${id}`);
-    return assessment;
+    const readable = assessment && assessmentFor(caller, assessment);
+    if (!readable) throw new ImpactError('not-found', `no assessment ${id}`);
+    return readable;
   }
 
   /**
@@ -487,47 +522,17 @@ export class ImpactService {
     return 'assessed';
   }
 
-  #compute(incident: IncidentFacts, horizonHours: number): Omit<Assessment, 'revision'> {
-    const initial: InitialDamage[] = [];
-    const unknownAssetIds: string[] = [];
-    const directSectors = new Set<string>(incident.sectors);
-    let tlp: Tlp = incident.tlp;
-    for (const { assetId, loss } of incident.affectedAssets) {
-      const node = this.graph.nodeOf(assetId);
-      if (node === undefined) {
-        unknownAssetIds.push(assetId);
-        continue;
-      }
-      initial.push({ node, loss });
-      directSectors.add(this.graph.sectorOf(node));
-      tlp = mostRestrictive(tlp, this.graph.tlpOf(node));
-    }
-    const result = cascade(this.graph.view(), initial, { horizonHours });
-    const summary = summarise(this.graph, result, { top: TOP_IMPACTS });
-    for (const impact of summary.topImpacts) {
-      for (const hop of impact.criticalPath) {
-        const node = this.graph.nodeOf(hop.assetId);
-        if (node !== undefined) tlp = mostRestrictive(tlp, this.graph.tlpOf(node));
-      }
-    }
-    const nciss = ncissFromImpact(summary, directSectors);
-    const content = {
-      ...summary,
-      incidentId: incident.id,
-      affectedAssets: incident.affectedAssets,
-      unknownAssetIds,
-      crossSectorDependency: nciss.crossSectorDependency,
-      potentialImpact: nciss.potentialImpact,
-      tlp,
-      incidentTlp: incident.tlp,
-      incidentSectors: [...incident.sectors],
-    };
-    return {
-      ...content,
+  #compute(
+    incident: IncidentFacts,
+    horizonHours: number,
+    mayName?: (node: number) => boolean,
+  ): Omit<Assessment, 'revision'> {
+    return computeAssessment(this.graph, incident, horizonHours, {
       id: incident.id ? assessmentIdOf(incident.id) : `whatif-${this.deps.uuid()}`,
       assessedAt: this.deps.clock.now(),
-      digest: this.deps.digest(JSON.stringify(content)),
-    };
+      digest: this.deps.digest,
+      ...(mayName ? { mayName } : {}),
+    });
   }
 
   /** Idempotent: intake is changed only when the cascade implies more than it holds. */
@@ -538,11 +543,21 @@ export class ImpactService {
     });
   }
 
-  #requireKnown(d: Dependency): void {
-    for (const id of [d.dependentId, d.providerId]) {
-      if (this.graph.nodeOf(id) === undefined)
-        throw new ImpactError('failed-precondition', `unknown asset ${id}`);
-    }
+  /**
+   * The asset's node in the graph if the caller may see it. One it may not see and one that
+   * does not exist are the same to the caller: every refusal below says "unknown asset".
+   */
+  #visibleNode(caller: Caller, id: string): number | undefined {
+    const node = this.graph.nodeOf(id);
+    if (node === undefined) return undefined;
+    const asset = { operatorId: this.graph.operatorOf(node), tlp: this.graph.tlpOf(node) };
+    return canSeeAsset(assetScope(caller), asset) ? node : undefined;
+  }
+
+  #requireVisible(caller: Caller, id: string): number {
+    const node = this.#visibleNode(caller, id);
+    if (node === undefined) throw new ImpactError('failed-precondition', `unknown asset ${id}`);
+    return node;
   }
 
   #operatorOf(assetId: string): string {
@@ -551,11 +566,22 @@ export class ImpactService {
     return this.graph.operatorOf(node);
   }
 
+  /** Nobody labels an asset above what it may read back. */
+  #requireLabelWithin(caller: Caller, asset: Asset): void {
+    if (!withinClearance(caller, asset.tlp)) {
+      throw new ImpactError('permission-denied', 'you may not label an asset above your clearance');
+    }
+  }
+
   #requireManage(caller: Caller, operatorId: string): void {
     if (!canManageAssetsOf(caller, operatorId)) {
       throw new ImpactError('permission-denied', 'you may not manage this operator’s assets');
     }
   }
+}
+
+function unknownIncident(id: string): ImpactError {
+  return new ImpactError('not-found', `no incident ${id} is known to impact`);
 }
 
 function notFound(id: string): ImpactError {

@@ -14,6 +14,20 @@ export interface AffectedAsset {
   readonly loss: number;
 }
 
+/**
+ * An assessment as a reader cleared for `clearance` sees it, when that is below the
+ * assessment's label: the summary over the assets within that clearance only.
+ */
+export interface AssessmentView extends ImpactSummary {
+  readonly clearance: Tlp;
+  /** The directly affected assets within the clearance (and those the registry does not know). */
+  readonly affectedAssets: readonly AffectedAsset[];
+  /** Assets the assessment names (affected or impacted) that this view leaves out. */
+  readonly withheldAssets: number;
+  /** The most restrictive label of the incident and the assets this view shows. */
+  readonly tlp: Tlp;
+}
+
 export interface Assessment extends ImpactSummary {
   readonly id: string;
   /** Empty for a what-if assessment. */
@@ -22,7 +36,18 @@ export interface Assessment extends ImpactSummary {
   readonly unknownAssetIds: readonly string[];
   readonly crossSectorDependency: string;
   readonly potentialImpact: string;
+  /**
+   * The most restrictive label of the incident and every asset the assessment names (affected
+   * or impacted): a reader cleared for it sees the whole assessment.
+   */
   readonly tlp: Tlp;
+  /**
+   * Assets left out of what this reader is shown (0 in the stored assessment): every figure
+   * above then covers the shown assets only.
+   */
+  readonly withheldAssets: number;
+  /** Stored only: the view for each clearance below `tlp`, lowest first. */
+  readonly views?: readonly AssessmentView[];
   /** The incident's own label and sectors, as intake announced them. */
   readonly incidentTlp: Tlp;
   readonly incidentSectors: readonly string[];
@@ -30,6 +55,14 @@ export interface Assessment extends ImpactSummary {
   readonly assessedAt: Date;
   /** Fingerprint of the result: a new revision only when it changes. */
   readonly digest: string;
+}
+
+/** What an incident tells impact: which assets it hits, its label and sectors. */
+export interface IncidentFacts {
+  readonly id: string;
+  readonly tlp: Tlp;
+  readonly sectors: readonly string[];
+  readonly affectedAssets: readonly AffectedAsset[];
 }
 
 export interface Page<T> {

@@ -45,18 +45,26 @@ export function sampleHours(horizonHours: number): number {
   return Math.max(1, Math.ceil(horizonHours / 168));
 }
 
+/**
+ * What a cascade means for people. `include` restricts the summary to some assets (those within
+ * a reader's clearance): every count, tally, curve and ranking is then over those assets alone,
+ * and a critical path skips the hops it excludes, so nothing in the result names or measures an
+ * excluded asset.
+ */
 export function summarise(
   graph: AssetGraph,
   result: Cascade,
-  options: { readonly top?: number } = {},
+  options: { readonly top?: number; readonly include?: (node: number) => boolean } = {},
 ): ImpactSummary {
   const top = options.top ?? 50;
+  const include = options.include ?? (() => true);
   const bySector = new TallyMap();
   const byJurisdiction = new TallyMap();
   const byOperator = new TallyMap();
   const ranked: { node: number; population: number; first: number }[] = [];
   let populationAffected = 0;
   for (const node of result.impactedNodes()) {
+    if (!include(node)) continue;
     const population = graph.populationOf(node) * result.maxLoss(node);
     populationAffected += population;
     bySector.add(graph.sectorOf(node), population);
@@ -71,6 +79,7 @@ export function summarise(
   const sampleAt = (i: number) => Math.min(i * step, result.horizonHours);
   const increments = new Float64Array(samples);
   for (const { node, hours, loss, previousLoss } of result.allSteps()) {
+    if (!include(node)) continue;
     const sample = Math.min(samples - 1, Math.ceil(hours / step));
     increments[sample]! += graph.populationOf(node) * (loss - previousLoss);
   }
@@ -88,12 +97,15 @@ export function summarise(
     maxLoss: result.maxLoss(node),
     maxLossHours: result.maxLossHours(node) ?? 0,
     population: Math.round(population),
-    criticalPath: result.criticalPath(node).map((hop) => ({
-      assetId: graph.idOf(hop.node),
-      hours: hop.hours,
-      loss: hop.loss,
-      ...(hop.via ? { via: hop.via } : {}),
-    })),
+    criticalPath: result
+      .criticalPath(node)
+      .filter((hop) => include(hop.node))
+      .map((hop) => ({
+        assetId: graph.idOf(hop.node),
+        hours: hop.hours,
+        loss: hop.loss,
+        ...(hop.via ? { via: hop.via } : {}),
+      })),
   }));
 
   return {

@@ -61,8 +61,12 @@ export function impactGrpc(deps: ImpactGrpcDeps): GrpcServiceBinding {
 
     getAsset: handle<impactV1.GetAssetRequest, impactV1.GetAssetResponse>(async (req, caller) => {
       requireAssetId('asset_id', req.assetId);
-      const { asset, dependencies } = await service.getAsset(caller, req.assetId);
-      return { asset: assetToProto(asset), dependencies: dependencies.map(dependencyToProto) };
+      const { asset, dependencies, withheldDependencies } = await service.getAsset(caller, req.assetId);
+      return {
+        asset: assetToProto(asset),
+        dependencies: dependencies.map(dependencyToProto),
+        withheldDependencies,
+      };
     }),
 
     listAssets: handle<impactV1.ListAssetsRequest, impactV1.ListAssetsResponse>(async (req, caller) => {

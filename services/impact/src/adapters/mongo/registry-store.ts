@@ -97,13 +97,17 @@ function dependencyFromDoc(doc: DependencyDoc): Dependency {
   };
 }
 
+/** `withinClearance` as a query over the label's rank. */
+const withinLabel = (clearance: Tlp): Filter<AssetDoc> =>
+  clearance === 'RED' ? {} : { tlpRank: { $lte: rank(clearance) } };
+
 /** The scope rule of `canSeeAsset` as a query. */
 function scopeFilter(scope: AssetScope): Filter<AssetDoc> | undefined {
   switch (scope.kind) {
     case 'all':
-      return scope.clearance === 'RED' ? {} : { tlpRank: { $lte: rank(scope.clearance) } };
+      return withinLabel(scope.clearance);
     case 'operator':
-      return { operatorId: scope.operatorId };
+      return { operatorId: scope.operatorId, ...withinLabel(scope.clearance) };
     case 'none':
       return undefined;
   }

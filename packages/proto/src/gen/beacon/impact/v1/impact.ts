@@ -89,8 +89,13 @@ export interface GetAssetResponse {
   asset?:
     | Asset
     | undefined;
-  /** What the asset depends on. */
+  /** What the asset depends on, among the providers the caller may see. */
   dependencies: Dependency[];
+  /**
+   * Dependencies on providers the caller may not see (another operator's, or above its
+   * clearance), left out of `dependencies`.
+   */
+  withheldDependencies: number;
 }
 
 export interface ListAssetsRequest {
@@ -238,15 +243,27 @@ export interface Assessment {
   /** The NCISS inputs this cascade implies. */
   crossSectorDependency: string;
   potentialImpact: string;
-  /** The most restrictive label among the incident and the assets shown. */
+  /**
+   * The most restrictive label among the incident and the assets shown. The whole assessment
+   * carries the most restrictive label of every asset it names; a caller cleared below that
+   * is shown the assessment without the assets above its clearance (`withheld_assets`).
+   */
   tlp: Tlp;
   /** Increases each time the result changes. */
   revision: number;
   assessedAt?:
     | Date
     | undefined;
-  /** Affected assets the registry does not know. */
+  /** Affected assets the registry does not know, or that whoever named them may not see. */
   unknownAssetIds: string[];
+  /**
+   * How many assets the assessment names (affected or impacted) are above the caller's
+   * clearance and left out: of `affected_assets`, `top_impacts` and their critical paths (a
+   * path skips such a hop), and of every figure. `impacted_assets`, `population_affected`, the
+   * tallies and `population_over_time` count the assets shown only, never the withheld ones,
+   * so no figure measures a withheld asset. The NCISS grades are those of the whole cascade.
+   */
+  withheldAssets: number;
 }
 
 /** beacon.evt.impact.assessed: an assessment was made, or its result changed. */
@@ -1006,7 +1023,7 @@ export const GetAssetRequest: MessageFns<GetAssetRequest> = {
 };
 
 function createBaseGetAssetResponse(): GetAssetResponse {
-  return { asset: undefined, dependencies: [] };
+  return { asset: undefined, dependencies: [], withheldDependencies: 0 };
 }
 
 export const GetAssetResponse: MessageFns<GetAssetResponse> = {
@@ -1016,6 +1033,9 @@ export const GetAssetResponse: MessageFns<GetAssetResponse> = {
     }
     for (const v of message.dependencies) {
       Dependency.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.withheldDependencies !== 0) {
+      writer.uint32(24).uint32(message.withheldDependencies);
     }
     return writer;
   },
@@ -1049,6 +1069,14 @@ export const GetAssetResponse: MessageFns<GetAssetResponse> = {
             message.dependencies.push(Dependency.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.withheldDependencies = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1067,6 +1095,11 @@ export const GetAssetResponse: MessageFns<GetAssetResponse> = {
       dependencies: globalThis.Array.isArray(object?.dependencies)
         ? object.dependencies.map((e: any) => Dependency.fromJSON(e))
         : [],
+      withheldDependencies: isSet(object.withheldDependencies)
+        ? globalThis.Number(object.withheldDependencies)
+        : isSet(object.withheld_dependencies)
+        ? globalThis.Number(object.withheld_dependencies)
+        : 0,
     };
   },
 
@@ -1078,6 +1111,9 @@ export const GetAssetResponse: MessageFns<GetAssetResponse> = {
     if (message.dependencies?.length) {
       obj.dependencies = message.dependencies.map((e) => Dependency.toJSON(e));
     }
+    if (message.withheldDependencies !== 0) {
+      obj.withheldDependencies = Math.round(message.withheldDependencies);
+    }
     return obj;
   },
 
@@ -1088,6 +1124,7 @@ export const GetAssetResponse: MessageFns<GetAssetResponse> = {
     const message = createBaseGetAssetResponse();
     message.asset = (object.asset !== undefined && object.asset !== null) ? Asset.fromPartial(object.asset) : undefined;
     message.dependencies = object.dependencies?.map((e) => Dependency.fromPartial(e)) || [];
+    message.withheldDependencies = object.withheldDependencies ?? 0;
     return message;
   },
 };
@@ -3156,6 +3193,7 @@ function createBaseAssessment(): Assessment {
     revision: 0,
     assessedAt: undefined,
     unknownAssetIds: [],
+    withheldAssets: 0,
   };
 }
 
@@ -3211,6 +3249,9 @@ export const Assessment: MessageFns<Assessment> = {
     }
     for (const v of message.unknownAssetIds) {
       writer.uint32(138).string(v!);
+    }
+    if (message.withheldAssets !== 0) {
+      writer.uint32(144).uint32(message.withheldAssets);
     }
     return writer;
   },
@@ -3364,6 +3405,14 @@ export const Assessment: MessageFns<Assessment> = {
             message.unknownAssetIds.push(reader.string());
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.withheldAssets = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3451,6 +3500,11 @@ export const Assessment: MessageFns<Assessment> = {
         : globalThis.Array.isArray(object?.unknown_asset_ids)
         ? object.unknown_asset_ids.map((e: any) => globalThis.String(e))
         : [],
+      withheldAssets: isSet(object.withheldAssets)
+        ? globalThis.Number(object.withheldAssets)
+        : isSet(object.withheld_assets)
+        ? globalThis.Number(object.withheld_assets)
+        : 0,
     };
   },
 
@@ -3507,6 +3561,9 @@ export const Assessment: MessageFns<Assessment> = {
     if (message.unknownAssetIds?.length) {
       obj.unknownAssetIds = message.unknownAssetIds;
     }
+    if (message.withheldAssets !== 0) {
+      obj.withheldAssets = Math.round(message.withheldAssets);
+    }
     return obj;
   },
 
@@ -3532,6 +3589,7 @@ export const Assessment: MessageFns<Assessment> = {
     message.revision = object.revision ?? 0;
     message.assessedAt = object.assessedAt ?? undefined;
     message.unknownAssetIds = object.unknownAssetIds?.map((e) => e) || [];
+    message.withheldAssets = object.withheldAssets ?? 0;
     return message;
   },
 };
@@ -3607,7 +3665,10 @@ export const ImpactAssessed: MessageFns<ImpactAssessed> = {
 
 /**
  * The critical-infrastructure registry and cascade assessment. Operators (agency roles) manage
- * and see their own assets; coordinators and Beacon services see and assess all of them.
+ * and see their own assets; coordinators and Beacon services see and assess all of them. The
+ * caller's clearance bounds every role: an asset labelled above it is, to that caller, an asset
+ * that does not exist (the same status and message on every RPC), and an assessment shows it
+ * only what lies within it (see `Assessment.withheld_assets`).
  */
 export type ImpactServiceService = typeof ImpactServiceService;
 export const ImpactServiceService = {
@@ -3650,7 +3711,11 @@ export const ImpactServiceService = {
     responseSerialize: (value: DeleteAssetResponse): Buffer => Buffer.from(DeleteAssetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteAssetResponse => DeleteAssetResponse.decode(value),
   },
-  /** Creates or replaces the dependency of `dependent_id` on `provider_id` for `kind`. */
+  /**
+   * Creates or replaces the dependency of `dependent_id` on `provider_id` for `kind`. Both must
+   * be assets the caller may see: an operator declares dependencies among its own assets, the
+   * coordination centre those across operators.
+   */
   putDependency: {
     path: "/beacon.impact.v1.ImpactService/PutDependency" as const,
     requestStream: false as const,
@@ -3730,7 +3795,11 @@ export interface ImpactServiceServer extends UntypedServiceImplementation {
   listAssets: handleUnaryCall<ListAssetsRequest, ListAssetsResponse>;
   /** Removes the asset and every dependency that names it. */
   deleteAsset: handleUnaryCall<DeleteAssetRequest, DeleteAssetResponse>;
-  /** Creates or replaces the dependency of `dependent_id` on `provider_id` for `kind`. */
+  /**
+   * Creates or replaces the dependency of `dependent_id` on `provider_id` for `kind`. Both must
+   * be assets the caller may see: an operator declares dependencies among its own assets, the
+   * coordination centre those across operators.
+   */
   putDependency: handleUnaryCall<PutDependencyRequest, PutDependencyResponse>;
   deleteDependency: handleUnaryCall<DeleteDependencyRequest, DeleteDependencyResponse>;
   /**
@@ -3809,7 +3878,11 @@ export interface ImpactServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteAssetResponse) => void,
   ): ClientUnaryCall;
-  /** Creates or replaces the dependency of `dependent_id` on `provider_id` for `kind`. */
+  /**
+   * Creates or replaces the dependency of `dependent_id` on `provider_id` for `kind`. Both must
+   * be assets the caller may see: an operator declares dependencies among its own assets, the
+   * coordination centre those across operators.
+   */
   putDependency(
     request: PutDependencyRequest,
     callback: (error: ServiceError | null, response: PutDependencyResponse) => void,
