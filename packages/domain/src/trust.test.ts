@@ -20,6 +20,7 @@ import {
   PRINCIPAL_ROLES,
   readScope,
   releaseCount,
+  releasePartition,
   reportRevisesIncident,
   type Principal,
   type Recipients,
@@ -236,6 +237,36 @@ describe('statistics about people', () => {
         const released = releaseCount(count, threshold);
         if (!released.suppressed) expect(released.count === 0 || released.count >= 5).toBe(true);
       }),
+    );
+  });
+
+  it('never leaves a lone suppressed part of a partition to be recovered by subtraction', () => {
+    // 6 open, 1 closed: closed alone would be 7 − 6; the open count goes with it
+    expect(releasePartition([6, 1])).toEqual([{ suppressed: true }, { suppressed: true }]);
+    expect(releasePartition([9, 6, 1])).toEqual([
+      { suppressed: false, count: 9 },
+      { suppressed: true },
+      { suppressed: true },
+    ]);
+    expect(releasePartition([6, 0], 5, [false, true])).toEqual([
+      { suppressed: false, count: 6 },
+      { suppressed: false, count: 0 },
+    ]);
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(20), { maxLength: 6 }),
+        fc.array(fc.boolean(), { maxLength: 6 }),
+        (parts, forced) => {
+          const released = releasePartition(parts, 5, forced);
+          const hidden = released.filter((r, i) => r.suppressed && parts[i]! > 0).length;
+          // a lone non-zero part is the whole: the whole is then too small to show as well
+          if (parts.filter((n) => n > 0).length > 1) expect(hidden).not.toBe(1);
+          released.forEach((r, i) => {
+            if (!r.suppressed) expect(r.count === 0 || r.count >= 5).toBe(true);
+            if (forced[i] && parts[i]! > 0) expect(r.suppressed).toBe(true);
+          });
+        },
+      ),
     );
   });
 });

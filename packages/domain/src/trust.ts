@@ -288,3 +288,27 @@ export function releaseCount(count: number, threshold: number = MIN_DISCLOSURE_T
     ? { suppressed: true }
     : { suppressed: false, count };
 }
+
+/**
+ * Releases counts that partition a whole (each person in exactly one part, e.g. cases by
+ * status), so that no suppressed part can be recovered by subtracting the others from the
+ * whole: when exactly one non-zero part would be suppressed, the smallest other non-zero part
+ * is suppressed with it. `forced` marks parts already suppressed elsewhere (a count shared by
+ * several partitions must be suppressed in all of them or in none).
+ */
+export function releasePartition(
+  parts: readonly number[],
+  threshold: number = MIN_DISCLOSURE_THRESHOLD,
+  forced: readonly boolean[] = [],
+): ReleasedCount[] {
+  const released = parts.map((count, i): ReleasedCount =>
+    forced[i] && count > 0 ? { suppressed: true } : releaseCount(count, threshold),
+  );
+  if (released.filter((r) => r.suppressed).length !== 1) return released;
+  let smallest: number | undefined;
+  released.forEach((r, i) => {
+    if (!r.suppressed && r.count > 0 && (smallest === undefined || r.count < parts[smallest]!)) smallest = i;
+  });
+  if (smallest !== undefined) released[smallest] = { suppressed: true };
+  return released;
+}
