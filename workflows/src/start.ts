@@ -26,6 +26,7 @@ import { temporalConnectionOptions } from './adapters/temporal-connection.js';
 import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
 import type { ResponseActivities } from './activities/types.js';
+import { intakeIncidentReader } from './api/incident-access.js';
 import { responseGrpc } from './api/response-grpc.js';
 import type { WorkflowsConfig } from './config.js';
 import { AcknowledgementSignaller } from './events/acknowledgement-signaller.js';
@@ -208,13 +209,27 @@ export async function startWorkflows(
     }
     let api: RunningGrpcServer | undefined;
     if (roles.has('api')) {
+      // The API asks intake, as each caller, whether the incident is there for that caller.
+      const intake = new intakeV1.IntakeServiceClient(
+        config.services.intake,
+        grpcChannelCredentials(config.services.tls),
+        { ...GRPC_CLIENT_OPTIONS, interceptors: grpcClientInterceptors() },
+      );
+      stops.push(() => intake.close());
       api = await startGrpcServer({
         component: 'workflows',
         version: VERSION,
         ...config.api,
         logger,
         metrics,
-        services: [responseGrpc({ client, authenticator: createAuthenticator(config.auth), logger })],
+        services: [
+          responseGrpc({
+            client,
+            authenticator: createAuthenticator(config.auth),
+            logger,
+            incidents: intakeIncidentReader(intake),
+          }),
+        ],
       });
       const server = api;
       stops.push(() => server.shutdown());
