@@ -3,7 +3,9 @@ export * from './gen/beacon/intake/v1/intake.js';
 export {
   AgencyAssigned,
   AgencyUnassigned,
+  IncidentMerged,
   IncidentOpened,
+  IncidentRecipients,
   IncidentReported,
   IncidentResolved,
   ReportAttached,

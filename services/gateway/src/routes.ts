@@ -119,6 +119,15 @@ export const ROUTES: readonly Route[] = [
   },
   {
     service: INTAKE,
+    rpc: 'MergeIncidents',
+    method: 'POST',
+    path: '/v1/incidents/{survivor_id}:merge',
+    body: true,
+    idempotent: true,
+    summary: 'Merge another incident into this one (coordinators cleared for both)',
+  },
+  {
+    service: INTAKE,
     rpc: 'VerifyAuditChain',
     method: 'POST',
     path: '/v1/audit:verify',

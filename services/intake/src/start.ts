@@ -15,6 +15,7 @@ import {
   type Logger,
 } from '@beacon/platform';
 import { IntakeService, RECOVERY_BATCH } from './app/intake-service.js';
+import { MERGE_RECOVERY_BATCH } from './app/merge-incidents.js';
 import type { Clock } from './app/ports.js';
 import { intakeGrpc } from './adapters/grpc/intake-grpc.js';
 import { MongoAuditLog } from './adapters/mongo/audit-log.js';
@@ -23,6 +24,7 @@ import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
 import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
 import { MongoReportStore } from './adapters/mongo/report-store.js';
 import { MongoSightingStore } from './adapters/mongo/sighting-store.js';
+import { MongoMergeStore } from './adapters/mongo/merge-store.js';
 import { encodeEvent } from './adapters/proto-mapping.js';
 import type { IntakeConfig } from './config.js';
 
@@ -80,6 +82,7 @@ export async function startIntake(
     audit,
     sightings,
     correlation: new MongoCorrelationIndex(db),
+    merges: new MongoMergeStore(db),
     clock,
     stixIdentity: config.stixIdentity,
     uuid: randomUUID,
@@ -98,6 +101,11 @@ export async function startIntake(
       periodMs: config.recoverySweepMs,
       logger,
       what: 'linking reports',
+    }),
+    repeat(async () => (await service.finishPendingMerges()) >= MERGE_RECOVERY_BATCH, {
+      periodMs: config.recoverySweepMs,
+      logger,
+      what: 'finishing merges',
     }),
     repeat(async () => (await service.appendPendingAudits()) >= RECOVERY_BATCH, {
       periodMs: config.recoverySweepMs,

@@ -1,4 +1,4 @@
-import type { Tlp } from '@beacon/domain';
+import type { Recipients, Tlp } from '@beacon/domain';
 import { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from '@beacon/platform';
 import { intakeV1, type commonV1 } from '@beacon/proto';
 import type { AffectedAsset } from '../domain/affected-asset.js';
@@ -53,8 +53,15 @@ export function incidentToProto(incident: Incident): intakeV1.Incident {
     openedAt: incident.openedAt,
     updatedAt: incident.updatedAt,
     version: incident.version,
+    mergedInto: incident.mergedInto ?? '',
   };
 }
+
+const recipientsToProto = (r: Recipients): intakeV1.IncidentRecipients => ({
+  tlp: tlpToProto(r.tlp),
+  sourceAgencyId: r.sourceAgencyId ?? '',
+  engagedAgencyIds: [...r.engagedAgencyIds],
+});
 
 export function reportToProto(report: Report): intakeV1.Report {
   return {
@@ -138,6 +145,17 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
         intakeV1.AgencyUnassigned.encode({
           incident: incidentToProto(event.incident),
           agencyId: event.agencyId,
+        }),
+        event,
+      );
+    case 'merged':
+      return wrap(
+        'IncidentMerged',
+        intakeV1.IncidentMerged.encode({
+          survivor: incidentToProto(event.incident),
+          mergedId: event.mergedId,
+          survivorBefore: recipientsToProto(event.survivorBefore),
+          mergedBefore: recipientsToProto(event.mergedBefore),
         }),
         event,
       );

@@ -20,6 +20,7 @@ import {
   type Change,
 } from '../domain/rules.js';
 import { IntakeError } from './errors.js';
+import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
 import type {
   AuditLog,
   AuditRecord,
@@ -49,6 +50,7 @@ export interface IntakeDeps {
   readonly audit: AuditLog;
   readonly sightings: SightingStore;
   readonly correlation: CorrelationIndex;
+  readonly merges: MergeStore;
   readonly clock: Clock;
   readonly ids: Ids;
   readonly hash: CorrelationHasher;
@@ -107,7 +109,21 @@ const SIGHTINGS_CHUNK = 200;
 
 /** The intake use cases. Each checks the caller's rights itself: no adapter is trusted to. */
 export class IntakeService {
-  constructor(private readonly deps: IntakeDeps) {}
+  readonly #merges: MergeIncidents;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.#merges = new MergeIncidents(deps);
+  }
+
+  /** A coordinator's merge of two incidents it may both read (see `MergeIncidents`). */
+  mergeIncidents(caller: Caller, request: MergeRequest, idempotency?: Idempotency): Promise<Incident> {
+    return this.#merges.merge(caller, request, idempotency);
+  }
+
+  /** Finishes merges a crash left half done; safe to run on every replica. Returns how many. */
+  finishPendingMerges(olderThanMs?: number): Promise<number> {
+    return this.#merges.finishPending(olderThanMs);
+  }
 
   async submitReport(caller: Caller, input: ReportInput, idempotency?: Idempotency): Promise<SubmitResult> {
     if (!canSubmitReport(caller))
@@ -241,7 +257,8 @@ export class IntakeService {
     // Not found and not allowed look the same, so ids cannot be probed.
     if (!incident || !canReadIncident(caller, incident)) throw notFound(id);
     if (compareTlp(incident.tlp, 'AMBER') >= 0) await this.#audit(caller, 'incident.read', id, incident.tlp);
-    return incident;
+    // A merged incident points to its survivor only for callers who may read the survivor.
+    return this.#merges.asSeenBy(caller, incident);
   }
 
   async listIncidents(

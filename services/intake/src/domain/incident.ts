@@ -86,4 +86,24 @@ export interface Incident {
   readonly openedAt: Date;
   readonly updatedAt: Date;
   readonly version: number;
+  /** Set when a coordinator merged this incident into another: the survivor's id. It is closed. */
+  readonly mergedInto?: string | undefined;
+  /** Incidents merged into this one (each once): a repeated merge finds itself done here. */
+  readonly mergedIncidentIds?: readonly string[] | undefined;
+  /**
+   * A merge of this incident started and not yet known to be in the survivor: what a recovery
+   * sweep needs to finish it (there are no multi-document transactions to do both at once).
+   */
+  readonly mergePending?: MergePending | undefined;
+}
+
+/** The half-done merge a merged incident carries until the survivor has it. */
+export interface MergePending {
+  readonly survivorId: string;
+  /** The awareness time the coordinator confirmed for the survivor. */
+  readonly awareAt: Date;
+  /** Who merged, for the survivor's audit record. */
+  readonly actor: string;
+  readonly actorAgencyId: string | undefined;
+  readonly at: Date;
 }

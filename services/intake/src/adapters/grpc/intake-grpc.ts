@@ -14,6 +14,7 @@ import {
 import { intakeV1 } from '@beacon/proto';
 import type { Caller } from '../../domain/access.js';
 import { IntakeRuleError } from '../../domain/rules.js';
+import { MergeRuleError } from '../../domain/merge.js';
 import { IntakeError } from '../../app/errors.js';
 import { MAX_TREND_RANGE_MS, type Idempotency, type IntakeService } from '../../app/intake-service.js';
 import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
@@ -233,6 +234,41 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       false,
     ),
 
+    mergeIncidents: handle<intakeV1.MergeIncidentsRequest, intakeV1.MergeIncidentsResponse>(
+      async (req, caller, ctx) => {
+        const v = new Validator();
+        v.id('survivor_id', req.survivorId, 'inc');
+        v.id('merged_id', req.mergedId, 'inc');
+        const awareAt =
+          req.awareAt ?? v.fail('aware_at', 'is required: the awareness time to keep', 'REQUIRED');
+        for (const [field, version] of [
+          ['survivor_expected_version', req.survivorExpectedVersion],
+          ['merged_expected_version', req.mergedExpectedVersion],
+        ] as const) {
+          if (version < 0) v.fail(field, 'must not be negative', 'OUT_OF_RANGE');
+        }
+        const idempotency = idempotencyOf(
+          ctx.metadata,
+          v,
+          intakeV1.MergeIncidentsRequest.encode(req).finish(),
+        );
+        v.check();
+        const survivor = await service.mergeIncidents(
+          caller,
+          {
+            survivorId: req.survivorId,
+            mergedId: req.mergedId,
+            awareAt: awareAt!,
+            survivorVersion: req.survivorExpectedVersion,
+            mergedVersion: req.mergedExpectedVersion,
+          },
+          idempotency,
+        );
+        return { survivor: incidentToProto(survivor) };
+      },
+      true,
+    ),
+
     verifyAuditChain: handle<intakeV1.VerifyAuditChainRequest, intakeV1.VerifyAuditChainResponse>(
       async (req, caller) => {
         const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
@@ -306,6 +342,14 @@ function toGrpcError(error: unknown): unknown {
       'idempotency-mismatch': status.FAILED_PRECONDITION,
     }[error.kind];
     return new GrpcError(code, error.message, { cause: error });
+  }
+  if (error instanceof MergeRuleError) {
+    // A request that can never succeed names its field; one the incidents' state refuses does too.
+    return error.kind === 'same-incident' || error.kind === 'awareness-not-confirmed'
+      ? invalidArgument([
+          { field: error.field, description: error.message, reason: error.kind.toUpperCase() },
+        ])
+      : new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });
   }
   if (error instanceof IntakeRuleError)
     return new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });

@@ -48,6 +48,18 @@ export interface IncidentDoc extends OutboxFields {
   version: number;
   /** Audit records of changes stored but not yet in the audit log, by key. */
   auditPending?: Record<string, AuditRecordDoc>;
+  /** The survivor, once merged (absent or null: not merged). */
+  mergedInto?: string | null;
+  /** Incidents merged into this one. */
+  mergedIncidentIds?: string[] | null;
+  /** A merge of this incident not yet known to be in the survivor (see `MergePending`). */
+  mergePending?: {
+    survivorId: string;
+    awareAt: Date;
+    actor: string;
+    actorAgencyId?: string | null;
+    at: Date;
+  } | null;
 }
 
 export interface ReportDoc {
@@ -82,10 +94,11 @@ export const tlpRank = (tlp: Tlp): number => TLP_LEVELS.indexOf(tlp);
 
 /** The incident's own fields as stored (the outbox is written separately). */
 export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | keyof OutboxFields> {
-  const { id: _omitted, sourceAgencyId, ...rest } = incident;
+  const { id: _omitted, sourceAgencyId, mergedIncidentIds, ...rest } = incident;
   return {
     ...rest,
     ...(sourceAgencyId === undefined ? {} : { sourceAgencyId }),
+    ...(mergedIncidentIds === undefined ? {} : { mergedIncidentIds: [...mergedIncidentIds] }),
     sectors: [...rest.sectors],
     jurisdictions: [...rest.jurisdictions],
     reportIds: [...rest.reportIds],
@@ -118,6 +131,20 @@ export function incidentFromDoc(doc: IncidentDoc): Incident {
     openedAt: doc.openedAt,
     updatedAt: doc.updatedAt,
     version: doc.version,
+    // Merges: absent on incidents never merged (null once a later write cleared them).
+    ...(doc.mergedInto ? { mergedInto: doc.mergedInto } : {}),
+    ...(doc.mergedIncidentIds?.length ? { mergedIncidentIds: doc.mergedIncidentIds } : {}),
+    ...(doc.mergePending
+      ? {
+          mergePending: {
+            survivorId: doc.mergePending.survivorId,
+            awareAt: doc.mergePending.awareAt,
+            actor: doc.mergePending.actor,
+            actorAgencyId: doc.mergePending.actorAgencyId ?? undefined,
+            at: doc.mergePending.at,
+          },
+        }
+      : {}),
   };
 }
 

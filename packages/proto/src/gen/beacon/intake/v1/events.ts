@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Tlp, tlpFromJSON, tlpToJSON } from "../../common/v1/common.js";
 import { Incident, IncidentStatus, incidentStatusFromJSON, incidentStatusToJSON, Report } from "./intake.js";
 
 export const protobufPackage = "beacon.intake.v1";
@@ -58,6 +59,30 @@ export interface AgencyUnassigned {
 /** beacon.evt.incident.resolved */
 export interface IncidentResolved {
   incident?: Incident | undefined;
+}
+
+/**
+ * beacon.evt.incident.merged: a coordinator merged merged_id into the survivor. Its envelope
+ * carries the survivor's label (after the merge) and id. Consumers tell the agencies that could
+ * read either incident before and cannot read the survivor now (trust.ts agenciesLosingAccess
+ * over survivor_before, merged_before and the survivor) that they lost access, saying nothing
+ * above their clearance.
+ */
+export interface IncidentMerged {
+  /** The survivor as it is after the merge. */
+  survivor?: Incident | undefined;
+  mergedId: string;
+  /** Whom each incident was shared with before the merge. */
+  survivorBefore?: IncidentRecipients | undefined;
+  mergedBefore?: IncidentRecipients | undefined;
+}
+
+/** Whom an incident is shared with: its label, its source agency and its engaged agencies. */
+export interface IncidentRecipients {
+  tlp: Tlp;
+  /** Empty when a coordinator opened it. */
+  sourceAgencyId: string;
+  engagedAgencyIds: string[];
 }
 
 function createBaseIncidentReported(): IncidentReported {
@@ -774,6 +799,250 @@ export const IncidentResolved: MessageFns<IncidentResolved> = {
     message.incident = (object.incident !== undefined && object.incident !== null)
       ? Incident.fromPartial(object.incident)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseIncidentMerged(): IncidentMerged {
+  return { survivor: undefined, mergedId: "", survivorBefore: undefined, mergedBefore: undefined };
+}
+
+export const IncidentMerged: MessageFns<IncidentMerged> = {
+  encode(message: IncidentMerged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.survivor !== undefined) {
+      Incident.encode(message.survivor, writer.uint32(10).fork()).join();
+    }
+    if (message.mergedId !== "") {
+      writer.uint32(18).string(message.mergedId);
+    }
+    if (message.survivorBefore !== undefined) {
+      IncidentRecipients.encode(message.survivorBefore, writer.uint32(26).fork()).join();
+    }
+    if (message.mergedBefore !== undefined) {
+      IncidentRecipients.encode(message.mergedBefore, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IncidentMerged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIncidentMerged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.survivor = Incident.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mergedId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.survivorBefore = IncidentRecipients.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mergedBefore = IncidentRecipients.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IncidentMerged {
+    return {
+      survivor: isSet(object.survivor) ? Incident.fromJSON(object.survivor) : undefined,
+      mergedId: isSet(object.mergedId)
+        ? globalThis.String(object.mergedId)
+        : isSet(object.merged_id)
+        ? globalThis.String(object.merged_id)
+        : "",
+      survivorBefore: isSet(object.survivorBefore)
+        ? IncidentRecipients.fromJSON(object.survivorBefore)
+        : isSet(object.survivor_before)
+        ? IncidentRecipients.fromJSON(object.survivor_before)
+        : undefined,
+      mergedBefore: isSet(object.mergedBefore)
+        ? IncidentRecipients.fromJSON(object.mergedBefore)
+        : isSet(object.merged_before)
+        ? IncidentRecipients.fromJSON(object.merged_before)
+        : undefined,
+    };
+  },
+
+  toJSON(message: IncidentMerged): unknown {
+    const obj: any = {};
+    if (message.survivor !== undefined) {
+      obj.survivor = Incident.toJSON(message.survivor);
+    }
+    if (message.mergedId !== "") {
+      obj.mergedId = message.mergedId;
+    }
+    if (message.survivorBefore !== undefined) {
+      obj.survivorBefore = IncidentRecipients.toJSON(message.survivorBefore);
+    }
+    if (message.mergedBefore !== undefined) {
+      obj.mergedBefore = IncidentRecipients.toJSON(message.mergedBefore);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IncidentMerged>, I>>(base?: I): IncidentMerged {
+    return IncidentMerged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IncidentMerged>, I>>(object: I): IncidentMerged {
+    const message = createBaseIncidentMerged();
+    message.survivor = (object.survivor !== undefined && object.survivor !== null)
+      ? Incident.fromPartial(object.survivor)
+      : undefined;
+    message.mergedId = object.mergedId ?? "";
+    message.survivorBefore = (object.survivorBefore !== undefined && object.survivorBefore !== null)
+      ? IncidentRecipients.fromPartial(object.survivorBefore)
+      : undefined;
+    message.mergedBefore = (object.mergedBefore !== undefined && object.mergedBefore !== null)
+      ? IncidentRecipients.fromPartial(object.mergedBefore)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseIncidentRecipients(): IncidentRecipients {
+  return { tlp: 0, sourceAgencyId: "", engagedAgencyIds: [] };
+}
+
+export const IncidentRecipients: MessageFns<IncidentRecipients> = {
+  encode(message: IncidentRecipients, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tlp !== 0) {
+      writer.uint32(8).int32(message.tlp);
+    }
+    if (message.sourceAgencyId !== "") {
+      writer.uint32(18).string(message.sourceAgencyId);
+    }
+    for (const v of message.engagedAgencyIds) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IncidentRecipients {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIncidentRecipients();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tlp = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceAgencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engagedAgencyIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IncidentRecipients {
+    return {
+      tlp: isSet(object.tlp) ? tlpFromJSON(object.tlp) : 0,
+      sourceAgencyId: isSet(object.sourceAgencyId)
+        ? globalThis.String(object.sourceAgencyId)
+        : isSet(object.source_agency_id)
+        ? globalThis.String(object.source_agency_id)
+        : "",
+      engagedAgencyIds: globalThis.Array.isArray(object?.engagedAgencyIds)
+        ? object.engagedAgencyIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.engaged_agency_ids)
+        ? object.engaged_agency_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: IncidentRecipients): unknown {
+    const obj: any = {};
+    if (message.tlp !== 0) {
+      obj.tlp = tlpToJSON(message.tlp);
+    }
+    if (message.sourceAgencyId !== "") {
+      obj.sourceAgencyId = message.sourceAgencyId;
+    }
+    if (message.engagedAgencyIds?.length) {
+      obj.engagedAgencyIds = message.engagedAgencyIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IncidentRecipients>, I>>(base?: I): IncidentRecipients {
+    return IncidentRecipients.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IncidentRecipients>, I>>(object: I): IncidentRecipients {
+    const message = createBaseIncidentRecipients();
+    message.tlp = object.tlp ?? 0;
+    message.sourceAgencyId = object.sourceAgencyId ?? "";
+    message.engagedAgencyIds = object.engagedAgencyIds?.map((e) => e) || [];
     return message;
   },
 };

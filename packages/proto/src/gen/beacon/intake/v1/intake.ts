@@ -226,6 +226,11 @@ export interface Incident {
    * empty when a coordinator opened it.
    */
   sourceAgencyId: string;
+  /**
+   * Set when a coordinator merged this incident into another (it is then closed): the
+   * survivor's id, shown only to callers who may read the survivor too.
+   */
+  mergedInto: string;
 }
 
 export interface SubmitReportRequest {
@@ -422,6 +427,27 @@ export interface VerifyAuditChainResponse {
   brokenChain: string;
   /** Each chain's last record checked: keep them, and pass them back as a checkpoint later. */
   ends: AuditChainEnd[];
+}
+
+export interface MergeIncidentsRequest {
+  /** The incident that goes on, with everything of the merged one. */
+  survivorId: string;
+  /** The incident merged into the survivor; it is closed and points to the survivor. */
+  mergedId: string;
+  /**
+   * The awareness time the survivor keeps (its regulatory clocks run from it): must be one of
+   * the two incidents' aware_at, as the coordinator confirmed.
+   */
+  awareAt?:
+    | Date
+    | undefined;
+  /** The versions the coordinator saw (0: the latest). */
+  survivorExpectedVersion: number;
+  mergedExpectedVersion: number;
+}
+
+export interface MergeIncidentsResponse {
+  survivor?: Incident | undefined;
 }
 
 function createBaseReport(): Report {
@@ -745,6 +771,7 @@ function createBaseIncident(): Incident {
     version: 0,
     affectedAssets: [],
     sourceAgencyId: "",
+    mergedInto: "",
   };
 }
 
@@ -803,6 +830,9 @@ export const Incident: MessageFns<Incident> = {
     }
     if (message.sourceAgencyId !== "") {
       writer.uint32(146).string(message.sourceAgencyId);
+    }
+    if (message.mergedInto !== "") {
+      writer.uint32(154).string(message.mergedInto);
     }
     return writer;
   },
@@ -964,6 +994,14 @@ export const Incident: MessageFns<Incident> = {
             message.sourceAgencyId = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.mergedInto = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1032,6 +1070,11 @@ export const Incident: MessageFns<Incident> = {
         : isSet(object.source_agency_id)
         ? globalThis.String(object.source_agency_id)
         : "",
+      mergedInto: isSet(object.mergedInto)
+        ? globalThis.String(object.mergedInto)
+        : isSet(object.merged_into)
+        ? globalThis.String(object.merged_into)
+        : "",
     };
   },
 
@@ -1091,6 +1134,9 @@ export const Incident: MessageFns<Incident> = {
     if (message.sourceAgencyId !== "") {
       obj.sourceAgencyId = message.sourceAgencyId;
     }
+    if (message.mergedInto !== "") {
+      obj.mergedInto = message.mergedInto;
+    }
     return obj;
   },
 
@@ -1123,6 +1169,7 @@ export const Incident: MessageFns<Incident> = {
     message.version = object.version ?? 0;
     message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
     message.sourceAgencyId = object.sourceAgencyId ?? "";
+    message.mergedInto = object.mergedInto ?? "";
     return message;
   },
 };
@@ -3827,6 +3874,228 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
   },
 };
 
+function createBaseMergeIncidentsRequest(): MergeIncidentsRequest {
+  return { survivorId: "", mergedId: "", awareAt: undefined, survivorExpectedVersion: 0, mergedExpectedVersion: 0 };
+}
+
+export const MergeIncidentsRequest: MessageFns<MergeIncidentsRequest> = {
+  encode(message: MergeIncidentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.survivorId !== "") {
+      writer.uint32(10).string(message.survivorId);
+    }
+    if (message.mergedId !== "") {
+      writer.uint32(18).string(message.mergedId);
+    }
+    if (message.awareAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.awareAt), writer.uint32(26).fork()).join();
+    }
+    if (message.survivorExpectedVersion !== 0) {
+      writer.uint32(32).int32(message.survivorExpectedVersion);
+    }
+    if (message.mergedExpectedVersion !== 0) {
+      writer.uint32(40).int32(message.mergedExpectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MergeIncidentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMergeIncidentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.survivorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mergedId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.awareAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.survivorExpectedVersion = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mergedExpectedVersion = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MergeIncidentsRequest {
+    return {
+      survivorId: isSet(object.survivorId)
+        ? globalThis.String(object.survivorId)
+        : isSet(object.survivor_id)
+        ? globalThis.String(object.survivor_id)
+        : "",
+      mergedId: isSet(object.mergedId)
+        ? globalThis.String(object.mergedId)
+        : isSet(object.merged_id)
+        ? globalThis.String(object.merged_id)
+        : "",
+      awareAt: isSet(object.awareAt)
+        ? fromJsonTimestamp(object.awareAt)
+        : isSet(object.aware_at)
+        ? fromJsonTimestamp(object.aware_at)
+        : undefined,
+      survivorExpectedVersion: isSet(object.survivorExpectedVersion)
+        ? globalThis.Number(object.survivorExpectedVersion)
+        : isSet(object.survivor_expected_version)
+        ? globalThis.Number(object.survivor_expected_version)
+        : 0,
+      mergedExpectedVersion: isSet(object.mergedExpectedVersion)
+        ? globalThis.Number(object.mergedExpectedVersion)
+        : isSet(object.merged_expected_version)
+        ? globalThis.Number(object.merged_expected_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: MergeIncidentsRequest): unknown {
+    const obj: any = {};
+    if (message.survivorId !== "") {
+      obj.survivorId = message.survivorId;
+    }
+    if (message.mergedId !== "") {
+      obj.mergedId = message.mergedId;
+    }
+    if (message.awareAt !== undefined) {
+      obj.awareAt = message.awareAt.toISOString();
+    }
+    if (message.survivorExpectedVersion !== 0) {
+      obj.survivorExpectedVersion = Math.round(message.survivorExpectedVersion);
+    }
+    if (message.mergedExpectedVersion !== 0) {
+      obj.mergedExpectedVersion = Math.round(message.mergedExpectedVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MergeIncidentsRequest>, I>>(base?: I): MergeIncidentsRequest {
+    return MergeIncidentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MergeIncidentsRequest>, I>>(object: I): MergeIncidentsRequest {
+    const message = createBaseMergeIncidentsRequest();
+    message.survivorId = object.survivorId ?? "";
+    message.mergedId = object.mergedId ?? "";
+    message.awareAt = object.awareAt ?? undefined;
+    message.survivorExpectedVersion = object.survivorExpectedVersion ?? 0;
+    message.mergedExpectedVersion = object.mergedExpectedVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseMergeIncidentsResponse(): MergeIncidentsResponse {
+  return { survivor: undefined };
+}
+
+export const MergeIncidentsResponse: MessageFns<MergeIncidentsResponse> = {
+  encode(message: MergeIncidentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.survivor !== undefined) {
+      Incident.encode(message.survivor, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MergeIncidentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMergeIncidentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.survivor = Incident.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MergeIncidentsResponse {
+    return { survivor: isSet(object.survivor) ? Incident.fromJSON(object.survivor) : undefined };
+  },
+
+  toJSON(message: MergeIncidentsResponse): unknown {
+    const obj: any = {};
+    if (message.survivor !== undefined) {
+      obj.survivor = Incident.toJSON(message.survivor);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MergeIncidentsResponse>, I>>(base?: I): MergeIncidentsResponse {
+    return MergeIncidentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MergeIncidentsResponse>, I>>(object: I): MergeIncidentsResponse {
+    const message = createBaseMergeIncidentsResponse();
+    message.survivor = (object.survivor !== undefined && object.survivor !== null)
+      ? Incident.fromPartial(object.survivor)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Reports in, incidents out. Every call is authorised per object: a caller not cleared to see an
  * incident gets NOT_FOUND, exactly as if it did not exist. Creating calls honour the
@@ -3981,6 +4250,24 @@ export const IntakeServiceService = {
       Buffer.from(VerifyAuditChainResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): VerifyAuditChainResponse => VerifyAuditChainResponse.decode(value),
   },
+  /**
+   * Merges one incident into another (coordinators cleared for both; audited). The survivor
+   * keeps every report, the most restrictive label, the awareness time the coordinator confirms
+   * and every engagement; the merged incident is closed and points to the survivor
+   * (merged_into). Repeating it returns the survivor and changes nothing. NOT_FOUND for an
+   * incident the caller may not read, exactly as for a missing one.
+   */
+  mergeIncidents: {
+    path: "/beacon.intake.v1.IntakeService/MergeIncidents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MergeIncidentsRequest): Buffer =>
+      Buffer.from(MergeIncidentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MergeIncidentsRequest => MergeIncidentsRequest.decode(value),
+    responseSerialize: (value: MergeIncidentsResponse): Buffer =>
+      Buffer.from(MergeIncidentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MergeIncidentsResponse => MergeIncidentsResponse.decode(value),
+  },
 } as const;
 
 export interface IntakeServiceServer extends UntypedServiceImplementation {
@@ -4019,6 +4306,14 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
   exportIncidentStix: handleUnaryCall<ExportIncidentStixRequest, ExportIncidentStixResponse>;
   /** Walks the whole audit chain and reports the first altered or missing record (auditors). */
   verifyAuditChain: handleUnaryCall<VerifyAuditChainRequest, VerifyAuditChainResponse>;
+  /**
+   * Merges one incident into another (coordinators cleared for both; audited). The survivor
+   * keeps every report, the most restrictive label, the awareness time the coordinator confirms
+   * and every engagement; the merged incident is closed and points to the survivor
+   * (merged_into). Repeating it returns the survivor and changes nothing. NOT_FOUND for an
+   * incident the caller may not read, exactly as for a missing one.
+   */
+  mergeIncidents: handleUnaryCall<MergeIncidentsRequest, MergeIncidentsResponse>;
 }
 
 export interface IntakeServiceClient extends Client {
@@ -4224,6 +4519,28 @@ export interface IntakeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: VerifyAuditChainResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Merges one incident into another (coordinators cleared for both; audited). The survivor
+   * keeps every report, the most restrictive label, the awareness time the coordinator confirms
+   * and every engagement; the merged incident is closed and points to the survivor
+   * (merged_into). Repeating it returns the survivor and changes nothing. NOT_FOUND for an
+   * incident the caller may not read, exactly as for a missing one.
+   */
+  mergeIncidents(
+    request: MergeIncidentsRequest,
+    callback: (error: ServiceError | null, response: MergeIncidentsResponse) => void,
+  ): ClientUnaryCall;
+  mergeIncidents(
+    request: MergeIncidentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MergeIncidentsResponse) => void,
+  ): ClientUnaryCall;
+  mergeIncidents(
+    request: MergeIncidentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MergeIncidentsResponse) => void,
   ): ClientUnaryCall;
 }
 
