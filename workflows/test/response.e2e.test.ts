@@ -287,7 +287,8 @@ describe('the response on the dev server with the real services', () => {
         { what: 'acknowledgement by feed', timeoutMs: 20_000, intervalMs: 250 },
       );
       expect(reply).toMatchObject({ ok: true, first: true });
-      // lka-bayern acknowledges through the gateway; another agency may not do it for it.
+      // lka-bayern acknowledges through the gateway; another agency may not do it for it (a
+      // refusal by role alone, the same whatever the incident).
       const lka = await s.token(['agency_analyst'], 'lka-bayern');
       const cert = await s.token(['agency_analyst'], 'cert-bayern');
       expect(
@@ -296,7 +297,7 @@ describe('the response on the dev server with the real services', () => {
             note: '',
           })
         ).status,
-      ).toBe(404);
+      ).toBe(403);
       expect(
         (
           await rest(s, 'POST', `/v1/responses/${incidentId}/agencies/lka-bayern:acknowledge`, lka, {
@@ -419,7 +420,10 @@ describe('the response on the dev server with the real services', () => {
       // A closed response takes no more commands; an incident without one has none to show.
       const late = await rest(s, 'POST', `/v1/responses/${incidentId}:escalate`, cc, {});
       expect([late.status, late.body['grpcStatus']]).toEqual([400, 'FAILED_PRECONDITION']);
-      expect((await rest(s, 'GET', `/v1/responses/inc_nosuchincident`, cc)).status).toBe(404);
+      expect((await rest(s, 'GET', `/v1/responses/inc_nosuchincident`, cc)).body).toMatchObject({
+        grpcStatus: 'NOT_FOUND',
+        detail: 'incident inc_nosuchincident not found',
+      });
       const incident = await rest(s, 'GET', `/v1/incidents/${incidentId}`, cc);
       expect((incident.body['incident'] as { status: string }).status).toBe('INCIDENT_STATUS_CLOSED');
       await waitFor(
