@@ -3,11 +3,13 @@ export * from './gen/beacon/intake/v1/intake.js';
 export {
   AgencyAssigned,
   AgencyUnassigned,
+  IncidentFactsRevised,
   IncidentMerged,
   IncidentOpened,
   IncidentRecipients,
   IncidentReported,
   IncidentResolved,
+  RelationFound,
   ReportAttached,
   SeverityChanged,
   StatusChanged,

@@ -128,6 +128,22 @@ export const ROUTES: readonly Route[] = [
   },
   {
     service: INTAKE,
+    rpc: 'UpdateIncidentFacts',
+    method: 'POST',
+    path: '/v1/incidents/{incident_id}:updateFacts',
+    body: true,
+    summary: "Revise an incident's label and awareness time (coordinators)",
+  },
+  {
+    service: INTAKE,
+    rpc: 'ListPossibleRelations',
+    method: 'GET',
+    path: '/v1/incidents/{incident_id}/relations',
+    body: false,
+    summary: 'Incidents possibly related to this one (coordinators cleared for both)',
+  },
+  {
+    service: INTAKE,
     rpc: 'VerifyAuditChain',
     method: 'POST',
     path: '/v1/audit:verify',

@@ -22,9 +22,10 @@ import { MongoAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCorrelationIndex } from './adapters/mongo/correlation-index.js';
 import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
 import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
+import { MongoRelationStore } from './adapters/mongo/relation-store.js';
+import { MongoMergeStore } from './adapters/mongo/merge-store.js';
 import { MongoReportStore } from './adapters/mongo/report-store.js';
 import { MongoSightingStore } from './adapters/mongo/sighting-store.js';
-import { MongoMergeStore } from './adapters/mongo/merge-store.js';
 import { encodeEvent } from './adapters/proto-mapping.js';
 import type { IntakeConfig } from './config.js';
 
@@ -61,7 +62,7 @@ export async function startIntake(
   const encode = (event: Parameters<typeof encodeEvent>[0]) =>
     encodeEvent(event, { id: randomUUID(), time: clock.now() });
   const relay = new OutboxRelay({
-    sources: { incidents: db.collection('incidents') } as never,
+    sources: { incidents: db.collection('incidents'), relations: db.collection('relations') } as never,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,
     logger,
@@ -71,6 +72,7 @@ export async function startIntake(
   watchOutbox(metrics, relay, { logger });
   const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'));
   const reports = new MongoReportStore(db);
+  const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
   const audit = new MongoAuditLog(db);
   const sightings = new MongoSightingStore(db);
   await Promise.all([incidents.init(), reports.init(), sightings.init()]);
@@ -82,6 +84,7 @@ export async function startIntake(
     audit,
     sightings,
     correlation: new MongoCorrelationIndex(db),
+    relations,
     merges: new MongoMergeStore(db),
     clock,
     stixIdentity: config.stixIdentity,

@@ -35,7 +35,8 @@ const PROTO_LABEL: Record<Label, commonV1.Tlp> = {
 };
 /** Labels the whole Beacon community may read, named or not. */
 const COMMUNITY: readonly Label[] = ['CLEAR', 'GREEN'];
-const SEES_EVERYTHING: readonly Role[] = ['coordinator', 'auditor', 'service'];
+/** The coordination centre: named on every incident, but like everyone within its clearance. */
+const CENTRE: readonly Role[] = ['coordinator', 'auditor', 'service'];
 
 const REPORTER = 'reporter-agency';
 const ENGAGED = 'engaged-agency';
@@ -50,9 +51,9 @@ interface CallerSpec {
 
 /** What the rule says about one caller and one incident, from who is named on it. */
 function mayRead(caller: CallerSpec, tlp: Label, named: readonly string[]): boolean {
-  if (caller.roles.some((role) => SEES_EVERYTHING.includes(role))) return true;
-  if (caller.agencyId === undefined) return false;
   if (rank(tlp) > rank(caller.clearance)) return false;
+  if (caller.roles.some((role) => CENTRE.includes(role))) return true;
+  if (caller.agencyId === undefined) return false;
   // RED is not a community label, so only named agencies ever read it.
   return named.includes(caller.agencyId) || COMMUNITY.includes(tlp);
 }
@@ -67,9 +68,12 @@ const agencyCallers = (role: Role, agencyId: string, clearances: readonly Label[
 
 const CALLERS: readonly CallerSpec[] = [
   { name: 'coordinator RED', roles: ['coordinator'], clearance: 'RED' },
+  { name: 'coordinator AMBER+STRICT', roles: ['coordinator'], clearance: 'AMBER+STRICT' },
   { name: 'coordinator GREEN', roles: ['coordinator'], clearance: 'GREEN' },
-  { name: 'auditor', roles: ['auditor'], clearance: 'AMBER' },
-  { name: 'service', roles: ['service'], clearance: 'AMBER' },
+  { name: 'coordinator CLEAR', roles: ['coordinator'], clearance: 'CLEAR' },
+  { name: 'auditor AMBER', roles: ['auditor'], clearance: 'AMBER' },
+  { name: 'auditor RED', roles: ['auditor'], clearance: 'RED' },
+  { name: 'service AMBER', roles: ['service'], clearance: 'AMBER' },
   ...agencyCallers('agency_analyst', REPORTER, ['GREEN', 'AMBER', 'AMBER+STRICT', 'RED']),
   ...agencyCallers('agency_analyst', ENGAGED, ['GREEN', 'AMBER', 'AMBER+STRICT', 'RED']),
   ...agencyCallers('victim_officer', ENGAGED, ['RED']),
@@ -204,10 +208,12 @@ describe('incident access (BOLA matrix)', () => {
       agencyId: 'amber-reporter',
       clearance: 'AMBER',
     });
+    // Cleared AMBER and engaged before it files: a report joins only an incident its reporter
+    // reads (the agency's GREEN-cleared people still do not read it).
     const greenReporter = await t.token({
       roles: ['agency_analyst'],
       agencyId: 'green-reporter',
-      clearance: 'GREEN',
+      clearance: 'AMBER',
     });
     const shared = { type: 'ipv4', value: '203.0.113.77' };
     const amberOnly = { type: 'domain', value: 'amber-only.example' };
@@ -221,16 +227,20 @@ describe('incident access (BOLA matrix)', () => {
       report({ tlp: PROTO_LABEL.AMBER, observables: [shared, amberOnly] }),
       amberReporter,
     );
+    const id = first.incident!.id;
+    await rpc(
+      t,
+      'assignAgency',
+      { incidentId: id, agencyId: 'green-reporter', expectedVersion: 0 },
+      coordinator,
+    );
     const second = await rpc(
       t,
       'submitReport',
       report({ tlp: PROTO_LABEL.GREEN, observables: [{ ...shared }, greenOnly] }),
       greenReporter,
     );
-    const id = first.incident!.id;
-    // The AMBER incident it joined is not its to see: the answer does not even name it.
-    expect(second).toMatchObject({ attached: false, report: { incidentId: '' } });
-    expect(second.incident).toBeUndefined();
+    expect(second).toMatchObject({ attached: true, report: { incidentId: id }, incident: { tlp: 3 } });
     const joined = await rpc(t, 'getIncident', { incidentId: id }, coordinator);
     expect(joined.incident?.reportIds).toContain(second.report!.id);
     await rpc(t, 'assignAgency', { incidentId: id, agencyId: ENGAGED, expectedVersion: 0 }, coordinator);
@@ -240,8 +250,8 @@ describe('incident access (BOLA matrix)', () => {
       [`${amberOnly.type}:${amberOnly.value}`]: 'AMBER',
       [`${greenOnly.type}:${greenOnly.value}`]: 'GREEN',
     };
-    // The source (whose report opened it) and the engaged agency; a correlated reporter is not.
-    const named = ['amber-reporter', ENGAGED];
+    // The source (whose report opened it) and the engaged agencies.
+    const named = ['amber-reporter', 'green-reporter', ENGAGED];
     const readers: CallerSpec[] = [
       { name: 'coordinator', roles: ['coordinator'], clearance: 'RED' },
       { name: 'amber reporter', roles: ['agency_analyst'], agencyId: 'amber-reporter', clearance: 'AMBER' },

@@ -3,6 +3,7 @@ import { test } from '@beacon/testkit';
 import { MongoCorrelationIndex } from '../src/adapters/mongo/correlation-index.js';
 
 const HOUR = 3_600_000;
+const ids = (found: { incidentId: string }[]) => found.map((f) => f.incidentId);
 
 describe('the correlation index', () => {
   test('finds the incidents that saw a hash within the window, most recent first', async ({ db }) => {
@@ -14,10 +15,11 @@ describe('the correlation index', () => {
     // A later sighting raises an incident's time; an earlier one does not lower it.
     await index.record(['h1'], 'inc_a', new Date(now - 30 * 60_000));
     await index.record(['h1'], 'inc_a', new Date(now - 5 * HOUR));
+    // Each with the hashes it was seen with: the indicators a report shares with it.
     expect(await index.find(['h1', 'h2', 'h1'], new Date(now - 4 * HOUR))).toEqual([
-      'inc_a',
-      'inc_b',
-      'inc_c',
+      { incidentId: 'inc_a', hashes: ['h1'] },
+      { incidentId: 'inc_b', hashes: ['h1', 'h2'] },
+      { incidentId: 'inc_c', hashes: ['h2'] },
     ]);
     expect(await index.find(['h3'], new Date(now - 4 * HOUR))).toEqual([]);
   });
@@ -31,12 +33,12 @@ describe('the correlation index', () => {
       await index.record(['resolver'], `inc_${i}`, new Date(now - (50 - i) * 24 * HOUR));
     await index.record(['resolver'], 'inc_today', new Date(now - HOUR));
     const since = new Date(now - 6.5 * 24 * HOUR);
-    const found = await index.find(['resolver'], since);
+    const found = ids(await index.find(['resolver'], since));
     expect(found).toEqual(['inc_today', ...Array.from({ length: 6 }, (_, i) => `inc_${49 - i}`)]);
     const doc = await collection.findOne({ _id: 'resolver' });
     expect(Object.keys(doc!.seen).sort()).toEqual([...found].sort());
     // The next lookup reads only what is left, and finds the same.
-    expect(await index.find(['resolver'], since)).toEqual(found);
+    expect(ids(await index.find(['resolver'], since))).toEqual(found);
   });
 
   test('an entry raised after it was read as stale is kept', async ({ db }) => {
@@ -53,6 +55,6 @@ describe('the correlation index', () => {
     }) as typeof index.collection.findOne;
     const since = new Date(now - 24 * HOUR);
     expect(await index.find(['h'], since)).toEqual([]);
-    expect(await otherReplica.find(['h'], since)).toEqual(['inc_old']);
+    expect(ids(await otherReplica.find(['h'], since))).toEqual(['inc_old']);
   });
 });

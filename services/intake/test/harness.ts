@@ -84,6 +84,8 @@ interface Methods {
   lookupIndicator: [intakeV1.LookupIndicatorRequest, intakeV1.LookupIndicatorResponse];
   exportIncidentStix: [intakeV1.ExportIncidentStixRequest, intakeV1.ExportIncidentStixResponse];
   verifyAuditChain: [intakeV1.VerifyAuditChainRequest, intakeV1.VerifyAuditChainResponse];
+  updateIncidentFacts: [intakeV1.UpdateIncidentFactsRequest, intakeV1.UpdateIncidentFactsResponse];
+  listPossibleRelations: [intakeV1.ListPossibleRelationsRequest, intakeV1.ListPossibleRelationsResponse];
 }
 
 type UnaryMethod = (
@@ -155,7 +157,7 @@ export async function publishedEvents(
   await waitFor(
     async () => {
       const pending = await Promise.all(
-        ['incidents'].map((c) => db.collection(c).countDocuments({ outbox: { $ne: {} } })),
+        ['incidents', 'relations'].map((c) => db.collection(c).countDocuments({ outbox: { $ne: {} } })),
       );
       if (pending.some((n) => n > 0)) throw new Error(`outbox not empty: ${pending.join(', ')}`);
     },

@@ -136,28 +136,20 @@ describe('intake over gRPC', () => {
   }) => {
     const a = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
     const b = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by' });
-    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
-    const first = await rpc(t, 'submitReport', report(), a);
+    // A GREEN incident: the Beacon community reads it, so police-by's GREEN report may join it.
+    const first = await rpc(t, 'submitReport', report({ tlp: 2 }), a);
     const second = await rpc(
       t,
       'submitReport',
       report({ observables: [{ type: 'domain', value: 'EVIL-C2.Example.' }], tlp: 2 }),
       b,
     );
-    // police-by may not see cert-de's AMBER incident, so its answer does not name it.
-    expect(second).toMatchObject({ attached: false, report: { incidentId: '' } });
     const id = first.incident!.id;
-    const joined = await rpc(t, 'getIncident', { incidentId: id }, coordinator);
-    expect(joined.incident?.reportIds).toEqual([first.report?.id, second.report?.id]);
-
-    // A matching indicator does not make police-by a recipient of cert-de's AMBER incident:
-    // it does not exist for police-by until the coordinator engages it.
-    expect(second.incident).toBeUndefined();
-    expect(code(await rpc(t, 'getIncident', { incidentId: id }, b).catch((e: unknown) => e))).toBe(
-      status.NOT_FOUND,
-    );
-    await rpc(t, 'assignAgency', { incidentId: id, agencyId: 'police-by', expectedVersion: 2 }, coordinator);
-    expect((await rpc(t, 'getIncident', { incidentId: id }, b)).incident?.version).toBe(3);
+    expect(second).toMatchObject({ attached: true, report: { incidentId: id } });
+    expect(second.incident?.reportIds).toEqual([first.report?.id, second.report?.id]);
+    // Joining makes police-by a reporter, not a named recipient: the source is still cert-de.
+    expect(second.incident?.sourceAgencyId).toBe('cert-de');
+    expect(second.incident?.engagedAgencyIds).toEqual([]);
   });
 
   test('unassigning an agency takes away what engagement gave it, and is announced', async ({
@@ -224,7 +216,7 @@ describe('intake over gRPC', () => {
     expect(third).toMatchObject({ attached: true, incident: { id: next.incident!.id } });
   });
 
-  test('a TLP:RED incident links a correlated report without showing itself to an uncleared reporter', async ({
+  test('a report matching a TLP:RED incident it may not read opens its own, and the RED one keeps its secret', async ({
     intake: t,
     nats,
     mongoClient,
@@ -234,18 +226,19 @@ describe('intake over gRPC', () => {
     const secret = { type: 'ipv4', value: '198.51.100.23' };
     const first = await rpc(t, 'submitReport', report({ tlp: 5, observables: [secret] }), red);
     const second = await rpc(t, 'submitReport', report({ tlp: 2, observables: [secret] }), amber);
-    // The answer tells police-by nothing of the RED incident, not even that it exists.
-    expect(second).toMatchObject({ attached: false, report: { incidentId: '' } });
-    expect(second.incident).toBeUndefined();
+    // police-by is answered as for an indicator seen nowhere: its own new incident.
+    expect(second).toMatchObject({ attached: false, report: { incidentId: second.incident!.id } });
+    expect(second.incident).toMatchObject({ reportIds: [second.report!.id], sourceAgencyId: 'police-by' });
+    expect(second.incident!.id).not.toBe(first.incident!.id);
     const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
-    const linked = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, coordinator);
-    expect(linked.incident?.reportIds).toEqual([first.report!.id, second.report!.id]);
-    // The GREEN report's event names the RED incident, so it travels as RED.
+    const untouched = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, coordinator);
+    expect(untouched.incident).toMatchObject({ reportIds: [first.report!.id], version: 1, tlp: 5 });
+    // Every event of police-by's report names its own GREEN incident, never the RED one.
     const events = await publishedEvents(t, jetstream(nats), mongoClient.db(t.dbName));
     const reported = events.find(
       (e) => e.type === 'beacon.incident.reported.v1' && e.subject === second.report!.id,
     );
-    expect(reported?.tlp).toBe(5);
+    expect(reported).toMatchObject({ tlp: 2, incidentId: second.incident!.id });
     const denied = await rpc(t, 'getIncident', { incidentId: first.incident!.id }, amber).catch(
       (e: unknown) => e,
     );
@@ -515,7 +508,10 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
     const police = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'AMBER' });
     const wallet = { type: 'crypto-wallet', value: '0x52908400098527886E0F7030069857D2E4169EE7' };
     const first = await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), cert);
-    await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), police);
+    // police-by may not read cert-de's AMBER incident: its report opens an incident of its own.
+    const own = await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), police);
+    const again = await rpc(t, 'submitReport', report({ tlp: 3, observables: [wallet] }), cert);
+    expect(again).toMatchObject({ attached: true, incident: { id: first.incident!.id } });
 
     const seen = await rpc(
       t,
@@ -528,8 +524,10 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
       value: `ethereum:${wallet.value.toLowerCase()}`,
     });
     expect(seen.sightings.map((s) => s.incidentId)).toEqual([first.incident!.id, first.incident!.id]);
-    // police-by filed one of the sightings but is not a recipient of the AMBER incident.
-    expect((await rpc(t, 'lookupIndicator', { observable: wallet }, police)).sightings).toEqual([]);
+    // Each agency sees the sightings of the incidents it is named on, and no other.
+    expect(
+      (await rpc(t, 'lookupIndicator', { observable: wallet }, police)).sightings.map((s) => s.incidentId),
+    ).toEqual([own.incident!.id]);
     // Naming an AMBER incident as a sighting reveals it: audited as a read, for cert-de only.
     const audit = mongoClient
       .db(t.dbName)

@@ -69,6 +69,7 @@ describe('affected assets on the wire', () => {
         { assetId: 'dam-1', loss: 0.2 },
       ]),
       NOW,
+      false,
     );
     const rescored = rescore(
       attached.incident,

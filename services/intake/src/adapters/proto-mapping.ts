@@ -4,6 +4,7 @@ import { intakeV1, type commonV1 } from '@beacon/proto';
 import type { AffectedAsset } from '../domain/affected-asset.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { IntakeEvent } from '../domain/events.js';
+import type { PossibleRelation } from '../domain/relation.js';
 
 export { tlpFromProto, tlpToProto };
 
@@ -78,6 +79,18 @@ export function reportToProto(report: Report): intakeV1.Report {
     affectedAssets: affectedAssetsToProto(report.affectedAssets),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
+  };
+}
+
+export function relationToProto(relation: PossibleRelation): intakeV1.PossibleRelation {
+  return {
+    id: relation.id,
+    incidentId: relation.incidentId,
+    relatedIncidentId: relation.relatedIncidentId,
+    tlp: tlpToProto(relation.tlp),
+    sharedObservables: relation.observables.map(({ type, value }) => ({ type, value })),
+    reportIds: [...relation.reportIds],
+    foundAt: relation.foundAt,
   };
 }
 
@@ -165,6 +178,25 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
         intakeV1.IncidentResolved.encode({ incident: incidentToProto(event.incident) }),
         event,
       );
+    case 'facts-revised':
+      return wrap(
+        'IncidentFactsRevised',
+        intakeV1.IncidentFactsRevised.encode({
+          incident: incidentToProto(event.incident),
+          previousTlp: tlpToProto(event.previousTlp),
+          previousAwareAt: event.previousAwareAt,
+          reason: event.reason,
+        }),
+        event,
+      );
+    case 'relation-found':
+      return {
+        schema: 'beacon.intake.v1.RelationFound',
+        bytes: intakeV1.RelationFound.encode({ relation: relationToProto(event.relation) }).finish(),
+        // Cleared for both incidents, or not for it at all.
+        tlp: event.relation.tlp,
+        incidentId: event.relation.incidentId,
+      };
   }
 }
 
@@ -189,7 +221,12 @@ export function encodeEvent(
     source: 'intake',
     domain: 'incident',
     event: event.kind,
-    subject: event.kind === 'reported' ? event.report.id : incidentId,
+    subject:
+      event.kind === 'reported'
+        ? event.report.id
+        : event.kind === 'relation-found'
+          ? event.relation.id
+          : incidentId,
     tlp,
     incidentId,
     schema,

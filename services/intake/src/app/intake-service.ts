@@ -1,10 +1,19 @@
-import { compareTlp, observableKey, type NcissInputs, type Observable } from '@beacon/domain';
 import {
+  compareTlp,
+  observableKey,
+  withinClearance,
+  type NcissInputs,
+  type Observable,
+  type Tlp,
+} from '@beacon/domain';
+import {
+  canCommand,
   canCoordinate,
   canReadIncident,
   canSubmitReport,
   canVerifyAudit,
   incidentScope,
+  revisesIncident,
   type Caller,
 } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
@@ -16,11 +25,15 @@ import {
   openDirectly,
   openFromReport,
   rescore,
+  reviseFacts,
   transition,
   type Change,
 } from '../domain/rules.js';
-import { IntakeError } from './errors.js';
+import type { PossibleRelation } from '../domain/relation.js';
+import { correlate } from './correlate.js';
+import { PossibleRelations } from './possible-relations.js';
 import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
+import { IntakeError } from './errors.js';
 import type {
   AuditLog,
   AuditRecord,
@@ -37,6 +50,7 @@ import type {
   AuditChainEnd,
   AuditVerification,
   CorrelationIndex,
+  RelationStore,
   Sighting,
   SightingStore,
 } from './ports.js';
@@ -50,6 +64,7 @@ export interface IntakeDeps {
   readonly audit: AuditLog;
   readonly sightings: SightingStore;
   readonly correlation: CorrelationIndex;
+  readonly relations: RelationStore;
   readonly merges: MergeStore;
   readonly clock: Clock;
   readonly ids: Ids;
@@ -109,9 +124,11 @@ const SIGHTINGS_CHUNK = 200;
 
 /** The intake use cases. Each checks the caller's rights itself: no adapter is trusted to. */
 export class IntakeService {
+  readonly #relations: PossibleRelations;
   readonly #merges: MergeIncidents;
 
   constructor(private readonly deps: IntakeDeps) {
+    this.#relations = new PossibleRelations(deps);
     this.#merges = new MergeIncidents(deps);
   }
 
@@ -133,19 +150,32 @@ export class IntakeService {
       reportId: this.deps.ids.next('rep'),
     });
     const reportId = ids.reportId!;
-    const hashes = this.#hashes(input.observables);
 
     // Only a replayed key can find its report stored already.
     let stored = replay ? await this.deps.reports.get(reportId) : undefined;
     if (!stored) {
       const now = this.deps.clock.now();
-      const correlated = await this.#correlated(
-        hashes,
+      const { target, related } = await correlate(
+        this.deps,
+        caller,
+        {
+          tlp: input.tlp,
+          keyByHash: new Map(
+            input.observables.map((o) => [this.deps.hash(observableKey(o)), observableKey(o)]),
+          ),
+        },
         new Date(now.getTime() - this.deps.correlationWindowMs),
       );
-      const plan: ReportPlan = correlated
-        ? { incidentId: correlated.id, opensIncident: false }
-        : { incidentId: ids.incidentId, opensIncident: true };
+      // Decided once, with the caller's rights, and stored with the report: a retry or the
+      // recovery sweep (which has no caller) repeats exactly this.
+      const plan: ReportPlan = target
+        ? {
+            incidentId: target.id,
+            opensIncident: false,
+            revisesIncident: revisesIncident(caller, target),
+            related,
+          }
+        : { incidentId: ids.incidentId, opensIncident: true, related };
       const report: Report = {
         ...input,
         id: reportId,
@@ -163,6 +193,7 @@ export class IntakeService {
       if (!stored) throw new Error(`report ${reportId} vanished`);
     }
     const { incident, report } = await this.#link(stored.report, stored.plan);
+    await this.#relations.record(report, incident, stored.plan.related ?? []);
     // A replay of a submission that got as far as marking it linked was audited already; one
     // that did not appends the record its first attempt stored (twice only if both attempts
     // run at once: an audit record may repeat, it is never lost).
@@ -172,8 +203,8 @@ export class IntakeService {
         stored.audit ?? this.#record(caller, 'report.submitted', report.id, report.tlp),
       );
     }
-    // A caller who may not see the incident its report joined learns nothing of it, not even
-    // that it exists: no incident, no incident id, not "attached".
+    // A report joins only an incident its reporter reads; this covers a reporter who may not
+    // read even the incident its own report opened (labelled above its clearance).
     const readable = canReadIncident(caller, incident);
     return {
       report: readable ? report : { ...report, incidentId: '' },
@@ -202,8 +233,9 @@ export class IntakeService {
     const failures: unknown[] = [];
     for (const { report, plan, audit } of pending) {
       try {
-        const linkedReport = (await this.#link(report, plan)).report;
-        await this.#finishLinking(linkedReport, audit);
+        const done = await this.#link(report, plan);
+        await this.#relations.record(done.report, done.incident, plan.related ?? []);
+        await this.#finishLinking(done.report, audit);
         linked += 1;
       } catch (error) {
         failures.push(error);
@@ -231,6 +263,7 @@ export class IntakeService {
 
   async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
     this.#requireCoordinator(caller);
+    this.#requireCleared(caller, input.tlp);
     const {
       ids: { incidentId },
     } = await this.#claim(caller, 'OpenIncident', idempotency, { incidentId: this.deps.ids.next('inc') });
@@ -344,6 +377,29 @@ export class IntakeService {
     return this.deps.audit.verify(checkpoint);
   }
 
+  /**
+   * Possible relations of the incident, for coordinators cleared for both incidents of each;
+   * everyone else, and an incident hidden or missing, gets an empty list.
+   */
+  listPossibleRelations(caller: Caller, incidentId: string): Promise<PossibleRelation[]> {
+    return this.#relations.list(caller, incidentId);
+  }
+
+  /** A coordinator's revision of the label and awareness time (regulatory clocks run from it). */
+  updateFacts(
+    caller: Caller,
+    id: string,
+    facts: { readonly tlp?: Tlp | undefined; readonly awareAt?: Date | undefined },
+    reason: string,
+    expectedVersion: number,
+  ) {
+    // Whatever the incident: a label the caller could not read itself is never its to set.
+    if (facts.tlp) this.#requireCleared(caller, facts.tlp);
+    return this.#mutate(caller, id, expectedVersion, 'incident.facts-revised', (i, now) =>
+      reviseFacts(i, facts, reason, now),
+    );
+  }
+
   transition(caller: Caller, id: string, to: IncidentStatus, reason: string, expectedVersion: number) {
     return this.#mutate(caller, id, expectedVersion, 'incident.transitioned', (i, now) =>
       transition(i, to, reason, now),
@@ -378,7 +434,8 @@ export class IntakeService {
   ): Promise<Incident> {
     this.#requireCoordinator(caller);
     const incident = await this.deps.incidents.get(id);
-    if (!incident) throw notFound(id);
+    // One it may not read is answered as one that does not exist: a command is no oracle.
+    if (!incident || !canCommand(caller, incident)) throw notFound(id);
     if (expectedVersion !== 0 && expectedVersion !== incident.version) {
       throw new IntakeError(
         'conflict',
@@ -411,14 +468,15 @@ export class IntakeService {
         await this.#linked(report);
         return { incident, report };
       }
-      if (!acceptsReports(incident)) {
-        // The incident it was to join closed or filled up meanwhile: it opens one of its own.
+      if (!acceptsReports(incident) || compareTlp(report.tlp, incident.tlp) > 0) {
+        // The incident it was to join closed or filled up meanwhile, or a coordinator lowered
+        // its label below the report's: it opens one of its own.
         plan = { incidentId: this.deps.ids.next('inc'), opensIncident: true };
         report = { ...report, incidentId: plan.incidentId };
         await this.deps.reports.replan(report.id, plan);
         continue;
       }
-      const change = attachReport(incident, report, now);
+      const change = attachReport(incident, report, now, plan.revisesIncident ?? false);
       if (await this.deps.incidents.save(change, incident.version)) {
         await this.#linked(report);
         return { incident: change.incident, report };
@@ -453,15 +511,6 @@ export class IntakeService {
     return observables.map((o) => this.deps.hash(observableKey(o)));
   }
 
-  /** The most recently active open incident sharing an indicator with the report, if any. */
-  async #correlated(hashes: readonly string[], since: Date): Promise<Incident | undefined> {
-    for (const id of await this.deps.correlation.find(hashes, since)) {
-      const incident = await this.deps.incidents.get(id);
-      if (incident && acceptsReports(incident)) return incident;
-    }
-    return undefined;
-  }
-
   /** A key is the caller's, per operation: the same key on another RPC is another request. */
   async #claim(
     caller: Caller,
@@ -490,6 +539,15 @@ export class IntakeService {
 
   #requireCoordinator(caller: Caller): void {
     if (!canCoordinate(caller)) throw new IntakeError('permission-denied', 'only coordinators may do this');
+  }
+
+  #requireCleared(caller: Caller, tlp: Tlp): void {
+    if (!withinClearance(caller, tlp)) {
+      throw new IntakeError(
+        'permission-denied',
+        `a label above your clearance (${caller.clearance}) cannot be set`,
+      );
+    }
   }
 
   /** Audits a read (no change to store it with): appended before the data is returned. */

@@ -2,12 +2,48 @@ import type { Tlp } from '@beacon/domain';
 import type { IncidentScope } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { Change } from '../domain/rules.js';
+import type { PossibleRelation } from '../domain/relation.js';
 
 /** Where a report goes: decided once, stored with the report, so a retry repeats it exactly. */
 export interface ReportPlan {
   readonly incidentId: string;
   /** True when the report opens that incident rather than joining it. */
   readonly opensIncident: boolean;
+  /** Joining moves the incident's awareness time: the source agency's own report. */
+  readonly revisesIncident?: boolean;
+  /**
+   * Incidents the report matched but may not join: once it is in its own incident, a possible
+   * relation with each is recorded (again on a retry, which changes nothing).
+   */
+  readonly related?: readonly RelatedMatch[];
+}
+
+/** An incident a report matched and could not join, with the indicators they share. */
+export interface RelatedMatch {
+  readonly incidentId: string;
+  readonly tlp: Tlp;
+  /** Observable keys of the report's indicators that matched it. */
+  readonly sharedKeys: readonly string[];
+}
+
+/**
+ * Possible relations, one document per pair of incidents (`relationId`), with the
+ * `relation-found` event in the same document's outbox, so it is announced exactly when first
+ * stored.
+ */
+export interface RelationStore {
+  /**
+   * Stores the relation with its event and its audit record (pending until `auditAppended`);
+   * when the pair is related already, adds the reports and indicators to it and returns the
+   * audit records still pending on it.
+   */
+  record(
+    relation: PossibleRelation,
+    audit: PendingAudit,
+  ): Promise<{ readonly inserted: boolean; readonly pending: readonly PendingAudit[] }>;
+  auditAppended(relationId: string, key: string): Promise<void>;
+  /** Relations naming the incident, newest first, at most `limit`. */
+  involving(incidentId: string, limit: number): Promise<PossibleRelation[]>;
 }
 
 export interface IncidentPage {
@@ -153,8 +189,11 @@ export interface AuditLog {
  * looked up by key only, so it stays fast on any Mongo-wire store.
  */
 export interface CorrelationIndex {
-  /** Incidents last seen with any of the hashes since `since`, most recent first. */
-  find(hashes: readonly string[], since: Date): Promise<string[]>;
+  /**
+   * Incidents last seen with any of the hashes since `since`, most recent first, each with the
+   * hashes it was seen with.
+   */
+  find(hashes: readonly string[], since: Date): Promise<{ incidentId: string; hashes: string[] }[]>;
   record(hashes: readonly string[], incidentId: string, at: Date): Promise<void>;
 }
 

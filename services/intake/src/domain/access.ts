@@ -1,63 +1,57 @@
-import { compareTlp, mayReceive, type Tlp } from '@beacon/domain';
+import {
+  mayCommand,
+  mayFileReports,
+  mayIssueCommands,
+  mayJoin,
+  mayRead,
+  mayVerifyAudit,
+  readScope,
+  reportRevisesIncident,
+  type Principal,
+  type ReadScope,
+  type Recipients,
+  type Tlp,
+} from '@beacon/domain';
 import type { Incident } from './incident.js';
 
-/** The parts of a verified caller that authorisation looks at. */
-export interface Caller {
-  readonly subject: string;
-  readonly roles: readonly string[];
-  readonly agencyId: string | undefined;
-  readonly clearance: Tlp;
-}
-
-const SEES_ALL = ['coordinator', 'auditor', 'service'];
-const FILES_REPORTS = ['coordinator', 'agency_analyst', 'agency_admin'];
-const COORDINATES = ['coordinator', 'service'];
-
-const hasAny = (caller: Caller, roles: readonly string[]) => caller.roles.some((r) => roles.includes(r));
-
 /**
- * Whether the caller may see the incident. Coordinators, auditors and Beacon services see every
- * incident. An agency sees one when it is a named recipient — the source whose report opened
- * it, or engaged by the coordinator — and cleared for its label, or when the label is CLEAR or
- * GREEN (the Beacon community) and within its clearance. Filing a correlated report does not
- * name an agency: under TLP the source and the coordinator choose recipients, not a match.
+ * Intake's questions to the one trust policy in `@beacon/domain`, phrased over its incidents.
+ * No rule is decided here: each function only names the incident's recipients for the policy.
  */
-export function canReadIncident(
-  caller: Caller,
-  incident: Pick<Incident, 'tlp' | 'engagedAgencyIds' | 'sourceAgencyId'>,
-): boolean {
-  if (hasAny(caller, SEES_ALL)) return true;
-  const agency = caller.agencyId;
-  if (!agency) return false;
-  const named = incident.sourceAgencyId === agency || incident.engagedAgencyIds.includes(agency);
-  if (!mayReceive(incident.tlp, { clearance: caller.clearance, named })) return false;
-  return named || compareTlp(incident.tlp, 'GREEN') <= 0;
+export type Caller = Principal;
+
+type Named = Pick<Incident, 'tlp' | 'engagedAgencyIds' | 'sourceAgencyId'>;
+
+/** Who an incident is shared with now, as the policy reads it. */
+export function recipientsOf(incident: Named): Recipients {
+  return {
+    tlp: incident.tlp,
+    sourceAgencyId: incident.sourceAgencyId,
+    engagedAgencyIds: incident.engagedAgencyIds,
+  };
 }
 
-/** The same rule as `canReadIncident`, as a description a repository turns into a query. */
-export type IncidentScope =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'none' }
-  | { readonly kind: 'agency'; readonly agencyId: string; readonly clearance: Tlp };
+export const canReadIncident = (caller: Caller, incident: Named): boolean =>
+  mayRead(caller, recipientsOf(incident));
 
-export function incidentScope(caller: Caller): IncidentScope {
-  if (hasAny(caller, SEES_ALL)) return { kind: 'all' };
-  if (!caller.agencyId) return { kind: 'none' };
-  return { kind: 'agency', agencyId: caller.agencyId, clearance: caller.clearance };
-}
+/** `canReadIncident` as a description the incident store turns into a query. */
+export type IncidentScope = ReadScope;
+export const incidentScope = (caller: Caller): IncidentScope => readScope(caller);
 
-export function canSubmitReport(caller: Caller): boolean {
-  return (
-    hasAny(caller, FILES_REPORTS) && (caller.agencyId !== undefined || caller.roles.includes('coordinator'))
-  );
-}
+/** A report labelled `tlp` by this caller may join the incident (else it opens its own). */
+export const canJoin = (caller: Caller, tlp: Tlp, incident: Named): boolean =>
+  mayJoin(caller, tlp, recipientsOf(incident));
 
-/** Opening, transitioning, re-scoring and engaging agencies are the coordination centre's calls. */
-export function canCoordinate(caller: Caller): boolean {
-  return hasAny(caller, COORDINATES);
-}
+/** The caller's joining report may move the incident's own facts (its awareness time). */
+export const revisesIncident = (caller: Caller, incident: Named): boolean =>
+  reportRevisesIncident(caller, recipientsOf(incident));
 
-/** Verifying the audit chain is for auditors and the coordination centre. */
-export function canVerifyAudit(caller: Caller): boolean {
-  return hasAny(caller, ['auditor', 'coordinator']);
-}
+export const canCommand = (caller: Caller, incident: Named): boolean =>
+  mayCommand(caller, recipientsOf(incident));
+
+export const canSubmitReport = (caller: Caller): boolean => mayFileReports(caller);
+
+/** Whether the role may ever issue coordinator commands: refused outright otherwise. */
+export const canCoordinate = (caller: Caller): boolean => mayIssueCommands(caller);
+
+export const canVerifyAudit = (caller: Caller): boolean => mayVerifyAudit(caller);

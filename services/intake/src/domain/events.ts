@@ -1,5 +1,6 @@
 import type { Recipients, Tlp } from '@beacon/domain';
 import type { Incident, IncidentStatus, Report } from './incident.js';
+import type { PossibleRelation } from './relation.js';
 
 /** What intake tells the rest of Beacon, one variant per `beacon.evt.incident.<kind>` subject. */
 export type IntakeEvent =
@@ -26,7 +27,19 @@ export type IntakeEvent =
   | { readonly kind: 'agency-assigned'; readonly incident: Incident; readonly agencyId: string }
   | { readonly kind: 'agency-unassigned'; readonly incident: Incident; readonly agencyId: string }
   | { readonly kind: 'resolved'; readonly incident: Incident }
-  | MergedEvent;
+  | MergedEvent
+  | {
+      readonly kind: 'facts-revised';
+      readonly incident: Incident;
+      readonly previousTlp: Tlp;
+      readonly previousAwareAt: Date;
+      readonly reason: string;
+    }
+  /**
+   * A report matched an incident it could not join (see `PossibleRelation`): for the
+   * coordinators cleared for both incidents only, never for an agency's feed.
+   */
+  | { readonly kind: 'relation-found'; readonly relation: PossibleRelation };
 
 /** A coordinator merged `mergedId` into `incident`, the survivor as it now is. */
 export interface MergedEvent {

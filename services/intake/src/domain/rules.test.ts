@@ -14,8 +14,10 @@ import {
   openDirectly,
   openFromReport,
   rescore,
+  reviseFacts,
   transition,
 } from './rules.js';
+import { findRelation, relationId } from './relation.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
 const a = (assetId: string, loss: number): AffectedAsset => ({ assetId, loss });
@@ -76,13 +78,14 @@ describe('affected assets of an incident', () => {
       opened.incident,
       reportFixture('rep_2', [a('grid-1', 0.8), a('pump-1', 0.1), a('dam-1', 1)]),
       NOW,
+      false,
     );
     expect(incident.affectedAssets).toEqual([a('pump-1', 0.5), a('grid-1', 0.8), a('dam-1', 1)]);
     expect(events.find((e) => e.kind === 'report-attached')).toMatchObject({
       incident: { affectedAssets: incident.affectedAssets },
     });
     // A report without assets leaves them as they were.
-    const again = attachReport(incident, reportFixture('rep_3', []), NOW);
+    const again = attachReport(incident, reportFixture('rep_3', []), NOW, false);
     expect(again.incident.affectedAssets).toEqual(incident.affectedAssets);
   });
 
@@ -106,7 +109,7 @@ describe('an incident stays within what a document and an event can carry', () =
     };
     expect(acceptsReports({ ...full, reportIds: full.reportIds.slice(1) })).toBe(true);
     expect(acceptsReports(full)).toBe(false);
-    expect(() => attachReport(full, reportFixture('rep_new', []), NOW)).toThrow(
+    expect(() => attachReport(full, reportFixture('rep_new', []), NOW, false)).toThrow(
       expect.objectContaining({ kind: 'full' }),
     );
   });
@@ -120,12 +123,12 @@ describe('an incident stays within what a document and an event can carry', () =
       }));
     for (let r = 0; r * 500 < MAX_INCIDENT_OBSERVABLES + 500; r++) {
       const report = { ...reportFixture(`rep_${r + 1}`, []), observables: many(r * 500, 500) };
-      incident = attachReport(incident, report, NOW).incident;
+      incident = attachReport(incident, report, NOW, false).incident;
     }
     expect(incident.observables).toHaveLength(MAX_INCIDENT_OBSERVABLES);
     // A known indicator shared GREEN later is still recorded as shared GREEN.
     const green = { ...reportFixture('rep_green', []), tlp: 'GREEN' as const, observables: many(0, 1) };
-    incident = attachReport(incident, green, NOW).incident;
+    incident = attachReport(incident, green, NOW, false).incident;
     expect(incident.observables.find((o) => o.value === many(0, 1)[0]!.value)?.tlp).toBe('GREEN');
 
     // Long values: the byte bound applies first.
@@ -135,6 +138,7 @@ describe('an incident stays within what a document and an event can carry', () =
         big,
         { ...reportFixture(`rep_b${r}`, []), observables: many(r * 500, 500, 200) },
         NOW,
+        false,
       ).incident;
     }
     const bytes = big.observables.reduce((sum, o) => sum + o.value.length, 0);
@@ -169,5 +173,75 @@ describe('engagement', () => {
     }
     expect(() => engageAgency(incident, 'cert-fr', NOW)).toThrow(/closed/);
     expect(disengageAgency(incident, 'police-by', NOW).incident.engagedAgencyIds).toEqual([]);
+  });
+});
+
+describe('what a joining report may change', () => {
+  const opened = () => openFromReport({ ...reportFixture('rep_1', []), tlp: 'GREEN' }, 'inc_1', NOW).incident;
+  const old = new Date('1991-01-01T00:00:00.000Z');
+
+  it('never changes the label, and moves the awareness time only for the source’s own report', () => {
+    const incident = opened();
+    const late = { ...reportFixture('rep_2', []), tlp: 'CLEAR' as const, awareAt: old };
+    const other = attachReport(incident, late, NOW, false);
+    expect(other.incident).toMatchObject({ tlp: 'GREEN', awareAt: incident.awareAt });
+    expect(other.events).toContainEqual(expect.objectContaining({ kind: 'reported', label: 'GREEN' }));
+    const own = attachReport(incident, late, NOW, true);
+    expect(own.incident).toMatchObject({ tlp: 'GREEN', awareAt: old });
+    // A later awareness time never moves it, the source's included.
+    const later = { ...late, awareAt: new Date('2026-01-02T00:00:00.000Z') };
+    expect(attachReport(incident, later, NOW, true).incident.awareAt).toEqual(incident.awareAt);
+  });
+
+  it('lets a coordinator revise label and awareness time, announced with what they were', () => {
+    const incident = opened();
+    const { incident: next, events } = reviseFacts(incident, { tlp: 'RED', awareAt: old }, 'confirmed', NOW);
+    expect(next).toMatchObject({ tlp: 'RED', awareAt: old, version: incident.version + 1 });
+    expect(events).toEqual([
+      {
+        kind: 'facts-revised',
+        incident: next,
+        previousTlp: 'GREEN',
+        previousAwareAt: incident.awareAt,
+        reason: 'confirmed',
+      },
+    ]);
+    expect(reviseFacts(incident, { tlp: 'AMBER' }, '', NOW).incident.awareAt).toEqual(incident.awareAt);
+    expect(() => reviseFacts(incident, { tlp: 'GREEN', awareAt: incident.awareAt }, '', NOW)).toThrow(
+      expect.objectContaining({ kind: 'unchanged' }),
+    );
+  });
+});
+
+describe('possible relations', () => {
+  it('have one id per pair of incidents, in either order', () => {
+    expect(relationId('inc_a', 'inc_b')).toBe(relationId('inc_b', 'inc_a'));
+    expect(relationId('inc_a', 'inc_b')).not.toBe(relationId('inc_a', 'inc_c'));
+  });
+
+  it('carry the shared indicators only, and the more restrictive label of the two', () => {
+    const report = {
+      id: 'rep_9',
+      incidentId: 'inc_new',
+      observables: [
+        { type: 'domain' as const, value: 'shared.example' },
+        { type: 'domain' as const, value: 'own.example' },
+      ],
+    };
+    const relation = findRelation(
+      report,
+      { id: 'inc_old', tlp: 'RED', sharedKeys: ['domain:shared.example'] },
+      'CLEAR',
+      NOW,
+    );
+    expect(relation).toEqual({
+      id: relationId('inc_new', 'inc_old'),
+      incidentId: 'inc_new',
+      relatedIncidentId: 'inc_old',
+      observables: [{ type: 'domain', value: 'shared.example' }],
+      reportIds: ['rep_9'],
+      tlp: 'RED',
+      foundAt: NOW,
+    });
   });
 });

@@ -1,10 +1,10 @@
 import {
   compareTlp,
-  mostRestrictive,
   NCISS_BASELINE,
   observableKey,
   scoreSeverity,
   type NcissInputs,
+  type Tlp,
 } from '@beacon/domain';
 import { mergeAffectedAssets } from './affected-asset.js';
 import type { IntakeEvent } from './events.js';
@@ -20,7 +20,7 @@ import {
 export class IntakeRuleError extends Error {
   override readonly name = 'IntakeRuleError';
   constructor(
-    readonly kind: 'invalid-transition' | 'already-engaged' | 'not-engaged' | 'closed' | 'full',
+    readonly kind: 'invalid-transition' | 'already-engaged' | 'not-engaged' | 'closed' | 'full' | 'unchanged',
     message: string,
   ) {
     super(message);
@@ -147,18 +147,20 @@ export function openDirectly(
 }
 
 /**
- * Attaches a correlated report. The incident's label becomes the more restrictive of the two,
- * its awareness time the earlier, its sectors and jurisdictions the union, and its affected
- * assets the union with the larger loss of each.
+ * Attaches a correlated report the reporter may join (`mayJoin`: it reads the incident and the
+ * report is not labelled more restrictively). The incident keeps its label: a report never
+ * hides an incident from anyone who could read it. Its awareness time moves to the report's,
+ * if earlier, only when the report `revises` the incident (the source agency's own report);
+ * anyone else's awareness time stays on the report. Sectors and jurisdictions become the
+ * union, affected assets the union with the larger loss of each.
  */
-export function attachReport(incident: Incident, report: Report, now: Date): Change {
+export function attachReport(incident: Incident, report: Report, now: Date, revises: boolean): Change {
   if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
   if (!acceptsReports(incident)) {
     throw new IntakeRuleError('full', `the incident has ${MAX_INCIDENT_REPORTS} reports already`);
   }
   const next: Incident = {
     ...incident,
-    tlp: mostRestrictive(incident.tlp, report.tlp),
     sectors: union(incident.sectors, report.sectors),
     jurisdictions: union(incident.jurisdictions, report.jurisdictions),
     reportIds: [...incident.reportIds, report.id],
@@ -167,7 +169,7 @@ export function attachReport(incident: Incident, report: Report, now: Date): Cha
       : incident.reporterAgencyIds,
     observables: mergeObservables(incident.observables, fromReport(report)),
     affectedAssets: mergeAffectedAssets(incident.affectedAssets, report.affectedAssets),
-    awareAt: report.awareAt < incident.awareAt ? report.awareAt : incident.awareAt,
+    awareAt: revises && report.awareAt < incident.awareAt ? report.awareAt : incident.awareAt,
     updatedAt: now,
     version: incident.version + 1,
   };
@@ -176,6 +178,36 @@ export function attachReport(incident: Incident, report: Report, now: Date): Cha
     events: [
       { kind: 'reported', report, label: next.tlp },
       { kind: 'report-attached', incident: next, reportId: report.id },
+    ],
+  };
+}
+
+/**
+ * A coordinator's revision of the incident's label and awareness time (regulatory clocks run
+ * from it). Refused when it changes nothing, so every revision in the log is a real one.
+ */
+export function reviseFacts(
+  incident: Incident,
+  facts: { readonly tlp?: Tlp | undefined; readonly awareAt?: Date | undefined },
+  reason: string,
+  now: Date,
+): Change {
+  const tlp = facts.tlp ?? incident.tlp;
+  const awareAt = facts.awareAt ?? incident.awareAt;
+  if (tlp === incident.tlp && awareAt.getTime() === incident.awareAt.getTime()) {
+    throw new IntakeRuleError('unchanged', 'the incident already has this label and awareness time');
+  }
+  const next: Incident = { ...incident, tlp, awareAt, updatedAt: now, version: incident.version + 1 };
+  return {
+    incident: next,
+    events: [
+      {
+        kind: 'facts-revised',
+        incident: next,
+        previousTlp: incident.tlp,
+        previousAwareAt: incident.awareAt,
+        reason,
+      },
     ],
   };
 }

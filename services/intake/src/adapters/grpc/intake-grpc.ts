@@ -11,7 +11,7 @@ import {
   type GrpcServiceBinding,
   type Logger,
 } from '@beacon/platform';
-import { intakeV1 } from '@beacon/proto';
+import { commonV1, intakeV1 } from '@beacon/proto';
 import type { Caller } from '../../domain/access.js';
 import { IntakeRuleError } from '../../domain/rules.js';
 import { MergeRuleError } from '../../domain/merge.js';
@@ -20,7 +20,13 @@ import { MAX_TREND_RANGE_MS, type Idempotency, type IntakeService } from '../../
 import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
 import type { Clock } from '../../app/ports.js';
 import { BadCursorError } from '../mongo/incident-store.js';
-import { incidentToProto, reportToProto, statusFromProto, tlpToProto } from '../proto-mapping.js';
+import {
+  incidentToProto,
+  relationToProto,
+  reportToProto,
+  statusFromProto,
+  tlpToProto,
+} from '../proto-mapping.js';
 import { LIMITS, Validator } from './validate.js';
 
 export interface IntakeGrpcDeps {
@@ -233,6 +239,39 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       },
       false,
     ),
+
+    updateIncidentFacts: handle<intakeV1.UpdateIncidentFactsRequest, intakeV1.UpdateIncidentFactsResponse>(
+      async (req, caller) => {
+        const v = new Validator();
+        v.id('incident_id', req.incidentId, 'inc');
+        const tlp = req.tlp === commonV1.Tlp.TLP_UNSPECIFIED ? undefined : v.tlp('tlp', req.tlp);
+        const awareAt = req.awareAt ? v.pastTime('aware_at', req.awareAt, clock.now()) : undefined;
+        if (!tlp && !req.awareAt) v.fail('tlp', 'or aware_at is required', 'REQUIRED');
+        const reason = v.text('reason', req.reason, { max: LIMITS.reason, required: true });
+        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.check();
+        const incident = await service.updateFacts(
+          caller,
+          req.incidentId,
+          { tlp, awareAt },
+          reason,
+          req.expectedVersion,
+        );
+        return { incident: incidentToProto(incident) };
+      },
+      true,
+    ),
+
+    listPossibleRelations: handle<
+      intakeV1.ListPossibleRelationsRequest,
+      intakeV1.ListPossibleRelationsResponse
+    >(async (req, caller) => {
+      const v = new Validator();
+      v.id('incident_id', req.incidentId, 'inc');
+      v.check();
+      const relations = await service.listPossibleRelations(caller, req.incidentId);
+      return { relations: relations.map(relationToProto) };
+    }, false),
 
     mergeIncidents: handle<intakeV1.MergeIncidentsRequest, intakeV1.MergeIncidentsResponse>(
       async (req, caller, ctx) => {

@@ -34,16 +34,19 @@ export class MongoCorrelationIndex implements CorrelationIndex {
    * still has the time read: when another replica saw one again meanwhile, nothing is removed
    * and a later lookup tries again.
    */
-  async find(hashes: readonly string[], since: Date): Promise<string[]> {
+  async find(hashes: readonly string[], since: Date) {
     const docs = await Promise.all([...new Set(hashes)].map((_id) => this.collection.findOne({ _id })));
     const latest = new Map<string, number>();
+    const seenWith = new Map<string, string[]>();
     const removals: Promise<unknown>[] = [];
     for (const doc of docs) {
       if (!doc) continue;
       const stale: Record<string, Date> = {};
       for (const [incidentId, at] of Object.entries(doc.seen)) {
-        if (at >= since) latest.set(incidentId, Math.max(latest.get(incidentId) ?? 0, at.getTime()));
-        else if (Object.keys(stale).length < MAX_REMOVED_PER_LOOKUP) stale[`seen.${incidentId}`] = at;
+        if (at >= since) {
+          latest.set(incidentId, Math.max(latest.get(incidentId) ?? 0, at.getTime()));
+          seenWith.set(incidentId, [...(seenWith.get(incidentId) ?? []), doc._id]);
+        } else if (Object.keys(stale).length < MAX_REMOVED_PER_LOOKUP) stale[`seen.${incidentId}`] = at;
       }
       const fields = Object.keys(stale);
       if (fields.length > 0) {
@@ -56,7 +59,9 @@ export class MongoCorrelationIndex implements CorrelationIndex {
       }
     }
     await Promise.all(removals);
-    return [...latest].sort((a, b) => b[1] - a[1]).map(([incidentId]) => incidentId);
+    return [...latest]
+      .sort((a, b) => b[1] - a[1])
+      .map(([incidentId]) => ({ incidentId, hashes: seenWith.get(incidentId) ?? [] }));
   }
 
   /**

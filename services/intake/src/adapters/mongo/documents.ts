@@ -79,6 +79,10 @@ export interface ReportDoc {
   awareAt: Date;
   submittedAt: Date;
   opensIncident: boolean;
+  /** Joining moves the incident's awareness time (absent on older documents: it does not). */
+  revisesIncident?: boolean;
+  /** Incidents it matched but could not join (absent on older documents: none). */
+  related?: { incidentId: string; tlp: Tlp; sharedKeys: string[] }[];
   linked: boolean;
   /** The submission's audit record, until the report is linked. */
   audit?: AuditRecordDoc;
@@ -182,6 +186,16 @@ export function reportToDoc(report: Report, plan: ReportPlan, audit: AuditRecord
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
     opensIncident: plan.opensIncident,
+    ...(plan.revisesIncident ? { revisesIncident: true } : {}),
+    ...(plan.related && plan.related.length > 0
+      ? {
+          related: plan.related.map((r) => ({
+            incidentId: r.incidentId,
+            tlp: r.tlp,
+            sharedKeys: [...r.sharedKeys],
+          })),
+        }
+      : {}),
     linked: false,
     audit: auditRecordToDoc(audit),
   };
@@ -204,7 +218,12 @@ export function reportFromDoc(doc: ReportDoc): StoredReport {
       awareAt: doc.awareAt,
       submittedAt: doc.submittedAt,
     },
-    plan: { incidentId: doc.incidentId, opensIncident: doc.opensIncident },
+    plan: {
+      incidentId: doc.incidentId,
+      opensIncident: doc.opensIncident,
+      revisesIncident: doc.revisesIncident ?? false,
+      related: doc.related ?? [],
+    },
     linked: doc.linked,
     audit: doc.audit ? auditRecordFromDoc(doc.audit) : undefined,
   };

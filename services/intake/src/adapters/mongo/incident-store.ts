@@ -14,27 +14,30 @@ import {
 } from './documents.js';
 import { outboxUpdate, type EventEncoder } from './outbox.js';
 
-const GREEN_RANK = tlpRank('GREEN');
-
 /**
- * The scope rule of `canReadIncident` as a query, so a list never loads what the caller may not
- * see: named agencies within their clearance, everyone cleared for CLEAR and GREEN.
+ * The policy's read scope as a query, so a list never loads what the caller may not see: for
+ * the centre every label within its clearance, for an agency those labels where it is named or
+ * the label is a community one.
  */
 export function scopeFilter(scope: IncidentScope): Filter<IncidentDoc> | undefined {
   switch (scope.kind) {
-    case 'all':
-      return {};
     case 'none':
       return undefined;
-    case 'agency':
+    case 'centre':
+      return scope.labels.length === 0 ? undefined : { tlpRank: { $in: scope.labels.map(tlpRank) } };
+    case 'agency': {
+      if (scope.labels.length === 0) return undefined;
+      const labels = { tlpRank: { $in: scope.labels.map(tlpRank) } };
+      const community = scope.communityLabels.map(tlpRank);
       return {
-        tlpRank: { $lte: tlpRank(scope.clearance) },
+        ...labels,
         $or: [
           { engagedAgencyIds: scope.agencyId },
           { sourceAgencyId: scope.agencyId },
-          { tlpRank: { $lte: GREEN_RANK } },
+          ...(community.length > 0 ? [{ tlpRank: { $in: community } }] : []),
         ],
       };
+    }
   }
 }
 

@@ -6,8 +6,16 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { Tlp, tlpFromJSON, tlpToJSON } from "../../common/v1/common.js";
-import { Incident, IncidentStatus, incidentStatusFromJSON, incidentStatusToJSON, Report } from "./intake.js";
+import {
+  Incident,
+  IncidentStatus,
+  incidentStatusFromJSON,
+  incidentStatusToJSON,
+  PossibleRelation,
+  Report,
+} from "./intake.js";
 
 export const protobufPackage = "beacon.intake.v1";
 
@@ -59,6 +67,23 @@ export interface AgencyUnassigned {
 /** beacon.evt.incident.resolved */
 export interface IncidentResolved {
   incident?: Incident | undefined;
+}
+
+/** beacon.evt.incident.facts-revised: a coordinator revised the label or the awareness time. */
+export interface IncidentFactsRevised {
+  incident?: Incident | undefined;
+  previousTlp: Tlp;
+  previousAwareAt?: Date | undefined;
+  reason: string;
+}
+
+/**
+ * beacon.evt.incident.relation-found: a report matched an incident it could not join. For the
+ * coordinators cleared for both incidents only (it carries their shared indicators); never
+ * delivered to an agency. Its label is the more restrictive of the two incidents'.
+ */
+export interface RelationFound {
+  relation?: PossibleRelation | undefined;
 }
 
 /**
@@ -803,6 +828,202 @@ export const IncidentResolved: MessageFns<IncidentResolved> = {
   },
 };
 
+function createBaseIncidentFactsRevised(): IncidentFactsRevised {
+  return { incident: undefined, previousTlp: 0, previousAwareAt: undefined, reason: "" };
+}
+
+export const IncidentFactsRevised: MessageFns<IncidentFactsRevised> = {
+  encode(message: IncidentFactsRevised, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incident !== undefined) {
+      Incident.encode(message.incident, writer.uint32(10).fork()).join();
+    }
+    if (message.previousTlp !== 0) {
+      writer.uint32(16).int32(message.previousTlp);
+    }
+    if (message.previousAwareAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.previousAwareAt), writer.uint32(26).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IncidentFactsRevised {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIncidentFactsRevised();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incident = Incident.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.previousTlp = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.previousAwareAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IncidentFactsRevised {
+    return {
+      incident: isSet(object.incident) ? Incident.fromJSON(object.incident) : undefined,
+      previousTlp: isSet(object.previousTlp)
+        ? tlpFromJSON(object.previousTlp)
+        : isSet(object.previous_tlp)
+        ? tlpFromJSON(object.previous_tlp)
+        : 0,
+      previousAwareAt: isSet(object.previousAwareAt)
+        ? fromJsonTimestamp(object.previousAwareAt)
+        : isSet(object.previous_aware_at)
+        ? fromJsonTimestamp(object.previous_aware_at)
+        : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: IncidentFactsRevised): unknown {
+    const obj: any = {};
+    if (message.incident !== undefined) {
+      obj.incident = Incident.toJSON(message.incident);
+    }
+    if (message.previousTlp !== 0) {
+      obj.previousTlp = tlpToJSON(message.previousTlp);
+    }
+    if (message.previousAwareAt !== undefined) {
+      obj.previousAwareAt = message.previousAwareAt.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IncidentFactsRevised>, I>>(base?: I): IncidentFactsRevised {
+    return IncidentFactsRevised.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IncidentFactsRevised>, I>>(object: I): IncidentFactsRevised {
+    const message = createBaseIncidentFactsRevised();
+    message.incident = (object.incident !== undefined && object.incident !== null)
+      ? Incident.fromPartial(object.incident)
+      : undefined;
+    message.previousTlp = object.previousTlp ?? 0;
+    message.previousAwareAt = object.previousAwareAt ?? undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRelationFound(): RelationFound {
+  return { relation: undefined };
+}
+
+export const RelationFound: MessageFns<RelationFound> = {
+  encode(message: RelationFound, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.relation !== undefined) {
+      PossibleRelation.encode(message.relation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelationFound {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelationFound();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.relation = PossibleRelation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelationFound {
+    return { relation: isSet(object.relation) ? PossibleRelation.fromJSON(object.relation) : undefined };
+  },
+
+  toJSON(message: RelationFound): unknown {
+    const obj: any = {};
+    if (message.relation !== undefined) {
+      obj.relation = PossibleRelation.toJSON(message.relation);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelationFound>, I>>(base?: I): RelationFound {
+    return RelationFound.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelationFound>, I>>(object: I): RelationFound {
+    const message = createBaseRelationFound();
+    message.relation = (object.relation !== undefined && object.relation !== null)
+      ? PossibleRelation.fromPartial(object.relation)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseIncidentMerged(): IncidentMerged {
   return { survivor: undefined, mergedId: "", survivorBefore: undefined, mergedBefore: undefined };
 }
@@ -1059,6 +1280,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000).toString();
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

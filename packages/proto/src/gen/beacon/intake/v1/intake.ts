@@ -429,6 +429,52 @@ export interface VerifyAuditChainResponse {
   ends: AuditChainEnd[];
 }
 
+export interface UpdateIncidentFactsRequest {
+  incidentId: string;
+  /** The new label; TLP_UNSPECIFIED keeps the current one. At most the caller's clearance. */
+  tlp: Tlp;
+  /** The new awareness time, in the past; absent keeps the current one. */
+  awareAt?:
+    | Date
+    | undefined;
+  /** Why, for the audit log and the event. */
+  reason: string;
+  expectedVersion: number;
+}
+
+export interface UpdateIncidentFactsResponse {
+  incident?: Incident | undefined;
+}
+
+/**
+ * Two incidents a report showed to share indicators when it could not join the one it matched
+ * (its reporter may not read it, or the report was labelled more restrictively).
+ */
+export interface PossibleRelation {
+  /** One per pair of incidents, however often it is found. */
+  id: string;
+  /** The incident the report that found it went to. */
+  incidentId: string;
+  /** The incident it matched and could not join. */
+  relatedIncidentId: string;
+  /** The more restrictive of the two incidents' labels. */
+  tlp: Tlp;
+  /** The indicators the two share, as far as the reports that found it showed. */
+  sharedObservables: Observable[];
+  /** The reports that found it. */
+  reportIds: string[];
+  foundAt?: Date | undefined;
+}
+
+export interface ListPossibleRelationsRequest {
+  incidentId: string;
+}
+
+export interface ListPossibleRelationsResponse {
+  /** Newest first, at most 100. */
+  relations: PossibleRelation[];
+}
+
 export interface MergeIncidentsRequest {
   /** The incident that goes on, with everything of the merged one. */
   survivorId: string;
@@ -3874,6 +3920,559 @@ export const VerifyAuditChainResponse: MessageFns<VerifyAuditChainResponse> = {
   },
 };
 
+function createBaseUpdateIncidentFactsRequest(): UpdateIncidentFactsRequest {
+  return { incidentId: "", tlp: 0, awareAt: undefined, reason: "", expectedVersion: 0 };
+}
+
+export const UpdateIncidentFactsRequest: MessageFns<UpdateIncidentFactsRequest> = {
+  encode(message: UpdateIncidentFactsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    if (message.tlp !== 0) {
+      writer.uint32(16).int32(message.tlp);
+    }
+    if (message.awareAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.awareAt), writer.uint32(26).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.expectedVersion !== 0) {
+      writer.uint32(40).int32(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateIncidentFactsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateIncidentFactsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tlp = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.awareAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.expectedVersion = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateIncidentFactsRequest {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      tlp: isSet(object.tlp) ? tlpFromJSON(object.tlp) : 0,
+      awareAt: isSet(object.awareAt)
+        ? fromJsonTimestamp(object.awareAt)
+        : isSet(object.aware_at)
+        ? fromJsonTimestamp(object.aware_at)
+        : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      expectedVersion: isSet(object.expectedVersion)
+        ? globalThis.Number(object.expectedVersion)
+        : isSet(object.expected_version)
+        ? globalThis.Number(object.expected_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateIncidentFactsRequest): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.tlp !== 0) {
+      obj.tlp = tlpToJSON(message.tlp);
+    }
+    if (message.awareAt !== undefined) {
+      obj.awareAt = message.awareAt.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.expectedVersion !== 0) {
+      obj.expectedVersion = Math.round(message.expectedVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateIncidentFactsRequest>, I>>(base?: I): UpdateIncidentFactsRequest {
+    return UpdateIncidentFactsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateIncidentFactsRequest>, I>>(object: I): UpdateIncidentFactsRequest {
+    const message = createBaseUpdateIncidentFactsRequest();
+    message.incidentId = object.incidentId ?? "";
+    message.tlp = object.tlp ?? 0;
+    message.awareAt = object.awareAt ?? undefined;
+    message.reason = object.reason ?? "";
+    message.expectedVersion = object.expectedVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateIncidentFactsResponse(): UpdateIncidentFactsResponse {
+  return { incident: undefined };
+}
+
+export const UpdateIncidentFactsResponse: MessageFns<UpdateIncidentFactsResponse> = {
+  encode(message: UpdateIncidentFactsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incident !== undefined) {
+      Incident.encode(message.incident, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateIncidentFactsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateIncidentFactsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incident = Incident.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateIncidentFactsResponse {
+    return { incident: isSet(object.incident) ? Incident.fromJSON(object.incident) : undefined };
+  },
+
+  toJSON(message: UpdateIncidentFactsResponse): unknown {
+    const obj: any = {};
+    if (message.incident !== undefined) {
+      obj.incident = Incident.toJSON(message.incident);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateIncidentFactsResponse>, I>>(base?: I): UpdateIncidentFactsResponse {
+    return UpdateIncidentFactsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateIncidentFactsResponse>, I>>(object: I): UpdateIncidentFactsResponse {
+    const message = createBaseUpdateIncidentFactsResponse();
+    message.incident = (object.incident !== undefined && object.incident !== null)
+      ? Incident.fromPartial(object.incident)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePossibleRelation(): PossibleRelation {
+  return {
+    id: "",
+    incidentId: "",
+    relatedIncidentId: "",
+    tlp: 0,
+    sharedObservables: [],
+    reportIds: [],
+    foundAt: undefined,
+  };
+}
+
+export const PossibleRelation: MessageFns<PossibleRelation> = {
+  encode(message: PossibleRelation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.incidentId !== "") {
+      writer.uint32(18).string(message.incidentId);
+    }
+    if (message.relatedIncidentId !== "") {
+      writer.uint32(26).string(message.relatedIncidentId);
+    }
+    if (message.tlp !== 0) {
+      writer.uint32(32).int32(message.tlp);
+    }
+    for (const v of message.sharedObservables) {
+      Observable.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.reportIds) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.foundAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.foundAt), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PossibleRelation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePossibleRelation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.relatedIncidentId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tlp = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sharedObservables.push(Observable.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reportIds.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.foundAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PossibleRelation {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      relatedIncidentId: isSet(object.relatedIncidentId)
+        ? globalThis.String(object.relatedIncidentId)
+        : isSet(object.related_incident_id)
+        ? globalThis.String(object.related_incident_id)
+        : "",
+      tlp: isSet(object.tlp) ? tlpFromJSON(object.tlp) : 0,
+      sharedObservables: globalThis.Array.isArray(object?.sharedObservables)
+        ? object.sharedObservables.map((e: any) => Observable.fromJSON(e))
+        : globalThis.Array.isArray(object?.shared_observables)
+        ? object.shared_observables.map((e: any) => Observable.fromJSON(e))
+        : [],
+      reportIds: globalThis.Array.isArray(object?.reportIds)
+        ? object.reportIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.report_ids)
+        ? object.report_ids.map((e: any) => globalThis.String(e))
+        : [],
+      foundAt: isSet(object.foundAt)
+        ? fromJsonTimestamp(object.foundAt)
+        : isSet(object.found_at)
+        ? fromJsonTimestamp(object.found_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PossibleRelation): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.relatedIncidentId !== "") {
+      obj.relatedIncidentId = message.relatedIncidentId;
+    }
+    if (message.tlp !== 0) {
+      obj.tlp = tlpToJSON(message.tlp);
+    }
+    if (message.sharedObservables?.length) {
+      obj.sharedObservables = message.sharedObservables.map((e) => Observable.toJSON(e));
+    }
+    if (message.reportIds?.length) {
+      obj.reportIds = message.reportIds;
+    }
+    if (message.foundAt !== undefined) {
+      obj.foundAt = message.foundAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PossibleRelation>, I>>(base?: I): PossibleRelation {
+    return PossibleRelation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PossibleRelation>, I>>(object: I): PossibleRelation {
+    const message = createBasePossibleRelation();
+    message.id = object.id ?? "";
+    message.incidentId = object.incidentId ?? "";
+    message.relatedIncidentId = object.relatedIncidentId ?? "";
+    message.tlp = object.tlp ?? 0;
+    message.sharedObservables = object.sharedObservables?.map((e) => Observable.fromPartial(e)) || [];
+    message.reportIds = object.reportIds?.map((e) => e) || [];
+    message.foundAt = object.foundAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListPossibleRelationsRequest(): ListPossibleRelationsRequest {
+  return { incidentId: "" };
+}
+
+export const ListPossibleRelationsRequest: MessageFns<ListPossibleRelationsRequest> = {
+  encode(message: ListPossibleRelationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPossibleRelationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPossibleRelationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPossibleRelationsRequest {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPossibleRelationsRequest): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPossibleRelationsRequest>, I>>(base?: I): ListPossibleRelationsRequest {
+    return ListPossibleRelationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPossibleRelationsRequest>, I>>(object: I): ListPossibleRelationsRequest {
+    const message = createBaseListPossibleRelationsRequest();
+    message.incidentId = object.incidentId ?? "";
+    return message;
+  },
+};
+
+function createBaseListPossibleRelationsResponse(): ListPossibleRelationsResponse {
+  return { relations: [] };
+}
+
+export const ListPossibleRelationsResponse: MessageFns<ListPossibleRelationsResponse> = {
+  encode(message: ListPossibleRelationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.relations) {
+      PossibleRelation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPossibleRelationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPossibleRelationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.relations.push(PossibleRelation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPossibleRelationsResponse {
+    return {
+      relations: globalThis.Array.isArray(object?.relations)
+        ? object.relations.map((e: any) => PossibleRelation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPossibleRelationsResponse): unknown {
+    const obj: any = {};
+    if (message.relations?.length) {
+      obj.relations = message.relations.map((e) => PossibleRelation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPossibleRelationsResponse>, I>>(base?: I): ListPossibleRelationsResponse {
+    return ListPossibleRelationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPossibleRelationsResponse>, I>>(
+    object: I,
+  ): ListPossibleRelationsResponse {
+    const message = createBaseListPossibleRelationsResponse();
+    message.relations = object.relations?.map((e) => PossibleRelation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseMergeIncidentsRequest(): MergeIncidentsRequest {
   return { survivorId: "", mergedId: "", awareAt: undefined, survivorExpectedVersion: 0, mergedExpectedVersion: 0 };
 }
@@ -4268,6 +4867,38 @@ export const IntakeServiceService = {
       Buffer.from(MergeIncidentsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MergeIncidentsResponse => MergeIncidentsResponse.decode(value),
   },
+  /**
+   * Revises an incident's label and awareness time (coordinators cleared for the incident and
+   * the new label); audited and announced. Reports never change either but the source
+   * agency's own, which may move the awareness time earlier.
+   */
+  updateIncidentFacts: {
+    path: "/beacon.intake.v1.IntakeService/UpdateIncidentFacts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateIncidentFactsRequest): Buffer =>
+      Buffer.from(UpdateIncidentFactsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateIncidentFactsRequest => UpdateIncidentFactsRequest.decode(value),
+    responseSerialize: (value: UpdateIncidentFactsResponse): Buffer =>
+      Buffer.from(UpdateIncidentFactsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateIncidentFactsResponse => UpdateIncidentFactsResponse.decode(value),
+  },
+  /**
+   * Incidents a report showed to share indicators with this one but could not join: only for
+   * coordinators cleared for both incidents. Anyone else, and any incident the caller may not
+   * read or that does not exist, gets an empty list, as for an incident with no relations.
+   */
+  listPossibleRelations: {
+    path: "/beacon.intake.v1.IntakeService/ListPossibleRelations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPossibleRelationsRequest): Buffer =>
+      Buffer.from(ListPossibleRelationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPossibleRelationsRequest => ListPossibleRelationsRequest.decode(value),
+    responseSerialize: (value: ListPossibleRelationsResponse): Buffer =>
+      Buffer.from(ListPossibleRelationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPossibleRelationsResponse => ListPossibleRelationsResponse.decode(value),
+  },
 } as const;
 
 export interface IntakeServiceServer extends UntypedServiceImplementation {
@@ -4314,6 +4945,18 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
    * incident the caller may not read, exactly as for a missing one.
    */
   mergeIncidents: handleUnaryCall<MergeIncidentsRequest, MergeIncidentsResponse>;
+  /**
+   * Revises an incident's label and awareness time (coordinators cleared for the incident and
+   * the new label); audited and announced. Reports never change either but the source
+   * agency's own, which may move the awareness time earlier.
+   */
+  updateIncidentFacts: handleUnaryCall<UpdateIncidentFactsRequest, UpdateIncidentFactsResponse>;
+  /**
+   * Incidents a report showed to share indicators with this one but could not join: only for
+   * coordinators cleared for both incidents. Anyone else, and any incident the caller may not
+   * read or that does not exist, gets an empty list, as for an incident with no relations.
+   */
+  listPossibleRelations: handleUnaryCall<ListPossibleRelationsRequest, ListPossibleRelationsResponse>;
 }
 
 export interface IntakeServiceClient extends Client {
@@ -4541,6 +5184,46 @@ export interface IntakeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MergeIncidentsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Revises an incident's label and awareness time (coordinators cleared for the incident and
+   * the new label); audited and announced. Reports never change either but the source
+   * agency's own, which may move the awareness time earlier.
+   */
+  updateIncidentFacts(
+    request: UpdateIncidentFactsRequest,
+    callback: (error: ServiceError | null, response: UpdateIncidentFactsResponse) => void,
+  ): ClientUnaryCall;
+  updateIncidentFacts(
+    request: UpdateIncidentFactsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateIncidentFactsResponse) => void,
+  ): ClientUnaryCall;
+  updateIncidentFacts(
+    request: UpdateIncidentFactsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateIncidentFactsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Incidents a report showed to share indicators with this one but could not join: only for
+   * coordinators cleared for both incidents. Anyone else, and any incident the caller may not
+   * read or that does not exist, gets an empty list, as for an incident with no relations.
+   */
+  listPossibleRelations(
+    request: ListPossibleRelationsRequest,
+    callback: (error: ServiceError | null, response: ListPossibleRelationsResponse) => void,
+  ): ClientUnaryCall;
+  listPossibleRelations(
+    request: ListPossibleRelationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPossibleRelationsResponse) => void,
+  ): ClientUnaryCall;
+  listPossibleRelations(
+    request: ListPossibleRelationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPossibleRelationsResponse) => void,
   ): ClientUnaryCall;
 }
 
