@@ -22,6 +22,8 @@ export interface IncidentJson {
   readonly openedAt?: string;
   readonly updatedAt?: string;
   readonly version?: number | string;
+  /** Set (non-empty) when the incident was merged into another: the survivor's id. */
+  readonly mergedInto?: string;
 }
 
 /** `INCIDENT_STATUS_ACTIVE` as `ACTIVE`. */
@@ -95,6 +97,7 @@ export function incidentDetails(incident: IncidentJson): string {
     ['opened at', incident.openedAt ?? ''],
     ['updated at', incident.updatedAt ?? ''],
     ['version', String(Number(incident.version ?? 0))],
+    ...(incident.mergedInto ? [['merged into', incident.mergedInto] as [string, string]] : []),
   ];
   const width = Math.max(...fields.map(([key]) => key.length)) + 2;
   const lines = fields.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`);

@@ -3,7 +3,13 @@
  * submission and victim-case import through the gateway's REST door.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { listCommand, openCommand, showCommand, transitionCommand } from './commands/incidents.js';
+import {
+  listCommand,
+  mergeCommand,
+  openCommand,
+  showCommand,
+  transitionCommand,
+} from './commands/incidents.js';
 import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
@@ -26,6 +32,7 @@ const COMMANDS: readonly Command[] = [
   showCommand,
   openCommand,
   transitionCommand,
+  mergeCommand,
   submitCommand,
   importCommand,
   exportCommand,

@@ -315,4 +315,70 @@ describe('beacon incidents', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--version is required/);
   });
+
+  test('merges one incident into another, once however often it is asked', async ({ cli }) => {
+    const env = { BEACON_TOKEN: await cli.coordinatorToken() };
+    const open = async (name: string, tlp: string, awareAt: string, value: string) => {
+      const file = await cli.file(
+        `${name}.json`,
+        JSON.stringify({
+          title: `Incident ${name}`,
+          tlp,
+          classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+          sectors: ['energy'],
+          jurisdictions: ['DE'],
+          observables: [{ type: 'domain', value }],
+          severityInputs: {
+            functionalImpact: 'none',
+            observedActivity: 'none',
+            location: 'unknown',
+            actor: 'unknown',
+            informationImpact: 'none',
+            recoverability: 'regular',
+            crossSectorDependency: 'none',
+            potentialImpact: 'none',
+          },
+          awareAt,
+        }),
+      );
+      const opened = await cli.beacon(['incidents', 'open', '--file', file], { env });
+      expect(opened).toMatchObject({ code: 0, stderr: '' });
+      return /^id: +(inc_\S+)$/m.exec(opened.stdout)![1]!;
+    };
+    const earlier = new Date(Date.now() - 26 * 3_600_000).toISOString();
+    const survivor = await open(
+      'survivor',
+      'TLP_GREEN',
+      new Date(Date.now() - 3_600_000).toISOString(),
+      'a.example',
+    );
+    const merged = await open('merged', 'TLP_AMBER', earlier, 'b.example');
+
+    // An awareness time that is neither incident's is refused, naming the field.
+    const invented = await cli.beacon(
+      ['incidents', 'merge', survivor, '--merged', merged, '--aware-at', '1991-01-01T00:00:00Z'],
+      { env },
+    );
+    expect(invented.code).toBe(1);
+    expect(invented.stderr).toMatch(/aware_at/);
+
+    const argv = ['incidents', 'merge', survivor, '--merged', merged, '--aware-at', earlier];
+    const done = await cli.beacon(argv, { env });
+    expect(done).toEqual({
+      code: 0,
+      stdout: `${merged} merged into ${survivor} (TLP AMBER, 0 reports, version 2)\n`,
+      stderr: '',
+    });
+    // Asked again: the same answer, nothing changed.
+    expect(await cli.beacon(argv, { env })).toEqual(done);
+    const shown = await cli.beacon(['incidents', 'show', merged], { env });
+    expect(shown.stdout).toMatch(/^status: +CLOSED$/m);
+    expect(shown.stdout).toMatch(new RegExp(`^merged into: +${survivor}$`, 'm'));
+    const kept = await cli.beacon(['incidents', 'show', survivor], { env });
+    expect(kept.stdout).toMatch(new RegExp(`^aware at: +${earlier.replace(/[.]/g, '[.]')}$`, 'm'));
+
+    const usage = await cli.beacon(['incidents', 'merge', survivor, '--aware-at', earlier], { env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--merged is required/);
+  });
 });

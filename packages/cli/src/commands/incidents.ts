@@ -1,5 +1,5 @@
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { incidentDetails, incidentTable, statusName, type IncidentJson } from '../format.js';
+import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
 import { idempotencyKey } from '../report-file.js';
 
@@ -136,6 +136,50 @@ export const transitionCommand: Command = {
       context.json
         ? jsonText(response)
         : `${incident.id} is now ${statusName(incident.status)} (version ${Number(incident.version ?? 0)})\n`,
+    );
+    return 0;
+  },
+};
+
+export const mergeCommand: Command = {
+  name: 'incidents merge',
+  synopsis: '<survivor-id> --merged ID --aware-at TIME [--survivor-version N] [--merged-version N]',
+  summary:
+    "merge another incident into this one, keeping the awareness time --aware-at (one of the two incidents'); idempotent",
+  options: {
+    merged: { type: 'string' },
+    'aware-at': { type: 'string' },
+    'survivor-version': { type: 'string' },
+    'merged-version': { type: 'string' },
+  },
+  args: ['survivor-id'],
+  async run(context) {
+    const survivorId = context.args[0]!;
+    const mergedId = required(context, 'merged');
+    const awareText = required(context, 'aware-at');
+    const awareAt = new Date(awareText);
+    if (Number.isNaN(awareAt.getTime())) {
+      throw new UsageError(`--aware-at must be a time such as 2026-01-31T08:00:00Z, not "${awareText}"`);
+    }
+    const version = (flag: string) => optional(context, flag, (text) => integerFlag(flag, text, 0)) ?? 0;
+    const body = {
+      mergedId,
+      awareAt: awareAt.toISOString(),
+      survivorExpectedVersion: version('survivor-version'),
+      mergedExpectedVersion: version('merged-version'),
+    };
+    // The same merge repeated is one merge: the key is the request's, survivor included.
+    const response = await context
+      .client()
+      .call<{ survivor: IncidentJson }>('POST', `${incidentPath(survivorId)}:merge`, {
+        body,
+        idempotencyKey: idempotencyKey({ survivorId, ...body }),
+      });
+    const { survivor } = response;
+    context.io.stdout.write(
+      context.json
+        ? jsonText(response)
+        : `${mergedId} merged into ${survivor.id} (TLP ${tlpName(survivor.tlp)}, ${survivor.reportIds?.length ?? 0} reports, version ${Number(survivor.version ?? 0)})\n`,
     );
     return 0;
   },
