@@ -42,6 +42,13 @@ const schema = {
    * none (agencies use the gRPC stream).
    */
   NATS_ACCOUNT_SIGNER_FILE: z.string().min(1).optional(),
+  /**
+   * Feed credentials' lifetime in hours when the request names none, and the most a request may
+   * ask for: hours, since access follows engagement and clearance (README, "How agencies hear
+   * of incidents").
+   */
+  FEED_CREDENTIALS_TTL_HOURS: z.coerce.number().int().min(1).max(72).default(8),
+  FEED_CREDENTIALS_MAX_TTL_HOURS: z.coerce.number().int().min(1).max(72).default(24),
   /** Comma-separated CIDR blocks webhooks may reach although not public, e.g. a lab network. */
   WEBHOOK_ALLOW_CIDRS: z
     .string()
@@ -96,6 +103,11 @@ export type NotifyConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
+  if (raw.FEED_CREDENTIALS_TTL_HOURS > raw.FEED_CREDENTIALS_MAX_TTL_HOURS) {
+    throw new Error(
+      `FEED_CREDENTIALS_TTL_HOURS (${raw.FEED_CREDENTIALS_TTL_HOURS}) must not exceed FEED_CREDENTIALS_MAX_TTL_HOURS (${raw.FEED_CREDENTIALS_MAX_TTL_HOURS})`,
+    );
+  }
   return {
     grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT, ...grpcServerFrom(raw) },
     mongo: { url: raw.MONGO_URL, db: raw.NOTIFY_DB },
@@ -109,6 +121,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       fanOutConsumer: raw.NOTIFY_FANOUT_CONSUMER,
       channelsConsumer: raw.NOTIFY_CHANNELS_CONSUMER,
       accountSignerFile: raw.NATS_ACCOUNT_SIGNER_FILE,
+      credentialHours: { default: raw.FEED_CREDENTIALS_TTL_HOURS, max: raw.FEED_CREDENTIALS_MAX_TTL_HOURS },
     },
     auth: authConfigFrom(raw),
     webhook: { allowCidrs: raw.WEBHOOK_ALLOW_CIDRS, timeoutMs: raw.WEBHOOK_TIMEOUT_MS },

@@ -16,9 +16,11 @@ import {
   type Logger,
 } from '@beacon/platform';
 import { AgencySnapshot } from './app/agency-snapshot.js';
+import { AccessWithdrawals } from './app/access-withdrawals.js';
 import { ChannelDelivery } from './app/channel-delivery.js';
 import { EngagementNotices } from './app/engagement-notices.js';
 import { FanOut } from './app/fan-out.js';
+import { FeedAccessCheck } from './app/feed-access-check.js';
 import { NotifyService } from './app/notify-service.js';
 import type { Clock } from './app/ports.js';
 import { SmtpEmailSender } from './adapters/delivery/email-sender.js';
@@ -36,6 +38,7 @@ import { MongoIncidentFactsStore } from './adapters/mongo/incident-facts-store.j
 import { AckResponder } from './adapters/nats/ack-responder.js';
 import { FileSignerCredentialIssuer } from './adapters/nats/credential-issuer.js';
 import { JetStreamEngagementNoticeFeed } from './adapters/nats/engagement-notice-feed.js';
+import { JetStreamAccessWithdrawalFeed, JetStreamFeedPurger } from './adapters/nats/feed-withdrawal.js';
 import { FanOutConsumer, feedsStream, JetStreamFeedPublisher } from './adapters/nats/feeds.js';
 import type { NotifyConfig } from './config.js';
 
@@ -94,10 +97,16 @@ export async function startNotify(
   watchOutbox(metrics, relay, { logger });
   // Other replicas' registry changes are seen within five seconds; this one's at once.
   const snapshot = new AgencySnapshot(agencies, 5_000, () => clock.now().getTime());
+  const withdrawals = new AccessWithdrawals({
+    feeds: new JetStreamFeedPurger(() => js.jetstreamManager(), feeds.stream, feeds.root),
+    notices: new JetStreamAccessWithdrawalFeed(publisher, feeds.root),
+    clock,
+  });
   const fanOut = new FanOut({
     agencies: snapshot,
     incidents,
     feeds: new JetStreamFeedPublisher(publisher, feeds.root),
+    withdrawals,
   });
   const notices = new EngagementNotices({
     // The store, not the snapshot: a notice goes to the contact as registered right now.
@@ -128,6 +137,8 @@ export async function startNotify(
     subjectRoot: feeds.root,
     durable: config.nats.channelsConsumer,
     agencies: snapshot,
+    // Asked at every attempt; the registry copy is this replica's, refreshed on every change.
+    access: new FeedAccessCheck({ agencies: snapshot, incidents }),
     log: new MeteredDeliveryLog(deliveries, metrics),
     deadLetters,
     webhook: {
@@ -162,6 +173,7 @@ export async function startNotify(
       snapshot.invalidate();
       await channels.registryChanged();
     },
+    withdrawals,
   });
 
   const acks = new AckResponder({ nc, root: config.nats.ackRoot, service, logger });
@@ -181,6 +193,9 @@ export async function startNotify(
         logger,
         nc,
         feeds,
+        // The registry itself, not a copy: a stream answers by the agency as registered now.
+        feedAccess: () => new FeedAccessCheck({ agencies, incidents }),
+        credentialHours: config.nats.credentialHours,
         ...(config.nats.accountSignerFile
           ? { credentials: new FileSignerCredentialIssuer(config.nats.accountSignerFile, feeds.stream) }
           : {}),

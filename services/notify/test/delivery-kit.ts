@@ -12,7 +12,9 @@ import {
   type ChannelDeliveryOptions,
   type DeadLetter,
 } from '../src/app/channel-delivery.js';
-import type { DeliveryRecord, StoredAgency } from '../src/app/ports.js';
+import { FeedAccessCheck } from '../src/app/feed-access-check.js';
+import type { DeliveryRecord, IncidentFacts, StoredAgency } from '../src/app/ports.js';
+import { feedSubject } from '../src/adapters/nats/feeds.js';
 import type { Channels } from '../src/domain/agency.js';
 import { MongoDeadLetterStore } from '../src/adapters/mongo/dead-letters.js';
 import { MongoDeliveryLog } from '../src/adapters/mongo/delivery-log.js';
@@ -49,6 +51,11 @@ export interface Kit {
   readonly log: MongoDeliveryLog;
   readonly deadLetters: MongoDeadLetterStore;
   readonly agencies: Map<string, StoredAgency>;
+  /**
+   * What notify knows of incidents, as the delivery's access check reads it at each attempt.
+   * An incident the test did not describe engages every agency of the kit.
+   */
+  readonly incidents: Map<string, IncidentFacts>;
   /** Publishes one event into an agency's feed, as the fan-out does. */
   publish(
     agencyId: string,
@@ -85,6 +92,7 @@ export async function createKit(
   await log.init();
   await deadLetters.init();
   const agencies = new Map<string, StoredAgency>();
+  const incidents = new Map<string, IncidentFacts>();
   const running: ChannelDelivery[] = [];
   const receivers: Receiver[] = [];
   onCleanup(async () => {
@@ -98,6 +106,7 @@ export async function createKit(
     log,
     deadLetters,
     agencies,
+    incidents,
     async publish(agencyId, event = {}) {
       const id = event.id ?? randomUUID();
       const incidentId = event.incidentId ?? INCIDENT;
@@ -116,7 +125,8 @@ export async function createKit(
         schema: 'beacon.intake.v1.IncidentOpened',
         data,
       });
-      const ack = await js.publish(`${root}.${agencyId}.${encoded.subject}`, encoded.data, {
+      const feed = feedSubject(root, { agencyId, incidentId, tlp, type: 'incident.opened' });
+      const ack = await js.publish(feed, encoded.data, {
         msgID: `${id}.${agencyId}`,
       });
       return { id, incidentId, tlp, subject, data, seq: ack.seq };
@@ -131,6 +141,21 @@ export async function createKit(
           get: async (id) => agencies.get(id),
           all: async () => [...agencies.values()].map((agency) => ({ agency })),
         },
+        access: new FeedAccessCheck({
+          agencies: { get: async (id) => agencies.get(id) },
+          incidents: {
+            get: async (incidentId) =>
+              incidents.get(incidentId) ?? {
+                incidentId,
+                tlp: 'CLEAR',
+                sectors: [],
+                jurisdictions: [],
+                engagedAgencyIds: [...agencies.keys()],
+                version: 1,
+              },
+          },
+          maxAgeMs: 0,
+        }),
         log,
         deadLetters,
         storm: { windowMs: 60_000, threshold: 1_000 },

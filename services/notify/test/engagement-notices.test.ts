@@ -14,9 +14,10 @@ const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promi
 /** The engagement notices in an agency's feed, in order. */
 async function noticesIn(t: Stack, nats: Parameters<typeof jetstream>[0], agencyId: string) {
   const jsm = await jetstream(nats).jetstreamManager();
-  const subject = `${t.feeds.root}.${agencyId}.notify.engagement-requested`;
+  // Any incident, labelled GREEN: the notice names the incident and its level only.
+  const subject = `${t.feeds.root}.${agencyId}.*.green.notify.engagement-requested`;
   const info = await jsm.streams.info(t.feeds.stream, { subjects_filter: subject });
-  const count = info.state.subjects?.[subject] ?? 0;
+  const count = Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
   const notices: { envelope: eventsV1.Envelope; notice: notifyV1.EngagementNotice }[] = [];
   if (count === 0) return notices;
   const consumer = await jetstream(nats).consumers.get(t.feeds.stream, { filter_subjects: [subject] });

@@ -141,7 +141,7 @@ describe('the fan-out to agency feeds', () => {
     expect(await feedsOf(t, nats, agencyIds, ids)).toEqual(expected);
   });
 
-  test('an agency disengaged from an AMBER incident receives none of its later events', async ({
+  test('an agency disengaged from an AMBER incident receives none of its later events, and its copies are withdrawn', async ({
     stack: t,
     nats,
   }) => {
@@ -170,10 +170,11 @@ describe('the fan-out to agency feeds', () => {
       cc,
     );
     // cert-fr, still engaged, receives the last event; by then cert-by's copy would be there too.
+    // What cert-by's feed held of the incident is purged, and its feed says so instead.
     await waitFor(
       async () => {
         expect(await feedsOf(t, nats, ['cert-by', 'cert-fr'], [incident.id])).toEqual({
-          'cert-by': ['0:incident.agency-assigned', '0:incident.agency-assigned'],
+          'cert-by': ['0:notify.access-withdrawn'],
           'cert-fr': [
             '0:incident.agency-assigned',
             '0:incident.agency-unassigned',
@@ -217,7 +218,8 @@ describe('the fan-out to agency feeds', () => {
         () => 'ok',
         (e: ServiceError) => e.code,
       );
-    await expect(code(ack(lka, 'lka-by')), 'not engaged').resolves.toBe(status.FAILED_PRECONDITION);
+    // Not engaged reads as absent: the same answer as for an incident that does not exist.
+    await expect(code(ack(lka, 'lka-by')), 'not engaged').resolves.toBe(status.NOT_FOUND);
     await expect(code(ack(lka, 'cert-by')), 'for another agency').resolves.toBe(status.NOT_FOUND);
     await expect(
       code(ack(cc, 'cert-by')),
@@ -231,7 +233,7 @@ describe('the fan-out to agency feeds', () => {
       first: false,
       acknowledgedAt: first.acknowledgedAt!.toISOString(),
     });
-    expect(await byRequest('lka-by')).toMatchObject({ ok: false, error: 'failed-precondition' });
+    expect(await byRequest('lka-by')).toMatchObject({ ok: false, error: 'not-found' });
 
     const acknowledged = await waitFor(
       async () => {
@@ -299,7 +301,7 @@ describe('the fan-out to agency feeds', () => {
     expect(first).toContain('Recorded at');
     expect(await (await fetch(link, { method: 'POST' })).text()).toContain('Already recorded');
     const notEngaged = links.url('lka-by', incident.id, 'webhook-link');
-    expect((await fetch(notEngaged, { method: 'POST' })).status).toBe(409);
+    expect((await fetch(notEngaged, { method: 'POST' })).status).toBe(404);
   });
 
   test("each incident's events reach every feed in the order they were published, while many incidents are handled at once", async ({

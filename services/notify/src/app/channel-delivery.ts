@@ -2,8 +2,9 @@ import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg 
 import type { NatsConnection } from '@nats-io/nats-core';
 import { mostRestrictive, type Tlp } from '@beacon/domain';
 import { ensureConsumer, withConsumerSpan, type Logger } from '@beacon/platform';
-import { decodeFeedEvent, type FeedEvent } from '../adapters/delivery/feed-event.js';
+import { decodeFeedEvent, feedItemOf, type FeedEvent } from '../adapters/delivery/feed-event.js';
 import type { EmailChannel, WebhookChannel } from '../domain/agency.js';
+import type { FeedItem } from '../domain/feed-access.js';
 import {
   assertBackoffPolicy,
   backoffDelayMs,
@@ -122,6 +123,12 @@ export interface ChannelDeliveryOptions {
   readonly agencies: Pick<AgencyStore, 'get'> & {
     all(): Promise<readonly { readonly agency: StoredAgency }[]>;
   };
+  /**
+   * Whether the agency may receive a feed message now, asked at every attempt: a message queued
+   * (held, retried, restarted) for an agency since removed from its incident, or whose
+   * clearance dropped, is not sent but recorded as `withdrawn`.
+   */
+  readonly access: { mayReceive(agencyId: string, item: FeedItem): Promise<boolean> };
   /** How often the consumers' filters take in agencies given a channel elsewhere; default 5 s. */
   readonly filterRefreshMs?: number;
   readonly log: DeliveryLog;
@@ -253,7 +260,7 @@ interface Held {
 
 const DEFAULT_ACK_WAIT_MS = 60_000;
 const DEFAULT_FILTER_REFRESH_MS = 5_000;
-/** A subject of the feeds stream no feed message has (feed subjects have three more tokens). */
+/** A subject of the feeds stream no feed message has (feed subjects have five more tokens). */
 const NO_AGENCY = '_none';
 const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_MAX_ACK_PENDING = 10_000;
@@ -435,6 +442,10 @@ class ChannelWorker {
       const endpoint = agency && this.#spec.endpoint(agency);
       if (!endpoint) {
         msg.ack();
+        return;
+      }
+      if (!(await this.#mayReceive(msg, event))) {
+        await this.#withdraw(notification, [msg], attempt);
         return;
       }
       if (attempt > retry.maxAttempts) {
@@ -694,6 +705,31 @@ class ChannelWorker {
         this.#settle(msgs, (msg) => msg.ack());
         return;
       }
+      // The digest lists only what the agency may still receive; the rest is withdrawn.
+      const keep: (typeof notification.events)[number][] = [];
+      for (const e of notification.events) {
+        const msg = msgs.find((m) => m.seq === e.feedSequence);
+        if (!msg || (await this.#mayReceive(msg, e.event))) keep.push(e);
+      }
+      if (keep.length < notification.events.length) {
+        const gone = notification.events.filter((e) => !keep.includes(e));
+        await this.#record(
+          notification,
+          attempt,
+          'withdrawn',
+          0,
+          `${gone.length} events no longer receivable left out`,
+        );
+        if (keep.length === 0) {
+          this.#settle(msgs, (msg) => msg.ack());
+          return;
+        }
+        notification = {
+          ...notification,
+          events: keep,
+          tlp: mostRestrictive('CLEAR', ...keep.map((e) => e.event.tlp)),
+        };
+      }
       let retried = false;
       await this.#attempt(notification, msgs, endpoint, attempt, (delayMs) => {
         retried = true;
@@ -707,6 +743,20 @@ class ChannelWorker {
       );
       later(INTERNAL_RETRY_MS, attempt);
     }
+  }
+
+  #mayReceive(msg: JsMsg, event: FeedEvent): Promise<boolean> {
+    return this.#o.access.mayReceive(
+      msg.subject.slice(this.#subjectRoot.length + 1).split('.')[0] ?? '',
+      feedItemOf(this.#subjectRoot, msg.subject, event),
+    );
+  }
+
+  /** Records a notification the agency may no longer receive and settles it unsent. */
+  async #withdraw(notification: EventNotification, msgs: readonly JsMsg[], attempt: number): Promise<void> {
+    await this.#record(notification, attempt, 'withdrawn', 0, 'the agency may no longer receive this event');
+    this.#retrying.delete(notification.key);
+    for (const msg of msgs) msg.ack();
   }
 
   /** Forgets parked messages (already acked or terminated, or to be by `action`). */

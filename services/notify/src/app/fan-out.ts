@@ -1,4 +1,5 @@
 import { mostRestrictive, type Tlp } from '@beacon/domain';
+import type { AccessWithdrawals } from './access-withdrawals.js';
 import { recipients, type EventFacts, type RecipientDecision } from '../domain/matching.js';
 import type { AgencySnapshot } from './agency-snapshot.js';
 import type { FeedPublisher, IncidentFacts, IncidentFactsStore } from './ports.js';
@@ -16,6 +17,8 @@ export interface FanOutEvent {
   readonly incident?: IncidentFacts;
   /** Sectors the event itself concerns beyond its incident's (an assessed cascade's). */
   readonly extraSectors?: EventFacts['sectors'];
+  /** The agency an `incident.agency-unassigned` event removed from the incident. */
+  readonly unassignedAgencyId?: string;
 }
 
 /** What the fan-out did with one event. */
@@ -26,7 +29,10 @@ export interface FanOutResult {
    * returns, so the next event of the incident may be handled then and still follow them.
    */
   readonly published: Promise<void>;
-  /** Settles when the facts the event carried are stored. */
+  /**
+   * Settles when the facts the event carried are stored and, when they narrowed who may read
+   * the incident, what the agencies may no longer read is withdrawn from their feeds.
+   */
   readonly stored: Promise<void>;
 }
 
@@ -44,6 +50,7 @@ export class FanOut {
       readonly agencies: AgencySnapshot;
       readonly incidents: IncidentFactsStore;
       readonly feeds: FeedPublisher;
+      readonly withdrawals?: AccessWithdrawals;
     },
   ) {}
 
@@ -60,19 +67,11 @@ export class FanOut {
       jurisdictions: incident?.jurisdictions ?? [],
       ...(incident?.ncissLevel !== undefined ? { ncissLevel: incident.ncissLevel } : {}),
       occurredAt: event.occurredAt,
+      // Who the incident is shared with now: the label alone decides nothing above GREEN.
+      sourceAgencyId: incident?.sourceAgencyId,
+      engagedAgencyIds: incident?.engagedAgencyIds ?? [],
     };
-    const engaged = new Set(incident?.engagedAgencyIds ?? []);
-    // Each agency is engaged on this incident or not; the registry's copy (engaged on none) is
-    // passed on as it is, and only the few engaged agencies are copied, for every event.
-    const candidates = (await this.deps.agencies.all()).map((entry) => {
-      const { agency, subscriptions } = entry;
-      if (!engaged.has(agency.id) && agency.engagedIncidentIds.length === 0) return entry;
-      return {
-        agency: { ...agency, engagedIncidentIds: engaged.has(agency.id) ? [event.incidentId] : [] },
-        subscriptions,
-      };
-    });
-    const decisions = recipients(candidates, facts);
+    const decisions = recipients(await this.deps.agencies.all(), facts);
     const published = this.deps.feeds.publish(
       decisions
         .filter((d) => d.deliver)
@@ -80,6 +79,8 @@ export class FanOut {
           agencyId: d.agencyId,
           eventId: event.id,
           type: event.type,
+          incidentId: event.incidentId,
+          tlp: facts.tlp,
           envelope: event.envelope,
         })),
     );
@@ -89,8 +90,35 @@ export class FanOut {
     let stored = Promise.resolve();
     if (event.incident) {
       stored = this.deps.incidents.put(event.incident);
+      // Once the narrower facts are stored (every later read answers by them) and this event's
+      // copies are out, what the agencies lost is purged from their feeds.
+      const narrowed = this.#narrowed(event);
+      if (narrowed) stored = Promise.all([stored, published]).then(() => this.#withdraw(event, narrowed));
       stored.catch(() => undefined);
     }
     return { decisions, published, stored };
   }
+
+  /** Which agencies the event may have cut off from the incident, if any. */
+  #narrowed(event: FanOutEvent): 'one' | 'all' | undefined {
+    if (!this.deps.withdrawals) return undefined;
+    if (event.unassignedAgencyId) return 'one';
+    // A revised label or a merge may hide the incident from agencies not named on it.
+    return NARROWING_EVENTS.includes(event.type) ? 'all' : undefined;
+  }
+
+  async #withdraw(event: FanOutEvent, who: 'one' | 'all'): Promise<void> {
+    // The stored facts, not the event's: a later change handled first on another replica wins.
+    const incident = (await this.deps.incidents.get(event.incidentId)) ?? event.incident;
+    if (!incident) return;
+    const agencies = (await this.deps.agencies.all()).map((entry) => entry.agency);
+    const affected = who === 'one' ? agencies.filter((a) => a.id === event.unassignedAgencyId) : agencies;
+    const reason = who === 'one' ? 'unassigned' : 'incident-changed';
+    for (const agency of affected) {
+      await this.deps.withdrawals!.incidentChanged(agency, event.incidentId, incident, reason, event.id);
+    }
+  }
 }
+
+/** Intake's events after which agencies other than a removed one may have lost access. */
+const NARROWING_EVENTS: readonly string[] = ['incident.facts-revised', 'incident.merged'];

@@ -1,3 +1,4 @@
+import { agencyMayReceive, mayRead } from '@beacon/domain';
 import {
   canActForAgency,
   canListAgencies,
@@ -9,6 +10,7 @@ import {
 } from '../domain/access.js';
 import type { Agency } from '../domain/agency.js';
 import type { Subscription } from '../domain/subscription.js';
+import type { AccessWithdrawals } from './access-withdrawals.js';
 import { NotifyError } from './errors.js';
 import type {
   Acknowledgement,
@@ -37,13 +39,21 @@ export class NotifyService {
        * copy; awaited, so a change is in effect on this replica when the call returns.
        */
       readonly onChange: () => Promise<void> | void;
+      /** Withdraws retained feed copies an agency may no longer read; absent in unit set-ups. */
+      readonly withdrawals?: Pick<AccessWithdrawals, 'clearanceLowered'>;
     },
   ) {}
 
   async putAgency(caller: Caller, agency: Omit<Agency, 'engagedIncidentIds'>, expectedVersion: number) {
     if (!canRegisterAgencies(caller)) throw denied('registering agencies is the coordination centre’s');
+    const before = expectedVersion > 0 ? await this.deps.agencies.get(agency.id) : undefined;
     const stored = await this.deps.agencies.put(agency, expectedVersion);
     await this.deps.onChange();
+    // A lowered clearance takes effect on what the feed retains too, before the call returns:
+    // the copies above it are purged (replays and pushes check each message again anyway).
+    if (before && this.deps.withdrawals) {
+      await this.deps.withdrawals.clearanceLowered(stored, before.clearance, `v${stored.version}`);
+    }
     return stored;
   }
 
@@ -117,9 +127,17 @@ export class NotifyService {
     } else if (caller) {
       throw denied('a link or a NATS request acknowledges by itself');
     }
-    const facts = await this.deps.incidents.get(incidentId);
-    if (!facts || !facts.engagedAgencyIds.includes(agencyId)) {
-      throw new NotifyError('failed-precondition', `agency ${agencyId} is not engaged on ${incidentId}`);
+    const [agency, facts] = await Promise.all([
+      this.deps.agencies.get(agencyId),
+      this.deps.incidents.get(incidentId),
+    ]);
+    // One answer whether the incident does not exist, is hidden from the agency, or does not
+    // engage it: the agency learns nothing of incidents it may not read.
+    if (!agency || !facts || !facts.engagedAgencyIds.includes(agencyId) || !agencyMayReceive(agency, facts)) {
+      throw new NotifyError(
+        'not-found',
+        `no engagement of agency ${agencyId} on ${incidentId} to acknowledge`,
+      );
     }
     return this.deps.acknowledgements.record({
       agencyId,
@@ -131,8 +149,16 @@ export class NotifyService {
     });
   }
 
+  /**
+   * Every delivery attempt to the agency about the incident, while the caller may read the
+   * incident now (and, for the agency's own people, while the agency may receive it): an
+   * incident it may no longer read, or that notify does not know, lists nothing.
+   */
   async deliveries(caller: Caller, agencyId: string, incidentId: string): Promise<DeliveryRecord[]> {
-    await this.#requireAgency(caller, agencyId, canReadDeliveries);
+    const agency = await this.#requireAgency(caller, agencyId, canReadDeliveries);
+    const facts = await this.deps.incidents.get(incidentId);
+    if (!facts || !mayRead(caller, facts)) return [];
+    if (caller.agencyId !== undefined && !agencyMayReceive(agency, facts)) return [];
     return this.deps.deliveries.list(agencyId, incidentId);
   }
 

@@ -37,6 +37,8 @@ export interface IncidentFacts {
   readonly jurisdictions: EventFacts['jurisdictions'];
   readonly ncissLevel?: EventFacts['ncissLevel'];
   readonly engagedAgencyIds: readonly string[];
+  /** The agency whose report opened the incident, a named recipient like the engaged ones. */
+  readonly sourceAgencyId?: string;
   /** The incident's version in intake: older facts never replace newer ones. */
   readonly version: number;
 }
@@ -57,11 +59,18 @@ export interface FeedMessage {
   readonly eventId: string;
   /** `domain.event`, e.g. `incident.opened`. */
   readonly type: string;
+  /** The incident the event is about; empty for none. */
+  readonly incidentId: string;
+  /** The label the agency received it under: the event's, never looser than its incident's. */
+  readonly tlp: Tlp;
   /** The event's envelope, as intake or impact published it. */
   readonly envelope: Uint8Array;
 }
 
-/** Publishes to `beacon.feed.<agencyId>.<domain>.<event>`, deduplicated per event and agency. */
+/**
+ * Publishes to `beacon.feed.<agencyId>.<incidentId>.<label>.<domain>.<event>`, deduplicated per
+ * event and agency.
+ */
 export interface FeedPublisher {
   /**
    * Sends every copy before it returns, so the copies of successive calls are stored in the
@@ -71,7 +80,8 @@ export interface FeedPublisher {
 }
 
 export type DeliveryChannel = 'webhook' | 'email';
-export type DeliveryOutcome = 'delivered' | 'failed' | 'dead-lettered' | 'held' | 'refused';
+/** `withdrawn`: not sent, the agency may no longer receive it (removed, or its clearance dropped). */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'dead-lettered' | 'held' | 'refused' | 'withdrawn';
 
 export interface DeliveryRecord {
   readonly agencyId: string;
@@ -137,4 +147,33 @@ export interface EngagementNoticeStore {
 /** Puts a notice in its agency's feed, deduplicated by the notice's id. */
 export interface EngagementNoticeFeed {
   publish(notice: EngagementNotice): Promise<void>;
+}
+
+/** Removes copies from agencies' feeds: what makes a withdrawal hold for a replay or NATS read. */
+export interface FeedPurger {
+  /**
+   * Purges one agency's copies under these labels, of one incident or, given `*`, of every one;
+   * resolves to the incidents (ids as their subject tokens) whose copies were purged.
+   */
+  purge(agencyId: string, incidentId: string, labels: readonly Tlp[]): Promise<string[]>;
+}
+
+/** Why an agency lost access to an incident above GREEN. */
+export type WithdrawalReason = 'unassigned' | 'clearance-lowered' | 'incident-changed';
+
+/** The notice an agency's feed gets after its copies of an incident were withdrawn. */
+export interface AccessWithdrawal {
+  readonly agencyId: string;
+  readonly incidentId: string;
+  readonly reason: WithdrawalReason;
+  readonly labels: readonly Tlp[];
+  /** The notice's own label: GREEN, or CLEAR for an agency cleared for CLEAR only. */
+  readonly tlp: Tlp;
+  /** Distinguishes withdrawals of one incident: a redelivered one publishes no second notice. */
+  readonly dedupKey: string;
+  readonly at: Date;
+}
+
+export interface AccessWithdrawalFeed {
+  publish(notice: AccessWithdrawal): Promise<void>;
 }

@@ -43,7 +43,18 @@ const facts = (overrides: Partial<EventFacts> = {}): EventFacts => ({
 
 const everything: Subscription = { id: 'all', agencyId: 'bnetza' };
 
+/**
+ * The incident's recipients as the fan-out passes them: the agency counts as engaged on the
+ * event's incident when its (test-only) list of engagements names it.
+ */
+const named = (a: Agency, f: EventFacts): EventFacts => ({
+  ...f,
+  engagedAgencyIds: a.engagedIncidentIds.includes(f.incidentId) ? [a.id] : [],
+});
+
 describe('the label decides first', () => {
+  // The domain's reading rule (agencyMayReceive): within clearance, and CLEAR/GREEN or named.
+  // Remit does not widen AMBER: who needs to know is the coordinator's call, made by engaging.
   // [label, clearance, engaged, concerned (DE-BY energy incident vs the agency's remit), expected]
   const concernedRemit = { jurisdictions: j('DE'), sectors: ['energy'] as Sector[] };
   const otherRemit = { jurisdictions: j('FR'), sectors: ['energy'] as Sector[] };
@@ -52,17 +63,17 @@ describe('the label decides first', () => {
     ['GREEN', 'CLEAR', true, true, 'above-clearance'],
     ['GREEN', 'GREEN', false, false, 'community'],
     ['AMBER', 'GREEN', true, true, 'above-clearance'],
-    ['AMBER', 'AMBER', true, false, 'engaged'],
-    ['AMBER', 'AMBER', false, true, 'amber-not-engaged'],
-    ['AMBER', 'AMBER', false, false, 'amber-not-engaged'],
-    ['AMBER', 'RED', false, false, 'amber-not-engaged'],
+    ['AMBER', 'AMBER', true, false, 'named'],
+    ['AMBER', 'AMBER', false, true, 'not-named'],
+    ['AMBER', 'AMBER', false, false, 'not-named'],
+    ['AMBER', 'RED', false, false, 'not-named'],
     ['AMBER+STRICT', 'AMBER', true, true, 'above-clearance'],
-    ['AMBER+STRICT', 'AMBER+STRICT', true, false, 'engaged'],
-    ['AMBER+STRICT', 'AMBER+STRICT', false, true, 'amber-strict-not-engaged'],
-    ['AMBER+STRICT', 'RED', false, true, 'amber-strict-not-engaged'],
+    ['AMBER+STRICT', 'AMBER+STRICT', true, false, 'named'],
+    ['AMBER+STRICT', 'AMBER+STRICT', false, true, 'not-named'],
+    ['AMBER+STRICT', 'RED', false, true, 'not-named'],
     ['RED', 'AMBER+STRICT', true, true, 'above-clearance'],
-    ['RED', 'RED', true, false, 'engaged'],
-    ['RED', 'RED', false, true, 'red-not-engaged'],
+    ['RED', 'RED', true, false, 'named'],
+    ['RED', 'RED', false, true, 'not-named'],
   ])(
     '%s to an agency cleared %s, engaged %s, concerned %s: %s',
     (tlp, clearance, engaged, concerned, expected) => {
@@ -71,22 +82,38 @@ describe('the label decides first', () => {
         engagedIncidentIds: engaged ? ['inc-0', 'inc-1'] : ['inc-0'],
         ...(concerned ? concernedRemit : otherRemit),
       });
-      const decision = matches(a, everything, facts({ tlp }));
+      const decision = matches(a, everything, named(a, facts({ tlp })));
       expect(decision.deliver ? decision.grant : decision.reason).toBe(expected);
-      expect(tlpDecision(a, facts({ tlp }))).toEqual(decision);
+      expect(tlpDecision(a, named(a, facts({ tlp })))).toEqual(decision);
     },
   );
 
   it('holds even when the subscription names the incident', () => {
-    const named: Subscription = { ...everything, incidentIds: ['inc-1'] };
-    expect(matches(agency({ clearance: 'AMBER' }), named, facts({ tlp: 'RED' }))).toEqual({
+    const byIncident: Subscription = { ...everything, incidentIds: ['inc-1'] };
+    expect(matches(agency({ clearance: 'AMBER' }), byIncident, facts({ tlp: 'RED' }))).toEqual({
       deliver: false,
       reason: 'above-clearance',
     });
-    expect(matches(agency(), named, facts({ tlp: 'RED' }))).toEqual({
+    expect(matches(agency(), byIncident, facts({ tlp: 'RED' }))).toEqual({
       deliver: false,
-      reason: 'red-not-engaged',
+      reason: 'not-named',
     });
+  });
+
+  it('counts the source agency as named, like an engaged one', () => {
+    expect(matches(agency(), everything, facts({ tlp: 'RED', sourceAgencyId: 'bnetza' }))).toEqual({
+      deliver: true,
+      grant: 'named',
+    });
+    expect(matches(agency(), everything, facts({ tlp: 'RED', sourceAgencyId: 'other' })).deliver).toBe(false);
+  });
+
+  it('never gives an agency a possible relation between incidents, even one it is named on', () => {
+    const relation = facts({ type: 'incident.relation-found', tlp: 'CLEAR', engagedAgencyIds: ['bnetza'] });
+    expect(matches(agency(), everything, relation)).toEqual({ deliver: false, reason: 'coordinators-only' });
+    expect(matches(agency(), { ...everything, eventTypes: ['incident.*'] }, relation).deliver).toBe(false);
+    // The same subscription receives the incident's other events.
+    expect(matches(agency(), everything, { ...relation, type: 'incident.opened' }).deliver).toBe(true);
   });
 
   it('refuses a subscription that belongs to another agency', () => {
@@ -188,12 +215,12 @@ describe('recipients', () => {
         },
         { agency: agency({ id: 'quiet', engagedIncidentIds: ['inc-1'] }), subscriptions: [] },
       ],
-      facts({ tlp: 'AMBER' }),
+      facts({ tlp: 'AMBER', engagedAgencyIds: ['engaged', 'quiet'] }),
     );
     expect(decisions).toEqual([
-      { agencyId: 'cleared', deliver: false, reason: 'amber-not-engaged', bySubscription: [] },
+      { agencyId: 'cleared', deliver: false, reason: 'not-named', bySubscription: [] },
       { agencyId: 'green-only', deliver: false, reason: 'above-clearance', bySubscription: [] },
-      { agencyId: 'elsewhere', deliver: false, reason: 'amber-not-engaged', bySubscription: [] },
+      { agencyId: 'elsewhere', deliver: false, reason: 'not-named', bySubscription: [] },
       {
         agencyId: 'engaged',
         deliver: false,
@@ -216,9 +243,9 @@ describe('recipients', () => {
             subscriptions: [sub('engaged', 'a'), sub('engaged', 'b', { incidentIds: ['inc-1'] })],
           },
         ],
-        facts({ tlp: 'RED' }),
+        facts({ tlp: 'RED', engagedAgencyIds: ['engaged'] }),
       ),
-    ).toEqual([{ agencyId: 'engaged', deliver: true, grant: 'engaged', subscriptionIds: ['a', 'b'] }]);
+    ).toEqual([{ agencyId: 'engaged', deliver: true, grant: 'named', subscriptionIds: ['a', 'b'] }]);
   });
 });
 
@@ -269,7 +296,8 @@ describe('matching properties', () => {
 
   it('never delivers above clearance, nor AMBER, AMBER+STRICT or RED to an agency not engaged', () => {
     fc.assert(
-      fc.property(agencyArb, subscriptionArb, factsArb, (a, s, f) => {
+      fc.property(agencyArb, subscriptionArb, factsArb, (a, s, anyFacts) => {
+        const f = named(a, anyFacts);
         const decision = matches(a, s, f);
         if (!decision.deliver) return;
         const engaged = a.engagedIncidentIds.includes(f.incidentId);
@@ -284,7 +312,8 @@ describe('matching properties', () => {
 
   it('never lets a filter widen what the label allows: no filters means exactly the label decision', () => {
     fc.assert(
-      fc.property(agencyArb, subscriptionArb, factsArb, (a, s, f) => {
+      fc.property(agencyArb, subscriptionArb, factsArb, (a, s, anyFacts) => {
+        const f = named(a, anyFacts);
         const label = tlpDecision(a, f);
         const decision = matches(a, s, f);
         if (!label.deliver) expect(decision).toEqual(label);
@@ -308,7 +337,8 @@ describe('matching properties', () => {
         subscriptionArb,
         factsArb,
         fc.subarray([...keys], { minLength: 1 }),
-        (a, s, f, removed) => {
+        (a, s, anyFacts, removed) => {
+          const f = named(a, anyFacts);
           const wider: Subscription = { ...s, ...Object.fromEntries(removed.map((k) => [k, undefined])) };
           if (matches(a, s, f).deliver) expect(matches(a, wider, f).deliver).toBe(true);
         },
@@ -326,7 +356,8 @@ describe('matching properties', () => {
         factsArb,
         fc.constantFrom(...SECTORS),
         fc.constantFrom(...JURISDICTIONS),
-        (a, s, f, sector, jurisdiction) => {
+        (a, s, anyFacts, sector, jurisdiction) => {
+          const f = named(a, anyFacts);
           const wider: Subscription = {
             ...s,
             sectors: s.sectors?.length ? [...s.sectors, sector] : s.sectors,
@@ -366,7 +397,7 @@ describe('matching properties', () => {
       fc.property(
         fc.array(fc.tuple(agencyArb, fc.array(subscriptionArb, { maxLength: 3 })), { maxLength: 5 }),
         factsArb,
-        (pairs, f) => {
+        (pairs, anyFacts) => {
           const candidates = pairs.map(([a, subs], i) => {
             const id = `agency-${i}`;
             return {
@@ -374,6 +405,12 @@ describe('matching properties', () => {
               subscriptions: subs.map((s, k) => ({ ...s, id: `s${k}`, agencyId: id })),
             };
           });
+          const f: EventFacts = {
+            ...anyFacts,
+            engagedAgencyIds: candidates
+              .filter((c) => c.agency.engagedIncidentIds.includes(anyFacts.incidentId))
+              .map((c) => c.agency.id),
+          };
           const decisions = recipients(candidates, f);
           expect(decisions.map((d) => d.agencyId)).toEqual(candidates.map((c) => c.agency.id));
           decisions.forEach((decision, i) => {

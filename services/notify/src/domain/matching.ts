@@ -1,12 +1,15 @@
 import {
-  compareTlp,
+  agencyMayReceive,
+  isCommunityLabel,
   isWithin,
   type Jurisdiction,
-  mayReceive,
+  mayReadRelation,
   type NcissLevel,
+  type Principal,
   type RsitClass,
   type Sector,
   type Tlp,
+  withinClearance,
 } from '@beacon/domain';
 import type { Agency } from './agency.js';
 import { eventTypeMatches, type Subscription } from './subscription.js';
@@ -29,19 +32,26 @@ export interface EventFacts {
   /** Absent until the incident is scored. */
   readonly ncissLevel?: NcissLevel;
   readonly occurredAt: Date;
+  /** The agency whose report opened the incident, as notify knows the incident now. */
+  readonly sourceAgencyId?: string | undefined;
+  /** The agencies engaged on the incident now; none when notify knows nothing of it. */
+  readonly engagedAgencyIds?: readonly string[];
 }
 
 /**
- * Why an agency may receive an event's label:
+ * Why an agency may receive an event:
  * - `public`: CLEAR, anyone may;
  * - `community`: GREEN, every Beacon agency is in the community;
- * - `engaged`: the agency is engaged on the incident, a named recipient;
- * - `concerned`: AMBER, and the incident falls within the agency's remit.
+ * - `named`: above GREEN, the agency is named on the incident now (its source, or engaged).
  */
-export type Grant = 'public' | 'community' | 'engaged' | 'concerned';
+export type Grant = 'public' | 'community' | 'named';
 
-export type TlpDenial =
-  'above-clearance' | 'red-not-engaged' | 'amber-strict-not-engaged' | 'amber-not-engaged';
+/**
+ * Why the label keeps an event from an agency: above its clearance, above GREEN on an incident
+ * that does not name the agency, or an announcement only coordinators read (a possible relation
+ * between incidents).
+ */
+export type TlpDenial = 'above-clearance' | 'not-named' | 'coordinators-only';
 
 export type FilterDenial =
   | 'filter-event-type'
@@ -62,40 +72,48 @@ export type MatchDecision =
   { readonly deliver: true; readonly grant: Grant } | { readonly deliver: false; readonly reason: Denial };
 
 /**
- * Whether an agency may receive an event of this label on this incident, whatever it
- * subscribed to. The rule is intake's read rule (`canReadIncident`), so that a feed never
- * carries what the agency could not read through the API — an event carries its incident:
- *
- * - Never above the agency's clearance (`above-clearance`), engaged or not.
- * - CLEAR: anyone. GREEN: the community, which in Beacon is every registered agency.
- * - RED: "named recipients only"; the coordinator names recipients by engaging agencies on the
- *   incident, and its source is named by definition (`red-not-engaged`).
- * - AMBER+STRICT: "the recipient's organisation only" (`amber-strict-not-engaged`).
- * - AMBER: "need to know". Who needs to know is the coordinator's call, made by engaging the
- *   agency; an agency whose remit merely covers the incident's sector and place is engaged
- *   by the coordinator (or the response workflow's rules), not by the feed (`amber-not-engaged`).
+ * Event types that announce what only the coordination centre may read: intake's possible
+ * relation between two incidents (`mayReadRelation`). No agency receives them, whatever it
+ * subscribed to.
  */
-export function tlpDecision(agency: Agency, facts: EventFacts): MatchDecision {
-  const engaged = agency.engagedIncidentIds.includes(facts.incidentId);
-  if (compareTlp(facts.tlp, agency.clearance) > 0) return { deliver: false, reason: 'above-clearance' };
-  // The shared TLP rule, so that feeds and reads can never disagree on clearance and RED.
-  if (!mayReceive(facts.tlp, { clearance: agency.clearance, named: engaged })) {
-    return { deliver: false, reason: 'red-not-engaged' };
+export const COORDINATOR_ONLY_EVENT_TYPES: readonly string[] = ['incident.relation-found'];
+
+/**
+ * Whether an agency may receive an event of this label on this incident, whatever it
+ * subscribed to: the trust model's one reading rule (`agencyMayReceive`), answered from the
+ * incident as notify knows it now (its label, source agency and engaged agencies), so that a
+ * feed never carries what the agency could not read through the API. The reasons only say
+ * which part of the rule failed.
+ */
+export function tlpDecision(
+  agency: Pick<Agency, 'id' | 'clearance'>,
+  facts: Pick<EventFacts, 'type' | 'tlp' | 'sourceAgencyId' | 'engagedAgencyIds'>,
+): MatchDecision {
+  const principal = agencyPrincipal(agency);
+  if (COORDINATOR_ONLY_EVENT_TYPES.includes(facts.type)) {
+    // Asked of the policy, not assumed: relations are read by coordinators cleared for both.
+    if (!mayReadRelation(principal, [facts.tlp, facts.tlp])) {
+      return { deliver: false, reason: 'coordinators-only' };
+    }
   }
-  switch (facts.tlp) {
-    case 'CLEAR':
-      return { deliver: true, grant: 'public' };
-    case 'GREEN':
-      return { deliver: true, grant: 'community' };
-    case 'RED':
-      return { deliver: true, grant: 'engaged' };
-    case 'AMBER+STRICT':
-      return engaged
-        ? { deliver: true, grant: 'engaged' }
-        : { deliver: false, reason: 'amber-strict-not-engaged' };
-    case 'AMBER':
-      return engaged ? { deliver: true, grant: 'engaged' } : { deliver: false, reason: 'amber-not-engaged' };
+  const recipients = {
+    tlp: facts.tlp,
+    sourceAgencyId: facts.sourceAgencyId,
+    engagedAgencyIds: facts.engagedAgencyIds ?? [],
+  };
+  if (!agencyMayReceive(agency, recipients)) {
+    return {
+      deliver: false,
+      reason: withinClearance(principal, facts.tlp) ? 'not-named' : 'above-clearance',
+    };
   }
+  if (facts.tlp === 'CLEAR') return { deliver: true, grant: 'public' };
+  return { deliver: true, grant: isCommunityLabel(facts.tlp) ? 'community' : 'named' };
+}
+
+/** An agency as the policy's caller: what `agencyMayReceive` reads it as. */
+function agencyPrincipal(agency: Pick<Agency, 'id' | 'clearance'>): Principal {
+  return { subject: agency.id, roles: ['agency_analyst'], agencyId: agency.id, clearance: agency.clearance };
 }
 
 const isSet = <T>(list: readonly T[] | undefined): list is readonly T[] =>

@@ -1,6 +1,8 @@
 import type { Tlp } from '@beacon/domain';
 import { tlpFromProto } from '@beacon/platform';
 import { eventsV1 } from '@beacon/proto';
+import type { FeedItem } from '../../domain/feed-access.js';
+import { parseFeedSubject } from '../nats/feeds.js';
 
 /**
  * One event of an agency's feed, decoded from its envelope: what the push channels tell the
@@ -52,5 +54,20 @@ export function decodeFeedEvent(bytes: Uint8Array): FeedEvent {
     datacontenttype: envelope.datacontenttype,
     dataschema: envelope.dataschema,
     data: envelope.data,
+  };
+}
+
+/**
+ * What the access check reads of a feed message: its type and label from the subject
+ * (`<root>.<agencyId>.<incidentId>.<label>.<domain>.<event>`), else, for a copy published
+ * before the subject carried them, from the envelope.
+ */
+export function feedItemOf(root: string, subject: string, event: FeedEvent): FeedItem {
+  const parsed = parseFeedSubject(root, subject);
+  const typeMatch = /^beacon\.([a-z-]+)\.([a-z-]+)\.v\d+$/.exec(event.type);
+  return {
+    type: parsed?.type ?? (typeMatch ? `${typeMatch[1]}.${typeMatch[2]}` : event.type),
+    tlp: parsed?.tlp ?? event.tlp,
+    incidentId: event.incidentId,
   };
 }

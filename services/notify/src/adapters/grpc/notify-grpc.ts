@@ -19,7 +19,9 @@ import { AGENCY_ID_PATTERN, parseAgency } from '../../domain/agency.js';
 import { parseSubscription } from '../../domain/subscription.js';
 import { NotifyError } from '../../app/errors.js';
 import type { EngagementNotices } from '../../app/engagement-notices.js';
+import type { FeedAccessCheck } from '../../app/feed-access-check.js';
 import type { NotifyService } from '../../app/notify-service.js';
+import { parseFeedSubject } from '../nats/feeds.js';
 import {
   agencyInputFromProto,
   agencyToProto,
@@ -42,9 +44,15 @@ export interface NotifyGrpcDeps {
   readonly nc: NatsConnection;
   readonly feeds: { readonly stream: string; readonly root: string };
   readonly credentials?: FeedCredentialIssuer;
+  /** Feed credentials' lifetime when the request names none, and the most it may ask for. */
+  readonly credentialHours?: { readonly default: number; readonly max: number };
+  /** A fresh check of what an agency may read now, for one stream of its feed. */
+  readonly feedAccess: () => FeedAccessCheck;
 }
 
 const MAX_PAGE = 200;
+/** Feed credentials last hours, not days: see `DEFAULT_AGENCY_TTL_SECONDS`. */
+export const DEFAULT_CREDENTIAL_HOURS = { default: 8, max: 24 } as const;
 const INCIDENT_ID = /^inc_[a-z0-9]{1,64}$/;
 const snake = (path: string) => path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const violation = (field: string, description: string): FieldViolation => ({
@@ -129,8 +137,9 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
     issueFeedCredentials: handle<notifyV1.IssueFeedCredentialsRequest, notifyV1.IssueFeedCredentialsResponse>(
       async (req, caller) => {
         requireAgencyId('agency_id', req.agencyId);
-        if (req.ttlHours < 0 || req.ttlHours > 30 * 24) {
-          throw invalidArgument([violation('ttl_hours', 'must be 0 (7 days) to 720')]);
+        const hours = deps.credentialHours ?? DEFAULT_CREDENTIAL_HOURS;
+        if (req.ttlHours < 0 || req.ttlHours > hours.max) {
+          throw invalidArgument([violation('ttl_hours', `must be 0 (${hours.default}) to ${hours.max}`)]);
         }
         await service.requireFeedManager(caller, req.agencyId);
         if (!deps.credentials) {
@@ -139,7 +148,7 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
             'this deployment issues no NATS credentials: use StreamFeed',
           );
         }
-        return deps.credentials.issue(req.agencyId, req.ttlHours || 7 * 24);
+        return deps.credentials.issue(req.agencyId, req.ttlHours || hours.default);
       },
     ),
 
@@ -263,17 +272,24 @@ async function streamFeed(
       },
       Math.min(beatMs, 1_000),
     );
+    // Every message is checked when it is about to be written, not when it was published: a
+    // replay from an old sequence leaves out what the agency may no longer read.
+    const access = deps.feedAccess();
     for await (const m of messages) {
       const envelope = eventsV1.Envelope.decode(m.data);
+      const parsed = parseFeedSubject(deps.feeds.root, m.subject);
+      const type = parsed?.type ?? m.headers?.get('Beacon-Event-Type') ?? envelope.type;
+      const tlp = parsed?.tlp ?? tlpFromProto(envelope.tlp) ?? 'RED';
+      if (!(await access.mayReceive(agencyId, { type, tlp, incidentId: envelope.incidentId }))) continue;
       const ok = call.write({
         item: {
           $case: 'event',
           value: {
             sequence: String(m.seq),
             envelope: m.data,
-            type: m.headers?.get('Beacon-Event-Type') ?? envelope.type,
+            type,
             incidentId: envelope.incidentId,
-            tlp: tlpToProto(tlpFromProto(envelope.tlp) ?? 'RED'),
+            tlp: tlpToProto(tlp),
           },
         },
       });

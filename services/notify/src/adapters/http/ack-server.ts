@@ -76,8 +76,9 @@ export async function startAckServer(options: {
           ),
         ),
       (error: unknown) => {
-        if (error instanceof NotifyError && error.kind === 'failed-precondition') {
-          send(409, page('Not engaged', '<p>The agency is not engaged on this incident.</p>'));
+        if (error instanceof NotifyError && error.kind === 'not-found') {
+          // The same page whether the incident is unknown, hidden from the agency or not its.
+          send(404, page('Nothing to acknowledge', '<p>There is no engagement to acknowledge here.</p>'));
           return;
         }
         options.logger.error({ err: error }, 'acknowledgement by link failed');

@@ -3,12 +3,20 @@ import type { CircuitCounts } from '../../app/channel-delivery.js';
 import type { DeliveryChannel, DeliveryLog, DeliveryOutcome, DeliveryRecord } from '../../app/ports.js';
 
 const CHANNELS: readonly DeliveryChannel[] = ['webhook', 'email'];
-const OUTCOMES: readonly DeliveryOutcome[] = ['delivered', 'failed', 'dead-lettered', 'held', 'refused'];
+const OUTCOMES: readonly DeliveryOutcome[] = [
+  'delivered',
+  'failed',
+  'dead-lettered',
+  'held',
+  'refused',
+  'withdrawn',
+];
 
 /**
  * The delivery log, counting each record as it is written:
  * `beacon_notify_deliveries_total{channel, outcome}` (webhook and e-mail attempts: delivered,
- * failed, dead-lettered, refused, or held for a storm digest) and, for delivered ones,
+ * failed, dead-lettered, refused, held for a storm digest, or withdrawn: not sent because the
+ * agency may no longer receive it) and, for delivered ones,
  * `beacon_notify_delivery_duration_seconds{channel}`. Counted before the write, so a record
  * the store fails to keep is still counted: the attempt happened.
  */
@@ -21,7 +29,7 @@ export class MeteredDeliveryLog implements DeliveryLog {
     this.#inner = inner;
     const deliveries = metrics.counter(
       'beacon_notify_deliveries_total',
-      'Webhook and e-mail delivery attempts by outcome (held: kept back for a storm digest).',
+      'Webhook and e-mail delivery attempts by outcome (held: kept back for a storm digest; withdrawn: the agency may no longer receive it).',
       ['channel', 'outcome'],
     );
     const seconds = metrics.histogram(

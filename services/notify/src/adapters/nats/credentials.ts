@@ -18,9 +18,10 @@
  * `MEMORY` resolver forgets the push on restart and reloads `resolver_preload`, so the config must
  * be rewritten as well. The NATS-based resolver (`resolver: { type: full }`) stores pushed JWTs
  * and is the one to move to once revocations are routine. Hence agency credentials expire
- * (`exp`, {@link DEFAULT_AGENCY_TTL_SECONDS} unless told otherwise) and are re-issued: the expiry
- * bounds how long a withdrawn agency can keep reading, and an explicit revocation, with the
- * operator key, is the exception. Credentials are never bearer tokens (the account refuses bearer
+ * within hours (`exp`, {@link DEFAULT_AGENCY_TTL_SECONDS} unless told otherwise, at most a day
+ * by default) and are re-issued: the expiry bounds how long a withdrawn agency can keep its
+ * connection, the purge of withdrawn copies from its feed bounds what it can read with it, and
+ * an explicit revocation, with the operator key, is the exception. Credentials are never bearer tokens (the account refuses bearer
  * users): a stolen JWT is useless without the seed that signs the server's connect nonce.
  *
  * What an agency user may do, exactly (see {@link agencyPermissions}): create, read and delete its
@@ -62,11 +63,18 @@ import { createAccount, createOperator, createUser, fromSeed, type KeyPair } fro
 /** The stream holding every agency's feed. */
 export const FEEDS_STREAM = 'BEACON_FEEDS';
 
-/** Root of the feed subjects: `beacon.feed.<agencyId>.<domain>.<event>`. */
+/** Root of the feed subjects: `beacon.feed.<agencyId>.<incidentId>.<label>.<domain>.<event>`. */
 export const FEED_SUBJECT_ROOT = 'beacon.feed';
 
-/** How long agency credentials stay valid unless the caller says otherwise: one week. */
-export const DEFAULT_AGENCY_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * How long agency credentials stay valid unless the caller says otherwise: eight hours, a
+ * working shift. Short because a credential cannot be taken back cheaply (see above), and
+ * because an agency's access follows its engagement and clearance: a withdrawal purges the
+ * copies its feed retained, so an old credential finds nothing withdrawn to re-read, and
+ * whatever else the agency loses, it loses within hours. Agencies re-issue credentials
+ * (`IssueFeedCredentials`) before they expire.
+ */
+export const DEFAULT_AGENCY_TTL_SECONDS = 8 * 3600;
 
 /** The durable name every agency may use unless more are listed. */
 export const DEFAULT_CONSUMER = 'feed';

@@ -33,7 +33,14 @@ export class JetStreamEngagementNoticeFeed implements EngagementNoticeFeed {
       data: notifyV1.EngagementNotice.encode(engagementNoticeToProto(notice)).finish(),
     });
     await this.#publisher.publish([
-      { agencyId: notice.agencyId, eventId: notice.id, type: ENGAGEMENT_NOTICE_TYPE, envelope: event.data },
+      {
+        agencyId: notice.agencyId,
+        eventId: notice.id,
+        type: ENGAGEMENT_NOTICE_TYPE,
+        incidentId: notice.incidentId,
+        tlp: 'GREEN',
+        envelope: event.data,
+      },
     ]);
   }
 }

@@ -18,6 +18,8 @@ export interface DecodedEvent {
   readonly type: string;
   /** The incident's facts when the event carries the incident itself (intake's events). */
   readonly incident?: IncidentFacts;
+  /** The agency an `incident.agency-unassigned` event removed: its access is withdrawn. */
+  readonly unassignedAgencyId?: string;
 }
 
 const INCIDENT_PAYLOADS: Record<string, (data: Uint8Array) => intakeV1.Incident | undefined> = {
@@ -28,6 +30,10 @@ const INCIDENT_PAYLOADS: Record<string, (data: Uint8Array) => intakeV1.Incident 
   'incident.agency-assigned': (d) => intakeV1.AgencyAssigned.decode(d).incident,
   'incident.agency-unassigned': (d) => intakeV1.AgencyUnassigned.decode(d).incident,
   'incident.resolved': (d) => intakeV1.IncidentResolved.decode(d).incident,
+  // A revision of the label or awareness time, and a merge, carry the incident (the survivor)
+  // as their field 1, like IncidentOpened: read with its decoder, the other fields are skipped.
+  'incident.facts-revised': (d) => intakeV1.IncidentOpened.decode(d).incident,
+  'incident.merged': (d) => intakeV1.IncidentOpened.decode(d).incident,
 };
 
 /** Decodes an event from BEACON_EVENTS; throws on bytes that are not an envelope. */
@@ -37,7 +43,15 @@ export function decodeEvent(bytes: Uint8Array): DecodedEvent {
   if (!match) throw new Error(`unknown event type ${JSON.stringify(envelope.type)}`);
   const type = `${match[1]}.${match[2]}`;
   const incident = INCIDENT_PAYLOADS[type]?.(envelope.data);
-  return { envelope, bytes, type, ...(incident ? { incident: incidentFacts(incident) } : {}) };
+  const unassigned =
+    type === 'incident.agency-unassigned' ? intakeV1.AgencyUnassigned.decode(envelope.data).agencyId : '';
+  return {
+    envelope,
+    bytes,
+    type,
+    ...(incident ? { incident: incidentFacts(incident) } : {}),
+    ...(unassigned ? { unassignedAgencyId: unassigned } : {}),
+  };
 }
 
 function incidentFacts(incident: intakeV1.Incident): IncidentFacts {
@@ -52,12 +66,8 @@ function incidentFacts(incident: intakeV1.Incident): IncidentFacts {
       .map((j) => parseJurisdiction(j))
       .filter((j): j is Jurisdiction => j !== undefined),
     ...(incident.severity ? { ncissLevel: incident.severity.level as NcissLevel } : {}),
-    engagedAgencyIds: [
-      ...new Set([
-        ...incident.engagedAgencyIds,
-        ...(incident.sourceAgencyId ? [incident.sourceAgencyId] : []),
-      ]),
-    ],
+    engagedAgencyIds: [...new Set(incident.engagedAgencyIds)],
+    ...(incident.sourceAgencyId ? { sourceAgencyId: incident.sourceAgencyId } : {}),
     version: incident.version,
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import {
@@ -11,14 +12,18 @@ import {
   type Logger,
   type StreamSpec,
 } from '@beacon/platform';
+import type { Tlp } from '@beacon/domain';
 import type { FanOut } from '../../app/fan-out.js';
 import type { FeedMessage, FeedPublisher } from '../../app/ports.js';
 import { assessedSectors, decodeEvent } from './event-facts.js';
 
 /**
- * The per-agency feeds: `<root>.<agencyId>.<domain>.<event>`, on disk, kept 90 days so an
- * agency can replay from any sequence or time, deduplicating republished copies for ten minutes,
- * on `replicas` servers of the cluster.
+ * The per-agency feeds: `<root>.<agencyId>.<incidentId>.<label>.<domain>.<event>`, on disk,
+ * kept 90 days so an agency can replay from any sequence or time, deduplicating republished
+ * copies for ten minutes, on `replicas` servers of the cluster. The incident and the label are
+ * subject tokens so that Beacon can withdraw one incident's copies above a label from one
+ * agency's feed with a subject-filtered purge, while the agency's consumers keep reading
+ * `<root>.<agencyId>.>`.
  */
 export function feedsStream(name: string, root: string, replicas = 1): StreamSpec {
   return {
@@ -30,7 +35,62 @@ export function feedsStream(name: string, root: string, replicas = 1): StreamSpe
   };
 }
 
-export const feedSubject = (root: string, agencyId: string, type: string) => `${root}.${agencyId}.${type}`;
+/** Labels as subject tokens: lower case, `AMBER+STRICT` as `amber-strict`. */
+const LABEL_TOKENS: Record<Tlp, string> = {
+  CLEAR: 'clear',
+  GREEN: 'green',
+  AMBER: 'amber',
+  'AMBER+STRICT': 'amber-strict',
+  RED: 'red',
+};
+
+export const labelToken = (tlp: Tlp): string => LABEL_TOKENS[tlp];
+
+/** The incident token of an event outside any incident. */
+export const NO_INCIDENT_TOKEN = '_';
+
+/**
+ * An incident id as one subject token. Intake's ids (`inc_…`) are tokens as they are; anything
+ * else (a dot or a wildcard would split or widen the subject) is replaced by a digest.
+ */
+export function incidentToken(incidentId: string): string {
+  if (incidentId === '') return NO_INCIDENT_TOKEN;
+  if (/^[A-Za-z0-9_-]{1,128}$/.test(incidentId) && incidentId !== NO_INCIDENT_TOKEN) return incidentId;
+  return `_h${createHash('sha256').update(incidentId).digest('hex').slice(0, 32)}`;
+}
+
+export const feedSubject = (
+  root: string,
+  message: Pick<FeedMessage, 'agencyId' | 'incidentId' | 'tlp' | 'type'>,
+) =>
+  `${root}.${message.agencyId}.${incidentToken(message.incidentId)}.${labelToken(message.tlp)}.${message.type}`;
+
+/**
+ * The subjects holding one agency's copies under the given labels: of one incident, or of every
+ * incident (`*`). What a withdrawal purges.
+ */
+export const feedLabelFilters = (
+  root: string,
+  agencyId: string,
+  incidentId: string,
+  labels: readonly Tlp[],
+): string[] =>
+  labels.map(
+    (tlp) =>
+      `${root}.${agencyId}.${incidentId === '*' ? '*' : incidentToken(incidentId)}.${labelToken(tlp)}.>`,
+  );
+
+/** What a feed subject says of its message; undefined for a subject of another layout. */
+export function parseFeedSubject(
+  root: string,
+  subject: string,
+): { agencyId: string; incidentToken: string; tlp: Tlp; type: string } | undefined {
+  if (!subject.startsWith(`${root}.`)) return undefined;
+  const [agencyId, incident, label, ...type] = subject.slice(root.length + 1).split('.');
+  const tlp = (Object.keys(LABEL_TOKENS) as Tlp[]).find((t) => LABEL_TOKENS[t] === label);
+  if (!agencyId || !incident || !tlp || type.length < 2) return undefined;
+  return { agencyId, incidentToken: incident, tlp, type: type.join('.') };
+}
 
 /** The message id of an event in one agency's feed: the stream drops a second copy. */
 export const feedMessageId = (eventId: string, agencyId: string) => `${eventId}.${agencyId}`;
@@ -51,7 +111,7 @@ export class JetStreamFeedPublisher implements FeedPublisher {
       await Promise.all(
         messages.map((m) => {
           const h = this.#headers(m);
-          const subject = feedSubject(this.root, m.agencyId, m.type);
+          const subject = feedSubject(this.root, m);
           // The feed copy continues the trace of the work that published it.
           return withProducerSpan(
             subject,
@@ -75,7 +135,7 @@ export class JetStreamFeedPublisher implements FeedPublisher {
         if (shared?.eventId !== m.eventId || shared.type !== m.type) {
           shared = { eventId: m.eventId, type: m.type, headers: this.#headers(m) };
         }
-        return this.publisher.publish(feedSubject(this.root, m.agencyId, m.type), m.envelope, {
+        return this.publisher.publish(feedSubject(this.root, m), m.envelope, {
           msgID: feedMessageId(m.eventId, m.agencyId),
           headers: shared.headers,
         });
@@ -190,6 +250,7 @@ export class FanOutConsumer {
         envelope: decoded.bytes,
         ...(decoded.incident ? { incident: decoded.incident } : {}),
         ...(decoded.type === 'impact.assessed' ? { extraSectors: assessedSectors(envelope.data) } : {}),
+        ...(decoded.unassignedAgencyId ? { unassignedAgencyId: decoded.unassignedAgencyId } : {}),
       });
       if (this.options.logger.isLevelEnabled('debug')) {
         this.options.logger.debug(

@@ -188,7 +188,10 @@ export interface ListSubscriptionsResponse {
 
 export interface IssueFeedCredentialsRequest {
   agencyId: string;
-  /** Lifetime; at most 30 days, 7 when 0. */
+  /**
+   * Lifetime in hours; 0: the deployment's default (8 unless configured). At most the
+   * deployment's maximum (24 unless configured).
+   */
   ttlHours: number;
 }
 
@@ -204,7 +207,10 @@ export interface IssueFeedCredentialsResponse {
 export interface StreamFeedRequest {
   /** The caller's agency unless a coordinator names another. */
   agencyId: string;
-  /** Feed sequence to resume from; 0: only new events. */
+  /**
+   * Feed sequence to resume from; 0: only new events. Replayed events are checked against the
+   * agency's access now: what it may no longer read is left out.
+   */
   fromSequence: string;
   /** Seconds between heartbeats while idle; 15 when 0. */
   heartbeatSeconds: number;
@@ -248,7 +254,10 @@ export interface Delivery {
   /** feed, webhook or email. */
   channel: string;
   attempt: number;
-  /** delivered, failed, dead-lettered, held (storm control), refused (SSRF). */
+  /**
+   * delivered, failed, dead-lettered, held (storm control), refused (SSRF), withdrawn (the
+   * agency may no longer receive it: not sent).
+   */
   outcome: string;
   latencyMs: number;
   detail: string;
@@ -318,6 +327,23 @@ export interface EngagementNotice {
   ncissLevel: number;
   acknowledgeBy?: Date | undefined;
   sentAt?: Date | undefined;
+}
+
+/**
+ * beacon.feed.<agency>.<incident>.<label>.notify.access-withdrawn: the agency may no longer read
+ * the incident above GREEN (it was removed from it, or its clearance dropped), and Beacon
+ * withdrew those copies from its feed. It names the incident by id and nothing of its content,
+ * so it is labelled TLP:GREEN (TLP:CLEAR for an agency cleared for CLEAR only). What the agency
+ * downloaded before, it keeps: Beacon cannot unsend.
+ */
+export interface AccessWithdrawn {
+  incidentId: string;
+  agencyId: string;
+  /** unassigned, clearance-lowered, or incident-changed. */
+  reason: string;
+  /** The labels whose copies were withdrawn. */
+  withdrawnLabels: Tlp[];
+  withdrawnAt?: Date | undefined;
 }
 
 function createBaseContact(): Contact {
@@ -3929,11 +3955,177 @@ export const EngagementNotice: MessageFns<EngagementNotice> = {
   },
 };
 
+function createBaseAccessWithdrawn(): AccessWithdrawn {
+  return { incidentId: "", agencyId: "", reason: "", withdrawnLabels: [], withdrawnAt: undefined };
+}
+
+export const AccessWithdrawn: MessageFns<AccessWithdrawn> = {
+  encode(message: AccessWithdrawn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.withdrawnLabels.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.withdrawnLabels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessWithdrawn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccessWithdrawn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.withdrawnLabels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.withdrawnLabels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccessWithdrawn {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      withdrawnLabels: globalThis.Array.isArray(object?.withdrawnLabels)
+        ? object.withdrawnLabels.map((e: any) => tlpFromJSON(e))
+        : globalThis.Array.isArray(object?.withdrawn_labels)
+        ? object.withdrawn_labels.map((e: any) => tlpFromJSON(e))
+        : [],
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AccessWithdrawn): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.withdrawnLabels?.length) {
+      obj.withdrawnLabels = message.withdrawnLabels.map((e) => tlpToJSON(e));
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AccessWithdrawn>, I>>(base?: I): AccessWithdrawn {
+    return AccessWithdrawn.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AccessWithdrawn>, I>>(object: I): AccessWithdrawn {
+    const message = createBaseAccessWithdrawn();
+    message.incidentId = object.incidentId ?? "";
+    message.agencyId = object.agencyId ?? "";
+    message.reason = object.reason ?? "";
+    message.withdrawnLabels = object.withdrawnLabels?.map((e) => e) || [];
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    return message;
+  },
+};
+
 /**
  * Agencies, what they subscribe to, and how they learn of it: a durable per-agency feed on
  * JetStream (BEACON_FEEDS), a gRPC stream for agencies without NATS, webhooks and e-mail.
  * An agency never receives an event above its TLP clearance or outside its engagement,
- * whatever its subscriptions say.
+ * whatever its subscriptions say, and this is decided again whenever an event is handed over
+ * (streamed, replayed, pushed): an agency removed from an incident, or whose clearance dropped,
+ * no longer receives that incident's events above GREEN, and Beacon purges the copies its feed
+ * retained.
  */
 export type NotifyServiceService = typeof NotifyServiceService;
 export const NotifyServiceService = {
@@ -4001,7 +4193,11 @@ export const NotifyServiceService = {
       Buffer.from(ListSubscriptionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSubscriptionsResponse => ListSubscriptionsResponse.decode(value),
   },
-  /** NATS credentials that can read only the agency's own feed (agency admins, for their agency). */
+  /**
+   * NATS credentials that can read only the agency's own feed (agency admins, for their agency).
+   * They last hours (8 by default, at most 24 unless the deployment says otherwise); re-issue
+   * them before they expire.
+   */
   issueFeedCredentials: {
     path: "/beacon.notify.v1.NotifyService/IssueFeedCredentials" as const,
     requestStream: false as const,
@@ -4023,7 +4219,11 @@ export const NotifyServiceService = {
     responseSerialize: (value: StreamFeedResponse): Buffer => Buffer.from(StreamFeedResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamFeedResponse => StreamFeedResponse.decode(value),
   },
-  /** The agency acknowledges its engagement on an incident; published as notify.acknowledged. */
+  /**
+   * The agency acknowledges its engagement on an incident; published as notify.acknowledged.
+   * An incident it is not engaged on, may not read, or that does not exist all get the same
+   * NOT_FOUND.
+   */
   acknowledge: {
     path: "/beacon.notify.v1.NotifyService/Acknowledge" as const,
     requestStream: false as const,
@@ -4033,7 +4233,10 @@ export const NotifyServiceService = {
     responseSerialize: (value: AcknowledgeResponse): Buffer => Buffer.from(AcknowledgeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AcknowledgeResponse => AcknowledgeResponse.decode(value),
   },
-  /** Every delivery attempt to the agency for the incident, with outcome and latency. */
+  /**
+   * Every delivery attempt to the agency for the incident, with outcome and latency; empty for
+   * an incident the caller may not read now (as for one that does not exist).
+   */
   listDeliveries: {
     path: "/beacon.notify.v1.NotifyService/ListDeliveries" as const,
     requestStream: false as const,
@@ -4073,13 +4276,24 @@ export interface NotifyServiceServer extends UntypedServiceImplementation {
   putSubscription: handleUnaryCall<PutSubscriptionRequest, PutSubscriptionResponse>;
   deleteSubscription: handleUnaryCall<DeleteSubscriptionRequest, DeleteSubscriptionResponse>;
   listSubscriptions: handleUnaryCall<ListSubscriptionsRequest, ListSubscriptionsResponse>;
-  /** NATS credentials that can read only the agency's own feed (agency admins, for their agency). */
+  /**
+   * NATS credentials that can read only the agency's own feed (agency admins, for their agency).
+   * They last hours (8 by default, at most 24 unless the deployment says otherwise); re-issue
+   * them before they expire.
+   */
   issueFeedCredentials: handleUnaryCall<IssueFeedCredentialsRequest, IssueFeedCredentialsResponse>;
   /** The agency's feed as a gRPC stream, from a sequence on, with heartbeats. */
   streamFeed: handleServerStreamingCall<StreamFeedRequest, StreamFeedResponse>;
-  /** The agency acknowledges its engagement on an incident; published as notify.acknowledged. */
+  /**
+   * The agency acknowledges its engagement on an incident; published as notify.acknowledged.
+   * An incident it is not engaged on, may not read, or that does not exist all get the same
+   * NOT_FOUND.
+   */
   acknowledge: handleUnaryCall<AcknowledgeRequest, AcknowledgeResponse>;
-  /** Every delivery attempt to the agency for the incident, with outcome and latency. */
+  /**
+   * Every delivery attempt to the agency for the incident, with outcome and latency; empty for
+   * an incident the caller may not read now (as for one that does not exist).
+   */
   listDeliveries: handleUnaryCall<ListDeliveriesRequest, ListDeliveriesResponse>;
   /**
    * Sends an engagement notice for one contact of an agency's escalation chain through the
@@ -4183,7 +4397,11 @@ export interface NotifyServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSubscriptionsResponse) => void,
   ): ClientUnaryCall;
-  /** NATS credentials that can read only the agency's own feed (agency admins, for their agency). */
+  /**
+   * NATS credentials that can read only the agency's own feed (agency admins, for their agency).
+   * They last hours (8 by default, at most 24 unless the deployment says otherwise); re-issue
+   * them before they expire.
+   */
   issueFeedCredentials(
     request: IssueFeedCredentialsRequest,
     callback: (error: ServiceError | null, response: IssueFeedCredentialsResponse) => void,
@@ -4206,7 +4424,11 @@ export interface NotifyServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamFeedResponse>;
-  /** The agency acknowledges its engagement on an incident; published as notify.acknowledged. */
+  /**
+   * The agency acknowledges its engagement on an incident; published as notify.acknowledged.
+   * An incident it is not engaged on, may not read, or that does not exist all get the same
+   * NOT_FOUND.
+   */
   acknowledge(
     request: AcknowledgeRequest,
     callback: (error: ServiceError | null, response: AcknowledgeResponse) => void,
@@ -4222,7 +4444,10 @@ export interface NotifyServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AcknowledgeResponse) => void,
   ): ClientUnaryCall;
-  /** Every delivery attempt to the agency for the incident, with outcome and latency. */
+  /**
+   * Every delivery attempt to the agency for the incident, with outcome and latency; empty for
+   * an incident the caller may not read now (as for one that does not exist).
+   */
   listDeliveries(
     request: ListDeliveriesRequest,
     callback: (error: ServiceError | null, response: ListDeliveriesResponse) => void,

@@ -1,0 +1,70 @@
+import type { Agency } from '../domain/agency.js';
+import { feedItemDecision, type FeedItem } from '../domain/feed-access.js';
+import type { MatchDecision } from '../domain/matching.js';
+import type { IncidentFacts } from './ports.js';
+
+export interface FeedAccessCheckDeps {
+  readonly agencies: { get(id: string): Promise<Pick<Agency, 'id' | 'clearance'> | undefined> };
+  readonly incidents: { get(incidentId: string): Promise<IncidentFacts | undefined> };
+  /** How long a looked-up agency or incident is reused; default 1 s. */
+  readonly maxAgeMs?: number;
+  readonly now?: () => number;
+}
+
+const DEFAULT_MAX_AGE_MS = 1_000;
+
+/**
+ * Asks, for each feed message about to be handed to an agency (streamed, replayed, pushed by
+ * webhook or e-mail), whether the agency may read it now: by the agency's clearance and the
+ * incident's label and recipients as notify knows them at that moment. A replay of thousands of
+ * messages would otherwise read the registry and the incident for each, so lookups are reused
+ * for at most `maxAgeMs` (a second): a removal or a clearance drop holds for every message
+ * handed over from a second after notify learned of it, and the purge of retained copies
+ * follows it.
+ */
+export class FeedAccessCheck {
+  readonly #deps: FeedAccessCheckDeps;
+  readonly #agencies = new Map<
+    string,
+    { at: number; value: Promise<Pick<Agency, 'id' | 'clearance'> | undefined> }
+  >();
+  readonly #incidents = new Map<string, { at: number; value: Promise<IncidentFacts | undefined> }>();
+
+  constructor(deps: FeedAccessCheckDeps) {
+    this.#deps = deps;
+  }
+
+  /** The decision for one message of `agencyId`'s feed; an unknown agency receives nothing. */
+  async decide(agencyId: string, item: FeedItem): Promise<MatchDecision> {
+    const [agency, incident] = await Promise.all([
+      this.#cached(this.#agencies, agencyId, () => this.#deps.agencies.get(agencyId)),
+      item.incidentId === ''
+        ? Promise.resolve(undefined)
+        : this.#cached(this.#incidents, item.incidentId, () => this.#deps.incidents.get(item.incidentId)),
+    ]);
+    if (!agency) return { deliver: false, reason: 'not-named' };
+    return feedItemDecision(agency, item, incident);
+  }
+
+  async mayReceive(agencyId: string, item: FeedItem): Promise<boolean> {
+    return (await this.decide(agencyId, item)).deliver;
+  }
+
+  #cached<T>(
+    map: Map<string, { at: number; value: Promise<T> }>,
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<T> {
+    const now = (this.#deps.now ?? Date.now)();
+    const hit = map.get(key);
+    if (hit && now - hit.at < (this.#deps.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) return hit.value;
+    const value = load();
+    // A failed lookup is not remembered.
+    value.catch(() => map.delete(key));
+    map.delete(key);
+    // Bounded: a long replay over many incidents forgets the oldest first.
+    if (map.size >= 1_000) map.delete(map.keys().next().value!);
+    map.set(key, { at: now, value });
+    return value;
+  }
+}

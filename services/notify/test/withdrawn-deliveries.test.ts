@@ -1,0 +1,100 @@
+import { describe, expect } from 'vitest';
+import { test as base, waitFor } from '@beacon/testkit';
+import { HttpWebhookSender } from '../src/adapters/delivery/webhook-sender.js';
+import type { DeliveryRecord } from '../src/app/ports.js';
+import { agency, createKit, INCIDENT, type Kit } from './delivery-kit.js';
+
+const test = base.extend('kit', async ({ nats, jsm, names, db }, { onCleanup }) =>
+  createKit({ nats, jsm, names, db }, onCleanup),
+);
+
+const clock = { now: () => new Date() };
+
+const facts = (engagedAgencyIds: string[]) => ({
+  incidentId: INCIDENT,
+  tlp: 'AMBER' as const,
+  sectors: [],
+  jurisdictions: [],
+  engagedAgencyIds,
+  version: engagedAgencyIds.length,
+});
+
+const recordsUntil = (kit: Kit, agencyId: string, done: (r: DeliveryRecord[]) => boolean, what: string) =>
+  waitFor(
+    async () => {
+      const records = await kit.records(agencyId, INCIDENT);
+      if (!done(records)) throw new Error(`records so far: ${records.map((r) => r.outcome).join(', ')}`);
+      return records;
+    },
+    { what, timeoutMs: 15_000, intervalMs: 50 },
+  );
+
+describe('webhooks queued for an agency that lost access', () => {
+  test('are not sent once it is removed from the incident, while the engaged agency’s go out', async ({
+    kit,
+  }) => {
+    // Both receivers fail the first attempt, so both notifications wait in the queue for a retry.
+    const removed = await kit.receiver((index) => (index === 0 ? 503 : 200));
+    const engaged = await kit.receiver((index) => (index === 0 ? 503 : 200));
+    const secrets = [{ id: 'k1', secret: 'k'.repeat(40) }];
+    kit.agencies.set('cert-a', agency('cert-a', { webhook: { url: `${removed.origin}/hook`, secrets } }));
+    kit.agencies.set('cert-b', agency('cert-b', { webhook: { url: `${engaged.origin}/hook`, secrets } }));
+    kit.incidents.set(INCIDENT, facts(['cert-a', 'cert-b']));
+    await kit.startDelivery({
+      webhook: { sender: new HttpWebhookSender({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 2_000, clock }) },
+      retry: { baseMs: 400, capMs: 800, maxAttempts: 4 },
+    });
+    await kit.publish('cert-a', { id: 'evt-amber' });
+    await kit.publish('cert-b', { id: 'evt-amber' });
+    await recordsUntil(kit, 'cert-a', (r) => r.some((x) => x.outcome === 'failed'), 'cert-a’s first attempt');
+    await recordsUntil(kit, 'cert-b', (r) => r.some((x) => x.outcome === 'failed'), 'cert-b’s first attempt');
+
+    // The coordinator removes cert-a from the incident while its retry is queued.
+    kit.incidents.set(INCIDENT, { ...facts(['cert-b']), version: 3 });
+
+    const b = await recordsUntil(kit, 'cert-b', (r) => r.some((x) => x.outcome === 'delivered'), 'cert-b');
+    expect(b.map((r) => r.outcome)).toEqual(['failed', 'delivered']);
+    expect(engaged.requests).toHaveLength(2);
+    const a = await recordsUntil(kit, 'cert-a', (r) => r.some((x) => x.outcome === 'withdrawn'), 'cert-a');
+    expect(a.map((r) => r.outcome)).toEqual(['failed', 'withdrawn']);
+    // Only the first, failed attempt ever reached cert-a's endpoint.
+    expect(removed.requests).toHaveLength(1);
+    expect(await kit.letters('cert-a')).toEqual([]);
+  });
+
+  test('are not sent once the agency’s clearance drops below the event’s label', async ({ kit }) => {
+    // The AMBER event's first attempt fails, the GREEN one goes through at once.
+    let amberTries = 0;
+    const receiver = await kit.receiver((_, request) =>
+      request.body.includes('evt-amber') && amberTries++ === 0 ? 503 : 200,
+    );
+    const secrets = [{ id: 'k1', secret: 'k'.repeat(40) }];
+    kit.agencies.set('cert-a', agency('cert-a', { webhook: { url: `${receiver.origin}/hook`, secrets } }));
+    kit.incidents.set(INCIDENT, facts(['cert-a']));
+    await kit.startDelivery({
+      webhook: { sender: new HttpWebhookSender({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 2_000, clock }) },
+      retry: { baseMs: 400, capMs: 800, maxAttempts: 4 },
+    });
+    await kit.publish('cert-a', { id: 'evt-amber' });
+    await kit.publish('cert-a', { id: 'evt-green', tlp: 'GREEN' });
+    await recordsUntil(
+      kit,
+      'cert-a',
+      (r) => r.filter((x) => x.outcome !== 'held').length >= 2,
+      'first attempts',
+    );
+    kit.agencies.set('cert-a', { ...kit.agencies.get('cert-a')!, clearance: 'GREEN' });
+
+    const records = await recordsUntil(
+      kit,
+      'cert-a',
+      (r) => r.some((x) => x.outcome === 'withdrawn') && r.some((x) => x.outcome === 'delivered'),
+      'the retries',
+    );
+    const outcome = (eventId: string) =>
+      records.filter((r) => r.eventId === eventId && r.outcome !== 'failed').map((r) => r.outcome);
+    expect(outcome('evt-amber')).toEqual(['withdrawn']);
+    // The GREEN event is still the agency's to receive.
+    expect(outcome('evt-green')).toEqual(['delivered']);
+  });
+});
