@@ -38,6 +38,50 @@ describe('the REST door', () => {
     ]);
   });
 
+  test('a report across a boundary opens its own incident; its relation is a cleared coordinator’s only', async ({
+    stack,
+  }) => {
+    const owner = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
+    const prober = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr', clearance: 'RED' });
+    const cleared = await stack.token({ roles: ['coordinator'], clearance: 'RED' });
+    const uncleared = await stack.token({ roles: ['coordinator'], clearance: 'AMBER' });
+    const hidden = await http(stack, 'POST', '/v1/reports', {
+      token: owner,
+      body: reportJson({ tlp: 'TLP_RED' }),
+    });
+    const hiddenId = String((hidden.body['incident'] as { id: string }).id);
+    const probe = await http(stack, 'POST', '/v1/reports', { token: prober, body: reportJson() });
+    expect(probe.status).toBe(201);
+    // Not attached (proto3 JSON leaves false out): its own GREEN incident, as for an unseen indicator.
+    expect(probe.body['attached'] ?? false).toBe(false);
+    expect(probe.body).toMatchObject({ incident: { tlp: 'TLP_GREEN' } });
+    const ownId = String((probe.body['incident'] as { id: string }).id);
+    expect(ownId).not.toBe(hiddenId);
+
+    const relations = (token: string, id: string) =>
+      http(stack, 'GET', `/v1/incidents/${id}/relations`, { token });
+    const seen = await relations(cleared, hiddenId);
+    expect(seen.status).toBe(200);
+    expect(seen.body['relations']).toEqual([
+      expect.objectContaining({
+        incidentId: ownId,
+        relatedIncidentId: hiddenId,
+        tlp: 'TLP_RED',
+        sharedObservables: [{ type: 'url', value: 'https://bank-login.example/secure' }],
+      }),
+    ]);
+    // Everyone else, for the hidden incident or a made-up one, is answered as for no relations.
+    for (const token of [uncleared, owner, prober]) {
+      for (const id of [hiddenId, ownId, 'inc_nothere']) {
+        const other = await relations(token, id);
+        expect({ status: other.status, relations: other.body['relations'] ?? [] }).toEqual({
+          status: 200,
+          relations: [],
+        });
+      }
+    }
+  });
+
   test('returns the first result for a retried Idempotency-Key', async ({ stack }) => {
     const token = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
     const headers = { 'idempotency-key': 'rest-retry-000001' };
