@@ -189,6 +189,78 @@ describe('a report never changes an incident its reporter cannot read, nor hides
   });
 });
 
+describe('possible relations survive crashes and cost no telling time', () => {
+  test('a relation whose audit append failed is recorded, audited and announced once by the sweep', async ({
+    intake: t,
+    nats,
+    mongoClient,
+  }) => {
+    const owner = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
+    const prober = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'AMBER' });
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const indicator = { type: 'domain', value: 'crash-relation.example' };
+    const red = await rpc(t, 'submitReport', report({ tlp: RED, observables: [indicator] }), owner);
+
+    // The store goes away at the relation's audit record, before the submission is finished.
+    const append = t.intake.audit.append.bind(t.intake.audit);
+    t.intake.audit.append = async (record) => {
+      t.intake.audit.append = append;
+      throw new Error(`audit store unavailable (${record.action})`);
+    };
+    const failed = await rpc(
+      t,
+      'submitReport',
+      report({ tlp: GREEN, observables: [indicator] }),
+      prober,
+    ).catch((e: unknown) => failure(e));
+    expect(failed).toMatchObject({ code: status.INTERNAL });
+
+    expect(await t.intake.service.linkUnlinkedReports(0)).toBe(1);
+    expect(await t.intake.service.linkUnlinkedReports(0)).toBe(0);
+    const db = mongoClient.db(t.dbName);
+    expect(await db.collection('audit').countDocuments({ action: 'relation.found' })).toBe(1);
+    expect(await db.collection('audit').countDocuments({ action: 'report.submitted' })).toBe(2);
+    const { relations } = await rpc(
+      t,
+      'listPossibleRelations',
+      { incidentId: red.incident!.id },
+      coordinator,
+    );
+    expect(relations).toEqual([expect.objectContaining({ relatedIncidentId: red.incident!.id, tlp: RED })]);
+    const events = await publishedEvents(t, jetstream(nats), db);
+    expect(events.filter((e) => e.type === 'beacon.incident.relation-found.v1')).toHaveLength(1);
+    expect(await t.intake.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  test('a probe of a hidden indicator takes the same order of time as one of an unseen indicator', async ({
+    intake: t,
+  }) => {
+    const owner = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de', clearance: 'RED' });
+    const prober = await t.token({ roles: ['agency_analyst'], agencyId: 'police-by', clearance: 'RED' });
+    const hidden = (i: number) => ({ type: 'domain', value: `timed-hidden-${i}.example` });
+    for (let i = 0; i < 7; i++) {
+      await rpc(t, 'submitReport', report({ tlp: RED, observables: [hidden(i)] }), owner);
+    }
+    const timed = async (observable: { type: string; value: string }) => {
+      const start = performance.now();
+      const res = await rpc(t, 'submitReport', report({ tlp: CLEAR, observables: [observable] }), prober);
+      expect(res.attached).toBe(false);
+      return performance.now() - start;
+    };
+    const probes: number[] = [];
+    const unseen: number[] = [];
+    // Interleaved, so load on the shared machine falls on both alike.
+    for (let i = 0; i < 7; i++) {
+      unseen.push(await timed({ type: 'domain', value: `timed-unseen-${i}.example` }));
+      probes.push(await timed(hidden(i)));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    // Recording the relation costs a write or two, not an order of magnitude.
+    expect(median(probes) / median(unseen)).toBeLessThan(10);
+    expect(median(unseen) / median(probes)).toBeLessThan(10);
+  });
+});
+
 describe('clearance bounds coordinators, and refusals are no oracle', () => {
   test('a CLEAR-cleared coordinator gets NOT_FOUND for a RED incident and its STIX; RED is served', async ({
     intake: t,
