@@ -64,3 +64,25 @@ describe('victims configuration of its secrets', () => {
     );
   });
 });
+
+describe('victims configuration of disclosure control', () => {
+  const keys = { VICTIMS_KEKS: `k1:${KEK}`, VICTIMS_SEARCH_KEY: SEARCH };
+
+  it('suppresses counts under 5 unless told a higher threshold', () => {
+    expect(loadConfig({ ...base, ...keys }).stats.suppressionThreshold).toBe(5);
+    expect(
+      loadConfig({ ...base, ...keys, VICTIMS_STATS_SUPPRESSION_THRESHOLD: '10' }).stats.suppressionThreshold,
+    ).toBe(10);
+  });
+
+  it('refuses a threshold below 5 with the variable and the reason, rather than raising it silently', () => {
+    for (const low of ['4', '1', '0', '-3']) {
+      const refused = problems({ ...keys, VICTIMS_STATS_SUPPRESSION_THRESHOLD: low });
+      expect(refused).toContain('VICTIMS_STATS_SUPPRESSION_THRESHOLD');
+      expect(refused).toContain('must be at least 5');
+    }
+    expect(problems({ ...keys, VICTIMS_STATS_SUPPRESSION_THRESHOLD: '5.5' })).toContain(
+      'VICTIMS_STATS_SUPPRESSION_THRESHOLD',
+    );
+  });
+});

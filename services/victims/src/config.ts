@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_DISCLOSURE_THRESHOLD } from '@beacon/domain';
 import {
   AUTH_ENV,
   authConfigFrom,
@@ -51,6 +52,19 @@ const schema = {
    */
   VICTIMS_SEARCH_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   VICTIMS_SEARCH_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Counts of people in statistics under this are suppressed. Raising it protects more; it is
+   * never below 5 (the trust model's floor), and a lower value is refused, not silently raised.
+   */
+  VICTIMS_STATS_SUPPRESSION_THRESHOLD: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(
+      MIN_DISCLOSURE_THRESHOLD,
+      `must be at least ${MIN_DISCLOSURE_THRESHOLD}: smaller counts of people single them out`,
+    )
+    .max(1000, 'must be at most 1000')
+    .default(MIN_DISCLOSURE_THRESHOLD),
   /** How often the outbox relay looks for events nobody announced (a crash, another replica). */
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   LOG_LEVEL: env.logLevel(),
@@ -100,6 +114,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     auth: authConfigFrom(raw),
     keys: { keks, current, searchKey },
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    stats: { suppressionThreshold: raw.VICTIMS_STATS_SUPPRESSION_THRESHOLD },
     metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;

@@ -93,6 +93,7 @@ export async function startVictims(
     onReleaseFailure: (organisationId, error) =>
       logger.warn({ err: error, organisationId }, 'a referral place could not be given back'),
     onPartialImport: (error, rows) => logger.warn({ err: error, rows }, 'part of an import was not stored'),
+    statsThreshold: config.stats.suppressionThreshold,
   });
   relay.start();
 

@@ -101,7 +101,13 @@ describe('victims through the gateway', () => {
     expect(denied.type).toContain('application/problem+json');
     expect(denied.json).toMatchObject({ grpcStatus: 'PERMISSION_DENIED' });
     const stats = await rest('GET', '/v1/victim-stats?incidentId=inc_campaign1', coordinator);
-    expect(stats.json).toMatchObject({ cases: 1, byNeed: [{ key: 'financial-loss', cases: 1 }] });
+    // One victim: every count of people is suppressed, never shown as 1
+    expect(stats.json).toMatchObject({
+      casesSuppressed: true,
+      suppressionThreshold: 5,
+      byNeed: [{ key: 'financial-loss', suppressed: true }],
+    });
+    expect(stats.json).not.toHaveProperty('cases');
     const other = await rest(
       'GET',
       `/v1/victim-cases/${summary.id}`,
@@ -196,8 +202,10 @@ describe('victims through the gateway', () => {
       const coordinator = await t.token(['coordinator']);
       const stats = await beacon(coordinator, ['victims', 'stats', '--incident', 'inc_campaign1']);
       expect(stats).toMatchObject({ code: 0 });
-      expect(stats.stdout).toContain('3 cases, 0 urgent, 0 erased');
-      expect(stats.stdout).toContain('needs: financial-loss 3');
+      // three victims: under the threshold, printed as such, never as 3 (nor as 0)
+      expect(stats.stdout).toContain('<5 cases, 0 urgent, 0 erased');
+      expect(stats.stdout).toContain('needs: financial-loss <5');
+      expect(stats.stdout).not.toMatch(/\b3\b/);
       const reference = refs[1]!.split(',')[2]!;
       const status = await beacon(await t.token(['service']), ['victims', 'status', reference.toLowerCase()]);
       expect(status).toMatchObject({ code: 0, stdout: 'open\n' });

@@ -152,18 +152,24 @@ export const victimsImportCommand: Command = {
 interface Count {
   readonly key?: string;
   readonly cases?: number;
+  /** Too small to show without singling people out. */
+  readonly suppressed?: boolean;
 }
 
 interface StatsResponse {
   readonly cases?: number;
+  readonly casesSuppressed?: boolean;
   readonly urgent?: number;
+  readonly urgentSuppressed?: boolean;
   readonly erased?: number;
+  readonly erasedSuppressed?: boolean;
+  readonly suppressionThreshold?: number;
   readonly byStatus?: readonly Count[];
   readonly byNeed?: readonly Count[];
   readonly byJurisdiction?: readonly Count[];
-  readonly byScreeningResult?: readonly Count[];
+  readonly byLanguage?: readonly Count[];
   readonly referrals?: readonly Count[];
-  readonly losses?: readonly { currency?: string; band?: string; cases?: number }[];
+  readonly losses?: readonly { currency?: string; band?: string; cases?: number; suppressed?: boolean }[];
 }
 
 export const victimsStatsCommand: Command = {
@@ -180,24 +186,33 @@ export const victimsStatsCommand: Command = {
       context.io.stdout.write(jsonText(stats));
       return 0;
     }
+    // A suppressed count is shown as under the threshold it was suppressed under, never as 0.
+    const below = `<${stats.suppressionThreshold || 5}`;
+    const n = (cases: number | undefined, suppressed: boolean | undefined) =>
+      suppressed ? below : String(cases ?? 0);
     const list = (title: string, counts: readonly Count[] | undefined) =>
       counts && counts.length > 0
-        ? `  ${title}: ${counts.map((c) => `${c.key} ${c.cases ?? 0}`).join(', ')}\n`
+        ? `  ${title}: ${counts.map((c) => `${c.key} ${n(c.cases, c.suppressed)}`).join(', ')}\n`
         : '';
     context.io.stdout.write(
-      `${stats.cases ?? 0} cases, ${stats.urgent ?? 0} urgent, ${stats.erased ?? 0} erased\n` +
+      `${n(stats.cases, stats.casesSuppressed)} cases, ${n(stats.urgent, stats.urgentSuppressed)} urgent, ` +
+        `${n(stats.erased, stats.erasedSuppressed)} erased\n` +
         list('status', stats.byStatus) +
         list('needs', stats.byNeed) +
         list('jurisdictions', stats.byJurisdiction) +
-        list('screening', stats.byScreeningResult) +
+        list('languages', stats.byLanguage) +
         list('referrals', stats.referrals) +
         list(
           'losses',
           stats.losses?.map((l) => ({
             key: `${l.currency} ${(l.band ?? '').replace(/^LOSS_BAND_/, '').toLowerCase()}`,
             cases: l.cases ?? 0,
+            ...(l.suppressed ? { suppressed: true } : {}),
           })),
-        ),
+        ) +
+        (stats.suppressionThreshold
+          ? `  (counts under ${stats.suppressionThreshold} are suppressed: ${below})\n`
+          : ''),
     );
     return 0;
   },

@@ -1,3 +1,4 @@
+import type { ReleasedCount } from '@beacon/domain';
 import { victimsV1 } from '@beacon/proto';
 import { hasConsent } from '../domain/consent.js';
 import { nextDue } from '../domain/follow-up.js';
@@ -31,7 +32,7 @@ import {
   type Referral,
   type Victim,
 } from '../domain/model.js';
-import type { VictimStats } from '../domain/stats.js';
+import type { ReleasedVictimStats } from '../domain/stats.js';
 import { statusOf, type CaseEvent, type CaseState } from '../domain/victim-case.js';
 import type { PersonalData } from '../app/personal-data.js';
 import type { StoredOrganisation } from '../app/ports.js';
@@ -294,19 +295,27 @@ export function organisationToProto(o: StoredOrganisation): victimsV1.SupportOrg
   };
 }
 
-const counts = (map: ReadonlyMap<string, number>): victimsV1.Count[] =>
-  [...map].sort(([a], [b]) => a.localeCompare(b)).map(([key, cases]) => ({ key, cases }));
+/** A released count as the wire carries it: a suppressed one is 0 with its flag set. */
+const wire = (c: ReleasedCount) => ({ cases: c.suppressed ? 0 : c.count, suppressed: c.suppressed });
 
-export function statsToProto(stats: VictimStats): victimsV1.GetVictimStatsResponse {
+const counts = (map: ReadonlyMap<string, ReleasedCount>): victimsV1.Count[] =>
+  [...map].sort(([a], [b]) => a.localeCompare(b)).map(([key, count]) => ({ key, ...wire(count) }));
+
+export function statsToProto(stats: ReleasedVictimStats): victimsV1.GetVictimStatsResponse {
+  const [cases, urgent, erased] = [stats.cases, stats.urgent, stats.erased].map(wire);
   return {
-    cases: stats.cases,
-    urgent: stats.urgent,
-    erased: stats.erased,
+    cases: cases!.cases,
+    casesSuppressed: cases!.suppressed,
+    urgent: urgent!.cases,
+    urgentSuppressed: urgent!.suppressed,
+    erased: erased!.cases,
+    erasedSuppressed: erased!.suppressed,
+    suppressionThreshold: stats.threshold,
     byStatus: counts(stats.byStatus),
     byNeed: counts(stats.byNeed),
     byJurisdiction: counts(stats.byJurisdiction),
     byLanguage: counts(stats.byLanguage),
-    byScreeningResult: counts(stats.byScreeningResult),
+    byScreeningResult: [],
     referrals: counts(stats.referrals),
     losses: [...stats.losses]
       .sort(([a], [b]) => a.localeCompare(b))
@@ -314,7 +323,7 @@ export function statsToProto(stats: VictimStats): victimsV1.GetVictimStatsRespon
         LOSS_BANDS.filter((b) => bands.has(b)).map((band) => ({
           currency,
           band: codecs.lossBand.toProto(band),
-          cases: bands.get(band)!,
+          ...wire(bands.get(band)!),
         })),
       ),
   };

@@ -1,4 +1,4 @@
-import type { Jurisdiction } from '@beacon/domain';
+import { disclosureThreshold, type Jurisdiction } from '@beacon/domain';
 import {
   canListAudit,
   caseListScope,
@@ -34,7 +34,7 @@ import type {
 } from '../domain/model.js';
 import { assessNeeds } from '../domain/needs.js';
 import { routeReferrals, type RoutingPick } from '../domain/referral-routing.js';
-import { StatsAccumulator, type VictimStats } from '../domain/stats.js';
+import { releaseStats, StatsAccumulator, type ReleasedVictimStats } from '../domain/stats.js';
 import {
   addReferrals,
   closeCase,
@@ -92,6 +92,8 @@ export interface VictimsDeps {
   readonly onReleaseFailure?: (organisationId: string, error: unknown) => void;
   /** Part of an import could not be stored; its rows were answered as not stored. */
   readonly onPartialImport?: (error: unknown, rows: number) => void;
+  /** Counts of people under this are suppressed in statistics; never below 5 whatever is given. */
+  readonly statsThreshold?: number;
 }
 
 export interface ConsentInput {
@@ -420,13 +422,15 @@ export class VictimsService {
   async stats(
     caller: Caller,
     filter: { readonly incidentId?: string; readonly jurisdiction?: string },
-  ): Promise<VictimStats> {
+  ): Promise<ReleasedVictimStats> {
     const scope = statsScope(caller);
     if (!scope)
       throw refuse('victim statistics are for coordinators, auditors, services and victim officers');
     const accumulator = new StatsAccumulator();
     await this.deps.cases.scan(scope, filter, (state) => accumulator.add(state));
-    return accumulator.result();
+    // Suppressed for every caller, victim officers included: statistics are shared as figures,
+    // not read as cases (an officer reads its cases themselves through the case RPCs).
+    return releaseStats(accumulator.result(), disclosureThreshold(this.deps.statsThreshold));
   }
 
   // ── Changes ───────────────────────────────────────────────────────────────────────────

@@ -1,12 +1,12 @@
-import type { Tlp } from '@beacon/domain';
+import { isCoordinationCentre, type Principal } from '@beacon/domain';
 
-/** The parts of a verified caller that authorisation looks at. */
-export interface Caller {
-  readonly subject: string;
-  readonly roles: readonly string[];
-  readonly agencyId: string | undefined;
-  readonly clearance: Tlp;
-}
+/**
+ * The parts of a verified caller that authorisation looks at: the trust model's principal.
+ * A victim case's personal data carries no TLP label (trust model, "Labels"): it belongs to the
+ * support organisations the case is assigned to, so clearance plays no part here, and no role
+ * outside those organisations' victim officers reads it, whatever its clearance.
+ */
+export type Caller = Principal;
 
 const has = (caller: Caller, ...roles: string[]) => caller.roles.some((r) => roles.includes(r));
 
@@ -77,13 +77,14 @@ export function canOpenCase(caller: Caller): boolean {
 }
 
 /**
- * Statistics: counts and needs, never identities. Coordinators, auditors and services see
- * every case; a victim officer their organisation's.
+ * Statistics: counts and needs, never identities, every small count suppressed
+ * (`releaseStats`). The coordination centre (coordinators, auditors, services) counts every
+ * case; a victim officer their organisation's. Statistics are all the centre sees of victims.
  */
 export type StatsScope = { readonly kind: 'all' } | { readonly kind: 'organisation'; readonly orgId: string };
 
 export function statsScope(caller: Caller): StatsScope | undefined {
-  if (has(caller, 'coordinator', 'auditor', 'service')) return { kind: 'all' };
+  if (isCoordinationCentre(caller)) return { kind: 'all' };
   const org = officerOrganisation(caller);
   return org ? { kind: 'organisation', orgId: org } : undefined;
 }

@@ -1664,19 +1664,36 @@ export interface GetVictimStatsRequest {
   jurisdiction: string;
 }
 
+/**
+ * A count of people in statistics. One from 1 to under the suppression threshold singles
+ * people out: it is returned suppressed, with `cases` 0.
+ */
 export interface Count {
   key: string;
   cases: number;
+  /** `cases` is withheld: under the threshold, or the only other way to work out one that is. */
+  suppressed: boolean;
 }
 
 export interface LossCount {
   currency: string;
   band: LossBand;
   cases: number;
+  /** `cases` is withheld as under the threshold. */
+  suppressed: boolean;
 }
 
+/**
+ * Statistics about people never single anyone out: every count from 1 to under
+ * `suppression_threshold` (5 unless configured higher, never lower) is suppressed (its number
+ * 0 and its `*_suppressed` or `suppressed` flag set); where the parts of a breakdown add up to
+ * the cases (status, jurisdiction, language, erased cases as a part of their own), a second
+ * part is suppressed with a lone one so that it cannot be worked out by subtraction. Erased
+ * cases count in `cases` and `erased` only, never in a breakdown.
+ */
 export interface GetVictimStatsResponse {
   cases: number;
+  /** Open cases at risk, not erased. */
   urgent: number;
   erased: number;
   /** By status name, e.g. "open". */
@@ -1685,11 +1702,20 @@ export interface GetVictimStatsResponse {
   byNeed: Count[];
   byJurisdiction: Count[];
   byLanguage: Count[];
-  /** By screening result, e.g. "severe". */
+  /**
+   * Never filled: per-person screening results (PHQ-4, K10 bands) never leave the case.
+   *
+   * @deprecated
+   */
   byScreeningResult: Count[];
   /** By referral state, e.g. "accepted". */
   referrals: Count[];
   losses: LossCount[];
+  casesSuppressed: boolean;
+  urgentSuppressed: boolean;
+  erasedSuppressed: boolean;
+  /** The threshold counts were suppressed under. */
+  suppressionThreshold: number;
 }
 
 export interface SupportOrganisation {
@@ -9256,7 +9282,7 @@ export const GetVictimStatsRequest: MessageFns<GetVictimStatsRequest> = {
 };
 
 function createBaseCount(): Count {
-  return { key: "", cases: 0 };
+  return { key: "", cases: 0, suppressed: false };
 }
 
 export const Count: MessageFns<Count> = {
@@ -9266,6 +9292,9 @@ export const Count: MessageFns<Count> = {
     }
     if (message.cases !== 0) {
       writer.uint32(16).uint32(message.cases);
+    }
+    if (message.suppressed !== false) {
+      writer.uint32(24).bool(message.suppressed);
     }
     return writer;
   },
@@ -9299,6 +9328,14 @@ export const Count: MessageFns<Count> = {
             message.cases = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.suppressed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9315,6 +9352,7 @@ export const Count: MessageFns<Count> = {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       cases: isSet(object.cases) ? globalThis.Number(object.cases) : 0,
+      suppressed: isSet(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
     };
   },
 
@@ -9326,6 +9364,9 @@ export const Count: MessageFns<Count> = {
     if (message.cases !== 0) {
       obj.cases = Math.round(message.cases);
     }
+    if (message.suppressed !== false) {
+      obj.suppressed = message.suppressed;
+    }
     return obj;
   },
 
@@ -9336,12 +9377,13 @@ export const Count: MessageFns<Count> = {
     const message = createBaseCount();
     message.key = object.key ?? "";
     message.cases = object.cases ?? 0;
+    message.suppressed = object.suppressed ?? false;
     return message;
   },
 };
 
 function createBaseLossCount(): LossCount {
-  return { currency: "", band: 0, cases: 0 };
+  return { currency: "", band: 0, cases: 0, suppressed: false };
 }
 
 export const LossCount: MessageFns<LossCount> = {
@@ -9354,6 +9396,9 @@ export const LossCount: MessageFns<LossCount> = {
     }
     if (message.cases !== 0) {
       writer.uint32(24).uint32(message.cases);
+    }
+    if (message.suppressed !== false) {
+      writer.uint32(32).bool(message.suppressed);
     }
     return writer;
   },
@@ -9395,6 +9440,14 @@ export const LossCount: MessageFns<LossCount> = {
             message.cases = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.suppressed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9412,6 +9465,7 @@ export const LossCount: MessageFns<LossCount> = {
       currency: isSet(object.currency) ? globalThis.String(object.currency) : "",
       band: isSet(object.band) ? lossBandFromJSON(object.band) : 0,
       cases: isSet(object.cases) ? globalThis.Number(object.cases) : 0,
+      suppressed: isSet(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
     };
   },
 
@@ -9426,6 +9480,9 @@ export const LossCount: MessageFns<LossCount> = {
     if (message.cases !== 0) {
       obj.cases = Math.round(message.cases);
     }
+    if (message.suppressed !== false) {
+      obj.suppressed = message.suppressed;
+    }
     return obj;
   },
 
@@ -9437,6 +9494,7 @@ export const LossCount: MessageFns<LossCount> = {
     message.currency = object.currency ?? "";
     message.band = object.band ?? 0;
     message.cases = object.cases ?? 0;
+    message.suppressed = object.suppressed ?? false;
     return message;
   },
 };
@@ -9453,6 +9511,10 @@ function createBaseGetVictimStatsResponse(): GetVictimStatsResponse {
     byScreeningResult: [],
     referrals: [],
     losses: [],
+    casesSuppressed: false,
+    urgentSuppressed: false,
+    erasedSuppressed: false,
+    suppressionThreshold: 0,
   };
 }
 
@@ -9487,6 +9549,18 @@ export const GetVictimStatsResponse: MessageFns<GetVictimStatsResponse> = {
     }
     for (const v of message.losses) {
       LossCount.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.casesSuppressed !== false) {
+      writer.uint32(88).bool(message.casesSuppressed);
+    }
+    if (message.urgentSuppressed !== false) {
+      writer.uint32(96).bool(message.urgentSuppressed);
+    }
+    if (message.erasedSuppressed !== false) {
+      writer.uint32(104).bool(message.erasedSuppressed);
+    }
+    if (message.suppressionThreshold !== 0) {
+      writer.uint32(112).uint32(message.suppressionThreshold);
     }
     return writer;
   },
@@ -9584,6 +9658,38 @@ export const GetVictimStatsResponse: MessageFns<GetVictimStatsResponse> = {
             message.losses.push(LossCount.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.casesSuppressed = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.urgentSuppressed = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.erasedSuppressed = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.suppressionThreshold = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9628,6 +9734,26 @@ export const GetVictimStatsResponse: MessageFns<GetVictimStatsResponse> = {
         : [],
       referrals: globalThis.Array.isArray(object?.referrals) ? object.referrals.map((e: any) => Count.fromJSON(e)) : [],
       losses: globalThis.Array.isArray(object?.losses) ? object.losses.map((e: any) => LossCount.fromJSON(e)) : [],
+      casesSuppressed: isSet(object.casesSuppressed)
+        ? globalThis.Boolean(object.casesSuppressed)
+        : isSet(object.cases_suppressed)
+        ? globalThis.Boolean(object.cases_suppressed)
+        : false,
+      urgentSuppressed: isSet(object.urgentSuppressed)
+        ? globalThis.Boolean(object.urgentSuppressed)
+        : isSet(object.urgent_suppressed)
+        ? globalThis.Boolean(object.urgent_suppressed)
+        : false,
+      erasedSuppressed: isSet(object.erasedSuppressed)
+        ? globalThis.Boolean(object.erasedSuppressed)
+        : isSet(object.erased_suppressed)
+        ? globalThis.Boolean(object.erased_suppressed)
+        : false,
+      suppressionThreshold: isSet(object.suppressionThreshold)
+        ? globalThis.Number(object.suppressionThreshold)
+        : isSet(object.suppression_threshold)
+        ? globalThis.Number(object.suppression_threshold)
+        : 0,
     };
   },
 
@@ -9663,6 +9789,18 @@ export const GetVictimStatsResponse: MessageFns<GetVictimStatsResponse> = {
     if (message.losses?.length) {
       obj.losses = message.losses.map((e) => LossCount.toJSON(e));
     }
+    if (message.casesSuppressed !== false) {
+      obj.casesSuppressed = message.casesSuppressed;
+    }
+    if (message.urgentSuppressed !== false) {
+      obj.urgentSuppressed = message.urgentSuppressed;
+    }
+    if (message.erasedSuppressed !== false) {
+      obj.erasedSuppressed = message.erasedSuppressed;
+    }
+    if (message.suppressionThreshold !== 0) {
+      obj.suppressionThreshold = Math.round(message.suppressionThreshold);
+    }
     return obj;
   },
 
@@ -9681,6 +9819,10 @@ export const GetVictimStatsResponse: MessageFns<GetVictimStatsResponse> = {
     message.byScreeningResult = object.byScreeningResult?.map((e) => Count.fromPartial(e)) || [];
     message.referrals = object.referrals?.map((e) => Count.fromPartial(e)) || [];
     message.losses = object.losses?.map((e) => LossCount.fromPartial(e)) || [];
+    message.casesSuppressed = object.casesSuppressed ?? false;
+    message.urgentSuppressed = object.urgentSuppressed ?? false;
+    message.erasedSuppressed = object.erasedSuppressed ?? false;
+    message.suppressionThreshold = object.suppressionThreshold ?? 0;
     return message;
   },
 };
@@ -12030,7 +12172,7 @@ export const VictimsServiceService = {
   },
   /**
    * Erasure (GDPR Art. 17): destroys the victim's data key, so the encrypted personal data
-   * can never be read again, and closes the case; its statistics remain.
+   * can never be read again, and closes the case; it still counts in statistics' totals.
    */
   eraseVictimData: {
     path: "/beacon.victims.v1.VictimsService/EraseVictimData" as const,
@@ -12056,8 +12198,8 @@ export const VictimsServiceService = {
     responseDeserialize: (value: Buffer): LookupCaseStatusResponse => LookupCaseStatusResponse.decode(value),
   },
   /**
-   * Counts and needs (coordinators and services: every case; victim officers: their
-   * organisation's), never identities.
+   * Counts and needs (coordinators, auditors and services: every case; victim officers: their
+   * organisation's), never identities, with small counts suppressed (see the response).
    */
   getVictimStats: {
     path: "/beacon.victims.v1.VictimsService/GetVictimStats" as const,
@@ -12194,14 +12336,14 @@ export interface VictimsServiceServer extends UntypedServiceImplementation {
   closeCase: handleUnaryCall<CloseCaseRequest, CloseCaseResponse>;
   /**
    * Erasure (GDPR Art. 17): destroys the victim's data key, so the encrypted personal data
-   * can never be read again, and closes the case; its statistics remain.
+   * can never be read again, and closes the case; it still counts in statistics' totals.
    */
   eraseVictimData: handleUnaryCall<EraseVictimDataRequest, EraseVictimDataResponse>;
   /** The status of a case by the reference the victim holds, and nothing else. */
   lookupCaseStatus: handleUnaryCall<LookupCaseStatusRequest, LookupCaseStatusResponse>;
   /**
-   * Counts and needs (coordinators and services: every case; victim officers: their
-   * organisation's), never identities.
+   * Counts and needs (coordinators, auditors and services: every case; victim officers: their
+   * organisation's), never identities, with small counts suppressed (see the response).
    */
   getVictimStats: handleUnaryCall<GetVictimStatsRequest, GetVictimStatsResponse>;
   /**
@@ -12501,7 +12643,7 @@ export interface VictimsServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Erasure (GDPR Art. 17): destroys the victim's data key, so the encrypted personal data
-   * can never be read again, and closes the case; its statistics remain.
+   * can never be read again, and closes the case; it still counts in statistics' totals.
    */
   eraseVictimData(
     request: EraseVictimDataRequest,
@@ -12535,8 +12677,8 @@ export interface VictimsServiceClient extends Client {
     callback: (error: ServiceError | null, response: LookupCaseStatusResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Counts and needs (coordinators and services: every case; victim officers: their
-   * organisation's), never identities.
+   * Counts and needs (coordinators, auditors and services: every case; victim officers: their
+   * organisation's), never identities, with small counts suppressed (see the response).
    */
   getVictimStats(
     request: GetVictimStatsRequest,
