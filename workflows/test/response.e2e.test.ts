@@ -94,10 +94,11 @@ async function noticesIn(
   agencyId: string,
   incidentId: string,
 ) {
-  const subject = `${s.feeds.root}.${agencyId}.notify.engagement-requested`;
+  // Feed subjects name the incident and the label between the agency and the event type.
+  const subject = `${s.feeds.root}.${agencyId}.*.*.notify.engagement-requested`;
   const jsm = await jetstream(nats).jetstreamManager();
   const info = await jsm.streams.info(s.feeds.stream, { subjects_filter: subject });
-  const count = info.state.subjects?.[subject] ?? 0;
+  const count = Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
   const ranks: number[] = [];
   if (count === 0) return ranks;
   const consumer = await jetstream(nats).consumers.get(s.feeds.stream, { filter_subjects: [subject] });

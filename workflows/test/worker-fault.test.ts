@@ -17,13 +17,14 @@ import type { incidentResponse } from '../src/workflows/index.js';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
 
 async function noticeCount(s: ResponseStack, nats: Parameters<typeof jetstream>[0], agencyId: string) {
-  const subject = `${s.feeds.root}.${agencyId}.notify.engagement-requested`;
+  // Feed subjects name the incident and the label between the agency and the event type.
+  const subject = `${s.feeds.root}.${agencyId}.*.*.notify.engagement-requested`;
   const info = await (
     await jetstream(nats).jetstreamManager()
   ).streams.info(s.feeds.stream, {
     subjects_filter: subject,
   });
-  return info.state.subjects?.[subject] ?? 0;
+  return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
 }
 
 describe('the worker killed mid-response', () => {
@@ -173,7 +174,7 @@ describe('the worker killed mid-response', () => {
       expect((await response.result()).phase).toBe('closed');
       // Each feed holds exactly the notices sent: cert-bayern's duty officer and deputy, once each.
       const ranks = async (agencyId: string) => {
-        const subject = `${s.feeds.root}.${agencyId}.notify.engagement-requested`;
+        const subject = `${s.feeds.root}.${agencyId}.*.*.notify.engagement-requested`;
         const consumer = await jetstream(nats).consumers.get(s.feeds.stream, { filter_subjects: [subject] });
         const found: [string, number][] = [];
         for await (const m of await consumer.fetch({ max_messages: 10, expires: 2_000 })) {
