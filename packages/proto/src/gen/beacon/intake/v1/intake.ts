@@ -249,11 +249,14 @@ export interface SubmitReportRequest {
 }
 
 export interface SubmitReportResponse {
-  /** Its incident_id is empty when the caller may not see that incident. */
+  /**
+   * Its incident_id is empty when the caller may not see that incident (a report labelled above
+   * the reporter's own clearance).
+   */
   report?:
     | Report
     | undefined;
-  /** Absent when the caller may not see the incident the report joined. */
+  /** Absent when the caller may not see the incident the report went to. */
   incident?:
     | Incident
     | undefined;
@@ -4704,7 +4707,11 @@ export type IntakeServiceService = typeof IntakeServiceService;
 export const IntakeServiceService = {
   /**
    * Files a report; it opens a new incident or, when its observables correlate with a recent
-   * incident's, attaches to that one.
+   * incident's that the reporter may read and that is labelled at least as restrictively as the
+   * report, attaches to that one. A match the report may not join is answered exactly as an
+   * indicator seen nowhere (the report opens its own incident) and is recorded as a possible
+   * relation for coordinators cleared for both incidents. A joining report never changes the
+   * incident's label; only the source agency's own report moves its awareness time.
    */
   submitReport: {
     path: "/beacon.intake.v1.IntakeService/SubmitReport" as const,
@@ -4904,7 +4911,11 @@ export const IntakeServiceService = {
 export interface IntakeServiceServer extends UntypedServiceImplementation {
   /**
    * Files a report; it opens a new incident or, when its observables correlate with a recent
-   * incident's, attaches to that one.
+   * incident's that the reporter may read and that is labelled at least as restrictively as the
+   * report, attaches to that one. A match the report may not join is answered exactly as an
+   * indicator seen nowhere (the report opens its own incident) and is recorded as a possible
+   * relation for coordinators cleared for both incidents. A joining report never changes the
+   * incident's label; only the source agency's own report moves its awareness time.
    */
   submitReport: handleUnaryCall<SubmitReportRequest, SubmitReportResponse>;
   /** Opens an incident directly (coordinators). */
@@ -4962,7 +4973,11 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
 export interface IntakeServiceClient extends Client {
   /**
    * Files a report; it opens a new incident or, when its observables correlate with a recent
-   * incident's, attaches to that one.
+   * incident's that the reporter may read and that is labelled at least as restrictively as the
+   * report, attaches to that one. A match the report may not join is answered exactly as an
+   * indicator seen nowhere (the report opens its own incident) and is recorded as a possible
+   * relation for coordinators cleared for both incidents. A joining report never changes the
+   * incident's label; only the source agency's own report moves its awareness time.
    */
   submitReport(
     request: SubmitReportRequest,
