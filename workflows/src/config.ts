@@ -56,7 +56,10 @@ const schema = {
   ...NATS_CLIENT_ENV,
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
-  /** host:port of intake and notify, which every response needs. */
+  /**
+   * host:port of intake and notify, which every response needs; the response API asks intake,
+   * as each caller, whether the incident is there for that caller.
+   */
   INTAKE_ADDRESS: env.hostPort(),
   NOTIFY_ADDRESS: env.hostPort(),
   /** host:port of impact; without it responses go on without cascades. */
