@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { commonV1, intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
-import { publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
+import { openRequest, publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
 
 // Regression tests for the attacks of issue 19 on intake: writing into, re-labelling and
 // probing incidents the reporter cannot read, and clearance ignored for coordinators.
@@ -330,6 +330,11 @@ describe('clearance bounds coordinators, and refusals are no oracle', () => {
         )
       ).incident?.version,
     ).toBe(2);
+    // Nor may a coordinator open an incident it could not read itself.
+    expect(await refused(rpc(t, 'openIncident', openRequest({ tlp: RED }), low))).toMatchObject({
+      code: status.PERMISSION_DENIED,
+    });
+    expect((await rpc(t, 'openIncident', openRequest({ tlp: CLEAR }), low)).incident?.tlp).toBe(CLEAR);
     // An agency may never command: refused whatever the incident, as its role says.
     const agency = await refused(
       rpc(t, 'transitionIncident', { incidentId: id, toStatus: 3, expectedVersion: 0, reason: '' }, owner),
