@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { describe, expect } from 'vitest';
 import type { Tlp } from '@beacon/domain';
 import { encodeEnvelope, tlpFromProto } from '@beacon/platform';
-import { notifyV1 } from '@beacon/proto';
+import type { notifyV1 } from '@beacon/proto';
 import { test as base, waitFor } from '@beacon/testkit';
 import { feedSubject } from '../src/adapters/nats/feeds.js';
 import { agency, call, engage, openIncident, startStack, subscription, type Stack } from './harness.js';
@@ -220,5 +220,27 @@ describe('no oracles', () => {
       timeoutMs: 20_000,
       intervalMs: 200,
     });
+  });
+});
+
+describe('feed credentials', () => {
+  test('last hours: a request for more than the deployment’s maximum (24 h by default) is refused', async ({
+    stack: t,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    await call(t.notifyClient, 'putAgency', { agency: agency('cert-a', 'RED'), expectedVersion: 0 }, cc);
+    const admin = await t.token(['agency_admin'], 'cert-a');
+    const issue = (ttlHours: number) =>
+      call(t.notifyClient, 'issueFeedCredentials', { agencyId: 'cert-a', ttlHours }, admin).then(
+        () => 'issued',
+        (e: ServiceError) => `${e.code} ${e.details}`,
+      );
+    expect(await issue(25)).toMatch(new RegExp(`^${status.INVALID_ARGUMENT} `));
+    expect(await issue(7 * 24)).toMatch(new RegExp(`^${status.INVALID_ARGUMENT} `));
+    // Within bounds the request passes validation; this stack holds no signing key to mint with.
+    expect(await issue(24)).toBe(
+      `${status.FAILED_PRECONDITION} this deployment issues no NATS credentials: use StreamFeed`,
+    );
+    expect(await issue(0)).toBe(await issue(24));
   });
 });

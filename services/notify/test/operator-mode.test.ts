@@ -1,19 +1,28 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { credsAuthenticator } from '@nats-io/nats-core';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { expect } from 'vitest';
-import { createLogger, NatsConnectError } from '@beacon/platform';
+import type { Jurisdiction } from '@beacon/domain';
+import { createLogger, encodeEnvelope, NatsConnectError } from '@beacon/platform';
+import { eventsV1, intakeV1 } from '@beacon/proto';
 import {
   startDedicated,
   test as base,
   type DedicatedServer,
   type Endpoints,
   type TestNames,
+  waitFor,
 } from '@beacon/testkit';
 import {
+  agencyConsumerName,
+  agencyFeedFilter,
+  agencyInboxPrefix,
   createOperatorSetup,
+  FEED_SUBJECT_ROOT,
+  FEEDS_STREAM,
+  mintAgencyUser,
   mintServiceUser,
   renderOperatorConfig,
   type OperatorSetup,
@@ -141,3 +150,143 @@ test('notify is refused at start without credentials, or with a user another ope
     /\(credentials file .*stranger\.creds\): .*Authorization Violation/i,
   );
 });
+
+test('an agency removed from an incident cannot read its withdrawn copies with NATS credentials issued before', async ({
+  infra,
+  names,
+  operator,
+  server,
+}) => {
+  const dir = join(server.process.spec.logFile, '..');
+  const credsFile = join(dir, 'notify-withdrawal.creds');
+  writeFileSync(credsFile, (await mintServiceUser(operator.signer, { name: 'notify' })).creds);
+  const signerFile = join(dir, 'signer-withdrawal.json');
+  writeFileSync(signerFile, JSON.stringify(operator.signer));
+  // Agencies' permissions name the production stream and subjects: the dedicated server has
+  // them to itself.
+  const notify = await start({
+    ...notifyEnv(infra, names, server),
+    FEEDS_STREAM: FEEDS_STREAM,
+    FEEDS_SUBJECT_ROOT: FEED_SUBJECT_ROOT,
+    NATS_CREDS_FILE: credsFile,
+    NATS_ACCOUNT_SIGNER_FILE: signerFile,
+  });
+  const connectAs = async (creds: string, inboxPrefix?: string) =>
+    connect({
+      servers: server.url,
+      authenticator: credsAuthenticator(encode(creds)),
+      ...(inboxPrefix ? { inboxPrefix } : {}),
+    });
+  const admin = await connectAs((await mintServiceUser(operator.signer, { name: 'intake' })).creds);
+  const agencies: NatsConnection[] = [];
+  try {
+    const cc = { subject: 'cc', roles: ['coordinator'], agencyId: undefined, clearance: 'RED' as const };
+    for (const id of ['cert-a', 'cert-b']) {
+      await notify.service.putAgency(cc, registered(id), 0);
+      await notify.service.putSubscription(cc, { id: 'all', agencyId: id });
+    }
+    const js = jetstream(admin);
+    const publish = async (event: string, engagedAgencyIds: string[], version: number, data: Uint8Array) => {
+      const envelope = encodeEnvelope({
+        id: `evt-${event}-${version}`,
+        time: new Date(),
+        source: 'intake',
+        domain: 'incident',
+        event,
+        subject: 'incident/inc_red1',
+        tlp: 'RED',
+        incidentId: 'inc_red1',
+        schema: 'beacon.intake.v1.X',
+        data,
+      });
+      await js.publish(`${names.subject('beacon.evt')}.${envelope.subject}`, envelope.data, {
+        msgID: `evt-${event}-${version}`,
+      });
+    };
+    const incident = (engagedAgencyIds: string[], version: number) =>
+      intakeV1.Incident.fromPartial({
+        id: 'inc_red1',
+        tlp: 5,
+        sectors: ['energy'],
+        jurisdictions: ['DE'],
+        engagedAgencyIds,
+        version,
+      });
+    await publish(
+      'opened',
+      ['cert-a', 'cert-b'],
+      1,
+      intakeV1.IncidentOpened.encode({ incident: incident(['cert-a', 'cert-b'], 1) }).finish(),
+    );
+
+    // Each agency reads its feed with credentials only it can use, as IssueFeedCredentials mints them.
+    const read = async (agencyId: string, creds: string) => {
+      const nc = await connectAs(creds, agencyInboxPrefix(agencyId));
+      agencies.push(nc);
+      const jsm = await jetstreamManager(nc);
+      const durable = agencyConsumerName(agencyId);
+      await jsm.consumers.delete(FEEDS_STREAM, durable).catch(() => undefined);
+      await jsm.consumers.add(FEEDS_STREAM, {
+        durable_name: durable,
+        filter_subject: agencyFeedFilter(agencyId),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+      });
+      const consumer = await jetstream(nc).consumers.get(FEEDS_STREAM, durable);
+      const pending = (await consumer.info()).num_pending;
+      const types: string[] = [];
+      if (pending > 0) {
+        for await (const m of await consumer.fetch({ max_messages: pending, expires: 5_000 })) {
+          types.push(`${eventsV1.Envelope.decode(m.data).type}@${m.subject.split('.')[4]}`);
+          m.ack();
+          if (types.length === pending) break;
+        }
+      }
+      await nc.close();
+      return types;
+    };
+    const credsA = (await mintAgencyUser(operator.signer, { agencyId: 'cert-a' })).creds;
+    const credsB = (await mintAgencyUser(operator.signer, { agencyId: 'cert-b' })).creds;
+    await waitFor(
+      async () => expect(await read('cert-a', credsA)).toEqual(['beacon.incident.opened.v1@red']),
+      {
+        what: 'cert-a’s copy',
+        timeoutMs: 15_000,
+      },
+    );
+
+    await publish(
+      'agency-unassigned',
+      ['cert-b'],
+      2,
+      intakeV1.AgencyUnassigned.encode({ incident: incident(['cert-b'], 2), agencyId: 'cert-a' }).finish(),
+    );
+    // With the credentials it held all along, a new consumer from the start finds only the notice.
+    await waitFor(
+      async () => expect(await read('cert-a', credsA)).toEqual(['beacon.notify.access-withdrawn.v1@green']),
+      { what: 'the withdrawal', timeoutMs: 15_000 },
+    );
+    // cert-b, still engaged, reads both RED events.
+    expect(await read('cert-b', credsB)).toEqual([
+      'beacon.incident.opened.v1@red',
+      'beacon.incident.agency-unassigned.v1@red',
+    ]);
+  } finally {
+    for (const nc of agencies) if (!nc.isClosed()) await nc.close();
+    await admin.close();
+    await notify.stop();
+  }
+});
+
+function registered(id: string) {
+  return {
+    id,
+    name: `Agency ${id}`,
+    kind: 'csirt' as const,
+    jurisdictions: ['DE' as Jurisdiction],
+    sectors: ['energy' as const],
+    clearance: 'RED' as const,
+    contacts: [{ role: 'duty-officer' as const, name: 'Desk', email: 'desk@agency.example' }],
+    channels: {},
+  };
+}
