@@ -42,6 +42,8 @@ import {
 
 const A = 'agency-a';
 const B = 'agency-b';
+/** A feed message's subject as notify publishes it: agency, incident, label, then the event type. */
+const opened = (agency: string) => `beacon.feed.${agency}.inc_1.red.incident.opened`;
 const EVENTS_STREAM = 'BEACON_EVENTS';
 const PER_AGENCY = 5;
 
@@ -97,7 +99,7 @@ const test = base
     const seqs = { [A]: [] as number[], [B]: [] as number[] };
     for (let i = 0; i < PER_AGENCY; i++) {
       for (const agency of [A, B] as const) {
-        const ack = await js.publish(`beacon.feed.${agency}.incident.opened`, `${agency}-${i}`);
+        const ack = await js.publish(opened(agency), `${agency}-${i}`);
         seqs[agency].push(ack.seq);
       }
     }
@@ -174,7 +176,7 @@ describe('an agency consumes its own feed', () => {
 
     const got = await fetchAll(agencyA, durable);
     expect(got.map((m) => m.seq)).toEqual(feeds.seqs[A]);
-    expect(new Set(got.map((m) => m.subject))).toEqual(new Set([`beacon.feed.${A}.incident.opened`]));
+    expect(new Set(got.map((m) => m.subject))).toEqual(new Set([opened(A)]));
     expect(got.map((m) => m.data)).toEqual(Array.from({ length: PER_AGENCY }, (_, i) => `${A}-${i}`));
 
     const info = await jsm.consumers.info(FEEDS_STREAM, durable);
@@ -328,7 +330,7 @@ describe("the server refuses agency A everything that would reach agency B's fee
       agencyA.request(`$JS.API.DIRECT.GET.${FEEDS_STREAM}`, JSON.stringify({ seq })),
       `$JS.API.DIRECT.GET.${FEEDS_STREAM}`,
     );
-    const lastOfB = `$JS.API.DIRECT.GET.${FEEDS_STREAM}.beacon.feed.${B}.incident.opened`;
+    const lastOfB = `$JS.API.DIRECT.GET.${FEEDS_STREAM}.${opened(B)}`;
     await expectPublishDenied(agencyA.request(lastOfB, ''), lastOfB);
     await expectPublishDenied(jsm.streams.info(FEEDS_STREAM), `$JS.API.STREAM.INFO.${FEEDS_STREAM}`);
   });
@@ -338,11 +340,7 @@ describe("the server refuses agency A everything that would reach agency B's fee
     feeds,
   }) => {
     const before = (await feeds.jsm.streams.info(FEEDS_STREAM)).state.messages;
-    for (const subject of [
-      `beacon.feed.${A}.x`,
-      `beacon.feed.${B}.incident.opened`,
-      'beacon.evt.incident.opened',
-    ]) {
+    for (const subject of [`beacon.feed.${A}.x`, opened(B), 'beacon.evt.incident.opened']) {
       await expectPublishDenied(jetstream(agencyA).publish(subject, 'forged'), subject);
     }
     expect((await feeds.jsm.streams.info(FEEDS_STREAM)).state.messages).toBe(before);
@@ -486,7 +484,7 @@ describe('known gaps: the server delivers an agency’s own feed wherever the ag
     );
     // Stored under the feed subject they had, in a stream whose subjects are beacon.evt.>.
     const first = await feeds.jsm.streams.getMessage(EVENTS_STREAM, { seq: 1 });
-    expect(first?.subject).toBe(`beacon.feed.${A}.incident.opened`);
+    expect(first?.subject).toBe(opened(A));
     expect(first?.string()).toBe(`${A}-0`);
   });
 
