@@ -98,7 +98,8 @@ export function roleMay(role: CallerRole, operation: Operation): boolean {
  *   list / search / feed;
  * - `refused`: a plain refusal that may name the reason, because the caller may read the
  *   incident and so learns nothing new (acknowledging an incident one is not engaged on);
- * - `redacted`: served, with the objects above the caller's clearance left out (assessments).
+ * - `redacted`: served, with the objects above the caller's clearance left out and counted as
+ *   withheld (assessments).
  * - `opens-own`: a correlated report opens an incident of its own, answered exactly as for an
  *   indicator seen nowhere, and the matched incident is unchanged.
  */
@@ -129,9 +130,12 @@ export function expected(caller: Caller, label: Label, operation: Operation): Ou
       if (caller.engagement === 'engaged' || caller.engagement === 'centre') return 'allowed';
       return 'refused';
     case 'assessment':
-      // Issue 19, 4: "a caller below it gets the assessment with those assets left out". The
-      // assessment names one CLEAR asset and one asset labelled like the incident.
-      return rank(label) <= rank(caller.clearance) ? 'allowed' : 'redacted';
+      // An assessment is about its incident: who may not read the incident learns nothing of it
+      // (no oracles). Issue 19, 4: "Assessments carry the most restrictive label of the assets
+      // they name; a caller below it gets the assessment with those assets left out". Each
+      // fixture assessment names one asset of every label, so it is RED.
+      if (!readable) return 'hidden';
+      return caller.clearance === 'RED' ? 'allowed' : 'redacted';
   }
 }
 

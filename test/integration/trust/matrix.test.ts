@@ -132,9 +132,9 @@ describe(`the trust matrix: 55 callers × ${LABELS.length} labels × ${OPERATION
     }
   });
 
-  test('every fixture incident has a running response that engaged the engaged agency', () => {
+  test('the world was built: every response engaged the engaged agency, every incident was assessed', () => {
     // Without it the acknowledge cells cannot be judged fairly; this says why they fail.
-    expect(world.responseProblems).toEqual([]);
+    expect(world.setupProblems).toEqual([]);
   });
 
   test('get (REST GET /v1/incidents/{id})', async () => {
@@ -386,21 +386,27 @@ describe(`the trust matrix: 55 callers × ${LABELS.length} labels × ${OPERATION
       const answer = await rest(world.stack, 'GET', `/v1/assessments/${f.assessmentId}`, caller.token);
       const text = JSON.stringify(answer.body);
       const observed = `${answer.status} ${text.slice(0, 300)}`;
+      // Which assets the answer names, by label.
+      const named = LABELS.filter((l) => text.includes(`"${world.assetIds.get(l)!}"`));
       switch (outcome) {
         case 'allowed':
-          return answer.status === 200 &&
-            text.includes(f.labelledAssetId) &&
-            text.includes(world.clearAssetId)
+          return answer.status === 200 && named.length === LABELS.length
             ? { pass: true }
-            : { pass: false, observed };
-        case 'redacted':
-          // Served, the asset above the caller's clearance left out (named nowhere), the rest kept.
-          if (answer.status !== 200) return { pass: false, observed };
-          if (text.includes(f.labelledAssetId))
-            return { pass: false, observed: `names ${f.labelledAssetId}: ${text.slice(0, 300)}` };
-          return text.includes(world.clearAssetId)
+            : { pass: false, observed: `names ${named.join(', ') || 'no asset'}: ${observed}` };
+        case 'redacted': {
+          // Served; every asset within the caller's clearance named, none above it, and the
+          // number left out said (issue 19: "3 assets above your clearance not shown").
+          const within = LABELS.filter((l) => LABELS.indexOf(l) <= LABELS.indexOf(caller.clearance));
+          if (answer.status !== 200 || named.join() !== within.join()) {
+            return { pass: false, observed: `names ${named.join(', ') || 'no asset'}: ${observed}` };
+          }
+          const withheld = LABELS.length - within.length;
+          const counted = (answer.body['assessment'] as { withheldAssets?: number } | undefined)
+            ?.withheldAssets;
+          return counted === withheld
             ? { pass: true }
-            : { pass: false, observed: `the CLEAR asset is missing too: ${observed}` };
+            : { pass: false, observed: `no count of the ${withheld} withheld: ${observed}` };
+        }
         case 'hidden':
         case 'opens-own':
         case 'refused': {

@@ -49,9 +49,8 @@ export interface Fixture {
   readonly indicator: string;
   /** One more indicator of this incident per caller, so each caller's correlated report is its own. */
   readonly probeIndicators: ReadonlyMap<string, string>;
+  /** The incident's assessment; it names one asset of every label. */
   readonly assessmentId: string;
-  /** The asset labelled like the incident that its assessment names (next to a CLEAR one). */
-  readonly labelledAssetId: string;
 }
 
 export interface World {
@@ -59,9 +58,10 @@ export interface World {
   readonly coordinator: string;
   readonly callers: readonly MatrixCaller[];
   readonly fixtures: ReadonlyMap<Label, Fixture>;
-  readonly clearAssetId: string;
-  /** Fixture incidents whose response never engaged the engaged agency, and what it answered. */
-  readonly responseProblems: readonly string[];
+  /** The asset of each label, every one named by every fixture's assessment. */
+  readonly assetIds: ReadonlyMap<Label, string>;
+  /** Set-up steps that never succeeded (a response that never engaged, an assessment never made). */
+  readonly setupProblems: readonly string[];
   readonly intakeGrpc: intakeV1.IntakeServiceClient;
   readonly notifyGrpc: notifyV1.NotifyServiceClient;
   /** A token for any caller: role, clearance and agency. */
@@ -115,7 +115,16 @@ async function ok(
   token: string,
   body?: unknown,
 ): Promise<Record<string, unknown>> {
-  const answer = await rest(stack, method, path, token, body);
+  let answer = await rest(stack, method, path, token, body);
+  // The response and impact change the same incidents as they hear of them: a command that
+  // lost that race (ABORTED, "changed meanwhile") is tried again, as a client would.
+  for (
+    let attempt = 0;
+    answer.status === 409 && answer.body['grpcStatus'] === 'ABORTED' && attempt < 20;
+    attempt += 1
+  ) {
+    answer = await rest(stack, method, path, token, body);
+  }
   if (answer.status !== 200 && answer.status !== 201) {
     throw new Error(`set-up step "${what}" answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   }
@@ -185,16 +194,14 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
     }
 
     const fixtures = new Map<Label, Fixture>();
-    const responseProblems: string[] = [];
+    const setupProblems: string[] = [];
     await Promise.all(
       LABELS.map(async (label) => {
         const indicator = freshDomain(`search-${slug(label)}`);
         const probeIndicators = new Map(callers.map((c) => [c.key, freshDomain(`probe-${slug(label)}`)]));
-        // The incident names its assets, so impact's own re-assessments keep naming both.
-        const affectedAssets = [
-          { assetId: assetId('CLEAR') },
-          ...(label === 'CLEAR' ? [] : [{ assetId: assetId(label) }]),
-        ];
+        // The incident names an asset of every label, so that its assessment is RED and shows a
+        // reader below RED part of itself; impact's own re-assessments keep naming them all.
+        const affectedAssets = LABELS.map((l) => ({ assetId: assetId(l) }));
         const opened = await ok(stack, `open ${label}`, 'POST', '/v1/incidents', cc, {
           title: `Trust fixture labelled ${label}`,
           tlp: tlpJson(label),
@@ -243,35 +250,47 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
         }
         // The response is running and has heard of both changes before anyone acknowledges. If it
         // never does, the world is still built: the acknowledge cells then fail with what the
-        // response answered, and \`responseProblems\` says why.
+        // response answered, and \`setupProblems\` says why.
         await waitFor(
           async () => {
             const { status, body } = await rest(stack, 'GET', `/v1/responses/${incidentId}`, cc);
             const engagements =
               (body['status'] as { engagements?: { agencyId: string; state: string }[] })?.engagements ?? [];
             const engaged = engagements.find((e) => e.agencyId === AGENCY.engaged);
-            if (status !== 200 || !engaged)
+            const removed = engagements.find((e) => e.agencyId === AGENCY.removed);
+            if (status !== 200 || !engaged || (removed && removed.state !== 'ENGAGEMENT_STATE_REMOVED'))
               throw new Error(`response of ${label}: ${status} ${JSON.stringify(body)}`);
             return engaged;
           },
           {
-            what: `the response of the ${label} incident engaging ${AGENCY.engaged}`,
+            what: `the response of the ${label} incident engaging ${AGENCY.engaged}, not ${AGENCY.removed}`,
             timeoutMs: 30_000,
             intervalMs: 250,
           },
-        ).catch((error: unknown) => responseProblems.push(String(error)));
-        const assessed = await ok(stack, `assess ${label}`, 'POST', '/v1/assessments', cc, {
-          incidentId,
-          affectedAssets,
-          horizonHours: 24,
+        ).catch((error: unknown) => setupProblems.push(String(error)));
+        // Impact may be assessing the incident on its own at this moment: retry until it answers.
+        const assessmentId = await waitFor(
+          async () =>
+            (
+              (
+                await ok(stack, `assess ${label}`, 'POST', '/v1/assessments', cc, {
+                  incidentId,
+                  affectedAssets,
+                  horizonHours: 24,
+                })
+              )['assessment'] as { id: string }
+            ).id,
+          { what: `an assessment of the ${label} incident`, timeoutMs: 20_000, intervalMs: 500 },
+        ).catch((error: unknown) => {
+          setupProblems.push(String(error));
+          return `incident-${incidentId}`;
         });
         fixtures.set(label, {
           label,
           incidentId,
           indicator,
           probeIndicators,
-          assessmentId: (assessed['assessment'] as { id: string }).id,
-          labelledAssetId: assetId(label),
+          assessmentId,
         });
       }),
     );
@@ -280,8 +299,8 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
       coordinator: cc,
       callers,
       fixtures,
-      clearAssetId: assetId('CLEAR'),
-      responseProblems,
+      assetIds: new Map(LABELS.map((l) => [l, assetId(l)])),
+      setupProblems,
       intakeGrpc,
       notifyGrpc,
       mint,
