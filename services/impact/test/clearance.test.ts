@@ -151,6 +151,33 @@ describe('clearance bounds every role in impact', () => {
       })
     ).assessment;
     expect(fromGrid).toMatchObject({ impactedAssets: 3, withheldAssets: 1, tlp: 2 });
+
+    // Naming assets for the incident would replace its assessment for everyone: the GREEN
+    // coordinator, not cleared for the whole of it, gets its result unstored, the bank (hidden)
+    // answered as a made-up asset is
+    const renamed = async (assetId: string) =>
+      (
+        await green('assessImpact', {
+          incidentId: incident!.id,
+          affectedAssets: [{ assetId, loss: 1 }],
+          horizonHours: 0,
+        })
+      ).assessment!;
+    const [hidden, missing] = [await renamed('bank'), await renamed('atlantis')];
+    expect(hidden).toMatchObject({
+      unknownAssetIds: ['bank'],
+      impactedAssets: 0,
+      revision: whole.assessment!.revision,
+    });
+    const normalise = (a: impactV1.Assessment, id: string) =>
+      JSON.stringify({ ...a, assessedAt: undefined }).replaceAll(`"${id}"`, '"X"');
+    expect(normalise(hidden, 'bank')).toBe(normalise(missing, 'atlantis'));
+    const kept = (await amber('getAssessment', { assessmentId })).assessment;
+    expect(kept).toMatchObject({
+      revision: whole.assessment!.revision,
+      impactedAssets: 4,
+      withheldAssets: 0,
+    });
   });
 
   test('an operator asking about another operator’s asset gets exactly the answer for a missing one on every call, while it is served its own', async ({

@@ -9,7 +9,8 @@ import {
 import { cascade } from '../domain/cascade.js';
 import type { AssetGraph } from '../domain/graph.js';
 import { ncissFromImpact, summarise } from '../domain/summary.js';
-import type { Assessment, AssessmentView, IncidentFacts } from './ports.js';
+import { ImpactError } from './errors.js';
+import type { AffectedAsset, Assessment, AssessmentView, IncidentFacts } from './ports.js';
 
 /** Impacts listed with their critical paths; the tallies cover every impacted asset. */
 export const TOP_IMPACTS = 50;
@@ -102,6 +103,36 @@ export function computeAssessment(
     assessedAt: made.assessedAt,
     digest: made.digest(JSON.stringify(content)),
   };
+}
+
+/**
+ * What an assessment request assesses: an incident's announced assets unless others are
+ * named, or a what-if (`id` empty) of the named assets. An incident above the caller's
+ * clearance, or not announced yet (its label unknown, so assumed RED, which is also what a
+ * hidden incident looks like to anyone below it), is answered as one impact never heard of.
+ */
+export function factsToAssess(
+  caller: Pick<Principal, 'clearance'>,
+  request: { readonly incidentId?: string; readonly affectedAssets: readonly AffectedAsset[] },
+  previous: Assessment | undefined,
+): IncidentFacts {
+  if (!request.incidentId) {
+    if (request.affectedAssets.length === 0)
+      throw new ImpactError('failed-precondition', 'name the affected assets or an incident');
+    return { id: '', tlp: 'CLEAR', sectors: [], affectedAssets: request.affectedAssets };
+  }
+  const tlp = previous?.incidentTlp ?? 'RED';
+  if (!withinClearance(caller, tlp)) throw unknownIncident(request.incidentId);
+  const affectedAssets =
+    request.affectedAssets.length > 0 ? request.affectedAssets : (previous?.affectedAssets ?? []);
+  if (affectedAssets.length === 0) {
+    throw new ImpactError('failed-precondition', 'no affected assets are known for this incident: name them');
+  }
+  return { id: request.incidentId, tlp, sectors: previous?.incidentSectors ?? [], affectedAssets };
+}
+
+export function unknownIncident(id: string): ImpactError {
+  return new ImpactError('not-found', `no incident ${id} is known to impact`);
 }
 
 /**

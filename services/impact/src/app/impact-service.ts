@@ -3,7 +3,7 @@ import { assetScope, canAssess, canManageAssetsOf, canSeeAsset, type Caller } fr
 import { DEFAULT_HORIZON_HOURS } from '../domain/cascade.js';
 import { AssetGraph } from '../domain/graph.js';
 import { assetProblems, dependencyProblems, type Asset, type Dependency } from '../domain/model.js';
-import { assessmentFor, computeAssessment } from './assessment.js';
+import { assessmentFor, computeAssessment, factsToAssess, unknownIncident } from './assessment.js';
 import { ImpactError, type RowProblem } from './errors.js';
 import type {
   AffectedAsset,
@@ -449,42 +449,30 @@ export class ImpactService {
   ): Promise<Assessment> {
     if (!canAssess(caller))
       throw new ImpactError('permission-denied', 'assessments are for the coordination centre');
-    let facts: IncidentFacts | undefined;
-    if (request.incidentId) {
-      const previous = await this.deps.assessments.get(assessmentIdOf(request.incidentId));
-      // An incident intake has not announced yet: its label is unknown, so assume the most
-      // restrictive, which is also what a hidden incident looks like to anyone below it.
-      const incidentTlp = previous?.incidentTlp ?? 'RED';
-      if (!withinClearance(caller, incidentTlp)) throw unknownIncident(request.incidentId);
-      const affectedAssets =
-        request.affectedAssets.length > 0 ? request.affectedAssets : (previous?.affectedAssets ?? []);
-      if (affectedAssets.length === 0) {
-        throw new ImpactError(
-          'failed-precondition',
-          'no affected assets are known for this incident: name them',
-        );
-      }
-      facts = {
-        id: request.incidentId,
-        tlp: incidentTlp,
-        sectors: previous?.incidentSectors ?? [],
-        affectedAssets,
-      };
-    } else if (request.affectedAssets.length === 0) {
-      throw new ImpactError('failed-precondition', 'name the affected assets or an incident');
-    }
+    const previous = request.incidentId
+      ? await this.deps.assessments.get(assessmentIdOf(request.incidentId))
+      : undefined;
+    const facts = factsToAssess(caller, request, previous);
     await this.#current();
     const assessment = this.#compute(
-      facts ?? { id: '', tlp: 'CLEAR', sectors: [], affectedAssets: request.affectedAssets },
+      facts,
       request.horizonHours ?? DEFAULT_HORIZON_HOURS,
       request.affectedAssets.length > 0
         ? (node) => this.#visibleNode(caller, this.graph.idOf(node)) !== undefined
         : undefined,
     );
+    // Naming other assets replaces the incident's assessment for everyone: only a caller
+    // cleared for the whole of the one it replaces may. Anyone else gets its result unstored,
+    // whether the assets it named exist or not.
+    if (previous && request.affectedAssets.length > 0 && !withinClearance(caller, previous.tlp)) {
+      const preview = assessmentFor(caller, { ...assessment, revision: previous.revision });
+      if (!preview) throw unknownIncident(facts.id);
+      return preview;
+    }
     const { assessment: saved } = await this.deps.assessments.save(assessment);
     if (saved.incidentId) await this.#feedSeverity(saved);
     const readable = assessmentFor(caller, saved);
-    if (!readable) throw unknownIncident(request.incidentId ?? '');
+    if (!readable) throw unknownIncident(facts.id);
     return readable;
   }
 
@@ -578,10 +566,6 @@ export class ImpactService {
       throw new ImpactError('permission-denied', 'you may not manage this operator’s assets');
     }
   }
-}
-
-function unknownIncident(id: string): ImpactError {
-  return new ImpactError('not-found', `no incident ${id} is known to impact`);
 }
 
 function notFound(id: string): ImpactError {
