@@ -7,6 +7,8 @@ import {
   listCommand,
   mergeCommand,
   openCommand,
+  relationsCommand,
+  reviseCommand,
   showCommand,
   transitionCommand,
 } from './commands/incidents.js';
@@ -33,6 +35,8 @@ const COMMANDS: readonly Command[] = [
   openCommand,
   transitionCommand,
   mergeCommand,
+  reviseCommand,
+  relationsCommand,
   submitCommand,
   importCommand,
   exportCommand,

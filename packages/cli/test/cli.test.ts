@@ -381,4 +381,88 @@ describe('beacon incidents', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--merged is required/);
   });
+
+  test('revises an incident, and shows possible relations only to a coordinator cleared for both', async ({
+    cli,
+  }) => {
+    const token = async (roles: string, clearance: string, agency?: string) => {
+      const argv = [
+        'token',
+        '--roles',
+        roles,
+        '--clearance',
+        clearance,
+        '--subject',
+        `${roles}-${clearance}`,
+      ];
+      const minted = await cli.beacon(agency ? [...argv, '--agency', agency] : argv);
+      expect(minted).toMatchObject({ code: 0, stderr: '' });
+      return minted.stdout.trim();
+    };
+    const red = { BEACON_TOKEN: await token('coordinator', 'RED') };
+    const amber = { BEACON_TOKEN: await token('coordinator', 'AMBER') };
+    const analyst = { BEACON_TOKEN: await token('agency_analyst', 'GREEN', 'cert-a') };
+    const indicator = [{ type: 'domain', value: 'hidden-c2.example' }];
+
+    // A RED-cleared coordinator's incident with an indicator, revised up to RED.
+    const opened = await cli.beacon(
+      [
+        'reports',
+        'submit',
+        '--file',
+        await cli.file('red.json', JSON.stringify(reportJson({ observables: indicator }))),
+      ],
+      { env: red },
+    );
+    expect(opened.code).toBe(0);
+    const [hidden] = await listIds(red);
+    const revised = await cli.beacon(
+      ['incidents', 'revise', hidden!, '--tlp', 'red', '--reason', 'source asked'],
+      {
+        env: red,
+      },
+    );
+    expect(revised).toMatchObject({ code: 0, stderr: '' });
+    expect(revised.stdout).toMatch(new RegExp(`^${hidden} is TLP RED, aware at `));
+    // Nothing to revise is a usage error, before any call.
+    const nothing = await cli.beacon(['incidents', 'revise', hidden!, '--reason', 'x'], { env: red });
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/--tlp, --aware-at or both/);
+
+    // An agency's probe with the same indicator opens its own incident and is related to the hidden one.
+    const probe = await cli.beacon(
+      [
+        'reports',
+        'submit',
+        '--file',
+        await cli.file('probe.json', JSON.stringify(reportJson({ observables: indicator }))),
+      ],
+      { env: analyst },
+    );
+    expect(probe.code).toBe(0);
+    const own = (await listIds(analyst)).filter((id) => id !== hidden);
+    expect(own).toHaveLength(1);
+
+    const shown = await cli.beacon(['incidents', 'relations', hidden!], { env: red });
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(
+      new RegExp(`^${own[0]}  TLP RED  found .* shares domain:hidden-c2\\.example$`, 'm'),
+    );
+    // A coordinator not cleared for RED, and the agency itself, see no relation at all.
+    for (const env of [amber, analyst]) {
+      expect(await cli.beacon(['incidents', 'relations', own[0]!], { env })).toEqual({
+        code: 0,
+        stdout: 'no possible relations you may see\n',
+        stderr: '',
+      });
+    }
+
+    async function listIds(env: Record<string, string>): Promise<string[]> {
+      const listed = await cli.beacon(['--json', 'incidents', 'list'], { env });
+      expect(listed.code).toBe(0);
+      return (
+        (JSON.parse(listed.stdout) as { incidents?: { id: string }[] }).incidents?.map((i) => i.id) ?? []
+      );
+    }
+  });
 });

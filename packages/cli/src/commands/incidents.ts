@@ -1,3 +1,4 @@
+import { parseTlp } from '@beacon/domain';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
@@ -184,6 +185,92 @@ export const mergeCommand: Command = {
     return 0;
   },
 };
+
+export const reviseCommand: Command = {
+  name: 'incidents revise',
+  synopsis: '<id> [--tlp LABEL] [--aware-at TIME] --reason TEXT [--version N]',
+  summary: "change an incident's label or awareness time (coordinators; audited, announced)",
+  options: {
+    tlp: { type: 'string' },
+    'aware-at': { type: 'string' },
+    reason: { type: 'string' },
+    version: { type: 'string' },
+  },
+  args: ['id'],
+  async run(context) {
+    const tlpText = context.string('tlp');
+    const tlp = tlpText === undefined ? undefined : parseTlpFlag(tlpText);
+    const awareAt = optional(context, 'aware-at', (text) => parseTime('aware-at', text));
+    if (tlp === undefined && awareAt === undefined) {
+      throw new UsageError('give --tlp, --aware-at or both: there is nothing else to revise');
+    }
+    const reason = required(context, 'reason');
+    const expectedVersion = optional(context, 'version', (text) => integerFlag('version', text, 0)) ?? 0;
+    const response = await context
+      .client()
+      .call<IncidentResponse>('POST', `${incidentPath(context.args[0]!)}:updateFacts`, {
+        body: { reason, expectedVersion, ...(tlp ? { tlp } : {}), ...(awareAt ? { awareAt } : {}) },
+      });
+    const { incident } = response;
+    context.io.stdout.write(
+      context.json
+        ? jsonText(response)
+        : `${incident.id} is TLP ${tlpName(incident.tlp)}, aware at ${String(incident.awareAt)} (version ${Number(incident.version ?? 0)})\n`,
+    );
+    return 0;
+  },
+};
+
+interface RelationJson {
+  readonly id?: string;
+  readonly incidentId?: string;
+  readonly relatedIncidentId?: string;
+  readonly tlp?: string;
+  readonly sharedObservables?: readonly { readonly type?: string; readonly value?: string }[];
+  readonly foundAt?: string;
+}
+
+export const relationsCommand: Command = {
+  name: 'incidents relations',
+  synopsis: '<id>',
+  summary: 'incidents possibly related to this one (coordinators cleared for both see them)',
+  options: {},
+  args: ['id'],
+  async run(context) {
+    const response = await context
+      .client()
+      .call<{ relations?: readonly RelationJson[] }>('GET', `${incidentPath(context.args[0]!)}/relations`);
+    const relations = response.relations ?? [];
+    if (context.json) {
+      context.io.stdout.write(jsonText({ relations }));
+      return 0;
+    }
+    const lines = relations.map((r) => {
+      const other = r.incidentId === context.args[0] ? r.relatedIncidentId : r.incidentId;
+      const shared = (r.sharedObservables ?? []).map((o) => `${o.type ?? '?'}:${o.value ?? ''}`).join(', ');
+      return `${other ?? '?'}  TLP ${tlpName(r.tlp)}  found ${r.foundAt ?? '?'}  shares ${shared}`;
+    });
+    context.io.stdout.write(
+      lines.length > 0 ? `${lines.join('\n')}\n` : 'no possible relations you may see\n',
+    );
+    return 0;
+  },
+};
+
+/** `AMBER+STRICT`, `tlp:red` or `TLP_RED` as the enum name the gateway expects. */
+function parseTlpFlag(text: string): string {
+  const tlp = parseTlp(text.replace(/^TLP_/i, '').replace(/_STRICT$/i, '+STRICT'));
+  if (!tlp) throw new UsageError(`--tlp must be a TLP label such as AMBER, not "${text}"`);
+  return `TLP_${tlp.replace('+', '_')}`;
+}
+
+function parseTime(flag: string, text: string): string {
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) {
+    throw new UsageError(`--${flag} must be a time such as 2026-01-31T08:00:00Z, not "${text}"`);
+  }
+  return at.toISOString();
+}
 
 function required(context: Context, name: string): string {
   const value = context.string(name);
