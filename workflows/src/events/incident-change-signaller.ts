@@ -5,8 +5,10 @@ import { intakeV1, victimsV1 } from '@beacon/proto';
 import { snapshotFromProto } from '../activities/create-activities.js';
 import {
   agencyUnassignedSignal,
+  handOverSignal,
   incidentChangedSignal,
   linkVictimCaseSignal,
+  mergedIntoSignal,
   responseWorkflowId,
 } from '../workflows/definitions.js';
 import { DurableConsumer } from './durable-consumer.js';
@@ -26,7 +28,10 @@ export interface IncidentChangeSignallerOptions {
  * and the response ignores versions it already holds, so a redelivery or the echo of the
  * response's own change does nothing — or an agency unassigned there, which the response checks
  * against intake before it ends that engagement; in victims, a case opened for the incident,
- * which the response then follows up (once, however often it hears of it).
+ * which the response then follows up (once, however often it hears of it). A merge goes to the
+ * merged incident's response, which hands over to the survivor's; when the merged incident has
+ * no response (any more), the survivor's is told directly, with nothing to take over but the
+ * incident as intake now has it. Either side ignores a merge it has already handled.
  */
 export class IncidentChangeSignaller {
   readonly #consumer: DurableConsumer;
@@ -39,6 +44,7 @@ export class IncidentChangeSignaller {
         `${options.subjectRoot}.incident.severity-changed`,
         `${options.subjectRoot}.incident.agency-assigned`,
         `${options.subjectRoot}.incident.agency-unassigned`,
+        `${options.subjectRoot}.incident.merged`,
         `${options.subjectRoot}.victims.case-opened`,
       ],
       durable: options.durable,
@@ -47,12 +53,29 @@ export class IncidentChangeSignaller {
         const signal = async (incidentId: string, send: (id: string) => Promise<void>) => {
           try {
             await send(responseWorkflowId(incidentId));
+            return true;
           } catch (error) {
             // No response (yet, or any more): the starter loads the incident, and lists its
             // victim cases, as they are when it starts one.
             if (!(error instanceof WorkflowNotFoundError)) throw error;
+            return false;
           }
         };
+        if (message.subject.endsWith('.incident.merged')) {
+          const { survivor, mergedId } = intakeV1.IncidentMerged.decode(envelope.data);
+          if (!survivor || !mergedId) return;
+          const told = await signal(mergedId, (id) =>
+            options.client.workflow.getHandle(id).signal(mergedIntoSignal, { survivorId: survivor.id }),
+          );
+          if (!told) {
+            await signal(survivor.id, (id) =>
+              options.client.workflow
+                .getHandle(id)
+                .signal(handOverSignal, { mergedId, agencies: [], filed: {} }),
+            );
+          }
+          return;
+        }
         if (message.subject.endsWith('.victims.case-opened')) {
           const opened = victimsV1.CaseOpened.decode(envelope.data);
           for (const incidentId of opened.incidentIds) {

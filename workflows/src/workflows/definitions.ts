@@ -126,6 +126,8 @@ export interface ResponseOutcome {
   readonly agencies: readonly AgencyEngagementStatus[];
   readonly obligations: readonly ObligationStatus[];
   readonly runs: number;
+  /** Set when the incident was merged into another and this response handed over to its. */
+  readonly mergedInto?: string;
 }
 
 export interface AcknowledgementInput {
@@ -185,6 +187,29 @@ export const incidentChangedSignal = defineSignal<[IncidentSnapshot]>('incidentC
  * the agency is still not engaged there, ends its engagement (no more notices about the incident).
  */
 export const agencyUnassignedSignal = defineSignal<[{ readonly agencyId: string }]>('agencyUnassigned');
+
+/**
+ * Intake merged this incident into `survivorId` (and closed it): the response hands its
+ * engagements and filed reports over to the survivor's response, ends its own engagements and
+ * clocks, and completes. Intake is not asked to move the incident: it is closed already.
+ */
+export const mergedIntoSignal = defineSignal<[{ readonly survivorId: string }]>('mergedInto');
+
+/** What the response of a merged incident hands to the survivor's. */
+export interface HandOver {
+  readonly mergedId: string;
+  /** Its engagements as they stood before it ended them. */
+  readonly agencies: readonly AgencyEngagementStatus[];
+  /** Reports already filed about the merged incident: the authority has them. */
+  readonly filed: Partial<Record<ObligationId, { readonly atMs: number; readonly reference: string }>>;
+}
+
+/**
+ * To the survivor's response: an incident was merged into it (sent by the merged incident's
+ * response, or by the change signaller when that has no response). The survivor re-reads itself
+ * from intake, takes over the engagements it lacks, never doubling one, and moves its clocks.
+ */
+export const handOverSignal = defineSignal<[HandOver]>('handOver');
 
 /** A victim case linked to the incident after the response started (victims service, officer). */
 export const linkVictimCaseSignal = defineSignal<[{ readonly caseId: string }]>('linkVictimCase');
@@ -260,6 +285,12 @@ export interface ClockFactsInput {
   readonly obligations: readonly ObligationId[];
   readonly ransomPaidAtMs?: number;
   readonly draftFacts: DraftFacts;
+  /**
+   * The incident's awareness time and label now, when they may have moved since the clock
+   * started (a merge); absent in facts sent before merges existed, when the start's stand.
+   */
+  readonly awareAtMs?: number;
+  readonly tlp?: Tlp;
 }
 
 export interface RegulatoryClockInput extends ClockFactsInput {
@@ -276,6 +307,8 @@ export interface RegulatoryClockOutcome {
   readonly regime: Regime;
   readonly filed: Partial<Record<ObligationId, number>>;
   readonly alarmsRaised: number;
+  /** The survivor's id when the incident was merged and its clocks took over. */
+  readonly handedOverTo?: string;
 }
 
 export const reportFiledSignal =
@@ -284,6 +317,8 @@ export const reportFiledSignal =
   >('reportFiled');
 export const incidentResolvedSignal = defineSignal<[{ readonly resolvedAtMs: number }]>('incidentResolved');
 export const clockFactsSignal = defineSignal<[ClockFactsInput]>('clockFacts');
+/** The incident was merged into another, whose own clocks count its deadlines: this one ends. */
+export const clockHandedOverSignal = defineSignal<[{ readonly survivorId: string }]>('clockHandedOver');
 
 // ---------------------------------------------------------------------------------------------
 // VictimFollowUp

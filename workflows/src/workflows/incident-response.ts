@@ -80,6 +80,9 @@ import {
   type TimelineEntry,
   type VictimCaseStatus,
 } from './definitions.js';
+import { finalReport, union } from './final-report.js';
+import { mergeHandOver } from './merge-hand-over.js';
+import type { HandOverState } from './merge-hand-over-state.js';
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
 import { regulatoryClock } from './regulatory-clock.js';
 import { victimFollowUp } from './victim-follow-up.js';
@@ -124,6 +127,8 @@ interface ResponseState {
   /** Search attribute values last written, to write only changes. */
   searchAttributes: Record<string, unknown>;
   runs: number;
+  /** Merges into or of this incident (absent in runs from before merges). */
+  merge?: HandOverState;
 }
 
 /**
@@ -409,6 +414,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     obligations: r.obligations,
     draftFacts: draftFacts(),
     ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+    // A merge may move the awareness time earlier and raise the label: the clocks follow.
+    ...(patched('merge-hand-over') ? { awareAtMs: state.incident!.awareAtMs, tlp: state.incident!.tlp } : {}),
   });
 
   /** Starts a clock for each regime that newly applies, and tells running clocks what changed. */
@@ -741,6 +748,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     await afterSeverityChange(previous.ncissLevel);
   };
 
+  const merge = mergeHandOver({ incidentId, state, note, enter, engage, afterChange: afterSeverityChange });
+
   // ---- updates: coordinators' commands ------------------------------------------------------
   function reject(message: string): never {
     throw ApplicationFailure.create({ type: 'CommandRejected', message, nonRetryable: true });
@@ -1039,8 +1048,13 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         state.resolution !== undefined ||
         state.pendingIncident !== undefined ||
         state.pendingUnassigned !== undefined ||
+        merge.hasWork() ||
         historyIsLarge(),
     );
+    if (merge.hasWork()) {
+      await merge.step();
+      continue;
+    }
     if (state.pendingIncident) {
       await applyIncidentChange();
       continue;
@@ -1111,8 +1125,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         .map((o) => o.title)
         .join(', ')}`,
     });
-    await condition(() => allReportsFiled() || historyIsLarge());
-    if (!allReportsFiled()) await maybeContinueAsNew();
+    await condition(() => allReportsFiled() || merge.hasWork() || historyIsLarge());
+    if (merge.hasWork()) await merge.step();
+    else if (!allReportsFiled()) await maybeContinueAsNew();
   }
 
   if (state.phase === 'resolved') {
@@ -1130,40 +1145,6 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     agencies: final.agencies,
     obligations: final.obligations,
     runs: final.runs,
+    ...(state.merge?.mergedInto ? { mergedInto: state.merge.mergedInto.survivorId } : {}),
   };
-}
-
-/** Beacon's own closing report: what happened, who answered how fast, what was filed when. */
-function finalReport(s: ResponseStatus): Record<string, unknown> {
-  return {
-    incidentId: s.incidentId,
-    title: s.title,
-    tlp: s.tlp,
-    severity: { ncissScore: s.ncissScore, ncissLevel: s.ncissLevel },
-    sectors: s.sectors,
-    jurisdictions: s.jurisdictions,
-    awareAt: new Date(s.awareAtMs).toISOString(),
-    resolvedAt: s.resolvedAtMs === undefined ? undefined : new Date(s.resolvedAtMs).toISOString(),
-    resolution: s.resolutionSummary,
-    impact: s.impact,
-    agencies: s.agencies.map((a) => ({
-      agencyId: a.agencyId,
-      outcome: a.state,
-      noticesSent: a.noticesSent,
-      timeToAcknowledgeMs: a.timeToAcknowledgeMs,
-      via: a.via,
-    })),
-    reports: s.obligations.map((o) => ({
-      obligation: o.id,
-      dueAt: o.dueAtMs === undefined ? undefined : new Date(o.dueAtMs).toISOString(),
-      filedAt: o.filedAtMs === undefined ? undefined : new Date(o.filedAtMs).toISOString(),
-      late: o.filedAtMs !== undefined && o.dueAtMs !== undefined && o.filedAtMs > o.dueAtMs,
-      reference: o.reference,
-    })),
-    victimCases: s.victimCases,
-  };
-}
-
-function union(a: readonly string[], b: readonly string[]): string[] {
-  return [...new Set([...a, ...b])].sort();
 }

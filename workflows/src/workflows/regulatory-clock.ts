@@ -15,6 +15,7 @@ import { alarmsDue, type AlarmPolicy } from '../domain/alarms.js';
 import {
   clockAlarmSignal,
   clockFactsSignal,
+  clockHandedOverSignal,
   incidentResolvedSignal,
   reportFiledSignal,
   type ClockFactsInput,
@@ -30,6 +31,8 @@ interface ClockProgress {
   /** Keys of alarms raised or superseded. */
   raised: string[];
   alarmsRaised: number;
+  /** The survivor of a merge of this incident: its clocks count from here on. */
+  handedOverTo?: string;
 }
 
 /**
@@ -37,7 +40,8 @@ interface ClockProgress {
  * from when the affected entity became aware. Before each deadline it sends reminders, when one
  * passes unfiled it raises an overdue alarm and then escalates at the policy's interval, each
  * time with a draft of the report; it tells the response of every alarm. Deadlines move as
- * reports are filed and the incident is resolved; the clock ends when every report is filed.
+ * reports are filed, the incident is resolved and its awareness time or label moves (a merge);
+ * the clock ends when every report is filed, or when the incident was merged into another.
  */
 export async function regulatoryClock(input: RegulatoryClockInput): Promise<RegulatoryClockOutcome> {
   const { regime, incidentId } = input;
@@ -69,10 +73,17 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
     progress.facts = facts;
     changes += 1;
   });
+  setHandler(clockHandedOverSignal, ({ survivorId }) => {
+    progress.handedOverTo ??= survivorId;
+    changes += 1;
+  });
+  // Facts from before merges existed carry neither: the start's awareness time and label stand.
+  const awareAtMs = () => progress.facts.awareAtMs ?? input.awareAtMs;
+  const tlp = () => progress.facts.tlp ?? input.tlp;
 
   const schedule = (): ScheduledObligation[] =>
     scheduleObligations(progress.facts.obligations, {
-      awareAtMs: input.awareAtMs,
+      awareAtMs: awareAtMs(),
       filedAtMs: progress.filed,
       ...(progress.resolvedAtMs === undefined ? {} : { resolvedAtMs: progress.resolvedAtMs }),
       ...(progress.facts.ransomPaidAtMs === undefined
@@ -81,6 +92,7 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
     });
 
   for (;;) {
+    if (progress.handedOverTo !== undefined) break;
     const obligations = schedule();
     const open = obligations.filter((o) => progress.filed[o.id] === undefined);
     if (open.length === 0) break;
@@ -96,7 +108,7 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
       await events.publishResponseEvent({
         type: alarm.kind === 'reminder' ? 'report-due' : 'report-overdue',
         incidentId,
-        tlp: input.tlp,
+        tlp: tlp(),
         regime,
         obligation: alarm.obligation,
         dueAtMs: alarm.dueAtMs,
@@ -132,5 +144,10 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
     if (wake === undefined) await condition(() => changes !== seen);
     else await condition(() => changes !== seen, wake);
   }
-  return { regime, filed: { ...progress.filed }, alarmsRaised: progress.alarmsRaised };
+  return {
+    regime,
+    filed: { ...progress.filed },
+    alarmsRaised: progress.alarmsRaised,
+    ...(progress.handedOverTo === undefined ? {} : { handedOverTo: progress.handedOverTo }),
+  };
 }
