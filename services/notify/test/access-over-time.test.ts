@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { describe, expect } from 'vitest';
-import type { Tlp } from '@beacon/domain';
+import { NCISS_BASELINE, type Tlp } from '@beacon/domain';
 import { encodeEnvelope, tlpFromProto } from '@beacon/platform';
 import type { notifyV1 } from '@beacon/proto';
 import { test as base, waitFor } from '@beacon/testkit';
@@ -28,9 +28,9 @@ interface Item {
 }
 
 /** The agency's whole feed through StreamFeed from sequence 1, until it goes quiet. */
-async function replay(t: Stack, agencyId: string): Promise<Item[]> {
+async function replay(t: Stack, agencyId: string, token?: string): Promise<Item[]> {
   const md = new Metadata();
-  md.set('authorization', `Bearer ${await t.token(['agency_analyst'], agencyId)}`);
+  md.set('authorization', `Bearer ${token ?? (await t.token(['agency_analyst'], agencyId))}`);
   const stream = t.notifyClient.streamFeed({ agencyId, fromSequence: '1', heartbeatSeconds: 1 }, md);
   const items: Item[] = [];
   try {
@@ -188,6 +188,68 @@ describe('access that follows engagement', () => {
 
     const b = await replay(t, 'cert-b');
     expect(b.some((i) => i.incidentId === amber.id && i.tlp === 'AMBER')).toBe(true);
+  });
+});
+
+describe('what never reaches an agency', () => {
+  test('a possible relation between incidents, announced for coordinators, is in no agency’s feed', async ({
+    stack: t,
+    nats,
+  }) => {
+    const { cc, amber } = await scene(t);
+    const relation = encodeEnvelope({
+      id: 'evt-relation',
+      time: new Date(),
+      source: 'intake',
+      domain: 'incident',
+      event: 'relation-found',
+      subject: `incident/${amber.id}`,
+      tlp: 'CLEAR',
+      incidentId: amber.id,
+      schema: 'beacon.intake.v1.RelationFound',
+      data: new Uint8Array(),
+    });
+    await jetstream(nats).publish(`${t.events.root}.incident.relation-found`, relation.data, {
+      msgID: 'evt-relation',
+    });
+    // A later event of the same incident: the fan-out handles one incident's events in order.
+    await call(
+      t.intakeClient,
+      'updateSeverity',
+      {
+        incidentId: amber.id,
+        severityInputs: { ...NCISS_BASELINE, actor: 'nation-state' },
+        expectedVersion: 0,
+      },
+      cc,
+    );
+    for (const agencyId of ['cert-a', 'cert-b']) {
+      const items = await waitFor(
+        async () => {
+          const got = await replay(t, agencyId);
+          expect(got.some((i) => i.incidentId === amber.id && i.type === 'incident.severity-changed')).toBe(
+            true,
+          );
+          return got;
+        },
+        { what: `${agencyId}’s later event`, timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(items.filter((i) => i.type === 'incident.relation-found')).toEqual([]);
+    }
+  });
+
+  test('a coordinator looking at an agency’s feed sees nothing above the coordinator’s own clearance', async ({
+    stack: t,
+  }) => {
+    const { amber, red } = await scene(t);
+    const mint = (clearance: Tlp) =>
+      t.issuer.mint({ subject: `cc-${clearance}`, roles: ['coordinator'], clearance });
+    const low = await replay(t, 'cert-a', await mint('GREEN'));
+    expect(low.filter((i) => above(i.tlp))).toEqual([]);
+    expect(low.length).toBeGreaterThan(0);
+    const high = await replay(t, 'cert-a', await mint('RED'));
+    expect(high.some((i) => i.incidentId === amber.id && i.tlp === 'AMBER')).toBe(true);
+    expect(high.some((i) => i.incidentId === red.id && i.tlp === 'RED')).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
+import { mayRead, type Principal, withinClearance } from '@beacon/domain';
 import type { Agency } from '../domain/agency.js';
-import { feedItemDecision, type FeedItem } from '../domain/feed-access.js';
+import { feedItemDecision, feedItemRecipients, type FeedItem } from '../domain/feed-access.js';
 import type { MatchDecision } from '../domain/matching.js';
 import type { IncidentFacts } from './ports.js';
 
@@ -34,8 +35,13 @@ export class FeedAccessCheck {
     this.#deps = deps;
   }
 
-  /** The decision for one message of `agencyId`'s feed; an unknown agency receives nothing. */
-  async decide(agencyId: string, item: FeedItem): Promise<MatchDecision> {
+  /**
+   * The decision for one message of `agencyId`'s feed; an unknown agency receives nothing. A
+   * `viewer` (the person reading the feed: the agency's own analyst, or a coordinator looking
+   * at it) must also be allowed to read the message by the same rule: clearance bounds every
+   * role, so a token cleared below the agency's sees no more than its clearance allows.
+   */
+  async decide(agencyId: string, item: FeedItem, viewer?: Principal): Promise<MatchDecision> {
     const [agency, incident] = await Promise.all([
       this.#cached(this.#agencies, agencyId, () => this.#deps.agencies.get(agencyId)),
       item.incidentId === ''
@@ -43,11 +49,15 @@ export class FeedAccessCheck {
         : this.#cached(this.#incidents, item.incidentId, () => this.#deps.incidents.get(item.incidentId)),
     ]);
     if (!agency) return { deliver: false, reason: 'not-named' };
-    return feedItemDecision(agency, item, incident);
+    const decision = feedItemDecision(agency, item, incident);
+    if (decision.deliver && viewer && !mayRead(viewer, feedItemRecipients(item, incident))) {
+      return { deliver: false, reason: withinClearance(viewer, item.tlp) ? 'not-named' : 'above-clearance' };
+    }
+    return decision;
   }
 
-  async mayReceive(agencyId: string, item: FeedItem): Promise<boolean> {
-    return (await this.decide(agencyId, item)).deliver;
+  async mayReceive(agencyId: string, item: FeedItem, viewer?: Principal): Promise<boolean> {
+    return (await this.decide(agencyId, item, viewer)).deliver;
   }
 
   #cached<T>(

@@ -1,4 +1,11 @@
-import { isCommunityLabel, mostRestrictive, type Tlp, TLP_LEVELS, withinClearance } from '@beacon/domain';
+import {
+  isCommunityLabel,
+  mostRestrictive,
+  type Recipients,
+  type Tlp,
+  TLP_LEVELS,
+  withinClearance,
+} from '@beacon/domain';
 import type { Agency } from './agency.js';
 import { type MatchDecision, tlpDecision } from './matching.js';
 
@@ -36,13 +43,16 @@ export function feedItemDecision(
   item: FeedItem,
   incident: IncidentView | undefined,
 ): MatchDecision {
-  const tlp = isNotice(item.type) || !incident ? item.tlp : mostRestrictive(item.tlp, incident.tlp);
-  return tlpDecision(agency, {
-    type: item.type,
-    tlp,
+  return tlpDecision(agency, { type: item.type, ...feedItemRecipients(item, incident) });
+}
+
+/** Whom a feed message is shared with now: its label (raised to its incident's) and recipients. */
+export function feedItemRecipients(item: FeedItem, incident: IncidentView | undefined): Recipients {
+  return {
+    tlp: isNotice(item.type) || !incident ? item.tlp : mostRestrictive(item.tlp, incident.tlp),
     sourceAgencyId: incident?.sourceAgencyId,
     engagedAgencyIds: incident?.engagedAgencyIds ?? [],
-  });
+  };
 }
 
 /**

@@ -280,7 +280,8 @@ async function streamFeed(
       const parsed = parseFeedSubject(deps.feeds.root, m.subject);
       const type = parsed?.type ?? m.headers?.get('Beacon-Event-Type') ?? envelope.type;
       const tlp = parsed?.tlp ?? tlpFromProto(envelope.tlp) ?? 'RED';
-      if (!(await access.mayReceive(agencyId, { type, tlp, incidentId: envelope.incidentId }))) continue;
+      if (!(await access.mayReceive(agencyId, { type, tlp, incidentId: envelope.incidentId }, caller)))
+        continue;
       const ok = call.write({
         item: {
           $case: 'event',
