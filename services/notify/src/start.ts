@@ -101,6 +101,7 @@ export async function startNotify(
     feeds: new JetStreamFeedPurger(() => js.jetstreamManager(), feeds.stream, feeds.root),
     notices: new JetStreamAccessWithdrawalFeed(publisher, feeds.root),
     clock,
+    onRepurgeError: (error) => logger.warn({ err: error }, 'repeated purge of withdrawn copies failed'),
   });
   const fanOut = new FanOut({
     agencies: snapshot,
@@ -226,6 +227,7 @@ export async function startNotify(
       await server.shutdown();
       await acks.stop();
       await fanOutConsumer.stop();
+      withdrawals.stop();
       await channels.stop();
       await relay.stop();
       email?.close();

@@ -14,13 +14,41 @@ import type { AccessWithdrawalFeed, Clock, FeedPurger, WithdrawalReason } from '
  * message id derived from what caused it, so a redelivered cause adds no second notice.
  */
 export class AccessWithdrawals {
+  readonly #timers = new Set<NodeJS.Timeout>();
+
   constructor(
     private readonly deps: {
       readonly feeds: FeedPurger;
       readonly notices: AccessWithdrawalFeed;
       readonly clock: Clock;
+      /**
+       * When to purge once more, quietly: a replica whose copy of the registry is seconds old,
+       * or that handles an older event of the incident late, may still publish a copy after the
+       * first purge. Longer than the registry copies' age (5 s); 0 turns it off.
+       */
+      readonly repurgeAfterMs?: number;
+      readonly onRepurgeError?: (error: unknown) => void;
     },
   ) {}
+
+  /** Forgets the purges still planned (they are repeated by the next withdrawal anyway). */
+  stop(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #purgeAgainLater(agencyId: string, incidentId: string, labels: readonly Tlp[]): void {
+    const delay = this.deps.repurgeAfterMs ?? 10_000;
+    if (delay <= 0) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.deps.feeds
+        .purge(agencyId, incidentId, labels)
+        .catch((error: unknown) => this.deps.onRepurgeError?.(error));
+    }, delay);
+    timer.unref();
+    this.#timers.add(timer);
+  }
 
   /**
    * The incident changed (an agency unassigned, its label raised, incidents merged): purges what
@@ -37,6 +65,7 @@ export class AccessWithdrawals {
     const labels = withdrawnLabels(agency, incident);
     if (labels.length === 0) return false;
     const purged = await this.deps.feeds.purge(agency.id, incidentId, labels);
+    this.#purgeAgainLater(agency.id, incidentId, labels);
     // An agency that never held a copy is told nothing: it had nothing to lose, and a notice
     // would tell it the incident exists.
     if (purged.length === 0 && reason !== 'unassigned') return false;
@@ -56,6 +85,7 @@ export class AccessWithdrawals {
     if (compareTlp(agency.clearance, before) >= 0) return [];
     const labels = labelsAbove(agency.clearance);
     const incidents = await this.deps.feeds.purge(agency.id, '*', labels);
+    this.#purgeAgainLater(agency.id, '*', labels);
     for (const incidentId of incidents) {
       await this.#notify(agency, incidentId, 'clearance-lowered', labels, `${incidentId}.clearance.${cause}`);
     }
