@@ -33,9 +33,14 @@ export interface Answer {
 
 const shown = (answer: Answer) => `${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;
 
-/** The answer with `id` written as `<id>`, to compare answers about different ids. */
+/**
+ * The answer with `id` written as `<id>` and instants as `<time>`, to compare answers about
+ * different ids made at different moments.
+ */
 export const normalised = (answer: Answer, ...ids: string[]) =>
-  ids.reduce((text, id) => text.replaceAll(id, '<id>'), `${answer.status} ${JSON.stringify(answer.body)}`);
+  ids
+    .reduce((text, id) => text.replaceAll(id, '<id>'), `${answer.status} ${JSON.stringify(answer.body)}`)
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>');
 
 /**
  * A denial that must be indistinguishable from a made-up id: same status and body. A role that
