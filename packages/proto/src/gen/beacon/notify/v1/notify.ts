@@ -311,9 +311,9 @@ export interface NotifyEngagementResponse {
 }
 
 /**
- * beacon.feed.<agency>.notify.engagement-requested: the agency is asked to acknowledge its
- * engagement on an incident. It names no incident content beyond the id and the level, so it is
- * labelled TLP:GREEN; the agency reads the incident itself once engaged.
+ * beacon.feed.<agency>.<incident>.green.notify.engagement-requested: the agency is asked to
+ * acknowledge its engagement on an incident. It names no incident content beyond the id and the
+ * level, so it is labelled TLP:GREEN; the agency reads the incident itself once engaged.
  */
 export interface EngagementNotice {
   id: string;
