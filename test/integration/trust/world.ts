@@ -248,7 +248,8 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
             },
           );
         }
-        // The response is running and has heard of both changes before anyone acknowledges. If it
+        // The response is running and has heard of both changes (the removed agency engaged,
+        // then its engagement ended) before anyone acknowledges. If it
         // never does, the world is still built: the acknowledge cells then fail with what the
         // response answered, and \`setupProblems\` says why.
         await waitFor(
@@ -258,7 +259,7 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
               (body['status'] as { engagements?: { agencyId: string; state: string }[] })?.engagements ?? [];
             const engaged = engagements.find((e) => e.agencyId === AGENCY.engaged);
             const removed = engagements.find((e) => e.agencyId === AGENCY.removed);
-            if (status !== 200 || !engaged || (removed && removed.state !== 'ENGAGEMENT_STATE_REMOVED'))
+            if (status !== 200 || !engaged || removed?.state !== 'ENGAGEMENT_STATE_REMOVED')
               throw new Error(`response of ${label}: ${status} ${JSON.stringify(body)}`);
             return engaged;
           },
