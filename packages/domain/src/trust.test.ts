@@ -5,6 +5,9 @@ import {
   agencyMayReceive,
   disclosureThreshold,
   inScope,
+  isVettingField,
+  mayChangeOrganisationField,
+  mayEditOrganisation,
   mayAcknowledge,
   mayAcknowledgeFor,
   mayCommand,
@@ -22,6 +25,7 @@ import {
   releaseCount,
   releasePartition,
   reportRevisesIncident,
+  VETTING_FIELDS,
   type Principal,
   type Recipients,
 } from './trust.js';
@@ -309,5 +313,52 @@ describe('merges', () => {
     expect(
       agenciesLosingAccess(agencies, [mergedBefore], { tlp: 'AMBER', engagedAgencyIds: ['amber-on-merged'] }),
     ).toEqual(['red-on-merged']);
+  });
+});
+
+describe('organisation records: vetting is the coordination centre’s', () => {
+  const admin = (agencyId: string): Principal => ({
+    subject: 'a',
+    roles: ['agency_admin'],
+    agencyId,
+    clearance: 'RED',
+  });
+  const coordinator: Principal = {
+    subject: 'c',
+    roles: ['coordinator'],
+    agencyId: undefined,
+    clearance: 'RED',
+  };
+
+  it('lets an organisation’s admin change its contacts and languages, never a vetting field', () => {
+    for (const field of ['contacts', 'languages', 'accepting', 'channels'])
+      expect(mayChangeOrganisationField(admin('vs-bayern'), 'vs-bayern', field)).toBe(true);
+    for (const field of VETTING_FIELDS)
+      expect(mayChangeOrganisationField(admin('vs-bayern'), 'vs-bayern', field)).toBe(false);
+  });
+
+  it('lets a coordinator change every field, and nobody else any field of another organisation', () => {
+    for (const field of [...VETTING_FIELDS, 'contacts'])
+      expect(mayChangeOrganisationField(coordinator, 'vs-bayern', field)).toBe(true);
+    expect(mayChangeOrganisationField(admin('crisis-line'), 'vs-bayern', 'contacts')).toBe(false);
+    for (const roles of [['agency_analyst'], ['victim_officer'], ['auditor'], ['service']]) {
+      const caller: Principal = { subject: 's', roles, agencyId: 'vs-bayern', clearance: 'RED' };
+      expect(mayEditOrganisation(caller, 'vs-bayern')).toBe(false);
+      expect(mayChangeOrganisationField(caller, 'vs-bayern', 'contacts')).toBe(false);
+    }
+    expect(mayEditOrganisation(admin('vs-bayern'), 'vs-bayern')).toBe(true);
+  });
+
+  it('names crisis capability, remit, jurisdictions, capacity and clearance as vetting', () => {
+    for (const field of [
+      'crisisCapable',
+      'needsCovered',
+      'sectors',
+      'jurisdictions',
+      'capacity',
+      'clearance',
+    ])
+      expect(isVettingField(field)).toBe(true);
+    expect(isVettingField('contacts')).toBe(false);
   });
 });

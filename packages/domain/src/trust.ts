@@ -312,3 +312,45 @@ export function releasePartition(
   if (smallest !== undefined) released[smallest] = { suppressed: true };
   return released;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Organisations' registry records
+
+/**
+ * What makes an organisation trusted, and so what referrals, engagements and labelled data are
+ * routed to it: the coordination centre's to set (TRUST-MODEL "People's data"). By the names the
+ * registries use: the name it was vetted under, its kind, its remit (`needsCovered` for a
+ * support organisation, `sectors` for an agency), whether it takes victims at risk, where it
+ * serves, how many referrals it holds, and its clearance.
+ */
+export const VETTING_FIELDS = [
+  'name',
+  'kind',
+  'crisisCapable',
+  'needsCovered',
+  'sectors',
+  'jurisdictions',
+  'capacity',
+  'clearance',
+] as const;
+export type VettingField = (typeof VETTING_FIELDS)[number];
+
+export function isVettingField(field: string): field is VettingField {
+  return (VETTING_FIELDS as readonly string[]).includes(field);
+}
+
+/** Whether the caller may edit an organisation's record at all: coordinators, or its own admins. */
+export function mayEditOrganisation(caller: Principal, orgId: string): boolean {
+  return hasRole(caller, 'coordinator') || (hasRole(caller, 'agency_admin') && caller.agencyId === orgId);
+}
+
+/**
+ * Whether the caller may change one field of an organisation's record: coordinators any field;
+ * the organisation's own admins only what is not vetting (its contacts, people, languages and
+ * whether it is taking referrals now), never what would make it look more trusted than the
+ * centre judged it.
+ */
+export function mayChangeOrganisationField(caller: Principal, orgId: string, field: string): boolean {
+  if (hasRole(caller, 'coordinator')) return true;
+  return mayEditOrganisation(caller, orgId) && !isVettingField(field);
+}

@@ -1,4 +1,4 @@
-import { disclosureThreshold, type Jurisdiction } from '@beacon/domain';
+import { disclosureThreshold, mayChangeOrganisationField, type Jurisdiction } from '@beacon/domain';
 import {
   canListAudit,
   caseListScope,
@@ -139,6 +139,29 @@ export const MAX_IMPORT_ROWS = 1_000;
 const INSERT_CHUNK = 250;
 const MAX_CAS_ATTEMPTS = 8;
 const MAX_RESERVE_ATTEMPTS = 5;
+
+const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Every field but the id, so that a field added to the record cannot escape the comparison. */
+const ORGANISATION_FIELDS: Record<Exclude<keyof SupportOrganisation, 'id'>, true> = {
+  name: true,
+  jurisdictions: true,
+  languages: true,
+  needsCovered: true,
+  crisisCapable: true,
+  capacity: true,
+  accepting: true,
+};
+
+/** The fields of a support organisation's record a replacement changes; lists compared as sets. */
+function changedOrganisationFields(before: SupportOrganisation, after: SupportOrganisation): string[] {
+  const sameSet = (a: readonly string[], b: readonly string[]) =>
+    new Set(a).size === new Set(b).size && a.every((x) => b.includes(x));
+  return (Object.keys(ORGANISATION_FIELDS) as (keyof typeof ORGANISATION_FIELDS)[]).filter((field) => {
+    const [a, b] = [before[field], after[field]];
+    return Array.isArray(a) && Array.isArray(b) ? !sameSet(a, b) : a !== b;
+  });
+}
 
 const refuse = (message: string) => new VictimsError('permission-denied', message);
 const CASE_WORK_ONLY = 'victim cases are read and worked on only by victim officers of their organisations';
@@ -808,6 +831,19 @@ export class VictimsService {
     }
     if (!canUpdateOrganisation(caller, org.id)) {
       throw refuse('an organisation is updated by coordinators or its own admins');
+    }
+    // Judged against the version being replaced; if another change came first, the store's
+    // version check refuses the write anyway.
+    const current = await this.deps.organisations.get(org.id);
+    if (current && current.version === expectedVersion) {
+      const refused = changedOrganisationFields(current, org).filter(
+        (field) => !mayChangeOrganisationField(caller, org.id, field),
+      );
+      if (refused.length > 0) {
+        throw refuse(
+          `${refused.map((f) => `organisation.${snakeCase(f)}`).join(', ')}: vetting, set by the coordination centre; an organisation's admins change its languages and whether it is accepting referrals`,
+        );
+      }
     }
     return this.deps.organisations.update(org, expectedVersion);
   }

@@ -1,4 +1,4 @@
-import { isCoordinationCentre, type Principal } from '@beacon/domain';
+import { isCoordinationCentre, mayEditOrganisation, type Principal } from '@beacon/domain';
 
 /**
  * The parts of a verified caller that authorisation looks at: the trust model's principal.
@@ -94,9 +94,12 @@ export function canRegisterOrganisation(caller: Caller): boolean {
   return has(caller, 'coordinator');
 }
 
-/** An organisation's own admins keep its capacity, languages and remit up to date. */
+/**
+ * Coordinators, and an organisation's own admins; which fields each may change is the trust
+ * policy's `mayChangeOrganisationField` (admins never the vetting ones).
+ */
 export function canUpdateOrganisation(caller: Caller, orgId: string): boolean {
-  return has(caller, 'coordinator') || (has(caller, 'agency_admin') && caller.agencyId === orgId);
+  return mayEditOrganisation(caller, orgId);
 }
 
 export function canListOrganisations(caller: Caller): boolean {
