@@ -197,6 +197,7 @@ export async function startNotify(
         // The registry itself, not a copy: a stream answers by the agency as registered now.
         feedAccess: () => new FeedAccessCheck({ agencies, incidents }),
         credentialHours: config.nats.credentialHours,
+        webhookAllowCidrs: config.webhook.allowCidrs,
         ...(config.nats.accountSignerFile
           ? { credentials: new FileSignerCredentialIssuer(config.nats.accountSignerFile, feeds.stream) }
           : {}),

@@ -36,6 +36,8 @@ export interface Stack {
 export async function startStack(
   infra: Endpoints,
   names: TestNames,
+  /** Extra environment for notify, e.g. `WEBHOOK_ALLOW_CIDRS`. */
+  notifyEnv: Record<string, string> = {},
 ): Promise<Stack & { stop(): Promise<void> }> {
   const issuer = await createDevIssuer({});
   const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: 'http://127.0.0.1:9/unused' };
@@ -72,6 +74,7 @@ export async function startStack(
       NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
       ACK_LINK_SECRET: ACK_SECRET,
       ACK_SUBJECT_ROOT: ackRoot,
+      ...notifyEnv,
     });
     return startNotify({ ...nc, grpc: { host: '127.0.0.1', port }, auth: { ...nc.auth, ...keys } }, logger);
   };

@@ -134,6 +134,24 @@ describe('agencyProblems', () => {
     expect(email(Array.from({ length: 11 }, (_, i) => `r${i}@x.example`))).toEqual(['channels.email.to']);
   });
 
+  it('refuses a webhook URL naming a loopback, private or metadata IP literal unless its block is allowed', () => {
+    const url = (webhookUrl: string, allow: string[] = []) =>
+      agencyProblems(
+        { ...valid, channels: { webhook: { url: webhookUrl, secrets: [{ id: 'k1', secret: SECRET }] } } },
+        { webhookAllow: allow },
+      );
+    expect(url('http://127.0.0.1:8080/hook')).toEqual([
+      { field: 'channels.webhook.url', message: '127.0.0.1 is loopback' },
+    ]);
+    expect(url('http://127.0.0.1:8080/hook', ['127.0.0.0/8'])).toEqual([]);
+    // A metadata address stays refused even inside an allowed block.
+    expect(url('http://169.254.169.254/', ['169.254.0.0/16'])).toEqual([
+      { field: 'channels.webhook.url', message: '169.254.169.254 is cloud metadata, never allowed' },
+    ]);
+    // A host name is judged at delivery, when it has been resolved.
+    expect(url('https://hooks.example.org/beacon')).toEqual([]);
+  });
+
   it('checks the webhook URL and its secrets without ever quoting a secret', () => {
     const webhook = (url: string, secrets: WebhookSecret[]) =>
       agencyProblems({ ...valid, channels: { webhook: { url, secrets } } });

@@ -7,7 +7,7 @@ import {
   type Tlp,
   TLP_LEVELS,
 } from '@beacon/domain';
-import { webhookUrlProblem } from './ssrf.js';
+import { webhookUrlProblem, type WebhookTargetOptions } from './ssrf.js';
 
 /** An organisation that takes part in responses and receives events: the unit of clearance. */
 export const AGENCY_KINDS = ['csirt', 'law-enforcement', 'regulator', 'operator', 'victim-support'] as const;
@@ -119,10 +119,15 @@ export interface Problem {
   readonly message: string;
 }
 
+export interface AgencyCheckOptions {
+  /** Blocks a webhook URL's IP literal may name although not public (`WEBHOOK_ALLOW_CIDRS`). */
+  readonly webhookAllow?: WebhookTargetOptions['allow'];
+}
+
 /**
  * Everything wrong with an agency record, or an empty list. Messages never quote a secret.
  */
-export function agencyProblems(agency: AgencyInput): Problem[] {
+export function agencyProblems(agency: AgencyInput, options: AgencyCheckOptions = {}): Problem[] {
   const problems: Problem[] = [];
   const problem = (field: string, message: string) => problems.push({ field, message });
 
@@ -156,7 +161,7 @@ export function agencyProblems(agency: AgencyInput): Problem[] {
 
   contactProblems(problem, agency.contacts);
   const { webhook, email } = agency.channels;
-  if (webhook) webhookProblems(problem, webhook);
+  if (webhook) webhookProblems(problem, webhook, options.webhookAllow ?? []);
   if (email) {
     listProblems(problem, 'channels.email.to', email.to, AGENCY_LIMITS.emailRecipients, (to) =>
       normaliseObservable('email', to).ok ? undefined : 'is not an email address',
@@ -169,8 +174,9 @@ export function agencyProblems(agency: AgencyInput): Problem[] {
 /** The agency, typed, when it has no problems. */
 export function parseAgency(
   input: AgencyInput,
+  options: AgencyCheckOptions = {},
 ): { readonly ok: true; readonly agency: Agency } | { readonly ok: false; readonly problems: Problem[] } {
-  const problems = agencyProblems(input);
+  const problems = agencyProblems(input, options);
   // Every narrowing below is what the checks above established.
   return problems.length > 0 ? { ok: false, problems } : { ok: true, agency: input as Agency };
 }
@@ -228,8 +234,8 @@ function isE164(phone: string): boolean {
   return normalised.ok && normalised.observable.value === phone;
 }
 
-function webhookProblems(problem: Report, webhook: WebhookChannel): void {
-  const urlProblem = webhookUrlProblem(webhook.url);
+function webhookProblems(problem: Report, webhook: WebhookChannel, allow: readonly string[]): void {
+  const urlProblem = webhookUrlProblem(webhook.url, { allow });
   if (urlProblem) problem('channels.webhook.url', urlProblem);
   const { secrets } = webhook;
   if (secrets.length === 0) problem('channels.webhook.secrets', 'needs at least one signing secret');

@@ -235,6 +235,11 @@ describe('checkWebhookTarget', () => {
     expect(webhookUrlProblem('https://hooks.example.org/beacon')).toBeUndefined();
     expect(webhookUrlProblem('ftp://example.org/')).toMatch(/scheme/);
     expect(webhookUrlProblem('https://a:b@example.org/')).toMatch(/password/);
+    // IP literals are judged as at delivery, in whatever spelling WHATWG parsing accepts.
+    expect(webhookUrlProblem('http://2130706433/')).toBe('127.0.0.1 is loopback');
+    expect(webhookUrlProblem('http://0x7f.1/')).toBe('127.0.0.1 is loopback');
+    expect(webhookUrlProblem('http://[::ffff:a9fe:a9fe]/')).toMatch(/cloud metadata/);
+    expect(webhookUrlProblem('http://2130706433/', { allow: ['127.0.0.0/8'] })).toBeUndefined();
   });
 
   it('never accepts a target any of whose addresses is not public, unless allowed', () => {

@@ -162,13 +162,17 @@ export type WebhookTargetVerdict =
     };
 
 /**
- * The checks that need no DNS: what a registry can tell an admin when the URL is saved. The URL
- * is parsed by WHATWG rules, the same parser `fetch` uses, so the host judged here is the host
- * that would be contacted (parser differentials are a classic SSRF bypass).
+ * The checks that need no DNS, for refusing a URL when it is saved rather than at its first
+ * delivery: its form, and its host when that is an IP literal (private, loopback, link-local,
+ * unique-local, carrier-grade NAT, metadata…), judged with the same allowed blocks as delivery.
+ * The URL is parsed by WHATWG rules, the same parser `fetch` uses, so the host judged here is
+ * the host that would be contacted, and decimal, hex or octal spellings of an IPv4 address
+ * (`http://2130706433/`, `http://0x7f.1/`) arrive here already as the dotted quad they mean.
+ * A host name is judged at delivery, once resolved.
  */
-export function webhookUrlProblem(url: string): string | undefined {
-  const parsed = parseWebhookUrl(url);
-  return parsed.ok ? undefined : parsed.detail;
+export function webhookUrlProblem(url: string, options: WebhookTargetOptions = {}): string | undefined {
+  const verdict = checkWebhookTarget(url, [], options);
+  return verdict.ok || verdict.reason === 'unresolved' ? undefined : verdict.detail;
 }
 
 /**

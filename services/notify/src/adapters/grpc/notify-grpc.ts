@@ -48,6 +48,8 @@ export interface NotifyGrpcDeps {
   readonly credentialHours?: { readonly default: number; readonly max: number };
   /** A fresh check of what an agency may read now, for one stream of its feed. */
   readonly feedAccess: () => FeedAccessCheck;
+  /** `WEBHOOK_ALLOW_CIDRS`: IP literals a webhook URL may name although not public. */
+  readonly webhookAllowCidrs?: readonly string[];
 }
 
 const MAX_PAGE = 200;
@@ -71,7 +73,9 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
 
   const implementation: notifyV1.NotifyServiceServer = {
     putAgency: handle<notifyV1.PutAgencyRequest, notifyV1.PutAgencyResponse>(async (req, caller) => {
-      const parsed = parseAgency(agencyInputFromProto(req.agency));
+      const parsed = parseAgency(agencyInputFromProto(req.agency), {
+        webhookAllow: deps.webhookAllowCidrs ?? [],
+      });
       const violations = parsed.ok
         ? []
         : parsed.problems.map((p) => violation(`agency.${snake(p.field)}`, p.message));

@@ -24,9 +24,17 @@ function recordFromDoc(doc: DeliveryDoc): DeliveryRecord {
     attempt: doc.attempt,
     outcome: doc.outcome as DeliveryOutcome,
     latencyMs: doc.latencyMs,
-    detail: doc.detail,
+    detail: withoutReceiverBody(doc.detail),
     at: doc.at,
   };
+}
+
+/**
+ * Records written before receivers' bodies stopped being read kept up to 200 characters of one
+ * after `HTTP <status> from <origin>`: cut back to the status so that no old record shows one.
+ */
+function withoutReceiverBody(detail: string): string {
+  return /^(HTTP \d{3} from \S+(?: \(redirects are not followed\))?): /.exec(detail)?.[1] ?? detail;
 }
 
 /**
