@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   AUTH_ENV,
   authConfigFrom,
+  beaconEnvFrom,
   ConfigError,
   env,
   NATS_CLIENT_ENV,
@@ -75,8 +76,87 @@ describe('authConfigFrom', () => {
     expect(authConfigFrom(raw)).toEqual({
       issuer: 'https://id.example',
       audience: 'beacon',
+      serviceAudience: 'beacon-internal',
       jwks: { url: 'https://id.example/jwks' },
+      tokenTypes: ['at+jwt'],
+      maxLifetimeSeconds: 12 * 3600,
+      maxServiceLifetimeSeconds: 12 * 3600,
     });
+  });
+
+  it('takes the token types and lifetimes an issuer needs, within bounds', () => {
+    const raw = parseConfig(AUTH_ENV, {
+      ...base,
+      AUTH_JWKS_URL: 'https://id.example/jwks',
+      AUTH_SERVICE_AUDIENCE: 'beacon-services',
+      AUTH_TOKEN_TYPES: 'at+jwt, JWT',
+      AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
+      AUTH_MAX_SERVICE_TOKEN_LIFETIME_SECONDS: '900',
+    });
+    expect(authConfigFrom(raw)).toMatchObject({
+      serviceAudience: 'beacon-services',
+      tokenTypes: ['at+jwt', 'JWT'],
+      maxLifetimeSeconds: 3600,
+      maxServiceLifetimeSeconds: 900,
+    });
+    // Months are what the profile exists to end.
+    expect(() =>
+      parseConfig(AUTH_ENV, { ...base, AUTH_MAX_TOKEN_LIFETIME_SECONDS: String(30 * 86_400) }),
+    ).toThrow(/AUTH_MAX_TOKEN_LIFETIME_SECONDS/);
+    expect(() => parseConfig(AUTH_ENV, { ...base, AUTH_TOKEN_TYPES: ' , ' })).toThrow(/AUTH_TOKEN_TYPES/);
+  });
+
+  it("keeps the service audience apart from the people's", () => {
+    expect(() =>
+      authConfigFrom({ ...base, AUTH_SERVICE_AUDIENCE: 'beacon', AUTH_JWKS_URL: 'https://id.example/jwks' }),
+    ).toThrow(/AUTH_SERVICE_AUDIENCE: must differ from AUTH_AUDIENCE/);
+  });
+
+  it('fetches keys over https only, plain http from loopback alone', () => {
+    for (const url of ['http://id.example/jwks', 'http://10.0.0.5/jwks', 'http://127.0.0.1.example/jwks']) {
+      expect(() => authConfigFrom({ ...base, AUTH_JWKS_URL: url }), url).toThrow(
+        /AUTH_JWKS_URL: must be https/,
+      );
+    }
+    for (const url of ['http://127.0.0.1:9/jwks', 'http://localhost:8080/jwks', 'http://[::1]:8080/jwks']) {
+      expect(authConfigFrom({ ...base, AUTH_JWKS_URL: url }).jwks, url).toEqual({ url });
+    }
+  });
+
+  it('refuses the development issuer and inline key sets when BEACON_ENV=production', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beacon-auth-'));
+    try {
+      const file = join(dir, 'jwks.json');
+      writeFileSync(file, JSON.stringify({ keys: [] }));
+      const production = { ...base, BEACON_ENV: 'production' as const };
+      expect(() =>
+        authConfigFrom({
+          ...production,
+          AUTH_ISSUER: 'https://dev.beacon.invalid',
+          AUTH_JWKS_URL: 'https://x/jwks',
+        }),
+      ).toThrow(/AUTH_ISSUER: https:\/\/dev.beacon.invalid is the development issuer/);
+      expect(() => authConfigFrom({ ...production, AUTH_JWKS_FILE: file })).toThrow(
+        /AUTH_JWKS_FILE: an inline key set .* refused with BEACON_ENV=production/,
+      );
+      // The same settings serve a development stack; production with a real issuer is served.
+      expect(
+        authConfigFrom({ ...base, AUTH_ISSUER: 'https://dev.beacon.invalid', AUTH_JWKS_FILE: file }).jwks,
+      ).toEqual({
+        keys: { keys: [] },
+      });
+      expect(authConfigFrom({ ...production, AUTH_JWKS_URL: 'https://id.example/jwks' }).issuer).toBe(
+        'https://id.example',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads BEACON_ENV as development unless it says production, naming it when wrong', () => {
+    expect(beaconEnvFrom({})).toBe('development');
+    expect(beaconEnvFrom({ BEACON_ENV: 'production' })).toBe('production');
+    expect(() => beaconEnvFrom({ BEACON_ENV: 'prod' })).toThrow(/BEACON_ENV/);
   });
 
   it('wants exactly one key source, and a file it can read', () => {

@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { credsAuthenticator } from '@nats-io/nats-core';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import type { AuthConfig } from './auth.js';
+import {
+  DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  DEFAULT_SERVICE_AUDIENCE,
+  DEV_ISSUER,
+  type AuthConfig,
+} from './auth.js';
 import type { NatsAuth, NatsTls } from './nats.js';
 
 /** The environment failed validation; `issues` names every bad variable and why. */
@@ -130,27 +136,119 @@ function hasScheme(value: string, schemes: readonly string[]): boolean {
   return URL.canParse(value);
 }
 
+/**
+ * What kind of deployment this is: `development` (the default: a laptop, `make up`, tests) or
+ * `production` (anything real people use, staging included). Production refuses what only a
+ * developer may use: the development token issuer and inline key sets, and `beacon token`.
+ */
+export const BEACON_ENV_ENV = {
+  BEACON_ENV: z.enum(['development', 'production']).default('development'),
+};
+export type BeaconEnv = z.infer<typeof BEACON_ENV_ENV.BEACON_ENV>;
+
+/** BEACON_ENV from an environment, checked; a ConfigError names the variable. */
+export function beaconEnvFrom(raw: Readonly<Record<string, string | undefined>>): BeaconEnv {
+  return parseConfig(BEACON_ENV_ENV, { BEACON_ENV: raw['BEACON_ENV'] }).BEACON_ENV;
+}
+
+/** A lifetime in whole seconds: at least a minute, at most a week. */
+const lifetime = (fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(fallback);
+
 /** The variables every service reads to verify bearer tokens. */
 export const AUTH_ENV = {
+  ...BEACON_ENV_ENV,
   AUTH_ISSUER: z.string().min(1),
+  /** The audience of people's tokens, the only one the public gateway accepts. */
   AUTH_AUDIENCE: z.string().min(1).default('beacon'),
+  /** The audience of Beacon's service identities, accepted only on the internal network. */
+  AUTH_SERVICE_AUDIENCE: z.string().min(1).default(DEFAULT_SERVICE_AUDIENCE),
   /** The issuer's JWKS URL; or AUTH_JWKS_FILE, a local JSON key set. Exactly one. */
   AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
   AUTH_JWKS_FILE: z.string().min(1).optional(),
+  /** Header `typ` values accepted, comma-separated: RFC 9068's `at+jwt` unless the issuer sends another. */
+  AUTH_TOKEN_TYPES: z
+    .string()
+    .default('at+jwt')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9.+/-]{1,64}$/)).min(1, 'must name at least one type')),
+  /** The longest a person's token may live (exp − iat), in seconds; 12 hours by default. */
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: lifetime(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS),
+  /** The longest a service identity's token may live, in seconds; 12 hours by default. */
+  AUTH_MAX_SERVICE_TOKEN_LIFETIME_SECONDS: lifetime(DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS),
 };
 
-/** The authentication settings from the AUTH_ENV variables; reads a JWKS file if named. */
+/** JWKS may come over plain HTTP only from this machine, where nobody can tamper with it. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The authentication settings from the AUTH_ENV variables; reads a JWKS file if named. Refuses
+ * a key set over plain HTTP from anywhere but loopback, and, when BEACON_ENV=production, the
+ * development issuer and inline key sets.
+ */
 export function authConfigFrom(raw: {
+  BEACON_ENV?: BeaconEnv | undefined;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
+  AUTH_SERVICE_AUDIENCE?: string | undefined;
   AUTH_JWKS_URL?: string | undefined;
   AUTH_JWKS_FILE?: string | undefined;
+  AUTH_TOKEN_TYPES?: readonly string[] | undefined;
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS?: number | undefined;
+  AUTH_MAX_SERVICE_TOKEN_LIFETIME_SECONDS?: number | undefined;
 }): AuthConfig {
   if (!raw.AUTH_JWKS_URL === !raw.AUTH_JWKS_FILE) {
     throw new ConfigError([{ variable: 'AUTH_JWKS_URL / AUTH_JWKS_FILE', problem: 'set exactly one' }]);
   }
+  const serviceAudience = raw.AUTH_SERVICE_AUDIENCE ?? DEFAULT_SERVICE_AUDIENCE;
+  if (serviceAudience === raw.AUTH_AUDIENCE) {
+    throw new ConfigError([
+      {
+        variable: 'AUTH_SERVICE_AUDIENCE',
+        problem: 'must differ from AUTH_AUDIENCE (service identities never pass the public door)',
+      },
+    ]);
+  }
+  if (raw.BEACON_ENV === 'production') {
+    if (raw.AUTH_ISSUER === DEV_ISSUER) {
+      throw new ConfigError([
+        {
+          variable: 'AUTH_ISSUER',
+          problem: `${DEV_ISSUER} is the development issuer, refused with BEACON_ENV=production`,
+        },
+      ]);
+    }
+    if (raw.AUTH_JWKS_FILE) {
+      throw new ConfigError([
+        {
+          variable: 'AUTH_JWKS_FILE',
+          problem:
+            "an inline key set is a development issuer's, refused with BEACON_ENV=production: set AUTH_JWKS_URL",
+        },
+      ]);
+    }
+  }
   let jwks: AuthConfig['jwks'];
   if (raw.AUTH_JWKS_URL) {
+    const url = new URL(raw.AUTH_JWKS_URL);
+    if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+      throw new ConfigError([
+        { variable: 'AUTH_JWKS_URL', problem: 'must be https (plain http only to a loopback address)' },
+      ]);
+    }
     jwks = { url: raw.AUTH_JWKS_URL };
   } else {
     try {
@@ -161,7 +259,16 @@ export function authConfigFrom(raw: {
       ]);
     }
   }
-  return { issuer: raw.AUTH_ISSUER, audience: raw.AUTH_AUDIENCE, jwks };
+  return {
+    issuer: raw.AUTH_ISSUER,
+    audience: raw.AUTH_AUDIENCE,
+    serviceAudience,
+    jwks,
+    tokenTypes: raw.AUTH_TOKEN_TYPES ?? ['at+jwt'],
+    maxLifetimeSeconds: raw.AUTH_MAX_TOKEN_LIFETIME_SECONDS ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    maxServiceLifetimeSeconds:
+      raw.AUTH_MAX_SERVICE_TOKEN_LIFETIME_SECONDS ?? DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
+  };
 }
 
 /**

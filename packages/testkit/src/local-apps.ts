@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDevIssuer, type DevIssuer } from '@beacon/platform';
+import {
+  createDevIssuer,
+  DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
+  type DevIssuer,
+} from '@beacon/platform';
 import { grpcServing } from './health.js';
 import { repoRoot } from './paths.js';
 import { ManagedProcess, stopForeign } from './process.js';
@@ -45,7 +49,12 @@ export async function devIssuer(
   writeFileSync(
     issuerFile,
     JSON.stringify(
-      { issuer: issuer.issuer, audience: issuer.audience, privateJwk: issuer.privateJwk },
+      {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        serviceAudience: issuer.serviceAudience,
+        privateJwk: issuer.privateJwk,
+      },
       null,
       2,
     ),
@@ -68,6 +77,7 @@ export async function startLocalApps(
   const common = {
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: issuer.audience,
+    AUTH_SERVICE_AUDIENCE: issuer.serviceAudience,
     AUTH_JWKS_FILE: jwksFile,
     LOG_LEVEL: 'info',
   };
@@ -85,18 +95,8 @@ export async function startLocalApps(
       CORRELATION_SECRET: correlationSecret(dir),
     },
   });
-  // Impact raises incidents' severity in intake as a Beacon service; a month-long dev token.
-  const serviceTokenFile = join(dir, 'impact-service-token');
-  writeFileSync(
-    serviceTokenFile,
-    await issuer.mint({
-      subject: 'impact',
-      roles: ['service'],
-      clearance: 'RED',
-      ttlSeconds: 30 * 24 * 3600,
-    }),
-    { mode: 0o600 },
-  );
+  // Impact raises incidents' severity in intake as a Beacon service.
+  const serviceTokenFile = await writeServiceToken(dir, issuer, 'impact');
   const impact = new ManagedProcess({
     name: 'impact',
     command: process.execPath,
@@ -142,18 +142,8 @@ export async function startLocalApps(
       VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
     },
   });
-  // The workflows call intake, impact and notify as a Beacon service; a month-long dev token.
-  const workflowsTokenFile = join(dir, 'workflows-service-token');
-  writeFileSync(
-    workflowsTokenFile,
-    await issuer.mint({
-      subject: 'workflows',
-      roles: ['service'],
-      clearance: 'RED',
-      ttlSeconds: 30 * 24 * 3600,
-    }),
-    { mode: 0o600 },
-  );
+  // The workflows call intake, impact, notify and victims as a Beacon service.
+  const workflowsTokenFile = await writeServiceToken(dir, issuer, 'workflows');
   const workflows = new ManagedProcess({
     name: 'workflows',
     command: process.execPath,
@@ -261,6 +251,30 @@ export async function startLocalApps(
 }
 
 /**
+ * Writes a service identity's token for the local stack: the internal audience (the gateway
+ * refuses it), the longest lifetime the services accept (12 hours), owner-only. The processes
+ * read the file on each call but do not renew it: `make up` (or `pnpm -s infra compose-secrets`)
+ * mints a fresh one; a stack left running longer sees its service-to-service calls refused.
+ */
+export async function writeServiceToken(
+  dir: string,
+  issuer: DevIssuer,
+  subject: 'impact' | 'workflows',
+): Promise<string> {
+  const file = join(dir, `${subject}-service-token`);
+  const token = await issuer.mint({
+    subject,
+    roles: ['service'],
+    clearance: 'RED',
+    ttlSeconds: DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
+  });
+  writeFileSync(file, token, { mode: 0o600 });
+  // `mode` applies only to a new file; one an older version left readable is narrowed too.
+  chmodSync(file, 0o600);
+  return file;
+}
+
+/**
  * The local stack's correlation key: random, kept beside the dev issuer (mode 0600) so
  * correlation survives restarts. A deployment takes it from its secret store.
  */
@@ -284,37 +298,26 @@ function devSecret(dir: string, name: string, make: () => string): string {
 /**
  * Development secrets for the Beacon services in `infra/compose/compose.yaml`, made once in
  * `dir` (`pnpm infra compose-secrets`): the dev issuer (for `beacon token --issuer-file`) and
- * its key set, impact's and the workflows' service tokens, intake's correlation key, victims'
- * KEK and search key. The containers run as uid 1000 and read them through bind mounts, so the
- * files are world-readable inside a directory only its owner may enter. Never for production.
+ * its key set, impact's and the workflows' service tokens (12 hours: run it again to renew
+ * them), intake's correlation key, victims' KEK and search key. The containers run as the
+ * files' owner (BEACON_UID, 1000 by default) and read them through bind mounts, so the service
+ * tokens are owner-only; the rest is readable inside a directory only its owner may enter.
+ * Never for production.
  */
 export async function writeComposeSecrets(dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const { issuer } = await devIssuer(dir);
-  for (const subject of ['impact', 'workflows']) {
-    const file = join(dir, `${subject}-service-token`);
-    writeFileSync(
-      file,
-      await issuer.mint({ subject, roles: ['service'], clearance: 'RED', ttlSeconds: 30 * 24 * 3600 }),
-    );
-  }
+  for (const subject of ['impact', 'workflows'] as const) await writeServiceToken(dir, issuer, subject);
   devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`);
   devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex'));
   const intakeEnv = join(dir, 'intake.env');
   if (!existsSync(intakeEnv)) {
     writeFileSync(intakeEnv, `CORRELATION_SECRET=${randomBytes(32).toString('hex')}\n`);
   }
-  const readable = [
-    'dev-jwks.json',
-    'impact-service-token',
-    'workflows-service-token',
-    'victims-keks',
-    'victims-search-key',
-    'intake.env',
-  ];
+  const readable = ['dev-jwks.json', 'victims-keks', 'victims-search-key', 'intake.env'];
   for (const name of readable) chmodSync(join(dir, name), 0o644);
-  return readable;
+  return [...readable, 'impact-service-token', 'workflows-service-token'];
 }
 
 /** Stops the services an earlier `startLocalApps` recorded. */

@@ -85,7 +85,9 @@ export async function startTestStack(infra: Endpoints, names: TestNames): Promis
 
   const dir = await mkdtemp(join(tmpdir(), 'beacon-impact-'));
   const tokenFile = join(dir, 'service-token');
-  await writeFile(tokenFile, await issuer.mint({ subject: 'impact', roles: ['service'], clearance: 'RED' }));
+  await writeFile(tokenFile, await issuer.mint({ subject: 'impact', roles: ['service'], clearance: 'RED' }), {
+    mode: 0o600,
+  });
   const config = loadConfig({
     ...shared,
     ...auth,

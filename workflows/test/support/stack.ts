@@ -58,7 +58,9 @@ export async function startResponseStack(
   const tokenFile = join(dir, 'service-token');
   writeFileSync(
     tokenFile,
+    // A service identity: the internal audience, which only the services (never the gateway) accept.
     await issuer.mint({ subject: 'workflows', roles: ['service'], clearance: 'RED', ttlSeconds: 3600 }),
+    { mode: 0o600 },
   );
   const auth = { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_FILE: jwksFile };
   const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
