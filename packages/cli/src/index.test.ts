@@ -96,6 +96,70 @@ describe('beacon token', () => {
     });
   });
 
+  it('mints hours, not months: at most 12 h, the most the services accept', async () => {
+    const env = { BEACON_DEV_ISSUER_FILE: file };
+    const longest = await beacon(['token', '--roles', 'coordinator', '--ttl', String(12 * 3600)], env);
+    expect(longest).toMatchObject({ code: 0, stderr: '' });
+    const auth = createAuthenticator({
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      jwks: { keys: issuer.jwks },
+    });
+    await expect(auth.authenticate(`Bearer ${longest.stdout.trim()}`)).resolves.toMatchObject({
+      roles: ['coordinator'],
+    });
+    for (const ttl of [String(12 * 3600 + 1), String(366 * 24 * 3600)]) {
+      const refused = await beacon(['token', '--roles', 'coordinator', '--ttl', ttl], env);
+      expect(refused).toMatchObject({ code: 2, stdout: '' });
+      expect(refused.stderr).toMatch(/--ttl must be a whole number 1 to 43200/);
+    }
+  });
+
+  it('mints a service identity only alone and only for the internal network', async () => {
+    const env = { BEACON_DEV_ISSUER_FILE: file };
+    const minted = await beacon(['token', '--roles', 'service', '--subject', 'workflows'], env);
+    expect(minted).toMatchObject({ code: 0, stderr: '' });
+    const config = { issuer: issuer.issuer, audience: issuer.audience, jwks: { keys: issuer.jwks } };
+    const bearer = `Bearer ${minted.stdout.trim()}`;
+    await expect(createAuthenticator(config, { door: 'internal' }).authenticate(bearer)).resolves.toEqual({
+      subject: 'workflows',
+      roles: ['service'],
+      agencyId: undefined,
+      clearance: 'AMBER',
+    });
+    await expect(createAuthenticator(config, { door: 'public' }).authenticate(bearer)).rejects.toThrow(
+      'the bearer token is not valid',
+    );
+    const mixed = await beacon(['token', '--roles', 'service,coordinator'], env);
+    expect(mixed).toMatchObject({ code: 2, stdout: '' });
+    expect(mixed.stderr).toMatch(/--roles service stands alone/);
+  });
+
+  it('refuses to mint anything with BEACON_ENV=production, and names a wrong BEACON_ENV', async () => {
+    for (const roles of ['service', 'coordinator']) {
+      const refused = await beacon(['token', '--roles', roles], {
+        BEACON_DEV_ISSUER_FILE: file,
+        BEACON_ENV: 'production',
+      });
+      expect(refused).toMatchObject({ code: 2, stdout: '' });
+      expect(refused.stderr).toMatch(
+        /beacon token is a development tool, refused with BEACON_ENV=production/,
+      );
+    }
+    const wrong = await beacon(['token', '--roles', 'coordinator'], {
+      BEACON_DEV_ISSUER_FILE: file,
+      BEACON_ENV: 'prod',
+    });
+    expect(wrong).toMatchObject({ code: 2, stdout: '' });
+    expect(wrong.stderr).toMatch(/BEACON_ENV must be development or production/);
+    // Development, named or by default, mints.
+    const dev = await beacon(['token', '--roles', 'coordinator'], {
+      BEACON_DEV_ISSUER_FILE: file,
+      BEACON_ENV: 'development',
+    });
+    expect(dev).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('looks for the issuer file under the working directory, and explains its absence', async () => {
     const missing = await beacon(['token', '--roles', 'coordinator'], {}, join(dir, 'elsewhere'));
     expect(missing.code).toBe(1);

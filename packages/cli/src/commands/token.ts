@@ -10,6 +10,12 @@ export const DEFAULT_ISSUER_FILE = '.infra/dev/dev-issuer.json';
 /** Roles that act for the coordination centre or Beacon itself rather than for one agency. */
 const CENTRAL_ROLES: readonly string[] = ['coordinator', 'auditor', 'service'];
 
+/**
+ * The longest token the command mints, for people and service identities alike: 12 hours, the
+ * longest the services accept by default (AUTH_MAX_TOKEN_LIFETIME_SECONDS).
+ */
+const MAX_TTL_SECONDS = 12 * 3600;
+
 /** The same shape the platform's token verifier accepts for `agency_id`. */
 const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -17,6 +23,8 @@ const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export interface IssuerFile {
   readonly issuer: string;
   readonly audience: string;
+  /** The audience of service identities; the platform's default when the file names none. */
+  readonly serviceAudience?: string;
   readonly privateJwk: DevIssuer['privateJwk'];
 }
 
@@ -25,7 +33,9 @@ export const tokenCommand: Command = {
   synopsis:
     '--roles ROLE[,ROLE] [--agency ID] [--clearance TLP] [--ttl SECONDS] [--subject NAME] ' +
     '[--issuer-file FILE]',
-  summary: 'mint a development token from the local dev issuer; prints the JWT',
+  summary:
+    'mint a development token (at most 12 h) from the local dev issuer; prints the JWT. ' +
+    'A development tool: refused with BEACON_ENV=production',
   options: {
     roles: { type: 'string' },
     agency: { type: 'string' },
@@ -40,15 +50,34 @@ export const tokenCommand: Command = {
 
 async function mintToken(context: Context): Promise<number> {
   const { io } = context;
+  // Loaded only here: the platform package brings MongoDB, NATS and gRPC clients with it.
+  const { ROLES, beaconEnvFrom, ConfigError, createDevIssuer } = await import('@beacon/platform');
+  let deployment: string;
+  try {
+    deployment = beaconEnvFrom(io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError('BEACON_ENV must be development or production');
+    throw error;
+  }
+  // A real deployment's tokens come from its identity provider, never from a key on disk.
+  if (deployment !== 'development') {
+    throw new UsageError(
+      'beacon token is a development tool, refused with BEACON_ENV=production: ' +
+        "get a token from the deployment's identity provider",
+    );
+  }
   const rolesText = context.string('roles');
   if (!rolesText) throw new UsageError('--roles is required, e.g. --roles coordinator');
-  // Loaded only here: the platform package brings MongoDB, NATS and gRPC clients with it.
-  const { ROLES, createDevIssuer } = await import('@beacon/platform');
   const isRole = (role: string): role is Role => (ROLES as readonly string[]).includes(role);
   const roles = [...new Set(rolesText.split(',').map((r) => r.trim()))].filter((r) => r !== '');
   const unknown = roles.filter((r) => !isRole(r));
   if (roles.length === 0 || unknown.length > 0) {
     throw new UsageError(`unknown role "${unknown.join(', ')}"; roles are ${ROLES.join(', ')}`);
+  }
+  // A service identity is that and nothing else (the platform refuses `service` beside a
+  // person's roles); its token carries the internal audience, which the gateway refuses.
+  if (roles.includes('service') && roles.length > 1) {
+    throw new UsageError('--roles service stands alone: a service identity has no other role');
   }
   const agencyId = context.string('agency');
   if (agencyId !== undefined && !AGENCY_ID.test(agencyId)) {
@@ -61,7 +90,7 @@ async function mintToken(context: Context): Promise<number> {
   const clearance = parseTlp(clearanceText);
   if (!clearance)
     throw new UsageError(`--clearance must be a TLP label such as AMBER, not "${clearanceText}"`);
-  const ttlSeconds = integerFlag('ttl', context.string('ttl') ?? '3600', 1, 366 * 24 * 3600);
+  const ttlSeconds = integerFlag('ttl', context.string('ttl') ?? '3600', 1, MAX_TTL_SECONDS);
   const subject = context.string('subject') ?? defaultSubject(io.env);
   if (subject.length > 200) throw new UsageError('--subject is longer than 200 characters');
 
@@ -119,5 +148,13 @@ export async function readIssuerFile(file: string): Promise<IssuerFile> {
       `${file} is not a dev issuer file: expected { issuer, audience, privateJwk (with "d") }`,
     );
   }
-  return { issuer: value.issuer, audience: value.audience, privateJwk: jwk };
+  if (value.serviceAudience !== undefined && typeof value.serviceAudience !== 'string') {
+    throw new CliError(`${file} is not a dev issuer file: "serviceAudience" must be a string`);
+  }
+  return {
+    issuer: value.issuer,
+    audience: value.audience,
+    ...(value.serviceAudience === undefined ? {} : { serviceAudience: value.serviceAudience }),
+    privateJwk: jwk,
+  };
 }
