@@ -106,7 +106,12 @@ export class FrontDoor {
 
   async #authenticate(authorization: string | undefined): Promise<Principal> {
     try {
-      return await this.options.authenticator.authenticate(authorization);
+      const principal = await this.options.authenticator.authenticate(authorization);
+      // Service identities belong to the internal network. The public door's authenticator
+      // already refuses their audience; this holds even for one configured otherwise, and
+      // answers exactly as for any invalid token.
+      if (principal.roles.includes('service')) throw new AuthenticationError('the bearer token is not valid');
+      return principal;
     } catch (error) {
       if (error instanceof AuthenticationError) throw new GrpcError(status.UNAUTHENTICATED, error.message);
       throw error;

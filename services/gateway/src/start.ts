@@ -61,7 +61,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const response = config.responseAddress ? new Upstream(config.responseAddress, channel) : undefined;
   if (response) upstreams.set('beacon.response.v1.ResponseService', response);
   const frontDoor = new FrontDoor({
-    authenticator: createAuthenticator(config.auth),
+    // The public door: people's tokens only; Beacon's service identities are refused here.
+    authenticator: createAuthenticator(config.auth, { door: 'public' }),
     upstreams,
     rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     maxCallMs: config.maxCallMs,
