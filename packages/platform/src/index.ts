@@ -26,7 +26,8 @@ export {
   type GrpcClientTls,
   type GrpcServerTls,
 } from './config.js';
-export { createLogger, REDACTED_KEYS, type Logger, type LoggerConfig } from './logger.js';
+export { createLogger, type Logger, type LoggerConfig } from './logger.js';
+export { CENSORED, describeError, isSensitiveKey, MAX_LOG_DEPTH, redactDeep } from './redact.js';
 export {
   connectNats,
   ensureConsumer,
@@ -79,11 +80,13 @@ export {
 export {
   authenticateCall,
   authenticatedUnary,
+  boundedViolations,
   fieldViolations,
   GrpcError,
   invalidArgument,
   toStatus,
   unary,
+  violationSummary,
   type CallContext,
   type FieldViolation,
   type UnaryOptions,

@@ -1,34 +1,8 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { censorSecretsInText, redactDeep } from './redact.js';
 import { activeSpanIds } from './tracing.js';
 
 export type { Logger } from 'pino';
-
-/**
- * Keys whose values never reach a log line: credentials, and personal data of victims and
- * reporters. Matched at the top of a log object and up to two levels down.
- */
-export const REDACTED_KEYS = [
-  'authorization',
-  'password',
-  'secret',
-  'token',
-  'accessToken',
-  'refreshToken',
-  'apiKey',
-  'privateKey',
-  'clientSecret',
-  'cookie',
-  'credentials',
-  'email',
-  'phone',
-  'fullName',
-  'dateOfBirth',
-  'address',
-  'iban',
-  'pii',
-] as const;
-
-const redactPaths = REDACTED_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
 export interface LoggerConfig {
   /** The component, e.g. "intake"; every line carries it. */
@@ -38,20 +12,46 @@ export interface LoggerConfig {
   readonly destination?: NodeJS.WritableStream;
 }
 
-const NO_IDS = {};
+/** An `err` already described by `redactDeep` passes; one set on a child logger is described. */
+const errSerializer = (value: unknown) => (value instanceof Error ? redactDeep(value) : value);
 
 /**
- * The one way Beacon builds a logger: JSON lines, ISO time, secrets and PII censored, and
- * `trace_id`/`span_id` on every line written while a span is active.
+ * The one way Beacon builds a logger: JSON lines, ISO time, secrets and PII censored at any
+ * depth (`redactDeep`: by key, and JWTs and nkey seeds by their form, in messages too), driver
+ * errors without the documents they carry, and `trace_id`/`span_id` on every line written
+ * while a span is active.
  */
 export function createLogger({ name, level = 'info', destination }: LoggerConfig): Logger {
   const options: LoggerOptions = {
     name,
     level,
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: redactPaths, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
-    mixin: () => activeSpanIds() ?? NO_IDS,
+    formatters: {
+      level: (label) => ({ level: label }),
+      bindings: (bindings) => redactDeep(bindings) as Record<string, unknown>,
+      log: (object) => redactDeep(object) as Record<string, unknown>,
+    },
+    serializers: { err: errSerializer },
+    hooks: {
+      logMethod(args, method) {
+        // The message and its interpolation values: a token pasted into a message is one too.
+        const censored = args.map((arg) => (typeof arg === 'string' ? censorSecretsInText(arg) : arg));
+        method.apply(this, censored as Parameters<typeof method>);
+      },
+    },
+    // A fresh object each time: pino merges the line into what the mixin returns, so a shared
+    // one would carry every earlier line's fields into the next.
+    mixin: () => activeSpanIds() ?? {},
   };
-  return destination ? pino(options, destination) : pino(options);
+  const logger = destination ? pino(options, destination) : pino(options);
+  // pino applies `formatters.bindings` to the root's bindings only; a child's go through here.
+  // Children are made from their parent by prototype, so every descendant inherits this.
+  // Unbound on purpose: it is called with the logger the child is made from as `this`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const child = logger.child;
+  const redactingChild = function (this: Logger, bindings, childOptions) {
+    return child.call(this, redactDeep(bindings) as typeof bindings, childOptions);
+  } as typeof logger.child;
+  logger.child = redactingChild;
+  return logger;
 }
