@@ -169,6 +169,8 @@ try {
   const beacon = await startTestStack(stack.endpoints, names, {
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
+    ADDRESS_RATE_PER_SECOND: '1000000',
+    ADDRESS_RATE_BURST: '1000000',
   });
   const token = await beacon.token({ roles: ['agency_analyst'], agencyId: 'bench-agency' });
   const outboxes = mongo.db(beacon.dbName).collection('incidents');

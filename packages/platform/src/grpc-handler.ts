@@ -41,20 +41,48 @@ export class GrpcError extends Error {
     },
   ) {
     super(message, options);
-    this.violations = options?.violations ?? [];
+    this.violations = boundedViolations(options?.violations ?? []);
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
   readonly violations: readonly FieldViolation[];
   readonly retryAfterSeconds: number | undefined;
 }
 
-/** INVALID_ARGUMENT naming every bad field, in the message and as google.rpc.BadRequest. */
+/** Field violations reported at most: a client learns what to fix, not a megabyte about it. */
+export const MAX_REPORTED_VIOLATIONS = 20;
+const MAX_VIOLATION_TEXT = 200;
+
+/**
+ * The first `MAX_REPORTED_VIOLATIONS` violations, each text cut to a couple of hundred
+ * characters (a field name is the client's own, and may be a megabyte long), so that an error
+ * stays a few KiB whatever the request was.
+ */
+export function boundedViolations(violations: readonly FieldViolation[]): FieldViolation[] {
+  const cut = (text: string) =>
+    text.length > MAX_VIOLATION_TEXT ? `${text.slice(0, MAX_VIOLATION_TEXT)}…` : text;
+  return violations.slice(0, MAX_REPORTED_VIOLATIONS).map((v) => ({
+    field: cut(v.field),
+    description: cut(v.description),
+    reason: cut(v.reason),
+  }));
+}
+
+/** The message summing up violations: the bounded ones, and how many more there were. */
+export function violationSummary(violations: readonly FieldViolation[]): string {
+  const shown = boundedViolations(violations);
+  const more = violations.length - shown.length;
+  return shown.map((v) => `${v.field}: ${v.description}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+/** INVALID_ARGUMENT naming the bad fields (the first few), in the message and as google.rpc.BadRequest. */
 export function invalidArgument(violations: readonly FieldViolation[]): GrpcError {
-  const summary = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
-  return new GrpcError(status.INVALID_ARGUMENT, `invalid request: ${summary}`, { violations });
+  return new GrpcError(status.INVALID_ARGUMENT, `invalid request: ${violationSummary(violations)}`, {
+    violations,
+  });
 }
 
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
+const MAX_STATUS_MESSAGE = 2_048;
 
 /**
  * The status a client receives: code, message and, for field violations, the standard
@@ -62,6 +90,11 @@ const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
  */
 export function toStatus(error: GrpcError): Partial<StatusObject> {
   const metadata = new Metadata();
+  // A message may quote the client; the status stays a few KiB whatever it sent.
+  const message =
+    error.message.length > MAX_STATUS_MESSAGE
+      ? `${error.message.slice(0, MAX_STATUS_MESSAGE)}…`
+      : error.message;
   if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
   if (error.violations.length > 0) {
     const badRequest = rpcErrorDetails.BadRequest.encode({
@@ -69,12 +102,12 @@ export function toStatus(error: GrpcError): Partial<StatusObject> {
     }).finish();
     const details = rpcStatus.Status.encode({
       code: error.code,
-      message: error.message,
+      message,
       details: [{ typeUrl: BAD_REQUEST_TYPE, value: badRequest }],
     }).finish();
     metadata.set('grpc-status-details-bin', Buffer.from(details));
   }
-  return { code: error.code, details: error.message, metadata };
+  return { code: error.code, details: message, metadata };
 }
 
 /** Reads the field violations back out of a received error's trailer (clients and tests). */

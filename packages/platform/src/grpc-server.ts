@@ -49,6 +49,12 @@ export interface GrpcServerConfig {
    * free port. Bound on the same host as the main port.
    */
   readonly healthPort?: number;
+  /**
+   * Whether to serve `beacon.diagnostics.v1.DiagnosticsService` (`Echo`, `GetServerInfo`); on
+   * by default for the internal network, off at a public door (the gateway), where the version,
+   * runtime and instance id would tell a stranger what to attack.
+   */
+  readonly diagnostics?: boolean;
 }
 
 export interface RunningGrpcServer {
@@ -95,15 +101,18 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
     ...(config.metrics ? { interceptors: [grpcServerMetrics(config.metrics)] } : {}),
   });
 
+  const withDiagnostics = config.diagnostics ?? true;
   const health = new HealthRegistry([
-    diagnosticsV1.protobufPackage + '.DiagnosticsService',
+    ...(withDiagnostics ? [diagnosticsV1.protobufPackage + '.DiagnosticsService'] : []),
     ...config.services.map((s) => s.name),
   ]);
   server.addService(healthV1.HealthService, health.implementation());
-  server.addService(
-    diagnosticsV1.DiagnosticsServiceService,
-    diagnostics(config.component, config.version, config.logger),
-  );
+  if (withDiagnostics) {
+    server.addService(
+      diagnosticsV1.DiagnosticsServiceService,
+      diagnostics(config.component, config.version, config.logger),
+    );
+  }
   for (const service of config.services) {
     server.addService(tolerant(service.definition), service.implementation);
   }

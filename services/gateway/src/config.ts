@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   AUTH_ENV,
@@ -9,6 +10,8 @@ import {
   grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
+  NATS_CLIENT_ENV,
+  natsClientFrom,
   parseConfig,
 } from '@beacon/platform';
 
@@ -35,9 +38,54 @@ const schema = {
   RESPONSE_ADDRESS: env.hostPort().optional(),
   ...AUTH_ENV,
   ...METRICS_ENV,
-  /** Calls per second each caller may make on average, and in a burst. */
+  ...NATS_CLIENT_ENV,
+  /** Calls per second each caller (token subject) may make on average, and in a burst. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
   RATE_LIMIT_BURST: z.coerce.number().int().positive().default(200),
+  /**
+   * Calls per second each client address may make, before its token is looked at. Higher than
+   * a caller's: several people may share an address (a NAT, an agency's proxy).
+   */
+  ADDRESS_RATE_PER_SECOND: z.coerce.number().positive().default(500),
+  ADDRESS_RATE_BURST: z.coerce.number().int().positive().default(1000),
+  /**
+   * Invalid tokens an address may present per minute (and in a burst) before its calls are
+   * refused without verifying their tokens.
+   */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().positive().default(30),
+  AUTH_FAILURES_BURST: z.coerce.number().int().positive().default(30),
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (addresses or CIDR ranges, comma
+   * separated). Empty: the header is ignored and the connection's address is the client's.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [address = '', prefix] = entry.split('/');
+          const version = isIP(address);
+          if (version === 0) return false;
+          if (prefix === undefined) return true;
+          const bits = Number(prefix);
+          return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
+        }, 'an IP address or CIDR range'),
+      ),
+    ),
+  /**
+   * NATS, to share the rate limits among the gateway's replicas; without it each replica
+   * limits on its own. The core subject the replicas report on, and how often.
+   */
+  NATS_URL: env.natsServers().optional(),
+  RATE_LIMIT_SUBJECT: z.string().min(1).default('beacon.gateway.limits'),
+  RATE_LIMIT_SHARE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -66,6 +114,16 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     responseAddress: raw.RESPONSE_ADDRESS,
     auth,
     rateLimit: { perSecond: raw.RATE_LIMIT_PER_SECOND, burst: raw.RATE_LIMIT_BURST },
+    addressLimit: { perSecond: raw.ADDRESS_RATE_PER_SECOND, burst: raw.ADDRESS_RATE_BURST },
+    failureLimit: { perSecond: raw.AUTH_FAILURES_PER_MINUTE / 60, burst: raw.AUTH_FAILURES_BURST },
+    trustedProxies: raw.TRUSTED_PROXIES,
+    limitSharing: raw.NATS_URL
+      ? {
+          nats: { servers: raw.NATS_URL, ...natsClientFrom(raw) },
+          subject: raw.RATE_LIMIT_SUBJECT,
+          intervalMs: raw.RATE_LIMIT_SHARE_MS,
+        }
+      : undefined,
     maxBodyBytes: raw.MAX_BODY_BYTES,
     maxCallMs: raw.MAX_CALL_MS,
     metrics: metricsConfigFrom(raw),

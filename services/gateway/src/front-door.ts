@@ -6,14 +6,15 @@ import {
   type Authenticator,
   type Principal,
 } from '@beacon/platform';
-import type { RateLimiter } from './rate-limit.js';
+import type { Admission } from './admission.js';
 import { FORWARDED_METADATA, type Upstream } from './upstream.js';
 
 export interface FrontDoorOptions {
   readonly authenticator: Authenticator;
   /** Upstream per fully qualified service name. */
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly rateLimiter: RateLimiter;
+  /** Limits per address, on failed verifications and per subject; token pre-checks. */
+  readonly admission: Admission;
   /** The longest a call may take, whatever deadline the client asked for. */
   readonly maxCallMs: number;
 }
@@ -28,7 +29,22 @@ export interface Inbound {
   readonly headers: (name: string) => string | undefined;
   readonly deadline: Date;
   readonly signal: AbortSignal;
+  /** The client's address as `admit` found it, passed on for the services' own limits. */
+  readonly clientAddress: string;
 }
+
+/** An admitted caller. */
+export interface Admitted {
+  readonly principal: Principal;
+  /** The client's address (behind a trusted proxy, the one it forwarded). */
+  readonly clientAddress: string;
+}
+
+/**
+ * Metadata naming the client's address to the service behind the gateway (for its own
+ * per-address limits). Set by the gateway only: a client's own value never passes the door.
+ */
+export const CLIENT_ADDRESS_METADATA = 'x-beacon-client-address';
 
 /**
  * The one path every call takes through the gateway: `admit` (authenticate, limit the caller's
@@ -40,18 +56,24 @@ export class FrontDoor {
   constructor(private readonly options: FrontDoorOptions) {}
 
   /**
-   * Authenticates the caller and takes one call from its rate budget. The REST door does this
+   * Authenticates the caller and takes one call from its rate budgets. The REST door does this
    * before reading the request body, so anonymous or over-eager callers cost next to nothing.
+   * `peer` is the connection's remote address.
    */
-  async admit(headers: (name: string) => string | undefined): Promise<Principal> {
-    const principal = await this.#authenticate(headers('authorization'));
-    const wait = this.options.rateLimiter.take(principal.subject);
-    if (wait > 0) {
-      throw new GrpcError(status.RESOURCE_EXHAUSTED, `rate limit exceeded; retry in ${wait} s`, {
-        retryAfterSeconds: wait,
-      });
+  async admit(headers: (name: string) => string | undefined, peer: string | undefined): Promise<Admitted> {
+    const { admission } = this.options;
+    const address = admission.clientAddress(peer, headers('x-forwarded-for'));
+    const authorization = headers('authorization');
+    const key = admission.beforeVerification(address, authorization);
+    let principal: Principal;
+    try {
+      principal = await this.#authenticate(authorization);
+    } catch (error) {
+      if (error instanceof GrpcError && error.code !== status.UNAVAILABLE) admission.failed(key);
+      throw error;
     }
-    return principal;
+    admission.verified(principal.subject);
+    return { principal, clientAddress: address };
   }
 
   /** Forwards an admitted call to the service that owns it. */
@@ -88,8 +110,9 @@ export class FrontDoor {
     return upstream;
   }
 
-  #metadata(inbound: Pick<Inbound, 'headers'>): Metadata {
+  #metadata(inbound: Pick<Inbound, 'headers' | 'clientAddress'>): Metadata {
     const metadata = new Metadata();
+    if (inbound.clientAddress) metadata.set(CLIENT_ADDRESS_METADATA, inbound.clientAddress);
     for (const name of FORWARDED_METADATA) {
       const value = inbound.headers(name);
       if (value === undefined) continue;

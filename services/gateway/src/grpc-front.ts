@@ -1,5 +1,7 @@
 import {
   status,
+  type sendUnaryData,
+  type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
   type ServiceError,
@@ -7,6 +9,7 @@ import {
 } from '@grpc/grpc-js';
 import { GrpcError, toStatus, unary, type GrpcServiceBinding, type Logger } from '@beacon/platform';
 import type { FrontDoor } from './front-door.js';
+import { grpcPeerAddress } from './client-address.js';
 import { fromUpstream } from './upstream-error.js';
 
 const identity = (value: Buffer) => value;
@@ -33,25 +36,27 @@ export function grpcPassThrough(
         void streamThrough(name, rpc, call, frontDoor, options.logger);
       continue;
     }
-    implementation[method] = unary<Buffer, Buffer>(async (request, context) => {
-      const headers = (header: string) => {
-        const value = context.metadata.get(header)[0];
-        return typeof value === 'string' ? value : undefined;
-      };
-      try {
-        await frontDoor.admit(headers);
-        return await frontDoor.forward({
-          service: name,
-          rpc,
-          request,
-          headers,
-          deadline: context.deadline,
-          signal: context.signal,
-        });
-      } catch (error) {
-        throw fromUpstream(error);
-      }
-    }, options);
+    implementation[method] = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
+      unary<Buffer, Buffer>(async (request, context) => {
+        const headers = (header: string) => {
+          const value = context.metadata.get(header)[0];
+          return typeof value === 'string' ? value : undefined;
+        };
+        try {
+          const { clientAddress } = await frontDoor.admit(headers, grpcPeerAddress(call.getPeer()));
+          return await frontDoor.forward({
+            clientAddress,
+            service: name,
+            rpc,
+            request,
+            headers,
+            deadline: context.deadline,
+            signal: context.signal,
+          });
+        } catch (error) {
+          throw fromUpstream(error);
+        }
+      }, options)(call, callback);
   }
   return { name, definition: passThrough as ServiceDefinition, implementation };
 }
@@ -80,9 +85,10 @@ async function streamThrough(
     );
   };
   try {
-    await frontDoor.admit(headers);
+    const { clientAddress } = await frontDoor.admit(headers, grpcPeerAddress(call.getPeer()));
     const deadline = call.getDeadline();
     const upstream = frontDoor.openStream({
+      clientAddress,
       service,
       rpc,
       request: call.request,

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Metadata } from '@grpc/grpc-js';
 import {
+  connectNats,
   createAuthenticator,
   grpcChannelCredentials,
   Metrics,
@@ -11,7 +12,10 @@ import {
 } from '@beacon/platform';
 import { healthV1, impactV1, intakeV1, notifyV1, responseV1, victimsV1 } from '@beacon/proto';
 import type { GatewayConfig } from './config.js';
+import { Admission } from './admission.js';
+import { ClientAddresses } from './client-address.js';
 import { FrontDoor } from './front-door.js';
+import { LimitSharing } from './limit-sharing.js';
 import { grpcPassThrough } from './grpc-front.js';
 import { RateLimiter } from './rate-limit.js';
 import { restMetrics } from './rest/metrics.js';
@@ -60,14 +64,37 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (victims) upstreams.set('beacon.victims.v1.VictimsService', victims);
   const response = config.responseAddress ? new Upstream(config.responseAddress, channel) : undefined;
   if (response) upstreams.set('beacon.response.v1.ResponseService', response);
+  const metrics = new Metrics();
+  const limiters = {
+    address: new RateLimiter(config.addressLimit.perSecond, config.addressLimit.burst),
+    failures: new RateLimiter(config.failureLimit.perSecond, config.failureLimit.burst),
+    subject: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+  };
+  const sharing = config.limitSharing
+    ? new LimitSharing(
+        await connectNats({ ...config.limitSharing.nats, name: 'gateway', logger }),
+        config.limitSharing.subject,
+        limiters,
+        config.limitSharing.intervalMs,
+        logger,
+      )
+    : undefined;
   const frontDoor = new FrontDoor({
     // The public door: people's tokens only; Beacon's service identities are refused here.
     authenticator: createAuthenticator(config.auth, { door: 'public' }),
     upstreams,
-    rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+    admission: new Admission({
+      addresses: new ClientAddresses(config.trustedProxies),
+      perAddress: limiters.address,
+      failuresPerAddress: limiters.failures,
+      perSubject: limiters.subject,
+      ...('keys' in config.auth.jwks
+        ? { keyIds: new Set(config.auth.jwks.keys.keys.flatMap((k) => (k.kid ? [k.kid] : []))) }
+        : {}),
+      metrics,
+    }),
     maxCallMs: config.maxCallMs,
   });
-  const metrics = new Metrics();
   const intakeHealth = new healthV1.HealthClient(config.intakeAddress, channel);
 
   const grpc = await startGrpcServer({
@@ -78,6 +105,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     ...config.grpcServer,
     logger,
     metrics,
+    // Diagnostics tell a stranger the version, runtime and instance: the services behind the
+    // gateway serve them on the internal network, the public door does not.
+    diagnostics: false,
     // The same limits on both doors.
     maxMessageBytes: config.maxBodyBytes,
     services: [
@@ -156,6 +186,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metricsPort: metricsServer.port,
     stop: async () => {
       await metricsServer.stop();
+      await sharing?.stop();
       await new Promise<void>((resolve) => rest.close(() => resolve()));
       rest.closeAllConnections();
       await grpc.shutdown();

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { FieldViolation } from '@beacon/platform';
+import { boundedViolations, type FieldViolation } from '@beacon/platform';
 
 /** Google's mapping of gRPC status codes to HTTP, so both doors report the same outcome. */
 export const HTTP_STATUS: Readonly<Record<number, number>> = {
@@ -36,8 +36,13 @@ const names = Object.fromEntries(Object.entries(status).map(([name, code]) => [c
   string
 >;
 
+/** The longest `detail` sent: it may quote the client, and a problem stays a few KiB. */
+const MAX_DETAIL = 2_048;
+
+/** A problem document; at most the first few violations, and a detail of at most 2 KiB. */
 export function problem(code: status, detail: string, violations: readonly FieldViolation[] = []): Problem {
   const name = names[code] ?? 'UNKNOWN';
+  const shown = boundedViolations(violations);
   return {
     type: `urn:beacon:problem:${name.toLowerCase().replaceAll('_', '-')}`,
     title: name
@@ -46,8 +51,8 @@ export function problem(code: status, detail: string, violations: readonly Field
       .map((w) => w[0]!.toUpperCase() + w.slice(1))
       .join(' '),
     status: HTTP_STATUS[code] ?? 500,
-    detail,
+    detail: detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail,
     grpcStatus: name,
-    ...(violations.length > 0 ? { violations } : {}),
+    ...(shown.length > 0 ? { violations: shown } : {}),
   };
 }

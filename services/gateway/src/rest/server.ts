@@ -6,6 +6,7 @@ import {
   type FieldViolation,
   type HttpServerSpan,
   type Logger,
+  violationSummary,
 } from '@beacon/platform';
 import type { FrontDoor } from '../front-door.js';
 import type { Route } from '../routes.js';
@@ -134,10 +135,11 @@ async function handle(
     if (!res.writableEnded) abort.abort();
   });
   try {
-    await options.frontDoor.admit(headers);
+    const { clientAddress } = await options.frontDoor.admit(headers, req.socket.remoteAddress);
     const request = await readRequest(req, url, route, options);
     if ('problem' in request) return send(res, request.problem.status, request.problem);
     const response = await options.frontDoor.forward({
+      clientAddress,
       service: route.service,
       rpc: route.rpc,
       request: Buffer.from(options.codec(route.input).encode(request.message).finish()),
@@ -168,11 +170,7 @@ async function readRequest(
   options: RestOptions,
 ): Promise<ParsedRequest> {
   const invalid = (violations: FieldViolation[]) => ({
-    problem: problem(
-      status.INVALID_ARGUMENT,
-      violations.map((v) => `${v.field}: ${v.description}`).join('; '),
-      violations,
-    ),
+    problem: problem(status.INVALID_ARGUMENT, violationSummary(violations), violations),
   });
   let json: Record<string, unknown> = {};
   if (route.body) {
