@@ -9,3 +9,4 @@ export * from './nciss.js';
 export * from './observables.js';
 export * from './regulatory.js';
 export * from './trust.js';
+export * from './text.js';

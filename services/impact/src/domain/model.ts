@@ -1,4 +1,4 @@
-import { isSector, parseJurisdiction, type Sector, type Tlp } from '@beacon/domain';
+import { controlCharacterProblem, isSector, parseJurisdiction, type Sector, type Tlp } from '@beacon/domain';
 
 /** What one asset needs from another. */
 export const DEPENDENCY_KINDS = [
@@ -110,6 +110,8 @@ export function assetProblems(a: Asset): AssetProblem[] {
   if (!ASSET_ID.test(a.id))
     fail('id', 'must be 1 to 128 letters, digits or . _ : - starting with a letter or digit');
   if (a.name.trim() === '' || a.name.length > 200) fail('name', 'is required, at most 200 characters');
+  const control = controlCharacterProblem(a.name);
+  if (control) fail('name', control);
   if (!AGENCY_ID.test(a.operatorId))
     fail('operatorId', 'must be an agency id: lowercase letters, digits and -');
   if (!isSector(a.sector)) fail('sector', 'is not a CISA sector id');

@@ -152,6 +152,19 @@ describe('agencyProblems', () => {
     expect(url('https://hooks.example.org/beacon')).toEqual([]);
   });
 
+  it('refuses control characters in the agency’s name and its contacts’ names, naming the field', () => {
+    expect(
+      agencyProblems({
+        ...valid,
+        name: 'CERT\r\nBcc: everyone',
+        contacts: [{ ...valid.contacts[0]!, name: 'Duty\u202eofficer' }],
+      }),
+    ).toEqual([
+      { field: 'name', message: 'contains a control character (U+000D at position 4)' },
+      { field: 'contacts[0].name', message: 'contains a control character (U+202E at position 4)' },
+    ]);
+  });
+
   it('checks the webhook URL and its secrets without ever quoting a secret', () => {
     const webhook = (url: string, secrets: WebhookSecret[]) =>
       agencyProblems({ ...valid, channels: { webhook: { url, secrets } } });

@@ -1,4 +1,5 @@
 import {
+  controlCharacterProblem,
   isSector,
   type Jurisdiction,
   normaliseObservable,
@@ -135,6 +136,8 @@ export function agencyProblems(agency: AgencyInput, options: AgencyCheckOptions 
     problem('id', 'must be 1–63 lower-case letters, digits or hyphens, not starting with a hyphen');
   }
   if (agency.name.trim() === '') problem('name', 'must not be empty');
+  const nameControl = controlCharacterProblem(agency.name);
+  if (nameControl) problem('name', nameControl);
   if (agency.name.length > AGENCY_LIMITS.nameLength) {
     problem('name', `must be at most ${AGENCY_LIMITS.nameLength} characters`);
   }
@@ -218,6 +221,8 @@ function contactProblems(problem: Report, contacts: AgencyInput['contacts']): vo
       previousRank = Math.max(previousRank, rank);
     }
     if (contact.name.trim() === '') problem(`${field}.name`, 'must not be empty');
+    const nameControl = controlCharacterProblem(contact.name);
+    if (nameControl) problem(`${field}.name`, nameControl);
     if (!contact.email && !contact.phone) problem(field, 'needs an email address or a phone number');
     if (contact.email && !normaliseObservable('email', contact.email).ok) {
       problem(`${field}.email`, 'is not an email address');

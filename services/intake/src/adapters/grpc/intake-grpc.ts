@@ -68,7 +68,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         const input = {
           title: v.text('title', req.title, { max: LIMITS.title, required: true }),
-          description: v.text('description', req.description, { max: LIMITS.description }),
+          description: v.text('description', req.description, { max: LIMITS.description, multiline: true }),
           tlp: v.tlp('tlp', req.tlp),
           classification: v.classification('classification', req.classification),
           sectors: v.sectors('sectors', req.sectors),
@@ -146,7 +146,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         v.id('incident_id', req.incidentId, 'inc');
         const to = statusFromProto(req.toStatus) ?? v.fail('to_status', 'is required', 'REQUIRED');
-        const reason = v.text('reason', req.reason, { max: LIMITS.reason });
+        const reason = v.text('reason', req.reason, { max: LIMITS.reason, multiline: true });
         if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
         v.check();
         const incident = await service.transition(caller, req.incidentId, to!, reason, req.expectedVersion);
@@ -247,7 +247,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         const tlp = req.tlp === commonV1.Tlp.TLP_UNSPECIFIED ? undefined : v.tlp('tlp', req.tlp);
         const awareAt = req.awareAt ? v.pastTime('aware_at', req.awareAt, clock.now()) : undefined;
         if (!tlp && !req.awareAt) v.fail('tlp', 'or aware_at is required', 'REQUIRED');
-        const reason = v.text('reason', req.reason, { max: LIMITS.reason, required: true });
+        const reason = v.text('reason', req.reason, { max: LIMITS.reason, required: true, multiline: true });
         if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
         v.check();
         const incident = await service.updateFacts(

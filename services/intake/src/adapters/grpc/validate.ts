@@ -1,5 +1,6 @@
 import {
   classification as toClassification,
+  controlCharacterProblem,
   invalidNcissInputs,
   isSector,
   normaliseObservable,
@@ -54,16 +55,19 @@ export class Validator {
     return undefined;
   }
 
-  text(field: string, value: string, options: { max: number; required?: boolean }): string {
+  /** Free text; one line (a title) unless `multiline` (a description, a reason). */
+  text(
+    field: string,
+    value: string,
+    options: { max: number; required?: boolean; multiline?: boolean },
+  ): string {
     const trimmed = value.trim();
     if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
     if (trimmed.length > options.max)
       this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
-    // Control characters have no business in a title or description and break log lines.
-    // eslint-disable-next-line no-control-regex -- matching them is the point
-    if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(trimmed)) {
-      this.fail(field, 'contains control characters', 'CONTROL_CHARACTERS');
-    }
+    // Control characters break log lines, exports and e-mail subjects; a title has no line breaks.
+    const control = controlCharacterProblem(trimmed, { multiline: options.multiline ?? false });
+    if (control) this.fail(field, control, 'CONTROL_CHARACTERS');
     return trimmed;
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { parseJurisdiction, type Jurisdiction } from '@beacon/domain';
+import { controlCharacterProblem, parseJurisdiction, type Jurisdiction } from '@beacon/domain';
 import { invalidArgument, type FieldViolation } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
@@ -73,12 +73,8 @@ export class Validator {
     if (trimmed.length > options.max)
       this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
     // Control characters break log lines and displays; notes may keep their line breaks.
-    const control = options.multiline
-      ? // eslint-disable-next-line no-control-regex -- matching them is the point
-        /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
-      : // eslint-disable-next-line no-control-regex -- matching them is the point
-        /[\u0000-\u001f\u007f]/;
-    if (control.test(trimmed)) this.fail(field, 'contains control characters', 'CONTROL_CHARACTERS');
+    const control = controlCharacterProblem(trimmed, { multiline: options.multiline ?? false });
+    if (control) this.fail(field, control, 'CONTROL_CHARACTERS');
     return trimmed;
   }
 
