@@ -9,6 +9,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleResponseWorkflows } from '../src/worker.js';
 import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
+import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
 interface SavedEvent {
@@ -67,6 +68,24 @@ describe('saved histories', () => {
     expect(new Set(saved.map((s) => s.workflowType))).toEqual(
       new Set(['incidentResponse', 'agencyEngagement', 'regulatoryClock', 'victimFollowUp']),
     );
+  });
+
+  it('include a merge handed over by one response and taken over by the other, with the patch', () => {
+    const merge = saved.filter((s) => s.file.startsWith('v3/merge/'));
+    expect(merge.map((s) => s.workflowType).sort()).toEqual([
+      'incidentResponse',
+      'incidentResponse',
+      'regulatoryClock',
+      'regulatoryClock',
+    ]);
+    const responses = merge.filter((s) => s.workflowType === 'incidentResponse');
+    expect(responses.every((s) => patchesIn(s.history).includes(MERGE_HAND_OVER_PATCH))).toBe(true);
+    // Every response history recorded before it carries on without the patch.
+    expect(
+      saved
+        .filter((s) => !s.file.startsWith('v3/') && s.workflowType === 'incidentResponse')
+        .every((s) => !patchesIn(s.history).includes(MERGE_HAND_OVER_PATCH)),
+    ).toBe(true);
   });
 
   it('include engagements from before and after the escalation-events patch', () => {

@@ -81,7 +81,7 @@ import {
   type VictimCaseStatus,
 } from './definitions.js';
 import { finalReport, union } from './final-report.js';
-import { mergeHandOver } from './merge-hand-over.js';
+import { MERGE_HAND_OVER_PATCH, mergeHandOver } from './merge-hand-over.js';
 import type { HandOverState } from './merge-hand-over-state.js';
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
 import { regulatoryClock } from './regulatory-clock.js';
@@ -415,7 +415,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     draftFacts: draftFacts(),
     ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
     // A merge may move the awareness time earlier and raise the label: the clocks follow.
-    ...(patched('merge-hand-over') ? { awareAtMs: state.incident!.awareAtMs, tlp: state.incident!.tlp } : {}),
+    ...(patched(MERGE_HAND_OVER_PATCH)
+      ? { awareAtMs: state.incident!.awareAtMs, tlp: state.incident!.tlp }
+      : {}),
   });
 
   /** Starts a clock for each regime that newly applies, and tells running clocks what changed. */

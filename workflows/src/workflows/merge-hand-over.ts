@@ -24,6 +24,12 @@ import {
 import { MergeHandOvers, type HandOverState } from './merge-hand-over-state.js';
 import { intake, registry, signalQuietly } from './proxies.js';
 
+/**
+ * Since merges exist the response tells its clocks the incident's awareness time and label with
+ * every change of facts (a merge may move both); histories from before carry on without.
+ */
+export const MERGE_HAND_OVER_PATCH = 'merge-hand-over';
+
 /** The part of an IncidentResponse's state the hand-over reads and changes. */
 export interface HandOverResponseState {
   phase: ResponsePhase;
