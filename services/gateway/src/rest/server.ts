@@ -14,6 +14,7 @@ import { fromUpstream } from '../upstream-error.js';
 import { UNMATCHED_ROUTE, type RecordRequest } from './metrics.js';
 import { problem, type Problem } from './problem.js';
 import type { RequestSchemas } from './schemas.js';
+import { decodeUtf8 } from './utf8.js';
 
 /** Encoding of one message type, as ts-proto generates it. */
 export interface MessageCodec {
@@ -180,8 +181,8 @@ async function readRequest(
         problem: { ...problem(status.INVALID_ARGUMENT, 'the body must be application/json'), status: 415 },
       };
     }
-    const text = await readBody(req, options.maxBodyBytes);
-    if (text === undefined) {
+    const body = await readBody(req, options.maxBodyBytes);
+    if (body === undefined) {
       return {
         problem: {
           ...problem(status.RESOURCE_EXHAUSTED, `the body is larger than ${options.maxBodyBytes} bytes`),
@@ -189,8 +190,18 @@ async function readRequest(
         },
       };
     }
+    const text = decodeUtf8(body);
+    if (!text.ok) {
+      return invalid([
+        {
+          field: '(body)',
+          description: `is not valid UTF-8: the sequence at byte offset ${text.offset} is ill-formed`,
+          reason: 'INVALID_UTF8',
+        },
+      ]);
+    }
     try {
-      json = JSON.parse(text) as Record<string, unknown>;
+      json = JSON.parse(text.text) as Record<string, unknown>;
     } catch (error) {
       return invalid([
         {
@@ -233,8 +244,8 @@ async function readRequest(
   return { message: options.codec(route.input).fromJSON(json) };
 }
 
-/** The body as text, or undefined once it passes `limit` bytes (the rest is not read). */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+/** The body's bytes, or undefined once it passes `limit` bytes (the rest is not read). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return undefined;
   const chunks: Buffer[] = [];
@@ -244,7 +255,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
     if (size > limit) return undefined;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function compile(route: Route & { input?: string; output?: string }): CompiledRoute {
