@@ -1,4 +1,4 @@
-import { agencyMayReceive, mayRead } from '@beacon/domain';
+import { agencyMayReceive, mayChangeOrganisationField, mayEditOrganisation, mayRead } from '@beacon/domain';
 import {
   canActForAgency,
   canListAgencies,
@@ -25,6 +25,29 @@ import type {
 
 export const MAX_SUBSCRIPTIONS_PER_AGENCY = 50;
 
+/** Every registry field but the id, so that a field added later cannot escape the comparison. */
+const AGENCY_FIELDS: Record<Exclude<keyof Agency, 'id' | 'engagedIncidentIds'>, true> = {
+  name: true,
+  kind: true,
+  jurisdictions: true,
+  sectors: true,
+  clearance: true,
+  contacts: true,
+  channels: true,
+};
+
+/** The fields of an agency's record a replacement changes; lists of codes compared as sets. */
+function changedAgencyFields(before: Agency, after: Omit<Agency, 'engagedIncidentIds'>): string[] {
+  const sameSet = (a: readonly string[], b: readonly string[]) =>
+    new Set(a).size === new Set(b).size && a.every((x) => b.includes(x));
+  return (Object.keys(AGENCY_FIELDS) as (keyof typeof AGENCY_FIELDS)[]).filter((field) => {
+    const [a, b] = [before[field], after[field]];
+    if (field === 'jurisdictions' || field === 'sectors')
+      return !sameSet(a as readonly string[], b as readonly string[]);
+    return JSON.stringify(a) !== JSON.stringify(b);
+  });
+}
+
 /** The registry, subscriptions, acknowledgements and delivery records, with their access rules. */
 export class NotifyService {
   constructor(
@@ -44,9 +67,30 @@ export class NotifyService {
     },
   ) {}
 
+  /**
+   * Registering is the coordination centre's; so is what makes an agency trusted (its name,
+   * kind, remit, jurisdictions and clearance). An agency's own admins keep its contacts and
+   * channels up to date and change nothing else: an attempt is refused naming the fields.
+   */
   async putAgency(caller: Caller, agency: Omit<Agency, 'engagedIncidentIds'>, expectedVersion: number) {
-    if (!canRegisterAgencies(caller)) throw denied('registering agencies is the coordination centre’s');
+    if (expectedVersion === 0 && !canRegisterAgencies(caller)) {
+      throw denied('registering agencies is the coordination centre’s');
+    }
+    if (expectedVersion > 0 && !mayEditOrganisation(caller, agency.id)) {
+      throw denied('an agency is updated by the coordination centre or its own admins');
+    }
     const before = expectedVersion > 0 ? await this.deps.agencies.get(agency.id) : undefined;
+    // Judged against the version being replaced; another change meanwhile fails the write.
+    if (before && before.version === expectedVersion) {
+      const refused = changedAgencyFields(before, agency).filter(
+        (field) => !mayChangeOrganisationField(caller, agency.id, field),
+      );
+      if (refused.length > 0) {
+        throw denied(
+          `${refused.map((f) => `agency.${f}`).join(', ')}: vetting, set by the coordination centre; an agency's admins change its contacts and channels`,
+        );
+      }
+    }
     const stored = await this.deps.agencies.put(agency, expectedVersion);
     await this.deps.onChange();
     // A lowered clearance takes effect on what the feed retains too, before the call returns:
