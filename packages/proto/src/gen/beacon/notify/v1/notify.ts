@@ -260,6 +260,10 @@ export interface Delivery {
    */
   outcome: string;
   latencyMs: number;
+  /**
+   * What happened, e.g. "HTTP 503 from https://hooks.example.org": the status and origin,
+   * never the receiver's response body.
+   */
   detail: string;
   at?: Date | undefined;
 }
@@ -4129,7 +4133,13 @@ export const AccessWithdrawn: MessageFns<AccessWithdrawn> = {
  */
 export type NotifyServiceService = typeof NotifyServiceService;
 export const NotifyServiceService = {
-  /** Registers an agency or replaces it at `expected_version` (coordinators). */
+  /**
+   * Registers an agency (coordinators) or replaces it at `expected_version`: coordinators
+   * any field; the agency's own admins its contacts and channels only (PERMISSION_DENIED
+   * naming the vetting fields — name, kind, sectors, jurisdictions, clearance — otherwise).
+   * A webhook URL whose host is a non-public IP literal is refused (INVALID_ARGUMENT on
+   * `agency.channels.webhook.url`) unless WEBHOOK_ALLOW_CIDRS allows it.
+   */
   putAgency: {
     path: "/beacon.notify.v1.NotifyService/PutAgency" as const,
     requestStream: false as const,
@@ -4267,7 +4277,13 @@ export const NotifyServiceService = {
 } as const;
 
 export interface NotifyServiceServer extends UntypedServiceImplementation {
-  /** Registers an agency or replaces it at `expected_version` (coordinators). */
+  /**
+   * Registers an agency (coordinators) or replaces it at `expected_version`: coordinators
+   * any field; the agency's own admins its contacts and channels only (PERMISSION_DENIED
+   * naming the vetting fields — name, kind, sectors, jurisdictions, clearance — otherwise).
+   * A webhook URL whose host is a non-public IP literal is refused (INVALID_ARGUMENT on
+   * `agency.channels.webhook.url`) unless WEBHOOK_ALLOW_CIDRS allows it.
+   */
   putAgency: handleUnaryCall<PutAgencyRequest, PutAgencyResponse>;
   /** Coordinators any agency; an agency its own record. */
   getAgency: handleUnaryCall<GetAgencyRequest, GetAgencyResponse>;
@@ -4304,7 +4320,13 @@ export interface NotifyServiceServer extends UntypedServiceImplementation {
 }
 
 export interface NotifyServiceClient extends Client {
-  /** Registers an agency or replaces it at `expected_version` (coordinators). */
+  /**
+   * Registers an agency (coordinators) or replaces it at `expected_version`: coordinators
+   * any field; the agency's own admins its contacts and channels only (PERMISSION_DENIED
+   * naming the vetting fields — name, kind, sectors, jurisdictions, clearance — otherwise).
+   * A webhook URL whose host is a non-public IP literal is refused (INVALID_ARGUMENT on
+   * `agency.channels.webhook.url`) unless WEBHOOK_ALLOW_CIDRS allows it.
+   */
   putAgency(
     request: PutAgencyRequest,
     callback: (error: ServiceError | null, response: PutAgencyResponse) => void,

@@ -12213,8 +12213,11 @@ export const VictimsServiceService = {
     responseDeserialize: (value: Buffer): GetVictimStatsResponse => GetVictimStatsResponse.decode(value),
   },
   /**
-   * Registers a support organisation (coordinators) or updates it at its version
-   * (coordinators, or the organisation's own admins).
+   * Registers a support organisation (coordinators) or updates it at its version:
+   * coordinators any field; the organisation's own admins its languages and `accepting`
+   * only. Its name, remit (needs covered), crisis capability, jurisdictions and capacity are
+   * the coordination centre's vetting: an admin's change to them is PERMISSION_DENIED naming
+   * the fields.
    */
   putSupportOrganisation: {
     path: "/beacon.victims.v1.VictimsService/PutSupportOrganisation" as const,
@@ -12347,8 +12350,11 @@ export interface VictimsServiceServer extends UntypedServiceImplementation {
    */
   getVictimStats: handleUnaryCall<GetVictimStatsRequest, GetVictimStatsResponse>;
   /**
-   * Registers a support organisation (coordinators) or updates it at its version
-   * (coordinators, or the organisation's own admins).
+   * Registers a support organisation (coordinators) or updates it at its version:
+   * coordinators any field; the organisation's own admins its languages and `accepting`
+   * only. Its name, remit (needs covered), crisis capability, jurisdictions and capacity are
+   * the coordination centre's vetting: an admin's change to them is PERMISSION_DENIED naming
+   * the fields.
    */
   putSupportOrganisation: handleUnaryCall<PutSupportOrganisationRequest, PutSupportOrganisationResponse>;
   listSupportOrganisations: handleUnaryCall<ListSupportOrganisationsRequest, ListSupportOrganisationsResponse>;
@@ -12696,8 +12702,11 @@ export interface VictimsServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetVictimStatsResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Registers a support organisation (coordinators) or updates it at its version
-   * (coordinators, or the organisation's own admins).
+   * Registers a support organisation (coordinators) or updates it at its version:
+   * coordinators any field; the organisation's own admins its languages and `accepting`
+   * only. Its name, remit (needs covered), crisis capability, jurisdictions and capacity are
+   * the coordination centre's vetting: an admin's change to them is PERMISSION_DENIED naming
+   * the fields.
    */
   putSupportOrganisation(
     request: PutSupportOrganisationRequest,
