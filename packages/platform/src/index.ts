@@ -124,6 +124,7 @@ export {
 } from './outbox-relay.js';
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
+export { RateLimiter } from './rate-limit.js';
 export { onShutdown } from './shutdown.js';
 export { repeat, type Repeating } from './periodic.js';
 export {

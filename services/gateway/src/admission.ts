@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { GrpcError, type Metrics } from '@beacon/platform';
 import { addressKey, type ClientAddresses, limitKey } from './client-address.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from '@beacon/platform';
 
 /** Why the door turned a call away; the `reason` label of `gateway_refusals_total`. */
 export type RefusalReason =

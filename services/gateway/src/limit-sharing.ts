@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { connectNats, Logger } from '@beacon/platform';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from '@beacon/platform';
 
 type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
 

@@ -5,6 +5,7 @@ import {
   createAuthenticator,
   grpcChannelCredentials,
   Metrics,
+  RateLimiter,
   ServingStatus,
   startGrpcServer,
   startMetricsServer,
@@ -17,7 +18,6 @@ import { ClientAddresses } from './client-address.js';
 import { FrontDoor } from './front-door.js';
 import { LimitSharing } from './limit-sharing.js';
 import { grpcPassThrough } from './grpc-front.js';
-import { RateLimiter } from './rate-limit.js';
 import { restMetrics } from './rest/metrics.js';
 import { createRestServer, type MessageCodec } from './rest/server.js';
 import { RequestSchemas } from './rest/schemas.js';

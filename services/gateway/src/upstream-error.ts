@@ -27,7 +27,13 @@ export function fromUpstream(error: unknown): unknown {
     return new GrpcError(e.code, PLAIN[e.code] ?? 'the service failed', { cause: error });
   }
   const violations = fieldViolations(e.metadata);
-  return new GrpcError(e.code, e.details ?? 'upstream error', { cause: error, violations });
+  // A service's own limit (victims' look-ups) says when to come back; REST shows it as Retry-After.
+  const retryAfter = Number(e.metadata?.get('retry-after')[0]);
+  return new GrpcError(e.code, e.details ?? 'upstream error', {
+    cause: error,
+    violations,
+    ...(Number.isInteger(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+  });
 }
 
 const PLAIN: Partial<Record<status, string>> = {

@@ -65,6 +65,14 @@ const schema = {
     )
     .max(1000, 'must be at most 1000')
     .default(MIN_DISCLOSURE_THRESHOLD),
+  /**
+   * Failed status look-ups (a reference that is malformed or leads nowhere: a guess) each caller
+   * and each client address may make in a burst, and per minute after it; past that the next
+   * look-up is refused with RESOURCE_EXHAUSTED. A victim mistyping their reference a few times
+   * stays well inside; someone enumerating references does not.
+   */
+  VICTIMS_LOOKUP_FAILURES_BURST: z.coerce.number().int().min(1).max(10_000).default(10),
+  VICTIMS_LOOKUP_FAILURES_PER_MINUTE: z.coerce.number().positive().max(10_000).default(10),
   /** How often the outbox relay looks for events nobody announced (a crash, another replica). */
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   LOG_LEVEL: env.logLevel(),
@@ -115,6 +123,10 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     keys: { keks, current, searchKey },
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     stats: { suppressionThreshold: raw.VICTIMS_STATS_SUPPRESSION_THRESHOLD },
+    lookupLimits: {
+      failuresBurst: raw.VICTIMS_LOOKUP_FAILURES_BURST,
+      failuresPerMinute: raw.VICTIMS_LOOKUP_FAILURES_PER_MINUTE,
+    },
     metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;

@@ -18,6 +18,7 @@ import { VictimsService } from './app/victims-service.js';
 import { EnvelopeCipher } from './adapters/crypto/envelope-cipher.js';
 import { KeyedHasher } from './adapters/crypto/keyed-hash.js';
 import { victimsGrpc } from './adapters/grpc/victims-grpc.js';
+import { StatusLookup } from './app/status-lookup.js';
 import { MongoAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCaseStore } from './adapters/mongo/case-store.js';
 import { MongoOrganisationStore } from './adapters/mongo/organisation-store.js';
@@ -82,12 +83,13 @@ export async function startVictims(
   const [{ secondaryIndexes }] = await Promise.all([cases.init(), audit.init()]);
   if (!secondaryIndexes) logger.info('FerretDB: cases are looked up by _id only; lists and searches scan');
   const clock = options.clock ?? systemClock;
+  const hasher = new KeyedHasher(config.keys.searchKey);
   const service = new VictimsService({
     cases,
     organisations: new MongoOrganisationStore(db),
     audit,
     cipher: options.cipher ?? new EnvelopeCipher(config.keys.keks, config.keys.current),
-    hasher: new KeyedHasher(config.keys.searchKey),
+    hasher,
     clock,
     random: randomBytes,
     onReleaseFailure: (organisationId, error) =>
@@ -103,7 +105,21 @@ export async function startVictims(
     ...config.grpc,
     logger,
     metrics,
-    services: [victimsGrpc({ service, authenticator: createAuthenticator(config.auth), logger, clock })],
+    services: [
+      victimsGrpc({
+        service,
+        authenticator: createAuthenticator(config.auth),
+        logger,
+        clock,
+        statusLookup: new StatusLookup({
+          lookup: (reference) => service.lookupStatus(reference),
+          audit,
+          hasher,
+          clock,
+          limits: config.lookupLimits,
+        }),
+      }),
+    ],
   });
 
   const metricsServer = await startMetricsServer(metrics, config.metrics, logger);

@@ -145,7 +145,8 @@ describe('victim cases over gRPC', () => {
     const verified = await auditor('verifyAuditChain', { checkpoint: [] });
     expect(verified).toEqual({
       ok: true,
-      records: 2,
+      // The open, the read, and the two failed status look-ups (a typo, an unknown reference).
+      records: 4,
       brokenAt: 0,
       problem: '',
       chains: 1,

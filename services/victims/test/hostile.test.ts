@@ -24,7 +24,7 @@ const loss = (amountMinor: string, currency = 'EUR', paidAt?: Date): victimsV1.N
 });
 
 describe('hostile and malformed requests', () => {
-  test('are refused with every bad field named at once, and nothing of them is written', async ({
+  test('are refused with their bad fields named at once (the first 20), and nothing of them is written', async ({
     stack: t,
     mongoClient,
   }) => {
@@ -98,33 +98,34 @@ describe('hostile and malformed requests', () => {
     });
     const refused = await failure(officer('openCase', { case: everything }));
     expect(refused.code).toBe(status.INVALID_ARGUMENT);
-    expect(refused.fields.sort()).toEqual(
-      [
-        'case.incident_ids',
-        'case.report_ids[0]',
-        'case.jurisdiction',
-        'case.language',
-        'case.consents[1].purpose',
-        'case.consents[2].wording_version',
-        'case.victim.kind',
-        'case.victim.display_name',
-        'case.victim.email',
-        'case.victim.phone',
-        'case.victim.preferred_channel',
-        'case.victim',
-        'case.victim.notes',
-        'case.needs[0].financial_loss.amount_minor',
-        'case.needs[1].financial_loss.amount_minor',
-        'case.needs[2].financial_loss.amount_minor',
-        'case.needs[3].financial_loss.currency',
-        'case.needs[4].financial_loss.paid_at',
-        'case.needs[6]',
-        'case.needs[7].data_exposure.categories',
-        'case.needs[8].psychological_distress.score',
-        'case.needs[9]',
-        'case.risk_flags[0]',
-      ].sort(),
-    );
+    // All 23 found; the first 20 named (an error stays a few KiB), and how many more there are.
+    expect(refused.fields).toHaveLength(20);
+    expect(refused.message).toMatch(/; and 3 more$/);
+    expect([
+      'case.incident_ids',
+      'case.report_ids[0]',
+      'case.jurisdiction',
+      'case.language',
+      'case.consents[1].purpose',
+      'case.consents[2].wording_version',
+      'case.victim.kind',
+      'case.victim.display_name',
+      'case.victim.email',
+      'case.victim.phone',
+      'case.victim.preferred_channel',
+      'case.victim',
+      'case.victim.notes',
+      'case.needs[0].financial_loss.amount_minor',
+      'case.needs[1].financial_loss.amount_minor',
+      'case.needs[2].financial_loss.amount_minor',
+      'case.needs[3].financial_loss.currency',
+      'case.needs[4].financial_loss.paid_at',
+      'case.needs[6]',
+      'case.needs[7].data_exposure.categories',
+      'case.needs[8].psychological_distress.score',
+      'case.needs[9]',
+      'case.risk_flags[0]',
+    ]).toEqual(expect.arrayContaining(refused.fields));
     // A person has no organisation name; an organisation needs one.
     const org = await failure(
       officer('openCase', {

@@ -157,6 +157,8 @@ export const AUDIT_ACTIONS = [
   'close',
   'erase',
   'rewrap',
+  /** A status look-up with a reference that led nowhere: a guess, recorded under its keyed hash. */
+  'lookup-failed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

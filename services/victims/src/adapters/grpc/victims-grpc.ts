@@ -10,7 +10,6 @@ import {
   type Logger,
 } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
-import { parseReference } from '../../domain/case-reference.js';
 import { ConsentMissingError } from '../../domain/consent.js';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
 import { CheckInError } from '../../domain/follow-up.js';
@@ -18,6 +17,7 @@ import { CaseRuleError } from '../../domain/victim-case.js';
 import { CipherError, VictimsError } from '../../app/errors.js';
 import { MAX_IMPORT_ROWS, type IntakeRow, type VictimsService } from '../../app/victims-service.js';
 import type { Clock } from '../../app/ports.js';
+import { MalformedReferenceError, TooManyLookupsError, type StatusLookup } from '../../app/status-lookup.js';
 import {
   caseToProto,
   codecs,
@@ -36,7 +36,12 @@ export interface VictimsGrpcDeps {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Status look-ups by reference, with failed guesses limited and audited. */
+  readonly statusLookup: StatusLookup;
 }
+
+/** The client's address, as the gateway names it to the services behind it. */
+const CLIENT_ADDRESS_METADATA = 'x-beacon-client-address';
 
 const MAX_REWRAP = 1_000;
 
@@ -350,14 +355,21 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     ),
 
     lookupCaseStatus: handle<victimsV1.LookupCaseStatusRequest, victimsV1.LookupCaseStatusResponse>(
-      async (req) => {
-        const parsed = parseReference(req.reference);
-        if (!parsed.ok) {
+      async (req, caller, ctx) => {
+        const address = ctx.metadata.get(CLIENT_ADDRESS_METADATA)[0];
+        try {
+          const found = await deps.statusLookup.lookup(
+            caller,
+            typeof address === 'string' && address.length <= 64 ? address : undefined,
+            req.reference,
+          );
+          return { status: codecs.caseStatus.toProto(found) };
+        } catch (error) {
+          if (!(error instanceof MalformedReferenceError)) throw error;
           throw invalidArgument([
-            { field: 'reference', description: parsed.reason, reason: 'INVALID_REFERENCE' },
+            { field: 'reference', description: error.message, reason: 'INVALID_REFERENCE' },
           ]);
         }
-        return { status: codecs.caseStatus.toProto(await service.lookupStatus(parsed.reference)) };
       },
     ),
 
@@ -525,7 +537,10 @@ function toGrpcError(error: unknown): unknown {
       'idempotency-mismatch': status.FAILED_PRECONDITION,
       'resource-exhausted': status.RESOURCE_EXHAUSTED,
     }[error.kind];
-    return new GrpcError(code, error.message, { cause: error });
+    return new GrpcError(code, error.message, {
+      cause: error,
+      ...(error instanceof TooManyLookupsError ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    });
   }
   if (error instanceof ConsentMissingError)
     return new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });

@@ -2,7 +2,7 @@
  * Token buckets per key: each key may take `ratePerSecond` tokens a second on average, in
  * bursts of up to `burst`. Idle buckets are forgotten so memory follows active keys.
  *
- * Replicas share a limit by telling each other what they took (`LimitSharing`): what another
+ * Replicas share a limit by telling each other what they took (the gateway's `LimitSharing`): what another
  * replica took for a key is taken from this replica's bucket too, so the whole fleet allows a
  * key about `ratePerSecond`, not that much per replica. The decision itself never waits for the
  * network: a flood is refused from local memory.
