@@ -2,6 +2,7 @@
  * A merge's hand-over on Temporal's time-skipping server, services faked in memory: the clocks
  * of the merged incident end, the survivor's clocks count from the earlier awareness time the
  * merge gave it, and a report already filed about the merged incident is not asked for again.
+ * A coordinator's revision of the awareness time or label moves the clocks the same way.
  * Workflow time moves only when the test sleeps the environment, so "when" is exact.
  */
 import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
@@ -11,6 +12,7 @@ import {
   clockWorkflowId,
   fileReportUpdate,
   handOverSignal,
+  incidentChangedSignal,
   mergedIntoSignal,
   responseWorkflowId,
   statusQuery,
@@ -185,5 +187,41 @@ describe('the hand-over of a merge', () => {
       clockWorkflowId(survivorId, 'NIS2'),
       clockWorkflowId(mergedId, 'NIS2'),
     ]);
+  });
+
+  it("follows a coordinator's revision of the awareness time and label: the clock counts from it and labels its alarms so", async () => {
+    const id = 'inc_revised';
+    const t0 = await h.env.currentTimeMs();
+    h.fake.agencies = [agencyProfile('cert-bayern', 'csirt')];
+    h.fake.addIncident(
+      { id, awareAtMs: t0, jurisdictions: ['DE-BY'], sectors: ['water-and-wastewater'] },
+      MEDIUM,
+    );
+    const handle = await start(id);
+    await statusWhen(handle, (s) => s.phase === 'active', 'response active');
+    // UpdateIncidentFacts: aware 20 h earlier than first reported, and RED; announced to the
+    // response as facts-revised carries it.
+    const current = h.fake.incidents.get(id)!;
+    const revised = {
+      ...current,
+      awareAtMs: t0 - 20 * HOUR,
+      tlp: 'RED' as const,
+      version: current.version + 1,
+    };
+    h.fake.incidents.set(id, revised);
+    await handle.signal(incidentChangedSignal, revised);
+    const status = await statusWhen(handle, (s) => s.awareAtMs === t0 - 20 * HOUR, 'the revision applied');
+    expect(status.tlp).toBe('RED');
+    expect(status.obligations.find((o) => o.id === 'nis2-early-warning')?.dueAtMs).toBe(t0 + 4 * HOUR);
+    // The early warning is due 4 h from now, not 24: its reminder (12 h before) is due at once.
+    await h.env.sleep(60_000);
+    const reminder = await eventually(
+      () =>
+        h.fake.events.find(
+          (e) => e.type === 'report-due' && e.incidentId === id && e.obligation === 'nis2-early-warning',
+        ),
+      'the early warning reminder',
+    );
+    expect(reminder).toMatchObject({ dueAtMs: t0 + 4 * HOUR, tlp: 'RED' });
   });
 });

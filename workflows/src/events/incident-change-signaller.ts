@@ -24,7 +24,8 @@ export interface IncidentChangeSignallerOptions {
 
 /**
  * Tells a response what changed elsewhere: in intake, a new severity (and so other agencies and
- * regimes) or an agency engaged there — the signal carries the incident as the event has it,
+ * regimes), a coordinator's revision of the label or awareness time (and so the clocks), or an
+ * agency engaged there — the signal carries the incident as the event has it,
  * and the response ignores versions it already holds, so a redelivery or the echo of the
  * response's own change does nothing — or an agency unassigned there, which the response checks
  * against intake before it ends that engagement; in victims, a case opened for the incident,
@@ -45,6 +46,7 @@ export class IncidentChangeSignaller {
         `${options.subjectRoot}.incident.agency-assigned`,
         `${options.subjectRoot}.incident.agency-unassigned`,
         `${options.subjectRoot}.incident.merged`,
+        `${options.subjectRoot}.incident.facts-revised`,
         `${options.subjectRoot}.victims.case-opened`,
       ],
       durable: options.durable,
@@ -95,7 +97,9 @@ export class IncidentChangeSignaller {
         }
         const incident = message.subject.endsWith('.severity-changed')
           ? intakeV1.SeverityChanged.decode(envelope.data).incident
-          : intakeV1.AgencyAssigned.decode(envelope.data).incident;
+          : message.subject.endsWith('.facts-revised')
+            ? intakeV1.IncidentFactsRevised.decode(envelope.data).incident
+            : intakeV1.AgencyAssigned.decode(envelope.data).incident;
         if (!incident) return;
         await signal(incident.id, (id) =>
           options.client.workflow.getHandle(id).signal(incidentChangedSignal, snapshotFromProto(incident)),

@@ -742,11 +742,16 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       JSON.stringify(previous.severityInputs) !== JSON.stringify(next.severityInputs) ||
       previous.ncissLevel !== next.ncissLevel;
     const newlyEngaged = next.engagedAgencyIds.filter((id) => !state.agencies[id]);
-    if (!moved && newlyEngaged.length === 0) return;
-    note({
-      kind: 'incident-changed',
-      detail: `intake: ${moved ? `severity now ${next.ncissScore} (level ${next.ncissLevel})` : ''}${moved && newlyEngaged.length > 0 ? '; ' : ''}${newlyEngaged.length > 0 ? `engaged there: ${newlyEngaged.join(', ')}` : ''}`,
-    });
+    // A coordinator revised the label or awareness time: who is cleared and the clocks follow.
+    const revised =
+      (previous.tlp !== next.tlp || previous.awareAtMs !== next.awareAtMs) && patched(MERGE_HAND_OVER_PATCH);
+    const what = [
+      ...(moved ? [`severity now ${next.ncissScore} (level ${next.ncissLevel})`] : []),
+      ...(revised ? [`TLP:${next.tlp}, aware since ${new Date(next.awareAtMs).toISOString()}`] : []),
+      ...(newlyEngaged.length > 0 ? [`engaged there: ${newlyEngaged.join(', ')}`] : []),
+    ];
+    if (what.length === 0) return;
+    note({ kind: 'incident-changed', detail: `intake: ${what.join('; ')}` });
     await afterSeverityChange(previous.ncissLevel);
   };
 

@@ -26,7 +26,8 @@ import { intake, registry, signalQuietly } from './proxies.js';
 
 /**
  * Since merges exist the response tells its clocks the incident's awareness time and label with
- * every change of facts (a merge may move both); histories from before carry on without.
+ * every change of facts, and follows a revision of either (a merge, or a coordinator's
+ * UpdateIncidentFacts, may move both); histories from before carry on without.
  */
 export const MERGE_HAND_OVER_PATCH = 'merge-hand-over';
 
