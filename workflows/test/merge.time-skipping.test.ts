@@ -189,7 +189,7 @@ describe('the hand-over of a merge', () => {
     ]);
   });
 
-  it("follows a coordinator's revision of the awareness time and label: the clock counts from it and labels its alarms so", async () => {
+  it("follows a coordinator's revision of the awareness time and label: the clock counts from it, alarms and escalations carry the label", async () => {
     const id = 'inc_revised';
     const t0 = await h.env.currentTimeMs();
     h.fake.agencies = [agencyProfile('cert-bayern', 'csirt')];
@@ -223,5 +223,12 @@ describe('the hand-over of a merge', () => {
       'the early warning reminder',
     );
     expect(reminder).toMatchObject({ dueAtMs: t0 + 4 * HOUR, tlp: 'RED' });
+    // cert-bayern's engagement, started under AMBER, labels its escalation RED too.
+    await h.env.sleep(4 * HOUR);
+    const escalated = await eventually(
+      () => h.fake.events.find((e) => e.type === 'engagement-escalated' && e.incidentId === id),
+      'the escalation after the 4 h wait',
+    );
+    expect(escalated).toMatchObject({ agencyId: 'cert-bayern', tlp: 'RED' });
   });
 });

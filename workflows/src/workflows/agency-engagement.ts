@@ -9,6 +9,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Tlp } from '@beacon/domain';
 import { ackTimeoutMs } from '../domain/policy.js';
 import {
   acknowledgeSignal,
@@ -38,6 +39,8 @@ interface EngagementProgress {
   firstNoticeAtMs?: number;
   ncissLevel: number;
   acknowledgement?: AcknowledgementInput;
+  /** The incident's label since it changed (a merge or a revision); the start's until then. */
+  tlp?: Tlp;
 }
 
 /**
@@ -67,8 +70,9 @@ export async function agencyEngagement(input: AgencyEngagementInput): Promise<Ag
   setHandler(escalateNowSignal, () => {
     escalateRequested = true;
   });
-  setHandler(severityChangedSignal, ({ ncissLevel }) => {
+  setHandler(severityChangedSignal, ({ ncissLevel, tlp }) => {
     progress.ncissLevel = ncissLevel;
+    if (tlp !== undefined) progress.tlp = tlp;
     levelChanged = true;
   });
 
@@ -126,7 +130,7 @@ export async function agencyEngagement(input: AgencyEngagementInput): Promise<Ag
           await events.publishResponseEvent({
             type: 'engagement-escalated',
             incidentId,
-            tlp: input.tlp,
+            tlp: progress.tlp ?? input.tlp,
             agencyId,
             toAgencyId: step.agencyId,
             contactRank: step.contactRank,
@@ -163,7 +167,7 @@ export async function agencyEngagement(input: AgencyEngagementInput): Promise<Ag
     await events.publishResponseEvent({
       type: 'engagement-unacknowledged',
       incidentId,
-      tlp: input.tlp,
+      tlp: progress.tlp ?? input.tlp,
       agencyId,
       toAgencyId: last?.agencyId ?? agencyId,
       contactRank: last?.contactRank ?? 0,

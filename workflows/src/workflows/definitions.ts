@@ -276,7 +276,12 @@ export interface AgencyEngagementOutcome {
 
 export const acknowledgeSignal = defineSignal<[AcknowledgementInput]>('acknowledge');
 export const escalateNowSignal = defineSignal('escalateNow');
-export const severityChangedSignal = defineSignal<[{ readonly ncissLevel: number }]>('severityChanged');
+/**
+ * The incident's severity or label changed: the wait at the current contact follows the level,
+ * the engagement's events the label (absent from responses before merges: the start's stands).
+ */
+export const severityChangedSignal =
+  defineSignal<[{ readonly ncissLevel: number; readonly tlp?: Tlp }]>('severityChanged');
 
 // ---------------------------------------------------------------------------------------------
 // RegulatoryClock

@@ -81,7 +81,7 @@ import {
   type VictimCaseStatus,
 } from './definitions.js';
 import { finalReport, union } from './final-report.js';
-import { MERGE_HAND_OVER_PATCH, mergeHandOver } from './merge-hand-over.js';
+import { MERGE_HAND_OVER_PATCH, mergeHandOver, relabelEngagements } from './merge-hand-over.js';
 import type { HandOverState } from './merge-hand-over-state.js';
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
 import { regulatoryClock } from './regulatory-clock.js';
@@ -753,6 +753,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     if (what.length === 0) return;
     note({ kind: 'incident-changed', detail: `intake: ${what.join('; ')}` });
     await afterSeverityChange(previous.ncissLevel);
+    if (revised) await relabelEngagements(incidentId, state.agencies, previous.tlp, next);
   };
 
   const merge = mergeHandOver({ incidentId, state, note, enter, engage, afterChange: afterSeverityChange });

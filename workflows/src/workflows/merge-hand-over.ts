@@ -5,7 +5,7 @@ import {
   log,
   setHandler,
 } from '@temporalio/workflow';
-import { OBLIGATIONS, type ObligationId, type Regime } from '@beacon/domain';
+import { OBLIGATIONS, type ObligationId, type Regime, type Tlp } from '@beacon/domain';
 import type { IncidentSnapshot } from '../activities/types.js';
 import type { EngagementDecision } from '../domain/engagement.js';
 import {
@@ -16,6 +16,7 @@ import {
   mergedIntoSignal,
   reportFiledSignal,
   responseWorkflowId,
+  severityChangedSignal,
   type AgencyEngagementStatus,
   type HandOver,
   type ResponsePhase,
@@ -40,6 +41,33 @@ export interface HandOverResponseState {
   readonly regimes: readonly { readonly regime: Regime }[];
   closedAtMs?: number;
   merge?: HandOverState;
+}
+
+/**
+ * Tells the engagements still waiting the incident's label when it changed (a merge or a
+ * revision may raise it), so the events they publish are labelled as the incident now is.
+ */
+export async function relabelEngagements(
+  incidentId: string,
+  agencies: Readonly<Record<string, AgencyEngagementStatus>>,
+  previousTlp: Tlp,
+  incident: IncidentSnapshot,
+): Promise<void> {
+  if (incident.tlp === previousTlp) return;
+  for (const a of Object.values(agencies)) {
+    if (a.state !== 'engaging' && a.state !== 'notified') continue;
+    await signalQuietly(
+      () =>
+        getExternalWorkflowHandle(engagementWorkflowId(incidentId, a.agencyId)).signal(
+          severityChangedSignal,
+          {
+            ncissLevel: incident.ncissLevel,
+            tlp: incident.tlp,
+          },
+        ),
+      `engagement of ${a.agencyId}`,
+    );
+  }
 }
 
 /** What the hand-over needs of the response it runs in. */
@@ -147,6 +175,7 @@ export function mergeHandOver(ctx: HandOverContext): MergeHandOver {
     }
     await ctx.engage(plan.engage);
     await ctx.afterChange(previous.ncissLevel);
+    await relabelEngagements(incidentId, state.agencies, previous.tlp, survivor);
     for (const [obligation, report] of plan.filed) {
       const regime = OBLIGATIONS[obligation].regime;
       if (!state.regimes.some((r) => r.regime === regime)) continue;
