@@ -50,6 +50,15 @@ const schema = {
   FEED_CREDENTIALS_TTL_HOURS: z.coerce.number().int().min(1).max(72).default(8),
   FEED_CREDENTIALS_MAX_TTL_HOURS: z.coerce.number().int().min(1).max(72).default(24),
   /** Comma-separated CIDR blocks webhooks may reach although not public, e.g. a lab network. */
+  /**
+   * Feed streams (StreamFeed) an agency may hold open at once on one replica; the next is
+   * refused with RESOURCE_EXHAUSTED naming this cap.
+   */
+  FEED_STREAMS_PER_AGENCY: z.coerce.number().int().min(1).max(1000).default(4),
+  /** The longest a feed stream lives; it then ends with UNAVAILABLE and the client resumes. */
+  FEED_STREAM_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  /** How long a feed stream may go without its client taking anything before it is ended. */
+  FEED_STREAM_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   WEBHOOK_ALLOW_CIDRS: z
     .string()
     .default('')
@@ -125,6 +134,11 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     },
     auth: authConfigFrom(raw),
     webhook: { allowCidrs: raw.WEBHOOK_ALLOW_CIDRS, timeoutMs: raw.WEBHOOK_TIMEOUT_MS },
+    feedStreams: {
+      perAgency: raw.FEED_STREAMS_PER_AGENCY,
+      maxLifetimeMs: raw.FEED_STREAM_MAX_SECONDS * 1000,
+      stallMs: raw.FEED_STREAM_STALL_SECONDS * 1000,
+    },
     smtp: raw.SMTP_HOST
       ? {
           host: raw.SMTP_HOST,

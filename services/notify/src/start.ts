@@ -25,6 +25,7 @@ import { NotifyService } from './app/notify-service.js';
 import type { Clock } from './app/ports.js';
 import { SmtpEmailSender } from './adapters/delivery/email-sender.js';
 import { HttpWebhookSender } from './adapters/delivery/webhook-sender.js';
+import { FeedStreams } from './adapters/grpc/feed-streams.js';
 import { notifyGrpc } from './adapters/grpc/notify-grpc.js';
 import { MeteredDeliveryLog, watchCircuits } from './adapters/metrics/notify-metrics.js';
 import { AckLinks } from './adapters/http/ack-links.js';
@@ -198,6 +199,7 @@ export async function startNotify(
         feedAccess: () => new FeedAccessCheck({ agencies, incidents }),
         credentialHours: config.nats.credentialHours,
         webhookAllowCidrs: config.webhook.allowCidrs,
+        feedStreams: new FeedStreams(config.feedStreams),
         ...(config.nats.accountSignerFile
           ? { credentials: new FileSignerCredentialIssuer(config.nats.accountSignerFile, feeds.stream) }
           : {}),

@@ -22,6 +22,7 @@ import type { EngagementNotices } from '../../app/engagement-notices.js';
 import type { FeedAccessCheck } from '../../app/feed-access-check.js';
 import type { NotifyService } from '../../app/notify-service.js';
 import { parseFeedSubject } from '../nats/feeds.js';
+import { DEFAULT_FEED_STREAM_LIMITS, FeedStreams } from './feed-streams.js';
 import {
   agencyInputFromProto,
   agencyToProto,
@@ -50,6 +51,8 @@ export interface NotifyGrpcDeps {
   readonly feedAccess: () => FeedAccessCheck;
   /** `WEBHOOK_ALLOW_CIDRS`: IP literals a webhook URL may name although not public. */
   readonly webhookAllowCidrs?: readonly string[];
+  /** Open feed streams per agency, and how long one may live or stall. */
+  readonly feedStreams?: FeedStreams;
 }
 
 const MAX_PAGE = 200;
@@ -66,6 +69,7 @@ const violation = (field: string, description: string): FieldViolation => ({
 /** `beacon.notify.v1.NotifyService` over gRPC. */
 export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
   const { service } = deps;
+  const feedStreams = deps.feedStreams ?? new FeedStreams(DEFAULT_FEED_STREAM_LIMITS);
   const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger, toGrpcError });
   const requireAgencyId = (field: string, value: string) => {
     if (!AGENCY_ID_PATTERN.test(value)) throw invalidArgument([violation(field, 'is not an agency id')]);
@@ -156,7 +160,7 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
       },
     ),
 
-    streamFeed: (call) => void streamFeed(deps, call),
+    streamFeed: (call) => void streamFeed(deps, feedStreams, call),
 
     acknowledge: handle<notifyV1.AcknowledgeRequest, notifyV1.AcknowledgeResponse>(async (req, caller) => {
       const violations = [
@@ -223,16 +227,24 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
 /**
  * The agency's feed as a server stream: an ordered consumer from the requested sequence,
  * written only as fast as the client reads (a full write buffer pauses the consumer), with a
- * heartbeat while idle so clients and proxies can tell a quiet feed from a dead one.
+ * heartbeat while idle so clients and proxies can tell a quiet feed from a dead one. An agency
+ * holds a bounded number of streams; each lives a bounded time, and ends when the client takes
+ * nothing written to it for a while (`FeedStreamLimits`).
  */
 async function streamFeed(
   deps: NotifyGrpcDeps,
+  streams: FeedStreams,
   call: ServerWritableStream<notifyV1.StreamFeedRequest, notifyV1.StreamFeedResponse>,
 ): Promise<void> {
   let messages: ConsumerMessages | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let release: (() => void) | undefined;
+  let ended = false;
   const end = (error?: unknown) => {
+    if (ended) return;
+    ended = true;
     clearInterval(heartbeat);
+    release?.();
     void messages?.close();
     if (error === undefined) {
       call.end();
@@ -257,6 +269,9 @@ async function streamFeed(
       throw invalidArgument([violation('heartbeat_seconds', 'must be 0 (15) to 300')]);
     }
     await deps.service.requireFeedReader(caller, agencyId);
+    // The client may have gone while it was being checked: then it holds no place.
+    if (ended) return;
+    release = streams.open(agencyId);
     const from = Number(req.fromSequence);
     const consumer = await jetstream(deps.nc).consumers.get(deps.feeds.stream, {
       filter_subjects: [`${deps.feeds.root}.${agencyId}.>`],
@@ -265,16 +280,38 @@ async function streamFeed(
         : { deliver_policy: DeliverPolicy.New }),
     });
     messages = await consumer.consume({ max_messages: 64 });
-    let lastWrite = Date.now();
+    if (ended) {
+      void messages.close();
+      return;
+    }
+    const opened = Date.now();
+    let lastWrite = opened;
+    /** Since when the client's window has been full (a write returned false), if it is. */
+    let stalledSince: number | undefined;
+    const write = (response: notifyV1.StreamFeedResponse) => {
+      lastWrite = Date.now();
+      if (!call.write(response)) stalledSince ??= lastWrite;
+    };
+    call.on('drain', () => (stalledSince = undefined));
+    const { maxLifetimeMs, stallMs } = streams.limits;
     const beatMs = (req.heartbeatSeconds || 15) * 1000;
     heartbeat = setInterval(
       () => {
-        if (Date.now() - lastWrite >= beatMs) {
-          call.write({ item: { $case: 'heartbeat', value: new Date() } });
-          lastWrite = Date.now();
+        const now = Date.now();
+        if (stalledSince !== undefined && now - stalledSince >= stallMs) {
+          end(new GrpcError(status.DEADLINE_EXCEEDED, `the client took nothing for ${stallMs / 1000} s`));
+        } else if (now - opened >= maxLifetimeMs) {
+          end(
+            new GrpcError(
+              status.UNAVAILABLE,
+              `the stream reached its lifetime of ${Math.round(maxLifetimeMs / 1000)} s; reconnect from the last sequence`,
+            ),
+          );
+        } else if (stalledSince === undefined && now - lastWrite >= beatMs) {
+          write({ item: { $case: 'heartbeat', value: new Date() } });
         }
       },
-      Math.min(beatMs, 1_000),
+      Math.min(beatMs, stallMs, maxLifetimeMs, 1_000),
     );
     // Every message is checked when it is about to be written, not when it was published: a
     // replay from an old sequence leaves out what the agency may no longer read.
@@ -286,7 +323,7 @@ async function streamFeed(
       const tlp = parsed?.tlp ?? tlpFromProto(envelope.tlp) ?? 'RED';
       if (!(await access.mayReceive(agencyId, { type, tlp, incidentId: envelope.incidentId }, caller)))
         continue;
-      const ok = call.write({
+      write({
         item: {
           $case: 'event',
           value: {
@@ -298,9 +335,15 @@ async function streamFeed(
           },
         },
       });
-      lastWrite = Date.now();
       // Back-pressure: stop reading the feed until the client has taken what was written.
-      if (!ok) await new Promise((resolve) => call.once('drain', resolve));
+      if (stalledSince !== undefined) {
+        await new Promise((resolve) => {
+          call.once('drain', resolve);
+          call.once('cancelled', resolve);
+          call.once('error', resolve);
+        });
+        if (ended) return;
+      }
     }
   } catch (error) {
     end(error);
