@@ -103,6 +103,8 @@ export async function startResponseStack(
       NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
       ACK_SUBJECT_ROOT: ackRoot,
       RECOVERY_SWEEP_SECONDS: '1',
+      // The trust matrix reads one agency's feed as every one of its callers at once.
+      FEED_STREAMS_PER_AGENCY: '100',
     });
     const notify = await startNotify({ ...nc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
     stops.push(() => notify.stop());
@@ -143,6 +145,9 @@ export async function startResponseStack(
       NOTIFY_ADDRESS: `127.0.0.1:${notify.port}`,
       RESPONSE_ADDRESS: `127.0.0.1:${responsePort}`,
       VICTIMS_ADDRESS: `127.0.0.1:${victims.port}`,
+      // Every person of these suites calls from 127.0.0.1: one address for a whole organisation.
+      ADDRESS_RATE_PER_SECOND: '100000',
+      ADDRESS_RATE_BURST: '100000',
     });
     const gateway = await startGateway({ ...gc, grpcPort: 0, httpPort: 0 }, logger);
     stops.push(() => gateway.stop());
