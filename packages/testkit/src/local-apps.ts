@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createDevIssuer,
@@ -164,6 +164,14 @@ export async function startLocalApps(
       TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${LOCAL_APPS.workflowsTemporalCore}`,
     },
   });
+  // Keeps the service identities' 12-hour tokens fresh while the stack runs.
+  const renewer = new ManagedProcess({
+    name: 'token-renewer',
+    command: process.execPath,
+    args: [join(repoRoot, 'packages/testkit/dist/src/token-renewer.js'), dir],
+    logFile: join(dir, 'apps', 'token-renewer.log'),
+    env: {},
+  });
   const gateway = new ManagedProcess({
     name: 'gateway',
     command: process.execPath,
@@ -188,6 +196,8 @@ export async function startLocalApps(
       JSON.stringify(started.map((p) => ({ name: p.spec.name, pid: p.pid, commandLine: p.commandLine }))),
     );
   try {
+    renewer.start();
+    started.push(renewer);
     intake.start();
     started.push(intake);
     record();
@@ -250,18 +260,22 @@ export async function startLocalApps(
   return { issuer, issuerFile };
 }
 
+/** The local stack's processes that call others with a service identity of their own. */
+export const SERVICE_TOKEN_SUBJECTS = ['impact', 'workflows'] as const;
+
 /**
  * Writes a service identity's token for the local stack: the internal audience (the gateway
  * refuses it), the longest lifetime the services accept (12 hours), owner-only. The processes
- * read the file on each call but do not renew it: `make up` (or `pnpm -s infra compose-secrets`)
- * mints a fresh one; a stack left running longer sees its service-to-service calls refused.
+ * read the file on each call; the stack's token renewer (`token-renewer.ts`) writes a fresh one
+ * every hour, as a workload identity would. `suffix` names a file beside it, to rename over it.
  */
 export async function writeServiceToken(
   dir: string,
   issuer: DevIssuer,
-  subject: 'impact' | 'workflows',
+  subject: (typeof SERVICE_TOKEN_SUBJECTS)[number],
+  suffix = '',
 ): Promise<string> {
-  const file = join(dir, `${subject}-service-token`);
+  const file = join(dir, `${subject}-service-token${suffix}`);
   const token = await issuer.mint({
     subject,
     roles: ['service'],
@@ -272,6 +286,22 @@ export async function writeServiceToken(
   // `mode` applies only to a new file; one an older version left readable is narrowed too.
   chmodSync(file, 0o600);
   return file;
+}
+
+/**
+ * Mints the local stack's service tokens afresh, each written beside its file and renamed over
+ * it, so a process never reads half a token. Returns the files.
+ */
+export async function renewServiceTokens(dir: string): Promise<string[]> {
+  const { issuer } = await devIssuer(dir);
+  const files: string[] = [];
+  for (const subject of SERVICE_TOKEN_SUBJECTS) {
+    const fresh = await writeServiceToken(dir, issuer, subject, '.next');
+    const file = fresh.slice(0, -'.next'.length);
+    renameSync(fresh, file);
+    files.push(file);
+  }
+  return files;
 }
 
 /**
@@ -308,7 +338,7 @@ export async function writeComposeSecrets(dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const { issuer } = await devIssuer(dir);
-  for (const subject of ['impact', 'workflows'] as const) await writeServiceToken(dir, issuer, subject);
+  for (const subject of SERVICE_TOKEN_SUBJECTS) await writeServiceToken(dir, issuer, subject);
   devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`);
   devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex'));
   const intakeEnv = join(dir, 'intake.env');
