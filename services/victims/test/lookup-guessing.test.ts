@@ -18,6 +18,7 @@ function post(
   url: string,
   token: string,
   json: unknown,
+  extra: Record<string, string> = {},
 ): Promise<{ status: number; retryAfter: string | undefined; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -26,7 +27,7 @@ function post(
         method: 'POST',
         localAddress: from,
         agent: false,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...extra },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -96,6 +97,15 @@ describe('guessing victims’ case references', () => {
     // Another person on the same address is refused too (the address's budget is spent) …
     const neighbour = await t.token(['victim_officer'], 'vs-hessen', 'neighbour');
     expect((await post('127.0.0.2', lookup, neighbour, { reference })).status).toBe(429);
+    // (Naming another address in the gateway's own metadata buys nothing: the door sets it.)
+    const spoofed = await post(
+      '127.0.0.2',
+      lookup,
+      neighbour,
+      { reference },
+      { 'x-beacon-client-address': '203.0.113.7' },
+    );
+    expect(spoofed.status).toBe(429);
     // … while the guesser from elsewhere is still refused (its own budget is spent), and
     // another person elsewhere is served.
     expect((await post('127.0.0.1', lookup, guesser, { reference })).status).toBe(429);
