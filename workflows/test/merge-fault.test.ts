@@ -4,10 +4,11 @@
  * taking it over, stuck in the registry read of its take-over — and started again. The merge
  * still ends with one survivor: the take-over is retried where it stopped, nothing is doubled.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
-import { infraDir, ManagedProcess, repoRoot, test, waitFor } from '@beacon/testkit';
+import { ManagedProcess, repoRoot, test, waitFor } from '@beacon/testkit';
 import { responseWorkflowId, statusQuery } from '../src/index.js';
 import type { incidentResponse } from '../src/workflows/index.js';
 import { expectOneSurvivor, twoResponses } from './support/merge-scenario.js';
@@ -21,10 +22,9 @@ describe('the worker killed mid-merge', () => {
     temporal,
   }) => {
     const s = await startResponseStack(infra, names, { roles: 'acks,api' });
-    const dir = join(infraDir, 'test', 'apps', `workflows-${names.id}`);
+    // Its own directory: a test run starting meanwhile may clear the shared test directory.
+    const dir = mkdtempSync(join(tmpdir(), 'beacon-merge-fault-'));
     const armFile = join(dir, 'merge-armed');
-    rmSync(armFile, { force: true });
-    rmSync(`${armFile}.stalled`, { force: true });
     const worker = new ManagedProcess({
       name: 'workflows-worker',
       command: process.execPath,
@@ -65,6 +65,7 @@ describe('the worker killed mid-merge', () => {
     } finally {
       await worker.stop();
       await s.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
 });

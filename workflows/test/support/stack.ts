@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
 import { freePort, infraDir, type Endpoints, type TestNames } from '@beacon/testkit';
@@ -51,8 +52,10 @@ export async function startResponseStack(
   quietTemporal();
   const issuer = await createDevIssuer({});
   const logger = createLogger({ name: 'workflows-test', level: 'silent' });
-  const dir = join(infraDir, 'test', 'apps', `workflows-${names.id}`);
-  mkdirSync(dir, { recursive: true });
+  // Logs of processes a test starts go here (fault tests); the files every call reads go to a
+  // directory of the stack's own, which a test run starting meanwhile cannot clear.
+  mkdirSync(join(infraDir, 'test', 'apps', `workflows-${names.id}`), { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), `beacon-workflows-${names.id}-`));
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify(issuer.jwks));
   const tokenFile = join(dir, 'service-token');
@@ -76,6 +79,7 @@ export async function startResponseStack(
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
     const ic = intakeConfig({
