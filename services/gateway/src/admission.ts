@@ -63,6 +63,12 @@ export class Admission {
     return this.options.addresses.resolve(peer, forwardedFor);
   }
 
+  /** Takes one call from the address's budget only: for what the gateway answers itself. */
+  throttle(address: string): void {
+    const wait = this.options.perAddress.take(addressKey(address));
+    if (wait > 0) throw this.#exhausted('address_rate', wait);
+  }
+
   /**
    * Refuses, before any verification, an address over its rate or out of failed verifications,
    * and a token whose shape or key id cannot verify. Returns the address's limit key.

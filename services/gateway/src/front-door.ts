@@ -76,6 +76,15 @@ export class FrontDoor {
     return { principal, clientAddress: address };
   }
 
+  /**
+   * Takes one call from the client address's budget, for what needs no token but costs the
+   * gateway something (readiness asks intake; the OpenAPI document is large).
+   */
+  throttle(headers: (name: string) => string | undefined, peer: string | undefined): void {
+    const { admission } = this.options;
+    admission.throttle(admission.clientAddress(peer, headers('x-forwarded-for')));
+  }
+
   /** Forwards an admitted call to the service that owns it. */
   async forward(inbound: Inbound): Promise<Buffer> {
     const upstream = this.#upstream(inbound.service);

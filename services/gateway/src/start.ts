@@ -165,15 +165,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBodyBytes: config.maxBodyBytes,
     maxCallMs: config.maxCallMs,
     record: restMetrics(metrics),
-    ready: () =>
-      new Promise((resolve) => {
-        intakeHealth.check(
-          { service: '' },
-          new Metadata(),
-          { deadline: new Date(Date.now() + 2_000) },
-          (error, response) => resolve(!error && response.status === ServingStatus.SERVING),
-        );
-      }),
+    // One health check at a time, its answer kept a second: a flood of /readyz is not one
+    // upstream call per request.
+    ready: sharedForOneSecond(
+      () =>
+        new Promise<boolean>((resolve) => {
+          intakeHealth.check(
+            { service: '' },
+            new Metadata(),
+            { deadline: new Date(Date.now() + 2_000) },
+            (error, response) => resolve(!error && response.status === ServingStatus.SERVING),
+          );
+        }),
+    ),
   });
   await new Promise<void>((resolve) => rest.listen(config.httpPort, config.host, resolve));
   const httpPort = (rest.address() as AddressInfo).port;
@@ -197,5 +201,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       victims?.close();
       response?.close();
     },
+  };
+}
+
+/** `check` at most once a second, concurrent callers sharing the one in flight. */
+function sharedForOneSecond(check: () => Promise<boolean>): () => Promise<boolean> {
+  let last: { readonly at: number; readonly answer: Promise<boolean> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.at >= 1_000) last = { at: now, answer: check() };
+    return last.answer;
   };
 }

@@ -154,6 +154,12 @@ describe('limits per address, per subject, and shared', () => {
         headers: { 'x-forwarded-for': '203.0.113.9' },
       });
       expect(spoofed.status).toBe(429);
+      // What the gateway answers itself without a token: the costly parts take from the same
+      // budget, liveness does not (a probe must always get through).
+      expect((await callFrom('127.0.0.2', `${stack.http}/openapi.json`)).status).toBe(429);
+      expect((await callFrom('127.0.0.2', `${stack.http}/readyz`)).status).toBe(429);
+      expect((await callFrom('127.0.0.2', `${stack.http}/healthz`)).status).toBe(200);
+      expect((await callFrom('127.0.0.1', `${stack.http}/openapi.json`)).status).toBe(200);
     } finally {
       await stack.stop();
     }

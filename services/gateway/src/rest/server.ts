@@ -106,6 +106,17 @@ async function handle(
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (FIXED_PATHS.has(url.pathname)) matched.route = url.pathname;
   if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'SERVING' });
+  if (req.method === 'GET' && (url.pathname === '/readyz' || url.pathname === '/openapi.json')) {
+    // No token needed, but each costs something: strangers get the address's budget.
+    try {
+      options.frontDoor.throttle((name) => firstHeader(req, name), req.socket.remoteAddress);
+    } catch (error) {
+      if (!(error instanceof GrpcError)) throw error;
+      if (error.retryAfterSeconds !== undefined)
+        res.setHeader('retry-after', String(error.retryAfterSeconds));
+      return send(res, 429, problem(error.code, error.message));
+    }
+  }
   if (req.method === 'GET' && url.pathname === '/readyz') {
     const ready = await options.ready();
     return sendJson(res, ready ? 200 : 503, { status: ready ? 'SERVING' : 'NOT_SERVING' });
@@ -157,6 +168,11 @@ async function handle(
     const body = problem(error.code, error.message, error.violations);
     send(res, body.status, body);
   }
+}
+
+function firstHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Paths the gateway answers itself, each its own route label. */
