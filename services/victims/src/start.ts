@@ -99,6 +99,11 @@ export async function startVictims(
   });
   relay.start();
 
+  const lookups = metrics.counter(
+    'beacon_victims_status_lookups_total',
+    'Status look-ups by reference, by outcome: found, failed (a guess, audited) or refused (too many guesses).',
+    ['outcome'],
+  );
   const server = await startGrpcServer({
     component: 'victims',
     version: VERSION,
@@ -117,6 +122,7 @@ export async function startVictims(
           hasher,
           clock,
           limits: config.lookupLimits,
+          record: (outcome) => lookups.labels(outcome).inc(),
         }),
       }),
     ],

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { describe, expect } from 'vitest';
-import { test as base } from '@beacon/testkit';
+import { scrapeMetrics, test as base } from '@beacon/testkit';
 import { startVictimsStack, type VictimsStack } from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<VictimsStack> => {
@@ -111,6 +111,12 @@ describe('guessing victims’ case references', () => {
     expect((await post('127.0.0.1', lookup, guesser, { reference })).status).toBe(429);
     const served = await post('127.0.0.1', lookup, officer, { reference });
     expect(served).toMatchObject({ status: 200, body: { status: 'CASE_STATUS_OPEN' } });
+
+    // Counted by outcome, never by caller or address.
+    const scrape = await scrapeMetrics(t.victims.metricsPort);
+    const outcomes = (outcome: string) => scrape.value('beacon_victims_status_lookups_total', { outcome });
+    expect([outcomes('found'), outcomes('failed'), outcomes('refused')]).toEqual([1, 10, 6]);
+    expect(scrape.text).not.toContain('guesser');
 
     // Each failure is on the audit record, by whom, with a keyed hash of the guess, never the guess.
     const audit = await mongoClient

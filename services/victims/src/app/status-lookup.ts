@@ -30,6 +30,8 @@ export interface StatusLookupDeps {
   readonly hasher: SearchHasher;
   readonly clock: Clock;
   readonly limits: LookupLimits;
+  /** Counts each look-up's outcome (a metric); never the caller, address or reference. */
+  readonly record?: (outcome: 'found' | 'failed' | 'refused') => void;
 }
 
 /** A guess is hashed from at most this much of it: longer input is garbage anyway. */
@@ -59,16 +61,22 @@ export class StatusLookup {
   async lookup(caller: Caller, address: string | undefined, reference: string): Promise<CaseStatus> {
     const callerKey = `${caller.agencyId ?? ''}/${caller.subject}`;
     const wait = Math.max(this.#byCaller.peek(callerKey), address ? this.#byAddress.peek(address) : 0);
-    if (wait > 0) throw new TooManyLookupsError(wait);
+    if (wait > 0) {
+      this.deps.record?.('refused');
+      throw new TooManyLookupsError(wait);
+    }
     const parsed = parseReference(reference);
     try {
       if (!parsed.ok) throw new MalformedReferenceError(parsed.reason);
-      return await this.deps.lookup(parsed.reference);
+      const found = await this.deps.lookup(parsed.reference);
+      this.deps.record?.('found');
+      return found;
     } catch (error) {
       if (
         error instanceof MalformedReferenceError ||
         (error instanceof VictimsError && error.kind === 'not-found')
       ) {
+        this.deps.record?.('failed');
         this.#byCaller.take(callerKey);
         if (address) this.#byAddress.take(address);
         await this.#audit(caller, reference);
