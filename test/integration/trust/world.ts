@@ -248,10 +248,12 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
             },
           );
         }
-        // The response is running and has heard of both changes (the removed agency engaged,
-        // then its engagement ended) before anyone acknowledges. If it
-        // never does, the world is still built: the acknowledge cells then fail with what the
-        // response answered, and \`setupProblems\` says why.
+        // The response is running and engages the engaged agency before anyone acknowledges;
+        // the removed agency is either not engaged there at all (the response learnt of the
+        // assignment only once it was taken back: the coordinator's removal wins) or its
+        // engagement ended. Whether intake still has it engaged is what the matrix's cells judge.
+        // If the response never gets there, the world is still built: the acknowledge cells then
+        // fail with what the response answered, and \`setupProblems\` says why.
         await waitFor(
           async () => {
             const { status, body } = await rest(stack, 'GET', `/v1/responses/${incidentId}`, cc);
@@ -259,7 +261,7 @@ export async function buildWorld(infra: Endpoints, names: TestNames): Promise<Wo
               (body['status'] as { engagements?: { agencyId: string; state: string }[] })?.engagements ?? [];
             const engaged = engagements.find((e) => e.agencyId === AGENCY.engaged);
             const removed = engagements.find((e) => e.agencyId === AGENCY.removed);
-            if (status !== 200 || !engaged || removed?.state !== 'ENGAGEMENT_STATE_REMOVED')
+            if (status !== 200 || !engaged || (removed && removed.state !== 'ENGAGEMENT_STATE_REMOVED'))
               throw new Error(`response of ${label}: ${status} ${JSON.stringify(body)}`);
             return engaged;
           },

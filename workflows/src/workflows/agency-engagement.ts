@@ -54,7 +54,7 @@ interface EngagementProgress {
 export async function agencyEngagement(input: AgencyEngagementInput): Promise<AgencyEngagementOutcome> {
   const { incidentId, agencyId, chain, policy } = input;
   const progress: EngagementProgress = (input.resumed as EngagementProgress | undefined) ?? {
-    assigned: false,
+    assigned: input.assignedInIntake === true,
     round: 1,
     step: 0,
     noticesSent: 0,

@@ -263,6 +263,11 @@ export interface AgencyEngagementInput {
   readonly ncissLevel: number;
   readonly chain: readonly EscalationStep[];
   readonly policy: ResponsePolicy;
+  /**
+   * Intake has the agency engaged already (a coordinator assigned it there): the engagement
+   * does not assign it again, so a coordinator's removal made meanwhile is never undone.
+   */
+  readonly assignedInIntake?: boolean;
   readonly resumed?: unknown;
 }
 

@@ -88,6 +88,9 @@ import { regulatoryClock } from './regulatory-clock.js';
 import { victimFollowUp } from './victim-follow-up.js';
 
 /** The timeline kept in the workflow (and carried across continue-as-new): the newest entries. */
+/** Responses from here on never let a late assignment undo a coordinator's removal. */
+const UNASSIGNMENT_PATCH = 'unassignment-wins';
+
 const TIMELINE_LIMIT = 500;
 
 interface RegimeState {
@@ -148,6 +151,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   const { incidentId } = input;
   const policy: ResponsePolicy = input.policy ?? DEFAULT_POLICY;
   const self = workflowInfo().workflowId;
+  // Decided once per run, at its start: a run that began before the change keeps its behaviour.
+  const unassignmentWins = patched(UNASSIGNMENT_PATCH);
   const state: ResponseState = (input.resumed as ResponseState | undefined) ?? {
     phase: 'triage',
     agencies: {},
@@ -341,6 +346,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             ncissLevel: incident.ncissLevel,
             chain,
             policy,
+            ...(unassignmentWins && incident.engagedAgencyIds.includes(agency.id)
+              ? { assignedInIntake: true }
+              : {}),
           },
         ],
         parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -702,8 +710,12 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   setHandler(agencyUnassignedSignal, ({ agencyId }) => {
     const agency = state.agencies[agencyId];
-    // The echo of the response's own removal, or an agency it never engaged: nothing to do.
-    if (!agency || agency.state === 'removed' || state.pendingUnassigned?.includes(agencyId)) return;
+    // The echo of the response's own removal: nothing to do. An agency not engaged here yet is
+    // remembered all the same: the coordinator's assignment may still be on its way to this
+    // response, and must not outlive the removal that followed it.
+    const unknownCounts = !agency && unassignmentWins;
+    if ((!agency && !unknownCounts) || agency?.state === 'removed') return;
+    if (state.pendingUnassigned?.includes(agencyId)) return;
     state.pendingUnassigned = [...(state.pendingUnassigned ?? []), agencyId];
   });
 
@@ -733,10 +745,16 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   /** Applies what intake changed: severity and its consequences, agencies a coordinator engaged. */
   const applyIncidentChange = async () => {
-    const next = state.pendingIncident;
+    let next = state.pendingIncident;
     state.pendingIncident = undefined;
     const previous = state.incident;
     if (!next || !previous || next.version <= previous.version) return;
+    if (unassignmentWins && next.engagedAgencyIds.some((id) => !state.agencies[id])) {
+      // Announcements arrive late: an agency is engaged on intake's word as it is now, so an
+      // assignment a coordinator already took back is never acted on.
+      const current = await intake.loadIncident(incidentId);
+      if (current.version > next.version) next = current;
+    }
     state.incident = next;
     const moved =
       JSON.stringify(previous.severityInputs) !== JSON.stringify(next.severityInputs) ||
