@@ -215,6 +215,18 @@ describe('MergeIncidents', () => {
     // AMBER now and water-c is not named on it.
     const seen = (await rpc(t, 'getIncident', { incidentId: merged.id }, waterC)).incident!;
     expect(seen).toMatchObject({ status: intakeV1.IncidentStatus.INCIDENT_STATUS_CLOSED, mergedInto: '' });
+    // Nor through the list; the coordinator cleared for both sees the pointer there too.
+    const listed = async (token: string) =>
+      (
+        await rpc(
+          t,
+          'listIncidents',
+          { pageSize: 100, pageToken: '', status: intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED },
+          token,
+        )
+      ).incidents.find((i) => i.id === merged.id);
+    expect(await listed(waterC)).toMatchObject({ mergedInto: '' });
+    expect(await listed(coordinator)).toMatchObject({ mergedInto: survivor.id });
     expect(
       code(await rpc(t, 'getIncident', { incidentId: survivor.id }, waterC).catch((e: unknown) => e)),
     ).toBe(status.NOT_FOUND);

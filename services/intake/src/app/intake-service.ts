@@ -305,7 +305,11 @@ export class IntakeService {
         .filter((i) => compareTlp(i.tlp, 'AMBER') >= 0)
         .map((i) => this.#audit(caller, 'incident.read', i.id, i.tlp)),
     );
-    return page;
+    // A merged incident points to its survivor only for a caller who may read the survivor.
+    return {
+      ...page,
+      incidents: await Promise.all(page.incidents.map((i) => this.#merges.asSeenBy(caller, i))),
+    };
   }
 
   async trends(
