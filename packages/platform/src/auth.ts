@@ -15,18 +15,11 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { z } from 'zod';
-import { parseTlp, type Tlp } from '@beacon/domain';
+import { parseTlp, PRINCIPAL_ROLES, type PrincipalRole, type Tlp } from '@beacon/domain';
 
-export const ROLES = [
-  'coordinator',
-  'agency_analyst',
-  'agency_admin',
-  'victim_officer',
-  'auditor',
-  /** Another Beacon service or the workflow worker calling on its own behalf. */
-  'service',
-] as const;
-export type Role = (typeof ROLES)[number];
+/** The roles a token may carry: the trust model's principals (`@beacon/domain`). */
+export const ROLES = PRINCIPAL_ROLES;
+export type Role = PrincipalRole;
 
 /** Who is calling, as proven by a verified bearer token. */
 export interface Principal {

@@ -157,15 +157,11 @@ export const mergeCommand: Command = {
   async run(context) {
     const survivorId = context.args[0]!;
     const mergedId = required(context, 'merged');
-    const awareText = required(context, 'aware-at');
-    const awareAt = new Date(awareText);
-    if (Number.isNaN(awareAt.getTime())) {
-      throw new UsageError(`--aware-at must be a time such as 2026-01-31T08:00:00Z, not "${awareText}"`);
-    }
+    const awareAt = parseTime('aware-at', required(context, 'aware-at'));
     const version = (flag: string) => optional(context, flag, (text) => integerFlag(flag, text, 0)) ?? 0;
     const body = {
       mergedId,
-      awareAt: awareAt.toISOString(),
+      awareAt,
       survivorExpectedVersion: version('survivor-version'),
       mergedExpectedVersion: version('merged-version'),
     };

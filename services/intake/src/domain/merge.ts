@@ -8,16 +8,11 @@
  * (`absorb`, which records the merged id in `mergedIncidentIds` so a repeat finds it done). A
  * crash between the two leaves the mark, from which a recovery sweep finishes the merge.
  */
-import { compareTlp, mostRestrictive, observableKey, type Recipients } from '@beacon/domain';
+import { mostRestrictive, type Recipients } from '@beacon/domain';
 import { mergeAffectedAssets } from './affected-asset.js';
 import type { MergedEvent } from './events.js';
-import type { Incident, IncidentObservable, MergePending } from './incident.js';
-import {
-  MAX_INCIDENT_OBSERVABLE_BYTES,
-  MAX_INCIDENT_OBSERVABLES,
-  MAX_INCIDENT_REPORTS,
-  type Change,
-} from './rules.js';
+import type { Incident, MergePending } from './incident.js';
+import { MAX_INCIDENT_REPORTS, mergeObservables, type Change } from './rules.js';
 
 /** A merge the rules refuse; `kind` decides the status code at the edge. */
 export class MergeRuleError extends Error {
@@ -131,7 +126,7 @@ export function absorb(survivor: Incident, merged: Incident, awareAt: Date, now:
     reportIds: union(survivor.reportIds, merged.reportIds),
     engagedAgencyIds: union(survivor.engagedAgencyIds, merged.engagedAgencyIds),
     reporterAgencyIds: union(survivor.reporterAgencyIds, merged.reporterAgencyIds),
-    observables: unionObservables(survivor.observables, merged.observables),
+    observables: mergeObservables(survivor.observables, merged.observables),
     affectedAssets: mergeAffectedAssets(survivor.affectedAssets, merged.affectedAssets),
     awareAt,
     mergedIncidentIds: union(survivor.mergedIncidentIds ?? [], [merged.id]),
@@ -150,30 +145,3 @@ export function absorb(survivor: Incident, merged: Incident, awareAt: Date, now:
 }
 
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
-
-/**
- * Each observable once, with the most permissive label either incident had it under (the same
- * rule as a correlated report's), within the incident's bounds; what does not fit stays in its
- * reports and the indicator watchlist.
- */
-function unionObservables(
-  current: readonly IncidentObservable[],
-  added: readonly IncidentObservable[],
-): IncidentObservable[] {
-  const byKey = new Map(current.map((o) => [observableKey(o), o]));
-  let bytes = current.reduce((sum, o) => sum + o.value.length, 0);
-  for (const o of added) {
-    const key = observableKey(o);
-    const existing = byKey.get(key);
-    if (existing) {
-      if (compareTlp(o.tlp, existing.tlp) < 0) byKey.set(key, o);
-    } else if (
-      byKey.size < MAX_INCIDENT_OBSERVABLES &&
-      bytes + o.value.length <= MAX_INCIDENT_OBSERVABLE_BYTES
-    ) {
-      byKey.set(key, o);
-      bytes += o.value.length;
-    }
-  }
-  return [...byKey.values()];
-}

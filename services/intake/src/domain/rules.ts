@@ -33,7 +33,6 @@ export interface Change {
   readonly events: readonly IntakeEvent[];
 }
 
-/** Merges observables, keeping each once with the most permissive label it was shared under. */
 /**
  * An incident and each of its events carry its report ids and observables, so both are
  * bounded: the document within MongoDB's 16 MB, every event within NATS's default 1 MB payload
@@ -50,7 +49,12 @@ export function acceptsReports(incident: Incident): boolean {
   return incident.status !== 'closed' && incident.reportIds.length < MAX_INCIDENT_REPORTS;
 }
 
-function mergeObservables(
+/**
+ * Merges observables, each once with the most permissive label it was shared under, within the
+ * incident's bounds: what does not fit stays in its reports and the indicator watchlist. A
+ * correlated report and a coordinator's merge both go by it.
+ */
+export function mergeObservables(
   current: readonly IncidentObservable[],
   added: readonly IncidentObservable[],
 ): IncidentObservable[] {
