@@ -26,6 +26,34 @@ export {
   type GrpcClientTls,
   type GrpcServerTls,
 } from './config.js';
+export {
+  ACK_SUBJECT_ROOT,
+  agencyAckSubjects,
+  agencyConsumerName,
+  agencyFeedFilter,
+  agencyInboxPrefix,
+  agencyPermissions,
+  createOperatorSetup,
+  DEFAULT_AGENCY_TTL_SECONDS,
+  DEFAULT_CONSUMER,
+  FEED_SUBJECT_ROOT,
+  FEEDS_STREAM,
+  mintAgencyUser,
+  mintServiceUser,
+  mintSystemUser,
+  renderOperatorConfig,
+  signBeaconAccount,
+  type AccountSigner,
+  type AgencyPermissions,
+  type AgencyUserOptions,
+  type BeaconAccountOptions,
+  type NatsEntity,
+  type NatsKey,
+  type OperatorSetup,
+  type OperatorSetupOptions,
+  type ServiceUserOptions,
+  type UserCredentials,
+} from './nats-credentials.js';
 export { createLogger, type Logger, type LoggerConfig } from './logger.js';
 export { CENSORED, describeError, isSensitiveKey, MAX_LOG_DEPTH, redactDeep } from './redact.js';
 export {

@@ -8,9 +8,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DevIssuer } from '@beacon/platform';
-import { components, type ComponentName } from './components.js';
+import { components, natsReady, type ComponentName } from './components.js';
 import { seedDemo } from './demo.js';
 import { LOCAL_APPS, startLocalApps, stopLocalApps, writeComposeSecrets } from './local-apps.js';
+import { localNatsAdminCreds, prepareLocalNatsAuth } from './local-nats-auth.js';
 import { infraDir, repoRoot } from './paths.js';
 import { recordedStack, startStack, stopRecordedStack, type Endpoints } from './stack.js';
 import { isOurProcess } from './process.js';
@@ -26,19 +27,32 @@ async function up(): Promise<void> {
   }
   await stopLocalApps(dir);
   await stopRecordedStack(dir);
-  const stack = await startStack({ dir, ports: 'fixed', ui: true, env: process.env });
+  // Operator mode only for a NATS this stack starts; one given by NATS_URL has its own auth.
+  const natsAuth = process.env['NATS_URL'] ? undefined : await prepareLocalNatsAuth(dir);
+  const stack = await startStack({
+    dir,
+    ports: 'fixed',
+    ui: true,
+    env: process.env,
+    ...(natsAuth ? { natsAuth: { config: natsAuth.config, credsFile: natsAuth.adminCredsFile } } : {}),
+  });
   for (const [name, proc] of Object.entries(stack.processes)) {
     const ms = stack.startMs[name as ComponentName];
     console.log(`  ${name.padEnd(9)} ready in ${ms} ms (log: ${proc.spec.logFile})`);
   }
   const started = performance.now();
-  const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints);
+  const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints, natsAuth);
   console.log(
     `  intake, impact, notify, victims, workflows and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
   );
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
   const demo = await seedDemo(restUrl, issuer, () => seedRegion(restUrl, issuer));
   print(stack.endpoints);
+  if (natsAuth) {
+    console.log(`  NATS runs in operator mode: anonymous clients are refused. Admin credentials:
+  ${natsAuth.adminCredsFile}  (system account: ${natsAuth.systemCredsFile})
+`);
+  }
   console.log(`  Gateway REST: ${restUrl}  (OpenAPI: ${restUrl}/openapi.json)
   Gateway gRPC: 127.0.0.1:${LOCAL_APPS.gatewayGrpc}
   Demo: a region of ${demo.region.assets} assets and ${demo.region.dependencies} dependencies, ${demo.incidents} incidents and ${demo.victimCases} victim cases seeded.
@@ -63,9 +77,11 @@ async function status(): Promise<void> {
     mongo: state.endpoints.mongoUrl,
     temporal: state.endpoints.temporalAddress,
   };
+  // A stack that started NATS in operator mode is probed as its admin user.
+  const natsCreds = localNatsAdminCreds(dir);
   for (const [name, url] of Object.entries(urls) as [ComponentName, string][]) {
     try {
-      await components[name].ready(url);
+      await (name === 'nats' ? natsReady(url, natsCreds) : components[name].ready(url));
       console.log(`  ${name.padEnd(9)} up     ${url}`);
     } catch (error) {
       console.log(`  ${name.padEnd(9)} DOWN   ${url}: ${(error as Error).message}`);

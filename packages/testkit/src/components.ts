@@ -1,6 +1,7 @@
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
@@ -89,15 +90,26 @@ export const nats: Component = {
       logFile: join(dir, 'nats.log'),
     };
   },
-  async ready(url) {
-    const nc = await connect({ servers: url, reconnect: false, timeout: 2_000 });
-    try {
-      await (await jetstreamManager(nc)).getAccountInfo();
-    } finally {
-      await nc.close();
-    }
-  },
+  ready: (url) => natsReady(url),
 };
+
+/**
+ * Resolves once the NATS server at `url` answers a JetStream account info, connecting as the
+ * user of `credsFile` when given (a server in operator mode refuses anonymous clients).
+ */
+export async function natsReady(url: string, credsFile?: string): Promise<void> {
+  const nc = await connect({
+    servers: url,
+    reconnect: false,
+    timeout: 2_000,
+    ...(credsFile === undefined ? {} : { authenticator: credsAuthenticator(() => readFileSync(credsFile)) }),
+  });
+  try {
+    await (await jetstreamManager(nc)).getAccountInfo();
+  } finally {
+    await nc.close();
+  }
+}
 
 export const mongo: Component = {
   name: 'mongo',

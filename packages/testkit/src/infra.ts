@@ -4,6 +4,7 @@
  */
 export {
   components,
+  natsReady,
   TEMPORAL_NAMESPACE,
   TEMPORAL_SEARCH_ATTRIBUTES,
   type Component,
@@ -19,6 +20,14 @@ export {
   type NatsClusterNode,
   type NatsClusterOptions,
 } from './nats-cluster.js';
+export {
+  localNatsAdminCreds,
+  localOperatorSetup,
+  NATS_SERVICE_USERS,
+  prepareLocalNatsAuth,
+  type LocalNatsAuth,
+  type NatsServiceUser,
+} from './local-nats-auth.js';
 export { testNames, type TestNames } from './names.js';
 export { infraDir, installedBinary, repoRoot } from './paths.js';
 export { grpcServing } from './health.js';

@@ -7,6 +7,7 @@ import {
   type DevIssuer,
 } from '@beacon/platform';
 import { grpcServing } from './health.js';
+import type { LocalNatsAuth, NatsServiceUser } from './local-nats-auth.js';
 import { repoRoot } from './paths.js';
 import { ManagedProcess, stopForeign } from './process.js';
 import type { Endpoints } from './stack.js';
@@ -72,8 +73,15 @@ export async function devIssuer(
 export async function startLocalApps(
   dir: string,
   endpoints: Endpoints,
+  natsAuth?: LocalNatsAuth,
 ): Promise<{ issuer: DevIssuer; issuerFile: string }> {
   const { issuer, jwksFile, issuerFile } = await devIssuer(dir);
+  // With NATS in operator mode each process connects as a user of its own.
+  const natsCreds = (name: NatsServiceUser): Record<string, string> =>
+    natsAuth ? { NATS_CREDS_FILE: natsAuth.serviceCredsFiles[name] } : {};
+  const notifySigner: Record<string, string> = natsAuth
+    ? { NATS_ACCOUNT_SIGNER_FILE: natsAuth.signerFile }
+    : {};
   const common = {
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: issuer.audience,
@@ -90,6 +98,7 @@ export async function startLocalApps(
       ...common,
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
+      ...natsCreds('intake'),
       INTAKE_GRPC_PORT: String(LOCAL_APPS.intakeGrpc),
       METRICS_PORT: String(LOCAL_APPS.intakeMetrics),
       CORRELATION_SECRET: correlationSecret(dir),
@@ -106,6 +115,7 @@ export async function startLocalApps(
       ...common,
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
+      ...natsCreds('impact'),
       IMPACT_GRPC_PORT: String(LOCAL_APPS.impactGrpc),
       METRICS_PORT: String(LOCAL_APPS.impactMetrics),
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
@@ -121,6 +131,9 @@ export async function startLocalApps(
       ...common,
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
+      ...natsCreds('notify'),
+      // Mints agencies' feed credentials (IssueFeedCredentials).
+      ...notifySigner,
       NOTIFY_GRPC_PORT: String(LOCAL_APPS.notifyGrpc),
       METRICS_PORT: String(LOCAL_APPS.notifyMetrics),
       // Demo agencies' webhooks may point at a receiver on this machine.
@@ -136,6 +149,7 @@ export async function startLocalApps(
       ...common,
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
+      ...natsCreds('victims'),
       VICTIMS_GRPC_PORT: String(LOCAL_APPS.victimsGrpc),
       METRICS_PORT: String(LOCAL_APPS.victimsMetrics),
       VICTIMS_KEKS_FILE: devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`),
@@ -152,6 +166,7 @@ export async function startLocalApps(
     env: {
       ...common,
       NATS_URL: endpoints.natsUrl,
+      ...natsCreds('workflows'),
       TEMPORAL_ADDRESS: endpoints.temporalAddress,
       TEMPORAL_NAMESPACE: endpoints.temporalNamespace,
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,

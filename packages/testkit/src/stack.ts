@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { components, TEMPORAL_NAMESPACE, type ComponentName, type Ports } from './components.js';
+import { components, natsReady, TEMPORAL_NAMESPACE, type ComponentName, type Ports } from './components.js';
 import { freePort } from './ports.js';
 import { ManagedProcess, stopForeign } from './process.js';
 import { waitFor } from './wait.js';
@@ -30,6 +30,11 @@ export interface StackOptions {
    * by gigabytes per run until JetStream refused to store more.
    */
   readonly fresh?: boolean;
+  /**
+   * NATS in operator mode (the local stack only): `config` is appended to the server's config
+   * and the readiness probe connects as the user of `credsFile` instead of anonymously.
+   */
+  readonly natsAuth?: { readonly config: string; readonly credsFile: string };
 }
 
 export interface RunningStack {
@@ -89,12 +94,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       if (options.fresh) rmSync(join(options.dir, name), { recursive: true, force: true });
       const ports = options.ports === 'fixed' ? FIXED_PORTS[name] : await freePorts(component.extraPorts);
       if (name === 'temporal' && options.ui) uiPort = ports.extra[0];
-      const proc = new ManagedProcess(component.process(join(options.dir, name), ports, options));
+      const proc = new ManagedProcess(
+        component.process(join(options.dir, name), ports, {
+          ui: options.ui,
+          ...(name === 'nats' && options.natsAuth ? { natsConfig: options.natsAuth.config } : {}),
+        }),
+      );
+      const probe =
+        name === 'nats' && options.natsAuth
+          ? (url: string) => natsReady(url, options.natsAuth?.credsFile)
+          : (url: string) => component.ready(url);
       const started = performance.now();
       proc.start();
       processes[name] = proc;
       const url = component.url(ports.main);
-      await waitFor(() => component.ready(url), {
+      await waitFor(() => probe(url), {
         what: `${name} (log: ${proc.spec.logFile})`,
         timeoutMs: options.readyTimeoutMs ?? 60_000,
         abortIf: () => proc.exitReason,

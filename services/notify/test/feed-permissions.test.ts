@@ -30,7 +30,7 @@ import {
   signBeaconAccount,
   type OperatorSetup,
   type UserCredentials,
-} from '../src/adapters/nats/credentials.js';
+} from '@beacon/platform';
 
 /**
  * The NATS server itself keeps each agency to its own feed: a nats-server of the test's own in

@@ -26,7 +26,7 @@ import {
   mintServiceUser,
   renderOperatorConfig,
   type OperatorSetup,
-} from '../src/adapters/nats/credentials.js';
+} from '@beacon/platform';
 import { loadConfig, startNotify } from '../src/index.js';
 
 /**

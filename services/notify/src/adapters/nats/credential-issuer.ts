@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { agencyFeedFilter, agencyInboxPrefix, mintAgencyUser, type AccountSigner } from '@beacon/platform';
 import type { notifyV1 } from '@beacon/proto';
 import type { FeedCredentialIssuer } from '../grpc/notify-grpc.js';
-import { agencyFeedFilter, agencyInboxPrefix, mintAgencyUser, type AccountSigner } from './credentials.js';
 
 /** Mints agencies' feed credentials with the account signing key kept in a file. */
 export class FileSignerCredentialIssuer implements FeedCredentialIssuer {

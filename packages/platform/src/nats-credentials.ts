@@ -39,7 +39,7 @@
  * names an agency may use are enumerated in its JWT: `<agencyId>_<name>`, `feed` by default. The
  * `_` cannot appear in an agency id, so no agency's durable name can be another's.
  *
- * Known gaps (NATS 2.15, pinned by `test/feed-permissions.test.ts`): the server checks neither the
+ * Known gaps (NATS 2.15, pinned by notify's `test/feed-permissions.test.ts`): the server checks neither the
  * reply subject of a pull request nor the `deliver_subject` of a consumer against the requester's
  * publish permissions (nats-server issue #8274). An agency can thus have its *own* feed messages
  * delivered to any subject of the account, where a core subscriber or a stream capturing that
@@ -47,7 +47,9 @@
  * of its feed into other subjects. Closing that needs agencies in accounts of their own, importing
  * their feed from the Beacon account.
  *
- * Everything here is computation: keys, JWTs and config text; nothing is read or written.
+ * Everything here is computation: keys, JWTs and config text; nothing is read or written. It
+ * lives in the platform because notify mints agencies' users with it and the test kit sets up the
+ * local stack's operator-mode NATS with it.
  */
 import {
   encodeAccount,

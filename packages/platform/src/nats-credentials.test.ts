@@ -14,7 +14,7 @@ import {
   renderOperatorConfig,
   signBeaconAccount,
   type OperatorSetup,
-} from './credentials.js';
+} from './nats-credentials.js';
 
 const signingPublicKey = (setup: OperatorSetup) =>
   fromSeed(new TextEncoder().encode(setup.signer.signingSeed)).getPublicKey();
