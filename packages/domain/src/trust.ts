@@ -187,7 +187,16 @@ export function mayFileReports(caller: Principal): boolean {
  * report opens an incident of its own, related to this one (`possibleRelation`).
  */
 export function mayJoin(reporter: Principal, reportTlp: Tlp, incident: Recipients): boolean {
-  return mayFileReports(reporter) && mayRead(reporter, incident) && compareTlp(reportTlp, incident.tlp) <= 0;
+  return mayFileReports(reporter) && mayRead(reporter, incident) && labelAllowsJoin(reportTlp, incident.tlp);
+}
+
+/**
+ * The label half of `mayJoin`: a report joins only an incident labelled at least as
+ * restrictively, so joining never narrows who may read it. Checked again when a planned join is
+ * carried out, since a coordinator may have relabelled the incident meanwhile.
+ */
+export function labelAllowsJoin(reportTlp: Tlp, incidentTlp: Tlp): boolean {
+  return compareTlp(reportTlp, incidentTlp) <= 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   compareTlp,
+  labelAllowsJoin,
   observableKey,
   withinClearance,
   type NcissInputs,
@@ -472,7 +473,7 @@ export class IntakeService {
         await this.#linked(report);
         return { incident, report };
       }
-      if (!acceptsReports(incident) || compareTlp(report.tlp, incident.tlp) > 0) {
+      if (!acceptsReports(incident) || !labelAllowsJoin(report.tlp, incident.tlp)) {
         // The incident it was to join closed or filled up meanwhile, or a coordinator lowered
         // its label below the report's: it opens one of its own.
         plan = { incidentId: this.deps.ids.next('inc'), opensIncident: true };
