@@ -151,8 +151,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   const { incidentId } = input;
   const policy: ResponsePolicy = input.policy ?? DEFAULT_POLICY;
   const self = workflowInfo().workflowId;
-  // Decided once per run, at its start: a run that began before the change keeps its behaviour.
-  const unassignmentWins = patched(UNASSIGNMENT_PATCH);
+  // Asked only where it changes what the response does, so other histories stay as they were.
+  const unassignmentWins = () => patched(UNASSIGNMENT_PATCH);
   const state: ResponseState = (input.resumed as ResponseState | undefined) ?? {
     phase: 'triage',
     agencies: {},
@@ -346,7 +346,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             ncissLevel: incident.ncissLevel,
             chain,
             policy,
-            ...(unassignmentWins && incident.engagedAgencyIds.includes(agency.id)
+            ...(incident.engagedAgencyIds.includes(agency.id) && unassignmentWins()
               ? { assignedInIntake: true }
               : {}),
           },
@@ -713,7 +713,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     // The echo of the response's own removal: nothing to do. An agency not engaged here yet is
     // remembered all the same: the coordinator's assignment may still be on its way to this
     // response, and must not outlive the removal that followed it.
-    const unknownCounts = !agency && unassignmentWins;
+    const unknownCounts = !agency && unassignmentWins();
     if ((!agency && !unknownCounts) || agency?.state === 'removed') return;
     if (state.pendingUnassigned?.includes(agencyId)) return;
     state.pendingUnassigned = [...(state.pendingUnassigned ?? []), agencyId];
@@ -749,7 +749,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     state.pendingIncident = undefined;
     const previous = state.incident;
     if (!next || !previous || next.version <= previous.version) return;
-    if (unassignmentWins && next.engagedAgencyIds.some((id) => !state.agencies[id])) {
+    if (next.engagedAgencyIds.some((id) => !state.agencies[id]) && unassignmentWins()) {
       // Announcements arrive late: an agency is engaged on intake's word as it is now, so an
       // assignment a coordinator already took back is never acted on.
       const current = await intake.loadIncident(incidentId);
