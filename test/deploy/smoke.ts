@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PROCESS_SCOPES } from '@beacon/domain';
 import { createDevIssuer } from '@beacon/platform';
 import { freePort, grpcServing, startStack, waitFor } from '@beacon/testkit/infra';
 
@@ -30,10 +31,18 @@ const secret = (name: string, value: string) => {
 const stack = await startStack({ dir, ports: 'free', ui: false, env: {} });
 const { endpoints } = stack;
 const issuer = await createDevIssuer({});
-const serviceToken = secret(
-  'service-token',
-  await issuer.mint({ subject: 'smoke', roles: ['service'], clearance: 'RED', ttlSeconds: 3600 }),
-);
+/** Each process's own identity, with its own scopes. */
+const serviceToken = async (process: 'impact' | 'workflows') =>
+  secret(
+    `${process}-service-token`,
+    await issuer.mint({
+      subject: process,
+      roles: ['service'],
+      scopes: PROCESS_SCOPES[process],
+      clearance: 'RED',
+      ttlSeconds: 3600,
+    }),
+  );
 const port = {
   intake: await freePort(),
   impact: await freePort(),
@@ -72,7 +81,7 @@ const processes: [name: keyof typeof port, env: Record<string, string>][] = [
       ...stores,
       IMPACT_GRPC_PORT: String(port.impact),
       INTAKE_ADDRESS: at(port.intake),
-      SERVICE_TOKEN_FILE: serviceToken,
+      SERVICE_TOKEN_FILE: await serviceToken('impact'),
     },
   ],
   ['notify', { ...stores, NOTIFY_GRPC_PORT: String(port.notify) }],
@@ -92,7 +101,7 @@ const processes: [name: keyof typeof port, env: Record<string, string>][] = [
       TEMPORAL_ADDRESS: endpoints.temporalAddress,
       TEMPORAL_NAMESPACE: endpoints.temporalNamespace,
       ...services,
-      SERVICE_TOKEN_FILE: serviceToken,
+      SERVICE_TOKEN_FILE: await serviceToken('workflows'),
       RESPONSE_GRPC_PORT: String(port.workflows),
     },
   ],

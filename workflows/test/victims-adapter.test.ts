@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
+import { PROCESS_SCOPES } from '@beacon/domain';
 import { createDevIssuer, createLogger } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
 import { test } from '@beacon/testkit';
@@ -91,7 +92,12 @@ describe('the victims service as the response follows up an incident’s victims
       const urgent = await opened('vs-hessen', 'inc_campaign', [RiskFlag.RISK_FLAG_SELF_HARM]);
       await opened('vs-bayern', 'inc_other');
 
-      const serviceToken = await issuer.mint({ subject: 'workflows', roles: ['service'], clearance: 'RED' });
+      const serviceToken = await issuer.mint({
+        subject: 'workflows',
+        roles: ['service'],
+        scopes: PROCESS_SCOPES.workflows,
+        clearance: 'RED',
+      });
       const port = new GrpcVictimsPort(client, async () => serviceToken, 10_000);
       expect((await port.listCases('inc_campaign')).sort()).toEqual([routine, urgent].sort());
       expect(await port.getCase(routine)).toEqual({ caseId: routine, urgency: 'routine' });

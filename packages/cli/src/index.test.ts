@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROCESS_SCOPES } from '@beacon/domain';
 import { createAuthenticator, createDevIssuer, type DevIssuer } from '@beacon/platform';
 import { formatProblem, incidentTable } from './format.js';
 import { run } from './index.js';
@@ -93,6 +94,7 @@ describe('beacon token', () => {
       roles: ['agency_analyst', 'auditor'],
       agencyId: 'cert-de',
       clearance: 'RED',
+      scopes: [],
     });
   });
 
@@ -126,6 +128,8 @@ describe('beacon token', () => {
       roles: ['service'],
       agencyId: undefined,
       clearance: 'AMBER',
+      // The process's own scopes, no more.
+      scopes: PROCESS_SCOPES.workflows,
     });
     await expect(createAuthenticator(config, { door: 'public' }).authenticate(bearer)).rejects.toThrow(
       'the bearer token is not valid',
@@ -133,6 +137,9 @@ describe('beacon token', () => {
     const mixed = await beacon(['token', '--roles', 'service,coordinator'], env);
     expect(mixed).toMatchObject({ code: 2, stdout: '' });
     expect(mixed.stderr).toMatch(/--roles service stands alone/);
+    const nobody = await beacon(['token', '--roles', 'service', '--subject', 'root'], env);
+    expect(nobody).toMatchObject({ code: 2, stdout: '' });
+    expect(nobody.stderr).toMatch(/a service identity is one Beacon process: --subject workflows, impact/);
   });
 
   it('refuses to mint anything with BEACON_ENV=production, and names a wrong BEACON_ENV', async () => {

@@ -8,5 +8,6 @@ export * from './jurisdiction.js';
 export * from './nciss.js';
 export * from './observables.js';
 export * from './regulatory.js';
+export * from './service-scopes.js';
 export * from './trust.js';
 export * from './text.js';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hasScope, PROCESS_SCOPES, SERVICE_SCOPES, type BeaconProcess } from './service-scopes.js';
 import { compareTlp, TLP_LEVELS, type Tlp } from './tlp.js';
 import {
   agencyMayReceive,
@@ -33,11 +34,13 @@ import {
 const AGENCIES = ['cert-a', 'police-b', 'water-c', 'support-d'] as const;
 const tlp = fc.constantFrom(...TLP_LEVELS);
 const agency = fc.constantFrom(...AGENCIES);
+const COMMANDS = ['open', 'revise', 'transition', 'severity', 'engage', 'respond'] as const;
 const principal: fc.Arbitrary<Principal> = fc.record({
   subject: fc.constant('someone'),
   roles: fc.subarray([...PRINCIPAL_ROLES], { minLength: 1 }),
   agencyId: fc.option(agency, { nil: undefined }),
   clearance: tlp,
+  scopes: fc.subarray(Object.keys(SERVICE_SCOPES)),
 });
 const incident: fc.Arbitrary<Recipients> = fc.record({
   tlp,
@@ -51,6 +54,13 @@ const person = (roles: string[], clearance: Tlp, agencyId?: string): Principal =
   roles,
   agencyId,
   clearance,
+});
+const process = (name: BeaconProcess, clearance: Tlp = 'RED'): Principal => ({
+  subject: name,
+  roles: ['service'],
+  agencyId: undefined,
+  clearance,
+  scopes: PROCESS_SCOPES[name],
 });
 
 describe('the reading rule', () => {
@@ -74,7 +84,8 @@ describe('the reading rule', () => {
   it('lets an agency read above GREEN only while it is the source or engaged', () => {
     fc.assert(
       fc.property(principal, incident, (caller, object) => {
-        if (caller.roles.some((r) => ['coordinator', 'auditor', 'service'].includes(r))) return;
+        if (caller.roles.some((r) => ['coordinator', 'auditor'].includes(r))) return;
+        if (caller.roles.includes('service') && caller.scopes?.includes('incidents:read')) return;
         const named =
           caller.agencyId !== undefined &&
           (object.sourceAgencyId === caller.agencyId || object.engagedAgencyIds.includes(caller.agencyId));
@@ -96,8 +107,11 @@ describe('the reading rule', () => {
   });
 
   it('bounds coordinators, auditors and services by their clearance, and serves them within it', () => {
-    for (const role of ['coordinator', 'auditor', 'service']) {
-      const caller = person([role], 'AMBER');
+    for (const caller of [
+      person(['coordinator'], 'AMBER'),
+      person(['auditor'], 'AMBER'),
+      process('workflows', 'AMBER'),
+    ]) {
       expect(mayRead(caller, { tlp: 'RED', engagedAgencyIds: [] })).toBe(false);
       expect(mayRead(caller, { tlp: 'AMBER+STRICT', engagedAgencyIds: [] })).toBe(false);
       expect(mayRead(caller, { tlp: 'AMBER', engagedAgencyIds: [] })).toBe(true);
@@ -160,9 +174,11 @@ describe('changing incidents', () => {
     fc.assert(
       fc.property(principal, incident, incident, (caller, a, b) => {
         if (mayMerge(caller, a, b)) expect(mayRead(caller, a) && mayRead(caller, b)).toBe(true);
-        if (mayCommand(caller, a)) expect(mayRead(caller, a) && mayIssueCommands(caller)).toBe(true);
-        // A role that may command is refused an incident only by what it may read.
-        if (mayIssueCommands(caller) && mayRead(caller, a)) expect(mayCommand(caller, a)).toBe(true);
+        for (const c of COMMANDS) {
+          if (mayCommand(caller, a, c)) expect(mayRead(caller, a) && mayIssueCommands(caller, c)).toBe(true);
+          // A caller that may issue the command is refused an incident only by what it may read.
+          if (mayIssueCommands(caller, c) && mayRead(caller, a)) expect(mayCommand(caller, a, c)).toBe(true);
+        }
       }),
     );
     const coordinator = person(['coordinator'], 'RED');
@@ -178,11 +194,21 @@ describe('changing incidents', () => {
     ).toBe(false);
   });
 
-  it('lets only coordinators and services command, and auditors and coordinators verify the audit', () => {
-    expect(mayIssueCommands(person(['coordinator'], 'CLEAR'))).toBe(true);
-    expect(mayIssueCommands(person(['service'], 'AMBER'))).toBe(true);
-    expect(mayIssueCommands(person(['auditor'], 'RED'))).toBe(false);
-    expect(mayIssueCommands(person(['agency_admin'], 'RED', 'cert-a'))).toBe(false);
+  it('lets coordinators issue every command, a service the ones its scopes name, and nobody else any', () => {
+    for (const c of COMMANDS) {
+      expect(mayIssueCommands(person(['coordinator'], 'CLEAR'), c)).toBe(true);
+      expect(mayIssueCommands(person(['auditor'], 'RED'), c)).toBe(false);
+      expect(mayIssueCommands(person(['agency_admin'], 'RED', 'cert-a'), c)).toBe(false);
+      // The role alone grants a Beacon process nothing.
+      expect(mayIssueCommands(person(['service'], 'RED'), c)).toBe(false);
+    }
+    const worker = process('workflows');
+    expect(COMMANDS.filter((c) => mayIssueCommands(worker, c))).toEqual(['transition', 'severity', 'engage']);
+    expect(COMMANDS.filter((c) => mayIssueCommands(process('impact'), c))).toEqual(['severity']);
+    expect(COMMANDS.filter((c) => mayIssueCommands(process('key-rotation'), c))).toEqual([]);
+  });
+
+  it('lets auditors and coordinators verify the audit', () => {
     expect(mayVerifyAudit(person(['auditor'], 'CLEAR'))).toBe(true);
     expect(mayVerifyAudit(person(['coordinator'], 'CLEAR'))).toBe(true);
     expect(mayVerifyAudit(person(['service'], 'RED'))).toBe(false);
@@ -272,6 +298,43 @@ describe('statistics about people', () => {
         },
       ),
     );
+  });
+});
+
+describe('service identities', () => {
+  it('grant a Beacon process its scopes and nothing of a role', () => {
+    const bare = person(['service'], 'RED');
+    expect(mayRead(bare, { tlp: 'CLEAR', engagedAgencyIds: [] })).toBe(false);
+    expect(readScope(bare)).toEqual({ kind: 'none' });
+    const keys = process('key-rotation');
+    expect(readScope(keys)).toEqual({ kind: 'none' });
+    expect(hasScope(keys, 'victims:rewrap-keys')).toBe(true);
+    expect(readScope(process('workflows', 'AMBER'))).toEqual({
+      kind: 'centre',
+      labels: ['CLEAR', 'GREEN', 'AMBER'],
+    });
+    expect(mayRead(process('impact'), { tlp: 'RED', engagedAgencyIds: [] })).toBe(true);
+  });
+
+  it("never count a person's scopes, whatever the issuer put in the claim", () => {
+    const everything = Object.keys(SERVICE_SCOPES);
+    const coordinator = { ...person(['coordinator'], 'RED'), scopes: everything };
+    const analyst = { ...person(['agency_analyst'], 'RED', 'cert-a'), scopes: everything };
+    for (const scope of Object.keys(SERVICE_SCOPES) as (keyof typeof SERVICE_SCOPES)[]) {
+      expect(hasScope(coordinator, scope)).toBe(false);
+      expect(hasScope(analyst, scope)).toBe(false);
+    }
+    expect(mayRead(analyst, { tlp: 'AMBER', engagedAgencyIds: [] })).toBe(false);
+    expect(mayIssueCommands(analyst, 'transition')).toBe(false);
+  });
+
+  it('name only scopes Beacon knows, and each process a distinct job', () => {
+    for (const scopes of Object.values(PROCESS_SCOPES)) {
+      for (const scope of scopes) expect(Object.keys(SERVICE_SCOPES)).toContain(scope);
+      expect(new Set(scopes).size).toBe(scopes.length);
+    }
+    expect(PROCESS_SCOPES.impact).not.toContain('incidents:transition');
+    expect(PROCESS_SCOPES.workflows).not.toContain('victims:rewrap-keys');
   });
 });
 

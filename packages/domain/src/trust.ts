@@ -7,6 +7,7 @@
  * from an incident, or whose clearance dropped, is answered by its current standing, whatever
  * it was shown before.
  */
+import { hasScope, type ServiceScope } from './service-scopes.js';
 import { compareTlp, mostRestrictive, TLP_LEVELS, type Tlp } from './tlp.js';
 
 /** The roles a verified token may carry. */
@@ -29,6 +30,8 @@ export interface Principal {
   readonly agencyId: string | undefined;
   /** The highest label the caller is cleared for. It bounds every role. */
   readonly clearance: Tlp;
+  /** A service identity's scopes (`service-scopes.ts`); a person's count for nothing. */
+  readonly scopes?: readonly string[] | undefined;
 }
 
 /** Who an object above GREEN is shared with, besides the coordination centre. */
@@ -54,11 +57,16 @@ export function isCommunityLabel(tlp: Tlp): boolean {
 }
 
 /**
- * The coordination centre reads every incident within its clearance: coordinators, auditors
- * (who read to check, and change nothing) and Beacon processes acting for it.
+ * The coordination centre's people read every incident within their clearance: coordinators
+ * and auditors (who read to check, and change nothing).
  */
 export function isCoordinationCentre(caller: Principal): boolean {
-  return hasRole(caller, 'coordinator', 'auditor', 'service');
+  return hasRole(caller, 'coordinator', 'auditor');
+}
+
+/** Reads as the centre does: its people, and a Beacon process whose job needs it. */
+function readsAsCentre(caller: Principal): boolean {
+  return isCoordinationCentre(caller) || hasScope(caller, 'incidents:read');
 }
 
 /** Whether the caller's agency is named on the object now: its source, or engaged on it. */
@@ -74,7 +82,7 @@ export function isNamedAgency(agencyId: string | undefined, object: Omit<Recipie
  */
 export function mayRead(caller: Principal, object: Recipients): boolean {
   if (!withinClearance(caller, object.tlp)) return false;
-  if (isCoordinationCentre(caller)) return true;
+  if (readsAsCentre(caller)) return true;
   if (caller.agencyId === undefined) return false;
   return isCommunityLabel(object.tlp) || isNamedAgency(caller.agencyId, object);
 }
@@ -109,7 +117,7 @@ export type ReadScope =
 
 export function readScope(caller: Principal): ReadScope {
   const labels = TLP_LEVELS.filter((tlp) => withinClearance(caller, tlp));
-  if (isCoordinationCentre(caller)) return { kind: 'centre', labels };
+  if (readsAsCentre(caller)) return { kind: 'centre', labels };
   if (caller.agencyId === undefined) return { kind: 'none' };
   return {
     kind: 'agency',
@@ -138,16 +146,30 @@ export function inScope(scope: ReadScope, object: Recipients): boolean {
 // Changing
 
 /**
- * Whether the caller's role may ever issue coordinator commands, whatever the incident: the
- * role half of `mayCommand`, for refusing a caller outright before any incident is looked at.
+ * The coordinator commands on an incident. Coordinators issue every one; a Beacon process only
+ * those its scopes name (the response worker moves, rescores and engages; nothing else).
  */
-export function mayIssueCommands(caller: Principal): boolean {
-  return hasRole(caller, 'coordinator', 'service');
+export type IncidentCommand = 'open' | 'revise' | 'transition' | 'severity' | 'engage' | 'respond';
+
+const COMMAND_SCOPES: Partial<Record<IncidentCommand, ServiceScope>> = {
+  transition: 'incidents:transition',
+  severity: 'incidents:severity',
+  engage: 'incidents:engage',
+};
+
+/**
+ * Whether the caller may ever issue this command, whatever the incident: the role half of
+ * `mayCommand`, for refusing a caller outright before any incident is looked at.
+ */
+export function mayIssueCommands(caller: Principal, command: IncidentCommand): boolean {
+  if (hasRole(caller, 'coordinator')) return true;
+  const scope = COMMAND_SCOPES[command];
+  return scope !== undefined && hasScope(caller, scope);
 }
 
-/** Coordinator commands on an incident (transition, engage, label, awareness, severity, merge). */
-export function mayCommand(caller: Principal, incident: Recipients): boolean {
-  return mayIssueCommands(caller) && mayRead(caller, incident);
+/** A coordinator command on an incident it may read (`IncidentCommand`). */
+export function mayCommand(caller: Principal, incident: Recipients, command: IncidentCommand): boolean {
+  return mayIssueCommands(caller, command) && mayRead(caller, incident);
 }
 
 /** Verifying the audit chain: auditors, who check, and coordinators. It reveals no content. */

@@ -38,6 +38,7 @@ describe('authenticator', () => {
       roles: ['agency_analyst'],
       agencyId: 'cert-fr',
       clearance: 'AMBER',
+      scopes: [],
     });
     expect(again).toEqual(first);
     expect(checks).toHaveBeenCalledTimes(1);
@@ -147,6 +148,7 @@ describe('the token profile (RFC 9068, RFC 8725)', () => {
       roles: ['agency_analyst'],
       agencyId: 'cert-fr',
       clearance: 'AMBER',
+      scopes: [],
     };
     expect(await auth.authenticate(`Bearer ${await crafted()}`)).toEqual(expected);
     const long = await crafted({ header: { typ: 'application/AT+JWT' } });
@@ -257,7 +259,12 @@ describe('the token profile (RFC 9068, RFC 8725)', () => {
 });
 
 describe('two audiences: people at every door, Beacon services on the internal network only', () => {
-  const service = { subject: 'workflows', roles: ['service'] as const, clearance: 'RED' as const };
+  const service = {
+    subject: 'workflows',
+    roles: ['service'] as const,
+    clearance: 'RED' as const,
+    scopes: ['incidents:read', 'victims:follow-up'] as const,
+  };
 
   it('accepts a service identity internally and refuses it at the public door, as any invalid token', async () => {
     const token = await issuer.mint(service);
@@ -267,6 +274,7 @@ describe('two audiences: people at every door, Beacon services on the internal n
       roles: ['service'],
       agencyId: undefined,
       clearance: 'RED',
+      scopes: ['incidents:read', 'victims:follow-up'],
     });
     await refusedUnread(token, /^aud$/, authenticator({ door: 'public', cacheMs: 0 }));
     // A person's token is served at both.
@@ -278,6 +286,29 @@ describe('two audiences: people at every door, Beacon services on the internal n
     }
   });
 
+  it("takes a service identity's scopes from its `scope` claim, and never a person's", async () => {
+    const auth = authenticator({ door: 'internal', cacheMs: 0 });
+    // Scopes Beacon does not know grant nothing (an identity provider may add its own).
+    const withForeign = await crafted({
+      payload: {
+        aud: issuer.serviceAudience,
+        roles: ['service'],
+        sub: 'impact',
+        scope: 'incidents:read profile incidents:severity admin',
+      },
+      drop: ['agency_id'],
+    });
+    expect((await auth.authenticate(`Bearer ${withForeign}`)).scopes).toEqual([
+      'incidents:read',
+      'incidents:severity',
+    ]);
+    // A person's token with a scope claim (OpenID Connect adds one) carries no service scopes.
+    const person = await crafted({ payload: { scope: 'openid incidents:read agencies:read' } });
+    expect(await auth.authenticate(`Bearer ${person}`)).toMatchObject({ subject: 'analyst-1', scopes: [] });
+    // A service identity without the claim is accepted and may do nothing.
+    const bare = await issuer.mint({ subject: 'workflows', roles: ['service'], clearance: 'RED' });
+    expect((await auth.authenticate(`Bearer ${bare}`)).scopes).toEqual([]);
+  });
   it("refuses role service under the people's audience, everywhere", async () => {
     const token = await issuer.mint({ ...service, audience: issuer.audience });
     for (const door of ['public', 'internal'] as const) {

@@ -15,7 +15,14 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { z } from 'zod';
-import { parseTlp, PRINCIPAL_ROLES, type PrincipalRole, type Tlp } from '@beacon/domain';
+import {
+  isServiceScope,
+  parseTlp,
+  PRINCIPAL_ROLES,
+  type PrincipalRole,
+  type ServiceScope,
+  type Tlp,
+} from '@beacon/domain';
 
 /** The roles a token may carry: the trust model's principals (`@beacon/domain`). */
 export const ROLES = PRINCIPAL_ROLES;
@@ -29,6 +36,11 @@ export interface Principal {
   readonly agencyId: string | undefined;
   /** The highest TLP label the caller's agency is cleared to receive. */
   readonly clearance: Tlp;
+  /**
+   * A service identity's scopes, from its token's `scope` claim (RFC 9068): the operations its
+   * process's job needs (`@beacon/domain`'s `PROCESS_SCOPES`). Always empty for a person.
+   */
+  readonly scopes: readonly ServiceScope[];
 }
 
 /** The request carries no valid credentials; map to UNAUTHENTICATED / 401. */
@@ -91,6 +103,8 @@ const claims = z.object({
     if (!tlp) ctx.addIssue({ code: 'custom', message: 'not a TLP label' });
     return tlp ?? 'CLEAR';
   }),
+  /** RFC 9068 §2.2.3: space-separated. */
+  scope: z.string().max(4096).optional(),
 });
 
 export interface Authenticator {
@@ -222,7 +236,7 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
       }
       const parsed = claims.safeParse(payload);
       if (!parsed.success) throw new AuthenticationError('the bearer token lacks Beacon claims');
-      const { sub, roles, agency_id, tlp_clearance } = parsed.data;
+      const { sub, roles, agency_id, tlp_clearance, scope } = parsed.data;
       // A service identity is that and nothing else; a person's token never carries `service`.
       const isService = roles.length === 1 && roles[0] === 'service';
       if (service ? !isService : roles.includes('service')) {
@@ -238,6 +252,8 @@ export function createAuthenticator(config: AuthConfig, options: AuthenticatorOp
         roles: Object.freeze([...roles]),
         agencyId: agency_id,
         clearance: tlp_clearance,
+        // Scopes Beacon does not know (an identity provider may add its own) grant nothing.
+        scopes: Object.freeze(service ? (scope ?? '').split(' ').filter(isServiceScope) : []),
       });
       const until = Math.min(at + cacheMs, payload.exp! * 1000);
       if (until > at) {
@@ -255,6 +271,8 @@ export interface TokenClaims {
   readonly roles: readonly Role[];
   readonly agencyId?: string;
   readonly clearance: Tlp;
+  /** A service identity's scopes (`PROCESS_SCOPES`), sent as the `scope` claim. */
+  readonly scopes?: readonly ServiceScope[];
   /** Lifetime; one hour when absent. */
   readonly ttlSeconds?: number;
   /**
@@ -304,12 +322,13 @@ export async function createDevIssuer(options: {
     serviceAudience,
     privateJwk,
     jwks: { keys: [{ ...publicJwk, use: 'sig' }] },
-    mint: ({ subject, roles, agencyId, clearance, ttlSeconds = 3600, audience: aud }) =>
+    mint: ({ subject, roles, agencyId, clearance, scopes, ttlSeconds = 3600, audience: aud }) =>
       new SignJWT({
         roles,
         tlp_clearance: clearance,
         client_id: 'beacon-dev',
         ...(agencyId ? { agency_id: agencyId } : {}),
+        ...(scopes ? { scope: scopes.join(' ') } : {}),
       })
         .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid!, typ: 'at+jwt' })
         .setSubject(subject)

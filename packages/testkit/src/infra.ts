@@ -29,6 +29,14 @@ export {
   type NatsServiceUser,
 } from './local-nats-auth.js';
 export { testNames, type TestNames } from './names.js';
+export { testIdentity } from './identities.js';
+export {
+  LOCAL_SERVICE_CLIENTS,
+  localServiceClients,
+  serviceIdentityEnv,
+  startLocalIdentityProvider,
+  type LocalServiceClient,
+} from './dev-identity.js';
 export { infraDir, installedBinary, repoRoot } from './paths.js';
 export { grpcServing } from './health.js';
 export { recordingLogger, type RecordedLine } from './recording-logger.js';

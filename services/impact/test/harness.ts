@@ -5,7 +5,7 @@ import { credentials, Metadata, type handleUnaryCall, type ServiceError } from '
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
 import { impactV1, intakeV1 } from '@beacon/proto';
 import { freePort, type Endpoints, type TestNames } from '@beacon/testkit';
-import type { Tlp } from '@beacon/domain';
+import { PROCESS_SCOPES, type Tlp } from '@beacon/domain';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
 import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
 import { loadConfig, startImpact, type RunningImpact } from '../src/index.js';
@@ -85,9 +85,18 @@ export async function startTestStack(infra: Endpoints, names: TestNames): Promis
 
   const dir = await mkdtemp(join(tmpdir(), 'beacon-impact-'));
   const tokenFile = join(dir, 'service-token');
-  await writeFile(tokenFile, await issuer.mint({ subject: 'impact', roles: ['service'], clearance: 'RED' }), {
-    mode: 0o600,
-  });
+  await writeFile(
+    tokenFile,
+    await issuer.mint({
+      subject: 'impact',
+      roles: ['service'],
+      scopes: PROCESS_SCOPES.impact,
+      clearance: 'RED',
+    }),
+    {
+      mode: 0o600,
+    },
+  );
   const config = loadConfig({
     ...shared,
     ...auth,

@@ -1,5 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
+import { PROCESS_SCOPES, type BeaconProcess } from '@beacon/domain';
 import { fieldViolations, type Role } from '@beacon/platform';
 import { commonV1, intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
@@ -35,8 +36,11 @@ const PROTO_LABEL: Record<Label, commonV1.Tlp> = {
 };
 /** Labels the whole Beacon community may read, named or not. */
 const COMMUNITY: readonly Label[] = ['CLEAR', 'GREEN'];
-/** The coordination centre: named on every incident, but like everyone within its clearance. */
-const CENTRE: readonly Role[] = ['coordinator', 'auditor', 'service'];
+/**
+ * The coordination centre: named on every incident, but like everyone within its clearance;
+ * and a Beacon process whose job reads incidents (scope `incidents:read`).
+ */
+const CENTRE: readonly Role[] = ['coordinator', 'auditor'];
 
 const REPORTER = 'reporter-agency';
 const ENGAGED = 'engaged-agency';
@@ -47,12 +51,15 @@ interface CallerSpec {
   readonly roles: Role[];
   readonly agencyId?: string;
   readonly clearance: Label;
+  /** For a service identity: the Beacon process it is. */
+  readonly process?: BeaconProcess;
 }
 
 /** What the rule says about one caller and one incident, from who is named on it. */
 function mayRead(caller: CallerSpec, tlp: Label, named: readonly string[]): boolean {
   if (rank(tlp) > rank(caller.clearance)) return false;
   if (caller.roles.some((role) => CENTRE.includes(role))) return true;
+  if (caller.process) return (PROCESS_SCOPES[caller.process] as readonly string[]).includes('incidents:read');
   if (caller.agencyId === undefined) return false;
   // RED is not a community label, so only named agencies ever read it.
   return named.includes(caller.agencyId) || COMMUNITY.includes(tlp);
@@ -73,7 +80,8 @@ const CALLERS: readonly CallerSpec[] = [
   { name: 'coordinator CLEAR', roles: ['coordinator'], clearance: 'CLEAR' },
   { name: 'auditor AMBER', roles: ['auditor'], clearance: 'AMBER' },
   { name: 'auditor RED', roles: ['auditor'], clearance: 'RED' },
-  { name: 'service AMBER', roles: ['service'], clearance: 'AMBER' },
+  { name: 'workflows AMBER', roles: ['service'], clearance: 'AMBER', process: 'workflows' },
+  { name: 'key-rotation RED', roles: ['service'], clearance: 'RED', process: 'key-rotation' },
   ...agencyCallers('agency_analyst', REPORTER, ['GREEN', 'AMBER', 'AMBER+STRICT', 'RED']),
   ...agencyCallers('agency_analyst', ENGAGED, ['GREEN', 'AMBER', 'AMBER+STRICT', 'RED']),
   ...agencyCallers('victim_officer', ENGAGED, ['RED']),
@@ -86,7 +94,7 @@ const tokenFor = (t: TestIntake, caller: CallerSpec) =>
   t.token({
     roles: caller.roles,
     clearance: caller.clearance,
-    subject: caller.name.replaceAll(' ', '.'),
+    subject: caller.process ?? caller.name.replaceAll(' ', '.'),
     ...(caller.agencyId ? { agencyId: caller.agencyId } : {}),
   });
 

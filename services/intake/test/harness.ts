@@ -3,7 +3,7 @@ import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beaco
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Db } from 'mongodb';
 import { eventsV1, intakeV1 } from '@beacon/proto';
-import { waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
+import { testIdentity, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
 import { NCISS_BASELINE, type Tlp } from '@beacon/domain';
 import { loadConfig, startIntake, type RunningIntake } from '../src/index.js';
 
@@ -58,7 +58,7 @@ export async function startTestIntake(
     dbName,
     token: ({ roles, agencyId, clearance = 'AMBER', subject }) =>
       issuer.mint({
-        subject: subject ?? `${agencyId ?? 'cc'}-${roles.join('+')}`,
+        ...testIdentity(roles, agencyId, subject),
         roles,
         clearance,
         ...(agencyId ? { agencyId } : {}),

@@ -2,7 +2,7 @@ import { NCISS_BASELINE } from '@beacon/domain';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
 import { intakeV1, notifyV1 } from '@beacon/proto';
-import { freePort, type Endpoints, type TestNames } from '@beacon/testkit';
+import { freePort, testIdentity, type Endpoints, type TestNames } from '@beacon/testkit';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
 import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
 import { loadConfig, startNotify, type RunningNotify } from '../src/index.js';
@@ -109,7 +109,7 @@ export async function startStack(
     fanOutConsumer: consumerName(),
     token: (roles: Role[], agencyId?: string) =>
       issuer.mint({
-        subject: `${agencyId ?? 'cc'}-${roles.join('+')}`,
+        ...testIdentity(roles, agencyId),
         roles,
         clearance: 'RED',
         ...(agencyId ? { agencyId } : {}),

@@ -31,7 +31,10 @@ const CALLERS = {
   admin: [['agency_admin'], 'vs-bayern'],
   coordinator: [['coordinator'], undefined],
   auditor: [['auditor'], undefined],
+  /** The response worker's service identity (`workflows`, with its scopes). */
   service: [['service'], undefined],
+  /** An operator's key-rotation job: another service identity, with only its own scope. */
+  keyRotation: [['service'], undefined],
 } satisfies Record<string, [Role[], string | undefined]>;
 type Who = keyof typeof CALLERS;
 
@@ -51,6 +54,7 @@ describe('who may do what with victim cases', () => {
     const as: Record<Who, VictimsCall> = {} as never;
     for (const [who, [roles, agency]] of Object.entries(CALLERS))
       as[who as Who] = await t.call(roles, agency);
+    as.keyRotation = victimsCaller(t.client, await t.token(['service'], undefined, 'key-rotation'));
     await as.coordinator('putSupportOrganisation', {
       organisation: organisation('money-help', { needsCovered: [NeedKind.NEED_KIND_FINANCIAL_LOSS] }),
       expectedVersion: 0,
@@ -123,6 +127,7 @@ describe('who may do what with victim cases', () => {
       'coordinator',
       'auditor',
       'service',
+      'keyRotation',
       'owner',
     ];
     const actual: Record<string, Record<string, string>> = {};
@@ -140,33 +145,34 @@ describe('who may do what with victim cases', () => {
       coordinator: string,
       auditor: string,
       service: string,
-    ) => ({ owner, referred, otherOrg, analyst, admin, coordinator, auditor, service });
+      keyRotation: string,
+    ) => ({ owner, referred, otherOrg, analyst, admin, coordinator, auditor, service, keyRotation });
     const PD = 'PERMISSION_DENIED';
     const NF = 'NOT_FOUND';
     const FP = 'FAILED_PRECONDITION';
     expect(actual).toEqual({
-      openCase: row('OK', 'OK', 'OK', PD, PD, PD, PD, PD),
-      listCases: row('OK', 'OK', 'OK', PD, PD, PD, PD, PD),
-      findCases: row('OK', 'OK', 'OK', PD, PD, PD, PD, PD),
-      getVictimStats: row('OK', 'OK', 'OK', PD, PD, 'OK', 'OK', 'OK'),
-      listSupportOrganisations: row('OK', 'OK', 'OK', PD, 'OK', 'OK', PD, 'OK'),
-      putSupportOrganisation: row(PD, PD, PD, PD, PD, 'OK', PD, PD),
-      listReferralsOfMoneyHelp: row(PD, 'OK', PD, PD, PD, PD, PD, PD),
-      rewrapKeys: row(PD, PD, PD, PD, PD, PD, PD, 'OK'),
-      verifyAuditChain: row(PD, PD, PD, PD, PD, 'OK', 'OK', PD),
-      lookupCaseStatus: row('OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK'),
-      getCase: row('OK', 'OK', NF, PD, PD, PD, PD, PD),
-      updateVictim: row('OK', 'OK', NF, PD, PD, PD, PD, PD),
-      assessNeeds: row('OK', 'OK', NF, PD, PD, PD, PD, PD),
-      recordConsent: row('OK', 'OK', NF, PD, PD, PD, PD, PD),
-      suggestReferrals: row('OK', 'OK', NF, PD, PD, PD, PD, PD),
-      makeReferral: row('OK', 'OK', NF, PD, PD, PD, PD, PD),
-      discloseToLawEnforcement: row(FP, FP, NF, PD, PD, PD, PD, PD),
-      getFollowUp: row('OK', 'OK', NF, PD, PD, PD, PD, 'OK'),
-      recordCheckIn: row('OK', 'OK', NF, PD, PD, PD, PD, 'OK'),
-      listAuditRecords: row(PD, PD, PD, PD, PD, PD, 'OK', PD),
-      closeCase: row('OK', PD, NF, PD, PD, PD, PD, PD),
-      eraseVictimData: row('OK', PD, NF, PD, PD, PD, PD, PD),
+      openCase: row('OK', 'OK', 'OK', PD, PD, PD, PD, PD, PD),
+      listCases: row('OK', 'OK', 'OK', PD, PD, PD, PD, PD, PD),
+      findCases: row('OK', 'OK', 'OK', PD, PD, PD, PD, PD, PD),
+      getVictimStats: row('OK', 'OK', 'OK', PD, PD, 'OK', 'OK', PD, PD),
+      listSupportOrganisations: row('OK', 'OK', 'OK', PD, 'OK', 'OK', PD, PD, PD),
+      putSupportOrganisation: row(PD, PD, PD, PD, PD, 'OK', PD, PD, PD),
+      listReferralsOfMoneyHelp: row(PD, 'OK', PD, PD, PD, PD, PD, PD, PD),
+      rewrapKeys: row(PD, PD, PD, PD, PD, PD, PD, PD, 'OK'),
+      verifyAuditChain: row(PD, PD, PD, PD, PD, 'OK', 'OK', PD, PD),
+      lookupCaseStatus: row('OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK'),
+      getCase: row('OK', 'OK', NF, PD, PD, PD, PD, PD, PD),
+      updateVictim: row('OK', 'OK', NF, PD, PD, PD, PD, PD, PD),
+      assessNeeds: row('OK', 'OK', NF, PD, PD, PD, PD, PD, PD),
+      recordConsent: row('OK', 'OK', NF, PD, PD, PD, PD, PD, PD),
+      suggestReferrals: row('OK', 'OK', NF, PD, PD, PD, PD, PD, PD),
+      makeReferral: row('OK', 'OK', NF, PD, PD, PD, PD, PD, PD),
+      discloseToLawEnforcement: row(FP, FP, NF, PD, PD, PD, PD, PD, PD),
+      getFollowUp: row('OK', 'OK', NF, PD, PD, PD, PD, 'OK', PD),
+      recordCheckIn: row('OK', 'OK', NF, PD, PD, PD, PD, 'OK', PD),
+      listAuditRecords: row(PD, PD, PD, PD, PD, PD, 'OK', PD, PD),
+      closeCase: row('OK', PD, NF, PD, PD, PD, PD, PD, PD),
+      eraseVictimData: row('OK', PD, NF, PD, PD, PD, PD, PD, PD),
     });
 
     // Another organisation's officer learns nothing: its answers are those for a case that

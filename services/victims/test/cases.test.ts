@@ -236,6 +236,33 @@ describe('victim cases over gRPC', () => {
       status: CaseStatus.CASE_STATUS_IN_SUPPORT,
     });
     expect(JSON.stringify(followUp)).not.toContain('Jana');
+    // Listing the incident's cases, it learns which cases and when they are due: nothing of the
+    // screening, the needs, the referrals or where the victim lives, all of which the officer sees.
+    const listed = {
+      pageSize: 0,
+      pageToken: '',
+      incidentId: 'inc_campaign1',
+      urgentOnly: false,
+      includeClosed: true,
+    };
+    const seen = (await workflow('listCases', listed)).cases.find((c) => c.id === caseId)!;
+    expect(seen).toMatchObject({
+      id: caseId,
+      incidentIds: ['inc_campaign1'],
+      status: CaseStatus.CASE_STATUS_IN_SUPPORT,
+    });
+    expect(seen).toMatchObject({
+      assessment: undefined,
+      referrals: [],
+      jurisdiction: '',
+      ownerOrganisationId: '',
+    });
+    const asOfficer = (await officer('listCases', { ...listed, incidentId: '' })).cases.find(
+      (c) => c.id === caseId,
+    )!;
+    expect(asOfficer.assessment?.needs.length).toBeGreaterThan(0);
+    expect(asOfficer.referrals.length).toBeGreaterThan(0);
+    expect(asOfficer.jurisdiction).not.toBe('');
     const outcome = {
       caseId,
       checkInId: 'ci-1',

@@ -5,7 +5,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createDevIssuer, createLogger, fieldViolations, type DevIssuer, type Role } from '@beacon/platform';
 import { eventsV1, victimsV1 } from '@beacon/proto';
-import { freePort, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
+import { freePort, testIdentity, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
 import { loadConfig, startVictims, type CaseCipher, type RunningVictims } from '../src/index.js';
 
@@ -134,7 +134,7 @@ export async function startVictimsStack(
   }
   const token = (roles: Role[], agencyId?: string, subject?: string) =>
     issuer.mint({
-      subject: subject ?? `${agencyId ?? 'cc'}-${roles.join('+')}`,
+      ...testIdentity(roles, agencyId, subject),
       roles,
       clearance: 'AMBER',
       ...(agencyId ? { agencyId } : {}),

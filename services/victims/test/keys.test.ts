@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { test as base } from '@beacon/testkit';
-import { failure, kek, newCase, startVictimsStack, type VictimsStack } from './harness.js';
+import { failure, kek, newCase, startVictimsStack, victimsCaller, type VictimsStack } from './harness.js';
 
 const OLD = kek('k2025');
 const NEW = kek('k2026');
@@ -48,7 +48,11 @@ describe('key-encryption key rotation', () => {
     expect((await failure((await t.call(['coordinator']))('rewrapKeys', { limit: 0 }))).code).toBe(
       status.PERMISSION_DENIED,
     );
-    const ops = await t.call(['service']);
+    // Only the key-rotation job's identity may: the response worker's is refused like anyone.
+    expect((await failure((await t.call(['service']))('rewrapKeys', { limit: 0 }))).code).toBe(
+      status.PERMISSION_DENIED,
+    );
+    const ops = victimsCaller(t.client, await t.token(['service'], undefined, 'key-rotation'));
     expect(await ops('rewrapKeys', { limit: 10 })).toEqual({
       rewrapped: 10,
       remaining: 14,

@@ -137,7 +137,7 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
 
   /** A coordinator's command on an incident it may command (within its clearance). */
   const commanded = (caller: Principal, incidentId: string, context: CallContext) =>
-    responseFor(incidentId, context, (incident) => mayCommand(caller, incident));
+    responseFor(incidentId, context, (incident) => mayCommand(caller, incident, 'respond'));
 
   const requireCoordinator = (caller: Principal) => {
     if (!has(caller, 'coordinator'))

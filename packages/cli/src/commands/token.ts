@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseTlp } from '@beacon/domain';
+import { parseTlp, PROCESS_SCOPES, type BeaconProcess } from '@beacon/domain';
 import type { DevIssuer, Role } from '@beacon/platform';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { CliError, UsageError } from '../io.js';
@@ -93,6 +93,13 @@ async function mintToken(context: Context): Promise<number> {
   const ttlSeconds = integerFlag('ttl', context.string('ttl') ?? '3600', 1, MAX_TTL_SECONDS);
   const subject = context.string('subject') ?? defaultSubject(io.env);
   if (subject.length > 200) throw new UsageError('--subject is longer than 200 characters');
+  // A service identity is one Beacon process and carries that process's scopes, no more.
+  const isProcess = (name: string): name is BeaconProcess => Object.hasOwn(PROCESS_SCOPES, name);
+  if (roles.includes('service') && !isProcess(subject)) {
+    throw new UsageError(
+      `a service identity is one Beacon process: --subject ${Object.keys(PROCESS_SCOPES).join(', ')}`,
+    );
+  }
 
   const file = context.path(
     context.string('issuer-file') ?? io.env['BEACON_DEV_ISSUER_FILE'] ?? DEFAULT_ISSUER_FILE,
@@ -104,6 +111,7 @@ async function mintToken(context: Context): Promise<number> {
     clearance,
     ttlSeconds,
     ...(agencyId ? { agencyId } : {}),
+    ...(isProcess(subject) && roles.includes('service') ? { scopes: PROCESS_SCOPES[subject] } : {}),
   });
   io.stdout.write(context.json ? jsonText({ token }) : `${token}\n`);
   return 0;

@@ -1,5 +1,13 @@
 import { withinClearance } from '@beacon/domain';
-import { assetScope, canAssess, canManageAssetsOf, canSeeAsset, type Caller } from '../domain/access.js';
+import {
+  assessmentScope,
+  assetScope,
+  canAssess,
+  canManageAssetsOf,
+  canSeeAsset,
+  type AssetScope,
+  type Caller,
+} from '../domain/access.js';
 import { DEFAULT_HORIZON_HOURS } from '../domain/cascade.js';
 import { AssetGraph } from '../domain/graph.js';
 import { assetProblems, dependencyProblems, type Asset, type Dependency } from '../domain/model.js';
@@ -458,7 +466,7 @@ export class ImpactService {
       facts,
       request.horizonHours ?? DEFAULT_HORIZON_HOURS,
       request.affectedAssets.length > 0
-        ? (node) => this.#visibleNode(caller, this.graph.idOf(node)) !== undefined
+        ? (node) => this.#visibleNode(caller, this.graph.idOf(node), assessmentScope(caller)) !== undefined
         : undefined,
     );
     // Naming other assets replaces the incident's assessment for everyone: only a caller
@@ -535,11 +543,11 @@ export class ImpactService {
    * The asset's node in the graph if the caller may see it. One it may not see and one that
    * does not exist are the same to the caller: every refusal below says "unknown asset".
    */
-  #visibleNode(caller: Caller, id: string): number | undefined {
+  #visibleNode(caller: Caller, id: string, scope: AssetScope = assetScope(caller)): number | undefined {
     const node = this.graph.nodeOf(id);
     if (node === undefined) return undefined;
     const asset = { operatorId: this.graph.operatorOf(node), tlp: this.graph.tlpOf(node) };
-    return canSeeAsset(assetScope(caller), asset) ? node : undefined;
+    return canSeeAsset(scope, asset) ? node : undefined;
   }
 
   #requireVisible(caller: Caller, id: string): number {

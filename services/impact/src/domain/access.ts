@@ -1,13 +1,15 @@
-import { withinClearance, type Principal, type Tlp } from '@beacon/domain';
+import { hasScope, withinClearance, type Principal, type Tlp } from '@beacon/domain';
 
 /** The parts of a verified caller that authorisation looks at: the trust model's principal. */
 export type Caller = Principal;
 
 /**
  * Who the registry serves at all. Narrower than the trust model's coordination centre: auditors
- * check incidents, not the infrastructure registry, and victim officers have no use for it.
+ * check incidents, not the infrastructure registry, and victim officers have no use for it. A
+ * Beacon process browses none of it; the response worker's assessments read the whole graph
+ * (`assessmentScope`).
  */
-const SEES_ALL = ['coordinator', 'service'];
+const SEES_ALL = ['coordinator'];
 const OPERATES = ['agency_admin', 'agency_analyst'];
 
 const hasAny = (caller: Caller, roles: readonly string[]) => caller.roles.some((r) => roles.includes(r));
@@ -58,9 +60,15 @@ export function canManageAssetsOf(caller: Caller, operatorId: string): boolean {
 }
 
 /**
- * Assessments cross operators' boundaries, so only the coordination centre and services run or
- * read them; each sees an assessment within its clearance (see `assessment-view.ts`).
+ * Assessments cross operators' boundaries, so only coordinators and the response worker (scope
+ * `impact:assess`) run or read them; each sees an assessment within its clearance (see
+ * `assessment-view.ts`).
  */
 export function canAssess(caller: Caller): boolean {
-  return hasAny(caller, SEES_ALL);
+  return hasAny(caller, SEES_ALL) || hasScope(caller, 'impact:assess');
+}
+
+/** The assets an assessment the caller runs may name: the whole graph within its clearance. */
+export function assessmentScope(caller: Caller): AssetScope {
+  return canAssess(caller) ? { kind: 'all', clearance: caller.clearance } : { kind: 'none' };
 }

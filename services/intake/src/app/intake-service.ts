@@ -5,6 +5,7 @@ import {
   withinClearance,
   type NcissInputs,
   type Observable,
+  type IncidentCommand,
   type Tlp,
 } from '@beacon/domain';
 import {
@@ -263,7 +264,7 @@ export class IntakeService {
   }
 
   async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
-    this.#requireCoordinator(caller);
+    this.#requireCoordinator(caller, 'open');
     this.#requireCleared(caller, input.tlp);
     const {
       ids: { incidentId },
@@ -400,31 +401,31 @@ export class IntakeService {
   ) {
     // Whatever the incident: a label the caller could not read itself is never its to set.
     if (facts.tlp) this.#requireCleared(caller, facts.tlp);
-    return this.#mutate(caller, id, expectedVersion, 'incident.facts-revised', (i, now) =>
+    return this.#mutate(caller, id, expectedVersion, 'revise', 'incident.facts-revised', (i, now) =>
       reviseFacts(i, facts, reason, now),
     );
   }
 
   transition(caller: Caller, id: string, to: IncidentStatus, reason: string, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'incident.transitioned', (i, now) =>
+    return this.#mutate(caller, id, expectedVersion, 'transition', 'incident.transitioned', (i, now) =>
       transition(i, to, reason, now),
     );
   }
 
   rescore(caller: Caller, id: string, inputs: NcissInputs, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'incident.rescored', (i, now) =>
+    return this.#mutate(caller, id, expectedVersion, 'severity', 'incident.rescored', (i, now) =>
       rescore(i, inputs, now),
     );
   }
 
   assignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'incident.agency-assigned', (i, now) =>
+    return this.#mutate(caller, id, expectedVersion, 'engage', 'incident.agency-assigned', (i, now) =>
       engageAgency(i, agencyId, now),
     );
   }
 
   unassignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'incident.agency-unassigned', (i, now) =>
+    return this.#mutate(caller, id, expectedVersion, 'engage', 'incident.agency-unassigned', (i, now) =>
       disengageAgency(i, agencyId, now),
     );
   }
@@ -434,13 +435,14 @@ export class IntakeService {
     caller: Caller,
     id: string,
     expectedVersion: number,
+    command: IncidentCommand,
     action: string,
     apply: (incident: Incident, now: Date) => Change,
   ): Promise<Incident> {
-    this.#requireCoordinator(caller);
+    this.#requireCoordinator(caller, command);
     const incident = await this.deps.incidents.get(id);
     // One it may not read is answered as one that does not exist: a command is no oracle.
-    if (!incident || !canCommand(caller, incident)) throw notFound(id);
+    if (!incident || !canCommand(caller, incident, command)) throw notFound(id);
     if (expectedVersion !== 0 && expectedVersion !== incident.version) {
       throw new IntakeError(
         'conflict',
@@ -542,8 +544,9 @@ export class IntakeService {
     }
   }
 
-  #requireCoordinator(caller: Caller): void {
-    if (!canCoordinate(caller)) throw new IntakeError('permission-denied', 'only coordinators may do this');
+  #requireCoordinator(caller: Caller, command: IncidentCommand): void {
+    if (!canCoordinate(caller, command))
+      throw new IntakeError('permission-denied', 'only coordinators may do this');
   }
 
   #requireCleared(caller: Caller, tlp: Tlp): void {

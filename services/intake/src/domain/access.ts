@@ -7,6 +7,7 @@ import {
   mayVerifyAudit,
   readScope,
   reportRevisesIncident,
+  type IncidentCommand,
   type Principal,
   type ReadScope,
   type Recipients,
@@ -46,12 +47,13 @@ export const canJoin = (caller: Caller, tlp: Tlp, incident: Named): boolean =>
 export const revisesIncident = (caller: Caller, incident: Named): boolean =>
   reportRevisesIncident(caller, recipientsOf(incident));
 
-export const canCommand = (caller: Caller, incident: Named): boolean =>
-  mayCommand(caller, recipientsOf(incident));
+export const canCommand = (caller: Caller, incident: Named, command: IncidentCommand): boolean =>
+  mayCommand(caller, recipientsOf(incident), command);
 
 export const canSubmitReport = (caller: Caller): boolean => mayFileReports(caller);
 
-/** Whether the role may ever issue coordinator commands: refused outright otherwise. */
-export const canCoordinate = (caller: Caller): boolean => mayIssueCommands(caller);
+/** Whether the caller may ever issue this command: refused outright otherwise. */
+export const canCoordinate = (caller: Caller, command: IncidentCommand): boolean =>
+  mayIssueCommands(caller, command);
 
 export const canVerifyAudit = (caller: Caller): boolean => mayVerifyAudit(caller);

@@ -1,4 +1,4 @@
-import type { Tlp } from '@beacon/domain';
+import { hasScope, type Tlp } from '@beacon/domain';
 
 /** The parts of a verified caller that authorisation looks at. */
 export interface Caller {
@@ -6,6 +6,8 @@ export interface Caller {
   readonly roles: readonly string[];
   readonly agencyId: string | undefined;
   readonly clearance: Tlp;
+  /** A service identity's scopes (`@beacon/domain`'s `SERVICE_SCOPES`). */
+  readonly scopes?: readonly string[] | undefined;
 }
 
 const has = (caller: Caller, ...roles: string[]) => caller.roles.some((r) => roles.includes(r));
@@ -17,16 +19,16 @@ export function canRegisterAgencies(caller: Caller): boolean {
   return has(caller, 'coordinator');
 }
 
-/** The registry: the coordination centre and services all of it; an agency its own record. */
+/**
+ * The registry: coordinators and a Beacon process whose job reads it (scope `agencies:read`)
+ * all of it; an agency its own record.
+ */
 export function canReadAgency(caller: Caller, agencyId: string): boolean {
-  return (
-    has(caller, 'coordinator', 'service') ||
-    (has(caller, 'agency_admin', 'agency_analyst') && own(caller, agencyId))
-  );
+  return canListAgencies(caller) || (has(caller, 'agency_admin', 'agency_analyst') && own(caller, agencyId));
 }
 
 export function canListAgencies(caller: Caller): boolean {
-  return has(caller, 'coordinator', 'service');
+  return has(caller, 'coordinator') || hasScope(caller, 'agencies:read');
 }
 
 /** Subscriptions, feed credentials: an agency's admin for its own agency, or the coordination centre. */
@@ -47,9 +49,9 @@ export function canReadDeliveries(caller: Caller, agencyId: string): boolean {
 }
 
 /**
- * Engagement notices are sent by the response workflows (a Beacon service) or, by hand, by the
- * coordination centre; never by an agency, which could otherwise page another agency's staff.
+ * Engagement notices are sent by the response worker (scope `engagements:notify`) or, by hand,
+ * by a coordinator; never by an agency, which could otherwise page another agency's staff.
  */
 export function canSendEngagementNotices(caller: Caller): boolean {
-  return has(caller, 'service', 'coordinator');
+  return has(caller, 'coordinator') || hasScope(caller, 'engagements:notify');
 }

@@ -237,6 +237,31 @@ export function summaryToProto(s: CaseState): victimsV1.CaseSummary {
   };
 }
 
+/**
+ * A listed case as the response worker sees it (`caseListView`): which case, its status and
+ * when its follow-up is due; nothing of the victim, the needs, the screening or the referrals.
+ */
+export function followUpSummaryToProto(s: CaseState): victimsV1.CaseSummary {
+  const next = nextDue(s.checkIns);
+  return {
+    id: s.id,
+    status: codecs.caseStatus.toProto(statusOf(s)),
+    ownerOrganisationId: '',
+    incidentIds: [...s.incidentIds],
+    reportIds: [],
+    jurisdiction: '',
+    language: '',
+    victimKind: 0,
+    referrals: [],
+    ...(next ? { nextCheckInAt: next } : {}),
+    reviewRequested: s.reviewRequested,
+    openedAt: s.openedAt,
+    ...(s.closedAt ? { closedAt: s.closedAt } : {}),
+    erased: s.erasedAt !== undefined,
+    version: s.version,
+  };
+}
+
 /** The whole case as its officers see it. */
 export function caseToProto(s: CaseState, personal: PersonalData): victimsV1.VictimCase {
   return {

@@ -1,4 +1,4 @@
-import { isCoordinationCentre, mayEditOrganisation, type Principal } from '@beacon/domain';
+import { hasScope, isCoordinationCentre, mayEditOrganisation, type Principal } from '@beacon/domain';
 
 /**
  * The parts of a verified caller that authorisation looks at: the trust model's principal.
@@ -48,18 +48,19 @@ export function caseOwnerAccess(caller: Caller, facts: CaseAccessFacts | undefin
 }
 
 /**
- * The follow-up schedule and check-ins carry no personal data: Beacon services (the
- * follow-up workflow) reach every case; officers their own.
+ * The follow-up schedule and check-ins carry no personal data: the response worker (scope
+ * `victims:follow-up`) reaches every case; officers their own.
  */
 export function followUpAccess(caller: Caller, facts: CaseAccessFacts | undefined): Decision {
-  if (has(caller, 'service')) return 'allow';
+  if (hasScope(caller, 'victims:follow-up')) return 'allow';
   return caseWorkAccess(caller, facts);
 }
 
 /**
- * Whose cases a caller lists: an officer their organisation's; a Beacon service (the response
- * workflow, following up an incident's victims) every organisation's cases of one incident —
- * summaries that carry no personal data. Anyone else none.
+ * Whose cases a caller lists: an officer their organisation's; the response worker (scope
+ * `victims:follow-up`, following up an incident's victims) every organisation's cases of one
+ * incident, shown as `followUpSummary` — which cases and when they are due, nothing of the
+ * victim, their needs or their screening. Anyone else none.
  */
 export function caseListScope(
   caller: Caller,
@@ -67,8 +68,16 @@ export function caseListScope(
 ): { readonly org: string } | { readonly incident: string } | undefined {
   const org = officerOrganisation(caller);
   if (org) return { org };
-  if (has(caller, 'service') && incidentId) return { incident: incidentId };
+  if (hasScope(caller, 'victims:follow-up') && incidentId) return { incident: incidentId };
   return undefined;
+}
+
+/**
+ * How much of a listed case a caller sees: an officer the summary of its organisation's cases;
+ * the response worker the follow-up view only — which case, its status and when it is due.
+ */
+export function caseListView(caller: Caller): 'summary' | 'follow-up' {
+  return officerOrganisation(caller) ? 'summary' : 'follow-up';
 }
 
 /** Only a victim officer opens cases, always for their own organisation. */
@@ -78,7 +87,7 @@ export function canOpenCase(caller: Caller): boolean {
 
 /**
  * Statistics: counts and needs, never identities, every small count suppressed
- * (`releaseStats`). The coordination centre (coordinators, auditors, services) counts every
+ * (`releaseStats`). The coordination centre (coordinators and auditors) counts every
  * case; a victim officer their organisation's. Statistics are all the centre sees of victims.
  */
 export type StatsScope = { readonly kind: 'all' } | { readonly kind: 'organisation'; readonly orgId: string };
@@ -103,7 +112,7 @@ export function canUpdateOrganisation(caller: Caller, orgId: string): boolean {
 }
 
 export function canListOrganisations(caller: Caller): boolean {
-  return has(caller, 'coordinator', 'victim_officer', 'agency_admin', 'service');
+  return has(caller, 'coordinator', 'victim_officer', 'agency_admin');
 }
 
 /** An organisation's referral inbox: its own victim officers. */
@@ -111,9 +120,9 @@ export function canReadReferralsOf(caller: Caller, orgId: string): boolean {
   return officerOrganisation(caller) === orgId;
 }
 
-/** Re-wrapping keys is an operator's task, done with the service's own identity. */
+/** Re-wrapping keys is an operator's key-rotation job, run with its own service identity. */
 export function canRewrapKeys(caller: Caller): boolean {
-  return has(caller, 'service');
+  return hasScope(caller, 'victims:rewrap-keys');
 }
 
 export function canVerifyAudit(caller: Caller): boolean {

@@ -14,6 +14,7 @@ import { ConsentMissingError } from '../../domain/consent.js';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
 import { CheckInError } from '../../domain/follow-up.js';
 import { CaseRuleError } from '../../domain/victim-case.js';
+import { caseListView } from '../../domain/access.js';
 import { CipherError, VictimsError } from '../../app/errors.js';
 import { MAX_IMPORT_ROWS, type IntakeRow, type VictimsService } from '../../app/victims-service.js';
 import type { Clock } from '../../app/ports.js';
@@ -27,6 +28,7 @@ import {
   referralToProto,
   statsToProto,
   summaryToProto,
+  followUpSummaryToProto,
   victimToProto,
 } from '../proto-mapping.js';
 import { digestOf, idempotencyOf, LIMITS, PATTERNS, Validator } from './validate.js';
@@ -165,7 +167,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         req.pageToken || undefined,
         limit,
       );
-      return { cases: page.items.map(summaryToProto), nextPageToken: page.next ?? '' };
+      const view = caseListView(caller) === 'summary' ? summaryToProto : followUpSummaryToProto;
+      return { cases: page.items.map(view), nextPageToken: page.next ?? '' };
     }),
 
     findCases: handle<victimsV1.FindCasesRequest, victimsV1.FindCasesResponse>(async (req, caller) => {
