@@ -14,6 +14,8 @@ import {
   NATS_CLIENT_ENV,
   natsClientFrom,
   parseConfig,
+  SERVICE_IDENTITY_ENV,
+  serviceIdentityFrom,
   secretFrom,
 } from '@beacon/platform';
 import type { TemporalConnectionSettings } from './adapters/temporal-connection.js';
@@ -68,8 +70,8 @@ const schema = {
   VICTIMS_ADDRESS: env.hostPort().optional(),
   /** TLS for the calls to intake, notify, impact and victims (docs/operations.md). */
   ...GRPC_CLIENT_ENV,
-  /** A file holding a bearer token with the `service` role, read on each call. */
-  SERVICE_TOKEN_FILE: z.string().min(1),
+  /** The worker's own service identity: a token endpoint and client, or a token file. */
+  ...SERVICE_IDENTITY_ENV,
   /** Durable consumers shared by every replica. */
   WORKFLOWS_STARTER_CONSUMER: env.name('workflows-starter'),
   WORKFLOWS_ACK_CONSUMER: env.name('workflows-acks'),
@@ -146,6 +148,15 @@ function temporalConnectionFrom(raw: {
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
+  const identity = serviceIdentityFrom(raw, 'workflows');
+  if (!identity) {
+    throw new ConfigError([
+      {
+        variable: 'SERVICE_TOKEN_URL / SERVICE_TOKEN_FILE',
+        problem: 'set one: the worker calls intake, notify, impact and victims with its own identity',
+      },
+    ]);
+  }
   const roles = raw.WORKFLOWS_ROLES;
   const auth = authConfigFrom(raw);
   return {
@@ -171,7 +182,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       notify: raw.NOTIFY_ADDRESS,
       impact: raw.IMPACT_ADDRESS,
       victims: raw.VICTIMS_ADDRESS,
-      tokenFile: raw.SERVICE_TOKEN_FILE,
+      identity,
       tls: grpcClientTlsFrom(raw),
     },
     api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT, ...grpcServerFrom(raw) },

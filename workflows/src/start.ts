@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { jetstream } from '@nats-io/jetstream';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -11,6 +10,7 @@ import {
   grpcChannelCredentials,
   grpcClientInterceptors,
   Metrics,
+  serviceTokens,
   startGrpcServer,
   startMetricsServer,
   watchConsumerLag,
@@ -121,7 +121,9 @@ export async function startWorkflows(
         impact?.close();
         victims?.close();
       });
-      const token = async () => (await readFile(services.tokenFile, 'utf8')).trim();
+      const token = serviceTokens(services.identity, {
+        onRenewalFailure: (err) => logger.warn({ err }, 'renewing the service token failed; retrying'),
+      });
       const js = jetstream(nc);
       const activities = createActivities({
         intake,

@@ -189,7 +189,7 @@ export const AUTH_ENV = {
 };
 
 /** JWKS may come over plain HTTP only from this machine, where nobody can tamper with it. */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -138,6 +138,22 @@ export {
   type TokenClaims,
 } from './auth.js';
 export {
+  SERVICE_IDENTITY_ENV,
+  serviceIdentityFrom,
+  serviceTokens,
+  ServiceTokenError,
+  type ServiceIdentityConfig,
+  type ServiceTokenOptions,
+  type TokenSource,
+} from './service-identity.js';
+export {
+  secretDigest,
+  startDevIdentityProvider,
+  type DevClient,
+  type DevIdentityProviderOptions,
+  type RunningIdentityProvider,
+} from './dev-identity-provider.js';
+export {
   OutboxRelay,
   type OutboxAnnouncer,
   type OutboxBacklog,

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROCESS_SCOPES } from '@beacon/domain';
 import {
   createDevIssuer,
   DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
   type DevIssuer,
 } from '@beacon/platform';
+import {
+  LOCAL_SERVICE_CLIENTS,
+  localServiceClients,
+  serviceIdentityEnv,
+  type LocalServiceClient,
+} from './dev-identity.js';
 import { grpcServing } from './health.js';
 import type { LocalNatsAuth, NatsServiceUser } from './local-nats-auth.js';
 import { repoRoot } from './paths.js';
@@ -32,6 +39,8 @@ export const LOCAL_APPS = {
   workflowsMetrics: 9469,
   /** The Temporal core's exporter in the workflows process, merged into its `/metrics`. */
   workflowsTemporalCore: 9470,
+  /** The development identity provider's token endpoint (`/token`), loopback only. */
+  identityProvider: 9480,
 } as const;
 
 /**
@@ -76,6 +85,20 @@ export async function startLocalApps(
   natsAuth?: LocalNatsAuth,
 ): Promise<{ issuer: DevIssuer; issuerFile: string }> {
   const { issuer, jwksFile, issuerFile } = await devIssuer(dir);
+  // Impact and the workflows fetch and renew their own tokens from the identity provider.
+  const clients = localServiceClients(dir);
+  const tokenUrl = `http://127.0.0.1:${LOCAL_APPS.identityProvider}/token`;
+  const identityProvider = new ManagedProcess({
+    name: 'identity-provider',
+    command: process.execPath,
+    args: [
+      join(repoRoot, 'packages/testkit/dist/src/dev-identity-provider-main.js'),
+      dir,
+      String(LOCAL_APPS.identityProvider),
+    ],
+    logFile: join(dir, 'apps', 'identity-provider.log'),
+    env: {},
+  });
   // With NATS in operator mode each process connects as a user of its own.
   const natsCreds = (name: NatsServiceUser): Record<string, string> =>
     natsAuth ? { NATS_CREDS_FILE: natsAuth.serviceCredsFiles[name] } : {};
@@ -104,8 +127,6 @@ export async function startLocalApps(
       CORRELATION_SECRET: correlationSecret(dir),
     },
   });
-  // Impact raises incidents' severity in intake as a Beacon service.
-  const serviceTokenFile = await writeServiceToken(dir, issuer, 'impact');
   const impact = new ManagedProcess({
     name: 'impact',
     command: process.execPath,
@@ -118,8 +139,9 @@ export async function startLocalApps(
       ...natsCreds('impact'),
       IMPACT_GRPC_PORT: String(LOCAL_APPS.impactGrpc),
       METRICS_PORT: String(LOCAL_APPS.impactMetrics),
+      // Impact raises incidents' severity in intake with its own identity.
       INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
-      SERVICE_TOKEN_FILE: serviceTokenFile,
+      ...serviceIdentityEnv(clients, 'impact', tokenUrl),
     },
   });
   const notify = new ManagedProcess({
@@ -156,8 +178,6 @@ export async function startLocalApps(
       VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
     },
   });
-  // The workflows call intake, impact, notify and victims as a Beacon service.
-  const workflowsTokenFile = await writeServiceToken(dir, issuer, 'workflows');
   const workflows = new ManagedProcess({
     name: 'workflows',
     command: process.execPath,
@@ -173,19 +193,12 @@ export async function startLocalApps(
       IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
       NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
       VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
-      SERVICE_TOKEN_FILE: workflowsTokenFile,
+      // The worker calls intake, impact, notify and victims with its own identity.
+      ...serviceIdentityEnv(clients, 'workflows', tokenUrl),
       RESPONSE_GRPC_PORT: String(LOCAL_APPS.responseGrpc),
       METRICS_PORT: String(LOCAL_APPS.workflowsMetrics),
       TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${LOCAL_APPS.workflowsTemporalCore}`,
     },
-  });
-  // Keeps the service identities' 12-hour tokens fresh while the stack runs.
-  const renewer = new ManagedProcess({
-    name: 'token-renewer',
-    command: process.execPath,
-    args: [join(repoRoot, 'packages/testkit/dist/src/token-renewer.js'), dir],
-    logFile: join(dir, 'apps', 'token-renewer.log'),
-    env: {},
   });
   const gateway = new ManagedProcess({
     name: 'gateway',
@@ -211,8 +224,22 @@ export async function startLocalApps(
       JSON.stringify(started.map((p) => ({ name: p.spec.name, pid: p.pid, commandLine: p.commandLine }))),
     );
   try {
-    renewer.start();
-    started.push(renewer);
+    identityProvider.start();
+    started.push(identityProvider);
+    record();
+    await waitFor(
+      async () => {
+        // Up when it answers; a request without credentials is refused (401).
+        const response = await fetch(tokenUrl, { method: 'POST' });
+        if (response.status !== 401 && response.status !== 400)
+          throw new Error(`answered ${response.status}`);
+      },
+      {
+        what: `the identity provider (log: ${identityProvider.spec.logFile})`,
+        timeoutMs: 30_000,
+        abortIf: () => identityProvider.exitReason,
+      },
+    );
     intake.start();
     started.push(intake);
     record();
@@ -275,25 +302,21 @@ export async function startLocalApps(
   return { issuer, issuerFile };
 }
 
-/** The local stack's processes that call others with a service identity of their own. */
-export const SERVICE_TOKEN_SUBJECTS = ['impact', 'workflows'] as const;
-
 /**
- * Writes a service identity's token for the local stack: the internal audience (the gateway
- * refuses it), the longest lifetime the services accept (12 hours), owner-only. The processes
- * read the file on each call; the stack's token renewer (`token-renewer.ts`) writes a fresh one
- * every hour, as a workload identity would. `suffix` names a file beside it, to rename over it.
+ * Writes a service identity's token for the compose stack: the internal audience (the gateway
+ * refuses it), the process's own scopes, the longest lifetime the services accept (12 hours),
+ * owner-only. The processes read the file on each call.
  */
 export async function writeServiceToken(
   dir: string,
   issuer: DevIssuer,
-  subject: (typeof SERVICE_TOKEN_SUBJECTS)[number],
-  suffix = '',
+  subject: LocalServiceClient,
 ): Promise<string> {
-  const file = join(dir, `${subject}-service-token${suffix}`);
+  const file = join(dir, `${subject}-service-token`);
   const token = await issuer.mint({
     subject,
     roles: ['service'],
+    scopes: PROCESS_SCOPES[subject],
     clearance: 'RED',
     ttlSeconds: DEFAULT_MAX_SERVICE_TOKEN_LIFETIME_SECONDS,
   });
@@ -301,22 +324,6 @@ export async function writeServiceToken(
   // `mode` applies only to a new file; one an older version left readable is narrowed too.
   chmodSync(file, 0o600);
   return file;
-}
-
-/**
- * Mints the local stack's service tokens afresh, each written beside its file and renamed over
- * it, so a process never reads half a token. Returns the files.
- */
-export async function renewServiceTokens(dir: string): Promise<string[]> {
-  const { issuer } = await devIssuer(dir);
-  const files: string[] = [];
-  for (const subject of SERVICE_TOKEN_SUBJECTS) {
-    const fresh = await writeServiceToken(dir, issuer, subject, '.next');
-    const file = fresh.slice(0, -'.next'.length);
-    renameSync(fresh, file);
-    files.push(file);
-  }
-  return files;
 }
 
 /**
@@ -353,7 +360,7 @@ export async function writeComposeSecrets(dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const { issuer } = await devIssuer(dir);
-  for (const subject of SERVICE_TOKEN_SUBJECTS) await writeServiceToken(dir, issuer, subject);
+  for (const subject of LOCAL_SERVICE_CLIENTS) await writeServiceToken(dir, issuer, subject);
   devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`);
   devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex'));
   const intakeEnv = join(dir, 'intake.env');

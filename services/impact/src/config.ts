@@ -13,6 +13,8 @@ import {
   NATS_CLIENT_ENV,
   natsClientFrom,
   parseConfig,
+  SERVICE_IDENTITY_ENV,
+  serviceIdentityFrom,
 } from '@beacon/platform';
 
 const schema = {
@@ -37,11 +39,12 @@ const schema = {
   ...AUTH_ENV,
   ...METRICS_ENV,
   /**
-   * host:port of intake, to raise incidents' NCISS inputs from their cascades; with
-   * SERVICE_TOKEN_FILE, a file holding a bearer token with the `service` role. Both or neither.
+   * host:port of intake, to raise incidents' NCISS inputs from their cascades, with impact's
+   * own service identity (SERVICE_IDENTITY_ENV: a token endpoint and client, or a token file).
+   * Both or neither.
    */
   INTAKE_ADDRESS: env.hostPort().optional(),
-  SERVICE_TOKEN_FILE: z.string().min(1).optional(),
+  ...SERVICE_IDENTITY_ENV,
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   LOG_LEVEL: env.logLevel(),
 };
@@ -50,10 +53,11 @@ export type ImpactConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
-  if (Boolean(raw.INTAKE_ADDRESS) !== Boolean(raw.SERVICE_TOKEN_FILE)) {
-    const missing = raw.INTAKE_ADDRESS ? 'SERVICE_TOKEN_FILE' : 'INTAKE_ADDRESS';
+  const identity = serviceIdentityFrom(raw, 'impact');
+  if (Boolean(raw.INTAKE_ADDRESS) !== Boolean(identity)) {
+    const missing = raw.INTAKE_ADDRESS ? 'SERVICE_TOKEN_URL or SERVICE_TOKEN_FILE' : 'INTAKE_ADDRESS';
     throw new ConfigError([
-      { variable: missing, problem: 'INTAKE_ADDRESS and SERVICE_TOKEN_FILE go together' },
+      { variable: missing, problem: "INTAKE_ADDRESS and impact's service identity go together" },
     ]);
   }
   const grpcClientTls = grpcClientTlsFrom(raw);
@@ -70,10 +74,10 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     },
     auth: authConfigFrom(raw),
     intake:
-      raw.INTAKE_ADDRESS && raw.SERVICE_TOKEN_FILE
+      raw.INTAKE_ADDRESS && identity
         ? {
             address: raw.INTAKE_ADDRESS,
-            tokenFile: raw.SERVICE_TOKEN_FILE,
+            identity,
             ...(grpcClientTls ? { tls: grpcClientTls } : {}),
           }
         : undefined,

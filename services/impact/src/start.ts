@@ -9,6 +9,7 @@ import {
   grpcChannelCredentials,
   Metrics,
   OutboxRelay,
+  serviceTokens,
   startGrpcServer,
   startMetricsServer,
   watchConsumerLag,
@@ -74,7 +75,9 @@ export async function startImpact(
   const severity = config.intake
     ? new IntakeSeverityFeed(
         config.intake.address,
-        config.intake.tokenFile,
+        serviceTokens(config.intake.identity, {
+          onRenewalFailure: (err) => logger.warn({ err }, 'renewing the service token failed; retrying'),
+        }),
         grpcChannelCredentials(config.intake.tls),
       )
     : undefined;

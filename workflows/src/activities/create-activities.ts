@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NCISS_INPUTS, type NcissInputs, type Tlp } from '@beacon/domain';
 import { encodeEnvelope, tlpFromProto } from '@beacon/platform';
 import { type commonV1, type impactV1, intakeV1, notifyV1, responseV1 } from '@beacon/proto';
-import { grpcCall, grpcCode, type TokenSource } from '../adapters/grpc-call.js';
+import type { TokenSource } from '@beacon/platform';
+import { grpcCall, grpcCode } from '../adapters/grpc-call.js';
 import { AGENCY_KINDS, type AgencyKind, type AgencyProfile } from '../domain/engagement.js';
 import { FailureType } from '../domain/failures.js';
 import type {

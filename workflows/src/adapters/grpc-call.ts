@@ -1,9 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ApplicationFailure } from '@temporalio/common';
+import type { TokenSource } from '@beacon/platform';
 import { FailureType } from '../domain/failures.js';
-
-/** A bearer token for Beacon's services, fetched per call so a rotated token takes effect. */
-export type TokenSource = () => Promise<string>;
 
 /** Statuses that no retry can change, and the failure type the workflows see for each. */
 const FINAL: ReadonlyMap<number, FailureType> = new Map([

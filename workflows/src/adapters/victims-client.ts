@@ -1,7 +1,8 @@
 import { victimsV1 } from '@beacon/proto';
 import type { VictimsPort } from '../activities/create-activities.js';
 import type { CheckInResult, VictimCase } from '../activities/types.js';
-import { grpcCall, type TokenSource } from './grpc-call.js';
+import type { TokenSource } from '@beacon/platform';
+import { grpcCall } from './grpc-call.js';
 
 /** Cases of one incident the follow-up reads; a campaign beyond this is followed up in part. */
 const MAX_CASES = 2_000;

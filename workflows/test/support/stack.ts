@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDevIssuer, createLogger, type DevIssuer, type Role } from '@beacon/platform';
-import { freePort, infraDir, type Endpoints, type TestNames } from '@beacon/testkit';
+import {
+  freePort,
+  infraDir,
+  startLocalIdentityProvider,
+  type Endpoints,
+  type TestNames,
+} from '@beacon/testkit';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
 import { loadConfig as impactConfig, startImpact, type RunningImpact } from '@beacon/impact';
 import { loadConfig as intakeConfig, startIntake, type RunningIntake } from '@beacon/intake';
@@ -58,13 +64,6 @@ export async function startResponseStack(
   const dir = mkdtempSync(join(tmpdir(), `beacon-workflows-${names.id}-`));
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify(issuer.jwks));
-  const tokenFile = join(dir, 'service-token');
-  writeFileSync(
-    tokenFile,
-    // A service identity: the internal audience, which only the services (never the gateway) accept.
-    await issuer.mint({ subject: 'workflows', roles: ['service'], clearance: 'RED', ttlSeconds: 3600 }),
-    { mode: 0o600 },
-  );
   const auth = { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_FILE: jwksFile };
   const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
   const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
@@ -82,6 +81,9 @@ export async function startResponseStack(
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    // Impact and the worker fetch their own scoped tokens, as on the local stack.
+    const { provider, identityEnv } = await startLocalIdentityProvider(dir, issuer);
+    stops.push(() => provider.close());
     const ic = intakeConfig({
       ...shared,
       INTAKE_DB: names.database('intake'),
@@ -94,7 +96,7 @@ export async function startResponseStack(
       IMPACT_DB: names.database('impact'),
       IMPACT_CONSUMER: names.stream('impact'),
       INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
-      SERVICE_TOKEN_FILE: tokenFile,
+      ...identityEnv('impact'),
     });
     const impact = await startImpact({ ...mc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
     stops.push(() => impact.stop());
@@ -135,7 +137,7 @@ export async function startResponseStack(
       NOTIFY_ADDRESS: `127.0.0.1:${notify.port}`,
       IMPACT_ADDRESS: `127.0.0.1:${impact.port}`,
       VICTIMS_ADDRESS: `127.0.0.1:${victims.port}`,
-      SERVICE_TOKEN_FILE: tokenFile,
+      ...identityEnv('workflows'),
       WORKFLOWS_STARTER_CONSUMER: names.stream('starter'),
       WORKFLOWS_ACK_CONSUMER: names.stream('acks'),
       WORKFLOWS_CHANGES_CONSUMER: names.stream('changes'),

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { GRPC_CLIENT_OPTIONS, grpcClientInterceptors } from '@beacon/platform';
+import { GRPC_CLIENT_OPTIONS, grpcClientInterceptors, type TokenSource } from '@beacon/platform';
 import { type commonV1, intakeV1 } from '@beacon/proto';
 import { NCISS_INPUTS } from '@beacon/domain';
 import type { SeverityFeed } from '../../app/ports.js';
@@ -9,16 +8,16 @@ const rankOf = (scale: readonly string[], value: string) => scale.indexOf(value)
 
 /**
  * Raises an incident's cross-sector dependency and potential impact in intake to what the
- * cascade implies, never lowering a coordinator's judgement. Calls as a Beacon service with
- * the token in `tokenFile`, read on each use so a rotated token takes effect, over the
- * process's gRPC client credentials (plaintext or TLS).
+ * cascade implies, never lowering a coordinator's judgement. Calls with impact's own service
+ * identity (`token`, asked on each use so a renewed token takes effect), over the process's
+ * gRPC client credentials (plaintext or TLS).
  */
 export class IntakeSeverityFeed implements SeverityFeed {
   readonly #client: intakeV1.IntakeServiceClient;
 
   constructor(
     address: string,
-    private readonly tokenFile: string,
+    private readonly token: TokenSource,
     credentials: ChannelCredentials,
   ) {
     this.#client = new intakeV1.IntakeServiceClient(address, credentials, {
@@ -32,7 +31,7 @@ export class IntakeSeverityFeed implements SeverityFeed {
     implied: { readonly crossSectorDependency: string; readonly potentialImpact: string },
   ): Promise<void> {
     const metadata = new Metadata();
-    metadata.set('authorization', `Bearer ${(await readFile(this.tokenFile, 'utf8')).trim()}`);
+    metadata.set('authorization', `Bearer ${await this.token()}`);
     for (let attempt = 0; ; attempt++) {
       const { incident } = await this.#call<intakeV1.GetIncidentResponse>((done) =>
         this.#client.getIncident({ incidentId }, metadata, { deadline: Date.now() + 10_000 }, done),
