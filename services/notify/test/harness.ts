@@ -38,6 +38,8 @@ export async function startStack(
   names: TestNames,
   /** Extra environment for notify, e.g. `WEBHOOK_ALLOW_CIDRS`. */
   notifyEnv: Record<string, string> = {},
+  /** Extra environment for intake, e.g. a NATS server of the test's own and its credentials. */
+  intakeEnv: Record<string, string> = {},
 ): Promise<Stack & { stop(): Promise<void> }> {
   const issuer = await createDevIssuer({});
   const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: 'http://127.0.0.1:9/unused' };
@@ -57,6 +59,7 @@ export async function startStack(
     ...shared,
     INTAKE_DB: names.database('intake'),
     CORRELATION_SECRET: 'x'.repeat(40),
+    ...intakeEnv,
   });
   const intake = await startIntake(
     { ...ic, grpc: { host: '127.0.0.1', port: 0 }, auth: { ...ic.auth, ...keys } },
