@@ -38,7 +38,10 @@ export {
   DEFAULT_CONSUMER,
   FEED_SUBJECT_ROOT,
   FEEDS_STREAM,
+  GATEWAY_LIMITS_SUBJECT,
+  gatewayPermissions,
   mintAgencyUser,
+  mintGatewayUser,
   mintServiceUser,
   mintSystemUser,
   renderOperatorConfig,
@@ -47,12 +50,14 @@ export {
   type AgencyPermissions,
   type AgencyUserOptions,
   type BeaconAccountOptions,
+  type GatewayUserOptions,
   type NatsEntity,
   type NatsKey,
   type OperatorSetup,
   type OperatorSetupOptions,
   type ServiceUserOptions,
   type UserCredentials,
+  type UserPermissions,
 } from './nats-credentials.js';
 export { createLogger, type Logger, type LoggerConfig } from './logger.js';
 export { CENSORED, describeError, isSensitiveKey, MAX_LOG_DEPTH, redactDeep } from './redact.js';

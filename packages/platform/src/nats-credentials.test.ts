@@ -8,7 +8,10 @@ import {
   agencyPermissions,
   createOperatorSetup,
   DEFAULT_AGENCY_TTL_SECONDS,
+  GATEWAY_LIMITS_SUBJECT,
+  gatewayPermissions,
   mintAgencyUser,
+  mintGatewayUser,
   mintServiceUser,
   mintSystemUser,
   renderOperatorConfig,
@@ -151,6 +154,31 @@ describe('mintServiceUser', () => {
     const now = new Date('2030-01-01T00:00:00Z');
     const user = await mintServiceUser(setup.signer, { name: 'intake', ttlSeconds: 60, now });
     expect(decode(user.jwt).exp).toBe(now.getTime() / 1000 + 60);
+  });
+});
+
+describe('mintGatewayUser', () => {
+  it('may publish and subscribe on the limit-sharing subject only: no inbox, no JetStream, no events', async () => {
+    const user = await mintGatewayUser(setup.signer);
+    const claims = decode<User>(user.jwt);
+    expect(claims.name).toBe('svc-gateway');
+    expect(claims.iss).toBe(signingPublicKey(setup));
+    expect(claims.nats.issuer_account).toBe(setup.account.publicKey);
+    expect(claims.nats.bearer_token).toBe(false);
+    expect(claims.nats.allowed_connection_types).toEqual(['STANDARD']);
+    expect(claims.nats.pub).toEqual({ allow: [GATEWAY_LIMITS_SUBJECT] });
+    expect(claims.nats.sub).toEqual({ allow: [GATEWAY_LIMITS_SUBJECT] });
+    expect(claims.nats.resp).toBeUndefined();
+    expect(claims.exp).toBeUndefined();
+  });
+
+  it('follows a configured subject, and refuses one with a wildcard (the gateway publishes on it)', async () => {
+    const claims = decode<User>((await mintGatewayUser(setup.signer, { subject: 'x.limits' })).jwt);
+    expect(claims.nats.pub).toEqual({ allow: ['x.limits'] });
+    expect(claims.nats.sub).toEqual({ allow: ['x.limits'] });
+    for (const subject of ['beacon.>', 'beacon.*.limits', 'beacon..limits', 'beacon limits', '']) {
+      expect(() => gatewayPermissions(subject), subject).toThrow(/literal subject/);
+    }
   });
 });
 

@@ -267,6 +267,56 @@ export interface ServiceUserOptions {
   readonly now?: Date;
 }
 
+/**
+ * The core subject the gateway's replicas share their rate limits on (`RATE_LIMIT_SUBJECT`
+ * unless set otherwise). No stream captures it.
+ */
+export const GATEWAY_LIMITS_SUBJECT = 'beacon.gateway.limits';
+
+export interface GatewayUserOptions extends Omit<ServiceUserOptions, 'name'> {
+  /** Shown in the server's connection list as `svc-<name>`; default `gateway`. */
+  readonly name?: string;
+  /** The gateway's `RATE_LIMIT_SUBJECT`; default {@link GATEWAY_LIMITS_SUBJECT}. */
+  readonly subject?: string;
+}
+
+/**
+ * A user for the gateway, the one Beacon process at the public door: it only shares its rate
+ * limits among its replicas, so it may publish and subscribe on that one subject and nothing
+ * else (see {@link gatewayPermissions}). A compromised gateway can neither read an event or a
+ * feed nor publish one, nor touch JetStream.
+ */
+export async function mintGatewayUser(
+  signer: AccountSigner,
+  options: GatewayUserOptions = {},
+): Promise<UserCredentials> {
+  return mint(
+    signer,
+    `svc-${options.name ?? 'gateway'}`,
+    { ...gatewayPermissions(options.subject), allowed_connection_types: ['STANDARD'] },
+    options.ttlSeconds,
+    options.now,
+  );
+}
+
+/**
+ * The gateway user's permissions, exactly: publish and subscribe on the limit-sharing subject.
+ * No inbox: the gateway makes no requests, so it needs no replies (and may not read anyone's).
+ * The subject must be a literal one (no wildcard), as the gateway publishes on it.
+ */
+export function gatewayPermissions(subject: string = GATEWAY_LIMITS_SUBJECT): UserPermissions {
+  if (!LITERAL_SUBJECT.test(subject)) {
+    throw new Error(
+      `the gateway's limit-sharing subject ${JSON.stringify(subject)} must be a literal subject: ` +
+        'dot-separated tokens without wildcards or spaces',
+    );
+  }
+  return { pub: { allow: [subject] }, sub: { allow: [subject] } };
+}
+
+/** Dot-separated tokens of printable characters other than the wildcards `*` and `>`. */
+const LITERAL_SUBJECT = /^[^\s.*>]+(?:\.[^\s.*>]+)*$/;
+
 /** A user for Beacon's own services: everything within the Beacon account is allowed. */
 export async function mintServiceUser(
   signer: AccountSigner,
@@ -316,11 +366,14 @@ export async function mintAgencyUser(
   );
 }
 
-/** Publish and subscribe allow-lists of an agency user; everything not listed is denied. */
-export interface AgencyPermissions {
+/** Publish and subscribe allow-lists of a user; everything not listed is denied. */
+export interface UserPermissions {
   readonly pub: { readonly allow: string[] };
   readonly sub: { readonly allow: string[] };
 }
+
+/** Publish and subscribe allow-lists of an agency user; everything not listed is denied. */
+export type AgencyPermissions = UserPermissions;
 
 /**
  * The permissions of an agency user, exactly. For each durable `<agencyId>_<name>`:

@@ -4,6 +4,7 @@ import {
   AUTH_ENV,
   authConfigFrom,
   env,
+  GATEWAY_LIMITS_SUBJECT,
   GRPC_CLIENT_ENV,
   GRPC_SERVER_ENV,
   grpcClientTlsFrom,
@@ -81,10 +82,11 @@ const schema = {
     ),
   /**
    * NATS, to share the rate limits among the gateway's replicas; without it each replica
-   * limits on its own. The core subject the replicas report on, and how often.
+   * limits on its own. The core subject the replicas report on, and how often. In operator
+   * mode the gateway's user may use that subject only (`mintGatewayUser`).
    */
   NATS_URL: env.natsServers().optional(),
-  RATE_LIMIT_SUBJECT: z.string().min(1).default('beacon.gateway.limits'),
+  RATE_LIMIT_SUBJECT: z.string().min(1).default(GATEWAY_LIMITS_SUBJECT),
   RATE_LIMIT_SHARE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
   MAX_BODY_BYTES: z.coerce
     .number()
