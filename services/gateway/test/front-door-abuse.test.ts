@@ -1,9 +1,8 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
-import { connectNats, createDevIssuer, createLogger } from '@beacon/platform';
+import { createDevIssuer } from '@beacon/platform';
 import { diagnosticsV1, intakeV1 } from '@beacon/proto';
 import { scrapeMetrics, test } from '@beacon/testkit';
-import { loadConfig, startGateway } from '../src/index.js';
 import { callFrom } from './client.js';
 import { http, startTestStack } from './harness.js';
 
@@ -209,58 +208,6 @@ describe('limits per address, per subject, and shared', () => {
       expect(refused?.metadata.get('retry-after')).toEqual(['1']);
       expect(await list(await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-de' }))).toBeNull();
     } finally {
-      await stack.stop();
-    }
-  });
-
-  test('two gateway replicas share a subject’s budget through NATS', async ({ infra, names }) => {
-    const shared = {
-      NATS_URL: infra.natsUrl,
-      RATE_LIMIT_SUBJECT: names.subject('beacon.gateway.limits'),
-      RATE_LIMIT_SHARE_MS: '50',
-      RATE_LIMIT_PER_SECOND: '0.01',
-      RATE_LIMIT_BURST: '4',
-    };
-    const stack = await startTestStack(infra, names, shared);
-    const keys = { jwks: { keys: stack.issuer.jwks } };
-    const config = loadConfig({
-      INTAKE_ADDRESS: `127.0.0.1:${stack.intake.port}`,
-      AUTH_ISSUER: stack.issuer.issuer,
-      AUTH_JWKS_URL: 'http://127.0.0.1:9/unused',
-      ...shared,
-    });
-    const second = await startGateway(
-      { ...config, grpcPort: 0, httpPort: 0, auth: { ...config.auth, ...keys } },
-      createLogger({ name: 'gateway-test', level: 'silent' }),
-    );
-    // The test listens to the replicas' reports too, to know when the first one has told.
-    const nc = await connectNats({ servers: infra.natsUrl, name: 'gateway-test' });
-    let reported = 0;
-    let heard: () => void = () => undefined;
-    const told = new Promise<void>((resolve) => (heard = resolve));
-    nc.subscribe(shared.RATE_LIMIT_SUBJECT, {
-      callback: (_error, message) => {
-        const report = message.json<{ taken: { subject?: [string, number][] } }>();
-        for (const [, count] of report.taken.subject ?? []) reported += count;
-        if (reported >= 4) heard();
-      },
-    });
-    try {
-      const token = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
-      const secondUrl = `http://127.0.0.1:${second.httpPort}/v1/incidents`;
-      // The whole budget spent at the first replica …
-      for (let i = 0; i < 4; i++)
-        expect((await http(stack, 'GET', '/v1/incidents', { token })).status).toBe(200);
-      await told;
-      // … is spent at the second too, though it never saw the caller; another caller is served.
-      const refused = await callFrom('127.0.0.1', secondUrl, { token });
-      expect(refused.status).toBe(429);
-      expect(JSON.stringify(JSON.parse(refused.text))).not.toContain('cert-fr');
-      const other = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
-      expect((await callFrom('127.0.0.1', secondUrl, { token: other })).status).toBe(200);
-    } finally {
-      await nc.close();
-      await second.stop();
       await stack.stop();
     }
   });
