@@ -107,10 +107,6 @@ export const SECRET_SAMPLES: Record<string, () => string> = {
   // One certificate per process for gRPC, as server and as client.
   'grpc-tls.crt': pem('serverCertFile'),
   'grpc-tls.key': pem('serverKeyFile'),
-  // The compose file's development secrets (`pnpm infra compose-secrets`).
-  'dev-jwks.json': () => JSON.stringify({ keys: [] }),
-  'impact-service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
-  'workflows-service-token': () => 'eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
 };
 
 /** Variables that carry secrets: they may only ever come from a Secret. */

@@ -117,6 +117,8 @@ const commands: Record<string, () => Promise<void>> = {
     const secrets = join(repoRoot, 'infra/compose/secrets');
     await writeComposeSecrets(secrets);
     console.log(`Development secrets for the compose file's Beacon services are in ${secrets}.
+  NATS runs in operator mode (anonymous clients refused); each process's credentials are in
+  ${join(secrets, 'nats-auth')}/<process>.creds (admin.creds for your own tools).
   docker compose -f infra/compose/compose.yaml --profile apps up -d --build
   export BEACON_TOKEN=$(pnpm -s beacon token --issuer-file ${join(secrets, 'dev-issuer.json')} --roles coordinator --clearance RED)`);
   },

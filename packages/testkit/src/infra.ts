@@ -24,10 +24,12 @@ export {
   localNatsAdminCreds,
   localOperatorSetup,
   NATS_SERVICE_USERS,
+  natsAuthDir,
   prepareLocalNatsAuth,
   type LocalNatsAuth,
   type NatsServiceUser,
 } from './local-nats-auth.js';
+export { COMPOSE_NATS_CONFIG, writeComposeSecrets } from './local-apps.js';
 export { testNames, type TestNames } from './names.js';
 export { testIdentity } from './identities.js';
 export {

@@ -14,7 +14,13 @@ import {
   type LocalServiceClient,
 } from './dev-identity.js';
 import { grpcServing } from './health.js';
-import type { LocalNatsAuth, NatsServiceUser } from './local-nats-auth.js';
+import {
+  NATS_SERVICE_USERS,
+  natsAuthDir,
+  prepareLocalNatsAuth,
+  type LocalNatsAuth,
+  type NatsServiceUser,
+} from './local-nats-auth.js';
 import { repoRoot } from './paths.js';
 import { ManagedProcess, stopForeign } from './process.js';
 import type { Endpoints } from './stack.js';
@@ -212,6 +218,9 @@ export async function startLocalApps(
       NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
       VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
       RESPONSE_ADDRESS: `127.0.0.1:${LOCAL_APPS.responseGrpc}`,
+      // Shares its rate limits with any other gateway on this NATS, as its own narrow user.
+      NATS_URL: endpoints.natsUrl,
+      ...natsCreds('gateway'),
       GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
       GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
       METRICS_PORT: String(LOCAL_APPS.gatewayMetrics),
@@ -351,10 +360,14 @@ function devSecret(dir: string, name: string, make: () => string): string {
  * Development secrets for the Beacon services in `infra/compose/compose.yaml`, made once in
  * `dir` (`pnpm infra compose-secrets`): the dev issuer (for `beacon token --issuer-file`) and
  * its key set, impact's and the workflows' service tokens (12 hours: run it again to renew
- * them), intake's correlation key, victims' KEK and search key. The containers run as the
- * files' owner (BEACON_UID, 1000 by default) and read them through bind mounts, so the service
- * tokens are owner-only; the rest is readable inside a directory only its owner may enter.
- * Never for production.
+ * them), intake's correlation key, victims' KEK and search key, and NATS in operator mode as
+ * `make up` runs it ({@link prepareLocalNatsAuth}): the server's config, each process's user
+ * (`nats-auth/<process>.creds`, freshly minted each time; the gateway's may only share rate
+ * limits) and notify's account signing key. The containers run as the files' owner (BEACON_UID,
+ * 1000 by default) and read them through bind mounts, so tokens, credentials and keys are
+ * owner-only; the rest (key set, KEKs, search key, correlation key, the NATS config of public
+ * JWTs) is readable inside a directory only its owner may enter. Never for production.
+ * Returns the files written, relative to `dir`.
  */
 export async function writeComposeSecrets(dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -367,10 +380,27 @@ export async function writeComposeSecrets(dir: string): Promise<string[]> {
   if (!existsSync(intakeEnv)) {
     writeFileSync(intakeEnv, `CORRELATION_SECRET=${randomBytes(32).toString('hex')}\n`);
   }
-  const readable = ['dev-jwks.json', 'victims-keks', 'victims-search-key', 'intake.env'];
+  const nats = await prepareLocalNatsAuth(dir);
+  writeFileSync(join(natsAuthDir(dir), COMPOSE_NATS_CONFIG), nats.config);
+  const readable = [
+    'dev-jwks.json',
+    'victims-keks',
+    'victims-search-key',
+    'intake.env',
+    `nats-auth/${COMPOSE_NATS_CONFIG}`,
+  ];
   for (const name of readable) chmodSync(join(dir, name), 0o644);
-  return [...readable, 'impact-service-token', 'workflows-service-token'];
+  const natsFiles = [
+    ...NATS_SERVICE_USERS.map((name) => nats.serviceCredsFiles[name]),
+    nats.signerFile,
+    nats.adminCredsFile,
+    nats.systemCredsFile,
+  ].map((file) => file.slice(dir.length + 1));
+  return [...readable, 'impact-service-token', 'workflows-service-token', ...natsFiles];
 }
+
+/** The NATS server's operator-mode config in the compose stack's `nats-auth/`. */
+export const COMPOSE_NATS_CONFIG = 'operator.conf';
 
 /** Stops the services an earlier `startLocalApps` recorded. */
 export async function stopLocalApps(dir: string): Promise<void> {

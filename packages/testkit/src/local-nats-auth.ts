@@ -1,22 +1,27 @@
 /**
- * NATS in operator mode for the local stack (`make up`): the operator, system account, Beacon
- * account and the account's signing key are made once and kept in `<dir>/nats-auth/` (owner
- * only), so the agencies' credentials notify issues stay valid across restarts; every `up`
- * mints each service a user of its own. The test stacks keep an anonymous NATS: they start
- * and discard servers by the hundred, and notify's operator-mode tests cover this path.
+ * NATS in operator mode for the local stack (`make up`) and the compose file's stack
+ * (`pnpm infra compose-secrets`): the operator, system account, Beacon account and the
+ * account's signing key are made once and kept in `<dir>/nats-auth/` (owner only), so the
+ * agencies' credentials notify issues stay valid across restarts; every `up` mints each process
+ * a user of its own. The test stacks keep an anonymous NATS: they start and discard servers by
+ * the hundred, and notify's and the gateway's operator-mode tests cover this path.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   createOperatorSetup,
+  mintGatewayUser,
   mintServiceUser,
   mintSystemUser,
   renderOperatorConfig,
   type OperatorSetup,
 } from '@beacon/platform';
 
-/** The local stack's processes that connect to NATS, each with a user of its own. */
-export const NATS_SERVICE_USERS = ['intake', 'impact', 'notify', 'victims', 'workflows'] as const;
+/**
+ * The local stack's processes that connect to NATS, each with a user of its own: the gateway's
+ * may only share its rate limits (`mintGatewayUser`), the others use the whole Beacon account.
+ */
+export const NATS_SERVICE_USERS = ['gateway', 'intake', 'impact', 'notify', 'victims', 'workflows'] as const;
 export type NatsServiceUser = (typeof NATS_SERVICE_USERS)[number];
 
 export interface LocalNatsAuth {
@@ -66,7 +71,11 @@ export async function prepareLocalNatsAuth(dir: string): Promise<LocalNatsAuth> 
   const serviceCredsFiles = {} as Record<NatsServiceUser, string>;
   for (const name of NATS_SERVICE_USERS) {
     serviceCredsFiles[name] = join(auth, `${name}.creds`);
-    writeSecret(serviceCredsFiles[name], (await mintServiceUser(setup.signer, { name })).creds);
+    const user =
+      name === 'gateway'
+        ? await mintGatewayUser(setup.signer)
+        : await mintServiceUser(setup.signer, { name });
+    writeSecret(serviceCredsFiles[name], user.creds);
   }
   const adminCredsFile = join(auth, 'admin.creds');
   writeSecret(adminCredsFile, (await mintServiceUser(setup.signer, { name: 'admin' })).creds);

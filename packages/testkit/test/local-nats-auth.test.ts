@@ -7,11 +7,14 @@ import { connect } from '@nats-io/transport-node';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { mintAgencyUser, type AccountSigner } from '@beacon/platform';
 import {
+  COMPOSE_NATS_CONFIG,
   localNatsAdminCreds,
   NATS_SERVICE_USERS,
+  natsAuthDir,
   natsReady,
   prepareLocalNatsAuth,
   startDedicated,
+  writeComposeSecrets,
 } from '@beacon/testkit';
 
 /**
@@ -69,10 +72,14 @@ describe('the local stack’s NATS credentials', () => {
       /Authorization Violation/,
     );
     await expect(natsReady(server.url)).rejects.toThrow(/Authorization Violation/);
-    for (const name of NATS_SERVICE_USERS) {
+    for (const name of NATS_SERVICE_USERS.filter((n) => n !== 'gateway')) {
       // Each service reaches JetStream as its own user (its NATS_CREDS_FILE).
       await expect(natsReady(server.url, auth.serviceCredsFiles[name])).resolves.toBeUndefined();
     }
+    // The gateway connects as its own user too, which may only share rate limits: no JetStream.
+    await expect(natsReady(server.url, auth.serviceCredsFiles.gateway)).rejects.toThrow(
+      /Permissions Violation/,
+    );
     const nc = await connect({
       servers: server.url,
       reconnect: false,
@@ -86,6 +93,38 @@ describe('the local stack’s NATS credentials', () => {
       );
     } finally {
       await nc.close();
+    }
+  });
+
+  it('the compose stack’s files run a server that refuses anonymous clients and admits each process', async () => {
+    // What `pnpm infra compose-secrets` writes and compose.yaml mounts: the server's config and
+    // each container's credentials, read back from disk as the containers read them.
+    const dir = join(tempDir(), 'secrets');
+    await writeComposeSecrets(dir);
+    const auth = natsAuthDir(dir);
+    const server = await startDedicated('nats', {
+      natsConfig: readFileSync(join(auth, COMPOSE_NATS_CONFIG), 'utf8'),
+      ready: (url) => natsReady(url, join(auth, 'admin.creds')),
+    });
+    onTestFinished(() => server.stop());
+
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow(
+      /Authorization Violation/,
+    );
+    for (const name of NATS_SERVICE_USERS.filter((n) => n !== 'gateway')) {
+      await expect(natsReady(server.url, join(auth, `${name}.creds`))).resolves.toBeUndefined();
+    }
+    const gateway = await connect({
+      servers: server.url,
+      reconnect: false,
+      authenticator: credsAuthenticator(readFileSync(join(auth, 'gateway.creds'))),
+    });
+    try {
+      await expect(gateway.flush()).resolves.toBeUndefined();
+      // No JetStream (its API and the inbox for the answer are both refused).
+      await expect(jetstreamManager(gateway)).rejects.toThrow(/Permissions Violation/);
+    } finally {
+      await gateway.close();
     }
   });
 });
