@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig as gatewayConfig } from '@beacon/gateway';
+import { GATEWAY_LIMITS_SUBJECT } from '@beacon/platform';
 import {
   byKind,
   render,
@@ -100,6 +101,29 @@ function environmentOf(target: Target, d: Deployment, root: string): Env {
     if (mount) env[name] = mount[1] + value!.slice(mount[0].length);
   }
   return env;
+}
+
+/**
+ * How a process connects to NATS, from its own config parser: the services and the workflows
+ * for their events, the gateway for sharing its rate limits (undefined without NATS_URL).
+ */
+function natsClientOf(
+  name: ProcessName,
+  env: Env,
+): {
+  servers: string[];
+  auth?: { kind: string; file?: string };
+  tls?: { certFile?: string; caFile?: string };
+} {
+  if (name === 'gateway') {
+    const sharing = gatewayConfig(env).limitSharing;
+    expect(sharing, 'the gateway has NATS_URL, so its replicas share their limits').toBeDefined();
+    return { ...sharing!.nats, servers: [sharing!.nats.servers].flat() };
+  }
+  const { nats } = PROCESSES[name].load(env) as {
+    nats: { servers: string | string[]; client: { auth?: { kind: string; file?: string }; tls?: object } };
+  };
+  return { ...nats.client, servers: [nats.servers].flat() };
 }
 
 describe('Kubernetes manifests (infra/k8s)', () => {
@@ -228,6 +252,32 @@ describe('Kubernetes manifests (infra/k8s)', () => {
       }
     });
 
+    it('every process reaches NATS, the gateway to share its rate limits; in the overlays none anonymously', () => {
+      const root = join(scratch, `${target}-nats`);
+      for (const name of NAMES) {
+        const d = deployment(target, name);
+        const env = environmentOf(target, d, root);
+        const client = natsClientOf(name, env);
+        expect(client.servers, name).toEqual([expect.stringMatching(/^nats:\/\//)]);
+        if (target === 'base') continue;
+        // Its own user, from its own Secret (which Secret is asserted above): `nats.creds`.
+        expect(client.auth?.kind, name).toBe('creds');
+        expect(client.auth?.file, name).toMatch(/\/nats\.creds$/);
+        const keys = (d.spec.template.spec.volumes ?? []).flatMap(
+          (v) => v.secret?.items?.map((i) => i.key) ?? [],
+        );
+        expect(keys, name).toContain('nats.creds');
+      }
+      // One address for all of them: an overlay that moves NATS moves every process.
+      const urls = new Set(
+        NAMES.map((n) => natsClientOf(n, environmentOf(target, deployment(target, n), root)).servers.join()),
+      );
+      expect(urls.size).toBe(1);
+      // The gateway shares on the subject its NATS user is limited to (docs/operations.md).
+      const gateway = gatewayConfig(environmentOf(target, deployment(target, 'gateway'), root));
+      expect(gateway.limitSharing?.subject).toBe(GATEWAY_LIMITS_SUBJECT);
+    });
+
     it.each(NAMES)(
       '%s: runs restricted, with requests, limits, an autoscaler, a disruption budget and a Service',
       (name) => {
@@ -344,7 +394,7 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         }
       });
 
-      it('reach MongoDB only from the services that own a database, Temporal only from the workflows, NATS not from the gateway', () => {
+      it('reach MongoDB only from the services that own a database, Temporal only from the workflows, NATS from every process', () => {
         const egressPorts = (name: ProcessName) =>
           policies()
             .filter(
@@ -356,7 +406,8 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         const reaching = (port: number) => NAMES.filter((n) => egressPorts(n).includes(port)).sort();
         expect(reaching(27017)).toEqual(['impact', 'intake', 'notify', 'victims']);
         expect(reaching(7233)).toEqual(['workflows']);
-        expect(reaching(4222)).toEqual(['impact', 'intake', 'notify', 'victims', 'workflows']);
+        // The gateway too: it shares its rate limits among its replicas over core NATS.
+        expect(reaching(4222)).toEqual(['gateway', 'impact', 'intake', 'notify', 'victims', 'workflows']);
         // Only notify (webhooks, e-mail) may reach outside addresses on any port.
         expect(NAMES.filter((n) => egressPorts(n).includes('any'))).toEqual(['notify']);
       });
@@ -365,12 +416,9 @@ describe('Kubernetes manifests (infra/k8s)', () => {
   it('production: every NATS client presents its own credentials and certificate; the workflows one to Temporal', () => {
     const target = 'overlays/production';
     const root = join(scratch, 'production-auth');
-    for (const name of NAMES.filter((n) => n !== 'gateway')) {
+    for (const name of NAMES) {
       const d = deployment(target, name);
-      const loaded = PROCESSES[name].load(environmentOf(target, d, root)) as {
-        nats: { client: { auth?: { kind: string }; tls?: { certFile?: string; caFile?: string } } };
-      };
-      const { auth, tls } = loaded.nats.client;
+      const { auth, tls } = natsClientOf(name, environmentOf(target, d, root));
       expect(auth?.kind, name).toBe('creds');
       expect(
         [tls?.certFile, tls?.caFile].every((f) => typeof f === 'string'),
