@@ -32,6 +32,7 @@ export {
 export { COMPOSE_NATS_CONFIG, writeComposeSecrets } from './local-apps.js';
 export { testNames, type TestNames } from './names.js';
 export { testIdentity } from './identities.js';
+export { tokenCrafter, type CraftOptions, type TokenCrafter } from './crafted-tokens.js';
 export {
   LOCAL_SERVICE_CLIENTS,
   localServiceClients,
