@@ -8,6 +8,7 @@ import {
   infraDir,
   startLocalIdentityProvider,
   type Endpoints,
+  type LocalServiceClient,
   type TestNames,
 } from '@beacon/testkit';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
@@ -46,6 +47,8 @@ export interface ResponseStack {
   /** The workflows' configuration, with the roles this process runs; for a child process, its environment. */
   readonly workflowsConfig: WorkflowsConfig;
   readonly workflowsEnv: Record<string, string>;
+  /** What gives a Beacon process its identity from the stack's identity provider (client credentials). */
+  identityEnv(process: LocalServiceClient): Record<string, string>;
   token(roles: Role[], agencyId?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -179,6 +182,7 @@ export async function startResponseStack(
       taskQueue,
       workflowsConfig,
       workflowsEnv,
+      identityEnv,
       token: (roles, agencyId) =>
         issuer.mint({
           subject: `${agencyId ?? 'cc'}-${roles.join('+')}`,
