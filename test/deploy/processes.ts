@@ -30,7 +30,8 @@ export const PROCESSES = {
   },
   impact: {
     load: impactConfig,
-    sources: ['services/impact/src/config.ts'],
+    // Its service identity's variables are the platform's (SERVICE_IDENTITY_ENV).
+    sources: ['services/impact/src/config.ts', 'packages/platform/src/service-identity.ts'],
     grpcPort: (env: Env) => impactConfig(env).grpc.port,
     grpcServer: (env: Env) => impactConfig(env).grpc,
   },
@@ -48,7 +49,7 @@ export const PROCESSES = {
   },
   workflows: {
     load: workflowsConfig,
-    sources: ['workflows/src/config.ts'],
+    sources: ['workflows/src/config.ts', 'packages/platform/src/service-identity.ts'],
     grpcPort: (env: Env) => workflowsConfig(env).api.port,
     grpcServer: (env: Env) => workflowsConfig(env).api,
   },
