@@ -8,6 +8,7 @@ export * from './jurisdiction.js';
 export * from './nciss.js';
 export * from './observables.js';
 export * from './regulatory.js';
+export * from './places.js';
 export * from './service-scopes.js';
 export * from './trust.js';
 export * from './text.js';

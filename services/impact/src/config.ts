@@ -46,6 +46,8 @@ const schema = {
   INTAKE_ADDRESS: env.hostPort().optional(),
   ...SERVICE_IDENTITY_ENV,
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** After a registry change, how long before assessed incidents are re-assessed (a burst shares one run). */
+  REASSESS_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   LOG_LEVEL: env.logLevel(),
 };
 
@@ -82,6 +84,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
           }
         : undefined,
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
+    reassessDelayMs: raw.REASSESS_DELAY_MS,
     metrics: metricsConfigFrom(raw),
     logLevel: raw.LOG_LEVEL,
   } as const;

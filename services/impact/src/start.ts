@@ -17,6 +17,7 @@ import {
   type Logger,
 } from '@beacon/platform';
 import { ImpactService } from './app/impact-service.js';
+import { Reassessment } from './app/reassessment.js';
 import type { Clock } from './app/ports.js';
 import { impactGrpc } from './adapters/grpc/impact-grpc.js';
 import { IntakeSeverityFeed } from './adapters/grpc/intake-severity.js';
@@ -81,13 +82,23 @@ export async function startImpact(
         grpcChannelCredentials(config.intake.tls),
       )
     : undefined;
+  const assessments = new MongoAssessmentStore(db, randomUUID, (id) => relay.notify('assessments', id));
   const service = new ImpactService({
     registry,
-    assessments: new MongoAssessmentStore(db, randomUUID, (id) => relay.notify('assessments', id)),
+    assessments,
     ...(severity ? { severity } : {}),
     clock,
     uuid: randomUUID,
     digest: (text) => createHash('sha256').update(text).digest('hex'),
+    onRegistryChanged: () => reassessment.schedule(),
+  });
+  // A registry change may move the cascade of incidents already assessed: re-assess them,
+  // a burst of changes at once.
+  const reassessment = new Reassessment({
+    incidents: assessments,
+    reassess: (incident) => service.reassess(incident),
+    delayMs: config.reassessDelayMs,
+    onError: (err) => logger.warn({ err }, 're-assessing incidents after a registry change failed'),
   });
   const started = performance.now();
   await service.init();
@@ -126,6 +137,7 @@ export async function startImpact(
     metricsPort: metricsServer.port,
     service,
     stop: async () => {
+      await reassessment.close();
       await metricsServer.stop();
       await server.shutdown();
       await consumer.stop();

@@ -105,6 +105,8 @@ export async function startTestStack(infra: Endpoints, names: TestNames): Promis
     INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
     SERVICE_TOKEN_FILE: tokenFile,
     RECOVERY_SWEEP_SECONDS: '1',
+    // Long enough that one test's burst of registry changes shares one re-assessment.
+    REASSESS_DELAY_MS: '1500',
   });
   // A fixed port, so the gateway still reaches impact after a restart.
   const port = await freePort();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { incidentTouches, namedPlaces } from '@beacon/domain';
 import {
   decideEngagements,
+  engagementTouches,
   escalationChain,
   type AgencyProfile,
   type EngagementFacts,
@@ -28,9 +30,7 @@ const agency = (
 const ransomware: EngagementFacts = {
   rsitClass: 'malicious-code',
   rsitType: 'infected-system',
-  sectors: ['water-and-wastewater'],
-  sectorsReached: [],
-  jurisdictions: ['DE-BY'],
+  touches: namedPlaces(['water-and-wastewater'], ['DE-BY']),
   ncissLevel: 2,
   tlp: 'AMBER',
   engagedAgencyIds: [],
@@ -63,8 +63,67 @@ describe('which agencies an incident engages', () => {
   it('warns operators of sectors the cascade reaches once the incident is high', () => {
     const high = { ...ransomware, ncissLevel: 3 };
     expect(ids([...decideEngagements(high, registry).engage])).not.toContain('grid-operator');
-    const reached = { ...high, sectorsReached: ['energy'] };
-    expect(ids([...decideEngagements(reached, registry).engage])).toContain('grid-operator');
+    const reached = {
+      ...high,
+      touches: incidentTouches({ sectors: ['water-and-wastewater'], jurisdictions: ['DE-BY'] }, [
+        { sector: 'energy', jurisdiction: 'DE-BY' },
+      ]),
+    };
+    const grid = decideEngagements(reached, registry).engage.find((e) => e.agencyId === 'grid-operator');
+    expect(grid?.reasons).toEqual(['operator in energy in DE-BY (reached by the cascade), NCISS level 3']);
+  });
+
+  it('engages by the places a cross-border cascade reaches, never by sector times jurisdiction', () => {
+    // A satellite network's wiper: communications named in UA and DE; the cascade takes out
+    // energy in DE only. Ukrainian energy operators are not engaged; the German one is.
+    const wiper: EngagementFacts = {
+      rsitClass: 'availability',
+      rsitType: 'sabotage',
+      touches: incidentTouches({ sectors: ['communications'], jurisdictions: ['UA', 'DE'] }, [
+        { sector: 'communications', jurisdiction: 'UA' },
+        { sector: 'energy', jurisdiction: 'DE-NI' },
+      ]),
+      ncissLevel: 3,
+      tlp: 'AMBER',
+      engagedAgencyIds: [],
+    };
+    const cross = [
+      agency('ua-energy-1', 'operator', { jurisdictions: ['UA'], sectors: ['energy'] }),
+      agency('ua-energy-2', 'operator', { jurisdictions: ['UA-30'], sectors: ['energy'] }),
+      agency('de-wind', 'operator', { jurisdictions: ['DE-NI'], sectors: ['energy'] }),
+      agency('ua-telecom', 'operator', { jurisdictions: ['UA'], sectors: ['communications'] }),
+      agency('bnetza', 'regulator', { jurisdictions: ['DE'], sectors: ['energy', 'communications'] }),
+      agency('cert-ua', 'csirt', { jurisdictions: ['UA'] }),
+      agency('cert-nl', 'csirt', { jurisdictions: ['NL'] }),
+    ];
+    const { engage } = decideEngagements(wiper, cross);
+    expect(ids([...engage])).toEqual(['bnetza', 'cert-ua', 'de-wind', 'ua-telecom']);
+    expect(engage.find((e) => e.agencyId === 'bnetza')!.reasons).toEqual([
+      'regulator for communications in DE; energy in DE-NI (reached by the cascade), NCISS level 3',
+    ]);
+    // The same facts as the old cross-product would have read them engage the UA operators.
+    const crossProduct = {
+      ...wiper,
+      touches: namedPlaces(['communications', 'energy'], ['UA', 'DE']),
+    };
+    expect(ids([...decideEngagements(crossProduct, cross).engage])).toContain('ua-energy-1');
+  });
+
+  it('matches an assessment an older worker recorded (no places) as that worker did', () => {
+    const incident = { sectors: ['communications'], jurisdictions: ['UA'] };
+    expect(engagementTouches(incident, { sectorsReached: ['energy'] })).toEqual(
+      namedPlaces(['communications', 'energy'], ['UA']),
+    );
+    expect(
+      engagementTouches(incident, {
+        sectorsReached: ['energy'],
+        placesReached: [{ sector: 'energy', jurisdiction: 'DE' }],
+      }),
+    ).toEqual([
+      { sector: 'communications', jurisdiction: 'UA', how: 'named' },
+      { sector: 'energy', jurisdiction: 'DE', how: 'reached' },
+    ]);
+    expect(engagementTouches(incident, undefined)).toEqual(namedPlaces(['communications'], ['UA']));
   });
 
   it('calls victim support for fraud against the public', () => {
@@ -93,7 +152,7 @@ describe('which agencies an incident engages', () => {
   });
 
   it('reads DE as covering DE-BY, but not the other way round', () => {
-    const national = { ...ransomware, jurisdictions: ['DE'] };
+    const national = { ...ransomware, touches: namedPlaces(['water-and-wastewater'], ['DE']) };
     expect(ids([...decideEngagements(national, registry).engage])).toEqual(['bnetza']);
   });
 });

@@ -4,11 +4,15 @@
  */
 import {
   classification,
+  describeTouch,
+  incidentTouches,
   isCriminal,
-  isWithin,
+  namedPlaces,
   mayReceive,
   parseJurisdiction,
+  touchesWithin,
   type Tlp,
+  type Touch,
 } from '@beacon/domain';
 
 export const AGENCY_KINDS = ['csirt', 'law-enforcement', 'regulator', 'operator', 'victim-support'] as const;
@@ -30,11 +34,12 @@ export interface AgencyProfile {
 export interface EngagementFacts {
   readonly rsitClass: string;
   readonly rsitType: string;
-  /** Sectors the incident names. */
-  readonly sectors: readonly string[];
-  /** Sectors its cascade reaches beyond those (from the impact assessment). */
-  readonly sectorsReached: readonly string[];
-  readonly jurisdictions: readonly string[];
+  /**
+   * The (sector, jurisdiction) places the incident touches: named by its reports, or reached
+   * by its cascade (`incidentTouches`). Agencies are matched against these places, never
+   * against every sector times every jurisdiction.
+   */
+  readonly touches: readonly Touch[];
   readonly ncissLevel: number;
   readonly tlp: Tlp;
   /** Agencies the coordinator already engaged in intake. */
@@ -69,62 +74,75 @@ const PUBLIC_VICTIM_CLASSES: ReadonlySet<string> = new Set([
 /**
  * The agencies to engage, each with the reasons, in id order:
  * - any agency the coordinator engaged;
- * - CSIRTs whose remit covers a jurisdiction of the incident (`DE` covers `DE-BY`);
- * - law enforcement in remit when the classification suggests a crime;
- * - regulators in remit for a named or reached sector, from a significant incident on;
- * - operators in remit in a named or reached sector, from a high-level incident on;
- * - victim support in remit when the public is likely to be harmed.
+ * - CSIRTs whose remit covers a place the incident touches, named or reached by its cascade
+ *   (`DE` covers `DE-BY`);
+ * - law enforcement in remit of a named place when the classification suggests a crime;
+ * - regulators whose remit (sectors and jurisdictions) covers a place the incident touches,
+ *   named or reached, from a significant incident on — the place itself, so energy reached in
+ *   DE is not energy in every jurisdiction the reports name;
+ * - operators likewise, from a high-level incident on;
+ * - victim support in remit of a named place when the public is likely to be harmed.
  * An agency not cleared for the incident's label is never engaged (it could not read it).
  */
 export function decideEngagements(facts: EngagementFacts, agencies: readonly AgencyProfile[]): Decisions {
-  const incidentJurisdictions = facts.jurisdictions.flatMap((j) => {
-    const parsed = parseJurisdiction(j);
-    return parsed ? [parsed] : [];
-  });
-  const sectors = new Set([...facts.sectors, ...facts.sectorsReached]);
   const classified = classification(facts.rsitClass, facts.rsitType);
   const criminal = classified !== undefined && isCriminal(classified);
   const engage: EngagementDecision[] = [];
   const notCleared: EngagementDecision[] = [];
 
   for (const agency of [...agencies].sort((a, b) => a.id.localeCompare(b.id))) {
-    const remit = incidentJurisdictions.filter((j) =>
-      agency.jurisdictions.some((a) => {
-        const outer = parseJurisdiction(a);
-        return outer !== undefined && isWithin(j, outer);
-      }),
-    );
-    const sharedSectors = agency.sectors.filter((s) => sectors.has(s));
+    const inRemit = (reach: 'named' | 'named-and-reached', sectors?: readonly string[]) =>
+      touchesWithin(
+        facts.touches,
+        { jurisdictions: agency.jurisdictions, ...(sectors ? { sectors } : {}) },
+        reach,
+      );
+    // Where the incident is, by jurisdiction only (a CSIRT's or the police's remit).
+    const where = (touches: readonly Touch[]) =>
+      [
+        ...new Set(
+          touches.map((t) =>
+            t.how === 'reached' ? `${t.jurisdiction} (reached by the cascade)` : t.jurisdiction,
+          ),
+        ),
+      ].join(', ');
+    // Where it hurts in the agency's sectors: each place, never the cross-product.
+    const places = (touches: readonly Touch[]) => touches.map(describeTouch).join('; ');
     const reasons: string[] = [];
     if (facts.engagedAgencyIds.includes(agency.id)) reasons.push('engaged by the coordinator');
-    if (remit.length > 0) {
-      const where = remit.join(', ');
-      switch (agency.kind) {
-        case 'csirt':
-          reasons.push(`CSIRT for ${where}`);
-          break;
-        case 'law-enforcement':
-          if (criminal) reasons.push(`suspected crime (${facts.rsitClass}/${facts.rsitType}) in ${where}`);
-          break;
-        case 'regulator':
-          if (sharedSectors.length > 0 && facts.ncissLevel >= ENGAGEMENT_THRESHOLDS.regulatorLevel) {
-            reasons.push(
-              `regulator for ${sharedSectors.join(', ')} in ${where}, NCISS level ${facts.ncissLevel}`,
-            );
-          }
-          break;
-        case 'operator':
-          if (sharedSectors.length > 0 && facts.ncissLevel >= ENGAGEMENT_THRESHOLDS.operatorLevel) {
-            reasons.push(
-              `operator in ${sharedSectors.join(', ')} in ${where}, NCISS level ${facts.ncissLevel}`,
-            );
-          }
-          break;
-        case 'victim-support':
-          if (PUBLIC_VICTIM_CLASSES.has(facts.rsitClass)) {
-            reasons.push(`victim support in ${where}: ${facts.rsitClass} harms members of the public`);
-          }
-          break;
+    switch (agency.kind) {
+      case 'csirt': {
+        const hit = inRemit('named-and-reached').filter((t) => t.jurisdiction !== undefined);
+        if (hit.length > 0) reasons.push(`CSIRT for ${where(hit)}`);
+        break;
+      }
+      case 'law-enforcement': {
+        const hit = inRemit('named').filter((t) => t.jurisdiction !== undefined);
+        if (criminal && hit.length > 0) {
+          reasons.push(`suspected crime (${facts.rsitClass}/${facts.rsitType}) in ${where(hit)}`);
+        }
+        break;
+      }
+      case 'regulator': {
+        const hit = inRemit('named-and-reached', agency.sectors);
+        if (hit.length > 0 && facts.ncissLevel >= ENGAGEMENT_THRESHOLDS.regulatorLevel) {
+          reasons.push(`regulator for ${places(hit)}, NCISS level ${facts.ncissLevel}`);
+        }
+        break;
+      }
+      case 'operator': {
+        const hit = inRemit('named-and-reached', agency.sectors);
+        if (hit.length > 0 && facts.ncissLevel >= ENGAGEMENT_THRESHOLDS.operatorLevel) {
+          reasons.push(`operator in ${places(hit)}, NCISS level ${facts.ncissLevel}`);
+        }
+        break;
+      }
+      case 'victim-support': {
+        const hit = inRemit('named').filter((t) => t.jurisdiction !== undefined);
+        if (hit.length > 0 && PUBLIC_VICTIM_CLASSES.has(facts.rsitClass)) {
+          reasons.push(`victim support in ${where(hit)}: ${facts.rsitClass} harms members of the public`);
+        }
+        break;
       }
     }
     if (reasons.length === 0) continue;
@@ -138,6 +156,25 @@ export function decideEngagements(facts: EngagementFacts, agencies: readonly Age
     engage.push({ agencyId: agency.id, reasons });
   }
   return { engage, notCleared };
+}
+
+/**
+ * The places the engagement rules match for an incident and its latest assessment. An
+ * assessment an older worker recorded carries no places: a response replaying it matches as
+ * that worker did, every sector against the named jurisdictions.
+ */
+export function engagementTouches(
+  incident: { readonly sectors: readonly string[]; readonly jurisdictions: readonly string[] },
+  impact:
+    | {
+        readonly sectorsReached: readonly string[];
+        readonly placesReached?: readonly { readonly sector: string; readonly jurisdiction: string }[];
+      }
+    | undefined,
+): Touch[] {
+  if (impact?.placesReached) return incidentTouches(incident, impact.placesReached);
+  const sectors = [...new Set([...incident.sectors, ...(impact?.sectorsReached ?? [])])];
+  return namedPlaces(sectors, incident.jurisdictions);
 }
 
 /** One step of an engagement's escalation: notify this agency's contact at this rank. */

@@ -79,6 +79,7 @@ export function assessmentToProto(a: Assessment): impactV1.Assessment {
     bySector: a.bySector.map(tally),
     byJurisdiction: a.byJurisdiction.map(tally),
     byOperator: a.byOperator.map(tally),
+    byPlace: a.byPlace.map((p) => ({ ...p, population: String(p.population) })),
     populationOverTime: a.populationOverTime.map((p) => ({
       hours: p.hours,
       population: String(p.population),

@@ -169,6 +169,7 @@ function summaryOfNothing(a: Assessment) {
     impactedAssets: 0,
     populationAffected: 0,
     bySector: [],
+    byPlace: [],
     byJurisdiction: [],
     byOperator: [],
     populationOverTime: a.populationOverTime.map(({ hours }) => ({ hours, population: 0 })),

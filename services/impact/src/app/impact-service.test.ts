@@ -55,6 +55,17 @@ function fakes() {
       assessments.set(candidate.id, saved);
       return { assessment: saved, changed: true };
     },
+    incidentPage: async () => ({
+      items: [...assessments.values()]
+        .filter((a) => a.incidentId !== '')
+        .map((a) => ({
+          id: a.incidentId,
+          tlp: a.incidentTlp,
+          sectors: a.incidentSectors,
+          affectedAssets: a.affectedAssets,
+        })),
+      next: undefined,
+    }),
   };
   return { registry, store, assessments, counts };
 }

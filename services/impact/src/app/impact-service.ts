@@ -40,6 +40,8 @@ export interface ImpactServiceDeps {
    * reads it first (one small document), so it sees every change acknowledged before it began.
    */
   readonly registryCheckMs?: number;
+  /** Told after every registry change made here (to re-assess the incidents it may move). */
+  readonly onRegistryChanged?: () => void;
 }
 
 /** The graph is rebuilt at least this often, whatever the revision says. */
@@ -193,7 +195,10 @@ export class ImpactService {
       }
       throw error;
     }
-    if (changed(result)) await this.#raise();
+    if (changed(result)) {
+      await this.#raise();
+      this.deps.onRegistryChanged?.();
+    }
     return result;
   }
 
@@ -516,6 +521,16 @@ export class ImpactService {
     if (!changed) return 'unchanged';
     await this.#feedSeverity(saved);
     return 'assessed';
+  }
+
+  /** Assesses an incident again on the current registry, as its last announcement named it. */
+  async reassess(incident: IncidentFacts): Promise<'assessed' | 'unchanged'> {
+    await this.#current();
+    const { assessment, changed } = await this.deps.assessments.save(
+      this.#compute(incident, DEFAULT_HORIZON_HOURS),
+    );
+    if (changed) await this.#feedSeverity(assessment);
+    return changed ? 'assessed' : 'unchanged';
   }
 
   #compute(

@@ -119,6 +119,8 @@ export interface AssessmentStore {
   ): Promise<{ assessment: Assessment; changed: boolean }>;
   /** Whether an incident event was already handled. */
   handled(assessmentId: string, eventId: string): Promise<boolean>;
+  /** The incidents assessed so far, by id after `after`, as each last told impact. */
+  incidentPage(after: string | undefined, limit: number): Promise<Page<IncidentFacts>>;
 }
 
 /** The incident's severity inputs, raised by what the cascade implies: done by intake. */

@@ -26,6 +26,14 @@ export interface ImpactedAsset {
   }[];
 }
 
+/** Impacted assets of one sector in one jurisdiction. */
+export interface PlaceTally {
+  readonly sector: string;
+  readonly jurisdiction: string;
+  readonly assets: number;
+  readonly population: number;
+}
+
 /** What coordinators read: who loses what, when, for how many people, and through which chain. */
 export interface ImpactSummary {
   readonly horizonHours: number;
@@ -34,6 +42,8 @@ export interface ImpactSummary {
   readonly bySector: readonly Tally[];
   readonly byJurisdiction: readonly Tally[];
   readonly byOperator: readonly Tally[];
+  /** Each (sector, jurisdiction) the cascade reaches: the places, not the cross-product. */
+  readonly byPlace: readonly PlaceTally[];
   /** People without service at each sample hour (0, r, 2r … horizon). */
   readonly populationOverTime: readonly { readonly hours: number; readonly population: number }[];
   /** The assets whose loss costs the most people, earliest first on ties, with their chains. */
@@ -61,6 +71,7 @@ export function summarise(
   const bySector = new TallyMap();
   const byJurisdiction = new TallyMap();
   const byOperator = new TallyMap();
+  const byPlace = new TallyMap();
   const ranked: { node: number; population: number; first: number }[] = [];
   let populationAffected = 0;
   for (const node of result.impactedNodes()) {
@@ -70,6 +81,7 @@ export function summarise(
     bySector.add(graph.sectorOf(node), population);
     byJurisdiction.add(graph.jurisdictionOf(node), population);
     byOperator.add(graph.operatorOf(node), population);
+    byPlace.add(placeKey(graph.sectorOf(node), graph.jurisdictionOf(node)), population);
     ranked.push({ node, population, first: result.firstImpactHours(node) ?? 0 });
   }
 
@@ -115,6 +127,10 @@ export function summarise(
     bySector: bySector.sorted(),
     byJurisdiction: byJurisdiction.sorted(),
     byOperator: byOperator.sorted(),
+    byPlace: byPlace.sorted().map(({ key, assets, population }) => {
+      const [sector, jurisdiction] = key.split(PLACE_SEPARATOR) as [string, string];
+      return { sector, jurisdiction, assets, population };
+    }),
     populationOverTime,
     topImpacts,
   };
@@ -149,6 +165,10 @@ export function ncissFromImpact(
             : 'very-high';
   return { crossSectorDependency, potentialImpact };
 }
+
+/** Neither a sector id nor an ISO 3166 code contains it. */
+const PLACE_SEPARATOR = ' ';
+const placeKey = (sector: string, jurisdiction: string) => `${sector}${PLACE_SEPARATOR}${jurisdiction}`;
 
 class TallyMap {
   readonly #tallies = new Map<string, { assets: number; population: number }>();

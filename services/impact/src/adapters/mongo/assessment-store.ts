@@ -7,7 +7,7 @@ import {
   type OutboxFields,
 } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
-import type { Assessment, AssessmentStore } from '../../app/ports.js';
+import type { Assessment, AssessmentStore, IncidentFacts, Page } from '../../app/ports.js';
 import { assessmentToProto } from '../proto-mapping.js';
 
 /** Incident events remembered per assessment, to recognise a re-delivery. */
@@ -39,6 +39,25 @@ export class MongoAssessmentStore implements AssessmentStore {
   async get(id: string): Promise<Assessment | undefined> {
     const doc = await this.collection.findOne({ _id: id }, { projection: { outbox: 0, handledEventIds: 0 } });
     return doc ? fromDoc(doc) : undefined;
+  }
+
+  async incidentPage(after: string | undefined, limit: number): Promise<Page<IncidentFacts>> {
+    // Incidents' assessments are `incident-<id>`; what-if ones are not (`.` sorts after `-`).
+    const docs = await this.collection
+      .find(
+        { _id: { $gt: after ? `incident-${after}` : 'incident-', $lt: 'incident.' } },
+        { projection: { incidentId: 1, incidentTlp: 1, incidentSectors: 1, affectedAssets: 1 } },
+      )
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    const items = docs.map((d) => ({
+      id: d.incidentId,
+      tlp: d.incidentTlp,
+      sectors: d.incidentSectors ?? [],
+      affectedAssets: d.affectedAssets,
+    }));
+    return { items, next: docs.length === limit ? items.at(-1)!.id : undefined };
   }
 
   async handled(id: string, eventId: string): Promise<boolean> {
@@ -120,5 +139,11 @@ export class MongoAssessmentStore implements AssessmentStore {
 
 function fromDoc(doc: Partial<AssessmentDoc> & Pick<AssessmentDoc, '_id'>): Assessment {
   const { _id, outbox: _outbox, handledEventIds: _handled, ...fields } = doc;
-  return { ...(fields as Omit<Assessment, 'id'>), id: _id };
+  const assessment = { ...(fields as Omit<Assessment, 'id'>), id: _id };
+  // Stored before places were tallied: none known until the next assessment.
+  return {
+    ...assessment,
+    byPlace: assessment.byPlace ?? [],
+    ...(assessment.views ? { views: assessment.views.map((v) => ({ ...v, byPlace: v.byPlace ?? [] })) } : {}),
+  };
 }

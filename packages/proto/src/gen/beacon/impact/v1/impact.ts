@@ -264,6 +264,22 @@ export interface Assessment {
    * so no figure measures a withheld asset. The NCISS grades are those of the whole cascade.
    */
   withheldAssets: number;
+  /**
+   * Where the cascade hurts: one tally per (sector, jurisdiction) of the impacted assets shown,
+   * so that who is engaged or told matches the places actually reached, never the
+   * cross-product of the sectors and the jurisdictions.
+   */
+  byPlace: PlaceTally[];
+}
+
+/** Impacted assets of one sector in one jurisdiction. */
+export interface PlaceTally {
+  /** CISA sector id, e.g. "energy". */
+  sector: string;
+  /** ISO 3166 code of the assets' location, e.g. "DE-BY". */
+  jurisdiction: string;
+  assets: number;
+  population: string;
 }
 
 /** beacon.evt.impact.assessed: an assessment was made, or its result changed. */
@@ -3194,6 +3210,7 @@ function createBaseAssessment(): Assessment {
     assessedAt: undefined,
     unknownAssetIds: [],
     withheldAssets: 0,
+    byPlace: [],
   };
 }
 
@@ -3252,6 +3269,9 @@ export const Assessment: MessageFns<Assessment> = {
     }
     if (message.withheldAssets !== 0) {
       writer.uint32(144).uint32(message.withheldAssets);
+    }
+    for (const v of message.byPlace) {
+      PlaceTally.encode(v!, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -3413,6 +3433,14 @@ export const Assessment: MessageFns<Assessment> = {
             message.withheldAssets = reader.uint32();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.byPlace.push(PlaceTally.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3505,6 +3533,11 @@ export const Assessment: MessageFns<Assessment> = {
         : isSet(object.withheld_assets)
         ? globalThis.Number(object.withheld_assets)
         : 0,
+      byPlace: globalThis.Array.isArray(object?.byPlace)
+        ? object.byPlace.map((e: any) => PlaceTally.fromJSON(e))
+        : globalThis.Array.isArray(object?.by_place)
+        ? object.by_place.map((e: any) => PlaceTally.fromJSON(e))
+        : [],
     };
   },
 
@@ -3564,6 +3597,9 @@ export const Assessment: MessageFns<Assessment> = {
     if (message.withheldAssets !== 0) {
       obj.withheldAssets = Math.round(message.withheldAssets);
     }
+    if (message.byPlace?.length) {
+      obj.byPlace = message.byPlace.map((e) => PlaceTally.toJSON(e));
+    }
     return obj;
   },
 
@@ -3590,6 +3626,124 @@ export const Assessment: MessageFns<Assessment> = {
     message.assessedAt = object.assessedAt ?? undefined;
     message.unknownAssetIds = object.unknownAssetIds?.map((e) => e) || [];
     message.withheldAssets = object.withheldAssets ?? 0;
+    message.byPlace = object.byPlace?.map((e) => PlaceTally.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePlaceTally(): PlaceTally {
+  return { sector: "", jurisdiction: "", assets: 0, population: "0" };
+}
+
+export const PlaceTally: MessageFns<PlaceTally> = {
+  encode(message: PlaceTally, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sector !== "") {
+      writer.uint32(10).string(message.sector);
+    }
+    if (message.jurisdiction !== "") {
+      writer.uint32(18).string(message.jurisdiction);
+    }
+    if (message.assets !== 0) {
+      writer.uint32(24).uint32(message.assets);
+    }
+    if (message.population !== "0") {
+      writer.uint32(32).uint64(message.population);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlaceTally {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlaceTally();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sector = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jurisdiction = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.assets = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.population = reader.uint64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlaceTally {
+    return {
+      sector: isSet(object.sector) ? globalThis.String(object.sector) : "",
+      jurisdiction: isSet(object.jurisdiction) ? globalThis.String(object.jurisdiction) : "",
+      assets: isSet(object.assets) ? globalThis.Number(object.assets) : 0,
+      population: isSet(object.population) ? globalThis.String(object.population) : "0",
+    };
+  },
+
+  toJSON(message: PlaceTally): unknown {
+    const obj: any = {};
+    if (message.sector !== "") {
+      obj.sector = message.sector;
+    }
+    if (message.jurisdiction !== "") {
+      obj.jurisdiction = message.jurisdiction;
+    }
+    if (message.assets !== 0) {
+      obj.assets = Math.round(message.assets);
+    }
+    if (message.population !== "0") {
+      obj.population = message.population;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlaceTally>, I>>(base?: I): PlaceTally {
+    return PlaceTally.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlaceTally>, I>>(object: I): PlaceTally {
+    const message = createBasePlaceTally();
+    message.sector = object.sector ?? "";
+    message.jurisdiction = object.jurisdiction ?? "";
+    message.assets = object.assets ?? 0;
+    message.population = object.population ?? "0";
     return message;
   },
 };
