@@ -190,6 +190,7 @@ export function subscription(
     jurisdictions: [],
     minNcissLevel: 0,
     incidentIds: [],
+    reach: notifyV1.SubscriptionReach.SUBSCRIPTION_REACH_UNSPECIFIED,
     ...filters,
   };
 }

@@ -86,6 +86,7 @@ export function subscriptionInputFromProto(s: notifyV1.Subscription | undefined)
     jurisdictions: s?.jurisdictions.map((j) => j.trim().toUpperCase()) ?? [],
     minNcissLevel: s?.minNcissLevel ?? 0,
     incidentIds: s?.incidentIds ?? [],
+    ...(s?.reach === notifyV1.SubscriptionReach.SUBSCRIPTION_REACH_NAMED ? { reach: 'named' as const } : {}),
   };
 }
 
@@ -99,6 +100,10 @@ export function subscriptionToProto(s: Subscription): notifyV1.Subscription {
     jurisdictions: [...(s.jurisdictions ?? [])],
     minNcissLevel: s.minNcissLevel ?? 0,
     incidentIds: [...(s.incidentIds ?? [])],
+    reach:
+      s.reach === 'named'
+        ? notifyV1.SubscriptionReach.SUBSCRIPTION_REACH_NAMED
+        : notifyV1.SubscriptionReach.SUBSCRIPTION_REACH_NAMED_AND_REACHED,
   };
 }
 

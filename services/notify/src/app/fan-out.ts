@@ -2,7 +2,7 @@ import { mostRestrictive, type Tlp } from '@beacon/domain';
 import type { AccessWithdrawals } from './access-withdrawals.js';
 import { recipients, type EventFacts, type RecipientDecision } from '../domain/matching.js';
 import type { AgencySnapshot } from './agency-snapshot.js';
-import type { FeedPublisher, IncidentFacts, IncidentFactsStore } from './ports.js';
+import type { FeedPublisher, IncidentFacts, IncidentFactsStore, ReachedPlaces } from './ports.js';
 
 /** An event to fan out, already decoded by the adapter. */
 export interface FanOutEvent {
@@ -15,8 +15,8 @@ export interface FanOutEvent {
   readonly envelope: Uint8Array;
   /** Present when the event carries its incident (intake's events). */
   readonly incident?: IncidentFacts;
-  /** Sectors the event itself concerns beyond its incident's (an assessed cascade's). */
-  readonly extraSectors?: EventFacts['sectors'];
+  /** The places an assessment reaches (impact's events): matched, and kept for later events. */
+  readonly assessed?: ReachedPlaces;
   /** The agency an `incident.agency-unassigned` event removed from the incident. */
   readonly unassignedAgencyId?: string;
 }
@@ -63,8 +63,9 @@ export class FanOut {
       tlp: incident ? mostRestrictive(event.tlp, incident.tlp) : event.tlp,
       incidentId: event.incidentId,
       ...(incident?.rsitClass ? { rsitClass: incident.rsitClass } : {}),
-      sectors: [...new Set([...(incident?.sectors ?? []), ...(event.extraSectors ?? [])])],
+      sectors: incident?.sectors ?? [],
       jurisdictions: incident?.jurisdictions ?? [],
+      placesReached: event.assessed?.places ?? incident?.placesReached ?? [],
       ...(incident?.ncissLevel !== undefined ? { ncissLevel: incident.ncissLevel } : {}),
       occurredAt: event.occurredAt,
       // Who the incident is shared with now: the label alone decides nothing above GREEN.
@@ -88,6 +89,11 @@ export class FanOut {
     // awaited by the caller; neither is left unhandled when the other fails first.
     published.catch(() => undefined);
     let stored = Promise.resolve();
+    if (event.assessed) {
+      // Later events of the incident reach the agencies the cascade concerns, too.
+      stored = this.deps.incidents.putReached(event.incidentId, event.assessed);
+      stored.catch(() => undefined);
+    }
     if (event.incident) {
       stored = this.deps.incidents.put(event.incident);
       // Once the narrower facts are stored (every later read answers by them) and this event's

@@ -1,4 +1,4 @@
-import type { Tlp } from '@beacon/domain';
+import type { Place, Tlp } from '@beacon/domain';
 import type { Agency, Contact } from '../domain/agency.js';
 import type { EventFacts } from '../domain/matching.js';
 import type { Subscription } from '../domain/subscription.js';
@@ -41,6 +41,14 @@ export interface IncidentFacts {
   readonly sourceAgencyId?: string;
   /** The incident's version in intake: older facts never replace newer ones. */
   readonly version: number;
+  /** The places its cascade reaches, as impact last assessed them (`putReached`). */
+  readonly placesReached?: readonly Place[];
+}
+
+/** The places an assessment of the incident reaches; a later revision replaces them. */
+export interface ReachedPlaces {
+  readonly revision: number;
+  readonly places: readonly Place[];
 }
 
 export interface IncidentFactsStore {
@@ -51,6 +59,8 @@ export interface IncidentFactsStore {
    * writes in the order they were put. Settles when the write is durable.
    */
   put(facts: IncidentFacts): Promise<void>;
+  /** Stores the places an assessment reaches, unless a later revision's are stored. */
+  putReached(incidentId: string, reached: ReachedPlaces): Promise<void>;
 }
 
 /** One feed message for one agency. */

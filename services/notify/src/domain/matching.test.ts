@@ -159,6 +159,30 @@ describe('filters', () => {
     expect(deny({ jurisdictions: j('DK') }, { jurisdictions: j('DK-84', 'DE') })).toBe('deliver');
   });
 
+  it('on the places the cascade reaches, the sector and the jurisdiction of one place together', () => {
+    // Communications named in UA and DE; the cascade took out energy in DE-NI only.
+    const wiper = {
+      sectors: ['communications'] as Sector[],
+      jurisdictions: j('UA', 'DE'),
+      placesReached: [{ sector: 'energy', jurisdiction: 'DE-NI' }],
+    };
+    expect(deny({ sectors: ['energy'], jurisdictions: j('DE') }, wiper)).toBe('deliver');
+    // Energy in UA is neither named nor reached: no place is both.
+    expect(deny({ sectors: ['energy'], jurisdictions: j('UA') }, wiper)).toBe('filter-jurisdiction');
+    expect(deny({ sectors: ['energy'] }, wiper)).toBe('deliver');
+    // A subscription to what the reports name only.
+    expect(deny({ sectors: ['energy'], jurisdictions: j('DE'), reach: 'named' }, wiper)).toBe(
+      'filter-sector',
+    );
+    expect(deny({ sectors: ['communications'], jurisdictions: j('DE'), reach: 'named' }, wiper)).toBe(
+      'deliver',
+    );
+    // Before any assessment, only the named places count.
+    expect(deny({ sectors: ['energy'], jurisdictions: j('DE') }, { ...wiper, placesReached: [] })).toBe(
+      'filter-sector',
+    );
+  });
+
   it('on minimum NCISS level; unscored events pass only a minimum of 0', () => {
     expect(deny({ minNcissLevel: 3 })).toBe('deliver');
     expect(deny({ minNcissLevel: 4 })).toBe('filter-nciss-level');
@@ -277,6 +301,7 @@ describe('matching properties', () => {
         jurisdictions: optionalList(JURISDICTIONS),
         minNcissLevel: fc.option(level, { nil: undefined }),
         incidentIds: optionalList(INCIDENTS),
+        reach: fc.constantFrom('named' as const, 'named-and-reached' as const),
       },
       { requiredKeys: [] },
     )
@@ -290,6 +315,12 @@ describe('matching properties', () => {
       rsitClass: fc.option(fc.constantFrom(...CLASSES), { nil: undefined }),
       sectors: fc.subarray(SECTORS),
       jurisdictions: fc.subarray(JURISDICTIONS),
+      placesReached: fc.array(
+        fc.record({ sector: fc.constantFrom(...SECTORS), jurisdiction: fc.constantFrom(...JURISDICTIONS) }),
+        {
+          maxLength: 3,
+        },
+      ),
       ncissLevel: fc.option(level, { nil: undefined }),
     })
     .map((f) => facts(f));

@@ -1,7 +1,9 @@
 import {
   agencyMayReceive,
+  incidentTouches,
   isCommunityLabel,
-  isWithin,
+  type Place,
+  touchesWithin,
   type Jurisdiction,
   mayReadRelation,
   type NcissLevel,
@@ -29,6 +31,8 @@ export interface EventFacts {
   readonly rsitClass?: RsitClass;
   readonly sectors: readonly Sector[];
   readonly jurisdictions: readonly Jurisdiction[];
+  /** The places the incident's cascade reaches, as impact last assessed them; none before. */
+  readonly placesReached?: readonly Place[];
   /** Absent until the incident is scored. */
   readonly ncissLevel?: NcissLevel;
   readonly occurredAt: Date;
@@ -128,9 +132,16 @@ export function filterDenial(subscription: Subscription, facts: EventFacts): Fil
   if (isSet(rsitClasses) && !(facts.rsitClass !== undefined && rsitClasses.includes(facts.rsitClass))) {
     return 'filter-rsit-class';
   }
-  if (isSet(sectors) && !facts.sectors.some((s) => sectors.includes(s))) return 'filter-sector';
-  if (isSet(jurisdictions) && !facts.jurisdictions.some((j) => jurisdictions.some((s) => isWithin(j, s)))) {
-    return 'filter-jurisdiction';
+  if (isSet(sectors) || isSet(jurisdictions)) {
+    // One place must pass both filters: energy reached in DE is not energy wherever else the
+    // reports name.
+    const touches = incidentTouches(facts, facts.placesReached ?? []);
+    const reach = subscription.reach ?? 'named-and-reached';
+    if (touchesWithin(touches, { sectors, jurisdictions }, reach).length === 0) {
+      return isSet(sectors) && touchesWithin(touches, { sectors }, reach).length === 0
+        ? 'filter-sector'
+        : 'filter-jurisdiction';
+    }
   }
   if (minNcissLevel !== undefined && minNcissLevel > 0 && !((facts.ncissLevel ?? -1) >= minNcissLevel)) {
     return 'filter-nciss-level';

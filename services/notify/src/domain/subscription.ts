@@ -21,14 +21,22 @@ export interface Subscription {
   /** `domain.event` (e.g. `incident.opened`), or `domain.*` for every event of a domain. */
   readonly eventTypes?: readonly string[];
   readonly rsitClasses?: readonly RsitClass[];
-  /** Any overlap with the event's sectors passes. */
+  /**
+   * With `jurisdictions`: an event passes when one place its incident touches (a sector in a
+   * jurisdiction, `@beacon/domain`'s places) is in one of these sectors and within one of these
+   * jurisdictions (`DE` takes `DE-BY`) — the same place for both, never one place's sector
+   * and another's jurisdiction.
+   */
   readonly sectors?: readonly Sector[];
-  /** An event passes when one of its jurisdictions lies within one of these (`DE` takes `DE-BY`). */
   readonly jurisdictions?: readonly Jurisdiction[];
+  /** The places matched: those the reports name, or those and the ones the cascade reaches (the default). */
+  readonly reach?: SubscriptionReach;
   /** 0 lets everything through, unscored events included; above 0 an unscored event fails. */
   readonly minNcissLevel?: NcissLevel;
   readonly incidentIds?: readonly string[];
 }
+
+export type SubscriptionReach = 'named' | 'named-and-reached';
 
 /** A subscription as it arrives from outside, before validation. */
 export interface SubscriptionInput {
@@ -40,6 +48,7 @@ export interface SubscriptionInput {
   readonly jurisdictions?: readonly string[];
   readonly minNcissLevel?: number;
   readonly incidentIds?: readonly string[];
+  readonly reach?: SubscriptionReach;
 }
 
 /** Bounds that keep matching cheap: it runs for every subscription on every event. */

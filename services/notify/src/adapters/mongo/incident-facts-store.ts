@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { IncidentFacts, IncidentFactsStore } from '../../app/ports.js';
+import type { IncidentFacts, IncidentFactsStore, ReachedPlaces } from '../../app/ports.js';
 
 /**
  * An incident's facts under `current`, its version first: `$max` on `current` compares the
@@ -7,7 +7,9 @@ import type { IncidentFacts, IncidentFactsStore } from '../../app/ports.js';
  */
 export interface IncidentFactsDoc {
   _id: string;
-  current: Omit<IncidentFacts, 'incidentId'>;
+  current: Omit<IncidentFacts, 'incidentId' | 'placesReached'>;
+  /** Impact's latest assessment's places, its revision first (`$max` keeps the latest). */
+  reached?: ReachedPlaces;
 }
 
 /** Incidents whose last written facts are remembered. */
@@ -44,8 +46,21 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
     if (!doc) return undefined;
     // Written before the facts moved under `current`: they are the document's own fields
     // (the next change of the incident's facts puts them under `current`).
-    const { _id, current, ...earlier } = doc as Partial<IncidentFactsDoc> & Omit<IncidentFacts, 'incidentId'>;
-    return { incidentId, ...(current ?? earlier) };
+    const { _id, current, reached, ...earlier } = doc as Partial<IncidentFactsDoc> &
+      Omit<IncidentFacts, 'incidentId'>;
+    const facts = current ?? earlier;
+    // Only an assessment's places stored so far: intake's facts are not known yet.
+    if (facts.tlp === undefined) return undefined;
+    return { incidentId, ...facts, ...(reached ? { placesReached: reached.places } : {}) };
+  }
+
+  async putReached(incidentId: string, reached: ReachedPlaces): Promise<void> {
+    await this.#writing.get(incidentId)?.catch(() => undefined);
+    await this.collection.updateOne(
+      { _id: incidentId },
+      { $max: { reached: { revision: reached.revision, places: [...reached.places] } } },
+      { upsert: true },
+    );
   }
 
   /** Settles once facts at least as new as these are stored (or found stored). */

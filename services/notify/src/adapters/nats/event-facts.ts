@@ -1,14 +1,7 @@
-import {
-  isRsitClass,
-  isSector,
-  parseJurisdiction,
-  type Jurisdiction,
-  type NcissLevel,
-  type Sector,
-} from '@beacon/domain';
+import { isRsitClass, isSector, parseJurisdiction, type Jurisdiction, type NcissLevel } from '@beacon/domain';
 import { tlpFromProto } from '@beacon/platform';
 import { eventsV1, impactV1, intakeV1 } from '@beacon/proto';
-import type { IncidentFacts } from '../../app/ports.js';
+import type { IncidentFacts, ReachedPlaces } from '../../app/ports.js';
 
 /** An event as the fan-out sees it: its envelope, and what it says about its incident. */
 export interface DecodedEvent {
@@ -72,8 +65,11 @@ function incidentFacts(incident: intakeV1.Incident): IncidentFacts {
   };
 }
 
-/** Sectors an impact assessment reaches: an assessed cascade concerns each of them. */
-export function assessedSectors(bytes: Uint8Array): Sector[] {
+/** The places an impact assessment reaches, with its revision (a later one replaces them). */
+export function assessedPlaces(bytes: Uint8Array): ReachedPlaces {
   const assessment = impactV1.ImpactAssessed.decode(bytes).assessment;
-  return (assessment?.bySector ?? []).map((t) => t.key).filter(isSector);
+  return {
+    revision: assessment?.revision ?? 0,
+    places: (assessment?.byPlace ?? []).map(({ sector, jurisdiction }) => ({ sector, jurisdiction })),
+  };
 }

@@ -15,7 +15,7 @@ import {
 import type { Tlp } from '@beacon/domain';
 import type { FanOut } from '../../app/fan-out.js';
 import type { FeedMessage, FeedPublisher } from '../../app/ports.js';
-import { assessedSectors, decodeEvent } from './event-facts.js';
+import { assessedPlaces, decodeEvent } from './event-facts.js';
 
 /**
  * The per-agency feeds: `<root>.<agencyId>.<incidentId>.<label>.<domain>.<event>`, on disk,
@@ -249,7 +249,7 @@ export class FanOutConsumer {
         occurredAt: envelope.time ?? new Date(0),
         envelope: decoded.bytes,
         ...(decoded.incident ? { incident: decoded.incident } : {}),
-        ...(decoded.type === 'impact.assessed' ? { extraSectors: assessedSectors(envelope.data) } : {}),
+        ...(decoded.type === 'impact.assessed' ? { assessed: assessedPlaces(envelope.data) } : {}),
         ...(decoded.unassignedAgencyId ? { unassignedAgencyId: decoded.unassignedAgencyId } : {}),
       });
       if (this.options.logger.isLevelEnabled('debug')) {

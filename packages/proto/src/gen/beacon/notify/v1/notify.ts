@@ -80,6 +80,48 @@ export function agencyKindToJSON(object: AgencyKind): string {
   }
 }
 
+/**
+ * The (sector, jurisdiction) places a subscription's filters match: each sector filter and
+ * jurisdiction filter must hold of one place together, never of two different ones.
+ */
+export enum SubscriptionReach {
+  /** SUBSCRIPTION_REACH_UNSPECIFIED - NAMED_AND_REACHED. */
+  SUBSCRIPTION_REACH_UNSPECIFIED = 0,
+  /** SUBSCRIPTION_REACH_NAMED - Only the places the incident's reports name. */
+  SUBSCRIPTION_REACH_NAMED = 1,
+  /** SUBSCRIPTION_REACH_NAMED_AND_REACHED - Those, and the places its cascade reaches (impact's assessment). */
+  SUBSCRIPTION_REACH_NAMED_AND_REACHED = 2,
+}
+
+export function subscriptionReachFromJSON(object: any): SubscriptionReach {
+  switch (object) {
+    case 0:
+    case "SUBSCRIPTION_REACH_UNSPECIFIED":
+      return SubscriptionReach.SUBSCRIPTION_REACH_UNSPECIFIED;
+    case 1:
+    case "SUBSCRIPTION_REACH_NAMED":
+      return SubscriptionReach.SUBSCRIPTION_REACH_NAMED;
+    case 2:
+    case "SUBSCRIPTION_REACH_NAMED_AND_REACHED":
+      return SubscriptionReach.SUBSCRIPTION_REACH_NAMED_AND_REACHED;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum SubscriptionReach");
+  }
+}
+
+export function subscriptionReachToJSON(object: SubscriptionReach): string {
+  switch (object) {
+    case SubscriptionReach.SUBSCRIPTION_REACH_UNSPECIFIED:
+      return "SUBSCRIPTION_REACH_UNSPECIFIED";
+    case SubscriptionReach.SUBSCRIPTION_REACH_NAMED:
+      return "SUBSCRIPTION_REACH_NAMED";
+    case SubscriptionReach.SUBSCRIPTION_REACH_NAMED_AND_REACHED:
+      return "SUBSCRIPTION_REACH_NAMED_AND_REACHED";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum SubscriptionReach");
+  }
+}
+
 export interface Contact {
   /** duty-officer, deputy, head or national-spoc: the order of escalation. */
   role: string;
@@ -133,6 +175,8 @@ export interface Subscription {
   /** 0 (any) to 5. */
   minNcissLevel: number;
   incidentIds: string[];
+  /** Which places of an incident `sectors` and `jurisdictions` are matched against. */
+  reach: SubscriptionReach;
 }
 
 export interface PutAgencyRequest {
@@ -1016,6 +1060,7 @@ function createBaseSubscription(): Subscription {
     jurisdictions: [],
     minNcissLevel: 0,
     incidentIds: [],
+    reach: 0,
   };
 }
 
@@ -1044,6 +1089,9 @@ export const Subscription: MessageFns<Subscription> = {
     }
     for (const v of message.incidentIds) {
       writer.uint32(66).string(v!);
+    }
+    if (message.reach !== 0) {
+      writer.uint32(72).int32(message.reach);
     }
     return writer;
   },
@@ -1125,6 +1173,14 @@ export const Subscription: MessageFns<Subscription> = {
             message.incidentIds.push(reader.string());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.reach = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1171,6 +1227,7 @@ export const Subscription: MessageFns<Subscription> = {
         : globalThis.Array.isArray(object?.incident_ids)
         ? object.incident_ids.map((e: any) => globalThis.String(e))
         : [],
+      reach: isSet(object.reach) ? subscriptionReachFromJSON(object.reach) : 0,
     };
   },
 
@@ -1200,6 +1257,9 @@ export const Subscription: MessageFns<Subscription> = {
     if (message.incidentIds?.length) {
       obj.incidentIds = message.incidentIds;
     }
+    if (message.reach !== 0) {
+      obj.reach = subscriptionReachToJSON(message.reach);
+    }
     return obj;
   },
 
@@ -1216,6 +1276,7 @@ export const Subscription: MessageFns<Subscription> = {
     message.jurisdictions = object.jurisdictions?.map((e) => e) || [];
     message.minNcissLevel = object.minNcissLevel ?? 0;
     message.incidentIds = object.incidentIds?.map((e) => e) || [];
+    message.reach = object.reach ?? 0;
     return message;
   },
 };
