@@ -9,6 +9,7 @@ import { grpcCall, grpcCode } from '../adapters/grpc-call.js';
 import { AGENCY_KINDS, type AgencyKind, type AgencyProfile } from '../domain/engagement.js';
 import { FailureType } from '../domain/failures.js';
 import type {
+  ImpactSummary,
   IncidentLifecycle,
   IncidentSnapshot,
   ResponseActivities,
@@ -101,6 +102,20 @@ const KIND: Record<notifyV1.AgencyKind, AgencyKind | undefined> = {
 };
 
 /** Intake's incident as the workflows see it. */
+/** The part of impact's assessment the response acts on, from the activity or impact's event. */
+export function impactSummaryFromProto(assessment: impactV1.Assessment): ImpactSummary {
+  return {
+    impactedAssets: assessment.impactedAssets,
+    populationAffected: Number(assessment.populationAffected),
+    sectorsReached: assessment.bySector.map((t) => t.key).sort(),
+    jurisdictionsReached: assessment.byJurisdiction.map((t) => t.key).sort(),
+    placesReached: assessment.byPlace.map(({ sector, jurisdiction }) => ({ sector, jurisdiction })),
+    crossSectorDependency: assessment.crossSectorDependency,
+    potentialImpact: assessment.potentialImpact,
+    revision: assessment.revision,
+  };
+}
+
 export function snapshotFromProto(incident: intakeV1.Incident | undefined): IncidentSnapshot {
   if (!incident)
     throw ApplicationFailure.create({
@@ -309,15 +324,7 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
           ),
         ),
       );
-      if (!assessment) return null;
-      return {
-        impactedAssets: assessment.impactedAssets,
-        populationAffected: Number(assessment.populationAffected),
-        sectorsReached: assessment.bySector.map((t) => t.key).sort(),
-        jurisdictionsReached: assessment.byJurisdiction.map((t) => t.key).sort(),
-        crossSectorDependency: assessment.crossSectorDependency,
-        potentialImpact: assessment.potentialImpact,
-      };
+      return assessment ? impactSummaryFromProto(assessment) : null;
     },
 
     listAgencies: async () => {

@@ -35,6 +35,13 @@ export interface ImpactSummary {
   /** Sectors and jurisdictions the cascade reaches, the directly hit ones included. */
   readonly sectorsReached: readonly string[];
   readonly jurisdictionsReached: readonly string[];
+  /**
+   * The (sector, jurisdiction) places the cascade reaches. Absent from assessments an older
+   * worker recorded: a response replaying one matches as that worker did.
+   */
+  readonly placesReached?: readonly { readonly sector: string; readonly jurisdiction: string }[];
+  /** Impact's revision of the assessment: a later one replaces it (absent from older workers'). */
+  readonly revision?: number;
   /** The NCISS inputs the cascade implies. */
   readonly crossSectorDependency: string;
   readonly potentialImpact: string;

@@ -1,11 +1,12 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '@beacon/platform';
-import { intakeV1, victimsV1 } from '@beacon/proto';
-import { snapshotFromProto } from '../activities/create-activities.js';
+import { impactV1, intakeV1, victimsV1 } from '@beacon/proto';
+import { impactSummaryFromProto, snapshotFromProto } from '../activities/create-activities.js';
 import {
   agencyUnassignedSignal,
   handOverSignal,
+  impactChangedSignal,
   incidentChangedSignal,
   linkVictimCaseSignal,
   mergedIntoSignal,
@@ -32,7 +33,9 @@ export interface IncidentChangeSignallerOptions {
  * which the response then follows up (once, however often it hears of it). A merge goes to the
  * merged incident's response, which hands over to the survivor's; when the merged incident has
  * no response (any more), the survivor's is told directly, with nothing to take over but the
- * incident as intake now has it. Either side ignores a merge it has already handled.
+ * incident as intake now has it. Either side ignores a merge it has already handled. In impact,
+ * a new assessment of the incident (a re-assessment, or a registry change that moved its
+ * cascade), which the response takes when newer than its own and re-engages by.
  */
 export class IncidentChangeSignaller {
   readonly #consumer: DurableConsumer;
@@ -48,6 +51,7 @@ export class IncidentChangeSignaller {
         `${options.subjectRoot}.incident.merged`,
         `${options.subjectRoot}.incident.facts-revised`,
         `${options.subjectRoot}.victims.case-opened`,
+        `${options.subjectRoot}.impact.assessed`,
       ],
       durable: options.durable,
       logger: options.logger,
@@ -76,6 +80,17 @@ export class IncidentChangeSignaller {
                 .signal(handOverSignal, { mergedId, agencies: [], filed: {} }),
             );
           }
+          return;
+        }
+        if (message.subject.endsWith('.impact.assessed')) {
+          const { assessment } = impactV1.ImpactAssessed.decode(envelope.data);
+          // What-if assessments name no incident: no response follows them.
+          if (!assessment?.incidentId) return;
+          await signal(assessment.incidentId, (id) =>
+            options.client.workflow
+              .getHandle(id)
+              .signal(impactChangedSignal, impactSummaryFromProto(assessment)),
+          );
           return;
         }
         if (message.subject.endsWith('.victims.case-opened')) {

@@ -183,6 +183,12 @@ export const victimCaseChangedSignal = defineSignal<[VictimCaseChange]>('victimC
 export const incidentChangedSignal = defineSignal<[IncidentSnapshot]>('incidentChanged');
 
 /**
+ * Impact assessed the incident again (a coordinator's re-assessment, or a registry change
+ * that moved the cascade): its summary, which replaces the response's when newer.
+ */
+export const impactChangedSignal = defineSignal<[ImpactSummary]>('impactChanged');
+
+/**
  * A coordinator unassigned the agency in intake directly: the response checks intake and, if
  * the agency is still not engaged there, ends its engagement (no more notices about the incident).
  */

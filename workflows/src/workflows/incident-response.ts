@@ -33,6 +33,7 @@ import {
 import type { ImpactSummary, IncidentSnapshot } from '../activities/types.js';
 import {
   decideEngagements,
+  engagementTouches,
   escalationChain,
   type AgencyProfile,
   type EngagementDecision,
@@ -55,6 +56,7 @@ import {
   escalateNowSignal,
   escalateUpdate,
   fileReportUpdate,
+  impactChangedSignal,
   incidentChangedSignal,
   incidentResolvedSignal,
   linkVictimCaseSignal,
@@ -124,6 +126,10 @@ interface ResponseState {
   finalReport?: Record<string, unknown>;
   /** The newest incident intake announced, not yet applied. */
   pendingIncident?: IncidentSnapshot;
+  /** The newest assessment impact announced, not yet applied. */
+  pendingImpact?: ImpactSummary;
+  /** Engaged agencies the rules no longer name, already put to the coordinator. */
+  unmatched?: string[];
   /** Agencies intake announced as unassigned there, not yet checked. */
   pendingUnassigned?: string[];
   timeline: TimelineEntry[];
@@ -392,9 +398,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       {
         rsitClass: incident.rsitClass,
         rsitType: incident.rsitType,
-        sectors: incident.sectors,
-        sectorsReached: state.impact?.sectorsReached ?? [],
-        jurisdictions: incident.jurisdictions,
+        touches: engagementTouches(incident, state.impact),
         ncissLevel: incident.ncissLevel,
         tlp: incident.tlp,
         engagedAgencyIds: incident.engagedAgencyIds,
@@ -416,6 +420,42 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       const agency = registryNow.find((a) => a.id === decision.agencyId)!;
       await startEngagement(agency, decision.reasons, registryNow);
     }
+    // An agency the rules engaged and no longer name stays engaged: whether it goes is the
+    // coordinator's call (RemoveAgency), put to them once on the timeline.
+    const named = new Set(decided.map((d) => d.agencyId));
+    for (const a of Object.values(state.agencies)) {
+      if (a.state === 'removed' || named.has(a.agencyId) || state.unmatched?.includes(a.agencyId)) continue;
+      (state.unmatched ??= []).push(a.agencyId);
+      note({
+        kind: 'engagement',
+        agencyId: a.agencyId,
+        detail:
+          'no longer named by the engagement rules for the incident as it now is; still engaged until a coordinator removes it',
+      });
+    }
+  };
+
+  /**
+   * Impact assessed the incident again: the cascade the response acts on is replaced, and the
+   * engagements and regimes follow it. (Impact feeds the new severity inputs to intake itself;
+   * that change arrives as an incident change.)
+   */
+  const followImpact = async () => {
+    const next = state.pendingImpact!;
+    state.pendingImpact = undefined;
+    const previous = state.impact;
+    if ((next.revision ?? 0) <= (previous?.revision ?? 0)) return;
+    state.impact = next;
+    const place = (p: { sector: string; jurisdiction: string }) => `${p.sector} in ${p.jurisdiction}`;
+    const before = new Set((previous?.placesReached ?? []).map(place));
+    const added = (next.placesReached ?? []).map(place).filter((p) => !before.has(p));
+    note({
+      kind: 'impact',
+      detail: `re-assessed: ${next.impactedAssets} assets, ${next.populationAffected} people; newly reached: ${added.join(', ') || 'none'}`,
+    });
+    publishSearchAttributes();
+    await decideAndEngage();
+    await updateRegimes();
   };
 
   const clockFacts = (r: RegimeState) => ({
@@ -702,6 +742,11 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   });
 
   setHandler(linkVictimCaseSignal, ({ caseId }) => followUpVictim(caseId));
+
+  setHandler(impactChangedSignal, (summary) => {
+    const known = state.pendingImpact?.revision ?? state.impact?.revision ?? 0;
+    if ((summary.revision ?? 0) > known) state.pendingImpact = summary;
+  });
 
   setHandler(incidentChangedSignal, (incident) => {
     const known = state.pendingIncident?.version ?? state.incident?.version ?? 0;
@@ -1073,6 +1118,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       () =>
         state.resolution !== undefined ||
         state.pendingIncident !== undefined ||
+        state.pendingImpact !== undefined ||
         state.pendingUnassigned !== undefined ||
         merge.hasWork() ||
         historyIsLarge(),
@@ -1083,6 +1129,10 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     }
     if (state.pendingIncident) {
       await applyIncidentChange();
+      continue;
+    }
+    if (state.pendingImpact) {
+      await followImpact();
       continue;
     }
     if (state.pendingUnassigned) {
