@@ -15,6 +15,11 @@
  *
  * The score is monotone: raising any input never lowers it. Every category's value is its
  * rank spread evenly over [0, 1], so each step up an input's scale counts the same.
+ *
+ * The score is rounded to a whole number, halves up, and banded into levels: Baseline (0)
+ * below 20, Low (1) from 20, Medium (2) from 40, High (3) from 55, Severe (4) from 70,
+ * Emergency (5) from 85. CISA publishes the method, the categories and the six levels, not the
+ * weights or bands of its own configuration: these are Beacon's.
  */
 
 const scale = <const T extends readonly string[]>(values: T) => values;
@@ -118,7 +123,11 @@ export function scoreSeverity(inputs: NcissInputs): Severity {
   for (const input of Object.keys(NCISS_WEIGHTS) as NcissInput[]) {
     weighted += NCISS_WEIGHTS[input] * inputValue(input, inputs[input]);
   }
-  const score = Math.round(weighted * 100);
+  // The weighted sum is off by a few ulps (0.12 · 2/3 + 0.1 · 1/4 comes to 0.10499999999999998,
+  // not 0.105), so an exact half point rounded down or up depending on which inputs made it, and
+  // 600 combinations fell a level short. Snapped to a billionth of a point first (no real score
+  // is that close to a half: every one is a multiple of 1/84), every exact half rounds up.
+  const score = Math.round(Math.round(weighted * 100 * 1e9) / 1e9);
   const level = LEVEL_FLOORS.filter((floor) => score >= floor).length as NcissLevel;
   return { score, level, levelName: NCISS_LEVELS[level] };
 }
