@@ -53,7 +53,13 @@ interface StatusJson {
     timeToAcknowledgeSeconds: number;
   }[];
   regimes: { regime: string }[];
-  obligations: { id: string; state: string; mustFileBeforeResolving: boolean; draftJson: string }[];
+  obligations: {
+    id: string;
+    state: string;
+    dueAt?: string;
+    mustFileBeforeResolving: boolean;
+    draftJson: string;
+  }[];
   resolveBlockers: string[];
 }
 
@@ -180,6 +186,8 @@ describe('the response on the dev server with the real services', () => {
         ).status,
       ).toBe(200);
 
+      // The water works noticed an hour before it told Beacon: its clocks run from then.
+      const awareAtMs = Date.now() - 3_600_000;
       const opened = await rest(s, 'POST', '/v1/incidents', cc, {
         title: 'Ransomware at a regional water works',
         tlp: 'TLP_AMBER',
@@ -188,7 +196,7 @@ describe('the response on the dev server with the real services', () => {
         jurisdictions: ['DE-BY'],
         severityInputs: MEDIUM,
         affectedAssets: [{ assetId: 'water-1', loss: 1 }],
-        awareAt: new Date(Date.now() - 3_600_000).toISOString(),
+        awareAt: new Date(awareAtMs).toISOString(),
       });
       expect(opened.status).toBe(201);
       const incidentId = (opened.body['incident'] as { id: string }).id;
@@ -228,6 +236,9 @@ describe('the response on the dev server with the real services', () => {
       expect(status.ncissLevel).toBeGreaterThanOrEqual(2);
       expect(status.engagements.map((e) => e.agencyId)).toEqual(['cert-bayern', 'lka-bayern']);
       expect(status.regimes.map((r) => r.regime)).toContain('NIS2');
+      const dueAtMs = (id: string) => Date.parse(status.obligations.find((o) => o.id === id)?.dueAt ?? '');
+      expect(dueAtMs('nis2-early-warning')).toBe(awareAtMs + 24 * 3_600_000);
+      expect(dueAtMs('nis2-incident-notification')).toBe(awareAtMs + 72 * 3_600_000);
       expect(
         JSON.parse(status.obligations.find((o) => o.id === 'nis2-early-warning')!.draftJson),
       ).toMatchObject({
