@@ -7,6 +7,7 @@ export * from './taxonomy.js';
 export * from './jurisdiction.js';
 export * from './nciss.js';
 export * from './observables.js';
+export * from './defang.js';
 export * from './regulatory.js';
 export * from './places.js';
 export * from './service-scopes.js';

@@ -24,6 +24,11 @@ export interface Observable {
   readonly type: ObservableType;
   /** The canonical text; equal observables have equal values. */
   readonly value: string;
+  /**
+   * The text as the reporter wrote it (defanged, in another case, in Unicode…), when it differs
+   * from `value`. It never takes part in equality: {@link observableKey} leaves it out.
+   */
+  readonly reported?: string | undefined;
 }
 
 export type NormaliseResult =
