@@ -68,10 +68,18 @@ export function tlpToJSON(object: Tlp): string {
 /**
  * One indicator as reported. `type` is one of ipv4, ipv6, cidr, domain, url, email, md5, sha1,
  * sha256, crypto-wallet, phone; the service stores and returns the normalised `value`.
+ * Defanged text is accepted and refanged: `hxxps://evil[.]example[.]com/login`,
+ * `user[at]example[dot]com`, `192[.]0[.]2[.]1` and the like; a URL without a scheme is read as
+ * `http://`. Equal values correlate, however each was written.
  */
 export interface Observable {
   type: string;
   value: string;
+  /**
+   * Output only: the text as the reporter wrote it (defanged, in another case, in Unicode…),
+   * when it differs from `value`; absent when it does not. Ignored in requests.
+   */
+  reported?: string | undefined;
 }
 
 /** Reference Security Incident Taxonomy class and type, e.g. "fraud" / "phishing". */
@@ -121,7 +129,7 @@ export interface AuditChainEnd {
 }
 
 function createBaseObservable(): Observable {
-  return { type: "", value: "" };
+  return { type: "", value: "", reported: undefined };
 }
 
 export const Observable: MessageFns<Observable> = {
@@ -131,6 +139,9 @@ export const Observable: MessageFns<Observable> = {
     }
     if (message.value !== "") {
       writer.uint32(18).string(message.value);
+    }
+    if (message.reported !== undefined) {
+      writer.uint32(26).string(message.reported);
     }
     return writer;
   },
@@ -164,6 +175,14 @@ export const Observable: MessageFns<Observable> = {
             message.value = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reported = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -180,6 +199,7 @@ export const Observable: MessageFns<Observable> = {
     return {
       type: isSet(object.type) ? globalThis.String(object.type) : "",
       value: isSet(object.value) ? globalThis.String(object.value) : "",
+      reported: isSet(object.reported) ? globalThis.String(object.reported) : undefined,
     };
   },
 
@@ -191,6 +211,9 @@ export const Observable: MessageFns<Observable> = {
     if (message.value !== "") {
       obj.value = message.value;
     }
+    if (message.reported !== undefined) {
+      obj.reported = message.reported;
+    }
     return obj;
   },
 
@@ -201,6 +224,7 @@ export const Observable: MessageFns<Observable> = {
     const message = createBaseObservable();
     message.type = object.type ?? "";
     message.value = object.value ?? "";
+    message.reported = object.reported ?? undefined;
     return message;
   },
 };
