@@ -120,3 +120,33 @@ describe('affected assets on the wire', () => {
     ]);
   });
 });
+
+describe('observables on the wire', () => {
+  it('carry the reported form where there is one, in the report, the incident and their events', () => {
+    const defanged = {
+      type: 'url' as const,
+      value: 'https://evil.example.com/login',
+      reported: 'hxxps://evil[.]example[.]com/login',
+    };
+    const plain = { type: 'ipv4' as const, value: '192.0.2.1' };
+    const filed = { ...report('rep_1', []), observables: [defanged, plain] };
+    const opened = openFromReport(filed, 'inc_1', NOW);
+
+    const wire = intakeV1.Incident.decode(
+      intakeV1.Incident.encode(incidentToProto(opened.incident)).finish(),
+    );
+    expect(wire.observables).toEqual([defanged, { ...plain, reported: undefined }]);
+    // In JSON, a value reported as it is written has no `reported` at all.
+    expect(intakeV1.Incident.toJSON(wire)).toMatchObject({ observables: [defanged, plain] });
+    expect((intakeV1.Incident.toJSON(wire) as { observables: object[] }).observables[1]).not.toHaveProperty(
+      'reported',
+    );
+    expect(reportToProto(filed).observables).toEqual([defanged, plain]);
+
+    const [reported, openedEvent] = opened.events.map((e) =>
+      eventsV1.Envelope.decode(encodeEvent(e, { id: 'evt_1', time: NOW }).data),
+    );
+    expect(intakeV1.IncidentReported.decode(reported!.data).report?.observables[0]).toEqual(defanged);
+    expect(intakeV1.IncidentOpened.decode(openedEvent!.data).incident?.observables[0]).toEqual(defanged);
+  });
+});

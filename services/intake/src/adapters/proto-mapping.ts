@@ -1,4 +1,4 @@
-import type { Recipients, Tlp } from '@beacon/domain';
+import type { Observable, Recipients, Tlp } from '@beacon/domain';
 import { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from '@beacon/platform';
 import { intakeV1, type commonV1 } from '@beacon/proto';
 import type { AffectedAsset } from '../domain/affected-asset.js';
@@ -20,6 +20,12 @@ const STATUS_FROM_PROTO = new Map(Object.entries(STATUS_TO_PROTO).map(([k, v]) =
 
 export const statusToProto = (status: IncidentStatus) => STATUS_TO_PROTO[status];
 export const statusFromProto = (status: intakeV1.IncidentStatus) => STATUS_FROM_PROTO.get(status);
+
+/** `reported` is left out when the text as reported was already canonical. */
+const observablesToProto = (observables: readonly Observable[]): commonV1.Observable[] =>
+  observables.map(({ type, value, reported }) =>
+    reported === undefined ? { type, value } : { type, value, reported },
+  );
 
 const affectedAssetsToProto = (assets: readonly AffectedAsset[]): commonV1.AffectedAsset[] =>
   assets.map(({ assetId, loss }) => ({ assetId, loss }));
@@ -48,7 +54,7 @@ export function incidentToProto(incident: Incident): intakeV1.Incident {
     reportIds: [...incident.reportIds],
     engagedAgencyIds: [...incident.engagedAgencyIds],
     sourceAgencyId: incident.sourceAgencyId ?? '',
-    observables: incident.observables.map(({ type, value }) => ({ type, value })),
+    observables: observablesToProto(incident.observables),
     affectedAssets: affectedAssetsToProto(incident.affectedAssets),
     awareAt: incident.awareAt,
     openedAt: incident.openedAt,
@@ -75,7 +81,7 @@ export function reportToProto(report: Report): intakeV1.Report {
     classification: { ...report.classification },
     sectors: [...report.sectors],
     jurisdictions: [...report.jurisdictions],
-    observables: report.observables.map(({ type, value }) => ({ type, value })),
+    observables: observablesToProto(report.observables),
     affectedAssets: affectedAssetsToProto(report.affectedAssets),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,

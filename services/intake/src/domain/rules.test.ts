@@ -147,6 +147,75 @@ describe('an incident stays within what a document and an event can carry', () =
   });
 });
 
+describe('an observable reported in several forms', () => {
+  const url = 'https://evil.example.com/login';
+  const withObservables = (id: string, tlp: Report['tlp'], observables: Report['observables']): Report => ({
+    ...reportFixture(id, []),
+    tlp,
+    observables,
+  });
+
+  it('keeps the form written in the report whose label it carries', () => {
+    const defanged = { type: 'url' as const, value: url, reported: 'hxxps://evil[.]example[.]com/login' };
+    let { incident } = openFromReport(withObservables('rep_1', 'AMBER', [defanged]), 'inc_1', NOW);
+    expect(incident.observables).toEqual([{ ...defanged, tlp: 'AMBER', reportId: 'rep_1' }]);
+
+    // The plain spelling under the same label adds nothing: one observable, the first form.
+    incident = attachReport(
+      incident,
+      withObservables('rep_2', 'AMBER', [{ type: 'url', value: url }]),
+      NOW,
+      false,
+    ).incident;
+    expect(incident.observables).toEqual([{ ...defanged, tlp: 'AMBER', reportId: 'rep_1' }]);
+
+    // Shared GREEN by another report: that report's label and its own (plain) form.
+    incident = attachReport(
+      incident,
+      withObservables('rep_3', 'GREEN', [{ type: 'url', value: url }]),
+      NOW,
+      false,
+    ).incident;
+    expect(incident.observables).toEqual([{ type: 'url', value: url, tlp: 'GREEN', reportId: 'rep_3' }]);
+  });
+
+  it('counts reported forms within the byte bound, dropping a form rather than its observable', () => {
+    const long = (i: number) => ({
+      type: 'domain' as const,
+      value: `${String(i).padStart(191, '0')}.example`,
+      reported: `${String(i).padStart(191, '0')}[.]example`, // 199 + 201 bytes
+    });
+    let { incident } = openFromReport(withObservables('rep_0', 'AMBER', []), 'inc_1', NOW);
+    for (let r = 0; r < 2; r++) {
+      const observables = Array.from({ length: 500 }, (_, i) => long(r * 500 + i));
+      incident = attachReport(
+        incident,
+        withObservables(`rep_${r + 1}`, 'AMBER', observables),
+        NOW,
+        false,
+      ).incident;
+    }
+    const bytes = () =>
+      incident.observables.reduce((sum, o) => sum + o.value.length + (o.reported?.length ?? 0), 0);
+    const count = incident.observables.length;
+    expect(count).toBe(Math.floor(MAX_INCIDENT_OBSERVABLE_BYTES / 400));
+    expect(MAX_INCIDENT_OBSERVABLE_BYTES - bytes()).toBeLessThan(400);
+
+    // Room for a short value, not for its form too: the value is kept, the form left out.
+    const room = MAX_INCIDENT_OBSERVABLE_BYTES - bytes();
+    const short = { type: 'domain' as const, value: 'x.example', reported: 'x[.]example'.padEnd(room, ' ') };
+    incident = attachReport(incident, withObservables('rep_x', 'AMBER', [short]), NOW, false).incident;
+    expect(incident.observables).toHaveLength(count + 1);
+    expect(incident.observables.at(-1)).toEqual({
+      type: 'domain',
+      value: 'x.example',
+      tlp: 'AMBER',
+      reportId: 'rep_x',
+    });
+    expect(bytes()).toBeLessThanOrEqual(MAX_INCIDENT_OBSERVABLE_BYTES);
+  });
+});
+
 describe('engagement', () => {
   it('ends as it began: one version, one event, and only for an engaged agency', () => {
     const { incident } = openFromReport(reportFixture('rep_0', []), 'inc_1', NOW);

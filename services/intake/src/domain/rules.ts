@@ -36,9 +36,10 @@ export interface Change {
 /**
  * An incident and each of its events carry its report ids and observables, so both are
  * bounded: the document within MongoDB's 16 MB, every event within NATS's default 1 MB payload
- * (5,000 ids of ~36 bytes, observables up to 256 KiB of values). A correlated report beyond
- * `MAX_INCIDENT_REPORTS` opens an incident of its own; observables beyond the incident's bound
- * stay in their reports and in the indicator watchlist, not in the incident.
+ * (5,000 ids of ~36 bytes, observables up to 256 KiB of text, values and reported forms). A
+ * correlated report beyond `MAX_INCIDENT_REPORTS` opens an incident of its own; observables
+ * beyond the incident's bound stay in their reports and in the indicator watchlist, not in the
+ * incident.
  */
 export const MAX_INCIDENT_REPORTS = 5_000;
 export const MAX_INCIDENT_OBSERVABLES = 2_000;
@@ -59,21 +60,36 @@ export function mergeObservables(
   added: readonly IncidentObservable[],
 ): IncidentObservable[] {
   const byKey = new Map(current.map((o) => [observableKey(o), o]));
-  let bytes = current.reduce((sum, o) => sum + o.value.length, 0);
+  let bytes = current.reduce((sum, o) => sum + textLength(o), 0);
   for (const o of added) {
     const key = observableKey(o);
     const existing = byKey.get(key);
     if (existing) {
-      if (compareTlp(o.tlp, existing.tlp) < 0) byKey.set(key, o);
+      // The reported form travels with the report whose label the observable keeps. A form
+      // that does not fit is dropped, never the observable: the value is what correlates.
+      if (compareTlp(o.tlp, existing.tlp) >= 0) continue;
+      const kept =
+        bytes - textLength(existing) + textLength(o) <= MAX_INCIDENT_OBSERVABLE_BYTES
+          ? o
+          : withoutReported(o);
+      byKey.set(key, kept);
+      bytes += textLength(kept) - textLength(existing);
     } else if (
       byKey.size < MAX_INCIDENT_OBSERVABLES &&
       bytes + o.value.length <= MAX_INCIDENT_OBSERVABLE_BYTES
     ) {
-      byKey.set(key, o);
-      bytes += o.value.length;
+      const kept = bytes + textLength(o) <= MAX_INCIDENT_OBSERVABLE_BYTES ? o : withoutReported(o);
+      byKey.set(key, kept);
+      bytes += textLength(kept);
     }
   }
   return [...byKey.values()];
+}
+
+const textLength = (o: IncidentObservable) => o.value.length + (o.reported?.length ?? 0);
+
+function withoutReported({ reported: _dropped, ...o }: IncidentObservable): IncidentObservable {
+  return o;
 }
 
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];

@@ -223,6 +223,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         v.check();
         const sightings = await service.lookupIndicator(caller, observable!);
         return {
+          // The caller knows what it wrote: the answer is the canonical indicator only.
           observable: { type: observable!.type, value: observable!.value },
           sightings: sightings.map((s) => ({ ...s, tlp: tlpToProto(s.tlp) })),
         };

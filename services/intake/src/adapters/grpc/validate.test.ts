@@ -61,3 +61,40 @@ describe('validating affected assets', () => {
     expect(v.violations.map((x) => x.reason)).toEqual(['TOO_MANY']);
   });
 });
+
+describe('validating observables', () => {
+  it('refangs defanged indicators and keeps what the reporter wrote beside the canonical value', () => {
+    const v = new Validator();
+    const out = v.observables('observables', [
+      { type: 'url', value: 'hxxps://evil[.]example[.]com/login' },
+      { type: 'email', value: 'billing[at]evil[dot]example' },
+      { type: 'ipv4', value: '192.0.2.1' },
+      // A client cannot set the reported form: it is what the server was sent.
+      { type: 'domain', value: 'evil.example', reported: 'something else' },
+    ]);
+    expect(v.violations).toEqual([]);
+    expect(out).toEqual([
+      {
+        type: 'url',
+        value: 'https://evil.example.com/login',
+        reported: 'hxxps://evil[.]example[.]com/login',
+      },
+      { type: 'email', value: 'billing@evil.example', reported: 'billing[at]evil[dot]example' },
+      { type: 'ipv4', value: '192.0.2.1' },
+      { type: 'domain', value: 'evil.example' },
+    ]);
+  });
+
+  it('still refuses what refanging does not make an indicator, naming each', () => {
+    const v = new Validator();
+    v.observables('observables', [
+      { type: 'ipv4', value: '192[.]0[.]2[.]1' },
+      { type: 'ipv4', value: '999[.]1[.]1[.]1' },
+      { type: 'url', value: 'hxxp://' },
+    ]);
+    expect(v.violations.map((x) => [x.field, x.reason])).toEqual([
+      ['observables[1]', 'INVALID_OBSERVABLE'],
+      ['observables[2]', 'INVALID_OBSERVABLE'],
+    ]);
+  });
+});

@@ -3,7 +3,7 @@ import {
   controlCharacterProblem,
   invalidNcissInputs,
   isSector,
-  normaliseObservable,
+  normaliseIndicator,
   parseJurisdiction,
   type Classification,
   type NcissInputs,
@@ -108,6 +108,7 @@ export class Validator {
     return [...new Set(parsed.filter((p): p is NonNullable<typeof p> => p !== undefined))];
   }
 
+  /** Indicators, defanged ones refanged, each with the text reported when it differs. */
   observables(field: string, values: readonly commonV1.Observable[]): Observable[] {
     if (values.length > LIMITS.observables) {
       this.fail(field, `at most ${LIMITS.observables}`, 'TOO_MANY');
@@ -115,7 +116,7 @@ export class Validator {
     }
     const out: Observable[] = [];
     values.forEach((o, i) => {
-      const result = normaliseObservable(o.type, o.value);
+      const result = normaliseIndicator(o.type, o.value);
       if (result.ok) out.push(result.observable);
       else this.fail(`${field}[${i}]`, result.reason, 'INVALID_OBSERVABLE');
     });

@@ -65,3 +65,32 @@ describe('affected assets in documents', () => {
     expect(incidentFromDoc({ _id: incident.id, ...oldIncident, outbox: {} }).affectedAssets).toEqual([]);
   });
 });
+
+describe('observables in documents', () => {
+  it('keep the reported form beside the canonical value, and store none where there was none', () => {
+    const observables = [
+      {
+        type: 'url' as const,
+        value: 'https://evil.example.com/login',
+        reported: 'hxxps://evil[.]example[.]com/login',
+      },
+      { type: 'ipv4' as const, value: '192.0.2.1' },
+    ];
+    const report = { ...REPORT, observables };
+    const doc = reportToDoc(report, { incidentId: 'inc_1', opensIncident: true }, AUDIT);
+    expect(doc.observables).toEqual(observables);
+    expect(Object.keys(doc.observables[1]!)).toEqual(['type', 'value']);
+    expect(reportFromDoc(doc).report.observables).toEqual(observables);
+
+    const { incident } = openFromReport(report, 'inc_1', NOW);
+    const fields = incidentFields(incident);
+    expect(fields.observables.map((o) => o.reported)).toEqual([
+      'hxxps://evil[.]example[.]com/login',
+      undefined,
+    ]);
+    expect('reported' in fields.observables[1]!).toBe(false);
+    expect(incidentFromDoc({ _id: incident.id, ...fields, outbox: {} }).observables).toEqual(
+      incident.observables,
+    );
+  });
+});

@@ -73,7 +73,8 @@ export interface ReportDoc {
   classification: Classification;
   sectors: string[];
   jurisdictions: string[];
-  observables: { type: string; value: string }[];
+  /** `reported`: the text as written, when not canonical (absent on older documents: it was). */
+  observables: { type: string; value: string; reported?: string }[];
   /** Absent on documents stored before intake recorded affected assets: read as none. */
   affectedAssets?: AffectedAssetDoc[];
   awareAt: Date;
@@ -108,7 +109,9 @@ export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | ke
     reportIds: [...rest.reportIds],
     engagedAgencyIds: [...rest.engagedAgencyIds],
     reporterAgencyIds: [...rest.reporterAgencyIds],
-    observables: rest.observables.map((o) => ({ ...o })),
+    observables: rest.observables.map(({ reported, ...o }) =>
+      reported === undefined ? o : { ...o, reported },
+    ),
     affectedAssets: affectedAssetsToDoc(rest.affectedAssets),
     tlpRank: tlpRank(incident.tlp),
   };
@@ -181,7 +184,9 @@ export function reportToDoc(report: Report, plan: ReportPlan, audit: AuditRecord
     classification: report.classification,
     sectors: [...report.sectors],
     jurisdictions: [...report.jurisdictions],
-    observables: report.observables.map(({ type, value }) => ({ type, value })),
+    observables: report.observables.map(({ type, value, reported }) =>
+      reported === undefined ? { type, value } : { type, value, reported },
+    ),
     affectedAssets: affectedAssetsToDoc(report.affectedAssets),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
