@@ -17,7 +17,12 @@ export interface IncidentJson {
   };
   readonly reportIds?: readonly string[];
   readonly engagedAgencyIds?: readonly string[];
-  readonly observables?: readonly { readonly type: string; readonly value: string }[];
+  /** `reported`: the text as the reporter wrote it, when it was not canonical (e.g. defanged). */
+  readonly observables?: readonly {
+    readonly type: string;
+    readonly value: string;
+    readonly reported?: string;
+  }[];
   readonly awareAt?: string;
   readonly openedAt?: string;
   readonly updatedAt?: string;
@@ -103,7 +108,9 @@ export function incidentDetails(incident: IncidentJson): string {
   const lines = fields.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`);
   const observables = incident.observables ?? [];
   lines.push(`${'observables:'.padEnd(width)}${observables.length === 0 ? '(none)' : ''}`.trimEnd());
-  for (const o of observables) lines.push(`  ${o.type.padEnd(14)}${o.value}`);
+  for (const o of observables) {
+    lines.push(`  ${o.type.padEnd(14)}${o.value}${o.reported ? `  (reported as ${o.reported})` : ''}`);
+  }
   const inputs = Object.entries(incident.severityInputs ?? {});
   if (inputs.length > 0) {
     lines.push('severity inputs:');

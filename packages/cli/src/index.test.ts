@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROCESS_SCOPES } from '@beacon/domain';
 import { createAuthenticator, createDevIssuer, type DevIssuer } from '@beacon/platform';
-import { formatProblem, incidentTable } from './format.js';
+import { formatProblem, incidentDetails, incidentTable } from './format.js';
 import { run } from './index.js';
 import { createProgress, renderBar } from './progress.js';
 
@@ -241,6 +241,24 @@ describe('output', () => {
       'inc_22  REPORTED  GREEN         0         0        short',
       '',
     ]);
+  });
+
+  it('shows each observable canonical, with the defanged text the reporter wrote beside it', () => {
+    const text = incidentDetails({
+      id: 'inc_1',
+      observables: [
+        {
+          type: 'url',
+          value: 'https://evil.example.com/login',
+          reported: 'hxxps://evil[.]example[.]com/login',
+        },
+        { type: 'ipv4', value: '192.0.2.1' },
+      ],
+    });
+    expect(text).toContain(
+      '  url           https://evil.example.com/login  (reported as hxxps://evil[.]example[.]com/login)\n',
+    );
+    expect(text).toContain('  ipv4          192.0.2.1\n');
   });
 
   it('draws a bar on a terminal, throttled, and a line every tenth elsewhere', () => {

@@ -91,9 +91,11 @@ describe('correlationGroups', () => {
         report('4', [{ type: 'domain', value: 'evil.example' }]),
         report('5', [{ type: 'url', value: 'https://x.example/a' }]),
         report('6', [{ type: 'ipv4', value: '300.1.1.1' }]),
+        report('7', [{ type: 'url', value: 'hxxps://x[.]example/a' }]),
+        report('8', [{ type: 'domain', value: 'evil[.]example' }]),
       ]),
     );
-    expect(correlationGroups(items)).toEqual([[0, 4], [1, 3, 5], [2], [6]]);
+    expect(correlationGroups(items)).toEqual([[0, 4, 8], [1, 3, 5, 7], [2], [6]]);
   });
 
   it('joins groups that a later report bridges', () => {

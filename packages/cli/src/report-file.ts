@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { normaliseObservable, observableKey } from '@beacon/domain';
+import { normaliseIndicator, observableKey } from '@beacon/domain';
 import { UsageError } from './io.js';
 
 /** One report read from a file: its body, or why it cannot be sent. */
@@ -133,7 +133,7 @@ function observableKeys(body: Readonly<Record<string, unknown>> | undefined): st
   if (!Array.isArray(observables)) return [];
   return observables.flatMap((o: unknown) => {
     if (!isObject(o) || typeof o['type'] !== 'string' || typeof o['value'] !== 'string') return [];
-    const normalised = normaliseObservable(o['type'], o['value']);
+    const normalised = normaliseIndicator(o['type'], o['value']);
     // An invalid observable fails its report anyway; grouping it by its raw text is harmless.
     return [normalised.ok ? observableKey(normalised.observable) : `${o['type']}:${o['value'].trim()}`];
   });
