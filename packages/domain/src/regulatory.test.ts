@@ -30,6 +30,45 @@ describe('which regimes apply', () => {
     expect(regimes[0]!.reasons.join('; ')).toContain('DE');
   });
 
+  it('by place: a regime needs one place in its territory and its sectors, not a sector here and a country there', () => {
+    // A chemical plant in DE is hit; the cascade reaches energy in UA only. The EU place is
+    // chemicals (NIS2, not CER), and no CER sector is touched in the EU.
+    const places = [
+      { sector: 'chemical', jurisdiction: 'DE' },
+      { sector: 'energy', jurisdiction: 'UA-30' },
+    ];
+    const byPlace = applicableRegimes({ jurisdictions: [], sectors: [], ncissLevel: 3, places });
+    expect(byPlace.map((r) => r.regime)).toEqual(['NIS2']);
+    expect(byPlace[0]!.reasons).toContain('NIS2 sector(s) chemical');
+    // The same incident read as two lists brings CER for energy, which no EU place has.
+    const lists = applicableRegimes({
+      jurisdictions: ['DE', 'UA-30'],
+      sectors: ['chemical', 'energy'],
+      ncissLevel: 3,
+    });
+    expect(lists.map((r) => r.regime)).toEqual(['NIS2', 'CER']);
+    // Energy reached in DE: CER applies, for energy.
+    const reached = applicableRegimes({
+      jurisdictions: [],
+      sectors: [],
+      ncissLevel: 3,
+      places: [...places, { sector: 'energy', jurisdiction: 'DE-NI' }],
+    });
+    expect(reached.map((r) => [r.regime, r.reasons[1]])).toEqual([
+      ['NIS2', 'NIS2 sector(s) chemical, energy'],
+      ['CER', 'CER sector(s) energy'],
+    ]);
+    // A US place brings CIRCIA, with its own sectors only.
+    const us = applicableRegimes({
+      jurisdictions: [],
+      sectors: [],
+      ncissLevel: 3,
+      places: [...places, { sector: 'energy', jurisdiction: 'US-TX' }],
+    });
+    expect(us.map((r) => r.regime)).toEqual(['NIS2', 'CIRCIA']);
+    expect(us[1]!.reasons[1]).toBe('critical-infrastructure sector(s) energy');
+  });
+
   it('adds CER when the disruption is significant, by level or by functional impact', () => {
     const base = { jurisdictions: ['FR'], sectors: ['energy'] };
     expect(applicableRegimes({ ...base, ncissLevel: 3 }).map((r) => r.regime)).toEqual(['NIS2', 'CER']);

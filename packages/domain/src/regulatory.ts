@@ -21,6 +21,7 @@
  * Pure and free of Node built-ins: Temporal workflows import it.
  */
 import { countryOf, EU_MEMBER_STATES, parseJurisdiction } from './jurisdiction.js';
+import type { Place } from './places.js';
 import { NCISS_INPUTS } from './nciss.js';
 import type { Sector } from './taxonomy.js';
 
@@ -178,6 +179,13 @@ export interface RegulatoryFacts {
   readonly functionalImpact?: string;
   /** When a ransom was paid, if one was. */
   readonly ransomPaidAtMs?: number;
+  /**
+   * The (sector, jurisdiction) places the incident touches (`places.ts`). When given, a regime
+   * applies for a place in its territory and one of its sectors — energy reached in a third
+   * country does not bring NIS2 because the reports also name a member state — and
+   * `jurisdictions` and `sectors` are not read.
+   */
+  readonly places?: readonly Place[];
 }
 
 export interface Applicability {
@@ -190,17 +198,38 @@ export interface Applicability {
 
 /** The regimes that apply to an incident with these facts, each with its obligations. */
 export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
-  const countries = new Set<string>(
-    facts.jurisdictions.flatMap((j) => {
-      const parsed = parseJurisdiction(j);
-      return parsed ? [countryOf(parsed)] : [];
-    }),
-  );
-  const eu = [...countries].filter((c) => EU_MEMBER_STATES.has(c)).sort();
-  const us = countries.has('US');
-  const sectors = [...new Set(facts.sectors)].sort();
-  const nis2Sectors = sectors.filter((s) => NIS2_SECTORS.has(s as Sector));
-  const cerSectors = sectors.filter((s) => CER_SECTORS.has(s as Sector));
+  const countryOfText = (j: string | undefined) => {
+    const parsed = j === undefined ? undefined : parseJurisdiction(j);
+    return parsed ? countryOf(parsed) : undefined;
+  };
+  const isEu = (j: string | undefined) => EU_MEMBER_STATES.has(countryOfText(j) ?? '');
+  const uniq = (list: readonly (string | undefined)[]) =>
+    [...new Set(list.filter((x): x is string => x !== undefined))].sort();
+  // Each regime's territory and sectors, read from one place at a time when places are known.
+  const pairs: readonly Place[] = facts.places ?? [];
+  const within = (territory: (j: string | undefined) => boolean, inSector: (s: string) => boolean) =>
+    pairs.filter((p) => territory(p.jurisdiction) && p.sector !== undefined && inSector(p.sector));
+  const nis2 = (s: string) => NIS2_SECTORS.has(s as Sector);
+  const cer = (s: string) => CER_SECTORS.has(s as Sector);
+  const isUs = (j: string | undefined) => countryOfText(j) === 'US';
+  let eu: string[], us: boolean, sectors: string[], nis2Sectors: string[], cerSectors: string[];
+  if (facts.places) {
+    const nis2Places = within(isEu, nis2);
+    const cerPlaces = within(isEu, cer);
+    const usPlaces = within(isUs, () => true);
+    eu = uniq([...nis2Places, ...cerPlaces].map((p) => countryOfText(p.jurisdiction)));
+    nis2Sectors = uniq(nis2Places.map((p) => p.sector));
+    cerSectors = uniq(cerPlaces.map((p) => p.sector));
+    us = usPlaces.length > 0;
+    sectors = uniq(usPlaces.map((p) => p.sector));
+  } else {
+    const countries = new Set(uniq(facts.jurisdictions.map(countryOfText)));
+    eu = [...countries].filter((c) => EU_MEMBER_STATES.has(c)).sort();
+    us = countries.has('US');
+    sectors = [...new Set(facts.sectors)].sort();
+    nis2Sectors = sectors.filter(nis2);
+    cerSectors = sectors.filter(cer);
+  }
   const result: Applicability[] = [];
 
   if (eu.length > 0 && nis2Sectors.length > 0 && facts.ncissLevel >= REGULATORY_THRESHOLDS.nis2Level) {
