@@ -474,6 +474,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     const applicable: Applicability[] = applicableRegimes({
       jurisdictions: union(incident.jurisdictions, state.impact?.jurisdictionsReached ?? []),
       sectors: union(incident.sectors, state.impact?.sectorsReached ?? []),
+      // By place once impact tallies places; an older worker's assessment, as it read it.
+      ...(state.impact?.placesReached ? { places: engagementTouches(incident, state.impact) } : {}),
       ncissLevel: incident.ncissLevel,
       functionalImpact: incident.severityInputs.functionalImpact,
       ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),

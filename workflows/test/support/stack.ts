@@ -100,6 +100,8 @@ export async function startResponseStack(
       IMPACT_CONSUMER: names.stream('impact'),
       INTAKE_ADDRESS: `127.0.0.1:${intake.port}`,
       ...identityEnv('impact'),
+      // A registry change re-assesses the incidents it may move within a second.
+      REASSESS_DELAY_MS: '500',
     });
     const impact = await startImpact({ ...mc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
     stops.push(() => impact.stop());

@@ -56,6 +56,10 @@ export class FanOut {
 
   async handle(event: FanOutEvent): Promise<FanOutResult> {
     const incident = event.incident ?? (await this.deps.incidents.get(event.incidentId));
+    const placesReached =
+      event.assessed?.places ??
+      (event.incident ? await this.deps.incidents.reached(event.incidentId) : incident?.placesReached) ??
+      [];
     const facts: EventFacts = {
       id: event.id,
       type: event.type,
@@ -65,7 +69,7 @@ export class FanOut {
       ...(incident?.rsitClass ? { rsitClass: incident.rsitClass } : {}),
       sectors: incident?.sectors ?? [],
       jurisdictions: incident?.jurisdictions ?? [],
-      placesReached: event.assessed?.places ?? incident?.placesReached ?? [],
+      placesReached,
       ...(incident?.ncissLevel !== undefined ? { ncissLevel: incident.ncissLevel } : {}),
       occurredAt: event.occurredAt,
       // Who the incident is shared with now: the label alone decides nothing above GREEN.

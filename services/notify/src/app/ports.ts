@@ -61,6 +61,12 @@ export interface IncidentFactsStore {
   put(facts: IncidentFacts): Promise<void>;
   /** Stores the places an assessment reaches, unless a later revision's are stored. */
   putReached(incidentId: string, reached: ReachedPlaces): Promise<void>;
+  /**
+   * The places the incident's latest assessment reaches, none before one: for events that
+   * carry their incident's facts but not its cascade. May lag another replica's `putReached`
+   * by a few seconds.
+   */
+  reached(incidentId: string): Promise<readonly Place[]>;
 }
 
 /** One feed message for one agency. */

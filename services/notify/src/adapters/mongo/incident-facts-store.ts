@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import type { Place } from '@beacon/domain';
 import type { IncidentFacts, IncidentFactsStore, ReachedPlaces } from '../../app/ports.js';
 
 /**
@@ -14,6 +15,8 @@ export interface IncidentFactsDoc {
 
 /** Incidents whose last written facts are remembered. */
 const CACHE_LIMIT = 10_000;
+/** How long this replica trusts the places it last read or wrote of an incident. */
+const REACHED_TTL_MS = 5_000;
 
 /**
  * What intake last announced of each incident. `put` starts the write and returns at once with
@@ -35,6 +38,10 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
   readonly #writing = new Map<string, Promise<void>>();
   /** Each incident's write that waits for the running one: later facts join it. */
   readonly #waiting = new Map<string, { facts: IncidentFacts; readonly written: Promise<void> }>();
+  /** The places each incident's cascade reaches, as last read or written here, and until when. */
+  readonly #reached = new Map<string, { readonly places: readonly Place[]; readonly until: number }>();
+  /** Each incident's places being written here: a read waits for them. */
+  readonly #reachedWrites = new Map<string, Promise<void>>();
 
   constructor(db: Db) {
     this.collection = db.collection<IncidentFactsDoc>('incident_facts');
@@ -54,13 +61,37 @@ export class MongoIncidentFactsStore implements IncidentFactsStore {
     return { incidentId, ...facts, ...(reached ? { placesReached: reached.places } : {}) };
   }
 
-  async putReached(incidentId: string, reached: ReachedPlaces): Promise<void> {
-    await this.#writing.get(incidentId)?.catch(() => undefined);
-    await this.collection.updateOne(
-      { _id: incidentId },
-      { $max: { reached: { revision: reached.revision, places: [...reached.places] } } },
-      { upsert: true },
-    );
+  /**
+   * Read through a short-lived cache, so the events of an incident that carry its facts cost
+   * the database one read every few seconds, not one each; another replica's newer places
+   * are seen within REACHED_TTL_MS.
+   */
+  async reached(incidentId: string): Promise<readonly Place[]> {
+    await this.#reachedWrites.get(incidentId)?.catch(() => undefined);
+    const cached = this.#reached.get(incidentId);
+    if (cached && Date.now() < cached.until) return cached.places;
+    const doc = await this.collection.findOne({ _id: incidentId }, { projection: { reached: 1 } });
+    const places = doc?.reached?.places ?? [];
+    remember(this.#reached, incidentId, { places, until: Date.now() + REACHED_TTL_MS });
+    return places;
+  }
+
+  putReached(incidentId: string, reached: ReachedPlaces): Promise<void> {
+    const write = (async () => {
+      await this.#writing.get(incidentId)?.catch(() => undefined);
+      await this.collection.updateOne(
+        { _id: incidentId },
+        { $max: { reached: { revision: reached.revision, places: [...reached.places] } } },
+        { upsert: true },
+      );
+    })().finally(() => {
+      // Read afresh next time: another replica may have stored a later revision's.
+      this.#reached.delete(incidentId);
+      if (this.#reachedWrites.get(incidentId) === write) this.#reachedWrites.delete(incidentId);
+    });
+    this.#reached.delete(incidentId);
+    this.#reachedWrites.set(incidentId, write);
+    return write;
   }
 
   /** Settles once facts at least as new as these are stored (or found stored). */
