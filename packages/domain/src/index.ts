@@ -13,3 +13,5 @@ export * from './places.js';
 export * from './service-scopes.js';
 export * from './trust.js';
 export * from './text.js';
+export * from './list-filter.js';
+export * from './list-order.js';
