@@ -75,7 +75,8 @@ export async function startIntake(
   const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
   const audit = new MongoAuditLog(db);
   const sightings = new MongoSightingStore(db);
-  await Promise.all([incidents.init(), reports.init(), sightings.init()]);
+  const [{ secondaryIndexes }] = await Promise.all([incidents.init(), reports.init(), sightings.init()]);
+  if (!secondaryIndexes) logger.info('FerretDB: incident lists and filters scan the collection');
 
   const service = new IntakeService({
     incidents,

@@ -98,7 +98,12 @@ const tokenFor = (t: TestIntake, caller: CallerSpec) =>
     ...(caller.agencyId ? { agencyId: caller.agencyId } : {}),
   });
 
-const noFilter = { pageToken: '', status: intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED };
+const noFilter = {
+  pageToken: '',
+  status: intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED,
+  filter: '',
+  orderBy: '',
+};
 
 describe('incident access (BOLA matrix)', () => {
   test('every caller reads and lists exactly the incidents its role, agency and clearance allow', async ({

@@ -630,7 +630,12 @@ describe('watchlist, trends, STIX and audit over gRPC', () => {
     const { incident } = await rpc(t, 'submitReport', report({ tlp: 3 }), coordinator);
     await rpc(t, 'getIncident', { incidentId: incident!.id }, coordinator);
     // A list shows the whole AMBER incident too, so it is a read to audit as well.
-    await rpc(t, 'listIncidents', { pageSize: 10, pageToken: '', status: 0 }, coordinator);
+    await rpc(
+      t,
+      'listIncidents',
+      { pageSize: 10, pageToken: '', status: 0, filter: '', orderBy: '' },
+      coordinator,
+    );
     const auditor = await t.token({ roles: ['auditor'] });
     const verified = await rpc(t, 'verifyAuditChain', { checkpoint: [] }, auditor);
     expect(verified).toMatchObject({ ok: true, records: 3, chains: 1 });

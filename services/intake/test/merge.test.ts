@@ -221,7 +221,13 @@ describe('MergeIncidents', () => {
         await rpc(
           t,
           'listIncidents',
-          { pageSize: 100, pageToken: '', status: intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED },
+          {
+            pageSize: 100,
+            pageToken: '',
+            status: intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED,
+            filter: '',
+            orderBy: '',
+          },
           token,
         )
       ).incidents.find((i) => i.id === merged.id);

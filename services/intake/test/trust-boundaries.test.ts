@@ -309,7 +309,14 @@ describe('clearance bounds coordinators, and refusals are no oracle', () => {
     );
     expect((await rpc(t, 'lookupIndicator', { observable: indicator }, low)).sightings).toEqual([]);
     expect(
-      (await rpc(t, 'listIncidents', { pageSize: 100, pageToken: '', status: 0 }, low)).incidents,
+      (
+        await rpc(
+          t,
+          'listIncidents',
+          { pageSize: 100, pageToken: '', status: 0, filter: '', orderBy: '' },
+          low,
+        )
+      ).incidents,
     ).toEqual([]);
 
     // The RED-cleared coordinator is served all of it.

@@ -212,7 +212,7 @@ describe(
         const got = await unaryCall<intakeV1.ListIncidentsRequest, intakeV1.ListIncidentsResponse>(
           world.intakeGrpc,
           'listIncidents',
-          { pageSize: 100, pageToken: '', status: 0 },
+          { pageSize: 100, pageToken: '', status: 0, filter: '', orderBy: '' },
           caller.token,
         );
         return got.ok ? new Set(got.value.incidents.map((i) => i.id)) : new Set<string>();

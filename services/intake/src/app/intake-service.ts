@@ -43,6 +43,7 @@ import type {
   CorrelationHasher,
   CreatedIds,
   IdempotencyStore,
+  IncidentListOptions,
   IncidentPage,
   IncidentStore,
   Ids,
@@ -296,10 +297,7 @@ export class IntakeService {
     return this.#merges.asSeenBy(caller, incident);
   }
 
-  async listIncidents(
-    caller: Caller,
-    options: { limit: number; cursor?: string; status?: IncidentStatus },
-  ): Promise<IncidentPage> {
+  async listIncidents(caller: Caller, options: IncidentListOptions): Promise<IncidentPage> {
     const page = await this.deps.incidents.list(incidentScope(caller), options);
     // A list shows whole incidents: reading AMBER and above is audited as for a single read.
     await Promise.all(

@@ -1,6 +1,7 @@
 import type { Tlp } from '@beacon/domain';
 import type { IncidentScope } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
+import type { IncidentFilter, IncidentOrder } from '../domain/incident-filter.js';
 import type { Change } from '../domain/rules.js';
 import type { PossibleRelation } from '../domain/relation.js';
 
@@ -46,6 +47,18 @@ export interface RelationStore {
   involving(incidentId: string, limit: number): Promise<PossibleRelation[]>;
 }
 
+/** What a list of incidents asks for; a page token answers only the same question. */
+export interface IncidentListOptions {
+  readonly limit: number;
+  /** Opaque: `next` of the previous page of the same list. */
+  readonly cursor?: string;
+  readonly status?: IncidentStatus;
+  /** Only incidents `matchesIncidentFilter` accepts. */
+  readonly filter?: IncidentFilter;
+  /** Newest first when absent. */
+  readonly order?: IncidentOrder;
+}
+
 export interface IncidentPage {
   readonly incidents: readonly Incident[];
   /** Opaque; absent on the last page. */
@@ -80,10 +93,8 @@ export interface IncidentStore {
     to: Date,
     limit: number,
   ): Promise<Pick<Incident, 'openedAt' | 'classification' | 'sectors' | 'jurisdictions'>[]>;
-  list(
-    scope: IncidentScope,
-    options: { readonly limit: number; readonly cursor?: string; readonly status?: IncidentStatus },
-  ): Promise<IncidentPage>;
+  /** Incidents in scope that match, a page at a time; the filter only ever narrows the scope. */
+  list(scope: IncidentScope, options: IncidentListOptions): Promise<IncidentPage>;
 }
 
 /** A report as stored: where it goes, whether it got there, and its submission's audit record. */

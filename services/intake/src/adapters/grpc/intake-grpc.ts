@@ -18,6 +18,7 @@ import { MergeRuleError } from '../../domain/merge.js';
 import { IntakeError } from '../../app/errors.js';
 import { MAX_TREND_RANGE_MS, type Idempotency, type IntakeService } from '../../app/intake-service.js';
 import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
+import { parseIncidentFilter, parseIncidentOrder } from '../../domain/incident-filter.js';
 import type { Clock } from '../../app/ports.js';
 import { BadCursorError } from '../mongo/incident-store.js';
 import {
@@ -130,11 +131,15 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         if (req.status !== intakeV1.IncidentStatus.INCIDENT_STATUS_UNSPECIFIED && !statusFilter) {
           v.fail('status', 'is not a known status', 'UNKNOWN_STATUS');
         }
+        const filter = v.parsed('filter', req.filter, parseIncidentFilter, 'INVALID_FILTER');
+        const order = v.parsed('order_by', req.orderBy, parseIncidentOrder, 'INVALID_ORDER_BY');
         v.check();
         const page = await service.listIncidents(caller, {
           limit: req.pageSize || 20,
           ...(req.pageToken ? { cursor: req.pageToken } : {}),
           ...(statusFilter ? { status: statusFilter } : {}),
+          ...(filter ? { filter } : {}),
+          ...(order ? { order } : {}),
         });
         return { incidents: page.incidents.map(incidentToProto), nextPageToken: page.next ?? '' };
       },

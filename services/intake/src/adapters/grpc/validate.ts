@@ -1,6 +1,7 @@
 import {
   classification as toClassification,
   controlCharacterProblem,
+  FilterError,
   invalidNcissInputs,
   isSector,
   normaliseIndicator,
@@ -53,6 +54,19 @@ export class Validator {
   fail(field: string, description: string, reason: string): undefined {
     this.violations.push({ field, description, reason });
     return undefined;
+  }
+
+  /**
+   * A value in a small language (a filter, an ordering), parsed; a `FilterError` becomes a
+   * violation of the field naming the position and what was expected there.
+   */
+  parsed<T>(field: string, text: string, parse: (text: string) => T, reason: string): T | undefined {
+    try {
+      return parse(text);
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      return this.fail(field, error.message, reason);
+    }
   }
 
   /** Free text; one line (a title) unless `multiline` (a description, a reason). */

@@ -1,9 +1,9 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { ensureIndexes, GroupCommit, type OutboxAnnouncer } from '@beacon/platform';
 import type { IncidentScope } from '../../domain/access.js';
-import type { Incident, IncidentStatus } from '../../domain/incident.js';
+import type { Incident } from '../../domain/incident.js';
 import type { Change } from '../../domain/rules.js';
-import type { IncidentPage, IncidentStore, PendingAudit } from '../../app/ports.js';
+import type { IncidentListOptions, IncidentPage, IncidentStore, PendingAudit } from '../../app/ports.js';
 import {
   auditRecordFromDoc,
   auditRecordToDoc,
@@ -12,7 +12,10 @@ import {
   tlpRank,
   type IncidentDoc,
 } from './documents.js';
+import { afterCursor, encodeCursor, filterQuery, sortKeys, sortSpec } from './incident-query.js';
 import { outboxUpdate, type EventEncoder } from './outbox.js';
+
+export { BadCursorError } from './incident-query.js';
 
 /**
  * The policy's read scope as a query, so a list never loads what the caller may not see: for
@@ -41,14 +44,10 @@ export function scopeFilter(scope: IncidentScope): Filter<IncidentDoc> | undefin
   }
 }
 
-interface Cursor {
-  readonly openedAt: string;
-  readonly id: string;
-}
-
 export class MongoIncidentStore implements IncidentStore {
   readonly collection: Collection<IncidentDoc>;
   readonly #writes: GroupCommit<IncidentDoc>;
+  readonly #db: Db;
 
   constructor(
     db: Db,
@@ -60,11 +59,29 @@ export class MongoIncidentStore implements IncidentStore {
     private readonly relay?: OutboxAnnouncer,
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
+    this.#db = db;
     this.#writes = new GroupCommit(this.collection);
   }
 
-  async init(): Promise<void> {
+  /**
+   * The newest-first index everywhere; on MongoDB also one per selective filter and order of
+   * `list`. FerretDB 1.24 on SQLite serves only `_id` lookups from an index and scans for the
+   * rest, so there they would only slow every write and are left out.
+   */
+  async init(): Promise<{ secondaryIndexes: boolean }> {
     await ensureIndexes(this.collection, [{ key: { openedAt: -1, _id: -1 }, name: 'newest' }]);
+    const info = await this.#db.command({ buildInfo: 1 }).catch(() => ({}));
+    if ('ferretdbVersion' in info) return { secondaryIndexes: false };
+    const newest = { openedAt: -1, _id: -1 } as const;
+    await ensureIndexes(this.collection, [
+      { key: { status: 1, ...newest }, name: 'by_status' },
+      { key: { sectors: 1, ...newest }, name: 'by_sector' },
+      { key: { jurisdictions: 1, ...newest }, name: 'by_jurisdiction' },
+      { key: { 'classification.rsitClass': 1, ...newest }, name: 'by_rsit_class' },
+      { key: { 'severity.level': -1, ...newest }, name: 'by_nciss_level' },
+      { key: { updatedAt: -1, _id: -1 }, name: 'recently_updated' },
+    ]);
+    return { secondaryIndexes: true };
   }
 
   async get(id: string): Promise<Incident | undefined> {
@@ -165,53 +182,29 @@ export class MongoIncidentStore implements IncidentStore {
     }));
   }
 
-  async list(
-    scope: IncidentScope,
-    options: { limit: number; cursor?: string; status?: IncidentStatus },
-  ): Promise<IncidentPage> {
+  /**
+   * A page of the incidents in scope that match, in the order asked (newest first by default).
+   * The scope is one operand of the `$and`: the filter can only narrow it.
+   */
+  async list(scope: IncidentScope, options: IncidentListOptions): Promise<IncidentPage> {
     const filter = scopeFilter(scope);
     if (!filter) return { incidents: [] };
+    const query = { status: options.status, filter: options.filter, order: options.order };
+    const keys = sortKeys(options.order);
     const and: Filter<IncidentDoc>[] = [filter];
     if (options.status) and.push({ status: options.status });
-    if (options.cursor) {
-      const after = decodeCursor(options.cursor);
-      const openedAt = new Date(after.openedAt);
-      and.push({ $or: [{ openedAt: { $lt: openedAt } }, { openedAt, _id: { $lt: after.id } }] });
-    }
+    if (options.filter) and.push(filterQuery(options.filter));
+    if (options.cursor) and.push(afterCursor(options.cursor, keys, query));
     const docs = await this.collection
       .find({ $and: and })
-      .sort({ openedAt: -1, _id: -1 })
+      .sort(sortSpec(keys))
       .limit(options.limit + 1)
       .toArray();
-    const incidents = docs.slice(0, options.limit).map(incidentFromDoc);
-    const last = incidents.at(-1);
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1);
+    const incidents = page.map(incidentFromDoc);
     return docs.length > options.limit && last
-      ? { incidents, next: encodeCursor({ openedAt: last.openedAt.toISOString(), id: last.id }) }
+      ? { incidents, next: encodeCursor(last, keys, query) }
       : { incidents };
   }
-}
-
-/** Thrown for a page token that is not one this service issued. */
-export class BadCursorError extends Error {
-  override readonly name = 'BadCursorError';
-}
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(token: string): Cursor {
-  try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (
-      typeof value.openedAt === 'string' &&
-      typeof value.id === 'string' &&
-      !Number.isNaN(Date.parse(value.openedAt))
-    ) {
-      return { openedAt: value.openedAt, id: value.id };
-    }
-  } catch {
-    // fall through
-  }
-  throw new BadCursorError('the page token is not valid');
 }

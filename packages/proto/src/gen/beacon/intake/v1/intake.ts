@@ -296,8 +296,25 @@ export interface ListIncidentsRequest {
   pageSize: number;
   /** From the previous response's next_page_token. */
   pageToken: string;
-  /** Only incidents in this status, when set. */
+  /** Only incidents in this status, when set (ANDed with filter). */
   status: IncidentStatus;
+  /**
+   * An AIP-160 filter (at most 2,000 characters and 32 restrictions), e.g.
+   * `sectors:"energy" AND jurisdictions:"DE" AND nciss_level >= 3`. Fields: status, label
+   * (or tlp; ordered CLEAR < GREEN < AMBER < AMBER+STRICT < RED), sectors and jurisdictions
+   * (`:` holds; `:*` not empty; a country holds its subdivisions, "DE" matches "DE-BY"),
+   * rsit_class, rsit_type, nciss_level (0-5 or its name), nciss_score (0-100), opened_at,
+   * updated_at and aware_at (RFC 3339, quoted), title (`:` contains, ignoring case). AND, OR
+   * (binding tighter than AND), NOT or `-`, and parentheses; `=`, `!=`, `<`, `<=`, `>`, `>=`.
+   */
+  filter: string;
+  /**
+   * An AIP-132 ordering, e.g. `nciss_level desc, opened_at`: any of opened_at, updated_at,
+   * aware_at, nciss_level, nciss_score and label, each ascending unless followed by `desc`.
+   * Empty: `opened_at desc`. A page token holds only for the filter, order and status it came
+   * with.
+   */
+  orderBy: string;
 }
 
 export interface ListIncidentsResponse {
@@ -1988,7 +2005,7 @@ export const GetIncidentResponse: MessageFns<GetIncidentResponse> = {
 };
 
 function createBaseListIncidentsRequest(): ListIncidentsRequest {
-  return { pageSize: 0, pageToken: "", status: 0 };
+  return { pageSize: 0, pageToken: "", status: 0, filter: "", orderBy: "" };
 }
 
 export const ListIncidentsRequest: MessageFns<ListIncidentsRequest> = {
@@ -2001,6 +2018,12 @@ export const ListIncidentsRequest: MessageFns<ListIncidentsRequest> = {
     }
     if (message.status !== 0) {
       writer.uint32(24).int32(message.status);
+    }
+    if (message.filter !== "") {
+      writer.uint32(34).string(message.filter);
+    }
+    if (message.orderBy !== "") {
+      writer.uint32(42).string(message.orderBy);
     }
     return writer;
   },
@@ -2042,6 +2065,22 @@ export const ListIncidentsRequest: MessageFns<ListIncidentsRequest> = {
             message.status = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.filter = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.orderBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2067,6 +2106,12 @@ export const ListIncidentsRequest: MessageFns<ListIncidentsRequest> = {
         ? globalThis.String(object.page_token)
         : "",
       status: isSet(object.status) ? incidentStatusFromJSON(object.status) : 0,
+      filter: isSet(object.filter) ? globalThis.String(object.filter) : "",
+      orderBy: isSet(object.orderBy)
+        ? globalThis.String(object.orderBy)
+        : isSet(object.order_by)
+        ? globalThis.String(object.order_by)
+        : "",
     };
   },
 
@@ -2081,6 +2126,12 @@ export const ListIncidentsRequest: MessageFns<ListIncidentsRequest> = {
     if (message.status !== 0) {
       obj.status = incidentStatusToJSON(message.status);
     }
+    if (message.filter !== "") {
+      obj.filter = message.filter;
+    }
+    if (message.orderBy !== "") {
+      obj.orderBy = message.orderBy;
+    }
     return obj;
   },
 
@@ -2092,6 +2143,8 @@ export const ListIncidentsRequest: MessageFns<ListIncidentsRequest> = {
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     message.status = object.status ?? 0;
+    message.filter = object.filter ?? "";
+    message.orderBy = object.orderBy ?? "";
     return message;
   },
 };
@@ -4743,7 +4796,11 @@ export const IntakeServiceService = {
     responseSerialize: (value: GetIncidentResponse): Buffer => Buffer.from(GetIncidentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetIncidentResponse => GetIncidentResponse.decode(value),
   },
-  /** Incidents the caller may see, newest first, a page at a time. */
+  /**
+   * Incidents the caller may see, a page at a time: narrowed by an AIP-160 filter, ordered by
+   * an AIP-132 order_by (newest first by default). The filter only narrows what the caller may
+   * read; an invalid filter or order_by is INVALID_ARGUMENT naming the position at fault.
+   */
   listIncidents: {
     path: "/beacon.intake.v1.IntakeService/ListIncidents" as const,
     requestStream: false as const,
@@ -4921,7 +4978,11 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
   /** Opens an incident directly (coordinators). */
   openIncident: handleUnaryCall<OpenIncidentRequest, OpenIncidentResponse>;
   getIncident: handleUnaryCall<GetIncidentRequest, GetIncidentResponse>;
-  /** Incidents the caller may see, newest first, a page at a time. */
+  /**
+   * Incidents the caller may see, a page at a time: narrowed by an AIP-160 filter, ordered by
+   * an AIP-132 order_by (newest first by default). The filter only narrows what the caller may
+   * read; an invalid filter or order_by is INVALID_ARGUMENT naming the position at fault.
+   */
   listIncidents: handleUnaryCall<ListIncidentsRequest, ListIncidentsResponse>;
   /**
    * Moves an incident along its lifecycle; refused when the transition is not allowed or the
@@ -5025,7 +5086,11 @@ export interface IntakeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetIncidentResponse) => void,
   ): ClientUnaryCall;
-  /** Incidents the caller may see, newest first, a page at a time. */
+  /**
+   * Incidents the caller may see, a page at a time: narrowed by an AIP-160 filter, ordered by
+   * an AIP-132 order_by (newest first by default). The filter only narrows what the caller may
+   * read; an invalid filter or order_by is INVALID_ARGUMENT naming the position at fault.
+   */
   listIncidents(
     request: ListIncidentsRequest,
     callback: (error: ServiceError | null, response: ListIncidentsResponse) => void,
