@@ -140,7 +140,14 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
     if (!route.body) {
       for (const [name, schema] of Object.entries(inputSchema.properties)) {
         if (pathParams.includes(name) || schema['deprecated']) continue;
-        parameters.push({ name, in: 'query', required: false, schema: stripDescription(schema) });
+        // The field's comment documents the parameter (a filter's grammar, a page token's use).
+        parameters.push({
+          name,
+          in: 'query',
+          required: false,
+          ...(typeof schema['description'] === 'string' ? { description: schema['description'] } : {}),
+          schema: stripDescription(schema),
+        });
       }
     }
     if (route.idempotent) {

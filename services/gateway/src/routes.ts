@@ -51,7 +51,8 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/v1/incidents',
     body: false,
-    summary: 'Incidents the caller may see, newest first',
+    summary:
+      'Incidents the caller may see, by an AIP-160 filter and AIP-132 orderBy (newest first by default)',
   },
   {
     service: INTAKE,
