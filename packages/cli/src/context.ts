@@ -32,6 +32,8 @@ export interface Command {
   /** What follows the name in the usage line. */
   readonly synopsis: string;
   readonly summary: string;
+  /** More for `beacon <command> --help` only: formats, fields, examples. */
+  readonly details?: string;
   readonly options: ParseArgsOptionsConfig;
   /** Names of its positional arguments, each required. */
   readonly args: readonly string[];

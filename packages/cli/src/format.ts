@@ -65,17 +65,24 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 const TITLE_WIDTH = 50;
+const LIST_WIDTH = 32;
+
+/** A list as one cell: comma-separated, cut to `width`; `-` when empty. */
+const listCell = (items: readonly string[] | undefined, width = LIST_WIDTH) =>
+  items && items.length > 0 ? truncate(items.join(','), width) : '-';
 
 /** The compact list view: one incident a line. */
 export function incidentTable(incidents: readonly IncidentJson[]): string {
   if (incidents.length === 0) return 'no incidents\n';
   return table(
-    ['ID', 'STATUS', 'TLP', 'SEVERITY', 'VERSION', 'TITLE'],
+    ['ID', 'STATUS', 'TLP', 'NCISS', 'SECTORS', 'JURISDICTIONS', 'VERSION', 'TITLE'],
     incidents.map((i) => [
       i.id,
       statusName(i.status),
       tlpName(i.tlp),
       severityText(i, false),
+      listCell(i.sectors),
+      listCell(i.jurisdictions, 24),
       String(Number(i.version ?? 0)),
       truncate(i.title ?? '', TITLE_WIDTH),
     ]),

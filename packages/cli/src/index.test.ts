@@ -223,22 +223,24 @@ describe('output', () => {
     ]);
   });
 
-  it('lists incidents as an aligned table, titles cut to fit', () => {
+  it('lists incidents as an aligned table with level, sectors and jurisdictions, long cells cut to fit', () => {
     const text = incidentTable([
       {
         id: 'inc_1',
         status: 'INCIDENT_STATUS_ACTIVE',
         tlp: 'TLP_AMBER_STRICT',
         severity: { level: 3, levelName: 'high', score: 61 },
+        sectors: ['energy', 'communications', 'water-and-wastewater'],
+        jurisdictions: ['DE-BY', 'UA'],
         version: '4',
         title: 'x'.repeat(80),
       },
       { id: 'inc_22', status: 'INCIDENT_STATUS_REPORTED', tlp: 'TLP_GREEN', title: 'short' },
     ]);
     expect(text.split('\n')).toEqual([
-      'ID      STATUS    TLP           SEVERITY  VERSION  TITLE',
-      `inc_1   ACTIVE    AMBER+STRICT  3 high    4        ${'x'.repeat(49)}…`,
-      'inc_22  REPORTED  GREEN         0         0        short',
+      'ID      STATUS    TLP           NCISS   SECTORS                           JURISDICTIONS  VERSION  TITLE',
+      `inc_1   ACTIVE    AMBER+STRICT  3 high  energy,communications,water-and…  DE-BY,UA       4        ${'x'.repeat(49)}…`,
+      'inc_22  REPORTED  GREEN         0       -                                 -              0        short',
       '',
     ]);
   });

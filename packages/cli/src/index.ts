@@ -83,7 +83,8 @@ function usage(): string {
 }
 
 function commandUsage(command: Command): string {
-  return `usage: beacon ${command.name} ${command.synopsis}\n\n${command.summary}\n`;
+  const details = command.details ? `\n${command.details.trimEnd()}\n` : '';
+  return `usage: beacon ${command.name} ${command.synopsis}\n\n${command.summary}\n${details}`;
 }
 
 /** The first positional arguments, skipping flags and the values of flags that take one. */

@@ -276,9 +276,11 @@ describe('beacon incidents', () => {
     const listed = await cli.beacon(['incidents', 'list'], { env });
     expect(listed.code).toBe(0);
     const rows = listed.stdout.trimEnd().split('\n');
-    expect(rows[0]).toMatch(/^ID +STATUS +TLP +SEVERITY +VERSION +TITLE$/);
+    expect(rows[0]).toMatch(/^ID +STATUS +TLP +NCISS +SECTORS +JURISDICTIONS +VERSION +TITLE$/);
     expect(rows.slice(1)).toEqual([
-      expect.stringMatching(new RegExp(`^${id} +REPORTED +AMBER +\\d \\w+ +1 +Ransomware`)),
+      expect.stringMatching(
+        new RegExp(`^${id} +REPORTED +AMBER +\\d \\w+ +water-and-wastewater +DE +1 +Ransomware`),
+      ),
     ]);
 
     const moved = await cli.beacon(
@@ -314,6 +316,103 @@ describe('beacon incidents', () => {
     const usage = await cli.beacon(['incidents', 'transition', id!, '--to', 'ACTIVE'], { env });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--version is required/);
+  });
+
+  test('lists by --filter and --order-by, with sectors, jurisdictions and level; a bad filter names its position', async ({
+    cli,
+  }) => {
+    const env = { BEACON_TOKEN: await cli.coordinatorToken() };
+    const baseline = {
+      functionalImpact: 'none',
+      observedActivity: 'none',
+      location: 'unknown',
+      actor: 'unknown',
+      informationImpact: 'none',
+      recoverability: 'regular',
+      crossSectorDependency: 'none',
+      potentialImpact: 'none',
+    };
+    const severe = {
+      ...baseline,
+      functionalImpact: 'denial-critical',
+      observedActivity: 'effect',
+      location: 'safety-systems',
+      recoverability: 'not-recoverable',
+      crossSectorDependency: 'high',
+      potentialImpact: 'very-high',
+    };
+    const ids: Record<string, string> = {};
+    for (const [name, title, sectors, jurisdictions, severityInputs] of [
+      ['pipeline', 'Pipeline ransomware', ['energy'], ['DE-BY'], baseline],
+      ['modem', 'Satellite modem wiper', ['communications', 'energy'], ['DE', 'UA'], severe],
+      ['bank', 'Bank phishing', ['financial-services'], ['FR'], severe],
+    ] as const) {
+      const file = await cli.file(
+        `${name}.json`,
+        JSON.stringify({
+          title,
+          tlp: 'TLP_GREEN',
+          classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+          sectors,
+          jurisdictions,
+          severityInputs,
+          awareAt: new Date(Date.now() - 3_600_000).toISOString(),
+        }),
+      );
+      const opened = await cli.beacon(['--json', 'incidents', 'open', '--file', file], { env });
+      expect(opened).toMatchObject({ code: 0, stderr: '' });
+      ids[name] = (JSON.parse(opened.stdout) as { incident: { id: string } }).incident.id;
+    }
+
+    const listed = await cli.beacon(
+      [
+        'incidents',
+        'list',
+        '--filter',
+        'sectors:"energy" AND jurisdictions:"DE"',
+        '--order-by',
+        'nciss_level desc, opened_at',
+      ],
+      { env },
+    );
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const rows = listed.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^ID +STATUS +TLP +NCISS +SECTORS +JURISDICTIONS +VERSION +TITLE$/);
+    // The severe one first; a country's filter finds its subdivision (DE-BY) too.
+    expect(rows.slice(1)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${ids['modem']} +REPORTED +GREEN +[45] \\w+ +communications,energy +DE,UA +1 +Satellite`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(`^${ids['pipeline']} +REPORTED +GREEN +0 baseline +energy +DE-BY +1 +Pipeline`),
+      ),
+    ]);
+    const json = await cli.beacon(
+      ['--json', 'incidents', 'list', '--filter', 'nciss_level >= 4 OR title:"RANSOM"'],
+      {
+        env,
+      },
+    );
+    expect((JSON.parse(json.stdout) as { incidents: { id: string }[] }).incidents.map((i) => i.id)).toEqual([
+      ids['bank'],
+      ids['modem'],
+      ids['pipeline'],
+    ]);
+
+    const bad = await cli.beacon(['incidents', 'list', '--filter', 'sectors:"energy" AND'], { env });
+    expect(bad).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'error 400 Invalid Argument: invalid request\n' +
+        '  filter: position 21: expected a field name, "(" or NOT, found the end of the filter [INVALID_FILTER]\n',
+    });
+    const help = await cli.beacon(['incidents', 'list', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--filter 'EXPR'");
+    expect(help.stdout).toContain('a country holds its subdivisions: "DE" matches DE-BY');
   });
 
   test('merges one incident into another, once however often it is asked', async ({ cli }) => {

@@ -31,9 +31,27 @@ const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
 export const listCommand: Command = {
   name: 'incidents list',
-  synopsis: '[--status STATUS] [--page-size N] [--page-token TOKEN] [--all]',
-  summary: 'incidents you may see, newest first (--all follows every page)',
+  synopsis:
+    "[--filter 'EXPR'] [--order-by 'FIELD [desc], …'] [--status STATUS] [--page-size N] [--page-token TOKEN] [--all]",
+  summary: 'incidents you may see, newest first unless --order-by (--all follows every page)',
+  details: `--filter takes an AIP-160 expression (quote it for the shell), e.g.
+  --filter 'sectors:"energy" AND jurisdictions:"DE" AND nciss_level >= 3'
+fields:
+  status         reported, triage, active, contained, resolved, closed (= != :)
+  label, tlp     CLEAR < GREEN < AMBER < AMBER+STRICT < RED (= != < <= > >=)
+  sectors        holds a CISA sector: sectors:"energy"; sectors:* is not empty
+  jurisdictions  holds an ISO 3166 code; a country holds its subdivisions: "DE" matches DE-BY
+  rsit_class, rsit_type   an RSIT class or type (= != :)
+  nciss_level    0-5 or baseline, low, medium, high, severe, emergency (= != < <= > >=)
+  nciss_score    0-100
+  opened_at, updated_at, aware_at   RFC 3339, quoted: opened_at >= "2026-01-31T00:00:00Z"
+  title          contains the text, ignoring case: title:"ransom"
+combine with AND, OR (binds tighter than AND), NOT or -, and parentheses.
+--order-by takes fields with an optional desc, e.g. --order-by 'nciss_level desc, opened_at';
+fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
   options: {
+    filter: { type: 'string' },
+    'order-by': { type: 'string' },
     status: { type: 'string' },
     'page-size': { type: 'string' },
     'page-token': { type: 'string' },
@@ -43,6 +61,9 @@ export const listCommand: Command = {
   async run(context) {
     const status = optional(context, 'status', (text) => parseStatus('status', text));
     const pageSize = optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 100));
+    // Checked by the gateway, which names the position of anything wrong in them.
+    const filter = context.string('filter');
+    const orderBy = context.string('order-by');
     const all = context.flag('all');
     const client = context.client();
     const incidents: IncidentJson[] = [];
@@ -51,7 +72,7 @@ export const listCommand: Command = {
     let page: ListResponse;
     do {
       page = await client.call<ListResponse>('GET', '/v1/incidents', {
-        query: { pageSize, pageToken, status },
+        query: { pageSize, pageToken, status, filter, orderBy },
       });
       incidents.push(...(page.incidents ?? []));
       pageToken = page.nextPageToken;
