@@ -1,6 +1,5 @@
 import {
   ALL_COMPARATORS,
-  countryOf,
   isSector,
   isWithin,
   NCISS_LEVELS,
@@ -53,7 +52,6 @@ export type IncidentFilterValues = {
 };
 
 export type IncidentFilter = FilterExpr<IncidentFilterValues>;
-export type IncidentFilterField = keyof IncidentFilterValues;
 
 const EQUALITY: readonly Comparator[] = ['=', '!=', ':'];
 const ORDERED: readonly Comparator[] = ALL_COMPARATORS;
@@ -272,7 +270,3 @@ function compare<T extends string | number>(actual: T, comparator: Comparator, e
       return actual >= expected;
   }
 }
-
-/** A country's code when the jurisdiction is one (it then stands for its subdivisions too). */
-export const countryCode = (jurisdiction: Jurisdiction): Jurisdiction | undefined =>
-  countryOf(jurisdiction) === jurisdiction ? jurisdiction : undefined;
