@@ -16,6 +16,9 @@ import {
   mayJoin,
   mayMerge,
   mayIssueMerges,
+  mayListEngagementsOf,
+  mayReadResponse,
+  mayReadResponses,
   agenciesLosingAccess,
   mayRead,
   mayReadRelation,
@@ -234,6 +237,42 @@ describe('changing incidents', () => {
     expect(mayAcknowledge(person(['coordinator'], 'GREEN'), 'police-b', amber)).toBe(false);
     expect(mayAcknowledgeFor(person(['auditor'], 'RED'), 'police-b')).toBe(false);
     expect(mayAcknowledgeFor(person(['victim_officer'], 'RED', 'police-b'), 'police-b')).toBe(false);
+  });
+
+  it('shows a response to the centre and to the agencies engaged on it now, never more', () => {
+    fc.assert(
+      fc.property(principal, incident, (caller, object) => {
+        if (!mayReadResponse(caller, object)) return;
+        expect(mayRead(caller, object)).toBe(true);
+        expect(mayReadResponses(caller)).toBe(true);
+        const centre = caller.roles.includes('coordinator') || caller.roles.includes('auditor');
+        if (!centre) expect(object.engagedAgencyIds).toContain(caller.agencyId);
+      }),
+    );
+    const amber = { tlp: 'AMBER' as const, sourceAgencyId: 'cert-a', engagedAgencyIds: ['police-b'] };
+    const police = person(['agency_analyst'], 'RED', 'police-b');
+    expect(mayReadResponse(police, amber)).toBe(true);
+    expect(mayReadResponse(person(['agency_admin'], 'AMBER', 'police-b'), amber)).toBe(true);
+    // Disengaged, cleared below the label, or merely able to read a GREEN incident: not shown.
+    expect(mayReadResponse(police, { ...amber, engagedAgencyIds: [] })).toBe(false);
+    expect(mayReadResponse({ ...police, clearance: 'GREEN' }, amber)).toBe(false);
+    expect(mayReadResponse(police, { ...amber, tlp: 'GREEN', engagedAgencyIds: ['water-c'] })).toBe(false);
+    // The source agency reads the incident, but is not engaged on the response.
+    expect(mayReadResponse(person(['agency_analyst'], 'RED', 'cert-a'), amber)).toBe(false);
+    expect(mayReadResponse(person(['coordinator'], 'AMBER'), amber)).toBe(true);
+    expect(mayReadResponse(person(['auditor'], 'GREEN'), amber)).toBe(false);
+    expect(mayReadResponses(person(['victim_officer'], 'RED', 'police-b'))).toBe(false);
+    expect(mayReadResponses(process('workflows'))).toBe(false);
+  });
+
+  it("lists an agency's engagements to its own people and to the centre only", () => {
+    expect(mayListEngagementsOf(person(['agency_analyst'], 'GREEN', 'police-b'), 'police-b')).toBe(true);
+    expect(mayListEngagementsOf(person(['agency_admin'], 'RED', 'police-b'), 'police-b')).toBe(true);
+    expect(mayListEngagementsOf(person(['agency_analyst'], 'RED', 'police-b'), 'cert-a')).toBe(false);
+    expect(mayListEngagementsOf(person(['victim_officer'], 'RED', 'police-b'), 'police-b')).toBe(false);
+    expect(mayListEngagementsOf(person(['coordinator'], 'CLEAR'), 'cert-a')).toBe(true);
+    expect(mayListEngagementsOf(person(['auditor'], 'RED'), 'cert-a')).toBe(true);
+    expect(mayListEngagementsOf(process('workflows'), 'cert-a')).toBe(false);
   });
 
   it('shows a possible relation only to coordinators cleared for both incidents', () => {

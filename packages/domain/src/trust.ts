@@ -196,6 +196,41 @@ export function mayAcknowledge(caller: Principal, agencyId: string, incident: Re
   return mayAcknowledgeFor(caller, agencyId) && mayRead(caller, incident);
 }
 
+/**
+ * Whether the caller may ever read a response (an incident's engagements, deadlines and
+ * timeline), whatever the incident: the coordination centre, and agencies' analysts and admins
+ * (on an incident their agency is engaged on: `mayReadResponse`). The role half, for refusing
+ * a caller outright before any incident is looked at.
+ */
+export function mayReadResponses(caller: Principal): boolean {
+  if (isCoordinationCentre(caller)) return true;
+  return hasRole(caller, 'agency_analyst', 'agency_admin') && caller.agencyId !== undefined;
+}
+
+/**
+ * Reading an incident's response: the coordination centre within its clearance; an agency's
+ * analysts and admins while their agency is engaged on the incident now and they may read it.
+ * A response tells who else is engaged, every deadline and every step taken, which is the
+ * engaged agencies' business, not the community's: a GREEN incident's response is not shown to
+ * an agency that merely may read the incident. Commands stay the coordinators' (`mayCommand`).
+ */
+export function mayReadResponse(caller: Principal, incident: Recipients): boolean {
+  if (!mayReadResponses(caller) || !mayRead(caller, incident)) return false;
+  if (isCoordinationCentre(caller)) return true;
+  return caller.agencyId !== undefined && incident.engagedAgencyIds.includes(caller.agencyId);
+}
+
+/**
+ * Whether the caller may list this agency's engagements (which incidents engage it, how far
+ * each stands): the agency's own analysts and admins, and the coordination centre for any
+ * agency. Decided by role and agency alone, the same for every agency id, so a refusal tells
+ * nothing; each engagement listed is then shown only if the caller may read its incident now.
+ */
+export function mayListEngagementsOf(caller: Principal, agencyId: string): boolean {
+  if (isCoordinationCentre(caller)) return true;
+  return hasRole(caller, 'agency_analyst', 'agency_admin') && caller.agencyId === agencyId;
+}
+
 /** Filing reports: coordinators, and agencies' analysts and admins for their own agency. */
 export function mayFileReports(caller: Principal): boolean {
   if (hasRole(caller, 'coordinator')) return true;
