@@ -518,6 +518,14 @@ export const ROUTES: readonly Route[] = [
   },
   {
     service: RESPONSE,
+    rpc: 'ListAgencyEngagements',
+    method: 'GET',
+    path: '/v1/agencies/{agency_id}/engagements',
+    body: false,
+    summary: "An agency's engagements: state, deadlines, escalation step, acknowledgement",
+  },
+  {
+    service: RESPONSE,
     rpc: 'AcknowledgeEngagement',
     method: 'POST',
     path: '/v1/responses/{incident_id}/agencies/{agency_id}:acknowledge',

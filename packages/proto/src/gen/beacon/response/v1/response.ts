@@ -186,7 +186,18 @@ export interface Engagement {
   timeToAcknowledgeSeconds: number;
   /** feed, grpc, webhook-link, email-link, coordinator or agency. */
   via: string;
-  startedAt?: Date | undefined;
+  startedAt?:
+    | Date
+    | undefined;
+  /** When the contact last notified was notified. */
+  notifiedAt?:
+    | Date
+    | undefined;
+  /**
+   * Who acknowledged through the response API (the token's subject); empty for acknowledgements
+   * from the feed or a link, which name only the agency.
+   */
+  acknowledgedBy: string;
 }
 
 export interface Regime {
@@ -355,6 +366,102 @@ export interface RecordRansomPaymentResponse {
   status?: ResponseStatus | undefined;
 }
 
+export interface ListAgencyEngagementsRequest {
+  agencyId: string;
+  /** 1 to 100; 25 when 0. */
+  pageSize: number;
+  /** From the previous page's next_page_token, with the same agency_id. */
+  pageToken: string;
+}
+
+export interface ListAgencyEngagementsResponse {
+  /**
+   * May hold fewer than page_size (engagements the caller may not read are left out) even when
+   * more follow: the list ends only where next_page_token is empty.
+   */
+  engagements: AgencyEngagement[];
+  nextPageToken: string;
+}
+
+/** One agency's engagement on one incident, as the agency needs it. */
+export interface AgencyEngagement {
+  incidentId: string;
+  /** The incident as intake shows it to the caller now. */
+  incidentTitle: string;
+  tlp: Tlp;
+  phase: ResponsePhase;
+  ncissLevel: number;
+  /**
+   * ENGAGING, NOTIFIED (waiting for an acknowledgement), ACKNOWLEDGED, UNACKNOWLEDGED (nobody
+   * answered after the whole chain) or REMOVED (disengaged).
+   */
+  state: EngagementState;
+  /** Why the response engaged it. */
+  reasons: string[];
+  startedAt?: Date | undefined;
+  escalation?:
+    | EscalationStep
+    | undefined;
+  /**
+   * While NOTIFIED: when the contact notified must acknowledge before the engagement moves to
+   * the next contact of the chain (it follows the incident's severity).
+   */
+  acknowledgeBy?:
+    | Date
+    | undefined;
+  /** Once ACKNOWLEDGED. */
+  acknowledgement?:
+    | EngagementAcknowledgement
+    | undefined;
+  /**
+   * The response's regulatory reports not yet filed, soonest first: the deadlines the incident
+   * runs against.
+   */
+  regulatoryDeadlines: RegulatoryDeadline[];
+}
+
+/** How far up the agency's contact chain the engagement went. */
+export interface EscalationStep {
+  /**
+   * The contact notified last: its rank in the chain (0 first), role and agency (another one's
+   * for a national SPOC).
+   */
+  contactRank: number;
+  role: string;
+  notifiedAgencyId: string;
+  /** Pass over the chain, from 1. */
+  round: number;
+  noticesSent: number;
+  /** Past the first contact of the first round. */
+  escalated: boolean;
+  notifiedAt?: Date | undefined;
+}
+
+export interface EngagementAcknowledgement {
+  at?:
+    | Date
+    | undefined;
+  /** feed, grpc, webhook-link, email-link, coordinator or agency. */
+  via: string;
+  /** The person, when acknowledged through the response API. */
+  by: string;
+  /** From the first notice to the acknowledgement. */
+  timeToAcknowledgeSeconds: number;
+}
+
+export interface RegulatoryDeadline {
+  /** e.g. nis2-early-warning. */
+  obligation: string;
+  /** NIS2, CIRCIA or CER. */
+  regime: string;
+  title: string;
+  dueAt?:
+    | Date
+    | undefined;
+  /** OPEN or OVERDUE. */
+  state: ObligationState;
+}
+
 export interface ResolveRequest {
   incidentId: string;
   /** What was done; it goes into the final reports. */
@@ -379,6 +486,8 @@ function createBaseEngagement(): Engagement {
     timeToAcknowledgeSeconds: 0,
     via: "",
     startedAt: undefined,
+    notifiedAt: undefined,
+    acknowledgedBy: "",
   };
 }
 
@@ -419,6 +528,12 @@ export const Engagement: MessageFns<Engagement> = {
     }
     if (message.startedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(98).fork()).join();
+    }
+    if (message.notifiedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.notifiedAt), writer.uint32(106).fork()).join();
+    }
+    if (message.acknowledgedBy !== "") {
+      writer.uint32(114).string(message.acknowledgedBy);
     }
     return writer;
   },
@@ -532,6 +647,22 @@ export const Engagement: MessageFns<Engagement> = {
             message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.notifiedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.acknowledgedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -586,6 +717,16 @@ export const Engagement: MessageFns<Engagement> = {
         : isSet(object.started_at)
         ? fromJsonTimestamp(object.started_at)
         : undefined,
+      notifiedAt: isSet(object.notifiedAt)
+        ? fromJsonTimestamp(object.notifiedAt)
+        : isSet(object.notified_at)
+        ? fromJsonTimestamp(object.notified_at)
+        : undefined,
+      acknowledgedBy: isSet(object.acknowledgedBy)
+        ? globalThis.String(object.acknowledgedBy)
+        : isSet(object.acknowledged_by)
+        ? globalThis.String(object.acknowledged_by)
+        : "",
     };
   },
 
@@ -627,6 +768,12 @@ export const Engagement: MessageFns<Engagement> = {
     if (message.startedAt !== undefined) {
       obj.startedAt = message.startedAt.toISOString();
     }
+    if (message.notifiedAt !== undefined) {
+      obj.notifiedAt = message.notifiedAt.toISOString();
+    }
+    if (message.acknowledgedBy !== "") {
+      obj.acknowledgedBy = message.acknowledgedBy;
+    }
     return obj;
   },
 
@@ -647,6 +794,8 @@ export const Engagement: MessageFns<Engagement> = {
     message.timeToAcknowledgeSeconds = object.timeToAcknowledgeSeconds ?? 0;
     message.via = object.via ?? "";
     message.startedAt = object.startedAt ?? undefined;
+    message.notifiedAt = object.notifiedAt ?? undefined;
+    message.acknowledgedBy = object.acknowledgedBy ?? "";
     return message;
   },
 };
@@ -3346,6 +3495,949 @@ export const RecordRansomPaymentResponse: MessageFns<RecordRansomPaymentResponse
   },
 };
 
+function createBaseListAgencyEngagementsRequest(): ListAgencyEngagementsRequest {
+  return { agencyId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListAgencyEngagementsRequest: MessageFns<ListAgencyEngagementsRequest> = {
+  encode(message: ListAgencyEngagementsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== "") {
+      writer.uint32(10).string(message.agencyId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgencyEngagementsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAgencyEngagementsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAgencyEngagementsRequest {
+    return {
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAgencyEngagementsRequest): unknown {
+    const obj: any = {};
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAgencyEngagementsRequest>, I>>(base?: I): ListAgencyEngagementsRequest {
+    return ListAgencyEngagementsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAgencyEngagementsRequest>, I>>(object: I): ListAgencyEngagementsRequest {
+    const message = createBaseListAgencyEngagementsRequest();
+    message.agencyId = object.agencyId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAgencyEngagementsResponse(): ListAgencyEngagementsResponse {
+  return { engagements: [], nextPageToken: "" };
+}
+
+export const ListAgencyEngagementsResponse: MessageFns<ListAgencyEngagementsResponse> = {
+  encode(message: ListAgencyEngagementsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.engagements) {
+      AgencyEngagement.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgencyEngagementsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAgencyEngagementsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engagements.push(AgencyEngagement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAgencyEngagementsResponse {
+    return {
+      engagements: globalThis.Array.isArray(object?.engagements)
+        ? object.engagements.map((e: any) => AgencyEngagement.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAgencyEngagementsResponse): unknown {
+    const obj: any = {};
+    if (message.engagements?.length) {
+      obj.engagements = message.engagements.map((e) => AgencyEngagement.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAgencyEngagementsResponse>, I>>(base?: I): ListAgencyEngagementsResponse {
+    return ListAgencyEngagementsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAgencyEngagementsResponse>, I>>(
+    object: I,
+  ): ListAgencyEngagementsResponse {
+    const message = createBaseListAgencyEngagementsResponse();
+    message.engagements = object.engagements?.map((e) => AgencyEngagement.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseAgencyEngagement(): AgencyEngagement {
+  return {
+    incidentId: "",
+    incidentTitle: "",
+    tlp: 0,
+    phase: 0,
+    ncissLevel: 0,
+    state: 0,
+    reasons: [],
+    startedAt: undefined,
+    escalation: undefined,
+    acknowledgeBy: undefined,
+    acknowledgement: undefined,
+    regulatoryDeadlines: [],
+  };
+}
+
+export const AgencyEngagement: MessageFns<AgencyEngagement> = {
+  encode(message: AgencyEngagement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentId !== "") {
+      writer.uint32(10).string(message.incidentId);
+    }
+    if (message.incidentTitle !== "") {
+      writer.uint32(18).string(message.incidentTitle);
+    }
+    if (message.tlp !== 0) {
+      writer.uint32(24).int32(message.tlp);
+    }
+    if (message.phase !== 0) {
+      writer.uint32(32).int32(message.phase);
+    }
+    if (message.ncissLevel !== 0) {
+      writer.uint32(40).int32(message.ncissLevel);
+    }
+    if (message.state !== 0) {
+      writer.uint32(48).int32(message.state);
+    }
+    for (const v of message.reasons) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.escalation !== undefined) {
+      EscalationStep.encode(message.escalation, writer.uint32(74).fork()).join();
+    }
+    if (message.acknowledgeBy !== undefined) {
+      Timestamp.encode(toTimestamp(message.acknowledgeBy), writer.uint32(82).fork()).join();
+    }
+    if (message.acknowledgement !== undefined) {
+      EngagementAcknowledgement.encode(message.acknowledgement, writer.uint32(90).fork()).join();
+    }
+    for (const v of message.regulatoryDeadlines) {
+      RegulatoryDeadline.encode(v!, writer.uint32(98).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgencyEngagement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgencyEngagement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.incidentTitle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tlp = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.phase = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ncissLevel = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reasons.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.escalation = EscalationStep.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.acknowledgeBy = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.acknowledgement = EngagementAcknowledgement.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.regulatoryDeadlines.push(RegulatoryDeadline.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgencyEngagement {
+    return {
+      incidentId: isSet(object.incidentId)
+        ? globalThis.String(object.incidentId)
+        : isSet(object.incident_id)
+        ? globalThis.String(object.incident_id)
+        : "",
+      incidentTitle: isSet(object.incidentTitle)
+        ? globalThis.String(object.incidentTitle)
+        : isSet(object.incident_title)
+        ? globalThis.String(object.incident_title)
+        : "",
+      tlp: isSet(object.tlp) ? tlpFromJSON(object.tlp) : 0,
+      phase: isSet(object.phase) ? responsePhaseFromJSON(object.phase) : 0,
+      ncissLevel: isSet(object.ncissLevel)
+        ? globalThis.Number(object.ncissLevel)
+        : isSet(object.nciss_level)
+        ? globalThis.Number(object.nciss_level)
+        : 0,
+      state: isSet(object.state) ? engagementStateFromJSON(object.state) : 0,
+      reasons: globalThis.Array.isArray(object?.reasons)
+        ? object.reasons.map((e: any) => globalThis.String(e))
+        : [],
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+      escalation: isSet(object.escalation) ? EscalationStep.fromJSON(object.escalation) : undefined,
+      acknowledgeBy: isSet(object.acknowledgeBy)
+        ? fromJsonTimestamp(object.acknowledgeBy)
+        : isSet(object.acknowledge_by)
+        ? fromJsonTimestamp(object.acknowledge_by)
+        : undefined,
+      acknowledgement: isSet(object.acknowledgement)
+        ? EngagementAcknowledgement.fromJSON(object.acknowledgement)
+        : undefined,
+      regulatoryDeadlines: globalThis.Array.isArray(object?.regulatoryDeadlines)
+        ? object.regulatoryDeadlines.map((e: any) => RegulatoryDeadline.fromJSON(e))
+        : globalThis.Array.isArray(object?.regulatory_deadlines)
+        ? object.regulatory_deadlines.map((e: any) => RegulatoryDeadline.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AgencyEngagement): unknown {
+    const obj: any = {};
+    if (message.incidentId !== "") {
+      obj.incidentId = message.incidentId;
+    }
+    if (message.incidentTitle !== "") {
+      obj.incidentTitle = message.incidentTitle;
+    }
+    if (message.tlp !== 0) {
+      obj.tlp = tlpToJSON(message.tlp);
+    }
+    if (message.phase !== 0) {
+      obj.phase = responsePhaseToJSON(message.phase);
+    }
+    if (message.ncissLevel !== 0) {
+      obj.ncissLevel = Math.round(message.ncissLevel);
+    }
+    if (message.state !== 0) {
+      obj.state = engagementStateToJSON(message.state);
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons;
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.escalation !== undefined) {
+      obj.escalation = EscalationStep.toJSON(message.escalation);
+    }
+    if (message.acknowledgeBy !== undefined) {
+      obj.acknowledgeBy = message.acknowledgeBy.toISOString();
+    }
+    if (message.acknowledgement !== undefined) {
+      obj.acknowledgement = EngagementAcknowledgement.toJSON(message.acknowledgement);
+    }
+    if (message.regulatoryDeadlines?.length) {
+      obj.regulatoryDeadlines = message.regulatoryDeadlines.map((e) => RegulatoryDeadline.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgencyEngagement>, I>>(base?: I): AgencyEngagement {
+    return AgencyEngagement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgencyEngagement>, I>>(object: I): AgencyEngagement {
+    const message = createBaseAgencyEngagement();
+    message.incidentId = object.incidentId ?? "";
+    message.incidentTitle = object.incidentTitle ?? "";
+    message.tlp = object.tlp ?? 0;
+    message.phase = object.phase ?? 0;
+    message.ncissLevel = object.ncissLevel ?? 0;
+    message.state = object.state ?? 0;
+    message.reasons = object.reasons?.map((e) => e) || [];
+    message.startedAt = object.startedAt ?? undefined;
+    message.escalation = (object.escalation !== undefined && object.escalation !== null)
+      ? EscalationStep.fromPartial(object.escalation)
+      : undefined;
+    message.acknowledgeBy = object.acknowledgeBy ?? undefined;
+    message.acknowledgement = (object.acknowledgement !== undefined && object.acknowledgement !== null)
+      ? EngagementAcknowledgement.fromPartial(object.acknowledgement)
+      : undefined;
+    message.regulatoryDeadlines = object.regulatoryDeadlines?.map((e) => RegulatoryDeadline.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEscalationStep(): EscalationStep {
+  return {
+    contactRank: 0,
+    role: "",
+    notifiedAgencyId: "",
+    round: 0,
+    noticesSent: 0,
+    escalated: false,
+    notifiedAt: undefined,
+  };
+}
+
+export const EscalationStep: MessageFns<EscalationStep> = {
+  encode(message: EscalationStep, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.contactRank !== 0) {
+      writer.uint32(8).int32(message.contactRank);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.notifiedAgencyId !== "") {
+      writer.uint32(26).string(message.notifiedAgencyId);
+    }
+    if (message.round !== 0) {
+      writer.uint32(32).int32(message.round);
+    }
+    if (message.noticesSent !== 0) {
+      writer.uint32(40).int32(message.noticesSent);
+    }
+    if (message.escalated !== false) {
+      writer.uint32(48).bool(message.escalated);
+    }
+    if (message.notifiedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.notifiedAt), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EscalationStep {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEscalationStep();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.contactRank = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.notifiedAgencyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.round = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.noticesSent = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.escalated = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.notifiedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EscalationStep {
+    return {
+      contactRank: isSet(object.contactRank)
+        ? globalThis.Number(object.contactRank)
+        : isSet(object.contact_rank)
+        ? globalThis.Number(object.contact_rank)
+        : 0,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      notifiedAgencyId: isSet(object.notifiedAgencyId)
+        ? globalThis.String(object.notifiedAgencyId)
+        : isSet(object.notified_agency_id)
+        ? globalThis.String(object.notified_agency_id)
+        : "",
+      round: isSet(object.round) ? globalThis.Number(object.round) : 0,
+      noticesSent: isSet(object.noticesSent)
+        ? globalThis.Number(object.noticesSent)
+        : isSet(object.notices_sent)
+        ? globalThis.Number(object.notices_sent)
+        : 0,
+      escalated: isSet(object.escalated) ? globalThis.Boolean(object.escalated) : false,
+      notifiedAt: isSet(object.notifiedAt)
+        ? fromJsonTimestamp(object.notifiedAt)
+        : isSet(object.notified_at)
+        ? fromJsonTimestamp(object.notified_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: EscalationStep): unknown {
+    const obj: any = {};
+    if (message.contactRank !== 0) {
+      obj.contactRank = Math.round(message.contactRank);
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.notifiedAgencyId !== "") {
+      obj.notifiedAgencyId = message.notifiedAgencyId;
+    }
+    if (message.round !== 0) {
+      obj.round = Math.round(message.round);
+    }
+    if (message.noticesSent !== 0) {
+      obj.noticesSent = Math.round(message.noticesSent);
+    }
+    if (message.escalated !== false) {
+      obj.escalated = message.escalated;
+    }
+    if (message.notifiedAt !== undefined) {
+      obj.notifiedAt = message.notifiedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EscalationStep>, I>>(base?: I): EscalationStep {
+    return EscalationStep.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EscalationStep>, I>>(object: I): EscalationStep {
+    const message = createBaseEscalationStep();
+    message.contactRank = object.contactRank ?? 0;
+    message.role = object.role ?? "";
+    message.notifiedAgencyId = object.notifiedAgencyId ?? "";
+    message.round = object.round ?? 0;
+    message.noticesSent = object.noticesSent ?? 0;
+    message.escalated = object.escalated ?? false;
+    message.notifiedAt = object.notifiedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseEngagementAcknowledgement(): EngagementAcknowledgement {
+  return { at: undefined, via: "", by: "", timeToAcknowledgeSeconds: 0 };
+}
+
+export const EngagementAcknowledgement: MessageFns<EngagementAcknowledgement> = {
+  encode(message: EngagementAcknowledgement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(10).fork()).join();
+    }
+    if (message.via !== "") {
+      writer.uint32(18).string(message.via);
+    }
+    if (message.by !== "") {
+      writer.uint32(26).string(message.by);
+    }
+    if (message.timeToAcknowledgeSeconds !== 0) {
+      writer.uint32(33).double(message.timeToAcknowledgeSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngagementAcknowledgement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngagementAcknowledgement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.via = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.timeToAcknowledgeSeconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngagementAcknowledgement {
+    return {
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      via: isSet(object.via) ? globalThis.String(object.via) : "",
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
+      timeToAcknowledgeSeconds: isSet(object.timeToAcknowledgeSeconds)
+        ? globalThis.Number(object.timeToAcknowledgeSeconds)
+        : isSet(object.time_to_acknowledge_seconds)
+        ? globalThis.Number(object.time_to_acknowledge_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: EngagementAcknowledgement): unknown {
+    const obj: any = {};
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.via !== "") {
+      obj.via = message.via;
+    }
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
+    if (message.timeToAcknowledgeSeconds !== 0) {
+      obj.timeToAcknowledgeSeconds = floatToJson(message.timeToAcknowledgeSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngagementAcknowledgement>, I>>(base?: I): EngagementAcknowledgement {
+    return EngagementAcknowledgement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngagementAcknowledgement>, I>>(object: I): EngagementAcknowledgement {
+    const message = createBaseEngagementAcknowledgement();
+    message.at = object.at ?? undefined;
+    message.via = object.via ?? "";
+    message.by = object.by ?? "";
+    message.timeToAcknowledgeSeconds = object.timeToAcknowledgeSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseRegulatoryDeadline(): RegulatoryDeadline {
+  return { obligation: "", regime: "", title: "", dueAt: undefined, state: 0 };
+}
+
+export const RegulatoryDeadline: MessageFns<RegulatoryDeadline> = {
+  encode(message: RegulatoryDeadline, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.obligation !== "") {
+      writer.uint32(10).string(message.obligation);
+    }
+    if (message.regime !== "") {
+      writer.uint32(18).string(message.regime);
+    }
+    if (message.title !== "") {
+      writer.uint32(26).string(message.title);
+    }
+    if (message.dueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.dueAt), writer.uint32(34).fork()).join();
+    }
+    if (message.state !== 0) {
+      writer.uint32(40).int32(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegulatoryDeadline {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegulatoryDeadline();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.obligation = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.regime = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegulatoryDeadline {
+    return {
+      obligation: isSet(object.obligation) ? globalThis.String(object.obligation) : "",
+      regime: isSet(object.regime) ? globalThis.String(object.regime) : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      dueAt: isSet(object.dueAt)
+        ? fromJsonTimestamp(object.dueAt)
+        : isSet(object.due_at)
+        ? fromJsonTimestamp(object.due_at)
+        : undefined,
+      state: isSet(object.state) ? obligationStateFromJSON(object.state) : 0,
+    };
+  },
+
+  toJSON(message: RegulatoryDeadline): unknown {
+    const obj: any = {};
+    if (message.obligation !== "") {
+      obj.obligation = message.obligation;
+    }
+    if (message.regime !== "") {
+      obj.regime = message.regime;
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.dueAt !== undefined) {
+      obj.dueAt = message.dueAt.toISOString();
+    }
+    if (message.state !== 0) {
+      obj.state = obligationStateToJSON(message.state);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegulatoryDeadline>, I>>(base?: I): RegulatoryDeadline {
+    return RegulatoryDeadline.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegulatoryDeadline>, I>>(object: I): RegulatoryDeadline {
+    const message = createBaseRegulatoryDeadline();
+    message.obligation = object.obligation ?? "";
+    message.regime = object.regime ?? "";
+    message.title = object.title ?? "";
+    message.dueAt = object.dueAt ?? undefined;
+    message.state = object.state ?? 0;
+    return message;
+  },
+};
+
 function createBaseResolveRequest(): ResolveRequest {
   return { incidentId: "", summary: "" };
 }
@@ -3509,8 +4601,11 @@ export const ResolveResponse: MessageFns<ResolveResponse> = {
  * and the coordination centre's commands. The response validates every command itself: one it
  * refuses answers FAILED_PRECONDITION with the reason (e.g. which reports must be filed before
  * the incident may be resolved). Coordinators may do everything; an agency may only acknowledge
- * its own engagement. NOT_FOUND when the incident has no response; FAILED_PRECONDITION for a
- * command to a response that has closed.
+ * its own engagement. The coordination centre reads every response within its clearance; an
+ * agency's analysts and admins read the response of an incident their agency is engaged on now
+ * (and may read), and list their own agency's engagements. NOT_FOUND when the incident has no
+ * response, or the caller may not read it; FAILED_PRECONDITION for a command to a response that
+ * has closed.
  */
 export type ResponseServiceService = typeof ResponseServiceService;
 export const ResponseServiceService = {
@@ -3532,6 +4627,23 @@ export const ResponseServiceService = {
     requestDeserialize: (value: Buffer): GetTimelineRequest => GetTimelineRequest.decode(value),
     responseSerialize: (value: GetTimelineResponse): Buffer => Buffer.from(GetTimelineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTimelineResponse => GetTimelineResponse.decode(value),
+  },
+  /**
+   * One agency's engagements, open responses first, newest first: for its own analysts and
+   * admins (another agency's id is PERMISSION_DENIED, whatever the id), and for the
+   * coordination centre for any agency. Each engagement is listed only while the caller may read
+   * its incident: an agency disengaged from an incident above GREEN no longer sees it.
+   */
+  listAgencyEngagements: {
+    path: "/beacon.response.v1.ResponseService/ListAgencyEngagements" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAgencyEngagementsRequest): Buffer =>
+      Buffer.from(ListAgencyEngagementsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAgencyEngagementsRequest => ListAgencyEngagementsRequest.decode(value),
+    responseSerialize: (value: ListAgencyEngagementsResponse): Buffer =>
+      Buffer.from(ListAgencyEngagementsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAgencyEngagementsResponse => ListAgencyEngagementsResponse.decode(value),
   },
   /** The agency (its own people) or a coordinator on its behalf acknowledges its engagement. */
   acknowledgeEngagement: {
@@ -3625,6 +4737,13 @@ export interface ResponseServiceServer extends UntypedServiceImplementation {
   getResponse: handleUnaryCall<GetResponseRequest, GetResponseResponse>;
   /** What happened so far, oldest first (the newest 500 entries). */
   getTimeline: handleUnaryCall<GetTimelineRequest, GetTimelineResponse>;
+  /**
+   * One agency's engagements, open responses first, newest first: for its own analysts and
+   * admins (another agency's id is PERMISSION_DENIED, whatever the id), and for the
+   * coordination centre for any agency. Each engagement is listed only while the caller may read
+   * its incident: an agency disengaged from an incident above GREEN no longer sees it.
+   */
+  listAgencyEngagements: handleUnaryCall<ListAgencyEngagementsRequest, ListAgencyEngagementsResponse>;
   /** The agency (its own people) or a coordinator on its behalf acknowledges its engagement. */
   acknowledgeEngagement: handleUnaryCall<AcknowledgeEngagementRequest, AcknowledgeEngagementResponse>;
   /** Moves an engagement (every waiting one, when agency_id is empty) to its next contact now. */
@@ -3673,6 +4792,27 @@ export interface ResponseServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTimelineResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * One agency's engagements, open responses first, newest first: for its own analysts and
+   * admins (another agency's id is PERMISSION_DENIED, whatever the id), and for the
+   * coordination centre for any agency. Each engagement is listed only while the caller may read
+   * its incident: an agency disengaged from an incident above GREEN no longer sees it.
+   */
+  listAgencyEngagements(
+    request: ListAgencyEngagementsRequest,
+    callback: (error: ServiceError | null, response: ListAgencyEngagementsResponse) => void,
+  ): ClientUnaryCall;
+  listAgencyEngagements(
+    request: ListAgencyEngagementsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAgencyEngagementsResponse) => void,
+  ): ClientUnaryCall;
+  listAgencyEngagements(
+    request: ListAgencyEngagementsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAgencyEngagementsResponse) => void,
   ): ClientUnaryCall;
   /** The agency (its own people) or a coordinator on its behalf acknowledges its engagement. */
   acknowledgeEngagement(
