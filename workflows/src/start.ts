@@ -230,6 +230,7 @@ export async function startWorkflows(
             authenticator: createAuthenticator(config.auth),
             logger,
             incidents: intakeIncidentReader(intake),
+            taskQueue: config.temporal.taskQueue,
           }),
         ],
       });

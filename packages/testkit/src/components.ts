@@ -24,6 +24,8 @@ export const TEMPORAL_SEARCH_ATTRIBUTES = {
   Jurisdictions: 'KeywordList',
   IncidentStatus: 'Keyword',
   Tlp: 'Keyword',
+  /** Every agency a response engaged: what an agency's list of its engagements is read from. */
+  AgencyIds: 'KeywordList',
 } as const;
 
 export interface Ports {

@@ -11,13 +11,18 @@ export interface CallerCredentials {
   readonly signal: AbortSignal;
 }
 
+/** What the response API needs of an incident: who may read it, and its title to show. */
+export interface IncidentView extends Recipients {
+  readonly title: string;
+}
+
 /**
  * The incident as intake has it now, read as the caller: its label and named recipients, or
  * `undefined` when intake does not show it to this caller (a hidden incident and a missing one
  * are the same answer there, as here).
  */
 export interface IncidentReader {
-  read(incidentId: string, credentials: CallerCredentials): Promise<Recipients | undefined>;
+  read(incidentId: string, credentials: CallerCredentials): Promise<IncidentView | undefined>;
 }
 
 /**
@@ -52,6 +57,7 @@ export function intakeIncidentReader(
         tlp: tlpFromProto(incident.tlp) ?? 'RED',
         sourceAgencyId: incident.sourceAgencyId || undefined,
         engagedAgencyIds: [...incident.engagedAgencyIds],
+        title: incident.title,
       };
     },
   };

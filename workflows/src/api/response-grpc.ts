@@ -6,12 +6,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
-  isCoordinationCentre,
   isObligationId,
   mayAcknowledge,
   mayAcknowledgeFor,
   mayCommand,
-  mayRead,
+  mayReadResponse,
+  mayReadResponses,
   type NcissInputs,
   type Recipients,
 } from '@beacon/domain';
@@ -42,6 +42,7 @@ import {
   type ResponseStatus,
 } from '../workflows/definitions.js';
 import type { incidentResponse } from '../workflows/index.js';
+import { listAgencyEngagements } from './agency-engagements.js';
 import type { IncidentReader } from './incident-access.js';
 import { statusToProto } from './response-proto.js';
 
@@ -51,6 +52,8 @@ export interface ResponseGrpcDeps {
   readonly logger: Logger;
   /** Intake, asked as the caller whether the incident is there for it, and how it stands now. */
   readonly incidents: IncidentReader;
+  /** The responses' task queue: the responses this deployment runs (agencies' lists). */
+  readonly taskQueue: string;
 }
 
 const INCIDENT_ID = /^inc_[A-Za-z0-9]{1,64}$/;
@@ -75,10 +78,11 @@ type Response = WorkflowHandle<typeof incidentResponse>;
 /**
  * `beacon.response.v1.ResponseService`: the gateway's door to the response workflows. Reads are
  * queries, commands are the workflows' validated updates; a command the response refuses comes
- * back as FAILED_PRECONDITION with its reason. Coordinators command, the coordination centre
- * (coordinators, auditors, services) reads, and an agency's own people acknowledge their
- * agency's engagement; each only on an incident the trust policy lets it read as intake has the
- * incident now (its label, source and engaged agencies), within the caller's clearance.
+ * back as FAILED_PRECONDITION with its reason. Coordinators command; the coordination centre
+ * (coordinators, auditors) reads, and so do an agency's analysts and admins while their agency
+ * is engaged on the incident; an agency's own people acknowledge and list their agency's
+ * engagements. Each only on an incident the trust policy lets it read as intake has the incident
+ * now (its label, source and engaged agencies), within the caller's clearance.
  */
 export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
   const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger, toGrpcError });
@@ -143,9 +147,13 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
     if (!has(caller, 'coordinator'))
       throw new GrpcError(status.PERMISSION_DENIED, 'only coordinators may do this');
   };
+  /** The role half of reading: refused alike for every incident, so it tells nothing of any. */
   const requireReader = (caller: Principal) => {
-    if (!isCoordinationCentre(caller)) {
-      throw new GrpcError(status.PERMISSION_DENIED, 'responses are read by the coordination centre');
+    if (!mayReadResponses(caller)) {
+      throw new GrpcError(
+        status.PERMISSION_DENIED,
+        'responses are read by the coordination centre and the agencies engaged on them',
+      );
     }
   };
   const requireAgencyId = (value: string, field = 'agency_id') => {
@@ -157,7 +165,7 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
     getResponse: handle<responseV1.GetResponseRequest, responseV1.GetResponseResponse>(
       async (req, caller, context) => {
         requireReader(caller);
-        const h = await responseFor(req.incidentId, context, (incident) => mayRead(caller, incident));
+        const h = await responseFor(req.incidentId, context, (incident) => mayReadResponse(caller, incident));
         return reply(await query(req.incidentId, h, (r) => r.query(statusQuery)));
       },
     ),
@@ -165,7 +173,7 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
     getTimeline: handle<responseV1.GetTimelineRequest, responseV1.GetTimelineResponse>(
       async (req, caller, context) => {
         requireReader(caller);
-        const h = await responseFor(req.incidentId, context, (incident) => mayRead(caller, incident));
+        const h = await responseFor(req.incidentId, context, (incident) => mayReadResponse(caller, incident));
         const entries = await query(req.incidentId, h, (r) => r.query(timelineQuery));
         return {
           entries: entries.map((e) => ({
@@ -178,6 +186,11 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
         };
       },
     ),
+
+    listAgencyEngagements: handle<
+      responseV1.ListAgencyEngagementsRequest,
+      responseV1.ListAgencyEngagementsResponse
+    >(listAgencyEngagements(deps)),
 
     acknowledgeEngagement: handle<
       responseV1.AcknowledgeEngagementRequest,
@@ -200,7 +213,14 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       return reply(
         await command(req.incidentId, h, (r) =>
           r.executeUpdate(acknowledgeUpdate, {
-            args: [{ agencyId: req.agencyId, note: req.note.trim(), via: own ? 'agency' : 'coordinator' }],
+            args: [
+              {
+                agencyId: req.agencyId,
+                note: req.note.trim(),
+                via: own ? 'agency' : 'coordinator',
+                by: caller.subject,
+              },
+            ],
           }),
         ),
       );

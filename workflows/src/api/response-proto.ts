@@ -1,6 +1,8 @@
 import { tlpToProto } from '@beacon/platform';
 import { responseV1 } from '@beacon/proto';
+import type { EngagementsMemo } from '../domain/engagement-listing.js';
 import type { ResponseStatus } from '../workflows/definitions.js';
+import type { IncidentView } from './incident-access.js';
 
 const PHASE: Record<ResponseStatus['phase'], responseV1.ResponsePhase> = {
   triage: responseV1.ResponsePhase.RESPONSE_PHASE_TRIAGE,
@@ -54,6 +56,8 @@ export function statusToProto(s: ResponseStatus): responseV1.ResponseStatus {
       timeToAcknowledgeSeconds: a.timeToAcknowledgeMs === undefined ? 0 : a.timeToAcknowledgeMs / 1000,
       via: a.via ?? '',
       startedAt: date(a.startedAtMs),
+      notifiedAt: date(a.notifiedAtMs),
+      acknowledgedBy: a.acknowledgedBy ?? '',
     })),
     regimes: s.regimes.map((r) => ({ regime: r.regime, reasons: [...r.reasons] })),
     obligations: s.obligations.map((o) => ({
@@ -81,5 +85,51 @@ export function statusToProto(s: ResponseStatus): responseV1.ResponseStatus {
     resolutionSummary: s.resolutionSummary ?? '',
     finalReportJson: s.finalReport ? JSON.stringify(s.finalReport) : '',
     runs: s.runs,
+  };
+}
+
+/** One agency's engagement on one incident: its row of the response's memo, the incident as intake shows it. */
+export function agencyEngagementToProto(
+  incidentId: string,
+  incident: IncidentView,
+  memo: EngagementsMemo,
+  row: EngagementsMemo['agencies'][number],
+): responseV1.AgencyEngagement {
+  return {
+    incidentId,
+    incidentTitle: incident.title,
+    tlp: tlpToProto(incident.tlp),
+    phase: PHASE[memo.phase],
+    ncissLevel: memo.ncissLevel,
+    state: ENGAGEMENT[row.state],
+    reasons: [...row.reasons],
+    startedAt: date(row.startedAtMs),
+    escalation: {
+      contactRank: row.contactRank ?? 0,
+      role: row.role ?? '',
+      notifiedAgencyId: row.notifiedAgencyId ?? '',
+      round: row.round ?? 0,
+      noticesSent: row.noticesSent,
+      escalated: row.escalated,
+      notifiedAt: date(row.notifiedAtMs),
+    },
+    acknowledgeBy: date(row.acknowledgeByMs),
+    acknowledgement:
+      row.acknowledgedAtMs === undefined
+        ? undefined
+        : {
+            at: date(row.acknowledgedAtMs),
+            via: row.via ?? '',
+            by: row.acknowledgedBy ?? '',
+            timeToAcknowledgeSeconds:
+              row.timeToAcknowledgeMs === undefined ? 0 : row.timeToAcknowledgeMs / 1000,
+          },
+    regulatoryDeadlines: memo.deadlines.map((d) => ({
+      obligation: d.obligation,
+      regime: d.regime,
+      title: d.title,
+      dueAt: date(d.dueAtMs),
+      state: OBLIGATION[d.state],
+    })),
   };
 }

@@ -139,7 +139,7 @@ export async function agencyEngagement(input: AgencyEngagementInput): Promise<Ag
             atMs: noticeAtMs,
           });
         }
-        await report({ state: 'notified', step, round: progress.round });
+        await report({ state: 'notified', step, round: progress.round, notifiedAtMs: noticeAtMs });
         // Wait at this contact; a change of severity moves the deadline, a coordinator's
         // escalation or an acknowledgement ends the wait.
         for (;;) {

@@ -23,6 +23,13 @@ export const SEARCH_ATTRIBUTES = {
   Tlp: defineSearchAttributeKey('Tlp', SearchAttributeType.KEYWORD),
 } as const;
 
+/**
+ * Every agency a response has engaged, removed ones included (each engagement's state is in the
+ * response's memo): what an agency's list of its engagements is read from
+ * (`engagement-visibility.ts`). Registered with the others.
+ */
+export const AGENCY_IDS_ATTRIBUTE = defineSearchAttributeKey('AgencyIds', SearchAttributeType.KEYWORD_LIST);
+
 export const responseWorkflowId = (incidentId: string) => `incident-${incidentId}`;
 export const engagementWorkflowId = (incidentId: string, agencyId: string) =>
   `incident-${incidentId}-agency-${agencyId}`;
@@ -59,7 +66,11 @@ export interface AgencyEngagementStatus {
   readonly acknowledgedAtMs?: number;
   readonly timeToAcknowledgeMs?: number;
   readonly via?: string;
+  /** Who acknowledged, when the response API knew (the caller's subject). */
+  readonly acknowledgedBy?: string;
   readonly startedAtMs: number;
+  /** When the step last notified was (absent in responses from before it was kept). */
+  readonly notifiedAtMs?: number;
 }
 
 export type ObligationState = 'open' | 'overdue' | 'filed';
@@ -136,6 +147,8 @@ export interface AcknowledgementInput {
   readonly via: string;
   readonly note: string;
   readonly atMs: number;
+  /** The person, when the response API took it (the token's subject). */
+  readonly by?: string;
 }
 
 /** From the acknowledgement consumer when the engagement itself no longer runs. */
@@ -148,6 +161,8 @@ export interface EngagementChange {
   readonly step?: EscalationStep;
   readonly round?: number;
   readonly noticesSent: number;
+  /** When the step was notified (state notified). */
+  readonly notifiedAtMs?: number;
   readonly acknowledgement?: AcknowledgementInput;
   readonly timeToAcknowledgeMs?: number;
   readonly atMs: number;
@@ -226,6 +241,8 @@ export interface AcknowledgeCommand {
   readonly note: string;
   /** Who recorded it: `coordinator`, or the agency's own call through the response API. */
   readonly via: string;
+  /** The caller's subject. */
+  readonly by?: string;
 }
 export const acknowledgeUpdate = defineUpdate<ResponseStatus, [AcknowledgeCommand]>('acknowledge');
 /** Moves an engagement (or every open one, when `agencyId` is empty) to its next contact now. */

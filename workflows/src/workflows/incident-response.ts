@@ -86,6 +86,7 @@ import { finalReport, union } from './final-report.js';
 import { MERGE_HAND_OVER_PATCH, mergeHandOver, relabelEngagements } from './merge-hand-over.js';
 import type { HandOverState } from './merge-hand-over-state.js';
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
+import { acknowledgedFields, followEngagements } from './engagement-visibility.js';
 import { regulatoryClock } from './regulatory-clock.js';
 import { victimFollowUp } from './victim-follow-up.js';
 
@@ -203,6 +204,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       } as SearchAttributeUpdatePair);
     }
     if (pairs.length > 0) upsertSearchAttributes(pairs);
+    visibility.publish();
   };
   const enter = (phase: ResponsePhase) => {
     state.phase = phase;
@@ -319,6 +321,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       runs: state.runs,
     };
   };
+
+  // Where agencies list their engagements from (engagement-visibility.ts).
+  const visibility = followEngagements(status, policy);
 
   // ---- children ----------------------------------------------------------------------------
   const startEngagement = async (
@@ -611,9 +616,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       state.agencies[ack.agencyId] = {
         ...agency,
         state: 'acknowledged',
-        acknowledgedAtMs: ack.atMs,
+        ...acknowledgedFields(ack),
         timeToAcknowledgeMs: Math.max(0, ack.atMs - agency.startedAtMs),
-        via: ack.via,
       };
       note({ kind: 'acknowledged', agencyId: ack.agencyId, detail: `acknowledged late, via ${ack.via}` });
       return;
@@ -630,8 +634,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       state.agencies[ack.agencyId] = {
         ...agency,
         state: 'acknowledged',
-        acknowledgedAtMs: ack.atMs,
-        via: ack.via,
+        ...acknowledgedFields(ack),
       };
       note({ kind: 'acknowledged', agencyId: ack.agencyId, detail: `acknowledged via ${ack.via}` });
     }
@@ -652,12 +655,11 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             contactRank: change.step.contactRank,
             role: change.step.role,
             notifiedAgencyId: change.step.agencyId,
+            notifiedAtMs: change.notifiedAtMs ?? change.atMs,
           }
         : {}),
       ...(change.round === undefined ? {} : { round: change.round }),
-      ...(change.acknowledgement
-        ? { acknowledgedAtMs: change.acknowledgement.atMs, via: change.acknowledgement.via }
-        : {}),
+      ...(change.acknowledgement ? acknowledgedFields(change.acknowledgement) : {}),
       ...(change.timeToAcknowledgeMs === undefined
         ? {}
         : { timeToAcknowledgeMs: change.timeToAcknowledgeMs }),
@@ -843,8 +845,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   setHandler(
     acknowledgeUpdate,
-    async ({ agencyId, note: text, via }) => {
-      await recordAcknowledgement({ agencyId, note: text, via, atMs: Date.now() });
+    async ({ agencyId, note: text, via, by }) => {
+      await recordAcknowledgement({ agencyId, note: text, via, atMs: Date.now(), ...(by ? { by } : {}) });
       return status();
     },
     {
