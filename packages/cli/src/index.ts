@@ -1,6 +1,6 @@
 /**
  * `beacon`, the coordinator's command line: development tokens, incidents, bulk report
- * submission and victim-case import through the gateway's REST door.
+ * submission, victim-case import and agencies' engagements through the gateway's REST door.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import {
@@ -12,6 +12,7 @@ import {
   showCommand,
   transitionCommand,
 } from './commands/incidents.js';
+import { engagementsListCommand } from './commands/engagements.js';
 import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
@@ -44,6 +45,7 @@ const COMMANDS: readonly Command[] = [
   victimsImportCommand,
   victimsStatsCommand,
   victimsStatusCommand,
+  engagementsListCommand,
 ];
 
 const GLOBAL_OPTIONS = {

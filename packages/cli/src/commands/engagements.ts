@@ -1,0 +1,147 @@
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { table, tlpName, truncate } from '../format.js';
+import { UsageError } from '../io.js';
+
+/** An agency's engagement in the proto3 JSON mapping (fields at their default are left out). */
+export interface EngagementJson {
+  readonly incidentId: string;
+  readonly incidentTitle?: string;
+  readonly tlp?: string;
+  readonly phase?: string;
+  readonly ncissLevel?: number;
+  readonly state?: string;
+  readonly reasons?: readonly string[];
+  readonly startedAt?: string;
+  readonly escalation?: {
+    readonly contactRank?: number;
+    readonly role?: string;
+    readonly notifiedAgencyId?: string;
+    readonly round?: number;
+    readonly noticesSent?: number;
+    readonly escalated?: boolean;
+    readonly notifiedAt?: string;
+  };
+  readonly acknowledgeBy?: string;
+  readonly acknowledgement?: { readonly at?: string; readonly via?: string; readonly by?: string };
+  readonly regulatoryDeadlines?: readonly {
+    readonly title?: string;
+    readonly dueAt?: string;
+    readonly state?: string;
+  }[];
+}
+
+interface ListResponse {
+  readonly engagements?: readonly EngagementJson[];
+  readonly nextPageToken?: string;
+}
+
+const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** The agency the token names (`agency_id`), read without verifying: the gateway does that. */
+function tokenAgency(context: Context): string | undefined {
+  const token = context.string('token') ?? context.io.env['BEACON_TOKEN'] ?? '';
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      agency_id?: unknown;
+    };
+    return typeof payload.agency_id === 'string' ? payload.agency_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const minute = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '');
+
+/** Where the engagement stands, in the words a duty officer uses. */
+function standing(e: EngagementJson): string {
+  const ack = e.acknowledgement;
+  if (ack?.at) return `acknowledged ${minute(ack.at)} via ${ack.via ?? '?'}${ack.by ? ` by ${ack.by}` : ''}`;
+  if (e.acknowledgeBy) return `acknowledge by ${minute(e.acknowledgeBy)}`;
+  return '';
+}
+
+/** The contact notified last; another agency's (a national SPOC) is named. */
+function step(e: EngagementJson, agency: string): string {
+  const s = e.escalation;
+  if (!s?.role) return '';
+  const other = s.notifiedAgencyId && s.notifiedAgencyId !== agency ? ` (${s.notifiedAgencyId})` : '';
+  return `${s.role} #${s.contactRank ?? 0}, round ${s.round ?? 1}${s.escalated ? ', escalated' : ''}${other}`;
+}
+
+function nextDeadline(e: EngagementJson): string {
+  const d = e.regulatoryDeadlines?.[0];
+  if (!d) return '';
+  const overdue = d.state === 'OBLIGATION_STATE_OVERDUE' ? ' OVERDUE' : '';
+  return `${d.title ?? '?'} ${d.dueAt ? minute(d.dueAt) : '(date not known yet)'}${overdue}`;
+}
+
+/** One engagement of `agency` a line: where it stands, what is due next. */
+export function engagementTable(engagements: readonly EngagementJson[], agency: string): string {
+  if (engagements.length === 0) return 'no engagements\n';
+  return table(
+    ['INCIDENT', 'STATE', 'TLP', 'STEP', 'ACKNOWLEDGEMENT', 'NEXT REPORT DUE', 'TITLE'],
+    engagements.map((e) => [
+      e.incidentId,
+      (e.state ?? 'ENGAGEMENT_STATE_UNSPECIFIED').replace(/^ENGAGEMENT_STATE_/, ''),
+      tlpName(e.tlp),
+      step(e, agency),
+      standing(e),
+      nextDeadline(e),
+      truncate(e.incidentTitle ?? '', 40),
+    ]),
+  );
+}
+
+export const engagementsListCommand: Command = {
+  name: 'engagements list',
+  synopsis: '[--agency ID] [--page-size N] [--page-token TOKEN] [--all]',
+  summary:
+    "an agency's engagements: state, escalation step, acknowledgement and its deadline, reports due " +
+    "(your token's agency unless --agency; coordinators name any agency)",
+  options: {
+    agency: { type: 'string' },
+    'page-size': { type: 'string' },
+    'page-token': { type: 'string' },
+    all: { type: 'boolean' },
+  },
+  args: [],
+  async run(context) {
+    const agency = context.string('agency') ?? tokenAgency(context);
+    if (!agency) {
+      throw new UsageError('--agency is needed: the token names no agency (a coordinator names the agency)');
+    }
+    if (!AGENCY_ID.test(agency)) throw new UsageError(`--agency ${agency} is not an agency id`);
+    const sizeText = context.string('page-size');
+    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 100);
+    const all = context.flag('all');
+    const client = context.client();
+    const engagements: EngagementJson[] = [];
+    const seen = new Set<string>();
+    let pageToken = context.string('page-token');
+    let page: ListResponse;
+    do {
+      page = await client.call<ListResponse>(
+        'GET',
+        `/v1/agencies/${encodeURIComponent(agency)}/engagements`,
+        {
+          query: { pageSize, pageToken },
+        },
+      );
+      engagements.push(...(page.engagements ?? []));
+      pageToken = page.nextPageToken;
+      if (pageToken && seen.has(pageToken)) break;
+      if (pageToken) seen.add(pageToken);
+    } while (all && pageToken);
+
+    const { stdout, stderr } = context.io;
+    if (context.json) {
+      stdout.write(jsonText(all ? { engagements } : page));
+      return 0;
+    }
+    stdout.write(engagementTable(engagements, agency));
+    if (!all && page.nextPageToken) {
+      stderr.write(`more engagements: --page-token ${page.nextPageToken}, or --all for every page\n`);
+    }
+    return 0;
+  },
+};
