@@ -328,8 +328,10 @@ describe('the response on the dev server with the real services', () => {
         ['cert-bayern', 'feed', 1],
         ['lka-bayern', 'agency', 1],
       ]);
-      // Agencies do not read responses; coordinators do.
-      expect((await rest(s, 'GET', `/v1/responses/${incidentId}`, lka)).status).toBe(403);
+      // The engaged agency reads the response (issue 21, 4); an agency not engaged finds none.
+      expect((await rest(s, 'GET', `/v1/responses/${incidentId}`, lka)).status).toBe(200);
+      const outsider = await s.token(['agency_analyst'], 'police-elsewhere');
+      expect((await rest(s, 'GET', `/v1/responses/${incidentId}`, outsider)).status).toBe(404);
 
       // A coordinator raises the severity and engages another agency in intake directly: the
       // response follows (a significant disruption of water supply: CER now applies too).
