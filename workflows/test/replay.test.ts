@@ -9,6 +9,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleResponseWorkflows } from '../src/worker.js';
 import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
+import { ENGAGEMENT_VISIBILITY_PATCH } from '../src/workflows/engagement-visibility.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
@@ -83,7 +84,7 @@ describe('saved histories', () => {
     // Every response history recorded before it carries on without the patch.
     expect(
       saved
-        .filter((s) => !s.file.startsWith('v3/') && s.workflowType === 'incidentResponse')
+        .filter((s) => /^v[12]\//.test(s.file) && s.workflowType === 'incidentResponse')
         .every((s) => !patchesIn(s.history).includes(MERGE_HAND_OVER_PATCH)),
     ).toBe(true);
   });
@@ -96,6 +97,13 @@ describe('saved histories', () => {
     expect(
       engagements.filter((s) => s.file.startsWith('v1/')).every((s) => patchesIn(s.history).length === 0),
     ).toBe(true);
+  });
+
+  it('include a response that keeps its engagements in Visibility, and responses from before', () => {
+    const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
+    const keeping = responses.filter((s) => patchesIn(s.history).includes(ENGAGEMENT_VISIBILITY_PATCH));
+    expect(keeping.map((s) => s.file)).toEqual(['v4/commands/incident-inc_commands.json']);
+    expect(responses.length).toBeGreaterThan(keeping.length);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {
