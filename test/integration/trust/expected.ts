@@ -29,6 +29,7 @@ export const OPERATIONS = [
   'submit-correlated',
   'acknowledge',
   'assessment',
+  'response',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
@@ -88,6 +89,11 @@ export function roleMay(role: CallerRole, operation: Operation): boolean {
     case 'assessment':
       // impact.proto: "coordinators and Beacon services see and assess all of them".
       return role === 'coordinator';
+    case 'response':
+      // response.proto: "The coordination centre reads every response within its clearance; an
+      // agency's analysts and admins read the response of an incident their agency is engaged
+      // on now". Victim officers read none.
+      return role !== 'victim_officer';
   }
 }
 
@@ -136,6 +142,12 @@ export function expected(caller: Caller, label: Label, operation: Operation): Ou
       // fixture assessment names one asset of every label, so it is RED.
       if (!readable) return 'hidden';
       return caller.clearance === 'RED' ? 'allowed' : 'redacted';
+    case 'response':
+      // Issue 21, 4: "Agency analysts can read the response of an incident they are engaged on
+      // (within the trust model)": engaged now, not merely a reader of a GREEN incident, nor once
+      // engaged. Anything else is "an object it may not read" (no oracles).
+      if (!readable) return 'hidden';
+      return caller.engagement === 'engaged' || caller.engagement === 'centre' ? 'allowed' : 'hidden';
   }
 }
 

@@ -153,6 +153,18 @@ describe(
       expect(misses).toEqual([]);
     });
 
+    test('response (REST GET /v1/responses/{id})', async () => {
+      const misses = await runCells(
+        'response',
+        servedOrHidden(
+          'response',
+          (id) => `/v1/responses/${id}`,
+          (a, f) => (a.body['status'] as { incidentId?: string })?.incidentId === f.incidentId,
+        ),
+      );
+      expect(misses).toEqual([]);
+    });
+
     test('get (gRPC IntakeService/GetIncident at the gateway)', async () => {
       const madeUp = perCaller(async (caller) => {
         const id = madeUpId(fixture('CLEAR').incidentId);
