@@ -5,8 +5,10 @@
  * on, read but never commanded. Every answer follows the trust policy on the incident as intake
  * has it now.
  */
+import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
+import { responseV1 } from '@beacon/proto';
 import { test as base, testNames, waitFor } from '@beacon/testkit';
 import {
   coordinator,
@@ -86,6 +88,29 @@ const listUntil = (
 
 const ids = (listed: Listed[]) => listed.map((e) => e.incidentId).sort();
 
+/** ListAgencyEngagements at the gateway's gRPC door: the answer, or the refusal's code. */
+async function listGrpc(
+  s: ResponseStack,
+  agencyId: string,
+  bearer: string,
+): Promise<responseV1.ListAgencyEngagementsResponse | ServiceError> {
+  const client = new responseV1.ResponseServiceClient(
+    `127.0.0.1:${s.gateway.grpcPort}`,
+    credentials.createInsecure(),
+  );
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${bearer}`);
+  try {
+    return await new Promise((resolve) =>
+      client.listAgencyEngagements({ agencyId, pageSize: 0, pageToken: '' }, metadata, (error, answer) =>
+        resolve(error ?? answer),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
+
 describe("an agency's engagements", () => {
   test('an agency lists only its own, with state, deadlines, step and acknowledgement', async ({
     stack: s,
@@ -162,6 +187,12 @@ describe("an agency's engagements", () => {
     const own = await list(s, 'cert-berlin', stranger);
     expect(own.status).toBe(200);
     expect(JSON.stringify(own.body)).not.toContain(amber);
+    // The same at the gateway's gRPC door.
+    const overGrpc = await listGrpc(s, 'cert-water', analyst);
+    expect('engagements' in overGrpc ? overGrpc.engagements.map((e) => e.incidentId) : overGrpc).toEqual([
+      amber,
+    ]);
+    expect(await listGrpc(s, 'cert-water', stranger)).toMatchObject({ code: grpcStatus.PERMISSION_DENIED });
     // Victim officers list nobody's, not even their organisation's.
     const officer = await person(s, ['victim_officer'], 'RED', 'cert-water');
     expect((await list(s, 'cert-water', officer)).status).toBe(403);
