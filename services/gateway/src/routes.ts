@@ -1,6 +1,8 @@
 /**
  * The REST face of each RPC: one table drives the HTTP router and the OpenAPI document, so the
  * two cannot disagree. Paths follow Google's API design guide (custom methods after a colon).
+ * RPCs only a Beacon process may call (victims' `RewrapKeys`, the key-rotation job's) have no
+ * route: the gateway refuses service identities, so they are reached on the internal network.
  */
 export interface Route {
   /** Fully qualified service and method, e.g. `beacon.intake.v1.IntakeService/SubmitReport`. */
@@ -483,14 +485,6 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/support-organisations/{organisation_id}/referrals',
     body: false,
     summary: 'Referrals made to an organisation, without personal data',
-  },
-  {
-    service: VICTIMS,
-    rpc: 'RewrapKeys',
-    method: 'POST',
-    path: '/v1/victim-keys:rewrap',
-    body: true,
-    summary: 'Re-wrap data keys with the current key-encryption key (Beacon services)',
   },
   {
     service: VICTIMS,
