@@ -6,6 +6,7 @@ export * from './tlp.js';
 export * from './taxonomy.js';
 export * from './jurisdiction.js';
 export * from './nciss.js';
+export * from './nciss-proposals.js';
 export * from './observables.js';
 export * from './defang.js';
 export * from './regulatory.js';

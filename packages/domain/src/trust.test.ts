@@ -22,6 +22,7 @@ import {
   agenciesLosingAccess,
   mayRead,
   mayReadRelation,
+  mayRecordCascade,
   mayVerifyAudit,
   partitionByClearance,
   PRINCIPAL_ROLES,
@@ -171,6 +172,15 @@ describe('changing incidents', () => {
     expect(reportRevisesIncident(person(['agency_analyst'], 'RED', 'cert-a'), object)).toBe(true);
     expect(reportRevisesIncident(person(['agency_analyst'], 'RED', 'police-b'), object)).toBe(false);
     expect(reportRevisesIncident(person(['coordinator'], 'RED'), object)).toBe(false);
+  });
+
+  it('records a severity change as the cascade’s only from a process that may change severity', () => {
+    expect(mayRecordCascade(process('impact'))).toBe(true);
+    expect(mayRecordCascade(process('workflows'))).toBe(true);
+    expect(mayRecordCascade(process('key-rotation'))).toBe(false);
+    const coordinator = { ...person(['coordinator'], 'RED'), scopes: ['incidents:severity'] };
+    expect(mayRecordCascade(coordinator)).toBe(false);
+    expect(mayRecordCascade(person(['agency_analyst'], 'RED', 'cert-a'))).toBe(false);
   });
 
   it('lets coordinators command and merge only what they read', () => {

@@ -265,6 +265,16 @@ export function reportRevisesIncident(reporter: Principal, incident: Recipients)
   return reporter.agencyId !== undefined && reporter.agencyId === incident.sourceAgencyId;
 }
 
+/**
+ * Whether a severity change may be recorded as impact's cascade rather than as a person's
+ * judgement: only from a Beacon process allowed to change severity (impact itself, or the
+ * response worker passing on impact's assessment). A person's change is always recorded as
+ * theirs, so the incident's record of where each input came from cannot be dressed up.
+ */
+export function mayRecordCascade(caller: Principal): boolean {
+  return hasScope(caller, 'incidents:severity');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Possible relations and merges
 
