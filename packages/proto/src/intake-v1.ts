@@ -12,5 +12,6 @@ export {
   RelationFound,
   ReportAttached,
   SeverityChanged,
+  SeverityInputChange,
   StatusChanged,
 } from './gen/beacon/intake/v1/events.js';

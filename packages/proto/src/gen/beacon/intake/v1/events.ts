@@ -15,6 +15,7 @@ import {
   incidentStatusToJSON,
   PossibleRelation,
   Report,
+  SeverityInputOrigin,
 } from "./intake.js";
 
 export const protobufPackage = "beacon.intake.v1";
@@ -43,6 +44,20 @@ export interface SeverityChanged {
   incident?: Incident | undefined;
   previousScore: number;
   previousLevel: number;
+  /**
+   * The inputs that changed, each with where its new category came from (absent from events
+   * published before intake recorded origins).
+   */
+  changes: SeverityInputChange[];
+}
+
+/** One severity input's move. */
+export interface SeverityInputChange {
+  /** The input as the SeverityInputs JSON names it, e.g. "functionalImpact". */
+  input: string;
+  previous: string;
+  current: string;
+  origin?: SeverityInputOrigin | undefined;
 }
 
 /** beacon.evt.incident.status-changed */
@@ -360,7 +375,7 @@ export const ReportAttached: MessageFns<ReportAttached> = {
 };
 
 function createBaseSeverityChanged(): SeverityChanged {
-  return { incident: undefined, previousScore: 0, previousLevel: 0 };
+  return { incident: undefined, previousScore: 0, previousLevel: 0, changes: [] };
 }
 
 export const SeverityChanged: MessageFns<SeverityChanged> = {
@@ -373,6 +388,9 @@ export const SeverityChanged: MessageFns<SeverityChanged> = {
     }
     if (message.previousLevel !== 0) {
       writer.uint32(24).int32(message.previousLevel);
+    }
+    for (const v of message.changes) {
+      SeverityInputChange.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -414,6 +432,14 @@ export const SeverityChanged: MessageFns<SeverityChanged> = {
             message.previousLevel = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.changes.push(SeverityInputChange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -439,6 +465,9 @@ export const SeverityChanged: MessageFns<SeverityChanged> = {
         : isSet(object.previous_level)
         ? globalThis.Number(object.previous_level)
         : 0,
+      changes: globalThis.Array.isArray(object?.changes)
+        ? object.changes.map((e: any) => SeverityInputChange.fromJSON(e))
+        : [],
     };
   },
 
@@ -453,6 +482,9 @@ export const SeverityChanged: MessageFns<SeverityChanged> = {
     if (message.previousLevel !== 0) {
       obj.previousLevel = Math.round(message.previousLevel);
     }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => SeverityInputChange.toJSON(e));
+    }
     return obj;
   },
 
@@ -466,6 +498,126 @@ export const SeverityChanged: MessageFns<SeverityChanged> = {
       : undefined;
     message.previousScore = object.previousScore ?? 0;
     message.previousLevel = object.previousLevel ?? 0;
+    message.changes = object.changes?.map((e) => SeverityInputChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSeverityInputChange(): SeverityInputChange {
+  return { input: "", previous: "", current: "", origin: undefined };
+}
+
+export const SeverityInputChange: MessageFns<SeverityInputChange> = {
+  encode(message: SeverityInputChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.input !== "") {
+      writer.uint32(10).string(message.input);
+    }
+    if (message.previous !== "") {
+      writer.uint32(18).string(message.previous);
+    }
+    if (message.current !== "") {
+      writer.uint32(26).string(message.current);
+    }
+    if (message.origin !== undefined) {
+      SeverityInputOrigin.encode(message.origin, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeverityInputChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeverityInputChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.input = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.previous = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.current = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.origin = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SeverityInputChange {
+    return {
+      input: isSet(object.input) ? globalThis.String(object.input) : "",
+      previous: isSet(object.previous) ? globalThis.String(object.previous) : "",
+      current: isSet(object.current) ? globalThis.String(object.current) : "",
+      origin: isSet(object.origin) ? SeverityInputOrigin.fromJSON(object.origin) : undefined,
+    };
+  },
+
+  toJSON(message: SeverityInputChange): unknown {
+    const obj: any = {};
+    if (message.input !== "") {
+      obj.input = message.input;
+    }
+    if (message.previous !== "") {
+      obj.previous = message.previous;
+    }
+    if (message.current !== "") {
+      obj.current = message.current;
+    }
+    if (message.origin !== undefined) {
+      obj.origin = SeverityInputOrigin.toJSON(message.origin);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SeverityInputChange>, I>>(base?: I): SeverityInputChange {
+    return SeverityInputChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SeverityInputChange>, I>>(object: I): SeverityInputChange {
+    const message = createBaseSeverityInputChange();
+    message.input = object.input ?? "";
+    message.previous = object.previous ?? "";
+    message.current = object.current ?? "";
+    message.origin = (object.origin !== undefined && object.origin !== null)
+      ? SeverityInputOrigin.fromPartial(object.origin)
+      : undefined;
     return message;
   },
 };

@@ -94,6 +94,94 @@ export function incidentStatusToJSON(object: IncidentStatus): string {
   }
 }
 
+/** Where a severity input came from. */
+export enum SeverityInputSource {
+  /** SEVERITY_INPUT_SOURCE_UNSPECIFIED - Nobody set it: the baseline. */
+  SEVERITY_INPUT_SOURCE_UNSPECIFIED = 0,
+  /** SEVERITY_INPUT_SOURCE_REPORTER - A report: the one that opened the incident, or a later one of the source agency's own. */
+  SEVERITY_INPUT_SOURCE_REPORTER = 1,
+  /** SEVERITY_INPUT_SOURCE_COORDINATOR - A coordinator's command (UpdateSeverity, or the response's ChangeSeverity). */
+  SEVERITY_INPUT_SOURCE_COORDINATOR = 2,
+  /** SEVERITY_INPUT_SOURCE_IMPACT - Impact's assessment of the cascade of the incident's affected assets. */
+  SEVERITY_INPUT_SOURCE_IMPACT = 3,
+}
+
+export function severityInputSourceFromJSON(object: any): SeverityInputSource {
+  switch (object) {
+    case 0:
+    case "SEVERITY_INPUT_SOURCE_UNSPECIFIED":
+      return SeverityInputSource.SEVERITY_INPUT_SOURCE_UNSPECIFIED;
+    case 1:
+    case "SEVERITY_INPUT_SOURCE_REPORTER":
+      return SeverityInputSource.SEVERITY_INPUT_SOURCE_REPORTER;
+    case 2:
+    case "SEVERITY_INPUT_SOURCE_COORDINATOR":
+      return SeverityInputSource.SEVERITY_INPUT_SOURCE_COORDINATOR;
+    case 3:
+    case "SEVERITY_INPUT_SOURCE_IMPACT":
+      return SeverityInputSource.SEVERITY_INPUT_SOURCE_IMPACT;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum SeverityInputSource");
+  }
+}
+
+export function severityInputSourceToJSON(object: SeverityInputSource): string {
+  switch (object) {
+    case SeverityInputSource.SEVERITY_INPUT_SOURCE_UNSPECIFIED:
+      return "SEVERITY_INPUT_SOURCE_UNSPECIFIED";
+    case SeverityInputSource.SEVERITY_INPUT_SOURCE_REPORTER:
+      return "SEVERITY_INPUT_SOURCE_REPORTER";
+    case SeverityInputSource.SEVERITY_INPUT_SOURCE_COORDINATOR:
+      return "SEVERITY_INPUT_SOURCE_COORDINATOR";
+    case SeverityInputSource.SEVERITY_INPUT_SOURCE_IMPACT:
+      return "SEVERITY_INPUT_SOURCE_IMPACT";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum SeverityInputSource");
+  }
+}
+
+/** What a severity change rests on, which is recorded as the origin of the inputs it changes. */
+export enum SeverityBasis {
+  /** SEVERITY_BASIS_UNSPECIFIED - Not said: a coordinator's judgement, as JUDGEMENT. */
+  SEVERITY_BASIS_UNSPECIFIED = 0,
+  /** SEVERITY_BASIS_JUDGEMENT - A coordinator's judgement: the inputs are replaced. */
+  SEVERITY_BASIS_JUDGEMENT = 1,
+  /**
+   * SEVERITY_BASIS_CASCADE - Impact's cascade: raises cross-sector dependency and potential impact only. Refused
+   * (PERMISSION_DENIED) to anyone but a Beacon process allowed to record severity.
+   */
+  SEVERITY_BASIS_CASCADE = 2,
+}
+
+export function severityBasisFromJSON(object: any): SeverityBasis {
+  switch (object) {
+    case 0:
+    case "SEVERITY_BASIS_UNSPECIFIED":
+      return SeverityBasis.SEVERITY_BASIS_UNSPECIFIED;
+    case 1:
+    case "SEVERITY_BASIS_JUDGEMENT":
+      return SeverityBasis.SEVERITY_BASIS_JUDGEMENT;
+    case 2:
+    case "SEVERITY_BASIS_CASCADE":
+      return SeverityBasis.SEVERITY_BASIS_CASCADE;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum SeverityBasis");
+  }
+}
+
+export function severityBasisToJSON(object: SeverityBasis): string {
+  switch (object) {
+    case SeverityBasis.SEVERITY_BASIS_UNSPECIFIED:
+      return "SEVERITY_BASIS_UNSPECIFIED";
+    case SeverityBasis.SEVERITY_BASIS_JUDGEMENT:
+      return "SEVERITY_BASIS_JUDGEMENT";
+    case SeverityBasis.SEVERITY_BASIS_CASCADE:
+      return "SEVERITY_BASIS_CASCADE";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum SeverityBasis");
+  }
+}
+
 export enum TrendGranularity {
   TREND_GRANULARITY_UNSPECIFIED = 0,
   TREND_GRANULARITY_DAY = 1,
@@ -194,6 +282,11 @@ export interface Report {
     | undefined;
   /** Critical-infrastructure assets this report says are directly affected, each once. */
   affectedAssets: AffectedAsset[];
+  /**
+   * The reporter's NCISS judgement: only the categories it gave, the others empty. Absent when
+   * it gave none.
+   */
+  severityInputs?: SeverityInputs | undefined;
 }
 
 export interface Incident {
@@ -231,6 +324,51 @@ export interface Incident {
    * survivor's id, shown only to callers who may read the survivor too.
    */
   mergedInto: string;
+  /**
+   * Who set each severity input: the reporter, a coordinator or impact's cascade. An input
+   * without an origin is still the baseline.
+   */
+  severityOrigins?:
+    | SeverityInputOrigins
+    | undefined;
+  /**
+   * Severity inputs that joining reports gave and the incident did not take, because the
+   * reports were not the source agency's own (only its reports and coordinators revise the
+   * severity): for coordinators to weigh. Oldest first, the newest 50.
+   */
+  severityProposals: SeverityProposal[];
+}
+
+/** Who set one severity input to its current category, and when. */
+export interface SeverityInputOrigin {
+  source: SeverityInputSource;
+  /** REPORTER: the reporting agency (empty when the coordination centre filed the report). */
+  agencyId: string;
+  /** REPORTER: the report that gave the category. */
+  reportId: string;
+  at?: Date | undefined;
+}
+
+/** The origin of each of the eight severity inputs; absent where the input is still the baseline. */
+export interface SeverityInputOrigins {
+  functionalImpact?: SeverityInputOrigin | undefined;
+  observedActivity?: SeverityInputOrigin | undefined;
+  location?: SeverityInputOrigin | undefined;
+  actor?: SeverityInputOrigin | undefined;
+  informationImpact?: SeverityInputOrigin | undefined;
+  recoverability?: SeverityInputOrigin | undefined;
+  crossSectorDependency?: SeverityInputOrigin | undefined;
+  potentialImpact?: SeverityInputOrigin | undefined;
+}
+
+/** The severity inputs one joining report gave, kept on the incident without being applied. */
+export interface SeverityProposal {
+  reportId: string;
+  /** Empty when the coordination centre filed the report. */
+  reporterAgencyId: string;
+  /** Only the categories the report gave; the others are empty. */
+  severityInputs?: SeverityInputs | undefined;
+  proposedAt?: Date | undefined;
 }
 
 export interface SubmitReportRequest {
@@ -246,6 +384,12 @@ export interface SubmitReportRequest {
     | undefined;
   /** At most 100; an asset named twice counts once, with the larger loss. */
   affectedAssets: AffectedAsset[];
+  /**
+   * Optional: the reporter's NCISS judgement. Give the categories known, leave the others empty
+   * (e.g. functional_impact "denial-critical", location "critical-systems"). The incident the
+   * report opens takes them (the baseline for the rest); see SubmitReport for a joining report.
+   */
+  severityInputs?: SeverityInputs | undefined;
 }
 
 export interface SubmitReportResponse {
@@ -336,8 +480,14 @@ export interface TransitionIncidentResponse {
 
 export interface UpdateSeverityRequest {
   incidentId: string;
+  /**
+   * All eight for a judgement; with basis CASCADE only cross_sector_dependency and
+   * potential_impact are read (each raised, never lowered), the others may be left empty.
+   */
   severityInputs?: SeverityInputs | undefined;
   expectedVersion: number;
+  /** Absent: a judgement. */
+  basis?: SeverityBasis | undefined;
 }
 
 export interface UpdateSeverityResponse {
@@ -531,6 +681,7 @@ function createBaseReport(): Report {
     awareAt: undefined,
     submittedAt: undefined,
     affectedAssets: [],
+    severityInputs: undefined,
   };
 }
 
@@ -574,6 +725,9 @@ export const Report: MessageFns<Report> = {
     }
     for (const v of message.affectedAssets) {
       AffectedAsset.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.severityInputs !== undefined) {
+      SeverityInputs.encode(message.severityInputs, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -695,6 +849,14 @@ export const Report: MessageFns<Report> = {
             message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.severityInputs = SeverityInputs.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -746,6 +908,11 @@ export const Report: MessageFns<Report> = {
         : globalThis.Array.isArray(object?.affected_assets)
         ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
         : [],
+      severityInputs: isSet(object.severityInputs)
+        ? SeverityInputs.fromJSON(object.severityInputs)
+        : isSet(object.severity_inputs)
+        ? SeverityInputs.fromJSON(object.severity_inputs)
+        : undefined,
     };
   },
 
@@ -790,6 +957,9 @@ export const Report: MessageFns<Report> = {
     if (message.affectedAssets?.length) {
       obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
     }
+    if (message.severityInputs !== undefined) {
+      obj.severityInputs = SeverityInputs.toJSON(message.severityInputs);
+    }
     return obj;
   },
 
@@ -813,6 +983,9 @@ export const Report: MessageFns<Report> = {
     message.awareAt = object.awareAt ?? undefined;
     message.submittedAt = object.submittedAt ?? undefined;
     message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
+    message.severityInputs = (object.severityInputs !== undefined && object.severityInputs !== null)
+      ? SeverityInputs.fromPartial(object.severityInputs)
+      : undefined;
     return message;
   },
 };
@@ -838,6 +1011,8 @@ function createBaseIncident(): Incident {
     affectedAssets: [],
     sourceAgencyId: "",
     mergedInto: "",
+    severityOrigins: undefined,
+    severityProposals: [],
   };
 }
 
@@ -899,6 +1074,12 @@ export const Incident: MessageFns<Incident> = {
     }
     if (message.mergedInto !== "") {
       writer.uint32(154).string(message.mergedInto);
+    }
+    if (message.severityOrigins !== undefined) {
+      SeverityInputOrigins.encode(message.severityOrigins, writer.uint32(162).fork()).join();
+    }
+    for (const v of message.severityProposals) {
+      SeverityProposal.encode(v!, writer.uint32(170).fork()).join();
     }
     return writer;
   },
@@ -1068,6 +1249,22 @@ export const Incident: MessageFns<Incident> = {
             message.mergedInto = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.severityOrigins = SeverityInputOrigins.decode(reader, reader.uint32());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.severityProposals.push(SeverityProposal.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1141,6 +1338,16 @@ export const Incident: MessageFns<Incident> = {
         : isSet(object.merged_into)
         ? globalThis.String(object.merged_into)
         : "",
+      severityOrigins: isSet(object.severityOrigins)
+        ? SeverityInputOrigins.fromJSON(object.severityOrigins)
+        : isSet(object.severity_origins)
+        ? SeverityInputOrigins.fromJSON(object.severity_origins)
+        : undefined,
+      severityProposals: globalThis.Array.isArray(object?.severityProposals)
+        ? object.severityProposals.map((e: any) => SeverityProposal.fromJSON(e))
+        : globalThis.Array.isArray(object?.severity_proposals)
+        ? object.severity_proposals.map((e: any) => SeverityProposal.fromJSON(e))
+        : [],
     };
   },
 
@@ -1203,6 +1410,12 @@ export const Incident: MessageFns<Incident> = {
     if (message.mergedInto !== "") {
       obj.mergedInto = message.mergedInto;
     }
+    if (message.severityOrigins !== undefined) {
+      obj.severityOrigins = SeverityInputOrigins.toJSON(message.severityOrigins);
+    }
+    if (message.severityProposals?.length) {
+      obj.severityProposals = message.severityProposals.map((e) => SeverityProposal.toJSON(e));
+    }
     return obj;
   },
 
@@ -1236,6 +1449,497 @@ export const Incident: MessageFns<Incident> = {
     message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
     message.sourceAgencyId = object.sourceAgencyId ?? "";
     message.mergedInto = object.mergedInto ?? "";
+    message.severityOrigins = (object.severityOrigins !== undefined && object.severityOrigins !== null)
+      ? SeverityInputOrigins.fromPartial(object.severityOrigins)
+      : undefined;
+    message.severityProposals = object.severityProposals?.map((e) => SeverityProposal.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSeverityInputOrigin(): SeverityInputOrigin {
+  return { source: 0, agencyId: "", reportId: "", at: undefined };
+}
+
+export const SeverityInputOrigin: MessageFns<SeverityInputOrigin> = {
+  encode(message: SeverityInputOrigin, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== 0) {
+      writer.uint32(8).int32(message.source);
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.reportId !== "") {
+      writer.uint32(26).string(message.reportId);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeverityInputOrigin {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeverityInputOrigin();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.source = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reportId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SeverityInputOrigin {
+    return {
+      source: isSet(object.source) ? severityInputSourceFromJSON(object.source) : 0,
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      reportId: isSet(object.reportId)
+        ? globalThis.String(object.reportId)
+        : isSet(object.report_id)
+        ? globalThis.String(object.report_id)
+        : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: SeverityInputOrigin): unknown {
+    const obj: any = {};
+    if (message.source !== 0) {
+      obj.source = severityInputSourceToJSON(message.source);
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.reportId !== "") {
+      obj.reportId = message.reportId;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SeverityInputOrigin>, I>>(base?: I): SeverityInputOrigin {
+    return SeverityInputOrigin.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SeverityInputOrigin>, I>>(object: I): SeverityInputOrigin {
+    const message = createBaseSeverityInputOrigin();
+    message.source = object.source ?? 0;
+    message.agencyId = object.agencyId ?? "";
+    message.reportId = object.reportId ?? "";
+    message.at = object.at ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSeverityInputOrigins(): SeverityInputOrigins {
+  return {
+    functionalImpact: undefined,
+    observedActivity: undefined,
+    location: undefined,
+    actor: undefined,
+    informationImpact: undefined,
+    recoverability: undefined,
+    crossSectorDependency: undefined,
+    potentialImpact: undefined,
+  };
+}
+
+export const SeverityInputOrigins: MessageFns<SeverityInputOrigins> = {
+  encode(message: SeverityInputOrigins, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.functionalImpact !== undefined) {
+      SeverityInputOrigin.encode(message.functionalImpact, writer.uint32(10).fork()).join();
+    }
+    if (message.observedActivity !== undefined) {
+      SeverityInputOrigin.encode(message.observedActivity, writer.uint32(18).fork()).join();
+    }
+    if (message.location !== undefined) {
+      SeverityInputOrigin.encode(message.location, writer.uint32(26).fork()).join();
+    }
+    if (message.actor !== undefined) {
+      SeverityInputOrigin.encode(message.actor, writer.uint32(34).fork()).join();
+    }
+    if (message.informationImpact !== undefined) {
+      SeverityInputOrigin.encode(message.informationImpact, writer.uint32(42).fork()).join();
+    }
+    if (message.recoverability !== undefined) {
+      SeverityInputOrigin.encode(message.recoverability, writer.uint32(50).fork()).join();
+    }
+    if (message.crossSectorDependency !== undefined) {
+      SeverityInputOrigin.encode(message.crossSectorDependency, writer.uint32(58).fork()).join();
+    }
+    if (message.potentialImpact !== undefined) {
+      SeverityInputOrigin.encode(message.potentialImpact, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeverityInputOrigins {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeverityInputOrigins();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.functionalImpact = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.observedActivity = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.location = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.informationImpact = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.recoverability = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.crossSectorDependency = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.potentialImpact = SeverityInputOrigin.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SeverityInputOrigins {
+    return {
+      functionalImpact: isSet(object.functionalImpact)
+        ? SeverityInputOrigin.fromJSON(object.functionalImpact)
+        : isSet(object.functional_impact)
+        ? SeverityInputOrigin.fromJSON(object.functional_impact)
+        : undefined,
+      observedActivity: isSet(object.observedActivity)
+        ? SeverityInputOrigin.fromJSON(object.observedActivity)
+        : isSet(object.observed_activity)
+        ? SeverityInputOrigin.fromJSON(object.observed_activity)
+        : undefined,
+      location: isSet(object.location) ? SeverityInputOrigin.fromJSON(object.location) : undefined,
+      actor: isSet(object.actor) ? SeverityInputOrigin.fromJSON(object.actor) : undefined,
+      informationImpact: isSet(object.informationImpact)
+        ? SeverityInputOrigin.fromJSON(object.informationImpact)
+        : isSet(object.information_impact)
+        ? SeverityInputOrigin.fromJSON(object.information_impact)
+        : undefined,
+      recoverability: isSet(object.recoverability) ? SeverityInputOrigin.fromJSON(object.recoverability) : undefined,
+      crossSectorDependency: isSet(object.crossSectorDependency)
+        ? SeverityInputOrigin.fromJSON(object.crossSectorDependency)
+        : isSet(object.cross_sector_dependency)
+        ? SeverityInputOrigin.fromJSON(object.cross_sector_dependency)
+        : undefined,
+      potentialImpact: isSet(object.potentialImpact)
+        ? SeverityInputOrigin.fromJSON(object.potentialImpact)
+        : isSet(object.potential_impact)
+        ? SeverityInputOrigin.fromJSON(object.potential_impact)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SeverityInputOrigins): unknown {
+    const obj: any = {};
+    if (message.functionalImpact !== undefined) {
+      obj.functionalImpact = SeverityInputOrigin.toJSON(message.functionalImpact);
+    }
+    if (message.observedActivity !== undefined) {
+      obj.observedActivity = SeverityInputOrigin.toJSON(message.observedActivity);
+    }
+    if (message.location !== undefined) {
+      obj.location = SeverityInputOrigin.toJSON(message.location);
+    }
+    if (message.actor !== undefined) {
+      obj.actor = SeverityInputOrigin.toJSON(message.actor);
+    }
+    if (message.informationImpact !== undefined) {
+      obj.informationImpact = SeverityInputOrigin.toJSON(message.informationImpact);
+    }
+    if (message.recoverability !== undefined) {
+      obj.recoverability = SeverityInputOrigin.toJSON(message.recoverability);
+    }
+    if (message.crossSectorDependency !== undefined) {
+      obj.crossSectorDependency = SeverityInputOrigin.toJSON(message.crossSectorDependency);
+    }
+    if (message.potentialImpact !== undefined) {
+      obj.potentialImpact = SeverityInputOrigin.toJSON(message.potentialImpact);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SeverityInputOrigins>, I>>(base?: I): SeverityInputOrigins {
+    return SeverityInputOrigins.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SeverityInputOrigins>, I>>(object: I): SeverityInputOrigins {
+    const message = createBaseSeverityInputOrigins();
+    message.functionalImpact = (object.functionalImpact !== undefined && object.functionalImpact !== null)
+      ? SeverityInputOrigin.fromPartial(object.functionalImpact)
+      : undefined;
+    message.observedActivity = (object.observedActivity !== undefined && object.observedActivity !== null)
+      ? SeverityInputOrigin.fromPartial(object.observedActivity)
+      : undefined;
+    message.location = (object.location !== undefined && object.location !== null)
+      ? SeverityInputOrigin.fromPartial(object.location)
+      : undefined;
+    message.actor = (object.actor !== undefined && object.actor !== null)
+      ? SeverityInputOrigin.fromPartial(object.actor)
+      : undefined;
+    message.informationImpact = (object.informationImpact !== undefined && object.informationImpact !== null)
+      ? SeverityInputOrigin.fromPartial(object.informationImpact)
+      : undefined;
+    message.recoverability = (object.recoverability !== undefined && object.recoverability !== null)
+      ? SeverityInputOrigin.fromPartial(object.recoverability)
+      : undefined;
+    message.crossSectorDependency =
+      (object.crossSectorDependency !== undefined && object.crossSectorDependency !== null)
+        ? SeverityInputOrigin.fromPartial(object.crossSectorDependency)
+        : undefined;
+    message.potentialImpact = (object.potentialImpact !== undefined && object.potentialImpact !== null)
+      ? SeverityInputOrigin.fromPartial(object.potentialImpact)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSeverityProposal(): SeverityProposal {
+  return { reportId: "", reporterAgencyId: "", severityInputs: undefined, proposedAt: undefined };
+}
+
+export const SeverityProposal: MessageFns<SeverityProposal> = {
+  encode(message: SeverityProposal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reportId !== "") {
+      writer.uint32(10).string(message.reportId);
+    }
+    if (message.reporterAgencyId !== "") {
+      writer.uint32(18).string(message.reporterAgencyId);
+    }
+    if (message.severityInputs !== undefined) {
+      SeverityInputs.encode(message.severityInputs, writer.uint32(26).fork()).join();
+    }
+    if (message.proposedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.proposedAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeverityProposal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeverityProposal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reportId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reporterAgencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.severityInputs = SeverityInputs.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.proposedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SeverityProposal {
+    return {
+      reportId: isSet(object.reportId)
+        ? globalThis.String(object.reportId)
+        : isSet(object.report_id)
+        ? globalThis.String(object.report_id)
+        : "",
+      reporterAgencyId: isSet(object.reporterAgencyId)
+        ? globalThis.String(object.reporterAgencyId)
+        : isSet(object.reporter_agency_id)
+        ? globalThis.String(object.reporter_agency_id)
+        : "",
+      severityInputs: isSet(object.severityInputs)
+        ? SeverityInputs.fromJSON(object.severityInputs)
+        : isSet(object.severity_inputs)
+        ? SeverityInputs.fromJSON(object.severity_inputs)
+        : undefined,
+      proposedAt: isSet(object.proposedAt)
+        ? fromJsonTimestamp(object.proposedAt)
+        : isSet(object.proposed_at)
+        ? fromJsonTimestamp(object.proposed_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SeverityProposal): unknown {
+    const obj: any = {};
+    if (message.reportId !== "") {
+      obj.reportId = message.reportId;
+    }
+    if (message.reporterAgencyId !== "") {
+      obj.reporterAgencyId = message.reporterAgencyId;
+    }
+    if (message.severityInputs !== undefined) {
+      obj.severityInputs = SeverityInputs.toJSON(message.severityInputs);
+    }
+    if (message.proposedAt !== undefined) {
+      obj.proposedAt = message.proposedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SeverityProposal>, I>>(base?: I): SeverityProposal {
+    return SeverityProposal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SeverityProposal>, I>>(object: I): SeverityProposal {
+    const message = createBaseSeverityProposal();
+    message.reportId = object.reportId ?? "";
+    message.reporterAgencyId = object.reporterAgencyId ?? "";
+    message.severityInputs = (object.severityInputs !== undefined && object.severityInputs !== null)
+      ? SeverityInputs.fromPartial(object.severityInputs)
+      : undefined;
+    message.proposedAt = object.proposedAt ?? undefined;
     return message;
   },
 };
@@ -1251,6 +1955,7 @@ function createBaseSubmitReportRequest(): SubmitReportRequest {
     observables: [],
     awareAt: undefined,
     affectedAssets: [],
+    severityInputs: undefined,
   };
 }
 
@@ -1282,6 +1987,9 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
     }
     for (const v of message.affectedAssets) {
       AffectedAsset.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.severityInputs !== undefined) {
+      SeverityInputs.encode(message.severityInputs, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1371,6 +2079,14 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
             message.affectedAssets.push(AffectedAsset.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.severityInputs = SeverityInputs.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1406,6 +2122,11 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
         : globalThis.Array.isArray(object?.affected_assets)
         ? object.affected_assets.map((e: any) => AffectedAsset.fromJSON(e))
         : [],
+      severityInputs: isSet(object.severityInputs)
+        ? SeverityInputs.fromJSON(object.severityInputs)
+        : isSet(object.severity_inputs)
+        ? SeverityInputs.fromJSON(object.severity_inputs)
+        : undefined,
     };
   },
 
@@ -1438,6 +2159,9 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
     if (message.affectedAssets?.length) {
       obj.affectedAssets = message.affectedAssets.map((e) => AffectedAsset.toJSON(e));
     }
+    if (message.severityInputs !== undefined) {
+      obj.severityInputs = SeverityInputs.toJSON(message.severityInputs);
+    }
     return obj;
   },
 
@@ -1457,6 +2181,9 @@ export const SubmitReportRequest: MessageFns<SubmitReportRequest> = {
     message.observables = object.observables?.map((e) => Observable.fromPartial(e)) || [];
     message.awareAt = object.awareAt ?? undefined;
     message.affectedAssets = object.affectedAssets?.map((e) => AffectedAsset.fromPartial(e)) || [];
+    message.severityInputs = (object.severityInputs !== undefined && object.severityInputs !== null)
+      ? SeverityInputs.fromPartial(object.severityInputs)
+      : undefined;
     return message;
   },
 };
@@ -2439,7 +3166,7 @@ export const TransitionIncidentResponse: MessageFns<TransitionIncidentResponse> 
 };
 
 function createBaseUpdateSeverityRequest(): UpdateSeverityRequest {
-  return { incidentId: "", severityInputs: undefined, expectedVersion: 0 };
+  return { incidentId: "", severityInputs: undefined, expectedVersion: 0, basis: undefined };
 }
 
 export const UpdateSeverityRequest: MessageFns<UpdateSeverityRequest> = {
@@ -2452,6 +3179,9 @@ export const UpdateSeverityRequest: MessageFns<UpdateSeverityRequest> = {
     }
     if (message.expectedVersion !== 0) {
       writer.uint32(24).int32(message.expectedVersion);
+    }
+    if (message.basis !== undefined) {
+      writer.uint32(32).int32(message.basis);
     }
     return writer;
   },
@@ -2493,6 +3223,14 @@ export const UpdateSeverityRequest: MessageFns<UpdateSeverityRequest> = {
             message.expectedVersion = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.basis = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2522,6 +3260,7 @@ export const UpdateSeverityRequest: MessageFns<UpdateSeverityRequest> = {
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : 0,
+      basis: isSet(object.basis) ? severityBasisFromJSON(object.basis) : undefined,
     };
   },
 
@@ -2536,6 +3275,9 @@ export const UpdateSeverityRequest: MessageFns<UpdateSeverityRequest> = {
     if (message.expectedVersion !== 0) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.basis !== undefined) {
+      obj.basis = severityBasisToJSON(message.basis);
+    }
     return obj;
   },
 
@@ -2549,6 +3291,7 @@ export const UpdateSeverityRequest: MessageFns<UpdateSeverityRequest> = {
       ? SeverityInputs.fromPartial(object.severityInputs)
       : undefined;
     message.expectedVersion = object.expectedVersion ?? 0;
+    message.basis = object.basis ?? undefined;
     return message;
   },
 };
@@ -4764,7 +5507,10 @@ export const IntakeServiceService = {
    * report, attaches to that one. A match the report may not join is answered exactly as an
    * indicator seen nowhere (the report opens its own incident) and is recorded as a possible
    * relation for coordinators cleared for both incidents. A joining report never changes the
-   * incident's label; only the source agency's own report moves its awareness time.
+   * incident's label; only the source agency's own report moves its awareness time. The
+   * reporter's severity inputs, if it gives any, are taken by the incident the report opens;
+   * the source agency's own joining report raises the incident's inputs to them (never lowers
+   * one); anyone else's are kept on the incident as a proposal for coordinators to weigh.
    */
   submitReport: {
     path: "/beacon.intake.v1.IntakeService/SubmitReport" as const,
@@ -4826,7 +5572,12 @@ export const IntakeServiceService = {
       Buffer.from(TransitionIncidentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TransitionIncidentResponse => TransitionIncidentResponse.decode(value),
   },
-  /** Replaces the severity inputs and recomputes the score. */
+  /**
+   * Replaces the severity inputs and recomputes the score (a coordinator's judgement), or, with
+   * basis CASCADE, raises cross-sector dependency and potential impact to what impact's cascade
+   * implies (Beacon processes allowed to record severity only). Every input that changes is
+   * recorded with where it came from (Incident.severity_origins).
+   */
   updateSeverity: {
     path: "/beacon.intake.v1.IntakeService/UpdateSeverity" as const,
     requestStream: false as const,
@@ -4972,7 +5723,10 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
    * report, attaches to that one. A match the report may not join is answered exactly as an
    * indicator seen nowhere (the report opens its own incident) and is recorded as a possible
    * relation for coordinators cleared for both incidents. A joining report never changes the
-   * incident's label; only the source agency's own report moves its awareness time.
+   * incident's label; only the source agency's own report moves its awareness time. The
+   * reporter's severity inputs, if it gives any, are taken by the incident the report opens;
+   * the source agency's own joining report raises the incident's inputs to them (never lowers
+   * one); anyone else's are kept on the incident as a proposal for coordinators to weigh.
    */
   submitReport: handleUnaryCall<SubmitReportRequest, SubmitReportResponse>;
   /** Opens an incident directly (coordinators). */
@@ -4989,7 +5743,12 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
    * expected version is stale.
    */
   transitionIncident: handleUnaryCall<TransitionIncidentRequest, TransitionIncidentResponse>;
-  /** Replaces the severity inputs and recomputes the score. */
+  /**
+   * Replaces the severity inputs and recomputes the score (a coordinator's judgement), or, with
+   * basis CASCADE, raises cross-sector dependency and potential impact to what impact's cascade
+   * implies (Beacon processes allowed to record severity only). Every input that changes is
+   * recorded with where it came from (Incident.severity_origins).
+   */
   updateSeverity: handleUnaryCall<UpdateSeverityRequest, UpdateSeverityResponse>;
   /** Engages an agency on an incident. */
   assignAgency: handleUnaryCall<AssignAgencyRequest, AssignAgencyResponse>;
@@ -5038,7 +5797,10 @@ export interface IntakeServiceClient extends Client {
    * report, attaches to that one. A match the report may not join is answered exactly as an
    * indicator seen nowhere (the report opens its own incident) and is recorded as a possible
    * relation for coordinators cleared for both incidents. A joining report never changes the
-   * incident's label; only the source agency's own report moves its awareness time.
+   * incident's label; only the source agency's own report moves its awareness time. The
+   * reporter's severity inputs, if it gives any, are taken by the incident the report opens;
+   * the source agency's own joining report raises the incident's inputs to them (never lowers
+   * one); anyone else's are kept on the incident as a proposal for coordinators to weigh.
    */
   submitReport(
     request: SubmitReportRequest,
@@ -5125,7 +5887,12 @@ export interface IntakeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TransitionIncidentResponse) => void,
   ): ClientUnaryCall;
-  /** Replaces the severity inputs and recomputes the score. */
+  /**
+   * Replaces the severity inputs and recomputes the score (a coordinator's judgement), or, with
+   * basis CASCADE, raises cross-sector dependency and potential impact to what impact's cascade
+   * implies (Beacon processes allowed to record severity only). Every input that changes is
+   * recorded with where it came from (Incident.severity_origins).
+   */
   updateSeverity(
     request: UpdateSeverityRequest,
     callback: (error: ServiceError | null, response: UpdateSeverityResponse) => void,
