@@ -87,6 +87,8 @@ function incidents(count: number): Incident[] {
       jurisdictions: r.some(JURISDICTIONS),
       severityInputs: NCISS_BASELINE,
       severity: { score: level * 15 + r.int(15), level, levelName: NCISS_LEVELS[level] },
+      severityOrigins: {},
+      severityProposals: [],
       reportIds: [],
       engagedAgencyIds: r.next() < 0.3 ? ['cert-dk'] : [],
       sourceAgencyId: source,

@@ -5,6 +5,12 @@ import type { AffectedAsset } from '../domain/affected-asset.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { IntakeEvent } from '../domain/events.js';
 import type { PossibleRelation } from '../domain/relation.js';
+import {
+  severityChangeToProto,
+  severityInputsToProto,
+  severityOriginsToProto,
+  severityProposalToProto,
+} from './severity-mapping.js';
 
 export { tlpFromProto, tlpToProto };
 
@@ -31,7 +37,6 @@ const affectedAssetsToProto = (assets: readonly AffectedAsset[]): commonV1.Affec
   assets.map(({ assetId, loss }) => ({ assetId, loss }));
 
 export function incidentToProto(incident: Incident): intakeV1.Incident {
-  const { severityInputs: s } = incident;
   return {
     id: incident.id,
     title: incident.title,
@@ -40,16 +45,7 @@ export function incidentToProto(incident: Incident): intakeV1.Incident {
     classification: { ...incident.classification },
     sectors: [...incident.sectors],
     jurisdictions: [...incident.jurisdictions],
-    severityInputs: {
-      functionalImpact: s.functionalImpact,
-      observedActivity: s.observedActivity,
-      location: s.location,
-      actor: s.actor,
-      informationImpact: s.informationImpact,
-      recoverability: s.recoverability,
-      crossSectorDependency: s.crossSectorDependency,
-      potentialImpact: s.potentialImpact,
-    },
+    severityInputs: severityInputsToProto(incident.severityInputs),
     severity: { ...incident.severity },
     reportIds: [...incident.reportIds],
     engagedAgencyIds: [...incident.engagedAgencyIds],
@@ -61,6 +57,8 @@ export function incidentToProto(incident: Incident): intakeV1.Incident {
     updatedAt: incident.updatedAt,
     version: incident.version,
     mergedInto: incident.mergedInto ?? '',
+    severityOrigins: severityOriginsToProto(incident.severityOrigins),
+    severityProposals: incident.severityProposals.map(severityProposalToProto),
   };
 }
 
@@ -83,6 +81,9 @@ export function reportToProto(report: Report): intakeV1.Report {
     jurisdictions: [...report.jurisdictions],
     observables: observablesToProto(report.observables),
     affectedAssets: affectedAssetsToProto(report.affectedAssets),
+    ...(report.severityInputs && Object.values(report.severityInputs).some((v) => v !== undefined)
+      ? { severityInputs: severityInputsToProto(report.severityInputs) }
+      : {}),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
   };
@@ -136,6 +137,7 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
           incident: incidentToProto(event.incident),
           previousScore: event.previousScore,
           previousLevel: event.previousLevel,
+          changes: event.changes.map(severityChangeToProto),
         }),
         event,
       );

@@ -12,6 +12,7 @@ import {
   canCommand,
   canCoordinate,
   canReadIncident,
+  canRecordCascade,
   canSubmitReport,
   canVerifyAudit,
   incidentScope,
@@ -26,12 +27,14 @@ import {
   engageAgency,
   openDirectly,
   openFromReport,
+  raiseByCascade,
   rescore,
   reviseFacts,
   transition,
   type Change,
 } from '../domain/rules.js';
 import type { PossibleRelation } from '../domain/relation.js';
+import type { CascadeInputs } from '../domain/severity.js';
 import { correlate } from './correlate.js';
 import { PossibleRelations } from './possible-relations.js';
 import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
@@ -413,6 +416,23 @@ export class IntakeService {
   rescore(caller: Caller, id: string, inputs: NcissInputs, expectedVersion: number) {
     return this.#mutate(caller, id, expectedVersion, 'severity', 'incident.rescored', (i, now) =>
       rescore(i, inputs, now),
+    );
+  }
+
+  /**
+   * Impact's cascade, passed on by a Beacon process allowed to record severity (impact, or the
+   * response worker): raises cross-sector dependency and potential impact, never lowers them,
+   * and records them as impact's. A person is refused: a coordinator's change is its own.
+   */
+  raiseByCascade(caller: Caller, id: string, implied: CascadeInputs, expectedVersion: number) {
+    if (!canRecordCascade(caller)) {
+      throw new IntakeError(
+        'permission-denied',
+        "only Beacon's own processes record impact's cascade; change the inputs as a judgement",
+      );
+    }
+    return this.#mutate(caller, id, expectedVersion, 'severity', 'incident.rescored-by-cascade', (i, now) =>
+      raiseByCascade(i, implied, now),
     );
   }
 

@@ -4,6 +4,7 @@ import {
   mayIssueCommands,
   mayJoin,
   mayRead,
+  mayRecordCascade,
   mayVerifyAudit,
   readScope,
   reportRevisesIncident,
@@ -57,3 +58,6 @@ export const canCoordinate = (caller: Caller, command: IncidentCommand): boolean
   mayIssueCommands(caller, command);
 
 export const canVerifyAudit = (caller: Caller): boolean => mayVerifyAudit(caller);
+
+/** The caller may record a severity change as impact's cascade (a Beacon process, never a person). */
+export const canRecordCascade = (caller: Caller): boolean => mayRecordCascade(caller);

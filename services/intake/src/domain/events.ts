@@ -1,6 +1,7 @@
 import type { Recipients, Tlp } from '@beacon/domain';
 import type { Incident, IncidentStatus, Report } from './incident.js';
 import type { PossibleRelation } from './relation.js';
+import type { SeverityInputChange } from './severity.js';
 
 /** What intake tells the rest of Beacon, one variant per `beacon.evt.incident.<kind>` subject. */
 export type IntakeEvent =
@@ -17,6 +18,8 @@ export type IntakeEvent =
       readonly incident: Incident;
       readonly previousScore: number;
       readonly previousLevel: number;
+      /** The inputs that moved, each with where its new category came from. */
+      readonly changes: readonly SeverityInputChange[];
     }
   | {
       readonly kind: 'status-changed';

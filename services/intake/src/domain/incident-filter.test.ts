@@ -22,6 +22,8 @@ function incident(overrides: Partial<Incident> = {}): Incident {
     jurisdictions: ['DE-BY', 'FR'] as Jurisdiction[],
     severityInputs: NCISS_BASELINE,
     severity: { score: 57, level: 3, levelName: 'high' },
+    severityOrigins: {},
+    severityProposals: [],
     reportIds: [],
     engagedAgencyIds: [],
     sourceAgencyId: undefined,

@@ -1,5 +1,13 @@
-import type { Classification, NcissInputs, Observable, Severity, Tlp } from '@beacon/domain';
+import type {
+  Classification,
+  NcissInputs,
+  Observable,
+  PartialNcissInputs,
+  Severity,
+  Tlp,
+} from '@beacon/domain';
 import type { AffectedAsset } from './affected-asset.js';
+import type { SeverityOrigins, SeverityProposal } from './severity.js';
 
 /** An observable on an incident, with the label of the report it came from. */
 export interface IncidentObservable extends Observable {
@@ -47,6 +55,8 @@ export interface Report {
   readonly observables: readonly Observable[];
   /** Assets the report says are directly affected, each once. */
   readonly affectedAssets: readonly AffectedAsset[];
+  /** The reporter's NCISS judgement: only the inputs it gave (absent: none). */
+  readonly severityInputs?: PartialNcissInputs | undefined;
   readonly awareAt: Date;
   readonly submittedAt: Date;
 }
@@ -63,6 +73,10 @@ export interface Incident {
   readonly jurisdictions: readonly string[];
   readonly severityInputs: NcissInputs;
   readonly severity: Severity;
+  /** Who set each input (see `severity.ts`); an input without an origin is the baseline. */
+  readonly severityOrigins: SeverityOrigins;
+  /** Inputs joining reports gave that the incident did not take, oldest first. */
+  readonly severityProposals: readonly SeverityProposal[];
   readonly reportIds: readonly string[];
   /** Agencies the coordinator engaged: named recipients under TLP, with the source. */
   readonly engagedAgencyIds: readonly string[];

@@ -18,6 +18,8 @@ function incident(id: string, fields: Partial<Incident> = {}): Incident {
     jurisdictions: [],
     severityInputs: NCISS_BASELINE,
     severity: scoreSeverity(NCISS_BASELINE),
+    severityOrigins: {},
+    severityProposals: [],
     reportIds: [],
     engagedAgencyIds: [],
     sourceAgencyId: undefined,

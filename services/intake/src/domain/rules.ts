@@ -1,11 +1,4 @@
-import {
-  compareTlp,
-  NCISS_BASELINE,
-  observableKey,
-  scoreSeverity,
-  type NcissInputs,
-  type Tlp,
-} from '@beacon/domain';
+import { compareTlp, observableKey, scoreSeverity, type NcissInputs, type Tlp } from '@beacon/domain';
 import { mergeAffectedAssets } from './affected-asset.js';
 import type { IntakeEvent } from './events.js';
 import {
@@ -15,6 +8,15 @@ import {
   type IncidentStatus,
   type Report,
 } from './incident.js';
+import {
+  cascadeSeverity,
+  coordinatorOpeningOrigins,
+  joiningSeverity,
+  judgedSeverity,
+  openingSeverity,
+  type CascadeInputs,
+  type SeverityOutcome,
+} from './severity.js';
 
 /** A rule refused the change; `kind` says which, for the edge to map to a status code. */
 export class IntakeRuleError extends Error {
@@ -99,8 +101,9 @@ function fromReport(report: Report): IncidentObservable[] {
 }
 
 /**
- * A new incident made from its first report. The report's own `reported` event travels with
- * the incident change, so both are published from one document write.
+ * A new incident made from its first report, at the severity its reporter gave (the baseline for
+ * what it did not). The report's own `reported` event travels with the incident change, so both
+ * are published from one document write.
  */
 export function openFromReport(report: Report, incidentId: string, now: Date): Change {
   const incident: Incident = {
@@ -111,8 +114,8 @@ export function openFromReport(report: Report, incidentId: string, now: Date): C
     classification: report.classification,
     sectors: [...report.sectors],
     jurisdictions: [...report.jurisdictions],
-    severityInputs: NCISS_BASELINE,
-    severity: scoreSeverity(NCISS_BASELINE),
+    ...openingSeverity(report, now),
+    severityProposals: [],
     reportIds: [report.id],
     engagedAgencyIds: [],
     sourceAgencyId: report.reporterAgencyId,
@@ -155,6 +158,8 @@ export function openDirectly(
     affectedAssets: mergeAffectedAssets(fields.affectedAssets),
     status: 'reported',
     severity: scoreSeverity(fields.severityInputs),
+    severityOrigins: coordinatorOpeningOrigins(fields.severityInputs, now),
+    severityProposals: [],
     reportIds: [],
     engagedAgencyIds: [],
     sourceAgencyId: undefined,
@@ -171,16 +176,20 @@ export function openDirectly(
  * report is not labelled more restrictively). The incident keeps its label: a report never
  * hides an incident from anyone who could read it. Its awareness time moves to the report's,
  * if earlier, only when the report `revises` the incident (the source agency's own report);
- * anyone else's awareness time stays on the report. Sectors and jurisdictions become the
- * union, affected assets the union with the larger loss of each.
+ * anyone else's awareness time stays on the report. Likewise its severity inputs raise the
+ * incident's only when it revises the incident (then a `severity-changed` event says so when
+ * the score moves); anyone else's are kept as a proposal (`joiningSeverity`). Sectors and
+ * jurisdictions become the union, affected assets the union with the larger loss of each.
  */
 export function attachReport(incident: Incident, report: Report, now: Date, revises: boolean): Change {
   if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
   if (!acceptsReports(incident)) {
     throw new IntakeRuleError('full', `the incident has ${MAX_INCIDENT_REPORTS} reports already`);
   }
+  const severity = joiningSeverity(incident, report, revises, now);
   const next: Incident = {
     ...incident,
+    ...severity.fields,
     sectors: union(incident.sectors, report.sectors),
     jurisdictions: union(incident.jurisdictions, report.jurisdictions),
     reportIds: [...incident.reportIds, report.id],
@@ -198,6 +207,7 @@ export function attachReport(incident: Incident, report: Report, now: Date, revi
     events: [
       { kind: 'reported', report, label: next.tlp },
       { kind: 'report-attached', incident: next, reportId: report.id },
+      ...severityEvents(incident, next, severity),
     ],
   };
 }
@@ -244,31 +254,37 @@ export function transition(incident: Incident, to: IncidentStatus, reason: strin
   return { incident: next, events };
 }
 
-/** New severity inputs; the score is recomputed, and an event is emitted only if it moved. */
+/**
+ * A coordinator's new severity inputs: the score is recomputed, the inputs that moved are
+ * recorded as the coordinator's, and an event is emitted only if the score moved.
+ */
 export function rescore(incident: Incident, inputs: NcissInputs, now: Date): Change {
+  return resevered(incident, judgedSeverity(incident, inputs, now), now);
+}
+
+/** Impact's cascade: the two inputs it informs raised (never lowered), recorded as impact's. */
+export function raiseByCascade(incident: Incident, implied: CascadeInputs, now: Date): Change {
+  return resevered(incident, cascadeSeverity(incident, implied, now), now);
+}
+
+function resevered(incident: Incident, severity: SeverityOutcome, now: Date): Change {
   if (incident.status === 'closed') throw new IntakeRuleError('closed', 'the incident is closed');
-  const severity = scoreSeverity(inputs);
-  const next: Incident = {
-    ...incident,
-    severityInputs: inputs,
-    severity,
-    updatedAt: now,
-    version: incident.version + 1,
-  };
-  const moved = severity.score !== incident.severity.score;
-  return {
-    incident: next,
-    events: moved
-      ? [
-          {
-            kind: 'severity-changed',
-            incident: next,
-            previousScore: incident.severity.score,
-            previousLevel: incident.severity.level,
-          },
-        ]
-      : [],
-  };
+  const next: Incident = { ...incident, ...severity.fields, updatedAt: now, version: incident.version + 1 };
+  return { incident: next, events: severityEvents(incident, next, severity) };
+}
+
+/** `severity-changed`, with each input's move and origin, when the score moved. */
+function severityEvents(previous: Incident, next: Incident, severity: SeverityOutcome): IntakeEvent[] {
+  if (next.severity.score === previous.severity.score) return [];
+  return [
+    {
+      kind: 'severity-changed',
+      incident: next,
+      previousScore: previous.severity.score,
+      previousLevel: previous.severity.level,
+      changes: severity.changes,
+    },
+  ];
 }
 
 export function engageAgency(incident: Incident, agencyId: string, now: Date): Change {

@@ -65,6 +65,8 @@ function incidentFixture(overrides: Partial<Incident> = {}): Incident {
     jurisdictions: ['DE', 'DE-BE'],
     severityInputs,
     severity: scoreSeverity(severityInputs),
+    severityOrigins: {},
+    severityProposals: [],
     reportIds: ['rep-1', 'rep-2'],
     engagedAgencyIds: ['agency-bsi'],
     reporterAgencyIds: ['agency-cert-berlin'],

@@ -44,6 +44,12 @@ export interface IntakeGrpcDeps {
 
 const MAX_PAGE = 100;
 
+/** A coordinator's judgement, said or left unsaid. */
+const JUDGEMENT = new Set<intakeV1.SeverityBasis>([
+  intakeV1.SeverityBasis.SEVERITY_BASIS_UNSPECIFIED,
+  intakeV1.SeverityBasis.SEVERITY_BASIS_JUDGEMENT,
+]);
+
 /** `beacon.intake.v1.IntakeService` over gRPC: authenticate, validate, call, map back. */
 export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
   const { service, clock } = deps;
@@ -76,6 +82,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
           jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
           observables: v.observables('observables', req.observables),
           affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets),
+          severityInputs: v.partialSeverityInputs('severity_inputs', req.severityInputs),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
         const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.SubmitReportRequest.encode(req).finish());
@@ -164,14 +171,30 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       async (req, caller) => {
         const v = new Validator();
         v.id('incident_id', req.incidentId, 'inc');
-        const inputs = v.severityInputs('severity_inputs', req.severityInputs);
+        const cascade = req.basis === intakeV1.SeverityBasis.SEVERITY_BASIS_CASCADE;
+        if (!cascade && req.basis !== undefined && !JUDGEMENT.has(req.basis))
+          v.fail('basis', 'is not a known basis', 'UNKNOWN_BASIS');
+        const implied = cascade
+          ? v.partialSeverityInputs('severity_inputs', req.severityInputs, [
+              'crossSectorDependency',
+              'potentialImpact',
+            ])
+          : undefined;
+        const inputs = cascade ? undefined : v.severityInputs('severity_inputs', req.severityInputs);
         if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
         v.check();
-        return {
-          incident: incidentToProto(
-            await service.rescore(caller, req.incidentId, inputs!, req.expectedVersion),
-          ),
-        };
+        const incident = implied
+          ? await service.raiseByCascade(
+              caller,
+              req.incidentId,
+              {
+                crossSectorDependency: implied.crossSectorDependency ?? 'none',
+                potentialImpact: implied.potentialImpact ?? 'none',
+              },
+              req.expectedVersion,
+            )
+          : await service.rescore(caller, req.incidentId, inputs!, req.expectedVersion);
+        return { incident: incidentToProto(incident) };
       },
       true,
     ),

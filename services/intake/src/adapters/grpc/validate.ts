@@ -4,11 +4,15 @@ import {
   FilterError,
   invalidNcissInputs,
   isSector,
+  NCISS_INPUTS,
+  partialNcissInputs,
   normaliseIndicator,
   parseJurisdiction,
   type Classification,
+  type NcissInput,
   type NcissInputs,
   type Observable,
+  type PartialNcissInputs,
   type Tlp,
 } from '@beacon/domain';
 import { invalidArgument, type FieldViolation } from '@beacon/platform';
@@ -180,6 +184,30 @@ export class Validator {
     for (const input of bad)
       this.fail(`${field}.${snake(input)}`, 'is not a known category', 'UNKNOWN_CATEGORY');
     return bad.length === 0 ? (value as unknown as NcissInputs) : undefined;
+  }
+
+  /**
+   * Some of the inputs (a reporter's judgement, a cascade's two): an empty or absent category
+   * is not given; any other must be on its input's scale, and a violation lists the scale.
+   * `only` restricts which inputs are read (the others are ignored).
+   */
+  partialSeverityInputs(
+    field: string,
+    value: commonV1.SeverityInputs | undefined,
+    only?: readonly NcissInput[],
+  ): PartialNcissInputs | undefined {
+    if (!value) return {};
+    const raw: Record<string, string> = { ...value };
+    const read = only ? Object.fromEntries(only.map((input) => [input, raw[input]])) : raw;
+    const { inputs, invalid } = partialNcissInputs(read);
+    for (const input of invalid) {
+      this.fail(
+        `${field}.${snake(input)}`,
+        `is not a known category: one of ${NCISS_INPUTS[input].join(', ')} (or empty)`,
+        'UNKNOWN_CATEGORY',
+      );
+    }
+    return invalid.length === 0 ? inputs : undefined;
   }
 
   id(field: string, value: string, prefix?: string): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../domain/incident.js';
-import { openFromReport } from '../../domain/rules.js';
+import { attachReport, openFromReport } from '../../domain/rules.js';
 import {
   incidentFields,
   incidentFromDoc,
@@ -92,5 +92,47 @@ describe('observables in documents', () => {
     expect(incidentFromDoc({ _id: incident.id, ...fields, outbox: {} }).observables).toEqual(
       incident.observables,
     );
+  });
+});
+
+describe('severity in documents', () => {
+  it('keeps the reporter’s inputs, every input’s origin and other agencies’ proposals', () => {
+    const report: Report = {
+      ...REPORT,
+      severityInputs: { functionalImpact: 'denial-critical', location: 'critical-systems' },
+    };
+    const plan = { incidentId: 'inc_1', opensIncident: true };
+    const doc = reportToDoc(report, plan, AUDIT);
+    expect(doc.severityInputs).toEqual(report.severityInputs);
+    expect(reportFromDoc(doc).report).toEqual(report);
+    expect('severityInputs' in reportToDoc(REPORT, plan, AUDIT)).toBe(false);
+
+    const opened = openFromReport(report, 'inc_1', NOW).incident;
+    const { incident } = attachReport(
+      opened,
+      { ...report, id: 'rep_2', reporterAgencyId: undefined, severityInputs: { actor: 'nation-state' } },
+      NOW,
+      false,
+    );
+    const fields = incidentFields(incident);
+    expect(fields.severityOrigins?.['functionalImpact']).toEqual({
+      source: 'reporter',
+      agencyId: 'cert-de',
+      reportId: 'rep_1',
+      at: NOW,
+    });
+    // Filed by the coordination centre: no agency, and no `undefined` stored for one.
+    expect(fields.severityProposals).toEqual([
+      { reportId: 'rep_2', inputs: { actor: 'nation-state' }, at: NOW },
+    ]);
+    expect(incidentFromDoc({ _id: incident.id, ...fields, outbox: {} })).toEqual(incident);
+  });
+
+  it('reads no origins and no proposals from documents stored before intake kept them', () => {
+    const { incident } = openFromReport(REPORT, 'inc_1', NOW);
+    const { severityOrigins: _o, severityProposals: _p, ...old } = incidentFields(incident);
+    const read = incidentFromDoc({ _id: incident.id, ...old, outbox: {} });
+    expect(read.severityOrigins).toEqual({});
+    expect(read.severityProposals).toEqual([]);
   });
 });

@@ -1,7 +1,15 @@
 import type { OutboxFields } from '@beacon/platform';
-import { TLP_LEVELS, type Classification, type NcissInputs, type Severity, type Tlp } from '@beacon/domain';
+import {
+  TLP_LEVELS,
+  type Classification,
+  type NcissInputs,
+  type PartialNcissInputs,
+  type Severity,
+  type Tlp,
+} from '@beacon/domain';
 import type { AffectedAsset } from '../../domain/affected-asset.js';
 import type { Incident, IncidentObservable, IncidentStatus, Report } from '../../domain/incident.js';
+import type { SeverityOrigin, SeverityOrigins, SeverityProposal } from '../../domain/severity.js';
 import type { AuditRecord, ReportPlan, StoredReport } from '../../app/ports.js';
 
 export type { OutboxFields, StoredOutboxEntry } from '@beacon/platform';
@@ -34,6 +42,10 @@ export interface IncidentDoc extends OutboxFields {
   jurisdictions: string[];
   severityInputs: NcissInputs;
   severity: Severity;
+  /** Absent on documents stored before intake recorded origins: read as none (baseline). */
+  severityOrigins?: Record<string, SeverityOriginDoc>;
+  /** Absent on documents stored before intake kept proposals: read as none. */
+  severityProposals?: SeverityProposalDoc[];
   reportIds: string[];
   engagedAgencyIds: string[];
   /** Absent when a coordinator opened the incident. */
@@ -62,6 +74,20 @@ export interface IncidentDoc extends OutboxFields {
   } | null;
 }
 
+export interface SeverityOriginDoc {
+  source: SeverityOrigin['source'];
+  agencyId?: string;
+  reportId?: string;
+  at: Date;
+}
+
+export interface SeverityProposalDoc {
+  reportId: string;
+  agencyId?: string;
+  inputs: Record<string, string>;
+  at: Date;
+}
+
 export interface ReportDoc {
   _id: string;
   incidentId: string;
@@ -77,6 +103,8 @@ export interface ReportDoc {
   observables: { type: string; value: string; reported?: string }[];
   /** Absent on documents stored before intake recorded affected assets: read as none. */
   affectedAssets?: AffectedAssetDoc[];
+  /** The inputs the reporter gave; absent when none (and on older documents). */
+  severityInputs?: Record<string, string>;
   awareAt: Date;
   submittedAt: Date;
   opensIncident: boolean;
@@ -97,6 +125,38 @@ const affectedAssetsFromDoc = (docs: readonly AffectedAssetDoc[] | undefined): A
 
 export const tlpRank = (tlp: Tlp): number => TLP_LEVELS.indexOf(tlp);
 
+/** Only the inputs given: an absent one is not stored as `undefined` (null on the wire). */
+const givenInputs = (inputs: PartialNcissInputs): Record<string, string> =>
+  Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined));
+
+const originToDoc = ({ source, agencyId, reportId, at }: SeverityOrigin): SeverityOriginDoc => ({
+  source,
+  ...(agencyId === undefined ? {} : { agencyId }),
+  ...(reportId === undefined ? {} : { reportId }),
+  at,
+});
+
+const originsToDoc = (origins: SeverityOrigins): Record<string, SeverityOriginDoc> =>
+  Object.fromEntries(
+    Object.entries(origins)
+      .filter((entry): entry is [string, SeverityOrigin] => entry[1] !== undefined)
+      .map(([input, origin]) => [input, originToDoc(origin)]),
+  );
+
+const proposalToDoc = ({ reportId, agencyId, inputs, at }: SeverityProposal): SeverityProposalDoc => ({
+  reportId,
+  ...(agencyId === undefined ? {} : { agencyId }),
+  inputs: givenInputs(inputs),
+  at,
+});
+
+const proposalFromDoc = (doc: SeverityProposalDoc): SeverityProposal => ({
+  reportId: doc.reportId,
+  agencyId: doc.agencyId ?? undefined,
+  inputs: doc.inputs,
+  at: doc.at,
+});
+
 /** The incident's own fields as stored (the outbox is written separately). */
 export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | keyof OutboxFields> {
   const { id: _omitted, sourceAgencyId, mergedIncidentIds, ...rest } = incident;
@@ -113,6 +173,8 @@ export function incidentFields(incident: Incident): Omit<IncidentDoc, '_id' | ke
       reported === undefined ? o : { ...o, reported },
     ),
     affectedAssets: affectedAssetsToDoc(rest.affectedAssets),
+    severityOrigins: originsToDoc(rest.severityOrigins),
+    severityProposals: rest.severityProposals.map(proposalToDoc),
     tlpRank: tlpRank(incident.tlp),
   };
 }
@@ -128,6 +190,18 @@ export function incidentFromDoc(doc: IncidentDoc): Incident {
     jurisdictions: doc.jurisdictions,
     severityInputs: doc.severityInputs,
     severity: doc.severity,
+    severityOrigins: Object.fromEntries(
+      Object.entries(doc.severityOrigins ?? {}).map(([input, o]) => [
+        input,
+        {
+          source: o.source,
+          agencyId: o.agencyId ?? undefined,
+          reportId: o.reportId ?? undefined,
+          at: o.at,
+        },
+      ]),
+    ),
+    severityProposals: (doc.severityProposals ?? []).map(proposalFromDoc),
     reportIds: doc.reportIds,
     engagedAgencyIds: doc.engagedAgencyIds,
     sourceAgencyId: doc.sourceAgencyId,
@@ -188,6 +262,9 @@ export function reportToDoc(report: Report, plan: ReportPlan, audit: AuditRecord
       reported === undefined ? { type, value } : { type, value, reported },
     ),
     affectedAssets: affectedAssetsToDoc(report.affectedAssets),
+    ...(report.severityInputs && Object.keys(givenInputs(report.severityInputs)).length > 0
+      ? { severityInputs: givenInputs(report.severityInputs) }
+      : {}),
     awareAt: report.awareAt,
     submittedAt: report.submittedAt,
     opensIncident: plan.opensIncident,
@@ -220,6 +297,7 @@ export function reportFromDoc(doc: ReportDoc): StoredReport {
       jurisdictions: doc.jurisdictions,
       observables: doc.observables as Report['observables'],
       affectedAssets: affectedAssetsFromDoc(doc.affectedAssets),
+      ...(doc.severityInputs ? { severityInputs: doc.severityInputs } : {}),
       awareAt: doc.awareAt,
       submittedAt: doc.submittedAt,
     },
