@@ -8,7 +8,8 @@ const rankOf = (scale: readonly string[], value: string) => scale.indexOf(value)
 
 /**
  * Raises an incident's cross-sector dependency and potential impact in intake to what the
- * cascade implies, never lowering a coordinator's judgement. Calls with impact's own service
+ * cascade implies, never lowering anyone's judgement, as the cascade's (basis CASCADE: intake
+ * records the inputs it raises as impact's, beside the reporter's and coordinators'). Calls with impact's own service
  * identity (`token`, asked on each use so a renewed token takes effect), over the process's
  * gRPC client credentials (plaintext or TLS).
  */
@@ -60,7 +61,12 @@ export class IntakeSeverityFeed implements SeverityFeed {
       try {
         await this.#call((done) =>
           this.#client.updateSeverity(
-            { incidentId, severityInputs: next, expectedVersion: incident.version },
+            {
+              incidentId,
+              severityInputs: next,
+              expectedVersion: incident.version,
+              basis: intakeV1.SeverityBasis.SEVERITY_BASIS_CASCADE,
+            },
             metadata,
             { deadline: Date.now() + 10_000 },
             done,
