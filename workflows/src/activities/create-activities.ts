@@ -6,6 +6,7 @@ import { encodeEnvelope, tlpFromProto } from '@beacon/platform';
 import { type commonV1, type impactV1, intakeV1, notifyV1, responseV1 } from '@beacon/proto';
 import type { TokenSource } from '@beacon/platform';
 import { grpcCall, grpcCode } from '../adapters/grpc-call.js';
+import { severityOriginsFromProto } from '../adapters/severity-proto.js';
 import { AGENCY_KINDS, type AgencyKind, type AgencyProfile } from '../domain/engagement.js';
 import { FailureType } from '../domain/failures.js';
 import type {
@@ -146,6 +147,7 @@ export function snapshotFromProto(incident: intakeV1.Incident | undefined): Inci
     engagedAgencyIds: [...incident.engagedAgencyIds],
     affectedAssets: incident.affectedAssets.map((a) => ({ assetId: a.assetId, loss: a.loss || 1 })),
     version: incident.version,
+    severityOrigins: severityOriginsFromProto(incident.severityOrigins),
   };
 }
 
@@ -192,14 +194,16 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
         intake.getIncident({ incidentId }, md, o, done),
       )
     ).incident;
+  /** A coordinator's judgement, or (`basis` CASCADE) impact's cascade passed on. */
   const updateSeverity = async (
     incidentId: string,
     inputs: commonV1.SeverityInputs,
     expectedVersion: number,
+    basis = intakeV1.SeverityBasis.SEVERITY_BASIS_JUDGEMENT,
   ) =>
     (
       await grpcCall<intakeV1.UpdateSeverityResponse>(deps.token, timeoutMs, (md, o, done) =>
-        intake.updateSeverity({ incidentId, severityInputs: inputs, expectedVersion }, md, o, done),
+        intake.updateSeverity({ incidentId, severityInputs: inputs, expectedVersion, basis }, md, o, done),
       )
     ).incident;
   const isType = (error: unknown, type: FailureType) =>
@@ -256,7 +260,14 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
           return incident;
         }
         try {
-          return snapshotFromProto(await updateSeverity(incidentId, next, incident.version));
+          return snapshotFromProto(
+            await updateSeverity(
+              incidentId,
+              next,
+              incident.version,
+              intakeV1.SeverityBasis.SEVERITY_BASIS_CASCADE,
+            ),
+          );
         } catch (error) {
           if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
           throw error;

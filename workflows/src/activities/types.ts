@@ -3,7 +3,7 @@
  * `import type`, and `createActivities` implements it against the real services. Times are
  * milliseconds since the epoch so they survive Temporal's JSON payloads unchanged.
  */
-import type { NcissInputs, Tlp } from '@beacon/domain';
+import type { NcissInput, NcissInputs, NcissInputSource, PartialNcissInputs, Tlp } from '@beacon/domain';
 import type { AgencyProfile } from '../domain/engagement.js';
 
 /** The lifecycle states of an incident in intake that the response moves it through. */
@@ -26,6 +26,26 @@ export interface IncidentSnapshot {
   readonly engagedAgencyIds: readonly string[];
   readonly affectedAssets: readonly { readonly assetId: string; readonly loss: number }[];
   readonly version: number;
+  /**
+   * Who set each severity input (intake's record); an input without one is the baseline.
+   * Absent from snapshots an older worker recorded.
+   */
+  readonly severityOrigins?: { readonly [K in NcissInput]?: SeverityInputOrigin };
+}
+
+/** Who set a severity input: the reporter (which agency, which report), a coordinator, impact. */
+export interface SeverityInputOrigin {
+  readonly source: NcissInputSource;
+  readonly agencyId?: string;
+  readonly reportId?: string;
+}
+
+/** Severity inputs a joining report gave that intake did not apply (not the source agency's). */
+export interface SeverityProposal {
+  readonly reportId: string;
+  /** Absent when the coordination centre filed the report. */
+  readonly agencyId?: string;
+  readonly inputs: PartialNcissInputs;
 }
 
 /** The part of impact's cascade assessment the response acts on. */

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '@beacon/platform';
 import { impactV1, intakeV1, victimsV1 } from '@beacon/proto';
 import { impactSummaryFromProto, snapshotFromProto } from '../activities/create-activities.js';
+import { severityProposalOf } from '../adapters/severity-proto.js';
 import {
   agencyUnassignedSignal,
   handOverSignal,
@@ -11,6 +12,7 @@ import {
   linkVictimCaseSignal,
   mergedIntoSignal,
   responseWorkflowId,
+  severityProposedSignal,
 } from '../workflows/definitions.js';
 import { DurableConsumer } from './durable-consumer.js';
 
@@ -35,7 +37,10 @@ export interface IncidentChangeSignallerOptions {
  * no response (any more), the survivor's is told directly, with nothing to take over but the
  * incident as intake now has it. Either side ignores a merge it has already handled. In impact,
  * a new assessment of the incident (a re-assessment, or a registry change that moved its
- * cascade), which the response takes when newer than its own and re-engages by.
+ * cascade), which the response takes when newer than its own and re-engages by. A report that
+ * joined with severity inputs intake kept as a proposal (another agency's) is put to the
+ * response for its timeline; other joining reports are not (a revising one that moved the
+ * severity arrives as its severity change).
  */
 export class IncidentChangeSignaller {
   readonly #consumer: DurableConsumer;
@@ -50,6 +55,7 @@ export class IncidentChangeSignaller {
         `${options.subjectRoot}.incident.agency-unassigned`,
         `${options.subjectRoot}.incident.merged`,
         `${options.subjectRoot}.incident.facts-revised`,
+        `${options.subjectRoot}.incident.report-attached`,
         `${options.subjectRoot}.victims.case-opened`,
         `${options.subjectRoot}.impact.assessed`,
       ],
@@ -100,6 +106,15 @@ export class IncidentChangeSignaller {
               options.client.workflow.getHandle(id).signal(linkVictimCaseSignal, { caseId: opened.caseId }),
             );
           }
+          return;
+        }
+        if (message.subject.endsWith('.report-attached')) {
+          const { incident, reportId } = intakeV1.ReportAttached.decode(envelope.data);
+          const proposal = severityProposalOf(incident, reportId);
+          if (!incident || !proposal) return;
+          await signal(incident.id, (id) =>
+            options.client.workflow.getHandle(id).signal(severityProposedSignal, proposal),
+          );
           return;
         }
         if (message.subject.endsWith('.agency-unassigned')) {

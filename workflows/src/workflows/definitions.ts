@@ -6,7 +6,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DraftFacts, NcissInputs, ObligationId, Regime, Tlp } from '@beacon/domain';
-import type { ImpactSummary, IncidentSnapshot } from '../activities/types.js';
+import type { ImpactSummary, IncidentSnapshot, SeverityProposal } from '../activities/types.js';
 import type { AlarmKind } from '../domain/alarms.js';
 import type { EngagementDecision, EscalationStep } from '../domain/engagement.js';
 import type { ResponsePolicy } from '../domain/policy.js';
@@ -196,6 +196,12 @@ export const victimCaseChangedSignal = defineSignal<[VictimCaseChange]>('victimC
  * incident as it now is. Older versions than the response holds are ignored.
  */
 export const incidentChangedSignal = defineSignal<[IncidentSnapshot]>('incidentChanged');
+
+/**
+ * A report joined the incident with severity inputs intake kept as a proposal rather than apply
+ * (the report was not the source agency's own): the response notes it for the coordinator.
+ */
+export const severityProposedSignal = defineSignal<[SeverityProposal]>('severityProposed');
 
 /**
  * Impact assessed the incident again (a coordinator's re-assessment, or a registry change

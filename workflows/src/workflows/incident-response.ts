@@ -39,6 +39,7 @@ import {
   type EngagementDecision,
 } from '../domain/engagement.js';
 import { FailureType } from '../domain/failures.js';
+import { cascadeText, triageText, withMoves } from '../domain/severity-origins.js';
 import { DEFAULT_POLICY, type ResponsePolicy } from '../domain/policy.js';
 import { agencyEngagement } from './agency-engagement.js';
 import {
@@ -88,6 +89,7 @@ import type { HandOverState } from './merge-hand-over-state.js';
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
 import { acknowledgedFields, followEngagements } from './engagement-visibility.js';
 import { regulatoryClock } from './regulatory-clock.js';
+import { noteSeverityProposals } from './severity-notes.js';
 import { victimFollowUp } from './victim-follow-up.js';
 
 /** The timeline kept in the workflow (and carried across continue-as-new): the newest entries. */
@@ -813,7 +815,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     const revised =
       (previous.tlp !== next.tlp || previous.awareAtMs !== next.awareAtMs) && patched(MERGE_HAND_OVER_PATCH);
     const what = [
-      ...(moved ? [`severity now ${next.ncissScore} (level ${next.ncissLevel})`] : []),
+      ...(moved
+        ? [withMoves(`severity now ${next.ncissScore} (level ${next.ncissLevel})`, previous, next)]
+        : []),
       ...(revised ? [`TLP:${next.tlp}, aware since ${new Date(next.awareAtMs).toISOString()}`] : []),
       ...(newlyEngaged.length > 0 ? [`engaged there: ${newlyEngaged.join(', ')}`] : []),
     ];
@@ -824,6 +828,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   };
 
   const merge = mergeHandOver({ incidentId, state, note, enter, engage, afterChange: afterSeverityChange });
+  noteSeverityProposals(note);
 
   // ---- updates: coordinators' commands ------------------------------------------------------
   function reject(message: string): never {
@@ -946,9 +951,10 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   setHandler(
     changeSeverityUpdate,
     async ({ inputs }) => {
-      const previous = state.incident!.ncissLevel;
+      const previous = state.incident!;
       state.incident = await intake.updateSeverity(incidentId, inputs);
-      await afterSeverityChange(previous);
+      note({ kind: 'severity', detail: withMoves('changed by a coordinator', previous, state.incident) });
+      await afterSeverityChange(previous.ncissLevel);
       return status();
     },
     {
@@ -1062,10 +1068,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     state.incident = await intake.loadIncident(incidentId);
     publishSearchAttributes();
     await intake.transitionIncident(incidentId, 'triage', 'response started');
-    note({
-      kind: 'triage',
-      detail: `NCISS level ${state.incident.ncissLevel} (score ${state.incident.ncissScore}), TLP:${state.incident.tlp}`,
-    });
+    note({ kind: 'triage', detail: triageText(state.incident) });
 
     if (state.incident.affectedAssets.length > 0) {
       try {
@@ -1076,17 +1079,13 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             kind: 'impact',
             detail: `${assessed.impactedAssets} assets, ${assessed.populationAffected} people; sectors reached: ${assessed.sectorsReached.join(', ') || 'none'}`,
           });
-          const previous = state.incident.ncissLevel;
+          const previous = state.incident;
           state.incident = await intake.raiseSeverity(incidentId, {
             crossSectorDependency: assessed.crossSectorDependency,
             potentialImpact: assessed.potentialImpact,
           });
-          if (state.incident.ncissLevel !== previous) {
-            note({
-              kind: 'severity',
-              detail: `re-scored after the cascade: NCISS level ${previous} → ${state.incident.ncissLevel}`,
-            });
-          }
+          const rescored = cascadeText(previous, state.incident);
+          if (rescored) note({ kind: 'severity', detail: rescored });
         }
       } catch (error) {
         // The response goes on without a cascade; coordinators can re-score by hand.
