@@ -29,6 +29,34 @@ export interface IncidentJson {
   readonly version?: number | string;
   /** Set (non-empty) when the incident was merged into another: the survivor's id. */
   readonly mergedInto?: string;
+  /** Who set each severity input; absent for an input still at the baseline. */
+  readonly severityOrigins?: Readonly<Record<string, SeverityOriginJson>>;
+  /** Inputs other agencies' joining reports gave, kept without being applied. */
+  readonly severityProposals?: readonly {
+    readonly reportId?: string;
+    readonly reporterAgencyId?: string;
+    readonly severityInputs?: Readonly<Record<string, string>>;
+  }[];
+}
+
+export interface SeverityOriginJson {
+  /** `SEVERITY_INPUT_SOURCE_REPORTER`, `…_COORDINATOR` or `…_IMPACT`. */
+  readonly source?: string;
+  readonly agencyId?: string;
+  readonly reportId?: string;
+}
+
+/** Who set an input, in words: `reporter cert-a (report rep_1)`, `coordinator`, `impact's cascade`. */
+export function originText(origin: SeverityOriginJson | undefined): string {
+  if (origin?.source === 'SEVERITY_INPUT_SOURCE_REPORTER') {
+    return (
+      `reporter ${origin.agencyId || 'coordination centre'}` +
+      (origin.reportId ? ` (report ${origin.reportId})` : '')
+    );
+  }
+  if (origin?.source === 'SEVERITY_INPUT_SOURCE_COORDINATOR') return 'coordinator';
+  if (origin?.source === 'SEVERITY_INPUT_SOURCE_IMPACT') return "impact's cascade";
+  return 'baseline';
 }
 
 /** `INCIDENT_STATUS_ACTIVE` as `ACTIVE`. */
@@ -121,7 +149,21 @@ export function incidentDetails(incident: IncidentJson): string {
   const inputs = Object.entries(incident.severityInputs ?? {});
   if (inputs.length > 0) {
     lines.push('severity inputs:');
-    for (const [name, value] of inputs) lines.push(`  ${name.padEnd(22)}${value}`);
+    const valueWidth = Math.max(...inputs.map(([, value]) => value.length)) + 2;
+    for (const [name, value] of inputs) {
+      const from = originText(incident.severityOrigins?.[name]);
+      lines.push(`  ${name.padEnd(22)}${value.padEnd(valueWidth)}${from}`);
+    }
+  }
+  const proposals = incident.severityProposals ?? [];
+  if (proposals.length > 0) lines.push('severity proposals (not applied):');
+  for (const p of proposals) {
+    const given = Object.entries(p.severityInputs ?? {})
+      .filter(([, value]) => value !== '')
+      .map(([name, value]) => `${name} ${value}`);
+    lines.push(
+      `  ${p.reporterAgencyId || 'coordination centre'} (report ${p.reportId ?? '?'}): ${given.join(', ')}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -263,6 +263,37 @@ describe('output', () => {
     expect(text).toContain('  ipv4          192.0.2.1\n');
   });
 
+  it('shows each severity input with who set it, and the proposals not applied', () => {
+    const text = incidentDetails({
+      id: 'inc_1',
+      severityInputs: { functionalImpact: 'denial-critical', actor: 'unknown', potentialImpact: 'very-high' },
+      severityOrigins: {
+        functionalImpact: {
+          source: 'SEVERITY_INPUT_SOURCE_REPORTER',
+          agencyId: 'oblenergo-a',
+          reportId: 'rep_1',
+        },
+        potentialImpact: { source: 'SEVERITY_INPUT_SOURCE_IMPACT' },
+      },
+      severityProposals: [
+        {
+          reportId: 'rep_2',
+          reporterAgencyId: 'oblenergo-b',
+          severityInputs: { functionalImpact: '', actor: 'nation-state' },
+        },
+      ],
+    });
+    expect(text.split('\n').slice(-7)).toEqual([
+      'severity inputs:',
+      '  functionalImpact      denial-critical  reporter oblenergo-a (report rep_1)',
+      '  actor                 unknown          baseline',
+      "  potentialImpact       very-high        impact's cascade",
+      'severity proposals (not applied):',
+      '  oblenergo-b (report rep_2): actor nation-state',
+      '',
+    ]);
+  });
+
   it('draws a bar on a terminal, throttled, and a line every tenth elsewhere', () => {
     expect(renderBar(3, 12, 1)).toBe(`[${'█'.repeat(8)}${'░'.repeat(22)}] 3/12  25%  1 failed`);
 

@@ -239,6 +239,63 @@ describe('beacon reports submit', () => {
   });
 });
 
+describe('beacon reports with severity inputs', () => {
+  test('files a report with the reporter’s NCISS inputs; the incident opens at their level and says whose they are', async ({
+    cli,
+  }) => {
+    const analyst = (
+      await cli.beacon(['token', '--roles', 'agency_analyst', '--agency', 'oblenergo-a'])
+    ).stdout.trim();
+    const file = await cli.file(
+      'grid.jsonl',
+      JSON.stringify(
+        reportJson({
+          title: 'Substations switched off remotely',
+          sectors: ['energy'],
+          jurisdictions: ['UA'],
+          observables: [{ type: 'ipv4', value: '198.51.100.23' }],
+          severityInputs: {
+            functionalImpact: 'denial-critical',
+            observedActivity: 'effect',
+            location: 'critical-systems',
+            informationImpact: 'destruction-critical',
+            actor: 'nation-state',
+          },
+        }),
+      ) + '\n',
+    );
+    const filed = await cli.beacon(['reports', 'submit', '--file', file, '--json'], {
+      env: { BEACON_TOKEN: analyst },
+    });
+    expect(filed.code).toBe(0);
+    const { results } = JSON.parse(filed.stdout) as SubmitJson;
+    expect(results).toEqual([expect.objectContaining({ outcome: 'opened' })]);
+    const { reportId, incidentId } = results[0]!;
+
+    const shown = await cli.beacon(['incidents', 'show', incidentId!], {
+      env: { BEACON_TOKEN: await cli.coordinatorToken() },
+    });
+    expect(shown.code).toBe(0);
+    // 0.18 + 0.10 + 0.10·6/7 + 0.14 + 0.08 = 0.5857: High.
+    expect(shown.stdout).toMatch(/^severity: +3 high \(score 59\)$/m);
+    expect(shown.stdout).toContain(
+      `  functionalImpact      denial-critical       reporter oblenergo-a (report ${reportId})\n`,
+    );
+    expect(shown.stdout).toContain('  potentialImpact       none                  baseline\n');
+
+    // A category off its scale is refused for that line, naming the input.
+    const bad = await cli.file(
+      'bad.jsonl',
+      JSON.stringify(reportJson({ severityInputs: { location: 'the-moon' } })) + '\n',
+    );
+    const refused = await cli.beacon(['reports', 'submit', '--file', bad], {
+      env: { BEACON_TOKEN: analyst },
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('severity_inputs.location: is not a known category');
+  });
+});
+
 describe('beacon incidents', () => {
   test('opens, lists, shows and transitions an incident', async ({ cli }) => {
     const env = { BEACON_TOKEN: await cli.coordinatorToken() };
