@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
 import { fieldViolations } from '@beacon/platform';
-import { eventsV1, impactV1 } from '@beacon/proto';
+import { eventsV1, impactV1, intakeV1 } from '@beacon/proto';
 import { test as base, waitFor } from '@beacon/testkit';
 import { asset, dependency, impactCaller, intakeCaller, startTestStack, type TestStack } from './harness.js';
 
@@ -147,6 +147,10 @@ describe('impact over gRPC', () => {
       potentialImpact: 'very-high',
     });
     expect(raised.severity!.score).toBeGreaterThan(incident!.severity!.score);
+    // Recorded as the cascade's, beside whatever the coordinator gave.
+    expect(raised.severityOrigins?.potentialImpact?.source).toBe(
+      intakeV1.SeverityInputSource.SEVERITY_INPUT_SOURCE_IMPACT,
+    );
 
     // a restart rebuilds the graph from the store: the same answer, and nothing new to publish
     await t.restartImpact();
@@ -157,6 +161,62 @@ describe('impact over gRPC', () => {
     });
     expect(essentials(again.assessment)).toEqual(EXPECTED);
     expect(again.assessment!.revision).toBe(1);
+  });
+
+  test('an incident a report opened is assessed and raised as one a coordinator opened, its assets named by that report or a later one', async ({
+    stack: t,
+  }) => {
+    await importRegion(t);
+    const cc = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const operator = await t.token({ roles: ['agency_analyst'], agencyId: 'op-grid' });
+    const water = await t.token({ roles: ['agency_analyst'], agencyId: 'op-water' });
+    const report = (observable: string, affectedAssets: { assetId: string; loss: number }[]) => ({
+      title: 'Control-system compromise',
+      description: '',
+      tlp: 2, // GREEN
+      classification: { rsitClass: 'availability', rsitType: 'sabotage' },
+      sectors: ['energy'],
+      jurisdictions: ['DE-BY'],
+      observables: [{ type: 'domain', value: observable }],
+      awareAt: new Date(Date.now() - 3_600_000),
+      affectedAssets,
+    });
+    const raised = (incidentId: string, potentialImpact: string) =>
+      waitFor(
+        async () => {
+          const { incident } = await intakeCaller(t.intakeClient, cc)('getIncident', { incidentId });
+          if (incident?.severityInputs?.potentialImpact !== potentialImpact)
+            throw new Error('not raised yet');
+          return incident;
+        },
+        { what: 'raised severity inputs', timeoutMs: 15_000, intervalMs: 100 },
+      );
+    const IMPACT = intakeV1.SeverityInputSource.SEVERITY_INPUT_SOURCE_IMPACT;
+
+    // Named by the report that opens it.
+    const named = await intakeCaller(t.intakeClient, operator)(
+      'submitReport',
+      report('c2-one.example', [{ assetId: 'grid', loss: 1 }]),
+    );
+    const first = await raised(named.incident!.id, 'very-high');
+    expect(first.severityInputs).toMatchObject({
+      crossSectorDependency: 'high',
+      potentialImpact: 'very-high',
+    });
+    expect(first.severityOrigins?.potentialImpact?.source).toBe(IMPACT);
+
+    // Opened without assets, named later by another agency's report that joins it.
+    const bare = await intakeCaller(t.intakeClient, operator)('submitReport', report('c2-two.example', []));
+    const joined = await intakeCaller(t.intakeClient, water)(
+      'submitReport',
+      report('c2-two.example', [{ assetId: 'water', loss: 1 }]),
+    );
+    expect(joined.attached).toBe(true);
+    // Water 50,000 people, half the hospital's 20,000: 60,000.
+    const later = await raised(bare.incident!.id, 'high');
+    expect(later.affectedAssets).toEqual([{ assetId: 'water', loss: 1 }]);
+    expect(later.severityInputs?.crossSectorDependency).toBe('low');
+    expect(later.severityOrigins?.potentialImpact?.source).toBe(IMPACT);
   });
 
   test('a what-if assessment honours the horizon: within 48 h the hospital still runs on its generators', async ({
