@@ -249,7 +249,12 @@ function benchEvent(i: number, agencies: number, runId: string): BenchEvent {
     ],
     'severity-changed': [
       'SeverityChanged',
-      intakeV1.SeverityChanged.encode({ incident, previousScore: 20, previousLevel: 0, changes: [] }).finish(),
+      intakeV1.SeverityChanged.encode({
+        incident,
+        previousScore: 20,
+        previousLevel: 0,
+        changes: [],
+      }).finish(),
     ],
     'agency-assigned': [
       'AgencyAssigned',
