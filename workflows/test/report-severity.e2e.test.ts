@@ -211,9 +211,10 @@ describe('severity of incidents reports open', () => {
           const now = await timeline(s, cc, id);
           if (!now.some((d) => d.startsWith('proposed by reporter oblenergo-b')))
             throw new Error('no proposal yet');
+          if (!now.some((d) => d.includes("impact's cascade"))) throw new Error('no cascade yet');
           return now;
         },
-        { what: 'the proposal on the timeline', timeoutMs: 30_000, intervalMs: 250 },
+        { what: 'the proposal and the cascade on the timeline', timeoutMs: 30_000, intervalMs: 250 },
       );
       const triage = details.find((d) => d.startsWith('NCISS level'))!;
       expect(triage).toContain(
