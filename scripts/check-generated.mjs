@@ -35,7 +35,10 @@ try {
 
   const openapi = 'services/gateway/src/gen/openapi.json';
   const freshOpenapi = join(scratch, 'openapi.json');
-  execFileSync('tsx', ['services/gateway/scripts/gen-openapi.ts', freshOpenapi], { stdio: 'inherit' });
+  // From source: the document takes Beacon's vocabularies from packages/domain, built or not.
+  execFileSync('tsx', ['--conditions=source', 'services/gateway/scripts/gen-openapi.ts', freshOpenapi], {
+    stdio: 'inherit',
+  });
   if (readFileSync(freshOpenapi, 'utf8') !== readFileSync(openapi, 'utf8')) {
     console.error(`${openapi} is out of date with proto/ or the routes (run \`pnpm proto:gen\` and commit)`);
     process.exit(1);

@@ -1,4 +1,5 @@
 import type { Route } from './routes.js';
+import { taxonomy } from './taxonomy-schemas.js';
 
 /** The parts of a `google.protobuf.FileDescriptorSet` (buf's JSON image) this reads. */
 export interface DescriptorSet {
@@ -107,9 +108,19 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
       m.enumType?.forEach((e, i) => addEnum(e, `${fullName}.${e.name}`, [...path, 4, i]));
       if (m.options?.mapEntry) return;
       const properties: Record<string, Schema> = {};
+      const required: string[] = [];
       m.field?.forEach((field, i) => {
-        const schema = { ...fieldSchema(field, descriptors), ...describe(commentAt([...path, 2, i])) };
+        const comment = commentAt([...path, 2, i]);
         const jsonName = field.jsonName ?? field.name;
+        // Documented as always present: written even at its zero value (`rest/always-present.ts`).
+        const always = comment !== undefined && ALWAYS_PRESENT.test(comment);
+        if (always) required.push(jsonName);
+        const schema = {
+          ...fieldSchema(field, descriptors),
+          ...(always ? { default: zeroValue(field, fullName) } : {}),
+          ...describe(comment),
+          ...taxonomy(fullName, field.name),
+        };
         properties[jsonName] = schema;
         if (field.name !== jsonName) properties[field.name] = { ...schema, deprecated: true };
       });
@@ -117,6 +128,7 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
         type: 'object',
         additionalProperties: false,
         properties,
+        ...(required.length > 0 ? { required } : {}),
         ...describe(commentAt(path)),
       };
     };
@@ -230,6 +242,20 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
       schemas,
     },
   };
+}
+
+/** A field comment that starts a sentence with this promises the field in every response. */
+const ALWAYS_PRESENT = /(^|\.\s+)Always present\b/;
+
+/** The proto3 JSON form of a field's zero value: what the mapping leaves out. */
+function zeroValue(field: FieldDescriptor, message: string): unknown {
+  if (field.label === 'LABEL_REPEATED' || field.type === 'TYPE_MESSAGE' || field.type === 'TYPE_ENUM') {
+    throw new Error(`${message}.${field.name}: only singular scalars can be documented as always present`);
+  }
+  if (field.type === 'TYPE_STRING' || field.type === 'TYPE_BYTES') return '';
+  if (field.type === 'TYPE_BOOL') return false;
+  // 64-bit integers are strings in the mapping.
+  return SCALARS[field.type] === INTEGER ? '0' : 0;
 }
 
 function fieldSchema(field: FieldDescriptor, descriptors: DescriptorSet): Schema {

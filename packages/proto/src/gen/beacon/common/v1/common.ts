@@ -101,9 +101,9 @@ export interface SeverityInputs {
 }
 
 export interface Severity {
-  /** 0-100. */
+  /** 0-100. Always present, 0 included. */
   score: number;
-  /** 0 (baseline) to 5 (emergency). */
+  /** 0 (baseline) to 5 (emergency). Always present, 0 included. */
   level: number;
   levelName: string;
 }

@@ -25,8 +25,11 @@ export const protobufPackage = "beacon.impact.v1";
 
 export const protobufFileName = "beacon/impact/v1/impact.proto";
 
+/** WGS 84 coordinates in degrees. */
 export interface Location {
+  /** -90 to 90. */
   lat: number;
+  /** -180 to 180. */
   lon: number;
 }
 
@@ -40,6 +43,10 @@ export interface Asset {
   sector: string;
   /** ISO 3166 code, e.g. "DE-BY". */
   jurisdiction: string;
+  /**
+   * Where it is, for maps; absent when its coordinates are not known (the cascade does not
+   * need them).
+   */
   location?: Location | undefined;
   populationServed: number;
   /** 1 (local) to 5 (national). */

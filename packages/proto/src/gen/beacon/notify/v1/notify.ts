@@ -320,7 +320,10 @@ export interface ListDeliveriesResponse {
 export interface EngagementAcknowledged {
   agencyId: string;
   incidentId: string;
-  /** feed, grpc, webhook-link or email-link. */
+  /**
+   * The door it came through: feed (a reply on the agency's feed), rest or grpc (this API,
+   * through the gateway's REST or gRPC door), webhook-link or email-link (a signed link).
+   */
   via: string;
   note: string;
   acknowledgedAt?: Date | undefined;

@@ -184,7 +184,10 @@ export interface Engagement {
     | undefined;
   /** From the first notice to the acknowledgement. */
   timeToAcknowledgeSeconds: number;
-  /** feed, grpc, webhook-link, email-link, coordinator or agency. */
+  /**
+   * How it was acknowledged: the door the agency used (feed, rest, grpc, webhook-link,
+   * email-link), or coordinator when a coordinator recorded it on the agency's behalf.
+   */
   via: string;
   startedAt?:
     | Date
@@ -207,7 +210,7 @@ export interface Regime {
 }
 
 export interface Obligation {
-  /** e.g. nis2-early-warning, circia-ransom-payment-report. */
+  /** e.g. nis2-early-warning, circia-ransom-payment-report (then -2, -3... for further payments). */
   id: string;
   regime: string;
   title: string;
@@ -244,7 +247,9 @@ export interface ResponseStatus {
   phase: ResponsePhase;
   title: string;
   tlp: Tlp;
+  /** 0-100. Always present, 0 included. */
   ncissScore: number;
+  /** 0 (baseline) to 5 (emergency). Always present, 0 included. */
   ncissLevel: number;
   /** Named by the incident and reached by its cascade. */
   sectors: string[];
@@ -257,6 +262,7 @@ export interface ResponseStatus {
   /** Why the incident may not be resolved yet; empty when it may. */
   resolveBlockers: string[];
   victimCases: VictimCase[];
+  /** The first ransom payment, when one was recorded (see ransom_payments). */
   ransomPaidAt?: Date | undefined;
   resolvedAt?: Date | undefined;
   closedAt?: Date | undefined;
@@ -265,6 +271,12 @@ export interface ResponseStatus {
   finalReportJson: string;
   /** Workflow runs so far (more than one after continue-as-new). */
   runs: number;
+  /**
+   * Every ransom payment recorded, oldest first. CIRCIA asks for a report within 24 hours of
+   * each: circia-ransom-payment-report for the first, circia-ransom-payment-report-2 for the
+   * second, and so on, each among the obligations.
+   */
+  ransomPayments: Date[];
 }
 
 export interface TimelineEntry {
@@ -359,6 +371,7 @@ export interface FileReportResponse {
 
 export interface RecordRansomPaymentRequest {
   incidentId: string;
+  /** When this payment was made; not in the future. */
   paidAt?: Date | undefined;
 }
 
@@ -1410,6 +1423,7 @@ function createBaseResponseStatus(): ResponseStatus {
     resolutionSummary: "",
     finalReportJson: "",
     runs: 0,
+    ransomPayments: [],
   };
 }
 
@@ -1477,6 +1491,9 @@ export const ResponseStatus: MessageFns<ResponseStatus> = {
     }
     if (message.runs !== 0) {
       writer.uint32(168).int32(message.runs);
+    }
+    for (const v of message.ransomPayments) {
+      Timestamp.encode(toTimestamp(v!), writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -1662,6 +1679,14 @@ export const ResponseStatus: MessageFns<ResponseStatus> = {
             message.runs = reader.int32();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.ransomPayments.push(fromTimestamp(Timestamp.decode(reader, reader.uint32())));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1751,6 +1776,11 @@ export const ResponseStatus: MessageFns<ResponseStatus> = {
         ? globalThis.String(object.final_report_json)
         : "",
       runs: isSet(object.runs) ? globalThis.Number(object.runs) : 0,
+      ransomPayments: globalThis.Array.isArray(object?.ransomPayments)
+        ? object.ransomPayments.map((e: any) => fromJsonTimestamp(e))
+        : globalThis.Array.isArray(object?.ransom_payments)
+        ? object.ransom_payments.map((e: any) => fromJsonTimestamp(e))
+        : [],
     };
   },
 
@@ -1819,6 +1849,9 @@ export const ResponseStatus: MessageFns<ResponseStatus> = {
     if (message.runs !== 0) {
       obj.runs = Math.round(message.runs);
     }
+    if (message.ransomPayments?.length) {
+      obj.ransomPayments = message.ransomPayments.map((e) => e.toISOString());
+    }
     return obj;
   },
 
@@ -1850,6 +1883,7 @@ export const ResponseStatus: MessageFns<ResponseStatus> = {
     message.resolutionSummary = object.resolutionSummary ?? "";
     message.finalReportJson = object.finalReportJson ?? "";
     message.runs = object.runs ?? 0;
+    message.ransomPayments = object.ransomPayments?.map((e) => e) || [];
     return message;
   },
 };
@@ -4709,7 +4743,11 @@ export const ResponseServiceService = {
     responseSerialize: (value: FileReportResponse): Buffer => Buffer.from(FileReportResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FileReportResponse => FileReportResponse.decode(value),
   },
-  /** Records a ransom payment, which starts CIRCIA's 24-hour clock for US entities. */
+  /**
+   * Records a ransom payment, which starts a CIRCIA 24-hour clock of its own for US entities.
+   * Each payment is recorded once (the same paid_at again is refused); every further payment
+   * adds a report (circia-ransom-payment-report-2, -3, ...).
+   */
   recordRansomPayment: {
     path: "/beacon.response.v1.ResponseService/RecordRansomPayment" as const,
     requestStream: false as const,
@@ -4755,7 +4793,11 @@ export interface ResponseServiceServer extends UntypedServiceImplementation {
   changeSeverity: handleUnaryCall<ChangeSeverityRequest, ChangeSeverityResponse>;
   /** Records that a regulatory report was filed with the authority. */
   fileReport: handleUnaryCall<FileReportRequest, FileReportResponse>;
-  /** Records a ransom payment, which starts CIRCIA's 24-hour clock for US entities. */
+  /**
+   * Records a ransom payment, which starts a CIRCIA 24-hour clock of its own for US entities.
+   * Each payment is recorded once (the same paid_at again is refused); every further payment
+   * adds a report (circia-ransom-payment-report-2, -3, ...).
+   */
   recordRansomPayment: handleUnaryCall<RecordRansomPaymentRequest, RecordRansomPaymentResponse>;
   /** Resolves the incident; refused while reports that must come first are unfiled. */
   resolve: handleUnaryCall<ResolveRequest, ResolveResponse>;
@@ -4909,7 +4951,11 @@ export interface ResponseServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FileReportResponse) => void,
   ): ClientUnaryCall;
-  /** Records a ransom payment, which starts CIRCIA's 24-hour clock for US entities. */
+  /**
+   * Records a ransom payment, which starts a CIRCIA 24-hour clock of its own for US entities.
+   * Each payment is recorded once (the same paid_at again is refused); every further payment
+   * adds a report (circia-ransom-payment-report-2, -3, ...).
+   */
   recordRansomPayment(
     request: RecordRansomPaymentRequest,
     callback: (error: ServiceError | null, response: RecordRansomPaymentResponse) => void,
