@@ -326,7 +326,7 @@ describe('the response on the dev server with the real services', () => {
       );
       expect(status.engagements.map((e) => [e.agencyId, e.via, e.noticesSent])).toEqual([
         ['cert-bayern', 'feed', 1],
-        ['lka-bayern', 'agency', 1],
+        ['lka-bayern', 'rest', 1],
       ]);
       // The engaged agency reads the response (issue 21, 4); an agency not engaged finds none.
       expect((await rest(s, 'GET', `/v1/responses/${incidentId}`, lka)).status).toBe(200);

@@ -173,6 +173,7 @@ export {
 } from './outbox-relay.js';
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
+export { DOOR_METADATA, doorOf, type GatewayDoor } from './door.js';
 export { RateLimiter } from './rate-limit.js';
 export { onShutdown } from './shutdown.js';
 export { repeat, type Repeating } from './periodic.js';

@@ -1,7 +1,9 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import {
   AuthenticationError,
+  DOOR_METADATA,
   GrpcError,
+  type GatewayDoor,
   invalidArgument,
   type Authenticator,
   type Principal,
@@ -31,6 +33,8 @@ export interface Inbound {
   readonly signal: AbortSignal;
   /** The client's address as `admit` found it, passed on for the services' own limits. */
   readonly clientAddress: string;
+  /** The door the call came through, named to the service (`DOOR_METADATA`). */
+  readonly door: GatewayDoor;
 }
 
 /** An admitted caller. */
@@ -119,9 +123,11 @@ export class FrontDoor {
     return upstream;
   }
 
-  #metadata(inbound: Pick<Inbound, 'headers' | 'clientAddress'>): Metadata {
+  #metadata(inbound: Pick<Inbound, 'headers' | 'clientAddress' | 'door'>): Metadata {
     const metadata = new Metadata();
     if (inbound.clientAddress) metadata.set(CLIENT_ADDRESS_METADATA, inbound.clientAddress);
+    // Set here only: a client's own value is not among the forwarded names, so it never passes.
+    metadata.set(DOOR_METADATA, inbound.door);
     for (const name of FORWARDED_METADATA) {
       const value = inbound.headers(name);
       if (value === undefined) continue;

@@ -50,6 +50,7 @@ export function grpcPassThrough(
             rpc,
             request,
             headers,
+            door: 'grpc',
             deadline: context.deadline,
             signal: context.signal,
           });
@@ -93,6 +94,7 @@ async function streamThrough(
       rpc,
       request: call.request,
       headers,
+      door: 'grpc',
       deadline:
         deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
       signal: new AbortController().signal,

@@ -21,6 +21,7 @@ import { grpcPassThrough } from './grpc-front.js';
 import { restMetrics } from './rest/metrics.js';
 import { createRestServer, type MessageCodec } from './rest/server.js';
 import { RequestSchemas } from './rest/schemas.js';
+import { AlwaysPresent } from './rest/always-present.js';
 import { ROUTES } from './routes.js';
 import { Upstream } from './upstream.js';
 import { VERSION } from './version.js';
@@ -159,6 +160,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     routes: ROUTES,
     frontDoor,
     schemas: new RequestSchemas(openapi),
+    alwaysPresent: new AlwaysPresent(openapi),
     codec,
     openapi,
     logger,

@@ -17,6 +17,7 @@ import {
 } from '@beacon/domain';
 import {
   authenticatedUnary,
+  doorOf,
   GrpcError,
   invalidArgument,
   type Authenticator,
@@ -213,11 +214,12 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       return reply(
         await command(req.incidentId, h, (r) =>
           r.executeUpdate(acknowledgeUpdate, {
+            // The agency's own: the door it used (named by the gateway); else a coordinator's.
             args: [
               {
                 agencyId: req.agencyId,
                 note: req.note.trim(),
-                via: own ? 'agency' : 'coordinator',
+                via: own ? doorOf(context.metadata) : 'coordinator',
                 by: caller.subject,
               },
             ],

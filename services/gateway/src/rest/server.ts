@@ -10,6 +10,7 @@ import {
 } from '@beacon/platform';
 import type { FrontDoor } from '../front-door.js';
 import type { Route } from '../routes.js';
+import type { AlwaysPresent } from './always-present.js';
 import { fromUpstream } from '../upstream-error.js';
 import { UNMATCHED_ROUTE, type RecordRequest } from './metrics.js';
 import { problem, type Problem } from './problem.js';
@@ -28,6 +29,8 @@ export interface RestOptions {
   readonly routes: readonly Route[];
   readonly frontDoor: FrontDoor;
   readonly schemas: RequestSchemas;
+  /** Writes the fields documented as always present even at their zero value. */
+  readonly alwaysPresent: AlwaysPresent;
   /** Codec of `<package>.<Message>`, for each route's request and response messages. */
   readonly codec: (fullName: string) => MessageCodec;
   readonly openapi: unknown;
@@ -156,11 +159,13 @@ async function handle(
       rpc: route.rpc,
       request: Buffer.from(options.codec(route.input).encode(request.message).finish()),
       headers,
+      door: 'rest',
       deadline: new Date(Date.now() + options.maxCallMs),
       signal: abort.signal,
     });
     const codec = options.codec(route.output);
-    sendJson(res, route.created ? 201 : 200, codec.toJSON(codec.decode(response)));
+    const json = options.alwaysPresent.fill(route.output, codec.toJSON(codec.decode(response)));
+    sendJson(res, route.created ? 201 : 200, json);
   } catch (caught) {
     const error = fromUpstream(caught);
     if (!(error instanceof GrpcError)) throw error;

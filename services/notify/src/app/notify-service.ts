@@ -165,7 +165,7 @@ export class NotifyService {
     note: string,
     via: Acknowledgement['via'] = 'grpc',
   ): Promise<{ first: boolean; acknowledgedAt: Date }> {
-    if (via === 'grpc') {
+    if (via === 'grpc' || via === 'rest') {
       if (!caller) throw denied('an acknowledgement needs a caller or a signed link');
       await this.#requireAgency(caller, agencyId, canActForAgency);
     } else if (caller) {

@@ -120,7 +120,8 @@ export interface DeliveryLog {
 export interface Acknowledgement {
   readonly agencyId: string;
   readonly incidentId: string;
-  readonly via: 'feed' | 'grpc' | 'webhook-link' | 'email-link';
+  /** The door: the agency's feed, this API through the gateway's REST or gRPC door, or a signed link. */
+  readonly via: 'feed' | 'rest' | 'grpc' | 'webhook-link' | 'email-link';
   readonly note: string;
   readonly at: Date;
   /** The incident's label, which the acknowledged event carries. */

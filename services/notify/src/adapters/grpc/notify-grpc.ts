@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import {
   authenticateCall,
   authenticatedUnary,
+  doorOf,
   GrpcError,
   invalidArgument,
   tlpFromProto,
@@ -162,16 +163,26 @@ export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
 
     streamFeed: (call) => void streamFeed(deps, feedStreams, call),
 
-    acknowledge: handle<notifyV1.AcknowledgeRequest, notifyV1.AcknowledgeResponse>(async (req, caller) => {
-      const violations = [
-        ...(AGENCY_ID_PATTERN.test(req.agencyId) ? [] : [violation('agency_id', 'is not an agency id')]),
-        ...(INCIDENT_ID.test(req.incidentId) ? [] : [violation('incident_id', 'is not an incident id')]),
-        ...(req.note.length > 2_000 ? [violation('note', 'at most 2,000 characters')] : []),
-      ];
-      if (violations.length > 0) throw invalidArgument(violations);
-      const result = await service.acknowledge(caller, req.agencyId, req.incidentId, req.note.trim());
-      return { acknowledgedAt: result.acknowledgedAt, first: result.first };
-    }),
+    acknowledge: handle<notifyV1.AcknowledgeRequest, notifyV1.AcknowledgeResponse>(
+      async (req, caller, ctx) => {
+        const violations = [
+          ...(AGENCY_ID_PATTERN.test(req.agencyId) ? [] : [violation('agency_id', 'is not an agency id')]),
+          ...(INCIDENT_ID.test(req.incidentId) ? [] : [violation('incident_id', 'is not an incident id')]),
+          ...(req.note.length > 2_000 ? [violation('note', 'at most 2,000 characters')] : []),
+        ];
+        if (violations.length > 0) throw invalidArgument(violations);
+        // Recorded with the door the agency used (the gateway names it; a caller cannot claim a
+        // feed or a link this way).
+        const result = await service.acknowledge(
+          caller,
+          req.agencyId,
+          req.incidentId,
+          req.note.trim(),
+          doorOf(ctx.metadata),
+        );
+        return { acknowledgedAt: result.acknowledgedAt, first: result.first };
+      },
+    ),
 
     listDeliveries: handle<notifyV1.ListDeliveriesRequest, notifyV1.ListDeliveriesResponse>(
       async (req, caller) => {
