@@ -56,6 +56,29 @@ export function classification(rsitClass: string, rsitType: string): Classificat
 }
 
 /**
+ * Why `rsitClass` / `rsitType` is not a classification, naming what would be: the classes for
+ * an unknown class, the class's own types for a type it does not have. Undefined when valid.
+ * The message does not repeat the value (the field names it), so the list fits a violation.
+ */
+export function classificationProblem(
+  rsitClass: string,
+  rsitType: string,
+): { readonly field: 'rsitClass' | 'rsitType'; readonly message: string } | undefined {
+  if (!isRsitClass(rsitClass)) {
+    return {
+      field: 'rsitClass',
+      message: `is not an RSIT class: one of ${RSIT_CLASSES.join(', ')}`,
+    };
+  }
+  const types: readonly string[] = RSIT[rsitClass];
+  if (types.includes(rsitType)) return undefined;
+  return {
+    field: 'rsitType',
+    message: `is not an RSIT type of ${rsitClass}: one of ${types.join(', ')}`,
+  };
+}
+
+/**
  * Whether the classification describes a likely crime, which makes law enforcement an agency
  * to engage (intrusions, fraud, malicious code, extortion-style availability attacks).
  */

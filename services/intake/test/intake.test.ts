@@ -276,7 +276,7 @@ describe('intake over gRPC', () => {
     expect(fieldViolations(error.metadata).map((v) => v.field)).toEqual([
       'title',
       'tlp',
-      'classification',
+      'classification.rsit_type',
       'sectors[0]',
       'jurisdictions[0]',
       'observables[0]',

@@ -4,6 +4,7 @@ import {
   type Jurisdiction,
   type NcissLevel,
   parseJurisdiction,
+  RSIT_CLASSES,
   type RsitClass,
   type Sector,
 } from '@beacon/domain';
@@ -87,7 +88,9 @@ export function subscriptionProblems(input: SubscriptionInput): Problem[] {
   if (!AGENCY_ID_PATTERN.test(input.agencyId))
     problems.push({ field: 'agencyId', message: 'is not an agency id' });
   check('eventTypes', (t) => (EVENT_TYPE_PATTERN.test(t) ? undefined : 'must be domain.event or domain.*'));
-  check('rsitClasses', (c) => (isRsitClass(c) ? undefined : 'is not an RSIT class'));
+  check('rsitClasses', (c) =>
+    isRsitClass(c) ? undefined : `is not an RSIT class: one of ${RSIT_CLASSES.join(', ')}`,
+  );
   check('sectors', (s) => (isSector(s) ? undefined : 'is not a CISA sector id'));
   check('jurisdictions', (j) =>
     parseJurisdiction(j) === j ? undefined : 'is not an upper-case ISO 3166 code (e.g. DE, DE-BY)',

@@ -1,5 +1,6 @@
 import {
   classification as toClassification,
+  classificationProblem,
   controlCharacterProblem,
   FilterError,
   invalidNcissInputs,
@@ -98,14 +99,11 @@ export class Validator {
 
   classification(field: string, value: commonV1.Classification | undefined): Classification | undefined {
     if (!value) return this.fail(field, 'is required', 'REQUIRED');
-    return (
-      toClassification(value.rsitClass, value.rsitType) ??
-      this.fail(
-        field,
-        `"${value.rsitClass}/${value.rsitType}" is not an RSIT class and type`,
-        'UNKNOWN_CLASSIFICATION',
-      )
-    );
+    const found = toClassification(value.rsitClass, value.rsitType);
+    if (found) return found;
+    // Names what would do: the classes, or the types of the class given.
+    const problem = classificationProblem(value.rsitClass, value.rsitType)!;
+    return this.fail(`${field}.${snake(problem.field)}`, problem.message, 'UNKNOWN_CLASSIFICATION');
   }
 
   sectors(field: string, values: readonly string[]): string[] {
@@ -181,8 +179,13 @@ export class Validator {
   severityInputs(field: string, value: commonV1.SeverityInputs | undefined): NcissInputs | undefined {
     if (!value) return this.fail(field, 'is required', 'REQUIRED');
     const bad = invalidNcissInputs({ ...value });
-    for (const input of bad)
-      this.fail(`${field}.${snake(input)}`, 'is not a known category', 'UNKNOWN_CATEGORY');
+    for (const input of bad) {
+      this.fail(
+        `${field}.${snake(input)}`,
+        `is not a known category: one of ${NCISS_INPUTS[input as NcissInput].join(', ')}`,
+        'UNKNOWN_CATEGORY',
+      );
+    }
     return bad.length === 0 ? (value as unknown as NcissInputs) : undefined;
   }
 
