@@ -342,7 +342,7 @@ const importRows: impactV1.ImportRow[] = [
       value: {
         ...a,
         tlp: tlpToProto(a.tlp),
-        location: { ...a.location },
+        ...(a.location ? { location: { ...a.location } } : {}),
         services: [...a.services],
         version: 0,
       },

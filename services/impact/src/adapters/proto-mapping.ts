@@ -17,7 +17,8 @@ export function assetFromProto(a: impactV1.Asset | undefined): Asset {
     operatorId: a?.operatorId.trim() ?? '',
     sector: (a?.sector.trim() ?? '') as Sector,
     jurisdiction: parseJurisdiction(a?.jurisdiction ?? '') ?? a?.jurisdiction ?? '',
-    location: { lat: a?.location?.lat ?? Number.NaN, lon: a?.location?.lon ?? Number.NaN },
+    // Optional: an asset whose coordinates are not known has none.
+    ...(a?.location ? { location: { lat: a.location.lat, lon: a.location.lon } } : {}),
     populationServed: a?.populationServed ?? 0,
     criticality: (a?.criticality ?? 0) as Criticality,
     services: a?.services.map((s) => s.trim()) ?? [],
@@ -32,7 +33,7 @@ export function assetToProto(a: Asset | StoredAsset): impactV1.Asset {
     operatorId: a.operatorId,
     sector: a.sector,
     jurisdiction: a.jurisdiction,
-    location: { lat: a.location.lat, lon: a.location.lon },
+    ...(a.location ? { location: { lat: a.location.lat, lon: a.location.lon } } : {}),
     populationServed: a.populationServed,
     criticality: a.criticality,
     services: [...a.services],

@@ -60,6 +60,7 @@ describe('generateRegion', () => {
         asset.services.length === 0 ||
         asset.name.length === 0 ||
         // Bavaria and the border towns of its neighbours.
+        !asset.location ||
         !(asset.location.lat > 46.5 && asset.location.lat < 51.5) ||
         !(asset.location.lon > 8 && asset.location.lon < 15),
     );

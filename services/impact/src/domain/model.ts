@@ -29,7 +29,11 @@ export interface Asset {
   readonly sector: Sector;
   /** ISO 3166 code, e.g. "DE-BY". */
   readonly jurisdiction: string;
-  readonly location: { readonly lat: number; readonly lon: number };
+  /**
+   * Where it is, for maps; absent when its coordinates are not known. The cascade does not
+   * need them: dependencies, not distances, carry the impact.
+   */
+  readonly location?: { readonly lat: number; readonly lon: number };
   /** People who lose a service when the asset fails completely. */
   readonly populationServed: number;
   readonly criticality: Criticality;
@@ -116,8 +120,8 @@ export function assetProblems(a: Asset): AssetProblem[] {
     fail('operatorId', 'must be an agency id: lowercase letters, digits and -');
   if (!isSector(a.sector)) fail('sector', 'is not a CISA sector id');
   if (!parseJurisdiction(a.jurisdiction)) fail('jurisdiction', 'is not an ISO 3166 code');
-  if (!(Math.abs(a.location.lat) <= 90)) fail('location.lat', 'must be within -90 to 90');
-  if (!(Math.abs(a.location.lon) <= 180)) fail('location.lon', 'must be within -180 to 180');
+  if (a.location && !(Math.abs(a.location.lat) <= 90)) fail('location.lat', 'must be within -90 to 90');
+  if (a.location && !(Math.abs(a.location.lon) <= 180)) fail('location.lon', 'must be within -180 to 180');
   if (!Number.isInteger(a.populationServed) || a.populationServed < 0)
     fail('populationServed', 'must be a whole number of people');
   if (!Number.isInteger(a.criticality) || a.criticality < 1 || a.criticality > 5)

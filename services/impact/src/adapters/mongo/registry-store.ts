@@ -18,7 +18,8 @@ export interface AssetDoc {
   operatorId: string;
   sector: string;
   jurisdiction: string;
-  location: { lat: number; lon: number };
+  /** Null when the coordinates are not known (stored, so a replacement clears old ones). */
+  location: { lat: number; lon: number } | null;
   populationServed: number;
   criticality: number;
   services: string[];
@@ -48,7 +49,7 @@ function assetFields(asset: Asset): Omit<AssetDoc, '_id' | 'version' | 'updatedA
     operatorId: asset.operatorId,
     sector: asset.sector,
     jurisdiction: asset.jurisdiction,
-    location: { lat: asset.location.lat, lon: asset.location.lon },
+    location: asset.location ? { lat: asset.location.lat, lon: asset.location.lon } : null,
     populationServed: asset.populationServed,
     criticality: asset.criticality,
     services: [...asset.services],
@@ -64,7 +65,7 @@ function assetFromDoc(doc: AssetDoc): StoredAsset {
     operatorId: doc.operatorId,
     sector: doc.sector as Sector,
     jurisdiction: doc.jurisdiction,
-    location: doc.location,
+    ...(doc.location ? { location: doc.location } : {}),
     populationServed: doc.populationServed,
     criticality: doc.criticality as Criticality,
     services: doc.services,
