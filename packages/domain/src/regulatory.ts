@@ -10,7 +10,7 @@
  *   being handled then, a progress report at that time and the final report one month after it
  *   is handled.
  * - CIRCIA (6 U.S.C. 681b): a covered cyber incident report within 72 hours; a ransom payment
- *   report within 24 hours of the payment, whatever the incident's size.
+ *   report within 24 hours of each payment, whatever the incident's size (`ransom-reports.ts`).
  * - CER (Directive (EU) 2022/2557, Art. 15): an incident notification within 24 hours, and a
  *   detailed report at the latest one month after it.
  *
@@ -23,6 +23,13 @@
 import { countryOf, EU_MEMBER_STATES, parseJurisdiction } from './jurisdiction.js';
 import type { Place } from './places.js';
 import { NCISS_INPUTS } from './nciss.js';
+import {
+  RANSOM_REPORT,
+  ransomPaymentNumber,
+  ransomPayments,
+  ransomReportId,
+  type LaterRansomReportId,
+} from './ransom-reports.js';
 import type { Sector } from './taxonomy.js';
 
 export const REGIMES = ['NIS2', 'CIRCIA', 'CER'] as const;
@@ -38,10 +45,11 @@ export const OBLIGATION_IDS = [
   'cer-initial-notification',
   'cer-detailed-report',
 ] as const;
-export type ObligationId = (typeof OBLIGATION_IDS)[number];
+/** One of `OBLIGATION_IDS`, or the report of a later ransom payment (`…-2`, `…-3`). */
+export type ObligationId = (typeof OBLIGATION_IDS)[number] | LaterRansomReportId;
 
 export function isObligationId(value: string): value is ObligationId {
-  return (OBLIGATION_IDS as readonly string[]).includes(value);
+  return (OBLIGATION_IDS as readonly string[]).includes(value) || ransomPaymentNumber(value) !== undefined;
 }
 
 const HOUR = 3_600_000;
@@ -62,7 +70,9 @@ export interface ObligationSpec {
   readonly remindBeforeMs: readonly number[];
 }
 
-export const OBLIGATIONS: { readonly [K in ObligationId]: ObligationSpec & { readonly id: K } } = {
+export const OBLIGATIONS: {
+  readonly [K in (typeof OBLIGATION_IDS)[number]]: ObligationSpec & { readonly id: K };
+} = {
   'nis2-early-warning': {
     id: 'nis2-early-warning',
     regime: 'NIS2',
@@ -121,6 +131,17 @@ export const OBLIGATIONS: { readonly [K in ObligationId]: ObligationSpec & { rea
   },
 };
 
+/** What an obligation is, the numbered ransom payment reports included. */
+export function obligationSpec(id: ObligationId): ObligationSpec {
+  const n = ransomPaymentNumber(id);
+  if (n === undefined || n === 1) return OBLIGATIONS[id as (typeof OBLIGATION_IDS)[number]];
+  return {
+    ...OBLIGATIONS[RANSOM_REPORT],
+    id,
+    title: `CIRCIA ransom payment report for payment ${n} (24 h after payment)`,
+  };
+}
+
 /**
  * Sectors under NIS2 (Annexes I and II) as CISA sectors. Left out: dams, commercial
  * facilities and emergency services, which NIS2 does not list, and the defence industrial
@@ -177,8 +198,10 @@ export interface RegulatoryFacts {
   readonly ncissLevel: number;
   /** An NCISS functional-impact category, when known. */
   readonly functionalImpact?: string;
-  /** When a ransom was paid, if one was. */
+  /** When a ransom was paid, if one was: the first payment. */
   readonly ransomPaidAtMs?: number;
+  /** Every payment, in the order recorded, once there is more than one (`ransomPayments`). */
+  readonly ransomPaymentsAtMs?: readonly number[];
   /**
    * The (sector, jurisdiction) places the incident touches (`places.ts`). When given, a regime
    * applies for a place in its territory and one of its sectors — energy reached in a third
@@ -252,13 +275,15 @@ export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
   // CIRCIA covers entities in any critical-infrastructure sector, which every CISA sector is.
   if (us && sectors.length > 0) {
     const covered = facts.ncissLevel >= REGULATORY_THRESHOLDS.circiaLevel;
-    const ransom = facts.ransomPaidAtMs !== undefined;
+    const payments = ransomPayments(facts).length;
+    const ransom = payments > 0;
     if (covered || ransom) {
       result.push({
         regime: 'CIRCIA',
         obligations: [
           ...(covered ? (['circia-incident-report'] as const) : []),
-          ...(ransom ? (['circia-ransom-payment-report'] as const) : []),
+          // One report for each payment.
+          ...Array.from({ length: payments }, (_, i) => ransomReportId(i + 1)),
         ],
         reasons: [
           'United States',
@@ -266,7 +291,8 @@ export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
           ...(covered
             ? [`covered: NCISS level ${facts.ncissLevel} ≥ ${REGULATORY_THRESHOLDS.circiaLevel}`]
             : []),
-          ...(ransom ? ['a ransom was paid'] : []),
+          ...(payments === 1 ? ['a ransom was paid'] : []),
+          ...(payments > 1 ? [`${payments} ransom payments were made`] : []),
         ],
       });
     }
@@ -298,7 +324,9 @@ export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
 /** What a regime's deadlines depend on as the response goes on. */
 export interface ClockFacts {
   readonly awareAtMs: number;
+  /** The first ransom payment; `ransomPaymentsAtMs` lists every one once there are more. */
   readonly ransomPaidAtMs?: number;
+  readonly ransomPaymentsAtMs?: readonly number[];
   /** When the incident was resolved, once it is. */
   readonly resolvedAtMs?: number;
   /** When each report was filed. */
@@ -324,7 +352,7 @@ export function scheduleObligations(
   const { awareAtMs, filedAtMs, resolvedAtMs } = facts;
   const out: ScheduledObligation[] = [];
   const add = (id: ObligationId, dueAtMs: number | undefined) => {
-    if (applies.has(id)) out.push({ ...OBLIGATIONS[id], dueAtMs });
+    if (applies.has(id)) out.push({ ...obligationSpec(id), dueAtMs });
   };
 
   add('nis2-early-warning', awareAtMs + 24 * HOUR);
@@ -342,8 +370,8 @@ export function scheduleObligations(
     }
   }
   add('circia-incident-report', awareAtMs + 72 * HOUR);
-  if (facts.ransomPaidAtMs !== undefined)
-    add('circia-ransom-payment-report', facts.ransomPaidAtMs + 24 * HOUR);
+  // Each payment's report is due 24 hours after that payment.
+  ransomPayments(facts).forEach((paidAtMs, i) => add(ransomReportId(i + 1), paidAtMs + 24 * HOUR));
   const cerInitialDue = awareAtMs + 24 * HOUR;
   add('cer-initial-notification', cerInitialDue);
   add('cer-detailed-report', addMonthsUtc(filedAtMs['cer-initial-notification'] ?? cerInitialDue, 1));
@@ -401,6 +429,8 @@ export interface DraftFacts {
     readonly jurisdictionsReached: readonly string[];
   };
   readonly ransomPaidAtMs?: number;
+  /** Every payment, in the order recorded, once there is more than one. */
+  readonly ransomPaymentsAtMs?: readonly number[];
   readonly engagedAgencyIds: readonly string[];
   readonly resolvedAtMs?: number;
   readonly resolutionSummary?: string;
@@ -425,8 +455,8 @@ export function draftReport(id: ObligationId, facts: DraftFacts): Record<string,
   ].sort();
   const common = {
     obligation: id,
-    regime: OBLIGATIONS[id].regime,
-    title: OBLIGATIONS[id].title,
+    regime: obligationSpec(id).regime,
+    title: obligationSpec(id).title,
     incidentId: facts.incidentId,
     tlp: facts.tlp,
     awareAt: iso(facts.awareAtMs),
@@ -443,6 +473,16 @@ export function draftReport(id: ObligationId, facts: DraftFacts): Record<string,
       : {}),
   };
   const classification = { rsitClass: facts.rsitClass, rsitType: facts.rsitType };
+  const payment = ransomPaymentNumber(id);
+  if (payment !== undefined) {
+    return {
+      ...common,
+      ...(payment > 1 ? { paymentNumber: payment } : {}),
+      ransomPaidAt: iso(ransomPayments(facts)[payment - 1]),
+      amountAndAsset: TO_COMPLETE,
+      paymentInstructions: TO_COMPLETE,
+    };
+  }
   switch (id) {
     case 'nis2-early-warning':
       return {
@@ -479,13 +519,6 @@ export function draftReport(id: ObligationId, facts: DraftFacts): Record<string,
         indicatorsOfCompromise: `STIX 2.1 export of incident ${facts.incidentId}`,
         lawEnforcementEngaged: facts.criminalSuspected,
       };
-    case 'circia-ransom-payment-report':
-      return {
-        ...common,
-        ransomPaidAt: iso(facts.ransomPaidAtMs),
-        amountAndAsset: TO_COMPLETE,
-        paymentInstructions: TO_COMPLETE,
-      };
     case 'cer-initial-notification':
       return {
         ...common,
@@ -502,5 +535,9 @@ export function draftReport(id: ObligationId, facts: DraftFacts): Record<string,
         measures: facts.resolutionSummary ?? TO_COMPLETE,
         memberStates: countries,
       };
+    case RANSOM_REPORT:
+    default:
+      // Ransom payment reports were drafted above.
+      return common;
   }
 }

@@ -80,6 +80,7 @@ export function statusToProto(s: ResponseStatus): responseV1.ResponseStatus {
       lastCheckInDay: c.lastCheckInDay ?? 0,
     })),
     ransomPaidAt: date(s.ransomPaidAtMs),
+    ransomPayments: s.ransomPaymentsAtMs.map((ms) => new Date(ms)),
     resolvedAt: date(s.resolvedAtMs),
     closedAt: date(s.closedAtMs),
     resolutionSummary: s.resolutionSummary ?? '',

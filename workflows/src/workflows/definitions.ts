@@ -115,7 +115,10 @@ export interface ResponseStatus {
   /** Why the incident may not be resolved yet; empty when it may. */
   readonly resolveBlockers: readonly string[];
   readonly victimCases: readonly VictimCaseStatus[];
+  /** The first ransom payment. */
   readonly ransomPaidAtMs?: number;
+  /** Every ransom payment, in the order recorded; each owes its own CIRCIA report. */
+  readonly ransomPaymentsAtMs: readonly number[];
   readonly resolvedAtMs?: number;
   readonly closedAtMs?: number;
   readonly resolutionSummary?: string;
@@ -323,6 +326,8 @@ export const severityChangedSignal =
 export interface ClockFactsInput {
   readonly obligations: readonly ObligationId[];
   readonly ransomPaidAtMs?: number;
+  /** Every payment, once there is more than one (absent from facts sent before). */
+  readonly ransomPaymentsAtMs?: readonly number[];
   readonly draftFacts: DraftFacts;
   /**
    * The incident's awareness time and label now, when they may have moved since the clock

@@ -5,7 +5,7 @@ import {
   log,
   setHandler,
 } from '@temporalio/workflow';
-import { OBLIGATIONS, type ObligationId, type Regime, type Tlp } from '@beacon/domain';
+import { obligationSpec, type ObligationId, type Regime, type Tlp } from '@beacon/domain';
 import type { IncidentSnapshot } from '../activities/types.js';
 import type { EngagementDecision } from '../domain/engagement.js';
 import {
@@ -170,14 +170,14 @@ export function mergeHandOver(ctx: HandOverContext): MergeHandOver {
       note({
         kind: 'report-filed',
         obligation,
-        detail: `${OBLIGATIONS[obligation].title} filed about merged incident ${handOver.mergedId} (${report.reference})`,
+        detail: `${obligationSpec(obligation).title} filed about merged incident ${handOver.mergedId} (${report.reference})`,
       });
     }
     await ctx.engage(plan.engage);
     await ctx.afterChange(previous.ncissLevel);
     await relabelEngagements(incidentId, state.agencies, previous.tlp, survivor);
     for (const [obligation, report] of plan.filed) {
-      const regime = OBLIGATIONS[obligation].regime;
+      const regime = obligationSpec(obligation).regime;
       if (!state.regimes.some((r) => r.regime === regime)) continue;
       await signalQuietly(
         () =>

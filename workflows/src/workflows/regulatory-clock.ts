@@ -50,6 +50,7 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
       obligations: input.obligations,
       draftFacts: input.draftFacts,
       ransomPaidAtMs: input.ransomPaidAtMs,
+      ...(input.ransomPaymentsAtMs === undefined ? {} : { ransomPaymentsAtMs: input.ransomPaymentsAtMs }),
     },
     filed: {},
     raised: [],
@@ -89,6 +90,10 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
       ...(progress.facts.ransomPaidAtMs === undefined
         ? {}
         : { ransomPaidAtMs: progress.facts.ransomPaidAtMs }),
+      // Each later ransom payment's report too (facts from before there could be several have none).
+      ...(progress.facts.ransomPaymentsAtMs === undefined
+        ? {}
+        : { ransomPaymentsAtMs: progress.facts.ransomPaymentsAtMs }),
     });
 
   for (;;) {
