@@ -128,7 +128,7 @@ describe('the response API answers by the trust policy, on the incident as intak
         const engagements = (body['status'] as { engagements: (Engagement & { via: string })[] }).engagements;
         expect(engagements.find((e) => e.agencyId === 'cert-water')).toMatchObject({
           state: 'ENGAGEMENT_STATE_ACKNOWLEDGED',
-          via: 'agency',
+          via: 'rest',
         });
       },
       { what: 'the acknowledgement recorded', timeoutMs: 20_000, intervalMs: 250 },

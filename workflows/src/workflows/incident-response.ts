@@ -22,7 +22,8 @@ import {
   classification as classify,
   isObligationId,
   mustFileBeforeResolving,
-  OBLIGATIONS,
+  obligationSpec,
+  ransomPayments,
   scheduleObligations,
   type Applicability,
   type DraftFacts,
@@ -83,11 +84,13 @@ import {
   type TimelineEntry,
   type VictimCaseStatus,
 } from './definitions.js';
+import { ESCALATE_REPORTS_PATCH, ESCALATION_REPORT_WAIT_MS, escalationReported } from './escalation.js';
 import { finalReport, union } from './final-report.js';
 import { MERGE_HAND_OVER_PATCH, mergeHandOver, relabelEngagements } from './merge-hand-over.js';
 import type { HandOverState } from './merge-hand-over-state.js';
 import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
 import { acknowledgedFields, followEngagements } from './engagement-visibility.js';
+import { ransomFacts, ransomPaymentProblem, recordRansomPayment } from './ransom-payments.js';
 import { regulatoryClock } from './regulatory-clock.js';
 import { noteSeverityProposals } from './severity-notes.js';
 import { victimFollowUp } from './victim-follow-up.js';
@@ -121,6 +124,8 @@ interface ResponseState {
   filed: Partial<Record<ObligationId, { atMs: number; reference: string }>>;
   alarms: Partial<Record<ObligationId, AlarmState>>;
   ransomPaidAtMs?: number;
+  /** Every payment once there is a second (`ransom-payments.ts`). */
+  ransomPaymentsAtMs?: number[];
   victimCases: Record<string, VictimCaseStatus>;
   victimsChecked: boolean;
   resolution?: { requestedAtMs: number; summary: string };
@@ -220,9 +225,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       .flatMap((r) =>
         scheduleObligations(r.obligations, {
           awareAtMs: state.incident?.awareAtMs ?? 0,
-          filedAtMs: Object.fromEntries(Object.entries(state.filed).map(([id, f]) => [id, f.atMs])),
+          filedAtMs: Object.fromEntries(Object.entries(state.filed).map(([id, f]) => [id, f!.atMs])),
           ...(state.resolvedAtMs === undefined ? {} : { resolvedAtMs: state.resolvedAtMs }),
-          ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+          ...ransomFacts(state),
         }),
       )
       .sort((x, y) => (x.dueAtMs ?? Infinity) - (y.dueAtMs ?? Infinity));
@@ -251,7 +256,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             },
           }
         : {}),
-      ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+      ...ransomFacts(state),
       engagedAgencyIds: Object.values(state.agencies)
         .filter((a) => a.state !== 'removed')
         .map((a) => a.agencyId),
@@ -316,6 +321,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       resolveBlockers: state.phase === 'active' || state.phase === 'triage' ? resolveBlockers() : [],
       victimCases: Object.values(state.victimCases),
       ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+      ransomPaymentsAtMs: ransomPayments(state),
       ...(state.resolvedAtMs === undefined ? {} : { resolvedAtMs: state.resolvedAtMs }),
       ...(state.closedAtMs === undefined ? {} : { closedAtMs: state.closedAtMs }),
       ...(state.resolution ? { resolutionSummary: state.resolution.summary } : {}),
@@ -468,7 +474,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   const clockFacts = (r: RegimeState) => ({
     obligations: r.obligations,
     draftFacts: draftFacts(),
-    ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+    ...ransomFacts(state),
     // A merge may move the awareness time earlier and raise the label: the clocks follow.
     ...(patched(MERGE_HAND_OVER_PATCH)
       ? { awareAtMs: state.incident!.awareAtMs, tlp: state.incident!.tlp }
@@ -485,7 +491,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       ...(state.impact?.placesReached ? { places: engagementTouches(incident, state.impact) } : {}),
       ncissLevel: incident.ncissLevel,
       functionalImpact: incident.severityInputs.functionalImpact,
-      ...(state.ransomPaidAtMs === undefined ? {} : { ransomPaidAtMs: state.ransomPaidAtMs }),
+      ...ransomFacts(state),
     });
     for (const a of applicable) {
       let r = state.regimes.find((x) => x.regime === a.regime);
@@ -506,7 +512,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
           r.reasons = [...a.reasons];
           note({
             kind: 'regime',
-            detail: `${a.regime} now also requires ${added.map((o) => OBLIGATIONS[o].title).join(', ')}`,
+            detail: `${a.regime} now also requires ${added.map((o) => obligationSpec(o).title).join(', ')}`,
           });
         }
       }
@@ -710,7 +716,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       current.escalationLevel = Math.max(current.escalationLevel, alarm.level);
     }
     state.alarms[alarm.obligation] = current;
-    const title = OBLIGATIONS[alarm.obligation].title;
+    const title = obligationSpec(alarm.obligation).title;
     note({
       kind: alarm.kind,
       obligation: alarm.obligation,
@@ -870,11 +876,20 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         : Object.values(state.agencies)
             .filter((a) => a.state === 'engaging' || a.state === 'notified')
             .map((a) => a.agencyId);
+      const escalated: AgencyEngagementStatus[] = [];
       for (const id of targets) {
         note({ kind: 'escalated', agencyId: id, detail: 'escalation requested by the coordinator' });
-        await signalQuietly(
+        const sent = await signalQuietly(
           () => getExternalWorkflowHandle(engagementWorkflowId(incidentId, id)).signal(escalateNowSignal),
           `engagement of ${id}`,
+        );
+        if (sent) escalated.push(state.agencies[id]!);
+      }
+      // Answer with the engagements after the escalation, not before it.
+      if (escalated.length > 0 && patched(ESCALATE_REPORTS_PATCH)) {
+        await condition(
+          () => escalated.every((before) => escalationReported(before, state.agencies[before.agencyId])),
+          ESCALATION_REPORT_WAIT_MS,
         );
       }
       return status();
@@ -975,9 +990,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       note({
         kind: 'report-filed',
         obligation,
-        detail: `${OBLIGATIONS[obligation].title} filed (${reference})`,
+        detail: `${obligationSpec(obligation).title} filed (${reference})`,
       });
-      const regime = OBLIGATIONS[obligation].regime;
+      const regime = obligationSpec(obligation).regime;
       await signalQuietly(
         () =>
           getExternalWorkflowHandle(clockWorkflowId(incidentId, regime)).signal(reportFiledSignal, {
@@ -1009,16 +1024,16 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   setHandler(
     recordRansomPaymentUpdate,
     async ({ paidAtMs }) => {
-      state.ransomPaidAtMs = paidAtMs;
-      note({ kind: 'ransom', detail: `ransom paid at ${new Date(paidAtMs).toISOString()}` });
+      // Each payment owes its own report (the first one as responses always recorded it).
+      note({ kind: 'ransom', detail: recordRansomPayment(state, paidAtMs) });
       await updateRegimes();
       return status();
     },
     {
       validator: ({ paidAtMs }: { paidAtMs: number }) => {
         requireTriaged();
-        if (state.ransomPaidAtMs !== undefined) reject('a ransom payment is already recorded');
-        if (!Number.isFinite(paidAtMs) || paidAtMs > Date.now()) reject('paidAtMs must not be in the future');
+        const problem = ransomPaymentProblem(state, paidAtMs, Date.now());
+        if (problem) reject(problem);
       },
     },
   );
