@@ -572,7 +572,7 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     path: '/v1/responses/{incident_id}:recordRansomPayment',
     body: true,
-    summary: 'Record a ransom payment (starts CIRCIA’s 24-hour clock) (coordinators)',
+    summary: 'Record a ransom payment; each starts a CIRCIA 24-hour report clock of its own (coordinators)',
   },
   {
     service: RESPONSE,
