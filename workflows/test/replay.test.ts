@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleResponseWorkflows } from '../src/worker.js';
 import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
 import { ENGAGEMENT_VISIBILITY_PATCH } from '../src/workflows/engagement-visibility.js';
+import { ESCALATE_REPORTS_PATCH } from '../src/workflows/escalation.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
@@ -35,6 +36,23 @@ function patchesIn(history: SavedHistory['history']): string[] {
     const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
     return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
   });
+}
+
+/** Every payload of a history, decoded, as one text to search. */
+function payloadText(history: unknown): string {
+  const texts: string[] = [];
+  const walk = (value: unknown) => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === 'data' && typeof inner === 'string')
+          texts.push(Buffer.from(inner, 'base64').toString('utf8'));
+        else walk(inner);
+      }
+    }
+  };
+  walk(history);
+  return texts.join('\n');
 }
 
 function savedHistories(): SavedHistory[] {
@@ -104,6 +122,22 @@ describe('saved histories', () => {
     const keeping = responses.filter((s) => patchesIn(s.history).includes(ENGAGEMENT_VISIBILITY_PATCH));
     expect(keeping.map((s) => s.file)).toEqual(['v4/commands/incident-inc_commands.json']);
     expect(responses.length).toBeGreaterThan(keeping.length);
+  });
+
+  it('include an escalation answered after it, and a second ransom payment with its own report', () => {
+    const payments = saved.filter((s) => s.file.startsWith('v4/payments/'));
+    expect(payments.map((s) => s.workflowType).sort()).toEqual(['incidentResponse', 'regulatoryClock']);
+    const response = payments.find((s) => s.workflowType === 'incidentResponse')!;
+    expect(patchesIn(response.history)).toContain(ESCALATE_REPORTS_PATCH);
+    expect(payloadText(payments.find((s) => s.workflowType === 'regulatoryClock')!.history)).toContain(
+      'circia-ransom-payment-report-2',
+    );
+    // Escalations recorded before the patch replay without it.
+    expect(
+      saved
+        .filter((s) => !s.file.startsWith('v4/') && s.workflowType === 'incidentResponse')
+        .every((s) => !patchesIn(s.history).includes(ESCALATE_REPORTS_PATCH)),
+    ).toBe(true);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {
