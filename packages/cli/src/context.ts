@@ -32,6 +32,8 @@ export interface Command {
   /** What follows the name in the usage line. */
   readonly synopsis: string;
   readonly summary: string;
+  /** Which roles may use it (`roles.ts`), shown by `beacon <command> --help`. */
+  readonly roles: string;
   /** More for `beacon <command> --help` only: formats, fields, examples. */
   readonly details?: string;
   readonly options: ParseArgsOptionsConfig;

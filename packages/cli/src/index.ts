@@ -1,6 +1,7 @@
 /**
- * `beacon`, the coordinator's command line: development tokens, incidents, bulk report
- * submission, victim-case import and agencies' engagements through the gateway's REST door.
+ * `beacon`, the command line of coordinators and agencies: development tokens, incidents,
+ * reports, the registry, agencies and their subscriptions, support organisations, responses
+ * agencies' engagements and victim-case import, through the gateway's REST door.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import {
@@ -12,8 +13,33 @@ import {
   showCommand,
   transitionCommand,
 } from './commands/incidents.js';
+import {
+  agenciesCredentialsCommand,
+  agenciesDeliveriesCommand,
+  agenciesGetCommand,
+  agenciesListCommand,
+  agenciesPutCommand,
+} from './commands/agencies.js';
 import { engagementsListCommand } from './commands/engagements.js';
 import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
+import {
+  acknowledgeCommand,
+  addAgencyCommand,
+  changeSeverityCommand,
+  escalateCommand,
+  fileReportCommand,
+  ransomPaymentCommand,
+  removeAgencyCommand,
+  resolveCommand,
+} from './commands/response-commands.js';
+import { responsesGetCommand, responsesTimelineCommand, responsesWaitCommand } from './commands/responses.js';
+import { subscribeCommand, subscriptionsListCommand, unsubscribeCommand } from './commands/subscriptions.js';
+import {
+  supportOrgsGetCommand,
+  supportOrgsListCommand,
+  supportOrgsPutCommand,
+  supportOrgsReferralsCommand,
+} from './commands/support-orgs.js';
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
 import { victimsImportCommand, victimsStatsCommand, victimsStatusCommand } from './commands/victims.js';
@@ -21,6 +47,7 @@ import { createContext, DEFAULT_URL, jsonText, type Command } from './context.js
 import { formatProblem } from './format.js';
 import { ApiError } from './http.js';
 import { CliError, UsageError, type Io } from './io.js';
+import { CLEARANCE_NOTE, ROLES } from './roles.js';
 
 export { ApiError, GatewayClient, type Problem, type Violation } from './http.js';
 export { CliError, UsageError, type Io, type Output } from './io.js';
@@ -42,6 +69,29 @@ const COMMANDS: readonly Command[] = [
   importCommand,
   exportCommand,
   assessCommand,
+  agenciesListCommand,
+  agenciesGetCommand,
+  agenciesPutCommand,
+  subscriptionsListCommand,
+  subscribeCommand,
+  unsubscribeCommand,
+  agenciesCredentialsCommand,
+  agenciesDeliveriesCommand,
+  responsesGetCommand,
+  responsesTimelineCommand,
+  responsesWaitCommand,
+  acknowledgeCommand,
+  escalateCommand,
+  addAgencyCommand,
+  removeAgencyCommand,
+  changeSeverityCommand,
+  fileReportCommand,
+  ransomPaymentCommand,
+  resolveCommand,
+  supportOrgsListCommand,
+  supportOrgsGetCommand,
+  supportOrgsPutCommand,
+  supportOrgsReferralsCommand,
   victimsImportCommand,
   victimsStatsCommand,
   victimsStatusCommand,
@@ -86,7 +136,10 @@ function usage(): string {
 
 function commandUsage(command: Command): string {
   const details = command.details ? `\n${command.details.trimEnd()}\n` : '';
-  return `usage: beacon ${command.name} ${command.synopsis}\n\n${command.summary}\n${details}`;
+  return (
+    `usage: beacon ${command.name} ${command.synopsis}\n\n${command.summary}\n\n` +
+    `roles: ${command.roles}\n${command.roles === ROLES.none ? '' : `  (${CLEARANCE_NOTE})\n`}${details}`
+  );
 }
 
 /** The first positional arguments, skipping flags and the values of flags that take one. */

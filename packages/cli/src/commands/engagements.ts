@@ -1,6 +1,7 @@
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { table, tlpName, truncate } from '../format.js';
 import { UsageError } from '../io.js';
+import { ROLES } from '../roles.js';
 
 /** An agency's engagement in the proto3 JSON mapping (fields at their default are left out). */
 export interface EngagementJson {
@@ -98,6 +99,7 @@ export const engagementsListCommand: Command = {
   summary:
     "an agency's engagements: state, escalation step, acknowledgement and its deadline, reports due " +
     "(your token's agency unless --agency; coordinators name any agency)",
+  roles: ROLES.agencyReaders,
   options: {
     agency: { type: 'string' },
     'page-size': { type: 'string' },

@@ -1,7 +1,8 @@
-import { parseTlp } from '@beacon/domain';
-import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { integerFlag, jsonText, type Command } from '../context.js';
+import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
+import { ROLES } from '../roles.js';
 import { idempotencyKey } from '../report-file.js';
 
 const STATUSES = ['REPORTED', 'TRIAGE', 'ACTIVE', 'CONTAINED', 'RESOLVED', 'CLOSED'] as const;
@@ -34,6 +35,7 @@ export const listCommand: Command = {
   synopsis:
     "[--filter 'EXPR'] [--order-by 'FIELD [desc], …'] [--status STATUS] [--page-size N] [--page-token TOKEN] [--all]",
   summary: 'incidents you may see, newest first unless --order-by (--all follows every page)',
+  roles: ROLES.readers,
   details: `--filter takes an AIP-160 expression (quote it for the shell), e.g.
   --filter 'sectors:"energy" AND jurisdictions:"DE" AND nciss_level >= 3'
 fields:
@@ -98,6 +100,7 @@ export const showCommand: Command = {
   name: 'incidents show',
   synopsis: '<id>',
   summary: 'one incident in full',
+  roles: ROLES.readers,
   options: {},
   args: ['id'],
   async run(context) {
@@ -111,6 +114,16 @@ export const openCommand: Command = {
   name: 'incidents open',
   synopsis: '--file incident.json',
   summary: 'open an incident from a JSON file (idempotent: the same file opens it once)',
+  roles: ROLES.coordinators,
+  details: `The file holds one JSON object, an OpenIncident request in the proto3 JSON mapping
+(GET /openapi.json has the schema), e.g.
+  {"title": "Ransomware at a hospital", "tlp": "TLP_AMBER",
+   "classification": {"rsitClass": "malicious-code", "rsitType": "infected-system"},
+   "sectors": ["healthcare-and-public-health"], "jurisdictions": ["NL-LI"],
+   "awareAt": "2026-01-31T06:00:00Z",
+   "severityInputs": {"functionalImpact": "significant-non-critical", "observedActivity": "effect"},
+   "observables": [{"type": "domain", "value": "evil.example"}]}
+severityInputs names NCISS categories; those left out are at their baseline.`,
   options: { file: { type: 'string' } },
   args: [],
   async run(context) {
@@ -138,6 +151,7 @@ export const transitionCommand: Command = {
   name: 'incidents transition',
   synopsis: '<id> --to STATUS --version N [--reason TEXT]',
   summary: 'move an incident along its lifecycle (--version: the one you saw; 0: latest)',
+  roles: ROLES.coordinators,
   options: {
     to: { type: 'string' },
     version: { type: 'string' },
@@ -168,6 +182,7 @@ export const mergeCommand: Command = {
   synopsis: '<survivor-id> --merged ID --aware-at TIME [--survivor-version N] [--merged-version N]',
   summary:
     "merge another incident into this one, keeping the awareness time --aware-at (one of the two incidents'); idempotent",
+  roles: 'coordinator (cleared for both incidents)',
   options: {
     merged: { type: 'string' },
     'aware-at': { type: 'string' },
@@ -207,6 +222,7 @@ export const reviseCommand: Command = {
   name: 'incidents revise',
   synopsis: '<id> [--tlp LABEL] [--aware-at TIME] --reason TEXT [--version N]',
   summary: "change an incident's label or awareness time (coordinators; audited, announced)",
+  roles: ROLES.coordinators,
   options: {
     tlp: { type: 'string' },
     'aware-at': { type: 'string' },
@@ -216,7 +232,7 @@ export const reviseCommand: Command = {
   args: ['id'],
   async run(context) {
     const tlpText = context.string('tlp');
-    const tlp = tlpText === undefined ? undefined : parseTlpFlag(tlpText);
+    const tlp = tlpText === undefined ? undefined : parseTlpFlag('tlp', tlpText);
     const awareAt = optional(context, 'aware-at', (text) => parseTime('aware-at', text));
     if (tlp === undefined && awareAt === undefined) {
       throw new UsageError('give --tlp, --aware-at or both: there is nothing else to revise');
@@ -251,6 +267,7 @@ export const relationsCommand: Command = {
   name: 'incidents relations',
   synopsis: '<id>',
   summary: 'incidents possibly related to this one (coordinators cleared for both see them)',
+  roles: 'coordinator (cleared for both incidents)',
   options: {},
   args: ['id'],
   async run(context) {
@@ -273,29 +290,3 @@ export const relationsCommand: Command = {
     return 0;
   },
 };
-
-/** `AMBER+STRICT`, `tlp:red` or `TLP_RED` as the enum name the gateway expects. */
-function parseTlpFlag(text: string): string {
-  const tlp = parseTlp(text.replace(/^TLP_/i, '').replace(/_STRICT$/i, '+STRICT'));
-  if (!tlp) throw new UsageError(`--tlp must be a TLP label such as AMBER, not "${text}"`);
-  return `TLP_${tlp.replace('+', '_')}`;
-}
-
-function parseTime(flag: string, text: string): string {
-  const at = new Date(text);
-  if (Number.isNaN(at.getTime())) {
-    throw new UsageError(`--${flag} must be a time such as 2026-01-31T08:00:00Z, not "${text}"`);
-  }
-  return at.toISOString();
-}
-
-function required(context: Context, name: string): string {
-  const value = context.string(name);
-  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
-  return value;
-}
-
-function optional<T>(context: Context, name: string, parse: (text: string) => T): T | undefined {
-  const value = context.string(name);
-  return value === undefined ? undefined : parse(value);
-}

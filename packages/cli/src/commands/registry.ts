@@ -8,6 +8,7 @@ import { ApiError, type GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
 import { createProgress, type Progress } from '../progress.js';
 import { parseRegistryLines, type RegistryRow } from '../registry-file.js';
+import { ROLES } from '../roles.js';
 
 /** A row the import refused, by file line and field. */
 export interface ImportFailure {
@@ -102,6 +103,17 @@ export const importCommand: Command = {
   name: 'assets import',
   synopsis: '--file registry.jsonl|assets.csv|dependencies.csv',
   summary: 'import assets and dependencies in batches; bad rows are listed by line and field',
+  roles: "coordinator (any operator's assets); agency_admin (its own operator's assets)",
+  details: `A .csv file is CSV with a header line, one of
+  id,name,operator_id,sector,jurisdiction,lat,lon,population_served,criticality,services,tlp
+  substation-3,Substation 3,op-grid,energy,DE-BY,48.1,11.5,100000,5,electricity;heating,green
+or
+  dependent_id,provider_id,kind,time_to_impact_hours,degradation,backup_hours
+  hospital-1,substation-3,power,0,1,72
+(services are ;-separated; tlp is clear, green, amber, amber+strict or red). Any other
+file is JSON Lines in the proto3 JSON mapping, what \`beacon assets export\` writes, e.g.
+  {"asset": {"id": "substation-3", "name": "Substation 3", "operatorId": "op-grid", "sector": "energy", "jurisdiction": "DE-BY", "populationServed": 100000, "criticality": 5, "tlp": "TLP_GREEN"}}
+  {"dependency": {"dependentId": "hospital-1", "providerId": "substation-3", "kind": "power", "timeToImpactHours": 0, "degradation": 1, "backupHours": 72}}`,
   options: { file: { type: 'string' } },
   args: [],
   async run(context) {
@@ -150,6 +162,7 @@ export const exportCommand: Command = {
   name: 'assets export',
   synopsis: '[--out registry.jsonl]',
   summary: 'write the registry you may see as JSON Lines (the import format)',
+  roles: "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)",
   options: { out: { type: 'string' } },
   args: [],
   async run(context) {
@@ -208,6 +221,7 @@ export const assessCommand: Command = {
   name: 'impact assess',
   synopsis: '[--incident inc_…] [--asset ID[:LOSS] …] [--horizon HOURS]',
   summary: 'assess the cascade of an incident or of assets you name (coordinators)',
+  roles: ROLES.coordinators,
   options: {
     incident: { type: 'string' },
     asset: { type: 'string', multiple: true },

@@ -3,6 +3,7 @@ import { formatProblem } from '../format.js';
 import { ApiError, type GatewayClient, type Problem } from '../http.js';
 import { UsageError } from '../io.js';
 import { createProgress, type Progress } from '../progress.js';
+import { ROLES } from '../roles.js';
 import { correlationGroups, idempotencyKey, parseReports, type ReportItem } from '../report-file.js';
 
 /** What became of one report in the file. */
@@ -103,6 +104,13 @@ export const submitCommand: Command = {
   name: 'reports submit',
   synopsis: '--file reports.json|reports.jsonl [--concurrency N]',
   summary: 'file reports from JSON or JSON Lines (idempotent: re-running files nothing twice)',
+  roles: ROLES.reporters,
+  details: `The file holds one report (a JSON object), a JSON array of them, or JSON Lines: one report
+a line (chosen by a .jsonl or .ndjson name). A report is a SubmitReport request in the proto3
+JSON mapping (GET /openapi.json has the schema), e.g. the line
+  {"title": "Phishing wave against a bank", "tlp": "TLP_GREEN", "classification": {"rsitClass": "fraud", "rsitType": "phishing"}, "sectors": ["financial-services"], "jurisdictions": ["FR"], "observables": [{"type": "url", "value": "hxxps://bank-login[.]example/secure"}], "awareAt": "2026-01-31T08:00:00Z"}
+Each report goes under an Idempotency-Key made from its content, so a re-run files nothing
+twice; reports sharing an indicator go one after another, in file order.`,
   options: { file: { type: 'string' }, concurrency: { type: 'string' } },
   args: [],
   async run(context) {

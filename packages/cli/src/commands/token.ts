@@ -3,6 +3,7 @@ import { parseTlp, PROCESS_SCOPES, type BeaconProcess } from '@beacon/domain';
 import type { DevIssuer, Role } from '@beacon/platform';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { CliError, UsageError } from '../io.js';
+import { ROLES, rolesHelp } from '../roles.js';
 
 /** Where `make up` leaves the local stack's development issuer, from the repository root. */
 export const DEFAULT_ISSUER_FILE = '.infra/dev/dev-issuer.json';
@@ -36,6 +37,18 @@ export const tokenCommand: Command = {
   summary:
     'mint a development token (at most 12 h) from the local dev issuer; prints the JWT. ' +
     'A development tool: refused with BEACON_ENV=production',
+  roles: ROLES.none,
+  get details() {
+    return `--roles takes one or more of these, comma-separated:
+${rolesHelp()}
+Agency roles and victim_officer need --agency (the agency or organisation id). --clearance is
+the highest TLP label the token reads (CLEAR, GREEN, AMBER, AMBER+STRICT, RED; AMBER when not
+given). The issuer is .infra/dev/dev-issuer.json under the working directory, which \`make up\`
+writes (or --issuer-file / BEACON_DEV_ISSUER_FILE). Examples:
+  beacon token --roles coordinator --clearance RED
+  beacon token --roles agency_admin --agency cert-bayern --clearance RED
+  export BEACON_TOKEN=$(beacon token --roles agency_analyst --agency cert-bayern)`;
+  },
   options: {
     roles: { type: 'string' },
     agency: { type: 'string' },

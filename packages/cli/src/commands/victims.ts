@@ -7,6 +7,7 @@ import { ApiError, type GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
 import { createProgress, type Progress } from '../progress.js';
 import { idempotencyKey } from '../report-file.js';
+import { ROLES } from '../roles.js';
 
 /** Rows per call: the service takes at most 1,000. */
 export const VICTIMS_BATCH = 500;
@@ -99,6 +100,13 @@ export const victimsImportCommand: Command = {
   name: 'victims import',
   synopsis: '--file cases.jsonl [--references out.csv]',
   summary: 'open victim cases from JSON Lines in batches (idempotent); --references saves each reference',
+  roles: ROLES.victimOfficers,
+  details: `The file is JSON Lines: one new case a line, a NewCase in the proto3 JSON mapping (GET
+/openapi.json has the schema), or {"clientRef": "…", "case": {…}} to name the row yourself, e.g.
+  {"incidentIds": ["inc_…"], "jurisdiction": "DE-BY", "language": "de", "victim": {"kind": "VICTIM_KIND_PERSON", "displayName": "Jana Nováková", "email": "jana@example.org", "preferredChannel": "CONTACT_CHANNEL_EMAIL"}, "needs": [{"financialLoss": {"amountMinor": "185000", "currency": "EUR", "paymentMethod": "PAYMENT_METHOD_CARD", "paidAt": "2026-03-01T10:00:00Z"}}], "consents": [{"purpose": "CONSENT_PURPOSE_CONTACT", "granted": true, "wordingVersion": "v2026-01"}]}
+Blank lines are skipped. A line without a clientRef gets one from its content, so sending the
+same file again opens nothing twice. --references writes line,case_id,reference as CSV,
+readable by you only (mode 0600): each reference is what its victim looks a case up with.`,
   options: { file: { type: 'string' }, references: { type: 'string' } },
   args: [],
   async run(context) {
@@ -176,6 +184,7 @@ export const victimsStatsCommand: Command = {
   name: 'victims stats',
   synopsis: '[--incident ID] [--jurisdiction CODE]',
   summary: 'counts and needs of victim cases (never identities)',
+  roles: "coordinator, auditor (every case); victim_officer (their organisation's)",
   options: { incident: { type: 'string' }, jurisdiction: { type: 'string' } },
   args: [],
   async run(context) {
@@ -222,6 +231,7 @@ export const victimsStatusCommand: Command = {
   name: 'victims status',
   synopsis: '<reference>',
   summary: 'the status of a case by the victim’s reference, and nothing else',
+  roles: ROLES.anyone,
   options: {},
   args: ['reference'],
   async run(context) {

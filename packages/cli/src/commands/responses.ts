@@ -1,0 +1,141 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { integerFlag, jsonText, type Command } from '../context.js';
+import { enumFlag, optional } from '../flags.js';
+import {
+  engagementStateName,
+  phaseName,
+  responseDetails,
+  timelineTable,
+  type ResponseStatusJson,
+  type TimelineEntryJson,
+} from '../format-response.js';
+import { ApiError, type GatewayClient } from '../http.js';
+import { CliError } from '../io.js';
+import { ROLES } from '../roles.js';
+
+export const responsePath = (incidentId: string) => `/v1/responses/${encodeURIComponent(incidentId)}`;
+
+/** Reading a response: the coordination centre, within its clearance. */
+export const RESPONSE_READERS = ROLES.centre;
+
+export async function getResponse(client: GatewayClient, incidentId: string): Promise<ResponseStatusJson> {
+  const response = await client.call<{ status?: ResponseStatusJson }>('GET', responsePath(incidentId));
+  return response.status ?? {};
+}
+
+export const responsesGetCommand: Command = {
+  name: 'responses get',
+  synopsis: '<incident-id>',
+  summary: 'the response to an incident: engagements, regimes and reports due, what blocks resolving',
+  roles: RESPONSE_READERS,
+  details: `--json adds each report's draft (draftJson: what Beacon already knows, for the authority's form)
+and, once resolved, Beacon's closing report.`,
+  options: {},
+  args: ['incident-id'],
+  async run(context) {
+    const status = await getResponse(context.client(), context.args[0]!);
+    context.io.stdout.write(context.json ? jsonText({ status }) : responseDetails(status));
+    return 0;
+  },
+};
+
+export const responsesTimelineCommand: Command = {
+  name: 'responses timeline',
+  synopsis: '<incident-id>',
+  summary: 'what happened in the response, oldest first: triage, notices, escalations, reports, resolution',
+  roles: RESPONSE_READERS,
+  options: {},
+  args: ['incident-id'],
+  async run(context) {
+    const response = await context
+      .client()
+      .call<{ entries?: TimelineEntryJson[] }>('GET', `${responsePath(context.args[0]!)}/timeline`);
+    const entries = response.entries ?? [];
+    context.io.stdout.write(context.json ? jsonText(response) : timelineTable(entries));
+    return 0;
+  },
+};
+
+const PHASES = ['triage', 'active', 'resolved', 'closed'] as const;
+/** An agency has been asked (a notice went out), whatever it answered since. */
+const ASKED = new Set(['notified', 'acknowledged', 'unacknowledged']);
+
+/** What `responses wait` waits for, and whether a status has it yet. */
+interface Goal {
+  readonly text: string;
+  met(status: ResponseStatusJson): boolean;
+}
+
+export const responsesWaitCommand: Command = {
+  name: 'responses wait',
+  synopsis: '<incident-id> [--notified AGENCY]… [--acknowledged AGENCY]… [--phase PHASE] [--timeout SECONDS]',
+  summary:
+    'wait until the response exists and has what you name, then show it (for scripts and walkthroughs)',
+  roles: RESPONSE_READERS,
+  details: `--notified AGENCY      the agency has been sent a notice (it may acknowledge now)
+--acknowledged AGENCY  the agency has acknowledged
+--phase PHASE          the response reached triage, active, resolved or closed
+Without any, it waits for the response to start (its incident was just opened). Exit code 1
+when --timeout (60 s by default) passes first, saying where the response stood.`,
+  options: {
+    notified: { type: 'string', multiple: true },
+    acknowledged: { type: 'string', multiple: true },
+    phase: { type: 'string' },
+    timeout: { type: 'string' },
+  },
+  args: ['incident-id'],
+  async run(context) {
+    const incidentId = context.args[0]!;
+    const timeoutMs = integerFlag('timeout', context.string('timeout') ?? '60', 1, 86_400) * 1000;
+    const stateOf = (s: ResponseStatusJson, agencyId: string) =>
+      engagementStateName(s.engagements?.find((e) => e.agencyId === agencyId)?.state);
+    const goals: Goal[] = [
+      ...context.strings('notified').map((agencyId) => ({
+        text: `${agencyId} notified`,
+        met: (s: ResponseStatusJson) => ASKED.has(stateOf(s, agencyId)),
+      })),
+      ...context.strings('acknowledged').map((agencyId) => ({
+        text: `${agencyId} acknowledged`,
+        met: (s: ResponseStatusJson) => stateOf(s, agencyId) === 'acknowledged',
+      })),
+    ];
+    const phase = optional(context, 'phase', (text) =>
+      enumFlag('phase', text, 'RESPONSE_PHASE_', PHASES).replace('RESPONSE_PHASE_', '').toLowerCase(),
+    );
+    if (phase) {
+      const target = PHASES.indexOf(phase as (typeof PHASES)[number]);
+      goals.push({
+        text: `phase ${phase}`,
+        met: (s) => PHASES.indexOf(phaseName(s.phase) as (typeof PHASES)[number]) >= target,
+      });
+    }
+    const client = context.client();
+    const deadline = Date.now() + timeoutMs;
+    let last: ResponseStatusJson | undefined;
+    for (;;) {
+      try {
+        last = await getResponse(client, incidentId);
+      } catch (error) {
+        // Not there yet: the response starts once intake has announced the incident.
+        if (!(error instanceof ApiError && error.problem.status === 404)) throw error;
+      }
+      const status = last;
+      if (status && goals.every((g) => g.met(status))) {
+        context.io.stdout.write(context.json ? jsonText({ status }) : responseDetails(status));
+        return 0;
+      }
+      if (Date.now() >= deadline) break;
+      await delay(Math.min(500, Math.max(0, deadline - Date.now())));
+    }
+    const missing = last ? goals.filter((g) => !g.met(last)).map((g) => g.text) : ['the response to start'];
+    const where = last
+      ? `; it is ${phaseName(last.phase)}, engagements: ${
+          (last.engagements ?? []).map((e) => `${e.agencyId} ${engagementStateName(e.state)}`).join(', ') ||
+          'none'
+        }`
+      : '';
+    throw new CliError(
+      `gave up after ${timeoutMs / 1000} s waiting for ${missing.join(', ')} on ${incidentId}${where}`,
+    );
+  },
+};

@@ -1,0 +1,228 @@
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { enumFlag, enumName, listFlag, optional, readJsonObject } from '../flags.js';
+import { table } from '../format.js';
+import { organisationDetails, organisationTable, type OrganisationJson } from '../format-registry.js';
+import type { GatewayClient } from '../http.js';
+import { CliError, UsageError } from '../io.js';
+
+export const NEED_KINDS = [
+  'financial-loss',
+  'identity-theft',
+  'account-takeover',
+  'sextortion',
+  'harassment',
+  'data-exposure',
+  'service-loss',
+  'psychological-distress',
+] as const;
+const REFERRAL_STATES = ['awaiting-consent', 'offered', 'accepted', 'declined', 'withdrawn'] as const;
+
+const REGISTRY_READERS =
+  'coordinator, victim_officer, agency_admin (the registry, without any victim’s data)';
+
+async function organisations(client: GatewayClient): Promise<OrganisationJson[]> {
+  const response = await client.call<{ organisations?: OrganisationJson[] }>(
+    'GET',
+    '/v1/support-organisations',
+  );
+  return response.organisations ?? [];
+}
+
+/** One organisation from the registry (the API lists; there is no one-organisation call). */
+async function organisation(client: GatewayClient, id: string): Promise<OrganisationJson> {
+  const found = (await organisations(client)).find((o) => o.id === id);
+  if (!found) throw new CliError(`no support organisation ${id}`);
+  return found;
+}
+
+export const supportOrgsListCommand: Command = {
+  name: 'support-orgs list',
+  synopsis: '',
+  summary: 'the support-organisation registry: remit, languages, capacity, whether accepting',
+  roles: REGISTRY_READERS,
+  options: {},
+  args: [],
+  async run(context) {
+    const list = await organisations(context.client());
+    context.io.stdout.write(context.json ? jsonText({ organisations: list }) : organisationTable(list));
+    return 0;
+  },
+};
+
+export const supportOrgsGetCommand: Command = {
+  name: 'support-orgs get',
+  synopsis: '<organisation-id>',
+  summary: 'one support organisation in full',
+  roles: REGISTRY_READERS,
+  options: {},
+  args: ['organisation-id'],
+  async run(context) {
+    const found = await organisation(context.client(), context.args[0]!);
+    context.io.stdout.write(context.json ? jsonText({ organisation: found }) : organisationDetails(found));
+    return 0;
+  },
+};
+
+function yesNo(flag: string, text: string): boolean {
+  const value = text.trim().toLowerCase();
+  if (['yes', 'true', 'y', '1'].includes(value)) return true;
+  if (['no', 'false', 'n', '0'].includes(value)) return false;
+  throw new UsageError(`--${flag} must be yes or no, not "${text}"`);
+}
+
+/** The organisation fields the flags give; a field not given is left out. */
+function organisationFlags(context: Context): Record<string, unknown> {
+  const org: Record<string, unknown> = {};
+  const id = context.string('id');
+  if (id) org['id'] = id;
+  const name = context.string('name');
+  if (name !== undefined) org['name'] = name;
+  for (const field of ['jurisdictions', 'languages'] as const) {
+    if (context.strings(field).length > 0) org[field] = listFlag(context, field);
+  }
+  if (context.strings('needs').length > 0) {
+    org['needsCovered'] = listFlag(context, 'needs').map((n) =>
+      enumFlag('needs', n, 'NEED_KIND_', NEED_KINDS),
+    );
+  }
+  const crisis = optional(context, 'crisis-capable', (text) => yesNo('crisis-capable', text));
+  if (crisis !== undefined) org['crisisCapable'] = crisis;
+  const accepting = optional(context, 'accepting', (text) => yesNo('accepting', text));
+  if (accepting !== undefined) org['accepting'] = accepting;
+  const capacity = optional(context, 'capacity', (text) => integerFlag('capacity', text, 0));
+  if (capacity !== undefined) org['capacity'] = capacity;
+  return org;
+}
+
+export const supportOrgsPutCommand: Command = {
+  name: 'support-orgs put',
+  synopsis:
+    '[--file org.json] [--id ID] [--name NAME] [--jurisdictions CODES] [--languages CODES] [--needs NEEDS] ' +
+    '[--crisis-capable yes|no] [--capacity N] [--accepting yes|no] [--version N | --update]',
+  summary:
+    'register a support organisation, or update it at its version (--update: change only what you give)',
+  roles:
+    'coordinator (registers, and changes anything); agency_admin (its own organisation’s ' +
+    'languages and whether it is accepting: its remit, crisis capability and capacity are vetting)',
+  details: `Flags build the organisation; with --file they replace what the file says. The file holds one
+JSON object, a SupportOrganisation in the proto3 JSON mapping or a whole request, e.g.
+  {"organisation": {"id": "weisser-ring-by", "name": "Weisser Ring Bayern", "jurisdictions": ["DE-BY"],
+   "languages": ["de", "en"], "needsCovered": ["NEED_KIND_FINANCIAL_LOSS", "NEED_KIND_PSYCHOLOGICAL_DISTRESS"],
+   "crisisCapable": false, "capacity": 25, "accepting": true}, "expectedVersion": 0}
+--id             the organisation's id: its victim officers' tokens carry it as their agency
+--jurisdictions  ISO 3166 codes it serves, comma-separated; DE serves every DE-…
+--languages      ISO 639-1 codes it helps in
+--needs          ${NEED_KINDS.join(', ')}
+--crisis-capable whether it takes a victim at risk at once (a crisis line)
+--capacity       referrals it can hold at once
+--version N replaces version N (0 registers); --update reads it first and changes only the
+fields you give.`,
+  options: {
+    file: { type: 'string' },
+    id: { type: 'string' },
+    name: { type: 'string' },
+    jurisdictions: { type: 'string', multiple: true },
+    languages: { type: 'string', multiple: true },
+    needs: { type: 'string', multiple: true },
+    'crisis-capable': { type: 'string' },
+    capacity: { type: 'string' },
+    accepting: { type: 'string' },
+    version: { type: 'string' },
+    update: { type: 'boolean' },
+  },
+  args: [],
+  async run(context) {
+    const file = context.string('file');
+    let base: Record<string, unknown> = {};
+    let expectedVersion = 0;
+    if (file) {
+      const value = await readJsonObject(
+        context,
+        file,
+        'a SupportOrganisation, or {"organisation": …, "expectedVersion": N}',
+      );
+      const wrapped = typeof value['organisation'] === 'object' && value['organisation'] !== null;
+      base = wrapped ? (value['organisation'] as Record<string, unknown>) : value;
+      expectedVersion = wrapped ? Number(value['expectedVersion'] ?? 0) : 0;
+    }
+    const flags = organisationFlags(context);
+    const id = (flags['id'] ?? base['id']) as string | undefined;
+    if (!id) throw new UsageError('name the organisation: --id, or "id" in --file');
+    const versionFlag = optional(context, 'version', (text) => integerFlag('version', text, 0));
+    if (versionFlag !== undefined && context.flag('update')) {
+      throw new UsageError('give --version or --update, not both');
+    }
+    if (versionFlag !== undefined) expectedVersion = versionFlag;
+    const client = context.client();
+    if (context.flag('update')) {
+      // What the service sets itself is not sent back.
+      const { version, activeReferrals: _held, ...stored } = await organisation(client, id);
+      base = { ...stored, ...base };
+      expectedVersion = version ?? 0;
+    }
+    const response = await client.call<{ organisation: OrganisationJson }>(
+      'POST',
+      '/v1/support-organisations',
+      { body: { organisation: { ...base, ...flags, id }, expectedVersion } },
+    );
+    const o = response.organisation;
+    context.io.stdout.write(
+      context.json
+        ? jsonText(response)
+        : `${expectedVersion === 0 ? 'registered' : 'updated'} ${o.id} (version ${o.version ?? 0})\n${organisationDetails(o)}`,
+    );
+    return 0;
+  },
+};
+
+interface ReferralNoticeJson {
+  readonly case?: { readonly id?: string; readonly jurisdiction?: string; readonly language?: string };
+  readonly referral?: {
+    readonly id?: string;
+    readonly needs?: readonly string[];
+    readonly crisis?: boolean;
+    readonly state?: string;
+    readonly madeAt?: string;
+  };
+}
+
+export const supportOrgsReferralsCommand: Command = {
+  name: 'support-orgs referrals',
+  synopsis: `<organisation-id> [--state ${REFERRAL_STATES.join('|')}]`,
+  summary: 'referrals made to an organisation, without personal data: its officers’ inbox',
+  roles: 'victim_officer (of that organisation)',
+  options: { state: { type: 'string' } },
+  args: ['organisation-id'],
+  async run(context) {
+    const state = optional(context, 'state', (text) =>
+      enumFlag('state', text, 'REFERRAL_STATE_', REFERRAL_STATES),
+    );
+    const response = await context
+      .client()
+      .call<{ referrals?: ReferralNoticeJson[] }>(
+        'GET',
+        `/v1/support-organisations/${encodeURIComponent(context.args[0]!)}/referrals`,
+        { query: { state } },
+      );
+    const referrals = response.referrals ?? [];
+    if (context.json) context.io.stdout.write(jsonText({ referrals }));
+    else if (referrals.length === 0) context.io.stdout.write('no referrals\n');
+    else
+      context.io.stdout.write(
+        table(
+          ['CASE', 'REFERRAL', 'STATE', 'CRISIS', 'NEEDS', 'JURISDICTION', 'LANGUAGE', 'MADE AT'],
+          referrals.map(({ case: c = {}, referral: r = {} }) => [
+            c.id ?? '',
+            r.id ?? '',
+            enumName(r.state, 'REFERRAL_STATE_'),
+            r.crisis ? 'yes' : 'no',
+            (r.needs ?? []).map((n) => enumName(n, 'NEED_KIND_')).join(',') || '-',
+            c.jurisdiction ?? '',
+            c.language ?? '',
+            r.madeAt ?? '',
+          ]),
+        ),
+      );
+    return 0;
+  },
+};
