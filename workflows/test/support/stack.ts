@@ -56,7 +56,12 @@ export interface ResponseStack {
 export async function startResponseStack(
   infra: Endpoints,
   names: TestNames,
-  options: { readonly roles?: string; readonly workflowOptions?: StartOptions } = {},
+  options: {
+    readonly roles?: string;
+    readonly workflowOptions?: StartOptions;
+    /** More of notify's environment, e.g. NATS_ACCOUNT_SIGNER_FILE to issue feed credentials. */
+    readonly notifyEnv?: Record<string, string>;
+  } = {},
 ): Promise<ResponseStack> {
   quietTemporal();
   const issuer = await createDevIssuer({});
@@ -116,6 +121,7 @@ export async function startResponseStack(
       RECOVERY_SWEEP_SECONDS: '1',
       // The trust matrix reads one agency's feed as every one of its callers at once.
       FEED_STREAMS_PER_AGENCY: '100',
+      ...options.notifyEnv,
     });
     const notify = await startNotify({ ...nc, grpc: { host: '127.0.0.1', port: 0 } }, logger);
     stops.push(() => notify.stop());
