@@ -121,9 +121,13 @@ export const openCommand: Command = {
    "classification": {"rsitClass": "malicious-code", "rsitType": "infected-system"},
    "sectors": ["healthcare-and-public-health"], "jurisdictions": ["NL-LI"],
    "awareAt": "2026-01-31T06:00:00Z",
-   "severityInputs": {"functionalImpact": "significant-non-critical", "observedActivity": "effect"},
+   "severityInputs": {"functionalImpact": "significant-non-critical", "observedActivity": "effect",
+     "location": "business-network-management", "actor": "organised-crime", "informationImpact": "suspected",
+     "recoverability": "supplemented", "crossSectorDependency": "none", "potentialImpact": "medium"},
    "observables": [{"type": "domain", "value": "evil.example"}]}
-severityInputs names NCISS categories; those left out are at their baseline.`,
+awareAt is when the affected entity became aware (regulatory clocks run from it); severityInputs
+names a category for each of the eight NCISS inputs (\`beacon responses change-severity --help\`
+lists them).`,
   options: { file: { type: 'string' } },
   args: [],
   async run(context) {
