@@ -148,6 +148,14 @@ describe('usage errors of the registry and response commands', () => {
       [['responses', 'ransom-payment', 'inc_1', ...t], /--paid-at is required/],
       [['responses', 'resolve', 'inc_1', ...t], /--summary is required/],
       [['responses', 'escalate', 'inc_1'], /no token: pass --token or set BEACON_TOKEN/],
+      [['trends', '--per', 'month', ...t], /--per must be one of day, week/],
+      [['trends', '--from', 'last spring', ...t], /--from must be a time/],
+      [['indicators', 'lookup', 'domain', ...t], /missing <value>/],
+      [['incidents', 'stix', ...t], /missing <id>/],
+      [['audit', 'verify', '--checkpoint', '/nonexistent/ends.json', ...t], /cannot read .*ENOENT/],
+      [['assets', 'get', ...t], /missing <asset-id>/],
+      [['assets', 'delete', 'a', 'b', ...t], /unexpected argument "b"/],
+      [['dependencies', 'delete', 'a', 'b', ...t], /missing <kind>/],
     ];
     for (const [argv, message] of cases) {
       const result = await beacon(argv);

@@ -1,7 +1,7 @@
 /**
  * `beacon`, the command line of coordinators and agencies: development tokens, incidents,
- * reports, the registry, agencies and their subscriptions, support organisations, responses
- * agencies' engagements and victim-case import, through the gateway's REST door.
+ * reports, the registry, agencies with their subscriptions and engagements, support
+ * organisations, responses and victim-case import, through the gateway's REST door.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import {
@@ -20,7 +20,9 @@ import {
   agenciesListCommand,
   agenciesPutCommand,
 } from './commands/agencies.js';
+import { assetsDeleteCommand, assetsGetCommand, dependenciesDeleteCommand } from './commands/assets.js';
 import { engagementsListCommand } from './commands/engagements.js';
+import { auditVerifyCommand, lookupCommand, stixCommand, trendsCommand } from './commands/intelligence.js';
 import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
 import {
   acknowledgeCommand,
@@ -65,9 +67,16 @@ const COMMANDS: readonly Command[] = [
   mergeCommand,
   reviseCommand,
   relationsCommand,
+  stixCommand,
   submitCommand,
+  lookupCommand,
+  trendsCommand,
+  auditVerifyCommand,
   importCommand,
   exportCommand,
+  assetsGetCommand,
+  assetsDeleteCommand,
+  dependenciesDeleteCommand,
   assessCommand,
   agenciesListCommand,
   agenciesGetCommand,
@@ -77,6 +86,7 @@ const COMMANDS: readonly Command[] = [
   unsubscribeCommand,
   agenciesCredentialsCommand,
   agenciesDeliveriesCommand,
+  engagementsListCommand,
   responsesGetCommand,
   responsesTimelineCommand,
   responsesWaitCommand,
@@ -95,7 +105,6 @@ const COMMANDS: readonly Command[] = [
   victimsImportCommand,
   victimsStatsCommand,
   victimsStatusCommand,
-  engagementsListCommand,
 ];
 
 const GLOBAL_OPTIONS = {
