@@ -3,9 +3,8 @@ import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { integerFlag, jsonText, type Command } from '../context.js';
-import { formatProblem } from '../format.js';
-import { ApiError, type GatewayClient } from '../http.js';
-import { CliError, UsageError } from '../io.js';
+import type { GatewayClient } from '../http.js';
+import { UsageError } from '../io.js';
 import { createProgress, type Progress } from '../progress.js';
 import { parseRegistryLines, type RegistryRow } from '../registry-file.js';
 import { ROLES } from '../roles.js';
@@ -134,12 +133,9 @@ file is JSON Lines in the proto3 JSON mapping, what \`beacon assets export\` wri
     let outcome: ImportOutcome;
     try {
       outcome = await importRegistry(client, fileLines(path), { csv, ...(progress ? { progress } : {}) });
-    } catch (error) {
+    } finally {
       progress?.finish();
-      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
-      throw error;
     }
-    progress?.finish();
     if (context.json) io.stdout.write(jsonText(outcome));
     else {
       io.stdout.write(
@@ -186,9 +182,6 @@ export const exportCommand: Command = {
         }
         pageToken = page.nextPageToken ?? '';
       } while (pageToken);
-    } catch (error) {
-      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
-      throw error;
     } finally {
       if (sink) await new Promise((resolve) => sink.end(resolve));
     }
@@ -239,15 +232,9 @@ export const assessCommand: Command = {
     if (!incidentId && assets.length === 0) throw new UsageError('name --incident or at least one --asset');
     const horizonHours = integerFlag('horizon', context.string('horizon') ?? '168', 1, 2160);
     const client = context.client();
-    let response: AssessResponse;
-    try {
-      response = await client.call<AssessResponse>('POST', '/v1/assessments', {
-        body: { incidentId, affectedAssets: assets, horizonHours },
-      });
-    } catch (error) {
-      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
-      throw error;
-    }
+    const response = await client.call<AssessResponse>('POST', '/v1/assessments', {
+      body: { incidentId, affectedAssets: assets, horizonHours },
+    });
     const a = response.assessment ?? {};
     if (context.json) {
       context.io.stdout.write(jsonText(a));

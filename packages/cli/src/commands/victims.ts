@@ -2,9 +2,8 @@ import { createReadStream } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { jsonText, type Command } from '../context.js';
-import { formatProblem } from '../format.js';
-import { ApiError, type GatewayClient } from '../http.js';
-import { CliError, UsageError } from '../io.js';
+import type { GatewayClient } from '../http.js';
+import { UsageError } from '../io.js';
 import { createProgress, type Progress } from '../progress.js';
 import { idempotencyKey } from '../report-file.js';
 import { ROLES } from '../roles.js';
@@ -127,9 +126,6 @@ readable by you only (mode 0600): each reference is what its victim looks a case
     let outcome: VictimImportOutcome;
     try {
       outcome = await importVictims(client, fileLines(path), progress ? { progress } : {});
-    } catch (error) {
-      if (error instanceof ApiError) throw new CliError(formatProblem(error.problem).join('\n'));
-      throw error;
     } finally {
       progress?.finish();
     }
