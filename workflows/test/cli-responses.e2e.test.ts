@@ -156,10 +156,16 @@ describe('beacon responses', () => {
     expect(answered.stdout).toMatch(
       /\n {2}polizei-hessen\s+acknowledged\s+0 duty-officer\s+1\s+1\s+\S+ \(\d+ s\)\s+agency\n/,
     );
-    // Agencies do not read responses.
+    // An engaged agency reads the response; one not engaged finds none, as for no incident.
     const reading = await cli.beacon(['responses', 'get', inc], { token: police });
-    expect(reading.code).toBe(1);
-    expect(reading.stderr).toMatch(/^error 403 Permission Denied/);
+    expect(reading).toMatchObject({ code: 0, stderr: '' });
+    expect(reading.stdout).toMatch(/\n {2}polizei-hessen\s+acknowledged\s/);
+    const nord = await cli.token('agency_analyst', { agency: 'cert-nord' });
+    const hidden = await cli.beacon(['responses', 'timeline', inc], { token: nord });
+    const nothing = await cli.beacon(['responses', 'timeline', 'inc_nothinghere'], { token: nord });
+    expect(hidden.code).toBe(1);
+    expect(hidden.stderr).toMatch(/^error 404 Not Found/);
+    expect(hidden.stderr).toBe(nothing.stderr.replace('inc_nothinghere', inc));
 
     // The CSIRT does not answer: the coordinator moves it to its deputy now.
     const escalated = await cli.beacon(['responses', 'escalate', inc, '--agency', 'cert-hessen'], {

@@ -67,6 +67,7 @@ describe('the README walkthrough', () => {
       expect(notified).toMatch(/\n {2}NIS2 +EU member state\(s\) NL/);
       expect(notified).toContain('may not be resolved yet:\n  NIS2 early warning (24 h) is not filed');
       expect(notified).toMatch(/\n {2}politie-limburg\s+acknowledged\s+0 duty-officer\s.*\sagency\n/);
+      expect(output('engagements list')).toContain(inc);
       expect(output('responses timeline')).toMatch(
         /\n\S+\s+escalated\s+csirt-limburg\s+escalation requested/,
       );

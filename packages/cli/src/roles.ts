@@ -15,8 +15,9 @@ export const ROLE_HELP: readonly (readonly [role: string, what: string])[] = [
   [
     'agency_analyst',
     "one agency's analyst (--agency): files reports; reads incidents labelled CLEAR or GREEN " +
-      'and those naming its agency (its own reports, engagements); acknowledges its agency’s ' +
-      'engagements; reads its agency’s record, subscriptions and deliveries',
+      'and those naming its agency (its own reports, engagements); lists its agency’s ' +
+      'engagements, reads the responses it is engaged on and acknowledges them; reads its ' +
+      'agency’s record, subscriptions and deliveries',
   ],
   [
     'agency_admin',

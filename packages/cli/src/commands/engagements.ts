@@ -1,6 +1,7 @@
-import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { integerFlag, jsonText, type Command } from '../context.js';
 import { table, tlpName, truncate } from '../format.js';
 import { UsageError } from '../io.js';
+import { tokenClaims } from '../flags.js';
 import { ROLES } from '../roles.js';
 
 /** An agency's engagement in the proto3 JSON mapping (fields at their default are left out). */
@@ -37,19 +38,6 @@ interface ListResponse {
 }
 
 const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-/** The agency the token names (`agency_id`), read without verifying: the gateway does that. */
-function tokenAgency(context: Context): string | undefined {
-  const token = context.string('token') ?? context.io.env['BEACON_TOKEN'] ?? '';
-  try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      agency_id?: unknown;
-    };
-    return typeof payload.agency_id === 'string' ? payload.agency_id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const minute = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '');
 
@@ -108,7 +96,7 @@ export const engagementsListCommand: Command = {
   },
   args: [],
   async run(context) {
-    const agency = context.string('agency') ?? tokenAgency(context);
+    const agency = context.string('agency') ?? tokenClaims(context).agencyId;
     if (!agency) {
       throw new UsageError('--agency is needed: the token names no agency (a coordinator names the agency)');
     }

@@ -11,12 +11,12 @@ import {
 } from '../format-response.js';
 import { ApiError, type GatewayClient } from '../http.js';
 import { CliError } from '../io.js';
-import { ROLES } from '../roles.js';
 
 export const responsePath = (incidentId: string) => `/v1/responses/${encodeURIComponent(incidentId)}`;
 
-/** Reading a response: the coordination centre, within its clearance. */
-export const RESPONSE_READERS = ROLES.centre;
+/** Reading a response: the coordination centre, and agencies engaged on the incident now. */
+export const RESPONSE_READERS =
+  'coordinator, auditor; agency_analyst, agency_admin (while their agency is engaged on the incident)';
 
 export async function getResponse(client: GatewayClient, incidentId: string): Promise<ResponseStatusJson> {
   const response = await client.call<{ status?: ResponseStatusJson }>('GET', responsePath(incidentId));
