@@ -109,8 +109,10 @@ export const submitCommand: Command = {
 a line (chosen by a .jsonl or .ndjson name). A report is a SubmitReport request in the proto3
 JSON mapping (GET /openapi.json has the schema), e.g. the line
   {"title": "Phishing wave against a bank", "tlp": "TLP_GREEN", "classification": {"rsitClass": "fraud", "rsitType": "phishing"}, "sectors": ["financial-services"], "jurisdictions": ["FR"], "observables": [{"type": "url", "value": "hxxps://bank-login[.]example/secure"}], "awareAt": "2026-01-31T08:00:00Z"}
-Each report goes under an Idempotency-Key made from its content, so a re-run files nothing
-twice; reports sharing an indicator go one after another, in file order.`,
+A report may carry the reporter's NCISS judgement, "severityInputs", with the categories it
+knows (e.g. {"functionalImpact": "denial-critical"}; \`beacon responses change-severity --help\`
+lists them). Each report goes under an Idempotency-Key made from its content, so a re-run files
+nothing twice; reports sharing an indicator go one after another, in file order.`,
   options: { file: { type: 'string' }, concurrency: { type: 'string' } },
   args: [],
   async run(context) {
