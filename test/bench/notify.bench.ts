@@ -115,6 +115,7 @@ interface Filters {
   readonly jurisdictions: string[];
   readonly minNcissLevel: number;
   readonly incidentIds: string[];
+  readonly reach: notifyV1.SubscriptionReach;
 }
 interface BenchAgency {
   readonly id: string;
@@ -131,6 +132,7 @@ function generateAgencies(count: number): BenchAgency[] {
     jurisdictions: [],
     minNcissLevel: 0,
     incidentIds: [],
+    reach: notifyV1.SubscriptionReach.SUBSCRIPTION_REACH_NAMED_AND_REACHED,
   };
   // Remits as agencies write them; weights so that about a third of the agencies take an event.
   const templates: readonly (readonly [() => Filters, number])[] = [

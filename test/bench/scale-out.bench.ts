@@ -222,16 +222,7 @@ async function scenario(
       notifyClient,
       'putSubscription',
       {
-        subscription: {
-          id: 'all',
-          agencyId: 'cert-de',
-          eventTypes: [],
-          rsitClasses: [],
-          sectors: [],
-          jurisdictions: [],
-          minNcissLevel: 0,
-          incidentIds: [],
-        },
+        subscription: notifyV1.Subscription.fromPartial({ id: 'all', agencyId: 'cert-de' }),
       },
       cc,
     );

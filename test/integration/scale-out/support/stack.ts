@@ -203,16 +203,7 @@ export async function registerWatcher(
     client,
     'putSubscription',
     {
-      subscription: {
-        id: 'all',
-        agencyId,
-        eventTypes: [],
-        rsitClasses: [],
-        sectors: [],
-        jurisdictions: [],
-        minNcissLevel: 0,
-        incidentIds: [],
-      },
+      subscription: notifyV1.Subscription.fromPartial({ id: 'all', agencyId }),
     },
     token,
   );
