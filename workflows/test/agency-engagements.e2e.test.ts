@@ -205,7 +205,7 @@ describe("an agency's engagements", () => {
     await listUntil(s, 'cert-water', analyst, 'the acknowledgement listed', ([e]) => {
       expect(e).toMatchObject({
         state: 'ENGAGEMENT_STATE_ACKNOWLEDGED',
-        acknowledgement: { via: 'agency', by: 'cert-water-agency_analyst-RED' },
+        acknowledgement: { via: 'rest', by: 'cert-water-agency_analyst-RED' },
       });
       expect(e!.acknowledgeBy).toBeUndefined();
     });

@@ -154,7 +154,7 @@ describe('beacon responses', () => {
       token: cc,
     });
     expect(answered.stdout).toMatch(
-      /\n {2}polizei-hessen\s+acknowledged\s+0 duty-officer\s+1\s+1\s+\S+ \(\d+ s\)\s+agency\n/,
+      /\n {2}polizei-hessen\s+acknowledged\s+0 duty-officer\s+1\s+1\s+\S+ \(\d+ s\)\s+rest\n/,
     );
     // An engaged agency reads the response; one not engaged finds none, as for no incident.
     const reading = await cli.beacon(['responses', 'get', inc], { token: police });
