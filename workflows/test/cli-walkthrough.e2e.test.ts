@@ -66,7 +66,7 @@ describe('the README walkthrough', () => {
       expect(notified).toMatch(/\n {2}csirt-limburg\s+notified\s+0 duty-officer\s/);
       expect(notified).toMatch(/\n {2}NIS2 +EU member state\(s\) NL/);
       expect(notified).toContain('may not be resolved yet:\n  NIS2 early warning (24 h) is not filed');
-      expect(notified).toMatch(/\n {2}politie-limburg\s+acknowledged\s+0 duty-officer\s.*\sagency\n/);
+      expect(notified).toMatch(/\n {2}politie-limburg\s+acknowledged\s+0 duty-officer\s.*\srest\n/);
       expect(output('engagements list')).toContain(inc);
       expect(output('responses timeline')).toMatch(
         /\n\S+\s+escalated\s+csirt-limburg\s+escalation requested/,
@@ -100,7 +100,7 @@ describe('the README walkthrough', () => {
           engagements: [
             // Resolving ended the engagement still waiting for an answer, at the deputy.
             ['csirt-limburg', 'ENGAGEMENT_STATE_REMOVED', '', 1],
-            ['politie-limburg', 'ENGAGEMENT_STATE_ACKNOWLEDGED', 'agency', 0],
+            ['politie-limburg', 'ENGAGEMENT_STATE_ACKNOWLEDGED', 'rest', 0],
           ],
           filed: ['NCSC-2026-0142', 'NCSC-2026-0142-N'],
         });

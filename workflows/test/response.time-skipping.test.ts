@@ -628,5 +628,7 @@ describe('continue-as-new', () => {
       { workflowId: responseWorkflowId(id), runId: handle.firstExecutionRunId },
       responseWorkflowId(id),
     ]);
-  });
+    // About 2 s alone; in a loaded CI run it overran the default minute, and each of its three
+    // escalations may now wait up to 10 s for the engagement's report (`escalation.ts`).
+  }, 180_000);
 });
