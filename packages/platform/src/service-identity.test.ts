@@ -117,6 +117,38 @@ describe('a process fetching and renewing its own service identity (client crede
     expect(await token()).not.toBe(first);
   });
 
+  it('keeps a very short-lived token for most of its life, and names no body but the error code', async () => {
+    let now = Date.now();
+    let refusal: { status: number; body: string } | undefined;
+    let asked = 0;
+    const token = serviceTokens(clientCredentials('beacon-impact', impactSecret, PROCESS_SCOPES.impact), {
+      now: () => now,
+      fetch: async () => {
+        asked++;
+        if (refusal) return new Response(refusal.body, { status: refusal.status });
+        const body = { access_token: `short-${asked}`, token_type: 'bearer', expires_in: 20 };
+        return new Response(JSON.stringify(body), { status: 200 });
+      },
+    });
+    expect(await token()).toBe('short-1');
+    // Past three quarters of its 20 s, and within its last 30 s: still served while renewed.
+    now += 16_000;
+    expect(await token()).toBe('short-1');
+    await expect.poll(() => asked).toBe(2);
+    expect(await token()).toBe('short-2');
+    // A refusal whose body is JSON null, or carries more than a code, says only the status.
+    now += 60_000;
+    refusal = { status: 401, body: 'null' };
+    await expect(token()).rejects.toThrow('the token endpoint refused client beacon-impact (401)');
+    refusal = {
+      status: 400,
+      body: JSON.stringify({ error: 'invalid_scope', error_description: 'x'.repeat(500) }),
+    };
+    await expect(token()).rejects.toThrow(
+      /^the token endpoint refused client beacon-impact \(400: invalid_scope\)$/,
+    );
+  });
+
   it('is refused a wrong secret, an unknown client and scopes beyond its process, naming no secret', async () => {
     const wrong = serviceTokens(
       clientCredentials('beacon-workflows', impactSecret, PROCESS_SCOPES.workflows),

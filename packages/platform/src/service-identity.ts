@@ -171,7 +171,7 @@ export function serviceTokens(config: ServiceIdentityConfig, options: ServiceTok
     }
     if (!response.ok) {
       // RFC 6749 §5.2: `error` is a short ASCII code; print it and nothing else of the answer.
-      const code = (json as { error?: unknown }).error;
+      const code = (json as { error?: unknown } | null)?.error;
       const named = typeof code === 'string' && /^[\x20-\x7e]{1,64}$/.test(code) ? `: ${code}` : '';
       throw new ServiceTokenError(
         `the token endpoint refused client ${config.clientId} (${response.status}${named})`,
@@ -187,7 +187,8 @@ export function serviceTokens(config: ServiceIdentityConfig, options: ServiceTok
     current = {
       token: parsed.data.access_token,
       renewAt: asked + lifetime * RENEW_AT,
-      expiresAt: asked + lifetime - EXPIRY_MARGIN_MS,
+      // A provider issuing very short tokens still gets most of their life used.
+      expiresAt: asked + lifetime - Math.min(EXPIRY_MARGIN_MS, lifetime / 10),
     };
     return current.token;
   };
