@@ -196,6 +196,7 @@ export const temporal: Component = {
     const connection = await Connection.connect({ address, connectTimeout: 2_000 });
     try {
       await connection.workflowService.describeNamespace({ namespace: TEMPORAL_NAMESPACE });
+      await registerSearchAttributes(connection, TEMPORAL_NAMESPACE);
     } finally {
       await connection.close();
     }
@@ -203,6 +204,25 @@ export const temporal: Component = {
 };
 
 export const components: Readonly<Record<ComponentName, Component>> = { nats, mongo, temporal };
+
+/** `temporal.api.enums.v1.IndexedValueType` by the names the dev server's CLI flag takes. */
+export const INDEXED_VALUE_TYPES = { Keyword: 2, Int: 3, KeywordList: 7 } as const;
+
+/**
+ * Registers the search attributes Beacon's workflows write that the server lacks. The dev
+ * server's `--search-attribute` flags did not add a new one to a database an older version of
+ * the stack made (seen with `AgencyIds`), and a response that writes an unregistered attribute
+ * fails its workflow tasks; so every start checks.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes = {} } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.entries(TEMPORAL_SEARCH_ATTRIBUTES).filter(([name]) => !(name in customAttributes));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]])),
+  });
+}
 
 function onPath(binary: string): string | undefined {
   return (process.env['PATH'] ?? '')

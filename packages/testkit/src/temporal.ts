@@ -1,12 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TEMPORAL_SEARCH_ATTRIBUTES } from './components.js';
+import { INDEXED_VALUE_TYPES, TEMPORAL_SEARCH_ATTRIBUTES } from './components.js';
 import { installedBinary } from './paths.js';
 
 /** Attempts at starting the test server: Temporal's core gives it a fixed 5 s, which a loaded 2-core machine can miss. */
 const ATTEMPTS = 3;
-
-/** `temporal.api.enums.v1.IndexedValueType` by the names the dev server's CLI flag takes. */
-const INDEXED_VALUE_TYPES = { Keyword: 2, Int: 3, KeywordList: 7 } as const;
 
 /**
  * Temporal's time-skipping test server (installed by `make install`, never downloaded at
