@@ -56,9 +56,21 @@ export class FanOut {
 
   async handle(event: FanOutEvent): Promise<FanOutResult> {
     const incident = event.incident ?? (await this.deps.incidents.get(event.incidentId));
+    const candidates = await this.deps.agencies.all();
+    // The cascade's places matter only to a subscription that filters on sectors or
+    // jurisdictions and counts reached places: otherwise the feed path reads nothing more.
+    const placesMatter = candidates.some((c) =>
+      c.subscriptions.some(
+        (s) => s.reach !== 'named' && ((s.sectors?.length ?? 0) > 0 || (s.jurisdictions?.length ?? 0) > 0),
+      ),
+    );
     const placesReached =
       event.assessed?.places ??
-      (event.incident ? await this.deps.incidents.reached(event.incidentId) : incident?.placesReached) ??
+      (!placesMatter
+        ? []
+        : event.incident
+          ? await this.deps.incidents.reached(event.incidentId)
+          : incident?.placesReached) ??
       [];
     const facts: EventFacts = {
       id: event.id,
@@ -76,7 +88,7 @@ export class FanOut {
       sourceAgencyId: incident?.sourceAgencyId,
       engagedAgencyIds: incident?.engagedAgencyIds ?? [],
     };
-    const decisions = recipients(await this.deps.agencies.all(), facts);
+    const decisions = recipients(candidates, facts);
     const published = this.deps.feeds.publish(
       decisions
         .filter((d) => d.deliver)
