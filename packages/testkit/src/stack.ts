@@ -54,6 +54,9 @@ const FIXED_PORTS: Record<ComponentName, Ports> = {
 
 const ORDER: readonly ComponentName[] = ['nats', 'mongo', 'temporal'];
 
+/** Starts on free ports that another process bound first before giving up. */
+const PORT_CLASH_ATTEMPTS = 3;
+
 interface StateFile {
   readonly endpoints: Endpoints;
   readonly pids: Partial<Record<ComponentName, { pid: number; commandLine: string }>>;
@@ -92,29 +95,41 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         return;
       }
       if (options.fresh) rmSync(join(options.dir, name), { recursive: true, force: true });
-      const ports = options.ports === 'fixed' ? FIXED_PORTS[name] : await freePorts(component.extraPorts);
-      if (name === 'temporal' && options.ui) uiPort = ports.extra[0];
-      const proc = new ManagedProcess(
-        component.process(join(options.dir, name), ports, {
-          ui: options.ui,
-          ...(name === 'nats' && options.natsAuth ? { natsConfig: options.natsAuth.config } : {}),
-        }),
-      );
       const probe =
         name === 'nats' && options.natsAuth
           ? (url: string) => natsReady(url, options.natsAuth?.credsFile)
           : (url: string) => component.ready(url);
       const started = performance.now();
-      proc.start();
-      processes[name] = proc;
-      const url = component.url(ports.main);
-      await waitFor(() => probe(url), {
-        what: `${name} (log: ${proc.spec.logFile})`,
-        timeoutMs: options.readyTimeoutMs ?? 60_000,
-        abortIf: () => proc.exitReason,
-      });
+      // Free ports are only free until someone binds them: the Temporal dev server picks ports
+      // for its own services too, and took one of ours under load. Such a clash is retried
+      // on new ports; on the fixed ports it is a real conflict and reported.
+      for (let attempt = 1; ; attempt++) {
+        const ports = options.ports === 'fixed' ? FIXED_PORTS[name] : await freePorts(component.extraPorts);
+        if (name === 'temporal' && options.ui) uiPort = ports.extra[0];
+        const proc = new ManagedProcess(
+          component.process(join(options.dir, name), ports, {
+            ui: options.ui,
+            ...(name === 'nats' && options.natsAuth ? { natsConfig: options.natsAuth.config } : {}),
+          }),
+        );
+        proc.start();
+        processes[name] = proc;
+        const url = component.url(ports.main);
+        try {
+          await waitFor(() => probe(url), {
+            what: `${name} (log: ${proc.spec.logFile})`,
+            timeoutMs: options.readyTimeoutMs ?? 60_000,
+            abortIf: () => proc.exitReason,
+          });
+          urls[name] = url;
+          break;
+        } catch (error) {
+          const clash = options.ports === 'free' && /address already in use/i.test(proc.exitReason ?? '');
+          if (!clash || attempt === PORT_CLASH_ATTEMPTS) throw error;
+          await proc.stop();
+        }
+      }
       startMs[name] = Math.round(performance.now() - started);
-      urls[name] = url;
     }),
   );
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));

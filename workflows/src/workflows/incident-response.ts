@@ -861,8 +861,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       return status();
     },
     {
+      // An agency notified while the response is still in triage can acknowledge at once.
       validator: ({ agencyId }: AcknowledgeCommand) => {
-        requireTriaged();
+        requireOpen();
         requireAgency(agencyId, ['engaging', 'notified', 'unacknowledged']);
       },
     },
@@ -895,8 +896,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       return status();
     },
     {
+      // An agency notified while the response is still in triage can be escalated at once.
       validator: ({ agencyId }: { agencyId: string }) => {
-        requireTriaged();
+        requireOpen();
         if (agencyId) requireAgency(agencyId, ['engaging', 'notified']);
         else if (
           !Object.values(state.agencies).some((a) => a.state === 'engaging' || a.state === 'notified')

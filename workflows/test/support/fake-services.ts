@@ -38,6 +38,8 @@ export class FakeServices {
   readonly caseEscalations: { caseId: string; reason: string }[] = [];
   /** Urgency a check-in reports, per case and day. */
   readonly checkInUrgency = new Map<string, 'routine' | 'urgent'>();
+  /** A transition to these states waits for the promise (a response held in a phase). */
+  readonly holdTransitions = new Map<IncidentLifecycle, Promise<void>>();
 
   addIncident(
     incident: Partial<IncidentSnapshot> & Pick<IncidentSnapshot, 'id' | 'awareAtMs'>,
@@ -100,6 +102,7 @@ export class FakeServices {
     return {
       loadIncident: async (id) => incident(id),
       transitionIncident: async (id, to) => {
+        await this.holdTransitions.get(to);
         this.transitions.push([id, to]);
         this.incidents.set(id, { ...incident(id), status: to });
         return to;

@@ -77,6 +77,25 @@ export function statusWhen(
   );
 }
 
+/**
+ * The outcome of a response that has continued as new, once its last run has closed. The
+ * time-skipping server can miss waking a result long-poll when the latest run closes just as it
+ * is registered (seen under load: the run COMPLETED, `result()` never returned), so this waits
+ * for the close through `describe` and only then reads the result, which no longer blocks.
+ */
+export async function outcomeAcrossRuns(
+  handle: WorkflowHandle<typeof incidentResponse>,
+): Promise<Awaited<ReturnType<typeof incidentResponse>>> {
+  await waitFor(
+    async () => {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') throw new Error('still running');
+    },
+    { what: `${handle.workflowId} closed`, timeoutMs: 20_000, intervalMs: 50 },
+  );
+  return handle.result();
+}
+
 /** Waits until `read` returns something truthy. */
 export function eventually<T>(read: () => T | undefined | false, what: string): Promise<T> {
   return waitFor(
