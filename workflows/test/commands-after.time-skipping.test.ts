@@ -5,10 +5,11 @@
  * faked in memory on Temporal's time-skipping server, so every due time is exact; with
  * RECORD_HISTORIES set, the response's and the clock's histories are saved for the replay test.
  */
-import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResponseEvent } from '../src/activities/types.js';
 import {
+  acknowledgeUpdate,
+  changeSeverityUpdate,
   clockWorkflowId,
   escalateUpdate,
   fileReportUpdate,
@@ -21,7 +22,10 @@ import type { incidentResponse } from '../src/workflows/index.js';
 import { agencyProfile } from './support/fake-services.js';
 import {
   eventually,
+  HIGH,
   HOUR,
+  LOW,
+  rejection,
   saveHistories,
   startHarness,
   statusWhen,
@@ -30,14 +34,6 @@ import {
 } from './support/time-skipping.js';
 
 const MINUTE = 60_000;
-
-/** NCISS level 1 (Low): the CSIRT is engaged; CIRCIA applies only by the ransom payments. */
-const LOW: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'denial-non-critical',
-  observedActivity: 'effect',
-  location: 'business-network',
-};
 
 let h: Harness;
 
@@ -50,6 +46,17 @@ afterAll(async () => {
 });
 
 type ClockEvent = Extract<ResponseEvent, { type: 'report-due' | 'report-overdue' }>;
+const start = (incidentId: string) =>
+  h.client.workflow.start<typeof incidentResponse>('incidentResponse', {
+    taskQueue: TASK_QUEUE,
+    workflowId: responseWorkflowId(incidentId),
+    args: [{ incidentId }],
+  });
+const clockEvents = (incidentId: string) =>
+  h.fake.events.filter(
+    (e): e is ClockEvent =>
+      e.incidentId === incidentId && (e.type === 'report-overdue' || e.type === 'report-due'),
+  );
 const overdue = (incidentId: string) =>
   h.fake.events
     .filter((e): e is ClockEvent => e.incidentId === incidentId && e.type === 'report-overdue')
@@ -128,5 +135,109 @@ describe('commands answered after their effect', () => {
       ['circia-ransom-payment-report-2', 'filed'],
     ]);
     await saveHistories(h.env, 'payments', [responseWorkflowId(id), clockWorkflowId(id, 'CIRCIA')]);
+  });
+});
+
+describe('a response still in triage', () => {
+  it('lets an agency it has notified be escalated and acknowledge at once; the rest waits for triage', async () => {
+    const id = 'inc_triage_commands';
+    h.fake.agencies = [agencyProfile('cert-bayern', 'csirt'), agencyProfile('lka-bayern', 'law-enforcement')];
+    h.fake.addIncident(
+      { id, awareAtMs: await h.env.currentTimeMs(), rsitClass: 'fraud', rsitType: 'phishing' },
+      LOW,
+    );
+    let release!: () => void;
+    h.fake.holdTransitions.set('active', new Promise<void>((resolve) => (release = resolve)));
+    try {
+      const handle = await start(id);
+      await statusWhen(
+        handle,
+        (s) =>
+          s.phase === 'triage' && s.agencies.every((a) => a.state === 'notified') && s.agencies.length === 2,
+        'both agencies notified in triage',
+      );
+      const escalated = await handle.executeUpdate(escalateUpdate, { args: [{ agencyId: 'cert-bayern' }] });
+      expect(escalated.phase).toBe('triage');
+      expect(escalated.agencies.find((a) => a.agencyId === 'cert-bayern')).toMatchObject({
+        state: 'notified',
+        noticesSent: 2,
+      });
+      await handle.executeUpdate(acknowledgeUpdate, {
+        args: [{ agencyId: 'lka-bayern', note: 'on it', via: 'coordinator' }],
+      });
+      await statusWhen(
+        handle,
+        (s) =>
+          s.phase === 'triage' &&
+          s.agencies.find((a) => a.agencyId === 'lka-bayern')?.state === 'acknowledged',
+        'lka-bayern acknowledged in triage',
+      );
+      // Commands on the response as a whole still wait for triage to finish.
+      expect(await rejection(handle.executeUpdate(resolveUpdate, { args: [{ summary: 'too early' }] }))).toBe(
+        'the response is still in triage; try again in a moment',
+      );
+      release();
+      await statusWhen(handle, (s) => s.phase === 'active', 'active once triage ends');
+      await handle.executeUpdate(resolveUpdate, { args: [{ summary: 'phishing site down' }] });
+      expect((await handle.result()).phase).toBe('closed');
+    } finally {
+      release();
+      h.fake.holdTransitions.delete('active');
+    }
+  });
+});
+
+describe('regimes that stop applying', () => {
+  it('are withdrawn with the reason, owe nothing more while withdrawn, and come back when they apply again', async () => {
+    const id = 'inc_withdrawn';
+    h.fake.agencies = [];
+    const t0 = await h.env.currentTimeMs();
+    h.fake.addIncident(
+      { id, awareAtMs: t0, sectors: ['water-and-wastewater'], jurisdictions: ['DE-BY'] },
+      HIGH,
+    );
+    const handle = await start(id);
+    await statusWhen(
+      handle,
+      (s) => s.phase === 'active' && s.regimes.map((r) => r.regime).join() === 'NIS2,CER',
+      'NIS2 and CER apply',
+    );
+    await handle.executeUpdate(fileReportUpdate, {
+      args: [{ obligation: 'nis2-early-warning', reference: 'csirt-ew-1' }],
+    });
+
+    // Re-scored low: neither regime applies; the report filed under NIS2 stays on record.
+    const lowered = await handle.executeUpdate(changeSeverityUpdate, { args: [{ inputs: LOW }] });
+    expect(lowered.ncissLevel).toBe(1);
+    expect(lowered.regimes.map((r) => [r.regime, r.withdrawnReason])).toEqual([
+      ['NIS2', 'not significant: NCISS level 1 < 2'],
+      ['CER', 'no significant disruption: NCISS level 1 < 3 and functional impact denial-non-critical'],
+    ]);
+    expect(lowered.obligations.map((o) => [o.id, o.state])).toEqual([['nis2-early-warning', 'filed']]);
+    expect(lowered.resolveBlockers).toEqual([]);
+    const details = (await handle.query(timelineQuery)).map((e) => e.detail);
+    expect(details).toContain('NIS2 withdrawn: it no longer applies (not significant: NCISS level 1 < 2)');
+
+    // Past every 24 h and 72 h deadline: the withdrawn clocks raise nothing.
+    const before = clockEvents(id).length;
+    await h.env.sleep(80 * HOUR);
+    expect(clockEvents(id).length).toBe(before);
+
+    // Raised again: both apply again and the deadlines they missed meanwhile are overdue at once.
+    const raised = await handle.executeUpdate(changeSeverityUpdate, { args: [{ inputs: HIGH }] });
+    expect(raised.regimes.map((r) => [r.regime, r.withdrawnReason ?? ''])).toEqual([
+      ['NIS2', ''],
+      ['CER', ''],
+    ]);
+    // Overdue at once (with the escalations they missed meanwhile): nothing owed was forgotten.
+    const late = await eventually(() => {
+      const found = [...new Set(overdue(id).map(([obligation]) => obligation))].sort();
+      return found.length >= 2 && found;
+    }, 'overdue alarms once the regimes apply again');
+    expect(late).toEqual(['cer-initial-notification', 'nis2-incident-notification']);
+    expect((await handle.query(timelineQuery)).map((e) => e.detail)).toContain(
+      'NIS2 applies again: EU member state(s) DE; NIS2 sector(s) water-and-wastewater; significant: NCISS level 3 ≥ 2',
+    );
+    await handle.terminate();
   });
 });

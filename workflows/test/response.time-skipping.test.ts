@@ -4,8 +4,7 @@
  * and continue-as-new — with the services behind the activities faked in memory. Workflow time
  * moves only when a test sleeps the environment, so every assertion about "when" is exact.
  */
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { addMonthsUtc, NCISS_BASELINE, scoreSeverity, type NcissInputs } from '@beacon/domain';
+import { addMonthsUtc, scoreSeverity } from '@beacon/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResponseEvent } from '../src/activities/types.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
@@ -32,33 +31,17 @@ import { agencyProfile } from './support/fake-services.js';
 import {
   DAY,
   eventually,
+  HIGH,
   HOUR,
+  LOW,
   outcomeAcrossRuns,
+  rejection,
   saveHistories,
   startHarness,
   statusWhen,
   TASK_QUEUE,
   type Harness,
 } from './support/time-skipping.js';
-
-/** NCISS level 1 (Low): a non-critical service down. */
-const LOW: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'denial-non-critical',
-  observedActivity: 'effect',
-  location: 'business-network',
-};
-/** NCISS level 3 (High): a critical service badly hit. */
-const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-};
 
 let h: Harness;
 
@@ -81,16 +64,6 @@ const start = (incidentId: string, policy = DEFAULT_POLICY, harness = h) =>
 
 const eventsOf = (incidentId: string, type?: ResponseEvent['type'], harness = h) =>
   harness.fake.events.filter((e) => e.incidentId === incidentId && (type === undefined || e.type === type));
-
-/** The update's rejection message (validator or handler), for asserting on the reason. */
-async function rejection(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
-  return String((error as WorkflowUpdateFailedError).cause?.message);
-}
 
 describe('regulatory clocks', () => {
   it('remind before 24 h and 72 h, turn overdue and escalate; resolving waits for the reports; final reports a month on', async () => {
@@ -524,54 +497,6 @@ describe('coordinators’ commands', () => {
  * afterwards (a later `env.sleep` never returns), so the scenario that continues as new has a
  * server of its own and moves no time after it.
  */
-describe('a response still in triage', () => {
-  it('lets an agency it has notified be escalated and acknowledge at once; the rest waits for triage', async () => {
-    const id = 'inc_triage_commands';
-    h.fake.agencies = [agencyProfile('cert-bayern', 'csirt'), agencyProfile('lka-bayern', 'law-enforcement')];
-    h.fake.addIncident(
-      { id, awareAtMs: await h.env.currentTimeMs(), rsitClass: 'fraud', rsitType: 'phishing' },
-      LOW,
-    );
-    let release!: () => void;
-    h.fake.holdTransitions.set('active', new Promise<void>((resolve) => (release = resolve)));
-    try {
-      const handle = await start(id);
-      await statusWhen(
-        handle,
-        (s) =>
-          s.phase === 'triage' && s.agencies.every((a) => a.state === 'notified') && s.agencies.length === 2,
-        'both agencies notified in triage',
-      );
-      const escalated = await handle.executeUpdate(escalateUpdate, { args: [{ agencyId: 'cert-bayern' }] });
-      expect(escalated.phase).toBe('triage');
-      expect(escalated.agencies.find((a) => a.agencyId === 'cert-bayern')).toMatchObject({
-        state: 'notified',
-        noticesSent: 2,
-      });
-      await handle.executeUpdate(acknowledgeUpdate, {
-        args: [{ agencyId: 'lka-bayern', note: 'on it', via: 'coordinator' }],
-      });
-      await statusWhen(
-        handle,
-        (s) =>
-          s.phase === 'triage' &&
-          s.agencies.find((a) => a.agencyId === 'lka-bayern')?.state === 'acknowledged',
-        'lka-bayern acknowledged in triage',
-      );
-      // Commands on the response as a whole still wait for triage to finish.
-      expect(await rejection(handle.executeUpdate(resolveUpdate, { args: [{ summary: 'too early' }] }))).toBe(
-        'the response is still in triage; try again in a moment',
-      );
-      release();
-      await statusWhen(handle, (s) => s.phase === 'active', 'active once triage ends');
-      await handle.terminate();
-    } finally {
-      release();
-      h.fake.holdTransitions.delete('active');
-    }
-  });
-});
-
 describe('an agency unassigned in intake directly', () => {
   it('leaves the response, unless intake lists it again by the time the response checks', async () => {
     const id = 'inc_unassigned';

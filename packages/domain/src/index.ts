@@ -10,6 +10,7 @@ export * from './nciss-proposals.js';
 export * from './observables.js';
 export * from './defang.js';
 export * from './regulatory.js';
+export * from './regime-withdrawal.js';
 export * from './ransom-reports.js';
 export * from './places.js';
 export * from './service-scopes.js';

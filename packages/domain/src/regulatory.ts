@@ -219,8 +219,19 @@ export interface Applicability {
   readonly reasons: readonly string[];
 }
 
-/** The regimes that apply to an incident with these facts, each with its obligations. */
-export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
+/** Where an incident falls for the regimes: the territories and sectors each regime reads. */
+export interface RegimeScope {
+  /** EU member states with a NIS2 or CER sector touched (by place), or named (by lists). */
+  readonly eu: readonly string[];
+  readonly us: boolean;
+  /** Sectors touched in the United States (by place), or named (by lists). */
+  readonly sectors: readonly string[];
+  readonly nis2Sectors: readonly string[];
+  readonly cerSectors: readonly string[];
+}
+
+/** The territories and sectors of `facts` each regime reads, by place when places are known. */
+export function regimeScope(facts: RegulatoryFacts): RegimeScope {
   const countryOfText = (j: string | undefined) => {
     const parsed = j === undefined ? undefined : parseJurisdiction(j);
     return parsed ? countryOf(parsed) : undefined;
@@ -228,31 +239,48 @@ export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
   const isEu = (j: string | undefined) => EU_MEMBER_STATES.has(countryOfText(j) ?? '');
   const uniq = (list: readonly (string | undefined)[]) =>
     [...new Set(list.filter((x): x is string => x !== undefined))].sort();
-  // Each regime's territory and sectors, read from one place at a time when places are known.
-  const pairs: readonly Place[] = facts.places ?? [];
-  const within = (territory: (j: string | undefined) => boolean, inSector: (s: string) => boolean) =>
-    pairs.filter((p) => territory(p.jurisdiction) && p.sector !== undefined && inSector(p.sector));
   const nis2 = (s: string) => NIS2_SECTORS.has(s as Sector);
   const cer = (s: string) => CER_SECTORS.has(s as Sector);
   const isUs = (j: string | undefined) => countryOfText(j) === 'US';
-  let eu: string[], us: boolean, sectors: string[], nis2Sectors: string[], cerSectors: string[];
   if (facts.places) {
+    // Each regime's territory and sectors, read from one place at a time.
+    const pairs: readonly Place[] = facts.places;
+    const within = (territory: (j: string | undefined) => boolean, inSector: (s: string) => boolean) =>
+      pairs.filter((p) => territory(p.jurisdiction) && p.sector !== undefined && inSector(p.sector));
     const nis2Places = within(isEu, nis2);
     const cerPlaces = within(isEu, cer);
     const usPlaces = within(isUs, () => true);
-    eu = uniq([...nis2Places, ...cerPlaces].map((p) => countryOfText(p.jurisdiction)));
-    nis2Sectors = uniq(nis2Places.map((p) => p.sector));
-    cerSectors = uniq(cerPlaces.map((p) => p.sector));
-    us = usPlaces.length > 0;
-    sectors = uniq(usPlaces.map((p) => p.sector));
-  } else {
-    const countries = new Set(uniq(facts.jurisdictions.map(countryOfText)));
-    eu = [...countries].filter((c) => EU_MEMBER_STATES.has(c)).sort();
-    us = countries.has('US');
-    sectors = [...new Set(facts.sectors)].sort();
-    nis2Sectors = sectors.filter(nis2);
-    cerSectors = sectors.filter(cer);
+    return {
+      eu: uniq([...nis2Places, ...cerPlaces].map((p) => countryOfText(p.jurisdiction))),
+      nis2Sectors: uniq(nis2Places.map((p) => p.sector)),
+      cerSectors: uniq(cerPlaces.map((p) => p.sector)),
+      us: usPlaces.length > 0,
+      sectors: uniq(usPlaces.map((p) => p.sector)),
+    };
   }
+  const countries = new Set(uniq(facts.jurisdictions.map(countryOfText)));
+  const sectors = [...new Set(facts.sectors)].sort();
+  return {
+    eu: [...countries].filter((c) => EU_MEMBER_STATES.has(c)).sort(),
+    us: countries.has('US'),
+    sectors,
+    nis2Sectors: sectors.filter(nis2),
+    cerSectors: sectors.filter(cer),
+  };
+}
+
+/** Whether the functional impact reaches CER's "significant disruption" on its own. */
+export function severeFunctionalImpact(functionalImpact: string | undefined): boolean {
+  const functional = NCISS_INPUTS.functionalImpact as readonly string[];
+  return (
+    functionalImpact !== undefined &&
+    functional.indexOf(functionalImpact) >= functional.indexOf(REGULATORY_THRESHOLDS.cerFunctionalImpact)
+  );
+}
+
+/** The regimes that apply to an incident with these facts, each with its obligations. */
+export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
+  const { eu, us, sectors, nis2Sectors, cerSectors } = regimeScope(facts);
   const result: Applicability[] = [];
 
   if (eu.length > 0 && nis2Sectors.length > 0 && facts.ncissLevel >= REGULATORY_THRESHOLDS.nis2Level) {
@@ -299,11 +327,7 @@ export function applicableRegimes(facts: RegulatoryFacts): Applicability[] {
   }
 
   if (eu.length > 0 && cerSectors.length > 0) {
-    const functional = NCISS_INPUTS.functionalImpact as readonly string[];
-    const severeFunction =
-      facts.functionalImpact !== undefined &&
-      functional.indexOf(facts.functionalImpact) >=
-        functional.indexOf(REGULATORY_THRESHOLDS.cerFunctionalImpact);
+    const severeFunction = severeFunctionalImpact(facts.functionalImpact);
     if (severeFunction || facts.ncissLevel >= REGULATORY_THRESHOLDS.cerLevel) {
       result.push({
         regime: 'CER',

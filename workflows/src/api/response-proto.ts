@@ -59,7 +59,12 @@ export function statusToProto(s: ResponseStatus): responseV1.ResponseStatus {
       notifiedAt: date(a.notifiedAtMs),
       acknowledgedBy: a.acknowledgedBy ?? '',
     })),
-    regimes: s.regimes.map((r) => ({ regime: r.regime, reasons: [...r.reasons] })),
+    regimes: s.regimes.map((r) => ({
+      regime: r.regime,
+      reasons: [...r.reasons],
+      withdrawnReason: r.withdrawnReason ?? '',
+      withdrawnAt: date(r.withdrawnAtMs),
+    })),
     obligations: s.obligations.map((o) => ({
       id: o.id,
       regime: o.regime,

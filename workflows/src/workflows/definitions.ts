@@ -110,7 +110,13 @@ export interface ResponseStatus {
   readonly impact?: ImpactSummary;
   readonly agencies: readonly AgencyEngagementStatus[];
   readonly notCleared: readonly EngagementDecision[];
-  readonly regimes: readonly { readonly regime: Regime; readonly reasons: readonly string[] }[];
+  readonly regimes: readonly {
+    readonly regime: Regime;
+    readonly reasons: readonly string[];
+    /** Why it no longer applies, while it does not: it owes nothing more. */
+    readonly withdrawnReason?: string;
+    readonly withdrawnAtMs?: number;
+  }[];
   readonly obligations: readonly ObligationStatus[];
   /** Why the incident may not be resolved yet; empty when it may. */
   readonly resolveBlockers: readonly string[];
@@ -335,6 +341,8 @@ export interface ClockFactsInput {
    */
   readonly awareAtMs?: number;
   readonly tlp?: Tlp;
+  /** The regime no longer applies: no reminder or alarm until it applies again. */
+  readonly withdrawn?: boolean;
 }
 
 export interface RegulatoryClockInput extends ClockFactsInput {
@@ -353,6 +361,8 @@ export interface RegulatoryClockOutcome {
   readonly alarmsRaised: number;
   /** The survivor's id when the incident was merged and its clocks took over. */
   readonly handedOverTo?: string;
+  /** The regime no longer applied when the incident was resolved. */
+  readonly withdrawn?: boolean;
 }
 
 export const reportFiledSignal =

@@ -25,11 +25,13 @@ import {
   obligationSpec,
   ransomPayments,
   scheduleObligations,
+  whyRegimeNoLongerApplies,
   type Applicability,
   type DraftFacts,
   type NcissInputs,
   type ObligationId,
   type Regime,
+  type RegulatoryFacts,
 } from '@beacon/domain';
 import type { ImpactSummary, IncidentSnapshot } from '../activities/types.js';
 import {
@@ -98,6 +100,8 @@ import { victimFollowUp } from './victim-follow-up.js';
 /** The timeline kept in the workflow (and carried across continue-as-new): the newest entries. */
 /** Responses from here on never let a late assignment undo a coordinator's removal. */
 const UNASSIGNMENT_PATCH = 'unassignment-wins';
+/** Responses from here on withdraw a regime that no longer applies (it was kept before). */
+const WITHDRAW_REGIMES_PATCH = 'withdraw-regimes';
 
 const TIMELINE_LIMIT = 500;
 
@@ -106,6 +110,8 @@ interface RegimeState {
   obligations: ObligationId[];
   reasons: string[];
   clockStarted: boolean;
+  /** Set while the regime no longer applies to the incident as it now is; cleared if it does again. */
+  withdrawn?: { reason: string; atMs: number };
 }
 
 interface AlarmState {
@@ -223,7 +229,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   const schedules = () =>
     state.regimes
       .flatMap((r) =>
-        scheduleObligations(r.obligations, {
+        // A withdrawn regime owes nothing more; what was filed under it stays on record.
+        scheduleObligations(r.withdrawn ? r.obligations.filter((o) => state.filed[o]) : r.obligations, {
           awareAtMs: state.incident?.awareAtMs ?? 0,
           filedAtMs: Object.fromEntries(Object.entries(state.filed).map(([id, f]) => [id, f!.atMs])),
           ...(state.resolvedAtMs === undefined ? {} : { resolvedAtMs: state.resolvedAtMs }),
@@ -316,7 +323,11 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       ...(state.impact ? { impact: state.impact } : {}),
       agencies: Object.values(state.agencies).sort((a, b) => a.agencyId.localeCompare(b.agencyId)),
       notCleared: state.notCleared,
-      regimes: state.regimes.map((r) => ({ regime: r.regime, reasons: r.reasons })),
+      regimes: state.regimes.map((r) => ({
+        regime: r.regime,
+        reasons: r.reasons,
+        ...(r.withdrawn ? { withdrawnReason: r.withdrawn.reason, withdrawnAtMs: r.withdrawn.atMs } : {}),
+      })),
       obligations: obligationStatuses(withDrafts),
       resolveBlockers: state.phase === 'active' || state.phase === 'triage' ? resolveBlockers() : [],
       victimCases: Object.values(state.victimCases),
@@ -473,6 +484,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   const clockFacts = (r: RegimeState) => ({
     obligations: r.obligations,
+    ...(r.withdrawn ? { withdrawn: true } : {}),
     draftFacts: draftFacts(),
     ...ransomFacts(state),
     // A merge may move the awareness time earlier and raise the label: the clocks follow.
@@ -484,7 +496,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   /** Starts a clock for each regime that newly applies, and tells running clocks what changed. */
   const updateRegimes = async () => {
     const incident = state.incident!;
-    const applicable: Applicability[] = applicableRegimes({
+    const facts: RegulatoryFacts = {
       jurisdictions: union(incident.jurisdictions, state.impact?.jurisdictionsReached ?? []),
       sectors: union(incident.sectors, state.impact?.sectorsReached ?? []),
       // By place once impact tallies places; an older worker's assessment, as it read it.
@@ -492,9 +504,22 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       ncissLevel: incident.ncissLevel,
       functionalImpact: incident.severityInputs.functionalImpact,
       ...ransomFacts(state),
-    });
+    };
+    const applicable: Applicability[] = applicableRegimes(facts);
+    for (const r of state.regimes) {
+      const reason = r.withdrawn ? undefined : whyRegimeNoLongerApplies(r.regime, facts);
+      // Asked only when a regime is withdrawn: histories from before withdrawals kept it.
+      if (reason === undefined || !patched(WITHDRAW_REGIMES_PATCH)) continue;
+      r.withdrawn = { reason, atMs: Date.now() };
+      note({ kind: 'regime', detail: `${r.regime} withdrawn: it no longer applies (${reason})` });
+    }
     for (const a of applicable) {
       let r = state.regimes.find((x) => x.regime === a.regime);
+      if (r?.withdrawn) {
+        r.withdrawn = undefined;
+        r.reasons = [...a.reasons];
+        note({ kind: 'regime', detail: `${a.regime} applies again: ${a.reasons.join('; ')}` });
+      }
       if (!r) {
         r = {
           regime: a.regime,

@@ -98,6 +98,13 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
 
   for (;;) {
     if (progress.handedOverTo !== undefined) break;
+    if (progress.facts.withdrawn) {
+      // Nothing is owed while the regime does not apply; a resolved incident will not change.
+      if (progress.resolvedAtMs !== undefined) break;
+      const seen = changes;
+      await condition(() => changes !== seen);
+      continue;
+    }
     const obligations = schedule();
     const open = obligations.filter((o) => progress.filed[o.id] === undefined);
     if (open.length === 0) break;
@@ -154,5 +161,6 @@ export async function regulatoryClock(input: RegulatoryClockInput): Promise<Regu
     filed: { ...progress.filed },
     alarmsRaised: progress.alarmsRaised,
     ...(progress.handedOverTo === undefined ? {} : { handedOverTo: progress.handedOverTo }),
+    ...(progress.facts.withdrawn ? { withdrawn: true } : {}),
   };
 }

@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { expect } from 'vitest';
+import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
 import { timeSkippingEnvironment, waitFor } from '@beacon/testkit';
 import { bundleResponseWorkflows, createResponseWorker } from '../../src/worker.js';
 import { statusQuery, type ResponseStatus } from '../../src/workflows/definitions.js';
@@ -14,6 +16,25 @@ import { FakeServices } from './fake-services.js';
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 export const TASK_QUEUE = 'response-test';
+
+/** NCISS level 1 (Low): a non-critical service down. */
+export const LOW: NcissInputs = {
+  ...NCISS_BASELINE,
+  functionalImpact: 'denial-non-critical',
+  observedActivity: 'effect',
+  location: 'business-network',
+};
+/** NCISS level 3 (High): a critical service badly hit. */
+export const HIGH: NcissInputs = {
+  ...NCISS_BASELINE,
+  functionalImpact: 'significant-critical',
+  potentialImpact: 'high',
+  informationImpact: 'destruction-non-critical',
+  recoverability: 'extended',
+  crossSectorDependency: 'medium',
+  location: 'critical-system-management',
+  observedActivity: 'presence',
+};
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
 
@@ -94,6 +115,16 @@ export async function outcomeAcrossRuns(
     { what: `${handle.workflowId} closed`, timeoutMs: 20_000, intervalMs: 50 },
   );
   return handle.result();
+}
+
+/** The update's rejection message (validator or handler), for asserting on the reason. */
+export async function rejection(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+  return String((error as WorkflowUpdateFailedError).cause?.message);
 }
 
 /** Waits until `read` returns something truthy. */

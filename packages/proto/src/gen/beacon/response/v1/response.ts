@@ -206,7 +206,15 @@ export interface Engagement {
 export interface Regime {
   /** NIS2, CIRCIA or CER. */
   regime: string;
+  /** Why it applies (while it is not withdrawn). */
   reasons: string[];
+  /**
+   * Set while the regime no longer applies to the incident as it now is (re-scored, re-placed,
+   * its cascade re-assessed): it owes no further report; reports filed under it stay listed.
+   * Cleared when it applies again.
+   */
+  withdrawnReason: string;
+  withdrawnAt?: Date | undefined;
 }
 
 export interface Obligation {
@@ -814,7 +822,7 @@ export const Engagement: MessageFns<Engagement> = {
 };
 
 function createBaseRegime(): Regime {
-  return { regime: "", reasons: [] };
+  return { regime: "", reasons: [], withdrawnReason: "", withdrawnAt: undefined };
 }
 
 export const Regime: MessageFns<Regime> = {
@@ -824,6 +832,12 @@ export const Regime: MessageFns<Regime> = {
     }
     for (const v of message.reasons) {
       writer.uint32(18).string(v!);
+    }
+    if (message.withdrawnReason !== "") {
+      writer.uint32(26).string(message.withdrawnReason);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -857,6 +871,22 @@ export const Regime: MessageFns<Regime> = {
             message.reasons.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.withdrawnReason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -873,6 +903,16 @@ export const Regime: MessageFns<Regime> = {
     return {
       regime: isSet(object.regime) ? globalThis.String(object.regime) : "",
       reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
+      withdrawnReason: isSet(object.withdrawnReason)
+        ? globalThis.String(object.withdrawnReason)
+        : isSet(object.withdrawn_reason)
+        ? globalThis.String(object.withdrawn_reason)
+        : "",
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
     };
   },
 
@@ -884,6 +924,12 @@ export const Regime: MessageFns<Regime> = {
     if (message.reasons?.length) {
       obj.reasons = message.reasons;
     }
+    if (message.withdrawnReason !== "") {
+      obj.withdrawnReason = message.withdrawnReason;
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
     return obj;
   },
 
@@ -894,6 +940,8 @@ export const Regime: MessageFns<Regime> = {
     const message = createBaseRegime();
     message.regime = object.regime ?? "";
     message.reasons = object.reasons?.map((e) => e) || [];
+    message.withdrawnReason = object.withdrawnReason ?? "";
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
     return message;
   },
 };
