@@ -34,6 +34,11 @@ export interface Command {
   readonly summary: string;
   /** Which roles may use it (`roles.ts`), shown by `beacon <command> --help`. */
   readonly roles: string;
+  /**
+   * The gateway's REST routes it calls, as `METHOD /path` exactly as the OpenAPI document
+   * spells them; a test checks every route there has a command.
+   */
+  readonly routes: readonly string[];
   /** More for `beacon <command> --help` only: formats, fields, examples. */
   readonly details?: string;
   readonly options: ParseArgsOptionsConfig;

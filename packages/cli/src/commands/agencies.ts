@@ -33,6 +33,7 @@ async function allAgencies(client: GatewayClient): Promise<AgencyJson[]> {
 
 export const agenciesListCommand: Command = {
   name: 'agencies list',
+  routes: ['GET /v1/agencies'],
   synopsis: '',
   summary: 'every registered agency: kind, clearance, remit, contacts',
   roles: 'coordinator',
@@ -47,6 +48,7 @@ export const agenciesListCommand: Command = {
 
 export const agenciesGetCommand: Command = {
   name: 'agencies get',
+  routes: ['GET /v1/agencies/{agency_id}'],
   synopsis: '<agency-id>',
   summary: 'one agency in full: remit, clearance, escalation chain, channels (never secrets)',
   roles: ROLES.agencyReaders,
@@ -85,6 +87,7 @@ async function agencyFromFile(context: Context, file: string) {
 
 export const agenciesPutCommand: Command = {
   name: 'agencies put',
+  routes: ['POST /v1/agencies', 'GET /v1/agencies/{agency_id}'],
   synopsis:
     '[--file agency.json] [--id ID] [--name NAME] [--kind KIND] [--jurisdictions CODES] ' +
     '[--sectors SECTORS] [--clearance TLP] [--contact ROLE:NAME[:EMAIL[:PHONE]]]… [--email-to ADDRESS]… ' +
@@ -233,6 +236,7 @@ async function writeSecret(path: string, text: string): Promise<void> {
 
 export const agenciesCredentialsCommand: Command = {
   name: 'agencies credentials',
+  routes: ['POST /v1/agencies/{agency_id}:issueFeedCredentials'],
   synopsis: '<agency-id> --out agency.creds [--ttl-hours N]',
   summary: "issue NATS credentials that read only the agency's feed, into a file only you may read",
   roles: ROLES.agencyManagers,
@@ -282,6 +286,7 @@ interface DeliveryJson {
 
 export const agenciesDeliveriesCommand: Command = {
   name: 'agencies deliveries',
+  routes: ['GET /v1/agencies/{agency_id}/incidents/{incident_id}/deliveries'],
   synopsis: '<agency-id> <incident-id>',
   summary: 'every delivery attempt to the agency about the incident: channel, outcome, latency',
   roles: ROLES.agencyReaders,

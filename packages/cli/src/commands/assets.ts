@@ -35,6 +35,7 @@ const assetPath = (id: string) => `/v1/assets/${encodeURIComponent(id)}`;
 
 export const assetsGetCommand: Command = {
   name: 'assets get',
+  routes: ['GET /v1/assets/{asset_id}'],
   synopsis: '<asset-id>',
   summary: 'one asset and what it depends on (among the providers you may see)',
   roles: OWN_ASSETS_READERS,
@@ -92,6 +93,7 @@ export const assetsGetCommand: Command = {
 
 export const assetsDeleteCommand: Command = {
   name: 'assets delete',
+  routes: ['POST /v1/assets/{asset_id}:delete'],
   synopsis: '<asset-id>',
   summary: 'remove an asset and every dependency naming it',
   roles: OWN_ASSETS_MANAGERS,
@@ -113,6 +115,7 @@ export const assetsDeleteCommand: Command = {
 
 export const dependenciesDeleteCommand: Command = {
   name: 'dependencies delete',
+  routes: ['POST /v1/dependencies:delete'],
   synopsis: '<dependent-id> <provider-id> <kind>',
   summary: 'remove one dependency of an asset on a provider',
   roles: OWN_ASSETS_MANAGERS + ', by the dependent asset',

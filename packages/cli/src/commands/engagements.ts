@@ -83,6 +83,7 @@ export function engagementTable(engagements: readonly EngagementJson[], agency: 
 
 export const engagementsListCommand: Command = {
   name: 'engagements list',
+  routes: ['GET /v1/agencies/{agency_id}/engagements'],
   synopsis: '[--agency ID] [--page-size N] [--page-token TOKEN] [--all]',
   summary:
     "an agency's engagements: state, escalation step, acknowledgement and its deadline, reports due " +

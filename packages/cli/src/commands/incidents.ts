@@ -32,6 +32,7 @@ const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
 export const listCommand: Command = {
   name: 'incidents list',
+  routes: ['GET /v1/incidents'],
   synopsis:
     "[--filter 'EXPR'] [--order-by 'FIELD [desc], …'] [--status STATUS] [--page-size N] [--page-token TOKEN] [--all]",
   summary: 'incidents you may see, newest first unless --order-by (--all follows every page)',
@@ -98,6 +99,7 @@ fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
 
 export const showCommand: Command = {
   name: 'incidents show',
+  routes: ['GET /v1/incidents/{incident_id}'],
   synopsis: '<id>',
   summary: 'one incident in full',
   roles: ROLES.readers,
@@ -112,6 +114,7 @@ export const showCommand: Command = {
 
 export const openCommand: Command = {
   name: 'incidents open',
+  routes: ['POST /v1/incidents'],
   synopsis: '--file incident.json',
   summary: 'open an incident from a JSON file (idempotent: the same file opens it once)',
   roles: ROLES.coordinators,
@@ -153,6 +156,7 @@ lists them).`,
 
 export const transitionCommand: Command = {
   name: 'incidents transition',
+  routes: ['POST /v1/incidents/{incident_id}:transition'],
   synopsis: '<id> --to STATUS --version N [--reason TEXT]',
   summary: 'move an incident along its lifecycle (--version: the one you saw; 0: latest)',
   roles: ROLES.coordinators,
@@ -183,6 +187,7 @@ export const transitionCommand: Command = {
 
 export const mergeCommand: Command = {
   name: 'incidents merge',
+  routes: ['POST /v1/incidents/{survivor_id}:merge'],
   synopsis: '<survivor-id> --merged ID --aware-at TIME [--survivor-version N] [--merged-version N]',
   summary:
     "merge another incident into this one, keeping the awareness time --aware-at (one of the two incidents'); idempotent",
@@ -224,6 +229,7 @@ export const mergeCommand: Command = {
 
 export const reviseCommand: Command = {
   name: 'incidents revise',
+  routes: ['POST /v1/incidents/{incident_id}:updateFacts'],
   synopsis: '<id> [--tlp LABEL] [--aware-at TIME] --reason TEXT [--version N]',
   summary: "change an incident's label or awareness time (coordinators; audited, announced)",
   roles: ROLES.coordinators,
@@ -269,6 +275,7 @@ interface RelationJson {
 
 export const relationsCommand: Command = {
   name: 'incidents relations',
+  routes: ['GET /v1/incidents/{incident_id}/relations'],
   synopsis: '<id>',
   summary: 'incidents possibly related to this one (coordinators cleared for both see them)',
   roles: 'coordinator (cleared for both incidents)',

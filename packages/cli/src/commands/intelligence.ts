@@ -17,6 +17,7 @@ const DAY_MS = 86_400_000;
 
 export const trendsCommand: Command = {
   name: 'trends',
+  routes: ['GET /v1/trends'],
   synopsis: '[--by rsit-class|sector|jurisdiction] [--per day|week] [--from TIME] [--to TIME]',
   summary: 'incidents opened per day or week, by RSIT class, sector or jurisdiction (those you may see)',
   roles: ROLES.readers,
@@ -57,6 +58,7 @@ given. --by rsit-class is the default, --per day.`,
 
 export const lookupCommand: Command = {
   name: 'indicators lookup',
+  routes: ['POST /v1/indicators:lookup'],
   synopsis: '<type> <value>',
   summary: 'every sighting of an indicator across the incidents you may see, newest first',
   roles: ROLES.readers,
@@ -92,6 +94,7 @@ export const lookupCommand: Command = {
 
 export const stixCommand: Command = {
   name: 'incidents stix',
+  routes: ['GET /v1/incidents/{incident_id}:exportStix'],
   synopsis: '<id> [--out bundle.json]',
   summary: 'the incident as a STIX 2.1 bundle with TLP 2.0 markings, as you may see it',
   roles: ROLES.readers,
@@ -134,6 +137,7 @@ interface VerifyResponse {
 
 export const auditVerifyCommand: Command = {
   name: 'audit verify',
+  routes: ['POST /v1/audit:verify', 'POST /v1/victim-audit:verify'],
   synopsis: '[--victims] [--checkpoint ends.json]',
   summary:
     "walk the hash-chained audit log and report the first altered or missing record (intake's, or --victims')",

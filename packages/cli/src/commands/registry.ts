@@ -100,6 +100,7 @@ async function countRows(path: string, csv: boolean): Promise<number> {
 
 export const importCommand: Command = {
   name: 'assets import',
+  routes: ['POST /v1/registry:import'],
   synopsis: '--file registry.jsonl|assets.csv|dependencies.csv',
   summary: 'import assets and dependencies in batches; bad rows are listed by line and field',
   roles: "coordinator (any operator's assets); agency_admin (its own operator's assets)",
@@ -156,6 +157,7 @@ interface ExportResponse {
 
 export const exportCommand: Command = {
   name: 'assets export',
+  routes: ['GET /v1/registry:export'],
   synopsis: '[--out registry.jsonl]',
   summary: 'write the registry you may see as JSON Lines (the import format)',
   roles: "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)",
@@ -212,6 +214,7 @@ interface AssessResponse {
 
 export const assessCommand: Command = {
   name: 'impact assess',
+  routes: ['POST /v1/assessments'],
   synopsis: '[--incident inc_…] [--asset ID[:LOSS] …] [--horizon HOURS]',
   summary: 'assess the cascade of an incident or of assets you name (coordinators)',
   roles: ROLES.coordinators,

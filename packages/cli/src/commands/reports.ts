@@ -102,6 +102,7 @@ export function summarise(outcomes: readonly SubmitOutcome[]): {
 
 export const submitCommand: Command = {
   name: 'reports submit',
+  routes: ['POST /v1/reports'],
   synopsis: '--file reports.json|reports.jsonl [--concurrency N]',
   summary: 'file reports from JSON or JSON Lines (idempotent: re-running files nothing twice)',
   roles: ROLES.reporters,

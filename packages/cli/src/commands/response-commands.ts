@@ -30,6 +30,7 @@ async function command(
 
 export const acknowledgeCommand: Command = {
   name: 'responses acknowledge',
+  routes: ['POST /v1/responses/{incident_id}/agencies/{agency_id}:acknowledge'],
   synopsis: '<incident-id> [--agency ID] [--note TEXT]',
   summary: "acknowledge an agency's engagement: the response stops escalating it",
   roles: ROLES.acknowledgers,
@@ -53,6 +54,7 @@ A coordinator names the agency it acknowledges for. The first acknowledgement st
 
 export const escalateCommand: Command = {
   name: 'responses escalate',
+  routes: ['POST /v1/responses/{incident_id}:escalate'],
   synopsis: '<incident-id> [--agency ID]',
   summary: 'move an engagement (every waiting one without --agency) to its next contact now',
   roles: ROLES.coordinators,
@@ -72,6 +74,7 @@ export const escalateCommand: Command = {
 
 export const addAgencyCommand: Command = {
   name: 'responses add-agency',
+  routes: ['POST /v1/responses/{incident_id}/agencies'],
   synopsis: '<incident-id> <agency-id> [--reason TEXT]',
   summary: 'engage another agency in the response: it is notified and may read the incident',
   roles: ROLES.coordinators,
@@ -90,6 +93,7 @@ export const addAgencyCommand: Command = {
 
 export const removeAgencyCommand: Command = {
   name: 'responses remove-agency',
+  routes: ['POST /v1/responses/{incident_id}/agencies/{agency_id}:remove'],
   synopsis: '<incident-id> <agency-id> [--reason TEXT]',
   summary: "end an agency's engagement: it stops reading the incident above GREEN (unless it reported it)",
   roles: ROLES.coordinators,
@@ -128,6 +132,7 @@ function parseInput(text: string): [NcissInput, string] {
 
 export const changeSeverityCommand: Command = {
   name: 'responses change-severity',
+  routes: ['POST /v1/responses/{incident_id}:changeSeverity', 'GET /v1/incidents/{incident_id}'],
   synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]…',
   summary: "replace the incident's NCISS inputs: engagements and regimes follow the new level",
   roles: ROLES.coordinators,
@@ -173,6 +178,7 @@ ${INPUT_NAMES.map((name) => `  ${name.padEnd(22)}${NCISS_INPUTS[name].join(', ')
 
 export const fileReportCommand: Command = {
   name: 'responses file-report',
+  routes: ['POST /v1/responses/{incident_id}/reports'],
   synopsis: '<incident-id> --obligation ID --reference REF [--filed-at TIME]',
   summary: 'record that a regulatory report was filed with the authority (its clock stops)',
   roles: ROLES.coordinators,
@@ -201,6 +207,7 @@ export const fileReportCommand: Command = {
 
 export const ransomPaymentCommand: Command = {
   name: 'responses ransom-payment',
+  routes: ['POST /v1/responses/{incident_id}:recordRansomPayment'],
   synopsis: '<incident-id> --paid-at TIME',
   summary: "record a ransom payment: for US entities it starts CIRCIA's 24-hour report clock",
   roles: ROLES.coordinators,
@@ -220,6 +227,7 @@ export const ransomPaymentCommand: Command = {
 
 export const resolveCommand: Command = {
   name: 'responses resolve',
+  routes: ['POST /v1/responses/{incident_id}:resolve'],
   synopsis: "<incident-id> --summary 'WHAT WAS DONE'",
   summary: 'resolve the incident; refused, with the reasons, while reports that must come first are unfiled',
   roles: ROLES.coordinators,

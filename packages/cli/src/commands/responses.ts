@@ -25,6 +25,7 @@ export async function getResponse(client: GatewayClient, incidentId: string): Pr
 
 export const responsesGetCommand: Command = {
   name: 'responses get',
+  routes: ['GET /v1/responses/{incident_id}'],
   synopsis: '<incident-id>',
   summary: 'the response to an incident: engagements, regimes and reports due, what blocks resolving',
   roles: RESPONSE_READERS,
@@ -41,6 +42,7 @@ and, once resolved, Beacon's closing report.`,
 
 export const responsesTimelineCommand: Command = {
   name: 'responses timeline',
+  routes: ['GET /v1/responses/{incident_id}/timeline'],
   synopsis: '<incident-id>',
   summary: 'what happened in the response, oldest first: triage, notices, escalations, reports, resolution',
   roles: RESPONSE_READERS,
@@ -68,6 +70,7 @@ interface Goal {
 
 export const responsesWaitCommand: Command = {
   name: 'responses wait',
+  routes: ['GET /v1/responses/{incident_id}'],
   synopsis: '<incident-id> [--notified AGENCY]… [--acknowledged AGENCY]… [--phase PHASE] [--timeout SECONDS]',
   summary:
     'wait until the response exists and has what you name, then show it (for scripts and walkthroughs)',

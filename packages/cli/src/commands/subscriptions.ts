@@ -10,6 +10,7 @@ const subscriptionsPath = (agencyId: string) => `${agencyPath(agencyId)}/subscri
 
 export const subscriptionsListCommand: Command = {
   name: 'agencies subscriptions',
+  routes: ['GET /v1/agencies/{agency_id}/subscriptions'],
   synopsis: '<agency-id>',
   summary: "an agency's subscriptions: what its feed, webhook and e-mail carry",
   roles: ROLES.agencyReaders,
@@ -27,6 +28,7 @@ export const subscriptionsListCommand: Command = {
 
 export const subscribeCommand: Command = {
   name: 'agencies subscribe',
+  routes: ['POST /v1/subscriptions'],
   synopsis:
     '<agency-id> <subscription-id> [--event-types TYPES] [--rsit-classes CLASSES] [--sectors SECTORS] ' +
     '[--jurisdictions CODES] [--min-level N] [--incidents IDS] [--reach named|named-and-reached]',
@@ -85,6 +87,7 @@ only about incidents that name it (its own reports, its engagements).`,
 
 export const unsubscribeCommand: Command = {
   name: 'agencies unsubscribe',
+  routes: ['POST /v1/agencies/{agency_id}/subscriptions/{subscription_id}:delete'],
   synopsis: '<agency-id> <subscription-id>',
   summary: 'remove one of an agency’s subscriptions',
   roles: ROLES.agencyManagers,

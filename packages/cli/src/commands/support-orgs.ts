@@ -37,6 +37,7 @@ async function organisation(client: GatewayClient, id: string): Promise<Organisa
 
 export const supportOrgsListCommand: Command = {
   name: 'support-orgs list',
+  routes: ['GET /v1/support-organisations'],
   synopsis: '',
   summary: 'the support-organisation registry: remit, languages, capacity, whether accepting',
   roles: REGISTRY_READERS,
@@ -51,6 +52,7 @@ export const supportOrgsListCommand: Command = {
 
 export const supportOrgsGetCommand: Command = {
   name: 'support-orgs get',
+  routes: ['GET /v1/support-organisations'],
   synopsis: '<organisation-id>',
   summary: 'one support organisation in full',
   roles: REGISTRY_READERS,
@@ -96,6 +98,7 @@ function organisationFlags(context: Context): Record<string, unknown> {
 
 export const supportOrgsPutCommand: Command = {
   name: 'support-orgs put',
+  routes: ['POST /v1/support-organisations', 'GET /v1/support-organisations'],
   synopsis:
     '[--file org.json] [--id ID] [--name NAME] [--jurisdictions CODES] [--languages CODES] [--needs NEEDS] ' +
     '[--crisis-capable yes|no] [--capacity N] [--accepting yes|no] [--version N | --update]',
@@ -188,6 +191,7 @@ interface ReferralNoticeJson {
 
 export const supportOrgsReferralsCommand: Command = {
   name: 'support-orgs referrals',
+  routes: ['GET /v1/support-organisations/{organisation_id}/referrals'],
   synopsis: `<organisation-id> [--state ${REFERRAL_STATES.join('|')}]`,
   summary: 'referrals made to an organisation, without personal data: its officers’ inbox',
   roles: 'victim_officer (of that organisation)',

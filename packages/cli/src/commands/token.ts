@@ -31,6 +31,7 @@ export interface IssuerFile {
 
 export const tokenCommand: Command = {
   name: 'token',
+  routes: [],
   synopsis:
     '--roles ROLE[,ROLE] [--agency ID] [--clearance TLP] [--ttl SECONDS] [--subject NAME] ' +
     '[--issuer-file FILE]',

@@ -97,6 +97,7 @@ function fileLines(path: string): AsyncIterable<string> {
 
 export const victimsImportCommand: Command = {
   name: 'victims import',
+  routes: ['POST /v1/victim-cases:import'],
   synopsis: '--file cases.jsonl [--references out.csv]',
   summary: 'open victim cases from JSON Lines in batches (idempotent); --references saves each reference',
   roles: ROLES.victimOfficers,
@@ -178,6 +179,7 @@ interface StatsResponse {
 
 export const victimsStatsCommand: Command = {
   name: 'victims stats',
+  routes: ['GET /v1/victim-stats'],
   synopsis: '[--incident ID] [--jurisdiction CODE]',
   summary: 'counts and needs of victim cases (never identities)',
   roles: "coordinator, auditor (every case); victim_officer (their organisation's)",
@@ -225,6 +227,7 @@ export const victimsStatsCommand: Command = {
 
 export const victimsStatusCommand: Command = {
   name: 'victims status',
+  routes: ['POST /v1/victim-cases:lookupStatus'],
   synopsis: '<reference>',
   summary: 'the status of a case by the victim’s reference, and nothing else',
   roles: ROLES.anyone,
