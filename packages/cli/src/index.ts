@@ -20,10 +20,17 @@ import {
   agenciesListCommand,
   agenciesPutCommand,
 } from './commands/agencies.js';
-import { assetsDeleteCommand, assetsGetCommand, dependenciesDeleteCommand } from './commands/assets.js';
+import {
+  assetsDeleteCommand,
+  assetsGetCommand,
+  assetsListCommand,
+  assetsPutCommand,
+  dependenciesDeleteCommand,
+  dependenciesPutCommand,
+} from './commands/assets.js';
 import { engagementsListCommand } from './commands/engagements.js';
 import { auditVerifyCommand, lookupCommand, stixCommand, trendsCommand } from './commands/intelligence.js';
-import { assessCommand, exportCommand, importCommand } from './commands/registry.js';
+import { assessCommand, assessmentGetCommand, exportCommand, importCommand } from './commands/registry.js';
 import {
   acknowledgeCommand,
   addAgencyCommand,
@@ -74,10 +81,14 @@ const COMMANDS: readonly Command[] = [
   auditVerifyCommand,
   importCommand,
   exportCommand,
+  assetsListCommand,
   assetsGetCommand,
+  assetsPutCommand,
   assetsDeleteCommand,
+  dependenciesPutCommand,
   dependenciesDeleteCommand,
   assessCommand,
+  assessmentGetCommand,
   agenciesListCommand,
   agenciesGetCommand,
   agenciesPutCommand,

@@ -1,7 +1,12 @@
-/** One asset of the registry: read it, remove it, or remove one of its dependencies. */
-import { jsonText, type Command } from '../context.js';
+/**
+ * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
+ * goes through `assets import`).
+ */
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { listFlag, optional, parseTlpFlag, readJsonObject } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
+import { UsageError } from '../io.js';
 
 const OWN_ASSETS_READERS =
   "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)";
@@ -32,6 +37,87 @@ interface DependencyJson {
 }
 
 const assetPath = (id: string) => `/v1/assets/${encodeURIComponent(id)}`;
+const DEPENDENCY_KINDS = 'power, water, communications, transport, fuel, it-cloud, finance or supply';
+
+function assetDetails(a: AssetJson): string[] {
+  return fields([
+    ['id', a.id],
+    ['name', a.name ?? ''],
+    ['operator', a.operatorId ?? ''],
+    ['sector', a.sector ?? ''],
+    ['jurisdiction', a.jurisdiction ?? ''],
+    ['location', a.location ? `${a.location.lat ?? 0}, ${a.location.lon ?? 0}` : '(none)'],
+    ['population served', String(a.populationServed ?? 0)],
+    ['criticality', String(a.criticality ?? 0)],
+    ['services', a.services?.length ? a.services.join(', ') : '(none)'],
+    ['tlp', tlpName(a.tlp)],
+    ['version', String(a.version ?? 0)],
+  ]);
+}
+
+interface ListResponse {
+  readonly assets?: readonly AssetJson[];
+  readonly nextPageToken?: string;
+}
+
+export const assetsListCommand: Command = {
+  name: 'assets list',
+  routes: ['GET /v1/assets'],
+  synopsis: '[--operator ID] [--sector SECTOR] [--page-size N] [--page-token TOKEN] [--all]',
+  summary: 'the assets you may see, by id, a page at a time (--all follows every page)',
+  roles: OWN_ASSETS_READERS,
+  options: {
+    operator: { type: 'string' },
+    sector: { type: 'string' },
+    'page-size': { type: 'string' },
+    'page-token': { type: 'string' },
+    all: { type: 'boolean' },
+  },
+  args: [],
+  async run(context) {
+    const sizeText = context.string('page-size');
+    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
+    const client = context.client();
+    const assets: AssetJson[] = [];
+    let pageToken = context.string('page-token');
+    let page: ListResponse;
+    do {
+      page = await client.call<ListResponse>('GET', '/v1/assets', {
+        query: {
+          pageSize,
+          pageToken,
+          operatorId: context.string('operator'),
+          sector: context.string('sector'),
+        },
+      });
+      assets.push(...(page.assets ?? []));
+      pageToken = page.nextPageToken;
+    } while (context.flag('all') && pageToken);
+    const { stdout, stderr } = context.io;
+    if (context.json) stdout.write(jsonText(context.flag('all') ? { assets } : page));
+    else if (assets.length === 0) stdout.write('no assets you may see\n');
+    else
+      stdout.write(
+        table(
+          ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
+          assets.map((a) => [
+            a.id,
+            a.name ?? '',
+            a.operatorId ?? '',
+            a.sector ?? '',
+            a.jurisdiction ?? '',
+            String(a.populationServed ?? 0),
+            String(a.criticality ?? 0),
+            tlpName(a.tlp),
+          ]),
+        ),
+      );
+    if (!context.json && !context.flag('all') && page.nextPageToken) {
+      stderr.write(`more assets: --page-token ${page.nextPageToken}, or --all for every page\n`);
+    }
+    return 0;
+  },
+};
 
 export const assetsGetCommand: Command = {
   name: 'assets get',
@@ -51,20 +137,7 @@ export const assetsGetCommand: Command = {
       context.io.stdout.write(jsonText(response));
       return 0;
     }
-    const a = response.asset;
-    const lines = fields([
-      ['id', a.id],
-      ['name', a.name ?? ''],
-      ['operator', a.operatorId ?? ''],
-      ['sector', a.sector ?? ''],
-      ['jurisdiction', a.jurisdiction ?? ''],
-      ['location', a.location ? `${a.location.lat ?? 0}, ${a.location.lon ?? 0}` : '(none)'],
-      ['population served', String(a.populationServed ?? 0)],
-      ['criticality', String(a.criticality ?? 0)],
-      ['services', a.services?.length ? a.services.join(', ') : '(none)'],
-      ['tlp', tlpName(a.tlp)],
-      ['version', String(a.version ?? 0)],
-    ]);
+    const lines = assetDetails(response.asset);
     const dependencies = response.dependencies ?? [];
     lines.push(`depends on:${dependencies.length === 0 ? ' (nothing you may see)' : ''}`);
     if (dependencies.length > 0) {
@@ -119,7 +192,7 @@ export const dependenciesDeleteCommand: Command = {
   synopsis: '<dependent-id> <provider-id> <kind>',
   summary: 'remove one dependency of an asset on a provider',
   roles: OWN_ASSETS_MANAGERS + ', by the dependent asset',
-  details: '<kind> is power, water, communications, transport, fuel, it-cloud, finance or supply.',
+  details: `<kind> is ${DEPENDENCY_KINDS}.`,
   options: {},
   args: ['dependent-id', 'provider-id', 'kind'],
   async run(context) {
@@ -131,6 +204,164 @@ export const dependenciesDeleteCommand: Command = {
       context.json
         ? jsonText({ dependentId, providerId, kind, deleted: true })
         : `${dependentId} no longer depends on ${providerId} for ${kind}\n`,
+    );
+    return 0;
+  },
+};
+
+/** A flag's value as a number within bounds (above `min` when `minOpen`), or a UsageError. */
+function numberFlag(name: string, text: string, min: number, max = Infinity, minOpen = false): number {
+  const value = Number(text);
+  if (
+    text.trim() === '' ||
+    !Number.isFinite(value) ||
+    value > max ||
+    (minOpen ? value <= min : value < min)
+  ) {
+    const range = `${minOpen ? 'above' : 'from'} ${min}${max === Infinity ? '' : ` to ${max}`}`;
+    throw new UsageError(`--${name} must be a number ${range}, not "${text}"`);
+  }
+  return value;
+}
+
+/** The asset fields the flags give; a field not given is left out. */
+function assetFlags(context: Context): Record<string, unknown> {
+  const asset: Record<string, unknown> = {};
+  const text = (flag: string, field: string) => {
+    const value = context.string(flag);
+    if (value !== undefined) asset[field] = value;
+  };
+  text('id', 'id');
+  text('name', 'name');
+  text('operator', 'operatorId');
+  text('sector', 'sector');
+  text('jurisdiction', 'jurisdiction');
+  const population = optional(context, 'population', (t) => integerFlag('population', t, 0, 4_294_967_295));
+  if (population !== undefined) asset['populationServed'] = population;
+  const criticality = optional(context, 'criticality', (t) => integerFlag('criticality', t, 1, 5));
+  if (criticality !== undefined) asset['criticality'] = criticality;
+  if (context.strings('services').length > 0) asset['services'] = listFlag(context, 'services');
+  const tlp = optional(context, 'tlp', (t) => parseTlpFlag('tlp', t));
+  if (tlp !== undefined) asset['tlp'] = tlp;
+  const lat = optional(context, 'lat', (t) => numberFlag('lat', t, -90, 90));
+  const lon = optional(context, 'lon', (t) => numberFlag('lon', t, -180, 180));
+  if ((lat === undefined) !== (lon === undefined)) throw new UsageError('give --lat and --lon together');
+  if (lat !== undefined) asset['location'] = { lat, lon };
+  return asset;
+}
+
+export const assetsPutCommand: Command = {
+  name: 'assets put',
+  routes: ['POST /v1/assets', 'GET /v1/assets/{asset_id}'],
+  synopsis:
+    '[--file asset.json] [--id ID] [--name NAME] [--operator ID] [--sector SECTOR] [--jurisdiction CODE] ' +
+    '[--population N] [--criticality 1-5] [--services LIST] [--tlp TLP] [--lat N --lon N] [--version N | --update]',
+  summary: 'create one asset, or replace it at its version (--update: change only what you give)',
+  roles: OWN_ASSETS_MANAGERS,
+  details: `Flags build the asset; with --file they replace what the file says. The file holds one JSON
+object, an Asset in the proto3 JSON mapping or a whole request, e.g.
+  {"asset": {"id": "substation-3", "name": "Substation 3", "operatorId": "op-grid", "sector": "energy",
+   "jurisdiction": "DE-BY", "location": {"lat": 48.1, "lon": 11.5}, "populationServed": 100000,
+   "criticality": 5, "services": ["electricity"], "tlp": "TLP_GREEN"}, "expectedVersion": 0}
+--sector       a CISA sector id, e.g. energy, water-and-wastewater, healthcare-and-public-health
+--criticality  1 (local) to 5 (national)
+--services     what it provides, comma-separated
+--tlp          clear, green, amber, amber+strict or red
+--version N replaces version N (0 creates); --update reads it first and changes only the
+fields you give. An operator's admin puts its own operator's assets only.`,
+  options: {
+    file: { type: 'string' },
+    id: { type: 'string' },
+    name: { type: 'string' },
+    operator: { type: 'string' },
+    sector: { type: 'string' },
+    jurisdiction: { type: 'string' },
+    population: { type: 'string' },
+    criticality: { type: 'string' },
+    services: { type: 'string', multiple: true },
+    tlp: { type: 'string' },
+    lat: { type: 'string' },
+    lon: { type: 'string' },
+    version: { type: 'string' },
+    update: { type: 'boolean' },
+  },
+  args: [],
+  async run(context) {
+    const file = context.string('file');
+    let base: Record<string, unknown> = {};
+    let expectedVersion = 0;
+    if (file) {
+      const value = await readJsonObject(context, file, 'an Asset, or {"asset": …, "expectedVersion": N}');
+      const wrapped = typeof value['asset'] === 'object' && value['asset'] !== null;
+      base = wrapped ? (value['asset'] as Record<string, unknown>) : value;
+      expectedVersion = wrapped ? Number(value['expectedVersion'] ?? 0) : 0;
+    }
+    const flags = assetFlags(context);
+    const id = (flags['id'] ?? base['id']) as string | undefined;
+    if (!id) throw new UsageError('name the asset: --id, or "id" in --file');
+    const versionFlag = optional(context, 'version', (text) => integerFlag('version', text, 0));
+    if (versionFlag !== undefined && context.flag('update')) {
+      throw new UsageError('give --version or --update, not both');
+    }
+    if (versionFlag !== undefined) expectedVersion = versionFlag;
+    const client = context.client();
+    if (context.flag('update')) {
+      // What the service sets itself is not sent back.
+      const { asset } = await client.call<{ asset: AssetJson }>('GET', assetPath(id));
+      const { version, updatedAt: _updated, ...stored } = asset;
+      base = { ...stored, ...base };
+      expectedVersion = version ?? 0;
+    }
+    const response = await client.call<{ asset: AssetJson }>('POST', '/v1/assets', {
+      body: { asset: { ...base, ...flags, id }, expectedVersion },
+    });
+    const a = response.asset;
+    context.io.stdout.write(
+      context.json
+        ? jsonText(response)
+        : `${expectedVersion === 0 ? 'created' : 'updated'} ${a.id} (version ${a.version ?? 0})\n${assetDetails(a).join('\n')}\n`,
+    );
+    return 0;
+  },
+};
+
+export const dependenciesPutCommand: Command = {
+  name: 'dependencies put',
+  routes: ['POST /v1/dependencies'],
+  synopsis:
+    '<dependent-id> <provider-id> <kind> [--time-to-impact HOURS] [--degradation 0-1] [--backup HOURS]',
+  summary: 'create or replace the dependency of one asset on a provider for one kind',
+  roles: "coordinator (between any operators' assets); agency_admin (between its own operator's assets)",
+  details: `<kind> is ${DEPENDENCY_KINDS}.
+--time-to-impact  hours from the provider's loss until the dependent feels it (default 0)
+--degradation     how much of its service the dependent loses, above 0 to 1 (default 1)
+--backup          hours a backup (generators, a tank) carries it first (default 0: none)
+Both assets must be ones you may see.`,
+  options: {
+    'time-to-impact': { type: 'string' },
+    degradation: { type: 'string' },
+    backup: { type: 'string' },
+  },
+  args: ['dependent-id', 'provider-id', 'kind'],
+  async run(context) {
+    const [dependentId, providerId, kind] = context.args as [string, string, string];
+    const dependency = {
+      dependentId,
+      providerId,
+      kind,
+      timeToImpactHours: numberFlag('time-to-impact', context.string('time-to-impact') ?? '0', 0),
+      degradation: numberFlag('degradation', context.string('degradation') ?? '1', 0, 1, true),
+      backupHours: numberFlag('backup', context.string('backup') ?? '0', 0),
+    };
+    const response = await context
+      .client()
+      .call<{ dependency: DependencyJson }>('POST', '/v1/dependencies', { body: { dependency } });
+    const d = response.dependency;
+    context.io.stdout.write(
+      context.json
+        ? jsonText(response)
+        : `${d.dependentId} depends on ${d.providerId} for ${d.kind}: impact after ${d.timeToImpactHours ?? 0} h, ` +
+            `loses ${Math.round((d.degradation ?? 0) * 100)}%, backup ${d.backupHours ?? 0} h\n`,
     );
     return 0;
   },

@@ -192,24 +192,52 @@ export const exportCommand: Command = {
   },
 };
 
+interface AssessmentJson {
+  readonly id?: string;
+  readonly impactedAssets?: number;
+  readonly populationAffected?: string;
+  readonly crossSectorDependency?: string;
+  readonly potentialImpact?: string;
+  readonly unknownAssetIds?: readonly string[];
+  readonly withheldAssets?: number;
+  readonly bySector?: readonly { key?: string; assets?: number; population?: string }[];
+  readonly topImpacts?: readonly {
+    assetId?: string;
+    firstImpactHours?: number;
+    maxLoss?: number;
+    population?: string;
+    criticalPath?: readonly { assetId?: string }[];
+  }[];
+}
+
 interface AssessResponse {
-  readonly assessment?: {
-    readonly id?: string;
-    readonly impactedAssets?: number;
-    readonly populationAffected?: string;
-    readonly crossSectorDependency?: string;
-    readonly potentialImpact?: string;
-    readonly unknownAssetIds?: readonly string[];
-    readonly withheldAssets?: number;
-    readonly bySector?: readonly { key?: string; assets?: number; population?: string }[];
-    readonly topImpacts?: readonly {
-      assetId?: string;
-      firstImpactHours?: number;
-      maxLoss?: number;
-      population?: string;
-      criticalPath?: readonly { assetId?: string }[];
-    }[];
-  };
+  readonly assessment?: AssessmentJson;
+}
+
+/** An assessment as a person reads it: what loses service, NCISS, sectors and first impacts. */
+function assessmentText(a: AssessmentJson): string {
+  const lines = [
+    `assessment ${a.id ?? ''}: ${a.impactedAssets ?? 0} assets lose service, ${a.populationAffected ?? '0'} people`,
+    `NCISS: cross-sector dependency ${a.crossSectorDependency ?? 'none'}, potential impact ${a.potentialImpact ?? 'none'}`,
+    ...(a.unknownAssetIds?.length ? [`unknown assets: ${a.unknownAssetIds.join(', ')}`] : []),
+    // Every figure above covers the assets shown only.
+    ...(a.withheldAssets
+      ? [`${a.withheldAssets} asset${a.withheldAssets === 1 ? '' : 's'} above your clearance not shown`]
+      : []),
+    'by sector:',
+    ...(a.bySector ?? []).map(
+      (t) =>
+        `  ${(t.key ?? '').padEnd(32)} ${String(t.assets ?? 0).padStart(7)} assets ${String(t.population ?? 0).padStart(10)} people`,
+    ),
+    'first impacts (hours, loss, chain):',
+    ...(a.topImpacts ?? [])
+      .slice(0, 15)
+      .map(
+        (i) =>
+          `  ${(i.assetId ?? '').padEnd(24)} ${String(i.firstImpactHours ?? 0).padStart(6)} h ${Math.round((i.maxLoss ?? 0) * 100)}%  ${(i.criticalPath ?? []).map((h) => h.assetId).join(' → ')}`,
+      ),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 export const assessCommand: Command = {
@@ -239,32 +267,25 @@ export const assessCommand: Command = {
       body: { incidentId, affectedAssets: assets, horizonHours },
     });
     const a = response.assessment ?? {};
-    if (context.json) {
-      context.io.stdout.write(jsonText(a));
-      return 0;
-    }
-    const lines = [
-      `assessment ${a.id ?? ''}: ${a.impactedAssets ?? 0} assets lose service, ${a.populationAffected ?? '0'} people`,
-      `NCISS: cross-sector dependency ${a.crossSectorDependency ?? 'none'}, potential impact ${a.potentialImpact ?? 'none'}`,
-      ...(a.unknownAssetIds?.length ? [`unknown assets: ${a.unknownAssetIds.join(', ')}`] : []),
-      // Every figure above covers the assets shown only.
-      ...(a.withheldAssets
-        ? [`${a.withheldAssets} asset${a.withheldAssets === 1 ? '' : 's'} above your clearance not shown`]
-        : []),
-      'by sector:',
-      ...(a.bySector ?? []).map(
-        (t) =>
-          `  ${(t.key ?? '').padEnd(32)} ${String(t.assets ?? 0).padStart(7)} assets ${String(t.population ?? 0).padStart(10)} people`,
-      ),
-      'first impacts (hours, loss, chain):',
-      ...(a.topImpacts ?? [])
-        .slice(0, 15)
-        .map(
-          (i) =>
-            `  ${(i.assetId ?? '').padEnd(24)} ${String(i.firstImpactHours ?? 0).padStart(6)} h ${Math.round((i.maxLoss ?? 0) * 100)}%  ${(i.criticalPath ?? []).map((h) => h.assetId).join(' → ')}`,
-        ),
-    ];
-    context.io.stdout.write(`${lines.join('\n')}\n`);
+    context.io.stdout.write(context.json ? jsonText(a) : assessmentText(a));
+    return 0;
+  },
+};
+
+export const assessmentGetCommand: Command = {
+  name: 'impact get',
+  routes: ['GET /v1/assessments/{assessment_id}'],
+  synopsis: '<assessment-id>',
+  summary: 'an assessment made before, by its id (`impact assess` prints it), as you may read it',
+  roles: ROLES.coordinators + ' (assets above your clearance are left out, and counted)',
+  options: {},
+  args: ['assessment-id'],
+  async run(context) {
+    const response = await context
+      .client()
+      .call<AssessResponse>('GET', `/v1/assessments/${encodeURIComponent(context.args[0]!)}`);
+    const a = response.assessment ?? {};
+    context.io.stdout.write(context.json ? jsonText(a) : assessmentText(a));
     return 0;
   },
 };
