@@ -14,6 +14,7 @@ import {
   transitionCommand,
 } from './commands/incidents.js';
 import {
+  agenciesAcknowledgeCommand,
   agenciesCredentialsCommand,
   agenciesDeliveriesCommand,
   agenciesGetCommand,
@@ -29,6 +30,7 @@ import {
   dependenciesPutCommand,
 } from './commands/assets.js';
 import { engagementsListCommand } from './commands/engagements.js';
+import { assignCommand, severityCommand, unassignCommand } from './commands/incident-commands.js';
 import { auditVerifyCommand, lookupCommand, stixCommand, trendsCommand } from './commands/intelligence.js';
 import { assessCommand, assessmentGetCommand, exportCommand, importCommand } from './commands/registry.js';
 import {
@@ -73,6 +75,9 @@ const COMMANDS: readonly Command[] = [
   transitionCommand,
   mergeCommand,
   reviseCommand,
+  severityCommand,
+  assignCommand,
+  unassignCommand,
   relationsCommand,
   stixCommand,
   submitCommand,
@@ -97,6 +102,7 @@ const COMMANDS: readonly Command[] = [
   unsubscribeCommand,
   agenciesCredentialsCommand,
   agenciesDeliveriesCommand,
+  agenciesAcknowledgeCommand,
   engagementsListCommand,
   responsesGetCommand,
   responsesTimelineCommand,

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { enumFlag, listFlag, optional, parseTlpFlag, readJsonObject, required } from '../flags.js';
+import {
+  enumFlag,
+  listFlag,
+  optional,
+  parseTlpFlag,
+  readJsonObject,
+  required,
+  tokenClaims,
+} from '../flags.js';
 import { table, truncate } from '../format.js';
 import { agencyDetails, agencyTable, type AgencyJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
@@ -318,6 +326,41 @@ export const agenciesDeliveriesCommand: Command = {
           ]),
         ),
       );
+    return 0;
+  },
+};
+
+export const agenciesAcknowledgeCommand: Command = {
+  name: 'agencies acknowledge',
+  routes: ['POST /v1/agencies/{agency_id}/incidents/{incident_id}:acknowledge'],
+  synopsis: '<incident-id> [--agency ID] [--note TEXT]',
+  summary: "acknowledge the agency's engagement through notify, as its feed and e-mail links do",
+  roles: 'agency_analyst, agency_admin (their own agency only)',
+  details: `--agency defaults to the agency your token names. The first acknowledgement stands; notify
+publishes it and the response stops escalating the engagement. \`responses acknowledge\` does
+the same through the response itself, and lets a coordinator acknowledge for an agency.
+An incident the agency is not engaged on, may not read, or that does not exist is the same
+"not found".`,
+  options: { agency: { type: 'string' }, note: { type: 'string' } },
+  args: ['incident-id'],
+  async run(context) {
+    const incidentId = context.args[0]!;
+    const agencyId = context.string('agency') ?? tokenClaims(context).agencyId;
+    if (!agencyId) throw new UsageError('--agency is needed: the token names no agency');
+    const response = await context
+      .client()
+      .call<{ acknowledgedAt?: string; first?: boolean }>(
+        'POST',
+        `${agencyPath(agencyId)}/incidents/${encodeURIComponent(incidentId)}:acknowledge`,
+        { body: { note: context.string('note') ?? '' } },
+      );
+    context.io.stdout.write(
+      context.json
+        ? jsonText({ agencyId, incidentId, ...response })
+        : response.first
+          ? `${agencyId} acknowledged its engagement on ${incidentId} at ${response.acknowledgedAt ?? '?'}\n`
+          : `${agencyId} had acknowledged its engagement on ${incidentId} already, at ${response.acknowledgedAt ?? '?'}\n`,
+    );
     return 0;
   },
 };

@@ -111,6 +111,16 @@ export const removeAgencyCommand: Command = {
 };
 
 const INPUT_NAMES = Object.keys(NCISS_INPUTS) as NcissInput[];
+
+/** How NCISS inputs are given, for the `--help` of the commands that change them. */
+export const SEVERITY_INPUTS_HELP = `Starts from the incident's inputs now (or --file's) and changes those you --set, e.g.
+  --set functionalImpact=significant-critical --set potentialImpact=high
+The file holds one JSON object, the inputs or {"severityInputs": {…}}, e.g.
+  {"functionalImpact": "denial-critical", "observedActivity": "effect", "location": "critical-systems",
+   "actor": "organised-crime", "informationImpact": "destruction-critical", "recoverability": "not-recoverable",
+   "crossSectorDependency": "high", "potentialImpact": "very-high"}
+NCISS inputs and their categories:
+${INPUT_NAMES.map((name) => `  ${name.padEnd(22)}${NCISS_INPUTS[name].join(', ')}`).join('\n')}`;
 const camel = (name: string) => name.trim().replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** `NAME=VALUE` with an NCISS input's name (camelCase or snake_case) and one of its categories. */
@@ -130,43 +140,45 @@ function parseInput(text: string): [NcissInput, string] {
   return [name, value];
 }
 
+/**
+ * The NCISS inputs `--file` and `--set NAME=VALUE` give: the file's, or the incident's now,
+ * with each --set applied.
+ */
+export async function severityInputsFrom(
+  context: Context,
+  incidentId: string,
+): Promise<Record<string, unknown>> {
+  const changes = context.strings('set').map(parseInput);
+  const file = context.string('file');
+  if (!file && changes.length === 0) throw new UsageError('give --file, --set NAME=VALUE, or both');
+  const client = context.client();
+  let inputs: Record<string, unknown>;
+  if (file) {
+    const value = await readJsonObject(context, file, 'NCISS inputs, or {"severityInputs": {…}}');
+    const nested = value['severityInputs'];
+    inputs = typeof nested === 'object' && nested !== null ? (nested as Record<string, unknown>) : value;
+  } else {
+    const { incident } = await client.call<{ incident: { severityInputs?: Record<string, unknown> } }>(
+      'GET',
+      incidentPath(incidentId),
+    );
+    inputs = incident.severityInputs ?? {};
+  }
+  return { ...inputs, ...Object.fromEntries(changes) };
+}
+
 export const changeSeverityCommand: Command = {
   name: 'responses change-severity',
   routes: ['POST /v1/responses/{incident_id}:changeSeverity', 'GET /v1/incidents/{incident_id}'],
   synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]…',
   summary: "replace the incident's NCISS inputs: engagements and regimes follow the new level",
   roles: ROLES.coordinators,
-  get details() {
-    return `Starts from the incident's inputs now (or --file's) and changes those you --set, e.g.
-  --set functionalImpact=significant-critical --set potentialImpact=high
-The file holds one JSON object, the inputs or {"severityInputs": {…}}, e.g.
-  {"functionalImpact": "denial-critical", "observedActivity": "effect", "location": "critical-systems",
-   "actor": "organised-crime", "informationImpact": "destruction-critical", "recoverability": "not-recoverable",
-   "crossSectorDependency": "high", "potentialImpact": "very-high"}
-NCISS inputs and their categories:
-${INPUT_NAMES.map((name) => `  ${name.padEnd(22)}${NCISS_INPUTS[name].join(', ')}`).join('\n')}`;
-  },
+  details: SEVERITY_INPUTS_HELP,
   options: { file: { type: 'string' }, set: { type: 'string', multiple: true } },
   args: ['incident-id'],
   async run(context) {
     const incidentId = context.args[0]!;
-    const changes = context.strings('set').map(parseInput);
-    const file = context.string('file');
-    if (!file && changes.length === 0) throw new UsageError('give --file, --set NAME=VALUE, or both');
-    const client = context.client();
-    let inputs: Record<string, unknown>;
-    if (file) {
-      const value = await readJsonObject(context, file, 'NCISS inputs, or {"severityInputs": {…}}');
-      const nested = value['severityInputs'];
-      inputs = typeof nested === 'object' && nested !== null ? (nested as Record<string, unknown>) : value;
-    } else {
-      const { incident } = await client.call<{ incident: { severityInputs?: Record<string, unknown> } }>(
-        'GET',
-        incidentPath(incidentId),
-      );
-      inputs = incident.severityInputs ?? {};
-    }
-    const severityInputs = { ...inputs, ...Object.fromEntries(changes) };
+    const severityInputs = await severityInputsFrom(context, incidentId);
     return command(
       context,
       `${responsePath(incidentId)}:changeSeverity`,

@@ -1,0 +1,104 @@
+/**
+ * A coordinator's changes to an incident record itself: which agencies it engages and its
+ * severity inputs. The incident's response hears of each and follows (its own commands,
+ * `responses add-agency` and `responses change-severity`, also keep the engagement's contacts).
+ */
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { optional } from '../flags.js';
+import { tlpName, type IncidentJson } from '../format.js';
+import { ROLES } from '../roles.js';
+import { SEVERITY_INPUTS_HELP, severityInputsFrom } from './response-commands.js';
+
+const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
+
+/** Sends one change at the version the caller saw and prints `headline`, or the JSON. */
+async function change(
+  context: Context,
+  path: string,
+  body: Record<string, unknown>,
+  headline: (incident: IncidentJson) => string,
+): Promise<number> {
+  const expectedVersion = optional(context, 'version', (text) => integerFlag('version', text, 0)) ?? 0;
+  const response = await context
+    .client()
+    .call<{ incident: IncidentJson }>('POST', path, { body: { ...body, expectedVersion } });
+  const { incident } = response;
+  context.io.stdout.write(
+    context.json
+      ? jsonText(response)
+      : `${headline(incident)} (version ${Number(incident.version ?? 0)})\n` +
+          `engaged: ${(incident.engagedAgencyIds ?? []).join(', ') || '(none)'}\n`,
+  );
+  return 0;
+}
+
+const VERSION_HELP =
+  '--version N applies the change only to version N of the incident (0 or absent: to the latest).';
+
+export const assignCommand: Command = {
+  name: 'incidents assign',
+  routes: ['POST /v1/incidents/{incident_id}:assignAgency'],
+  synopsis: '<incident-id> <agency-id> [--version N]',
+  summary: 'engage an agency on an incident: it may read it from now on, and its response engages it',
+  roles: ROLES.coordinators,
+  details: `${VERSION_HELP}
+An agency whose clearance is below the incident's label is engaged but reads nothing above it.`,
+  options: { version: { type: 'string' } },
+  args: ['incident-id', 'agency-id'],
+  async run(context) {
+    const [incidentId, agencyId] = context.args as [string, string];
+    return change(
+      context,
+      `${incidentPath(incidentId)}:assignAgency`,
+      { agencyId },
+      (i) => `${agencyId} engaged on ${i.id}`,
+    );
+  },
+};
+
+export const unassignCommand: Command = {
+  name: 'incidents unassign',
+  routes: ['POST /v1/incidents/{incident_id}:unassignAgency'],
+  synopsis: '<incident-id> <agency-id> [--version N]',
+  summary: "end an agency's engagement: it no longer reads the incident above GREEN, unless it reported it",
+  roles: ROLES.coordinators,
+  details: `${VERSION_HELP}
+Allowed in any status, a closed incident included.`,
+  options: { version: { type: 'string' } },
+  args: ['incident-id', 'agency-id'],
+  async run(context) {
+    const [incidentId, agencyId] = context.args as [string, string];
+    return change(
+      context,
+      `${incidentPath(incidentId)}:unassignAgency`,
+      { agencyId },
+      (i) => `${agencyId} no longer engaged on ${i.id}`,
+    );
+  },
+};
+
+export const severityCommand: Command = {
+  name: 'incidents severity',
+  routes: ['POST /v1/incidents/{incident_id}:updateSeverity', 'GET /v1/incidents/{incident_id}'],
+  synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]… [--version N]',
+  summary: "replace an incident's NCISS inputs as a coordinator's judgement, and recompute its score",
+  roles: ROLES.coordinators,
+  get details() {
+    return `${SEVERITY_INPUTS_HELP}
+${VERSION_HELP}
+Every input that changes is recorded as the coordinator's (see \`incidents show\`).`;
+  },
+  options: { file: { type: 'string' }, set: { type: 'string', multiple: true }, version: { type: 'string' } },
+  args: ['incident-id'],
+  async run(context) {
+    const incidentId = context.args[0]!;
+    const severityInputs = await severityInputsFrom(context, incidentId);
+    return change(
+      context,
+      `${incidentPath(incidentId)}:updateSeverity`,
+      { severityInputs },
+      (i) =>
+        `${i.id} is at NCISS level ${i.severity?.level ?? 0} ${i.severity?.levelName ?? ''} (score ${i.severity?.score ?? 0}), TLP ${tlpName(i.tlp)}`,
+    );
+  },
+};
