@@ -1,7 +1,8 @@
 /**
- * `beacon`, the command line of coordinators and agencies: development tokens, incidents,
- * reports, the registry, agencies with their subscriptions and engagements, support
- * organisations, responses and victim-case import, through the gateway's REST door.
+ * `beacon`, the command line of coordinators, agencies and victim officers: development tokens,
+ * incidents, reports, the registry, agencies with their subscriptions and engagements, support
+ * organisations, responses and victim cases, through the gateway's REST door. Every REST route
+ * of the gateway has a command (`routes.test.ts` keeps it so).
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import {
@@ -54,6 +55,26 @@ import {
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
 import { victimsImportCommand, victimsStatsCommand, victimsStatusCommand } from './commands/victims.js';
+import {
+  victimsAssessCommand,
+  victimsAuditCommand,
+  victimsCloseCommand,
+  victimsConsentCommand,
+  victimsEraseCommand,
+  victimsFindCommand,
+  victimsGetCommand,
+  victimsListCommand,
+  victimsOpenCommand,
+  victimsUpdateCommand,
+} from './commands/victim-cases.js';
+import {
+  victimsCheckInCommand,
+  victimsDiscloseCommand,
+  victimsFollowUpCommand,
+  victimsReferCommand,
+  victimsRespondCommand,
+  victimsSuggestCommand,
+} from './commands/victim-referrals.js';
 import { createContext, DEFAULT_URL, jsonText, type Command } from './context.js';
 import { formatProblem } from './format.js';
 import { ApiError } from './http.js';
@@ -67,7 +88,8 @@ export { submitReports, type SubmitOutcome } from './commands/reports.js';
 export { importRegistry, type ImportOutcome } from './commands/registry.js';
 export { importVictims, type VictimImportOutcome } from './commands/victims.js';
 
-const COMMANDS: readonly Command[] = [
+/** Every command, in the order `beacon --help` lists them. */
+export const COMMANDS: readonly Command[] = [
   tokenCommand,
   listCommand,
   showCommand,
@@ -119,7 +141,23 @@ const COMMANDS: readonly Command[] = [
   supportOrgsGetCommand,
   supportOrgsPutCommand,
   supportOrgsReferralsCommand,
+  victimsOpenCommand,
   victimsImportCommand,
+  victimsListCommand,
+  victimsFindCommand,
+  victimsGetCommand,
+  victimsUpdateCommand,
+  victimsAssessCommand,
+  victimsConsentCommand,
+  victimsSuggestCommand,
+  victimsReferCommand,
+  victimsRespondCommand,
+  victimsFollowUpCommand,
+  victimsCheckInCommand,
+  victimsDiscloseCommand,
+  victimsCloseCommand,
+  victimsEraseCommand,
+  victimsAuditCommand,
   victimsStatsCommand,
   victimsStatusCommand,
 ];

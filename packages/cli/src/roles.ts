@@ -10,7 +10,8 @@ export const ROLE_HELP: readonly (readonly [role: string, what: string])[] = [
     'the coordination centre: opens, revises, merges and moves incidents; registers agencies, ' +
       'their subscriptions and support organisations; commands responses (escalate, add or ' +
       'remove an agency, change severity, record reports filed and ransom payments, resolve); ' +
-      'imports the registry and assesses impact; reads every incident within its clearance',
+      'keeps the registry of assets and dependencies and assesses impact; reads every incident ' +
+      'within its clearance',
   ],
   [
     'agency_analyst',
@@ -28,12 +29,14 @@ export const ROLE_HELP: readonly (readonly [role: string, what: string])[] = [
   [
     'victim_officer',
     "a support organisation's officer (--agency: the organisation's id): opens and works its " +
-      'victim cases, reads the referrals made to it and its statistics',
+      'victim cases (the victim’s details, needs, consent, referrals, check-ins, disclosure to ' +
+      'police with consent; closing and erasing those it opened), answers the referrals made to ' +
+      'it and reads its statistics',
   ],
   [
     'auditor',
-    'reads what the coordination centre reads (incidents, responses, statistics) and verifies ' +
-      'audit chains; changes nothing',
+    'reads what the coordination centre reads (incidents, responses, statistics), verifies ' +
+      'audit chains and reads who did what with a victim case; changes nothing',
   ],
   [
     'service',

@@ -346,7 +346,7 @@ An incident the agency is not engaged on, may not read, or that does not exist i
   async run(context) {
     const incidentId = context.args[0]!;
     const agencyId = context.string('agency') ?? tokenClaims(context).agencyId;
-    if (!agencyId) throw new UsageError('--agency is needed: the token names no agency');
+    if (!agencyId) throw new UsageError('--agency is required: your token names no agency');
     const response = await context
       .client()
       .call<{ acknowledgedAt?: string; first?: boolean }>(
