@@ -1,0 +1,135 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect } from 'vitest';
+import { test as base } from '@beacon/testkit';
+import { startTestStack, type TestStack } from '@beacon/gateway/testing';
+import { run } from '../src/index.js';
+
+interface Cli {
+  readonly stack: TestStack;
+  beacon(token: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+const test = base.extend('cli', async ({ infra, names, mongoClient }, { onCleanup }): Promise<Cli> => {
+  const stack = await startTestStack(infra, names);
+  const dir = await mkdtemp(join(tmpdir(), 'beacon-incident-commands-'));
+  onCleanup(async () => {
+    await stack.stop();
+    await mongoClient.db(stack.dbName).dropDatabase();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(
+    join(dir, 'incident.json'),
+    JSON.stringify({
+      title: 'Ransomware at a water utility',
+      tlp: 'TLP_AMBER',
+      classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+      sectors: ['water-and-wastewater'],
+      jurisdictions: ['DE'],
+      observables: [{ type: 'sha256', value: 'cd'.repeat(32) }],
+      severityInputs: {
+        functionalImpact: 'significant-critical',
+        observedActivity: 'effect',
+        location: 'critical-systems',
+        actor: 'organised-crime',
+        informationImpact: 'suspected',
+        recoverability: 'extended',
+        crossSectorDependency: 'medium',
+        potentialImpact: 'high',
+      },
+      awareAt: new Date(Date.now() - 3_600_000).toISOString(),
+    }),
+  );
+  return {
+    stack,
+    beacon: async (token, argv) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run(argv, {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s) },
+        env: { BEACON_URL: stack.http, BEACON_TOKEN: token },
+        isTTY: false,
+        cwd: dir,
+      });
+      return { code, stdout, stderr };
+    },
+  };
+});
+
+describe('beacon incidents assign, unassign and severity', () => {
+  test('a coordinator engages and disengages an agency and judges severity, at a version; an analyst is refused and the engaged agency reads the incident only while engaged', async ({
+    cli,
+  }) => {
+    const coordinator = await cli.stack.token({ roles: ['coordinator'] });
+    const analyst = await cli.stack.token({ roles: ['agency_analyst'], agencyId: 'cert-bayern' });
+    const opened = await cli.beacon(coordinator, ['incidents', 'open', '--file', 'incident.json', '--json']);
+    expect(opened).toMatchObject({ code: 0, stderr: '' });
+    const { incident } = JSON.parse(opened.stdout) as { incident: { id: string; version: string | number } };
+    const id = incident.id;
+
+    // An analyst may not engage its own agency: only coordinators change an incident.
+    const refused = await cli.beacon(analyst, ['incidents', 'assign', id, 'cert-bayern']);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^error 403 [^:]+: only coordinators may do this/);
+    expect((await cli.beacon(analyst, ['incidents', 'show', id])).stderr).toMatch(/^error 404 /);
+
+    const assigned = await cli.beacon(coordinator, [
+      'incidents',
+      'assign',
+      id,
+      'cert-bayern',
+      '--version',
+      String(incident.version),
+    ]);
+    expect(assigned).toMatchObject({ code: 0, stderr: '' });
+    expect(assigned.stdout).toMatch(
+      new RegExp(`^cert-bayern engaged on ${id} \\(version \\d+\\)\\nengaged: cert-bayern\\n$`),
+    );
+    // Engaged, the agency reads the AMBER incident.
+    expect((await cli.beacon(analyst, ['incidents', 'show', id])).code).toBe(0);
+
+    // A version the coordinator did not see is refused, not applied.
+    const stale = await cli.beacon(coordinator, [
+      'incidents',
+      'severity',
+      id,
+      '--set',
+      'potentialImpact=high',
+      '--version',
+      '1',
+    ]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/^error 409 [^:]+: incident \S+ is at version \d+, not 1/);
+    const judged = await cli.beacon(coordinator, [
+      'incidents',
+      'severity',
+      id,
+      '--set',
+      'functionalImpact=denial-critical',
+      '--set',
+      'potentialImpact=very-high',
+      '--json',
+    ]);
+    expect(judged.code).toBe(0);
+    const after = (JSON.parse(judged.stdout) as { incident: Record<string, unknown> }).incident;
+    expect(after['severityInputs']).toMatchObject({
+      functionalImpact: 'denial-critical',
+      potentialImpact: 'very-high',
+    });
+    expect(after['severityOrigins']).toMatchObject({
+      functionalImpact: { source: 'SEVERITY_INPUT_SOURCE_COORDINATOR' },
+    });
+    expect(Number((after['severity'] as { level?: number | string }).level ?? 0)).toBeGreaterThan(0);
+    expect(
+      (await cli.beacon(analyst, ['incidents', 'severity', id, '--set', 'potentialImpact=low'])).stderr,
+    ).toMatch(/^error 403 /);
+
+    const unassigned = await cli.beacon(coordinator, ['incidents', 'unassign', id, 'cert-bayern']);
+    expect(unassigned).toMatchObject({ code: 0, stderr: '' });
+    expect(unassigned.stdout).toMatch(/\nengaged: \(none\)\n$/);
+    // Disengaged, the agency no longer reads the AMBER incident.
+    expect((await cli.beacon(analyst, ['incidents', 'show', id])).stderr).toMatch(/^error 404 /);
+  });
+});
