@@ -77,11 +77,14 @@ export async function startStack(
       NOTIFY_CHANNELS_CONSUMER: names.stream('channels'),
       ACK_LINK_SECRET: ACK_SECRET,
       ACK_SUBJECT_ROOT: ackRoot,
+      // Not the fixed default: another test file or clone may hold it.
+      NOTIFY_HTTP_PORT: String(httpPort),
       ...notifyEnv,
     });
     return startNotify({ ...nc, grpc: { host: '127.0.0.1', port }, auth: { ...nc.auth, ...keys } }, logger);
   };
   const port = await freePort();
+  const httpPort = await freePort();
   const connect = (port: number) =>
     new notifyV1.NotifyServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const notify = await start();
