@@ -17,6 +17,8 @@ export default defineConfig({
             'workflows/src/**/*.test.ts',
             // The deployment manifests: rendered and validated offline, no servers.
             'test/deploy/**/*.test.ts',
+            // The benchmarks' own arithmetic.
+            'test/bench/**/*.test.ts',
           ],
           environment: 'node',
         },

@@ -29,7 +29,15 @@ export {
   type LocalNatsAuth,
   type NatsServiceUser,
 } from './local-nats-auth.js';
-export { COMPOSE_NATS_CONFIG, writeComposeSecrets } from './local-apps.js';
+export {
+  COMPOSE_NATS_CONFIG,
+  LOCAL_APPS,
+  startLocalApps,
+  stopLocalApps,
+  writeComposeSecrets,
+  type LocalApp,
+  type LocalAppsOptions,
+} from './local-apps.js';
 export { testNames, type TestNames } from './names.js';
 export { testIdentity } from './identities.js';
 export { tokenCrafter, type CraftOptions, type TokenCrafter } from './crafted-tokens.js';

@@ -80,27 +80,47 @@ export async function devIssuer(
   return { issuer, jwksFile, issuerFile };
 }
 
+/** The services `startLocalApps` may leave out: intake and the gateway always run. */
+export type LocalApp = 'impact' | 'notify' | 'victims' | 'workflows';
+
+export interface LocalAppsOptions {
+  /** Where they listen: {@link LOCAL_APPS} unless given (a benchmark takes free ports). */
+  readonly ports?: { readonly [K in keyof typeof LOCAL_APPS]: number };
+  /** Which of the other services to start besides intake and the gateway: all unless given. */
+  readonly apps?: readonly LocalApp[];
+  /** Set for every process, after the defaults (a benchmark's rate limits, database names). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const upstream = (name: string, address: string | undefined): Record<string, string> =>
+  address ? { [name]: address } : {};
+
 /**
  * Starts intake, impact, notify, victims, the workflows (Temporal worker, incident starter,
  * response API) and the gateway from their built output (`tsc --build` first), pointed at the
  * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
+ * `options` may leave services out, move the ports and add to the environment (benchmarks).
  */
 export async function startLocalApps(
   dir: string,
   endpoints: Endpoints,
   natsAuth?: LocalNatsAuth,
-): Promise<{ issuer: DevIssuer; issuerFile: string }> {
+  options: LocalAppsOptions = {},
+): Promise<{ issuer: DevIssuer; issuerFile: string; processes: readonly ManagedProcess[] }> {
+  const ports = options.ports ?? LOCAL_APPS;
+  const wanted = (app: LocalApp) => options.apps?.includes(app) ?? true;
+  const address = (app: LocalApp, port: number) => (wanted(app) ? `127.0.0.1:${port}` : undefined);
   const { issuer, jwksFile, issuerFile } = await devIssuer(dir);
   // Impact and the workflows fetch and renew their own tokens from the identity provider.
   const clients = localServiceClients(dir);
-  const tokenUrl = `http://127.0.0.1:${LOCAL_APPS.identityProvider}/token`;
+  const tokenUrl = `http://127.0.0.1:${ports.identityProvider}/token`;
   const identityProvider = new ManagedProcess({
     name: 'identity-provider',
     command: process.execPath,
     args: [
       join(repoRoot, 'packages/testkit/dist/src/dev-identity-provider-main.js'),
       dir,
-      String(LOCAL_APPS.identityProvider),
+      String(ports.identityProvider),
     ],
     logFile: join(dir, 'apps', 'identity-provider.log'),
     env: {},
@@ -117,6 +137,7 @@ export async function startLocalApps(
     AUTH_SERVICE_AUDIENCE: issuer.serviceAudience,
     AUTH_JWKS_FILE: jwksFile,
     LOG_LEVEL: 'info',
+    ...options.env,
   };
   const intake = new ManagedProcess({
     name: 'intake',
@@ -128,8 +149,8 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       ...natsCreds('intake'),
-      INTAKE_GRPC_PORT: String(LOCAL_APPS.intakeGrpc),
-      METRICS_PORT: String(LOCAL_APPS.intakeMetrics),
+      INTAKE_GRPC_PORT: String(ports.intakeGrpc),
+      METRICS_PORT: String(ports.intakeMetrics),
       CORRELATION_SECRET: correlationSecret(dir),
     },
   });
@@ -143,10 +164,10 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       ...natsCreds('impact'),
-      IMPACT_GRPC_PORT: String(LOCAL_APPS.impactGrpc),
-      METRICS_PORT: String(LOCAL_APPS.impactMetrics),
+      IMPACT_GRPC_PORT: String(ports.impactGrpc),
+      METRICS_PORT: String(ports.impactMetrics),
       // Impact raises incidents' severity in intake with its own identity.
-      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
+      INTAKE_ADDRESS: `127.0.0.1:${ports.intakeGrpc}`,
       ...serviceIdentityEnv(clients, 'impact', tokenUrl),
     },
   });
@@ -162,8 +183,8 @@ export async function startLocalApps(
       ...natsCreds('notify'),
       // Mints agencies' feed credentials (IssueFeedCredentials).
       ...notifySigner,
-      NOTIFY_GRPC_PORT: String(LOCAL_APPS.notifyGrpc),
-      METRICS_PORT: String(LOCAL_APPS.notifyMetrics),
+      NOTIFY_GRPC_PORT: String(ports.notifyGrpc),
+      METRICS_PORT: String(ports.notifyMetrics),
       // Demo agencies' webhooks may point at a receiver on this machine.
       WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     },
@@ -178,8 +199,8 @@ export async function startLocalApps(
       MONGO_URL: endpoints.mongoUrl,
       NATS_URL: endpoints.natsUrl,
       ...natsCreds('victims'),
-      VICTIMS_GRPC_PORT: String(LOCAL_APPS.victimsGrpc),
-      METRICS_PORT: String(LOCAL_APPS.victimsMetrics),
+      VICTIMS_GRPC_PORT: String(ports.victimsGrpc),
+      METRICS_PORT: String(ports.victimsMetrics),
       VICTIMS_KEKS_FILE: devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`),
       VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
     },
@@ -195,15 +216,15 @@ export async function startLocalApps(
       ...natsCreds('workflows'),
       TEMPORAL_ADDRESS: endpoints.temporalAddress,
       TEMPORAL_NAMESPACE: endpoints.temporalNamespace,
-      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
-      IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
-      NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
-      VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
+      INTAKE_ADDRESS: `127.0.0.1:${ports.intakeGrpc}`,
+      IMPACT_ADDRESS: `127.0.0.1:${ports.impactGrpc}`,
+      NOTIFY_ADDRESS: `127.0.0.1:${ports.notifyGrpc}`,
+      VICTIMS_ADDRESS: `127.0.0.1:${ports.victimsGrpc}`,
       // The worker calls intake, impact, notify and victims with its own identity.
       ...serviceIdentityEnv(clients, 'workflows', tokenUrl),
-      RESPONSE_GRPC_PORT: String(LOCAL_APPS.responseGrpc),
-      METRICS_PORT: String(LOCAL_APPS.workflowsMetrics),
-      TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${LOCAL_APPS.workflowsTemporalCore}`,
+      RESPONSE_GRPC_PORT: String(ports.responseGrpc),
+      METRICS_PORT: String(ports.workflowsMetrics),
+      TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${ports.workflowsTemporalCore}`,
     },
   });
   const gateway = new ManagedProcess({
@@ -213,17 +234,18 @@ export async function startLocalApps(
     logFile: join(dir, 'apps', 'gateway.log'),
     env: {
       ...common,
-      INTAKE_ADDRESS: `127.0.0.1:${LOCAL_APPS.intakeGrpc}`,
-      IMPACT_ADDRESS: `127.0.0.1:${LOCAL_APPS.impactGrpc}`,
-      NOTIFY_ADDRESS: `127.0.0.1:${LOCAL_APPS.notifyGrpc}`,
-      VICTIMS_ADDRESS: `127.0.0.1:${LOCAL_APPS.victimsGrpc}`,
-      RESPONSE_ADDRESS: `127.0.0.1:${LOCAL_APPS.responseGrpc}`,
+      INTAKE_ADDRESS: `127.0.0.1:${ports.intakeGrpc}`,
+      // Without a service the gateway does not serve its calls.
+      ...upstream('IMPACT_ADDRESS', address('impact', ports.impactGrpc)),
+      ...upstream('NOTIFY_ADDRESS', address('notify', ports.notifyGrpc)),
+      ...upstream('VICTIMS_ADDRESS', address('victims', ports.victimsGrpc)),
+      ...upstream('RESPONSE_ADDRESS', address('workflows', ports.responseGrpc)),
       // Shares its rate limits with any other gateway on this NATS, as its own narrow user.
       NATS_URL: endpoints.natsUrl,
       ...natsCreds('gateway'),
-      GATEWAY_GRPC_PORT: String(LOCAL_APPS.gatewayGrpc),
-      GATEWAY_HTTP_PORT: String(LOCAL_APPS.gatewayHttp),
-      METRICS_PORT: String(LOCAL_APPS.gatewayMetrics),
+      GATEWAY_GRPC_PORT: String(ports.gatewayGrpc),
+      GATEWAY_HTTP_PORT: String(ports.gatewayHttp),
+      METRICS_PORT: String(ports.gatewayMetrics),
     },
   });
   const started: ManagedProcess[] = [];
@@ -252,49 +274,57 @@ export async function startLocalApps(
     intake.start();
     started.push(intake);
     record();
-    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.intakeGrpc}`), {
+    await waitFor(() => grpcServing(`127.0.0.1:${ports.intakeGrpc}`), {
       what: `intake (log: ${intake.spec.logFile})`,
       timeoutMs: 30_000,
       abortIf: () => intake.exitReason,
     });
-    impact.start();
-    started.push(impact);
-    record();
-    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.impactGrpc}`), {
-      what: `impact (log: ${impact.spec.logFile})`,
-      timeoutMs: 30_000,
-      abortIf: () => impact.exitReason,
-    });
-    notify.start();
-    started.push(notify);
-    record();
-    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.notifyGrpc}`), {
-      what: `notify (log: ${notify.spec.logFile})`,
-      timeoutMs: 30_000,
-      abortIf: () => notify.exitReason,
-    });
-    victims.start();
-    started.push(victims);
-    record();
-    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.victimsGrpc}`), {
-      what: `victims (log: ${victims.spec.logFile})`,
-      timeoutMs: 30_000,
-      abortIf: () => victims.exitReason,
-    });
-    workflows.start();
-    started.push(workflows);
-    record();
-    await waitFor(() => grpcServing(`127.0.0.1:${LOCAL_APPS.responseGrpc}`), {
-      what: `workflows (log: ${workflows.spec.logFile})`,
-      timeoutMs: 60_000,
-      abortIf: () => workflows.exitReason,
-    });
+    if (wanted('impact')) {
+      impact.start();
+      started.push(impact);
+      record();
+      await waitFor(() => grpcServing(`127.0.0.1:${ports.impactGrpc}`), {
+        what: `impact (log: ${impact.spec.logFile})`,
+        timeoutMs: 30_000,
+        abortIf: () => impact.exitReason,
+      });
+    }
+    if (wanted('notify')) {
+      notify.start();
+      started.push(notify);
+      record();
+      await waitFor(() => grpcServing(`127.0.0.1:${ports.notifyGrpc}`), {
+        what: `notify (log: ${notify.spec.logFile})`,
+        timeoutMs: 30_000,
+        abortIf: () => notify.exitReason,
+      });
+    }
+    if (wanted('victims')) {
+      victims.start();
+      started.push(victims);
+      record();
+      await waitFor(() => grpcServing(`127.0.0.1:${ports.victimsGrpc}`), {
+        what: `victims (log: ${victims.spec.logFile})`,
+        timeoutMs: 30_000,
+        abortIf: () => victims.exitReason,
+      });
+    }
+    if (wanted('workflows')) {
+      workflows.start();
+      started.push(workflows);
+      record();
+      await waitFor(() => grpcServing(`127.0.0.1:${ports.responseGrpc}`), {
+        what: `workflows (log: ${workflows.spec.logFile})`,
+        timeoutMs: 60_000,
+        abortIf: () => workflows.exitReason,
+      });
+    }
     gateway.start();
     started.push(gateway);
     record();
     await waitFor(
       async () => {
-        const response = await fetch(`http://127.0.0.1:${LOCAL_APPS.gatewayHttp}/readyz`);
+        const response = await fetch(`http://127.0.0.1:${ports.gatewayHttp}/readyz`);
         if (!response.ok) throw new Error(`readyz answered ${response.status}`);
       },
       {
@@ -308,7 +338,7 @@ export async function startLocalApps(
     rmSync(join(dir, 'apps.json'), { force: true });
     throw error;
   }
-  return { issuer, issuerFile };
+  return { issuer, issuerFile, processes: started };
 }
 
 /**
