@@ -9,16 +9,26 @@ import {
   startStack,
   waitFor,
   type RunningStack,
+  type StackOptions,
 } from '@beacon/testkit/infra';
 
 /**
  * The servers a bench runs against, in `.infra/bench`, started with no data left from earlier
  * runs; a server `env` names (MONGO_URL, NATS_URL, TEMPORAL_ADDRESS) is used instead.
+ * `natsAuth`: NATS in operator mode, as `make up` runs it.
  */
 export function startBenchStack(
   env: Readonly<Record<string, string | undefined>> = process.env,
+  natsAuth?: StackOptions['natsAuth'],
 ): Promise<RunningStack> {
-  return startStack({ dir: join(infraDir, 'bench'), ports: 'free', ui: false, fresh: true, env });
+  return startStack({
+    dir: join(infraDir, 'bench'),
+    ports: 'free',
+    ui: false,
+    fresh: true,
+    env,
+    ...(natsAuth ? { natsAuth } : {}),
+  });
 }
 
 export interface ServiceProcess {
