@@ -350,7 +350,7 @@ try {
         opsPerSecond: count / seeded.seconds,
         note:
           `${count} copies of ${templates.length} incidents of the first phase in ${seeded.seconds.toFixed(1)} s; ` +
-          `each: ${Object.entries(seeded.perIncident)
+          `the first template brings: ${Object.entries(seeded.perIncident)
             .map(([k, n]) => `${k} ${n}`)
             .join(', ')}`,
       });
