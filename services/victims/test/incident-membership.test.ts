@@ -60,6 +60,7 @@ describe("an incident's cases by membership", () => {
   }) => {
     const store = new MongoCaseStore(db, () => crypto.randomUUID());
     await store.init();
+    await store.membershipReady();
     // Another store on the same data, never initialised: it lists by filtering the collection.
     const scanning = new MongoCaseStore(db, () => crypto.randomUUID());
     const states = Array.from({ length: 23 }, (_, n) =>
@@ -109,6 +110,7 @@ describe("an incident's cases by membership", () => {
   }) => {
     const store = new MongoCaseStore(db, () => crypto.randomUUID());
     await store.init();
+    await store.membershipReady();
     const listed = async () =>
       (
         await store.list({ incident: 'inc_a' }, { urgentOnly: false, includeClosed: true }, undefined, 100)
@@ -138,6 +140,7 @@ describe("an incident's cases by membership", () => {
     await db.collection('case_incidents').deleteMany({});
     const store = new MongoCaseStore(db, () => crypto.randomUUID());
     await store.init();
+    await store.membershipReady();
     const page = await store.list(
       { incident: 'inc_a' },
       { urgentOnly: false, includeClosed: false },
@@ -146,7 +149,10 @@ describe("an incident's cases by membership", () => {
     );
     expect(page.items.map((c) => c.id)).toEqual([caseId(7)]);
     // A second start does not enter them again.
-    await store.init();
+    const again = new MongoCaseStore(db, () => crypto.randomUUID());
+    await again.init();
+    await again.membershipReady();
+    await store.membershipReady();
     expect(await store.membership.caseIds('inc_a')).toEqual([caseId(7)]);
   });
 

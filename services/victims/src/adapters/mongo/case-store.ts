@@ -78,6 +78,7 @@ export class MongoCaseStore implements CaseStore {
   readonly #db: Db;
   /** Every case is in `membership` (see `IncidentMembership.backfill`): an incident's are read there. */
   #byMembership = false;
+  #membershipReady: Promise<void> | undefined;
 
   constructor(
     db: Db,
@@ -88,6 +89,11 @@ export class MongoCaseStore implements CaseStore {
     this.collection = db.collection<CaseDoc>('cases');
     this.membership = new IncidentMembership(db);
     this.#db = db;
+  }
+
+  /** Resolves once an incident's cases are read from the membership index (after `init`). */
+  async membershipReady(): Promise<void> {
+    await this.#membershipReady;
   }
 
   /** Enters the cases written before incident membership was kept (once; see `backfill`). */
@@ -109,7 +115,10 @@ export class MongoCaseStore implements CaseStore {
    * cost every insert of a bulk intake (about a quarter of its rate, measured) and are left out.
    */
   async init(): Promise<{ secondaryIndexes: boolean }> {
-    await this.#backfill();
+    // In the background: entering 20,000 cases takes tens of seconds on FerretDB, and until it
+    // is done an incident's cases are found by the filter, as before. A failure leaves it to
+    // the next start.
+    this.#membershipReady ??= this.#backfill().catch(() => undefined);
     const info = await this.#db.command({ buildInfo: 1 }).catch(() => ({}));
     if ('ferretdbVersion' in info) return { secondaryIndexes: false };
     await ensureIndexes(this.collection, [

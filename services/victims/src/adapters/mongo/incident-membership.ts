@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { MAX_UPDATE_STATEMENTS } from '@beacon/platform';
 
 /**
  * Which cases name an incident, kept beside the cases so that "an incident's cases" (read once
@@ -7,11 +8,13 @@ import type { Collection, Db } from 'mongodb';
  * index and scans the collection for anything else (1.7 s at 20,000 cases, measured); MongoDB
  * declares no index on `incidentIds` either.
  *
- * Layout: a head `{_id: <incident>, count}` and buckets `{_id: <incident>#<n>, caseIds}` of at
- * most `BUCKET` ids each. FerretDB rewrites a whole document on every update, so one growing
- * array would make each `$addToSet` cost more as a campaign's incident gathers cases (94 ms at
- * 10,000 ids, 390 ms at 50,000, measured); buckets keep every write small. A writer learns its
- * place with one `$inc` on the head, so it needs no read first.
+ * Layout: a head `{_id: <incident>, count, caseIds}` holding the first `BUCKET` or so ids, and
+ * buckets `{_id: <incident>#<n>, caseIds}` of `BUCKET` ids each beyond them. FerretDB rewrites a
+ * whole document on every update, so one growing array would make each `$addToSet` cost more
+ * as a campaign's incident gathers cases (94 ms at 10,000 ids, 390 ms at 50,000, measured);
+ * buckets keep every write small. An incident with few cases (nearly all) costs one read and
+ * one write per case opened; past the head, a writer learns its place with one `$inc` on the
+ * head's count, then adds to that place's bucket.
  *
  * Consistency without transactions: membership is written BEFORE the case (`CaseStore.insert`),
  * and a case's incidents never change after it opens. So every stored case is in its
@@ -26,6 +29,7 @@ export const BUCKET = 500;
 interface HeadDoc {
   _id: string;
   count: number;
+  caseIds?: string[];
 }
 interface BucketDoc {
   _id: string;
@@ -50,25 +54,38 @@ export class IncidentMembership {
   async add(
     cases: readonly { readonly id: string; readonly incidentIds: readonly string[] }[],
   ): Promise<void> {
-    const byIncident = new Map<string, Set<string>>();
-    for (const c of cases) {
-      for (const incident of c.incidentIds) {
-        let ids = byIncident.get(incident);
-        if (!ids) byIncident.set(incident, (ids = new Set()));
-        ids.add(c.id);
-      }
-    }
-    await Promise.all([...byIncident].map(([incident, ids]) => this.#addTo(incident, [...ids])));
+    await Promise.all([...groupByIncident(cases)].map(([incident, ids]) => this.#addTo(incident, [...ids])));
+  }
+
+  #addInBulk(
+    cases: readonly { readonly id: string; readonly incidentIds: readonly string[] }[],
+  ): Promise<void> {
+    return addInBulk(this, (incident, ids) => this.#addTo(incident, ids), cases);
   }
 
   async #addTo(incident: string, ids: readonly string[]): Promise<void> {
-    const head = (await this.collection.findOneAndUpdate(
+    const head = (await this.collection.findOne(
+      { _id: incident },
+      { projection: { count: 1 } },
+    )) as HeadDoc | null;
+    if ((head?.count ?? 0) + ids.length <= BUCKET) {
+      // Writers racing here may take the head a little past `BUCKET`, by at most their number.
+      await this.collection.updateOne(
+        { _id: incident },
+        { $inc: { count: ids.length }, $addToSet: { caseIds: { $each: [...ids] } } },
+        { upsert: true },
+      );
+      return;
+    }
+    const counted = (await this.collection.findOneAndUpdate(
       { _id: incident },
       { $inc: { count: ids.length } },
       { upsert: true, returnDocument: 'after' },
     )) as HeadDoc | null;
-    // Positions `end - ids.length` to `end - 1` are this writer's: split them over their buckets.
-    const end = head?.count ?? ids.length;
+    // Positions `end - ids.length` to `end - 1` are this writer's; bucket 0 is the head. The
+    // count is raised before the ids are added, so a reader that sees an id's bucket's
+    // position counted reads that bucket (see `caseIds`).
+    const end = counted?.count ?? ids.length;
     const buckets = new Map<number, string[]>();
     ids.forEach((id, i) => {
       const bucket = Math.floor((end - ids.length + i) / BUCKET);
@@ -77,7 +94,7 @@ export class IncidentMembership {
     await Promise.all(
       [...buckets].map(([bucket, members]) =>
         this.collection.updateOne(
-          { _id: bucketId(incident, bucket) },
+          { _id: bucket === 0 ? incident : bucketId(incident, bucket) },
           { $addToSet: { caseIds: { $each: members } } },
           { upsert: true },
         ),
@@ -89,11 +106,13 @@ export class IncidentMembership {
   async caseIds(incident: string): Promise<string[]> {
     const head = (await this.collection.findOne({ _id: incident })) as HeadDoc | null;
     if (!head) return [];
-    const buckets = Math.ceil(head.count / BUCKET);
+    const last = Math.floor((head.count - 1) / BUCKET);
     const docs = await Promise.all(
-      Array.from({ length: buckets }, (_, n) => this.collection.findOne({ _id: bucketId(incident, n) })),
+      Array.from({ length: Math.max(0, last) }, (_, n) =>
+        this.collection.findOne({ _id: bucketId(incident, n + 1) }),
+      ),
     );
-    const ids = new Set<string>();
+    const ids = new Set<string>(head.caseIds ?? []);
     for (const doc of docs) for (const id of (doc as BucketDoc | null)?.caseIds ?? []) ids.add(id);
     return [...ids].sort();
   }
@@ -114,19 +133,77 @@ export class IncidentMembership {
   ): Promise<number> {
     let batch: { id: string; incidentIds: readonly string[] }[] = [];
     let entered = 0;
+    const flush = async () => {
+      await this.#addInBulk(batch);
+      entered += batch.length;
+      batch = [];
+    };
     for await (const c of all()) {
       batch.push(c);
-      if (batch.length >= 2_000) {
-        await this.add(batch);
-        entered += batch.length;
-        batch = [];
-      }
+      if (batch.length >= 2_000) await flush();
     }
-    await this.add(batch);
-    entered += batch.length;
+    await flush();
     await this.collection.updateOne({ _id: BACKFILLED }, { $set: { count: entered } }, { upsert: true });
     return entered;
   }
+}
+
+/**
+ * `add` for a backfill batch: the incidents whose ids all fit in the head as it stands are
+ * written in few commands (one per `MAX_UPDATE_STATEMENTS`) rather than one each; the rest as
+ * `add` does. Both are `$inc` and `$addToSet`, so live writers running beside it are unharmed.
+ */
+async function addInBulk(
+  membership: IncidentMembership,
+  addTo: (incident: string, ids: readonly string[]) => Promise<void>,
+  cases: readonly { readonly id: string; readonly incidentIds: readonly string[] }[],
+): Promise<void> {
+  const byIncident = groupByIncident(cases);
+  const small = [...byIncident].filter(([, ids]) => ids.size <= BUCKET / 10);
+  for (let i = 0; i < small.length; i += MAX_UPDATE_STATEMENTS) {
+    const heads = await Promise.all(
+      small.slice(i, i + MAX_UPDATE_STATEMENTS).map(async ([incident, ids]) => ({
+        incident,
+        ids: [...ids],
+        count:
+          (
+            (await membership.collection.findOne(
+              { _id: incident },
+              { projection: { count: 1 } },
+            )) as HeadDoc | null
+          )?.count ?? 0,
+      })),
+    );
+    const fit = heads.filter((h) => h.count + h.ids.length <= BUCKET);
+    if (fit.length > 0) {
+      await membership.collection.bulkWrite(
+        fit.map(({ incident, ids }) => ({
+          updateOne: {
+            filter: { _id: incident },
+            update: { $inc: { count: ids.length }, $addToSet: { caseIds: { $each: ids } } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
+    }
+    for (const h of heads.filter((h) => h.count + h.ids.length > BUCKET)) await addTo(h.incident, h.ids);
+  }
+  for (const [incident, ids] of byIncident) if (ids.size > BUCKET / 10) await addTo(incident, [...ids]);
+}
+
+function groupByIncident(
+  cases: readonly { readonly id: string; readonly incidentIds: readonly string[] }[],
+): Map<string, Set<string>> {
+  const byIncident = new Map<string, Set<string>>();
+  for (const c of cases) {
+    for (const incident of c.incidentIds) {
+      let ids = byIncident.get(incident);
+      if (!ids) byIncident.set(incident, (ids = new Set()));
+      ids.add(c.id);
+    }
+  }
+  return byIncident;
 }
 
 const bucketId = (incident: string, n: number) => `${incident}#${n}`;
