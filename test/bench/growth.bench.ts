@@ -1,0 +1,187 @@
+/**
+ * Reads on the response path as the collections grow: an incident's victim cases (ListCases,
+ * once per IncidentResponse at triage) by filtering the cases collection, as before, against
+ * the per-incident membership index, at `GROWTH_BENCH_CASES` stored cases (default 20,000,
+ * seeded with the raw driver, then entered in the index as a first start does). For the items
+ * still open it also times a version-checked update (`{_id, version}`, as every incident and
+ * case change makes) against one by `_id` alone, on the same collection. Run with
+ * `pnpm bench growth`; prints a table and writes JSON to results/.
+ */
+import { fileURLToPath } from 'node:url';
+import { MongoClient } from 'mongodb';
+import { MongoCaseStore } from '@beacon/victims';
+import { startDedicated } from '@beacon/testkit/infra';
+import { publish, type Check, type Row } from './report.js';
+
+const CASES = Number(process.env['GROWTH_BENCH_CASES'] ?? 20_000);
+const INCIDENTS = Math.max(1, Math.floor(CASES / 4));
+const RUNS = Number(process.env['GROWTH_BENCH_RUNS'] ?? 7);
+
+const store = process.env['MONGO_URL'] ? undefined : await startDedicated('mongo');
+const client = await MongoClient.connect(store?.url ?? process.env['MONGO_URL']!);
+const db = client.db(`growth_${Date.now()}`);
+const rows: Row[] = [];
+const checks: Check[] = [];
+
+/** Median and worst of `runs` timed calls (after one untimed). */
+async function timed(
+  runs: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<{ p50: number; max: number }> {
+  await op(-1);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await op(i);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, max: times.at(-1)! };
+}
+
+try {
+  // A case document as the store writes one: its clear state as JSON (about 1.5 kB), sealed data.
+  const padding = 'x'.repeat(1_400);
+  const cases = db.collection<Record<string, unknown> & { _id: string }>('cases');
+  const seedStart = performance.now();
+  for (let i = 0; i < CASES; i += 1_000) {
+    await cases.insertMany(
+      Array.from({ length: Math.min(1_000, CASES - i) }, (_, j) => {
+        const n = i + j;
+        return {
+          _id: `vc_${n.toString(16).padStart(32, '0')}`,
+          ownerOrgId: `org-${n % 40}`,
+          assignedOrgIds: [`org-${n % 40}`],
+          incidentIds: [`inc_${n % INCIDENTS}`],
+          jurisdiction: 'DE-BY',
+          status: n % 5 === 0 ? 'closed' : 'open',
+          urgent: false,
+          referralOrgIds: [],
+          version: 1,
+          // Its id as the state carries it: lists return the state's id.
+          state: JSON.stringify({
+            id: `vc_${n.toString(16).padStart(32, '0')}`,
+            openedAt: '2026-01-01T00:00:00Z',
+            padding,
+          }),
+          sealed: '',
+          outbox: {},
+        };
+      }),
+    );
+  }
+  const seedSeconds = (performance.now() - seedStart) / 1000;
+  console.log(`seeded ${CASES} cases over ${INCIDENTS} incidents in ${seedSeconds.toFixed(1)} s`);
+
+  const caseStore = new MongoCaseStore(db, () => crypto.randomUUID());
+  const backfillStart = performance.now();
+  await caseStore.init();
+  await caseStore.membershipReady();
+  const backfillMs = performance.now() - backfillStart;
+  rows.push({
+    name: 'first start: existing cases entered in the membership index',
+    opsPerSecond: NaN,
+    note: `${(backfillMs / 1000).toFixed(1)} s once`,
+  });
+
+  const incident = (i: number) => `inc_${(i * 7919 + 13) % INCIDENTS}`;
+  // Before: the filter the store used (`list` for an incident, open cases, first page of 500).
+  const before = await timed(Math.min(RUNS, 5), (i) =>
+    cases
+      .find({ incidentIds: incident(i + 1), status: { $ne: 'closed' } }, { projection: { state: 1 } })
+      .sort({ _id: 1 })
+      .limit(501)
+      .toArray(),
+  );
+  const after = await timed(RUNS * 4, (i) =>
+    caseStore.list(
+      { incident: incident(i + 1) },
+      { urgentOnly: false, includeClosed: false },
+      undefined,
+      500,
+    ),
+  );
+  // Same answer both ways, for one incident.
+  const one = incident(4);
+  const scanned = await cases
+    .find({ incidentIds: one, status: { $ne: 'closed' } }, { projection: { _id: 1 } })
+    .sort({ _id: 1 })
+    .toArray();
+  const listed = await caseStore.list(
+    { incident: one },
+    { urgentOnly: false, includeClosed: false },
+    undefined,
+    500,
+  );
+  const same = JSON.stringify(scanned.map((d) => d._id)) === JSON.stringify(listed.items.map((c) => c.id));
+  rows.push(
+    {
+      name: `ListCases by incident, filter on incidentIds (before), ${CASES} cases`,
+      opsPerSecond: 1000 / before.p50,
+      p50Ms: before.p50,
+      p99Ms: before.max,
+      note: 'max as p99',
+    },
+    {
+      name: `ListCases by incident, membership index (after), ${CASES} cases`,
+      opsPerSecond: 1000 / after.p50,
+      p50Ms: after.p50,
+      p99Ms: after.max,
+      note: 'max as p99',
+    },
+  );
+  checks.push(
+    {
+      target: 'the same cases either way',
+      measured: `${listed.items.length} cases, same: ${same}`,
+      pass: same,
+    },
+    {
+      target: 'ListCases by incident at least 20x faster than the scan',
+      measured: `${(before.p50 / after.p50).toFixed(0)}x`,
+      pass: before.p50 / after.p50 >= 20,
+    },
+  );
+
+  // What the index costs a case write: opening one case (with its two membership writes).
+  let next = CASES;
+  const open = await timed(RUNS * 4, async () => {
+    const n = next++;
+    await caseStore.membership.add([{ id: `vc_new_${n}`, incidentIds: [incident(n)] }]);
+  });
+  rows.push({
+    name: 'membership write of one new case (head read + one $inc/$addToSet)',
+    opsPerSecond: 1000 / open.p50,
+    p50Ms: open.p50,
+    p99Ms: open.max,
+    note: 'max as p99',
+  });
+
+  // Still open (see the closing report): a change's version-checked write.
+  const id = `vc_${(1234).toString(16).padStart(32, '0')}`;
+  const checked = await timed(Math.min(RUNS, 5), (i) =>
+    cases.updateOne({ _id: id, version: { $gte: 0 } }, { $set: { touched: i } }),
+  );
+  const byId = await timed(RUNS * 4, (i) => cases.updateOne({ _id: id }, { $set: { touched: i } }));
+  rows.push(
+    {
+      name: `update filtered by {_id, version}, ${CASES} cases (every change today)`,
+      opsPerSecond: 1000 / checked.p50,
+      p50Ms: checked.p50,
+      p99Ms: checked.max,
+      note: 'max as p99',
+    },
+    {
+      name: `update filtered by {_id} alone, ${CASES} cases`,
+      opsPerSecond: 1000 / byId.p50,
+      p50Ms: byId.p50,
+      p99Ms: byId.max,
+      note: 'max as p99',
+    },
+  );
+} finally {
+  await db.dropDatabase().catch(() => undefined);
+  await client.close();
+  await store?.stop();
+}
+publish('growth', rows, checks, fileURLToPath(new URL('./results', import.meta.url)));
