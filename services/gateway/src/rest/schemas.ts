@@ -10,11 +10,26 @@ import type { FieldViolation } from '@beacon/platform';
 export class RequestSchemas {
   readonly #ajv: Ajv2020;
   readonly #compiled = new Map<string, ValidateFunction>();
+  readonly #schemas: Record<string, unknown>;
 
   constructor(openapi: { components: { schemas: Record<string, unknown> } }) {
+    this.#schemas = openapi.components.schemas;
     this.#ajv = new Ajv2020({ allErrors: true, strict: false });
     (addFormats as unknown as (ajv: Ajv2020) => void)(this.#ajv);
     this.#ajv.addSchema({ $id: 'beacon:openapi', components: openapi.components }, 'beacon:openapi');
+  }
+
+  /**
+   * The message's repeated fields (both JSON and proto names): a query string gives one value
+   * of such a field as a string, which is still a list of one.
+   */
+  repeatedFields(fullName: string): ReadonlySet<string> {
+    const schema = this.#schemas[fullName] as { properties?: Record<string, { type?: unknown }> } | undefined;
+    return new Set(
+      Object.entries(schema?.properties ?? {})
+        .filter(([, property]) => property.type === 'array')
+        .map(([name]) => name),
+    );
   }
 
   /** Field violations of `value` as the message `fullName`; empty when it is valid. */

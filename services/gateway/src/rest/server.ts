@@ -236,9 +236,10 @@ async function readRequest(
       return invalid([{ field: '(body)', description: 'must be a JSON object', reason: 'WRONG_TYPE' }]);
     }
   } else {
+    const repeated = options.schemas.repeatedFields(route.input);
     for (const key of new Set(url.searchParams.keys())) {
       const values = url.searchParams.getAll(key);
-      json[key] = values.length === 1 ? values[0] : values;
+      json[key] = values.length === 1 && !repeated.has(key) ? values[0] : values;
     }
   }
   const match = route.pattern.exec(url.pathname)!;
