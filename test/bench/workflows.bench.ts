@@ -108,6 +108,7 @@ function fakeActivities(settled: (incidentId: string) => void): ResponseActiviti
       return { noticeId: 'n', first: true, sentAtMs: Date.now() };
     },
     publishResponseEvent: async () => {},
+    recordTimeline: async () => {},
     listVictimCases: async () => [],
     getCase: unavailable,
     recordCheckIn: unavailable,

@@ -58,6 +58,9 @@ const schema = {
   ...NATS_CLIENT_ENV,
   EVENTS_STREAM: env.name('BEACON_EVENTS'),
   EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+  /** Where every response's timeline is kept, entry by entry (`adapters/timeline-store.ts`). */
+  TIMELINE_STREAM: env.name('RESPONSE_TIMELINE'),
+  TIMELINE_SUBJECT_ROOT: env.subjectRoot('beacon.timeline'),
   /**
    * host:port of intake and notify, which every response needs; the response API asks intake,
    * as each caller, whether the incident is there for that caller.
@@ -173,6 +176,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       replicas: raw.NATS_STREAM_REPLICAS,
       stream: raw.EVENTS_STREAM,
       subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+      timelineStream: raw.TIMELINE_STREAM,
+      timelineSubjectRoot: raw.TIMELINE_SUBJECT_ROOT,
       starterConsumer: raw.WORKFLOWS_STARTER_CONSUMER,
       ackConsumer: raw.WORKFLOWS_ACK_CONSUMER,
       changesConsumer: raw.WORKFLOWS_CHANGES_CONSUMER,

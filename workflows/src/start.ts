@@ -22,6 +22,7 @@ import { impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
 import { createActivities } from './activities/create-activities.js';
 import { jetStreamEventPublisher } from './adapters/event-publisher.js';
 import { responseMetrics } from './adapters/response-metrics.js';
+import { JetStreamTimelineStore, timelineStream } from './adapters/timeline-store.js';
 import { temporalConnectionOptions } from './adapters/temporal-connection.js';
 import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
@@ -93,7 +94,14 @@ export async function startWorkflows(
     stops.push(() => nc.drain());
     await ensureStreams(nc, [
       eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
+      timelineStream(config.nats.timelineStream, config.nats.timelineSubjectRoot, config.nats.replicas),
     ]);
+    const timeline = new JetStreamTimelineStore(
+      nc,
+      jetstream(nc),
+      config.nats.timelineStream,
+      config.nats.timelineSubjectRoot,
+    );
     const metrics = new Metrics();
     const consumers: ConsumerRef[] = [];
     watchConsumerLag(metrics, { nc, consumers: () => consumers, logger });
@@ -131,6 +139,7 @@ export async function startWorkflows(
         ...(impact ? { impact } : {}),
         ...(victims ? { victims: new GrpcVictimsPort(victims, token, 10_000) } : {}),
         publish: jetStreamEventPublisher(js, config.nats.subjectRoot),
+        timeline,
         token,
         events: responseMetrics(metrics),
       });

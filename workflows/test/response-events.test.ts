@@ -26,6 +26,7 @@ describe('response events', () => {
       intake: new intakeV1.IntakeServiceClient(nowhere, credentials.createInsecure()),
       notify: new notifyV1.NotifyServiceClient(nowhere, credentials.createInsecure()),
       publish: jetStreamEventPublisher(jetstream(nats), root),
+      timeline: { append: () => Promise.reject(new Error('not used here')) },
       token: async () => 'unused',
       events: responseMetrics(metrics),
     });

@@ -556,7 +556,8 @@ describe('continue-as-new', () => {
       { id, awareAtMs: await c.env.currentTimeMs(), rsitClass: 'fraud', rsitType: 'phishing' },
       LOW,
     );
-    const handle = await start(id, { ...DEFAULT_POLICY, maxHistoryEvents: 60 }, c);
+    // Past triage (whose timeline flushes are history too), within the escalations below.
+    const handle = await start(id, { ...DEFAULT_POLICY, maxHistoryEvents: 100 }, c);
     await statusWhen(
       handle,
       (s) => s.agencies.length === 2 && s.agencies.every((a) => a.state === 'notified'),
@@ -598,6 +599,12 @@ describe('continue-as-new', () => {
     const timeline = await handle.query(timelineQuery);
     expect(timeline.filter((e) => e.kind === 'continued-as-new').length).toBe(status.runs - 1);
     expect(timeline[0]!.kind).toBe('triage'); // the first run's entries travelled along
+    // The store has every entry once, numbered 1, 2, 3, ... across the runs, in order.
+    const stored = c.fake.timelines.get(id) ?? [];
+    expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
+    expect(stored.map((e) => e.kind)).toEqual(timeline.map((e) => e.kind));
+    expect(stored.filter((e) => e.kind === 'continued-as-new')).toHaveLength(status.runs - 1);
+    expect(stored.at(-1)?.kind).toBe('closed');
     await saveHistories(c.env, 'continue-as-new', [
       { workflowId: responseWorkflowId(id), runId: handle.firstExecutionRunId },
       responseWorkflowId(id),

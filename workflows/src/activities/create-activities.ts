@@ -9,6 +9,7 @@ import { grpcCall, grpcCode } from '../adapters/grpc-call.js';
 import { severityOriginsFromProto } from '../adapters/severity-proto.js';
 import { AGENCY_KINDS, type AgencyKind, type AgencyProfile } from '../domain/engagement.js';
 import { FailureType } from '../domain/failures.js';
+import type { TimelineStore } from '../adapters/timeline-store.js';
 import type {
   ImpactSummary,
   IncidentLifecycle,
@@ -52,6 +53,8 @@ export interface ActivityDeps {
   readonly victims?: VictimsPort;
   /** Publishes `<events root>.<subject>`. */
   readonly publish: EventPublisher;
+  /** Where the responses' timelines are kept. */
+  readonly timeline: Pick<TimelineStore, 'append'>;
   /** The worker's service identity (role `service`). */
   readonly token: TokenSource;
   /** Deadline of one call to a service; 10 s unless given. */
@@ -386,6 +389,10 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
       // the count.
       const { duplicate } = await deps.publish(encoded.subject, encoded.data, id);
       if (!duplicate) deps.events?.published(event);
+    },
+
+    recordTimeline: async (incidentId, entries) => {
+      await deps.timeline.append(incidentId, entries);
     },
 
     listVictimCases: async (incidentId) => {

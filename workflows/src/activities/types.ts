@@ -5,6 +5,7 @@
  */
 import type { NcissInput, NcissInputs, NcissInputSource, PartialNcissInputs, Tlp } from '@beacon/domain';
 import type { AgencyProfile } from '../domain/engagement.js';
+import type { NumberedTimelineEntry } from '../domain/timeline.js';
 
 /** The lifecycle states of an incident in intake that the response moves it through. */
 export type IncidentLifecycle = 'reported' | 'triage' | 'active' | 'contained' | 'resolved' | 'closed';
@@ -172,6 +173,11 @@ export interface EventActivities {
   publishResponseEvent(event: ResponseEvent): Promise<void>;
 }
 
+/** The timeline store: what the response noted, numbered, appended in order and each entry once. */
+export interface TimelineActivities {
+  recordTimeline(incidentId: string, entries: readonly NumberedTimelineEntry[]): Promise<void>;
+}
+
 /** A victim case as the follow-up needs it. */
 export interface VictimCase {
   readonly caseId: string;
@@ -207,4 +213,5 @@ export type ResponseActivities = IncidentActivities &
   ImpactActivities &
   NotifyActivities &
   EventActivities &
+  TimelineActivities &
   VictimActivities;

@@ -44,6 +44,7 @@ import {
 import { FailureType } from '../domain/failures.js';
 import { cascadeText, triageText, withMoves } from '../domain/severity-origins.js';
 import { DEFAULT_POLICY, type ResponsePolicy } from '../domain/policy.js';
+import { victimKind } from '../domain/timeline.js';
 import { agencyEngagement } from './agency-engagement.js';
 import {
   acknowledgedSignal,
@@ -83,7 +84,6 @@ import {
   type ResponseOutcome,
   type ResponsePhase,
   type ResponseStatus,
-  type TimelineEntry,
   type VictimCaseStatus,
 } from './definitions.js';
 import { ESCALATE_REPORTS_PATCH, ESCALATION_REPORT_WAIT_MS, escalationReported } from './escalation.js';
@@ -95,15 +95,13 @@ import { acknowledgedFields, followEngagements } from './engagement-visibility.j
 import { ransomFacts, ransomPaymentProblem, recordRansomPayment } from './ransom-payments.js';
 import { regulatoryClock } from './regulatory-clock.js';
 import { noteSeverityProposals } from './severity-notes.js';
+import { keepTimeline, type TimelineState } from './timeline-keeper.js';
 import { victimFollowUp } from './victim-follow-up.js';
 
-/** The timeline kept in the workflow (and carried across continue-as-new): the newest entries. */
 /** Responses from here on never let a late assignment undo a coordinator's removal. */
 const UNASSIGNMENT_PATCH = 'unassignment-wins';
 /** Responses from here on withdraw a regime that no longer applies (it was kept before). */
 const WITHDRAW_REGIMES_PATCH = 'withdraw-regimes';
-
-const TIMELINE_LIMIT = 500;
 
 interface RegimeState {
   readonly regime: Regime;
@@ -119,8 +117,11 @@ interface AlarmState {
   escalationLevel: number;
 }
 
-/** Everything a run hands to the next on continue-as-new. */
-interface ResponseState {
+/**
+ * Everything a run hands to the next on continue-as-new; the timeline's newest entries among it
+ * (every entry is in the timeline store, `timeline-keeper.ts`).
+ */
+interface ResponseState extends TimelineState {
   phase: ResponsePhase;
   incident?: IncidentSnapshot;
   impact?: ImpactSummary;
@@ -146,7 +147,6 @@ interface ResponseState {
   unmatched?: string[];
   /** Agencies intake announced as unassigned there, not yet checked. */
   pendingUnassigned?: string[];
-  timeline: TimelineEntry[];
   /** Search attribute values last written, to write only changes. */
   searchAttributes: Record<string, unknown>;
   runs: number;
@@ -187,11 +187,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     runs: 1,
   };
 
-  const note = (entry: Omit<TimelineEntry, 'atMs'>) => {
-    state.timeline.push({ atMs: Date.now(), ...entry });
-    if (state.timeline.length > TIMELINE_LIMIT)
-      state.timeline.splice(0, state.timeline.length - TIMELINE_LIMIT);
-  };
+  const timeline = keepTimeline(incidentId, state);
+  const note = timeline.note;
 
   // ---- search attributes -------------------------------------------------------------------
   const publishSearchAttributes = () => {
@@ -775,7 +772,10 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
               : current.state,
       ...(change.day === undefined ? {} : { lastCheckInDay: change.day }),
     };
-    note({ kind: 'victim', detail: `case ${change.caseId}: ${change.event} — ${change.detail}` });
+    note({
+      kind: victimKind(change.event),
+      detail: `case ${change.caseId}: ${change.event} — ${change.detail}`,
+    });
   });
 
   setHandler(linkVictimCaseSignal, ({ caseId }) => followUpVictim(caseId));
@@ -1093,10 +1093,13 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     // Commands under way finish in this run; their effects travel in the state.
     await condition(allHandlersFinished);
     note({ kind: 'continued-as-new', detail: `history of ${info.historyLength} events handed to a new run` });
+    // The next run stores first what this one has not yet, and numbers on from there (handed
+    // over before the state is copied: numbering them moves the state's count).
+    const unstored = timeline.handOver();
     await continueAsNew<typeof incidentResponse>({
       incidentId,
       policy,
-      resumed: { ...state, runs: state.runs + 1 },
+      resumed: { ...state, runs: state.runs + 1, ...unstored },
     });
   };
   const historyIsLarge = () => {
@@ -1259,6 +1262,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     note({ kind: 'closed', detail: 'incident closed' });
   }
 
+  await condition(timeline.idle);
   const final = status();
   return {
     incidentId,

@@ -10,6 +10,7 @@ import type {
   ImpactActivities,
   IncidentActivities,
   NotifyActivities,
+  TimelineActivities,
   VictimActivities,
 } from '../activities/types.js';
 import { NON_RETRYABLE } from '../domain/failures.js';
@@ -47,6 +48,15 @@ export const registry = proxyActivities<Pick<NotifyActivities, 'listAgencies'>>(
 });
 
 export const events = proxyActivities<EventActivities>({ startToCloseTimeout: '10 seconds', retry });
+
+/**
+ * The timeline store is JetStream in the worker's own process: a short call, retried without
+ * limit (a timeline entry is never given up on; the response goes on meanwhile).
+ */
+export const timelineStore = proxyActivities<TimelineActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry,
+});
 
 /** The victims service may be absent from this deployment: a few tries, then the case says so. */
 export const victims = proxyActivities<VictimActivities>({

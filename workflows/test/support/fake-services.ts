@@ -18,6 +18,7 @@ import type {
 } from '../../src/activities/types.js';
 import type { AgencyProfile } from '../../src/domain/engagement.js';
 import { FailureType } from '../../src/domain/failures.js';
+import type { NumberedTimelineEntry } from '../../src/domain/timeline.js';
 
 export interface RecordedNotice extends EngagementNoticeRequest {
   readonly key: string;
@@ -29,6 +30,8 @@ export class FakeServices {
   agencies: AgencyProfile[] = [];
   readonly notices: RecordedNotice[] = [];
   readonly events: ResponseEvent[] = [];
+  /** Each incident's stored timeline, as the store would hold it (a retried entry once). */
+  readonly timelines = new Map<string, NumberedTimelineEntry[]>();
   readonly transitions: [string, IncidentLifecycle][] = [];
   readonly engagedInIntake: [string, string][] = [];
   readonly disengagedInIntake: [string, string][] = [];
@@ -138,6 +141,11 @@ export class FakeServices {
       },
       publishResponseEvent: async (event) => {
         this.events.push(event);
+      },
+      recordTimeline: async (incidentId, entries) => {
+        const stored = this.timelines.get(incidentId) ?? [];
+        for (const e of entries) if (!stored.some((s) => s.seq === e.seq)) stored.push(e);
+        this.timelines.set(incidentId, stored);
       },
       listVictimCases: async (incidentId) =>
         [...victims().values()].filter((c) => c.incidentId === incidentId).map((c) => c.caseId),

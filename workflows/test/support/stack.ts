@@ -43,6 +43,8 @@ export interface ResponseStack {
   readonly events: { readonly stream: string; readonly root: string };
   readonly feeds: { readonly stream: string; readonly root: string };
   readonly ackRoot: string;
+  /** Where the responses' timelines are kept. */
+  readonly timeline: { readonly stream: string; readonly root: string };
   readonly taskQueue: string;
   /** The workflows' configuration, with the roles this process runs; for a child process, its environment. */
   readonly workflowsConfig: WorkflowsConfig;
@@ -76,6 +78,7 @@ export async function startResponseStack(
   const events = { stream: names.stream('EVENTS'), root: names.subject('beacon.evt') };
   const feeds = { stream: names.stream('FEEDS'), root: names.subject('beacon.feed') };
   const ackRoot = names.subject('beacon.ack');
+  const timeline = { stream: names.stream('TIMELINE'), root: names.subject('beacon.timeline') };
   const shared = {
     ...auth,
     MONGO_URL: infra.mongoUrl,
@@ -141,6 +144,8 @@ export async function startResponseStack(
       NATS_URL: infra.natsUrl,
       EVENTS_STREAM: events.stream,
       EVENTS_SUBJECT_ROOT: events.root,
+      TIMELINE_STREAM: timeline.stream,
+      TIMELINE_SUBJECT_ROOT: timeline.root,
       TEMPORAL_ADDRESS: infra.temporalAddress,
       TEMPORAL_NAMESPACE: infra.temporalNamespace,
       TEMPORAL_TASK_QUEUE: taskQueue,
@@ -187,6 +192,7 @@ export async function startResponseStack(
       events,
       feeds,
       ackRoot,
+      timeline,
       taskQueue,
       workflowsConfig,
       workflowsEnv,
