@@ -240,6 +240,7 @@ export async function startWorkflows(
             logger,
             incidents: intakeIncidentReader(intake),
             taskQueue: config.temporal.taskQueue,
+            timeline,
           }),
         ],
       });

@@ -268,7 +268,10 @@ describe('the response on the dev server with the real services', () => {
       const caseId = (victimCase.body['case'] as { id: string }).id;
       await waitFor(
         async () => {
-          const { body } = await rest(s, 'GET', `/v1/responses/${incidentId}/timeline`, cc);
+          // Victim follow-up is listed when asked for by kind.
+          const kinds = ['victim', 'victim-started', 'victim-check-in', 'victim-escalated'];
+          const query = kinds.map((k) => `kinds=${k}`).join('&');
+          const { body } = await rest(s, 'GET', `/v1/responses/${incidentId}/timeline?${query}`, cc);
           const details = (Object.values(body).find(Array.isArray) as { detail: string }[]).map(
             (e) => e.detail,
           );

@@ -46,6 +46,9 @@ import type { incidentResponse } from '../workflows/index.js';
 import { listAgencyEngagements } from './agency-engagements.js';
 import type { IncidentReader } from './incident-access.js';
 import { statusToProto } from './response-proto.js';
+import { timelineQueryFrom, timelineResponse } from './timeline-page.js';
+import type { TimelineStore } from '../adapters/timeline-store.js';
+import { pageOf } from '../domain/timeline.js';
 
 export interface ResponseGrpcDeps {
   readonly client: Client;
@@ -55,6 +58,8 @@ export interface ResponseGrpcDeps {
   readonly incidents: IncidentReader;
   /** The responses' task queue: the responses this deployment runs (agencies' lists). */
   readonly taskQueue: string;
+  /** Where the responses' timelines are kept. */
+  readonly timeline: Pick<TimelineStore, 'page'>;
 }
 
 const INCIDENT_ID = /^inc_[A-Za-z0-9]{1,64}$/;
@@ -174,17 +179,15 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
     getTimeline: handle<responseV1.GetTimelineRequest, responseV1.GetTimelineResponse>(
       async (req, caller, context) => {
         requireReader(caller);
+        // The request's own fields first: a malformed one says nothing of the incident.
+        const q = timelineQueryFrom(req);
         const h = await responseFor(req.incidentId, context, (incident) => mayReadResponse(caller, incident));
-        const entries = await query(req.incidentId, h, (r) => r.query(timelineQuery));
-        return {
-          entries: entries.map((e) => ({
-            at: new Date(e.atMs),
-            kind: e.kind,
-            detail: e.detail,
-            agencyId: e.agencyId ?? '',
-            obligation: e.obligation ?? '',
-          })),
-        };
+        // A response whose entries are not in the store (yet, or from before it) is read from
+        // the workflow, which also says whether there is a response at all.
+        const page =
+          (await deps.timeline.page(q)) ??
+          pageOf(await query(req.incidentId, h, (r) => r.query(timelineQuery)), q);
+        return timelineResponse(q, page);
       },
     ),
 

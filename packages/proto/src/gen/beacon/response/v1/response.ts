@@ -296,6 +296,11 @@ export interface TimelineEntry {
   detail: string;
   agencyId: string;
   obligation: string;
+  /**
+   * The entry's number on the incident's timeline: 1, 2, 3, ... in the order they happened,
+   * with no gaps across the response's runs (a filtered page skips the numbers it leaves out).
+   */
+  sequence: number;
 }
 
 export interface GetResponseRequest {
@@ -308,10 +313,38 @@ export interface GetResponseResponse {
 
 export interface GetTimelineRequest {
   incidentId: string;
+  /** At most 1,000; 0 means 100. INVALID_ARGUMENT (field page_size) outside 0 to 1,000. */
+  pageSize: number;
+  /**
+   * From the previous response's next_page_token, with the same incident_id, kinds, since and
+   * until; anything else is INVALID_ARGUMENT (field page_token).
+   */
+  pageToken: string;
+  /**
+   * Only entries of these kinds (e.g. engagement, regime, victim-escalated). Empty: every kind
+   * except victim follow-up (`victim`, `victim-*`), which is listed only when named here.
+   */
+  kinds: string[];
+  /** Only entries at or after this time. */
+  since?:
+    | Date
+    | undefined;
+  /** Only entries before this time. */
+  until?: Date | undefined;
+}
+
+/** How many victim follow-up entries of one kind the timeline holds (whatever the filters). */
+export interface TimelineKindCount {
+  kind: string;
+  count: number;
 }
 
 export interface GetTimelineResponse {
   entries: TimelineEntry[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+  /** Victim follow-up entries per kind, kinds in alphabetical order. */
+  victimSummary: TimelineKindCount[];
 }
 
 export interface AcknowledgeEngagementRequest {
@@ -1937,7 +1970,7 @@ export const ResponseStatus: MessageFns<ResponseStatus> = {
 };
 
 function createBaseTimelineEntry(): TimelineEntry {
-  return { at: undefined, kind: "", detail: "", agencyId: "", obligation: "" };
+  return { at: undefined, kind: "", detail: "", agencyId: "", obligation: "", sequence: 0 };
 }
 
 export const TimelineEntry: MessageFns<TimelineEntry> = {
@@ -1956,6 +1989,9 @@ export const TimelineEntry: MessageFns<TimelineEntry> = {
     }
     if (message.obligation !== "") {
       writer.uint32(42).string(message.obligation);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(48).int32(message.sequence);
     }
     return writer;
   },
@@ -2013,6 +2049,14 @@ export const TimelineEntry: MessageFns<TimelineEntry> = {
             message.obligation = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sequence = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2036,6 +2080,7 @@ export const TimelineEntry: MessageFns<TimelineEntry> = {
         ? globalThis.String(object.agency_id)
         : "",
       obligation: isSet(object.obligation) ? globalThis.String(object.obligation) : "",
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
     };
   },
 
@@ -2056,6 +2101,9 @@ export const TimelineEntry: MessageFns<TimelineEntry> = {
     if (message.obligation !== "") {
       obj.obligation = message.obligation;
     }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
     return obj;
   },
 
@@ -2069,6 +2117,7 @@ export const TimelineEntry: MessageFns<TimelineEntry> = {
     message.detail = object.detail ?? "";
     message.agencyId = object.agencyId ?? "";
     message.obligation = object.obligation ?? "";
+    message.sequence = object.sequence ?? 0;
     return message;
   },
 };
@@ -2216,13 +2265,28 @@ export const GetResponseResponse: MessageFns<GetResponseResponse> = {
 };
 
 function createBaseGetTimelineRequest(): GetTimelineRequest {
-  return { incidentId: "" };
+  return { incidentId: "", pageSize: 0, pageToken: "", kinds: [], since: undefined, until: undefined };
 }
 
 export const GetTimelineRequest: MessageFns<GetTimelineRequest> = {
   encode(message: GetTimelineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.incidentId !== "") {
       writer.uint32(10).string(message.incidentId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    for (const v of message.kinds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(42).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(toTimestamp(message.until), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2248,6 +2312,46 @@ export const GetTimelineRequest: MessageFns<GetTimelineRequest> = {
             message.incidentId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kinds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.until = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2267,6 +2371,19 @@ export const GetTimelineRequest: MessageFns<GetTimelineRequest> = {
         : isSet(object.incident_id)
         ? globalThis.String(object.incident_id)
         : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      kinds: globalThis.Array.isArray(object?.kinds) ? object.kinds.map((e: any) => globalThis.String(e)) : [],
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
     };
   },
 
@@ -2274,6 +2391,21 @@ export const GetTimelineRequest: MessageFns<GetTimelineRequest> = {
     const obj: any = {};
     if (message.incidentId !== "") {
       obj.incidentId = message.incidentId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.kinds?.length) {
+      obj.kinds = message.kinds;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until.toISOString();
     }
     return obj;
   },
@@ -2284,18 +2416,114 @@ export const GetTimelineRequest: MessageFns<GetTimelineRequest> = {
   fromPartial<I extends Exact<DeepPartial<GetTimelineRequest>, I>>(object: I): GetTimelineRequest {
     const message = createBaseGetTimelineRequest();
     message.incidentId = object.incidentId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    message.kinds = object.kinds?.map((e) => e) || [];
+    message.since = object.since ?? undefined;
+    message.until = object.until ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTimelineKindCount(): TimelineKindCount {
+  return { kind: "", count: 0 };
+}
+
+export const TimelineKindCount: MessageFns<TimelineKindCount> = {
+  encode(message: TimelineKindCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimelineKindCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimelineKindCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TimelineKindCount {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: TimelineKindCount): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TimelineKindCount>, I>>(base?: I): TimelineKindCount {
+    return TimelineKindCount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TimelineKindCount>, I>>(object: I): TimelineKindCount {
+    const message = createBaseTimelineKindCount();
+    message.kind = object.kind ?? "";
+    message.count = object.count ?? 0;
     return message;
   },
 };
 
 function createBaseGetTimelineResponse(): GetTimelineResponse {
-  return { entries: [] };
+  return { entries: [], nextPageToken: "", victimSummary: [] };
 }
 
 export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
   encode(message: GetTimelineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.entries) {
       TimelineEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    for (const v of message.victimSummary) {
+      TimelineKindCount.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2321,6 +2549,22 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
             message.entries.push(TimelineEntry.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.victimSummary.push(TimelineKindCount.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2338,6 +2582,16 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
       entries: globalThis.Array.isArray(object?.entries)
         ? object.entries.map((e: any) => TimelineEntry.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      victimSummary: globalThis.Array.isArray(object?.victimSummary)
+        ? object.victimSummary.map((e: any) => TimelineKindCount.fromJSON(e))
+        : globalThis.Array.isArray(object?.victim_summary)
+        ? object.victim_summary.map((e: any) => TimelineKindCount.fromJSON(e))
+        : [],
     };
   },
 
@@ -2345,6 +2599,12 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
     const obj: any = {};
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => TimelineEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.victimSummary?.length) {
+      obj.victimSummary = message.victimSummary.map((e) => TimelineKindCount.toJSON(e));
     }
     return obj;
   },
@@ -2355,6 +2615,8 @@ export const GetTimelineResponse: MessageFns<GetTimelineResponse> = {
   fromPartial<I extends Exact<DeepPartial<GetTimelineResponse>, I>>(object: I): GetTimelineResponse {
     const message = createBaseGetTimelineResponse();
     message.entries = object.entries?.map((e) => TimelineEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.victimSummary = object.victimSummary?.map((e) => TimelineKindCount.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4700,7 +4962,11 @@ export const ResponseServiceService = {
     responseSerialize: (value: GetResponseResponse): Buffer => Buffer.from(GetResponseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetResponseResponse => GetResponseResponse.decode(value),
   },
-  /** What happened so far, oldest first (the newest 500 entries). */
+  /**
+   * What happened so far, oldest first, a page at a time: every entry the response recorded.
+   * Victim follow-up (kinds `victim` and `victim-*`) is counted in victim_summary and listed
+   * only when asked for by kind, so it never crowds out triage, engagement and regime entries.
+   */
   getTimeline: {
     path: "/beacon.response.v1.ResponseService/GetTimeline" as const,
     requestStream: false as const,
@@ -4821,7 +5087,11 @@ export const ResponseServiceService = {
 
 export interface ResponseServiceServer extends UntypedServiceImplementation {
   getResponse: handleUnaryCall<GetResponseRequest, GetResponseResponse>;
-  /** What happened so far, oldest first (the newest 500 entries). */
+  /**
+   * What happened so far, oldest first, a page at a time: every entry the response recorded.
+   * Victim follow-up (kinds `victim` and `victim-*`) is counted in victim_summary and listed
+   * only when asked for by kind, so it never crowds out triage, engagement and regime entries.
+   */
   getTimeline: handleUnaryCall<GetTimelineRequest, GetTimelineResponse>;
   /**
    * One agency's engagements, open responses first, newest first: for its own analysts and
@@ -4867,7 +5137,11 @@ export interface ResponseServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetResponseResponse) => void,
   ): ClientUnaryCall;
-  /** What happened so far, oldest first (the newest 500 entries). */
+  /**
+   * What happened so far, oldest first, a page at a time: every entry the response recorded.
+   * Victim follow-up (kinds `victim` and `victim-*`) is counted in victim_summary and listed
+   * only when asked for by kind, so it never crowds out triage, engagement and regime entries.
+   */
   getTimeline(
     request: GetTimelineRequest,
     callback: (error: ServiceError | null, response: GetTimelineResponse) => void,
