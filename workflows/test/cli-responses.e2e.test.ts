@@ -126,14 +126,35 @@ describe('beacon responses', () => {
 
     const timeline = await cli.beacon(['responses', 'timeline', inc], { token: cc });
     expect(timeline.code).toBe(0);
-    expect(timeline.stdout).toMatch(/^AT\s+KIND\s+AGENCY\s+DETAIL\n/);
-    expect(timeline.stdout).toMatch(/\n\S+\s+notified\s+cert-hessen\s+notified duty-officer \(rank 0\)/);
-    const entries = (
-      JSON.parse((await cli.beacon(['responses', 'timeline', inc, '--json'], { token: cc })).stdout) as {
-        entries: { kind: string }[];
-      }
-    ).entries;
+    expect(timeline.stdout).toMatch(/^#\s+AT\s+KIND\s+AGENCY\s+DETAIL\n1\s+\S+\s+triage\s/);
+    expect(timeline.stdout).toMatch(
+      /\n\d+\s+\S+\s+notified\s+cert-hessen\s+notified duty-officer \(rank 0\)/,
+    );
+    const json = async (...args: string[]) => {
+      const run = await cli.beacon(['responses', 'timeline', inc, ...args, '--json'], { token: cc });
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as {
+        entries: { kind: string; sequence: number }[];
+        nextPageToken?: string;
+      };
+    };
+    const entries = (await json()).entries;
     expect(entries.map((e) => e.kind)).toContain('engagement');
+    // A page at a time, by kind, by time: the same entries as the whole.
+    const page1 = await json('--page-size', '2');
+    expect(page1.entries.map((e) => e.sequence)).toEqual([1, 2]);
+    const page2 = await json('--page-size', '2', '--page-token', page1.nextPageToken!);
+    expect(page2.entries.map((e) => e.sequence)).toEqual(entries.slice(2, 4).map((e) => e.sequence));
+    const byKind = await json('--kind', 'engagement,notified', '--all');
+    expect(byKind.entries.map((e) => e.sequence)).toEqual(
+      entries.filter((e) => ['engagement', 'notified'].includes(e.kind)).map((e) => e.sequence),
+    );
+    // An empty page has no entries field at all (proto3 JSON).
+    expect((await json('--since', '2100-01-01T00:00:00Z')).entries).toBeUndefined();
+    expect((await json('--until', '2000-01-01T00:00:00Z')).entries).toBeUndefined();
+    const badSize = await cli.beacon(['responses', 'timeline', inc, '--page-size', '5000'], { token: cc });
+    expect(badSize.code).not.toBe(0);
+    expect(badSize.stderr).toMatch(/page-size/);
 
     // The police acknowledge with a token naming their agency; another agency may not for them.
     const police = await cli.token('agency_analyst', { agency: 'polizei-hessen' });

@@ -73,6 +73,8 @@ export interface TimelineEntryJson {
   readonly detail?: string;
   readonly agencyId?: string;
   readonly obligation?: string;
+  /** The entry's number on the incident's timeline. */
+  readonly sequence?: number;
 }
 
 /** `RESPONSE_PHASE_ACTIVE` as `active`. */
@@ -175,8 +177,9 @@ export function responseDetails(s: ResponseStatusJson): string {
 export function timelineTable(entries: readonly TimelineEntryJson[]): string {
   if (entries.length === 0) return 'nothing on the timeline yet\n';
   return table(
-    ['AT', 'KIND', 'AGENCY', 'DETAIL'],
+    ['#', 'AT', 'KIND', 'AGENCY', 'DETAIL'],
     entries.map((e) => [
+      String(e.sequence ?? ''),
       e.at ?? '',
       e.kind ?? '',
       e.agencyId || e.obligation || '-',

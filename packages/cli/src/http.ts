@@ -40,7 +40,8 @@ export interface ClientOptions {
 }
 
 export interface CallOptions {
-  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  /** Query fields; a list is sent as the field repeated (a repeated proto field). */
+  readonly query?: Readonly<Record<string, string | number | readonly string[] | undefined>>;
   readonly body?: unknown;
   /** Sent as `Idempotency-Key`; also makes the call safe to retry after a lost response. */
   readonly idempotencyKey?: string;
@@ -68,7 +69,8 @@ export class GatewayClient {
   async call<T>(method: 'GET' | 'POST', path: string, options: CallOptions = {}): Promise<T> {
     const url = new URL(`${this.#base}${path}`);
     for (const [name, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
+      if (Array.isArray(value)) for (const item of value) url.searchParams.append(name, String(item));
+      else if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
     }
     const headers: Record<string, string> = {
       accept: 'application/json, application/problem+json',

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { integerFlag, jsonText, type Command } from '../context.js';
-import { enumFlag, optional } from '../flags.js';
+import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
   engagementStateName,
   phaseName,
@@ -40,20 +40,70 @@ and, once resolved, Beacon's closing report.`,
   },
 };
 
+interface TimelinePageJson {
+  readonly entries?: TimelineEntryJson[];
+  readonly nextPageToken?: string;
+  readonly victimSummary?: readonly { readonly kind?: string; readonly count?: number }[];
+}
+
 export const responsesTimelineCommand: Command = {
   name: 'responses timeline',
   routes: ['GET /v1/responses/{incident_id}/timeline'],
-  synopsis: '<incident-id>',
+  synopsis:
+    '<incident-id> [--kind KIND]… [--since TIME] [--until TIME] [--page-size N] [--page-token TOKEN] [--all]',
   summary: 'what happened in the response, oldest first: triage, notices, escalations, reports, resolution',
   roles: RESPONSE_READERS,
-  options: {},
+  details: `Every entry the response recorded, a page at a time (100 unless --page-size, at most 1000).
+--kind KIND        only entries of these kinds (repeat, or separate with commas), e.g. engagement,
+                   regime, notified, escalated, acknowledged, report-filed, severity, impact
+--since, --until   only entries at or after / before these times (RFC 3339)
+--page-token       the next page (printed after a page that has more); --all reads every page
+Victim follow-up (kinds victim, victim-started, victim-check-in, victim-escalated,
+victim-completed, victim-unavailable) is counted below the table and listed only when named
+with --kind. --json prints the gateway's page (with nextPageToken and victimSummary).`,
+  options: {
+    kind: { type: 'string', multiple: true },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    'page-size': { type: 'string' },
+    'page-token': { type: 'string' },
+    all: { type: 'boolean' },
+  },
   args: ['incident-id'],
   async run(context) {
-    const response = await context
-      .client()
-      .call<{ entries?: TimelineEntryJson[] }>('GET', `${responsePath(context.args[0]!)}/timeline`);
-    const entries = response.entries ?? [];
-    context.io.stdout.write(context.json ? jsonText(response) : timelineTable(entries));
+    const query = {
+      kinds: listFlag(context, 'kind'),
+      since: optional(context, 'since', (text) => parseTime('since', text)),
+      until: optional(context, 'until', (text) => parseTime('until', text)),
+      pageSize: optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 1000)),
+    };
+    const all = context.flag('all');
+    const client = context.client();
+    const entries: TimelineEntryJson[] = [];
+    const seen = new Set<string>();
+    let pageToken = context.string('page-token');
+    let page: TimelinePageJson;
+    do {
+      page = await client.call<TimelinePageJson>('GET', `${responsePath(context.args[0]!)}/timeline`, {
+        query: { ...query, pageToken },
+      });
+      entries.push(...(page.entries ?? []));
+      pageToken = page.nextPageToken;
+      // A token seen before would loop forever; the server never sends one, but a proxy might.
+      if (pageToken && seen.has(pageToken)) break;
+      if (pageToken) seen.add(pageToken);
+    } while (all && pageToken);
+    const { stdout, stderr } = context.io;
+    if (context.json) {
+      stdout.write(jsonText(all ? { entries, victimSummary: page.victimSummary ?? [] } : page));
+      return 0;
+    }
+    stdout.write(timelineTable(entries));
+    const victims = (page.victimSummary ?? []).map((v) => `${v.kind} ${v.count ?? 0}`);
+    if (victims.length > 0) stdout.write(`victim follow-up (list with --kind): ${victims.join(', ')}\n`);
+    if (!all && page.nextPageToken) {
+      stderr.write(`more entries: --page-token ${page.nextPageToken}, or --all for every page\n`);
+    }
     return 0;
   },
 };
