@@ -12,6 +12,7 @@ import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
 import { ENGAGEMENT_VISIBILITY_PATCH } from '../src/workflows/engagement-visibility.js';
 import { ESCALATE_REPORTS_PATCH } from '../src/workflows/escalation.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
+import { TIMELINE_STORE_PATCH } from '../src/workflows/timeline-keeper.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
 interface SavedEvent {
@@ -120,7 +121,10 @@ describe('saved histories', () => {
   it('include a response that keeps its engagements in Visibility, and responses from before', () => {
     const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
     const keeping = responses.filter((s) => patchesIn(s.history).includes(ENGAGEMENT_VISIBILITY_PATCH));
-    expect(keeping.map((s) => s.file)).toEqual(['v4/commands/incident-inc_commands.json']);
+    // Recorded after it: v4's commands, and every response since (v5 on).
+    expect(keeping.filter((s) => /^v[1-4]\//.test(s.file)).map((s) => s.file)).toEqual([
+      'v4/commands/incident-inc_commands.json',
+    ]);
     expect(responses.length).toBeGreaterThan(keeping.length);
   });
 
@@ -135,8 +139,23 @@ describe('saved histories', () => {
     // Escalations recorded before the patch replay without it.
     expect(
       saved
-        .filter((s) => !s.file.startsWith('v4/') && s.workflowType === 'incidentResponse')
+        .filter((s) => /^v[1-3]\//.test(s.file) && s.workflowType === 'incidentResponse')
         .every((s) => !patchesIn(s.history).includes(ESCALATE_REPORTS_PATCH)),
+    ).toBe(true);
+  });
+
+  it('include a response keeping its timeline in the store across continue-as-new, and responses from before', () => {
+    const storing = saved.filter((s) => patchesIn(s.history).includes(TIMELINE_STORE_PATCH));
+    expect(storing.map((s) => s.file).sort()).toEqual([
+      'v5/continue-as-new/incident-inc_long-run-c4366485.json',
+      'v5/continue-as-new/incident-inc_long.json',
+    ]);
+    // Both runs flush to the store; the second stores first what the first handed over.
+    for (const s of storing) expect(payloadText(s.history)).toContain('"seq":');
+    expect(
+      saved
+        .filter((s) => /^v[1-4]\//.test(s.file))
+        .every((s) => !patchesIn(s.history).includes(TIMELINE_STORE_PATCH)),
     ).toBe(true);
   });
 
