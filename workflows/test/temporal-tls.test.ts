@@ -74,6 +74,8 @@ test('the worker and the client connect with TEMPORAL_TLS_CERT_FILE, _KEY_FILE a
     NATS_URL: infra.natsUrl,
     EVENTS_STREAM: names.stream('EVENTS'),
     EVENTS_SUBJECT_ROOT: names.subject('beacon.evt'),
+    TIMELINE_STREAM: names.stream('TIMELINE'),
+    TIMELINE_SUBJECT_ROOT: names.subject('beacon.timeline'),
     INTAKE_ADDRESS: '127.0.0.1:9',
     NOTIFY_ADDRESS: '127.0.0.1:9',
     SERVICE_TOKEN_FILE: tokenFile,
