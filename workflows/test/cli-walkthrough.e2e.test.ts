@@ -69,7 +69,7 @@ describe('the README walkthrough', () => {
       expect(notified).toMatch(/\n {2}politie-limburg\s+acknowledged\s+0 duty-officer\s.*\srest\n/);
       expect(output('engagements list')).toContain(inc);
       expect(output('responses timeline')).toMatch(
-        /\n\S+\s+escalated\s+csirt-limburg\s+escalation requested/,
+        /\n\d+\s+\S+\s+escalated\s+csirt-limburg\s+escalation requested/,
       );
       expect(output('responses resolve')).toMatch(new RegExp(`^${inc} resolved\\n`));
 
