@@ -26,6 +26,9 @@ func main() {
 	postgres := flag.String("postgresql-url", "", "use the PostgreSQL backend at this URL instead of SQLite")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	debug := flag.String("debug", "", "serve profiles and command counts over HTTP on this address (off when empty)")
+	casRewrite := flag.Bool("cas-rewrite", os.Getenv("BEACON_FERRETDB_CAS_REWRITE") != "off",
+		"serve compare-and-set updates ({_id, field: value, …}) from the _id index (casrewrite.go); "+
+			"BEACON_FERRETDB_CAS_REWRITE=off turns it off by default")
 	flag.Parse()
 
 	var level slog.Level
@@ -86,7 +89,7 @@ func main() {
 		}
 	}
 	logger.Info("serving", "address", ln.Addr().String(), "backend", socket)
-	if err := proxy(ln, socket, stats, logger); err != nil {
+	if err := proxy(ln, socket, *casRewrite, stats, logger); err != nil {
 		fail("%v", err)
 	}
 	if err := <-ran; err != nil {

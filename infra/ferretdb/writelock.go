@@ -203,8 +203,9 @@ func errorReply(responseTo int32, code int32, codeName, errmsg string) message {
 
 // proxy accepts client connections on ln and relays each to FerretDB at backend (a Unix socket),
 // holding the database's lock from a write request until its reply.
-// With stats non-nil, it also counts the commands it relays (see debug.go).
-func proxy(ln net.Listener, backend string, stats *commandStats, logger *slog.Logger) error {
+// With stats non-nil, it also counts the commands it relays (see debug.go). With casRewrite, it
+// serves compare-and-set updates from the _id index (see casrewrite.go).
+func proxy(ln net.Listener, backend string, casRewrite bool, stats *commandStats, logger *slog.Logger) error {
 	var locks namespaceLocks
 	for {
 		client, err := ln.Accept()
@@ -214,11 +215,11 @@ func proxy(ln net.Listener, backend string, stats *commandStats, logger *slog.Lo
 			}
 			return err
 		}
-		go relay(client, backend, &locks, stats, logger)
+		go relay(client, backend, &locks, casRewrite, stats, logger)
 	}
 }
 
-func relay(client net.Conn, backend string, locks *namespaceLocks, stats *commandStats, logger *slog.Logger) {
+func relay(client net.Conn, backend string, locks *namespaceLocks, casRewrite bool, stats *commandStats, logger *slog.Logger) {
 	defer client.Close()
 	server, err := net.Dial("unix", backend)
 	if err != nil {
@@ -226,6 +227,10 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 		return
 	}
 	defer server.Close()
+	var cas *casRewriter
+	if casRewrite {
+		cas = &casRewriter{backend: backend}
+	}
 
 	// Locks held for requests whose reply has not come back yet, by request id.
 	var mu sync.Mutex
@@ -256,6 +261,9 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 	clientGone := make(chan struct{})
 	go func() {
 		defer close(clientGone)
+		if cas != nil {
+			defer cas.close()
+		}
 		for {
 			m, err := readMessage(client)
 			if err != nil {
@@ -280,6 +288,10 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, stats *comman
 				mu.Lock()
 				held[m.requestID()] = l
 				mu.Unlock()
+				if cas != nil {
+					// Under the lock just taken, held until the reply: see casrewrite.go.
+					m = cas.rewrite(m)
+				}
 			}
 			if stats != nil {
 				if key := commandKey(m); key != "" {
