@@ -19,11 +19,19 @@ const facts = (engagedAgencyIds: string[]) => ({
   version: engagedAgencyIds.length,
 });
 
-const recordsUntil = (kit: Kit, agencyId: string, done: (r: DeliveryRecord[]) => boolean, what: string) =>
+const recordsUntil = (
+  kit: Kit,
+  agencyId: string,
+  done: (r: DeliveryRecord[]) => boolean,
+  what: string,
+  incidentId = INCIDENT,
+) =>
   waitFor(
     async () => {
-      const records = await kit.records(agencyId, INCIDENT);
-      if (!done(records)) throw new Error(`records so far: ${records.map((r) => r.outcome).join(', ')}`);
+      const records = await kit.records(agencyId, incidentId);
+      if (!done(records)) {
+        throw new Error(`records so far: ${records.map((r) => `${r.eventId} ${r.outcome}`).join(', ')}`);
+      }
       return records;
     },
     { what, timeoutMs: 15_000, intervalMs: 50 },
@@ -64,7 +72,8 @@ describe('webhooks queued for an agency that lost access', () => {
 
   test('are not sent once the agency’s clearance drops below the event’s label', async ({ kit }) => {
     // The AMBER event's first attempt fails, and while it is under way the agency's clearance
-    // drops to GREEN; the GREEN event is delivered whenever it is tried.
+    // drops to GREEN. An event is read under its incident's label should that be higher, so the
+    // incident here is GREEN: its GREEN events stay the agency's to receive after the drop.
     let amberTries = 0;
     const receiver = await kit.receiver((_, request) => {
       if (!request.body.includes('evt-amber') || amberTries++ > 0) return 200;
@@ -73,13 +82,24 @@ describe('webhooks queued for an agency that lost access', () => {
     });
     const secrets = [{ id: 'k1', secret: 'k'.repeat(40) }];
     kit.agencies.set('cert-a', agency('cert-a', { webhook: { url: `${receiver.origin}/hook`, secrets } }));
-    kit.incidents.set(INCIDENT, facts(['cert-a']));
+    kit.incidents.set(INCIDENT, { ...facts(['cert-a']), tlp: 'GREEN' });
+    const amberIncident = 'inc-amber';
+    kit.incidents.set(amberIncident, { ...facts(['cert-a']), incidentId: amberIncident });
     await kit.startDelivery({
       webhook: { sender: new HttpWebhookSender({ allowCidrs: ['127.0.0.1/32'], timeoutMs: 2_000, clock }) },
       retry: { baseMs: 400, capMs: 800, maxAttempts: 4 },
     });
     await kit.publish('cert-a', { id: 'evt-amber' });
+    // The other events are first tried after the drop, never racing it.
+    await waitFor(
+      async () => {
+        if (kit.agencies.get('cert-a')!.clearance !== 'GREEN') throw new Error('clearance not dropped yet');
+      },
+      { what: 'the clearance drop', timeoutMs: 15_000, intervalMs: 20 },
+    );
     await kit.publish('cert-a', { id: 'evt-green', tlp: 'GREEN' });
+    // Published GREEN, but about an AMBER incident: read as AMBER, so above the new clearance.
+    await kit.publish('cert-a', { id: 'evt-raised', tlp: 'GREEN', incidentId: amberIncident });
 
     const records = await recordsUntil(
       kit,
@@ -90,7 +110,11 @@ describe('webhooks queued for an agency that lost access', () => {
     const outcome = (eventId: string) =>
       records.filter((r) => r.eventId === eventId && r.outcome !== 'failed').map((r) => r.outcome);
     expect(outcome('evt-amber')).toEqual(['withdrawn']);
-    // The GREEN event is still the agency's to receive.
+    // The GREEN event of the GREEN incident is still the agency's to receive.
     expect(outcome('evt-green')).toEqual(['delivered']);
+    const raised = await recordsUntil(kit, 'cert-a', (r) => r.length > 0, 'the raised event', amberIncident);
+    expect(raised.map((r) => `${r.eventId} ${r.outcome}`)).toEqual(['evt-raised withdrawn']);
+    // Only the AMBER event's first, failed attempt and the GREEN event reached the endpoint.
+    expect(receiver.requests.map((r) => r.body.includes('evt-green'))).toEqual([false, true]);
   });
 });
