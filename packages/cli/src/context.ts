@@ -116,3 +116,25 @@ export function integerFlag(name: string, text: string, min: number, max = Numbe
 export function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
+
+/**
+ * The page `--page-token` names (or the first), and with `--all` every page after it, in order.
+ * A token seen before ends the walk: the gateway never repeats one, but a proxy might, and
+ * following it would loop forever. `last` is the last page read (its `nextPageToken` says
+ * whether there is more).
+ */
+export async function readPages<P extends { readonly nextPageToken?: string }>(
+  context: Context,
+  fetch: (pageToken: string | undefined) => Promise<P>,
+): Promise<{ readonly pages: readonly P[]; readonly last: P }> {
+  const pages: P[] = [];
+  const seen = new Set<string>();
+  let pageToken = context.string('page-token');
+  for (;;) {
+    const page = await fetch(pageToken);
+    pages.push(page);
+    pageToken = page.nextPageToken;
+    if (!context.flag('all') || !pageToken || seen.has(pageToken)) return { pages, last: page };
+    seen.add(pageToken);
+  }
+}

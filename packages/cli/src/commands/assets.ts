@@ -2,7 +2,7 @@
  * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
  * goes through `assets import`).
  */
-import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
 import { listFlag, optional, parseTlpFlag, readJsonObject } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
@@ -78,21 +78,17 @@ export const assetsListCommand: Command = {
     const sizeText = context.string('page-size');
     const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
     const client = context.client();
-    const assets: AssetJson[] = [];
-    let pageToken = context.string('page-token');
-    let page: ListResponse;
-    do {
-      page = await client.call<ListResponse>('GET', '/v1/assets', {
+    const { pages, last: page } = await readPages(context, (pageToken) =>
+      client.call<ListResponse>('GET', '/v1/assets', {
         query: {
           pageSize,
           pageToken,
           operatorId: context.string('operator'),
           sector: context.string('sector'),
         },
-      });
-      assets.push(...(page.assets ?? []));
-      pageToken = page.nextPageToken;
-    } while (context.flag('all') && pageToken);
+      }),
+    );
+    const assets = pages.flatMap((p) => p.assets ?? []);
     const { stdout, stderr } = context.io;
     if (context.json) stdout.write(jsonText(context.flag('all') ? { assets } : page));
     else if (assets.length === 0) stdout.write('no assets you may see\n');

@@ -1,4 +1,4 @@
-import { integerFlag, jsonText, type Command } from '../context.js';
+import { integerFlag, jsonText, readPages, type Command } from '../context.js';
 import { table, tlpName, truncate } from '../format.js';
 import { UsageError } from '../io.js';
 import { tokenClaims } from '../flags.js';
@@ -106,23 +106,12 @@ export const engagementsListCommand: Command = {
     const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 100);
     const all = context.flag('all');
     const client = context.client();
-    const engagements: EngagementJson[] = [];
-    const seen = new Set<string>();
-    let pageToken = context.string('page-token');
-    let page: ListResponse;
-    do {
-      page = await client.call<ListResponse>(
-        'GET',
-        `/v1/agencies/${encodeURIComponent(agency)}/engagements`,
-        {
-          query: { pageSize, pageToken },
-        },
-      );
-      engagements.push(...(page.engagements ?? []));
-      pageToken = page.nextPageToken;
-      if (pageToken && seen.has(pageToken)) break;
-      if (pageToken) seen.add(pageToken);
-    } while (all && pageToken);
+    const { pages, last: page } = await readPages(context, (pageToken) =>
+      client.call<ListResponse>('GET', `/v1/agencies/${encodeURIComponent(agency)}/engagements`, {
+        query: { pageSize, pageToken },
+      }),
+    );
+    const engagements = pages.flatMap((p) => p.engagements ?? []);
 
     const { stdout, stderr } = context.io;
     if (context.json) {

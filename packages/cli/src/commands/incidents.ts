@@ -1,4 +1,4 @@
-import { integerFlag, jsonText, type Command } from '../context.js';
+import { integerFlag, jsonText, readPages, type Command } from '../context.js';
 import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
@@ -69,20 +69,12 @@ fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
     const orderBy = context.string('order-by');
     const all = context.flag('all');
     const client = context.client();
-    const incidents: IncidentJson[] = [];
-    const seen = new Set<string>();
-    let pageToken = context.string('page-token');
-    let page: ListResponse;
-    do {
-      page = await client.call<ListResponse>('GET', '/v1/incidents', {
+    const { pages, last: page } = await readPages(context, (pageToken) =>
+      client.call<ListResponse>('GET', '/v1/incidents', {
         query: { pageSize, pageToken, status, filter, orderBy },
-      });
-      incidents.push(...(page.incidents ?? []));
-      pageToken = page.nextPageToken;
-      // A token seen before would loop forever; the server never sends one, but a proxy might.
-      if (pageToken && seen.has(pageToken)) break;
-      if (pageToken) seen.add(pageToken);
-    } while (all && pageToken);
+      }),
+    );
+    const incidents = pages.flatMap((p) => p.incidents ?? []);
 
     const { stdout, stderr } = context.io;
     if (context.json) {

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { integerFlag, jsonText, type Command } from '../context.js';
+import { integerFlag, jsonText, readPages, type Command } from '../context.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
   engagementStateName,
@@ -79,20 +79,12 @@ with --kind. --json prints the gateway's page (with nextPageToken and victimSumm
     };
     const all = context.flag('all');
     const client = context.client();
-    const entries: TimelineEntryJson[] = [];
-    const seen = new Set<string>();
-    let pageToken = context.string('page-token');
-    let page: TimelinePageJson;
-    do {
-      page = await client.call<TimelinePageJson>('GET', `${responsePath(context.args[0]!)}/timeline`, {
+    const { pages, last: page } = await readPages(context, (pageToken) =>
+      client.call<TimelinePageJson>('GET', `${responsePath(context.args[0]!)}/timeline`, {
         query: { ...query, pageToken },
-      });
-      entries.push(...(page.entries ?? []));
-      pageToken = page.nextPageToken;
-      // A token seen before would loop forever; the server never sends one, but a proxy might.
-      if (pageToken && seen.has(pageToken)) break;
-      if (pageToken) seen.add(pageToken);
-    } while (all && pageToken);
+      }),
+    );
+    const entries = pages.flatMap((p) => p.entries ?? []);
     const { stdout, stderr } = context.io;
     if (context.json) {
       stdout.write(jsonText(all ? { entries, victimSummary: page.victimSummary ?? [] } : page));

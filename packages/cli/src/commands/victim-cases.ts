@@ -2,7 +2,7 @@
  * A victim officer's cases: open, list, find, read and change one, close or erase it, and the
  * auditors' record of who did what with it. Referrals and follow-up are in victim-referrals.ts.
  */
-import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
 import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
 import { table } from '../format.js';
 import { caseDetails, caseTable, needNames, type CaseJson } from '../format-victims.js';
@@ -95,11 +95,8 @@ export const victimsListCommand: Command = {
     const sizeText = context.string('page-size');
     const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
     const client = context.client();
-    const cases: CaseJson[] = [];
-    let pageToken = context.string('page-token');
-    let page: ListResponse;
-    do {
-      page = await client.call<ListResponse>('GET', '/v1/victim-cases', {
+    const { pages, last: page } = await readPages(context, (pageToken) =>
+      client.call<ListResponse>('GET', '/v1/victim-cases', {
         query: {
           pageSize,
           pageToken,
@@ -107,10 +104,9 @@ export const victimsListCommand: Command = {
           urgentOnly: context.flag('urgent') ? 'true' : undefined,
           includeClosed: context.flag('closed') ? 'true' : undefined,
         },
-      });
-      cases.push(...(page.cases ?? []));
-      pageToken = page.nextPageToken;
-    } while (context.flag('all') && pageToken);
+      }),
+    );
+    const cases = pages.flatMap((p) => p.cases ?? []);
     const { stdout, stderr } = context.io;
     if (context.json) stdout.write(jsonText(context.flag('all') ? { cases } : page));
     else stdout.write(caseTable(cases));
@@ -372,16 +368,14 @@ export const victimsAuditCommand: Command = {
     const sizeText = context.string('page-size');
     const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
     const client = context.client();
-    const records: AuditRecordJson[] = [];
-    let pageToken = context.string('page-token');
-    let page: { records?: AuditRecordJson[]; nextPageToken?: string };
-    do {
-      page = await client.call('GET', `${casePath(context.args[0]!)}/audit`, {
-        query: { pageSize, pageToken },
-      });
-      records.push(...(page.records ?? []));
-      pageToken = page.nextPageToken;
-    } while (context.flag('all') && pageToken);
+    const { pages, last: page } = await readPages(context, (pageToken) =>
+      client.call<{ records?: AuditRecordJson[]; nextPageToken?: string }>(
+        'GET',
+        `${casePath(context.args[0]!)}/audit`,
+        { query: { pageSize, pageToken } },
+      ),
+    );
+    const records = pages.flatMap((p) => p.records ?? []);
     const { stdout, stderr } = context.io;
     if (context.json) stdout.write(jsonText(context.flag('all') ? { records } : page));
     else if (records.length === 0) stdout.write('no audit records\n');
