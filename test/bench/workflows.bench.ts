@@ -97,6 +97,7 @@ function fakeActivities(settled: (incidentId: string) => void): ResponseActiviti
       if (to === 'active') step(id, (p) => (p.active = true));
       return to;
     },
+    enterTriage: async (id) => incident(id),
     raiseSeverity: async (id) => incident(id),
     updateSeverity: async (id) => incident(id),
     engageAgency: async () => {},

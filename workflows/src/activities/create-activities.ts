@@ -212,36 +212,41 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
   const isType = (error: unknown, type: FailureType) =>
     (error as { type?: string } | undefined)?.type === type;
 
+  /** Moves the incident to `to` if it is not there or past it; the incident afterwards. */
+  const transition = async (incidentId: string, to: IncidentLifecycle, reason: string) => {
+    for (let attempt = 0; ; attempt++) {
+      const incident = snapshotFromProto(await getIncident(incidentId));
+      // There already, or further along (a coordinator moved it): nothing to do.
+      if (ORDER.indexOf(incident.status) >= ORDER.indexOf(to)) return incident;
+      try {
+        const moved = await grpcCall<intakeV1.TransitionIncidentResponse>(
+          deps.token,
+          timeoutMs,
+          (md, o, done) =>
+            intake.transitionIncident(
+              { incidentId, toStatus: TO_PROTO_STATUS[to], expectedVersion: incident.version, reason },
+              md,
+              o,
+              done,
+            ),
+        );
+        return snapshotFromProto(moved.incident);
+      } catch (error) {
+        // Changed meanwhile: read again. A move the lifecycle does not allow from where a
+        // coordinator left it is not the response's to force.
+        if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
+        if (isType(error, FailureType.FailedPrecondition)) return incident;
+        throw error;
+      }
+    }
+  };
+
   return {
     loadIncident: async (incidentId) => snapshotFromProto(await getIncident(incidentId)),
 
-    transitionIncident: async (incidentId, to, reason) => {
-      for (let attempt = 0; ; attempt++) {
-        const incident = snapshotFromProto(await getIncident(incidentId));
-        // There already, or further along (a coordinator moved it): nothing to do.
-        if (ORDER.indexOf(incident.status) >= ORDER.indexOf(to)) return incident.status;
-        try {
-          const moved = await grpcCall<intakeV1.TransitionIncidentResponse>(
-            deps.token,
-            timeoutMs,
-            (md, o, done) =>
-              intake.transitionIncident(
-                { incidentId, toStatus: TO_PROTO_STATUS[to], expectedVersion: incident.version, reason },
-                md,
-                o,
-                done,
-              ),
-          );
-          return snapshotFromProto(moved.incident).status;
-        } catch (error) {
-          // Changed meanwhile: read again. A move the lifecycle does not allow from where a
-          // coordinator left it is not the response's to force.
-          if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
-          if (isType(error, FailureType.FailedPrecondition)) return incident.status;
-          throw error;
-        }
-      }
-    },
+    transitionIncident: async (incidentId, to, reason) => (await transition(incidentId, to, reason)).status,
+
+    enterTriage: (incidentId, reason) => transition(incidentId, 'triage', reason),
 
     raiseSeverity: async (incidentId, implied) => {
       for (let attempt = 0; ; attempt++) {
@@ -353,7 +358,8 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
           if (profile) agencies.push(profile);
         }
         pageToken = page.nextPageToken;
-        heartbeat();
+        // A local activity (a lean triage) has no heartbeat: its workflow task is its lease.
+        if (!activityInfo().isLocal) heartbeat();
       } while (pageToken);
       return agencies;
     },

@@ -139,6 +139,11 @@ export interface IncidentActivities {
    * is there already or has moved past. Returns the status it is in afterwards.
    */
   transitionIncident(incidentId: string, to: IncidentLifecycle, reason: string): Promise<IncidentLifecycle>;
+  /**
+   * The incident as it stands once moved to triage (`transitionIncident(id, 'triage')` and
+   * `loadIncident` in one call): what a response reads first.
+   */
+  enterTriage(incidentId: string, reason: string): Promise<IncidentSnapshot>;
   /** Raises (never lowers) the two inputs a cascade informs; returns the incident afterwards. */
   raiseSeverity(
     incidentId: string,

@@ -102,14 +102,27 @@ export class FakeServices {
       }
       return this.victimCases;
     };
+    // As intake's: a move to where the incident is, or behind it, is a no-op (a local activity
+    // may run twice when its workflow task is retried).
+    const order: readonly IncidentLifecycle[] = [
+      'reported',
+      'triage',
+      'active',
+      'contained',
+      'resolved',
+      'closed',
+    ];
+    const transition = async (id: string, to: IncidentLifecycle) => {
+      await this.holdTransitions.get(to);
+      if (order.indexOf(incident(id).status) >= order.indexOf(to)) return incident(id);
+      this.transitions.push([id, to]);
+      this.incidents.set(id, { ...incident(id), status: to });
+      return incident(id);
+    };
     return {
       loadIncident: async (id) => incident(id),
-      transitionIncident: async (id, to) => {
-        await this.holdTransitions.get(to);
-        this.transitions.push([id, to]);
-        this.incidents.set(id, { ...incident(id), status: to });
-        return to;
-      },
+      transitionIncident: async (id, to) => (await transition(id, to)).status,
+      enterTriage: (id) => transition(id, 'triage'),
       raiseSeverity: async (id, implied) => {
         const current = incident(id).severityInputs;
         const higher = <K extends 'crossSectorDependency' | 'potentialImpact'>(k: K, value: string) =>
