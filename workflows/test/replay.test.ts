@@ -12,6 +12,7 @@ import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
 import { ENGAGEMENT_VISIBILITY_PATCH } from '../src/workflows/engagement-visibility.js';
 import { ESCALATE_REPORTS_PATCH } from '../src/workflows/escalation.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
+import { LEAN_TRIAGE_PATCH } from '../src/workflows/incident-response.js';
 import { TIMELINE_STORE_PATCH } from '../src/workflows/timeline-keeper.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
@@ -36,6 +37,21 @@ function patchesIn(history: SavedHistory['history']): string[] {
     if (marker?.markerName !== 'core_patch') return [];
     const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
     return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+/** The activity types of the local activities a history recorded (markers named `core_local_activity`). */
+function localActivities(history: SavedHistory['history']): string[] {
+  return history.events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') return [];
+    const data = marker.details?.['data']?.payloads?.[0]?.data;
+    return data
+      ? [
+          (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { activity_type: string })
+            .activity_type,
+        ]
+      : [];
   });
 }
 
@@ -111,7 +127,7 @@ describe('saved histories', () => {
   it('include engagements from before and after the escalation-events patch', () => {
     const engagements = saved.filter((s) => s.workflowType === 'agencyEngagement');
     const patchedOnes = engagements.filter((s) => patchesIn(s.history).includes(ESCALATION_EVENTS_PATCH));
-    expect(patchedOnes.map((s) => s.file.split('/')[0])).toEqual(['v2']);
+    expect(new Set(patchedOnes.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v2', 'v6']));
     expect(engagements.filter((s) => s.file.startsWith('v1/')).length).toBeGreaterThan(0);
     expect(
       engagements.filter((s) => s.file.startsWith('v1/')).every((s) => patchesIn(s.history).length === 0),
@@ -157,6 +173,29 @@ describe('saved histories', () => {
         .filter((s) => /^v[1-4]\//.test(s.file))
         .every((s) => !patchesIn(s.history).includes(TIMELINE_STORE_PATCH)),
     ).toBe(true);
+  });
+
+  it('include lean responses, whose triage calls are local activities, and responses from before', () => {
+    const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
+    const lean = responses.filter((s) => patchesIn(s.history).includes(LEAN_TRIAGE_PATCH));
+    expect(new Set(lean.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v6']));
+    // Its first run reads the incident into triage with a local activity; a run it hands over to
+    // carries the choice in its input, without the marker.
+    expect(lean.every((s) => localActivities(s.history).includes('enterTriage'))).toBe(true);
+    expect(
+      saved.filter((s) => s.file.startsWith('v6/') && s.workflowType === 'incidentResponse').length,
+    ).toBeGreaterThan(lean.length);
+    expect(
+      responses
+        .filter((s) => !s.file.startsWith('v6/'))
+        .every((s) => localActivities(s.history).length === 0),
+    ).toBe(true);
+    // Engagements a lean response started assign their agency with a local activity too.
+    const engagements = saved.filter(
+      (s) => s.file.startsWith('v6/') && s.workflowType === 'agencyEngagement',
+    );
+    expect(engagements.length).toBeGreaterThan(0);
+    expect(engagements.every((s) => localActivities(s.history).includes('engageAgency'))).toBe(true);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {

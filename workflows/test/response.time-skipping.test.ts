@@ -529,13 +529,17 @@ describe('an agency unassigned in intake directly', () => {
       () => h.fake.notices.filter((n) => n.incidentId === id).length === before + 1,
       'cert-bayern deputy notified',
     );
-    expect(
-      h.fake.notices.filter((n) => n.incidentId === id).map((n) => [n.regardingAgencyId, n.contactRank]),
-    ).toEqual([
-      ['cert-bayern', 0],
-      ['lka-bayern', 0],
-      ['cert-bayern', 1],
-    ]);
+    // Both engagements start together, so their first notices come in either order.
+    const notices = h.fake.notices
+      .filter((n) => n.incidentId === id)
+      .map((n) => [n.regardingAgencyId, n.contactRank]);
+    expect(notices.slice(0, 2)).toEqual(
+      expect.arrayContaining([
+        ['cert-bayern', 0],
+        ['lka-bayern', 0],
+      ]),
+    );
+    expect(notices.slice(2)).toEqual([['cert-bayern', 1]]);
     // Not a removal the response asked intake for.
     expect(h.fake.disengagedInIntake.filter(([incident]) => incident === id)).toEqual([]);
     await handle.terminate();
@@ -559,7 +563,7 @@ describe('continue-as-new', () => {
       LOW,
     );
     // Past triage (whose timeline flushes are history too), within the escalations below.
-    const handle = await start(id, { ...DEFAULT_POLICY, maxHistoryEvents: 100 }, c);
+    const handle = await start(id, { ...DEFAULT_POLICY, maxHistoryEvents: 60 }, c);
     await statusWhen(
       handle,
       (s) => s.agencies.length === 2 && s.agencies.every((a) => a.state === 'notified'),

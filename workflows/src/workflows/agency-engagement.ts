@@ -21,7 +21,7 @@ import {
   type AgencyEngagementOutcome,
   type EngagementChange,
 } from './definitions.js';
-import { events, intake, notify, signalQuietly } from './proxies.js';
+import { classic, events, notify, quick, signalQuietly } from './proxies.js';
 
 /**
  * Since v2 every step after the first also publishes `response.engagement-escalated`, so
@@ -106,7 +106,7 @@ export async function agencyEngagement(input: AgencyEngagementInput): Promise<Ag
 
   try {
     if (!progress.assigned) {
-      await intake.engageAgency(incidentId, agencyId);
+      await (input.lean ? quick : classic).intake.engageAgency(incidentId, agencyId);
       progress.assigned = true;
     }
     while (progress.round <= policy.engagement.rounds && !progress.acknowledgement) {

@@ -306,6 +306,8 @@ export interface AgencyEngagementInput {
    * does not assign it again, so a coordinator's removal made meanwhile is never undone.
    */
   readonly assignedInIntake?: boolean;
+  /** Started by a lean response: its call to intake is a local activity (see `quick`). */
+  readonly lean?: boolean;
   readonly resumed?: unknown;
 }
 

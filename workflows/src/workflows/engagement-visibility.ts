@@ -40,8 +40,13 @@ export interface EngagementVisibility {
  * activation compares the memo with the one written last. Nothing is written before the first
  * engagement, so responses that engage nobody cost nothing here.
  */
-export function followEngagements(facts: () => ResponseFacts, policy: ResponsePolicy): EngagementVisibility {
-  if (!patched(ENGAGEMENT_VISIBILITY_PATCH)) return { publish: () => undefined };
+export function followEngagements(
+  facts: () => ResponseFacts,
+  policy: ResponsePolicy,
+  /** A lean response: kept in Visibility without asking the patch (`lean-triage` implies it). */
+  implied = false,
+): EngagementVisibility {
+  if (!implied && !patched(ENGAGEMENT_VISIBILITY_PATCH)) return { publish: () => undefined };
   // Per run, not carried over continue-as-new: a new run writes once more, which is harmless.
   let written = '';
   let writtenAgencies = '';

@@ -90,7 +90,7 @@ import { ESCALATE_REPORTS_PATCH, ESCALATION_REPORT_WAIT_MS, escalationReported }
 import { finalReport, union } from './final-report.js';
 import { MERGE_HAND_OVER_PATCH, mergeHandOver, relabelEngagements } from './merge-hand-over.js';
 import type { HandOverState } from './merge-hand-over-state.js';
-import { events, failureType, impact, intake, registry, signalQuietly, victims } from './proxies.js';
+import { classic, events, failureType, impact, quick, signalQuietly } from './proxies.js';
 import { acknowledgedFields, followEngagements } from './engagement-visibility.js';
 import { ransomFacts, ransomPaymentProblem, recordRansomPayment } from './ransom-payments.js';
 import { regulatoryClock } from './regulatory-clock.js';
@@ -102,6 +102,10 @@ import { victimFollowUp } from './victim-follow-up.js';
 const UNASSIGNMENT_PATCH = 'unassignment-wins';
 /** Responses from here on withdraw a regime that no longer applies (it was kept before). */
 const WITHDRAW_REGIMES_PATCH = 'withdraw-regimes';
+/**
+ * Responses from here on are lean (`ResponseState.lean`): asked once, as a new response starts.
+ */
+export const LEAN_TRIAGE_PATCH = 'lean-triage';
 
 interface RegimeState {
   readonly regime: Regime;
@@ -152,6 +156,12 @@ interface ResponseState extends TimelineState {
   runs: number;
   /** Merges into or of this incident (absent in runs from before merges). */
   merge?: HandOverState;
+  /**
+   * A lean response (`lean-triage`; absent in responses from before it): its short calls to the
+   * services are local activities (`quick`), its children start together rather than one
+   * workflow task after another, and it reads the registry and the victim cases side by side.
+   */
+  lean?: boolean;
 }
 
 /**
@@ -187,7 +197,16 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     runs: 1,
   };
 
-  const timeline = keepTimeline(incidentId, state);
+  // Asked once, first thing in a new response; a later run has the answer in its state.
+  if (state.phase === 'triage') state.lean ??= patched(LEAN_TRIAGE_PATCH);
+  /** The response's calls to the services, as its history was recorded (see `lean`). */
+  const calls = () => (state.lean ? quick : classic);
+  // A lean response keeps its timeline in the store and its engagements in Visibility without
+  // asking those older patches (each marker costs a search attribute write).
+  const timeline = keepTimeline(incidentId, state, {
+    store: () => calls().timelineStore,
+    implied: state.lean === true,
+  });
   const note = timeline.note;
 
   // ---- search attributes -------------------------------------------------------------------
@@ -339,7 +358,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   };
 
   // Where agencies list their engagements from (engagement-visibility.ts).
-  const visibility = followEngagements(status, policy);
+  const visibility = followEngagements(status, policy, state.lean === true);
 
   // ---- children ----------------------------------------------------------------------------
   const startEngagement = async (
@@ -376,6 +395,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             ...(incident.engagedAgencyIds.includes(agency.id) && unassignmentWins()
               ? { assignedInIntake: true }
               : {}),
+            ...(state.lean ? { lean: true } : {}),
           },
         ],
         parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -394,7 +414,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   const engage = async (decisions: readonly EngagementDecision[]) => {
     if (decisions.length === 0) return;
-    const registryNow = await registry.listAgencies();
+    const registryNow = await calls().registry.listAgencies();
     for (const decision of decisions) {
       const current = state.agencies[decision.agencyId];
       if (current && current.state !== 'removed') continue;
@@ -414,7 +434,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   /** Applies the engagement rules to the incident as it is now; engages whom they newly name. */
   const decideAndEngage = async () => {
     const incident = state.incident!;
-    const registryNow = await registry.listAgencies();
+    const registryNow = await calls().registry.listAgencies();
     const { engage: decided, notCleared } = decideEngagements(
       {
         rsitClass: incident.rsitClass,
@@ -436,10 +456,20 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         });
       }
     }
-    for (const decision of decided) {
-      if (state.agencies[decision.agencyId]) continue;
-      const agency = registryNow.find((a) => a.id === decision.agencyId)!;
-      await startEngagement(agency, decision.reasons, registryNow);
+    const starting = decided.filter((d) => !state.agencies[d.agencyId]);
+    const start = (d: EngagementDecision) =>
+      startEngagement(
+        registryNow.find((a) => a.id === d.agencyId)!,
+        d.reasons,
+        registryNow,
+      );
+    // A lean response starts them together, in one workflow task.
+    if (state.lean) await Promise.all(starting.map(start));
+    else {
+      for (const decision of decided) {
+        if (state.agencies[decision.agencyId]) continue;
+        await start(decision);
+      }
     }
     // An agency the rules engaged and no longer name stays engaged: whether it goes is the
     // coordinator's call (RemoveAgency), put to them once on the timeline.
@@ -809,7 +839,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   const applyUnassignments = async () => {
     const ids = state.pendingUnassigned ?? [];
     state.pendingUnassigned = undefined;
-    const engaged = new Set((await intake.loadIncident(incidentId)).engagedAgencyIds);
+    const engaged = new Set((await classic.intake.loadIncident(incidentId)).engagedAgencyIds);
     for (const agencyId of ids) {
       const agency = state.agencies[agencyId];
       if (!agency || agency.state === 'removed' || engaged.has(agencyId)) continue;
@@ -834,7 +864,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     if (next.engagedAgencyIds.some((id) => !state.agencies[id]) && unassignmentWins()) {
       // Announcements arrive late: an agency is engaged on intake's word as it is now, so an
       // assignment a coordinator already took back is never acted on.
-      const current = await intake.loadIncident(incidentId);
+      const current = await classic.intake.loadIncident(incidentId);
       if (current.version > next.version) next = current;
     }
     state.incident = next;
@@ -973,7 +1003,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       // Removed from the response means no longer engaged in intake either: the agency stops
       // reading the incident and receiving its events above GREEN. (Responses that removed an
       // agency before this existed replay without it.)
-      if (patched('disengage-removed-agency')) await intake.disengageAgency(incidentId, agencyId);
+      if (patched('disengage-removed-agency')) await classic.intake.disengageAgency(incidentId, agencyId);
       state.agencies[agencyId] = { ...agency, state: 'removed' };
       note({
         kind: 'removed',
@@ -994,7 +1024,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     changeSeverityUpdate,
     async ({ inputs }) => {
       const previous = state.incident!;
-      state.incident = await intake.updateSeverity(incidentId, inputs);
+      state.incident = await classic.intake.updateSeverity(incidentId, inputs);
       note({ kind: 'severity', detail: withMoves('changed by a coordinator', previous, state.incident) });
       await afterSeverityChange(previous.ncissLevel);
       return status();
@@ -1109,10 +1139,17 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   // ---- the response --------------------------------------------------------------------------
   if (state.phase === 'triage') {
-    publishSearchAttributes();
-    state.incident = await intake.loadIncident(incidentId);
-    publishSearchAttributes();
-    await intake.transitionIncident(incidentId, 'triage', 'response started');
+    if (state.lean) {
+      // Every attribute in one write once the incident is read (the starter set the first two),
+      // at once only when a cascade is to be assessed first (it may take a while).
+      state.incident = await quick.intake.enterTriage(incidentId, 'response started');
+      if (state.incident.affectedAssets.length > 0) publishSearchAttributes();
+    } else {
+      publishSearchAttributes();
+      state.incident = await classic.intake.loadIncident(incidentId);
+      publishSearchAttributes();
+      await classic.intake.transitionIncident(incidentId, 'triage', 'response started');
+    }
     note({ kind: 'triage', detail: triageText(state.incident) });
 
     if (state.incident.affectedAssets.length > 0) {
@@ -1125,7 +1162,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             detail: `${assessed.impactedAssets} assets, ${assessed.populationAffected} people; sectors reached: ${assessed.sectorsReached.join(', ') || 'none'}`,
           });
           const previous = state.incident;
-          state.incident = await intake.raiseSeverity(incidentId, {
+          state.incident = await calls().intake.raiseSeverity(incidentId, {
             crossSectorDependency: assessed.crossSectorDependency,
             potentialImpact: assessed.potentialImpact,
           });
@@ -1139,25 +1176,43 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     }
     publishSearchAttributes();
 
-    await decideAndEngage();
-    await updateRegimes();
-
-    if (!state.victimsChecked) {
-      state.victimsChecked = true;
-      try {
-        for (const caseId of await victims.listVictimCases(incidentId)) await followUpVictim(caseId);
-      } catch (error) {
-        const type = failureType(error);
-        note({
-          kind: 'victim',
-          detail:
-            type === FailureType.VictimsServiceUnavailable
-              ? 'victim cases not checked: the victims service is not connected to this worker'
-              : `victim cases not checked (${type ?? 'error'})`,
-        });
+    const victimsNotChecked = (error: unknown) => {
+      const type = failureType(error);
+      note({
+        kind: 'victim',
+        detail:
+          type === FailureType.VictimsServiceUnavailable
+            ? 'victim cases not checked: the victims service is not connected to this worker'
+            : `victim cases not checked (${type ?? 'error'})`,
+      });
+    };
+    if (state.lean) {
+      // The registry and the victim cases are read side by side; children start together.
+      const checkVictims = async () => {
+        if (state.victimsChecked) return;
+        state.victimsChecked = true;
+        try {
+          await Promise.all((await quick.victims.listVictimCases(incidentId)).map(followUpVictim));
+        } catch (error) {
+          victimsNotChecked(error);
+        }
+      };
+      await Promise.all([decideAndEngage().then(updateRegimes), checkVictims()]);
+    } else {
+      // As recorded before lean responses, await for await (a history replays its order).
+      await decideAndEngage();
+      await updateRegimes();
+      if (!state.victimsChecked) {
+        state.victimsChecked = true;
+        try {
+          for (const caseId of await classic.victims.listVictimCases(incidentId))
+            await followUpVictim(caseId);
+        } catch (error) {
+          victimsNotChecked(error);
+        }
       }
     }
-    await intake.transitionIncident(incidentId, 'active', 'agencies engaged');
+    await classic.intake.transitionIncident(incidentId, 'active', 'agencies engaged');
     enter('active');
   }
 
@@ -1194,7 +1249,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   if (state.phase === 'active') {
     await condition(allHandlersFinished);
     state.resolvedAtMs = Date.now();
-    await intake.transitionIncident(incidentId, 'resolved', state.resolution!.summary);
+    await classic.intake.transitionIncident(incidentId, 'resolved', state.resolution!.summary);
     enter('resolved');
     // Nobody is paged about a resolved incident any more.
     for (const agency of Object.values(state.agencies)) {
@@ -1256,7 +1311,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   if (state.phase === 'resolved') {
     await condition(allHandlersFinished);
-    await intake.transitionIncident(incidentId, 'closed', 'response complete');
+    await classic.intake.transitionIncident(incidentId, 'closed', 'response complete');
     state.closedAtMs = Date.now();
     enter('closed');
     note({ kind: 'closed', detail: 'incident closed' });

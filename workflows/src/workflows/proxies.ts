@@ -4,7 +4,13 @@
  * month-long response), backing off to once a minute, and stop at once on the failures that
  * retrying cannot fix.
  */
-import { log, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type {
   EventActivities,
   ImpactActivities,
@@ -64,10 +70,47 @@ export const victims = proxyActivities<VictimActivities>({
   retry: { ...retry, maximumAttempts: 10 },
 });
 
-/** The failure type of an activity failure, if it carries one (cause of an ActivityFailure). */
+/**
+ * A lean response's quick calls (`lean-triage`), as local activities: run by the worker inside
+ * the workflow task that asks for them and recorded as one marker, with no activity task to
+ * schedule, dispatch and complete through the server and no further workflow task to learn the
+ * result. Only calls that are short and may be repeated (a local activity runs again when its
+ * workflow task is retried): reads, moving the incident into triage, raising inputs to what a
+ * cascade implies, assigning an agency, storing timeline entries (numbered: the store drops a
+ * copy). While one runs, the workflow takes no signal, update or query, so they are the steps
+ * of triage, where commands wait anyway, and the timeline's, with a short timeout and retries
+ * that back off on timers after a few seconds (the workflow answers between them). Notices and
+ * events keep their activities: their idempotency key is the activity's id, which a local
+ * activity's retries after a back-off do not keep; so do the moves a live response makes.
+ */
+const local: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry,
+  localRetryThreshold: '5 seconds',
+};
+export const quick = {
+  intake:
+    proxyLocalActivities<Pick<IncidentActivities, 'enterTriage' | 'raiseSeverity' | 'engageAgency'>>(local),
+  registry: proxyLocalActivities<Pick<NotifyActivities, 'listAgencies'>>({
+    ...local,
+    startToCloseTimeout: '30 seconds',
+  }),
+  victims: proxyLocalActivities<Pick<VictimActivities, 'listVictimCases'>>({
+    ...local,
+    retry: { ...retry, maximumAttempts: 10 },
+  }),
+  timelineStore: proxyLocalActivities<TimelineActivities>({ ...local, startToCloseTimeout: '5 seconds' }),
+};
+export const classic = { intake, registry, victims, timelineStore };
+
+/**
+ * The failure type of an activity failure, if it carries one: the cause of an ActivityFailure,
+ * or the failure itself when a local activity's arrives unwrapped.
+ */
 export function failureType(error: unknown): string | undefined {
-  const cause = (error as { cause?: { type?: unknown } } | undefined)?.cause;
-  return typeof cause?.type === 'string' ? cause.type : undefined;
+  const failure = error as { type?: unknown; cause?: { type?: unknown } } | undefined;
+  for (const type of [failure?.cause?.type, failure?.type]) if (typeof type === 'string') return type;
+  return undefined;
 }
 
 /** Signals another workflow, logging rather than failing when it is gone (closed, never started). */

@@ -16,7 +16,7 @@
 import { condition, log, patched } from '@temporalio/workflow';
 import { trimTimeline, type NumberedTimelineEntry } from '../domain/timeline.js';
 import type { TimelineEntry } from './definitions.js';
-import { timelineStore } from './proxies.js';
+import type { classic } from './proxies.js';
 
 export const TIMELINE_STORE_PATCH = 'timeline-store';
 
@@ -43,7 +43,16 @@ export interface TimelineKeeper {
   readonly handOver: () => Pick<TimelineState, 'timelineUnstored'>;
 }
 
-export function keepTimeline(incidentId: string, state: TimelineState): TimelineKeeper {
+export function keepTimeline(
+  incidentId: string,
+  state: TimelineState,
+  options: {
+    /** The store's activity as this response calls it: local in a lean response. */
+    readonly store: () => Pick<typeof classic.timelineStore, 'recordTimeline'>;
+    /** A lean response: stores without asking the patch (`lean-triage` implies it). */
+    readonly implied: boolean;
+  },
+): TimelineKeeper {
   /** Noted in this run, not numbered yet. */
   const pending: TimelineEntry[] = [];
   /** Numbered, not known to be stored: handed over by the previous run, or in the call under way. */
@@ -54,7 +63,7 @@ export function keepTimeline(incidentId: string, state: TimelineState): Timeline
   /** Numbers what was noted, once the patch says the store is kept; otherwise drops it. */
   const number = (): NumberedTimelineEntry[] => {
     if (pending.length === 0) return [];
-    if (!patched(TIMELINE_STORE_PATCH)) {
+    if (!options.implied && !patched(TIMELINE_STORE_PATCH)) {
       // Replaying a history from before the store: the state's timeline is all there is.
       pending.length = 0;
       return [];
@@ -79,7 +88,7 @@ export function keepTimeline(incidentId: string, state: TimelineState): Timeline
     if (batch.length === 0) return;
     flushing++;
     try {
-      await timelineStore.recordTimeline(incidentId, batch);
+      await options.store().recordTimeline(incidentId, batch);
       unstored.splice(0, batch.length);
     } catch (error) {
       // Retried without limit, so only a cancelled call ends here; the state keeps the newest.
