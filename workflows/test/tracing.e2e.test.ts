@@ -126,8 +126,8 @@ describe('tracing one incident through every service', () => {
           starter: one('starter', consumedBy(starterGroup)),
           startWorkflow: one('workflow start', temporal('StartWorkflow:incidentResponse')),
           // Made inside the workflow sandbox (RunWorkflow itself ends only with the response).
-          scheduleActivity: one('workflow schedules an activity', temporal('StartActivity:loadIncident')),
-          runActivity: one('activity', temporal('RunActivity:loadIncident')),
+          scheduleActivity: one('workflow schedules an activity', temporal('StartActivity:enterTriage')),
+          runActivity: one('activity', temporal('RunActivity:enterTriage')),
           activityCall: one(
             'activity → intake',
             named('beacon.intake.v1.IntakeService/GetIncident', SpanKind.CLIENT),
