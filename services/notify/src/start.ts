@@ -20,7 +20,7 @@ import { AccessWithdrawals } from './app/access-withdrawals.js';
 import { ChannelDelivery } from './app/channel-delivery.js';
 import { EngagementNotices } from './app/engagement-notices.js';
 import { FanOut } from './app/fan-out.js';
-import { FeedAccessCheck } from './app/feed-access-check.js';
+import { FeedAccessCheck, RecentLookups } from './app/feed-access-check.js';
 import { NotifyService } from './app/notify-service.js';
 import type { Clock } from './app/ports.js';
 import { SmtpEmailSender } from './adapters/delivery/email-sender.js';
@@ -178,6 +178,7 @@ export async function startNotify(
     withdrawals,
   });
 
+  const streamedIncidents = new RecentLookups((incidentId) => incidents.get(incidentId));
   const acks = new AckResponder({ nc, root: config.nats.ackRoot, service, logger });
   acks.start();
 
@@ -196,7 +197,8 @@ export async function startNotify(
         nc,
         feeds,
         // The registry itself, not a copy: a stream answers by the agency as registered now.
-        feedAccess: () => new FeedAccessCheck({ agencies, incidents }),
+        // An incident's facts, read at most once a second for all the streams of this replica.
+        feedAccess: () => new FeedAccessCheck({ agencies, incidents: streamedIncidents }),
         credentialHours: config.nats.credentialHours,
         webhookAllowCidrs: config.webhook.allowCidrs,
         feedStreams: new FeedStreams(config.feedStreams),

@@ -24,15 +24,13 @@ const DEFAULT_MAX_AGE_MS = 1_000;
  * follows it.
  */
 export class FeedAccessCheck {
-  readonly #deps: FeedAccessCheckDeps;
-  readonly #agencies = new Map<
-    string,
-    { at: number; value: Promise<Pick<Agency, 'id' | 'clearance'> | undefined> }
-  >();
-  readonly #incidents = new Map<string, { at: number; value: Promise<IncidentFacts | undefined> }>();
+  readonly #agencies: RecentLookups<Pick<Agency, 'id' | 'clearance'> | undefined>;
+  readonly #incidents: RecentLookups<IncidentFacts | undefined>;
 
   constructor(deps: FeedAccessCheckDeps) {
-    this.#deps = deps;
+    const options = { maxAgeMs: deps.maxAgeMs ?? DEFAULT_MAX_AGE_MS, ...(deps.now ? { now: deps.now } : {}) };
+    this.#agencies = new RecentLookups((id) => deps.agencies.get(id), options);
+    this.#incidents = new RecentLookups((id) => deps.incidents.get(id), options);
   }
 
   /**
@@ -43,10 +41,8 @@ export class FeedAccessCheck {
    */
   async decide(agencyId: string, item: FeedItem, viewer?: Principal): Promise<MatchDecision> {
     const [agency, incident] = await Promise.all([
-      this.#cached(this.#agencies, agencyId, () => this.#deps.agencies.get(agencyId)),
-      item.incidentId === ''
-        ? Promise.resolve(undefined)
-        : this.#cached(this.#incidents, item.incidentId, () => this.#deps.incidents.get(item.incidentId)),
+      this.#agencies.get(agencyId),
+      item.incidentId === '' ? Promise.resolve(undefined) : this.#incidents.get(item.incidentId),
     ]);
     if (!agency) return { deliver: false, reason: 'not-named' };
     const decision = feedItemDecision(agency, item, incident);
@@ -59,22 +55,32 @@ export class FeedAccessCheck {
   async mayReceive(agencyId: string, item: FeedItem, viewer?: Principal): Promise<boolean> {
     return (await this.decide(agencyId, item, viewer)).deliver;
   }
+}
 
-  #cached<T>(
-    map: Map<string, { at: number; value: Promise<T> }>,
-    key: string,
-    load: () => Promise<T>,
-  ): Promise<T> {
-    const now = (this.#deps.now ?? Date.now)();
-    const hit = map.get(key);
-    if (hit && now - hit.at < (this.#deps.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) return hit.value;
-    const value = load();
-    // A failed lookup is not remembered.
-    value.catch(() => map.delete(key));
-    map.delete(key);
-    // Bounded: a long replay over many incidents forgets the oldest first.
-    if (map.size >= 1_000) map.delete(map.keys().next().value!);
-    map.set(key, { at: now, value });
+/**
+ * Lookups by key, each reused for at most `maxAgeMs` (a failed one is not kept), at most 1,000
+ * keys (a long replay over many incidents forgets the oldest first). One instance may serve
+ * every feed stream of a process: an incident's facts are the same whichever agency asks.
+ */
+export class RecentLookups<T> {
+  readonly #entries = new Map<string, { at: number; value: Promise<T> }>();
+
+  constructor(
+    private readonly load: (key: string) => Promise<T>,
+    private readonly options: { readonly maxAgeMs?: number; readonly now?: () => number } = {},
+  ) {}
+
+  get(key: string): Promise<T> {
+    const now = (this.options.now ?? Date.now)();
+    const hit = this.#entries.get(key);
+    if (hit && now - hit.at < (this.options.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) return hit.value;
+    const value = this.load(key);
+    value.catch(() => {
+      if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
+    });
+    this.#entries.delete(key);
+    if (this.#entries.size >= 1_000) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { at: now, value });
     return value;
   }
 }
