@@ -155,4 +155,11 @@ export class GroupCommit<T extends Document & { _id: string | number }> {
   async updateById(_id: T['_id'], update: UpdateFilter<T>): Promise<void> {
     unwrap(await this.#updates.submit([{ updateOne: { filter: { _id } as Filter<T>, update } }]));
   }
+
+  /** As `updateById`, creating the document (with this `_id`) when there is none. */
+  async upsertById(_id: T['_id'], update: UpdateFilter<T>): Promise<void> {
+    unwrap(
+      await this.#updates.submit([{ updateOne: { filter: { _id } as Filter<T>, update, upsert: true } }]),
+    );
+  }
 }

@@ -163,14 +163,26 @@ export {
   type OutboxAnnouncer,
   type OutboxBacklog,
   type OutboxClaimFields,
-  type OutboxEntry,
-  type OutboxEntryDoc,
   type OutboxFields,
   type OutboxRelayOptions,
+} from './outbox-relay.js';
+export {
+  type OutboxEntry,
+  type OutboxEntryDoc,
   outboxEntry,
   readOutboxEntry,
   type StoredOutboxEntry,
-} from './outbox-relay.js';
+} from './outbox-entry.js';
+export {
+  FullSweeps,
+  PendingMarks,
+  pendingMarksName,
+  PendingSweep,
+  type PendingMark,
+  type PendingMarkDoc,
+  type PendingMarksOptions,
+  type PendingSweepOptions,
+} from './pending-marks.js';
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export { DOOR_METADATA, doorOf, type GatewayDoor } from './door.js';

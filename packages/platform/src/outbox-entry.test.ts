@@ -1,6 +1,6 @@
 import { Binary, BSON } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { outboxEntry, readOutboxEntry, type OutboxEntryDoc } from './outbox-relay.js';
+import { outboxEntry, readOutboxEntry, type OutboxEntryDoc } from './outbox-entry.js';
 
 const CREATED = new Date('2026-11-29T10:15:30.123Z');
 const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) % 256);
