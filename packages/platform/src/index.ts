@@ -158,14 +158,9 @@ export {
   type DevIdentityProviderOptions,
   type RunningIdentityProvider,
 } from './dev-identity-provider.js';
-export {
-  OutboxRelay,
-  type OutboxAnnouncer,
-  type OutboxBacklog,
-  type OutboxClaimFields,
-  type OutboxFields,
-  type OutboxRelayOptions,
-} from './outbox-relay.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export { type OutboxAnnouncer, type OutboxClaimFields, type OutboxFields } from './outbox-document.js';
+export { type OutboxBacklog } from './outbox-backlog.js';
 export {
   type OutboxEntry,
   type OutboxEntryDoc,
@@ -175,6 +170,7 @@ export {
 } from './outbox-entry.js';
 export {
   FullSweeps,
+  marksFor,
   PendingMarks,
   pendingMarksName,
   PendingSweep,

@@ -1,18 +1,22 @@
 import type { Logger } from './logger.js';
 import { cachedLoader, type Metrics } from './metrics.js';
-import type { OutboxBacklog, OutboxRelay } from './outbox-relay.js';
+import type { OutboxBacklog } from './outbox-backlog.js';
+import type { OutboxRelay } from './outbox-relay.js';
 
 /**
- * The outbox backlog of a process's relay, read from the database at scrape time (at most once
- * per `cacheMs`, default 1 s, so that scrapes arriving together and the two gauges share one
- * read; on FerretDB the read scans each source collection):
+ * The outbox backlog of a process's relay, as its own sweeps saw it (`OutboxRelay.backlog`): no
+ * read of the database per scrape, which on FerretDB would scan each source collection.
  *
  * - `beacon_outbox_pending_events{source}`: events written and not yet published;
  * - `beacon_outbox_oldest_pending_age_seconds{source}`: how long the oldest has waited (0 when
  *   none waits) — the alert to set, since a healthy relay publishes within milliseconds.
  *
- * Read from the documents, not from the relay's memory, so events another replica or a crash
- * left behind count too. Above 1,000 documents with events per source, the count is a floor.
+ * Counted from the documents the sweeps read, not from the relay's memory of what it was told,
+ * so events another replica or a crash left behind count too. How stale: as of the relay's last
+ * sweep of the source (about `sweepMs`, 5 s by default, plus the sweep's duration, or longer
+ * while failing passes back off), and events younger than the relay's `markAgeMs` are not yet
+ * counted; the age is computed at scrape time, so a stuck event's age keeps growing between
+ * sweeps. Above a sweep's batch of documents (200) per source, the count is a floor.
  */
 export function watchOutbox(
   metrics: Metrics,

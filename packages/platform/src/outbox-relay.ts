@@ -6,67 +6,17 @@ import { ConcurrencyLimit } from './concurrency.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from './logger.js';
 import { sweepDelay } from './periodic.js';
-import { readableEntry, readOutboxEntry, type OutboxEntry, type StoredOutboxEntry } from './outbox-entry.js';
+import { FullSweeps, type PendingMarks } from './pending-marks.js';
+import { Tally, type OutboxBacklog } from './outbox-backlog.js';
+import {
+  hasEvents,
+  OUTBOX_AND_CLAIM,
+  type OutboxAnnouncer,
+  type OutboxClaimFields,
+  type OutboxDoc,
+} from './outbox-document.js';
+import { readOutboxEntry, type OutboxEntry } from './outbox-entry.js';
 import { withProducerSpan } from './tracing.js';
-
-/** Fields every document with an outbox has; the relay reads only these. */
-export interface OutboxFields {
-  /**
-   * Pending events by id: a map, so the relay can `$unset` exactly the ones it published
-   * (FerretDB's `$pull` only matches whole values). Empty when everything is published.
-   */
-  outbox: Record<string, StoredOutboxEntry>;
-  /** Which relay publishes them now (see `OutboxClaimFields`); absent when none does. */
-  outboxClaimBy?: string | null;
-  outboxClaimUntil?: Date | null;
-}
-
-/**
- * Which relay publishes a document's events right now, and until when (by that relay's clock).
- * Kept on the document itself, beside the outbox, so taking it is one atomic single-document
- * write (`findOneAndUpdate`): FerretDB has no transactions. FerretDB 1.24 serves a filter from
- * its `_id` index only when `_id` is the filter's one field; with any other condition it scans
- * the collection (an update by `_id` and a dotted path: 236 ms against 5 ms at 3,000 documents;
- * by `_id` and a top-level field: 11.8 ms against 2.7 ms at 20,000, measured). So the
- * conditional claim write is made only when a read shows it is needed, and the writes that
- * follow every publish filter by `_id` alone. Writers never touch the claim except to take it
- * for their own relay (`OutboxRelay.claimForWrite`); it is removed with the events published.
- */
-export interface OutboxClaimFields {
-  readonly outboxClaimBy: string;
-  readonly outboxClaimUntil: Date;
-}
-
-/**
- * What a store that gives documents events needs from the relay: a claim to write beside the
- * events, and to announce the document afterwards.
- */
-export interface OutboxAnnouncer {
-  /** `leaseMs`: longer than the relay's own lease for writes whose publishing is held back. */
-  claimForWrite(leaseMs?: number): OutboxClaimFields;
-  announce(id: string): void;
-  /**
-   * The document was created (inserted) by a write carrying these outbox entries and a claim
-   * from `claimForWrite`: the relay publishes them as written, without reading the document
-   * back. Only for the write that creates a document, whose outbox holds nothing else; for
-   * any later write, `announce`.
-   */
-  announceCreated(id: string, written: Pick<OutboxFields, 'outbox'> & OutboxClaimFields): void;
-}
-
-type OutboxDoc = OutboxFields & { _id: string };
-
-const OUTBOX_AND_CLAIM = { outbox: 1, outboxClaimBy: 1, outboxClaimUntil: 1 } as const;
-
-/** One source's unpublished events, as `OutboxRelay.backlog` finds them. */
-export interface OutboxBacklog {
-  readonly source: string;
-  readonly events: number;
-  /** When the oldest waiting event was written; undefined when none waits. */
-  readonly oldest: Date | undefined;
-  /** More documents wait than were read. */
-  readonly truncated: boolean;
-}
 
 export interface OutboxRelayOptions {
   /** Collections with outboxes, by name. */
@@ -77,12 +27,26 @@ export interface OutboxRelayOptions {
   readonly logger: Logger;
   /**
    * How often to sweep every source for events nobody announced (a crash, another replica).
-   * A sweep reads every document of each source (no index serves `outbox: {$ne: {}}`), so a
-   * slow one pushes the next further out (`sweepDelay`).
+   * A sweep of a source with marks reads its marks and the marked documents by `_id`; a full
+   * sweep reads every document of the source (no index serves `outbox: {$ne: {}}` on
+   * FerretDB). Each is spaced by its own duration (`sweepDelay`).
    */
   readonly sweepMs?: number;
-  /** Documents read per pass. */
+  /** Documents (or marks) read per pass. */
   readonly batch?: number;
+  /**
+   * Marks of each source's documents with events (see `PendingMarks`), by source name. A source
+   * with marks is swept through them, and fully only at start-up and every `fullSweepMs`; a
+   * source without is read fully at every sweep.
+   */
+  readonly marks?: Readonly<Record<string, PendingMarks>>;
+  /**
+   * A marks sweep reads the marks at least this old: younger ones are the announcements' to
+   * publish. 5 s unless given.
+   */
+  readonly markAgeMs?: number;
+  /** How often the full sweep of sources with marks runs after the first; an hour unless given. */
+  readonly fullSweepMs?: number;
   /**
    * Documents published at once; all of a pass when absent. A service that writes documents
    * in bulk sets it low, so that publishing trails a bulk write instead of queueing hundreds
@@ -107,7 +71,14 @@ export interface OutboxRelayOptions {
  *
  * Writers announce the documents they gave events (`notify`), which the relay reads by `_id`
  * at once, or, for a document just created under this relay's claim, publishes as its writer
- * wrote it, with no read; a periodic sweep catches what nobody announced.
+ * wrote it, with no read; a periodic sweep catches what nobody announced. Writers mark a
+ * document before giving it events (`OutboxAnnouncer.mark`, see `PendingMarks`): the sweep
+ * reads the marks older than `markAgeMs` and those documents by `_id`, removing the marks of
+ * documents with nothing left to publish, and reads whole collections only at start-up and
+ * then every `fullSweepMs` (for documents of earlier releases, or a lost mark).
+ *
+ * The backlog gauges (`backlog`) come from what the sweeps saw, without a read of their own:
+ * the events left in the documents a sweep read once it had published what it could.
  *
  * Several relays (one per service replica) may share the same documents. A relay publishes a
  * document's events only under a claim on that document: one its writer wrote for it beside
@@ -115,8 +86,8 @@ export interface OutboxRelayOptions {
  * out, or its own). It gives the claim up in the write that removes what it published. So two
  * live relays do not publish the same document at once (unless a writer's claim replaced
  * another relay's mid-publish: then both publish the same events seconds apart, and the stream
- * drops the second copy), and a document's events keep their order across replicas. A relay that dies holding a claim strands nothing: once the
- * lease has run out, the next sweep of any relay takes the document over. A relay stops
+ * drops the second copy), and a document's events keep their order across replicas. A relay
+ * that dies holding a claim strands nothing: once the lease has run out, the next sweep of any relay takes the document over. A relay stops
  * publishing when its own lease has run out by its own clock, so a relay that was paused
  * cannot publish events another relay has since published and removed, unless the pause fell
  * between that check and the publish and lasted longer than the duplicate window.
@@ -139,6 +110,10 @@ export class OutboxRelay {
   #announced = new Map<string, Map<string, OutboxDoc | undefined>>();
   /** When the next sweep is due (`performance.now()` time). */
   #nextSweep = 0;
+  /** When the full sweep of the sources with marks is due. */
+  readonly #fullSweeps: FullSweeps;
+  /** What each source's last sweep left unpublished (see `backlog`). */
+  readonly #seen = new Map<string, OutboxBacklog>();
   readonly #limit: ConcurrencyLimit | undefined;
   readonly #id: string;
   readonly #leaseMs: number;
@@ -153,7 +128,11 @@ export class OutboxRelay {
     this.#leaseMs = options.leaseMs ?? 60_000;
     checkLease(this.#leaseMs);
     this.#limit = options.concurrency === undefined ? undefined : new ConcurrencyLimit(options.concurrency);
-    for (const source of Object.values(options.sources)) this.#removals.set(source, new GroupCommit(source));
+    this.#fullSweeps = new FullSweeps(options.fullSweepMs);
+    for (const [name, source] of Object.entries(options.sources)) {
+      this.#removals.set(source, new GroupCommit(source));
+      this.#seen.set(name, { source: name, events: 0, oldest: undefined, truncated: false });
+    }
   }
 
   #limited<T>(task: () => Promise<T>): Promise<T> {
@@ -192,7 +171,9 @@ export class OutboxRelay {
   /** `claimForWrite` and `notify` for one source, as a store that writes events needs them. */
   announcer(source: string): OutboxAnnouncer {
     this.#source(source);
+    const marks = this.#options.marks?.[source];
     return {
+      mark: async (ids) => marks?.mark(ids),
       claimForWrite: (leaseMs) => this.claimForWrite(leaseMs),
       announce: (id) => this.notify(source, id),
       announceCreated: (id, written) => this.notify(source, id, { _id: id, ...written }),
@@ -261,66 +242,132 @@ export class OutboxRelay {
     return published;
   }
 
-  /** One pass over every source for documents with events; returns how many it published. */
-  async sweep(): Promise<number> {
-    return (await this.#sweep()).published;
+  /**
+   * One pass over every source for documents with events, as the loop makes it: through the
+   * marks, or a full read where one is due (or `full` asks for it). Returns how many it published.
+   */
+  async sweep(options: { readonly full?: boolean } = {}): Promise<number> {
+    return (await this.#sweep(options.full ?? false)).published;
   }
 
   /** A sweep, and whether it read a full batch of documents from some source: maybe more. */
-  async #sweep(): Promise<{ published: number; full: boolean }> {
+  async #sweep(forceFull: boolean): Promise<{ published: number; full: boolean }> {
     let published = 0;
     let full = false;
     const batch = this.#options.batch ?? 200;
-    for (const source of Object.values(this.#options.sources)) {
-      const docs = await source
-        .find({ outbox: { $ne: {} } }, { projection: OUTBOX_AND_CLAIM })
-        .limit(batch)
-        .toArray();
-      if (docs.length >= batch) full = true;
-      // Wait for every document, as drainAnnounced does, so nothing still runs after a failure.
-      const results = await Promise.allSettled(
-        docs.map((doc) =>
-          this.#limited(async () => {
-            // Already this relay's with time to spare (a writer took it for this relay): no write.
-            // Held by another relay (alive, or dead with its lease not yet run out): its turn.
-            const claimed =
-              this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, doc._id) : undefined);
-            return claimed ? this.#publishDoc(source, claimed.doc, claimed.deadline) : 0;
-          }),
-        ),
-      );
-      for (const result of results) {
-        if (result.status === 'rejected') throw result.reason;
-        published += result.value;
+    const fullDue = forceFull || this.#fullSweeps.due();
+    const marked = Object.keys(this.#options.sources).some((name) => this.#options.marks?.[name]);
+    let fullMore = false;
+    const started = performance.now();
+    try {
+      for (const [name, source] of Object.entries(this.#options.sources)) {
+        const marks = this.#options.marks?.[name];
+        const tally = new Tally();
+        let read: number | undefined;
+        try {
+          const pass =
+            marks && !fullDue
+              ? await this.#marksPass(source, marks, batch, tally)
+              : await this.#fullPass(source, marks, batch, tally);
+          read = pass.read;
+          published += pass.published;
+        } finally {
+          if (read !== undefined) this.#seen.set(name, tally.backlog(name, read >= batch));
+        }
+        if ((read ?? 0) >= batch) {
+          full = true;
+          if (marks && fullDue) fullMore = true;
+        }
       }
+    } catch (error) {
+      if (marked && fullDue)
+        this.#fullSweeps.failed(performance.now() - started, this.#options.sweepMs ?? 5_000);
+      throw error;
     }
+    if (marked && fullDue) this.#fullSweeps.done(performance.now() - started, fullMore);
     return { published, full };
   }
 
   /**
-   * What waits in each source's outboxes: the events and when the oldest was written. Reads at
-   * most `limit` documents with events per source (a whole-collection scan on FerretDB), so a
-   * larger backlog is reported as `truncated`; for metrics, not for the publishing path.
+   * The marks at least `markAgeMs` old, and their documents by `_id`: a document with events
+   * is published, a mark whose document has none left is removed (`PendingMarks.settle`).
    */
-  async backlog(limit = 1_000): Promise<OutboxBacklog[]> {
-    return Promise.all(
-      Object.entries(this.#options.sources).map(async ([source, collection]) => {
-        const docs = await collection
-          .find({ outbox: { $ne: {} } }, { projection: { outbox: 1 }, maxTimeMS: 5_000 })
-          .limit(limit)
-          .toArray();
-        let events = 0;
-        let oldest: Date | undefined;
-        for (const doc of docs) {
-          for (const stored of Object.values(doc.outbox ?? {})) {
-            events += 1;
-            const { createdAt } = readableEntry(stored) ?? {};
-            if (createdAt && (!oldest || createdAt < oldest)) oldest = createdAt;
+  async #marksPass(
+    source: Collection<OutboxDoc>,
+    marks: PendingMarks,
+    batch: number,
+    tally: Tally,
+  ): Promise<{ read: number; published: number }> {
+    const upTo = new Date(marks.now().getTime() - (this.#options.markAgeMs ?? 5_000));
+    const due = await marks.due(upTo, batch);
+    const published = await settledSum(
+      due.map((mark) =>
+        this.#limited(async () => {
+          const readAt = marks.now();
+          const doc = await source.findOne({ _id: mark.id }, { projection: OUTBOX_AND_CLAIM });
+          if (!doc || !hasEvents(doc)) {
+            await marks.settle(mark, readAt);
+            return 0;
           }
-        }
-        return { source, events, oldest, truncated: docs.length >= limit };
-      }),
+          return this.#publishFound(source, doc, tally);
+        }),
+      ),
     );
+    return { read: due.length, published };
+  }
+
+  /**
+   * Documents with events read from the whole source (a full scan on FerretDB); with marks,
+   * those found are marked, so the marks sweeps follow them from then on.
+   */
+  async #fullPass(
+    source: Collection<OutboxDoc>,
+    marks: PendingMarks | undefined,
+    batch: number,
+    tally: Tally,
+  ): Promise<{ read: number; published: number }> {
+    const docs = await source
+      .find({ outbox: { $ne: {} } }, { projection: OUTBOX_AND_CLAIM })
+      .limit(batch)
+      .toArray();
+    await marks?.adopt(docs.map((doc) => doc._id));
+    const published = await settledSum(
+      docs.map((doc) => this.#limited(() => this.#publishFound(source, doc, tally))),
+    );
+    return { read: docs.length, published };
+  }
+
+  /**
+   * Publishes a document a sweep found with events, when it is this relay's (a writer took it
+   * for this relay) or free to take; one held by another relay (alive, or dead with its lease
+   * not yet run out) is left to it. Counts what is left unpublished in `tally`.
+   */
+  async #publishFound(source: Collection<OutboxDoc>, doc: OutboxDoc, tally: Tally): Promise<number> {
+    let current = doc;
+    let published = 0;
+    try {
+      const claimed =
+        this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, doc._id) : undefined);
+      if (claimed) {
+        current = claimed.doc;
+        published = await this.#publishDoc(source, claimed.doc, claimed.deadline);
+      }
+      return published;
+    } finally {
+      tally.add(current, published);
+    }
+  }
+
+  /**
+   * What waits in each source's outboxes, as the relay's last sweep of it saw them: the events
+   * left in the documents it read, once it had published what it could, and when the oldest was
+   * written. No read of its own. The figure is as old as that sweep (a period, `sweepMs`, plus
+   * the sweep's own duration, longer while a failing pass backs off), and a marks sweep does
+   * not count events younger than `markAgeMs` (the announcements' to publish). Events another
+   * relay holds count until it has published them. `truncated`: the sweep read a full batch.
+   */
+  async backlog(): Promise<OutboxBacklog[]> {
+    return Promise.resolve([...this.#seen.values()]);
   }
 
   #source(name: string): Collection<OutboxDoc> {
@@ -446,27 +493,40 @@ export class OutboxRelay {
     const sweepMs = this.#options.sweepMs ?? 5_000;
     let failures = 0;
     while (!this.#stopped) {
+      let failed: unknown;
       try {
         await this.drainAnnounced();
-        if (performance.now() >= this.#nextSweep) {
-          const started = performance.now();
-          const { published, full } = await this.#sweep();
-          const ended = performance.now();
-          // A sweep reads whole collections on FerretDB: spaced by its duration, it takes a
-          // bounded share of the store. A full batch it published from means there may be
-          // more: straight away (not when other relays held them all: they are at it).
-          this.#nextSweep = full && published > 0 ? 0 : ended + sweepDelay(sweepMs, ended - started);
-        }
-        failures = 0;
       } catch (error) {
+        failed = error;
+      }
+      // Swept when due even after a failed drain: a broker gone away fails every publish, and the
+      // backlog gauges come from what sweeps see.
+      if (performance.now() >= this.#nextSweep) {
+        const started = performance.now();
+        try {
+          const { published, full } = await this.#sweep(false);
+          const ended = performance.now();
+          // Spaced by its duration, a sweep takes a bounded share of the store. A full batch it
+          // published from means there may be more: straight away (not when other relays held
+          // them all: they are at it).
+          this.#nextSweep = full && published > 0 ? 0 : ended + sweepDelay(sweepMs, ended - started);
+        } catch (error) {
+          failed ??= error;
+          // Not at every retry: within a period, spaced by its duration.
+          const ended = performance.now();
+          this.#nextSweep = ended + sweepDelay(sweepMs, ended - started);
+        }
+      }
+      if (failed !== undefined) {
         failures += 1;
-        this.#options.logger.warn({ err: error, failures }, 'outbox relay pass failed; retrying');
+        this.#options.logger.warn({ err: failed, failures }, 'outbox relay pass failed; retrying');
         // A failure may have been the broker going away: sweep within a period, whatever was
-        // announced, but not at every retry (a sweep reads whole collections).
+        // announced.
         this.#nextSweep = Math.min(this.#nextSweep, performance.now() + sweepMs);
         await delay(Math.min(5_000, 100 * 2 ** failures));
         continue;
       }
+      failures = 0;
       if (this.#announced.size > 0 || this.#stopped) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(0, this.#nextSweep - performance.now()));
@@ -480,14 +540,20 @@ export class OutboxRelay {
   }
 }
 
+/** Waits for every task, so nothing still runs after a failure; throws the first failure. */
+async function settledSum(tasks: readonly Promise<number>[]): Promise<number> {
+  let sum = 0;
+  for (const result of await Promise.allSettled(tasks)) {
+    if (result.status === 'rejected') throw result.reason;
+    sum += result.value;
+  }
+  return sum;
+}
+
 function checkLease(leaseMs: number): void {
   if (!(leaseMs >= 100 && leaseMs <= 5 * 60_000)) {
     throw new Error(
       `outbox relay lease must be 100 ms to 5 min (below the duplicate window), not ${leaseMs}`,
     );
   }
-}
-
-function hasEvents(doc: OutboxDoc): boolean {
-  return Object.keys(doc.outbox ?? {}).length > 0;
 }

@@ -1,4 +1,4 @@
-import type { Collection } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import { GroupCommit } from './group-commit.js';
 import { duplicatePositions, ensureIndexes } from './mongo.js';
 import { sweepDelay } from './periodic.js';
@@ -36,6 +36,21 @@ export interface PendingMarksOptions {
 /** The marks collection beside `source` for one kind of pending work. */
 export function pendingMarksName(source: string, kind: string): string {
   return `${source}_pending_${kind}`;
+}
+
+/** Marks of one kind beside each of the named collections of `db`, by collection name. */
+export function marksFor(
+  db: Db,
+  sources: readonly string[],
+  kind: string,
+  options?: PendingMarksOptions,
+): Record<string, PendingMarks> {
+  return Object.fromEntries(
+    sources.map((source) => [
+      source,
+      new PendingMarks(db.collection<PendingMarkDoc>(pendingMarksName(source, kind)), options),
+    ]),
+  );
 }
 
 /**
@@ -199,8 +214,11 @@ export interface PendingSweepOptions<T> {
   read(id: string): Promise<T | null>;
   /** Whether the document still has pending work of this kind, whatever its age. */
   pending(doc: T): boolean;
-  /** The safety net: documents with pending work, at most `limit` (a full read on FerretDB). */
-  scan(limit: number): Promise<T[]>;
+  /**
+   * The safety net: documents with pending work, at most `limit`, those older than `before`
+   * first where the store can tell (a full read on FerretDB).
+   */
+  scan(before: Date, limit: number): Promise<T[]>;
   /** How often the full read runs after the first; an hour unless given. */
   readonly fullSweepMs?: number;
   /** Marks read per sweep at most; 1,000 unless given. */
@@ -230,7 +248,7 @@ export class PendingSweep<T extends { _id: string }> {
     if (this.#full.due()) {
       const started = performance.now();
       try {
-        const docs = await this.options.scan(limit);
+        const docs = await this.options.scan(before, limit);
         await this.marks.adopt(docs.map((doc) => doc._id));
         this.#full.done(performance.now() - started, docs.length >= limit);
         return docs;

@@ -8,6 +8,7 @@ import {
   eventsStream,
   grpcChannelCredentials,
   Metrics,
+  marksFor,
   OutboxRelay,
   serviceTokens,
   startGrpcServer,
@@ -57,8 +58,13 @@ export async function startImpact(
   await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);
+  // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
+  // rather than the whole collection.
+  const outboxMarks = marksFor(db, ['assessments'], 'outbox');
+  await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
     sources: { assessments: db.collection('assessments') } as never,
+    marks: outboxMarks,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,
     logger,
@@ -82,7 +88,7 @@ export async function startImpact(
         grpcChannelCredentials(config.intake.tls),
       )
     : undefined;
-  const assessments = new MongoAssessmentStore(db, randomUUID, (id) => relay.notify('assessments', id));
+  const assessments = new MongoAssessmentStore(db, randomUUID, relay.announcer('assessments'));
   const service = new ImpactService({
     registry,
     assessments,

@@ -6,8 +6,11 @@ import {
   createAuthenticator,
   ensureStreams,
   eventsStream,
+  marksFor,
   Metrics,
   OutboxRelay,
+  PendingMarks,
+  pendingMarksName,
   repeat,
   startGrpcServer,
   startMetricsServer,
@@ -61,8 +64,17 @@ export async function startIntake(
   const db = mongo.db(config.mongo.db);
   const encode = (event: Parameters<typeof encodeEvent>[0]) =>
     encodeEvent(event, { id: randomUUID(), time: clock.now() });
+  // Marks of the documents with pending work (see `PendingMarks`): the sweeps below read them
+  // rather than whole collections. The recovery marks use the service's clock, as the sweeps'
+  // grace (`olderThanMs`) does.
+  const outboxMarks = marksFor(db, ['incidents', 'relations'], 'outbox');
+  const marksOf = (source: string, kind: string) =>
+    new PendingMarks(db.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
+  const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
+  const reportMarks = marksOf('reports', 'link');
   const relay = new OutboxRelay({
     sources: { incidents: db.collection('incidents'), relations: db.collection('relations') } as never,
+    marks: outboxMarks,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,
     logger,
@@ -70,12 +82,17 @@ export async function startIntake(
   });
   const metrics = new Metrics();
   watchOutbox(metrics, relay, { logger });
-  const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'));
-  const reports = new MongoReportStore(db);
+  const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'), incidentMarks);
+  const reports = new MongoReportStore(db, reportMarks);
   const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
   const audit = new MongoAuditLog(db);
   const sightings = new MongoSightingStore(db);
-  const [{ secondaryIndexes }] = await Promise.all([incidents.init(), reports.init(), sightings.init()]);
+  const [{ secondaryIndexes }] = await Promise.all([
+    incidents.init(),
+    reports.init(),
+    sightings.init(),
+    ...Object.values(outboxMarks).map((marks) => marks.init()),
+  ]);
   if (!secondaryIndexes) logger.info('FerretDB: incident lists and filters scan the collection');
 
   const service = new IntakeService({
@@ -86,7 +103,7 @@ export async function startIntake(
     sightings,
     correlation: new MongoCorrelationIndex(db),
     relations,
-    merges: new MongoMergeStore(db),
+    merges: new MongoMergeStore(db, incidentMarks.merges),
     clock,
     stixIdentity: config.stixIdentity,
     uuid: randomUUID,
@@ -97,9 +114,11 @@ export async function startIntake(
   });
   relay.start();
   // What a crash (or a store that failed mid-request) left half done: reports not yet in their
-  // incident, audit records stored with their change but not yet in the log. Each reads a whole
-  // collection on FerretDB, so each runs alone and is spaced by its duration (see `repeat`),
-  // unless it found a full batch: then a backlog is being worked off, and it goes on at once.
+  // incident, audit records stored with their change but not yet in the log, merges. Each reads
+  // its marks and the marked documents by `_id`, and a whole collection (on FerretDB) at its
+  // first run and then hourly (`PendingSweep`); each runs alone and is spaced by its duration
+  // (see `repeat`), unless it found a full batch: then a backlog is being worked off, and it
+  // goes on at once.
   const sweeps = [
     repeat(async () => (await service.linkUnlinkedReports()) >= RECOVERY_BATCH, {
       periodMs: config.recoverySweepMs,

@@ -54,23 +54,36 @@ describe('intake metrics at /metrics', () => {
       { what: 'an empty outbox', timeoutMs: 10_000, intervalMs: 100 },
     );
     // An event written beside its document but not announced to the relay, as a crash between
-    // the write and the announcement leaves it: only the next sweep would publish it.
+    // the write and the announcement leaves it (with the mark its writer wrote first), and held
+    // by another relay that has stalled: the sweeps see it and cannot publish it.
     const createdAt = new Date(Date.now() - 90_000);
-    await mongoClient
-      .db(t.dbName)
-      .collection<{ _id: string; outbox: Record<string, unknown> }>('incidents')
-      .insertOne({
-        _id: 'metrics-probe',
-        outbox: {
-          'probe-1': {
-            id: 'probe-1',
-            seq: 1,
-            subject: 'incident.metrics-probe',
-            data: new Binary(Buffer.from('probe')),
-            createdAt,
-          },
+    const db = mongoClient.db(t.dbName);
+    await db
+      .collection<{ _id: string; at: Date }>('incidents_pending_outbox')
+      .insertOne({ _id: 'metrics-probe', at: createdAt });
+    const incidents = db.collection<{
+      _id: string;
+      outbox: Record<string, unknown>;
+      outboxClaimBy?: string;
+      outboxClaimUntil?: Date;
+    }>('incidents');
+    await incidents.insertOne({
+      _id: 'metrics-probe',
+      outbox: {
+        'probe-1': {
+          id: 'probe-1',
+          seq: 1,
+          subject: 'incident.metrics-probe',
+          data: new Binary(Buffer.from('probe')),
+          createdAt,
         },
-      });
+      },
+      outboxClaimBy: 'a-stalled-relay',
+      outboxClaimUntil: new Date(Date.now() + 60_000),
+    });
+    // The gauges show what the relay's sweeps saw, with no read of their own: sweep now rather
+    // than wait for the period.
+    expect(await t.intake.relay.sweep()).toBe(0);
     await waitFor(
       async () => {
         const scrape = await scrapeMetrics(t.intake.metricsPort);
@@ -78,6 +91,10 @@ describe('intake metrics at /metrics', () => {
         expect(scrape.value('beacon_outbox_oldest_pending_age_seconds', source)).toBeGreaterThanOrEqual(90);
       },
       { what: 'the backlog at /metrics', timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await incidents.updateOne(
+      { _id: 'metrics-probe' },
+      { $unset: { outboxClaimBy: '', outboxClaimUntil: '' } },
     );
     expect(await t.intake.relay.sweep()).toBe(1);
     await waitFor(

@@ -8,6 +8,7 @@ import {
   eventsStream,
   JetStreamPublisher,
   Metrics,
+  marksFor,
   OutboxRelay,
   startGrpcServer,
   startMetricsServer,
@@ -87,8 +88,13 @@ export async function startNotify(
   const deadLetters = new MongoDeadLetterStore(db);
   await Promise.all([agencies.init(), deliveries.init(), deadLetters.init()]);
   const incidents = new MongoIncidentFactsStore(db);
+  // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
+  // rather than the whole collection.
+  const outboxMarks = marksFor(db, ['acknowledgements'], 'outbox');
+  await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
     sources: { acknowledgements: db.collection('acknowledgements') } as never,
+    marks: outboxMarks,
     js,
     subjectRoot: events.root,
     logger,
@@ -166,9 +172,7 @@ export async function startNotify(
   const service = new NotifyService({
     agencies,
     incidents,
-    acknowledgements: new MongoAcknowledgementStore(db, randomUUID, (id) =>
-      relay.notify('acknowledgements', id),
-    ),
+    acknowledgements: new MongoAcknowledgementStore(db, randomUUID, relay.announcer('acknowledgements')),
     deliveries,
     clock,
     onChange: async () => {

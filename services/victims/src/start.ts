@@ -7,6 +7,7 @@ import {
   ensureStreams,
   eventsStream,
   Metrics,
+  marksFor,
   OutboxRelay,
   startGrpcServer,
   startMetricsServer,
@@ -61,8 +62,13 @@ export async function startVictims(
   await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
 
   const db = mongo.db(config.mongo.db);
+  // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
+  // rather than the whole collection.
+  const outboxMarks = marksFor(db, ['cases'], 'outbox');
+  await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
     sources: { cases: db.collection('cases') } as never,
+    marks: outboxMarks,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,
     logger,

@@ -9,7 +9,7 @@ describe('outbox announcements', () => {
     const announced: string[] = [];
     const claim = { outboxClaimBy: 'relay', outboxClaimUntil: new Date(0) };
     const a = new OutboxAnnouncements(
-      { claimForWrite: () => claim, announce: (id) => announced.push(id) },
+      { mark: async () => {}, claimForWrite: () => claim, announce: (id) => announced.push(id) },
       { quietMs: 1_000, maxHoldMs: 5_000 },
     );
     a.now('single');

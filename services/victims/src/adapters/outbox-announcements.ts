@@ -20,7 +20,7 @@ export class OutboxAnnouncements {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly relay: Pick<OutboxAnnouncer, 'claimForWrite' | 'announce'>,
+    private readonly relay: Pick<OutboxAnnouncer, 'mark' | 'claimForWrite' | 'announce'>,
     private readonly options: {
       readonly quietMs: number;
       readonly maxHoldMs: number;
@@ -37,6 +37,11 @@ export class OutboxAnnouncements {
    */
   claimForWrite(bulk = false): Claim {
     return this.relay.claimForWrite(bulk ? this.options.bulkLeaseMs : undefined);
+  }
+
+  /** Write-ahead: before the write that gives the documents events (see `PendingMarks`). */
+  mark(ids: string | readonly string[]): Promise<void> {
+    return this.relay.mark(ids);
   }
 
   now(id: string): void {

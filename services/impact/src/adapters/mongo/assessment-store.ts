@@ -4,11 +4,18 @@ import {
   isDuplicateKeyError,
   outboxEntry,
   outboxTrace,
+  type OutboxAnnouncer,
   type OutboxFields,
 } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
 import type { Assessment, AssessmentStore, IncidentFacts, Page } from '../../app/ports.js';
 import { assessmentToProto } from '../proto-mapping.js';
+
+/** No relay (tests of the store alone): nothing to mark or tell. */
+const NO_RELAY: Pick<OutboxAnnouncer, 'mark' | 'announce'> = {
+  mark: async () => {},
+  announce: () => {},
+};
 
 /** Incident events remembered per assessment, to recognise a re-delivery. */
 const HANDLED_EVENTS_KEPT = 64;
@@ -30,8 +37,11 @@ export class MongoAssessmentStore implements AssessmentStore {
   constructor(
     db: Db,
     private readonly ids: () => string,
-    /** Told the id of every document given an event, so the relay can publish it at once. */
-    private readonly onOutbox: (id: string) => void = () => {},
+    /**
+     * The relay: it marks every document before the write that gives it an event (see
+     * `PendingMarks`), and is told its id afterwards, so it publishes the event at once.
+     */
+    private readonly outbox: Pick<OutboxAnnouncer, 'mark' | 'announce'> = NO_RELAY,
   ) {
     this.collection = db.collection<AssessmentDoc>('assessments');
   }
@@ -93,6 +103,7 @@ export class MongoAssessmentStore implements AssessmentStore {
         },
         outboxTrace().trace,
       );
+      await this.outbox.mark(candidate.id);
       try {
         if (!existing) {
           await this.collection.insertOne({
@@ -116,7 +127,7 @@ export class MongoAssessmentStore implements AssessmentStore {
         if (isDuplicateKeyError(error) && attempt < 5) continue;
         throw error;
       }
-      this.onOutbox(candidate.id);
+      this.outbox.announce(candidate.id);
       return { assessment, changed: true };
     }
   }

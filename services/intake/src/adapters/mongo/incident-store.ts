@@ -1,5 +1,11 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { ensureIndexes, GroupCommit, type OutboxAnnouncer } from '@beacon/platform';
+import {
+  ensureIndexes,
+  GroupCommit,
+  PendingSweep,
+  type OutboxAnnouncer,
+  type PendingMarks,
+} from '@beacon/platform';
 import type { IncidentScope } from '../../domain/access.js';
 import type { Incident } from '../../domain/incident.js';
 import type { Change } from '../../domain/rules.js';
@@ -44,10 +50,21 @@ export function scopeFilter(scope: IncidentScope): Filter<IncidentDoc> | undefin
   }
 }
 
+/** Marks of the incidents with pending work of each kind (see `PendingMarks`). */
+export interface IncidentMarks {
+  /** Audit records stored with their change, not yet in the log (`auditPending`). */
+  readonly audits: PendingMarks;
+  /** Merged incidents the survivor may not have taken in yet (`mergePending`). */
+  readonly merges: PendingMarks;
+}
+
+type AuditsDoc = Pick<IncidentDoc, '_id' | 'auditPending'>;
+
 export class MongoIncidentStore implements IncidentStore {
   readonly collection: Collection<IncidentDoc>;
   readonly #writes: GroupCommit<IncidentDoc>;
   readonly #db: Db;
+  readonly #audits: PendingSweep<AuditsDoc> | undefined;
 
   constructor(
     db: Db,
@@ -57,10 +74,32 @@ export class MongoIncidentStore implements IncidentStore {
      * the document's id afterwards, so it publishes them at once without a write of its own.
      */
     private readonly relay?: OutboxAnnouncer,
+    /** Without marks, every recovery sweep reads the whole collection (as releases before). */
+    private readonly marks?: IncidentMarks,
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
     this.#db = db;
     this.#writes = new GroupCommit(this.collection);
+    this.#audits =
+      marks &&
+      new PendingSweep<AuditsDoc>(marks.audits, {
+        read: (_id) => this.collection.findOne<AuditsDoc>({ _id }, { projection: { auditPending: 1 } }),
+        pending: (doc) => Object.keys(doc.auditPending ?? {}).length > 0,
+        scan: (_before, limit) => this.#scanAudits(limit),
+      });
+  }
+
+  /**
+   * Write-ahead (see `PendingMarks`): the marks of the pending work `change` and `audit` give the
+   * incident, stored before the write that gives it.
+   */
+  async #mark(change: Change, events: number, audit: PendingAudit | undefined): Promise<void> {
+    const id = change.incident.id;
+    await Promise.all([
+      events > 0 ? this.relay?.mark(id) : undefined,
+      audit ? this.marks?.audits.mark(id) : undefined,
+      change.incident.mergePending ? this.marks?.merges.mark(id) : undefined,
+    ]);
   }
 
   /**
@@ -69,6 +108,7 @@ export class MongoIncidentStore implements IncidentStore {
    * rest, so there they would only slow every write and are left out.
    */
   async init(): Promise<{ secondaryIndexes: boolean }> {
+    await Promise.all([this.marks?.audits.init(), this.marks?.merges.init()]);
     await ensureIndexes(this.collection, [{ key: { openedAt: -1, _id: -1 }, name: 'newest' }]);
     const info = await this.#db.command({ buildInfo: 1 }).catch(() => ({}));
     if ('ferretdbVersion' in info) return { secondaryIndexes: false };
@@ -96,6 +136,7 @@ export class MongoIncidentStore implements IncidentStore {
     const outbox = Object.fromEntries(
       Object.entries(set).map(([path, entry]) => [path.slice('outbox.'.length), entry]),
     );
+    await this.#mark(change, count, audit);
     const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
     const inserted = await this.#writes.insertOne({
       _id: change.incident.id,
@@ -117,6 +158,7 @@ export class MongoIncidentStore implements IncidentStore {
       change.incident.updatedAt,
       change.incident.version * 100,
     );
+    await this.#mark(change, count, audit);
     const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
     const result = await this.collection.updateOne(
       { _id: change.incident.id, version: expectedVersion },
@@ -137,12 +179,12 @@ export class MongoIncidentStore implements IncidentStore {
     await this.#writes.updateById(incidentId, { $unset: { [`auditPending.${key}`]: '' } });
   }
 
-  /** Reads every incident with pending records on FerretDB (no index serves the filter). */
+  /**
+   * From the marks, and their incidents by `_id`; a full read at start-up and then rarely (see
+   * `PendingSweep`), or at every call without marks.
+   */
   async pendingAudits(before: Date, limit: number) {
-    const docs = await this.collection
-      .find({ auditPending: { $exists: true, $ne: {} } }, { projection: { auditPending: 1 } })
-      .limit(limit)
-      .toArray();
+    const docs = this.#audits ? await this.#audits.find(before, limit) : await this.#scanAudits(limit);
     return docs
       .flatMap((doc) =>
         Object.entries(doc.auditPending ?? {}).map(([key, record]) => ({
@@ -153,6 +195,14 @@ export class MongoIncidentStore implements IncidentStore {
       .filter(({ audit }) => audit.record.at < before)
       .sort((a, b) => a.audit.record.at.getTime() - b.audit.record.at.getTime())
       .slice(0, limit);
+  }
+
+  /** Reads every incident with pending records on FerretDB (no index serves the filter). */
+  #scanAudits(limit: number): Promise<AuditsDoc[]> {
+    return this.collection
+      .find<AuditsDoc>({ auditPending: { $exists: true, $ne: {} } }, { projection: { auditPending: 1 } })
+      .limit(limit)
+      .toArray();
   }
 
   /**

@@ -40,6 +40,8 @@ export class MongoRelationStore implements RelationStore {
     const outbox = Object.fromEntries(
       Object.entries(set).map(([path, entry]) => [path.slice('outbox.'.length), entry]),
     );
+    // Write-ahead (see `PendingMarks`): a stored event always has its mark.
+    await this.relay?.mark(relation.id);
     const claim = this.relay?.claimForWrite();
     const inserted = await this.#writes.insertOne({
       _id: relation.id,

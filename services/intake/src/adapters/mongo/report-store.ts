@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { ensureIndexes, GroupCommit } from '@beacon/platform';
+import { ensureIndexes, GroupCommit, PendingSweep, type PendingMarks } from '@beacon/platform';
 import type { Report } from '../../domain/incident.js';
 import type { AuditRecord, ReportPlan, ReportStore } from '../../app/ports.js';
 import { reportFromDoc, reportToDoc, type ReportDoc } from './documents.js';
@@ -7,17 +7,35 @@ import { reportFromDoc, reportToDoc, type ReportDoc } from './documents.js';
 export class MongoReportStore implements ReportStore {
   readonly collection: Collection<ReportDoc>;
   readonly #writes: GroupCommit<ReportDoc>;
+  readonly #unlinked: PendingSweep<ReportDoc> | undefined;
 
-  constructor(db: Db) {
+  /**
+   * `links`: marks of the reports stored and not yet linked (see `PendingMarks`); without them,
+   * every recovery sweep reads the whole collection (as releases before).
+   */
+  constructor(
+    db: Db,
+    private readonly links?: PendingMarks,
+  ) {
     this.collection = db.collection<ReportDoc>('reports');
     this.#writes = new GroupCommit(this.collection);
+    this.#unlinked =
+      links &&
+      new PendingSweep(links, {
+        read: (_id) => this.collection.findOne({ _id }),
+        pending: (doc) => !doc.linked,
+        scan: (before, limit) => this.#scan(before, limit),
+      });
   }
 
   async init(): Promise<void> {
+    await this.links?.init();
     await ensureIndexes(this.collection, [{ key: { linked: 1, submittedAt: 1 }, name: 'unlinked' }]);
   }
 
   async insert(report: Report, plan: ReportPlan, audit: AuditRecord): Promise<'inserted' | 'exists'> {
+    // Write-ahead: a stored report that is not yet linked always has its mark.
+    await this.links?.mark(report.id);
     return (await this.#writes.insertOne(reportToDoc(report, plan, audit))) ? 'inserted' : 'exists';
   }
 
@@ -37,12 +55,21 @@ export class MongoReportStore implements ReportStore {
     await this.#writes.updateById(id, { $set: { linked: true }, $unset: { audit: '' } });
   }
 
+  /** From the marks, and their reports by `_id`; a full read at start-up and then rarely. */
   async unlinked(before: Date, limit: number) {
-    const docs = await this.collection
+    const docs = this.#unlinked ? await this.#unlinked.find(before, limit) : await this.#scan(before, limit);
+    return docs
+      .filter((doc) => !doc.linked && doc.submittedAt < before)
+      .sort((a, b) => a.submittedAt.getTime() - b.submittedAt.getTime())
+      .map(reportFromDoc);
+  }
+
+  /** Served by the `unlinked` index on MongoDB; a whole-collection read on FerretDB. */
+  #scan(before: Date, limit: number): Promise<ReportDoc[]> {
+    return this.collection
       .find({ linked: false, submittedAt: { $lt: before } })
       .sort({ submittedAt: 1 })
       .limit(limit)
       .toArray();
-    return docs.map(reportFromDoc);
   }
 }

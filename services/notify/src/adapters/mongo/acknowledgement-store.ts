@@ -4,10 +4,17 @@ import {
   isDuplicateKeyError,
   outboxEntry,
   outboxTrace,
+  type OutboxAnnouncer,
   type OutboxFields,
 } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import type { Acknowledgement, AcknowledgementStore } from '../../app/ports.js';
+
+/** No relay (tests of the store alone): nothing to mark or tell. */
+const NO_RELAY: Pick<OutboxAnnouncer, 'mark' | 'announce'> = {
+  mark: async () => {},
+  announce: () => {},
+};
 
 export type AcknowledgementDoc = Omit<Acknowledgement, 'tlp'> &
   OutboxFields & {
@@ -25,7 +32,11 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
   constructor(
     db: Db,
     private readonly ids: () => string,
-    private readonly onOutbox: (id: string) => void = () => {},
+    /**
+     * The relay: it marks the document before the write that gives it its event (see
+     * `PendingMarks`), and is told its id afterwards, so it publishes the event at once.
+     */
+    private readonly outbox: Pick<OutboxAnnouncer, 'mark' | 'announce'> = NO_RELAY,
   ) {
     this.collection = db.collection<AcknowledgementDoc>('acknowledgements');
   }
@@ -51,6 +62,7 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
       }).finish(),
     });
     const { tlp: _tlp, ...fields } = ack;
+    await this.outbox.mark(_id);
     try {
       await this.collection.insertOne({
         _id,
@@ -73,7 +85,7 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
       const existing = await this.collection.findOne({ _id }, { projection: { at: 1 } });
       return { first: false, acknowledgedAt: existing?.at ?? ack.at };
     }
-    this.onOutbox(_id);
+    this.outbox.announce(_id);
     return { first: true, acknowledgedAt: ack.at };
   }
 }

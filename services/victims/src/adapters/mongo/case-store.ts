@@ -84,7 +84,10 @@ export class MongoCaseStore implements CaseStore {
     db: Db,
     private readonly ids: () => string,
     /** Told of every document given events, so the relay can publish them soon. */
-    private readonly announcements?: Pick<OutboxAnnouncements, 'claimForWrite' | 'now' | 'afterBulk'>,
+    private readonly announcements?: Pick<
+      OutboxAnnouncements,
+      'mark' | 'claimForWrite' | 'now' | 'afterBulk'
+    >,
   ) {
     this.collection = db.collection<CaseDoc>('cases');
     this.membership = new IncidentMembership(db);
@@ -167,6 +170,8 @@ export class MongoCaseStore implements CaseStore {
     // Before the cases, so that a stored case is always found under its incidents (see
     // `IncidentMembership`): a failure in between leaves an id without a case, which readers skip.
     await this.membership.add(cases.map(({ stored }) => stored.state));
+    // Write-ahead (see `PendingMarks`): a stored event always has its mark.
+    await this.announcements?.mark(docs.filter((d) => d.outboxClaimBy).map((d) => d._id));
     const existing = new Set<string>();
     try {
       // Absent optional fields (no e-mail, no idempotency key) are left out rather than stored
@@ -197,6 +202,7 @@ export class MongoCaseStore implements CaseStore {
     for (const [id, entry] of Object.entries(this.#outbox(next.state, events, expectedVersion))) {
       set[`outbox.${id}`] = entry;
     }
+    if (events.length > 0) await this.announcements?.mark(next.state.id);
     const claim = events.length > 0 ? this.announcements?.claimForWrite() : undefined;
     if (claim) Object.assign(set, claim);
     const result = await this.collection.updateOne(
