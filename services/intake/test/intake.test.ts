@@ -769,6 +769,11 @@ describe('crash recovery', () => {
     const t = await startTestIntake(infra, names, { RECOVERY_SWEEP_SECONDS: '1' });
     onTestFinished(() => t.stop());
     const db = mongoClient.db(t.dbName);
+    // With the mark its writer stores ahead of the report: the sweep's first run (the full
+    // read) may come before this insert, and every later run reads only marks.
+    await db
+      .collection<{ _id: string; at: Date }>('reports_pending_link')
+      .insertOne({ _id: 'rep_swept', at: new Date(Date.now() - 60_000) });
     await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne(
       orphanReport('rep_swept', 'inc_swept', {
         observables: [{ type: 'domain', value: 'swept.example' }],
