@@ -5,11 +5,14 @@
  * seeded with the raw driver, then entered in the index as a first start does). It also times a
  * version-checked update (`{_id, version}`, as every incident and case change makes), current
  * and stale, against one by `_id` alone, on the same collection; with
- * `BEACON_FERRETDB_CAS_REWRITE=off` the launcher relays it to FerretDB as sent (a scan). Run with
+ * `BEACON_FERRETDB_CAS_REWRITE=off` the launcher relays it to FerretDB as sent (a scan). And the
+ * reads of one outbox relay sweep with 20 documents pending: through their pending marks (the
+ * marks, then each document by `_id`) against the full read of the collection. Run with
  * `pnpm bench growth`; prints a table and writes JSON to results/.
  */
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+import { marksFor } from '@beacon/platform';
 import { MongoCaseStore } from '@beacon/victims';
 import { startDedicated } from '@beacon/testkit/infra';
 import { publish, type Check, type Row } from './report.js';
@@ -73,6 +76,57 @@ try {
   }
   const seedSeconds = (performance.now() - seedStart) / 1000;
   console.log(`seeded ${CASES} cases over ${INCIDENTS} incidents in ${seedSeconds.toFixed(1)} s`);
+
+  // An outbox sweep's reads with 20 documents pending (a crash left them unannounced), marked
+  // as writers mark them: the full read of the collection (every sweep before, now hourly)
+  // against the marks and those documents by `_id`.
+  const PENDING = 20;
+  const marks = marksFor(db, ['cases'], 'outbox')['cases']!;
+  await marks.init();
+  const pendingIds = Array.from({ length: PENDING }, (_, k) => {
+    const n = Math.floor((k * CASES) / PENDING);
+    return `vc_${n.toString(16).padStart(32, '0')}`;
+  });
+  await marks.mark(pendingIds);
+  for (const _id of pendingIds) await cases.updateOne({ _id }, { $set: { 'outbox.e1': 'pending' } });
+  const projection = { outbox: 1, outboxClaimBy: 1, outboxClaimUntil: 1 };
+  let fullFound = 0;
+  const fullSweep = await timed(RUNS, async () => {
+    fullFound = (
+      await cases
+        .find({ outbox: { $ne: {} } }, { projection })
+        .limit(200)
+        .toArray()
+    ).length;
+  });
+  let marksFound = 0;
+  const marksSweep = await timed(RUNS, async () => {
+    const due = await marks.due(new Date(), 200);
+    const docs = await Promise.all(due.map((m) => cases.findOne({ _id: m.id }, { projection })));
+    marksFound = docs.filter((d) => d && Object.keys(d['outbox'] as object).length > 0).length;
+  });
+  rows.push(
+    {
+      name: `outbox sweep reads, full read (before; now hourly), ${CASES} docs, ${PENDING} pending`,
+      opsPerSecond: 1000 / fullSweep.p50,
+      p50Ms: fullSweep.p50,
+      p99Ms: fullSweep.max,
+      note: 'max as p99',
+    },
+    {
+      name: `outbox sweep reads, pending marks + by _id (after), ${CASES} docs, ${PENDING} pending`,
+      opsPerSecond: 1000 / marksSweep.p50,
+      p50Ms: marksSweep.p50,
+      p99Ms: marksSweep.max,
+      note: 'max as p99',
+    },
+  );
+  checks.push({
+    target: 'outbox sweep: marks find every pending document, at least 10x cheaper than the full read',
+    measured: `${(fullSweep.p50 / marksSweep.p50).toFixed(0)}x; found ${marksFound} (full ${fullFound}) of ${PENDING}`,
+    pass: marksFound === PENDING && fullFound === PENDING && fullSweep.p50 >= 10 * marksSweep.p50,
+  });
+  for (const _id of pendingIds) await cases.updateOne({ _id }, { $set: { outbox: {} } });
 
   const caseStore = new MongoCaseStore(db, () => crypto.randomUUID());
   const backfillStart = performance.now();
