@@ -49,14 +49,14 @@ function random(seed: number): () => number {
   };
 }
 
-export function reportBody(ip: string): Record<string, unknown> {
+export function reportBody(ip: string, jurisdiction = 'FR'): Record<string, unknown> {
   return {
     title: `Phishing wave against a regional bank (${ip})`,
     description: 'Credential-harvesting pages imitating online banking; SMS lures.',
     tlp: 'TLP_GREEN',
     classification: { rsitClass: 'fraud', rsitType: 'phishing' },
     sectors: ['financial-services'],
-    jurisdictions: ['FR'],
+    jurisdictions: [jurisdiction],
     observables: [{ type: 'ipv4', value: ip }],
     awareAt: new Date(Date.now() - 600_000).toISOString(),
   };
@@ -169,21 +169,33 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   return { samples, opened, errors, startedMs, endedMs: performance.now(), storedAtEnd: stored };
 }
 
+/** Records when `agencyId` was first seen for `incidentId`. */
+function firstSeen(seen: Map<string, Map<string, number>>, incidentId: string, agencyId: string): void {
+  let agencies = seen.get(incidentId);
+  if (!agencies) seen.set(incidentId, (agencies = new Map<string, number>()));
+  if (!agencies.has(agencyId)) agencies.set(agencyId, performance.now());
+}
+
 /**
  * What the agencies and intake's events show: when each incident's `opened` event reached the
  * watched agency's feed, when each response started (incident in triage) and left triage
- * (active), and the agencies' acknowledgements of the engagements they were asked for.
+ * (active), when intake assigned each agency to it and when its engagement request reached
+ * each agency's feed, and the agencies' acknowledgements of the engagements they were asked for.
  */
 export class Observer {
   readonly feed = new Map<string, number>();
   readonly triageStarted = new Map<string, number>();
   readonly triaged = new Map<string, number>();
+  /** By incident, then agency: when intake announced the agency assigned (first time). */
+  readonly assigned = new Map<string, Map<string, number>>();
+  /** By incident, then agency: when the engagement request arrived in the agency's feed. */
+  readonly notified = new Map<string, Map<string, number>>();
   readonly acks: Sample[] = [];
   readonly ackErrors = { count: 0, first: '' };
   acknowledging = true;
   readonly #streams: ClientReadableStream<notifyV1.StreamFeedResponse>[] = [];
   readonly #client: notifyV1.NotifyServiceClient;
-  readonly #tap: Subscription;
+  readonly #taps: Subscription[];
   readonly #pending = new Set<Promise<void>>();
 
   constructor(
@@ -200,7 +212,7 @@ export class Observer {
   ) {
     this.#client = new notifyV1.NotifyServiceClient(options.grpc, credentials.createInsecure());
     for (const [i, agency] of options.agencies.entries()) this.#watch(agency, i === 0);
-    this.#tap = options.nc.subscribe(`${options.subjectRoot}.incident.status-changed`, {
+    const statusTap = options.nc.subscribe(`${options.subjectRoot}.incident.status-changed`, {
       callback: (error, message) => {
         if (error) return;
         const envelope = eventsV1.Envelope.decode(message.data);
@@ -213,6 +225,15 @@ export class Observer {
           this.triaged.set(id, performance.now());
       },
     });
+    const assignedTap = options.nc.subscribe(`${options.subjectRoot}.incident.agency-assigned`, {
+      callback: (error, message) => {
+        if (error) return;
+        const envelope = eventsV1.Envelope.decode(message.data);
+        const assigned = intakeV1.AgencyAssigned.decode(envelope.data);
+        firstSeen(this.assigned, assigned.incident?.id ?? envelope.incidentId, assigned.agencyId);
+      },
+    });
+    this.#taps = [statusTap, assignedTap];
   }
 
   #watch(agency: { id: string; token: string }, timed: boolean): void {
@@ -228,8 +249,10 @@ export class Observer {
       if (timed && event.type.includes('incident.opened') && !this.feed.has(event.incidentId)) {
         this.feed.set(event.incidentId, performance.now());
       }
-      if (this.acknowledging && event.type.includes('engagement-requested'))
-        this.#acknowledge(agency, event.incidentId);
+      if (event.type.includes('engagement-requested')) {
+        firstSeen(this.notified, event.incidentId, agency.id);
+        if (this.acknowledging) this.#acknowledge(agency, event.incidentId);
+      }
     });
     stream.on('error', (error: Error) => {
       if (!/CANCELLED/.test(error.message)) console.error(`feed of ${agency.id}: ${error.message}`);
@@ -267,7 +290,7 @@ export class Observer {
 
   close(): void {
     for (const stream of this.#streams) stream.cancel();
-    this.#tap.unsubscribe();
+    for (const tap of this.#taps) tap.unsubscribe();
     this.#client.close();
   }
 }
