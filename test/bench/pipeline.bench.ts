@@ -15,11 +15,16 @@
  *   PIPELINE_DRAIN_MS after the clients stop for what is still in flight.
  * Baseline in the same run, last: the same reports to intake and the gateway alone (no other
  * service, no worker), on a database of their own.
+ * With PIPELINE_STORM=1 or PIPELINE_STORM_SCALE (e.g. 0.05), the storm (pipeline-storm.ts)
+ * follows the phases, before the baseline; PIPELINE_STORM_ONLY=1 runs the storm alone, on the
+ * empty store (no phase, no baseline).
  *
  * `pnpm bench pipeline`. Settings (environment): BENCH_DURATION_MS per phase (default 60000),
  * BENCH_CONCURRENCY clients (8), PIPELINE_STORED sizes to grow to, comma-separated (2000; e.g.
  * 10000,100000), PIPELINE_DRAIN_MS (120000), PIPELINE_BUCKET incidents per table row (250),
- * PIPELINE_JOIN_SHARE (0.2), PIPELINE_VICTIM_SHARE (0.05).
+ * PIPELINE_JOIN_SHARE (0.2), PIPELINE_VICTIM_SHARE (0.05); for the storm PIPELINE_STORM_CONCURRENCY
+ * (32), PIPELINE_STORM_DRAIN_MS (1800000), PIPELINE_STORM_VICTIM_BATCH rows per import call
+ * (500) and PIPELINE_STORM_VICTIM_WINDOW calls in flight (2).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -42,6 +47,7 @@ import { processCpuSeconds, storeCommands, type CommandCounts } from './measure.
 import { bucketByStored, lagSummary, summarise, type Sample } from './phases.js';
 import { drive, Observer, post, type DriveResult } from './pipeline-load.js';
 import { seedCopies } from './pipeline-seed.js';
+import { storm } from './pipeline-storm.js';
 import { publish, type Check, type Row } from './report.js';
 import { startBenchStack } from './services.js';
 
@@ -59,9 +65,32 @@ const JOIN_SHARE = number('PIPELINE_JOIN_SHARE', 0.2);
 const VICTIM_SHARE = number('PIPELINE_VICTIM_SHARE', 0.05);
 const SIZES = (process.env['PIPELINE_STORED'] ?? '2000').split(',').filter(Boolean).map(Number);
 const DATABASES = ['beacon_intake', 'beacon_notify', 'beacon_victims', 'beacon_impact'];
-const settings =
-  `${CLIENTS} clients, ${DURATION_MS / 1000} s per phase, drain ≤ ${DRAIN_MS / 1000} s, ` +
-  `${Math.round(100 * JOIN_SHARE)} % joins, ${Math.round(100 * VICTIM_SHARE)} % victim cases, stored sizes 0,${SIZES.join(',')}`;
+const STORM_SCALE = process.env['PIPELINE_STORM_SCALE']
+  ? number('PIPELINE_STORM_SCALE', 1)
+  : process.env['PIPELINE_STORM'] === '1' || process.env['PIPELINE_STORM_ONLY'] === '1'
+    ? 1
+    : 0;
+const STORM_ONLY = process.env['PIPELINE_STORM_ONLY'] === '1';
+const STORM = {
+  clients: number('PIPELINE_STORM_CONCURRENCY', 32),
+  drainMs: number('PIPELINE_STORM_DRAIN_MS', 1_800_000),
+  victimBatch: number('PIPELINE_STORM_VICTIM_BATCH', 500),
+  victimWindow: number('PIPELINE_STORM_VICTIM_WINDOW', 2),
+};
+const settings = [
+  ...(STORM_ONLY
+    ? []
+    : [
+        `${CLIENTS} clients, ${DURATION_MS / 1000} s per phase, drain ≤ ${DRAIN_MS / 1000} s, ` +
+          `${Math.round(100 * JOIN_SHARE)} % joins, ${Math.round(100 * VICTIM_SHARE)} % victim cases, stored sizes 0,${SIZES.join(',')}`,
+      ]),
+  ...(STORM_SCALE > 0
+    ? [
+        `storm at scale ${STORM_SCALE}${STORM_ONLY ? ' alone' : ' after the phases'}: ${STORM.clients} clients, ` +
+          `drain ≤ ${STORM.drainMs / 1000} s, victims ${STORM.victimBatch} a call, ${STORM.victimWindow} in flight`,
+      ]
+    : []),
+].join('; ');
 console.error(`pipeline bench: ${settings}`);
 
 // The services run from their built output, as `make up` runs them.
@@ -290,163 +319,187 @@ try {
     roles: ['coordinator'],
     clearance: 'RED',
   });
-  // The agencies a French phishing wave engages (CSIRT, police, victim support), and one it
-  // does not; each subscribed to everything it may receive.
-  const agencies = [
-    ['cert-fr', 'AGENCY_KIND_CSIRT', ['FR']],
-    ['police-fr', 'AGENCY_KIND_LAW_ENFORCEMENT', ['FR']],
-    ['aide-fr', 'AGENCY_KIND_VICTIM_SUPPORT', ['FR']],
-    ['cert-de', 'AGENCY_KIND_CSIRT', ['DE']],
-  ] as const;
-  for (const [id, kind, jurisdictions] of agencies) {
-    await post(httpUrl, '/v1/agencies', coordinator, {
-      agency: {
-        id,
-        name: id,
-        kind,
-        jurisdictions,
-        sectors: ['financial-services', 'energy'],
-        clearance: 'TLP_AMBER',
-        contacts: [
-          { role: 'duty-officer', name: 'Duty officer', email: `duty@${id}.example` },
-          { role: 'deputy', name: 'Deputy', email: `deputy@${id}.example` },
-        ],
-      },
-    });
-    await post(httpUrl, '/v1/subscriptions', coordinator, { subscription: { id: 'default', agencyId: id } });
-  }
-  const tokens = {
-    reporters: await Promise.all(
-      Array.from({ length: CLIENTS }, (_, i) => mint(`bench-reporter-${i}`, ['agency_analyst'], 'cert-fr')),
-    ),
-    officer: await mint('bench-officer', ['victim_officer'], 'aide-victimes-fr'),
-  };
-  let stored = 0;
-  const observer = new Observer({
-    grpc: `127.0.0.1:${ports.gatewayGrpc}`,
-    http: httpUrl,
-    nc,
-    subjectRoot: 'beacon.evt',
-    agencies: await Promise.all(
-      agencies.map(async ([id]) => ({ id, token: await mint(`${id}-analyst`, ['agency_analyst'], id) })),
-    ),
-    stored: () => stored,
-  });
-
   const phases: PhaseResult[] = [];
-  const first = await phase('0 stored', observer, apps, 0, 1, tokens);
-  phases.push(first);
-  stored = first.drive.storedAtEnd;
-  const templates = [...first.drive.opened.keys()].filter((id) => observer.triaged.has(id)).slice(0, 50);
-  let copies = 0;
-  for (const [i, size] of SIZES.entries()) {
-    const count = size - stored;
-    if (count > 0) {
-      const seeded = await seedCopies(mongo, DATABASES, templates, count, copies);
-      copies += count;
-      stored += count;
-      rows.push({
-        name: `seed to ${size.toLocaleString('en')} stored`,
-        opsPerSecond: count / seeded.seconds,
-        note:
-          `${count} copies of ${templates.length} incidents of the first phase in ${seeded.seconds.toFixed(1)} s; ` +
-          `the first template brings: ${Object.entries(seeded.perIncident)
-            .map(([k, n]) => `${k} ${n}`)
-            .join(', ')}`,
+  let stored = 0;
+  let regularObserver: Observer | undefined;
+  if (!STORM_ONLY) {
+    // The agencies a French phishing wave engages (CSIRT, police, victim support), and one it
+    // does not; each subscribed to everything it may receive.
+    const agencies = [
+      ['cert-fr', 'AGENCY_KIND_CSIRT', ['FR']],
+      ['police-fr', 'AGENCY_KIND_LAW_ENFORCEMENT', ['FR']],
+      ['aide-fr', 'AGENCY_KIND_VICTIM_SUPPORT', ['FR']],
+      ['cert-de', 'AGENCY_KIND_CSIRT', ['DE']],
+    ] as const;
+    for (const [id, kind, jurisdictions] of agencies) {
+      await post(httpUrl, '/v1/agencies', coordinator, {
+        agency: {
+          id,
+          name: id,
+          kind,
+          jurisdictions,
+          sectors: ['financial-services', 'energy'],
+          clearance: 'TLP_AMBER',
+          contacts: [
+            { role: 'duty-officer', name: 'Duty officer', email: `duty@${id}.example` },
+            { role: 'deputy', name: 'Deputy', email: `deputy@${id}.example` },
+          ],
+        },
+      });
+      await post(httpUrl, '/v1/subscriptions', coordinator, {
+        subscription: { id: 'default', agencyId: id },
       });
     }
-    const grown = await phase(`${size.toLocaleString('en')} stored`, observer, apps, stored, i + 2, tokens);
-    phases.push(grown);
-    stored = grown.drive.storedAtEnd;
-  }
-  observer.close();
-  await stopApps();
-
-  // Baseline: intake and the gateway alone, on a database of their own, once the store is idle.
-  const storePid = servers()['store'];
-  if (storePid) {
-    await waitFor(
-      async () => {
-        const before = processCpuSeconds(storePid);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        if (processCpuSeconds(storePid) - before > 0.2) throw new Error('store still busy');
-      },
-      { what: 'the store idle', timeoutMs: 120_000, intervalMs: 0 },
-    ).catch(() => console.error('the store did not go idle within 2 minutes; baseline measured anyway'));
-  }
-  const baselinePorts = await freePorts();
-  const alone = await startLocalApps(dir, stack.endpoints, natsAuth, {
-    ports: baselinePorts,
-    apps: [] as LocalApp[],
-    env: { INTAKE_DB: 'bench_baseline_intake' },
-  });
-  apps = alone.processes;
-  const baselineTokens = {
-    reporters: await Promise.all(
-      Array.from({ length: CLIENTS }, (_, i) =>
-        alone.issuer.mint({
-          subject: `bench-reporter-${i}`,
-          roles: ['agency_analyst'],
-          agencyId: 'cert-fr',
-          clearance: 'AMBER',
-        }),
+    const tokens = {
+      reporters: await Promise.all(
+        Array.from({ length: CLIENTS }, (_, i) => mint(`bench-reporter-${i}`, ['agency_analyst'], 'cert-fr')),
       ),
-    ),
-    officer: '',
-  };
-  const baseline = await drive({
-    http: `http://127.0.0.1:${baselinePorts.gatewayHttp}`,
-    reporterTokens: baselineTokens.reporters,
-    officerToken: baselineTokens.officer,
-    durationMs: DURATION_MS,
-    joinShare: JOIN_SHARE,
-    victimShare: 0,
-    storedAtStart: 0,
-    runTag: 200,
-  });
-  const baselineRate = submissionRows(
-    'baseline: intake and gateway alone',
-    baseline,
-    'no other service, no worker',
-  );
+      officer: await mint('bench-officer', ['victim_officer'], 'aide-victimes-fr'),
+    };
+    const observer = new Observer({
+      grpc: `127.0.0.1:${ports.gatewayGrpc}`,
+      http: httpUrl,
+      nc,
+      subjectRoot: 'beacon.evt',
+      agencies: await Promise.all(
+        agencies.map(async ([id]) => ({ id, token: await mint(`${id}-analyst`, ['agency_analyst'], id) })),
+      ),
+      stored: () => stored,
+    });
+    regularObserver = observer;
+
+    const first = await phase('0 stored', observer, apps, 0, 1, tokens);
+    phases.push(first);
+    stored = first.drive.storedAtEnd;
+    const templates = [...first.drive.opened.keys()].filter((id) => observer.triaged.has(id)).slice(0, 50);
+    let copies = 0;
+    for (const [i, size] of SIZES.entries()) {
+      const count = size - stored;
+      if (count > 0) {
+        const seeded = await seedCopies(mongo, DATABASES, templates, count, copies);
+        copies += count;
+        stored += count;
+        rows.push({
+          name: `seed to ${size.toLocaleString('en')} stored`,
+          opsPerSecond: count / seeded.seconds,
+          note:
+            `${count} copies of ${templates.length} incidents of the first phase in ${seeded.seconds.toFixed(1)} s; ` +
+            `the first template brings: ${Object.entries(seeded.perIncident)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ')}`,
+        });
+      }
+      const grown = await phase(`${size.toLocaleString('en')} stored`, observer, apps, stored, i + 2, tokens);
+      phases.push(grown);
+      stored = grown.drive.storedAtEnd;
+    }
+  }
+  if (STORM_SCALE > 0) {
+    const result = await storm({
+      http: httpUrl,
+      grpc: `127.0.0.1:${ports.gatewayGrpc}`,
+      nc,
+      subjectRoot: 'beacon.evt',
+      mint,
+      coordinatorToken: coordinator,
+      scale: STORM_SCALE,
+      ...STORM,
+      storedAtStart: stored,
+      cpu: () => cpu(apps),
+    });
+    rows.push(...result.rows);
+    checks.push(...result.checks);
+  }
+  regularObserver?.close();
   await stopApps();
 
-  const at0 = phases[0]!.reportsPerSecond;
-  const last = phases.at(-1)!;
-  const share = (a: number, b: number) =>
-    `${a.toFixed(1)}/s vs ${b.toFixed(1)}/s = ${((100 * a) / b).toFixed(0)} %`;
-  checks.push(
-    {
-      target: `reports/s at ${last.name} ≥ 80 % of at 0 stored`,
-      measured: share(last.reportsPerSecond, at0),
-      pass: last.reportsPerSecond >= 0.8 * at0,
-    },
-    {
-      target: `reports/s at ${last.name} ≥ 50 % of submission alone`,
-      measured: share(last.reportsPerSecond, baselineRate),
-      pass: last.reportsPerSecond >= 0.5 * baselineRate,
-    },
-  );
-  for (const p of phases) {
-    const reports = summarise([...p.drive.samples.open, ...p.drive.samples.join]);
-    const { feed, triaged } = p;
+  if (!STORM_ONLY) {
+    // Baseline: intake and the gateway alone, on a database of their own, once the store is idle.
+    const storePid = servers()['store'];
+    if (storePid) {
+      await waitFor(
+        async () => {
+          const before = processCpuSeconds(storePid);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          if (processCpuSeconds(storePid) - before > 0.2) throw new Error('store still busy');
+        },
+        { what: 'the store idle', timeoutMs: 120_000, intervalMs: 0 },
+      ).catch(() => console.error('the store did not go idle within 2 minutes; baseline measured anyway'));
+    }
+    const baselinePorts = await freePorts();
+    const alone = await startLocalApps(dir, stack.endpoints, natsAuth, {
+      ports: baselinePorts,
+      apps: [] as LocalApp[],
+      env: { INTAKE_DB: 'bench_baseline_intake' },
+    });
+    apps = alone.processes;
+    const baselineTokens = {
+      reporters: await Promise.all(
+        Array.from({ length: CLIENTS }, (_, i) =>
+          alone.issuer.mint({
+            subject: `bench-reporter-${i}`,
+            roles: ['agency_analyst'],
+            agencyId: 'cert-fr',
+            clearance: 'AMBER',
+          }),
+        ),
+      ),
+      officer: '',
+    };
+    const baseline = await drive({
+      http: `http://127.0.0.1:${baselinePorts.gatewayHttp}`,
+      reporterTokens: baselineTokens.reporters,
+      officerToken: baselineTokens.officer,
+      durationMs: DURATION_MS,
+      joinShare: JOIN_SHARE,
+      victimShare: 0,
+      storedAtStart: 0,
+      runTag: 200,
+    });
+    const baselineRate = submissionRows(
+      'baseline: intake and gateway alone',
+      baseline,
+      'no other service, no worker',
+    );
+    await stopApps();
+
+    const at0 = phases[0]!.reportsPerSecond;
+    const last = phases.at(-1)!;
+    const share = (a: number, b: number) =>
+      `${a.toFixed(1)}/s vs ${b.toFixed(1)}/s = ${((100 * a) / b).toFixed(0)} %`;
     checks.push(
       {
-        target: `${p.name}: submission p99 < 250 ms`,
-        measured: `${reports.p99Ms.toFixed(0)} ms`,
-        pass: reports.p99Ms < 250,
+        target: `reports/s at ${last.name} ≥ 80 % of at 0 stored`,
+        measured: share(last.reportsPerSecond, at0),
+        pass: last.reportsPerSecond >= 0.8 * at0,
       },
       {
-        target: `${p.name}: acknowledged → agency feed p99 < 1 s`,
-        measured: `${feed.p99Ms.toFixed(0)} ms (${feed.missing} missing)`,
-        pass: feed.p99Ms < 1_000 && feed.missing === 0,
-      },
-      {
-        target: `${p.name}: acknowledged → triaged response p99 < 5 s`,
-        measured: `${triaged.p99Ms.toFixed(0)} ms (${triaged.missing} missing)`,
-        pass: triaged.p99Ms < 5_000 && triaged.missing === 0,
+        target: `reports/s at ${last.name} ≥ 50 % of submission alone`,
+        measured: share(last.reportsPerSecond, baselineRate),
+        pass: last.reportsPerSecond >= 0.5 * baselineRate,
       },
     );
+    for (const p of phases) {
+      const reports = summarise([...p.drive.samples.open, ...p.drive.samples.join]);
+      const { feed, triaged } = p;
+      checks.push(
+        {
+          target: `${p.name}: submission p99 < 250 ms`,
+          measured: `${reports.p99Ms.toFixed(0)} ms`,
+          pass: reports.p99Ms < 250,
+        },
+        {
+          target: `${p.name}: acknowledged → agency feed p99 < 1 s`,
+          measured: `${feed.p99Ms.toFixed(0)} ms (${feed.missing} missing)`,
+          pass: feed.p99Ms < 1_000 && feed.missing === 0,
+        },
+        {
+          target: `${p.name}: acknowledged → triaged response p99 < 5 s`,
+          measured: `${triaged.p99Ms.toFixed(0)} ms (${triaged.missing} missing)`,
+          pass: triaged.p99Ms < 5_000 && triaged.missing === 0,
+        },
+      );
+    }
   }
   rows.push({ name: 'settings', opsPerSecond: Number.NaN, note: settings });
   publish('pipeline', rows, checks, fileURLToPath(new URL('./results', import.meta.url)));
