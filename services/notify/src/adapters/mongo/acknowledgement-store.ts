@@ -10,10 +10,15 @@ import {
 import { notifyV1 } from '@beacon/proto';
 import type { Acknowledgement, AcknowledgementStore } from '../../app/ports.js';
 
-/** No relay (tests of the store alone): nothing to mark or tell. */
-const NO_RELAY: Pick<OutboxAnnouncer, 'mark' | 'announce'> = {
+/** No relay (tests of the store alone): nothing to mark, claim or tell. */
+const NO_RELAY: Relay = {
   mark: async () => {},
-  announce: () => {},
+  claimForWrite: () => undefined,
+  announceCreated: () => {},
+};
+
+type Relay = Pick<OutboxAnnouncer, 'mark' | 'announceCreated'> & {
+  claimForWrite(): ReturnType<OutboxAnnouncer['claimForWrite']> | undefined;
 };
 
 export type AcknowledgementDoc = Omit<Acknowledgement, 'tlp'> &
@@ -34,9 +39,11 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
     private readonly ids: () => string,
     /**
      * The relay: it marks the document before the write that gives it its event (see
-     * `PendingMarks`), and is told its id afterwards, so it publishes the event at once.
+     * `PendingMarks`); the insert carries its claim, and it is handed the event as written, so
+     * it publishes it at once with no read and no claim of its own (a claim by `_id` with an
+     * `$or`, which FerretDB answers by reading every acknowledgement).
      */
-    private readonly outbox: Pick<OutboxAnnouncer, 'mark' | 'announce'> = NO_RELAY,
+    private readonly outbox: Relay = NO_RELAY,
   ) {
     this.collection = db.collection<AcknowledgementDoc>('acknowledgements');
   }
@@ -63,29 +70,21 @@ export class MongoAcknowledgementStore implements AcknowledgementStore {
     });
     const { tlp: _tlp, ...fields } = ack;
     await this.outbox.mark(_id);
+    const outbox = {
+      [event.id]: outboxEntry(
+        { id: event.id, seq: 1, subject: event.subject, data: event.data, createdAt: ack.at },
+        outboxTrace().trace,
+      ),
+    };
+    const claim = this.outbox.claimForWrite();
     try {
-      await this.collection.insertOne({
-        _id,
-        ...fields,
-        outbox: {
-          [event.id]: outboxEntry(
-            {
-              id: event.id,
-              seq: 1,
-              subject: event.subject,
-              data: event.data,
-              createdAt: ack.at,
-            },
-            outboxTrace().trace,
-          ),
-        },
-      });
+      await this.collection.insertOne({ _id, ...fields, outbox, ...claim });
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const existing = await this.collection.findOne({ _id }, { projection: { at: 1 } });
       return { first: false, acknowledgedAt: existing?.at ?? ack.at };
     }
-    this.outbox.announce(_id);
+    if (claim) this.outbox.announceCreated(_id, { outbox, ...claim });
     return { first: true, acknowledgedAt: ack.at };
   }
 }
