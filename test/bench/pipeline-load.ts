@@ -4,6 +4,7 @@
  * agencies that read their feeds (gRPC StreamFeed) and acknowledge the engagements they are
  * asked for (REST). Beside them, a tap on intake's events marks when each response left triage.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { credentials, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { eventsV1, intakeV1, notifyV1 } from '@beacon/proto';
@@ -25,6 +26,12 @@ export interface DriveOptions {
   readonly storedAtStart: number;
   /** Distinct from every other drive's, so no report repeats another's indicator. */
   readonly runTag: number;
+  /**
+   * Calls per second offered by all the callers together, each call at its slot whether or not
+   * the ones before were answered (a caller still waiting makes its next call late, and the
+   * drive reports the rate it reached); absent: closed loop, each call as soon as the last.
+   */
+  readonly ratePerSecond?: number;
 }
 
 export interface DriveResult {
@@ -98,7 +105,7 @@ export async function post(
 
 /**
  * `reporterTokens.length` callers, each issuing its next call as soon as its last one is
- * answered, for `durationMs`: a report with an indicator never seen (opens an incident), one
+ * answered (or at its slot, at `ratePerSecond`), for `durationMs`: a report with an indicator never seen (opens an incident), one
  * naming an indicator of an incident opened in this drive (joins it), or a victim case on such
  * an incident.
  */
@@ -118,10 +125,20 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
   let sequence = 0;
   const startedMs = performance.now();
   const until = startedMs + options.durationMs;
+  let slot = 0;
+  /** Waits for the next call's slot at the offered rate; false once the drive is over. */
+  const paced = async () => {
+    if (!options.ratePerSecond) return performance.now() < until;
+    const at = startedMs + (slot++ * 1000) / options.ratePerSecond;
+    if (at >= until) return false;
+    const wait = at - performance.now();
+    if (wait > 0) await delay(wait);
+    return true;
+  };
   await Promise.all(
     options.reporterTokens.map(async (token, client) => {
       const next = random(options.runTag * 7919 + client + 1);
-      while (performance.now() < until) {
+      while (await paced()) {
         const roll = next();
         const target =
           recent.length > 0 ? recent[Math.floor(next() * Math.min(recent.length, 200))] : undefined;

@@ -59,6 +59,8 @@ const number = (name: string, fallback: number) => {
 };
 const DURATION_MS = number('BENCH_DURATION_MS', 60_000);
 const CLIENTS = number('BENCH_CONCURRENCY', 8);
+/** Reports per second offered in the phases (open loop); 0: closed loop, as fast as answered. */
+const RATE = number('PIPELINE_RATE', 0);
 const DRAIN_MS = number('PIPELINE_DRAIN_MS', 120_000);
 const BUCKET = number('PIPELINE_BUCKET', 250);
 const JOIN_SHARE = number('PIPELINE_JOIN_SHARE', 0.2);
@@ -81,7 +83,7 @@ const settings = [
   ...(STORM_ONLY
     ? []
     : [
-        `${CLIENTS} clients, ${DURATION_MS / 1000} s per phase, drain ≤ ${DRAIN_MS / 1000} s, ` +
+        `${CLIENTS} clients${RATE > 0 ? ` offering ${RATE} reports/s` : ''}, ${DURATION_MS / 1000} s per phase, drain ≤ ${DRAIN_MS / 1000} s, ` +
           `${Math.round(100 * JOIN_SHARE)} % joins, ${Math.round(100 * VICTIM_SHARE)} % victim cases, stored sizes 0,${SIZES.join(',')}`,
       ]),
   ...(STORM_SCALE > 0
@@ -218,6 +220,7 @@ async function phase(
     victimShare: VICTIM_SHARE,
     storedAtStart,
     runTag,
+    ...(RATE > 0 ? { ratePerSecond: RATE } : {}),
   });
   // What the submissions set in motion, until it is done or the drain time is up.
   const drainStarted = performance.now();
