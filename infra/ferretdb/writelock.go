@@ -49,6 +49,19 @@ var writeCommands = map[string]bool{
 // error instead of relayed, so a client learns to send fewer rather than stalling the store.
 const maxUpdateStatements = 50
 
+// lockWrite takes a database's write lock for a write. With stats, the time it waited is counted
+// under "lock-wait <db>": what one-write-at-a-time costs the writers of that database, beside
+// the commands' own times.
+func lockWrite(l *sync.Mutex, db string, stats *commandStats) {
+	if stats == nil {
+		l.Lock()
+		return
+	}
+	start := time.Now()
+	l.Lock()
+	stats.add("lock-wait "+db, time.Since(start))
+}
+
 // namespaceLocks hands out one mutex per database.
 type namespaceLocks struct {
 	mu    sync.Mutex
@@ -284,7 +297,7 @@ func relay(client net.Conn, backend string, locks *namespaceLocks, casRewrite bo
 			}
 			if ns := writeNamespace(m); ns != "" {
 				l := locks.get(ns)
-				l.Lock()
+				lockWrite(l, ns, stats)
 				mu.Lock()
 				held[m.requestID()] = l
 				mu.Unlock()

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/binary"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 )
@@ -117,4 +119,33 @@ func TestErrorReply(t *testing.T) {
 	if doc.Ok != 0 || doc.Code != 2 || doc.CodeName != "BadValue" || !strings.Contains(doc.Errmsg, "too many") {
 		t.Fatalf("reply %+v", doc)
 	}
+}
+
+func TestLockWriteCountsTheWait(t *testing.T) {
+	var l sync.Mutex
+	stats := &commandStats{}
+	// Uncontended: counted, with next to no wait.
+	lockWrite(&l, "beacon_intake", stats)
+	l.Unlock()
+	// Behind a write that holds the lock for 50 ms.
+	held := make(chan struct{})
+	go func() {
+		l.Lock()
+		close(held)
+		time.Sleep(50 * time.Millisecond)
+		l.Unlock()
+	}()
+	<-held
+	lockWrite(&l, "beacon_intake", stats)
+	l.Unlock()
+	got := stats.stats["lock-wait beacon_intake"]
+	if got == nil || got.Count != 2 {
+		t.Fatalf("lock waits counted: %+v, want 2", got)
+	}
+	if got.Millis < 40 {
+		t.Fatalf("waited %.1f ms in all, want at least the 50 ms the other write held the lock", got.Millis)
+	}
+	// Without stats the lock is simply taken.
+	lockWrite(&l, "beacon_intake", nil)
+	l.Unlock()
 }
