@@ -172,6 +172,7 @@ export {
   FullSweeps,
   marksFor,
   PendingMarks,
+  pendingMarksDb,
   pendingMarksName,
   PendingSweep,
   type PendingMark,

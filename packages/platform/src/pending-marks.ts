@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, MongoClient } from 'mongodb';
 import { GroupCommit } from './group-commit.js';
 import { duplicatePositions, ensureIndexes } from './mongo.js';
 import { sweepDelay } from './periodic.js';
@@ -31,6 +31,18 @@ export interface PendingMarksOptions {
   readonly reuseMs?: number;
   /** The clock marks are stamped and compared with; the system's unless given. */
   readonly now?: () => Date;
+}
+
+/**
+ * Where a service keeps its marks: a database of their own beside the service's, named
+ * `<database>_marks`. On FerretDB a database is one SQLite file that takes one write at a time
+ * (the launcher's lock), and the pipeline bench measured the service's writes queueing for it
+ * (intake: 370 ms of waiting per incident at 0 stored, 1.1 s at 2,000, the marks' upserts and
+ * their removals among the writes waited for); in their own file, marks queue only each other.
+ * On MongoDB it is one more database, nothing else.
+ */
+export function pendingMarksDb(client: MongoClient, database: string): Db {
+  return client.db(`${database}_marks`);
 }
 
 /** The marks collection beside `source` for one kind of pending work. */

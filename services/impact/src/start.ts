@@ -9,6 +9,7 @@ import {
   grpcChannelCredentials,
   Metrics,
   marksFor,
+  pendingMarksDb,
   OutboxRelay,
   serviceTokens,
   startGrpcServer,
@@ -60,7 +61,7 @@ export async function startImpact(
   const db = mongo.db(config.mongo.db);
   // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
   // rather than the whole collection.
-  const outboxMarks = marksFor(db, ['assessments'], 'outbox');
+  const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['assessments'], 'outbox');
   await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
     sources: { assessments: db.collection('assessments') } as never,

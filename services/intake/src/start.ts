@@ -7,6 +7,7 @@ import {
   ensureStreams,
   eventsStream,
   marksFor,
+  pendingMarksDb,
   Metrics,
   OutboxRelay,
   PendingMarks,
@@ -67,9 +68,10 @@ export async function startIntake(
   // Marks of the documents with pending work (see `PendingMarks`): the sweeps below read them
   // rather than whole collections. The recovery marks use the service's clock, as the sweeps'
   // grace (`olderThanMs`) does.
-  const outboxMarks = marksFor(db, ['incidents', 'relations'], 'outbox');
+  const marksDb = pendingMarksDb(mongo, config.mongo.db);
+  const outboxMarks = marksFor(marksDb, ['incidents', 'relations'], 'outbox');
   const marksOf = (source: string, kind: string) =>
-    new PendingMarks(db.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
+    new PendingMarks(marksDb.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
   const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
   const reportMarks = marksOf('reports', 'link');
   const relay = new OutboxRelay({

@@ -1,7 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, onTestFinished } from 'vitest';
-import { fieldViolations } from '@beacon/platform';
+import { fieldViolations, pendingMarksDb } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import { test as base, waitFor } from '@beacon/testkit';
 import { openRequest, publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
@@ -769,9 +769,10 @@ describe('crash recovery', () => {
     const t = await startTestIntake(infra, names, { RECOVERY_SWEEP_SECONDS: '1' });
     onTestFinished(() => t.stop());
     const db = mongoClient.db(t.dbName);
+    const marksDb = pendingMarksDb(mongoClient, t.dbName);
     // With the mark its writer stores ahead of the report: the sweep's first run (the full
     // read) may come before this insert, and every later run reads only marks.
-    await db
+    await marksDb
       .collection<{ _id: string; at: Date }>('reports_pending_link')
       .insertOne({ _id: 'rep_swept', at: new Date(Date.now() - 60_000) });
     await db.collection<Record<string, unknown> & { _id: string }>('reports').insertOne(

@@ -1,6 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Binary } from 'mongodb';
 import { describe, expect } from 'vitest';
+import { pendingMarksDb } from '@beacon/platform';
 import { scrapeMetrics, test as base, waitFor } from '@beacon/testkit';
 import { openRequest, rpc, startTestIntake, type TestIntake } from './harness.js';
 
@@ -58,7 +59,8 @@ describe('intake metrics at /metrics', () => {
     // by another relay that has stalled: the sweeps see it and cannot publish it.
     const createdAt = new Date(Date.now() - 90_000);
     const db = mongoClient.db(t.dbName);
-    await db
+    const marksDb = pendingMarksDb(mongoClient, t.dbName);
+    await marksDb
       .collection<{ _id: string; at: Date }>('incidents_pending_outbox')
       .insertOne({ _id: 'metrics-probe', at: createdAt });
     const incidents = db.collection<{

@@ -1,5 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
+import { pendingMarksDb } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
 import { openRequest, report, rpc, startTestIntake, type TestIntake } from './harness.js';
@@ -62,7 +63,9 @@ describe('intake recovery sweeps finish what their marks point to', () => {
       at: new Date(Date.now() - 60_000),
     };
     // As an earlier release left it: no mark (the one its opening wrote is removed).
-    await db.collection<Raw>('incidents_pending_audit').deleteOne({ _id: other!.id });
+    await pendingMarksDb(mongoClient, t.dbName)
+      .collection<Raw>('incidents_pending_audit')
+      .deleteOne({ _id: other!.id });
     await db
       .collection<Raw>('incidents')
       .updateOne({ _id: other!.id }, { $set: { 'auditPending.old': unmarked } });
@@ -143,7 +146,7 @@ describe('intake recovery sweeps finish what their marks point to', () => {
       },
       $inc: { version: 1 },
     });
-    await db
+    await pendingMarksDb(mongoClient, t.dbName)
       .collection<{ _id: string; at: Date }>('incidents_pending_merge')
       .insertOne({ _id: merged!.id, at: new Date(Date.now() - 60_000) });
     await incidents.updateOne({ _id: merged!.id }, halfDone(survivor!.id));

@@ -9,6 +9,7 @@ import {
   JetStreamPublisher,
   Metrics,
   marksFor,
+  pendingMarksDb,
   OutboxRelay,
   startGrpcServer,
   startMetricsServer,
@@ -90,7 +91,7 @@ export async function startNotify(
   const incidents = new MongoIncidentFactsStore(db);
   // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
   // rather than the whole collection.
-  const outboxMarks = marksFor(db, ['acknowledgements'], 'outbox');
+  const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['acknowledgements'], 'outbox');
   await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
     sources: { acknowledgements: db.collection('acknowledgements') } as never,

@@ -8,6 +8,7 @@ import {
   eventsStream,
   Metrics,
   marksFor,
+  pendingMarksDb,
   OutboxRelay,
   startGrpcServer,
   startMetricsServer,
@@ -64,7 +65,7 @@ export async function startVictims(
   const db = mongo.db(config.mongo.db);
   // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
   // rather than the whole collection.
-  const outboxMarks = marksFor(db, ['cases'], 'outbox');
+  const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['cases'], 'outbox');
   await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
     sources: { cases: db.collection('cases') } as never,
