@@ -48,6 +48,7 @@ import { bucketByStored, lagSummary, summarise, type Sample } from './phases.js'
 import { drive, Observer, post, type DriveResult } from './pipeline-load.js';
 import { seedCopies } from './pipeline-seed.js';
 import { storm } from './pipeline-storm.js';
+import { profileIncidents, profileLines } from './pipeline-profile.js';
 import { publish, type Check, type Row } from './report.js';
 import { startBenchStack } from './services.js';
 
@@ -289,6 +290,17 @@ async function phase(
   });
   const mix = commandMix(commandsBefore, commandsAfter, opened);
   if (mix) console.log(`\nStore commands per incident opened, ${name} (count, ms):\n${mix}`);
+  const profile = await profileIncidents(stack.endpoints.temporalAddress, stack.endpoints.temporalNamespace, [
+    ...result.opened.keys(),
+  ]).catch((error: unknown) => {
+    console.error(`no Temporal profile: ${String(error)}`);
+    return undefined;
+  });
+  if (profile) {
+    console.log(
+      `\nTemporal per incident, ${name} (${profile.incidents} incidents' workflows and histories):\n${profileLines(profile)}`,
+    );
+  }
   return { name, drive: result, reportsPerSecond: rate, feed, triaged };
 }
 
