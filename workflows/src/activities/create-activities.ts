@@ -6,6 +6,7 @@ import { encodeEnvelope, tlpFromProto } from '@beacon/platform';
 import { type commonV1, type impactV1, intakeV1, notifyV1, responseV1 } from '@beacon/proto';
 import type { TokenSource } from '@beacon/platform';
 import { grpcCall, grpcCode } from '../adapters/grpc-call.js';
+import { atOrPast } from '../domain/lifecycle.js';
 import { severityOriginsFromProto } from '../adapters/severity-proto.js';
 import { AGENCY_KINDS, type AgencyKind, type AgencyProfile } from '../domain/engagement.js';
 import { FailureType } from '../domain/failures.js';
@@ -86,15 +87,6 @@ const LIFECYCLE: Record<intakeV1.IncidentStatus, IncidentLifecycle | undefined> 
 const TO_PROTO_STATUS = Object.fromEntries(
   Object.entries(LIFECYCLE).flatMap(([k, v]) => (v ? [[v, Number(k) as intakeV1.IncidentStatus]] : [])),
 ) as Record<IncidentLifecycle, intakeV1.IncidentStatus>;
-/** Forward order of the lifecycle: the response never moves an incident back. */
-const ORDER: readonly IncidentLifecycle[] = [
-  'reported',
-  'triage',
-  'active',
-  'contained',
-  'resolved',
-  'closed',
-];
 
 const KIND: Record<notifyV1.AgencyKind, AgencyKind | undefined> = {
   [notifyV1.AgencyKind.AGENCY_KIND_UNSPECIFIED]: undefined,
@@ -217,7 +209,7 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
     for (let attempt = 0; ; attempt++) {
       const incident = snapshotFromProto(await getIncident(incidentId));
       // There already, or further along (a coordinator moved it): nothing to do.
-      if (ORDER.indexOf(incident.status) >= ORDER.indexOf(to)) return incident;
+      if (atOrPast(incident.status, to)) return incident;
       try {
         const moved = await grpcCall<intakeV1.TransitionIncidentResponse>(
           deps.token,

@@ -18,6 +18,7 @@ import type {
 } from '../../src/activities/types.js';
 import type { AgencyProfile } from '../../src/domain/engagement.js';
 import { FailureType } from '../../src/domain/failures.js';
+import { atOrPast } from '../../src/domain/lifecycle.js';
 import type { NumberedTimelineEntry } from '../../src/domain/timeline.js';
 
 export interface RecordedNotice extends EngagementNoticeRequest {
@@ -104,17 +105,9 @@ export class FakeServices {
     };
     // As intake's: a move to where the incident is, or behind it, is a no-op (a local activity
     // may run twice when its workflow task is retried).
-    const order: readonly IncidentLifecycle[] = [
-      'reported',
-      'triage',
-      'active',
-      'contained',
-      'resolved',
-      'closed',
-    ];
     const transition = async (id: string, to: IncidentLifecycle) => {
       await this.holdTransitions.get(to);
-      if (order.indexOf(incident(id).status) >= order.indexOf(to)) return incident(id);
+      if (atOrPast(incident(id).status, to)) return incident(id);
       this.transitions.push([id, to]);
       this.incidents.set(id, { ...incident(id), status: to });
       return incident(id);
