@@ -27,6 +27,18 @@ const COUNTED: Readonly<Record<string, string>> = {
   workflowPropertiesModifiedEventAttributes: 'visibility writes',
 };
 
+/** How many workflows of `type` are running now (Visibility's count, eventually consistent). */
+export async function runningWorkflows(address: string, namespace: string, type: string): Promise<number> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection, namespace });
+    const { count } = await client.workflow.count(`WorkflowType = '${type}' AND ExecutionStatus = 'Running'`);
+    return count;
+  } finally {
+    await connection.close();
+  }
+}
+
 /** The profile of up to `sample` of `incidentIds` (spread over the list). */
 export async function profileIncidents(
   address: string,

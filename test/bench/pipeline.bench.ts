@@ -48,7 +48,7 @@ import { bucketByStored, lagSummary, summarise, type Sample } from './phases.js'
 import { drive, Observer, post, type DriveResult } from './pipeline-load.js';
 import { seedCopies } from './pipeline-seed.js';
 import { storm } from './pipeline-storm.js';
-import { profileIncidents, profileLines } from './pipeline-profile.js';
+import { profileIncidents, profileLines, runningWorkflows } from './pipeline-profile.js';
 import { publish, type Check, type Row } from './report.js';
 import { startBenchStack } from './services.js';
 
@@ -223,15 +223,23 @@ async function phase(
     runTag,
     ...(RATE > 0 ? { ratePerSecond: RATE } : {}),
   });
-  // What the submissions set in motion, until it is done or the drain time is up.
+  // What the submissions set in motion, until it is done or the drain time is up: every
+  // response triaged and every engagement acknowledged (ended), so that the next phase does not
+  // inherit this one's acknowledgements.
   const drainStarted = performance.now();
   const done = () =>
     [...result.opened.keys()].every((id) => observer.triaged.has(id) && observer.feed.has(id));
   await waitFor(
     async () => {
       if (!done()) throw new Error('responses still in triage');
+      const engaging = await runningWorkflows(
+        stack.endpoints.temporalAddress,
+        stack.endpoints.temporalNamespace,
+        'agencyEngagement',
+      );
+      if (engaging > 0) throw new Error(`${engaging} engagements not acknowledged yet`);
     },
-    { what: 'every response triaged', timeoutMs: DRAIN_MS, intervalMs: 250 },
+    { what: 'every response triaged and engagement ended', timeoutMs: DRAIN_MS, intervalMs: 1_000 },
   ).catch(() => undefined);
   observer.acknowledging = false;
   await observer.settled();
