@@ -214,6 +214,7 @@ export class Observer {
   readonly #client: notifyV1.NotifyServiceClient;
   readonly #taps: Subscription[];
   readonly #pending = new Set<Promise<void>>();
+  #closed = false;
 
   constructor(
     private readonly options: {
@@ -253,16 +254,34 @@ export class Observer {
     this.#taps = [statusTap, assignedTap];
   }
 
-  #watch(agency: { id: string; token: string }, timed: boolean): void {
+  /**
+   * Reads the agency's feed from `from` on (0: new events only). A stream notify ends (its
+   * lifetime is capped) is opened again after the last event seen, as a client should.
+   */
+  #watch(agency: { id: string; token: string }, timed: boolean, from = '0'): void {
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${agency.token}`);
     const stream = this.#client.streamFeed(
-      { agencyId: agency.id, fromSequence: '0', heartbeatSeconds: 5 },
+      { agencyId: agency.id, fromSequence: from, heartbeatSeconds: 5 },
       metadata,
     );
+    let last = from === '0' ? undefined : BigInt(from) - 1n;
+    let reopened = false;
+    const reopen = () => {
+      if (this.#closed || reopened) return;
+      reopened = true;
+      this.#streams.splice(this.#streams.indexOf(stream), 1);
+      const next = last === undefined ? '0' : String(last + 1n);
+      // A moment's pause, so a stream refused at once is not asked for again in a tight loop.
+      setTimeout(() => {
+        if (!this.#closed) this.#watch(agency, timed, next);
+      }, 200);
+    };
+    stream.on('end', reopen);
     stream.on('data', (item: notifyV1.StreamFeedResponse) => {
       if (item.item?.$case !== 'event') return;
       const event = item.item.value;
+      last = BigInt(event.sequence);
       if (timed && event.type.includes('incident.opened') && !this.feed.has(event.incidentId)) {
         this.feed.set(event.incidentId, performance.now());
       }
@@ -272,7 +291,10 @@ export class Observer {
       }
     });
     stream.on('error', (error: Error) => {
-      if (!/CANCELLED/.test(error.message)) console.error(`feed of ${agency.id}: ${error.message}`);
+      if (/CANCELLED/.test(error.message)) return;
+      // The stream's lifetime ran out (or notify shed it): carry on after the last event seen.
+      if (/UNAVAILABLE/.test(error.message)) return reopen();
+      console.error(`feed of ${agency.id}: ${error.message}`);
     });
     this.#streams.push(stream);
   }
@@ -306,6 +328,7 @@ export class Observer {
   }
 
   close(): void {
+    this.#closed = true;
     for (const stream of this.#streams) stream.cancel();
     for (const tap of this.#taps) tap.unsubscribe();
     this.#client.close();
