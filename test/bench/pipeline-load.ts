@@ -294,7 +294,9 @@ export class Observer {
       if (/CANCELLED/.test(error.message)) return;
       // The stream's lifetime ran out (or notify shed it): carry on after the last event seen.
       if (/UNAVAILABLE/.test(error.message)) return reopen();
-      console.error(`feed of ${agency.id}: ${error.message}`);
+      // Said once per agency, and read on: an INTERNAL here is worth a look, not a lost phase.
+      console.error(`feed of ${agency.id}: ${error.message}; reading on from after ${last ?? 'the start'}`);
+      if (/INTERNAL/.test(error.message)) reopen();
     });
     this.#streams.push(stream);
   }
