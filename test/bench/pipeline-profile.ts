@@ -27,13 +27,35 @@ const COUNTED: Readonly<Record<string, string>> = {
   workflowPropertiesModifiedEventAttributes: 'visibility writes',
 };
 
-/** How many workflows of `type` are running now (Visibility's count, eventually consistent). */
-export async function runningWorkflows(address: string, namespace: string, type: string): Promise<number> {
+/**
+ * How many engagements of the responses started since `sinceMs` still wait for an
+ * acknowledgement: those inside a response, from the engagements memo each running response
+ * keeps in Visibility (what agencies' lists are read from), and those running as workflows of
+ * their own (responses from before `inline-engagements`).
+ */
+export async function waitingEngagements(
+  address: string,
+  namespace: string,
+  sinceMs: number,
+): Promise<number> {
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace });
-    const { count } = await client.workflow.count(`WorkflowType = '${type}' AND ExecutionStatus = 'Running'`);
-    return count;
+    const since = new Date(sinceMs).toISOString();
+    let waiting = (
+      await client.workflow.count(
+        `WorkflowType = 'agencyEngagement' AND ExecutionStatus = 'Running' AND StartTime >= '${since}'`,
+      )
+    ).count;
+    for await (const response of client.workflow.list({
+      query: `WorkflowType = 'incidentResponse' AND ExecutionStatus = 'Running' AND StartTime >= '${since}'`,
+    })) {
+      const memo = response.memo?.['engagements'] as { agencies?: { state: string }[] } | undefined;
+      waiting += (memo?.agencies ?? []).filter(
+        (a) => a.state === 'engaging' || a.state === 'notified',
+      ).length;
+    }
+    return waiting;
   } finally {
     await connection.close();
   }

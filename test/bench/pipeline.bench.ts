@@ -48,7 +48,7 @@ import { bucketByStored, lagSummary, summarise, type Sample } from './phases.js'
 import { drive, Observer, post, type DriveResult } from './pipeline-load.js';
 import { seedCopies } from './pipeline-seed.js';
 import { storm } from './pipeline-storm.js';
-import { profileIncidents, profileLines, runningWorkflows } from './pipeline-profile.js';
+import { profileIncidents, profileLines, waitingEngagements } from './pipeline-profile.js';
 import { publish, type Check, type Row } from './report.js';
 import { startBenchStack } from './services.js';
 
@@ -212,6 +212,7 @@ async function phase(
   const cpuBefore = cpu(processes);
   const commandsBefore = await storeCommands(storeDebug);
   const acksBefore = observer.acks.length;
+  const phaseStartedAtMs = Date.now();
   const result = await drive({
     http: httpUrl,
     reporterTokens: tokens.reporters,
@@ -232,10 +233,10 @@ async function phase(
   await waitFor(
     async () => {
       if (!done()) throw new Error('responses still in triage');
-      const engaging = await runningWorkflows(
+      const engaging = await waitingEngagements(
         stack.endpoints.temporalAddress,
         stack.endpoints.temporalNamespace,
-        'agencyEngagement',
+        phaseStartedAtMs,
       );
       if (engaging > 0) throw new Error(`${engaging} engagements not acknowledged yet`);
     },

@@ -9,6 +9,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleResponseWorkflows } from '../src/worker.js';
 import { ESCALATION_EVENTS_PATCH } from '../src/workflows/agency-engagement.js';
+import { INLINE_ENGAGEMENTS_PATCH } from '../src/workflows/engagement-runs.js';
 import { ENGAGEMENT_VISIBILITY_PATCH } from '../src/workflows/engagement-visibility.js';
 import { ESCALATE_REPORTS_PATCH } from '../src/workflows/escalation.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
@@ -18,6 +19,10 @@ import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
 interface SavedEvent {
   readonly workflowExecutionStartedEventAttributes?: { readonly workflowType?: { readonly name?: string } };
+  readonly activityTaskScheduledEventAttributes?: { readonly activityType?: { readonly name?: string } };
+  readonly startChildWorkflowExecutionInitiatedEventAttributes?: {
+    readonly workflowType?: { readonly name?: string };
+  };
   readonly markerRecordedEventAttributes?: {
     readonly markerName?: string;
     readonly details?: Record<string, { readonly payloads?: readonly { readonly data?: string }[] }>;
@@ -52,6 +57,16 @@ function localActivities(history: SavedHistory['history']): string[] {
             .activity_type,
         ]
       : [];
+  });
+}
+
+/** The types of the activities (not local) a history scheduled, and of the children it started. */
+function scheduled(history: SavedHistory['history']): string[] {
+  return history.events.flatMap((e) => {
+    const name =
+      e.activityTaskScheduledEventAttributes?.activityType?.name ??
+      e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name;
+    return name ? [name] : [];
   });
 }
 
@@ -178,17 +193,15 @@ describe('saved histories', () => {
   it('include lean responses, whose triage calls are local activities, and responses from before', () => {
     const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
     const lean = responses.filter((s) => patchesIn(s.history).includes(LEAN_TRIAGE_PATCH));
-    expect(new Set(lean.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v6']));
+    expect(new Set(lean.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v6', 'v7']));
     // Its first run reads the incident into triage with a local activity; a run it hands over to
     // carries the choice in its input, without the marker.
     expect(lean.every((s) => localActivities(s.history).includes('enterTriage'))).toBe(true);
     expect(
-      saved.filter((s) => s.file.startsWith('v6/') && s.workflowType === 'incidentResponse').length,
+      saved.filter((s) => /^v[67]\//.test(s.file) && s.workflowType === 'incidentResponse').length,
     ).toBeGreaterThan(lean.length);
     expect(
-      responses
-        .filter((s) => !s.file.startsWith('v6/'))
-        .every((s) => localActivities(s.history).length === 0),
+      responses.filter((s) => !/^v[67]\//.test(s.file)).every((s) => localActivities(s.history).length === 0),
     ).toBe(true);
     // Engagements a lean response started assign their agency with a local activity too.
     const engagements = saved.filter(
@@ -196,6 +209,30 @@ describe('saved histories', () => {
     );
     expect(engagements.length).toBeGreaterThan(0);
     expect(engagements.every((s) => localActivities(s.history).includes('engageAgency'))).toBe(true);
+  });
+
+  it('include responses running their engagements inside them, and responses with engagement children', () => {
+    const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
+    const inline = responses.filter((s) => patchesIn(s.history).includes(INLINE_ENGAGEMENTS_PATCH));
+    expect(new Set(inline.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v7']));
+    expect(saved.filter((s) => s.file.startsWith('v7/') && s.workflowType === 'agencyEngagement')).toEqual(
+      [],
+    );
+    // The response assigns and notifies each agency itself (activities, not local ones: see
+    // `startEngagement`), and starts no engagement workflow.
+    const chain = saved.find((s) => s.file === 'v7/unacknowledged/incident-inc_chain.json')!;
+    expect(scheduled(chain.history)).toEqual(expect.arrayContaining(['engageAgency', 'notifyEngagement']));
+    expect(localActivities(chain.history)).not.toContain('engageAgency');
+    expect(inline.every((s) => !scheduled(s.history).includes('agencyEngagement'))).toBe(true);
+    // The run a response hands over to carries its engagements on, without the marker.
+    const handedOver = saved.find((s) => s.file === 'v7/continue-as-new/incident-inc_long.json')!;
+    expect(patchesIn(handedOver.history)).not.toContain(INLINE_ENGAGEMENTS_PATCH);
+    expect(scheduled(handedOver.history)).toContain('notifyEngagement');
+    // Lean responses from before (v6) started engagement children.
+    const before = responses.filter(
+      (s) => s.file.startsWith('v6/') && patchesIn(s.history).includes(LEAN_TRIAGE_PATCH),
+    );
+    expect(before.some((s) => scheduled(s.history).includes('agencyEngagement'))).toBe(true);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {

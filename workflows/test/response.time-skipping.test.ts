@@ -7,16 +7,15 @@
 import { addMonthsUtc, scoreSeverity } from '@beacon/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResponseEvent } from '../src/activities/types.js';
-import { DEFAULT_POLICY } from '../src/domain/policy.js';
+import { ackTimeoutMs, DEFAULT_POLICY } from '../src/domain/policy.js';
 import {
-  acknowledgeSignal,
+  acknowledgedSignal,
   acknowledgeUpdate,
   addAgencyUpdate,
   agencyUnassignedSignal,
   caseUpdatedSignal,
   changeSeverityUpdate,
   clockWorkflowId,
-  engagementWorkflowId,
   escalateUpdate,
   fileReportUpdate,
   removeAgencyUpdate,
@@ -283,10 +282,7 @@ describe('agency engagement', () => {
     const outcome = await handle.result();
     expect(outcome.phase).toBe('closed');
     expect(outcome.agencies[0]).toMatchObject({ state: 'acknowledged', via: 'coordinator' });
-    await saveHistories(h.env, 'unacknowledged', [
-      responseWorkflowId(id),
-      engagementWorkflowId(id, 'cert-bayern'),
-    ]);
+    await saveHistories(h.env, 'unacknowledged', [responseWorkflowId(id)]);
   });
 });
 
@@ -374,16 +370,19 @@ describe('coordinators’ commands', () => {
     );
 
     // Past the four-hour wait both move to their deputies; then cert-bayern acknowledges
-    // through its feed (the consumer signals the engagement itself).
+    // through its feed (the consumer signals the response, which ends the engagement inside it).
     await h.env.sleep(4 * HOUR + 60_000);
     await eventually(
       () => h.fake.notices.filter((n) => n.incidentId === id).length === 4,
       'deputies notified',
     );
     const ackAt = await h.env.currentTimeMs();
-    await h.client.workflow
-      .getHandle(engagementWorkflowId(id, 'cert-bayern'))
-      .signal(acknowledgeSignal, { agencyId: 'cert-bayern', via: 'feed', note: 'on it', atMs: ackAt });
+    await handle.signal(acknowledgedSignal, {
+      agencyId: 'cert-bayern',
+      via: 'feed',
+      note: 'on it',
+      atMs: ackAt,
+    });
     let status = await statusWhen(
       handle,
       (s) => s.agencies.find((a) => a.agencyId === 'cert-bayern')?.state === 'acknowledged',
@@ -485,12 +484,7 @@ describe('coordinators’ commands', () => {
     expect(h.fake.notices.filter((n) => n.incidentId === id && n.agencyId === 'lka-bayern')).toHaveLength(
       lkaNotices,
     );
-    await saveHistories(h.env, 'commands', [
-      responseWorkflowId(id),
-      engagementWorkflowId(id, 'cert-bayern'),
-      engagementWorkflowId(id, 'lka-bayern'),
-      engagementWorkflowId(id, 'bsi'),
-    ]);
+    await saveHistories(h.env, 'commands', [responseWorkflowId(id)]);
   });
 });
 
@@ -555,7 +549,7 @@ describe('continue-as-new', () => {
     await c?.stop();
   });
 
-  it('hands a long response to a new run that keeps its state and its children’s signals', async () => {
+  it('hands a long response to a new run that keeps its state and its engagements', async () => {
     const id = 'inc_long';
     c.fake.agencies = [agencyProfile('cert-bayern', 'csirt'), agencyProfile('lka-bayern', 'law-enforcement')];
     c.fake.addIncident(
@@ -569,7 +563,9 @@ describe('continue-as-new', () => {
       (s) => s.agencies.length === 2 && s.agencies.every((a) => a.state === 'notified'),
       'both agencies notified',
     );
-    // Each escalation is an update, a signal to the engagement and its report back: history.
+    // An hour into lka-bayern's wait at its first contact, which the hand-over must keep.
+    await c.env.sleep(HOUR);
+    // Each escalation is an update, a notice and its report: history.
     let status = await handle.query(statusQuery);
     for (let rank = 1; status.runs === 1 && rank < 4; rank++) {
       await handle.executeUpdate(escalateUpdate, { args: [{ agencyId: 'cert-bayern' }] });
@@ -581,12 +577,31 @@ describe('continue-as-new', () => {
     }
     expect(status.runs).toBeGreaterThan(1);
     const { runId } = await handle.describe();
-    // The new run knows what the old one did, and the engagements reach it by workflow id.
+    // The new run knows what the old one did, and carries on the engagements it was running.
     expect(status.agencies.map((a) => [a.agencyId, a.state])).toEqual([
       ['cert-bayern', 'notified'],
       ['lka-bayern', 'notified'],
     ]);
-    await c.client.workflow.getHandle(engagementWorkflowId(id, 'lka-bayern')).signal(acknowledgeSignal, {
+    // lka-bayern waits on at its first contact, not paged again, for what remained of the wait.
+    const lka = status.agencies.find((a) => a.agencyId === 'lka-bayern')!;
+    expect(lka.noticesSent).toBe(1);
+    expect(c.fake.notices.filter((n) => n.incidentId === id && n.agencyId === 'lka-bayern')).toHaveLength(1);
+    const waitMs = ackTimeoutMs(DEFAULT_POLICY, status.ncissLevel);
+    const remainingMs = lka.notifiedAtMs! + waitMs - (await c.env.currentTimeMs());
+    expect(remainingMs).toBeLessThanOrEqual(waitMs - HOUR);
+    const timersMs = (await handle.fetchHistory()).events!.flatMap((e) => {
+      const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+      return timeout ? [Number(timeout.seconds) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6)] : [];
+    });
+    expect(timersMs.some((ms) => ms <= waitMs - HOUR && ms >= remainingMs - 60_000)).toBe(true);
+    // And it still answers a coordinator in the new run.
+    await handle.executeUpdate(escalateUpdate, { args: [{ agencyId: 'lka-bayern' }] });
+    status = await statusWhen(
+      handle,
+      (s) => s.agencies.find((a) => a.agencyId === 'lka-bayern')?.noticesSent === 2,
+      'lka-bayern escalated in the new run',
+    );
+    await handle.signal(acknowledgedSignal, {
       agencyId: 'lka-bayern',
       via: 'feed',
       note: '',

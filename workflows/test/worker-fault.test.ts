@@ -3,7 +3,7 @@
  * coordinator's escalation sent an engagement notice and before Temporal learnt the activity had
  * completed — and started again. The response carries on where it was: the notice activity is
  * retried under the same idempotency key, notify sends nothing twice, and the acknowledgements
- * and resolution that follow reach the workflows run by the new process.
+ * and resolution that follow reach the response run by the new process.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { describe, expect } from 'vitest';
 import { NCISS_BASELINE } from '@beacon/domain';
 import { eventsV1, notifyV1 } from '@beacon/proto';
 import { infraDir, ManagedProcess, repoRoot, test, waitFor } from '@beacon/testkit';
-import { engagementWorkflowId, responseWorkflowId, statusQuery } from '../src/index.js';
+import { responseWorkflowId, statusQuery } from '../src/index.js';
 import type { incidentResponse } from '../src/workflows/index.js';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
 
@@ -136,12 +136,18 @@ describe('the worker killed mid-response', () => {
         ['lka-bayern', 'notified', 'duty-officer'],
       ]);
       // The notice was attempted twice, and notify sent it once all the same.
-      const history = await temporal.workflow
-        .getHandle(engagementWorkflowId(incidentId, 'cert-bayern'))
-        .fetchHistory();
-      const attempts = (history.events ?? []).flatMap((e) =>
-        e.activityTaskStartedEventAttributes ? [Number(e.activityTaskStartedEventAttributes.attempt)] : [],
+      const events = (await response.fetchHistory()).events ?? [];
+      const notices = new Set(
+        events.flatMap((e) =>
+          e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyEngagement'
+            ? [String(e.eventId)]
+            : [],
+        ),
       );
+      const attempts = events.flatMap((e) => {
+        const started = e.activityTaskStartedEventAttributes;
+        return started && notices.has(String(started.scheduledEventId)) ? [Number(started.attempt)] : [];
+      });
       expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
       expect(await noticeCount(s, nats, 'cert-bayern')).toBe(2);
       expect(await noticeCount(s, nats, 'lka-bayern')).toBe(1);

@@ -22,11 +22,23 @@ export interface AcknowledgementSignallerOptions {
 
 /**
  * Turns notify's `notify.acknowledged` events (feed reply, gRPC, signed link) into a signal to
- * the agency's AgencyEngagement, which stops escalating and reports to its response. When that
- * engagement no longer runs (it gave up, or was never started) the response itself is
- * signalled; when neither exists the incident has no response and the event is dropped. Both
- * workflows keep the first acknowledgement only, so a redelivered event changes nothing.
+ * the incident's response, which records it and ends the agency's engagement (inside it, or its
+ * `agencyEngagement` child in responses from before `inline-engagements`). Only when the
+ * response no longer runs is an engagement of its own signalled, and when neither exists the
+ * event is dropped. Both keep the first acknowledgement only, so a redelivered event changes
+ * nothing.
  */
+/** Whether the signal reached its workflow (false: none runs under that id). */
+async function delivered(send: () => Promise<void>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
 export class AcknowledgementSignaller {
   readonly #consumer: DurableConsumer;
 
@@ -45,26 +57,22 @@ export class AcknowledgementSignaller {
           note: event.note,
           atMs: (event.acknowledgedAt ?? envelope.time ?? new Date()).getTime(),
         };
-        const { client } = options;
-        try {
-          await client.workflow
-            .getHandle(engagementWorkflowId(event.incidentId, event.agencyId))
-            .signal(acknowledgeSignal, ack);
+        const workflows = options.client.workflow;
+        if (
+          (await delivered(() =>
+            workflows.getHandle(responseWorkflowId(event.incidentId)).signal(acknowledgedSignal, ack),
+          )) ||
+          (await delivered(() =>
+            workflows
+              .getHandle(engagementWorkflowId(event.incidentId, event.agencyId))
+              .signal(acknowledgeSignal, ack),
+          ))
+        )
           return;
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-        }
-        try {
-          await client.workflow
-            .getHandle(responseWorkflowId(event.incidentId))
-            .signal(acknowledgedSignal, ack);
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-          options.logger.info(
-            { incidentId: event.incidentId, agencyId: event.agencyId },
-            'acknowledgement for an incident without a response; dropped',
-          );
-        }
+        options.logger.info(
+          { incidentId: event.incidentId, agencyId: event.agencyId },
+          'acknowledgement for an incident without a response; dropped',
+        );
       },
     });
   }

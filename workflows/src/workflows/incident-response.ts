@@ -12,8 +12,14 @@ import {
   startChild,
   upsertSearchAttributes,
   workflowInfo,
-  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
+import {
+  applyEngagementChange,
+  childEngagements,
+  INLINE_ENGAGEMENTS_PATCH,
+  inlineEngagements,
+  type InlineEngagementState,
+} from './engagement-runs.js';
 import {
   applicableRegimes,
   draftReport,
@@ -45,10 +51,8 @@ import { FailureType } from '../domain/failures.js';
 import { cascadeText, triageText, withMoves } from '../domain/severity-origins.js';
 import { DEFAULT_POLICY, type ResponsePolicy } from '../domain/policy.js';
 import { victimKind } from '../domain/timeline.js';
-import { agencyEngagement } from './agency-engagement.js';
 import {
   acknowledgedSignal,
-  acknowledgeSignal,
   acknowledgeUpdate,
   addAgencyUpdate,
   agencyUnassignedSignal,
@@ -57,8 +61,6 @@ import {
   clockFactsSignal,
   clockWorkflowId,
   engagementChangedSignal,
-  engagementWorkflowId,
-  escalateNowSignal,
   escalateUpdate,
   fileReportUpdate,
   impactChangedSignal,
@@ -70,7 +72,6 @@ import {
   reportFiledSignal,
   resolveUpdate,
   SEARCH_ATTRIBUTES,
-  severityChangedSignal,
   statusQuery,
   timelineQuery,
   victimCaseChangedSignal,
@@ -78,6 +79,7 @@ import {
   type AcknowledgeCommand,
   type AcknowledgementInput,
   type AgencyEngagementStatus,
+  type EngagementChange,
   type FileReportCommand,
   type IncidentResponseInput,
   type ObligationStatus,
@@ -162,6 +164,10 @@ interface ResponseState extends TimelineState {
    * workflow task after another, and it reads the registry and the victim cases side by side.
    */
   lean?: boolean;
+  /** Its engagements run inside it (`inline-engagements`; only lean responses ask). */
+  inline?: boolean;
+  /** The engagements running inside it, as one run hands them to the next. */
+  engagementRuns?: Record<string, InlineEngagementState>;
 }
 
 /**
@@ -198,7 +204,10 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   };
 
   // Asked once, first thing in a new response; a later run has the answer in its state.
-  if (state.phase === 'triage') state.lean ??= patched(LEAN_TRIAGE_PATCH);
+  if (state.phase === 'triage') {
+    state.lean ??= patched(LEAN_TRIAGE_PATCH);
+    if (state.lean) state.inline ??= patched(INLINE_ENGAGEMENTS_PATCH);
+  }
   /** The response's calls to the services, as its history was recorded (see `lean`). */
   const calls = () => (state.lean ? quick : classic);
   // A lean response keeps its timeline in the store and its engagements in Visibility without
@@ -381,30 +390,21 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       detail: `engaging ${agency.name}: ${reasons.join('; ')}`,
     });
     try {
-      await startChild(agencyEngagement, {
-        workflowId: engagementWorkflowId(incidentId, agency.id),
-        args: [
-          {
-            incidentId,
-            agencyId: agency.id,
-            parentWorkflowId: self,
-            tlp: incident.tlp,
-            ncissLevel: incident.ncissLevel,
-            chain,
-            policy,
-            ...(incident.engagedAgencyIds.includes(agency.id) && unassignmentWins()
-              ? { assignedInIntake: true }
-              : {}),
-            ...(state.lean ? { lean: true } : {}),
-          },
-        ],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        // A removed agency may be engaged again later under the same id.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.IncidentId, value: incidentId },
-          { key: SEARCH_ATTRIBUTES.Tlp, value: incident.tlp },
-        ],
+      await engagements.start({
+        incidentId,
+        agencyId: agency.id,
+        parentWorkflowId: self,
+        tlp: incident.tlp,
+        ncissLevel: incident.ncissLevel,
+        chain,
+        ...(incident.engagedAgencyIds.includes(agency.id) && unassignmentWins()
+          ? { assignedInIntake: true }
+          : {}),
+        // A child of a lean response assigns with a local activity. Inside the response it is an
+        // activity: a local activity's marker, ahead of the commands that follow it in the same
+        // workflow task, is recorded after search attribute writes issued later in that task,
+        // and the history would not replay (seen in the v7 recordings).
+        ...(state.lean && !state.inline ? { lean: true } : {}),
       });
     } catch (error) {
       // Already running (a run before continue-as-new started it): it reports here anyway.
@@ -432,9 +432,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   };
 
   /** Applies the engagement rules to the incident as it is now; engages whom they newly name. */
-  const decideAndEngage = async () => {
+  const decideAndEngage = async (registryRead?: AgencyProfile[]) => {
     const incident = state.incident!;
-    const registryNow = await calls().registry.listAgencies();
+    const registryNow = registryRead ?? (await calls().registry.listAgencies());
     const { engage: decided, notCleared } = decideEngagements(
       {
         rsitClass: incident.rsitClass,
@@ -645,11 +645,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       for (const a of Object.values(state.agencies)) {
         if (a.state === 'engaging' || a.state === 'notified') {
           await signalQuietly(
-            () =>
-              getExternalWorkflowHandle(engagementWorkflowId(incidentId, a.agencyId)).signal(
-                severityChangedSignal,
-                { ncissLevel: level },
-              ),
+            () => engagements.severityChanged(a.agencyId, { ncissLevel: level }),
             `engagement of ${a.agencyId}`,
           );
         }
@@ -683,11 +679,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       return;
     }
     const sent = await signalQuietly(
-      () =>
-        getExternalWorkflowHandle(engagementWorkflowId(incidentId, ack.agencyId)).signal(
-          acknowledgeSignal,
-          ack,
-        ),
+      () => engagements.acknowledge(ack.agencyId, ack),
       `engagement of ${ack.agencyId}`,
     );
     if (!sent) {
@@ -702,63 +694,18 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
 
   setHandler(acknowledgedSignal, (ack) => recordAcknowledgement(ack));
 
-  setHandler(engagementChangedSignal, (change) => {
-    const agency = state.agencies[change.agencyId];
-    if (!agency) return;
-    if (agency.state === 'acknowledged' || agency.state === 'removed') return;
-    const next: AgencyEngagementStatus = {
-      ...agency,
-      state: change.state,
-      noticesSent: change.noticesSent,
-      ...(change.step
-        ? {
-            contactRank: change.step.contactRank,
-            role: change.step.role,
-            notifiedAgencyId: change.step.agencyId,
-            notifiedAtMs: change.notifiedAtMs ?? change.atMs,
-          }
-        : {}),
-      ...(change.round === undefined ? {} : { round: change.round }),
-      ...(change.acknowledgement ? acknowledgedFields(change.acknowledgement) : {}),
-      ...(change.timeToAcknowledgeMs === undefined
-        ? {}
-        : { timeToAcknowledgeMs: change.timeToAcknowledgeMs }),
-    };
-    state.agencies[change.agencyId] = next;
-    switch (change.state) {
-      case 'notified': {
-        const step = change.step!;
-        const escalated =
-          (change.round ?? 1) > 1 || step.contactRank > 0 || step.agencyId !== change.agencyId;
-        note({
-          kind: escalated ? 'escalated' : 'notified',
-          agencyId: change.agencyId,
-          detail:
-            `${escalated ? 'escalated to' : 'notified'} ${step.role} (rank ${step.contactRank})` +
-            (step.agencyId === change.agencyId ? '' : ` of ${step.agencyId}`) +
-            `, round ${change.round ?? 1}`,
-        });
-        break;
-      }
-      case 'acknowledged':
-        note({
-          kind: 'acknowledged',
-          agencyId: change.agencyId,
-          detail: `acknowledged via ${change.acknowledgement?.via ?? '?'} after ${Math.round((change.timeToAcknowledgeMs ?? 0) / 1000)} s`,
-        });
-        break;
-      case 'unacknowledged':
-        note({
-          kind: 'unacknowledged',
-          agencyId: change.agencyId,
-          detail: 'nobody acknowledged after the whole chain',
-        });
-        break;
-      case 'removed':
-        note({ kind: 'removed', agencyId: change.agencyId, detail: 'engagement ended' });
-        break;
-    }
-  });
+  const applyChange = (change: EngagementChange) => applyEngagementChange(state.agencies, change, note);
+  setHandler(engagementChangedSignal, applyChange);
+  /** Where this response's engagements run: inside it, or as children from before. */
+  const engagements = state.inline
+    ? inlineEngagements({
+        policy,
+        records: (state.engagementRuns ??= {}),
+        apply: applyChange,
+        failed: (agencyId, error) =>
+          note({ kind: 'engagement', agencyId, detail: `engagement stopped: ${String(error)}` }),
+      })
+    : childEngagements(incidentId, policy);
 
   setHandler(clockAlarmSignal, (alarm) => {
     const current = state.alarms[alarm.obligation] ?? { overdue: false, escalationLevel: 0 };
@@ -845,7 +792,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       if (!agency || agency.state === 'removed' || engaged.has(agencyId)) continue;
       if (agency.state === 'engaging' || agency.state === 'notified') {
         try {
-          await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agencyId)).cancel();
+          await engagements.cancel(agencyId);
         } catch (error) {
           log.warn('engagement already ended', { agencyId, error: String(error) });
         }
@@ -885,10 +832,18 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     if (what.length === 0) return;
     note({ kind: 'incident-changed', detail: `intake: ${what.join('; ')}` });
     await afterSeverityChange(previous.ncissLevel);
-    if (revised) await relabelEngagements(incidentId, state.agencies, previous.tlp, next);
+    if (revised) await relabelEngagements(engagements, state.agencies, previous.tlp, next);
   };
 
-  const merge = mergeHandOver({ incidentId, state, note, enter, engage, afterChange: afterSeverityChange });
+  const merge = mergeHandOver({
+    incidentId,
+    state,
+    engagements,
+    note,
+    enter,
+    engage,
+    afterChange: afterSeverityChange,
+  });
   noteSeverityProposals(note);
 
   // ---- updates: coordinators' commands ------------------------------------------------------
@@ -935,10 +890,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       const escalated: AgencyEngagementStatus[] = [];
       for (const id of targets) {
         note({ kind: 'escalated', agencyId: id, detail: 'escalation requested by the coordinator' });
-        const sent = await signalQuietly(
-          () => getExternalWorkflowHandle(engagementWorkflowId(incidentId, id)).signal(escalateNowSignal),
-          `engagement of ${id}`,
-        );
+        const sent = await signalQuietly(() => engagements.escalateNow(id), `engagement of ${id}`);
         if (sent) escalated.push(state.agencies[id]!);
       }
       // Answer with the engagements after the escalation, not before it.
@@ -995,7 +947,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       const agency = state.agencies[agencyId]!;
       if (agency.state === 'engaging' || agency.state === 'notified') {
         try {
-          await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agencyId)).cancel();
+          await engagements.cancel(agencyId);
         } catch (error) {
           log.warn('engagement already ended', { agencyId, error: String(error) });
         }
@@ -1120,8 +1072,9 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   const maybeContinueAsNew = async () => {
     const info = workflowInfo();
     if (!info.continueAsNewSuggested && info.historyLength < policy.maxHistoryEvents) return;
-    // Commands under way finish in this run; their effects travel in the state.
-    await condition(allHandlersFinished);
+    // Commands under way finish in this run, engagements' calls too; their effects travel in
+    // the state.
+    await condition(() => allHandlersFinished() && engagements.quiet());
     note({ kind: 'continued-as-new', detail: `history of ${info.historyLength} events handed to a new run` });
     // The next run stores first what this one has not yet, and numbers on from there (handed
     // over before the state is copied: numbering them moves the state's count).
@@ -1186,7 +1139,23 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
             : `victim cases not checked (${type ?? 'error'})`,
       });
     };
-    if (state.lean) {
+    if (state.inline) {
+      // The registry and the victim cases are read side by side, and acted on once both are in:
+      // what each read leads to must not depend on which came back first, or on whether a
+      // replay hands both back in one activation.
+      const [registryNow, victims] = await Promise.all([
+        quick.registry.listAgencies(),
+        quick.victims.listVictimCases(incidentId).then(
+          (cases) => ({ cases }),
+          (error: unknown) => ({ error }),
+        ),
+      ]);
+      await decideAndEngage(registryNow);
+      await updateRegimes();
+      state.victimsChecked = true;
+      if ('error' in victims) victimsNotChecked(victims.error);
+      else await Promise.all(victims.cases.map(followUpVictim));
+    } else if (state.lean) {
       // The registry and the victim cases are read side by side; children start together.
       const checkVictims = async () => {
         if (state.victimsChecked) return;
@@ -1255,7 +1224,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     for (const agency of Object.values(state.agencies)) {
       if (agency.state === 'engaging' || agency.state === 'notified') {
         try {
-          await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agency.agencyId)).cancel();
+          await engagements.cancel(agency.agencyId);
         } catch (error) {
           log.warn('engagement already ended', { agencyId: agency.agencyId, error: String(error) });
         }

@@ -11,17 +11,16 @@ import type { EngagementDecision } from '../domain/engagement.js';
 import {
   clockHandedOverSignal,
   clockWorkflowId,
-  engagementWorkflowId,
   handOverSignal,
   mergedIntoSignal,
   reportFiledSignal,
   responseWorkflowId,
-  severityChangedSignal,
   type AgencyEngagementStatus,
   type HandOver,
   type ResponsePhase,
   type TimelineEntry,
 } from './definitions.js';
+import type { EngagementRuns } from './engagement-runs.js';
 import { MergeHandOvers, type HandOverState } from './merge-hand-over-state.js';
 import { intake, registry, signalQuietly } from './proxies.js';
 
@@ -48,7 +47,7 @@ export interface HandOverResponseState {
  * revision may raise it), so the events they publish are labelled as the incident now is.
  */
 export async function relabelEngagements(
-  incidentId: string,
+  engagements: EngagementRuns,
   agencies: Readonly<Record<string, AgencyEngagementStatus>>,
   previousTlp: Tlp,
   incident: IncidentSnapshot,
@@ -57,14 +56,7 @@ export async function relabelEngagements(
   for (const a of Object.values(agencies)) {
     if (a.state !== 'engaging' && a.state !== 'notified') continue;
     await signalQuietly(
-      () =>
-        getExternalWorkflowHandle(engagementWorkflowId(incidentId, a.agencyId)).signal(
-          severityChangedSignal,
-          {
-            ncissLevel: incident.ncissLevel,
-            tlp: incident.tlp,
-          },
-        ),
+      () => engagements.severityChanged(a.agencyId, { ncissLevel: incident.ncissLevel, tlp: incident.tlp }),
       `engagement of ${a.agencyId}`,
     );
   }
@@ -74,6 +66,7 @@ export async function relabelEngagements(
 export interface HandOverContext {
   readonly incidentId: string;
   readonly state: HandOverResponseState;
+  readonly engagements: EngagementRuns;
   note(entry: Omit<TimelineEntry, 'atMs'>): void;
   enter(phase: ResponsePhase): void;
   /** Engages the agencies (already engaged ones are skipped). */
@@ -110,7 +103,7 @@ export function mergeHandOver(ctx: HandOverContext): MergeHandOver {
     for (const agency of Object.values(state.agencies)) {
       if (agency.state !== 'engaging' && agency.state !== 'notified') continue;
       try {
-        await getExternalWorkflowHandle(engagementWorkflowId(incidentId, agency.agencyId)).cancel();
+        await ctx.engagements.cancel(agency.agencyId);
       } catch (error) {
         log.warn('engagement already ended', { agencyId: agency.agencyId, error: String(error) });
       }
@@ -175,7 +168,7 @@ export function mergeHandOver(ctx: HandOverContext): MergeHandOver {
     }
     await ctx.engage(plan.engage);
     await ctx.afterChange(previous.ncissLevel);
-    await relabelEngagements(incidentId, state.agencies, previous.tlp, survivor);
+    await relabelEngagements(ctx.engagements, state.agencies, previous.tlp, survivor);
     for (const [obligation, report] of plan.filed) {
       const regime = obligationSpec(obligation).regime;
       if (!state.regimes.some((r) => r.regime === regime)) continue;
