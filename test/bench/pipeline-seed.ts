@@ -100,7 +100,16 @@ export async function seedCopies(
   for (let i = 0; i < count; i++) {
     const family = families.get(templates[i % templates.length]!)!;
     const n = firstNumber + i;
-    const ids = new Map([...family.ids].map((id) => [id, variantId(id, n)]));
+    const ids = new Map<string, string>();
+    const variants = new Set<string>();
+    for (const id of family.ids) {
+      // Ids that differ only in their tail (the notices one response run sent: `<workflow>/<run>/
+      // <activity>`) keep their whole text and get the copy's number after it.
+      let variant = variantId(id, n);
+      if (variants.has(variant)) variant = `${id}~${n}`;
+      variants.add(variant);
+      ids.set(id, variant);
+    }
     const pattern = new RegExp(
       [...ids.keys()]
         .sort((a, b) => b.length - a.length)

@@ -19,17 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { NCISS_BASELINE, scoreSeverity, type NcissInputs } from '@beacon/domain';
+import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
 import { infraDir, startStack } from '@beacon/testkit/infra';
-import {
-  bundleResponseWorkflows,
-  createResponseWorker,
-  responseWorkflowId,
-  type AgencyProfile,
-  type IncidentSnapshot,
-  type ResponseActivities,
-} from '@beacon/workflows';
+import { bundleResponseWorkflows, createResponseWorker, responseWorkflowId } from '@beacon/workflows';
 import { publish, type Check, type Row } from './report.js';
+import { fakeServices } from './workflows/fake-services.js';
 import type { noopWorkflow } from './workflows/noop.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
@@ -49,76 +43,6 @@ const LOW: NcissInputs = {
   functionalImpact: 'denial-non-critical',
   observedActivity: 'effect',
 };
-
-const agencies: AgencyProfile[] = ['cert-bench', 'lka-bench'].map((id, i) => ({
-  id,
-  name: id,
-  kind: i === 0 ? 'csirt' : 'law-enforcement',
-  jurisdictions: ['DE'],
-  sectors: ['energy'],
-  clearance: 'RED',
-  contacts: [
-    { role: 'duty-officer', name: 'Duty officer' },
-    { role: 'deputy', name: 'Deputy' },
-  ],
-}));
-
-/**
- * Fake services that answer at once. `settled` is called when a response is where it waits for
- * people: triaged, active, and both agencies' first contacts notified.
- */
-function fakeActivities(settled: (incidentId: string) => void): ResponseActivities {
-  const progress = new Map<string, { active: boolean; notices: number }>();
-  const step = (id: string, change: (p: { active: boolean; notices: number }) => void) => {
-    const p = progress.get(id) ?? { active: false, notices: 0 };
-    change(p);
-    progress.set(id, p);
-    if (p.active && p.notices === agencies.length) settled(id);
-  };
-  const severity = scoreSeverity(LOW);
-  const incident = (id: string): IncidentSnapshot => ({
-    id,
-    title: `Bench incident ${id}`,
-    status: 'reported',
-    tlp: 'AMBER',
-    rsitClass: 'intrusions',
-    rsitType: 'system-compromise',
-    sectors: ['energy'],
-    jurisdictions: ['DE-BY'],
-    severityInputs: LOW,
-    ncissScore: severity.score,
-    ncissLevel: severity.level,
-    awareAtMs: Date.now(),
-    engagedAgencyIds: [],
-    affectedAssets: [],
-    version: 1,
-  });
-  const unavailable = () => Promise.reject(new Error('no victims service in the benchmark'));
-  return {
-    loadIncident: async (id) => incident(id),
-    transitionIncident: async (id, to) => {
-      if (to === 'active') step(id, (p) => (p.active = true));
-      return to;
-    },
-    enterTriage: async (id) => incident(id),
-    raiseSeverity: async (id) => incident(id),
-    updateSeverity: async (id) => incident(id),
-    engageAgency: async () => {},
-    disengageAgency: async () => {},
-    assessImpact: async () => null,
-    listAgencies: async () => agencies,
-    notifyEngagement: async ({ incidentId }) => {
-      step(incidentId, (p) => (p.notices += 1));
-      return { noticeId: 'n', first: true, sentAtMs: Date.now() };
-    },
-    publishResponseEvent: async () => {},
-    recordTimeline: async () => {},
-    listVictimCases: async () => [],
-    getCase: unavailable,
-    recordCheckIn: unavailable,
-    escalateCase: unavailable,
-  };
-}
 
 /**
  * `CONCURRENCY` callers start workflows back to back for `DURATION_MS`; the run ends when every
@@ -193,7 +117,7 @@ try {
     connection: native,
     namespace,
     taskQueue: `bench-response-${run}`,
-    activities: fakeActivities((id) => waiting.get(id)?.()),
+    activities: fakeServices({ inputs: LOW, settled: (id) => waiting.get(id)?.() }),
     bundle: await bundleResponseWorkflows(),
     maxCachedWorkflows: 20_000,
   });

@@ -192,7 +192,10 @@ describe('saved histories', () => {
 
   it('include lean responses, whose triage calls are local activities, and responses from before', () => {
     const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
-    const lean = responses.filter((s) => patchesIn(s.history).includes(LEAN_TRIAGE_PATCH));
+    // Lean since v6; from v7 on the inline-engagements marker alone says so.
+    const lean = responses.filter((s) =>
+      patchesIn(s.history).some((p) => p === LEAN_TRIAGE_PATCH || p === INLINE_ENGAGEMENTS_PATCH),
+    );
     expect(new Set(lean.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v6', 'v7']));
     // Its first run reads the incident into triage with a local activity; a run it hands over to
     // carries the choice in its input, without the marker.
@@ -223,6 +226,8 @@ describe('saved histories', () => {
     const chain = saved.find((s) => s.file === 'v7/unacknowledged/incident-inc_chain.json')!;
     expect(scheduled(chain.history)).toEqual(expect.arrayContaining(['engageAgency', 'notifyEngagement']));
     expect(localActivities(chain.history)).not.toContain('engageAgency');
+    // One marker, which implies a lean response: `lean-triage` is not asked.
+    expect(patchesIn(chain.history)).toEqual([INLINE_ENGAGEMENTS_PATCH]);
     expect(inline.every((s) => !scheduled(s.history).includes('agencyEngagement'))).toBe(true);
     // The run a response hands over to carries its engagements on, without the marker.
     const handedOver = saved.find((s) => s.file === 'v7/continue-as-new/incident-inc_long.json')!;

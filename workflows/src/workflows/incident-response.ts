@@ -164,7 +164,7 @@ interface ResponseState extends TimelineState {
    * workflow task after another, and it reads the registry and the victim cases side by side.
    */
   lean?: boolean;
-  /** Its engagements run inside it (`inline-engagements`; only lean responses ask). */
+  /** Its engagements run inside it (`inline-engagements`, which implies `lean`). */
   inline?: boolean;
   /** The engagements running inside it, as one run hands them to the next. */
   engagementRuns?: Record<string, InlineEngagementState>;
@@ -203,10 +203,12 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     runs: 1,
   };
 
-  // Asked once, first thing in a new response; a later run has the answer in its state.
+  // Asked once, first thing in a new response; a later run has the answer in its state. A new
+  // response records one marker (each writes a search attribute): its engagements inside it
+  // imply a lean response. Responses from before asked `lean-triage` alone, or nothing.
   if (state.phase === 'triage') {
-    state.lean ??= patched(LEAN_TRIAGE_PATCH);
-    if (state.lean) state.inline ??= patched(INLINE_ENGAGEMENTS_PATCH);
+    state.inline ??= patched(INLINE_ENGAGEMENTS_PATCH);
+    state.lean ??= state.inline || patched(LEAN_TRIAGE_PATCH);
   }
   /** The response's calls to the services, as its history was recorded (see `lean`). */
   const calls = () => (state.lean ? quick : classic);
