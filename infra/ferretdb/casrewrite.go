@@ -8,7 +8,7 @@ package main
 //
 // So the proxy rewrites such an update. For an `update` command of exactly one statement that
 // is neither multi nor upsert, whose q is _id (a string or ObjectId) plus top-level fields
-// compared for equality with a plain scalar (a number, string, boolean or null), it reads the
+// compared for equality with a plain scalar (a number, string, boolean, date or null), it reads the
 // document by {_id} alone over a connection of its own, compares the other fields as MongoDB
 // would, and forwards the update with q reduced to an index-served filter:
 //   - the document exists and every field equals: q = {_id: id}, which matches that document;
@@ -221,7 +221,7 @@ func casFilter(statement bson.Raw) (id bson.RawValue, fields []casField, ok bool
 			return id, nil, false
 		}
 		switch v.Type {
-		case bsontype.Int32, bsontype.Int64, bsontype.String, bsontype.Boolean, bsontype.Null:
+		case bsontype.Int32, bsontype.Int64, bsontype.String, bsontype.Boolean, bsontype.Null, bsontype.DateTime:
 		case bsontype.Double:
 			if math.IsNaN(v.Double()) {
 				return id, nil, false
@@ -269,6 +269,10 @@ func compareField(got, want bson.RawValue) fieldMatch {
 		}
 	case bsontype.Boolean:
 		if b, ok := got.BooleanOK(); ok && b == want.Boolean() {
+			return fieldEqual
+		}
+	case bsontype.DateTime:
+		if ms, ok := got.DateTimeOK(); ok && ms == want.DateTime() {
 			return fieldEqual
 		}
 	case bsontype.Int32, bsontype.Int64, bsontype.Double:

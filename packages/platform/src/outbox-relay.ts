@@ -82,8 +82,8 @@ export interface OutboxRelayOptions {
  *
  * Several relays (one per service replica) may share the same documents. A relay publishes a
  * document's events only under a claim on that document: one its writer wrote for it beside
- * the events (`claimForWrite`), or one it took with one atomic `findOneAndUpdate` (free, run
- * out, or its own). It gives the claim up in the write that removes what it published. So two
+ * the events (`claimForWrite`), or one it took with one compare-and-set of the claim it read
+ * (free, run out, or its own). It gives the claim up in the write that removes what it published. So two
  * live relays do not publish the same document at once (unless a writer's claim replaced
  * another relay's mid-publish: then both publish the same events seconds apart, and the stream
  * drops the second copy), and a document's events keep their order across replicas. A relay
@@ -216,7 +216,7 @@ export class OutboxRelay {
               const doc = await source.findOne({ _id }, { projection: OUTBOX_AND_CLAIM });
               if (!doc || !hasEvents(doc)) return 0;
               const claimed =
-                this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, _id) : undefined);
+                this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, doc) : undefined);
               if (claimed) {
                 this.#contended.delete(`${name}\0${_id}`);
                 return this.#publishDoc(source, claimed.doc, claimed.deadline);
@@ -347,7 +347,7 @@ export class OutboxRelay {
     let published = 0;
     try {
       const claimed =
-        this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, doc._id) : undefined);
+        this.#ownClaim(doc) ?? (this.#claimable(doc) ? await this.#claim(source, doc) : undefined);
       if (claimed) {
         current = claimed.doc;
         published = await this.#publishDoc(source, claimed.doc, claimed.deadline);
@@ -377,32 +377,36 @@ export class OutboxRelay {
   }
 
   /**
-   * Takes the document's claim if it is free, expired or already this relay's, and has events;
-   * returns the document as it stands under the claim and when, by this relay's clock, it must
-   * stop publishing. One atomic write, filtered by `_id` (index-served on FerretDB too).
+   * Takes the claim of a document read with events whose claim was free, run out or this
+   * relay's: one compare-and-set of the claim as read, so it fails if another relay or a writer
+   * claimed the document since. Returns the document as read under the new claim and when, by
+   * this relay's clock, it must stop publishing. The filter is `_id` and the two claim fields
+   * compared for equality, which the FerretDB launcher serves from the `_id` index (a
+   * `findOneAndUpdate` with `$or` read the whole collection under the database's write lock:
+   * about a second per claim at 2,000 incidents).
    */
   async #claim(
     source: Collection<OutboxDoc>,
-    _id: string,
+    doc: OutboxDoc,
   ): Promise<{ doc: OutboxDoc; deadline: number } | undefined> {
     const now = Date.now();
-    const doc = await source.findOneAndUpdate(
+    const until = new Date(now + this.#leaseMs);
+    const { matchedCount } = await source.updateOne(
       {
-        _id,
-        outbox: { $ne: {} },
-        $or: [
-          { outboxClaimUntil: { $exists: false } },
-          { outboxClaimUntil: null },
-          { outboxClaimUntil: { $lte: new Date(now) } },
-          { outboxClaimBy: this.#id },
-        ],
+        _id: doc._id,
+        outboxClaimBy: doc.outboxClaimBy ?? null,
+        outboxClaimUntil: doc.outboxClaimUntil ?? null,
       },
-      { $set: { outboxClaimBy: this.#id, outboxClaimUntil: new Date(now + this.#leaseMs) } },
-      // Whole document: FerretDB 1.24 implements no projection in findAndModify.
-      { returnDocument: 'after' },
+      { $set: { outboxClaimBy: this.#id, outboxClaimUntil: until } },
     );
-    // Stop a little early: another relay compares the lease with its own clock.
-    return doc ? { doc, deadline: now + this.#leaseMs * 0.8 } : undefined;
+    if (matchedCount === 0) return undefined;
+    // Stop a little early: another relay compares the lease with its own clock. (Events a
+    // writer added since the read came with its own claim, which the filter refused; any other
+    // are published by the announcement or sweep after this claim is given up.)
+    return {
+      doc: { ...doc, outboxClaimBy: this.#id, outboxClaimUntil: until },
+      deadline: now + this.#leaseMs * 0.8,
+    };
   }
 
   /**
