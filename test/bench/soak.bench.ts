@@ -14,15 +14,10 @@
  * 30 s, first third against last third of the soak; and the histories of 100 responses (length
  * of the current run, runs so far). Run with `pnpm bench soak`.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { NCISS_BASELINE, scoreSeverity, type NcissInputs } from '@beacon/domain';
-import { infraDir, startStack } from '@beacon/testkit/infra';
+import { scoreSeverity } from '@beacon/domain';
+import { NCISS_HIGH } from '@beacon/testkit/infra';
 import {
   bundleResponseWorkflows,
   createResponseWorker,
@@ -33,7 +28,8 @@ import {
 import { processCpuSeconds } from './measure.js';
 import { percentile } from './phases.js';
 import { publish, type Check, type Row } from './report.js';
-import { BENCH_AGENCIES, fakeServices } from './workflows/fake-services.js';
+import { BENCH_AGENCIES, fakeServices } from './response-fakes.js';
+import { gc, temporalBench } from './temporal-bench.js';
 
 const number = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -51,21 +47,8 @@ const HOUR = 3_600_000;
 /** A timer is missed when what it should have set off has not happened this long after. */
 const GRACE_MS = 60_000;
 
-setFlagsFromString('--expose-gc');
-const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void;
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
 /** NCISS level 3 in an EU energy operator: NIS2 and CER apply, a CSIRT and the police engaged. */
-const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-};
+const HIGH = NCISS_HIGH;
 const level = scoreSeverity(HIGH).level;
 const policy: ResponsePolicy = {
   ...DEFAULT_POLICY,
@@ -117,13 +100,8 @@ const activities = fakeServices({
 });
 
 // ---- the stack and the worker --------------------------------------------------------------
-const dir = join(infraDir, 'bench', 'soak');
-rmSync(dir, { recursive: true, force: true });
-const stack = await startStack({ dir, ports: 'free', ui: false, fresh: true, env: process.env });
-const { temporalAddress: address, temporalNamespace: namespace } = stack.endpoints;
-const connection = await Connection.connect({ address });
-const client = new Client({ connection, namespace });
-const native = await NativeConnection.connect({ address });
+const bench = await temporalBench('soak');
+const { client, native, namespace, stack } = bench;
 const taskQueue = `soak-${Date.now()}`;
 const worker = await createResponseWorker({
   connection: native,
@@ -287,6 +265,4 @@ const checks: Check[] = [
 publish('soak', rows, checks, join(fileURLToPath(new URL('.', import.meta.url)), 'results'));
 worker.shutdown();
 await running;
-await native.close();
-await connection.close();
-await stack.stop();
+await bench.close();

@@ -12,18 +12,14 @@
  * holds: responses and their engagements), target < 1.5 MB. Run with `pnpm bench workflows`;
  * BENCH_DURATION_MS sets each scenario's length (default 10 s).
  */
-import { rmSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
-import { infraDir, startStack } from '@beacon/testkit/infra';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { NCISS_LOW } from '@beacon/testkit/infra';
 import { bundleResponseWorkflows, createResponseWorker, responseWorkflowId } from '@beacon/workflows';
 import { publish, type Check, type Row } from './report.js';
-import { fakeServices } from './workflows/fake-services.js';
+import { fakeServices } from './response-fakes.js';
+import { gc, temporalBench } from './temporal-bench.js';
 import type { noopWorkflow } from './workflows/noop.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 10_000);
@@ -32,17 +28,6 @@ const TARGET_START_RATIO = 0.6;
 /** Issue 22: full responses processed at least 40 % as fast as the no-op workflow. */
 const TARGET_PROCESSED_RATIO = 0.4;
 const TARGET_BYTES_PER_WORKFLOW = 1.5 * 1024 * 1024;
-
-setFlagsFromString('--expose-gc');
-const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void;
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
-/** Level 1 (Low): engages the CSIRT and, for an intrusion, law enforcement; no regime applies. */
-const LOW: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'denial-non-critical',
-  observedActivity: 'effect',
-};
 
 /**
  * `CONCURRENCY` callers start workflows back to back for `DURATION_MS`; the run ends when every
@@ -93,13 +78,8 @@ function rss(): number {
 }
 
 // A fresh server each run (or the user's, via TEMPORAL_ADDRESS); task queues of this run's own.
-const dir = join(infraDir, 'bench', 'workflows');
-rmSync(dir, { recursive: true, force: true });
-const stack = await startStack({ dir, ports: 'free', ui: false, fresh: true, env: process.env });
-const { temporalAddress: address, temporalNamespace: namespace } = stack.endpoints;
-const connection = await Connection.connect({ address });
-const client = new Client({ connection, namespace });
-const native = await NativeConnection.connect({ address });
+const bench = await temporalBench('workflows');
+const { client, native, namespace } = bench;
 const waiting = new Map<string, () => void>();
 const run = Date.now().toString(36);
 try {
@@ -117,7 +97,7 @@ try {
     connection: native,
     namespace,
     taskQueue: `bench-response-${run}`,
-    activities: fakeServices({ inputs: LOW, settled: (id) => waiting.get(id)?.() }),
+    activities: fakeServices({ inputs: NCISS_LOW, settled: (id) => waiting.get(id)?.() }),
     bundle: await bundleResponseWorkflows(),
     maxCachedWorkflows: 20_000,
   });
@@ -178,7 +158,5 @@ try {
   responseWorker.shutdown();
   await Promise.all(runs);
 } finally {
-  await native.close();
-  await connection.close();
-  await stack.stop();
+  await bench.close();
 }

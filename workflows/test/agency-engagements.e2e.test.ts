@@ -7,9 +7,8 @@
  */
 import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
-import { NCISS_BASELINE } from '@beacon/domain';
 import { responseV1 } from '@beacon/proto';
-import { test as base, testNames, waitFor } from '@beacon/testkit';
+import { NCISS_HIGH, test as base, testNames, waitFor } from '@beacon/testkit';
 import {
   coordinator,
   disengage,
@@ -139,16 +138,7 @@ describe("an agency's engagements", () => {
     // A coordinator raises the severity: the wait at the contact shortens, NIS2's clock starts.
     const cc = await coordinator(s);
     const raised = await rest(s, 'POST', `/v1/responses/${amber}:changeSeverity`, cc, {
-      severityInputs: {
-        ...NCISS_BASELINE,
-        functionalImpact: 'significant-critical',
-        potentialImpact: 'high',
-        informationImpact: 'destruction-non-critical',
-        recoverability: 'extended',
-        crossSectorDependency: 'medium',
-        location: 'critical-system-management',
-        observedActivity: 'presence',
-      },
+      severityInputs: NCISS_HIGH,
     });
     expect(raised.status).toBe(200);
     const [after] = await listUntil(s, 'cert-water', analyst, 'the NIS2 deadlines listed', ([e]) =>

@@ -5,8 +5,7 @@
  * went unnoticed because every other scenario opens its incident at the moment of awareness.
  * Services faked in memory on Temporal's time-skipping server, so every due time is exact.
  */
-import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
-import { waitFor } from '@beacon/testkit';
+import { NCISS_HIGH, waitFor } from '@beacon/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResponseEvent } from '../src/activities/types.js';
 import {
@@ -27,18 +26,6 @@ import {
 } from './support/time-skipping.js';
 
 const MINUTE = 60_000;
-
-/** NCISS level 3 (High): NIS2 and CER in the EU, CIRCIA's 72-hour report in the US. */
-const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-};
 
 let h: Harness;
 
@@ -78,7 +65,7 @@ describe('an incident reported long after its awareness time', () => {
     const openedAtMs = await h.env.currentTimeMs();
     const awareAtMs = openedAtMs - 20 * HOUR;
     // A pipeline operator in Bavaria and Texas: NIS2, CER and CIRCIA all run.
-    h.fake.addIncident({ id, awareAtMs, sectors: ['energy'], jurisdictions: ['DE-BY', 'US-TX'] }, HIGH);
+    h.fake.addIncident({ id, awareAtMs, sectors: ['energy'], jurisdictions: ['DE-BY', 'US-TX'] }, NCISS_HIGH);
     const handle = await h.client.workflow.start<typeof incidentResponse>('incidentResponse', {
       taskQueue: TASK_QUEUE,
       workflowId: responseWorkflowId(id),

@@ -9,21 +9,8 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
 import { notifyV1 } from '@beacon/proto';
-import { test, waitFor } from '@beacon/testkit';
+import { NCISS_HIGH, test, waitFor } from '@beacon/testkit';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
-
-/** NCISS level 3 (High): the region's CSIRTs are engaged. */
-const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-  actor: 'unknown',
-};
 
 interface Engagement {
   agencyId: string;
@@ -134,7 +121,7 @@ describe('commands on a response, through the gateway', () => {
       const incidentId = await openIncident(s, cc, {
         jurisdictions: ['DE-BY'],
         sectors: ['water-and-wastewater'],
-        severityInputs: HIGH,
+        severityInputs: NCISS_HIGH,
       });
       await responseWhen(
         s,

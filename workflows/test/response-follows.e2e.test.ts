@@ -5,22 +5,8 @@
  * on its timeline. On the Temporal dev server with the real services in this process.
  */
 import { describe, expect } from 'vitest';
-import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
-import { test, waitFor } from '@beacon/testkit';
+import { NCISS_HIGH, test, waitFor } from '@beacon/testkit';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
-
-/** NCISS level 3 (High): operators in remit are engaged from here. */
-const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-  actor: 'unknown',
-};
 
 interface Status {
   engagements: { agencyId: string; reasons: string[] }[];
@@ -94,7 +80,7 @@ describe('a response that follows its incident', () => {
         classification: { rsitClass: 'availability', rsitType: 'sabotage' },
         sectors: ['communications'],
         jurisdictions: ['UA'],
-        severityInputs: HIGH,
+        severityInputs: NCISS_HIGH,
         affectedAssets: [{ assetId: 'ground-station', loss: 1 }],
         awareAt: new Date(Date.now() - 3_600_000).toISOString(),
       });

@@ -10,23 +10,10 @@ import type { Client } from '@temporalio/client';
 import { describe, expect } from 'vitest';
 import { NCISS_BASELINE, scoreSeverity, type NcissInputs } from '@beacon/domain';
 import { eventsV1, notifyV1 } from '@beacon/proto';
-import { test, waitFor } from '@beacon/testkit';
+import { NCISS_HIGH, test, waitFor } from '@beacon/testkit';
 import { responseWorkflowId, SEARCH_ATTRIBUTES } from '../src/index.js';
 import type { incidentResponse } from '../src/workflows/index.js';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
-
-/** NCISS level 3 (High). */
-const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-  actor: 'unknown',
-};
 
 /** NCISS level 2 (Medium) before impact has its say. */
 const MEDIUM: NcissInputs = {
@@ -339,8 +326,11 @@ describe('the response on the dev server with the real services', () => {
       // A coordinator raises the severity and engages another agency in intake directly: the
       // response follows (a significant disruption of water supply: CER now applies too).
       expect(
-        (await rest(s, 'POST', `/v1/incidents/${incidentId}:updateSeverity`, cc, { severityInputs: HIGH }))
-          .status,
+        (
+          await rest(s, 'POST', `/v1/incidents/${incidentId}:updateSeverity`, cc, {
+            severityInputs: NCISS_HIGH,
+          })
+        ).status,
       ).toBe(200);
       expect(
         (await rest(s, 'POST', `/v1/incidents/${incidentId}:assignAgency`, cc, { agencyId: 'cert-fr' }))

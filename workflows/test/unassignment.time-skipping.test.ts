@@ -5,7 +5,7 @@
  * engagement assigned the agency in intake anew). Services faked in memory; intake's state is
  * what the fake holds, the announcements are the signals the signaller would send.
  */
-import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
+import { NCISS_LOW } from '@beacon/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   agencyUnassignedSignal,
@@ -15,14 +15,6 @@ import {
 import type { incidentResponse } from '../src/workflows/index.js';
 import { agencyProfile } from './support/fake-services.js';
 import { startHarness, statusWhen, TASK_QUEUE, type Harness } from './support/time-skipping.js';
-
-/** NCISS level 1 (Low): a non-critical service down. */
-const LOW: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'denial-non-critical',
-  observedActivity: 'effect',
-  location: 'business-network',
-};
 
 let h: Harness;
 
@@ -44,7 +36,10 @@ describe('an agency assigned and at once unassigned by a coordinator', () => {
       agencyProfile('cert-nl', 'csirt', { jurisdictions: ['NL'] }),
     ];
     const t0 = await h.env.currentTimeMs();
-    h.fake.addIncident({ id, awareAtMs: t0, rsitClass: 'malicious-code', rsitType: 'infected-system' }, LOW);
+    h.fake.addIncident(
+      { id, awareAtMs: t0, rsitClass: 'malicious-code', rsitType: 'infected-system' },
+      NCISS_LOW,
+    );
     const handle = await h.client.workflow.start<typeof incidentResponse>('incidentResponse', {
       taskQueue: TASK_QUEUE,
       workflowId: responseWorkflowId(id),

@@ -57,3 +57,4 @@ export { startStack, type Endpoints, type RunningStack, type StackOptions } from
 export { waitFor, type WaitOptions } from './wait.js';
 export { timeSkippingEnvironment } from './temporal.js';
 export { parsePrometheusText, Scrape, scrapeMetrics, type Sample } from './scrape.js';
+export { NCISS_HIGH, NCISS_LOW } from './severity.js';

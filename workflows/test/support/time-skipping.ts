@@ -6,7 +6,6 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { expect } from 'vitest';
-import { NCISS_BASELINE, type NcissInputs } from '@beacon/domain';
 import { timeSkippingEnvironment, waitFor } from '@beacon/testkit';
 import { bundleResponseWorkflows, createResponseWorker } from '../../src/worker.js';
 import { statusQuery, type ResponseStatus } from '../../src/workflows/definitions.js';
@@ -17,24 +16,8 @@ export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 export const TASK_QUEUE = 'response-test';
 
-/** NCISS level 1 (Low): a non-critical service down. */
-export const LOW: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'denial-non-critical',
-  observedActivity: 'effect',
-  location: 'business-network',
-};
-/** NCISS level 3 (High): a critical service badly hit. */
-export const HIGH: NcissInputs = {
-  ...NCISS_BASELINE,
-  functionalImpact: 'significant-critical',
-  potentialImpact: 'high',
-  informationImpact: 'destruction-non-critical',
-  recoverability: 'extended',
-  crossSectorDependency: 'medium',
-  location: 'critical-system-management',
-  observedActivity: 'presence',
-};
+/** NCISS level 1 (Low) and 3 (High), as every test gives them. */
+export { NCISS_HIGH as HIGH, NCISS_LOW as LOW } from '@beacon/testkit';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../histories/', import.meta.url));
 
