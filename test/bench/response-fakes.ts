@@ -35,13 +35,16 @@ export interface FakeServiceOptions {
 }
 
 export function fakeServices(options: FakeServiceOptions): ResponseActivities {
-  const progress = new Map<string, { active: boolean; notices: number }>();
+  const progress = new Map<string, { active: boolean; notices: number; settled?: true }>();
   const step = (id: string, change: (p: { active: boolean; notices: number }) => void) => {
     const p = progress.get(id) ?? { active: false, notices: 0 };
-    if (p.active && p.notices >= BENCH_AGENCIES.length) return;
     change(p);
     progress.set(id, p);
-    if (p.active && p.notices === BENCH_AGENCIES.length) options.settled?.(id);
+    // Once, however many notices came before the response turned active (a slow start-up
+    // may already have escalated).
+    if (p.settled || !p.active || p.notices < BENCH_AGENCIES.length) return;
+    p.settled = true;
+    options.settled?.(id);
   };
   const severity = scoreSeverity(options.inputs);
   const incident = (id: string): IncidentSnapshot => ({
