@@ -92,7 +92,7 @@ import { ESCALATE_REPORTS_PATCH, ESCALATION_REPORT_WAIT_MS, escalationReported }
 import { finalReport, union } from './final-report.js';
 import { MERGE_HAND_OVER_PATCH, mergeHandOver, relabelEngagements } from './merge-hand-over.js';
 import type { HandOverState } from './merge-hand-over-state.js';
-import { classic, events, failureType, impact, quick, signalQuietly } from './proxies.js';
+import { classic, countedQuick, events, failureType, impact, quick, signalQuietly } from './proxies.js';
 import { acknowledgedFields, followEngagements } from './engagement-visibility.js';
 import { ransomFacts, ransomPaymentProblem, recordRansomPayment } from './ransom-payments.js';
 import { regulatoryClock } from './regulatory-clock.js';
@@ -210,13 +210,16 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     state.inline ??= patched(INLINE_ENGAGEMENTS_PATCH);
     state.lean ??= state.inline || patched(LEAN_TRIAGE_PATCH);
   }
+  /** Local activities counted while out, in a response whose engagements run inside it. */
+  const counted = state.inline ? countedQuick() : undefined;
   /** The response's calls to the services, as its history was recorded (see `lean`). */
-  const calls = () => (state.lean ? quick : classic);
+  const calls = () => counted?.calls ?? (state.lean ? quick : classic);
   // A lean response keeps its timeline in the store and its engagements in Visibility without
   // asking those older patches (each marker costs a search attribute write).
   const timeline = keepTimeline(incidentId, state, {
     store: () => calls().timelineStore,
     implied: state.lean === true,
+    ...(counted ? { busy: counted.busy } : {}),
   });
   const note = timeline.note;
 
@@ -402,10 +405,8 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
         ...(incident.engagedAgencyIds.includes(agency.id) && unassignmentWins()
           ? { assignedInIntake: true }
           : {}),
-        // A child of a lean response assigns with a local activity. Inside the response it is an
-        // activity: a local activity's marker, ahead of the commands that follow it in the same
-        // workflow task, is recorded after search attribute writes issued later in that task,
-        // and the history would not replay (seen in the v7 recordings).
+        // A child of a lean response assigns with a local activity; inside the response it is an
+        // activity (v7's first recordings, which used a local one, did not replay: see README).
         ...(state.lean && !state.inline ? { lean: true } : {}),
       });
     } catch (error) {
@@ -1097,7 +1098,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     if (state.lean) {
       // Every attribute in one write once the incident is read (the starter set the first two),
       // at once only when a cascade is to be assessed first (it may take a while).
-      state.incident = await quick.intake.enterTriage(incidentId, 'response started');
+      state.incident = await calls().intake.enterTriage(incidentId, 'response started');
       if (state.incident.affectedAssets.length > 0) publishSearchAttributes();
     } else {
       publishSearchAttributes();
@@ -1146,11 +1147,13 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       // what each read leads to must not depend on which came back first, or on whether a
       // replay hands both back in one activation.
       const [registryNow, victims] = await Promise.all([
-        quick.registry.listAgencies(),
-        quick.victims.listVictimCases(incidentId).then(
-          (cases) => ({ cases }),
-          (error: unknown) => ({ error }),
-        ),
+        calls().registry.listAgencies(),
+        calls()
+          .victims.listVictimCases(incidentId)
+          .then(
+            (cases) => ({ cases }),
+            (error: unknown) => ({ error }),
+          ),
       ]);
       await decideAndEngage(registryNow);
       await updateRegimes();

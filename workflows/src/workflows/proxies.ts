@@ -104,6 +104,41 @@ export const quick = {
 export const classic = { intake, registry, victims, timelineStore };
 
 /**
+ * The local activities of one response, counted while they are out: a response whose engagements
+ * run inside it (`inline-engagements`) flushes its timeline only when none is (`busy`), so what
+ * it asks for never depends on which of two local activities came back first, or on whether a
+ * replay hands them back in one activation or two. The calls return the local activity's own
+ * promise: counting adds no step before the caller goes on.
+ */
+export function countedQuick(): { readonly calls: typeof quick; readonly busy: () => boolean } {
+  let out = 0;
+  const back = () => {
+    out -= 1;
+  };
+  const counted = <G extends object>(group: G): G =>
+    new Proxy(group, {
+      get: (target, name) => {
+        const call = Reflect.get(target, name) as (...args: unknown[]) => Promise<unknown>;
+        return (...args: unknown[]) => {
+          const promise = call(...args);
+          out += 1;
+          promise.then(back, back);
+          return promise;
+        };
+      },
+    });
+  return {
+    calls: {
+      intake: counted(quick.intake),
+      registry: counted(quick.registry),
+      victims: counted(quick.victims),
+      timelineStore: counted(quick.timelineStore),
+    },
+    busy: () => out > 0,
+  };
+}
+
+/**
  * The failure type of an activity failure, if it carries one: the cause of an ActivityFailure,
  * or the failure itself when a local activity's arrives unwrapped.
  */

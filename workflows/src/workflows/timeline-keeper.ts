@@ -51,6 +51,12 @@ export function keepTimeline(
     readonly store: () => Pick<typeof classic.timelineStore, 'recordTimeline'>;
     /** A lean response: stores without asking the patch (`lean-triage` implies it). */
     readonly implied: boolean;
+    /**
+     * A local activity is out (`countedQuick`): a flush waits until none is, itself included, so
+     * one flush at a time and never beside another local activity. Absent in responses from
+     * before `inline-engagements`, which flush as soon as something is noted.
+     */
+    readonly busy?: () => boolean;
   },
 ): TimelineKeeper {
   /** Noted in this run, not numbered yet. */
@@ -105,7 +111,12 @@ export function keepTimeline(
 
   void (async () => {
     for (;;) {
-      await condition(() => pending.length > 0 || (unstored.length > 0 && flushing === 0));
+      const busy = options.busy;
+      await condition(
+        busy
+          ? () => (pending.length > 0 || unstored.length > 0) && !busy()
+          : () => pending.length > 0 || (unstored.length > 0 && flushing === 0),
+      );
       await flushOnce();
     }
   })();
