@@ -34,6 +34,31 @@ function replaced(value: unknown, ids: ReadonlyMap<string, string>, pattern: Reg
   return value;
 }
 
+/**
+ * The ids of copy `n` of an incident's family: the incident's own by `variantId`; an id that
+ * contains it (a notice named after the response's workflow) with the incident's new id in its
+ * place, so no copy keeps the template's id in its own (a later seed of the same templates
+ * would take such a copy for one of the template's documents and copy it again); any other by
+ * `variantId`, or with `~n` after it where two would come out the same.
+ */
+export function copyIds(family: Iterable<string>, incidentId: string, n: number): Map<string, string> {
+  const incident = variantId(incidentId, n);
+  const ids = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const id of family) {
+    let variant =
+      id === incidentId
+        ? incident
+        : id.includes(incidentId)
+          ? id.replaceAll(incidentId, incident)
+          : variantId(id, n);
+    if (taken.has(variant)) variant = `${id}~${n}`;
+    taken.add(variant);
+    ids.set(id, variant);
+  }
+  return ids;
+}
+
 interface Family {
   /** Ids of the incident and of the documents naming it, each copy gets its own. */
   readonly ids: Set<string>;
@@ -100,16 +125,7 @@ export async function seedCopies(
   for (let i = 0; i < count; i++) {
     const family = families.get(templates[i % templates.length]!)!;
     const n = firstNumber + i;
-    const ids = new Map<string, string>();
-    const variants = new Set<string>();
-    for (const id of family.ids) {
-      // Ids that differ only in their tail (the notices one response run sent: `<workflow>/<run>/
-      // <activity>`) keep their whole text and get the copy's number after it.
-      let variant = variantId(id, n);
-      if (variants.has(variant)) variant = `${id}~${n}`;
-      variants.add(variant);
-      ids.set(id, variant);
-    }
+    const ids = copyIds(family.ids, templates[i % templates.length]!, n);
     const pattern = new RegExp(
       [...ids.keys()]
         .sort((a, b) => b.length - a.length)

@@ -120,6 +120,7 @@ export async function startNotify(
   const notices = new EngagementNotices({
     // The store, not the snapshot: a notice goes to the contact as registered right now.
     agencies,
+    incidents,
     notices: new MongoEngagementNoticeStore(db),
     feed: new JetStreamEngagementNoticeFeed(publisher, feeds.root),
     clock,

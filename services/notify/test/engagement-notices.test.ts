@@ -2,8 +2,8 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { eventsV1, notifyV1 } from '@beacon/proto';
-import { test as base } from '@beacon/testkit';
-import { agency, call, openIncident, startStack, type Stack } from './harness.js';
+import { test as base, waitFor } from '@beacon/testkit';
+import { agency, call, engage, openIncident, startStack, type Stack } from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<Stack> => {
   const stack = await startStack(infra, names);
@@ -27,6 +27,20 @@ async function noticesIn(t: Stack, nats: Parameters<typeof jetstream>[0], agency
     if (notices.length === count) break;
   }
   return notices;
+}
+
+/**
+ * Sends the notice once notify has learnt, from intake's event, that the agency is engaged:
+ * until then notify answers UNAVAILABLE, which the response's activity retries.
+ */
+async function sendWhenEngaged(t: Stack, request: object, token: string) {
+  return waitFor(
+    () => call<notifyV1.NotifyEngagementResponse>(t.notifyClient, 'notifyEngagement', request, token),
+    {
+      what: 'notify to learn of the engagement',
+      timeoutMs: 15_000,
+    },
+  );
 }
 
 const code = async (promise: Promise<unknown>) =>
@@ -59,6 +73,7 @@ describe('engagement notices', () => {
       cc,
     );
     const incident = await openIncident(t, cc, 'AMBER');
+    await engage(t, cc, incident.id, 'cert-by');
     const acknowledgeBy = new Date(Date.now() + 3_600_000);
     const request = {
       incidentId: incident.id,
@@ -70,12 +85,7 @@ describe('engagement notices', () => {
       ncissLevel: 3,
       acknowledgeBy,
     };
-    const first = await call<notifyV1.NotifyEngagementResponse>(
-      t.notifyClient,
-      'notifyEngagement',
-      request,
-      worker,
-    );
+    const first = await sendWhenEngaged(t, request, worker);
     expect(first.first).toBe(true);
     expect(first.notice).toMatchObject({
       incidentId: incident.id,
@@ -123,6 +133,7 @@ describe('engagement notices', () => {
     const cc = await t.token(['coordinator']);
     await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
     const incident = await openIncident(t, cc, 'GREEN');
+    await engage(t, cc, incident.id, 'cert-by');
     const request = {
       incidentId: incident.id,
       agencyId: 'cert-by',
@@ -135,6 +146,7 @@ describe('engagement notices', () => {
     const send = async (overrides: object, token: string) =>
       code(call(t.notifyClient, 'notifyEngagement', { ...request, ...overrides }, token));
     const agencyToken = await t.token(['agency_admin'], 'cert-by');
+    await sendWhenEngaged(t, { ...request, idempotencyKey: 'k-0' }, cc);
     expect(await send({}, agencyToken)).toBe(status.PERMISSION_DENIED);
     expect(await send({ contactRank: 1 }, cc)).toBe(status.FAILED_PRECONDITION);
     expect(await send({ agencyId: 'nobody' }, cc)).toBe(status.NOT_FOUND);
@@ -144,5 +156,45 @@ describe('engagement notices', () => {
     expect(await send({ ncissLevel: 6 }, cc)).toBe(status.INVALID_ARGUMENT);
     expect(await send({ incidentId: 'x' }, cc)).toBe(status.INVALID_ARGUMENT);
     expect(await send({}, cc)).toBeUndefined();
+  });
+
+  test('wait until notify knows the agency is engaged, so the agency told can acknowledge', async ({
+    stack: t,
+    nats,
+  }) => {
+    const cc = await t.token(['coordinator']);
+    const worker = await t.token(['service']);
+    await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
+    const incident = await openIncident(t, cc, 'AMBER');
+    const request = {
+      incidentId: incident.id,
+      agencyId: 'cert-by',
+      contactRank: 0,
+      idempotencyKey: `incident-${incident.id}-agency-cert-by/run-1/5`,
+      regardingAgencyId: '',
+      round: 1,
+      ncissLevel: 3,
+    };
+    // Not engaged (as when intake's event has not reached notify yet): refused for now, and
+    // nothing reaches the feed, so the agency is never asked for what it could not give.
+    expect(await code(call(t.notifyClient, 'notifyEngagement', request, worker))).toBe(status.UNAVAILABLE);
+    expect(await noticesIn(t, nats, 'cert-by')).toEqual([]);
+    const agencyToken = await t.token(['agency_analyst'], 'cert-by');
+    const acknowledge = () =>
+      call<notifyV1.AcknowledgeResponse>(
+        t.notifyClient,
+        'acknowledge',
+        { agencyId: 'cert-by', incidentId: incident.id, note: 'on it' },
+        agencyToken,
+      );
+    expect(await code(acknowledge())).toBe(status.NOT_FOUND);
+
+    await engage(t, cc, incident.id, 'cert-by');
+    // The same call, retried as the response's activity retries it, goes through once notify
+    // knows; the notice in the feed can then be acknowledged at once.
+    const sent = await sendWhenEngaged(t, request, worker);
+    expect(sent.first).toBe(true);
+    expect((await noticesIn(t, nats, 'cert-by')).map((n) => n.notice.id)).toEqual([sent.notice!.id]);
+    expect(await acknowledge()).toMatchObject({ first: true });
   });
 });

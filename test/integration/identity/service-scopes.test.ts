@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { NCISS_BASELINE, PROCESS_SCOPES } from '@beacon/domain';
 import { createAuthenticator, serviceIdentityFrom, serviceTokens } from '@beacon/platform';
 import { commonV1, impactV1, intakeV1, notifyV1, victimsV1 } from '@beacon/proto';
-import { testIdentity, testNames, type LocalServiceClient } from '@beacon/testkit';
+import { testIdentity, testNames, waitFor, type LocalServiceClient } from '@beacon/testkit';
 // Declares what `inject('infra')` returns: the run's servers, started by the global set-up.
 import type {} from '@beacon/testkit/global-setup';
 import { rest, startResponseStack, type ResponseStack } from '../../../workflows/test/support/stack.js';
@@ -241,21 +241,26 @@ const OPERATIONS: Record<string, (token: string) => Promise<string>> = {
     if (!answer.ok) return word(answer);
     return answer.value.agencies.some((a) => a.id === AGENCY) ? 'OK' : 'OK, without it';
   },
-  NotifyEngagement: async (t) =>
-    word(
-      await call(
-        internal.notify,
-        'notifyEngagement',
-        notifyV1.NotifyEngagementRequest.fromPartial({
-          incidentId,
-          agencyId: AGENCY,
-          contactRank: 0,
-          idempotencyKey: `scopes/${incidentId}/notice`,
-          round: 1,
-        }),
-        t,
-      ),
-    ),
+  // The agency was assigned just before (AssignAgency); notify sends the notice once intake's
+  // event has told it so, and answers UNAVAILABLE until then, as the response's activity sees.
+  NotifyEngagement: async (t) => {
+    const notice = notifyV1.NotifyEngagementRequest.fromPartial({
+      incidentId,
+      agencyId: AGENCY,
+      contactRank: 0,
+      idempotencyKey: `scopes/${incidentId}/notice`,
+      round: 1,
+    });
+    const answer = await waitFor(
+      async () => {
+        const outcome = await call(internal.notify, 'notifyEngagement', notice, t);
+        if (!outcome.ok && CODE_NAMES[outcome.code] === 'UNAVAILABLE') throw new Error(outcome.details);
+        return outcome;
+      },
+      { what: 'notify to learn of the assignment', timeoutMs: 15_000 },
+    );
+    return word(answer);
+  },
   ListCases: async (t) => {
     const answer = await call<victimsV1.ListCasesResponse>(
       internal.victims,

@@ -6,6 +6,7 @@ import type {
   EngagementNotice,
   EngagementNoticeFeed,
   EngagementNoticeStore,
+  IncidentFactsStore,
 } from './ports.js';
 
 export interface EngagementNoticeRequest {
@@ -26,11 +27,18 @@ export interface EngagementNoticeRequest {
  * anything is sent, and the notice is published under its own id, so a retried call — after a
  * timeout, or from a worker that restarted — returns the first notice and sends no second one.
  * A claim whose publish failed is published on the retry.
+ *
+ * A notice goes out only once notify itself knows the agency it concerns is engaged: intake's
+ * `incident.agency-assigned` event can reach notify after the response has assigned the agency
+ * and asked for the notice, and an agency told before then would be refused its
+ * acknowledgement. Until then the call is refused as unavailable, and the response's activity
+ * retries it.
  */
 export class EngagementNotices {
   constructor(
     private readonly deps: {
       readonly agencies: Pick<AgencyStore, 'get'>;
+      readonly incidents: Pick<IncidentFactsStore, 'get'>;
       readonly notices: EngagementNoticeStore;
       readonly feed: EngagementNoticeFeed;
       readonly clock: Clock;
@@ -57,6 +65,13 @@ export class EngagementNotices {
     const regardingAgencyId = request.regardingAgencyId || request.agencyId;
     if (regardingAgencyId !== request.agencyId && !(await this.deps.agencies.get(regardingAgencyId))) {
       throw new NotifyError('not-found', `no agency ${regardingAgencyId}`);
+    }
+    const facts = await this.deps.incidents.get(request.incidentId);
+    if (!facts?.engagedAgencyIds.includes(regardingAgencyId)) {
+      throw new NotifyError(
+        'unavailable',
+        `notify does not know yet that agency ${regardingAgencyId} is engaged on ${request.incidentId}`,
+      );
     }
     const candidate: EngagementNotice = {
       id: this.deps.ids(),

@@ -370,6 +370,7 @@ function toGrpcError(error: unknown): unknown {
       conflict: status.ABORTED,
       'already-exists': status.ALREADY_EXISTS,
       'failed-precondition': status.FAILED_PRECONDITION,
+      unavailable: status.UNAVAILABLE,
     }[error.kind];
     return new GrpcError(code, error.message, { cause: error });
   }
