@@ -199,15 +199,13 @@ export class IntakeService {
       if (!stored) throw new Error(`report ${reportId} vanished`);
     }
     const { incident, report } = await this.#link(stored.report, stored.plan);
-    await this.#relations.record(report, incident, stored.plan.related ?? []);
     // A replay of a submission that got as far as marking it linked was audited already; one
     // that did not appends the record its first attempt stored (twice only if both attempts
     // run at once: an audit record may repeat, it is never lost).
-    if (!stored.linked) {
-      await this.#finishLinking(
-        report,
-        stored.audit ?? this.#record(caller, 'report.submitted', report.id, report.tlp),
-      );
+    if (stored.linked) await this.#relations.record(report, incident, stored.plan.related ?? []);
+    else {
+      const audit = stored.audit ?? this.#record(caller, 'report.submitted', report.id, report.tlp);
+      await this.#finishLinking(report, incident, stored.plan, audit);
     }
     // A report joins only an incident its reporter reads; this covers a reporter who may not
     // read even the incident its own report opened (labelled above its clearance).
@@ -240,8 +238,7 @@ export class IntakeService {
     for (const { report, plan, audit } of pending) {
       try {
         const done = await this.#link(report, plan);
-        await this.#relations.record(done.report, done.incident, plan.related ?? []);
-        await this.#finishLinking(done.report, audit);
+        await this.#finishLinking(done.report, done.incident, plan, audit);
         linked += 1;
       } catch (error) {
         failures.push(error);
@@ -510,19 +507,32 @@ export class IntakeService {
     throw new IntakeError('conflict', `incident ${plan.incidentId} is too busy; retry the report`);
   }
 
-  /** After the incident has the report: its indicators' correlation and sightings. */
+  /**
+   * After the incident has the report: its indicators' correlation and sightings, two writes
+   * that need nothing of each other (a submission waits for the slower, not for both).
+   */
   async #linked(report: Report): Promise<void> {
-    await this.deps.correlation.record(
-      this.#hashes(report.observables),
-      report.incidentId,
-      report.submittedAt,
-    );
-    await this.deps.sightings.record(report);
+    await Promise.all([
+      this.deps.correlation.record(this.#hashes(report.observables), report.incidentId, report.submittedAt),
+      this.deps.sightings.record(report),
+    ]);
   }
 
-  /** Last step: the submission's audit record into the log, then nothing is left to redo. */
-  async #finishLinking(report: Report, audit: AuditRecord | undefined): Promise<void> {
-    if (audit) await this.deps.audit.append(audit);
+  /**
+   * Last steps: the possible relations the report found and its audit record (when it has not
+   * been appended yet), side by side; then the report is marked linked, and nothing is left for
+   * the recovery sweep to redo. A crash before the mark redoes both, which each bear.
+   */
+  async #finishLinking(
+    report: Report,
+    incident: Incident,
+    plan: ReportPlan,
+    audit: AuditRecord | undefined,
+  ): Promise<void> {
+    await Promise.all([
+      this.#relations.record(report, incident, plan.related ?? []),
+      audit ? this.deps.audit.append(audit) : undefined,
+    ]);
     await this.deps.reports.markLinked(report.id);
   }
 
