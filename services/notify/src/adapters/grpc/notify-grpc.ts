@@ -262,6 +262,9 @@ async function streamFeed(
       return;
     }
     const e = toGrpcError(error);
+    // What the client is not told must not be lost: the unary handlers log it too.
+    if (!(e instanceof GrpcError))
+      deps.logger.error({ err: error }, 'feed stream ended by an unexpected error');
     // A server stream ends with its status through an 'error' event: code, details, metadata.
     call.emit(
       'error',
