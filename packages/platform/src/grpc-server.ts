@@ -39,6 +39,14 @@ export interface GrpcServerConfig {
   readonly metrics?: Metrics;
   /** How long a client connection lives before the server asks the client to reconnect. */
   readonly maxConnectionAgeMs?: number;
+  /**
+   * How often the server pings a connection to notice a dead client (30 s; 0: never). A server
+   * whose streams last (an agency's feed) sets 0: once a connection has been asked to go away
+   * at its age, grpc-js's next ping on it is refused by the closing connection and grpc-js then
+   * drops it, cutting every stream still on it. Such a stream notices a dead client by its own
+   * writes (heartbeats that go unacknowledged), and an idle connection ends at its age.
+   */
+  readonly keepaliveTimeMs?: number;
   /** TLS, or mutual TLS with a client CA; plaintext without. */
   readonly tls?: GrpcServerTls;
   /** How often the TLS files are read again, so a rotated certificate is served (default 1 min). */
@@ -90,13 +98,15 @@ export const DEFAULT_MAX_CONNECTION_AGE_MS = 5 * 60_000;
  */
 export async function startGrpcServer(config: GrpcServerConfig): Promise<RunningGrpcServer> {
   const maxMessageBytes = config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const keepaliveTimeMs = config.keepaliveTimeMs ?? 30_000;
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    // Notice dead peers within a minute instead of holding their calls forever.
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-    // No grace: a stream (an agency's feed) outlives its connection's age until it ends.
+    // Notice dead peers within a minute instead of holding their calls forever (see keepaliveTimeMs).
+    ...(keepaliveTimeMs > 0
+      ? { 'grpc.keepalive_time_ms': keepaliveTimeMs, 'grpc.keepalive_timeout_ms': 10_000 }
+      : {}),
+    // No grace: a stream outlives its connection's age until it ends, unless a ping cuts it.
     'grpc.max_connection_age_ms': config.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS,
     ...(config.metrics ? { interceptors: [grpcServerMetrics(config.metrics)] } : {}),
   });

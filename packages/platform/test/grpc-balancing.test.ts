@@ -1,5 +1,5 @@
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diagnosticsV1, healthV1 } from '@beacon/proto';
 import {
@@ -125,5 +125,46 @@ describe('gRPC load balancing', () => {
     watch.cancel();
     client.close();
     health.close();
+  });
+
+  it('keeps a stream past its connection’s age only while nothing pings the retired connection', async () => {
+    const watchFrom = async (options: { keepaliveTimeMs: number }) => {
+      const server = await startGrpcServer({
+        component: 'test',
+        version: '1',
+        port: 0,
+        services: [],
+        logger,
+        maxConnectionAgeMs: 300,
+        ...options,
+      });
+      servers.push(server);
+      const health = new healthV1.HealthClient(
+        `127.0.0.1:${server.port}`,
+        credentials.createInsecure(),
+        GRPC_CLIENT_OPTIONS,
+      );
+      const updates: ServingStatus[] = [];
+      const watch = health.watch({ service: '' });
+      let cut: ServiceError | undefined;
+      watch.on('error', (error: ServiceError) => (cut = error));
+      watch.on('data', (response: healthV1.HealthCheckResponse) => updates.push(response.status));
+      return { server, health, watch, updates, cut: () => cut };
+    };
+    // Pinging every 200 ms: the first ping after the age drops the connection and the stream.
+    const pinged = await watchFrom({ keepaliveTimeMs: 200 });
+    await expect.poll(() => pinged.cut()?.code, { timeout: 5_000 }).toBe(status.UNAVAILABLE);
+    pinged.health.close();
+
+    // Not pinging, as notify and the gateway run for the agencies' feeds: the stream lives on,
+    // through five ages of its connection, and still delivers.
+    const quiet = await watchFrom({ keepaliveTimeMs: 0 });
+    await expect.poll(() => quiet.updates).toEqual([ServingStatus.SERVING]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    quiet.server.health.set('', ServingStatus.NOT_SERVING);
+    await expect.poll(() => quiet.updates).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+    expect(quiet.cut()).toBeUndefined();
+    quiet.watch.cancel();
+    quiet.health.close();
   });
 });

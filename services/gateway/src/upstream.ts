@@ -27,11 +27,15 @@ export const FORWARDED_METADATA = [
 export class Upstream {
   readonly #client: Client;
 
-  constructor(address: string, credentials: ChannelCredentials) {
+  /**
+   * `keepalive: false` for an upstream whose streams last: a ping on a connection the server has
+   * retired (its maximum age) makes grpc-js drop it, with the streams still on it.
+   */
+  constructor(address: string, credentials: ChannelCredentials, options: { keepalive?: boolean } = {}) {
     this.#client = new Client(address, credentials, {
       ...GRPC_CLIENT_OPTIONS,
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
-      'grpc.keepalive_time_ms': 30_000,
+      ...(options.keepalive === false ? {} : { 'grpc.keepalive_time_ms': 30_000 }),
       interceptors: grpcClientInterceptors(),
     });
   }
