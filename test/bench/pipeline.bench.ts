@@ -28,6 +28,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectMongo, connectNats } from '@beacon/platform';
@@ -165,6 +166,8 @@ interface PhaseResult {
   /** As they stood when the phase's drain ended. */
   readonly feed: ReturnType<typeof lagSummary>;
   readonly triaged: ReturnType<typeof lagSummary>;
+  /** The share of the machine's CPUs the stack's processes used over the drive and drain. */
+  readonly cpuBusy: number;
 }
 
 /** Submission rows of a drive: one per bucket of store size, then all its reports together. */
@@ -246,6 +249,7 @@ async function phase(
   await observer.settled();
   const drained = (performance.now() - drainStarted) / 1000;
   const cpuAfter = cpu(processes);
+  const wallSeconds = (Date.now() - phaseStartedAtMs) / 1000;
   const commandsAfter = await storeCommands(storeDebug);
   observer.acknowledging = true;
 
@@ -292,10 +296,12 @@ async function phase(
   const cpuNote = Object.keys(cpuAfter)
     .map((k) => `${k} ${(((cpuAfter[k]! - (cpuBefore[k] ?? 0)) * 1000) / opened).toFixed(0)}`)
     .join(', ');
+  const cpuSeconds = Object.keys(cpuAfter).reduce((sum, k) => sum + cpuAfter[k]! - (cpuBefore[k] ?? 0), 0);
+  const cpuBusy = cpuSeconds / (wallSeconds * cpus().length);
   rows.push({
     name: `${name}: CPU ms per incident opened`,
     opsPerSecond: Number.NaN,
-    note: `over the drive and drain: ${cpuNote}`,
+    note: `over the drive and drain: ${cpuNote}; the machine's ${cpus().length} CPUs ${(100 * cpuBusy).toFixed(0)} % busy`,
   });
   const mix = commandMix(commandsBefore, commandsAfter, opened);
   if (mix) console.log(`\nStore commands per incident opened, ${name} (count, ms):\n${mix}`);
@@ -310,7 +316,7 @@ async function phase(
       `\nTemporal per incident, ${name} (${profile.incidents} incidents' workflows and histories):\n${profileLines(profile)}`,
     );
   }
-  return { name, drive: result, reportsPerSecond: rate, feed, triaged };
+  return { name, drive: result, reportsPerSecond: rate, feed, triaged, cpuBusy };
 }
 
 const ports = await freePorts();
@@ -509,7 +515,8 @@ try {
       checks.push(
         {
           target: `${p.name}: submission p99 < 250 ms`,
-          measured: `${reports.p99Ms.toFixed(0)} ms`,
+          // Latency depends on how busy the machine is: the check says at what load it was taken.
+          measured: `${reports.p99Ms.toFixed(0)} ms at ${p.reportsPerSecond.toFixed(1)} reports/s, CPUs ${(100 * p.cpuBusy).toFixed(0)} % busy`,
           pass: reports.p99Ms < 250,
         },
         {
