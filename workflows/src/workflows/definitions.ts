@@ -38,6 +38,14 @@ export const clockWorkflowId = (incidentId: string, regime: Regime) =>
 export const victimFollowUpWorkflowId = (incidentId: string, caseId: string) =>
   `incident-${incidentId}-victim-${caseId}`;
 
+/**
+ * A victim follow-up's task priority (1 first, 5 last; everything else has the default, 3): its
+ * first check-in is a day away, so a campaign's thousands of cases must not queue ahead of the
+ * responses' triage on the shared task queue (the storm: 50,000 cases left 705 of 1,000
+ * responses unstarted after 25 minutes). Its activities inherit it.
+ */
+export const VICTIM_FOLLOW_UP_PRIORITY = { priorityKey: 5 } as const;
+
 // ---------------------------------------------------------------------------------------------
 // IncidentResponse
 

@@ -76,6 +76,7 @@ import {
   timelineQuery,
   victimCaseChangedSignal,
   victimFollowUpWorkflowId,
+  VICTIM_FOLLOW_UP_PRIORITY,
   type AcknowledgeCommand,
   type AcknowledgementInput,
   type AgencyEngagementStatus,
@@ -618,6 +619,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     try {
       await startChild(victimFollowUp, {
         workflowId: victimFollowUpWorkflowId(incidentId, caseId),
+        priority: VICTIM_FOLLOW_UP_PRIORITY,
         args: [
           {
             incidentId,
