@@ -17,7 +17,11 @@ function against() {
     return undefined; // the contracts were born in the first commit: nothing to break
   }
   const parentHasContracts = git('ls-tree', '--name-only', `${last}^`, '--', 'buf.yaml') !== '';
-  return parentHasContracts ? `.git#ref=${last}^` : undefined;
+  if (!parentHasContracts) return undefined;
+  // buf clones the repository 50 commits deep unless told: deep enough to reach the parent,
+  // however many commits have come since the contracts last changed.
+  const depth = Number(git('rev-list', '--count', `${last}^..HEAD`)) + 1;
+  return `.git#ref=${last}^,depth=${depth}`;
 }
 
 const base = against();
