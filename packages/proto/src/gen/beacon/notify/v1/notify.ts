@@ -4326,6 +4326,8 @@ export const NotifyServiceService = {
    * Sends an engagement notice for one contact of an agency's escalation chain through the
    * agency's feed (and so its webhook and e-mail), for the response workflows (services,
    * coordinators). A repeated idempotency key returns the first notice and sends nothing more.
+   * UNAVAILABLE while notify does not know yet that the agency it concerns is engaged (intake's
+   * event has not reached it): an agency is never told before it may acknowledge. Retry.
    */
   notifyEngagement: {
     path: "/beacon.notify.v1.NotifyService/NotifyEngagement" as const,
@@ -4379,6 +4381,8 @@ export interface NotifyServiceServer extends UntypedServiceImplementation {
    * Sends an engagement notice for one contact of an agency's escalation chain through the
    * agency's feed (and so its webhook and e-mail), for the response workflows (services,
    * coordinators). A repeated idempotency key returns the first notice and sends nothing more.
+   * UNAVAILABLE while notify does not know yet that the agency it concerns is engaged (intake's
+   * event has not reached it): an agency is never told before it may acknowledge. Retry.
    */
   notifyEngagement: handleUnaryCall<NotifyEngagementRequest, NotifyEngagementResponse>;
 }
@@ -4553,6 +4557,8 @@ export interface NotifyServiceClient extends Client {
    * Sends an engagement notice for one contact of an agency's escalation chain through the
    * agency's feed (and so its webhook and e-mail), for the response workflows (services,
    * coordinators). A repeated idempotency key returns the first notice and sends nothing more.
+   * UNAVAILABLE while notify does not know yet that the agency it concerns is engaged (intake's
+   * event has not reached it): an agency is never told before it may acknowledge. Retry.
    */
   notifyEngagement(
     request: NotifyEngagementRequest,
