@@ -27,14 +27,16 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.shutdown()));
 });
 
-async function start(maxConnectionAgeMs?: number): Promise<RunningGrpcServer> {
+async function start(
+  options: { maxConnectionAgeMs?: number; keepaliveTimeMs?: number } = {},
+): Promise<RunningGrpcServer> {
   const server = await startGrpcServer({
     component: 'test',
     version: '1',
     port: 0,
     services: [],
     logger,
-    ...(maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs }),
+    ...options,
   });
   servers.push(server);
   return server;
@@ -92,7 +94,7 @@ describe('gRPC load balancing', () => {
   });
 
   it('ends old connections, losing no call and no open stream', async () => {
-    const server = await start(300);
+    const server = await start({ maxConnectionAgeMs: 300 });
     const proxy = await countingProxy(server.port);
     const address = `127.0.0.1:${proxy.port}`;
     const client = new diagnosticsV1.DiagnosticsServiceClient(
@@ -128,17 +130,8 @@ describe('gRPC load balancing', () => {
   });
 
   it('keeps a stream past its connection’s age only while nothing pings the retired connection', async () => {
-    const watchFrom = async (options: { keepaliveTimeMs: number }) => {
-      const server = await startGrpcServer({
-        component: 'test',
-        version: '1',
-        port: 0,
-        services: [],
-        logger,
-        maxConnectionAgeMs: 300,
-        ...options,
-      });
-      servers.push(server);
+    const watchFrom = async (keepaliveTimeMs: number) => {
+      const server = await start({ maxConnectionAgeMs: 300, keepaliveTimeMs });
       const health = new healthV1.HealthClient(
         `127.0.0.1:${server.port}`,
         credentials.createInsecure(),
@@ -152,13 +145,13 @@ describe('gRPC load balancing', () => {
       return { server, health, watch, updates, cut: () => cut };
     };
     // Pinging every 200 ms: the first ping after the age drops the connection and the stream.
-    const pinged = await watchFrom({ keepaliveTimeMs: 200 });
+    const pinged = await watchFrom(200);
     await expect.poll(() => pinged.cut()?.code, { timeout: 5_000 }).toBe(status.UNAVAILABLE);
     pinged.health.close();
 
     // Not pinging, as notify and the gateway run for the agencies' feeds: the stream lives on,
     // through five ages of its connection, and still delivers.
-    const quiet = await watchFrom({ keepaliveTimeMs: 0 });
+    const quiet = await watchFrom(0);
     await expect.poll(() => quiet.updates).toEqual([ServingStatus.SERVING]);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     quiet.server.health.set('', ServingStatus.NOT_SERVING);
