@@ -43,6 +43,18 @@ async function sendWhenEngaged(t: Stack, request: object, token: string) {
   );
 }
 
+/** A first-round notice to cert-by's first contact about the incident, under `idempotencyKey`. */
+const noticeTo = (incidentId: string, idempotencyKey: string, overrides: object = {}) => ({
+  incidentId,
+  agencyId: 'cert-by',
+  contactRank: 0,
+  idempotencyKey,
+  regardingAgencyId: '',
+  round: 1,
+  ncissLevel: 3,
+  ...overrides,
+});
+
 const code = async (promise: Promise<unknown>) =>
   (
     await promise.then(
@@ -75,16 +87,9 @@ describe('engagement notices', () => {
     const incident = await openIncident(t, cc, 'AMBER');
     await engage(t, cc, incident.id, 'cert-by');
     const acknowledgeBy = new Date(Date.now() + 3_600_000);
-    const request = {
-      incidentId: incident.id,
-      agencyId: 'cert-by',
-      contactRank: 0,
-      idempotencyKey: `incident-${incident.id}-agency-cert-by/run-1/7`,
-      regardingAgencyId: '',
-      round: 1,
-      ncissLevel: 3,
+    const request = noticeTo(incident.id, `incident-${incident.id}-agency-cert-by/run-1/7`, {
       acknowledgeBy,
-    };
+    });
     const first = await sendWhenEngaged(t, request, worker);
     expect(first.first).toBe(true);
     expect(first.notice).toMatchObject({
@@ -134,15 +139,7 @@ describe('engagement notices', () => {
     await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
     const incident = await openIncident(t, cc, 'GREEN');
     await engage(t, cc, incident.id, 'cert-by');
-    const request = {
-      incidentId: incident.id,
-      agencyId: 'cert-by',
-      contactRank: 0,
-      idempotencyKey: 'k-1',
-      regardingAgencyId: '',
-      round: 1,
-      ncissLevel: 1,
-    };
+    const request = noticeTo(incident.id, 'k-1', { ncissLevel: 1 });
     const send = async (overrides: object, token: string) =>
       code(call(t.notifyClient, 'notifyEngagement', { ...request, ...overrides }, token));
     const agencyToken = await t.token(['agency_admin'], 'cert-by');
@@ -166,15 +163,7 @@ describe('engagement notices', () => {
     const worker = await t.token(['service']);
     await call(t.notifyClient, 'putAgency', { agency: agency('cert-by', 'RED'), expectedVersion: 0 }, cc);
     const incident = await openIncident(t, cc, 'AMBER');
-    const request = {
-      incidentId: incident.id,
-      agencyId: 'cert-by',
-      contactRank: 0,
-      idempotencyKey: `incident-${incident.id}-agency-cert-by/run-1/5`,
-      regardingAgencyId: '',
-      round: 1,
-      ncissLevel: 3,
-    };
+    const request = noticeTo(incident.id, `incident-${incident.id}-agency-cert-by/run-1/5`);
     // Not engaged (as when intake's event has not reached notify yet): refused for now, and
     // nothing reaches the feed, so the agency is never asked for what it could not give.
     expect(await code(call(t.notifyClient, 'notifyEngagement', request, worker))).toBe(status.UNAVAILABLE);
