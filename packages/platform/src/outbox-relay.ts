@@ -379,7 +379,7 @@ export class OutboxRelay {
   /**
    * Takes the claim of a document read with events whose claim was free, run out or this
    * relay's: one compare-and-set of the claim as read, so it fails if another relay or a writer
-   * claimed the document since. Returns the document as read under the new claim and when, by
+   * claimed the document since. Returns the document as it is under the new claim and when, by
    * this relay's clock, it must stop publishing. The filter is `_id` and the two claim fields
    * compared for equality, which the FerretDB launcher serves from the `_id` index (a
    * `findOneAndUpdate` with `$or` read the whole collection under the database's write lock:
@@ -400,11 +400,15 @@ export class OutboxRelay {
       { $set: { outboxClaimBy: this.#id, outboxClaimUntil: until } },
     );
     if (matchedCount === 0) return undefined;
-    // Stop a little early: another relay compares the lease with its own clock. (Events a
-    // writer added since the read came with its own claim, which the filter refused; any other
-    // are published by the announcement or sweep after this claim is given up.)
+    // Read again under the claim: a claim as read can come back. Another relay may have
+    // claimed the document after this read, published its events and given the claim up, so
+    // the compare-and-set matched, but the events read are gone. Publishing them would offer
+    // each a second time (CI saw it once, three relays over 40 documents).
+    const current = await source.findOne({ _id: doc._id }, { projection: OUTBOX_AND_CLAIM });
+    if (!current) return undefined;
+    // Stop a little early: another relay compares the lease with its own clock.
     return {
-      doc: { ...doc, outboxClaimBy: this.#id, outboxClaimUntil: until },
+      doc: { ...current, outboxClaimBy: this.#id, outboxClaimUntil: until },
       deadline: now + this.#leaseMs * 0.8,
     };
   }

@@ -85,6 +85,19 @@ async function streamBodies(js: JetStreamClient, stream: string): Promise<string
   return bodies;
 }
 
+type Publish = { relay: number; id: string; ack: PubAck };
+
+/** `js` with every publish and its acknowledgement recorded in `publishes`, as `relay`'s. */
+function recording(js: JetStreamClient, relay: number, publishes: Publish[]): JetStreamClient {
+  return {
+    publish: async (...args: Parameters<JetStreamClient['publish']>) => {
+      const ack = await js.publish(...args);
+      publishes.push({ relay, id: args[2]!.msgID!, ack });
+      return ack;
+    },
+  } as unknown as JetStreamClient;
+}
+
 describe('several outbox relays over the same documents', () => {
   test(
     'three relays all told of every document publish each event once, in order, and leave no claim',
@@ -99,7 +112,7 @@ describe('several outbox relays over the same documents', () => {
       // Each relay with a connection of its own, as replicas have; every publish and its
       // acknowledgement recorded, so a second publish of an event shows even when the stream
       // drops it as a duplicate.
-      const publishes: { relay: number; id: string; ack: PubAck }[] = [];
+      const publishes: Publish[] = [];
       const connections = await Promise.all(
         [0, 1, 2].map((i) => connectNats({ servers: infra.natsUrl, name: `relay-${i}` })),
       );
@@ -108,17 +121,9 @@ describe('several outbox relays over the same documents', () => {
         [0, 1, 2].map((i) => connectMongo({ url: infra.mongoUrl, appName: `relay-${i}` })),
       );
       const relays = connections.map((nc, relay) => {
-        const js = jetstream(nc);
-        const recording = {
-          publish: async (...args: Parameters<JetStreamClient['publish']>) => {
-            const ack = await js.publish(...args);
-            publishes.push({ relay, id: args[2]!.msgID!, ack });
-            return ack;
-          },
-        } as unknown as JetStreamClient;
         return new OutboxRelay({
           sources: { docs: clients[relay]!.db(db.databaseName).collection('docs') } as never,
-          js: recording,
+          js: recording(jetstream(nc), relay, publishes),
           subjectRoot: root,
           logger,
           sweepMs: 200,
@@ -499,6 +504,48 @@ describe('several outbox relays over the same documents', () => {
         await client.close();
       }
       expect(sweeps).toBeGreaterThanOrEqual(3);
+    },
+  );
+
+  test(
+    'a claim that came back free (another relay took it, published and gave it up since the read) offers nothing twice',
+    { timeout: 30_000 },
+    async ({ names, db, jsm, nats }) => {
+      const stream = names.stream('EVENTS');
+      const root = names.subject('beacon.evt');
+      await ensureStream(jsm, eventsStream(stream, root));
+      const collection = db.collection<Doc>('docs');
+      await fillOutboxes(collection, 1, 3);
+      const publishes: Publish[] = [];
+      const relay = (n: number, docs: Collection<Doc>) =>
+        new OutboxRelay({
+          sources: { docs },
+          js: recording(jetstream(nats), n, publishes),
+          subjectRoot: root,
+          logger,
+          sweepMs: 600_000,
+        });
+      const first = relay(0, collection);
+      // The second relay's claim waits until the first has read, claimed, published and
+      // released the document it had read: the claim it compares is free again, as read.
+      let raced = false;
+      const late = new Proxy(collection, {
+        get(target, key, receiver) {
+          if (key !== 'updateOne') return Reflect.get(target, key, receiver) as unknown;
+          return async (...args: Parameters<Collection<Doc>['updateOne']>) => {
+            if (!raced && 'outboxClaimBy' in args[0]) {
+              raced = true;
+              expect(await first.sweep({ full: true })).toBe(3);
+            }
+            return target.updateOne(...args);
+          };
+        },
+      });
+      const second = relay(1, late);
+      expect(await second.sweep({ full: true })).toBe(0);
+      expect(raced).toBe(true);
+      expect(publishes.map((p) => [p.relay, p.id])).toEqual([0, 1, 2].map((seq) => [0, `doc0-e${seq}`]));
+      expect(await leftovers(collection)).toEqual([]);
     },
   );
 });
