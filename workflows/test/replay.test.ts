@@ -15,6 +15,7 @@ import { ESCALATE_REPORTS_PATCH } from '../src/workflows/escalation.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
 import { LEAN_TRIAGE_PATCH } from '../src/workflows/incident-response.js';
 import { TIMELINE_STORE_PATCH } from '../src/workflows/timeline-keeper.js';
+import { VICTIM_FOLLOW_UPS_PATCH } from '../src/workflows/victim-follow-ups.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
 interface SavedEvent {
@@ -117,7 +118,13 @@ describe('saved histories', () => {
 
   it('cover every workflow of the response', () => {
     expect(new Set(saved.map((s) => s.workflowType))).toEqual(
-      new Set(['incidentResponse', 'agencyEngagement', 'regulatoryClock', 'victimFollowUp']),
+      new Set([
+        'incidentResponse',
+        'agencyEngagement',
+        'regulatoryClock',
+        'victimFollowUp',
+        'victimFollowUps',
+      ]),
     );
   });
 
@@ -192,19 +199,24 @@ describe('saved histories', () => {
 
   it('include lean responses, whose triage calls are local activities, and responses from before', () => {
     const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
-    // Lean since v6; from v7 on the inline-engagements marker alone says so.
+    // Lean since v6; from v7 on the inline-engagements marker alone says so, from v8 on the
+    // victim-follow-ups one.
     const lean = responses.filter((s) =>
-      patchesIn(s.history).some((p) => p === LEAN_TRIAGE_PATCH || p === INLINE_ENGAGEMENTS_PATCH),
+      patchesIn(s.history).some((p) =>
+        [LEAN_TRIAGE_PATCH, INLINE_ENGAGEMENTS_PATCH, VICTIM_FOLLOW_UPS_PATCH].includes(p),
+      ),
     );
-    expect(new Set(lean.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v6', 'v7']));
+    expect(new Set(lean.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v6', 'v7', 'v8']));
     // Its first run reads the incident into triage with a local activity; a run it hands over to
     // carries the choice in its input, without the marker.
     expect(lean.every((s) => localActivities(s.history).includes('enterTriage'))).toBe(true);
     expect(
-      saved.filter((s) => /^v[67]\//.test(s.file) && s.workflowType === 'incidentResponse').length,
+      saved.filter((s) => /^v[678]\//.test(s.file) && s.workflowType === 'incidentResponse').length,
     ).toBeGreaterThan(lean.length);
     expect(
-      responses.filter((s) => !/^v[67]\//.test(s.file)).every((s) => localActivities(s.history).length === 0),
+      responses
+        .filter((s) => !/^v[678]\//.test(s.file))
+        .every((s) => localActivities(s.history).length === 0),
     ).toBe(true);
     // Engagements a lean response started assign their agency with a local activity too.
     const engagements = saved.filter(
@@ -216,8 +228,10 @@ describe('saved histories', () => {
 
   it('include responses running their engagements inside them, and responses with engagement children', () => {
     const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
-    const inline = responses.filter((s) => patchesIn(s.history).includes(INLINE_ENGAGEMENTS_PATCH));
-    expect(new Set(inline.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v7']));
+    const inline = responses.filter((s) =>
+      patchesIn(s.history).some((p) => p === INLINE_ENGAGEMENTS_PATCH || p === VICTIM_FOLLOW_UPS_PATCH),
+    );
+    expect(new Set(inline.map((s) => s.file.split('/')[0]))).toEqual(new Set(['v7', 'v8']));
     expect(saved.filter((s) => s.file.startsWith('v7/') && s.workflowType === 'agencyEngagement')).toEqual(
       [],
     );
@@ -238,6 +252,31 @@ describe('saved histories', () => {
       (s) => s.file.startsWith('v6/') && patchesIn(s.history).includes(LEAN_TRIAGE_PATCH),
     );
     expect(before.some((s) => scheduled(s.history).includes('agencyEngagement'))).toBe(true);
+  });
+
+  it('include responses following their victim cases in one workflow, and responses with a child per case', () => {
+    const responses = saved.filter((s) => s.workflowType === 'incidentResponse');
+    const now = saved.find((s) => s.file === 'v8/victims/incident-inc_victims.json')!;
+    // One marker, which implies the engagements inside and a lean response.
+    expect(patchesIn(now.history)).toEqual([VICTIM_FOLLOW_UPS_PATCH]);
+    // Started twice: again for a case that came after the first had ended.
+    const followUpChildren = (s: SavedHistory) =>
+      scheduled(s.history).filter((n) => n.startsWith('victimFollowUp'));
+    expect(followUpChildren(now)).toEqual(['victimFollowUps', 'victimFollowUps']);
+    const followUps = saved.filter((s) => s.workflowType === 'victimFollowUps');
+    expect(new Set(followUps.map((s) => s.file.split('/').slice(0, 2).join('/')))).toEqual(
+      new Set(['v8/victims', 'v8/campaign']),
+    );
+    // A campaign's follow-ups handed on to a new run, which carries the cases it knew.
+    expect(followUps.some((s) => payloadText(s.history).includes('"resumed"'))).toBe(true);
+    // Responses from before started one child per case, and still replay so.
+    const before = saved.find((s) => s.file === 'v7/victims/incident-inc_victims.json')!;
+    expect(followUpChildren(before)).toEqual(['victimFollowUp', 'victimFollowUp']);
+    expect(
+      responses
+        .filter((s) => !s.file.startsWith('v8/'))
+        .every((s) => !patchesIn(s.history).includes(VICTIM_FOLLOW_UPS_PATCH)),
+    ).toBe(true);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {

@@ -11,7 +11,7 @@ import { describe, expect } from 'vitest';
 import { NCISS_BASELINE, scoreSeverity, type NcissInputs } from '@beacon/domain';
 import { eventsV1, notifyV1 } from '@beacon/proto';
 import { NCISS_HIGH, test, waitFor } from '@beacon/testkit';
-import { responseWorkflowId, SEARCH_ATTRIBUTES, victimFollowUpWorkflowId } from '../src/index.js';
+import { responseWorkflowId, SEARCH_ATTRIBUTES, victimFollowUpsWorkflowId } from '../src/index.js';
 import type { incidentResponse } from '../src/workflows/index.js';
 import { rest, startResponseStack, type ResponseStack } from './support/stack.js';
 
@@ -267,11 +267,9 @@ describe('the response on the dev server with the real services', () => {
         },
         { what: 'the victim case followed up and escalated', timeoutMs: 30_000, intervalMs: 250 },
       );
-      // The follow-up queues behind triage work (a campaign's cases must not starve responses);
-      // the response keeps the default.
-      const followUp = await temporal.workflow
-        .getHandle(victimFollowUpWorkflowId(incidentId, caseId))
-        .describe();
+      // The incident's follow-ups queue behind triage work (a campaign's cases must not starve
+      // responses); the response keeps the default.
+      const followUp = await temporal.workflow.getHandle(victimFollowUpsWorkflowId(incidentId)).describe();
       expect(followUp.priority?.priorityKey).toBe(5);
       expect(described.priority?.priorityKey ?? 0).toBe(0);
 

@@ -1,8 +1,9 @@
 /**
  * The response workflows on Temporal's time-skipping server: regulatory clocks of 24 h, 72 h
- * and a month, escalation chains, acknowledgements, coordinators' commands, victim follow-up
- * and continue-as-new — with the services behind the activities faked in memory. Workflow time
- * moves only when a test sleeps the environment, so every assertion about "when" is exact.
+ * and a month, escalation chains, acknowledgements, coordinators' commands and continue-as-new
+ * — with the services behind the activities faked in memory (victim follow-up has a file of
+ * its own). Workflow time moves only when a test sleeps the environment, so every assertion
+ * about "when" is exact.
  */
 import { addMonthsUtc, scoreSeverity } from '@beacon/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,6 @@ import {
   acknowledgeUpdate,
   addAgencyUpdate,
   agencyUnassignedSignal,
-  caseUpdatedSignal,
   changeSeverityUpdate,
   clockWorkflowId,
   escalateUpdate,
@@ -23,7 +23,6 @@ import {
   responseWorkflowId,
   statusQuery,
   timelineQuery,
-  victimFollowUpWorkflowId,
 } from '../src/workflows/definitions.js';
 import type { incidentResponse } from '../src/workflows/index.js';
 import { agencyProfile } from './support/fake-services.js';
@@ -283,68 +282,6 @@ describe('agency engagement', () => {
     expect(outcome.phase).toBe('closed');
     expect(outcome.agencies[0]).toMatchObject({ state: 'acknowledged', via: 'coordinator' });
     await saveHistories(h.env, 'unacknowledged', [responseWorkflowId(id)]);
-  });
-});
-
-describe('victim follow-up', () => {
-  it('checks in on days 1, 7 and 30 and escalates an urgent case at once', async () => {
-    const id = 'inc_victims';
-    h.fake.agencies = [];
-    h.fake.victimCases = new Map([
-      ['case-a', { caseId: 'case-a', incidentId: id, urgency: 'routine' }],
-      ['case-b', { caseId: 'case-b', incidentId: id, urgency: 'urgent' }],
-    ]);
-    try {
-      const t0 = await h.env.currentTimeMs();
-      h.fake.addIncident({ id, awareAtMs: t0, rsitClass: 'fraud', rsitType: 'phishing' }, LOW);
-      const handle = await start(id);
-      await statusWhen(handle, (s) => s.victimCases.length === 2, 'two cases followed up');
-      // The urgent case is escalated before any check-in.
-      await eventually(() => h.fake.caseEscalations.some((e) => e.caseId === 'case-b'), 'case-b escalated');
-      expect(h.fake.checkIns.filter((c) => c.caseId === 'case-b')).toEqual([]);
-
-      await h.env.sleep(DAY + HOUR);
-      await eventually(() => h.fake.checkIns.filter((c) => c.day === 1).length === 2, 'day-1 check-ins');
-      // Day 3: the victims service flags case-a urgent; it escalates then, not at day 7.
-      await h.env.sleep(2 * DAY);
-      await h.client.workflow
-        .getHandle(victimFollowUpWorkflowId(id, 'case-a'))
-        .signal(caseUpdatedSignal, { urgency: 'urgent' });
-      await eventually(() => h.fake.caseEscalations.some((e) => e.caseId === 'case-a'), 'case-a escalated');
-      expect(h.fake.checkIns.filter((c) => c.day === 7)).toEqual([]);
-
-      await h.env.sleep(28 * DAY);
-      await eventually(() => h.fake.checkIns.length === 6, 'all check-ins');
-      for (const c of h.fake.checkIns) expect(c.dueAtMs - t0).toBeGreaterThanOrEqual(c.day * DAY);
-      expect(h.fake.checkIns.map((c) => [c.caseId, c.day]).sort()).toEqual([
-        ['case-a', 1],
-        ['case-a', 30],
-        ['case-a', 7],
-        ['case-b', 1],
-        ['case-b', 30],
-        ['case-b', 7],
-      ]);
-      expect(h.fake.caseEscalations.map((e) => e.caseId).sort()).toEqual(['case-a', 'case-b']);
-      expect(eventsOf(id, 'victim-escalated')).toHaveLength(2);
-      const status = await statusWhen(
-        handle,
-        (s) => s.victimCases.every((c) => c.lastCheckInDay === 30),
-        'cases at day 30',
-      );
-      expect(status.victimCases.map((c) => [c.caseId, c.state, c.urgency])).toEqual([
-        ['case-a', 'escalated', 'urgent'],
-        ['case-b', 'escalated', 'urgent'],
-      ]);
-      await handle.executeUpdate(resolveUpdate, { args: [{ summary: 'phishing site taken down' }] });
-      expect((await handle.result()).phase).toBe('closed');
-      await saveHistories(h.env, 'victims', [
-        responseWorkflowId(id),
-        victimFollowUpWorkflowId(id, 'case-a'),
-        victimFollowUpWorkflowId(id, 'case-b'),
-      ]);
-    } finally {
-      h.fake.victimCases = undefined;
-    }
   });
 });
 

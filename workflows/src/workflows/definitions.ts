@@ -37,6 +37,8 @@ export const clockWorkflowId = (incidentId: string, regime: Regime) =>
   `incident-${incidentId}-clock-${regime.toLowerCase()}`;
 export const victimFollowUpWorkflowId = (incidentId: string, caseId: string) =>
   `incident-${incidentId}-victim-${caseId}`;
+/** The follow-up of every victim case of an incident (`victim-follow-ups`). */
+export const victimFollowUpsWorkflowId = (incidentId: string) => `incident-${incidentId}-victims`;
 
 /**
  * A victim follow-up's task priority (1 first, 5 last; everything else has the default, 3): its
@@ -207,6 +209,9 @@ export interface VictimCaseChange {
   readonly atMs: number;
 }
 export const victimCaseChangedSignal = defineSignal<[VictimCaseChange]>('victimCaseChanged');
+/** From the incident's VictimFollowUps: what happened to its cases since its last report, in order. */
+export const victimCasesChangedSignal =
+  defineSignal<[{ readonly changes: readonly VictimCaseChange[] }]>('victimCasesChanged');
 
 /**
  * Intake changed the incident (its severity, or an agency a coordinator engaged there): the
@@ -404,3 +409,49 @@ export interface VictimFollowUpOutcome {
 
 /** The case changed in the victims service (e.g. its officer marked it urgent). */
 export const caseUpdatedSignal = defineSignal<[{ readonly urgency: 'routine' | 'urgent' }]>('caseUpdated');
+
+// ---------------------------------------------------------------------------------------------
+// VictimFollowUps
+
+/** A case as the incident's follow-ups keep it, and hand it to their next run. */
+export interface FollowedVictimCase {
+  readonly caseId: string;
+  readonly startedAtMs: number;
+  /** Check-in days after the start, in order. */
+  readonly schedule: readonly number[];
+  /** How many of them are done. */
+  done: number;
+  escalated: boolean;
+  /** The victims service flagged it urgent; not escalated yet. */
+  flagged?: boolean;
+}
+
+export interface VictimFollowUpsInput {
+  readonly incidentId: string;
+  readonly parentWorkflowId: string;
+  readonly tlp: Tlp;
+  /** Days after a case's start, unless the case has its own schedule. */
+  readonly checkInDays: readonly number[];
+  /** Cases to start following. */
+  readonly caseIds: readonly string[];
+  /** A run hands its cases to a new one before its history grows past this (the response's). */
+  readonly maxHistoryEvents: number;
+  /** What an earlier run handed on (continue-as-new). */
+  readonly resumed?: {
+    readonly cases: readonly FollowedVictimCase[];
+    readonly totals: VictimFollowUpsOutcome;
+  };
+}
+
+export interface VictimFollowUpsOutcome {
+  readonly followed: number;
+  readonly checkIns: number;
+  readonly escalated: number;
+}
+
+/** More cases of the incident to follow (the response heard of them); known ones are ignored. */
+export const followVictimCasesSignal =
+  defineSignal<[{ readonly caseIds: readonly string[] }]>('followVictimCases');
+/** One of the incident's cases changed in the victims service (e.g. its officer marked it urgent). */
+export const victimCaseUpdatedSignal =
+  defineSignal<[{ readonly caseId: string; readonly urgency: 'routine' | 'urgent' }]>('victimCaseUpdated');

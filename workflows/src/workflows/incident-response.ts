@@ -75,6 +75,8 @@ import {
   statusQuery,
   timelineQuery,
   victimCaseChangedSignal,
+  victimCasesChangedSignal,
+  type VictimCaseChange,
   victimFollowUpWorkflowId,
   VICTIM_FOLLOW_UP_PRIORITY,
   type AcknowledgeCommand,
@@ -100,6 +102,8 @@ import { regulatoryClock } from './regulatory-clock.js';
 import { noteSeverityProposals } from './severity-notes.js';
 import { keepTimeline, type TimelineState } from './timeline-keeper.js';
 import { victimFollowUp } from './victim-follow-up.js';
+import { VICTIM_FOLLOW_UPS_PATCH } from './victim-follow-ups.js';
+import { victimHandOver, type VictimHandOverState } from './victim-hand-over.js';
 
 /** Responses from here on never let a late assignment undo a coordinator's removal. */
 const UNASSIGNMENT_PATCH = 'unassignment-wins';
@@ -128,7 +132,7 @@ interface AlarmState {
  * Everything a run hands to the next on continue-as-new; the timeline's newest entries among it
  * (every entry is in the timeline store, `timeline-keeper.ts`).
  */
-interface ResponseState extends TimelineState {
+interface ResponseState extends TimelineState, VictimHandOverState {
   phase: ResponsePhase;
   incident?: IncidentSnapshot;
   impact?: ImpactSummary;
@@ -205,10 +209,12 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
   };
 
   // Asked once, first thing in a new response; a later run has the answer in its state. A new
-  // response records one marker (each writes a search attribute): its engagements inside it
-  // imply a lean response. Responses from before asked `lean-triage` alone, or nothing.
+  // response records one marker (each writes a search attribute): the newest implies the
+  // others (one workflow for its victim cases, then engagements inside it, then a lean
+  // response). Responses from before asked `inline-engagements`, `lean-triage`, or nothing.
   if (state.phase === 'triage') {
-    state.inline ??= patched(INLINE_ENGAGEMENTS_PATCH);
+    state.victimFollowUps ??= patched(VICTIM_FOLLOW_UPS_PATCH);
+    state.inline ??= state.victimFollowUps || patched(INLINE_ENGAGEMENTS_PATCH);
     state.lean ??= state.inline || patched(LEAN_TRIAGE_PATCH);
   }
   /** Local activities counted while out, in a response whose engagements run inside it. */
@@ -638,6 +644,36 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     }
   };
 
+  const handOverVictims = victimHandOver(state, () => ({
+    incidentId,
+    parentWorkflowId: self,
+    tlp: state.incident?.tlp ?? 'RED',
+    checkInDays: policy.victimCheckInDays,
+    maxHistoryEvents: policy.maxHistoryEvents,
+  }));
+  /**
+   * Follows up the cases not followed yet: in the incident's one `victimFollowUps`, or in
+   * responses from before it, one `victimFollowUp` child each.
+   */
+  const followUpVictims = async (caseIds: readonly string[]) => {
+    if (!state.victimFollowUps) {
+      await Promise.all(caseIds.map(followUpVictim));
+      return;
+    }
+    const fresh = [...new Set(caseIds)].filter((caseId) => !state.victimCases[caseId]);
+    if (fresh.length === 0) return;
+    for (const caseId of fresh)
+      state.victimCases[caseId] = { caseId, state: 'following-up', urgency: 'unknown' };
+    note({
+      kind: 'victim',
+      detail:
+        fresh.length === 1
+          ? `following up victim case ${fresh[0]}`
+          : `following up ${fresh.length} victim cases`,
+    });
+    await handOverVictims(fresh);
+  };
+
   /** The incident changed severity: search attributes, engagements' waits, new agencies and regimes. */
   const afterSeverityChange = async (previousLevel: number) => {
     publishSearchAttributes();
@@ -733,7 +769,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
     });
   });
 
-  setHandler(victimCaseChangedSignal, (change) => {
+  const applyVictimChange = (change: VictimCaseChange) => {
     const current = state.victimCases[change.caseId] ?? {
       caseId: change.caseId,
       state: 'following-up',
@@ -758,9 +794,11 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       kind: victimKind(change.event),
       detail: `case ${change.caseId}: ${change.event} — ${change.detail}`,
     });
-  });
+  };
+  setHandler(victimCaseChangedSignal, applyVictimChange);
+  setHandler(victimCasesChangedSignal, ({ changes }) => changes.forEach(applyVictimChange));
 
-  setHandler(linkVictimCaseSignal, ({ caseId }) => followUpVictim(caseId));
+  setHandler(linkVictimCaseSignal, ({ caseId }) => followUpVictims([caseId]));
 
   setHandler(impactChangedSignal, (summary) => {
     const known = state.pendingImpact?.revision ?? state.impact?.revision ?? 0;
@@ -1161,7 +1199,7 @@ export async function incidentResponse(input: IncidentResponseInput): Promise<Re
       await updateRegimes();
       state.victimsChecked = true;
       if ('error' in victims) victimsNotChecked(victims.error);
-      else await Promise.all(victims.cases.map(followUpVictim));
+      else await followUpVictims(victims.cases);
     } else if (state.lean) {
       // The registry and the victim cases are read side by side; children start together.
       const checkVictims = async () => {

@@ -1,5 +1,4 @@
-import { condition, getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
-import { FailureType } from '../domain/failures.js';
+import { condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
 import {
   caseUpdatedSignal,
   victimCaseChangedSignal,
@@ -7,7 +6,8 @@ import {
   type VictimFollowUpInput,
   type VictimFollowUpOutcome,
 } from './definitions.js';
-import { events, failureType, signalQuietly, victims } from './proxies.js';
+import { events, signalQuietly, victims } from './proxies.js';
+import { caseUnavailable } from './victim-follow-ups.js';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -64,17 +64,7 @@ export async function victimFollowUp(input: VictimFollowUpInput): Promise<Victim
     });
     if (victimCase.urgency === 'urgent') await escalate('the case is urgent');
   } catch (error) {
-    // Without the victims service nothing can be followed up; the response says so.
-    const type = failureType(error);
-    log.warn('victim case unavailable', { caseId, type });
-    await report({
-      event: 'unavailable',
-      urgency: 'unknown',
-      detail:
-        type === FailureType.VictimsServiceUnavailable
-          ? 'the victims service is not connected to this worker'
-          : `the victims service did not answer (${type ?? 'error'})`,
-    });
+    await report(caseUnavailable(caseId, error));
     return { caseId, checkIns, escalated };
   }
 

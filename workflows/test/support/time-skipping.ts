@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
@@ -87,9 +88,9 @@ export function statusWhen(
  * is registered (seen under load: the run COMPLETED, `result()` never returned), so this waits
  * for the close through `describe` and only then reads the result, which no longer blocks.
  */
-export async function outcomeAcrossRuns(
-  handle: WorkflowHandle<typeof incidentResponse>,
-): Promise<Awaited<ReturnType<typeof incidentResponse>>> {
+export async function outcomeAcrossRuns<W extends Workflow = typeof incidentResponse>(
+  handle: WorkflowHandle<W>,
+): Promise<WorkflowResultType<W>> {
   await waitFor(
     async () => {
       const { status } = await handle.describe();
