@@ -40,11 +40,11 @@ export interface GrpcServerConfig {
   /** How long a client connection lives before the server asks the client to reconnect. */
   readonly maxConnectionAgeMs?: number;
   /**
-   * How often the server pings a connection to notice a dead client (30 s; 0: never). A server
-   * whose streams last (an agency's feed) sets 0: once a connection has been asked to go away
-   * at its age, grpc-js's next ping on it is refused by the closing connection and grpc-js then
-   * drops it, cutting every stream still on it. Such a stream notices a dead client by its own
-   * writes (heartbeats that go unacknowledged), and an idle connection ends at its age.
+   * How often the server pings a connection to notice a dead client; 0 (the default): never.
+   * grpc-js (1.14) drops a connection it has asked to go away at its age at the next ping on it,
+   * from either side, cutting every call and stream still on it (the storm lost 82 reports so,
+   * and every agency's feed was cut every five minutes). Unary calls end by their deadlines and
+   * an agency's feed notices a dead client by its own heartbeats, so nothing pings.
    */
   readonly keepaliveTimeMs?: number;
   /** TLS, or mutual TLS with a client CA; plaintext without. */
@@ -93,16 +93,15 @@ export const DEFAULT_MAX_CONNECTION_AGE_MS = 5 * 60_000;
 
 /**
  * Starts a grpc-js server hosting the given services plus `grpc.health.v1.Health` and
- * `beacon.diagnostics.v1.DiagnosticsService`, with message-size limits, keepalive and a maximum
- * connection age set.
+ * `beacon.diagnostics.v1.DiagnosticsService`, with message-size limits and a maximum connection
+ * age set.
  */
 export async function startGrpcServer(config: GrpcServerConfig): Promise<RunningGrpcServer> {
   const maxMessageBytes = config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const keepaliveTimeMs = config.keepaliveTimeMs ?? 30_000;
+  const keepaliveTimeMs = config.keepaliveTimeMs ?? 0;
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    // Notice dead peers within a minute instead of holding their calls forever (see keepaliveTimeMs).
     ...(keepaliveTimeMs > 0
       ? { 'grpc.keepalive_time_ms': keepaliveTimeMs, 'grpc.keepalive_timeout_ms': 10_000 }
       : {}),

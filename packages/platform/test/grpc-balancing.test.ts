@@ -160,4 +160,62 @@ describe('gRPC load balancing', () => {
     quiet.watch.cancel();
     quiet.health.close();
   });
+
+  it('answers unary calls that outlive their connection’s age, unless something pings the retired connection', async () => {
+    /**
+     * Calls of 600 ms, four at a time for about 2.4 s, on connections that age out every
+     * 300 ms: the codes of those that failed. Pings as given, else the defaults (none).
+     */
+    const cutCalls = async (pings: { server?: number; client?: number } = {}) => {
+      const server = await startGrpcServer({
+        component: 'test',
+        version: '1',
+        port: 0,
+        logger,
+        diagnostics: false,
+        maxConnectionAgeMs: 300,
+        ...(pings.server ? { keepaliveTimeMs: pings.server } : {}),
+        services: [
+          {
+            name: 'beacon.diagnostics.v1.DiagnosticsService',
+            definition: diagnosticsV1.DiagnosticsServiceService,
+            implementation: {
+              echo: (
+                call: { request: diagnosticsV1.EchoRequest },
+                done: (error: null, response: diagnosticsV1.EchoResponse) => void,
+              ) => setTimeout(() => done(null, call.request), 600),
+            },
+          },
+        ],
+      });
+      servers.push(server);
+      const client = new diagnosticsV1.DiagnosticsServiceClient(
+        `127.0.0.1:${server.port}`,
+        credentials.createInsecure(),
+        { ...GRPC_CLIENT_OPTIONS, ...(pings.client ? { 'grpc.keepalive_time_ms': pings.client } : {}) },
+      );
+      const echo = (message: string) =>
+        new Promise<void>((resolve, reject) =>
+          client.echo(
+            { message, payload: Buffer.alloc(0) },
+            new Metadata(),
+            { deadline: new Date(Date.now() + 5_000) },
+            (error) => (error ? reject(error) : resolve()),
+          ),
+        );
+      const codes: number[] = [];
+      for (let wave = 0; wave < 4; wave++) {
+        const results = await Promise.allSettled([0, 1, 2, 3].map((i) => echo(`${wave}-${i}`)));
+        for (const r of results) if (r.status === 'rejected') codes.push((r.reason as ServiceError).code);
+      }
+      client.close();
+      return codes;
+    };
+    // Pinging every 200 ms, from either side: calls on a retired connection are cut.
+    const cut = [status.INTERNAL, status.UNAVAILABLE];
+    expect((await cutCalls({ server: 200 })).filter((code) => cut.includes(code)).length).toBeGreaterThan(0);
+    expect((await cutCalls({ client: 200 })).filter((code) => cut.includes(code)).length).toBeGreaterThan(0);
+    // As Beacon's servers and clients run: every call answered, across eight ages.
+    expect(await cutCalls()).toEqual([]);
+  });
 });

@@ -59,10 +59,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const impact = config.impactAddress ? new Upstream(config.impactAddress, channel) : undefined;
   const upstreams = new Map([['beacon.intake.v1.IntakeService', intake]]);
   if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
-  // Feed streams pass through this channel: it does not ping notify (see keepaliveTimeMs).
-  const notify = config.notifyAddress
-    ? new Upstream(config.notifyAddress, channel, { keepalive: false })
-    : undefined;
+  const notify = config.notifyAddress ? new Upstream(config.notifyAddress, channel) : undefined;
   if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
   const victims = config.victimsAddress ? new Upstream(config.victimsAddress, channel) : undefined;
   if (victims) upstreams.set('beacon.victims.v1.VictimsService', victims);
@@ -107,8 +104,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     host: config.host,
     port: config.grpcPort,
     ...config.grpcServer,
-    // Agencies' feed streams pass through: pings would cut them once their connection is retired.
-    keepaliveTimeMs: 0,
     logger,
     metrics,
     // Diagnostics tell a stranger the version, runtime and instance: the services behind the

@@ -28,14 +28,14 @@ export class Upstream {
   readonly #client: Client;
 
   /**
-   * `keepalive: false` for an upstream whose streams last: a ping on a connection the server has
-   * retired (its maximum age) makes grpc-js drop it, with the streams still on it.
+   * Without keepalive pings: a ping on a connection the server has retired (its maximum age)
+   * makes grpc-js drop it, with the calls and streams still on it (`keepaliveTimeMs` in
+   * platform's gRPC server). Calls end by their deadlines.
    */
-  constructor(address: string, credentials: ChannelCredentials, options: { keepalive?: boolean } = {}) {
+  constructor(address: string, credentials: ChannelCredentials) {
     this.#client = new Client(address, credentials, {
       ...GRPC_CLIENT_OPTIONS,
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
-      ...(options.keepalive === false ? {} : { 'grpc.keepalive_time_ms': 30_000 }),
       interceptors: grpcClientInterceptors(),
     });
   }

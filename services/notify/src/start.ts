@@ -192,8 +192,6 @@ export async function startNotify(
     component: 'notify',
     version: VERSION,
     ...config.grpc,
-    // Feed streams last up to an hour: pings would cut them once their connection is retired.
-    keepaliveTimeMs: 0,
     logger,
     metrics,
     services: [
