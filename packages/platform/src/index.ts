@@ -182,6 +182,12 @@ export {
 } from './pending-marks.js';
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
+export {
+  DurableConsumer,
+  redeliveryDelayMs,
+  TerminateEvent,
+  type DurableConsumerOptions,
+} from './durable-consumer.js';
 export { DOOR_METADATA, doorOf, type GatewayDoor } from './door.js';
 export { RateLimiter } from './rate-limit.js';
 export { onShutdown } from './shutdown.js';

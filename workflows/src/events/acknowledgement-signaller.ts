@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { Logger } from '@beacon/platform';
+import { DurableConsumer, type Logger } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import {
   acknowledgedSignal,
@@ -9,7 +9,6 @@ import {
   responseWorkflowId,
   type AcknowledgementInput,
 } from '../workflows/definitions.js';
-import { DurableConsumer } from './durable-consumer.js';
 
 export interface AcknowledgementSignallerOptions {
   readonly nc: NatsConnection;

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { Logger } from '@beacon/platform';
+import { DurableConsumer, type Logger } from '@beacon/platform';
 import { impactV1, intakeV1, victimsV1 } from '@beacon/proto';
 import { impactSummaryFromProto, snapshotFromProto } from '../activities/create-activities.js';
 import { severityProposalOf } from '../adapters/severity-proto.js';
@@ -14,7 +14,6 @@ import {
   responseWorkflowId,
   severityProposedSignal,
 } from '../workflows/definitions.js';
-import { DurableConsumer } from './durable-consumer.js';
 
 export interface IncidentChangeSignallerOptions {
   readonly nc: NatsConnection;

@@ -1,11 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { Logger } from '@beacon/platform';
+import { DurableConsumer, type Logger } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import type { ResponsePolicy } from '../domain/policy.js';
 import { responseWorkflowId, SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import type { incidentResponse } from '../workflows/index.js';
-import { DurableConsumer } from './durable-consumer.js';
 
 export interface IncidentStarterOptions {
   readonly nc: NatsConnection;

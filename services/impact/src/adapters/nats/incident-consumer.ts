@@ -1,7 +1,6 @@
-import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ensureConsumer, tlpFromProto, withConsumerSpan, type Logger } from '@beacon/platform';
-import { eventsV1, intakeV1 } from '@beacon/proto';
+import { DurableConsumer, TerminateEvent, tlpFromProto, type Logger } from '@beacon/platform';
+import { intakeV1, type eventsV1 } from '@beacon/proto';
 import type { ImpactService, IncidentFacts } from '../../app/impact-service.js';
 
 /** The incident events that can change what an incident directly affects. */
@@ -23,81 +22,58 @@ export interface IncidentConsumerOptions {
   readonly logger: Logger;
 }
 
+/** The incident an event carries, as impact assesses it; terminates one it cannot read. */
+export function incidentFacts(envelope: eventsV1.Envelope): IncidentFacts {
+  if (!isHandled(envelope.type)) throw new TerminateEvent(`impact does not handle ${envelope.type}`);
+  let incident: intakeV1.Incident | undefined;
+  try {
+    incident = PAYLOADS[envelope.type](envelope.data);
+  } catch {
+    throw new TerminateEvent('undecodable');
+  }
+  if (!incident) throw new TerminateEvent('event without an incident');
+  return {
+    id: incident.id,
+    tlp: tlpFromProto(incident.tlp) ?? 'RED',
+    sectors: incident.sectors,
+    affectedAssets: incident.affectedAssets.map((a) => ({ assetId: a.assetId, loss: a.loss || 1 })),
+  };
+}
+
 /**
- * Assesses incidents as intake announces them: a durable consumer on the events stream,
- * explicit acks, and a delayed redelivery when the assessment fails (the store or intake
- * away). Handling is idempotent by event id (see `ImpactService.onIncident`).
+ * Assesses incidents as intake announces them: the platform's durable consumer on the events
+ * stream, one event at a time in stream order, a delayed redelivery when the assessment fails
+ * (the store or intake away), given up after 20 deliveries. Handling is idempotent by event id
+ * (see `ImpactService.onIncident`).
  */
 export class IncidentConsumer {
-  #messages: ConsumerMessages | undefined;
-  #done: Promise<void> | undefined;
+  readonly #consumer: DurableConsumer;
 
-  constructor(private readonly options: IncidentConsumerOptions) {}
-
-  async start(): Promise<void> {
-    const { nc, stream, subjectRoot, durable } = this.options;
-    const js = jetstream(nc);
-    await ensureConsumer(await js.jetstreamManager(), stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      filter_subjects: ['opened', 'severity-changed', 'report-attached'].map(
-        (e) => `${subjectRoot}.incident.${e}`,
+  constructor(options: IncidentConsumerOptions) {
+    const { service, logger } = options;
+    this.#consumer = new DurableConsumer({
+      nc: options.nc,
+      stream: options.stream,
+      subjects: ['opened', 'severity-changed', 'report-attached'].map(
+        (e) => `${options.subjectRoot}.incident.${e}`,
       ),
-      ack_wait: 30 * 1e9,
-      max_deliver: 20,
+      durable: options.durable,
+      logger,
+      concurrency: 1,
+      maxDeliver: 20,
+      handle: async (envelope) => {
+        const facts = incidentFacts(envelope);
+        const outcome = await service.onIncident(envelope.id, facts);
+        logger.debug({ eventId: envelope.id, incidentId: facts.id, outcome }, 'incident event handled');
+      },
     });
-    const consumer = await js.consumers.get(stream, durable);
-    this.#messages = await consumer.consume({ max_messages: 32 });
-    this.#done = this.#loop(this.#messages);
   }
 
-  async stop(): Promise<void> {
-    await this.#messages?.close();
-    await this.#done;
+  start(): Promise<void> {
+    return this.#consumer.start();
   }
 
-  async #loop(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) {
-      await withConsumerSpan(this.options.durable, message, () => this.#handle(message));
-    }
-  }
-
-  async #handle(message: JsMsg): Promise<void> {
-    const { logger, service } = this.options;
-    let envelope: eventsV1.Envelope;
-    let facts: IncidentFacts | undefined;
-    try {
-      envelope = eventsV1.Envelope.decode(message.data);
-      if (!isHandled(envelope.type)) {
-        message.term(`impact does not handle ${envelope.type}`);
-        return;
-      }
-      const incident = PAYLOADS[envelope.type](envelope.data);
-      facts = incident && {
-        id: incident.id,
-        tlp: tlpFromProto(incident.tlp) ?? 'RED',
-        sectors: incident.sectors,
-        affectedAssets: incident.affectedAssets.map((a) => ({ assetId: a.assetId, loss: a.loss || 1 })),
-      };
-    } catch (error) {
-      logger.error({ err: error, seq: message.seq }, 'undecodable incident event; terminated');
-      message.term('undecodable');
-      return;
-    }
-    if (!facts) {
-      message.term('event without an incident');
-      return;
-    }
-    try {
-      const outcome = await service.onIncident(envelope.id, facts);
-      logger.debug({ eventId: envelope.id, incidentId: facts.id, outcome }, 'incident event handled');
-      message.ack();
-    } catch (error) {
-      logger.warn(
-        { err: error, eventId: envelope.id, incidentId: facts.id },
-        'assessment failed; redelivering',
-      );
-      message.nak(Math.min(60_000, 1_000 * 2 ** Math.min(6, message.info.deliveryCount)));
-    }
+  stop(): Promise<void> {
+    return this.#consumer.stop();
   }
 }

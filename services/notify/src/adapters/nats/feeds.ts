@@ -9,6 +9,7 @@ import {
   withConsumerSpan,
   withProducerSpan,
   type JetStreamPublisher,
+  redeliveryDelayMs,
   type Logger,
   type StreamSpec,
 } from '@beacon/platform';
@@ -277,7 +278,7 @@ export class FanOutConsumer {
 
   #retry(message: JsMsg, decoded: Decoded, error: unknown): void {
     this.options.logger.warn({ err: error, eventId: decoded.envelope.id }, 'fan-out failed; redelivering');
-    message.nak(Math.min(30_000, 500 * 2 ** Math.min(6, message.info.deliveryCount)));
+    message.nak(redeliveryDelayMs(message.info.deliveryCount));
   }
 }
 

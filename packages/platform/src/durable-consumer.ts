@@ -1,7 +1,28 @@
 import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ConcurrencyLimit, ensureConsumer, withConsumerSpan, type Logger } from '@beacon/platform';
 import { eventsV1 } from '@beacon/proto';
+import { ConcurrencyLimit } from './concurrency.js';
+import type { Logger } from './logger.js';
+import { ensureConsumer } from './nats.js';
+import { withConsumerSpan } from './tracing.js';
+
+/**
+ * How long an event whose handling failed waits before its next delivery: half a second,
+ * doubling with each delivery, at most 30 s. One policy for every consumer of Beacon's events,
+ * so a store or service that is away is retried at the same pace everywhere, and a backlog
+ * never turns into a storm of retries.
+ */
+export function redeliveryDelayMs(deliveryCount: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(6, Math.max(0, deliveryCount)));
+}
+
+/** Thrown by a handler for an event it can never handle: terminated, never delivered again. */
+export class TerminateEvent extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'TerminateEvent';
+  }
+}
 
 export interface DurableConsumerOptions {
   readonly nc: NatsConnection;
@@ -11,17 +32,22 @@ export interface DurableConsumerOptions {
   /** Shared by every replica, so each event is handled once. */
   readonly durable: string;
   readonly logger: Logger;
-  /** Events handled at once; default 16. */
+  /** Events handled at once; default 16. One keeps the stream's order. */
   readonly concurrency?: number;
-  /** Handles one event; a throw redelivers it with a growing delay. Must be idempotent. */
+  /** Deliveries before an event is given up on (JetStream's `max_deliver`); default without limit. */
+  readonly maxDeliver?: number;
+  /**
+   * Handles one event; a throw redelivers it after `redeliveryDelayMs`, a `TerminateEvent`
+   * ends it. Must be idempotent: an event may be delivered again.
+   */
   readonly handle: (envelope: eventsV1.Envelope, message: JsMsg) => Promise<void>;
 }
 
 /**
- * A durable JetStream consumer of one event subject with explicit acks: an event is acked only
- * after its handler succeeded, redelivered with backoff when it failed, and terminated when it
- * cannot be decoded. From the first event in the stream on, so nothing published before the
- * consumer existed is missed; handlers are idempotent, so a replay is harmless.
+ * A durable JetStream consumer of Beacon events with explicit acks: an event is acked only
+ * after its handler succeeded, redelivered with back-off when it failed, and terminated when it
+ * cannot be decoded or handled. From the first event in the stream on, so nothing published
+ * before the consumer existed is missed; handlers are idempotent, so a replay is harmless.
  */
 export class DurableConsumer {
   #messages: ConsumerMessages | undefined;
@@ -30,7 +56,7 @@ export class DurableConsumer {
   constructor(private readonly options: DurableConsumerOptions) {}
 
   async start(): Promise<void> {
-    const { nc, stream, subjects, durable } = this.options;
+    const { nc, stream, subjects, durable, maxDeliver } = this.options;
     const js = jetstream(nc);
     await ensureConsumer(await js.jetstreamManager(), stream, {
       durable_name: durable,
@@ -39,6 +65,7 @@ export class DurableConsumer {
       ...(subjects.length === 1 ? { filter_subject: subjects[0] } : { filter_subjects: [...subjects] }),
       ack_wait: 30 * 1e9,
       max_ack_pending: 256,
+      ...(maxDeliver === undefined ? {} : { max_deliver: maxDeliver }),
     });
     this.#messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: 64 });
     this.#done = this.#loop(this.#messages);
@@ -80,7 +107,12 @@ export class DurableConsumer {
       await this.options.handle(envelope, message);
       message.ack();
     } catch (error) {
-      const delayMs = Math.min(30_000, 500 * 2 ** Math.min(6, message.info.deliveryCount));
+      if (error instanceof TerminateEvent) {
+        logger.warn({ eventId: envelope.id, type: envelope.type, reason: error.reason }, 'event terminated');
+        message.term(error.reason);
+        return;
+      }
+      const delayMs = redeliveryDelayMs(message.info.deliveryCount);
       logger.warn({ err: error, eventId: envelope.id, delayMs }, 'event not handled; redelivering');
       message.nak(delayMs);
     }
