@@ -159,7 +159,12 @@ export {
   type RunningIdentityProvider,
 } from './dev-identity-provider.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
-export { type OutboxAnnouncer, type OutboxClaimFields, type OutboxFields } from './outbox-document.js';
+export {
+  type OutboxAnnouncer,
+  type OutboxClaimFields,
+  type OutboxDoc,
+  type OutboxFields,
+} from './outbox-document.js';
 export { type OutboxBacklog } from './outbox-backlog.js';
 export {
   type OutboxEntry,

@@ -17,6 +17,7 @@ import {
   watchConsumerLag,
   watchOutbox,
   type Logger,
+  type OutboxDoc,
 } from '@beacon/platform';
 import { ImpactService } from './app/impact-service.js';
 import { Reassessment } from './app/reassessment.js';
@@ -64,7 +65,7 @@ export async function startImpact(
   const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['assessments'], 'outbox');
   await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
-    sources: { assessments: db.collection('assessments') } as never,
+    sources: { assessments: db.collection<OutboxDoc>('assessments') },
     marks: outboxMarks,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,

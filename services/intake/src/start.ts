@@ -17,6 +17,7 @@ import {
   startMetricsServer,
   watchOutbox,
   type Logger,
+  type OutboxDoc,
 } from '@beacon/platform';
 import { IntakeService, RECOVERY_BATCH } from './app/intake-service.js';
 import { MERGE_RECOVERY_BATCH } from './app/merge-incidents.js';
@@ -75,7 +76,10 @@ export async function startIntake(
   const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
   const reportMarks = marksOf('reports', 'link');
   const relay = new OutboxRelay({
-    sources: { incidents: db.collection('incidents'), relations: db.collection('relations') } as never,
+    sources: {
+      incidents: db.collection<OutboxDoc>('incidents'),
+      relations: db.collection<OutboxDoc>('relations'),
+    },
     marks: outboxMarks,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,

@@ -16,6 +16,7 @@ import {
   watchConsumerLag,
   watchOutbox,
   type Logger,
+  type OutboxDoc,
 } from '@beacon/platform';
 import { AgencySnapshot } from './app/agency-snapshot.js';
 import { AccessWithdrawals } from './app/access-withdrawals.js';
@@ -94,7 +95,7 @@ export async function startNotify(
   const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['acknowledgements'], 'outbox');
   await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
-    sources: { acknowledgements: db.collection('acknowledgements') } as never,
+    sources: { acknowledgements: db.collection<OutboxDoc>('acknowledgements') },
     marks: outboxMarks,
     js,
     subjectRoot: events.root,

@@ -14,6 +14,7 @@ import {
   startMetricsServer,
   watchOutbox,
   type Logger,
+  type OutboxDoc,
 } from '@beacon/platform';
 import type { CaseCipher, Clock } from './app/ports.js';
 import { VictimsService } from './app/victims-service.js';
@@ -68,7 +69,7 @@ export async function startVictims(
   const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['cases'], 'outbox');
   await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
   const relay = new OutboxRelay({
-    sources: { cases: db.collection('cases') } as never,
+    sources: { cases: db.collection<OutboxDoc>('cases') },
     marks: outboxMarks,
     js: jetstream(nc),
     subjectRoot: config.nats.subjectRoot,

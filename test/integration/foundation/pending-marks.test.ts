@@ -11,6 +11,7 @@ import {
   type OutboxFields,
   type PendingMarkDoc,
   type PendingMarks,
+  type OutboxDoc,
 } from '@beacon/platform';
 import { test } from '@beacon/testkit';
 
@@ -61,7 +62,7 @@ async function marksRelay(
   const marks = marksFor(own, ['docs'], 'outbox', { now: () => new Date(Date.now() + offsetMs) })['docs']!;
   await marks.init();
   const relay = new OutboxRelay({
-    sources: { docs: own.collection('docs') } as never,
+    sources: { docs: own.collection<OutboxDoc>('docs') },
     marks: { docs: marks },
     js: jetstream(nats),
     subjectRoot: root,

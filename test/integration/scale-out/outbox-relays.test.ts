@@ -11,6 +11,7 @@ import {
   OutboxRelay,
   outboxEntry,
   type OutboxFields,
+  type OutboxDoc,
 } from '@beacon/platform';
 import {
   infraDir,
@@ -122,7 +123,7 @@ describe('several outbox relays over the same documents', () => {
       );
       const relays = connections.map((nc, relay) => {
         return new OutboxRelay({
-          sources: { docs: clients[relay]!.db(db.databaseName).collection('docs') } as never,
+          sources: { docs: clients[relay]!.db(db.databaseName).collection<OutboxDoc>('docs') },
           js: recording(jetstream(nc), relay, publishes),
           subjectRoot: root,
           logger,
@@ -275,7 +276,7 @@ describe('several outbox relays over the same documents', () => {
         }
       });
       const relay = new OutboxRelay({
-        sources: { docs: client.db(db.databaseName).collection('docs') } as never,
+        sources: { docs: client.db(db.databaseName).collection<OutboxDoc>('docs') },
         js: jetstream(nats),
         subjectRoot: root,
         logger,
@@ -388,7 +389,7 @@ describe('several outbox relays over the same documents', () => {
         if (event.commandName === 'find' && typeof filter?._id === 'string') readById.push(filter._id);
       });
       const relay = new OutboxRelay({
-        sources: { docs: client.db(db.databaseName).collection('docs') } as never,
+        sources: { docs: client.db(db.databaseName).collection<OutboxDoc>('docs') },
         js: jetstream(nats),
         subjectRoot: root,
         logger,
@@ -465,7 +466,7 @@ describe('several outbox relays over the same documents', () => {
       // A period far beyond the test: any sweep after the first is one the relay ran at once.
       const sweeper = () =>
         new OutboxRelay({
-          sources: { docs: client.db(db.databaseName).collection('docs') } as never,
+          sources: { docs: client.db(db.databaseName).collection<OutboxDoc>('docs') },
           js: jetstream(nats),
           subjectRoot: root,
           logger,

@@ -3,7 +3,7 @@
  * it relays the events of one collection until it is killed. Configured by the environment.
  */
 import { jetstream } from '@nats-io/jetstream';
-import { connectMongo, connectNats, createLogger, OutboxRelay } from '@beacon/platform';
+import { connectMongo, connectNats, createLogger, OutboxRelay, type OutboxDoc } from '@beacon/platform';
 
 const need = (name: string): string => {
   const value = process.env[name];
@@ -15,7 +15,7 @@ const logger = createLogger({ name: 'relay-process', level: 'info' });
 const mongo = await connectMongo({ url: need('MONGO_URL'), appName: 'relay-process' });
 const nc = await connectNats({ servers: need('NATS_URL'), name: 'relay-process', logger });
 const relay = new OutboxRelay({
-  sources: { docs: mongo.db(need('RELAY_DB')).collection(need('RELAY_COLLECTION')) } as never,
+  sources: { docs: mongo.db(need('RELAY_DB')).collection<OutboxDoc>(need('RELAY_COLLECTION')) },
   js: jetstream(nc, { timeout: 60_000 }),
   subjectRoot: need('RELAY_SUBJECT_ROOT'),
   logger,
