@@ -1,4 +1,4 @@
-import { status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import { DeliverPolicy, jetstream, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
@@ -377,6 +377,5 @@ function toGrpcError(error: unknown): unknown {
     }[error.kind];
     return new GrpcError(code, error.message, { cause: error });
   }
-  if ((error as ServiceError | undefined)?.code !== undefined) return error;
   return error;
 }
