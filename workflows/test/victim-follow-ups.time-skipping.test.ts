@@ -223,4 +223,48 @@ describe('victim follow-ups', () => {
       { workflowId: victimFollowUpsWorkflowId(id), runId: nextRun! },
     ]);
   });
+
+  it('follow a case handed over again while it is being read once', async () => {
+    const id = 'inc_twice';
+    h.fake.addIncident(
+      { id, awareAtMs: await h.env.currentTimeMs(), rsitClass: 'fraud', rsitType: 'phishing' },
+      LOW,
+    );
+    const handle = await start(id);
+    await statusWhen(handle, (s) => s.phase === 'active', 'the response active');
+    addCase(id, 'tw-1');
+    let release!: () => void;
+    h.fake.holdCaseReads.set('tw-1', new Promise<void>((resolve) => (release = resolve)));
+    const followUp = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
+      taskQueue: TASK_QUEUE,
+      workflowId: victimFollowUpsWorkflowId(id),
+      args: [
+        {
+          incidentId: id,
+          parentWorkflowId: responseWorkflowId(id),
+          tlp: 'GREEN',
+          checkInDays: [1],
+          caseIds: ['tw-1'],
+          maxHistoryEvents: DEFAULT_POLICY.maxHistoryEvents,
+        },
+      ],
+    });
+    await eventually(() => h.fake.caseReads.includes('tw-1'), 'the case being read');
+    // Handed over again meanwhile, and the signal taken in by the workflow before the read ends.
+    await followUp.signal(followVictimCasesSignal, { caseIds: ['tw-1'] });
+    await waitFor(
+      async () => {
+        const events = (await followUp.fetchHistory()).events!;
+        const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+        if (signalled < 0 || !events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes))
+          throw new Error('signal not taken in yet');
+      },
+      { what: 'the second hand-over taken in', timeoutMs: 20_000, intervalMs: 50 },
+    );
+    release();
+    await h.env.sleep(DAY + HOUR);
+    expect(await outcomeAcrossRuns(followUps(id))).toEqual({ followed: 1, checkIns: 1, escalated: 0 });
+    expect(h.fake.caseReads.filter((c) => c === 'tw-1')).toEqual(['tw-1']);
+    expect(checkInsOf('tw-1').map((c) => c.day)).toEqual([1]);
+  });
 });

@@ -42,10 +42,12 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
   const cases = new Map((input.resumed?.cases ?? []).map((c) => [c.caseId, { ...c }]));
   const totals = { ...(input.resumed?.totals ?? { followed: 0, checkIns: 0, escalated: 0 }) };
   const waiting = new Set<string>();
+  /** Taken from `waiting`, their case not read yet: a second hand-over of them is ignored too. */
+  const starting = new Set<string>();
   const flagged = new Set([...cases.values()].filter((c) => c.flagged).map((c) => c.caseId));
   const changes: VictimCaseChange[] = [];
   const take = (caseIds: readonly string[]) => {
-    for (const caseId of caseIds) if (!cases.has(caseId)) waiting.add(caseId);
+    for (const caseId of caseIds) if (!cases.has(caseId) && !starting.has(caseId)) waiting.add(caseId);
   };
   take(input.caseIds);
   setHandler(followVictimCasesSignal, ({ caseIds }) => take(caseIds));
@@ -112,6 +114,8 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
     } catch (error) {
       change(caseId, caseUnavailable(caseId, error));
       return;
+    } finally {
+      starting.delete(caseId);
     }
     const schedule = [...(victimCase.checkInDays ?? input.checkInDays)].sort((x, y) => x - y);
     const followed: FollowedVictimCase = {
@@ -173,7 +177,10 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
   for (;;) {
     while (waiting.size > 0) {
       const batch = [...waiting].slice(0, CALLS_AT_ONCE);
-      for (const caseId of batch) waiting.delete(caseId);
+      for (const caseId of batch) {
+        waiting.delete(caseId);
+        starting.add(caseId);
+      }
       await inSteps(batch, start);
     }
     await inSteps(

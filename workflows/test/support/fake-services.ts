@@ -42,6 +42,9 @@ export class FakeServices {
   readonly caseEscalations: { caseId: string; reason: string }[] = [];
   /** Urgency a check-in reports, per case and day. */
   readonly checkInUrgency = new Map<string, 'routine' | 'urgent'>();
+  /** Every case read (`getCase`), in order; a read of a case in `holdCaseReads` waits for its promise. */
+  readonly caseReads: string[] = [];
+  readonly holdCaseReads = new Map<string, Promise<void>>();
   /** A transition to these states waits for the promise (a response held in a phase). */
   readonly holdTransitions = new Map<IncidentLifecycle, Promise<void>>();
 
@@ -156,6 +159,8 @@ export class FakeServices {
       listVictimCases: async (incidentId) =>
         [...victims().values()].filter((c) => c.incidentId === incidentId).map((c) => c.caseId),
       getCase: async (caseId) => {
+        this.caseReads.push(caseId);
+        await this.holdCaseReads.get(caseId);
         const found = victims().get(caseId);
         if (!found)
           throw ApplicationFailure.create({
