@@ -267,4 +267,38 @@ describe('victim follow-ups', () => {
     expect(h.fake.caseReads.filter((c) => c === 'tw-1')).toEqual(['tw-1']);
     expect(checkInsOf('tw-1').map((c) => c.day)).toEqual([1]);
   });
+
+  it('label the events of a case handed over later with the label the response handed over with it', async () => {
+    const id = 'inc_relabel';
+    h.fake.addIncident(
+      { id, awareAtMs: await h.env.currentTimeMs(), rsitClass: 'fraud', rsitType: 'phishing' },
+      LOW,
+    );
+    const handle = await start(id);
+    await statusWhen(handle, (s) => s.phase === 'active', 'the response active');
+    addCase(id, 'lab-1', 'urgent');
+    addCase(id, 'lab-2', 'urgent');
+    const followUp = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
+      taskQueue: TASK_QUEUE,
+      workflowId: victimFollowUpsWorkflowId(id),
+      args: [
+        {
+          incidentId: id,
+          parentWorkflowId: responseWorkflowId(id),
+          tlp: 'GREEN',
+          checkInDays: [1],
+          caseIds: ['lab-1'],
+          maxHistoryEvents: DEFAULT_POLICY.maxHistoryEvents,
+        },
+      ],
+    });
+    await eventually(() => escalatedEvents(id).length === 1, 'lab-1 escalated');
+    // The label was raised since: the case handed over now is escalated under the new one.
+    await followUp.signal(followVictimCasesSignal, { caseIds: ['lab-2'], tlp: 'AMBER' });
+    await eventually(() => escalatedEvents(id).length === 2, 'lab-2 escalated');
+    expect(escalatedEvents(id).map((e) => [e.caseId, e.tlp])).toEqual([
+      ['lab-1', 'GREEN'],
+      ['lab-2', 'AMBER'],
+    ]);
+  });
 });

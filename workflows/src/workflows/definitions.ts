@@ -450,8 +450,15 @@ export interface VictimFollowUpsOutcome {
 }
 
 /** More cases of the incident to follow (the response heard of them); known ones are ignored. */
-export const followVictimCasesSignal =
-  defineSignal<[{ readonly caseIds: readonly string[] }]>('followVictimCases');
+export const followVictimCasesSignal = defineSignal<
+  [
+    {
+      readonly caseIds: readonly string[];
+      /** The incident's label as the response holds it now (absent in signals from before). */
+      readonly tlp?: Tlp;
+    },
+  ]
+>('followVictimCases');
 /** One of the incident's cases changed in the victims service (e.g. its officer marked it urgent). */
 export const victimCaseUpdatedSignal =
   defineSignal<[{ readonly caseId: string; readonly urgency: 'routine' | 'urgent' }]>('victimCaseUpdated');

@@ -49,8 +49,13 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
   const take = (caseIds: readonly string[]) => {
     for (const caseId of caseIds) if (!cases.has(caseId) && !starting.has(caseId)) waiting.add(caseId);
   };
+  /** The incident's label for the events: the response's, as it last handed cases over. */
+  let tlp = input.tlp;
   take(input.caseIds);
-  setHandler(followVictimCasesSignal, ({ caseIds }) => take(caseIds));
+  setHandler(followVictimCasesSignal, (handed) => {
+    if (handed.tlp) tlp = handed.tlp;
+    take(handed.caseIds);
+  });
   setHandler(victimCaseUpdatedSignal, ({ caseId, urgency }) => {
     const followed = cases.get(caseId);
     if (urgency !== 'urgent' || !followed || followed.escalated) return;
@@ -83,7 +88,7 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
     await events.publishResponseEvent({
       type: 'victim-escalated',
       incidentId,
-      tlp: input.tlp,
+      tlp,
       caseId: followed.caseId,
       reason,
       atMs: Date.now(),
@@ -160,6 +165,7 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
     await tellResponse();
     await continueAsNew<typeof victimFollowUps>({
       ...input,
+      tlp,
       caseIds: [...waiting],
       resumed: { cases: [...cases.values()], totals },
     });

@@ -36,10 +36,11 @@ export function victimHandOver(
 
   const signal = async (caseIds: readonly string[]) => {
     try {
-      await getExternalWorkflowHandle(victimFollowUpsWorkflowId(input().incidentId)).signal(
-        followVictimCasesSignal,
-        { caseIds },
-      );
+      const { incidentId, tlp } = input();
+      await getExternalWorkflowHandle(victimFollowUpsWorkflowId(incidentId)).signal(followVictimCasesSignal, {
+        caseIds,
+        tlp,
+      });
       return true;
     } catch {
       // It has ended since: every case it knew was done.
