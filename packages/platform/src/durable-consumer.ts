@@ -16,6 +16,29 @@ export function redeliveryDelayMs(deliveryCount: number): number {
   return Math.min(30_000, 500 * 2 ** Math.min(6, Math.max(0, deliveryCount)));
 }
 
+/**
+ * Declares (or brings up to date) a durable consumer of Beacon events with explicit acks, from
+ * the first event in the stream on (nothing published before it existed is missed), 30 s to
+ * ack and at most 256 unacked, and starts consuming it. The loop over the messages is the
+ * caller's: `DurableConsumer`'s, or one of its own.
+ */
+export async function consumeDurable(
+  options: Pick<DurableConsumerOptions, 'nc' | 'stream' | 'subjects' | 'durable' | 'maxDeliver'>,
+): Promise<ConsumerMessages> {
+  const { nc, stream, subjects, durable, maxDeliver } = options;
+  const js = jetstream(nc);
+  await ensureConsumer(await js.jetstreamManager(), stream, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ...(subjects.length === 1 ? { filter_subject: subjects[0] } : { filter_subjects: [...subjects] }),
+    ack_wait: 30 * 1e9,
+    max_ack_pending: 256,
+    ...(maxDeliver === undefined ? {} : { max_deliver: maxDeliver }),
+  });
+  return (await js.consumers.get(stream, durable)).consume({ max_messages: 64 });
+}
+
 /** Thrown by a handler for an event it can never handle: terminated, never delivered again. */
 export class TerminateEvent extends Error {
   constructor(readonly reason: string) {
@@ -56,18 +79,7 @@ export class DurableConsumer {
   constructor(private readonly options: DurableConsumerOptions) {}
 
   async start(): Promise<void> {
-    const { nc, stream, subjects, durable, maxDeliver } = this.options;
-    const js = jetstream(nc);
-    await ensureConsumer(await js.jetstreamManager(), stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ...(subjects.length === 1 ? { filter_subject: subjects[0] } : { filter_subjects: [...subjects] }),
-      ack_wait: 30 * 1e9,
-      max_ack_pending: 256,
-      ...(maxDeliver === undefined ? {} : { max_deliver: maxDeliver }),
-    });
-    this.#messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: 64 });
+    this.#messages = await consumeDurable(this.options);
     this.#done = this.#loop(this.#messages);
   }
 

@@ -188,6 +188,7 @@ export {
 export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './wire.js';
 export { ConcurrencyLimit } from './concurrency.js';
 export {
+  consumeDurable,
   DurableConsumer,
   redeliveryDelayMs,
   TerminateEvent,

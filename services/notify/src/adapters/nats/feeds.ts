@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import {
   ConcurrencyLimit,
-  ensureConsumer,
+  consumeDurable,
   tlpFromProto,
   tracingEnabled,
   withConsumerSpan,
@@ -177,16 +177,11 @@ export class FanOutConsumer {
   constructor(private readonly options: FanOutConsumerOptions) {}
 
   async start(): Promise<void> {
-    const { nc, stream, subjectRoot, durable } = this.options;
-    const js = jetstream(nc);
-    await ensureConsumer(await js.jetstreamManager(), stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      filter_subjects: [`${subjectRoot}.incident.>`, `${subjectRoot}.impact.>`],
-      ack_wait: 30 * 1e9,
-      max_ack_pending: 256,
+    const { subjectRoot } = this.options;
+    this.#messages = await consumeDurable({
+      ...this.options,
+      subjects: [`${subjectRoot}.incident.>`, `${subjectRoot}.impact.>`],
     });
-    this.#messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: 64 });
     this.#done = this.#loop(this.#messages);
   }
 
