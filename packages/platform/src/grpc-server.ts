@@ -39,14 +39,6 @@ export interface GrpcServerConfig {
   readonly metrics?: Metrics;
   /** How long a client connection lives before the server asks the client to reconnect. */
   readonly maxConnectionAgeMs?: number;
-  /**
-   * How often the server pings a connection to notice a dead client; 0 (the default): never.
-   * grpc-js (1.14) drops a connection it has asked to go away at its age at the next ping on it,
-   * from either side, cutting every call and stream still on it (the storm lost 82 reports so,
-   * and every agency's feed was cut every five minutes). Unary calls end by their deadlines and
-   * an agency's feed notices a dead client by its own heartbeats, so nothing pings.
-   */
-  readonly keepaliveTimeMs?: number;
   /** TLS, or mutual TLS with a client CA; plaintext without. */
   readonly tls?: GrpcServerTls;
   /** How often the TLS files are read again, so a rotated certificate is served (default 1 min). */
@@ -98,14 +90,14 @@ export const DEFAULT_MAX_CONNECTION_AGE_MS = 5 * 60_000;
  */
 export async function startGrpcServer(config: GrpcServerConfig): Promise<RunningGrpcServer> {
   const maxMessageBytes = config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const keepaliveTimeMs = config.keepaliveTimeMs ?? 0;
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    ...(keepaliveTimeMs > 0
-      ? { 'grpc.keepalive_time_ms': keepaliveTimeMs, 'grpc.keepalive_timeout_ms': 10_000 }
-      : {}),
-    // No grace: a stream outlives its connection's age until it ends, unless a ping cuts it.
+    // No keepalive pings, and no client of Beacon's sends any: grpc-js (1.14) drops a connection
+    // retired at its age at the next ping on it, from either side, with every call and stream
+    // still on it (the storm lost 82 reports so, and agencies' feeds were cut every five
+    // minutes). Unary calls end by their deadlines; a feed notices a dead client by its
+    // heartbeats. No grace either: a stream outlives its connection's age until it ends.
     'grpc.max_connection_age_ms': config.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS,
     ...(config.metrics ? { interceptors: [grpcServerMetrics(config.metrics)] } : {}),
   });

@@ -29,8 +29,8 @@ export class Upstream {
 
   /**
    * Without keepalive pings: a ping on a connection the server has retired (its maximum age)
-   * makes grpc-js drop it, with the calls and streams still on it (`keepaliveTimeMs` in
-   * platform's gRPC server). Calls end by their deadlines.
+   * makes grpc-js drop it, with the calls and streams still on it (see platform's
+   * `startGrpcServer`). Calls end by their deadlines.
    */
   constructor(address: string, credentials: ChannelCredentials) {
     this.#client = new Client(address, credentials, {
