@@ -15,7 +15,7 @@ import { ESCALATE_REPORTS_PATCH } from '../src/workflows/escalation.js';
 import { MERGE_HAND_OVER_PATCH } from '../src/workflows/merge-hand-over.js';
 import { LEAN_TRIAGE_PATCH } from '../src/workflows/incident-response.js';
 import { TIMELINE_STORE_PATCH } from '../src/workflows/timeline-keeper.js';
-import { VICTIM_FOLLOW_UPS_PATCH } from '../src/workflows/victim-follow-ups.js';
+import { QUIET_AFTER_RESPONSE_PATCH, VICTIM_FOLLOW_UPS_PATCH } from '../src/workflows/victim-follow-ups.js';
 import { HISTORIES_DIR, quietTemporal } from './support/time-skipping.js';
 
 interface SavedEvent {
@@ -265,8 +265,11 @@ describe('saved histories', () => {
     expect(followUpChildren(now)).toEqual(['victimFollowUps', 'victimFollowUps']);
     const followUps = saved.filter((s) => s.workflowType === 'victimFollowUps');
     expect(new Set(followUps.map((s) => s.file.split('/').slice(0, 2).join('/')))).toEqual(
-      new Set(['v8/victims', 'v8/campaign']),
+      new Set(['v8/victims', 'v8/campaign', 'v9/gone']),
     );
+    // Follow-ups whose response had ended told it once, then nothing more.
+    const gone = followUps.find((s) => s.file.startsWith('v9/gone/'))!;
+    expect(patchesIn(gone.history)).toEqual([QUIET_AFTER_RESPONSE_PATCH]);
     // A campaign's follow-ups handed on to a new run, which carries the cases it knew.
     expect(followUps.some((s) => payloadText(s.history).includes('"resumed"'))).toBe(true);
     // Responses from before started one child per case, and still replay so.

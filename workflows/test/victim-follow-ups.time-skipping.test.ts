@@ -302,3 +302,39 @@ describe('victim follow-ups', () => {
     ]);
   });
 });
+
+describe('victim follow-ups after the response ended', () => {
+  it('go on checking in, and tell a response that is gone once, not at every step', async () => {
+    const id = 'inc_gone';
+    // The response ended (here: never ran): every signal to it fails.
+    addCase(id, 'gone-1');
+    addCase(id, 'gone-2', 'urgent');
+    const followUp = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
+      taskQueue: TASK_QUEUE,
+      workflowId: victimFollowUpsWorkflowId(id),
+      args: [
+        {
+          incidentId: id,
+          parentWorkflowId: responseWorkflowId(id),
+          tlp: 'GREEN',
+          checkInDays: [1, 7],
+          caseIds: ['gone-1', 'gone-2'],
+          maxHistoryEvents: DEFAULT_POLICY.maxHistoryEvents,
+        },
+      ],
+    });
+    await h.env.sleep(8 * DAY);
+    expect(await followUp.result()).toEqual({ followed: 2, checkIns: 4, escalated: 1 });
+    expect(
+      checkInsOf('gone-')
+        .map((c) => `${c.caseId}@${c.day}`)
+        .sort(),
+    ).toEqual(['gone-1@1', 'gone-1@7', 'gone-2@1', 'gone-2@7']);
+    const events = (await followUp.fetchHistory()).events!;
+    const signals = events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes);
+    const failed = events.filter((e) => e.signalExternalWorkflowExecutionFailedEventAttributes);
+    expect(signals).toHaveLength(1);
+    expect(failed).toHaveLength(1);
+    await saveHistories(h.env, 'gone', [victimFollowUpsWorkflowId(id)]);
+  });
+});

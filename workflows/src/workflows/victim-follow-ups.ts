@@ -3,6 +3,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,6 +27,8 @@ const DAY_MS = 24 * 3_600_000;
 const CALLS_AT_ONCE = 50;
 /** Changes told to the response in one signal. */
 const CHANGES_PER_SIGNAL = 500;
+/** A run stops telling a response that is gone (closed): its next signals could only fail. */
+export const QUIET_AFTER_RESPONSE_PATCH = 'follow-ups-quiet-after-response';
 
 /**
  * Follows up every victim case of one incident (`incident-<id>-victims`) through the victims
@@ -34,8 +37,9 @@ const CHANGES_PER_SIGNAL = 500;
  * victims service says so — is escalated to its officer at once, once. One timer, for the
  * earliest check-in due, however many cases; the response is told what happened in batches.
  * Ends once every case it knows is done, and runs on after the incident closes: victims' needs
- * outlast the technical response. A campaign's thousand cases are one workflow: one child per
- * case (`victimFollowUp`, before) kept thousands of children pending on one response.
+ * outlast the technical response (a run tells a closed response once, then nothing more). A
+ * campaign's thousand cases are one workflow: one child per case (`victimFollowUp`, before) kept
+ * thousands of children pending on one response.
  */
 export async function victimFollowUps(input: VictimFollowUpsInput): Promise<VictimFollowUpsOutcome> {
   const { incidentId } = input;
@@ -63,18 +67,25 @@ export async function victimFollowUps(input: VictimFollowUpsInput): Promise<Vict
     flagged.add(caseId);
   });
 
-  const change = (caseId: string, fields: Omit<VictimCaseChange, 'caseId' | 'atMs'>) =>
-    changes.push({ caseId, atMs: Date.now(), ...fields });
+  /** The response ended (a signal to it failed): the cases go on, untold. */
+  let responseGone = false;
+  const change = (caseId: string, fields: Omit<VictimCaseChange, 'caseId' | 'atMs'>) => {
+    if (!responseGone) changes.push({ caseId, atMs: Date.now(), ...fields });
+  };
   const tellResponse = async () => {
     while (changes.length > 0) {
       const batch = changes.splice(0, CHANGES_PER_SIGNAL);
-      await signalQuietly(
+      const told = await signalQuietly(
         () =>
           getExternalWorkflowHandle(input.parentWorkflowId).signal(victimCasesChangedSignal, {
             changes: batch,
           }),
         `response ${input.parentWorkflowId}`,
       );
+      if (!told && patched(QUIET_AFTER_RESPONSE_PATCH)) {
+        responseGone = true;
+        changes.length = 0;
+      }
     }
   };
 
