@@ -193,6 +193,35 @@ describe('intake over gRPC', () => {
     });
   });
 
+  test('agencies assigned at the same moment to the latest version are all engaged, none refused', async ({
+    intake: t,
+  }) => {
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const id = (await rpc(t, 'submitReport', report(), coordinator)).incident!.id;
+    const agencies = Array.from({ length: 8 }, (_, i) => `cert-${i}`);
+    // As a response engages them: all at once, each to the latest version (0).
+    const outcomes = await Promise.all(
+      agencies.map((agencyId) =>
+        rpc(t, 'assignAgency', { incidentId: id, agencyId, expectedVersion: 0 }, coordinator).then(
+          () => 'OK',
+          (e: unknown) => code(e),
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(agencies.map(() => 'OK'));
+    const { incident } = await rpc(t, 'getIncident', { incidentId: id }, coordinator);
+    expect([...incident!.engagedAgencyIds].sort()).toEqual(agencies);
+    expect(incident!.version).toBe(1 + agencies.length);
+    // A caller that names the version it saw is still held to it.
+    const stale = await rpc(
+      t,
+      'assignAgency',
+      { incidentId: id, agencyId: 'police-by', expectedVersion: 1 },
+      coordinator,
+    ).catch((e: unknown) => code(e));
+    expect(stale).toBe(status.ABORTED);
+  });
+
   test('a correlated report opens an incident of its own once the incident it matches is full', async ({
     intake: t,
     mongoClient,

@@ -279,26 +279,21 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
       snapshotFromProto(await updateSeverity(incidentId, inputs, 0)),
 
     engageAgency: async (incidentId, agencyId) => {
-      // Assigned at once, with no read first: intake refuses an agency already engaged.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await grpcCall(deps.token, timeoutMs, (md, o, done) =>
-            intake.assignAgency({ incidentId, agencyId, expectedVersion: 0 }, md, o, done),
-          );
+      // Assigned at once, with no read first: intake refuses an agency already engaged, and
+      // applies the assignment to the latest version itself when another write got in first.
+      try {
+        await grpcCall(deps.token, timeoutMs, (md, o, done) =>
+          intake.assignAgency({ incidentId, agencyId, expectedVersion: 0 }, md, o, done),
+        );
+      } catch (error) {
+        // A retry after the assignment went through, or a coordinator was quicker: engaged.
+        if (
+          isType(error, FailureType.FailedPrecondition) &&
+          (await getIncident(incidentId))?.engagedAgencyIds.includes(agencyId)
+        ) {
           return;
-        } catch (error) {
-          // The incident changed between intake's read and its write (its other engagements are
-          // assigned at the same moment): again at once, not after the activity's back-off.
-          if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
-          // A retry after the assignment went through, or a coordinator was quicker: engaged.
-          if (
-            isType(error, FailureType.FailedPrecondition) &&
-            (await getIncident(incidentId))?.engagedAgencyIds.includes(agencyId)
-          ) {
-            return;
-          }
-          throw error;
         }
+        throw error;
       }
     },
 

@@ -445,7 +445,11 @@ export class IntakeService {
     );
   }
 
-  /** Coordinator changes: applied only to the version the caller saw (0: to the latest). */
+  /**
+   * Coordinator changes: applied only to the version the caller saw, or (0) to the latest —
+   * read again and applied again here when another write got in first, rather than answered
+   * ABORTED for the caller to send again (a response engages its agencies at the same moment).
+   */
   async #mutate(
     caller: Caller,
     id: string,
@@ -455,22 +459,25 @@ export class IntakeService {
     apply: (incident: Incident, now: Date) => Change,
   ): Promise<Incident> {
     this.#requireCoordinator(caller, command);
-    const incident = await this.deps.incidents.get(id);
-    // One it may not read is answered as one that does not exist: a command is no oracle.
-    if (!incident || !canCommand(caller, incident, command)) throw notFound(id);
-    if (expectedVersion !== 0 && expectedVersion !== incident.version) {
-      throw new IntakeError(
-        'conflict',
-        `incident ${id} is at version ${incident.version}, not ${expectedVersion}; reload and retry`,
-      );
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const incident = await this.deps.incidents.get(id);
+      // One it may not read is answered as one that does not exist: a command is no oracle.
+      if (!incident || !canCommand(caller, incident, command)) throw notFound(id);
+      if (expectedVersion !== 0 && expectedVersion !== incident.version) {
+        throw new IntakeError(
+          'conflict',
+          `incident ${id} is at version ${incident.version}, not ${expectedVersion}; reload and retry`,
+        );
+      }
+      const change = apply(incident, this.deps.clock.now());
+      const audit = this.#pending(caller, action, id, change.incident.tlp);
+      if (await this.deps.incidents.save(change, incident.version, audit)) {
+        await this.#appendPending(id, audit);
+        return change.incident;
+      }
+      if (expectedVersion !== 0) break;
     }
-    const change = apply(incident, this.deps.clock.now());
-    const audit = this.#pending(caller, action, id, change.incident.tlp);
-    if (!(await this.deps.incidents.save(change, incident.version, audit))) {
-      throw new IntakeError('conflict', `incident ${id} changed meanwhile; reload and retry`);
-    }
-    await this.#appendPending(id, audit);
-    return change.incident;
+    throw new IntakeError('conflict', `incident ${id} changed meanwhile; reload and retry`);
   }
 
   /** Makes sure the report is part of its incident; repeating it changes nothing. */
