@@ -1,6 +1,6 @@
 // Fails when generated files differ from what the contracts make: packages/proto/src/gen (from
-// `buf generate`) and the gateway's OpenAPI document. Both are committed, so a hand edit or a
-// forgotten regeneration must not land.
+// `buf generate`) and the gateway's route table and OpenAPI document. All are committed, so a
+// hand edit or a forgotten regeneration must not land.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,17 +33,19 @@ try {
   }
   console.log(`${committed}: ${want.size} files, identical to a fresh \`buf generate\``);
 
-  const openapi = 'services/gateway/src/gen/openapi.json';
-  const freshOpenapi = join(scratch, 'openapi.json');
   // From source: the document takes Beacon's vocabularies from packages/domain, built or not.
-  execFileSync('tsx', ['--conditions=source', 'services/gateway/scripts/gen-openapi.ts', freshOpenapi], {
+  const rest = 'services/gateway/src/gen';
+  const freshRest = join(scratch, 'rest');
+  execFileSync('tsx', ['--conditions=source', 'services/gateway/scripts/gen-rest.ts', freshRest], {
     stdio: 'inherit',
   });
-  if (readFileSync(freshOpenapi, 'utf8') !== readFileSync(openapi, 'utf8')) {
-    console.error(`${openapi} is out of date with proto/ or the routes (run \`pnpm proto:gen\` and commit)`);
-    process.exit(1);
+  for (const file of ['routes.ts', 'openapi.json']) {
+    if (readFileSync(join(freshRest, file), 'utf8') !== readFileSync(join(rest, file), 'utf8')) {
+      console.error(`${rest}/${file} is out of date with proto/ (run \`pnpm proto:gen\` and commit)`);
+      process.exit(1);
+    }
+    console.log(`${rest}/${file}: identical to a fresh generation`);
   }
-  console.log(`${openapi}: identical to a fresh generation`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@ import { taxonomy } from './taxonomy-schemas.js';
 export interface DescriptorSet {
   readonly file: readonly FileDescriptor[];
 }
-interface FileDescriptor {
+export interface FileDescriptor {
   readonly name: string;
   readonly package?: string;
   readonly messageType?: readonly MessageDescriptor[];
@@ -31,13 +31,23 @@ interface EnumDescriptor {
   readonly name: string;
   readonly value: readonly { name: string; number?: number }[];
 }
-interface MethodDescriptor {
+export interface MethodDescriptor {
   readonly name: string;
   readonly inputType: string;
   readonly outputType: string;
+  /** buf's JSON image names extension options in brackets, e.g. `[google.api.http]`. */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 type Schema = Record<string, unknown>;
+
+/** Files that describe the RPCs (their options), not messages a client sends or receives. */
+const ANNOTATION_FILES = new Set([
+  'google/protobuf/descriptor.proto',
+  'google/api/http.proto',
+  'google/api/annotations.proto',
+  'beacon/api/v1/rest.proto',
+]);
 
 const INTEGER = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
 /** 32-bit integers travel as JSON numbers; out of range is a client error, not a wrapped value. */
@@ -87,6 +97,7 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
   const schemas: Record<string, Schema> = {};
 
   for (const file of descriptors.file) {
+    if (ANNOTATION_FILES.has(file.name)) continue;
     const prefix = file.package ? `${file.package}.` : '';
     const commentAt = (path: number[]) =>
       file.sourceCodeInfo?.location
