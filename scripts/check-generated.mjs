@@ -1,6 +1,6 @@
 // Fails when generated files differ from what the contracts make: packages/proto/src/gen (from
-// `buf generate`) and the gateway's route table and OpenAPI document. All are committed, so a
-// hand edit or a forgotten regeneration must not land.
+// `buf generate`, and the descriptor set for reflection) and the gateway's route table and OpenAPI
+// document. All are committed, so a hand edit or a forgotten regeneration must not land.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ function files(dir) {
 
 try {
   execFileSync('buf', ['generate', '--output', scratch], { stdio: 'inherit' });
+  execFileSync('node', ['scripts/gen-descriptor-set.mjs', scratch], { stdio: 'inherit' });
   const fresh = join(scratch, committed);
   const want = new Map(files(fresh).map((f) => [relative(fresh, f), readFileSync(f, 'utf8')]));
   const have = new Map(files(committed).map((f) => [relative(committed, f), readFileSync(f, 'utf8')]));

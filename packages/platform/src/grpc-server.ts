@@ -10,6 +10,7 @@ import { diagnosticsV1, healthV1 } from '@beacon/proto';
 import type { GrpcServerTls } from './config.js';
 import { tolerantDeserializer, unary } from './grpc-handler.js';
 import { grpcServerMetrics } from './grpc-metrics.js';
+import { addReflection } from './grpc-reflection.js';
 import { HealthRegistry } from './health.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -84,9 +85,9 @@ export const DEFAULT_TLS_REFRESH_MS = 60_000;
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 5 * 60_000;
 
 /**
- * Starts a grpc-js server hosting the given services plus `grpc.health.v1.Health` and
- * `beacon.diagnostics.v1.DiagnosticsService`, with message-size limits and a maximum connection
- * age set.
+ * Starts a grpc-js server hosting the given services plus `grpc.health.v1.Health`,
+ * `beacon.diagnostics.v1.DiagnosticsService` and server reflection, with message-size limits and
+ * a maximum connection age set.
  */
 export async function startGrpcServer(config: GrpcServerConfig): Promise<RunningGrpcServer> {
   const maxMessageBytes = config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -117,6 +118,11 @@ export async function startGrpcServer(config: GrpcServerConfig): Promise<Running
   for (const service of config.services) {
     server.addService(tolerant(service.definition), service.implementation);
   }
+  addReflection(server, [
+    'grpc.health.v1.Health',
+    ...(withDiagnostics ? [diagnosticsV1.protobufPackage + '.DiagnosticsService'] : []),
+    ...config.services.map((s) => s.name),
+  ]);
 
   const host = config.host ?? '127.0.0.1';
   const tls = config.tls
