@@ -10,7 +10,7 @@ import {
   DEV_ISSUER,
   type AuthConfig,
 } from './auth.js';
-import type { NatsAuth, NatsTls } from './nats.js';
+import type { NatsAuth, NatsTls } from './nats-auth.js';
 
 /** The environment failed validation; `issues` names every bad variable and why. */
 export class ConfigError extends Error {

@@ -70,11 +70,10 @@ export {
   EVENTS_DUPLICATE_WINDOW_NS,
   NatsConnectError,
   type ConsumerSpec,
-  type NatsAuth,
   type NatsConfig,
-  type NatsTls,
   type StreamSpec,
 } from './nats.js';
+export type { NatsAuth, NatsTls } from './nats-auth.js';
 export {
   JetStreamPublisher,
   NoStreamError,
