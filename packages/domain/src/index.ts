@@ -18,3 +18,4 @@ export * from './trust.js';
 export * from './text.js';
 export * from './list-filter.js';
 export * from './list-order.js';
+export * from './use-case-error.js';

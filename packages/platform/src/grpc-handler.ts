@@ -5,6 +5,7 @@ import {
   type ServerUnaryCall,
   type StatusObject,
 } from '@grpc/grpc-js';
+import { UseCaseError, type UseCaseErrorKind } from '@beacon/domain';
 import { rpcErrorDetails, rpcStatus } from '@beacon/proto';
 import { AuthenticationError, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
@@ -230,15 +231,58 @@ export async function authenticateCall(authenticator: Authenticator, metadata: M
   }
 }
 
+/** The status each use-case refusal is answered with, the same in every service. */
+export function useCaseStatus(kind: UseCaseErrorKind): status {
+  switch (kind) {
+    case 'not-found':
+      return status.NOT_FOUND;
+    case 'permission-denied':
+      return status.PERMISSION_DENIED;
+    case 'conflict':
+      return status.ABORTED;
+    case 'already-exists':
+      return status.ALREADY_EXISTS;
+    case 'failed-precondition':
+    case 'idempotency-mismatch':
+      return status.FAILED_PRECONDITION;
+    case 'resource-exhausted':
+      return status.RESOURCE_EXHAUSTED;
+    case 'unavailable':
+      return status.UNAVAILABLE;
+    default:
+      return assertNever(kind);
+  }
+}
+
+const isUseCaseError = (error: unknown): error is UseCaseError => error instanceof UseCaseError;
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled use-case error kind: ${String(value)}`);
+}
+
+/**
+ * An error as the caller sees it: the service's own mapping (`toGrpcError`, for its domain
+ * errors) first, then any use-case refusal by its kind; the message is the use case's, the
+ * cause stays in logs. Anything else is left as it is (`unary` answers it INTERNAL).
+ */
+export function grpcErrorOf(error: unknown, toGrpcError: (error: unknown) => unknown = (e) => e): unknown {
+  const mapped = toGrpcError(error);
+  if (isUseCaseError(mapped)) {
+    return new GrpcError(useCaseStatus(mapped.kind), mapped.message, { cause: mapped });
+  }
+  return mapped;
+}
+
 /**
  * The handler factory a Beacon service's gRPC adapter builds once: each handler authenticates
  * the caller from the `authorization` metadata, runs, and has its errors turned into statuses
- * by the service's own `toGrpcError` (domain errors → codes); the rest is `unary`.
+ * (`grpcErrorOf`: the service's own domain errors, then use-case refusals); the rest is `unary`.
  */
 export function authenticatedUnary(options: {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
-  readonly toGrpcError: (error: unknown) => unknown;
+  /** The service's domain errors to statuses; a use-case refusal needs none. */
+  readonly toGrpcError?: (error: unknown) => unknown;
 }) {
   return <Req, Res>(fn: (request: Req, caller: Principal, context: CallContext) => Promise<Res>) =>
     unary<Req, Res>(
@@ -247,7 +291,7 @@ export function authenticatedUnary(options: {
         try {
           return await fn(request, caller, context);
         } catch (error) {
-          throw options.toGrpcError(error);
+          throw grpcErrorOf(error, options.toGrpcError);
         }
       },
       { logger: options.logger },

@@ -1,13 +1,12 @@
-/** A request the use cases refuse; `kind` decides the status code at the edge. */
-export class ImpactError extends Error {
+import { UseCaseError } from '@beacon/domain';
+
+/** The refusals impact's use cases make. */
+export type ImpactErrorKind =
+  'not-found' | 'permission-denied' | 'conflict' | 'already-exists' | 'failed-precondition';
+
+/** A request the use cases refuse; `kind` decides the status code at the edge (platform's `useCaseStatus`). */
+export class ImpactError extends UseCaseError<ImpactErrorKind> {
   override readonly name = 'ImpactError';
-  constructor(
-    readonly kind: 'not-found' | 'permission-denied' | 'conflict' | 'already-exists' | 'failed-precondition',
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 /** One bad field of one import row. */

@@ -1,7 +1,5 @@
-import { status } from '@grpc/grpc-js';
 import {
   authenticatedUnary,
-  GrpcError,
   invalidArgument,
   type Authenticator,
   type FieldViolation,
@@ -16,7 +14,6 @@ import {
   dependencyProblems,
   isDependencyKind,
 } from '../../domain/model.js';
-import { ImpactError } from '../../app/errors.js';
 import {
   MAX_HORIZON_HOURS,
   MAX_IMPORT_ROWS,
@@ -48,7 +45,7 @@ const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCas
 /** `beacon.impact.v1.ImpactService` over gRPC: authenticate, validate, call, map back. */
 export function impactGrpc(deps: ImpactGrpcDeps): GrpcServiceBinding {
   const { service } = deps;
-  const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger, toGrpcError });
+  const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger });
 
   const implementation: impactV1.ImpactServiceServer = {
     putAsset: handle<impactV1.PutAssetRequest, impactV1.PutAssetResponse>(async (req, caller) => {
@@ -244,19 +241,4 @@ function dependencyViolations(d: ReturnType<typeof dependencyFromProto>, prefix:
   }
   for (const p of dependencyProblems(d)) violations.push(violation(`${prefix}.${snake(p.field)}`, p.message));
   return violations;
-}
-
-function toGrpcError(error: unknown): unknown {
-  if (error instanceof GrpcError) return error;
-  if (error instanceof ImpactError) {
-    const code = {
-      'not-found': status.NOT_FOUND,
-      'permission-denied': status.PERMISSION_DENIED,
-      conflict: status.ABORTED,
-      'already-exists': status.ALREADY_EXISTS,
-      'failed-precondition': status.FAILED_PRECONDITION,
-    }[error.kind];
-    return new GrpcError(code, error.message, { cause: error });
-  }
-  return error;
 }

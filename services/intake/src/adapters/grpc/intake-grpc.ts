@@ -15,7 +15,6 @@ import { commonV1, intakeV1 } from '@beacon/proto';
 import type { Caller } from '../../domain/access.js';
 import { IntakeRuleError } from '../../domain/rules.js';
 import { MergeRuleError } from '../../domain/merge.js';
-import { IntakeError } from '../../app/errors.js';
 import { MAX_TREND_RANGE_MS, type Idempotency, type IntakeService } from '../../app/intake-service.js';
 import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
 import { parseIncidentFilter, parseIncidentOrder } from '../../domain/incident-filter.js';
@@ -399,18 +398,8 @@ function idempotencyOf(metadata: Metadata, v: Validator, requestBytes: Uint8Arra
   return { key, requestHash: createHash('sha256').update(requestBytes).digest('hex') };
 }
 
+/** Intake's domain errors to statuses; its use-case refusals (`IntakeError`) map by kind. */
 function toGrpcError(error: unknown): unknown {
-  if (error instanceof GrpcError) return error;
-  if (error instanceof IntakeError) {
-    const code = {
-      'not-found': status.NOT_FOUND,
-      'permission-denied': status.PERMISSION_DENIED,
-      conflict: status.ABORTED,
-      'failed-precondition': status.FAILED_PRECONDITION,
-      'idempotency-mismatch': status.FAILED_PRECONDITION,
-    }[error.kind];
-    return new GrpcError(code, error.message, { cause: error });
-  }
   if (error instanceof MergeRuleError) {
     // A request that can never succeed names its field; one the incidents' state refuses does too.
     return error.kind === 'same-incident' || error.kind === 'awareness-not-confirmed'

@@ -6,6 +6,7 @@ import {
   authenticatedUnary,
   doorOf,
   GrpcError,
+  grpcErrorOf,
   invalidArgument,
   tlpFromProto,
   toStatus,
@@ -18,7 +19,6 @@ import { eventsV1, notifyV1 } from '@beacon/proto';
 import { tlpToProto } from '@beacon/platform';
 import { AGENCY_ID_PATTERN, parseAgency } from '../../domain/agency.js';
 import { parseSubscription } from '../../domain/subscription.js';
-import { NotifyError } from '../../app/errors.js';
 import type { EngagementNotices } from '../../app/engagement-notices.js';
 import type { FeedAccessCheck } from '../../app/feed-access-check.js';
 import type { NotifyService } from '../../app/notify-service.js';
@@ -71,7 +71,7 @@ const violation = (field: string, description: string): FieldViolation => ({
 export function notifyGrpc(deps: NotifyGrpcDeps): GrpcServiceBinding {
   const { service } = deps;
   const feedStreams = deps.feedStreams ?? new FeedStreams(DEFAULT_FEED_STREAM_LIMITS);
-  const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger, toGrpcError });
+  const handle = authenticatedUnary({ authenticator: deps.authenticator, logger: deps.logger });
   const requireAgencyId = (field: string, value: string) => {
     if (!AGENCY_ID_PATTERN.test(value)) throw invalidArgument([violation(field, 'is not an agency id')]);
   };
@@ -261,7 +261,7 @@ async function streamFeed(
       call.end();
       return;
     }
-    const e = toGrpcError(error);
+    const e = grpcErrorOf(error);
     // What the client is not told must not be lost: the unary handlers log it too.
     if (!(e instanceof GrpcError))
       deps.logger.error({ err: error }, 'feed stream ended by an unexpected error');
@@ -362,20 +362,4 @@ async function streamFeed(
   } catch (error) {
     end(error);
   }
-}
-
-function toGrpcError(error: unknown): unknown {
-  if (error instanceof GrpcError) return error;
-  if (error instanceof NotifyError) {
-    const code = {
-      'not-found': status.NOT_FOUND,
-      'permission-denied': status.PERMISSION_DENIED,
-      conflict: status.ABORTED,
-      'already-exists': status.ALREADY_EXISTS,
-      'failed-precondition': status.FAILED_PRECONDITION,
-      unavailable: status.UNAVAILABLE,
-    }[error.kind];
-    return new GrpcError(code, error.message, { cause: error });
-  }
-  return error;
 }
