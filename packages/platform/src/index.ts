@@ -232,3 +232,16 @@ export {
   type Tracing,
   type TracingOptions,
 } from './tracing.js';
+export {
+  SERVICE_ENV,
+  serviceConfigFrom,
+  type OwnServiceSettings,
+  type ServiceConfig,
+} from './service-config.js';
+export {
+  startService,
+  type RunningService,
+  type ServiceParts,
+  type ServiceResources,
+  type ServiceSpec,
+} from './service-chassis.js';

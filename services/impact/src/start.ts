@@ -1,23 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
 import {
-  connectMongo,
-  connectNats,
   createAuthenticator,
-  ensureStreams,
-  eventsStream,
   grpcChannelCredentials,
-  Metrics,
-  marksFor,
-  pendingMarksDb,
-  OutboxRelay,
   serviceTokens,
-  startGrpcServer,
-  startMetricsServer,
+  startService,
   watchConsumerLag,
-  watchOutbox,
   type Logger,
-  type OutboxDoc,
 } from '@beacon/platform';
 import { ImpactService } from './app/impact-service.js';
 import { Reassessment } from './app/reassessment.js';
@@ -50,109 +38,81 @@ export async function startImpact(
   logger: Logger,
   clock: Clock = systemClock,
 ): Promise<RunningImpact> {
-  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-impact', logger });
-  const nc = await connectNats({
-    servers: config.nats.servers,
-    ...config.nats.client,
-    name: 'beacon-impact',
-    logger,
-  });
-  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
-
-  const db = mongo.db(config.mongo.db);
-  // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
-  // rather than the whole collection.
-  const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['assessments'], 'outbox');
-  await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
-  const relay = new OutboxRelay({
-    sources: { assessments: db.collection<OutboxDoc>('assessments') },
-    marks: outboxMarks,
-    js: jetstream(nc),
-    subjectRoot: config.nats.subjectRoot,
-    logger,
-    sweepMs: config.recoverySweepMs,
-  });
-  const metrics = new Metrics();
-  watchOutbox(metrics, relay, { logger });
-  watchConsumerLag(metrics, {
-    nc,
-    consumers: () => [{ stream: config.nats.stream, consumer: config.nats.consumer }],
-    logger,
-  });
-  const registry = new MongoRegistryStore(db);
-  await registry.init();
-  const severity = config.intake
-    ? new IntakeSeverityFeed(
-        config.intake.address,
-        serviceTokens(config.intake.identity, {
-          onRenewalFailure: (err) => logger.warn({ err }, 'renewing the service token failed; retrying'),
-        }),
-        grpcChannelCredentials(config.intake.tls),
-      )
-    : undefined;
-  const assessments = new MongoAssessmentStore(db, randomUUID, relay.announcer('assessments'));
-  const service = new ImpactService({
-    registry,
-    assessments,
-    ...(severity ? { severity } : {}),
-    clock,
-    uuid: randomUUID,
-    digest: (text) => createHash('sha256').update(text).digest('hex'),
-    onRegistryChanged: () => reassessment.schedule(),
-  });
-  // A registry change may move the cascade of incidents already assessed: re-assess them,
-  // a burst of changes at once.
-  const reassessment = new Reassessment({
-    incidents: assessments,
-    reassess: (incident) => service.reassess(incident),
-    delayMs: config.reassessDelayMs,
-    onError: (err) => logger.warn({ err }, 're-assessing incidents after a registry change failed'),
-  });
-  const started = performance.now();
-  await service.init();
-  logger.info(
-    {
-      assets: service.graph.assetCount,
-      dependencies: service.graph.dependencyCount,
-      ms: Math.round(performance.now() - started),
-    },
-    'dependency graph loaded',
-  );
-  relay.start();
-  const consumer = new IncidentConsumer({
-    nc,
-    stream: config.nats.stream,
-    subjectRoot: config.nats.subjectRoot,
-    durable: config.nats.consumer,
-    service,
-    logger,
-  });
-  await consumer.start();
-
-  const server = await startGrpcServer({
+  const running = await startService({
     component: 'impact',
     version: VERSION,
-    ...config.grpc,
+    config,
     logger,
-    metrics,
-    services: [impactGrpc({ service, authenticator: createAuthenticator(config.auth), logger })],
-  });
-
-  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
-
-  return {
-    port: server.port,
-    metricsPort: metricsServer.port,
-    service,
-    stop: async () => {
-      await reassessment.close();
-      await metricsServer.stop();
-      await server.shutdown();
-      await consumer.stop();
-      await relay.stop();
-      severity?.close();
-      await nc.drain();
-      await mongo.close();
+    outbox: { collections: ['assessments'] },
+    build: async ({ db, nc, relay, metrics }) => {
+      watchConsumerLag(metrics, {
+        nc,
+        consumers: () => [{ stream: config.nats.stream, consumer: config.nats.consumer }],
+        logger,
+      });
+      const registry = new MongoRegistryStore(db);
+      await registry.init();
+      const severity = config.intake
+        ? new IntakeSeverityFeed(
+            config.intake.address,
+            serviceTokens(config.intake.identity, {
+              onRenewalFailure: (err) => logger.warn({ err }, 'renewing the service token failed; retrying'),
+            }),
+            grpcChannelCredentials(config.intake.tls),
+          )
+        : undefined;
+      const assessments = new MongoAssessmentStore(db, randomUUID, relay.announcer('assessments'));
+      const service = new ImpactService({
+        registry,
+        assessments,
+        ...(severity ? { severity } : {}),
+        clock,
+        uuid: randomUUID,
+        digest: (text) => createHash('sha256').update(text).digest('hex'),
+        onRegistryChanged: () => reassessment.schedule(),
+      });
+      // A registry change may move the cascade of incidents already assessed: re-assess them,
+      // a burst of changes at once.
+      const reassessment = new Reassessment({
+        incidents: assessments,
+        reassess: (incident) => service.reassess(incident),
+        delayMs: config.reassessDelayMs,
+        onError: (err) => logger.warn({ err }, 're-assessing incidents after a registry change failed'),
+      });
+      const started = performance.now();
+      await service.init();
+      logger.info(
+        {
+          assets: service.graph.assetCount,
+          dependencies: service.graph.dependencyCount,
+          ms: Math.round(performance.now() - started),
+        },
+        'dependency graph loaded',
+      );
+      const consumer = new IncidentConsumer({
+        nc,
+        stream: config.nats.stream,
+        subjectRoot: config.nats.subjectRoot,
+        durable: config.nats.consumer,
+        service,
+        logger,
+      });
+      return {
+        service,
+        grpc: [impactGrpc({ service, authenticator: createAuthenticator(config.auth), logger })],
+        start: () => consumer.start(),
+        stop: async () => {
+          await reassessment.close();
+          await consumer.stop();
+          severity?.close();
+        },
+      };
     },
+  });
+  return {
+    port: running.port,
+    metricsPort: running.metricsPort,
+    service: running.parts.service,
+    stop: running.stop,
   };
 }

@@ -1,23 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
 import {
-  connectMongo,
-  connectNats,
   createAuthenticator,
-  ensureStreams,
-  eventsStream,
-  marksFor,
-  pendingMarksDb,
-  Metrics,
-  OutboxRelay,
   PendingMarks,
+  pendingMarksDb,
   pendingMarksName,
   repeat,
-  startGrpcServer,
-  startMetricsServer,
-  watchOutbox,
+  startService,
   type Logger,
-  type OutboxDoc,
+  type OutboxRelay,
 } from '@beacon/platform';
 import { IntakeService, RECOVERY_BATCH } from './app/intake-service.js';
 import { MERGE_RECOVERY_BATCH } from './app/merge-incidents.js';
@@ -54,90 +44,94 @@ export async function startIntake(
   logger: Logger,
   clock: Clock = systemClock,
 ): Promise<RunningIntake> {
-  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-intake', logger });
-  const nc = await connectNats({
-    servers: config.nats.servers,
-    ...config.nats.client,
-    name: 'beacon-intake',
+  const running = await startService({
+    component: 'intake',
+    version: VERSION,
+    config,
     logger,
-  });
-  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
+    outbox: { collections: ['incidents', 'relations'] },
+    build: async ({ mongo, db, relay }) => {
+      const encode = (event: Parameters<typeof encodeEvent>[0]) =>
+        encodeEvent(event, { id: randomUUID(), time: clock.now() });
+      // Marks of the documents with pending work (see `PendingMarks`): the sweeps below read
+      // them rather than whole collections. They use the service's clock, as the sweeps' grace
+      // (`olderThanMs`) does.
+      const marksDb = pendingMarksDb(mongo, config.mongo.db);
+      const marksOf = (source: string, kind: string) =>
+        new PendingMarks(marksDb.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
+      const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
+      const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'), incidentMarks);
+      const reports = new MongoReportStore(db, marksOf('reports', 'link'));
+      const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
+      const audit = new MongoAuditLog(db);
+      const sightings = new MongoSightingStore(db);
+      const [{ secondaryIndexes }] = await Promise.all([incidents.init(), reports.init(), sightings.init()]);
+      if (!secondaryIndexes) logger.info('FerretDB: incident lists and filters scan the collection');
 
-  const db = mongo.db(config.mongo.db);
-  const encode = (event: Parameters<typeof encodeEvent>[0]) =>
-    encodeEvent(event, { id: randomUUID(), time: clock.now() });
-  // Marks of the documents with pending work (see `PendingMarks`): the sweeps below read them
-  // rather than whole collections. The recovery marks use the service's clock, as the sweeps'
-  // grace (`olderThanMs`) does.
-  const marksDb = pendingMarksDb(mongo, config.mongo.db);
-  const outboxMarks = marksFor(marksDb, ['incidents', 'relations'], 'outbox');
-  const marksOf = (source: string, kind: string) =>
-    new PendingMarks(marksDb.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
-  const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
-  const reportMarks = marksOf('reports', 'link');
-  const relay = new OutboxRelay({
-    sources: {
-      incidents: db.collection<OutboxDoc>('incidents'),
-      relations: db.collection<OutboxDoc>('relations'),
+      const service = new IntakeService({
+        incidents,
+        reports,
+        idempotency: new MongoIdempotencyStore(db),
+        audit,
+        sightings,
+        correlation: new MongoCorrelationIndex(db),
+        relations,
+        merges: new MongoMergeStore(db, incidentMarks.merges),
+        clock,
+        stixIdentity: config.stixIdentity,
+        uuid: randomUUID,
+        ids: { next: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '')}` },
+        hash: (key) => createHmac('sha256', config.correlation.secret).update(key).digest('hex'),
+        correlationWindowMs: config.correlation.windowMs,
+        idempotencyRetentionMs: config.idempotencyRetentionMs,
+      });
+      let sweeps: ReturnType<typeof recoverySweeps> = [];
+      return {
+        service,
+        audit,
+        grpc: [intakeGrpc({ service, authenticator: createAuthenticator(config.auth), clock, logger })],
+        start: async () => {
+          sweeps = recoverySweeps(service, config.recoverySweepMs, logger);
+        },
+        // A sweep under way is let finish (at 20,000 documents, seconds).
+        stop: async () => {
+          await Promise.all(sweeps.map((sweep) => sweep.stop()));
+        },
+      };
     },
-    marks: outboxMarks,
-    js: jetstream(nc),
-    subjectRoot: config.nats.subjectRoot,
-    logger,
-    sweepMs: config.recoverySweepMs,
   });
-  const metrics = new Metrics();
-  watchOutbox(metrics, relay, { logger });
-  const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'), incidentMarks);
-  const reports = new MongoReportStore(db, reportMarks);
-  const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
-  const audit = new MongoAuditLog(db);
-  const sightings = new MongoSightingStore(db);
-  const [{ secondaryIndexes }] = await Promise.all([
-    incidents.init(),
-    reports.init(),
-    sightings.init(),
-    ...Object.values(outboxMarks).map((marks) => marks.init()),
-  ]);
-  if (!secondaryIndexes) logger.info('FerretDB: incident lists and filters scan the collection');
+  return {
+    port: running.port,
+    metricsPort: running.metricsPort,
+    service: running.parts.service,
+    audit: running.parts.audit,
+    relay: running.relay,
+    stop: running.stop,
+  };
+}
 
-  const service = new IntakeService({
-    incidents,
-    reports,
-    idempotency: new MongoIdempotencyStore(db),
-    audit,
-    sightings,
-    correlation: new MongoCorrelationIndex(db),
-    relations,
-    merges: new MongoMergeStore(db, incidentMarks.merges),
-    clock,
-    stixIdentity: config.stixIdentity,
-    uuid: randomUUID,
-    ids: { next: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '')}` },
-    hash: (key) => createHmac('sha256', config.correlation.secret).update(key).digest('hex'),
-    correlationWindowMs: config.correlation.windowMs,
-    idempotencyRetentionMs: config.idempotencyRetentionMs,
-  });
-  relay.start();
-  // What a crash (or a store that failed mid-request) left half done: reports not yet in their
-  // incident, audit records stored with their change but not yet in the log, merges. Each reads
-  // its marks and the marked documents by `_id`, and a whole collection (on FerretDB) at its
-  // first run and then hourly (`PendingSweep`); each runs alone and is spaced by its duration
-  // (see `repeat`), unless it found a full batch: then a backlog is being worked off, and it
-  // goes on at once.
-  const sweeps = [
+/**
+ * What a crash (or a store that failed mid-request) left half done: reports not yet in their
+ * incident, audit records stored with their change but not yet in the log, merges. Each reads
+ * its marks and the marked documents by `_id`, and a whole collection (on FerretDB) at its
+ * first run and then hourly (`PendingSweep`); each runs alone and is spaced by its duration
+ * (see `repeat`), unless it found a full batch: then a backlog is being worked off, and it goes
+ * on at once.
+ */
+function recoverySweeps(service: IntakeService, periodMs: number, logger: Logger) {
+  return [
     repeat(async () => (await service.linkUnlinkedReports()) >= RECOVERY_BATCH, {
-      periodMs: config.recoverySweepMs,
+      periodMs,
       logger,
       what: 'linking reports',
     }),
     repeat(async () => (await service.finishPendingMerges()) >= MERGE_RECOVERY_BATCH, {
-      periodMs: config.recoverySweepMs,
+      periodMs,
       logger,
       what: 'finishing merges',
     }),
     repeat(async () => (await service.appendPendingAudits()) >= RECOVERY_BATCH, {
-      periodMs: config.recoverySweepMs,
+      periodMs,
       logger,
       what: 'appending pending audit records',
     }),
@@ -150,38 +144,4 @@ export async function startIntake(
       { periodMs: 3_600_000, logger, what: 'expiring idempotency keys' },
     ),
   ];
-
-  const server = await startGrpcServer({
-    component: 'intake',
-    version: VERSION,
-    ...config.grpc,
-    logger,
-    metrics,
-    services: [
-      intakeGrpc({
-        service,
-        authenticator: createAuthenticator(config.auth),
-        clock,
-        logger,
-      }),
-    ],
-  });
-
-  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
-
-  return {
-    port: server.port,
-    metricsPort: metricsServer.port,
-    service,
-    audit,
-    relay,
-    stop: async () => {
-      await metricsServer.stop();
-      // A sweep under way is let finish (at 20,000 documents, seconds) while calls drain.
-      await Promise.all([server.shutdown(), ...sweeps.map((sweep) => sweep.stop())]);
-      await relay.stop();
-      await nc.drain();
-      await mongo.close();
-    },
-  };
 }
