@@ -1,7 +1,5 @@
-import { status } from '@grpc/grpc-js';
 import {
   authenticatedUnary,
-  GrpcError,
   invalidArgument,
   checkpointProblems,
   isChainRecordId,
@@ -10,15 +8,12 @@ import {
   type Logger,
 } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
-import { ConsentMissingError } from '../../domain/consent.js';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
-import { CheckInError } from '../../domain/follow-up.js';
-import { CaseRuleError } from '../../domain/victim-case.js';
 import { caseListView } from '../../domain/access.js';
-import { CipherError, VictimsError } from '../../app/errors.js';
+import { CipherError } from '../../app/errors.js';
 import { MAX_IMPORT_ROWS, type IntakeRow, type VictimsService } from '../../app/victims-service.js';
 import type { Clock } from '../../app/ports.js';
-import { MalformedReferenceError, TooManyLookupsError, type StatusLookup } from '../../app/status-lookup.js';
+import { MalformedReferenceError, type StatusLookup } from '../../app/status-lookup.js';
 import {
   caseToProto,
   codecs,
@@ -31,6 +26,7 @@ import {
   followUpSummaryToProto,
   victimToProto,
 } from '../proto-mapping.js';
+import { toGrpcError } from './to-grpc-error.js';
 import { digestOf, idempotencyOf, LIMITS, PATTERNS, Validator } from './validate.js';
 
 export interface VictimsGrpcDeps {
@@ -525,52 +521,4 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     definition: victimsV1.VictimsServiceService,
     implementation,
   };
-}
-
-/** Domain and use-case errors to the status the caller sees; the cause stays in logs only. */
-function toGrpcError(error: unknown): unknown {
-  if (error instanceof GrpcError) return error;
-  if (error instanceof VictimsError) {
-    const code = {
-      'not-found': status.NOT_FOUND,
-      'permission-denied': status.PERMISSION_DENIED,
-      conflict: status.ABORTED,
-      'already-exists': status.ALREADY_EXISTS,
-      'failed-precondition': status.FAILED_PRECONDITION,
-      'idempotency-mismatch': status.FAILED_PRECONDITION,
-      'resource-exhausted': status.RESOURCE_EXHAUSTED,
-    }[error.kind];
-    return new GrpcError(code, error.message, {
-      cause: error,
-      ...(error instanceof TooManyLookupsError ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-    });
-  }
-  if (error instanceof ConsentMissingError)
-    return new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });
-  if (error instanceof CaseRuleError) {
-    return new GrpcError(
-      error.kind === 'no-referral' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
-      error.message,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (error instanceof CheckInError) {
-    return new GrpcError(
-      error.kind === 'not-found' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
-      error.message,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (error instanceof CipherError) {
-    return error.kind === 'unknown-key'
-      ? new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error })
-      : new GrpcError(status.DATA_LOSS, 'the stored personal data failed its integrity check', {
-          cause: error,
-        });
-  }
-  return error;
 }
