@@ -17,7 +17,8 @@ import {
   type OutboxDoc,
 } from '@beacon/platform';
 import type { CaseCipher, Clock } from './app/ports.js';
-import { VictimsService } from './app/victims-service.js';
+import type { VictimsDeps } from './app/case-work.js';
+import { lookupStatus } from './app/read-cases.js';
 import { EnvelopeCipher } from './adapters/crypto/envelope-cipher.js';
 import { KeyedHasher } from './adapters/crypto/keyed-hash.js';
 import { victimsGrpc } from './adapters/grpc/victims-grpc.js';
@@ -34,7 +35,6 @@ export interface RunningVictims {
   readonly port: number;
   /** Where `/metrics` is served. */
   readonly metricsPort: number;
-  readonly service: VictimsService;
   /** The outbox relay, for tests and benchmarks that wait for events to be published. */
   readonly relay: OutboxRelay;
   stop(): Promise<void>;
@@ -92,7 +92,7 @@ export async function startVictims(
   if (!secondaryIndexes) logger.info('FerretDB: cases are looked up by _id only; lists and searches scan');
   const clock = options.clock ?? systemClock;
   const hasher = new KeyedHasher(config.keys.searchKey);
-  const service = new VictimsService({
+  const victims: VictimsDeps = {
     cases,
     organisations: new MongoOrganisationStore(db),
     audit,
@@ -104,7 +104,7 @@ export async function startVictims(
       logger.warn({ err: error, organisationId }, 'a referral place could not be given back'),
     onPartialImport: (error, rows) => logger.warn({ err: error, rows }, 'part of an import was not stored'),
     statsThreshold: config.stats.suppressionThreshold,
-  });
+  };
   relay.start();
 
   const lookups = metrics.counter(
@@ -120,12 +120,12 @@ export async function startVictims(
     metrics,
     services: [
       victimsGrpc({
-        service,
+        victims,
         authenticator: createAuthenticator(config.auth),
         logger,
         clock,
         statusLookup: new StatusLookup({
-          lookup: (reference) => service.lookupStatus(reference),
+          lookup: (reference) => lookupStatus(victims, reference),
           audit,
           hasher,
           clock,
@@ -141,7 +141,6 @@ export async function startVictims(
   return {
     port: server.port,
     metricsPort: metricsServer.port,
-    service,
     relay,
     stop: async () => {
       await metricsServer.stop();

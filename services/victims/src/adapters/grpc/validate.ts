@@ -13,7 +13,8 @@ import {
   type Victim,
 } from '../../domain/model.js';
 import { needProblems } from '../../domain/needs.js';
-import type { ConsentInput, NewCaseInput } from '../../app/victims-service.js';
+import type { ConsentInput } from '../../app/case-work.js';
+import type { NewCaseInput } from '../../app/open-cases.js';
 import { codecs, type EnumCodec } from '../proto-mapping.js';
 
 /** Size limits on what one request may carry. */

@@ -1,7 +1,5 @@
-import { status } from '@grpc/grpc-js';
 import {
   authenticatedUnary,
-  GrpcError,
   invalidArgument,
   checkpointProblems,
   isChainRecordId,
@@ -10,15 +8,25 @@ import {
   type Logger,
 } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
-import { ConsentMissingError } from '../../domain/consent.js';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
-import { CheckInError } from '../../domain/follow-up.js';
-import { CaseRuleError } from '../../domain/victim-case.js';
 import { caseListView } from '../../domain/access.js';
-import { CipherError, VictimsError } from '../../app/errors.js';
-import { MAX_IMPORT_ROWS, type IntakeRow, type VictimsService } from '../../app/victims-service.js';
+import { CipherError } from '../../app/errors.js';
+import { verifyAudit, listAudit } from '../../app/audit-records.js';
+import { assessNeeds } from '../../app/assess-needs.js';
+import { followUp, recordCheckIn } from '../../app/case-follow-up.js';
+import type { VictimsDeps } from '../../app/case-work.js';
+import { closeCase, erase } from '../../app/close-case.js';
+import { makeReferral, suggestReferrals } from '../../app/make-referral.js';
+import { importCases, MAX_IMPORT_ROWS, openCase, type IntakeRow } from '../../app/open-cases.js';
+import { discloseToLawEnforcement, findCases, getCase, listCases } from '../../app/read-cases.js';
+import { recordConsent } from '../../app/record-consent.js';
+import { referralsTo, respondToReferral } from '../../app/referral-inbox.js';
+import { rewrapKeys } from '../../app/rewrap-keys.js';
+import { listOrganisations, putOrganisation } from '../../app/support-organisations.js';
+import { updateVictim } from '../../app/update-victim.js';
+import { victimStats } from '../../app/victim-stats.js';
 import type { Clock } from '../../app/ports.js';
-import { MalformedReferenceError, TooManyLookupsError, type StatusLookup } from '../../app/status-lookup.js';
+import { MalformedReferenceError, type StatusLookup } from '../../app/status-lookup.js';
 import {
   caseToProto,
   codecs,
@@ -31,10 +39,12 @@ import {
   followUpSummaryToProto,
   victimToProto,
 } from '../proto-mapping.js';
+import { toGrpcError } from './to-grpc-error.js';
 import { digestOf, idempotencyOf, LIMITS, PATTERNS, Validator } from './validate.js';
 
 export interface VictimsGrpcDeps {
-  readonly service: VictimsService;
+  /** What the use cases are given; the handlers pass it on to them. */
+  readonly victims: VictimsDeps;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -52,7 +62,7 @@ const MAX_REWRAP = 1_000;
  * violations at once), call the use case, map back. Nothing of a request is logged.
  */
 export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
-  const { service, clock } = deps;
+  const { victims, clock } = deps;
   const handle = authenticatedUnary({
     authenticator: deps.authenticator,
     logger: deps.logger,
@@ -72,7 +82,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const input = v.newCase('case', req.case, clock.now());
       const idempotency = idempotencyOf(ctx.metadata, v, req.case);
       v.check();
-      const result = await service.openCase(caller, {
+      const result = await openCase(victims, caller, {
         input: input!,
         ...(idempotency ? { idempotency } : {}),
       });
@@ -111,7 +121,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
           ...(r.clientRef ? { idempotency: { key: r.clientRef, requestHash: digestOf(r.case) } } : {}),
         });
       });
-      const outcomes = rows.length > 0 ? await service.importCases(caller, rows) : [];
+      const outcomes = rows.length > 0 ? await importCases(victims, caller, rows) : [];
       const cases: victimsV1.ImportedCase[] = [];
       for (const o of outcomes) {
         if (o.ok) {
@@ -133,7 +143,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const v = new Validator();
       caseId(v, req.caseId);
       v.check();
-      const { state, personal } = await service.getCase(caller, req.caseId);
+      const { state, personal } = await getCase(victims, caller, req.caseId);
       return { case: caseToProto(state, personal) };
     }),
 
@@ -146,7 +156,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
         v.check();
         return {
-          case: summaryToProto(await service.updateVictim(caller, req.caseId, victim!, req.expectedVersion)),
+          case: summaryToProto(await updateVictim(victims, caller, req.caseId, victim!, req.expectedVersion)),
         };
       },
     ),
@@ -157,7 +167,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       if (req.pageToken) caseId(v, req.pageToken, 'page_token');
       if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
       v.check();
-      const page = await service.listCases(
+      const page = await listCases(
+        victims,
         caller,
         {
           ...(req.incidentId ? { incidentId: req.incidentId } : {}),
@@ -184,7 +195,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         ? (normalisePhone(req.phone) ?? v.fail('phone', 'is not a phone number'))
         : undefined;
       v.check();
-      const found = await service.findCases(caller, email ? { email } : { phone: phone! });
+      const found = await findCases(victims, caller, email ? { email } : { phone: phone! });
       return { cases: found.map(summaryToProto) };
     }),
 
@@ -195,7 +206,13 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const riskFlags = v.riskFlags('risk_flags', req.riskFlags);
       if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
       v.check();
-      const result = await service.assessNeeds(caller, req.caseId, { needs, riskFlags }, req.expectedVersion);
+      const result = await assessNeeds(
+        victims,
+        caller,
+        req.caseId,
+        { needs, riskFlags },
+        req.expectedVersion,
+      );
       return {
         case: summaryToProto(result.state),
         uncoveredNeeds: result.uncovered.map(codecs.needKind.toProto),
@@ -208,7 +225,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         caseId(v, req.caseId);
         const consent = v.consent('consent', req.consent);
         v.check();
-        return { case: summaryToProto(await service.recordConsent(caller, req.caseId, consent!)) };
+        return { case: summaryToProto(await recordConsent(victims, caller, req.caseId, consent!)) };
       },
     ),
 
@@ -217,7 +234,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         caseId(v, req.caseId);
         v.check();
-        const result = await service.suggestReferrals(caller, req.caseId);
+        const result = await suggestReferrals(victims, caller, req.caseId);
         return {
           suggestions: result.picks.map((p) => ({
             organisationId: p.organisationId,
@@ -239,7 +256,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
           v.id('organisation_id', req.organisationId, PATTERNS.organisationId, 'an organisation id');
         const needs = v.enumValues('needs', codecs.needKind, req.needs);
         v.check();
-        const result = await service.makeReferral(caller, req.caseId, {
+        const result = await makeReferral(victims, caller, req.caseId, {
           ...(req.organisationId ? { organisationId: req.organisationId } : {}),
           needs,
         });
@@ -262,7 +279,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
           : v.enumValue('decline_reason', codecs.declineReason, req.declineReason);
         if (req.accept && Number(req.declineReason) !== 0) v.fail('decline_reason', 'is for declining only');
         v.check();
-        const state = await service.respondToReferral(
+        const state = await respondToReferral(
+          victims,
           caller,
           req.caseId,
           req.referralId,
@@ -279,7 +297,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const state =
           Number(req.state) === 0 ? undefined : v.enumValue('state', codecs.referralState, req.state);
         v.check();
-        const notices = await service.referralsTo(caller, req.organisationId, state);
+        const notices = await referralsTo(victims, caller, req.organisationId, state);
         return {
           referrals: notices.map((n) => ({
             case: summaryToProto(n.state),
@@ -293,7 +311,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const v = new Validator();
       caseId(v, req.caseId);
       v.check();
-      return { followUp: followUpToProto(await service.followUp(caller, req.caseId)) };
+      return { followUp: followUpToProto(await followUp(victims, caller, req.caseId)) };
     }),
 
     recordCheckIn: handle<victimsV1.RecordCheckInRequest, victimsV1.RecordCheckInResponse>(
@@ -304,7 +322,9 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const outcome = v.enumValue('outcome', codecs.checkInOutcome, req.outcome);
         v.check();
         return {
-          followUp: followUpToProto(await service.recordCheckIn(caller, req.caseId, req.checkInId, outcome!)),
+          followUp: followUpToProto(
+            await recordCheckIn(victims, caller, req.caseId, req.checkInId, outcome!),
+          ),
         };
       },
     ),
@@ -325,7 +345,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         );
       }
       v.check();
-      const { state, personal, at } = await service.discloseToLawEnforcement(caller, req.caseId, {
+      const { state, personal, at } = await discloseToLawEnforcement(victims, caller, req.caseId, {
         agencyId: req.agencyId,
         legalReference: req.legalReference,
       });
@@ -345,7 +365,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const reason = v.enumValue('reason', codecs.closeReason, req.reason);
       if (reason === 'erased') v.fail('reason', 'erasure has its own call, EraseVictimData');
       v.check();
-      return { case: summaryToProto(await service.closeCase(caller, req.caseId, reason!)) };
+      return { case: summaryToProto(await closeCase(victims, caller, req.caseId, reason!)) };
     }),
 
     eraseVictimData: handle<victimsV1.EraseVictimDataRequest, victimsV1.EraseVictimDataResponse>(
@@ -353,7 +373,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         caseId(v, req.caseId);
         v.check();
-        return { case: summaryToProto(await service.erase(caller, req.caseId)) };
+        return { case: summaryToProto(await erase(victims, caller, req.caseId)) };
       },
     ),
 
@@ -382,7 +402,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
         const jurisdiction = req.jurisdiction ? v.jurisdiction('jurisdiction', req.jurisdiction) : undefined;
         v.check();
-        const stats = await service.stats(caller, {
+        const stats = await victimStats(victims, caller, {
           ...(req.incidentId ? { incidentId: req.incidentId } : {}),
           ...(jurisdiction ? { jurisdiction } : {}),
         });
@@ -433,7 +453,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       if (org.capacity > LIMITS.capacity) v.fail('organisation.capacity', `at most ${LIMITS.capacity}`);
       if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
       v.check();
-      const stored = await service.putOrganisation(
+      const stored = await putOrganisation(
+        victims,
         caller,
         {
           id: org.id,
@@ -454,7 +475,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       victimsV1.ListSupportOrganisationsRequest,
       victimsV1.ListSupportOrganisationsResponse
     >(async (_req, caller) => ({
-      organisations: (await service.listOrganisations(caller)).map(organisationToProto),
+      organisations: (await listOrganisations(victims, caller)).map(organisationToProto),
     })),
 
     rewrapKeys: handle<victimsV1.RewrapKeysRequest, victimsV1.RewrapKeysResponse>(async (req, caller) => {
@@ -462,7 +483,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       if (!Number.isInteger(req.limit) || req.limit < 0 || req.limit > MAX_REWRAP)
         v.fail('limit', `must be 0 to ${MAX_REWRAP}`);
       v.check();
-      const result = await service.rewrapKeys(caller, req.limit || 200);
+      const result = await rewrapKeys(victims, caller, req.limit || 200);
       return { rewrapped: result.rewrapped, remaining: result.remaining, currentKeyId: result.currentKeyId };
     }),
 
@@ -472,7 +493,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         for (const p of checkpointProblems('checkpoint', checkpoint)) v.fail(p.field, p.description);
         v.check();
-        const result = await service.verifyAudit(caller, checkpoint);
+        const result = await verifyAudit(victims, caller, checkpoint);
         return result.ok
           ? {
               ok: true,
@@ -502,7 +523,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const limit = v.pageSize(req.pageSize);
         if (req.pageToken && !isChainRecordId(req.pageToken)) v.fail('page_token', 'is not a page token');
         v.check();
-        const page = await service.listAudit(caller, req.caseId, req.pageToken || undefined, limit);
+        const page = await listAudit(victims, caller, req.caseId, req.pageToken || undefined, limit);
         return {
           records: page.records.map((r) => ({
             seq: r.seq,
@@ -525,52 +546,4 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     definition: victimsV1.VictimsServiceService,
     implementation,
   };
-}
-
-/** Domain and use-case errors to the status the caller sees; the cause stays in logs only. */
-function toGrpcError(error: unknown): unknown {
-  if (error instanceof GrpcError) return error;
-  if (error instanceof VictimsError) {
-    const code = {
-      'not-found': status.NOT_FOUND,
-      'permission-denied': status.PERMISSION_DENIED,
-      conflict: status.ABORTED,
-      'already-exists': status.ALREADY_EXISTS,
-      'failed-precondition': status.FAILED_PRECONDITION,
-      'idempotency-mismatch': status.FAILED_PRECONDITION,
-      'resource-exhausted': status.RESOURCE_EXHAUSTED,
-    }[error.kind];
-    return new GrpcError(code, error.message, {
-      cause: error,
-      ...(error instanceof TooManyLookupsError ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-    });
-  }
-  if (error instanceof ConsentMissingError)
-    return new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error });
-  if (error instanceof CaseRuleError) {
-    return new GrpcError(
-      error.kind === 'no-referral' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
-      error.message,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (error instanceof CheckInError) {
-    return new GrpcError(
-      error.kind === 'not-found' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
-      error.message,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (error instanceof CipherError) {
-    return error.kind === 'unknown-key'
-      ? new GrpcError(status.FAILED_PRECONDITION, error.message, { cause: error })
-      : new GrpcError(status.DATA_LOSS, 'the stored personal data failed its integrity check', {
-          cause: error,
-        });
-  }
-  return error;
 }
