@@ -18,7 +18,7 @@ import {
   loadConfig as loadImpactConfig,
   startImpact,
 } from '@beacon/impact';
-import { generateRegion, streamRegion } from '@beacon/impact/demo';
+import { generateRegion, streamRegion } from '@beacon/demo';
 import { connectMongo, createDevIssuer, createLogger, tlpToProto } from '@beacon/platform';
 import { impactV1 } from '@beacon/proto';
 import { testNames } from '@beacon/testkit/infra';

@@ -132,8 +132,9 @@ if (!command) {
 await command();
 
 /**
- * Loads the demo region through the gateway with impact's own seed script (built output), so
- * the test kit needs no compile-time dependency on a service.
+ * Loads the demo region through the gateway with the demo package's seed script (built output),
+ * so the test kit needs no compile-time dependency on it (it builds on impact's model, and
+ * impact's tests build on the test kit).
  */
 async function seedRegion(
   restUrl: string,
@@ -142,7 +143,7 @@ async function seedRegion(
   const token = await issuer.mint({ subject: 'ncc-seed', roles: ['coordinator'], clearance: 'RED' });
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [join(repoRoot, 'services/impact/dist/src/demo/seed.js')],
+    [join(repoRoot, 'packages/demo/dist/src/seed.js')],
     { env: { ...process.env, BEACON_URL: restUrl, BEACON_TOKEN: token } },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { assets: number; dependencies: number };

@@ -1,9 +1,7 @@
 import { SECTORS, TLP_LEVELS } from '@beacon/domain';
 import { describe, expect, it } from 'vitest';
-import { cascade } from '../domain/cascade.js';
-import { AssetGraph } from '../domain/graph.js';
-import { dependencyKey, dependencyProblems, type Dependency } from '../domain/model.js';
-import { ASSET_TYPES, generateRegion, streamRegion } from './region.js';
+import { AssetGraph, cascade, dependencyKey, dependencyProblems, type Dependency } from '@beacon/impact';
+import { ASSET_TYPES, generateRegion, streamRegion } from './index.js';
 
 const region = generateRegion({ seed: 7, assets: 3_000 });
 const typeOf = (id: string) => id.slice(0, id.indexOf('-'));

@@ -1,6 +1,6 @@
 /**
  * Loads a generated region into a running Beacon through the gateway's REST door:
- * `node dist/src/demo/seed.js` with BEACON_URL and BEACON_TOKEN (a RED-cleared coordinator's: nobody
+ * `node packages/demo/dist/src/seed.js` with BEACON_URL and BEACON_TOKEN (a RED-cleared coordinator's: nobody
  * registers an asset labelled above its clearance, so a lower one's rows are refused) set, and
  * optionally DEMO_ASSETS (default 400) and DEMO_SEED. Deterministic, so running it again
  * rewrites the same assets and dependencies.
