@@ -1,32 +1,11 @@
 import { z } from 'zod';
-import {
-  AUTH_ENV,
-  authConfigFrom,
-  env,
-  GRPC_SERVER_ENV,
-  grpcServerFrom,
-  METRICS_ENV,
-  metricsConfigFrom,
-  NATS_CLIENT_ENV,
-  natsClientFrom,
-  parseConfig,
-} from '@beacon/platform';
+import { env, parseConfig, SERVICE_ENV, serviceConfigFrom } from '@beacon/platform';
 
 const schema = {
+  ...SERVICE_ENV,
   NOTIFY_GRPC_HOST: z.string().default('127.0.0.1'),
   NOTIFY_GRPC_PORT: env.port(50063),
-  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
-  ...GRPC_SERVER_ENV,
-  MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   NOTIFY_DB: env.database('beacon_notify'),
-  /** One NATS URL, or a cluster's URLs separated by commas. */
-  NATS_URL: env.natsServers(),
-  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
-  NATS_STREAM_REPLICAS: env.streamReplicas(),
-  /** Credentials and TLS client files for NATS (docs/operations.md). */
-  ...NATS_CLIENT_ENV,
-  EVENTS_STREAM: env.name('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
   FEEDS_STREAM: env.name('BEACON_FEEDS'),
   FEEDS_SUBJECT_ROOT: env.subjectRoot('beacon.feed'),
   /** Agencies acknowledge by NATS request on `<root>.<agencyId>.<incidentId>`. */
@@ -34,8 +13,6 @@ const schema = {
   /** Durable consumers shared by every notify replica. */
   NOTIFY_FANOUT_CONSUMER: env.name('notify-fanout'),
   NOTIFY_CHANNELS_CONSUMER: env.name('notify-channels'),
-  ...AUTH_ENV,
-  ...METRICS_ENV,
   /**
    * A JSON file `{ "accountPublicKey": "A…", "signingSeed": "SA…" }`: the Beacon account's
    * signing key, with which notify mints agencies' feed credentials. Without it notify issues
@@ -104,8 +81,6 @@ const schema = {
     .default(72),
   NOTIFY_HTTP_HOST: z.string().default('127.0.0.1'),
   NOTIFY_HTTP_PORT: env.port(8083),
-  RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  LOG_LEVEL: env.logLevel(),
 };
 
 export type NotifyConfig = ReturnType<typeof loadConfig>;
@@ -117,14 +92,14 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       `FEED_CREDENTIALS_TTL_HOURS (${raw.FEED_CREDENTIALS_TTL_HOURS}) must not exceed FEED_CREDENTIALS_MAX_TTL_HOURS (${raw.FEED_CREDENTIALS_MAX_TTL_HOURS})`,
     );
   }
+  const base = serviceConfigFrom(raw, {
+    grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT },
+    db: raw.NOTIFY_DB,
+  });
   return {
-    grpc: { host: raw.NOTIFY_GRPC_HOST, port: raw.NOTIFY_GRPC_PORT, ...grpcServerFrom(raw) },
-    mongo: { url: raw.MONGO_URL, db: raw.NOTIFY_DB },
+    ...base,
     nats: {
-      servers: raw.NATS_URL,
-      client: natsClientFrom(raw),
-      replicas: raw.NATS_STREAM_REPLICAS,
-      events: { stream: raw.EVENTS_STREAM, root: raw.EVENTS_SUBJECT_ROOT },
+      ...base.nats,
       feeds: { stream: raw.FEEDS_STREAM, root: raw.FEEDS_SUBJECT_ROOT },
       ackRoot: raw.ACK_SUBJECT_ROOT,
       fanOutConsumer: raw.NOTIFY_FANOUT_CONSUMER,
@@ -132,7 +107,6 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       accountSignerFile: raw.NATS_ACCOUNT_SIGNER_FILE,
       credentialHours: { default: raw.FEED_CREDENTIALS_TTL_HOURS, max: raw.FEED_CREDENTIALS_MAX_TTL_HOURS },
     },
-    auth: authConfigFrom(raw),
     webhook: { allowCidrs: raw.WEBHOOK_ALLOW_CIDRS, timeoutMs: raw.WEBHOOK_TIMEOUT_MS },
     feedStreams: {
       perAgency: raw.FEED_STREAMS_PER_AGENCY,
@@ -161,8 +135,5 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
           http: { host: raw.NOTIFY_HTTP_HOST, port: raw.NOTIFY_HTTP_PORT },
         }
       : undefined,
-    recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
-    metrics: metricsConfigFrom(raw),
-    logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -1,22 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
 import {
-  connectMongo,
-  connectNats,
   createAuthenticator,
-  ensureStreams,
-  eventsStream,
   JetStreamPublisher,
-  Metrics,
-  marksFor,
-  pendingMarksDb,
-  OutboxRelay,
-  startGrpcServer,
-  startMetricsServer,
+  startService,
   watchConsumerLag,
-  watchOutbox,
   type Logger,
-  type OutboxDoc,
 } from '@beacon/platform';
 import { AgencySnapshot } from './app/agency-snapshot.js';
 import { AccessWithdrawals } from './app/access-withdrawals.js';
@@ -69,182 +57,154 @@ export async function startNotify(
   logger: Logger,
   clock: Clock = systemClock,
 ): Promise<RunningNotify> {
-  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-notify', logger });
-  const nc = await connectNats({
-    servers: config.nats.servers,
-    ...config.nats.client,
-    name: 'beacon-notify',
-    logger,
-  });
-  const { events, feeds } = config.nats;
-  await ensureStreams(nc, [
-    eventsStream(events.stream, events.root, config.nats.replicas),
-    feedsStream(feeds.stream, feeds.root, config.nats.replicas),
-  ]);
-  const js = jetstream(nc);
-  const publisher = new JetStreamPublisher(nc);
-  const db = mongo.db(config.mongo.db);
-
-  const agencies = new MongoAgencyStore(db);
-  const deliveries = new MongoDeliveryLog(db);
-  const deadLetters = new MongoDeadLetterStore(db);
-  await Promise.all([agencies.init(), deliveries.init(), deadLetters.init()]);
-  const incidents = new MongoIncidentFactsStore(db);
-  // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
-  // rather than the whole collection.
-  const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['acknowledgements'], 'outbox');
-  await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
-  const relay = new OutboxRelay({
-    sources: { acknowledgements: db.collection<OutboxDoc>('acknowledgements') },
-    marks: outboxMarks,
-    js,
-    subjectRoot: events.root,
-    logger,
-    sweepMs: config.recoverySweepMs,
-  });
-  const metrics = new Metrics();
-  watchOutbox(metrics, relay, { logger });
-  // Other replicas' registry changes are seen within five seconds; this one's at once.
-  const snapshot = new AgencySnapshot(agencies, 5_000, () => clock.now().getTime());
-  const withdrawals = new AccessWithdrawals({
-    feeds: new JetStreamFeedPurger(() => js.jetstreamManager(), feeds.stream, feeds.root),
-    notices: new JetStreamAccessWithdrawalFeed(publisher, feeds.root),
-    clock,
-    onRepurgeError: (error) => logger.warn({ err: error }, 'repeated purge of withdrawn copies failed'),
-  });
-  const fanOut = new FanOut({
-    agencies: snapshot,
-    incidents,
-    feeds: new JetStreamFeedPublisher(publisher, feeds.root),
-    withdrawals,
-  });
-  const notices = new EngagementNotices({
-    // The store, not the snapshot: a notice goes to the contact as registered right now.
-    agencies,
-    incidents,
-    notices: new MongoEngagementNoticeStore(db),
-    feed: new JetStreamEngagementNoticeFeed(publisher, feeds.root),
-    clock,
-    ids: randomUUID,
-  });
-
-  relay.start();
-  const fanOutConsumer = new FanOutConsumer({
-    nc,
-    stream: events.stream,
-    subjectRoot: events.root,
-    durable: config.nats.fanOutConsumer,
-    fanOut,
-    logger,
-  });
-  await fanOutConsumer.start();
-  const ackLinks = config.ackLinks ? new AckLinks({ ...config.ackLinks, now: () => clock.now() }) : undefined;
-  const email = config.smtp
-    ? new SmtpEmailSender({ ...config.smtp, timeoutMs: 15_000, ...(ackLinks ? { ackLinks } : {}) })
-    : undefined;
-  const channels = new ChannelDelivery({
-    nc,
-    stream: feeds.stream,
-    subjectRoot: feeds.root,
-    durable: config.nats.channelsConsumer,
-    agencies: snapshot,
-    // Asked at every attempt; the registry copy is this replica's, refreshed on every change.
-    access: new FeedAccessCheck({ agencies: snapshot, incidents }),
-    log: new MeteredDeliveryLog(deliveries, metrics),
-    deadLetters,
-    webhook: {
-      sender: new HttpWebhookSender({ ...config.webhook, clock, ...(ackLinks ? { ackLinks } : {}) }),
-    },
-    ...(email ? { email: { sender: email } } : {}),
-    storm: config.storm,
-    retry: config.retry,
-    clock,
-    random: Math.random,
-    logger,
-  });
-  await channels.start();
-  watchCircuits(metrics, channels);
-  watchConsumerLag(metrics, {
-    nc,
-    consumers: () => [
-      { stream: events.stream, consumer: config.nats.fanOutConsumer },
-      ...channels.durables().map((consumer) => ({ stream: feeds.stream, consumer })),
-    ],
-    logger,
-  });
-  const service = new NotifyService({
-    agencies,
-    incidents,
-    acknowledgements: new MongoAcknowledgementStore(db, randomUUID, relay.announcer('acknowledgements')),
-    deliveries,
-    clock,
-    onChange: async () => {
-      snapshot.invalidate();
-      await channels.registryChanged();
-    },
-    withdrawals,
-  });
-
-  const streamedIncidents = new RecentLookups((incidentId) => incidents.get(incidentId));
-  const acks = new AckResponder({ nc, root: config.nats.ackRoot, service, logger });
-  acks.start();
-
-  const server = await startGrpcServer({
+  const { feeds } = config.nats;
+  let ackServer: Awaited<ReturnType<typeof startAckServer>> | undefined;
+  const running = await startService({
     component: 'notify',
     version: VERSION,
-    ...config.grpc,
+    config,
     logger,
-    metrics,
-    services: [
-      notifyGrpc({
-        service,
-        notices,
-        authenticator: createAuthenticator(config.auth),
-        logger,
+    streams: [feedsStream(feeds.stream, feeds.root, config.nats.replicas)],
+    outbox: { collections: ['acknowledgements'] },
+    build: async ({ db, nc, js, relay, metrics }) => {
+      const publisher = new JetStreamPublisher(nc);
+      const agencies = new MongoAgencyStore(db);
+      const deliveries = new MongoDeliveryLog(db);
+      const deadLetters = new MongoDeadLetterStore(db);
+      await Promise.all([agencies.init(), deliveries.init(), deadLetters.init()]);
+      const incidents = new MongoIncidentFactsStore(db);
+      // Other replicas' registry changes are seen within five seconds; this one's at once.
+      const snapshot = new AgencySnapshot(agencies, 5_000, () => clock.now().getTime());
+      const withdrawals = new AccessWithdrawals({
+        feeds: new JetStreamFeedPurger(() => js.jetstreamManager(), feeds.stream, feeds.root),
+        notices: new JetStreamAccessWithdrawalFeed(publisher, feeds.root),
+        clock,
+        onRepurgeError: (error) => logger.warn({ err: error }, 'repeated purge of withdrawn copies failed'),
+      });
+      const fanOut = new FanOut({
+        agencies: snapshot,
+        incidents,
+        feeds: new JetStreamFeedPublisher(publisher, feeds.root),
+        withdrawals,
+      });
+      const notices = new EngagementNotices({
+        // The store, not the snapshot: a notice goes to the contact as registered right now.
+        agencies,
+        incidents,
+        notices: new MongoEngagementNoticeStore(db),
+        feed: new JetStreamEngagementNoticeFeed(publisher, feeds.root),
+        clock,
+        ids: randomUUID,
+      });
+      const fanOutConsumer = new FanOutConsumer({
         nc,
-        feeds,
-        // The registry itself, not a copy: a stream answers by the agency as registered now.
-        // An incident's facts, read at most once a second for all the streams of this replica.
-        feedAccess: () => new FeedAccessCheck({ agencies, incidents: streamedIncidents }),
-        credentialHours: config.nats.credentialHours,
-        webhookAllowCidrs: config.webhook.allowCidrs,
-        feedStreams: new FeedStreams(config.feedStreams),
-        ...(config.nats.accountSignerFile
-          ? { credentials: new FileSignerCredentialIssuer(config.nats.accountSignerFile, feeds.stream) }
-          : {}),
-      }),
-    ],
-  });
-
-  const ackServer = config.ackLinks
-    ? await startAckServer({
-        ...config.ackLinks.http,
-        secret: config.ackLinks.secret,
-        service,
-        now: () => clock.now(),
+        stream: config.nats.stream,
+        subjectRoot: config.nats.subjectRoot,
+        durable: config.nats.fanOutConsumer,
+        fanOut,
         logger,
-      })
-    : undefined;
-
-  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
-
-  return {
-    port: server.port,
-    metricsPort: metricsServer.port,
-    ackPort: ackServer?.port,
-    service,
-    stop: async () => {
-      await metricsServer.stop();
-      await ackServer?.stop();
-      await server.shutdown();
-      await acks.stop();
-      await fanOutConsumer.stop();
-      withdrawals.stop();
-      await channels.stop();
-      await relay.stop();
-      email?.close();
-      await nc.drain();
-      await mongo.close();
+      });
+      const ackLinks = config.ackLinks
+        ? new AckLinks({ ...config.ackLinks, now: () => clock.now() })
+        : undefined;
+      const email = config.smtp
+        ? new SmtpEmailSender({ ...config.smtp, timeoutMs: 15_000, ...(ackLinks ? { ackLinks } : {}) })
+        : undefined;
+      const channels = new ChannelDelivery({
+        nc,
+        stream: feeds.stream,
+        subjectRoot: feeds.root,
+        durable: config.nats.channelsConsumer,
+        agencies: snapshot,
+        // Asked at every attempt; the registry copy is this replica's, refreshed on every change.
+        access: new FeedAccessCheck({ agencies: snapshot, incidents }),
+        log: new MeteredDeliveryLog(deliveries, metrics),
+        deadLetters,
+        webhook: {
+          sender: new HttpWebhookSender({ ...config.webhook, clock, ...(ackLinks ? { ackLinks } : {}) }),
+        },
+        ...(email ? { email: { sender: email } } : {}),
+        storm: config.storm,
+        retry: config.retry,
+        clock,
+        random: Math.random,
+        logger,
+      });
+      watchCircuits(metrics, channels);
+      watchConsumerLag(metrics, {
+        nc,
+        consumers: () => [
+          { stream: config.nats.stream, consumer: config.nats.fanOutConsumer },
+          ...channels.durables().map((consumer) => ({ stream: feeds.stream, consumer })),
+        ],
+        logger,
+      });
+      const service = new NotifyService({
+        agencies,
+        incidents,
+        acknowledgements: new MongoAcknowledgementStore(db, randomUUID, relay.announcer('acknowledgements')),
+        deliveries,
+        clock,
+        onChange: async () => {
+          snapshot.invalidate();
+          await channels.registryChanged();
+        },
+        withdrawals,
+      });
+      const streamedIncidents = new RecentLookups((incidentId) => incidents.get(incidentId));
+      const acks = new AckResponder({ nc, root: config.nats.ackRoot, service, logger });
+      return {
+        service,
+        grpc: [
+          notifyGrpc({
+            service,
+            notices,
+            authenticator: createAuthenticator(config.auth),
+            logger,
+            nc,
+            feeds,
+            // The registry itself, not a copy: a stream answers by the agency as registered
+            // now. An incident's facts, read at most once a second for all the streams of this
+            // replica.
+            feedAccess: () => new FeedAccessCheck({ agencies, incidents: streamedIncidents }),
+            credentialHours: config.nats.credentialHours,
+            webhookAllowCidrs: config.webhook.allowCidrs,
+            feedStreams: new FeedStreams(config.feedStreams),
+            ...(config.nats.accountSignerFile
+              ? { credentials: new FileSignerCredentialIssuer(config.nats.accountSignerFile, feeds.stream) }
+              : {}),
+          }),
+        ],
+        start: async () => {
+          await fanOutConsumer.start();
+          await channels.start();
+          acks.start();
+          if (config.ackLinks) {
+            ackServer = await startAckServer({
+              ...config.ackLinks.http,
+              secret: config.ackLinks.secret,
+              service,
+              now: () => clock.now(),
+              logger,
+            });
+          }
+        },
+        stop: async () => {
+          await ackServer?.stop();
+          await acks.stop();
+          await fanOutConsumer.stop();
+          withdrawals.stop();
+          await channels.stop();
+          email?.close();
+        },
+      };
     },
+  });
+  return {
+    port: running.port,
+    metricsPort: running.metricsPort,
+    ackPort: ackServer?.port,
+    service: running.parts.service,
+    stop: running.stop,
   };
 }

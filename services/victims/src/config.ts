@@ -1,38 +1,13 @@
 import { z } from 'zod';
 import { MIN_DISCLOSURE_THRESHOLD } from '@beacon/domain';
-import {
-  AUTH_ENV,
-  authConfigFrom,
-  ConfigError,
-  env,
-  GRPC_SERVER_ENV,
-  grpcServerFrom,
-  METRICS_ENV,
-  metricsConfigFrom,
-  NATS_CLIENT_ENV,
-  natsClientFrom,
-  parseConfig,
-  secretFrom,
-} from '@beacon/platform';
+import { ConfigError, env, parseConfig, SERVICE_ENV, secretFrom, serviceConfigFrom } from '@beacon/platform';
 import { parseKeyEncryptionKeys, type KeyEncryptionKey } from './adapters/crypto/envelope-cipher.js';
 
 const schema = {
+  ...SERVICE_ENV,
   VICTIMS_GRPC_HOST: z.string().default('127.0.0.1'),
   VICTIMS_GRPC_PORT: env.port(50064),
-  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
-  ...GRPC_SERVER_ENV,
-  MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   VICTIMS_DB: env.database('beacon_victims'),
-  /** One NATS URL, or a cluster's URLs separated by commas. */
-  NATS_URL: env.natsServers(),
-  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
-  NATS_STREAM_REPLICAS: env.streamReplicas(),
-  /** Credentials and TLS client files for NATS (docs/operations.md). */
-  ...NATS_CLIENT_ENV,
-  EVENTS_STREAM: env.name('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
-  ...AUTH_ENV,
-  ...METRICS_ENV,
   /**
    * Secret. The key-encryption keys as `id:base64,id:base64` (32 bytes each), or a file
    * holding that (VICTIMS_KEKS_FILE, e.g. a mounted secret): exactly one of the two. Keep an
@@ -73,9 +48,6 @@ const schema = {
    */
   VICTIMS_LOOKUP_FAILURES_BURST: z.coerce.number().int().min(1).max(10_000).default(10),
   VICTIMS_LOOKUP_FAILURES_PER_MINUTE: z.coerce.number().positive().max(10_000).default(10),
-  /** How often the outbox relay looks for events nobody announced (a crash, another replica). */
-  RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  LOG_LEVEL: env.logLevel(),
 };
 
 export type VictimsConfig = ReturnType<typeof loadConfig>;
@@ -110,24 +82,15 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     ]);
   }
   return {
-    grpc: { host: raw.VICTIMS_GRPC_HOST, port: raw.VICTIMS_GRPC_PORT, ...grpcServerFrom(raw) },
-    mongo: { url: raw.MONGO_URL, db: raw.VICTIMS_DB },
-    nats: {
-      servers: raw.NATS_URL,
-      client: natsClientFrom(raw),
-      replicas: raw.NATS_STREAM_REPLICAS,
-      stream: raw.EVENTS_STREAM,
-      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
-    },
-    auth: authConfigFrom(raw),
+    ...serviceConfigFrom(raw, {
+      grpc: { host: raw.VICTIMS_GRPC_HOST, port: raw.VICTIMS_GRPC_PORT },
+      db: raw.VICTIMS_DB,
+    }),
     keys: { keks, current, searchKey },
-    recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     stats: { suppressionThreshold: raw.VICTIMS_STATS_SUPPRESSION_THRESHOLD },
     lookupLimits: {
       failuresBurst: raw.VICTIMS_LOOKUP_FAILURES_BURST,
       failuresPerMinute: raw.VICTIMS_LOOKUP_FAILURES_PER_MINUTE,
     },
-    metrics: metricsConfigFrom(raw),
-    logLevel: raw.LOG_LEVEL,
   } as const;
 }

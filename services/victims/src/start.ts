@@ -1,21 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
-import {
-  connectMongo,
-  connectNats,
-  createAuthenticator,
-  ensureStreams,
-  eventsStream,
-  Metrics,
-  marksFor,
-  pendingMarksDb,
-  OutboxRelay,
-  startGrpcServer,
-  startMetricsServer,
-  watchOutbox,
-  type Logger,
-  type OutboxDoc,
-} from '@beacon/platform';
+import { createAuthenticator, startService, type Logger, type OutboxRelay } from '@beacon/platform';
 import type { CaseCipher, Clock } from './app/ports.js';
 import type { VictimsDeps } from './app/case-work.js';
 import { lookupStatus } from './app/read-cases.js';
@@ -54,102 +38,67 @@ export async function startVictims(
   logger: Logger,
   options: VictimsOptions = {},
 ): Promise<RunningVictims> {
-  const mongo = await connectMongo({ url: config.mongo.url, appName: 'beacon-victims', logger });
-  const nc = await connectNats({
-    servers: config.nats.servers,
-    ...config.nats.client,
-    name: 'beacon-victims',
-    logger,
-  });
-  await ensureStreams(nc, [eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas)]);
-
-  const db = mongo.db(config.mongo.db);
-  // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
-  // rather than the whole collection.
-  const outboxMarks = marksFor(pendingMarksDb(mongo, config.mongo.db), ['cases'], 'outbox');
-  await Promise.all(Object.values(outboxMarks).map((marks) => marks.init()));
-  const relay = new OutboxRelay({
-    sources: { cases: db.collection<OutboxDoc>('cases') },
-    marks: outboxMarks,
-    js: jetstream(nc),
-    subjectRoot: config.nats.subjectRoot,
-    logger,
-    sweepMs: config.recoverySweepMs,
-    // A campaign's bulk intake writes a thousand cases at once: publishing their events a few
-    // documents at a time keeps it from queueing ahead of the next batch and of audit records.
-    concurrency: 4,
-  });
-  const metrics = new Metrics();
-  watchOutbox(metrics, relay, { logger });
-  const announcements = new OutboxAnnouncements(relay.announcer('cases'), {
-    quietMs: 1_000,
-    maxHoldMs: 10_000,
-    bulkLeaseMs: 180_000,
-  });
-  const cases = new MongoCaseStore(db, randomUUID, announcements);
-  const audit = new MongoAuditLog(db);
-  const [{ secondaryIndexes }] = await Promise.all([cases.init(), audit.init()]);
-  if (!secondaryIndexes) logger.info('FerretDB: cases are looked up by _id only; lists and searches scan');
   const clock = options.clock ?? systemClock;
-  const hasher = new KeyedHasher(config.keys.searchKey);
-  const victims: VictimsDeps = {
-    cases,
-    organisations: new MongoOrganisationStore(db),
-    audit,
-    cipher: options.cipher ?? new EnvelopeCipher(config.keys.keks, config.keys.current),
-    hasher,
-    clock,
-    random: randomBytes,
-    onReleaseFailure: (organisationId, error) =>
-      logger.warn({ err: error, organisationId }, 'a referral place could not be given back'),
-    onPartialImport: (error, rows) => logger.warn({ err: error, rows }, 'part of an import was not stored'),
-    statsThreshold: config.stats.suppressionThreshold,
-  };
-  relay.start();
-
-  const lookups = metrics.counter(
-    'beacon_victims_status_lookups_total',
-    'Status look-ups by reference, by outcome: found, failed (a guess, audited) or refused (too many guesses).',
-    ['outcome'],
-  );
-  const server = await startGrpcServer({
+  const running = await startService({
     component: 'victims',
     version: VERSION,
-    ...config.grpc,
+    config,
     logger,
-    metrics,
-    services: [
-      victimsGrpc({
-        victims,
-        authenticator: createAuthenticator(config.auth),
-        logger,
+    // A campaign's bulk intake writes a thousand cases at once: publishing their events a few
+    // documents at a time keeps it from queueing ahead of the next batch and of audit records.
+    outbox: { collections: ['cases'], concurrency: 4 },
+    build: async ({ db, relay, metrics }) => {
+      const announcements = new OutboxAnnouncements(relay.announcer('cases'), {
+        quietMs: 1_000,
+        maxHoldMs: 10_000,
+        bulkLeaseMs: 180_000,
+      });
+      const cases = new MongoCaseStore(db, randomUUID, announcements);
+      const audit = new MongoAuditLog(db);
+      const [{ secondaryIndexes }] = await Promise.all([cases.init(), audit.init()]);
+      if (!secondaryIndexes)
+        logger.info('FerretDB: cases are looked up by _id only; lists and searches scan');
+      const hasher = new KeyedHasher(config.keys.searchKey);
+      const victims: VictimsDeps = {
+        cases,
+        organisations: new MongoOrganisationStore(db),
+        audit,
+        cipher: options.cipher ?? new EnvelopeCipher(config.keys.keks, config.keys.current),
+        hasher,
         clock,
-        statusLookup: new StatusLookup({
-          lookup: (reference) => lookupStatus(victims, reference),
-          audit,
-          hasher,
-          clock,
-          limits: config.lookupLimits,
-          record: (outcome) => lookups.labels(outcome).inc(),
-        }),
-      }),
-    ],
-  });
-
-  const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
-
-  return {
-    port: server.port,
-    metricsPort: metricsServer.port,
-    relay,
-    stop: async () => {
-      await metricsServer.stop();
-      await server.shutdown();
-      // Held announcements go to the relay's last pass; what it misses, the next start sweeps.
-      announcements.flush();
-      await relay.stop();
-      await nc.drain();
-      await mongo.close();
+        random: randomBytes,
+        onReleaseFailure: (organisationId, error) =>
+          logger.warn({ err: error, organisationId }, 'a referral place could not be given back'),
+        onPartialImport: (error, rows) =>
+          logger.warn({ err: error, rows }, 'part of an import was not stored'),
+        statsThreshold: config.stats.suppressionThreshold,
+      };
+      const lookups = metrics.counter(
+        'beacon_victims_status_lookups_total',
+        'Status look-ups by reference, by outcome: found, failed (a guess, audited) or refused (too many guesses).',
+        ['outcome'],
+      );
+      return {
+        grpc: [
+          victimsGrpc({
+            victims,
+            authenticator: createAuthenticator(config.auth),
+            logger,
+            clock,
+            statusLookup: new StatusLookup({
+              lookup: (reference) => lookupStatus(victims, reference),
+              audit,
+              hasher,
+              clock,
+              limits: config.lookupLimits,
+              record: (outcome) => lookups.labels(outcome).inc(),
+            }),
+          }),
+        ],
+        // Held announcements go to the relay's last pass; what it misses, the next start sweeps.
+        stop: async () => announcements.flush(),
+      };
     },
-  };
+  });
+  return { port: running.port, metricsPort: running.metricsPort, relay: running.relay, stop: running.stop };
 }

@@ -1,20 +1,18 @@
-/** A request the use cases refuse; `kind` decides the status code at the edge. */
-export class VictimsError extends Error {
+import { UseCaseError } from '@beacon/domain';
+
+/** The refusals victims' use cases make. */
+export type VictimsErrorKind =
+  | 'not-found'
+  | 'permission-denied'
+  | 'conflict'
+  | 'already-exists'
+  | 'failed-precondition'
+  | 'idempotency-mismatch'
+  | 'resource-exhausted';
+
+/** A request the use cases refuse; `kind` decides the status code at the edge (platform's `useCaseStatus`). */
+export class VictimsError extends UseCaseError<VictimsErrorKind> {
   override readonly name = 'VictimsError';
-  constructor(
-    readonly kind:
-      | 'not-found'
-      | 'permission-denied'
-      | 'conflict'
-      | 'already-exists'
-      | 'failed-precondition'
-      | 'idempotency-mismatch'
-      | 'resource-exhausted',
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 /**

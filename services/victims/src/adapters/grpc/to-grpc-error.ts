@@ -3,25 +3,18 @@ import { GrpcError } from '@beacon/platform';
 import { ConsentMissingError } from '../../domain/consent.js';
 import { CheckInError } from '../../domain/follow-up.js';
 import { CaseRuleError } from '../../domain/victim-case.js';
-import { CipherError, VictimsError } from '../../app/errors.js';
+import { CipherError } from '../../app/errors.js';
 import { TooManyLookupsError } from '../../app/status-lookup.js';
 
-/** Domain and use-case errors to the status the caller sees; the cause stays in logs only. */
+/**
+ * Victims' domain errors to the status the caller sees; its use-case refusals (`VictimsError`)
+ * map by kind in platform, but for a refused look-up, which says when to try again.
+ */
 export function toGrpcError(error: unknown): unknown {
-  if (error instanceof GrpcError) return error;
-  if (error instanceof VictimsError) {
-    const code = {
-      'not-found': status.NOT_FOUND,
-      'permission-denied': status.PERMISSION_DENIED,
-      conflict: status.ABORTED,
-      'already-exists': status.ALREADY_EXISTS,
-      'failed-precondition': status.FAILED_PRECONDITION,
-      'idempotency-mismatch': status.FAILED_PRECONDITION,
-      'resource-exhausted': status.RESOURCE_EXHAUSTED,
-    }[error.kind];
-    return new GrpcError(code, error.message, {
+  if (error instanceof TooManyLookupsError) {
+    return new GrpcError(status.RESOURCE_EXHAUSTED, error.message, {
       cause: error,
-      ...(error instanceof TooManyLookupsError ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+      retryAfterSeconds: error.retryAfterSeconds,
     });
   }
   if (error instanceof ConsentMissingError)
@@ -30,18 +23,14 @@ export function toGrpcError(error: unknown): unknown {
     return new GrpcError(
       error.kind === 'no-referral' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
       error.message,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   if (error instanceof CheckInError) {
     return new GrpcError(
       error.kind === 'not-found' ? status.NOT_FOUND : status.FAILED_PRECONDITION,
       error.message,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   if (error instanceof CipherError) {
