@@ -174,10 +174,14 @@ export function selects(selector: LabelSelector, labels: Record<string, string>)
   return true;
 }
 
-/** The environment variable names a process's own `config.ts` (and the shared AUTH_ENV) reads. */
+/** The environment variable names a process's own `config.ts` reads, with platform's shared ones. */
 export function variablesReadBy(configFiles: readonly string[]): Set<string> {
   const names = new Set<string>();
-  for (const file of [...configFiles, 'packages/platform/src/config.ts']) {
+  for (const file of [
+    ...configFiles,
+    'packages/platform/src/config.ts',
+    'packages/platform/src/service-config.ts',
+  ]) {
     const source = readFileSync(join(repoRoot, file), 'utf8');
     for (const [, name] of source.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)) names.add(name!);
   }
