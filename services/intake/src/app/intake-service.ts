@@ -36,6 +36,7 @@ import {
 import type { PossibleRelation } from '../domain/relation.js';
 import type { CascadeInputs } from '../domain/severity.js';
 import { correlate } from './correlate.js';
+import { lookupIndicator } from './indicator-lookup.js';
 import { PossibleRelations } from './possible-relations.js';
 import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
 import { IntakeError } from './errors.js';
@@ -122,11 +123,6 @@ export interface Idempotency {
 }
 
 const MAX_CAS_ATTEMPTS = 20;
-/** Sightings an indicator lookup returns, and how many it reads to find them. */
-export const SIGHTINGS_LIMIT = 500;
-const SIGHTINGS_SCANNED = 5_000;
-/** Sightings whose incidents are checked together. */
-const SIGHTINGS_CHUNK = 200;
 
 /** The intake use cases. Each checks the caller's rights itself: no adapter is trusted to. */
 export class IntakeService {
@@ -325,42 +321,11 @@ export class IntakeService {
     return trends(incidents, query.granularity, query.dimension);
   }
 
-  /**
-   * Up to `SIGHTINGS_LIMIT` newest sightings of one indicator on the incidents the caller may
-   * see, looking past the ones it may not (up to `SIGHTINGS_SCANNED`). (A sighting's label
-   * never exceeds its incident's, so being allowed the incident covers the sighting.) Naming
-   * an AMBER or higher incident as a sighting reveals it, so that is audited as a read.
-   */
-  async lookupIndicator(caller: Caller, observable: Observable): Promise<Sighting[]> {
-    const found: Sighting[] = [];
-    const readable = new Map<string, Incident | undefined>();
-    let chunk: Sighting[] = [];
-    let scanned = 0;
-    const take = async () => {
-      const unknown = [...new Set(chunk.map((s) => s.incidentId))].filter((id) => !readable.has(id));
-      for (const incident of await this.deps.incidents.getMany(unknown)) {
-        readable.set(incident.id, canReadIncident(caller, incident) ? incident : undefined);
-      }
-      for (const sighting of chunk) {
-        if (found.length < SIGHTINGS_LIMIT && readable.get(sighting.incidentId)) found.push(sighting);
-      }
-      chunk = [];
-    };
-    for await (const sighting of this.deps.sightings.newestFirst(observableKey(observable))) {
-      chunk.push(sighting);
-      scanned += 1;
-      if (chunk.length === SIGHTINGS_CHUNK) await take();
-      if (found.length >= SIGHTINGS_LIMIT || scanned >= SIGHTINGS_SCANNED) break;
-    }
-    await take();
-    const revealed = new Set(found.map((s) => s.incidentId));
-    await Promise.all(
-      [...revealed]
-        .map((id) => readable.get(id)!)
-        .filter((incident) => compareTlp(incident.tlp, 'AMBER') >= 0)
-        .map((incident) => this.#audit(caller, 'incident.read', incident.id, incident.tlp)),
+  /** Sightings of one indicator on the incidents the caller may see (`lookupIndicator`). */
+  lookupIndicator(caller: Caller, observable: Observable): Promise<Sighting[]> {
+    return lookupIndicator(this.deps, caller, observable, (incident) =>
+      this.#audit(caller, 'incident.read', incident.id, incident.tlp),
     );
-    return found;
   }
 
   /** The incident as the caller may see it, as a STIX 2.1 bundle. */
