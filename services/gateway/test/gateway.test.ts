@@ -276,6 +276,24 @@ describe('the REST door', () => {
       });
   });
 
+  test('tells callers who they are to Beacon, and a stranger nothing', async ({ stack }) => {
+    const analyst = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr', clearance: 'AMBER' });
+    const me = await http(stack, 'GET', '/v1/caller', { token: analyst });
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({
+      roles: ['agency_analyst'],
+      agencyId: 'cert-fr',
+      clearance: 'TLP_AMBER',
+    });
+    expect(typeof me.body['subject']).toBe('string');
+    // A coordinator of the centre has no agency: proto3 JSON leaves the empty field out.
+    const coordinator = await stack.token({ roles: ['coordinator'], clearance: 'RED' });
+    const them = await http(stack, 'GET', '/v1/caller', { token: coordinator });
+    expect(them.body).toMatchObject({ roles: ['coordinator'], clearance: 'TLP_RED' });
+    expect(them.body['agencyId']).toBeUndefined();
+    expect((await http(stack, 'GET', '/v1/caller', {})).status).toBe(401);
+  });
+
   test('serves its OpenAPI 3.1 document and health routes', async ({ stack }) => {
     const doc = await http(stack, 'GET', '/openapi.json');
     expect(doc.body['openapi']).toBe('3.1.0');

@@ -210,6 +210,14 @@ export const ROUTES: readonly Route[] = [
     "summary": "Incidents possibly related to this one (coordinators cleared for both)"
   },
   {
+    "service": "beacon.intake.v1.IntakeService",
+    "rpc": "GetCaller",
+    "method": "GET",
+    "path": "/v1/caller",
+    "body": false,
+    "summary": "Who the caller is to Beacon: roles, agency and clearance"
+  },
+  {
     "service": "beacon.notify.v1.NotifyService",
     "rpc": "PutAgency",
     "method": "POST",

@@ -301,6 +301,16 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       return { relations: relations.map(relationToProto) };
     }, false),
 
+    getCaller: handle<intakeV1.GetCallerRequest, intakeV1.GetCallerResponse>(
+      async (_req, caller) => ({
+        subject: caller.subject,
+        roles: [...caller.roles],
+        agencyId: caller.agencyId ?? '',
+        clearance: tlpToProto(caller.clearance),
+      }),
+      false,
+    ),
+
     mergeIncidents: handle<intakeV1.MergeIncidentsRequest, intakeV1.MergeIncidentsResponse>(
       async (req, caller, ctx) => {
         const v = new Validator();

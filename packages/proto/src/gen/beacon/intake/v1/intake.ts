@@ -636,6 +636,20 @@ export interface PossibleRelation {
   foundAt?: Date | undefined;
 }
 
+export interface GetCallerRequest {
+}
+
+export interface GetCallerResponse {
+  /** The token's subject. */
+  subject: string;
+  /** e.g. coordinator, agency_analyst, agency_admin. */
+  roles: string[];
+  /** The caller's agency; empty for a caller of no agency (a coordinator of the centre). */
+  agencyId: string;
+  /** The most restrictive label the caller may read. */
+  clearance: Tlp;
+}
+
 export interface ListPossibleRelationsRequest {
   incidentId: string;
 }
@@ -5126,6 +5140,179 @@ export const PossibleRelation: MessageFns<PossibleRelation> = {
   },
 };
 
+function createBaseGetCallerRequest(): GetCallerRequest {
+  return {};
+}
+
+export const GetCallerRequest: MessageFns<GetCallerRequest> = {
+  encode(_: GetCallerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetCallerRequest {
+    return {};
+  },
+
+  toJSON(_: GetCallerRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetCallerRequest>, I>>(base?: I): GetCallerRequest {
+    return GetCallerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetCallerRequest>, I>>(_: I): GetCallerRequest {
+    const message = createBaseGetCallerRequest();
+    return message;
+  },
+};
+
+function createBaseGetCallerResponse(): GetCallerResponse {
+  return { subject: "", roles: [], agencyId: "", clearance: 0 };
+}
+
+export const GetCallerResponse: MessageFns<GetCallerResponse> = {
+  encode(message: GetCallerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    for (const v of message.roles) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.agencyId !== "") {
+      writer.uint32(26).string(message.agencyId);
+    }
+    if (message.clearance !== 0) {
+      writer.uint32(32).int32(message.clearance);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.clearance = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCallerResponse {
+    return {
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+        ? globalThis.String(object.agency_id)
+        : "",
+      clearance: isSet(object.clearance) ? tlpFromJSON(object.clearance) : 0,
+    };
+  },
+
+  toJSON(message: GetCallerResponse): unknown {
+    const obj: any = {};
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles;
+    }
+    if (message.agencyId !== "") {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.clearance !== 0) {
+      obj.clearance = tlpToJSON(message.clearance);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetCallerResponse>, I>>(base?: I): GetCallerResponse {
+    return GetCallerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetCallerResponse>, I>>(object: I): GetCallerResponse {
+    const message = createBaseGetCallerResponse();
+    message.subject = object.subject ?? "";
+    message.roles = object.roles?.map((e) => e) || [];
+    message.agencyId = object.agencyId ?? "";
+    message.clearance = object.clearance ?? 0;
+    return message;
+  },
+};
+
 function createBaseListPossibleRelationsRequest(): ListPossibleRelationsRequest {
   return { incidentId: "" };
 }
@@ -5714,6 +5901,20 @@ export const IntakeServiceService = {
       Buffer.from(ListPossibleRelationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPossibleRelationsResponse => ListPossibleRelationsResponse.decode(value),
   },
+  /**
+   * The caller as Beacon sees it, from its token: who it is, its roles, its agency and its
+   * clearance. Every answer the trust model gives this caller follows from these; a console
+   * shows them and offers only the commands the caller's roles allow.
+   */
+  getCaller: {
+    path: "/beacon.intake.v1.IntakeService/GetCaller" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCallerRequest): Buffer => Buffer.from(GetCallerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCallerRequest => GetCallerRequest.decode(value),
+    responseSerialize: (value: GetCallerResponse): Buffer => Buffer.from(GetCallerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCallerResponse => GetCallerResponse.decode(value),
+  },
 } as const;
 
 export interface IntakeServiceServer extends UntypedServiceImplementation {
@@ -5788,6 +5989,12 @@ export interface IntakeServiceServer extends UntypedServiceImplementation {
    * read or that does not exist, gets an empty list, as for an incident with no relations.
    */
   listPossibleRelations: handleUnaryCall<ListPossibleRelationsRequest, ListPossibleRelationsResponse>;
+  /**
+   * The caller as Beacon sees it, from its token: who it is, its roles, its agency and its
+   * clearance. Every answer the trust model gives this caller follows from these; a console
+   * shows them and offers only the commands the caller's roles allow.
+   */
+  getCaller: handleUnaryCall<GetCallerRequest, GetCallerResponse>;
 }
 
 export interface IntakeServiceClient extends Client {
@@ -6071,6 +6278,26 @@ export interface IntakeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPossibleRelationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The caller as Beacon sees it, from its token: who it is, its roles, its agency and its
+   * clearance. Every answer the trust model gives this caller follows from these; a console
+   * shows them and offers only the commands the caller's roles allow.
+   */
+  getCaller(
+    request: GetCallerRequest,
+    callback: (error: ServiceError | null, response: GetCallerResponse) => void,
+  ): ClientUnaryCall;
+  getCaller(
+    request: GetCallerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCallerResponse) => void,
+  ): ClientUnaryCall;
+  getCaller(
+    request: GetCallerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCallerResponse) => void,
   ): ClientUnaryCall;
 }
 
