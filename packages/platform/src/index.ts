@@ -126,6 +126,16 @@ export {
   type UnaryOptions,
 } from './grpc-handler.js';
 export {
+  IDEMPOTENCY_KEY,
+  IDEMPOTENCY_KEY_METADATA,
+  protoFieldName,
+  RequestValidator,
+  requestHash,
+  type Complete,
+  type Idempotency,
+  type TextOptions,
+} from './request-validator.js';
+export {
   AuthenticationError,
   createAuthenticator,
   createDevIssuer,

@@ -3,7 +3,14 @@ import { Writable } from 'node:stream';
 import { credentials, Metadata, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createDevIssuer, createLogger, fieldViolations, type DevIssuer, type Role } from '@beacon/platform';
+import {
+  createDevIssuer,
+  createLogger,
+  fieldViolations,
+  type DevIssuer,
+  type FieldViolation,
+  type Role,
+} from '@beacon/platform';
 import { eventsV1, victimsV1 } from '@beacon/proto';
 import { freePort, testIdentity, waitFor, type Endpoints, type TestNames } from '@beacon/testkit';
 import { loadConfig as gatewayConfig, startGateway, type RunningGateway } from '@beacon/gateway';
@@ -38,15 +45,16 @@ export function victimsCaller(client: victimsV1.VictimsServiceClient, token: str
   };
 }
 
-/** The status code of a failed call, and its field violations' paths. */
+/** The status code of a failed call, its field violations, and their paths. */
 export async function failure(
   call: Promise<unknown>,
-): Promise<{ code: number; message: string; fields: string[] }> {
+): Promise<{ code: number; message: string; fields: string[]; violations: FieldViolation[] }> {
   try {
     await call;
   } catch (error) {
     const e = error as ServiceError;
-    return { code: e.code, message: e.details, fields: fieldViolations(e.metadata).map((v) => v.field) };
+    const violations = fieldViolations(e.metadata);
+    return { code: e.code, message: e.details, fields: violations.map((v) => v.field), violations };
   }
   throw new Error('the call succeeded');
 }

@@ -165,6 +165,12 @@ describe('hostile and malformed requests', () => {
       }),
     );
     expect(page.fields.sort()).toEqual(['page_size', 'page_token']);
+    // The platform's one range rule: intake and victims give the same reason for a page too big.
+    expect(page.violations.find((x) => x.field === 'page_size')).toEqual({
+      field: 'page_size',
+      description: 'must be 0 to 500',
+      reason: 'OUT_OF_RANGE',
+    });
     expect(
       (await failure(officer('findCases', { email: 'a@b.example', phone: '+4915112345678' }))).fields,
     ).toEqual(['email']);
@@ -194,7 +200,7 @@ describe('hostile and malformed requests', () => {
     });
     expect(mixed.errors).toEqual([
       { row: 42, field: 'case', description: 'is required' },
-      { row: 43, field: 'client_ref', description: 'is not 8 to 128 letters, digits or . _ : -' },
+      { row: 43, field: 'client_ref', description: 'must be 8 to 128 letters, digits or . _ : -' },
       { row: 44, field: 'client_ref', description: 'repeats row 41' },
       { row: 45, field: 'case.jurisdiction', description: 'is not an ISO 3166 code, e.g. DE or DE-BY' },
     ]);
@@ -235,6 +241,7 @@ describe('hostile and malformed requests', () => {
         'expected_version',
       ].sort(),
     );
+    expect(badOrg.violations.find((x) => x.field === 'expected_version')?.reason).toBe('OUT_OF_RANGE');
     expect(await db.collection('organisations').countDocuments()).toBe(0);
   });
 });

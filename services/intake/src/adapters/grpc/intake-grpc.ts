@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { status, type Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import {
   authenticatedUnary,
   ConcurrencyLimit,
@@ -15,7 +14,7 @@ import { commonV1, intakeV1 } from '@beacon/proto';
 import type { Caller } from '../../domain/access.js';
 import { IntakeRuleError } from '../../domain/rules.js';
 import { MergeRuleError } from '../../domain/merge.js';
-import { MAX_TREND_RANGE_MS, type Idempotency, type IntakeService } from '../../app/intake-service.js';
+import { MAX_TREND_RANGE_MS, type IntakeService } from '../../app/intake-service.js';
 import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
 import { parseIncidentFilter, parseIncidentOrder } from '../../domain/incident-filter.js';
 import type { Clock } from '../../app/ports.js';
@@ -84,7 +83,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
           severityInputs: v.partialSeverityInputs('severity_inputs', req.severityInputs),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
-        const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.SubmitReportRequest.encode(req).finish());
+        const idempotency = v.idempotencyOf(ctx.metadata, intakeV1.SubmitReportRequest.encode(req).finish());
         const result = await service.submitReport(caller, v.complete(input), idempotency);
         return {
           report: reportToProto(result.report),
@@ -109,7 +108,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
           affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
-        const idempotency = idempotencyOf(ctx.metadata, v, intakeV1.OpenIncidentRequest.encode(req).finish());
+        const idempotency = v.idempotencyOf(ctx.metadata, intakeV1.OpenIncidentRequest.encode(req).finish());
         const incident = await service.openIncident(caller, v.complete(input), idempotency);
         return { incident: incidentToProto(incident) };
       },
@@ -118,7 +117,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
 
     getIncident: handle<intakeV1.GetIncidentRequest, intakeV1.GetIncidentResponse>(async (req, caller) => {
       const v = new Validator();
-      v.id('incident_id', req.incidentId, 'inc');
+      v.incidentId('incident_id', req.incidentId);
       v.check();
       return { incident: incidentToProto(await service.getIncident(caller, req.incidentId)) };
     }, false),
@@ -126,8 +125,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     listIncidents: handle<intakeV1.ListIncidentsRequest, intakeV1.ListIncidentsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        if (req.pageSize < 0 || req.pageSize > MAX_PAGE)
-          v.fail('page_size', `must be 0 to ${MAX_PAGE}`, 'OUT_OF_RANGE');
+        const limit = v.pageSize(req.pageSize, { max: MAX_PAGE, fallback: 20 });
         if (req.pageToken.length > 512)
           v.fail('page_token', 'is not a valid page token', 'INVALID_PAGE_TOKEN');
         const statusFilter =
@@ -141,7 +139,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         const order = v.parsed('order_by', req.orderBy, parseIncidentOrder, 'INVALID_ORDER_BY');
         v.check();
         const page = await service.listIncidents(caller, {
-          limit: req.pageSize || 20,
+          limit,
           ...(req.pageToken ? { cursor: req.pageToken } : {}),
           ...(statusFilter ? { status: statusFilter } : {}),
           ...(filter ? { filter } : {}),
@@ -155,10 +153,10 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     transitionIncident: handle<intakeV1.TransitionIncidentRequest, intakeV1.TransitionIncidentResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('incident_id', req.incidentId, 'inc');
+        v.incidentId('incident_id', req.incidentId);
         const to = statusFromProto(req.toStatus) ?? v.fail('to_status', 'is required', 'REQUIRED');
         const reason = v.text('reason', req.reason, { max: LIMITS.reason, multiline: true });
-        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = await service.transition(caller, req.incidentId, to!, reason, req.expectedVersion);
         return { incident: incidentToProto(incident) };
@@ -169,7 +167,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     updateSeverity: handle<intakeV1.UpdateSeverityRequest, intakeV1.UpdateSeverityResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('incident_id', req.incidentId, 'inc');
+        v.incidentId('incident_id', req.incidentId);
         const cascade = req.basis === intakeV1.SeverityBasis.SEVERITY_BASIS_CASCADE;
         if (!cascade && req.basis !== undefined && !JUDGEMENT.has(req.basis))
           v.fail('basis', 'is not a known basis', 'UNKNOWN_BASIS');
@@ -180,7 +178,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
             ])
           : undefined;
         const inputs = cascade ? undefined : v.severityInputs('severity_inputs', req.severityInputs);
-        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = implied
           ? await service.raiseByCascade(
@@ -200,9 +198,9 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
 
     assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(async (req, caller) => {
       const v = new Validator();
-      v.id('incident_id', req.incidentId, 'inc');
-      v.id('agency_id', req.agencyId);
-      if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+      v.incidentId('incident_id', req.incidentId);
+      v.agencyId('agency_id', req.agencyId);
+      v.expectedVersion('expected_version', req.expectedVersion);
       v.check();
       const incident = await service.assignAgency(caller, req.incidentId, req.agencyId, req.expectedVersion);
       return { incident: incidentToProto(incident) };
@@ -210,9 +208,9 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     unassignAgency: handle<intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('incident_id', req.incidentId, 'inc');
-        v.id('agency_id', req.agencyId);
-        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.incidentId('incident_id', req.incidentId);
+        v.agencyId('agency_id', req.agencyId);
+        v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = await service.unassignAgency(
           caller,
@@ -261,7 +259,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     exportIncidentStix: handle<intakeV1.ExportIncidentStixRequest, intakeV1.ExportIncidentStixResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('incident_id', req.incidentId, 'inc');
+        v.incidentId('incident_id', req.incidentId);
         v.check();
         return { bundleJson: JSON.stringify(await service.exportStix(caller, req.incidentId)) };
       },
@@ -271,12 +269,12 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     updateIncidentFacts: handle<intakeV1.UpdateIncidentFactsRequest, intakeV1.UpdateIncidentFactsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('incident_id', req.incidentId, 'inc');
+        v.incidentId('incident_id', req.incidentId);
         const tlp = req.tlp === commonV1.Tlp.TLP_UNSPECIFIED ? undefined : v.tlp('tlp', req.tlp);
         const awareAt = req.awareAt ? v.pastTime('aware_at', req.awareAt, clock.now()) : undefined;
         if (!tlp && !req.awareAt) v.fail('tlp', 'or aware_at is required', 'REQUIRED');
         const reason = v.text('reason', req.reason, { max: LIMITS.reason, required: true, multiline: true });
-        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative', 'OUT_OF_RANGE');
+        v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = await service.updateFacts(
           caller,
@@ -295,7 +293,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       intakeV1.ListPossibleRelationsResponse
     >(async (req, caller) => {
       const v = new Validator();
-      v.id('incident_id', req.incidentId, 'inc');
+      v.incidentId('incident_id', req.incidentId);
       v.check();
       const relations = await service.listPossibleRelations(caller, req.incidentId);
       return { relations: relations.map(relationToProto) };
@@ -314,19 +312,18 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     mergeIncidents: handle<intakeV1.MergeIncidentsRequest, intakeV1.MergeIncidentsResponse>(
       async (req, caller, ctx) => {
         const v = new Validator();
-        v.id('survivor_id', req.survivorId, 'inc');
-        v.id('merged_id', req.mergedId, 'inc');
+        v.incidentId('survivor_id', req.survivorId);
+        v.incidentId('merged_id', req.mergedId);
         const awareAt =
           req.awareAt ?? v.fail('aware_at', 'is required: the awareness time to keep', 'REQUIRED');
         for (const [field, version] of [
           ['survivor_expected_version', req.survivorExpectedVersion],
           ['merged_expected_version', req.mergedExpectedVersion],
         ] as const) {
-          if (version < 0) v.fail(field, 'must not be negative', 'OUT_OF_RANGE');
+          v.expectedVersion(field, version);
         }
-        const idempotency = idempotencyOf(
+        const idempotency = v.idempotencyOf(
           ctx.metadata,
-          v,
           intakeV1.MergeIncidentsRequest.encode(req).finish(),
         );
         v.check();
@@ -396,17 +393,6 @@ const DIMENSION = new Map<intakeV1.TrendDimension, TrendDimension>([
   [intakeV1.TrendDimension.TREND_DIMENSION_SECTOR, 'sector'],
   [intakeV1.TrendDimension.TREND_DIMENSION_JURISDICTION, 'jurisdiction'],
 ]);
-
-/** The `idempotency-key` metadata, checked, with a digest of the request it guards. */
-function idempotencyOf(metadata: Metadata, v: Validator, requestBytes: Uint8Array): Idempotency | undefined {
-  const key = metadata.get('idempotency-key')[0];
-  if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !/^[A-Za-z0-9._:-]{8,128}$/.test(key)) {
-    v.fail('idempotency-key', 'must be 8 to 128 letters, digits or . _ : -', 'INVALID_IDEMPOTENCY_KEY');
-    return undefined;
-  }
-  return { key, requestHash: createHash('sha256').update(requestBytes).digest('hex') };
-}
 
 /** Intake's domain errors to statuses; its use-case refusals (`IntakeError`) map by kind. */
 function toGrpcError(error: unknown): unknown {

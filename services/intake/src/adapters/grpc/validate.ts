@@ -1,8 +1,6 @@
 import {
   classification as toClassification,
   classificationProblem,
-  controlCharacterProblem,
-  FilterError,
   invalidNcissInputs,
   isSector,
   NCISS_INPUTS,
@@ -16,7 +14,7 @@ import {
   type PartialNcissInputs,
   type Tlp,
 } from '@beacon/domain';
-import { invalidArgument, type FieldViolation } from '@beacon/platform';
+import { protoFieldName, RequestValidator } from '@beacon/platform';
 import type { commonV1 } from '@beacon/proto';
 import {
   isAssetId,
@@ -38,56 +36,18 @@ export const LIMITS = {
   affectedAssets: MAX_AFFECTED_ASSETS,
 } as const;
 
-/**
- * Collects every violation of a request at once, so a client fixes them in one round trip.
- * Each check returns the clean value, or undefined after recording why not.
- */
-export class Validator {
-  readonly violations: FieldViolation[] = [];
+/** Ids intake reads: a lower-case slug; an incident's is one with the `inc_` prefix. */
+const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const INCIDENT_ID = /^inc_[a-z0-9_-]{0,60}$/;
 
-  /** Throws INVALID_ARGUMENT naming every violation; otherwise returns the values, all present. */
-  complete<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-    this.check();
-    return values as { [K in keyof T]: Exclude<T[K], undefined> };
+/** The platform's request validation, with the checks of reports and incidents. */
+export class Validator extends RequestValidator {
+  incidentId(field: string, value: string): string {
+    return this.id(field, value, INCIDENT_ID, 'a inc_… id');
   }
 
-  /** Throws INVALID_ARGUMENT naming every violation recorded so far. */
-  check(): void {
-    if (this.violations.length > 0) throw invalidArgument(this.violations);
-  }
-
-  fail(field: string, description: string, reason: string): undefined {
-    this.violations.push({ field, description, reason });
-    return undefined;
-  }
-
-  /**
-   * A value in a small language (a filter, an ordering), parsed; a `FilterError` becomes a
-   * violation of the field naming the position and what was expected there.
-   */
-  parsed<T>(field: string, text: string, parse: (text: string) => T, reason: string): T | undefined {
-    try {
-      return parse(text);
-    } catch (error) {
-      if (!(error instanceof FilterError)) throw error;
-      return this.fail(field, error.message, reason);
-    }
-  }
-
-  /** Free text; one line (a title) unless `multiline` (a description, a reason). */
-  text(
-    field: string,
-    value: string,
-    options: { max: number; required?: boolean; multiline?: boolean },
-  ): string {
-    const trimmed = value.trim();
-    if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
-    if (trimmed.length > options.max)
-      this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
-    // Control characters break log lines, exports and e-mail subjects; a title has no line breaks.
-    const control = controlCharacterProblem(trimmed, { multiline: options.multiline ?? false });
-    if (control) this.fail(field, control, 'CONTROL_CHARACTERS');
-    return trimmed;
+  agencyId(field: string, value: string): string {
+    return this.id(field, value, ID, 'a valid id');
   }
 
   tlp(field: string, value: commonV1.Tlp): Tlp | undefined {
@@ -103,7 +63,7 @@ export class Validator {
     if (found) return found;
     // Names what would do: the classes, or the types of the class given.
     const problem = classificationProblem(value.rsitClass, value.rsitType)!;
-    return this.fail(`${field}.${snake(problem.field)}`, problem.message, 'UNKNOWN_CLASSIFICATION');
+    return this.fail(`${field}.${protoFieldName(problem.field)}`, problem.message, 'UNKNOWN_CLASSIFICATION');
   }
 
   sectors(field: string, values: readonly string[]): string[] {
@@ -181,7 +141,7 @@ export class Validator {
     const bad = invalidNcissInputs({ ...value });
     for (const input of bad) {
       this.fail(
-        `${field}.${snake(input)}`,
+        `${field}.${protoFieldName(input)}`,
         `is not a known category: one of ${NCISS_INPUTS[input as NcissInput].join(', ')}`,
         'UNKNOWN_CATEGORY',
       );
@@ -205,20 +165,11 @@ export class Validator {
     const { inputs, invalid } = partialNcissInputs(read);
     for (const input of invalid) {
       this.fail(
-        `${field}.${snake(input)}`,
+        `${field}.${protoFieldName(input)}`,
         `is not a known category: one of ${NCISS_INPUTS[input].join(', ')} (or empty)`,
         'UNKNOWN_CATEGORY',
       );
     }
     return invalid.length === 0 ? inputs : undefined;
   }
-
-  id(field: string, value: string, prefix?: string): string {
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(value) || (prefix && !value.startsWith(`${prefix}_`))) {
-      this.fail(field, prefix ? `is not a ${prefix}_… id` : 'is not a valid id', 'INVALID_ID');
-    }
-    return value;
-  }
 }
-
-const snake = (camel: string) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

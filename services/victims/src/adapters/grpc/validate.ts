@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Metadata } from '@grpc/grpc-js';
-import { controlCharacterProblem, parseJurisdiction, type Jurisdiction } from '@beacon/domain';
-import { invalidArgument, type FieldViolation } from '@beacon/platform';
+import { parseJurisdiction, type Jurisdiction } from '@beacon/domain';
+import { protoFieldName, RequestValidator } from '@beacon/platform';
 import { victimsV1 } from '@beacon/proto';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
 import {
@@ -28,12 +26,13 @@ export const LIMITS = {
   jurisdictions: 50,
   languages: 20,
   capacity: 100_000,
-  pageSize: 500,
 } as const;
+
+/** Page sizes of the case and audit listings: at most 500, 100 when the client sets none. */
+export const PAGE = { max: 500, fallback: 100 } as const;
 
 const WORDING_VERSION = /^[A-Za-z0-9._-]{1,64}$/;
 const LANGUAGE = /^[a-z]{2}$/;
-const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** The proto oneof field of each need kind, for field paths. */
 const NEED_FIELD: Record<Need['kind'], string> = {
@@ -47,38 +46,8 @@ const NEED_FIELD: Record<Need['kind'], string> = {
   'psychological-distress': 'psychological_distress',
 };
 
-/**
- * Collects every violation of a request at once, so a client fixes them in one round trip.
- * Each check returns the clean value, or undefined after recording why not.
- */
-export class Validator {
-  readonly violations: FieldViolation[] = [];
-
-  fail(field: string, description: string, reason = 'INVALID'): undefined {
-    this.violations.push({ field, description, reason });
-    return undefined;
-  }
-
-  /** Throws INVALID_ARGUMENT naming every violation recorded so far. */
-  check(): void {
-    if (this.violations.length > 0) throw invalidArgument(this.violations);
-  }
-
-  text(
-    field: string,
-    value: string,
-    options: { max: number; required?: boolean; multiline?: boolean },
-  ): string {
-    const trimmed = value.trim();
-    if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
-    if (trimmed.length > options.max)
-      this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
-    // Control characters break log lines and displays; notes may keep their line breaks.
-    const control = controlCharacterProblem(trimmed, { multiline: options.multiline ?? false });
-    if (control) this.fail(field, control, 'CONTROL_CHARACTERS');
-    return trimmed;
-  }
-
+/** The platform's request validation, with the checks of cases, victims and their needs. */
+export class Validator extends RequestValidator {
   enumValue<T extends string>(field: string, codec: EnumCodec<T>, value: number): T | undefined {
     return (
       codec.fromProto(value) ??
@@ -101,22 +70,6 @@ export class Validator {
     return out;
   }
 
-  ids(field: string, values: readonly string[], pattern: RegExp, max: number, what: string): string[] {
-    if (values.length > max) {
-      this.fail(field, `at most ${max}`, 'TOO_MANY');
-      return [];
-    }
-    values.forEach((v, i) => {
-      if (!pattern.test(v)) this.fail(`${field}[${i}]`, `is not ${what}`, 'INVALID_ID');
-    });
-    return [...new Set(values)];
-  }
-
-  id(field: string, value: string, pattern: RegExp, what: string): string {
-    if (!pattern.test(value)) this.fail(field, `is not ${what}`, 'INVALID_ID');
-    return value;
-  }
-
   jurisdiction(field: string, value: string): Jurisdiction | undefined {
     return (
       parseJurisdiction(value) ??
@@ -127,11 +80,6 @@ export class Validator {
   language(field: string, value: string): string | undefined {
     const v = value.trim().toLowerCase();
     return LANGUAGE.test(v) ? v : this.fail(field, 'is not an ISO 639-1 code, e.g. de', 'INVALID_LANGUAGE');
-  }
-
-  pageSize(value: number, max: number = LIMITS.pageSize): number {
-    if (!Number.isInteger(value) || value < 0 || value > max) this.fail('page_size', `must be 0 to ${max}`);
-    return value || 100;
   }
 
   /** A new case, whole: every field checked, the needs against the assessment's rules. */
@@ -273,7 +221,7 @@ export class Validator {
       const i = positions[p.index]!;
       const kind = NEED_FIELD[needs[p.index]!.kind];
       this.fail(
-        p.field ? `${prefix}[${i}].${kind}.${snake(p.field)}` : `${prefix}[${i}]`,
+        p.field ? `${prefix}[${i}].${kind}.${protoFieldName(p.field)}` : `${prefix}[${i}]`,
         p.message,
         'NEED_RULE',
       );
@@ -289,7 +237,8 @@ export class Validator {
         const at = `${prefix}.financial_loss`;
         const method = this.enumValue(`${at}.payment_method`, codecs.paymentMethod, d.value.paymentMethod);
         const amount = /^[0-9]{1,13}$/.test(d.value.amountMinor) ? Number(d.value.amountMinor) : Number.NaN;
-        if (Number.isNaN(amount)) this.fail(`${at}.amount_minor`, 'must be a whole number from 1 to 10^12');
+        if (Number.isNaN(amount))
+          this.fail(`${at}.amount_minor`, 'must be a whole number from 1 to 10^12', 'INVALID');
         if (!method || Number.isNaN(amount)) return undefined;
         return {
           kind: 'financial-loss',
@@ -347,26 +296,12 @@ export class Validator {
   }
 }
 
-/** The `idempotency-key` metadata, checked, with a digest of the case it guards. */
-export function idempotencyOf(
-  metadata: Metadata,
-  v: Validator,
-  request: victimsV1.NewCase | undefined,
-): { key: string; requestHash: string } | undefined {
-  const key = metadata.get('idempotency-key')[0];
-  if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !/^[A-Za-z0-9._:-]{8,128}$/.test(key)) {
-    v.fail('idempotency-key', 'must be 8 to 128 letters, digits or . _ : -', 'INVALID_IDEMPOTENCY_KEY');
-    return undefined;
-  }
-  return { key, requestHash: digestOf(request) };
-}
-
-/** A digest of a case as requested: the same case sent again under the same key matches. */
-export function digestOf(request: victimsV1.NewCase | undefined): string {
-  return createHash('sha256')
-    .update(victimsV1.NewCase.encode(request ?? victimsV1.NewCase.fromPartial({})).finish())
-    .digest('hex');
+/**
+ * The bytes an idempotency key guards: the case alone, so that a case opened by OpenCase and
+ * the same case imported under the same key as its `client_ref` are one and the same.
+ */
+export function caseBytes(request: victimsV1.NewCase | undefined): Uint8Array {
+  return victimsV1.NewCase.encode(request ?? victimsV1.NewCase.fromPartial({})).finish();
 }
 
 export const PATTERNS = {
@@ -375,6 +310,5 @@ export const PATTERNS = {
   checkInId: /^ci-[0-9]{1,4}$/,
   organisationId: ORGANISATION_ID,
   incidentId: INCIDENT_ID,
-  clientRef: /^[A-Za-z0-9._:-]{8,128}$/,
   legalReference: /^[A-Za-z0-9._:/-]{1,64}$/,
 } as const;

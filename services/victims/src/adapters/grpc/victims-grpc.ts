@@ -3,6 +3,7 @@ import {
   invalidArgument,
   checkpointProblems,
   isChainRecordId,
+  requestHash,
   type Authenticator,
   type GrpcServiceBinding,
   type Logger,
@@ -40,7 +41,7 @@ import {
   victimToProto,
 } from '../proto-mapping.js';
 import { toGrpcError } from './to-grpc-error.js';
-import { digestOf, idempotencyOf, LIMITS, PATTERNS, Validator } from './validate.js';
+import { caseBytes, LIMITS, PAGE, PATTERNS, Validator } from './validate.js';
 
 export interface VictimsGrpcDeps {
   /** What the use cases are given; the handlers pass it on to them. */
@@ -80,7 +81,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     openCase: handle<victimsV1.OpenCaseRequest, victimsV1.OpenCaseResponse>(async (req, caller, ctx) => {
       const v = new Validator();
       const input = v.newCase('case', req.case, clock.now());
-      const idempotency = idempotencyOf(ctx.metadata, v, req.case);
+      const idempotency = v.idempotencyOf(ctx.metadata, caseBytes(req.case));
       v.check();
       const result = await openCase(victims, caller, {
         input: input!,
@@ -106,8 +107,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       req.rows.forEach((r, i) => {
         const row = first + i;
         const v = new Validator();
-        if (r.clientRef !== '')
-          v.id('client_ref', r.clientRef, PATTERNS.clientRef, '8 to 128 letters, digits or . _ : -');
+        const key = r.clientRef === '' ? undefined : v.idempotencyKey('client_ref', r.clientRef);
         const input = v.newCase('case', r.case, now);
         // A bad row is reported and nothing of it is written; the others go in.
         if (v.violations.length > 0 || !input) {
@@ -118,7 +118,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         rows.push({
           row,
           input,
-          ...(r.clientRef ? { idempotency: { key: r.clientRef, requestHash: digestOf(r.case) } } : {}),
+          ...(key ? { idempotency: { key, requestHash: requestHash(caseBytes(r.case)) } } : {}),
         });
       });
       const outcomes = rows.length > 0 ? await importCases(victims, caller, rows) : [];
@@ -153,7 +153,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         caseId(v, req.caseId);
         // Whether the victim consents to contact is the case's to say: the use case checks it.
         const victim = v.victim('victim', req.victim, 'checked-later');
-        if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
+        v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         return {
           case: summaryToProto(await updateVictim(victims, caller, req.caseId, victim!, req.expectedVersion)),
@@ -163,7 +163,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     listCases: handle<victimsV1.ListCasesRequest, victimsV1.ListCasesResponse>(async (req, caller) => {
       const v = new Validator();
-      const limit = v.pageSize(req.pageSize);
+      const limit = v.pageSize(req.pageSize, PAGE);
       if (req.pageToken) caseId(v, req.pageToken, 'page_token');
       if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
       v.check();
@@ -189,10 +189,10 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         v.check();
       }
       const email = req.email
-        ? (normaliseEmail(req.email) ?? v.fail('email', 'is not an e-mail address'))
+        ? (normaliseEmail(req.email) ?? v.fail('email', 'is not an e-mail address', 'INVALID'))
         : undefined;
       const phone = req.phone
-        ? (normalisePhone(req.phone) ?? v.fail('phone', 'is not a phone number'))
+        ? (normalisePhone(req.phone) ?? v.fail('phone', 'is not a phone number', 'INVALID'))
         : undefined;
       v.check();
       const found = await findCases(victims, caller, email ? { email } : { phone: phone! });
@@ -204,7 +204,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       caseId(v, req.caseId);
       const needs = v.needs('needs', req.needs, clock.now());
       const riskFlags = v.riskFlags('risk_flags', req.riskFlags);
-      if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
+      v.expectedVersion('expected_version', req.expectedVersion);
       v.check();
       const result = await assessNeeds(
         victims,
@@ -277,7 +277,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const reason = req.accept
           ? undefined
           : v.enumValue('decline_reason', codecs.declineReason, req.declineReason);
-        if (req.accept && Number(req.declineReason) !== 0) v.fail('decline_reason', 'is for declining only');
+        if (req.accept && Number(req.declineReason) !== 0)
+          v.fail('decline_reason', 'is for declining only', 'INVALID');
         v.check();
         const state = await respondToReferral(
           victims,
@@ -363,7 +364,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const v = new Validator();
       caseId(v, req.caseId);
       const reason = v.enumValue('reason', codecs.closeReason, req.reason);
-      if (reason === 'erased') v.fail('reason', 'erasure has its own call, EraseVictimData');
+      if (reason === 'erased') v.fail('reason', 'erasure has its own call, EraseVictimData', 'INVALID');
       v.check();
       return { case: summaryToProto(await closeCase(victims, caller, req.caseId, reason!)) };
     }),
@@ -450,8 +451,9 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
           'REQUIRED',
         );
       }
-      if (org.capacity > LIMITS.capacity) v.fail('organisation.capacity', `at most ${LIMITS.capacity}`);
-      if (req.expectedVersion < 0) v.fail('expected_version', 'must not be negative');
+      if (org.capacity > LIMITS.capacity)
+        v.fail('organisation.capacity', `at most ${LIMITS.capacity}`, 'INVALID');
+      v.expectedVersion('expected_version', req.expectedVersion);
       v.check();
       const stored = await putOrganisation(
         victims,
@@ -481,7 +483,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     rewrapKeys: handle<victimsV1.RewrapKeysRequest, victimsV1.RewrapKeysResponse>(async (req, caller) => {
       const v = new Validator();
       if (!Number.isInteger(req.limit) || req.limit < 0 || req.limit > MAX_REWRAP)
-        v.fail('limit', `must be 0 to ${MAX_REWRAP}`);
+        v.fail('limit', `must be 0 to ${MAX_REWRAP}`, 'INVALID');
       v.check();
       const result = await rewrapKeys(victims, caller, req.limit || 200);
       return { rewrapped: result.rewrapped, remaining: result.remaining, currentKeyId: result.currentKeyId };
@@ -491,7 +493,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       async (req, caller) => {
         const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
         const v = new Validator();
-        for (const p of checkpointProblems('checkpoint', checkpoint)) v.fail(p.field, p.description);
+        for (const p of checkpointProblems('checkpoint', checkpoint))
+          v.fail(p.field, p.description, 'INVALID');
         v.check();
         const result = await verifyAudit(victims, caller, checkpoint);
         return result.ok
@@ -520,8 +523,9 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       async (req, caller) => {
         const v = new Validator();
         caseId(v, req.caseId);
-        const limit = v.pageSize(req.pageSize);
-        if (req.pageToken && !isChainRecordId(req.pageToken)) v.fail('page_token', 'is not a page token');
+        const limit = v.pageSize(req.pageSize, PAGE);
+        if (req.pageToken && !isChainRecordId(req.pageToken))
+          v.fail('page_token', 'is not a page token', 'INVALID');
         v.check();
         const page = await listAudit(victims, caller, req.caseId, req.pageToken || undefined, limit);
         return {

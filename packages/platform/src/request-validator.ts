@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import type { Metadata } from '@grpc/grpc-js';
+import { controlCharacterProblem, FilterError } from '@beacon/domain';
+import { invalidArgument, type FieldViolation } from './grpc-handler.js';
+
+/** The metadata (and HTTP header) a client names a retry-safe write by. */
+export const IDEMPOTENCY_KEY_METADATA = 'idempotency-key';
+
+/**
+ * What an idempotency key may be: long enough not to collide by accident, short and plain
+ * enough to store, index and log as it is.
+ */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** A write's idempotency key and a digest of the request it guards. */
+export interface Idempotency {
+  readonly key: string;
+  /** SHA-256 of the guarded bytes, lower-case hex: a retry must send the same bytes. */
+  readonly requestHash: string;
+}
+
+/** How free text is read. */
+export interface TextOptions {
+  /** Most characters (UTF-16 code units) after trimming; the violation names it. */
+  readonly max: number;
+  /** Empty (after trimming) is a violation. */
+  readonly required?: boolean;
+  /**
+   * Line breaks and tabs allowed (a description, a note, a reason); a title or a name is one
+   * line, because it lands in log lines, CSV cells and e-mail subjects.
+   */
+  readonly multiline?: boolean;
+}
+
+/** The values of `T`, every one known to be present. */
+export type Complete<T> = { [K in keyof T]: Exclude<T[K], undefined> };
+
+/** A proto field's name from its generated camelCase one, for field paths: `rsitType` → `rsit_type`. */
+export const protoFieldName = (camel: string): string =>
+  camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** SHA-256 of a request's bytes, lower-case hex: what stored idempotency records compare. */
+export function requestHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Collects every violation of a request at once, so a client fixes them in one round trip;
+ * `check` and `complete` then refuse with INVALID_ARGUMENT carrying google.rpc.BadRequest
+ * (the first few violations, see `invalidArgument`). Each check returns the clean value, or
+ * undefined after recording why not. A service extends it with the checks of its own domain.
+ */
+export class RequestValidator {
+  readonly violations: FieldViolation[] = [];
+
+  /** Records a violation; `reason` is UPPER_SNAKE_CASE, for clients to branch on. */
+  fail(field: string, description: string, reason: string): undefined {
+    this.violations.push({ field, description, reason });
+    return undefined;
+  }
+
+  /** Throws INVALID_ARGUMENT naming every violation recorded so far. */
+  check(): void {
+    if (this.violations.length > 0) throw invalidArgument(this.violations);
+  }
+
+  /** Throws INVALID_ARGUMENT naming every violation; otherwise returns the values, all present. */
+  complete<T extends object>(values: T): Complete<T> {
+    this.check();
+    return values as Complete<T>;
+  }
+
+  /** Free text, trimmed; a control character is refused with its code point and position. */
+  text(field: string, value: string, options: TextOptions): string {
+    const trimmed = value.trim();
+    if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
+    if (trimmed.length > options.max)
+      this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
+    const control = controlCharacterProblem(trimmed, { multiline: options.multiline ?? false });
+    if (control) this.fail(field, control, 'CONTROL_CHARACTERS');
+    return trimmed;
+  }
+
+  /** An id of the shape `pattern`; `what` names it for the client, e.g. `a case id`. */
+  id(field: string, value: string, pattern: RegExp, what: string): string {
+    if (!pattern.test(value)) this.fail(field, `is not ${what}`, 'INVALID_ID');
+    return value;
+  }
+
+  /** At most `max` ids, each of the shape `pattern`; repeats are dropped. */
+  ids(field: string, values: readonly string[], pattern: RegExp, max: number, what: string): string[] {
+    if (values.length > max) {
+      this.fail(field, `at most ${max}`, 'TOO_MANY');
+      return [];
+    }
+    values.forEach((v, i) => {
+      if (!pattern.test(v)) this.fail(`${field}[${i}]`, `is not ${what}`, 'INVALID_ID');
+    });
+    return [...new Set(values)];
+  }
+
+  /** `page_size`: 0 (unset) means `fallback`; anything else must be from 1 to `max`. */
+  pageSize(value: number, limits: { readonly max: number; readonly fallback: number }): number {
+    if (!Number.isInteger(value) || value < 0 || value > limits.max)
+      this.fail('page_size', `must be 0 to ${limits.max}`, 'OUT_OF_RANGE');
+    return value || limits.fallback;
+  }
+
+  /** An optimistic-concurrency version: 0 (unset) or the version the client last read. */
+  expectedVersion(field: string, value: number): void {
+    if (value < 0) this.fail(field, 'must not be negative', 'OUT_OF_RANGE');
+  }
+
+  /**
+   * A value in a small language (a filter, an ordering), parsed; a `FilterError` becomes a
+   * violation of the field naming the position and what was expected there.
+   */
+  parsed<T>(field: string, text: string, parse: (text: string) => T, reason: string): T | undefined {
+    try {
+      return parse(text);
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      return this.fail(field, error.message, reason);
+    }
+  }
+
+  /** A client's idempotency key, however it was sent (metadata, a row's own reference). */
+  idempotencyKey(field: string, key: unknown): string | undefined {
+    if (typeof key === 'string' && IDEMPOTENCY_KEY.test(key)) return key;
+    return this.fail(field, 'must be 8 to 128 letters, digits or . _ : -', 'INVALID_IDEMPOTENCY_KEY');
+  }
+
+  /**
+   * The `idempotency-key` metadata, checked, with a digest of `requestBytes`, the part of the
+   * request it guards; undefined when no key was sent (or it was refused).
+   */
+  idempotencyOf(metadata: Metadata, requestBytes: Uint8Array): Idempotency | undefined {
+    const sent = metadata.get(IDEMPOTENCY_KEY_METADATA)[0];
+    if (sent === undefined) return undefined;
+    const key = this.idempotencyKey(IDEMPOTENCY_KEY_METADATA, sent);
+    return key === undefined ? undefined : { key, requestHash: requestHash(requestBytes) };
+  }
+}
