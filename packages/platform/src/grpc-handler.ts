@@ -8,6 +8,7 @@ import {
 import { UseCaseError, type UseCaseErrorKind } from '@beacon/domain';
 import { rpcErrorDetails, rpcStatus } from '@beacon/proto';
 import { AuthenticationError, type Authenticator, type Principal } from './auth.js';
+import { dependencyOutage, OUTAGE_RETRY_AFTER_SECONDS } from './dependency-outage.js';
 import type { Logger } from './logger.js';
 import { startRpcServerSpan } from './tracing.js';
 
@@ -154,8 +155,9 @@ export function tolerantDeserializer<T>(
 /**
  * Adapts an async handler to grpc-js. The handler gets an AbortSignal that fires when the client
  * goes away or the deadline passes, so no call outlives its caller; at the deadline the client
- * gets DEADLINE_EXCEEDED even if the handler ignores the signal. Unexpected errors are logged
- * and reach the client as INTERNAL without their message, which may hold internals.
+ * gets DEADLINE_EXCEEDED even if the handler ignores the signal. A store or NATS outage reaches
+ * the client as UNAVAILABLE with a time to retry; other unexpected errors are logged and reach
+ * it as INTERNAL without their message, which may hold internals.
  */
 export function unary<Req, Res>(
   handler: (request: Req, context: CallContext) => Promise<Res>,
@@ -205,6 +207,16 @@ export function unary<Req, Res>(
       (error: unknown) => {
         if (error instanceof GrpcError) {
           answer(toStatus(error));
+          return;
+        }
+        const outage = dependencyOutage(error);
+        if (outage) {
+          options.logger.warn({ err: error, path: call.getPath() }, 'a dependency is unavailable');
+          answer(
+            toStatus(
+              new GrpcError(status.UNAVAILABLE, outage, { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS }),
+            ),
+          );
           return;
         }
         options.logger.error({ err: error, path: call.getPath() }, 'unexpected error in handler');

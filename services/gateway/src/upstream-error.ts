@@ -23,16 +23,17 @@ export function fromUpstream(error: unknown): unknown {
   if (error instanceof GrpcError) return error;
   const e = error as Partial<ServiceError>;
   if (typeof e.code !== 'number' || e.code === status.OK) return error;
-  if (!DELIBERATE.has(e.code)) {
-    return new GrpcError(e.code, PLAIN[e.code] ?? 'the service failed', { cause: error });
-  }
-  const violations = fieldViolations(e.metadata);
-  // A service's own limit (victims' look-ups) says when to come back; REST shows it as Retry-After.
+  // A service's own limit (victims' look-ups), or an outage of its store, says when to come
+  // back; REST shows it as Retry-After.
   const retryAfter = Number(e.metadata?.get('retry-after')[0]);
+  const retry = Number.isInteger(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {};
+  if (!DELIBERATE.has(e.code)) {
+    return new GrpcError(e.code, PLAIN[e.code] ?? 'the service failed', { cause: error, ...retry });
+  }
   return new GrpcError(e.code, e.details ?? 'upstream error', {
     cause: error,
-    violations,
-    ...(Number.isInteger(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+    violations: fieldViolations(e.metadata),
+    ...retry,
   });
 }
 
