@@ -96,7 +96,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
     maxCallMs: config.maxCallMs,
   });
-  const intakeHealth = new healthV1.HealthClient(config.intakeAddress, channel);
+  // Every service the gateway forwards to: it is ready only while each of them serves.
+  const health = [
+    ...new Set([
+      config.intakeAddress,
+      ...[config.impactAddress, config.notifyAddress, config.victimsAddress, config.responseAddress].filter(
+        (address): address is string => address !== undefined,
+      ),
+    ]),
+  ].map((address) => new healthV1.HealthClient(address, channel));
 
   const grpc = await startGrpcServer({
     component: 'gateway',
@@ -167,19 +175,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBodyBytes: config.maxBodyBytes,
     maxCallMs: config.maxCallMs,
     record: restMetrics(metrics),
-    // One health check at a time, its answer kept a second: a flood of /readyz is not one
-    // upstream call per request.
-    ready: sharedForOneSecond(
-      () =>
-        new Promise<boolean>((resolve) => {
-          intakeHealth.check(
-            { service: '' },
-            new Metadata(),
-            { deadline: new Date(Date.now() + 2_000) },
-            (error, response) => resolve(!error && response.status === ServingStatus.SERVING),
-          );
-        }),
-    ),
+    // One round of health checks at a time, its answer kept a second: a flood of /readyz is
+    // not a flood of upstream calls. Not ready while any service behind the door is down.
+    ready: sharedForOneSecond(async () => (await Promise.all(health.map(serving))).every(Boolean)),
   });
   await new Promise<void>((resolve) => rest.listen(config.httpPort, config.host, resolve));
   const httpPort = (rest.address() as AddressInfo).port;
@@ -196,7 +194,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await new Promise<void>((resolve) => rest.close(() => resolve()));
       rest.closeAllConnections();
       await grpc.shutdown();
-      intakeHealth.close();
+      for (const client of health) client.close();
       intake.close();
       impact?.close();
       notify?.close();
@@ -214,4 +212,16 @@ function sharedForOneSecond(check: () => Promise<boolean>): () => Promise<boolea
     if (!last || now - last.at >= 1_000) last = { at: now, answer: check() };
     return last.answer;
   };
+}
+
+/** Whether a service answers its health check SERVING within two seconds. */
+function serving(client: healthV1.HealthClient): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    client.check(
+      { service: '' },
+      new Metadata(),
+      { deadline: new Date(Date.now() + 2_000) },
+      (error, response) => resolve(!error && response.status === ServingStatus.SERVING),
+    );
+  });
 }

@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect } from 'vitest';
 import { fieldViolations } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
-import { test as base } from '@beacon/testkit';
+import { freePort, test as base } from '@beacon/testkit';
 import { http, reportJson, startTestStack, type TestStack } from './harness.js';
 
 const test = base.extend('stack', async ({ infra, names }, { onCleanup }): Promise<TestStack> => {
@@ -300,6 +300,26 @@ describe('the REST door', () => {
     expect(Object.keys(doc.body['paths'] as object)).toContain('/v1/incidents/{incident_id}:transition');
     expect((await http(stack, 'GET', '/healthz')).body).toEqual({ status: 'SERVING' });
     expect((await http(stack, 'GET', '/readyz')).status).toBe(200);
+  });
+});
+
+describe('readiness', () => {
+  test('is not ready while a service behind the door is down, and still serves the others', async ({
+    infra,
+    names,
+  }) => {
+    // Impact configured, and nothing listening where it should be.
+    const stack = await startTestStack(infra, names, { IMPACT_ADDRESS: `127.0.0.1:${await freePort()}` });
+    try {
+      const ready = await http(stack, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ status: 'NOT_SERVING' });
+      expect((await http(stack, 'GET', '/healthz')).status).toBe(200);
+      const token = await stack.token({ roles: ['agency_analyst'], agencyId: 'cert-fr' });
+      expect((await http(stack, 'POST', '/v1/reports', { token, body: reportJson() })).status).toBe(201);
+    } finally {
+      await stack.stop();
+    }
   });
 });
 
