@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { DevIssuer } from '@beacon/platform';
 import { components, natsReady, type ComponentName } from './components.js';
 import { seedDemo } from './demo.js';
+import { whenSettled } from './settled.js';
 import { LOCAL_APPS, startLocalApps, stopLocalApps, writeComposeSecrets } from './local-apps.js';
 import { localNatsAdminCreds, prepareLocalNatsAuth } from './local-nats-auth.js';
 import { infraDir, repoRoot } from './paths.js';
@@ -141,10 +142,14 @@ async function seedRegion(
   issuer: DevIssuer,
 ): Promise<{ assets: number; dependencies: number }> {
   const token = await issuer.mint({ subject: 'ncc-seed', roles: ['coordinator'], clearance: 'RED' });
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [join(repoRoot, 'packages/demo/dist/src/seed.js')],
-    { env: { ...process.env, BEACON_URL: restUrl, BEACON_TOKEN: token } },
+  // The seed rewrites the same rows each time: run again while the stack settles (a 502-504
+  // from the gateway, or no gateway yet).
+  const { stdout } = await whenSettled(
+    () =>
+      promisify(execFile)(process.execPath, [join(repoRoot, 'packages/demo/dist/src/seed.js')], {
+        env: { ...process.env, BEACON_URL: restUrl, BEACON_TOKEN: token },
+      }),
+    (error) => /answered 50[234]|fetch failed/.test(String((error as { stderr?: string }).stderr ?? error)),
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { assets: number; dependencies: number };
 }

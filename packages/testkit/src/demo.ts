@@ -1,4 +1,5 @@
 import type { DevIssuer } from '@beacon/platform';
+import { fetchWhenSettled } from './settled.js';
 
 /**
  * A small, realistic demo: a generated region's infrastructure (loaded by `seedRegion`), then
@@ -38,7 +39,8 @@ export async function seedDemo(
   });
   const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
   const post = async (path: string, bearer: string, body: unknown, key?: string) => {
-    const response = await fetch(`${baseUrl}${path}`, {
+    // Every call here is idempotent (by id or key), so a stack still settling is waited for.
+    const response = await fetchWhenSettled(`${baseUrl}${path}`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${bearer}`,
@@ -86,7 +88,7 @@ export async function seedDemo(
   }
 
   const region = await seedRegion();
-  const water = await fetch(`${baseUrl}/v1/assets?sector=water-and-wastewater&pageSize=1`, {
+  const water = await fetchWhenSettled(`${baseUrl}/v1/assets?sector=water-and-wastewater&pageSize=1`, {
     headers: { authorization: `Bearer ${coordinatorToken}` },
   });
   const [waterWorks] = ((await water.json()) as { assets?: { id: string }[] }).assets ?? [];
@@ -179,7 +181,7 @@ export async function seedDemo(
       },
     });
   }
-  const listed = await fetch(`${baseUrl}/v1/incidents?pageSize=100`, {
+  const listed = await fetchWhenSettled(`${baseUrl}/v1/incidents?pageSize=100`, {
     headers: { authorization: `Bearer ${coordinatorToken}` },
   });
   const { incidents = [] } = (await listed.json()) as { incidents?: { id: string; title: string }[] };
