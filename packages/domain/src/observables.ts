@@ -2,7 +2,7 @@
  * Observables (indicators) as reports carry them, validated and normalised so that the same
  * indicator always has the same text, whoever reported it and however they wrote it.
  */
-import { formatIpv4, formatIpv6, maskHostBits, parseIpv4, parseIpv6 } from './ip.js';
+import { formatIpAddress, networkOf, parseIpv4, parseIpv6 } from './ip-address.js';
 import { punycodeEncode } from './punycode.js';
 
 export const OBSERVABLE_TYPES = [
@@ -61,12 +61,12 @@ const fail = (reason: string) => ({ ok: false as const, reason });
 
 const NORMALISERS: Record<ObservableType, Normaliser> = {
   ipv4: (text) => {
-    const octets = parseIpv4(text);
-    return octets ? formatIpv4(octets) : fail('not a dotted-quad IPv4 address (no leading zeros)');
+    const address = parseIpv4(text);
+    return address ? formatIpAddress(address) : fail('not a dotted-quad IPv4 address (no leading zeros)');
   },
   ipv6: (text) => {
-    const groups = parseIpv6(text.replace(/^\[(.*)\]$/, '$1'));
-    return groups ? formatIpv6(groups) : fail('not an IPv6 address');
+    const address = parseIpv6(text.replace(/^\[(.*)\]$/, '$1'));
+    return address ? formatIpAddress(address) : fail('not an IPv6 address');
   },
   cidr: normaliseCidr,
   domain: (text) => normaliseDomain(text) ?? fail('not a valid domain name'),
@@ -83,17 +83,11 @@ function normaliseCidr(text: string) {
   const match = /^([^/]+)\/(\d{1,3})$/.exec(text);
   if (!match) return fail('not in address/prefix form');
   const prefix = Number(match[2]);
-  const v4 = parseIpv4(match[1]!);
-  if (v4) {
-    if (prefix > 32) return fail('an IPv4 prefix is at most 32');
-    return `${formatIpv4(maskHostBits(v4, 8, prefix))}/${prefix}`;
-  }
-  const v6 = parseIpv6(match[1]!);
-  if (v6) {
-    if (prefix > 128) return fail('an IPv6 prefix is at most 128');
-    return `${formatIpv6(maskHostBits(v6, 16, prefix))}/${prefix}`;
-  }
-  return fail('the address is neither IPv4 nor IPv6');
+  const address = parseIpv4(match[1]!) ?? parseIpv6(match[1]!);
+  if (!address) return fail('the address is neither IPv4 nor IPv6');
+  const bits = address.bytes.length * 8;
+  if (prefix > bits) return fail(`an IPv${address.version} prefix is at most ${bits}`);
+  return `${formatIpAddress(networkOf(address, prefix).base)}/${prefix}`;
 }
 
 /**
@@ -141,10 +135,10 @@ function normaliseUrl(text: string) {
   let host: string | undefined;
   if (rawHost.startsWith('[')) {
     const v6 = parseIpv6(rawHost.slice(1, -1));
-    host = v6 && `[${formatIpv6(v6)}]`;
+    host = v6 && `[${formatIpAddress(v6)}]`;
   } else {
     const v4 = parseIpv4(rawHost);
-    host = v4 ? formatIpv4(v4) : normaliseDomain(decodePercent(rawHost));
+    host = v4 ? formatIpAddress(v4) : normaliseDomain(decodePercent(rawHost));
   }
   if (!host) return fail(`"${rawHost}" is not a valid host`);
   if (port !== undefined && port !== '' && (Number(port) > 65_535 || !/^\d{1,5}$/.test(port))) {
