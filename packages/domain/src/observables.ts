@@ -2,8 +2,8 @@
  * Observables (indicators) as reports carry them, validated and normalised so that the same
  * indicator always has the same text, whoever reported it and however they wrote it.
  */
+import { toASCII } from 'tr46';
 import { formatIpAddress, networkOf, parseIpv4, parseIpv6 } from './ip-address.js';
-import { punycodeEncode } from './punycode.js';
 
 export const OBSERVABLE_TYPES = [
   'ipv4',
@@ -90,22 +90,28 @@ function normaliseCidr(text: string) {
   return `${formatIpAddress(networkOf(address, prefix).base)}/${prefix}`;
 }
 
+const UTS46 = {
+  transitionalProcessing: false,
+  checkBidi: true,
+  checkJoiners: true,
+  checkHyphens: false,
+  useSTD3ASCIIRules: false,
+  verifyDNSLength: false,
+} as const;
+
 /**
- * Lower case, full-width and ideographic dots as dots, compatibility forms folded (NFKC),
- * internationalised labels in Punycode (`xn--`), no trailing root dot.
+ * UTS #46 processing, as browsers apply it to a host: mapped (case folded, full-width and
+ * compatibility forms folded, ideographic full stops as dots, ignorable characters dropped),
+ * validated, and internationalised labels as A-labels (`xn--`); then no trailing root dot, and
+ * the DNS rules below. The options are the WHATWG URL standard's: non-transitional (`ß` stays
+ * `ß`, as IDNA2008 registries have it), bidi and joiner rules checked, hyphen positions not
+ * (`r3---sn-x.googlevideo.com` is a real host). STD3 rules are off so that `_dmarc` and other
+ * underscore labels pass; the label pattern below then admits only letters, digits, `-` and `_`.
  */
 export function normaliseDomain(text: string): string | undefined {
-  const folded = text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[\u3002\uff0e\uff61]/g, '.')
-    .replace(/\.$/, '');
-  if (folded.length === 0) return undefined;
-  const labels = folded.split('.').map((label) =>
-    // eslint-disable-next-line no-control-regex -- the ASCII range is the point
-    /^[\x00-\x7f]*$/.test(label) ? label : `xn--${punycodeEncode(label)}`,
-  );
-  const ascii = labels.join('.');
+  const ascii = toASCII(text, UTS46)?.replace(/\.$/, '');
+  if (!ascii) return undefined;
+  const labels = ascii.split('.');
   if (labels.length < 2 || ascii.length > 253) return undefined;
   if (!labels.every((label) => /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/.test(label))) return undefined;
   if (/^\d+$/.test(labels.at(-1)!)) return undefined; // that is an IP address, not a name
