@@ -53,14 +53,29 @@ export async function bundleResponseWorkflows(
     workflowsPath: WORKFLOWS_PATH,
     logger: new DefaultLogger('WARN'),
     ...(tracing ? { workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS] } : {}),
-    ...(fromSources
-      ? {
-          webpackConfigHook: (config) => ({
-            ...config,
-            resolve: { ...config.resolve, conditionNames: ['source', '...'] },
-          }),
-        }
-      : {}),
+    // See the plugin below: the request is bundled, just not where the check looks for it.
+    ignoreModules: ['punycode/'],
+    webpackConfigHook: (config) => ({
+      ...config,
+      ...(fromSources ? { resolve: { ...config.resolve, conditionNames: ['source', '...'] } } : {}),
+      plugins: [
+        ...(config.plugins ?? []),
+        {
+          // tr46 (UTS #46 for @beacon/domain's observables) requires the npm `punycode` package
+          // as `punycode/`, which the bundler takes for Node's built-in of that name: it refuses
+          // the request, or stubs it out when ignored. The package is pure JS, so the request is
+          // pointed at its file, found as Node would find it from tr46, and bundled.
+          apply: (compiler) =>
+            compiler.hooks.normalModuleFactory.tap('npm-punycode', (factory) =>
+              factory.hooks.beforeResolve.tap('npm-punycode', (data) => {
+                if (data.request === 'punycode/') {
+                  data.request = createRequire(`${data.context}/`).resolve('punycode/');
+                }
+              }),
+            ),
+        },
+      ],
+    }),
   });
 }
 

@@ -116,6 +116,11 @@ describe('saved histories', () => {
     bundle = await bundleResponseWorkflows();
   }, 60_000);
 
+  it('are replayed against a bundle carrying the real punycode, which IDN observables need', () => {
+    // Not the empty stub the bundler puts in place of Node built-ins (see `bundleResponseWorkflows`).
+    expect(bundle.code).toContain('Overflow: input needs wider integers to process');
+  });
+
   it('cover every workflow of the response', () => {
     expect(new Set(saved.map((s) => s.workflowType))).toEqual(
       new Set([

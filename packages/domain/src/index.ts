@@ -8,6 +8,7 @@ export * from './jurisdiction.js';
 export * from './nciss.js';
 export * from './nciss-proposals.js';
 export * from './observables.js';
+export * from './ip-address.js';
 export * from './defang.js';
 export * from './regulatory.js';
 export * from './regime-withdrawal.js';

@@ -106,6 +106,29 @@ describe('domain', () => {
   ])('rejects %s', (raw) => {
     expect(reason('domain', raw)).toBe('not a valid domain name');
   });
+  it.each([
+    ['example.ΕΛΛΆΣ', 'example.xn--hxarsa5b'], // a capital sigma folds to σ, wherever it stands
+    ['example.ελλάς', 'example.xn--hxarsa0b'], // a typed final ς stays (non-transitional)
+    ['ＭÜＮＣＨＥＮ．ＤＥ', 'xn--mnchen-3ya.de'], // full-width, upper-case non-ASCII
+    ['ᏚᎢᎵᎬᎢᎬᏒ.example', 'xn--78da3ab6bxlyb.example'], // Cherokee folds to its capitals
+    ['bü\u00ADcher.example', 'xn--bcher-kva.example'], // a soft hyphen is ignored
+    ['exam\u00ADple.com', 'example.com'],
+    ['a\uFE0F.com', 'a.com'], // so is a variation selector
+    ['XN--BCHER-KVA.EXAMPLE', 'xn--bcher-kva.example'],
+    ['r3---sn-abc.googlevideo.com', 'r3---sn-abc.googlevideo.com'], // "--" in 3rd and 4th place
+  ])('maps %s as a browser does → %s', (raw, canonical) => {
+    expect(norm('domain', raw)).toBe(canonical);
+  });
+  it.each([
+    ['xn--a.com', 'an A-label that decodes to no Unicode'],
+    ['xn--bcher-kv.example', 'broken Punycode'],
+    ['\u0301a.com', 'a label that starts with a combining mark'],
+    ['aא.com', 'left-to-right and right-to-left letters in one label'],
+    ['a\u200Db.com', 'a zero-width joiner out of context'],
+    ['a\u{E000}.com', 'a private-use code point'],
+  ])('refuses %s (%s) as a browser does', (raw) => {
+    expect(reason('domain', raw)).toBe('not a valid domain name');
+  });
   it('is idempotent for any domain', () => {
     fc.assert(
       fc.property(fc.domain(), (domain) => {
@@ -128,8 +151,13 @@ describe('URL', () => {
     ['http://user:pw@192.0.2.1/login', 'http://user:pw@192.0.2.1/login'],
     ['http://example.com/../../etc', 'http://example.com/etc'],
     ['http://example.com/100%', 'http://example.com/100%25'],
+    ['https://exam\u00ADple.com/x', 'https://example.com/x'],
+    ['https://ＭÜＮＣＨＥＮ．ＤＥ/', 'https://xn--mnchen-3ya.de/'],
   ])('%s → %s', (raw, canonical) => {
     expect(norm('url', raw)).toBe(canonical);
+  });
+  it('refuses a host UTS #46 refuses, saying so', () => {
+    expect(reason('url', 'https://aא.com/')).toBe('"aא.com" is not a valid host');
   });
   it.each([
     'example.com/path',
@@ -153,6 +181,10 @@ describe('URL', () => {
 describe('email', () => {
   it('lower-cases and converts an IDN domain', () => {
     expect(norm('email', 'Alice.Smith+x@Bücher.Example')).toBe('alice.smith+x@xn--bcher-kva.example');
+    expect(norm('email', 'Ops@ＭÜＮＣＨＥＮ．ＤＥ')).toBe('ops@xn--mnchen-3ya.de');
+  });
+  it('refuses a domain part UTS #46 refuses, saying so', () => {
+    expect(reason('email', 'a@\u0301a.org')).toBe('the domain part is not a valid domain name');
   });
   it.each([
     '@example.com',

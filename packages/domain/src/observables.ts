@@ -2,8 +2,8 @@
  * Observables (indicators) as reports carry them, validated and normalised so that the same
  * indicator always has the same text, whoever reported it and however they wrote it.
  */
-import { formatIpv4, formatIpv6, maskHostBits, parseIpv4, parseIpv6 } from './ip.js';
-import { punycodeEncode } from './punycode.js';
+import { toASCII } from 'tr46';
+import { formatIpAddress, networkOf, parseIpv4, parseIpv6 } from './ip-address.js';
 
 export const OBSERVABLE_TYPES = [
   'ipv4',
@@ -61,12 +61,12 @@ const fail = (reason: string) => ({ ok: false as const, reason });
 
 const NORMALISERS: Record<ObservableType, Normaliser> = {
   ipv4: (text) => {
-    const octets = parseIpv4(text);
-    return octets ? formatIpv4(octets) : fail('not a dotted-quad IPv4 address (no leading zeros)');
+    const address = parseIpv4(text);
+    return address ? formatIpAddress(address) : fail('not a dotted-quad IPv4 address (no leading zeros)');
   },
   ipv6: (text) => {
-    const groups = parseIpv6(text.replace(/^\[(.*)\]$/, '$1'));
-    return groups ? formatIpv6(groups) : fail('not an IPv6 address');
+    const address = parseIpv6(text.replace(/^\[(.*)\]$/, '$1'));
+    return address ? formatIpAddress(address) : fail('not an IPv6 address');
   },
   cidr: normaliseCidr,
   domain: (text) => normaliseDomain(text) ?? fail('not a valid domain name'),
@@ -83,35 +83,35 @@ function normaliseCidr(text: string) {
   const match = /^([^/]+)\/(\d{1,3})$/.exec(text);
   if (!match) return fail('not in address/prefix form');
   const prefix = Number(match[2]);
-  const v4 = parseIpv4(match[1]!);
-  if (v4) {
-    if (prefix > 32) return fail('an IPv4 prefix is at most 32');
-    return `${formatIpv4(maskHostBits(v4, 8, prefix))}/${prefix}`;
-  }
-  const v6 = parseIpv6(match[1]!);
-  if (v6) {
-    if (prefix > 128) return fail('an IPv6 prefix is at most 128');
-    return `${formatIpv6(maskHostBits(v6, 16, prefix))}/${prefix}`;
-  }
-  return fail('the address is neither IPv4 nor IPv6');
+  const address = parseIpv4(match[1]!) ?? parseIpv6(match[1]!);
+  if (!address) return fail('the address is neither IPv4 nor IPv6');
+  const bits = address.bytes.length * 8;
+  if (prefix > bits) return fail(`an IPv${address.version} prefix is at most ${bits}`);
+  return `${formatIpAddress(networkOf(address, prefix).base)}/${prefix}`;
 }
 
+const UTS46 = {
+  transitionalProcessing: false,
+  checkBidi: true,
+  checkJoiners: true,
+  checkHyphens: false,
+  useSTD3ASCIIRules: false,
+  verifyDNSLength: false,
+} as const;
+
 /**
- * Lower case, full-width and ideographic dots as dots, compatibility forms folded (NFKC),
- * internationalised labels in Punycode (`xn--`), no trailing root dot.
+ * UTS #46 processing, as browsers apply it to a host: mapped (case folded, full-width and
+ * compatibility forms folded, ideographic full stops as dots, ignorable characters dropped),
+ * validated, and internationalised labels as A-labels (`xn--`); then no trailing root dot, and
+ * the DNS rules below. The options are the WHATWG URL standard's: non-transitional (`ß` stays
+ * `ß`, as IDNA2008 registries have it), bidi and joiner rules checked, hyphen positions not
+ * (`r3---sn-x.googlevideo.com` is a real host). STD3 rules are off so that `_dmarc` and other
+ * underscore labels pass; the label pattern below then admits only letters, digits, `-` and `_`.
  */
 export function normaliseDomain(text: string): string | undefined {
-  const folded = text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[\u3002\uff0e\uff61]/g, '.')
-    .replace(/\.$/, '');
-  if (folded.length === 0) return undefined;
-  const labels = folded.split('.').map((label) =>
-    // eslint-disable-next-line no-control-regex -- the ASCII range is the point
-    /^[\x00-\x7f]*$/.test(label) ? label : `xn--${punycodeEncode(label)}`,
-  );
-  const ascii = labels.join('.');
+  const ascii = toASCII(text, UTS46)?.replace(/\.$/, '');
+  if (!ascii) return undefined;
+  const labels = ascii.split('.');
   if (labels.length < 2 || ascii.length > 253) return undefined;
   if (!labels.every((label) => /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/.test(label))) return undefined;
   if (/^\d+$/.test(labels.at(-1)!)) return undefined; // that is an IP address, not a name
@@ -141,10 +141,10 @@ function normaliseUrl(text: string) {
   let host: string | undefined;
   if (rawHost.startsWith('[')) {
     const v6 = parseIpv6(rawHost.slice(1, -1));
-    host = v6 && `[${formatIpv6(v6)}]`;
+    host = v6 && `[${formatIpAddress(v6)}]`;
   } else {
     const v4 = parseIpv4(rawHost);
-    host = v4 ? formatIpv4(v4) : normaliseDomain(decodePercent(rawHost));
+    host = v4 ? formatIpAddress(v4) : normaliseDomain(decodePercent(rawHost));
   }
   if (!host) return fail(`"${rawHost}" is not a valid host`);
   if (port !== undefined && port !== '' && (Number(port) > 65_535 || !/^\d{1,5}$/.test(port))) {

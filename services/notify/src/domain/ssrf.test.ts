@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseIpAddress } from './ip-address.js';
+import { parseIpAddress } from '@beacon/domain';
 import { checkWebhookTarget, classifyAddress, invalidCidrs, webhookUrlProblem } from './ssrf.js';
 
 const PUBLIC = ['93.184.215.14'];
@@ -50,6 +50,13 @@ describe('classifyAddress', () => {
     ['64:ff9b:1::1', 'private'],
     ['2002:7f00:1::1', 'loopback'],
     ['2002:808:808::1', 'public'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback'], // Teredo, client 127.0.0.1
+    ['2001:0:4136:e378:8000:63bf:f5ff:fffe', 'private'], // Teredo, client 10.0.0.1
+    ['2001:0:4136:e378:8000:63bf:5601:5601', 'cloud-metadata'], // Teredo, client 169.254.169.254
+    ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', 'public'], // Teredo, client 8.8.8.8
+    ['2001:2::1', 'reserved'],
+    ['3fff::1', 'reserved'],
+    ['2001:3::1', 'public'],
   ])('%s is %s', (address, expected) => {
     expect(category(address)).toBe(expected);
   });
@@ -115,6 +122,7 @@ describe('checkWebhookTarget', () => {
     ['http://0/', '0.0.0.0', 'unspecified'],
     ['http://169.254.169.254/latest/meta-data/', '169.254.169.254', 'cloud-metadata'],
     ['http://[fd00:ec2::254]/', 'fd00:ec2::254', 'cloud-metadata'],
+    ['http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', '2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback'],
   ])('refuses the IP literal in %s', (url, address, expected) => {
     expect(checkWebhookTarget(url, [])).toMatchObject({
       ok: false,

@@ -1,12 +1,12 @@
 import {
-  type Cidr,
+  type AddressRange,
+  classifyIpAddress,
   formatIpAddress,
   inCidr,
-  ipv4,
   type IpAddress,
   parseCidr,
   parseIpAddress,
-} from './ip-address.js';
+} from '@beacon/domain';
 
 /**
  * Server-side request forgery protection for webhooks. An agency admin chooses the webhook URL,
@@ -20,70 +20,20 @@ import {
  */
 
 /** What an address is, from the point of view of a connection leaving Beacon. */
-export type AddressCategory =
-  | 'public'
-  | 'private'
-  | 'carrier-grade-nat'
-  | 'unique-local'
-  | 'loopback'
-  | 'link-local'
-  | 'cloud-metadata'
-  | 'unspecified'
-  | 'multicast'
-  | 'broadcast'
-  | 'reserved';
+export type AddressCategory = AddressRange | 'cloud-metadata';
 
-type Range = readonly [cidr: string, category: AddressCategory];
-
-/** First match wins, so the narrow blocks come before the blocks that contain them. */
-const V4_RANGES: readonly Range[] = [
+/**
+ * Instance metadata services, which hand out cloud credentials: refused even inside an allowed
+ * block, and whatever IPv6 form carries them.
+ */
+const CLOUD_METADATA = [
   // AWS, GCP, Azure, OpenStack and others all serve instance credentials here.
-  ['169.254.169.254/32', 'cloud-metadata'],
+  '169.254.169.254',
   // Alibaba Cloud's metadata service.
-  ['100.100.100.200/32', 'cloud-metadata'],
-  ['255.255.255.255/32', 'broadcast'],
-  // "This network": Linux connects 0.0.0.0 to the loopback.
-  ['0.0.0.0/8', 'unspecified'],
-  ['10.0.0.0/8', 'private'],
-  ['100.64.0.0/10', 'carrier-grade-nat'],
-  ['127.0.0.0/8', 'loopback'],
-  ['169.254.0.0/16', 'link-local'],
-  ['172.16.0.0/12', 'private'],
-  ['192.0.0.0/24', 'reserved'],
-  ['192.0.2.0/24', 'reserved'],
-  ['192.88.99.0/24', 'reserved'],
-  ['192.168.0.0/16', 'private'],
-  ['198.18.0.0/15', 'reserved'],
-  ['198.51.100.0/24', 'reserved'],
-  ['203.0.113.0/24', 'reserved'],
-  ['224.0.0.0/4', 'multicast'],
-  ['240.0.0.0/4', 'reserved'],
-];
-
-const V6_RANGES: readonly Range[] = [
-  ['::/128', 'unspecified'],
-  ['::1/128', 'loopback'],
+  '100.100.100.200',
   // AWS's metadata service over IPv6 (inside the unique-local block, named for the report).
-  ['fd00:ec2::254/128', 'cloud-metadata'],
-  // Local-use NAT64 (RFC 8215) translates to whatever the operator's network holds.
-  ['64:ff9b:1::/48', 'private'],
-  ['100::/64', 'reserved'],
-  ['2001:db8::/32', 'reserved'],
-  ['fc00::/7', 'unique-local'],
-  ['fe80::/10', 'link-local'],
-  ['fec0::/10', 'reserved'],
-  ['ff00::/8', 'multicast'],
-];
-
-const parseRanges = (ranges: readonly Range[]) =>
-  ranges.map(([cidr, category]) => [parseCidr(cidr)!, category] as const);
-const V4 = parseRanges(V4_RANGES);
-const V6 = parseRanges(V6_RANGES);
-const GLOBAL_UNICAST_V6 = parseCidr('2000::/3')!;
-const IPV4_MAPPED = parseCidr('::ffff:0:0/96')!;
-const IPV4_COMPATIBLE = parseCidr('::/96')!;
-const NAT64 = parseCidr('64:ff9b::/96')!;
-const SIX_TO_FOUR = parseCidr('2002::/16')!;
+  'fd00:ec2::254',
+].map((text) => parseCidr(text)!);
 
 /** An address's category and, for IPv6 forms that carry an IPv4 address, that address. */
 export interface AddressClass {
@@ -92,33 +42,16 @@ export interface AddressClass {
 }
 
 /**
- * Classifies an address. IPv6 forms that reach an IPv4 address take that address's category:
- * IPv4-mapped (`::ffff:127.0.0.1` is the loopback to a dual-stack socket), NAT64 (`64:ff9b::/96`)
- * and 6to4 (`2002::/16`). The deprecated IPv4-compatible form (`::a.b.c.d`) is reserved even when
- * the address inside is public. IPv6 outside the global unicast block `2000::/3` is reserved.
+ * Classifies an address by the special-purpose ranges (see `classifyIpAddress`: IPv6 forms that
+ * reach an IPv4 address take that address's range), with the cloud metadata addresses named.
  */
 export function classifyAddress(address: IpAddress): AddressClass {
-  if (address.version === 4) return { category: categoryIn(address, V4) ?? 'public' };
-  const b = address.bytes;
-  const last32 = ipv4(b.slice(12, 16));
-  if (inCidr(address, IPV4_MAPPED) || inCidr(address, NAT64)) {
-    return { category: classifyAddress(last32).category, embedded: last32 };
-  }
-  const listed = categoryIn(address, V6);
-  if (listed) return { category: listed };
-  if (inCidr(address, IPV4_COMPATIBLE)) {
-    const inner = classifyAddress(last32).category;
-    return { category: inner === 'public' ? 'reserved' : inner, embedded: last32 };
-  }
-  if (inCidr(address, SIX_TO_FOUR)) {
-    const inner = ipv4(b.slice(2, 6));
-    return { category: classifyAddress(inner).category, embedded: inner };
-  }
-  return { category: inCidr(address, GLOBAL_UNICAST_V6) ? 'public' : 'reserved' };
-}
-
-function categoryIn(address: IpAddress, ranges: readonly (readonly [Cidr, AddressCategory])[]) {
-  return ranges.find(([cidr]) => inCidr(address, cidr))?.[1];
+  const { range, embedded } = classifyIpAddress(address);
+  const metadata = CLOUD_METADATA.some(
+    (cidr) => inCidr(address, cidr) || (embedded !== undefined && inCidr(embedded, cidr)),
+  );
+  const category = metadata ? 'cloud-metadata' : range;
+  return embedded ? { category, embedded } : { category };
 }
 
 /** The CIDR strings of `list` that do not parse: for validating configuration at start-up. */

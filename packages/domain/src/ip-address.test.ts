@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIpAddress, inCidr, parseCidr, parseIpAddress } from './ip-address.js';
+import { classifyIpAddress, formatIpAddress, inCidr, parseCidr, parseIpAddress } from './ip-address.js';
 
 describe('IP addresses', () => {
   it('parses dotted quads and IPv6 into bytes', () => {
@@ -15,9 +15,12 @@ describe('IP addresses', () => {
     expect(parseIpAddress('1::')?.bytes).toEqual([0, 1, ...Array<number>(14).fill(0)]);
   });
 
-  it('refuses what the shared rules refuse: leading zeros, short forms, zone ids, names', () => {
+  it('refuses what the observable rules refuse: leading zeros, short forms, zone ids, names', () => {
     for (const text of [
       '010.0.0.1',
+      '::ffff:010.0.0.1',
+      '::ffff:0x7f.0.0.1',
+      '::ffff:127.1',
       '127.1',
       '0x7f000001',
       '2130706433',
@@ -28,6 +31,12 @@ describe('IP addresses', () => {
     ]) {
       expect(parseIpAddress(text), text).toBeUndefined();
     }
+  });
+
+  it('reads ::a.b.c.d as the IPv4-compatible address it spells, not as IPv4-mapped', () => {
+    const address = parseIpAddress('::127.0.0.1')!;
+    expect(address.bytes).toEqual([...Array<number>(12).fill(0), 127, 0, 0, 1]);
+    expect(formatIpAddress(address)).toBe('::7f00:1');
   });
 
   it('formats canonically', () => {
@@ -74,5 +83,40 @@ describe('IP addresses', () => {
         expect(inCidr(address, { base, prefix })).toBe(expected);
       }),
     );
+  });
+});
+
+describe('classifyIpAddress', () => {
+  const classify = (text: string) => {
+    const { range, embedded } = classifyIpAddress(parseIpAddress(text)!);
+    return embedded ? `${range} via ${formatIpAddress(embedded)}` : range;
+  };
+
+  it.each([
+    ['192.0.2.1', 'reserved'],
+    ['2001:db8::1', 'reserved'],
+    ['3fff::1', 'reserved'], // documentation (RFC 9637)
+    ['2001:2::1', 'reserved'], // benchmarking (RFC 5180)
+    ['2001:1::1', 'reserved'], // IETF protocol assignments
+    ['5f00::1', 'reserved'],
+    ['2001:3::1', 'public'], // AMT, globally reachable
+    ['2620:4f:8000::1', 'public'], // AS112
+    ['192.175.48.1', 'public'], // AS112
+    ['64:ff9b:1::1', 'private'],
+  ])('%s is %s', (address, expected) => {
+    expect(classify(address)).toBe(expected);
+  });
+
+  it.each([
+    ['::ffff:10.0.0.1', 'private via 10.0.0.1'],
+    ['64:ff9b::7f00:1', 'loopback via 127.0.0.1'],
+    ['2002:a9fe:a9fe::1', 'link-local via 169.254.169.254'],
+    // Teredo stores the client's address with every bit inverted.
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback via 127.0.0.1'],
+    ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', 'public via 8.8.8.8'],
+    ['::10.0.0.1', 'private via 10.0.0.1'],
+    ['::8.8.8.8', 'reserved via 8.8.8.8'],
+  ])('gives %s the range of the IPv4 address it carries: %s', (address, expected) => {
+    expect(classify(address)).toBe(expected);
   });
 });
