@@ -54,6 +54,7 @@ import {
 } from './commands/support-orgs.js';
 import { submitCommand } from './commands/reports.js';
 import { tokenCommand } from './commands/token.js';
+import { whoamiCommand } from './commands/whoami.js';
 import { victimsImportCommand, victimsStatsCommand, victimsStatusCommand } from './commands/victims.js';
 import {
   victimsAssessCommand,
@@ -91,6 +92,7 @@ export { importVictims, type VictimImportOutcome } from './commands/victims.js';
 /** Every command, in the order `beacon --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   tokenCommand,
+  whoamiCommand,
   listCommand,
   showCommand,
   openCommand,

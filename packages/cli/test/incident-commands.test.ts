@@ -133,3 +133,18 @@ describe('beacon incidents assign, unassign and severity', () => {
     expect((await cli.beacon(analyst, ['incidents', 'show', id])).stderr).toMatch(/^error 404 /);
   });
 });
+
+describe('beacon whoami', () => {
+  test('says who the token makes its holder, as Beacon reads it', async ({ cli }) => {
+    const analyst = await cli.stack.token({ roles: ['agency_analyst'], agencyId: 'cert-bayern' });
+    const shown = await cli.beacon(analyst, ['whoami']);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(/^roles: +agency_analyst$/m);
+    expect(shown.stdout).toMatch(/^agency: +cert-bayern$/m);
+    expect(shown.stdout).toMatch(/^clearance: +AMBER$/m);
+    const coordinator = await cli.stack.token({ roles: ['coordinator'], clearance: 'RED' });
+    const json = await cli.beacon(coordinator, ['whoami', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ roles: ['coordinator'], clearance: 'TLP_RED' });
+    expect(JSON.parse(json.stdout)).not.toHaveProperty('agencyId');
+  });
+});
