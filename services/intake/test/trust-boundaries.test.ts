@@ -2,7 +2,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { describe, expect } from 'vitest';
 import { commonV1, intakeV1 } from '@beacon/proto';
-import { test as base } from '@beacon/testkit';
+import { test as base, waitFor } from '@beacon/testkit';
 import { openRequest, publishedEvents, report, rpc, startTestIntake, type TestIntake } from './harness.js';
 
 // Regression tests for the attacks of issue 19 on intake: writing into, re-labelling and
@@ -201,10 +201,16 @@ describe('possible relations survive crashes and cost no telling time', () => {
     const indicator = { type: 'domain', value: 'crash-relation.example' };
     const red = await rpc(t, 'submitReport', report({ tlp: RED, observables: [indicator] }), owner);
 
-    // The store goes away at the relation's audit record, before the submission is finished.
+    // The audit store goes away while the submission is finished: the report's record and the
+    // relation's both fail to append. The relation is recorded beside the report's record and
+    // goes on after the caller has its answer, so the store comes back only once the
+    // relation's record was refused too, as a crash would leave them (before, the store came
+    // back at the first refusal, and a slow relation appended its record beside the sweep:
+    // two records under load).
     const append = t.intake.audit.append.bind(t.intake.audit);
+    const refused: string[] = [];
     t.intake.audit.append = async (record) => {
-      t.intake.audit.append = append;
+      refused.push(record.action);
       throw new Error(`audit store unavailable (${record.action})`);
     };
     const failed = await rpc(
@@ -214,6 +220,13 @@ describe('possible relations survive crashes and cost no telling time', () => {
       prober,
     ).catch((e: unknown) => failure(e));
     expect(failed).toMatchObject({ code: status.INTERNAL });
+    await waitFor(
+      async () => {
+        if (!refused.includes('relation.found')) throw new Error(`refused so far: ${refused.join(', ')}`);
+      },
+      { what: "the relation's audit record refused", timeoutMs: 10_000, intervalMs: 10 },
+    );
+    t.intake.audit.append = append;
 
     expect(await t.intake.service.linkUnlinkedReports(0)).toBe(1);
     expect(await t.intake.service.linkUnlinkedReports(0)).toBe(0);
