@@ -5,14 +5,14 @@ import {
   clientTlsFrom,
   ConfigError,
   env,
+  EVENTS_NATS_ENV,
+  eventsNatsFrom,
   GRPC_CLIENT_ENV,
   GRPC_SERVER_ENV,
   grpcClientTlsFrom,
   grpcServerFrom,
   METRICS_ENV,
   metricsConfigFrom,
-  NATS_CLIENT_ENV,
-  natsClientFrom,
   parseConfig,
   SERVICE_IDENTITY_ENV,
   serviceIdentityFrom,
@@ -50,14 +50,7 @@ const schema = {
    * (`temporal_*`) are served with Beacon's at /metrics. Unset: the core exports none.
    */
   TEMPORAL_METRICS_ADDRESS: env.hostPort().optional(),
-  /** One NATS URL, or a cluster's URLs separated by commas. */
-  NATS_URL: env.natsServers(),
-  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
-  NATS_STREAM_REPLICAS: env.streamReplicas(),
-  /** Credentials and TLS client files for NATS (docs/operations.md). */
-  ...NATS_CLIENT_ENV,
-  EVENTS_STREAM: env.name('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+  ...EVENTS_NATS_ENV,
   /** Where every response's timeline is kept, entry by entry (`adapters/timeline-store.ts`). */
   TIMELINE_STREAM: env.name('RESPONSE_TIMELINE'),
   TIMELINE_SUBJECT_ROOT: env.subjectRoot('beacon.timeline'),
@@ -171,11 +164,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       metricsAddress: raw.TEMPORAL_METRICS_ADDRESS,
     },
     nats: {
-      servers: raw.NATS_URL,
-      client: natsClientFrom(raw),
-      replicas: raw.NATS_STREAM_REPLICAS,
-      stream: raw.EVENTS_STREAM,
-      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+      ...eventsNatsFrom(raw),
       timelineStream: raw.TIMELINE_STREAM,
       timelineSubjectRoot: raw.TIMELINE_SUBJECT_ROOT,
       starterConsumer: raw.WORKFLOWS_STARTER_CONSUMER,

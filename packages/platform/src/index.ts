@@ -243,6 +243,8 @@ export {
   type TracingOptions,
 } from './tracing.js';
 export {
+  EVENTS_NATS_ENV,
+  eventsNatsFrom,
   SERVICE_ENV,
   serviceConfigFrom,
   type OwnServiceSettings,

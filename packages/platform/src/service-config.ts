@@ -11,6 +11,29 @@ import {
   natsClientFrom,
 } from './config.js';
 
+/** NATS and the events stream, as every Beacon process that publishes or consumes events reads them. */
+export const EVENTS_NATS_ENV = {
+  /** One NATS URL, or a cluster's URLs separated by commas. */
+  NATS_URL: env.natsServers(),
+  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
+  NATS_STREAM_REPLICAS: env.streamReplicas(),
+  /** Credentials and TLS client files for NATS (docs/operations.md). */
+  ...NATS_CLIENT_ENV,
+  EVENTS_STREAM: env.name('BEACON_EVENTS'),
+  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+};
+
+/** The connection and events stream of `EVENTS_NATS_ENV`. */
+export function eventsNatsFrom(raw: Readonly<z.infer<z.ZodObject<typeof EVENTS_NATS_ENV>>>) {
+  return {
+    servers: raw.NATS_URL,
+    client: natsClientFrom(raw),
+    replicas: raw.NATS_STREAM_REPLICAS,
+    stream: raw.EVENTS_STREAM,
+    subjectRoot: raw.EVENTS_SUBJECT_ROOT,
+  };
+}
+
 /**
  * The variables every Beacon service with a store, the event stream and a gRPC server reads.
  * A service's `config.ts` spreads this into its schema and adds only what is its own, including
@@ -20,14 +43,7 @@ export const SERVICE_ENV = {
   /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
   ...GRPC_SERVER_ENV,
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
-  /** One NATS URL, or a cluster's URLs separated by commas. */
-  NATS_URL: env.natsServers(),
-  /** Replicas of the streams this service declares: 1 on one server, 3 on a cluster. */
-  NATS_STREAM_REPLICAS: env.streamReplicas(),
-  /** Credentials and TLS client files for NATS (docs/operations.md). */
-  ...NATS_CLIENT_ENV,
-  EVENTS_STREAM: env.name('BEACON_EVENTS'),
-  EVENTS_SUBJECT_ROOT: env.subjectRoot('beacon.evt'),
+  ...EVENTS_NATS_ENV,
   ...AUTH_ENV,
   ...METRICS_ENV,
   /**
@@ -51,13 +67,7 @@ export function serviceConfigFrom(raw: ServiceEnv, own: OwnServiceSettings) {
   return {
     grpc: { host: own.grpc.host, port: own.grpc.port, ...grpcServerFrom(raw) },
     mongo: { url: raw.MONGO_URL, db: own.db },
-    nats: {
-      servers: raw.NATS_URL,
-      client: natsClientFrom(raw),
-      replicas: raw.NATS_STREAM_REPLICAS,
-      stream: raw.EVENTS_STREAM,
-      subjectRoot: raw.EVENTS_SUBJECT_ROOT,
-    },
+    nats: eventsNatsFrom(raw),
     auth: authConfigFrom(raw),
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
     metrics: metricsConfigFrom(raw),
