@@ -49,6 +49,30 @@ const start = (incidentId: string, policy = DEFAULT_POLICY) =>
     args: [{ incidentId, policy }],
   });
 
+/**
+ * The follow-ups of incident `id`, started as its response would start them (GREEN, the
+ * response's id as parent), with the policy's schedule and history limit unless told.
+ */
+const startFollowUps = (
+  id: string,
+  caseIds: string[],
+  options: { checkInDays?: readonly number[]; maxHistoryEvents?: number } = {},
+) =>
+  h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
+    taskQueue: TASK_QUEUE,
+    workflowId: victimFollowUpsWorkflowId(id),
+    args: [
+      {
+        incidentId: id,
+        parentWorkflowId: responseWorkflowId(id),
+        tlp: 'GREEN',
+        checkInDays: options.checkInDays ?? DEFAULT_POLICY.victimCheckInDays,
+        caseIds,
+        maxHistoryEvents: options.maxHistoryEvents ?? DEFAULT_POLICY.maxHistoryEvents,
+      },
+    ],
+  });
+
 const followUps = (incidentId: string) =>
   h.client.workflow.getHandle<typeof victimFollowUps>(victimFollowUpsWorkflowId(incidentId));
 
@@ -169,20 +193,7 @@ describe('victim follow-ups', () => {
     caseIds.forEach((caseId, i) => addCase(id, caseId, i % 10 === 0 ? 'urgent' : 'routine'));
     // The follow-ups as the response starts them, with a short history: they continue as new
     // several times. (The response keeps its default: its own hand-over is tested elsewhere.)
-    const started = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
-      taskQueue: TASK_QUEUE,
-      workflowId: victimFollowUpsWorkflowId(id),
-      args: [
-        {
-          incidentId: id,
-          parentWorkflowId: responseWorkflowId(id),
-          tlp: 'GREEN',
-          checkInDays: DEFAULT_POLICY.victimCheckInDays,
-          caseIds: caseIds.slice(0, 60),
-          maxHistoryEvents: 150,
-        },
-      ],
-    });
+    const started = await startFollowUps(id, caseIds.slice(0, 60), { maxHistoryEvents: 150 });
     // The rest as the response hears of them, some twice.
     await started.signal(followVictimCasesSignal, { caseIds: caseIds.slice(50, 90) });
     await started.signal(followVictimCasesSignal, { caseIds: caseIds.slice(80) });
@@ -235,20 +246,7 @@ describe('victim follow-ups', () => {
     addCase(id, 'tw-1');
     let release!: () => void;
     h.fake.holdCaseReads.set('tw-1', new Promise<void>((resolve) => (release = resolve)));
-    const followUp = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
-      taskQueue: TASK_QUEUE,
-      workflowId: victimFollowUpsWorkflowId(id),
-      args: [
-        {
-          incidentId: id,
-          parentWorkflowId: responseWorkflowId(id),
-          tlp: 'GREEN',
-          checkInDays: [1],
-          caseIds: ['tw-1'],
-          maxHistoryEvents: DEFAULT_POLICY.maxHistoryEvents,
-        },
-      ],
-    });
+    const followUp = await startFollowUps(id, ['tw-1'], { checkInDays: [1] });
     await eventually(() => h.fake.caseReads.includes('tw-1'), 'the case being read');
     // Handed over again meanwhile, and the signal taken in by the workflow before the read ends.
     await followUp.signal(followVictimCasesSignal, { caseIds: ['tw-1'] });
@@ -278,20 +276,7 @@ describe('victim follow-ups', () => {
     await statusWhen(handle, (s) => s.phase === 'active', 'the response active');
     addCase(id, 'lab-1', 'urgent');
     addCase(id, 'lab-2', 'urgent');
-    const followUp = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
-      taskQueue: TASK_QUEUE,
-      workflowId: victimFollowUpsWorkflowId(id),
-      args: [
-        {
-          incidentId: id,
-          parentWorkflowId: responseWorkflowId(id),
-          tlp: 'GREEN',
-          checkInDays: [1],
-          caseIds: ['lab-1'],
-          maxHistoryEvents: DEFAULT_POLICY.maxHistoryEvents,
-        },
-      ],
-    });
+    const followUp = await startFollowUps(id, ['lab-1'], { checkInDays: [1] });
     await eventually(() => escalatedEvents(id).length === 1, 'lab-1 escalated');
     // The label was raised since: the case handed over now is escalated under the new one.
     await followUp.signal(followVictimCasesSignal, { caseIds: ['lab-2'], tlp: 'AMBER' });
@@ -309,20 +294,7 @@ describe('victim follow-ups after the response ended', () => {
     // The response ended (here: never ran): every signal to it fails.
     addCase(id, 'gone-1');
     addCase(id, 'gone-2', 'urgent');
-    const followUp = await h.client.workflow.start<typeof victimFollowUps>('victimFollowUps', {
-      taskQueue: TASK_QUEUE,
-      workflowId: victimFollowUpsWorkflowId(id),
-      args: [
-        {
-          incidentId: id,
-          parentWorkflowId: responseWorkflowId(id),
-          tlp: 'GREEN',
-          checkInDays: [1, 7],
-          caseIds: ['gone-1', 'gone-2'],
-          maxHistoryEvents: DEFAULT_POLICY.maxHistoryEvents,
-        },
-      ],
-    });
+    const followUp = await startFollowUps(id, ['gone-1', 'gone-2'], { checkInDays: [1, 7] });
     await h.env.sleep(8 * DAY);
     expect(await followUp.result()).toEqual({ followed: 2, checkIns: 4, escalated: 1 });
     expect(
