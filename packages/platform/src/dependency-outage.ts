@@ -1,5 +1,6 @@
 import { ClosedConnectionError, DrainingConnectionError } from '@nats-io/nats-core';
 import {
+  MongoBulkWriteError,
   MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -32,8 +33,10 @@ export function dependencyOutage(error: unknown): string | undefined {
 
 /**
  * The driver's own word for a store it cannot reach: its network and topology errors, and the
- * labels it puts on an operation that failed for that reason — a bulk write wraps the network
- * error it met in a `MongoBulkWriteError` labelled so.
+ * labels it puts on an operation that failed for that reason. A bulk write wraps the network
+ * error it met in a `MongoBulkWriteError`, labelled so when the write was retryable; either
+ * way it copies the network error's own fields onto itself, `beforeHandshake` among them
+ * (seen when the store was killed under a burst of submissions: a 500 until this).
  */
 function storeUnreachable(error: unknown): boolean {
   if (!(error instanceof MongoError)) return false;
@@ -42,6 +45,7 @@ function storeUnreachable(error: unknown): boolean {
     error instanceof MongoNetworkError ||
     error instanceof MongoNotConnectedError ||
     error instanceof MongoTopologyClosedError ||
+    (error instanceof MongoBulkWriteError && typeof Reflect.get(error, 'beforeHandshake') === 'boolean') ||
     RETRY_LABELS.some((label) => error.hasErrorLabel(label))
   );
 }
