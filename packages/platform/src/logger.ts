@@ -18,8 +18,8 @@ const errSerializer = (value: unknown) => (value instanceof Error ? redactDeep(v
 /**
  * The one way Beacon builds a logger: JSON lines, ISO time, secrets and PII censored at any
  * depth (`redactDeep`: by key, and JWTs and nkey seeds by their form, in messages too), driver
- * errors without the documents they carry, and `trace_id`/`span_id` on every line written
- * while a span is active.
+ * errors without the documents they carry, `trace_id`/`span_id` on every line written
+ * while a span is active, and each line on stdout before the call returns.
  */
 export function createLogger({ name, level = 'info', destination }: LoggerConfig): Logger {
   const options: LoggerOptions = {
@@ -43,7 +43,9 @@ export function createLogger({ name, level = 'info', destination }: LoggerConfig
     // one would carry every earlier line's fields into the next.
     mixin: () => activeSpanIds() ?? {},
   };
-  const logger = destination ? pino(options, destination) : pino(options);
+  // Written synchronously: a line a process logged is in its log even if it is killed the
+  // next instant (pino's default buffers, and a SIGKILL lost what was buffered).
+  const logger = pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
   // pino applies `formatters.bindings` to the root's bindings only; a child's go through here.
   // Children are made from their parent by prototype, so every descendant inherits this.
   // Unbound on purpose: it is called with the logger the child is made from as `this`.
