@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientInterceptors } from '@temporalio/client';
 import {
@@ -19,6 +20,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { ResponseActivities } from './activities/types.js';
+import { cachedBundle } from './bundle-cache.js';
 import { TASK_QUEUE } from './workflows/definitions.js';
 
 /** Running from TypeScript sources (tests, tsx) rather than from the built output. */
@@ -92,7 +94,13 @@ export interface ResponseWorkerOptions {
 
 /** A worker for every response workflow and activity, on the `response` task queue. */
 export async function createResponseWorker(options: ResponseWorkerOptions): Promise<Worker> {
-  const bundle = options.bundle ?? (await bundleResponseWorkflows());
+  const bundle =
+    options.bundle ??
+    (fromSources
+      ? await bundleResponseWorkflows()
+      : await cachedBundle(dirname(WORKFLOWS_PATH), currentTracing().enabled, () =>
+          bundleResponseWorkflows(),
+        ));
   const tracing = currentTracing();
   return Worker.create({
     connection: options.connection,
