@@ -1,57 +1,57 @@
 /**
  * `pnpm infra up|down|status`: the local stack for development and demos, on the well-known
- * ports, with data and logs in .infra/dev. `up` returns once every server answers and leaves
- * them running; `down` stops them. `down-test` stops servers a crashed test run left behind.
+ * ports, with data and logs in .infra/dev. `up` starts a supervisor that keeps every server and
+ * service running and returns once all serve (on a running stack it only starts what is down);
+ * `status` shows each process, its uptime, restarts and health; `down` stops them all.
+ * `down-test` stops servers a crashed test run left behind.
  * `compose-secrets` makes the development secrets the compose file's Beacon services read.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DevIssuer } from '@beacon/platform';
-import { components, natsReady, type ComponentName } from './components.js';
 import { seedDemo } from './demo.js';
 import { whenSettled } from './settled.js';
-import { LOCAL_APPS, startLocalApps, stopLocalApps, writeComposeSecrets } from './local-apps.js';
-import { localNatsAdminCreds, prepareLocalNatsAuth } from './local-nats-auth.js';
+import { devIssuer, LOCAL_APPS, stopLocalApps, writeComposeSecrets } from './local-apps.js';
+import { localNatsAdminCreds } from './local-nats-auth.js';
 import { infraDir, repoRoot } from './paths.js';
-import { recordedStack, startStack, stopRecordedStack, type Endpoints } from './stack.js';
-import { isOurProcess } from './process.js';
+import { stopRecordedStack, type Endpoints } from './stack.js';
+import { printStatus } from './stack-status.js';
+import {
+  allServing,
+  ensureSupervisedStack,
+  runningSupervisor,
+  stopSupervisedStack,
+} from './supervised-stack.js';
 
 const dir = join(infraDir, 'dev');
 
+const STACK = { dir, ports: 'fixed', ui: true } as const;
+
 async function up(): Promise<void> {
-  const existing = recordedStack(dir);
-  if (existing && Object.values(existing.pids).every((p) => isOurProcess(p.pid, p.commandLine))) {
-    console.log('The local stack is already running.');
-    print(existing.endpoints);
-    return;
-  }
+  // A stack the pre-supervisor `make up` started is stopped first; the supervisor takes over.
   await stopLocalApps(dir);
   await stopRecordedStack(dir);
-  // Operator mode only for a NATS this stack starts; one given by NATS_URL has its own auth.
-  const natsAuth = process.env['NATS_URL'] ? undefined : await prepareLocalNatsAuth(dir);
-  const stack = await startStack({
-    dir,
-    ports: 'fixed',
-    ui: true,
-    env: process.env,
-    ...(natsAuth ? { natsAuth: { config: natsAuth.config, credsFile: natsAuth.adminCredsFile } } : {}),
-  });
-  for (const [name, proc] of Object.entries(stack.processes)) {
-    const ms = stack.startMs[name as ComponentName];
-    console.log(`  ${name.padEnd(9)} ready in ${ms} ms (log: ${proc.spec.logFile})`);
-  }
   const started = performance.now();
-  const { issuer, issuerFile } = await startLocalApps(dir, stack.endpoints, natsAuth);
+  const stack = await ensureSupervisedStack(STACK);
+  if (!stack.started) {
+    console.log('The local stack was running: its supervisor started whatever was down.');
+    printStatus(stack.state());
+    print(stack.endpoints);
+    return;
+  }
   console.log(
-    `  intake, impact, notify, victims, workflows and gateway ready in ${Math.round(performance.now() - started)} ms (logs: ${join(dir, 'apps')})`,
+    `  Every process serves, ${Math.round(performance.now() - started)} ms after the supervisor started.`,
   );
+  printStatus(stack.state());
+  const { issuer, issuerFile } = await devIssuer(dir);
   const restUrl = `http://127.0.0.1:${LOCAL_APPS.gatewayHttp}`;
   const demo = await seedDemo(restUrl, issuer, () => seedRegion(restUrl, issuer));
   print(stack.endpoints);
-  if (natsAuth) {
+  const adminCreds = localNatsAdminCreds(dir);
+  if (adminCreds && !process.env['NATS_URL']) {
     console.log(`  NATS runs in operator mode: anonymous clients are refused. Admin credentials:
-  ${natsAuth.adminCredsFile}  (system account: ${natsAuth.systemCredsFile})
+  ${adminCreds}
 `);
   }
   console.log(`  Gateway REST: ${restUrl}  (OpenAPI: ${restUrl}/openapi.json)
@@ -63,32 +63,19 @@ async function up(): Promise<void> {
   curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/incidents
 ${demo.assessedIncidentId ? `  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/assessments/incident-${demo.assessedIncidentId}\n  curl -s -H "Authorization: Bearer $BEACON_TOKEN" ${restUrl}/v1/responses/${demo.assessedIncidentId}\n\n  Its response, engaging agencies and keeping the NIS2 clocks, in the Temporal UI:\n  ${temporalUi(stack.endpoints)}/namespaces/${stack.endpoints.temporalNamespace}/workflows/incident-${demo.assessedIncidentId}\n` : ''}
   Mint more with the CLI (dev issuer: ${issuerFile}).
+  A supervisor keeps every process running: \`make status\` shows them, \`make down\` stops them.
 `);
 }
 
 async function status(): Promise<void> {
-  const state = recordedStack(dir);
+  const state = runningSupervisor(dir);
   if (!state) {
     console.log('The local stack is not running (start it with `make up`).');
     process.exitCode = 1;
     return;
   }
-  const urls: Record<ComponentName, string> = {
-    nats: state.endpoints.natsUrl,
-    mongo: state.endpoints.mongoUrl,
-    temporal: state.endpoints.temporalAddress,
-  };
-  // A stack that started NATS in operator mode is probed as its admin user.
-  const natsCreds = localNatsAdminCreds(dir);
-  for (const [name, url] of Object.entries(urls) as [ComponentName, string][]) {
-    try {
-      await (name === 'nats' ? natsReady(url, natsCreds) : components[name].ready(url));
-      console.log(`  ${name.padEnd(9)} up     ${url}`);
-    } catch (error) {
-      console.log(`  ${name.padEnd(9)} DOWN   ${url}: ${(error as Error).message}`);
-      process.exitCode = 1;
-    }
-  }
+  printStatus(state);
+  if (!allServing(state)) process.exitCode = 1;
 }
 
 /** Where the Temporal UI is, for links into it. */
@@ -108,6 +95,7 @@ function print(endpoints: Endpoints): void {
 const commands: Record<string, () => Promise<void>> = {
   up,
   down: async () => {
+    await stopSupervisedStack(dir);
     await stopLocalApps(dir);
     await stopRecordedStack(dir);
     console.log('The local stack is stopped.');

@@ -7,7 +7,12 @@ import { healthV1 } from '@beacon/proto';
  * rejects otherwise, so `waitFor(() => grpcServing(address))` waits for a service to be up.
  */
 export function grpcServing(address: string): Promise<void> {
-  const client = new healthV1.HealthClient(address, credentials.createInsecure());
+  // A channel of its own: grpc-js shares connections to an address between clients, and one
+  // refused while the process was down waits out its reconnect back-off (a second or more)
+  // before trying again, which a probe of a process just restarted must not inherit.
+  const client = new healthV1.HealthClient(address, credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   return new Promise<void>((resolve, reject) => {
     client.check({ service: '' }, new Metadata(), { deadline: new Date(Date.now() + 1_000) }, (error, r) => {
       client.close();

@@ -31,6 +31,7 @@ export {
 } from './local-nats-auth.js';
 export {
   COMPOSE_NATS_CONFIG,
+  devIssuer,
   LOCAL_APPS,
   startLocalApps,
   stopLocalApps,
@@ -55,6 +56,24 @@ export { freePort } from './ports.js';
 export { ManagedProcess, type ProcessSpec } from './process.js';
 export { startStack, type Endpoints, type RunningStack, type StackOptions } from './stack.js';
 export { waitFor, type WaitOptions } from './wait.js';
+export {
+  allServing,
+  ensureSupervisedStack,
+  runningSupervisor,
+  stopSupervisedStack,
+  type SupervisedStack,
+  type SupervisedStackOptions,
+} from './supervised-stack.js';
+export {
+  DEFAULT_RESTART_POLICY,
+  restartDelay,
+  Supervisor,
+  type RestartPolicy,
+  type SupervisorState,
+  type Unit,
+  type UnitStatus,
+} from './supervisor.js';
+export { DEFAULT_LOG_ROTATION, rotateIfLarge, type LogRotation } from './log-rotation.js';
 export { timeSkippingEnvironment } from './temporal.js';
 export { parsePrometheusText, Scrape, scrapeMetrics, type Sample } from './scrape.js';
 export { NCISS_HIGH, NCISS_LOW } from './severity.js';

@@ -22,7 +22,7 @@ import {
   type NatsServiceUser,
 } from './local-nats-auth.js';
 import { repoRoot } from './paths.js';
-import { ManagedProcess, stopForeign } from './process.js';
+import { ManagedProcess, stopForeign, type ProcessSpec } from './process.js';
 import type { Endpoints } from './stack.js';
 import { waitFor } from './wait.js';
 
@@ -95,18 +95,27 @@ export interface LocalAppsOptions {
 const upstream = (name: string, address: string | undefined): Record<string, string> =>
   address ? { [name]: address } : {};
 
+/** One of the local stack's processes: how to run it and how to tell it serves. */
+export interface LocalAppSpec {
+  readonly process: ProcessSpec;
+  /** Resolves once it serves; rejects with why not. */
+  ready(): Promise<void>;
+  readonly readyTimeoutMs: number;
+}
+
 /**
- * Starts intake, impact, notify, victims, the workflows (Temporal worker, incident starter,
- * response API) and the gateway from their built output (`tsc --build` first), pointed at the
- * given servers, and waits until each reports SERVING. Their pids go to `apps.json` in `dir`.
- * `options` may leave services out, move the ports and add to the environment (benchmarks).
+ * The development identity provider, intake, impact, notify, victims, the workflows (Temporal
+ * worker, incident starter, response API) and the gateway, run from their built output
+ * (`tsc --build` first) against the given servers, in the order they must start: each after
+ * the ones it calls. `options` may leave services out, move the ports and add to the
+ * environment (benchmarks).
  */
-export async function startLocalApps(
+export async function localAppSpecs(
   dir: string,
   endpoints: Endpoints,
   natsAuth?: LocalNatsAuth,
   options: LocalAppsOptions = {},
-): Promise<{ issuer: DevIssuer; issuerFile: string; processes: readonly ManagedProcess[] }> {
+): Promise<{ issuer: DevIssuer; issuerFile: string; apps: readonly LocalAppSpec[] }> {
   const ports = options.ports ?? LOCAL_APPS;
   const wanted = (app: LocalApp) => options.apps?.includes(app) ?? true;
   const address = (app: LocalApp, port: number) => (wanted(app) ? `127.0.0.1:${port}` : undefined);
@@ -114,7 +123,7 @@ export async function startLocalApps(
   // Impact and the workflows fetch and renew their own tokens from the identity provider.
   const clients = localServiceClients(dir);
   const tokenUrl = `http://127.0.0.1:${ports.identityProvider}/token`;
-  const identityProvider = new ManagedProcess({
+  const identityProvider: ProcessSpec = {
     name: 'identity-provider',
     command: process.execPath,
     args: [
@@ -124,7 +133,7 @@ export async function startLocalApps(
     ],
     logFile: join(dir, 'apps', 'identity-provider.log'),
     env: {},
-  });
+  };
   // With NATS in operator mode each process connects as a user of its own.
   const natsCreds = (name: NatsServiceUser): Record<string, string> =>
     natsAuth ? { NATS_CREDS_FILE: natsAuth.serviceCredsFiles[name] } : {};
@@ -139,7 +148,7 @@ export async function startLocalApps(
     LOG_LEVEL: 'info',
     ...options.env,
   };
-  const intake = new ManagedProcess({
+  const intake: ProcessSpec = {
     name: 'intake',
     command: process.execPath,
     args: [join(repoRoot, 'services/intake/dist/src/main.js')],
@@ -153,8 +162,8 @@ export async function startLocalApps(
       METRICS_PORT: String(ports.intakeMetrics),
       CORRELATION_SECRET: correlationSecret(dir),
     },
-  });
-  const impact = new ManagedProcess({
+  };
+  const impact: ProcessSpec = {
     name: 'impact',
     command: process.execPath,
     args: [join(repoRoot, 'services/impact/dist/src/main.js')],
@@ -170,8 +179,8 @@ export async function startLocalApps(
       INTAKE_ADDRESS: `127.0.0.1:${ports.intakeGrpc}`,
       ...serviceIdentityEnv(clients, 'impact', tokenUrl),
     },
-  });
-  const notify = new ManagedProcess({
+  };
+  const notify: ProcessSpec = {
     name: 'notify',
     command: process.execPath,
     args: [join(repoRoot, 'services/notify/dist/src/main.js')],
@@ -188,8 +197,8 @@ export async function startLocalApps(
       // Demo agencies' webhooks may point at a receiver on this machine.
       WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     },
-  });
-  const victims = new ManagedProcess({
+  };
+  const victims: ProcessSpec = {
     name: 'victims',
     command: process.execPath,
     args: [join(repoRoot, 'services/victims/dist/src/main.js')],
@@ -204,8 +213,8 @@ export async function startLocalApps(
       VICTIMS_KEKS_FILE: devSecret(dir, 'victims-keks', () => `dev-1:${randomBytes(32).toString('base64')}`),
       VICTIMS_SEARCH_KEY_FILE: devSecret(dir, 'victims-search-key', () => randomBytes(32).toString('hex')),
     },
-  });
-  const workflows = new ManagedProcess({
+  };
+  const workflows: ProcessSpec = {
     name: 'workflows',
     command: process.execPath,
     args: [join(repoRoot, 'workflows/dist/src/main.js')],
@@ -226,8 +235,8 @@ export async function startLocalApps(
       METRICS_PORT: String(ports.workflowsMetrics),
       TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${ports.workflowsTemporalCore}`,
     },
-  });
-  const gateway = new ManagedProcess({
+  };
+  const gateway: ProcessSpec = {
     name: 'gateway',
     command: process.execPath,
     args: [join(repoRoot, 'services/gateway/dist/src/main.js')],
@@ -247,7 +256,51 @@ export async function startLocalApps(
       GATEWAY_HTTP_PORT: String(ports.gatewayHttp),
       METRICS_PORT: String(ports.gatewayMetrics),
     },
+  };
+  const grpc = (port: number, readyTimeoutMs = 30_000) => ({
+    ready: () => grpcServing(`127.0.0.1:${port}`),
+    readyTimeoutMs,
   });
+  const apps: LocalAppSpec[] = [
+    {
+      process: identityProvider,
+      // Up when it answers; a request without credentials is refused (401).
+      ready: async () => {
+        const response = await fetch(tokenUrl, { method: 'POST' });
+        if (response.status !== 401 && response.status !== 400)
+          throw new Error(`answered ${response.status}`);
+      },
+      readyTimeoutMs: 30_000,
+    },
+    { process: intake, ...grpc(ports.intakeGrpc) },
+    ...(wanted('impact') ? [{ process: impact, ...grpc(ports.impactGrpc) }] : []),
+    ...(wanted('notify') ? [{ process: notify, ...grpc(ports.notifyGrpc) }] : []),
+    ...(wanted('victims') ? [{ process: victims, ...grpc(ports.victimsGrpc) }] : []),
+    // Bundling the workflow code takes a while on a busy machine.
+    ...(wanted('workflows') ? [{ process: workflows, ...grpc(ports.responseGrpc, 60_000) }] : []),
+    {
+      process: gateway,
+      ready: async () => {
+        const response = await fetch(`http://127.0.0.1:${ports.gatewayHttp}/readyz`);
+        if (!response.ok) throw new Error(`readyz answered ${response.status}`);
+      },
+      readyTimeoutMs: 30_000,
+    },
+  ];
+  return { issuer, issuerFile, apps };
+}
+
+/**
+ * Starts {@link localAppSpecs}' processes one after another, each once the one before serves,
+ * and records their pids in `apps.json` in `dir`; on a failure it stops what it started.
+ */
+export async function startLocalApps(
+  dir: string,
+  endpoints: Endpoints,
+  natsAuth?: LocalNatsAuth,
+  options: LocalAppsOptions = {},
+): Promise<{ issuer: DevIssuer; issuerFile: string; processes: readonly ManagedProcess[] }> {
+  const { issuer, issuerFile, apps } = await localAppSpecs(dir, endpoints, natsAuth, options);
   const started: ManagedProcess[] = [];
   const record = () =>
     writeFileSync(
@@ -255,84 +308,17 @@ export async function startLocalApps(
       JSON.stringify(started.map((p) => ({ name: p.spec.name, pid: p.pid, commandLine: p.commandLine }))),
     );
   try {
-    identityProvider.start();
-    started.push(identityProvider);
-    record();
-    await waitFor(
-      async () => {
-        // Up when it answers; a request without credentials is refused (401).
-        const response = await fetch(tokenUrl, { method: 'POST' });
-        if (response.status !== 401 && response.status !== 400)
-          throw new Error(`answered ${response.status}`);
-      },
-      {
-        what: `the identity provider (log: ${identityProvider.spec.logFile})`,
-        timeoutMs: 30_000,
-        abortIf: () => identityProvider.exitReason,
-      },
-    );
-    intake.start();
-    started.push(intake);
-    record();
-    await waitFor(() => grpcServing(`127.0.0.1:${ports.intakeGrpc}`), {
-      what: `intake (log: ${intake.spec.logFile})`,
-      timeoutMs: 30_000,
-      abortIf: () => intake.exitReason,
-    });
-    if (wanted('impact')) {
-      impact.start();
-      started.push(impact);
+    for (const app of apps) {
+      const proc = new ManagedProcess(app.process);
+      proc.start();
+      started.push(proc);
       record();
-      await waitFor(() => grpcServing(`127.0.0.1:${ports.impactGrpc}`), {
-        what: `impact (log: ${impact.spec.logFile})`,
-        timeoutMs: 30_000,
-        abortIf: () => impact.exitReason,
+      await waitFor(() => app.ready(), {
+        what: `${app.process.name} (log: ${app.process.logFile})`,
+        timeoutMs: app.readyTimeoutMs,
+        abortIf: () => proc.exitReason,
       });
     }
-    if (wanted('notify')) {
-      notify.start();
-      started.push(notify);
-      record();
-      await waitFor(() => grpcServing(`127.0.0.1:${ports.notifyGrpc}`), {
-        what: `notify (log: ${notify.spec.logFile})`,
-        timeoutMs: 30_000,
-        abortIf: () => notify.exitReason,
-      });
-    }
-    if (wanted('victims')) {
-      victims.start();
-      started.push(victims);
-      record();
-      await waitFor(() => grpcServing(`127.0.0.1:${ports.victimsGrpc}`), {
-        what: `victims (log: ${victims.spec.logFile})`,
-        timeoutMs: 30_000,
-        abortIf: () => victims.exitReason,
-      });
-    }
-    if (wanted('workflows')) {
-      workflows.start();
-      started.push(workflows);
-      record();
-      await waitFor(() => grpcServing(`127.0.0.1:${ports.responseGrpc}`), {
-        what: `workflows (log: ${workflows.spec.logFile})`,
-        timeoutMs: 60_000,
-        abortIf: () => workflows.exitReason,
-      });
-    }
-    gateway.start();
-    started.push(gateway);
-    record();
-    await waitFor(
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${ports.gatewayHttp}/readyz`);
-        if (!response.ok) throw new Error(`readyz answered ${response.status}`);
-      },
-      {
-        what: `gateway (log: ${gateway.spec.logFile})`,
-        timeoutMs: 30_000,
-        abortIf: () => gateway.exitReason,
-      },
-    );
   } catch (error) {
     for (const p of started.reverse()) await p.stop();
     rmSync(join(dir, 'apps.json'), { force: true });

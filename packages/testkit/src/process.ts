@@ -37,10 +37,21 @@ export class ManagedProcess {
     return pid;
   }
 
+  /** Settles when the process started last has exited (at once if none was started). */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  /** How the process started last ended: its exit code or signal; undefined while it runs. */
+  get exitStatus(): string | undefined {
+    if (!this.#exit) return undefined;
+    return this.#exit.signal ?? `code ${this.#exit.code}`;
+  }
+
   /** Why the process is gone, or undefined while it runs. */
   get exitReason(): string | undefined {
     if (!this.#exit) return undefined;
-    return `${this.spec.name} exited (${this.#exit.signal ?? `code ${this.#exit.code}`}); log: ${this.spec.logFile}\n${this.logTail()}`;
+    return `${this.spec.name} exited (${this.exitStatus}); log: ${this.spec.logFile}\n${this.logTail()}`;
   }
 
   start(): void {

@@ -46,13 +46,14 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-const FIXED_PORTS: Record<ComponentName, Ports> = {
+/** The well-known ports of the local stack's servers. */
+export const FIXED_PORTS: Readonly<Record<ComponentName, Ports>> = {
   nats: { main: 4222, extra: [8222] },
   mongo: { main: 27017, extra: [] },
   temporal: { main: 7233, extra: [8233, 7243, 9233] },
 };
 
-const ORDER: readonly ComponentName[] = ['nats', 'mongo', 'temporal'];
+export const ORDER: readonly ComponentName[] = ['nats', 'mongo', 'temporal'];
 
 /** Starts on free ports that another process bound first before giving up. */
 const PORT_CLASH_ATTEMPTS = 3;
@@ -173,7 +174,8 @@ function stateFile(dir: string): string {
   return join(dir, 'state.json');
 }
 
-async function freePorts(extra: number): Promise<Ports> {
+/** A free main port and `extra` more. */
+export async function freePorts(extra: number): Promise<Ports> {
   const ports = await Promise.all(Array.from({ length: extra + 1 }, () => freePort()));
   return { main: ports[0]!, extra: ports.slice(1) };
 }
