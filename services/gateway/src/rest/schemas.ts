@@ -81,6 +81,8 @@ const protoPath = (path: string) => path.replace(/[A-Za-z_]+/g, protoFieldName);
 
 function toViolations(errors: readonly ErrorObject[]): FieldViolation[] {
   const out: FieldViolation[] = [];
+  // A missing member is named last: what was sent wrong is what a client fixes first.
+  const missing: FieldViolation[] = [];
   const typed = new Set<string>();
   for (const error of errors) {
     let path = fieldPath(error.instancePath);
@@ -91,7 +93,7 @@ function toViolations(errors: readonly ErrorObject[]): FieldViolation[] {
     const rule = ruleViolation(error);
     if (rule) {
       const field = protoPath(path);
-      if (!typed.has(path)) out.push({ field, ...rule });
+      if (!typed.has(path)) (error.keyword === 'required' ? missing : out).push({ field, ...rule });
       typed.add(path);
     } else if (error.keyword === 'additionalProperties') {
       const member = (error.params as { additionalProperty: string }).additionalProperty;
@@ -112,5 +114,5 @@ function toViolations(errors: readonly ErrorObject[]): FieldViolation[] {
       });
     }
   }
-  return out;
+  return [...out, ...missing];
 }
