@@ -59,7 +59,7 @@ function fieldPath(pointer: string): string {
  * generator), worded as the service words it; undefined for any other error.
  */
 function ruleViolation(error: ErrorObject): RuleViolation | undefined {
-  const schema = error.parentSchema as Record<string, unknown> | undefined;
+  const schema = error.parentSchema;
   switch (error.keyword) {
     case 'required':
     case 'minLength':
