@@ -1,6 +1,6 @@
 // Fails when generated files differ from what the contracts make: packages/proto/src/gen (from
-// `buf generate`, and the descriptor set for reflection) and the gateway's route table and OpenAPI
-// document. All are committed, so a hand edit or a forgotten regeneration must not land.
+// `buf generate`, the descriptor set for reflection and the request fields' rules table) and the
+// gateway's route table and OpenAPI document. All are committed, so a hand edit or a forgotten regeneration must not land.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,19 @@ function files(dir) {
 try {
   execFileSync('buf', ['generate', '--output', scratch], { stdio: 'inherit' });
   execFileSync('node', ['scripts/gen-descriptor-set.mjs', scratch], { stdio: 'inherit' });
+  // From source: the document takes Beacon's vocabularies from packages/domain, built or not.
+  const rest = 'services/gateway/src/gen';
+  const freshRest = join(scratch, 'rest');
+  execFileSync(
+    'tsx',
+    [
+      '--conditions=source',
+      'services/gateway/scripts/gen-rest.ts',
+      freshRest,
+      join(scratch, committed, 'field-rules.ts'),
+    ],
+    { stdio: 'inherit' },
+  );
   const fresh = join(scratch, committed);
   const want = new Map(files(fresh).map((f) => [relative(fresh, f), readFileSync(f, 'utf8')]));
   const have = new Map(files(committed).map((f) => [relative(committed, f), readFileSync(f, 'utf8')]));
@@ -34,12 +47,6 @@ try {
   }
   console.log(`${committed}: ${want.size} files, identical to a fresh \`buf generate\``);
 
-  // From source: the document takes Beacon's vocabularies from packages/domain, built or not.
-  const rest = 'services/gateway/src/gen';
-  const freshRest = join(scratch, 'rest');
-  execFileSync('tsx', ['--conditions=source', 'services/gateway/scripts/gen-rest.ts', freshRest], {
-    stdio: 'inherit',
-  });
   for (const file of ['routes.ts', 'openapi.json']) {
     if (readFileSync(join(freshRest, file), 'utf8') !== readFileSync(join(rest, file), 'utf8')) {
       console.error(`${rest}/${file} is out of date with proto/ (run \`pnpm proto:gen\` and commit)`);

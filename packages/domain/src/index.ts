@@ -20,3 +20,4 @@ export * from './text.js';
 export * from './list-filter.js';
 export * from './list-order.js';
 export * from './use-case-error.js';
+export * from './field-rules.js';

@@ -133,6 +133,8 @@ export {
   requestHash,
   type Complete,
   type Idempotency,
+  type IdRule,
+  type IdsRule,
   type TextOptions,
 } from './request-validator.js';
 export {

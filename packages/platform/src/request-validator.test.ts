@@ -19,10 +19,10 @@ function refusal(v: RequestValidator): GrpcError {
 describe('free text', () => {
   it('is trimmed, and a one-line text with a line break, a tab or a line separator is refused naming the character', () => {
     const v = new RequestValidator();
-    expect(v.text('title', '  Grid outage \n', { max: 200 })).toBe('Grid outage');
-    v.text('title', 'Outage\r\nBcc: x@example.org', { max: 200 });
-    v.text('name', 'Outage\tat plant', { max: 200 });
-    v.text('subject', 'Outage\u2028at plant', { max: 200 });
+    expect(v.text('title', '  Grid outage \n', { maxLength: 200 })).toBe('Grid outage');
+    v.text('title', 'Outage\r\nBcc: x@example.org', { maxLength: 200 });
+    v.text('name', 'Outage\tat plant', { maxLength: 200 });
+    v.text('subject', 'Outage\u2028at plant', { maxLength: 200 });
     expect(reasons(v)).toEqual([
       ['title', 'CONTROL_CHARACTERS'],
       ['name', 'CONTROL_CHARACTERS'],
@@ -34,10 +34,10 @@ describe('free text', () => {
   it('keeps line breaks and tabs in multiline text, but not a NUL or a bidirectional override', () => {
     const v = new RequestValidator();
     const text = 'Line one.\r\n\tLine two.';
-    expect(v.text('description', text, { max: 1_000, multiline: true })).toBe(text);
+    expect(v.text('description', text, { maxLength: 1_000, multiline: true })).toBe(text);
     expect(v.violations).toEqual([]);
-    v.text('description', 'line one\n\u0000hidden', { max: 1_000, multiline: true });
-    v.text('reason', 'evil\u202egnp.exe', { max: 1_000, multiline: true });
+    v.text('description', 'line one\n\u0000hidden', { maxLength: 1_000, multiline: true });
+    v.text('reason', 'evil\u202egnp.exe', { maxLength: 1_000, multiline: true });
     expect(reasons(v)).toEqual([
       ['description', 'CONTROL_CHARACTERS'],
       ['reason', 'CONTROL_CHARACTERS'],
@@ -46,11 +46,11 @@ describe('free text', () => {
 
   it('accepts exactly the limit after trimming, refuses one more naming the limit, and refuses blank required text', () => {
     const v = new RequestValidator();
-    v.text('title', ` ${'x'.repeat(200)} `, { max: 200, required: true });
+    v.text('title', ` ${'x'.repeat(200)} `, { maxLength: 200, required: true });
     expect(v.violations).toEqual([]);
-    v.text('title', 'x'.repeat(201), { max: 200, required: true });
-    v.text('name', ' \t ', { max: 200, required: true });
-    v.text('notes', '', { max: 200 });
+    v.text('title', 'x'.repeat(201), { maxLength: 200, required: true });
+    v.text('name', ' \t ', { maxLength: 200, required: true });
+    v.text('notes', '', { maxLength: 200 });
     expect(v.violations).toEqual([
       { field: 'title', description: 'is longer than 200 characters', reason: 'TOO_LONG' },
       { field: 'name', description: 'is required', reason: 'REQUIRED' },
@@ -61,13 +61,13 @@ describe('free text', () => {
 describe('refusing a request', () => {
   it('names every violation at once as INVALID_ARGUMENT, and hands back the values when there is none', () => {
     const ok = new RequestValidator();
-    expect(ok.complete({ title: ok.text('title', 'Outage', { max: 200, required: true }) })).toEqual({
+    expect(ok.complete({ title: ok.text('title', 'Outage', { maxLength: 200, required: true }) })).toEqual({
       title: 'Outage',
     });
 
     const v = new RequestValidator();
-    v.text('title', '', { max: 200, required: true });
-    v.id('case_id', '{"$ne":null}', /^vc_[0-9a-f]{32}$/, 'a case id');
+    v.text('title', '', { maxLength: 200, required: true });
+    v.id('case_id', '{"$ne":null}', { pattern: /^vc_[0-9a-f]{32}$/, what: 'a case id' });
     const error = refusal(v);
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.violations).toEqual([
@@ -82,9 +82,7 @@ describe('refusing a request', () => {
     v.ids(
       'incident_ids',
       Array.from({ length: 5_000 }, (_, i) => `bad ${i}`),
-      /^inc_[a-z0-9]{1,64}$/,
-      10_000,
-      'an incident id',
+      { pattern: /^inc_[a-z0-9]{1,64}$/, what: 'an incident id', maxItems: 10_000 },
     );
     expect(v.violations).toHaveLength(5_000);
     const error = refusal(v);
@@ -100,14 +98,11 @@ describe('refusing a request', () => {
 
 describe('lists, pages and versions', () => {
   it('refuses a list over its limit as one violation, names each bad id by index, and drops repeats', () => {
-    const id = /^rep_[a-z0-9]{1,64}$/;
+    const rule = { pattern: /^rep_[a-z0-9]{1,64}$/, what: 'a report id', maxItems: 3 };
     const v = new RequestValidator();
-    expect(v.ids('report_ids', ['rep_a', 'rep_b', 'rep_a'], id, 3, 'a report id')).toEqual([
-      'rep_a',
-      'rep_b',
-    ]);
-    expect(v.ids('report_ids', ['rep_a', 'rep_b', 'rep_c', 'rep_d'], id, 3, 'a report id')).toEqual([]);
-    v.ids('report_ids', ['rep_a', 'REP_B'], id, 3, 'a report id');
+    expect(v.ids('report_ids', ['rep_a', 'rep_b', 'rep_a'], rule)).toEqual(['rep_a', 'rep_b']);
+    expect(v.ids('report_ids', ['rep_a', 'rep_b', 'rep_c', 'rep_d'], rule)).toEqual([]);
+    v.ids('report_ids', ['rep_a', 'REP_B'], rule);
     expect(v.violations).toEqual([
       { field: 'report_ids', description: 'at most 3', reason: 'TOO_MANY' },
       { field: 'report_ids[1]', description: 'is not a report id', reason: 'INVALID_ID' },

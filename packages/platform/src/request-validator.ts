@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { controlCharacterProblem, FilterError } from '@beacon/domain';
+import { controlCharacterProblem, FilterError, RULE_VIOLATIONS, type RuleViolation } from '@beacon/domain';
 import { invalidArgument, type FieldViolation } from './grpc-handler.js';
 
 /** The metadata (and HTTP header) a client names a retry-safe write by. */
@@ -19,10 +19,13 @@ export interface Idempotency {
   readonly requestHash: string;
 }
 
-/** How free text is read. */
+/**
+ * How free text is read: a field's `beacon.api.v1.field` rules in proto/, from the generated
+ * `FIELD_RULES` table.
+ */
 export interface TextOptions {
   /** Most characters (UTF-16 code units) after trimming; the violation names it. */
-  readonly max: number;
+  readonly maxLength: number;
   /** Empty (after trimming) is a violation. */
   readonly required?: boolean;
   /**
@@ -30,6 +33,18 @@ export interface TextOptions {
    * line, because it lands in log lines, CSV cells and e-mail subjects.
    */
   readonly multiline?: boolean;
+}
+
+/** An id's shape, from the generated `FIELD_RULES` table: what matches, and its name. */
+export interface IdRule {
+  readonly pattern: RegExp;
+  /** How a violation names the shape: "is not <what>". */
+  readonly what: string;
+}
+
+/** A repeated id field's rules: at most `maxItems` ids, each of one shape. */
+export interface IdsRule extends IdRule {
+  readonly maxItems: number;
 }
 
 /** The values of `T`, every one known to be present. */
@@ -59,6 +74,11 @@ export class RequestValidator {
     return undefined;
   }
 
+  /** Records the violation of one of a field's rules. */
+  rule(field: string, violation: RuleViolation): undefined {
+    return this.fail(field, violation.description, violation.reason);
+  }
+
   /** Throws INVALID_ARGUMENT naming every violation recorded so far. */
   check(): void {
     if (this.violations.length > 0) throw invalidArgument(this.violations);
@@ -73,36 +93,42 @@ export class RequestValidator {
   /** Free text, trimmed; a control character is refused with its code point and position. */
   text(field: string, value: string, options: TextOptions): string {
     const trimmed = value.trim();
-    if (options.required && trimmed === '') this.fail(field, 'is required', 'REQUIRED');
-    if (trimmed.length > options.max)
-      this.fail(field, `is longer than ${options.max} characters`, 'TOO_LONG');
+    if (options.required && trimmed === '') this.rule(field, RULE_VIOLATIONS.required());
+    if (trimmed.length > options.maxLength) this.rule(field, RULE_VIOLATIONS.tooLong(options.maxLength));
     const control = controlCharacterProblem(trimmed, { multiline: options.multiline ?? false });
     if (control) this.fail(field, control, 'CONTROL_CHARACTERS');
     return trimmed;
   }
 
-  /** An id of the shape `pattern`; `what` names it for the client, e.g. `a case id`. */
-  id(field: string, value: string, pattern: RegExp, what: string): string {
-    if (!pattern.test(value)) this.fail(field, `is not ${what}`, 'INVALID_ID');
+  /** An id of the rule's shape. */
+  id(field: string, value: string, rule: IdRule): string {
+    if (!rule.pattern.test(value)) this.rule(field, RULE_VIOLATIONS.notId(rule.what));
     return value;
   }
 
-  /** At most `max` ids, each of the shape `pattern`; repeats are dropped. */
-  ids(field: string, values: readonly string[], pattern: RegExp, max: number, what: string): string[] {
-    if (values.length > max) {
-      this.fail(field, `at most ${max}`, 'TOO_MANY');
+  /** At most `maxItems` ids, each of the rule's shape; repeats are dropped. */
+  ids(field: string, values: readonly string[], rule: IdsRule): string[] {
+    if (values.length > rule.maxItems) {
+      this.rule(field, RULE_VIOLATIONS.tooMany(rule.maxItems));
       return [];
     }
     values.forEach((v, i) => {
-      if (!pattern.test(v)) this.fail(`${field}[${i}]`, `is not ${what}`, 'INVALID_ID');
+      if (!rule.pattern.test(v)) this.rule(`${field}[${i}]`, RULE_VIOLATIONS.notId(rule.what));
     });
     return [...new Set(values)];
+  }
+
+  /** At most `maxItems` elements: a violation, and false, when there are more. */
+  atMost(field: string, values: readonly unknown[], rule: { readonly maxItems: number }): boolean {
+    if (values.length <= rule.maxItems) return true;
+    this.rule(field, RULE_VIOLATIONS.tooMany(rule.maxItems));
+    return false;
   }
 
   /** `page_size`: 0 (unset) means `fallback`; anything else must be from 1 to `max`. */
   pageSize(value: number, limits: { readonly max: number; readonly fallback: number }): number {
     if (!Number.isInteger(value) || value < 0 || value > limits.max)
-      this.fail('page_size', `must be 0 to ${limits.max}`, 'OUT_OF_RANGE');
+      this.rule('page_size', RULE_VIOLATIONS.outOfRange(0, limits.max));
     return value || limits.fallback;
   }
 

@@ -15,3 +15,4 @@ export * as responseV1 from './response-v1.js';
 export * as rpcStatus from './gen/google/rpc/status.js';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.js';
 export { DESCRIPTOR_SET_BASE64 } from './gen/descriptor-set.js';
+export { FIELD_RULES } from './gen/field-rules.js';

@@ -1,18 +1,22 @@
 // Regenerates the gateway's REST door from the contracts in proto/: the route table
 // (src/gen/routes.ts, from each RPC's `google.api.http` binding and `beacon.api.v1.rest` options)
-// and the OpenAPI document (src/gen/openapi.json). Run by `pnpm proto:gen`; CI regenerates both
+// and the OpenAPI document (src/gen/openapi.json); and, from the same descriptors, the request
+// fields' limits (`beacon.api.v1.field`) as the table the services' validators read
+// (packages/proto/src/gen/field-rules.ts), so the OpenAPI keywords and the services agree. Run by `pnpm proto:gen`; CI regenerates both
 // into a scratch directory and fails when a committed copy differs, or when an RPC has neither a
 // binding nor `internal_only`.
-// Usage: tsx --conditions=source services/gateway/scripts/gen-rest.ts [output directory]
+// Usage: tsx --conditions=source services/gateway/scripts/gen-rest.ts [output directory] [rules file]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { rulesTableSource } from '../src/field-rules.js';
 import { buildOpenApi, type DescriptorSet } from '../src/openapi.js';
 import { routesFromDescriptors } from '../src/route-bindings.js';
 import { VERSION } from '../src/version.js';
 
-const [, , output = 'services/gateway/src/gen'] = process.argv;
+const [, , output = 'services/gateway/src/gen', rulesFile = 'packages/proto/src/gen/field-rules.ts'] =
+  process.argv;
 const scratch = mkdtempSync(join(tmpdir(), 'beacon-image-'));
 try {
   const image = join(scratch, 'image.json');
@@ -35,6 +39,8 @@ try {
     join(output, 'openapi.json'),
     `${JSON.stringify(buildOpenApi(descriptors, routes, VERSION), null, 2)}\n`,
   );
+  mkdirSync(dirname(rulesFile), { recursive: true });
+  writeFileSync(rulesFile, rulesTableSource(descriptors));
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -1,4 +1,5 @@
 import type { Route } from './routes.js';
+import { idShapes, rulesOf, withRules } from './field-rules.js';
 import { taxonomy } from './taxonomy-schemas.js';
 
 /** The parts of a `google.protobuf.FileDescriptorSet` (buf's JSON image) this reads. */
@@ -13,23 +14,29 @@ export interface FileDescriptor {
   readonly service?: readonly { name: string; method: readonly MethodDescriptor[] }[];
   readonly sourceCodeInfo?: { location?: readonly { path?: readonly number[]; leadingComments?: string }[] };
 }
-interface MessageDescriptor {
+export interface MessageDescriptor {
   readonly name: string;
   readonly field?: readonly FieldDescriptor[];
   readonly nestedType?: readonly MessageDescriptor[];
   readonly enumType?: readonly EnumDescriptor[];
   readonly options?: { mapEntry?: boolean };
 }
-interface FieldDescriptor {
+export interface FieldDescriptor {
   readonly name: string;
   readonly jsonName?: string;
   readonly label?: string;
   readonly type: string;
   readonly typeName?: string;
+  /** Extension options by name in brackets, e.g. `[beacon.api.v1.field]`. */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 interface EnumDescriptor {
   readonly name: string;
-  readonly value: readonly { name: string; number?: number }[];
+  readonly value: readonly {
+    name: string;
+    number?: number;
+    options?: Readonly<Record<string, unknown>>;
+  }[];
 }
 export interface MethodDescriptor {
   readonly name: string;
@@ -47,6 +54,7 @@ const ANNOTATION_FILES = new Set([
   'google/api/http.proto',
   'google/api/annotations.proto',
   'beacon/api/v1/rest.proto',
+  'beacon/api/v1/field_rules.proto',
 ]);
 
 const INTEGER = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
@@ -95,6 +103,7 @@ const WELL_KNOWN: Record<string, Schema> = {
  */
 export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[], version: string): Schema {
   const schemas: Record<string, Schema> = {};
+  const shapes = idShapes(descriptors);
 
   for (const file of descriptors.file) {
     if (ANNOTATION_FILES.has(file.name)) continue;
@@ -125,9 +134,13 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
         const jsonName = field.jsonName ?? field.name;
         // Documented as always present: written even at its zero value (`rest/always-present.ts`).
         const always = comment !== undefined && ALWAYS_PRESENT.test(comment);
-        if (always) required.push(jsonName);
+        const rules = rulesOf(field);
+        // Either name may carry a field, so only a field with one name can be listed as required.
+        if (always || (rules?.required && field.name === jsonName)) required.push(jsonName);
         const schema = {
-          ...fieldSchema(field, descriptors),
+          ...(rules
+            ? withRules(fieldSchema(field, descriptors), rules, shapes)
+            : fieldSchema(field, descriptors)),
           ...(always ? { default: zeroValue(field, fullName) } : {}),
           ...describe(comment),
           ...taxonomy(fullName, field.name),
@@ -154,12 +167,11 @@ export function buildOpenApi(descriptors: DescriptorSet, routes: readonly Route[
     const output = method.outputType.replace(/^\./, '');
     const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
     const inputSchema = schemas[input] as { properties: Record<string, Schema> };
-    const parameters: Schema[] = pathParams.map((name) => ({
-      name,
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const parameters: Schema[] = pathParams.map((name) => {
+      // The field's own schema: an id's shape is stated on the path as in a body.
+      const { deprecated: _deprecated, ...field } = inputSchema.properties[name] ?? { type: 'string' };
+      return { name, in: 'path', required: true, schema: stripDescription(field) };
+    });
     if (!route.body) {
       for (const [name, schema] of Object.entries(inputSchema.properties)) {
         if (pathParams.includes(name) || schema['deprecated']) continue;

@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { FieldViolation } from '@beacon/platform';
+import { RULE_VIOLATIONS, type RuleViolation } from '@beacon/domain';
+import { protoFieldName, type FieldViolation } from '@beacon/platform';
 
 /**
  * Validates request bodies against the message schemas of the published OpenAPI document:
@@ -14,7 +15,8 @@ export class RequestSchemas {
 
   constructor(openapi: { components: { schemas: Record<string, unknown> } }) {
     this.#schemas = openapi.components.schemas;
-    this.#ajv = new Ajv2020({ allErrors: true, strict: false });
+    // `verbose` gives each error the schema it failed, which names the violation of a field's rule.
+    this.#ajv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
     (addFormats as unknown as (ajv: Ajv2020) => void)(this.#ajv);
     this.#ajv.addSchema({ $id: 'beacon:openapi', components: openapi.components }, 'beacon:openapi');
   }
@@ -52,12 +54,48 @@ function fieldPath(pointer: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
+/**
+ * A broken field rule (`beacon.api.v1.field` in proto/, stated as keywords by the OpenAPI
+ * generator), worded as the service words it; undefined for any other error.
+ */
+function ruleViolation(error: ErrorObject): RuleViolation | undefined {
+  const schema = error.parentSchema;
+  switch (error.keyword) {
+    case 'required':
+    case 'minLength':
+      return RULE_VIOLATIONS.required();
+    case 'maxItems':
+      return RULE_VIOLATIONS.tooMany(Number(error.params['limit']));
+    case 'minimum':
+    case 'maximum':
+      return RULE_VIOLATIONS.outOfRange(Number(schema?.['minimum']), Number(schema?.['maximum']));
+    case 'pattern':
+      return schema?.['x-beacon-violation'] as RuleViolation | undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The field as the service names it: proto field names (`incidentId` → `incident_id`). */
+const protoPath = (path: string) => path.replace(/[A-Za-z_]+/g, protoFieldName);
+
 function toViolations(errors: readonly ErrorObject[]): FieldViolation[] {
   const out: FieldViolation[] = [];
+  // A missing member is named last: what was sent wrong is what a client fixes first.
+  const missing: FieldViolation[] = [];
   const typed = new Set<string>();
   for (const error of errors) {
-    const path = fieldPath(error.instancePath);
-    if (error.keyword === 'additionalProperties') {
+    let path = fieldPath(error.instancePath);
+    if (error.keyword === 'required') {
+      const member = (error.params as { missingProperty: string }).missingProperty;
+      path = path ? `${path}.${member}` : member;
+    }
+    const rule = ruleViolation(error);
+    if (rule) {
+      const field = protoPath(path);
+      if (!typed.has(path)) (error.keyword === 'required' ? missing : out).push({ field, ...rule });
+      typed.add(path);
+    } else if (error.keyword === 'additionalProperties') {
       const member = (error.params as { additionalProperty: string }).additionalProperty;
       out.push({
         field: path ? `${path}.${member}` : member,
@@ -76,5 +114,5 @@ function toViolations(errors: readonly ErrorObject[]): FieldViolation[] {
       });
     }
   }
-  return out;
+  return [...out, ...missing];
 }

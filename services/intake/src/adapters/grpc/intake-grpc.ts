@@ -26,7 +26,7 @@ import {
   statusFromProto,
   tlpToProto,
 } from '../proto-mapping.js';
-import { LIMITS, Validator } from './validate.js';
+import { RULES, Validator } from './validate.js';
 
 export interface IntakeGrpcDeps {
   readonly service: IntakeService;
@@ -39,8 +39,6 @@ export interface IntakeGrpcDeps {
    */
   readonly maxConcurrentWrites?: number;
 }
-
-const MAX_PAGE = 100;
 
 /** A coordinator's judgement, said or left unsaid. */
 const JUDGEMENT = new Set<intakeV1.SeverityBasis>([
@@ -71,15 +69,16 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     submitReport: handle<intakeV1.SubmitReportRequest, intakeV1.SubmitReportResponse>(
       async (req, caller, ctx) => {
         const v = new Validator();
+        const report = RULES.SubmitReportRequest;
         const input = {
-          title: v.text('title', req.title, { max: LIMITS.title, required: true }),
-          description: v.text('description', req.description, { max: LIMITS.description, multiline: true }),
+          title: v.text('title', req.title, report.title),
+          description: v.text('description', req.description, report.description),
           tlp: v.tlp('tlp', req.tlp),
           classification: v.classification('classification', req.classification),
-          sectors: v.sectors('sectors', req.sectors),
-          jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
-          observables: v.observables('observables', req.observables),
-          affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets),
+          sectors: v.sectors('sectors', req.sectors, report.sectors),
+          jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions, report.jurisdictions),
+          observables: v.observables('observables', req.observables, report.observables),
+          affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets, report.affectedAssets),
           severityInputs: v.partialSeverityInputs('severity_inputs', req.severityInputs),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
@@ -97,15 +96,16 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     openIncident: handle<intakeV1.OpenIncidentRequest, intakeV1.OpenIncidentResponse>(
       async (req, caller, ctx) => {
         const v = new Validator();
+        const open = RULES.OpenIncidentRequest;
         const input = {
-          title: v.text('title', req.title, { max: LIMITS.title, required: true }),
+          title: v.text('title', req.title, open.title),
           tlp: v.tlp('tlp', req.tlp),
           classification: v.classification('classification', req.classification),
-          sectors: v.sectors('sectors', req.sectors),
-          jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions),
-          observables: v.observables('observables', req.observables),
+          sectors: v.sectors('sectors', req.sectors, open.sectors),
+          jurisdictions: v.jurisdictions('jurisdictions', req.jurisdictions, open.jurisdictions),
+          observables: v.observables('observables', req.observables, open.observables),
           severityInputs: v.severityInputs('severity_inputs', req.severityInputs),
-          affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets),
+          affectedAssets: v.affectedAssets('affected_assets', req.affectedAssets, open.affectedAssets),
           awareAt: v.pastTime('aware_at', req.awareAt, clock.now()),
         };
         const idempotency = v.idempotencyOf(ctx.metadata, intakeV1.OpenIncidentRequest.encode(req).finish());
@@ -117,7 +117,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
 
     getIncident: handle<intakeV1.GetIncidentRequest, intakeV1.GetIncidentResponse>(async (req, caller) => {
       const v = new Validator();
-      v.incidentId('incident_id', req.incidentId);
+      v.id('incident_id', req.incidentId, RULES.GetIncidentRequest.incidentId);
       v.check();
       return { incident: incidentToProto(await service.getIncident(caller, req.incidentId)) };
     }, false),
@@ -125,7 +125,10 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     listIncidents: handle<intakeV1.ListIncidentsRequest, intakeV1.ListIncidentsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        const limit = v.pageSize(req.pageSize, { max: MAX_PAGE, fallback: 20 });
+        const limit = v.pageSize(req.pageSize, {
+          max: RULES.ListIncidentsRequest.pageSize.maximum,
+          fallback: 20,
+        });
         if (req.pageToken.length > 512)
           v.fail('page_token', 'is not a valid page token', 'INVALID_PAGE_TOKEN');
         const statusFilter =
@@ -153,9 +156,9 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     transitionIncident: handle<intakeV1.TransitionIncidentRequest, intakeV1.TransitionIncidentResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.incidentId('incident_id', req.incidentId);
+        v.id('incident_id', req.incidentId, RULES.TransitionIncidentRequest.incidentId);
         const to = statusFromProto(req.toStatus) ?? v.fail('to_status', 'is required', 'REQUIRED');
-        const reason = v.text('reason', req.reason, { max: LIMITS.reason, multiline: true });
+        const reason = v.text('reason', req.reason, RULES.TransitionIncidentRequest.reason);
         v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = await service.transition(caller, req.incidentId, to!, reason, req.expectedVersion);
@@ -167,7 +170,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     updateSeverity: handle<intakeV1.UpdateSeverityRequest, intakeV1.UpdateSeverityResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.incidentId('incident_id', req.incidentId);
+        v.id('incident_id', req.incidentId, RULES.UpdateSeverityRequest.incidentId);
         const cascade = req.basis === intakeV1.SeverityBasis.SEVERITY_BASIS_CASCADE;
         if (!cascade && req.basis !== undefined && !JUDGEMENT.has(req.basis))
           v.fail('basis', 'is not a known basis', 'UNKNOWN_BASIS');
@@ -198,8 +201,8 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
 
     assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(async (req, caller) => {
       const v = new Validator();
-      v.incidentId('incident_id', req.incidentId);
-      v.agencyId('agency_id', req.agencyId);
+      v.id('incident_id', req.incidentId, RULES.AssignAgencyRequest.incidentId);
+      v.id('agency_id', req.agencyId, RULES.AssignAgencyRequest.agencyId);
       v.expectedVersion('expected_version', req.expectedVersion);
       v.check();
       const incident = await service.assignAgency(caller, req.incidentId, req.agencyId, req.expectedVersion);
@@ -208,8 +211,8 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     unassignAgency: handle<intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.incidentId('incident_id', req.incidentId);
-        v.agencyId('agency_id', req.agencyId);
+        v.id('incident_id', req.incidentId, RULES.UnassignAgencyRequest.incidentId);
+        v.id('agency_id', req.agencyId, RULES.UnassignAgencyRequest.agencyId);
         v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = await service.unassignAgency(
@@ -243,7 +246,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       async (req, caller) => {
         const v = new Validator();
         const [observable] = req.observable
-          ? v.observables('observable', [req.observable])
+          ? v.observables('observable', [req.observable], { maxItems: 1 })
           : [v.fail('observable', 'is required', 'REQUIRED')];
         v.check();
         const sightings = await service.lookupIndicator(caller, observable!);
@@ -259,7 +262,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     exportIncidentStix: handle<intakeV1.ExportIncidentStixRequest, intakeV1.ExportIncidentStixResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.incidentId('incident_id', req.incidentId);
+        v.id('incident_id', req.incidentId, RULES.ExportIncidentStixRequest.incidentId);
         v.check();
         return { bundleJson: JSON.stringify(await service.exportStix(caller, req.incidentId)) };
       },
@@ -269,11 +272,11 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     updateIncidentFacts: handle<intakeV1.UpdateIncidentFactsRequest, intakeV1.UpdateIncidentFactsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.incidentId('incident_id', req.incidentId);
+        v.id('incident_id', req.incidentId, RULES.UpdateIncidentFactsRequest.incidentId);
         const tlp = req.tlp === commonV1.Tlp.TLP_UNSPECIFIED ? undefined : v.tlp('tlp', req.tlp);
         const awareAt = req.awareAt ? v.pastTime('aware_at', req.awareAt, clock.now()) : undefined;
         if (!tlp && !req.awareAt) v.fail('tlp', 'or aware_at is required', 'REQUIRED');
-        const reason = v.text('reason', req.reason, { max: LIMITS.reason, required: true, multiline: true });
+        const reason = v.text('reason', req.reason, RULES.UpdateIncidentFactsRequest.reason);
         v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = await service.updateFacts(
@@ -293,7 +296,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       intakeV1.ListPossibleRelationsResponse
     >(async (req, caller) => {
       const v = new Validator();
-      v.incidentId('incident_id', req.incidentId);
+      v.id('incident_id', req.incidentId, RULES.ListPossibleRelationsRequest.incidentId);
       v.check();
       const relations = await service.listPossibleRelations(caller, req.incidentId);
       return { relations: relations.map(relationToProto) };
@@ -312,8 +315,8 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
     mergeIncidents: handle<intakeV1.MergeIncidentsRequest, intakeV1.MergeIncidentsResponse>(
       async (req, caller, ctx) => {
         const v = new Validator();
-        v.incidentId('survivor_id', req.survivorId);
-        v.incidentId('merged_id', req.mergedId);
+        v.id('survivor_id', req.survivorId, RULES.MergeIncidentsRequest.survivorId);
+        v.id('merged_id', req.mergedId, RULES.MergeIncidentsRequest.mergedId);
         const awareAt =
           req.awareAt ?? v.fail('aware_at', 'is required: the awareness time to keep', 'REQUIRED');
         for (const [field, version] of [

@@ -15,41 +15,26 @@ import {
   type Tlp,
 } from '@beacon/domain';
 import { protoFieldName, RequestValidator } from '@beacon/platform';
-import type { commonV1 } from '@beacon/proto';
+import { FIELD_RULES, type commonV1 } from '@beacon/proto';
 import {
   isAssetId,
-  MAX_AFFECTED_ASSETS,
   mergeAffectedAssets,
   normaliseLoss,
   type AffectedAsset,
 } from '../../domain/affected-asset.js';
 import { tlpFromProto } from '../proto-mapping.js';
 
-/** Size limits on what one request may carry. */
-export const LIMITS = {
-  title: 200,
-  description: 20_000,
-  observables: 500,
-  sectors: 16,
-  jurisdictions: 50,
-  reason: 1_000,
-  affectedAssets: MAX_AFFECTED_ASSETS,
-} as const;
+/**
+ * The limits of intake's request fields, declared in proto/ (`beacon.api.v1.field`) and read
+ * here from the generated table: the gateway's OpenAPI document states the same.
+ */
+export const RULES = FIELD_RULES['beacon.intake.v1'];
 
-/** Ids intake reads: a lower-case slug; an incident's is one with the `inc_` prefix. */
-const ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const INCIDENT_ID = /^inc_[a-z0-9_-]{0,60}$/;
+/** A repeated field's limit. */
+type MaxItems = { readonly maxItems: number };
 
 /** The platform's request validation, with the checks of reports and incidents. */
 export class Validator extends RequestValidator {
-  incidentId(field: string, value: string): string {
-    return this.id(field, value, INCIDENT_ID, 'a inc_… id');
-  }
-
-  agencyId(field: string, value: string): string {
-    return this.id(field, value, ID, 'a valid id');
-  }
-
   tlp(field: string, value: commonV1.Tlp): Tlp | undefined {
     return (
       tlpFromProto(value) ??
@@ -66,16 +51,16 @@ export class Validator extends RequestValidator {
     return this.fail(`${field}.${protoFieldName(problem.field)}`, problem.message, 'UNKNOWN_CLASSIFICATION');
   }
 
-  sectors(field: string, values: readonly string[]): string[] {
-    if (values.length > LIMITS.sectors) this.fail(field, `at most ${LIMITS.sectors}`, 'TOO_MANY');
+  sectors(field: string, values: readonly string[], rule: MaxItems): string[] {
+    this.atMost(field, values, rule);
     values.forEach((v, i) => {
       if (!isSector(v)) this.fail(`${field}[${i}]`, `"${v}" is not a CISA sector id`, 'UNKNOWN_SECTOR');
     });
     return [...new Set(values)];
   }
 
-  jurisdictions(field: string, values: readonly string[]): string[] {
-    if (values.length > LIMITS.jurisdictions) this.fail(field, `at most ${LIMITS.jurisdictions}`, 'TOO_MANY');
+  jurisdictions(field: string, values: readonly string[], rule: MaxItems): string[] {
+    this.atMost(field, values, rule);
     const parsed = values.map(
       (v, i) =>
         parseJurisdiction(v) ??
@@ -85,11 +70,8 @@ export class Validator extends RequestValidator {
   }
 
   /** Indicators, defanged ones refanged, each with the text reported when it differs. */
-  observables(field: string, values: readonly commonV1.Observable[]): Observable[] {
-    if (values.length > LIMITS.observables) {
-      this.fail(field, `at most ${LIMITS.observables}`, 'TOO_MANY');
-      return [];
-    }
+  observables(field: string, values: readonly commonV1.Observable[], rule: MaxItems): Observable[] {
+    if (!this.atMost(field, values, rule)) return [];
     const out: Observable[] = [];
     values.forEach((o, i) => {
       const result = normaliseIndicator(o.type, o.value);
@@ -100,11 +82,8 @@ export class Validator extends RequestValidator {
   }
 
   /** Affected assets, each once with the largest loss given for it; a loss of 0 means 1. */
-  affectedAssets(field: string, values: readonly commonV1.AffectedAsset[]): AffectedAsset[] {
-    if (values.length > LIMITS.affectedAssets) {
-      this.fail(field, `at most ${LIMITS.affectedAssets}`, 'TOO_MANY');
-      return [];
-    }
+  affectedAssets(field: string, values: readonly commonV1.AffectedAsset[], rule: MaxItems): AffectedAsset[] {
+    if (!this.atMost(field, values, rule)) return [];
     const out: AffectedAsset[] = [];
     values.forEach((a, i) => {
       const idOk = isAssetId(a.assetId);

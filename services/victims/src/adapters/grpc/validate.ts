@@ -87,14 +87,16 @@ export class Validator extends RequestValidator {
     if (!c) return this.fail(prefix, 'is required', 'REQUIRED');
     const at = (f: string) => `${prefix}.${f}`;
     const before = this.violations.length;
-    const incidentIds = this.ids(
-      at('incident_ids'),
-      c.incidentIds,
-      INCIDENT_ID,
-      LIMITS.incidentIds,
-      'an incident id',
-    );
-    const reportIds = this.ids(at('report_ids'), c.reportIds, REPORT_ID, LIMITS.reportIds, 'a report id');
+    const incidentIds = this.ids(at('incident_ids'), c.incidentIds, {
+      pattern: INCIDENT_ID,
+      what: 'an incident id',
+      maxItems: LIMITS.incidentIds,
+    });
+    const reportIds = this.ids(at('report_ids'), c.reportIds, {
+      pattern: REPORT_ID,
+      what: 'a report id',
+      maxItems: LIMITS.reportIds,
+    });
     if (c.incidentIds.length === 0 && c.reportIds.length === 0) {
       this.fail(at('incident_ids'), 'a case names at least one incident or report', 'REQUIRED');
     }
@@ -121,9 +123,9 @@ export class Validator extends RequestValidator {
     if (!v) return this.fail(prefix, 'is required', 'REQUIRED');
     const at = (f: string) => `${prefix}.${f}`;
     const kind = this.enumValue(at('kind'), codecs.victimKind, v.kind);
-    const displayName = this.text(at('display_name'), v.displayName, { max: LIMITS.name });
+    const displayName = this.text(at('display_name'), v.displayName, { maxLength: LIMITS.name });
     const organisationName = this.text(at('organisation_name'), v.organisationName, {
-      max: LIMITS.name,
+      maxLength: LIMITS.name,
       required: kind === 'small-organisation',
     });
     if (kind === 'person' && organisationName) {
@@ -163,7 +165,7 @@ export class Validator extends RequestValidator {
     if ((channel === 'phone' || channel === 'sms') && phone === '') {
       this.fail(at('preferred_channel'), `${channel} needs a phone number`, 'INCONSISTENT');
     }
-    const notes = this.text(at('notes'), v.notes, { max: LIMITS.notes, multiline: true });
+    const notes = this.text(at('notes'), v.notes, { maxLength: LIMITS.notes, multiline: true });
     if (!kind || email === undefined || phone === undefined) return undefined;
     return { kind, displayName, organisationName, email, phone, preferredChannel: channel, notes };
   }

@@ -75,7 +75,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     },
   });
   const caseId = (v: Validator, value: string, field = 'case_id') =>
-    v.id(field, value, PATTERNS.caseId, 'a case id');
+    v.id(field, value, { pattern: PATTERNS.caseId, what: 'a case id' });
 
   const implementation: victimsV1.VictimsServiceServer = {
     openCase: handle<victimsV1.OpenCaseRequest, victimsV1.OpenCaseResponse>(async (req, caller, ctx) => {
@@ -165,7 +165,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       const v = new Validator();
       const limit = v.pageSize(req.pageSize, PAGE);
       if (req.pageToken) caseId(v, req.pageToken, 'page_token');
-      if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
+      if (req.incidentId)
+        v.id('incident_id', req.incidentId, { pattern: PATTERNS.incidentId, what: 'an incident id' });
       v.check();
       const page = await listCases(
         victims,
@@ -253,7 +254,10 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         const v = new Validator();
         caseId(v, req.caseId);
         if (req.organisationId)
-          v.id('organisation_id', req.organisationId, PATTERNS.organisationId, 'an organisation id');
+          v.id('organisation_id', req.organisationId, {
+            pattern: PATTERNS.organisationId,
+            what: 'an organisation id',
+          });
         const needs = v.enumValues('needs', codecs.needKind, req.needs);
         v.check();
         const result = await makeReferral(victims, caller, req.caseId, {
@@ -273,7 +277,10 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       async (req, caller) => {
         const v = new Validator();
         caseId(v, req.caseId);
-        v.id('referral_id', req.referralId, PATTERNS.referralId, 'a referral id (ref-<n>)');
+        v.id('referral_id', req.referralId, {
+          pattern: PATTERNS.referralId,
+          what: 'a referral id (ref-<n>)',
+        });
         const reason = req.accept
           ? undefined
           : v.enumValue('decline_reason', codecs.declineReason, req.declineReason);
@@ -294,7 +301,10 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     listReferrals: handle<victimsV1.ListReferralsRequest, victimsV1.ListReferralsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('organisation_id', req.organisationId, PATTERNS.organisationId, 'an organisation id');
+        v.id('organisation_id', req.organisationId, {
+          pattern: PATTERNS.organisationId,
+          what: 'an organisation id',
+        });
         const state =
           Number(req.state) === 0 ? undefined : v.enumValue('state', codecs.referralState, req.state);
         v.check();
@@ -319,7 +329,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       async (req, caller) => {
         const v = new Validator();
         caseId(v, req.caseId);
-        v.id('check_in_id', req.checkInId, PATTERNS.checkInId, 'a check-in id (ci-<n>)');
+        v.id('check_in_id', req.checkInId, { pattern: PATTERNS.checkInId, what: 'a check-in id (ci-<n>)' });
         const outcome = v.enumValue('outcome', codecs.checkInOutcome, req.outcome);
         v.check();
         return {
@@ -336,14 +346,12 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     >(async (req, caller) => {
       const v = new Validator();
       caseId(v, req.caseId);
-      v.id('agency_id', req.agencyId, PATTERNS.organisationId, 'an agency id');
+      v.id('agency_id', req.agencyId, { pattern: PATTERNS.organisationId, what: 'an agency id' });
       if (req.legalReference) {
-        v.id(
-          'legal_reference',
-          req.legalReference,
-          PATTERNS.legalReference,
-          'letters, digits and ._:/- (at most 64)',
-        );
+        v.id('legal_reference', req.legalReference, {
+          pattern: PATTERNS.legalReference,
+          what: 'letters, digits and ._:/- (at most 64)',
+        });
       }
       v.check();
       const { state, personal, at } = await discloseToLawEnforcement(victims, caller, req.caseId, {
@@ -400,7 +408,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     getVictimStats: handle<victimsV1.GetVictimStatsRequest, victimsV1.GetVictimStatsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        if (req.incidentId) v.id('incident_id', req.incidentId, PATTERNS.incidentId, 'an incident id');
+        if (req.incidentId)
+          v.id('incident_id', req.incidentId, { pattern: PATTERNS.incidentId, what: 'an incident id' });
         const jurisdiction = req.jurisdiction ? v.jurisdiction('jurisdiction', req.jurisdiction) : undefined;
         v.check();
         const stats = await victimStats(victims, caller, {
@@ -422,13 +431,11 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         v.check();
       }
       const org = o!;
-      v.id(
-        'organisation.id',
-        org.id,
-        PATTERNS.organisationId,
-        'an organisation id (lower-case letters, digits, -)',
-      );
-      const name = v.text('organisation.name', org.name, { max: LIMITS.name, required: true });
+      v.id('organisation.id', org.id, {
+        pattern: PATTERNS.organisationId,
+        what: 'an organisation id (lower-case letters, digits, -)',
+      });
+      const name = v.text('organisation.name', org.name, { maxLength: LIMITS.name, required: true });
       if (org.jurisdictions.length === 0 || org.jurisdictions.length > LIMITS.jurisdictions) {
         v.fail('organisation.jurisdictions', `name 1 to ${LIMITS.jurisdictions}`, 'COUNT');
       }
