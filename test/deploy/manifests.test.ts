@@ -126,6 +126,14 @@ function natsClientOf(
   return { ...nats.client, servers: [nats.servers].flat() };
 }
 
+/** The services whose readiness follows their dependencies (`watchDependencies`). */
+const READINESS_SERVICE: Partial<Record<string, string>> = {
+  intake: 'beacon.intake.v1.IntakeService',
+  impact: 'beacon.impact.v1.ImpactService',
+  notify: 'beacon.notify.v1.NotifyService',
+  victims: 'beacon.victims.v1.VictimsService',
+};
+
 describe('Kubernetes manifests (infra/k8s)', () => {
   // Schema validation reads hundreds of schema files per object: seconds, more on a busy machine.
   it('render, and every object passes the Kubernetes schemas strictly', { timeout: 60_000 }, async () => {
@@ -163,7 +171,7 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         if (name === 'gateway') {
           expect(portNumber(c, probe!.httpGet!.port)).toBe(gatewayConfig(env).httpPort);
         } else {
-          // grpc.health.v1: the empty service name is the whole server. Kubelet probes speak
+          // grpc.health.v1: the empty service name is the whole server, alive. Kubelet probes speak
           // neither TLS nor mutual TLS: with TLS on, they must go to the plaintext health port.
           const { tls, healthPort } = process.grpcServer(env);
           if (tls) expect(healthPort, 'a TLS server needs GRPC_HEALTH_PORT for its probes').toBeDefined();
@@ -171,7 +179,10 @@ describe('Kubernetes manifests (infra/k8s)', () => {
           if (healthPort !== undefined) {
             expect(c.ports?.find((p) => p.name === 'grpc-health')?.containerPort).toBe(healthPort);
           }
-          expect(probe!.grpc?.service ?? '').toBe('');
+          // Readiness asks for the service by name: its status follows the store and NATS.
+          expect(probe!.grpc?.service ?? '').toBe(
+            probe === c.readinessProbe ? (READINESS_SERVICE[name] ?? '') : '',
+          );
         }
       }
       if (name === 'gateway') {

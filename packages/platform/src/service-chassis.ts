@@ -1,6 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Db, MongoClient } from 'mongodb';
+import { watchDependencies } from './dependency-health.js';
 import { startGrpcServer, type GrpcServiceBinding } from './grpc-server.js';
 import type { Logger } from './logger.js';
 import { Metrics, startMetricsServer } from './metrics.js';
@@ -67,7 +68,8 @@ export interface RunningService<P extends ServiceParts> {
  * One start-up for every service with a store, the event stream and a gRPC server: connects
  * MongoDB and NATS, declares the streams, builds the outbox relay (its pending marks indexed)
  * and metrics, lets the service build its parts on them, then starts the relay, the parts, the
- * gRPC server (health, reflection) and `/metrics`. What started is closed again if a later
+ * gRPC server (health, reflection) and `/metrics`. Each hosted service's health follows the
+ * store and NATS (see `watchDependencies`). What started is closed again if a later
  * step fails, so a failed start leaves no connection open.
  */
 export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>): Promise<RunningService<P>> {
@@ -116,6 +118,17 @@ export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>)
       services: parts.grpc,
     });
     undo.push(() => server.shutdown());
+    // Not ready while the store or NATS does not answer (stopped before the server drains).
+    const stopWatch = watchDependencies({
+      health: server.health,
+      services: parts.grpc.map((binding) => binding.name),
+      dependencies: [
+        { name: 'store', probe: () => db.command({ ping: 1 }) },
+        { name: 'nats', probe: () => (nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()) },
+      ],
+      logger,
+    });
+    undo.push(async () => stopWatch());
     const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
     undo.push(() => metricsServer.stop());
 

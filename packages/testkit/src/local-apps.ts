@@ -257,8 +257,9 @@ export async function localAppSpecs(
       METRICS_PORT: String(ports.gatewayMetrics),
     },
   };
-  const grpc = (port: number, readyTimeoutMs = 30_000) => ({
-    ready: () => grpcServing(`127.0.0.1:${port}`),
+  // Ready: the service by name reports SERVING, which it does only while its store and NATS answer.
+  const grpc = (port: number, service = '', readyTimeoutMs = 30_000) => ({
+    ready: () => grpcServing(`127.0.0.1:${port}`, service),
     readyTimeoutMs,
   });
   const apps: LocalAppSpec[] = [
@@ -272,12 +273,18 @@ export async function localAppSpecs(
       },
       readyTimeoutMs: 30_000,
     },
-    { process: intake, ...grpc(ports.intakeGrpc) },
-    ...(wanted('impact') ? [{ process: impact, ...grpc(ports.impactGrpc) }] : []),
-    ...(wanted('notify') ? [{ process: notify, ...grpc(ports.notifyGrpc) }] : []),
-    ...(wanted('victims') ? [{ process: victims, ...grpc(ports.victimsGrpc) }] : []),
+    { process: intake, ...grpc(ports.intakeGrpc, 'beacon.intake.v1.IntakeService') },
+    ...(wanted('impact')
+      ? [{ process: impact, ...grpc(ports.impactGrpc, 'beacon.impact.v1.ImpactService') }]
+      : []),
+    ...(wanted('notify')
+      ? [{ process: notify, ...grpc(ports.notifyGrpc, 'beacon.notify.v1.NotifyService') }]
+      : []),
+    ...(wanted('victims')
+      ? [{ process: victims, ...grpc(ports.victimsGrpc, 'beacon.victims.v1.VictimsService') }]
+      : []),
     // Bundling the workflow code takes a while on a busy machine.
-    ...(wanted('workflows') ? [{ process: workflows, ...grpc(ports.responseGrpc, 60_000) }] : []),
+    ...(wanted('workflows') ? [{ process: workflows, ...grpc(ports.responseGrpc, '', 60_000) }] : []),
     {
       process: gateway,
       ready: async () => {

@@ -1,6 +1,13 @@
 import { describe, expect } from 'vitest';
-import { startDedicated, test as base, type DedicatedServer } from '@beacon/testkit';
+import { grpcServing, startDedicated, test as base, waitFor, type DedicatedServer } from '@beacon/testkit';
 import { http, reportJson, startTestStack, type TestStack } from './harness.js';
+
+const INTAKE = 'beacon.intake.v1.IntakeService';
+const serving = (address: string, service: string) =>
+  grpcServing(address, service).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The store dies under a client: the client is told the truth (503 with `Retry-After`, a
@@ -36,7 +43,16 @@ describe('a store outage at the REST door', () => {
     const before = await http(stack, 'POST', '/v1/reports', { token, body: reportJson() });
     expect(before.status).toBe(201);
 
+    const intake = `127.0.0.1:${stack.intake.port}`;
     await store.process.kill();
+    // Intake stays alive but is not ready: its service reports NOT_SERVING until the store answers.
+    await waitFor(
+      async () => {
+        if (await serving(intake, INTAKE)) throw new Error('intake still reports SERVING');
+      },
+      { what: 'intake not ready while its store is down', timeoutMs: 15_000 },
+    );
+    await grpcServing(intake);
     const body = reportJson({ observables: [{ type: 'domain', value: 'outage-phish.example' }] });
     const headers = { 'idempotency-key': 'outage-retry-0001' };
     const refused = await http(stack, 'POST', '/v1/reports', { token, body, headers });
@@ -46,6 +62,7 @@ describe('a store outage at the REST door', () => {
     expect(String(refused.body['detail'])).not.toMatch(/127\.0\.0\.1|Mongo|ECONNREFUSED/);
 
     await store.restart();
+    await waitFor(() => grpcServing(intake, INTAKE), { what: 'intake ready again', timeoutMs: 15_000 });
     const taken = await http(stack, 'POST', '/v1/reports', { token, body, headers });
     expect(taken.status).toBe(201);
     const again = await http(stack, 'POST', '/v1/reports', { token, body, headers });
