@@ -5,7 +5,7 @@
  * that started it. `make up`, `make status`, `make down` and the chaos test go through here.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { components, natsReady, TEMPORAL_NAMESPACE, type ComponentName, type Ports } from './components.js';
@@ -38,6 +38,8 @@ interface Layout {
 const layoutFile = (dir: string) => join(dir, 'layout.json');
 export const supervisorStateFile = (dir: string) => join(dir, 'supervisor.json');
 const supervisorLog = (dir: string) => join(dir, 'supervisor.log');
+const keeperFile = (dir: string) => join(dir, 'keeper.json');
+const stopMarker = (dir: string) => join(dir, 'supervisor.stop');
 const SUPERVISOR_MAIN = join(repoRoot, 'packages/testkit/dist/src/supervisor-main.js');
 
 /** The local stack's layout, chosen on the first start and read back on later ones. */
@@ -141,19 +143,8 @@ export async function ensureSupervisedStack(
   mkdirSync(options.dir, { recursive: true });
   const running = runningSupervisor(options.dir);
   if (running) process.kill(running.pid, 'SIGUSR2');
-  else {
-    const log = openSync(supervisorLog(options.dir), 'a');
-    try {
-      const child = spawn(
-        process.execPath,
-        [SUPERVISOR_MAIN, options.dir, options.ports, options.ui ? 'ui' : 'headless'],
-        { stdio: ['ignore', log, log], detached: true, env: options.env ?? process.env },
-      );
-      child.unref();
-    } finally {
-      closeSync(log);
-    }
-  }
+  // A keeper without a supervisor is about to start one again: it is waited for.
+  else if (!runningKeeper(options.dir)) startKeeper(options);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = runningSupervisor(options.dir);
@@ -182,16 +173,62 @@ ${tail(supervisorLog(options.dir))}`);
  * (a supervisor killed earlier leaves its processes running).
  */
 export async function stopSupervisedStack(dir: string, timeoutMs = 60_000): Promise<void> {
+  // The keeper must not start the supervisor again once it has stopped.
+  if (existsSync(dir)) writeFileSync(stopMarker(dir), '');
+  const deadline = Date.now() + timeoutMs;
   const running = runningSupervisor(dir);
   if (running) {
     process.kill(running.pid, 'SIGTERM');
-    const deadline = Date.now() + timeoutMs;
     while (isOurProcess(running.pid, running.commandLine) && Date.now() < deadline) await delay(100);
   }
+  const keeper = runningKeeper(dir);
+  if (keeper) await stopForeign(keeper.pid, keeper.commandLine);
   const state = readSupervisorState(supervisorStateFile(dir));
   for (const unit of [...(state?.units ?? [])].reverse()) {
     if (unit.pid !== undefined) await stopForeign(unit.pid, unit.commandLine);
   }
+}
+
+/**
+ * The supervisor runs under a keeper, a shell loop that starts it again a second after it
+ * exits, until `stopSupervisedStack` leaves the stop marker: a supervisor killed with SIGKILL
+ * comes back by itself and adopts the processes it left running.
+ */
+function startKeeper(options: SupervisedStackOptions): void {
+  rmSync(stopMarker(options.dir), { force: true });
+  const script = 'until [ -e "$1" ]; do "$2" "$3" "$4" "$5" "$6"; [ -e "$1" ] || sleep 1; done';
+  const args = [
+    '-c',
+    script,
+    'beacon-keeper',
+    stopMarker(options.dir),
+    process.execPath,
+    SUPERVISOR_MAIN,
+    options.dir,
+    options.ports,
+    options.ui ? 'ui' : 'headless',
+  ];
+  const log = openSync(supervisorLog(options.dir), 'a');
+  try {
+    const child = spawn('/bin/sh', args, {
+      stdio: ['ignore', log, log],
+      detached: true,
+      env: options.env ?? process.env,
+    });
+    child.unref();
+    writeFileSync(
+      keeperFile(options.dir),
+      JSON.stringify({ pid: child.pid, commandLine: ['/bin/sh', ...args].join(' ') }),
+    );
+  } finally {
+    closeSync(log);
+  }
+}
+
+function runningKeeper(dir: string): { pid: number; commandLine: string } | undefined {
+  if (!existsSync(keeperFile(dir))) return undefined;
+  const keeper = JSON.parse(readFileSync(keeperFile(dir), 'utf8')) as { pid: number; commandLine: string };
+  return isOurProcess(keeper.pid, keeper.commandLine) ? keeper : undefined;
 }
 
 function tail(file: string, lines = 20): string {

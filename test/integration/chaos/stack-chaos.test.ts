@@ -16,10 +16,12 @@ import { credsAuthenticator } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allServing,
   devIssuer,
   ensureSupervisedStack,
   infraDir,
   localNatsAdminCreds,
+  runningSupervisor,
   stopSupervisedStack,
   waitFor,
   type SupervisedStack,
@@ -229,6 +231,30 @@ describe('the supervised local stack under SIGKILL', () => {
         .map((u) => [u.name, u.pid]);
       expect(othersAfter, `nothing but ${name} restarted`).toEqual(othersBefore);
     }
+    // The supervisor itself: its keeper starts it again, and it adopts every process as it runs.
+    const supervisor = stack.state();
+    process.kill(supervisor.pid, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const now = runningSupervisor(dir);
+        if (!now || now.pid === supervisor.pid || !allServing(now))
+          throw new Error('no new supervisor serving yet');
+      },
+      { what: 'a new supervisor', timeoutMs: 30_000, intervalMs: 100, abortIf: failed },
+    );
+    expect(stack.state().units.map((u) => [u.name, u.pid])).toEqual(
+      supervisor.units.map((u) => [u.name, u.pid]),
+    );
+    // ...and goes on healing: a process killed now comes back too.
+    const intake = unit('intake');
+    process.kill(intake.pid!, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const now = unit('intake');
+        if (now.pid === intake.pid || now.state !== 'running' || !now.healthy) throw new Error(now.state);
+      },
+      { what: 'intake restarted by the new supervisor', timeoutMs: 15_000, intervalMs: 50 },
+    );
     killsDone = true;
     await Promise.all(clients);
     expect(failures.map(String)).toEqual([]);
