@@ -8,14 +8,18 @@ interface Entry {
   readonly at: Date;
 }
 
-/** One hour of openings: which incidents were opened in it, and when. */
-interface HourDoc {
+/**
+ * `m:<minute>`: the openings of one minute. `h:<hour>`: the minutes of that hour that have
+ * openings. `floor`: the hour of the oldest opening entered.
+ */
+interface IndexDoc {
   readonly _id: string;
   readonly entries?: Entry[];
-  /** Only on the floor document. */
+  readonly minutes?: number[];
   readonly hour?: number;
 }
 
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** Hours read at once while walking back, at most. */
 const HOURS_PER_READ = 24;
@@ -24,32 +28,36 @@ const HOURS_PER_READ = 24;
  * query: a caller who may see almost nothing would otherwise walk the whole history.
  */
 const MAX_HOURS = 7 * 24;
-/** The document that holds the hour of the oldest opening entered: the walk ends there. */
-const FLOOR = 'floor';
 const MAX_READS = 500;
+const FLOOR = 'floor';
 
-const hourOf = (at: Date) => Math.floor(at.getTime() / HOUR_MS);
+const minuteOf = (at: Date) => Math.floor(at.getTime() / MINUTE_MS);
+const hourOfMinute = (minute: number) => Math.floor((minute * MINUTE_MS) / HOUR_MS);
 /** Newest first, then the greater id first: the list's own order (`openedAt desc, _id desc`). */
 const byEntry = (a: Entry, b: Entry) =>
   b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 /**
- * The incidents' openings by hour, one document per hour keyed by `_id`, so the default list
- * (newest first, no filter) reads a few documents by `_id` instead of the collection: on
- * FerretDB 1.24 every other query, sorted by the indexed `openedAt` or not, reads it whole.
- * An opening is entered before its incident is stored (an entry without an incident is skipped),
- * so no stored incident is missing from it; incidents of earlier releases are entered by `init`.
+ * The incidents' openings by minute, with per hour the minutes that have any, all documents
+ * keyed by `_id`: the default list (newest first, no filter) reads a few of them and the
+ * incidents by `_id` instead of the collection, which FerretDB 1.24 reads whole for every other
+ * query, sorted by the indexed `openedAt` or not. A write adds to one minute's document (a storm's
+ * minute holds tens of openings; an hour's, thousands, each write rewriting it). An opening is
+ * entered before its incident is stored (an entry without an incident is skipped), so no
+ * incident stored through the store is missing; others are entered by `init`.
  */
 export class NewestIndex {
-  readonly #hours: Collection<HourDoc>;
+  readonly #docs: Collection<IndexDoc>;
   /** The floor as this process last wrote or read it: an opening above it need not lower it. */
   #floor = Number.POSITIVE_INFINITY;
+  /** The minute this process last added to its hour's list. */
+  #listedMinute = -1;
 
   constructor(
     db: Db,
     private readonly incidents: Collection<IncidentDoc>,
   ) {
-    this.#hours = db.collection<HourDoc>('incidents_newest');
+    this.#docs = db.collection<IndexDoc>('incidents_newest');
   }
 
   /**
@@ -58,31 +66,37 @@ export class NewestIndex {
    */
   async init(): Promise<void> {
     const entered = new Set<string>();
-    for await (const { entries } of this.#hours.find({ entries: { $exists: true } })) {
+    for await (const { entries } of this.#docs.find({ entries: { $exists: true } })) {
       for (const { id, at } of entries ?? []) entered.add(`${id}@${at.getTime()}`);
     }
     const missing = new Map<number, Entry[]>();
     const all = this.incidents.find({}, { projection: { _id: 1, openedAt: 1 } });
     for await (const { _id, openedAt } of all) {
       if (entered.has(`${_id}@${openedAt.getTime()}`)) continue;
-      const hour = hourOf(openedAt);
-      missing.set(hour, [...(missing.get(hour) ?? []), { id: _id, at: openedAt }]);
+      const minute = minuteOf(openedAt);
+      missing.set(minute, [...(missing.get(minute) ?? []), { id: _id, at: openedAt }]);
     }
-    for (const [hour, entries] of missing) await this.#add(hour, entries);
+    for (const [minute, entries] of missing) await this.#add(minute, entries);
   }
 
   /** Enters an opening; called before the incident is stored. */
   enter(id: string, openedAt: Date): Promise<void> {
-    return this.#add(hourOf(openedAt), [{ id, at: openedAt }]);
+    return this.#add(minuteOf(openedAt), [{ id, at: openedAt }]);
   }
 
-  async #add(hour: number, entries: Entry[]): Promise<void> {
+  /** The floor, then the hour's list, then the minute: a reader finds what it is told of. */
+  async #add(minute: number, entries: Entry[]): Promise<void> {
+    const hour = hourOfMinute(minute);
     if (hour < this.#floor) {
-      await this.#hours.updateOne({ _id: FLOOR }, { $min: { hour } }, { upsert: true });
+      await this.#docs.updateOne({ _id: FLOOR }, { $min: { hour } }, { upsert: true });
       this.#floor = hour;
     }
-    await this.#hours.updateOne(
-      { _id: `h:${hour}` },
+    if (minute !== this.#listedMinute) {
+      await this.#docs.updateOne({ _id: `h:${hour}` }, { $addToSet: { minutes: minute } }, { upsert: true });
+      this.#listedMinute = minute;
+    }
+    await this.#docs.updateOne(
+      { _id: `m:${minute}` },
       { $addToSet: { entries: { $each: entries } } },
       { upsert: true },
     );
@@ -96,10 +110,10 @@ export class NewestIndex {
     const found: IncidentDoc[] = [];
     let reads = 0;
     // From the hour after now: another replica's clock may run a little ahead.
-    const start = hourOf(now) + 1;
-    const floor = (await this.#hours.findOne({ _id: FLOOR }))?.hour ?? start;
-    // One hour, then twice as many at a time up to a day: a busy hour's document is large and
-    // usually all the page needs; a quiet stretch is crossed in few round trips.
+    const start = hourOfMinute(minuteOf(now)) + 1;
+    const floor = (await this.#docs.findOne({ _id: FLOOR }))?.hour ?? start;
+    // One hour, then twice as many at a time up to a day: a quiet stretch is crossed in few
+    // round trips, a busy hour usually holds the whole page.
     for (
       let hour = start, batch = 1;
       hour >= floor;
@@ -107,9 +121,13 @@ export class NewestIndex {
     ) {
       if (hour <= start - MAX_HOURS) return undefined;
       const keys = Array.from({ length: Math.min(batch, hour - floor + 1) }, (_, i) => `h:${hour - i}`);
-      // Newest first; within an hour in the query's order, so the walk may stop at `count`.
-      for (const doc of await Promise.all(keys.map((_id) => this.#hours.findOne({ _id })))) {
-        const entries = [...(doc?.entries ?? [])].sort(byEntry);
+      const hours = await Promise.all(keys.map((_id) => this.#docs.findOne({ _id })));
+      const minutes = hours.flatMap((h) => [...(h?.minutes ?? [])].sort((a, b) => b - a));
+      // Newest first; within a minute in the query's order, so the walk may stop at `count`.
+      for (const minute of minutes) {
+        const entries = [...((await this.#docs.findOne({ _id: `m:${minute}` }))?.entries ?? [])].sort(
+          byEntry,
+        );
         for (let i = 0; i < entries.length; i += count) {
           const chunk = entries.slice(i, i + count);
           reads += chunk.length;
