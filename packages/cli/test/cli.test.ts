@@ -354,6 +354,14 @@ describe('beacon incidents', () => {
       /^error 409 Aborted: incident \S+ is at version 2, not 1; reload and retry\n$/,
     );
 
+    // Decided from a status it no longer has: refused, whatever the version.
+    const moot = await cli.beacon(
+      ['incidents', 'transition', id!, '--to', 'RESOLVED', '--version', '0', '--expect-status', 'triage'],
+      { env },
+    );
+    expect(moot.code).toBe(1);
+    expect(moot.stderr).toMatch(/: incident \S+ is active now, not triage; read it again\n$/);
+
     const shown = await cli.beacon(['incidents', 'show', id!], { env });
     expect(shown.stdout).toMatch(/^status: +ACTIVE$/m);
     expect(shown.stdout).toMatch(/^version: +2$/m);

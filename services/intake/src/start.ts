@@ -60,7 +60,9 @@ export async function startIntake(
       const marksOf = (source: string, kind: string) =>
         new PendingMarks(marksDb.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
       const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
-      const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'), incidentMarks);
+      const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'), incidentMarks, () =>
+        clock.now(),
+      );
       const reports = new MongoReportStore(db, marksOf('reports', 'link'));
       const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
       const audit = new MongoAuditLog(db);

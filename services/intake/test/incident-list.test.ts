@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import {
   inScope,
   NCISS_BASELINE,
@@ -327,5 +327,40 @@ describe('listing incidents with a filter and an order', () => {
     expect([...newest.incidents, ...continued.incidents].map((i) => i.id)).toEqual(
       both.incidents.map((i) => i.id),
     );
+  });
+  test('the default first page comes from the openings by hour, as the query would answer it', async ({
+    db,
+  }) => {
+    const all = incidents(40);
+    const store = new MongoIncidentStore(
+      db,
+      () => {
+        throw new Error('no events here');
+      },
+      undefined,
+      undefined,
+      () => new Date(BASE + 9 * HOUR),
+    );
+    await store.init();
+    // Half opened through the store, half stored by hand before a restart enters them.
+    for (const incident of all.slice(0, 20)) await store.insert({ incident, events: [] });
+    await store.collection.insertMany(
+      all.slice(20).map((i) => ({ _id: i.id, ...incidentFields(i), outbox: {} })),
+    );
+    await store.init();
+    const queries = vi.spyOn(store.collection, 'find');
+    for (const caller of [coordinator, agency]) {
+      const visible = sorted(
+        all.filter((i) => inScope(readScope(caller), recipientsOf(i))),
+        parseIncidentOrder(''),
+      ).map((i) => i.id);
+      const first = await store.list(readScope(caller), { limit: 4, order: parseIncidentOrder('') });
+      expect(first.incidents.map((i) => i.id)).toEqual(visible.slice(0, 4));
+      // Only lookups by `_id`: no query over the collection.
+      expect(queries.mock.calls.filter(([filter]) => filter && !('_id' in filter))).toEqual([]);
+      // The page token continues with the query, exactly where the first page ended.
+      expect(await everyPage(store, caller, { pageSize: 4 })).toEqual(visible);
+      queries.mockClear();
+    }
   });
 });

@@ -206,17 +206,26 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
 
   /** Moves the incident to `to` if it is not there or past it; the incident afterwards. */
   const transition = async (incidentId: string, to: IncidentLifecycle, reason: string) => {
+    let incident = snapshotFromProto(await getIncident(incidentId));
     for (let attempt = 0; ; attempt++) {
-      const incident = snapshotFromProto(await getIncident(incidentId));
       // There already, or further along (a coordinator moved it): nothing to do.
       if (atOrPast(incident.status, to)) return incident;
       try {
+        // Moved from the status read, at whatever version the incident has by then: a report
+        // joining or an agency engaged meanwhile is no reason to refuse it (intake retries its
+        // own compare-and-set), a status a coordinator changed is (FAILED_PRECONDITION).
         const moved = await grpcCall<intakeV1.TransitionIncidentResponse>(
           deps.token,
           timeoutMs,
           (md, o, done) =>
             intake.transitionIncident(
-              { incidentId, toStatus: TO_PROTO_STATUS[to], expectedVersion: incident.version, reason },
+              {
+                incidentId,
+                toStatus: TO_PROTO_STATUS[to],
+                expectedStatus: TO_PROTO_STATUS[incident.status],
+                expectedVersion: 0,
+                reason,
+              },
               md,
               o,
               done,
@@ -224,11 +233,14 @@ export function createActivities(deps: ActivityDeps): ResponseActivities {
         );
         return snapshotFromProto(moved.incident);
       } catch (error) {
-        // Changed meanwhile: read again. A move the lifecycle does not allow from where a
+        // Too busy for intake's retries (ABORTED), or refused: read again. A status that moved
+        // meanwhile is decided afresh; a move the lifecycle does not allow from where a
         // coordinator left it is not the response's to force.
-        if (grpcCode(error) === status.ABORTED && attempt < 5) continue;
-        if (isType(error, FailureType.FailedPrecondition)) return incident;
-        throw error;
+        const refused = isType(error, FailureType.FailedPrecondition);
+        if (!refused && (grpcCode(error) !== status.ABORTED || attempt >= 5)) throw error;
+        const read = incident.status;
+        incident = snapshotFromProto(await getIncident(incidentId));
+        if (refused && (incident.status === read || attempt >= 5)) return incident;
       }
     }
   };

@@ -149,23 +149,33 @@ lists them).`,
 export const transitionCommand: Command = {
   name: 'incidents transition',
   routes: ['POST /v1/incidents/{incident_id}:transition'],
-  synopsis: '<id> --to STATUS --version N [--reason TEXT]',
+  synopsis: '<id> --to STATUS --version N [--expect-status STATUS] [--reason TEXT]',
   summary: 'move an incident along its lifecycle (--version: the one you saw; 0: latest)',
   roles: ROLES.coordinators,
+  details: `--expect-status STATUS moves it only while its status is still STATUS, whatever else changed
+(with --version 0; with a version too, both must hold): a move decided from a status you saw
+never undoes a colleague's move made meanwhile.`,
   options: {
     to: { type: 'string' },
     version: { type: 'string' },
+    'expect-status': { type: 'string' },
     reason: { type: 'string' },
   },
   args: ['id'],
   async run(context) {
     const toStatus = parseStatus('to', required(context, 'to'));
     const expectedVersion = integerFlag('version', required(context, 'version'), 0);
+    const expectedStatus = optional(context, 'expect-status', (text) => parseStatus('expect-status', text));
     const reason = context.string('reason');
     const response = await context
       .client()
       .call<IncidentResponse>('POST', `${incidentPath(context.args[0]!)}:transition`, {
-        body: { toStatus, expectedVersion, ...(reason ? { reason } : {}) },
+        body: {
+          toStatus,
+          expectedVersion,
+          ...(expectedStatus ? { expectedStatus } : {}),
+          ...(reason ? { reason } : {}),
+        },
       });
     const { incident } = response;
     context.io.stdout.write(

@@ -369,10 +369,22 @@ export class IntakeService {
     );
   }
 
-  transition(caller: Caller, id: string, to: IncidentStatus, reason: string, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'transition', 'incident.transitioned', (i, now) =>
-      transition(i, to, reason, now),
-    );
+  /** With `expectedStatus`, only while it is still the status (each CAS attempt checks it). */
+  transition(
+    caller: Caller,
+    id: string,
+    to: IncidentStatus,
+    reason: string,
+    expectedVersion: number,
+    expectedStatus?: IncidentStatus,
+  ) {
+    return this.#mutate(caller, id, expectedVersion, 'transition', 'incident.transitioned', (i, now) => {
+      if (expectedStatus === undefined || i.status === expectedStatus) return transition(i, to, reason, now);
+      throw new IntakeError(
+        'failed-precondition',
+        `incident ${id} is ${i.status} now, not ${expectedStatus}; read it again`,
+      );
+    });
   }
 
   rescore(caller: Caller, id: string, inputs: NcissInputs, expectedVersion: number) {

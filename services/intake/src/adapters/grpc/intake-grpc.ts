@@ -160,8 +160,24 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         const to = statusFromProto(req.toStatus) ?? v.fail('to_status', 'is required', 'REQUIRED');
         const reason = v.text('reason', req.reason, RULES.TransitionIncidentRequest.reason);
         v.expectedVersion('expected_version', req.expectedVersion);
+        const expectedStatus =
+          req.expectedStatus === undefined
+            ? undefined
+            : (statusFromProto(req.expectedStatus) ??
+              v.fail(
+                'expected_status',
+                'must name a status; leave it out to move from any',
+                'UNKNOWN_STATUS',
+              ));
         v.check();
-        const incident = await service.transition(caller, req.incidentId, to!, reason, req.expectedVersion);
+        const incident = await service.transition(
+          caller,
+          req.incidentId,
+          to!,
+          reason,
+          req.expectedVersion,
+          expectedStatus,
+        );
         return { incident: incidentToProto(incident) };
       },
       true,

@@ -20,6 +20,7 @@ import {
 } from './documents.js';
 import { afterCursor, encodeCursor, filterQuery, sortKeys, sortSpec } from './incident-query.js';
 import { outboxUpdate, type EventEncoder } from './outbox.js';
+import { NewestIndex } from './newest-index.js';
 
 export { BadCursorError } from './incident-query.js';
 
@@ -65,6 +66,7 @@ export class MongoIncidentStore implements IncidentStore {
   readonly #writes: GroupCommit<IncidentDoc>;
   readonly #db: Db;
   readonly #audits: PendingSweep<AuditsDoc> | undefined;
+  readonly #newest: NewestIndex;
 
   constructor(
     db: Db,
@@ -76,9 +78,12 @@ export class MongoIncidentStore implements IncidentStore {
     private readonly relay?: OutboxAnnouncer,
     /** Without marks, every recovery sweep reads the whole collection (as releases before). */
     private readonly marks?: IncidentMarks,
+    /** Intake's clock: the default list looks for openings up to its now. */
+    private readonly now: () => Date = () => new Date(),
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
     this.#db = db;
+    this.#newest = new NewestIndex(db, this.collection);
     this.#writes = new GroupCommit(this.collection);
     this.#audits =
       marks &&
@@ -110,6 +115,7 @@ export class MongoIncidentStore implements IncidentStore {
   async init(): Promise<{ secondaryIndexes: boolean }> {
     await Promise.all([this.marks?.audits.init(), this.marks?.merges.init()]);
     await ensureIndexes(this.collection, [{ key: { openedAt: -1, _id: -1 }, name: 'newest' }]);
+    await this.#newest.init();
     const info = await this.#db.command({ buildInfo: 1 }).catch(() => ({}));
     if ('ferretdbVersion' in info) return { secondaryIndexes: false };
     const newest = { openedAt: -1, _id: -1 } as const;
@@ -136,7 +142,10 @@ export class MongoIncidentStore implements IncidentStore {
     const outbox = Object.fromEntries(
       Object.entries(set).map(([path, entry]) => [path.slice('outbox.'.length), entry]),
     );
-    await this.#mark(change, count, audit);
+    await Promise.all([
+      this.#mark(change, count, audit),
+      this.#newest.enter(change.incident.id, change.incident.openedAt),
+    ]);
     const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
     const inserted = await this.#writes.insertOne({
       _id: change.incident.id,
@@ -245,11 +254,17 @@ export class MongoIncidentStore implements IncidentStore {
     if (options.status) and.push({ status: options.status });
     if (options.filter) and.push(filterQuery(options.filter));
     if (options.cursor) and.push(afterCursor(options.cursor, keys, query));
-    const docs = await this.collection
-      .find({ $and: and })
-      .sort(sortSpec(keys))
-      .limit(options.limit + 1)
-      .toArray();
+    // The default first page, the one every screen opens with, from the openings by hour.
+    const newestFirst = keys.length === 2 && keys[0]!.path === 'openedAt' && keys[0]!.descending;
+    const docs =
+      (and.length === 1 && newestFirst
+        ? await this.#newest.newest(scope, options.limit + 1, this.now())
+        : undefined) ??
+      (await this.collection
+        .find({ $and: and })
+        .sort(sortSpec(keys))
+        .limit(options.limit + 1)
+        .toArray());
     const page = docs.slice(0, options.limit);
     const last = page.at(-1);
     const incidents = page.map(incidentFromDoc);

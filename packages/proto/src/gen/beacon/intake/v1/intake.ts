@@ -470,8 +470,21 @@ export interface ListIncidentsResponse {
 export interface TransitionIncidentRequest {
   incidentId: string;
   toStatus: IncidentStatus;
+  /**
+   * 0: the latest version. Given, the transition applies only to that version (ABORTED if the
+   * incident is at another); with expected_status too, both must hold, the version first.
+   */
   expectedVersion: number;
   reason: string;
+  /**
+   * Set: the transition applies only while the incident's status is still this one, to its
+   * latest version. A caller that decided the move from a status it read sends that status
+   * with expected_version 0, so a change that leaves the status alone (a report joining, an
+   * agency engaged) costs no ABORTED round trip, while a status a coordinator changed
+   * meanwhile is never overridden: FAILED_PRECONDITION, naming the status it has now.
+   * UNSPECIFIED is refused (INVALID_ARGUMENT).
+   */
+  expectedStatus?: IncidentStatus | undefined;
 }
 
 export interface TransitionIncidentResponse {
@@ -2982,7 +2995,7 @@ export const ListIncidentsResponse: MessageFns<ListIncidentsResponse> = {
 };
 
 function createBaseTransitionIncidentRequest(): TransitionIncidentRequest {
-  return { incidentId: "", toStatus: 0, expectedVersion: 0, reason: "" };
+  return { incidentId: "", toStatus: 0, expectedVersion: 0, reason: "", expectedStatus: undefined };
 }
 
 export const TransitionIncidentRequest: MessageFns<TransitionIncidentRequest> = {
@@ -2998,6 +3011,9 @@ export const TransitionIncidentRequest: MessageFns<TransitionIncidentRequest> = 
     }
     if (message.reason !== "") {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.expectedStatus !== undefined) {
+      writer.uint32(40).int32(message.expectedStatus);
     }
     return writer;
   },
@@ -3047,6 +3063,14 @@ export const TransitionIncidentRequest: MessageFns<TransitionIncidentRequest> = 
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.expectedStatus = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3077,6 +3101,11 @@ export const TransitionIncidentRequest: MessageFns<TransitionIncidentRequest> = 
         ? globalThis.Number(object.expected_version)
         : 0,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      expectedStatus: isSet(object.expectedStatus)
+        ? incidentStatusFromJSON(object.expectedStatus)
+        : isSet(object.expected_status)
+        ? incidentStatusFromJSON(object.expected_status)
+        : undefined,
     };
   },
 
@@ -3094,6 +3123,9 @@ export const TransitionIncidentRequest: MessageFns<TransitionIncidentRequest> = 
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.expectedStatus !== undefined) {
+      obj.expectedStatus = incidentStatusToJSON(message.expectedStatus);
+    }
     return obj;
   },
 
@@ -3106,6 +3138,7 @@ export const TransitionIncidentRequest: MessageFns<TransitionIncidentRequest> = 
     message.toStatus = object.toStatus ?? 0;
     message.expectedVersion = object.expectedVersion ?? 0;
     message.reason = object.reason ?? "";
+    message.expectedStatus = object.expectedStatus ?? undefined;
     return message;
   },
 };

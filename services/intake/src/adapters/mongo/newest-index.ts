@@ -1,0 +1,152 @@
+import type { Collection, Db } from 'mongodb';
+import { inScope, type ReadScope } from '@beacon/domain';
+import { recipientsOf } from '../../domain/access.js';
+import { incidentFromDoc, type IncidentDoc } from './documents.js';
+
+interface Entry {
+  readonly id: string;
+  readonly at: Date;
+}
+
+/**
+ * `m:<minute>`: the openings of one minute. `h:<hour>`: the minutes of that hour that have
+ * openings. `floor`: the hour of the oldest opening entered.
+ */
+interface IndexDoc {
+  readonly _id: string;
+  readonly entries?: Entry[];
+  readonly minutes?: number[];
+  readonly hour?: number;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/** Hours read at once while walking back, at most. */
+const HOURS_PER_READ = 24;
+/**
+ * How far back the walk goes, and how many incidents it reads, before it leaves the page to the
+ * query: a caller who may see almost nothing would otherwise walk the whole history.
+ */
+const MAX_HOURS = 7 * 24;
+const MAX_READS = 500;
+const FLOOR = 'floor';
+
+const minuteOf = (at: Date) => Math.floor(at.getTime() / MINUTE_MS);
+const hourOfMinute = (minute: number) => Math.floor((minute * MINUTE_MS) / HOUR_MS);
+/** Newest first, then the greater id first: the list's own order (`openedAt desc, _id desc`). */
+const byEntry = (a: Entry, b: Entry) =>
+  b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/**
+ * The incidents' openings by minute, with per hour the minutes that have any, all documents
+ * keyed by `_id`: the default list (newest first, no filter) reads a few of them and the
+ * incidents by `_id` instead of the collection, which FerretDB 1.24 reads whole for every other
+ * query, sorted by the indexed `openedAt` or not. A write adds to one minute's document (a storm's
+ * minute holds tens of openings; an hour's, thousands, each write rewriting it). An opening is
+ * entered before its incident is stored (an entry without an incident is skipped), so no
+ * incident stored through the store is missing; others are entered by `init`.
+ */
+export class NewestIndex {
+  readonly #docs: Collection<IndexDoc>;
+  /** The floor as this process last wrote or read it: an opening above it need not lower it. */
+  #floor = Number.POSITIVE_INFINITY;
+  /** The minute this process last added to its hour's list. */
+  #listedMinute = -1;
+
+  constructor(
+    db: Db,
+    private readonly incidents: Collection<IncidentDoc>,
+  ) {
+    this.#docs = db.collection<IndexDoc>('incidents_newest');
+  }
+
+  /**
+   * Enters the stored incidents that have no entry (stored by a release before this one, or by
+   * hand): a full read of both collections at start-up, and writes only for what is missing.
+   */
+  async init(): Promise<void> {
+    const entered = new Set<string>();
+    for await (const { entries } of this.#docs.find({ entries: { $exists: true } })) {
+      for (const { id, at } of entries ?? []) entered.add(`${id}@${at.getTime()}`);
+    }
+    const missing = new Map<number, Entry[]>();
+    const all = this.incidents.find({}, { projection: { _id: 1, openedAt: 1 } });
+    for await (const { _id, openedAt } of all) {
+      if (entered.has(`${_id}@${openedAt.getTime()}`)) continue;
+      const minute = minuteOf(openedAt);
+      missing.set(minute, [...(missing.get(minute) ?? []), { id: _id, at: openedAt }]);
+    }
+    for (const [minute, entries] of missing) await this.#add(minute, entries);
+  }
+
+  /** Enters an opening; called before the incident is stored. */
+  enter(id: string, openedAt: Date): Promise<void> {
+    return this.#add(minuteOf(openedAt), [{ id, at: openedAt }]);
+  }
+
+  /** The floor, then the hour's list, then the minute: a reader finds what it is told of. */
+  async #add(minute: number, entries: Entry[]): Promise<void> {
+    const hour = hourOfMinute(minute);
+    if (hour < this.#floor) {
+      await this.#docs.updateOne({ _id: FLOOR }, { $min: { hour } }, { upsert: true });
+      this.#floor = hour;
+    }
+    if (minute !== this.#listedMinute) {
+      await this.#docs.updateOne({ _id: `h:${hour}` }, { $addToSet: { minutes: minute } }, { upsert: true });
+      this.#listedMinute = minute;
+    }
+    await this.#docs.updateOne(
+      { _id: `m:${minute}` },
+      { $addToSet: { entries: { $each: entries } } },
+      { upsert: true },
+    );
+  }
+
+  /**
+   * The newest `count` incidents in scope, newest first (as the query sorts them), or undefined
+   * when the walk reached its bounds or the oldest opening first: the caller then asks the query.
+   */
+  async newest(scope: ReadScope, count: number, now: Date): Promise<IncidentDoc[] | undefined> {
+    const found: IncidentDoc[] = [];
+    let reads = 0;
+    // From the hour after now: another replica's clock may run a little ahead.
+    const start = hourOfMinute(minuteOf(now)) + 1;
+    const floor = (await this.#docs.findOne({ _id: FLOOR }))?.hour ?? start;
+    // One hour, then twice as many at a time up to a day: a quiet stretch is crossed in few
+    // round trips, a busy hour usually holds the whole page.
+    for (
+      let hour = start, batch = 1;
+      hour >= floor;
+      hour -= batch, batch = Math.min(2 * batch, HOURS_PER_READ)
+    ) {
+      if (hour <= start - MAX_HOURS) return undefined;
+      const keys = Array.from({ length: Math.min(batch, hour - floor + 1) }, (_, i) => `h:${hour - i}`);
+      const hours = await Promise.all(keys.map((_id) => this.#docs.findOne({ _id })));
+      const minutes = hours.flatMap((h) => [...(h?.minutes ?? [])].sort((a, b) => b - a));
+      // Newest first; within a minute in the query's order, so the walk may stop at `count`.
+      for (const minute of minutes) {
+        const entries = [...((await this.#docs.findOne({ _id: `m:${minute}` }))?.entries ?? [])].sort(
+          byEntry,
+        );
+        for (let i = 0; i < entries.length; i += count) {
+          const chunk = entries.slice(i, i + count);
+          reads += chunk.length;
+          if (reads > MAX_READS) return undefined;
+          const docs = await Promise.all(chunk.map(({ id }) => this.incidents.findOne({ _id: id })));
+          chunk.forEach(({ at }, j) => {
+            const incident = docs[j];
+            // An entry of an opening that lost its race to another attempt has another time:
+            // the incident is found by the winner's entry, in its place in the order.
+            if (incident?.openedAt.getTime() !== at.getTime()) return;
+            if (found.length < count && inScope(scope, recipientsOf(incidentFromDoc(incident))))
+              found.push(incident);
+          });
+          if (found.length === count) return found;
+        }
+      }
+    }
+    // Fewer than `count` entered: the query answers, also for incidents stored without an
+    // entry (by hand, or by a release before this one since this process started).
+    return undefined;
+  }
+}
