@@ -200,10 +200,16 @@ export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './w
 export { ConcurrencyLimit } from './concurrency.js';
 export {
   consumeDurable,
+  DecodingConsumer,
   DurableConsumer,
+  redeliveryBackoff,
   redeliveryDelayMs,
   TerminateEvent,
+  type DecodingConsumerOptions,
   type DurableConsumerOptions,
+  type DurableConsumerSpec,
+  type RedeliveryPolicy,
+  type Settlement,
 } from './durable-consumer.js';
 export { DOOR_METADATA, doorOf, type GatewayDoor } from './door.js';
 export { RateLimiter } from './rate-limit.js';
