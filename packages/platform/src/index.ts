@@ -214,6 +214,8 @@ export {
 export { DOOR_METADATA, doorOf, type GatewayDoor } from './door.js';
 export { RateLimiter } from './rate-limit.js';
 export { onShutdown } from './shutdown.js';
+export { runProcess, type ProcessSpec, type StoppableProcess } from './process-main.js';
+export { StopOrder } from './stop-order.js';
 export { repeat, type Repeating } from './periodic.js';
 export {
   cachedLoader,
@@ -251,12 +253,16 @@ export {
 export {
   EVENTS_NATS_ENV,
   eventsNatsFrom,
+  GRPC_PROCESS_ENV,
+  grpcProcessConfigFrom,
   SERVICE_ENV,
   serviceConfigFrom,
+  type EventsNats,
   type OwnServiceSettings,
   type ServiceConfig,
 } from './service-config.js';
 export {
+  connectEvents,
   startService,
   type RunningService,
   type ServiceParts,
