@@ -2,7 +2,16 @@
  * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
  * goes through `assets import`).
  */
-import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
+import {
+  integerFlag,
+  jsonText,
+  PAGE_OPTIONS,
+  pageSizeFlag,
+  readPages,
+  writeListing,
+  type Command,
+  type Context,
+} from '../context.js';
 import { listFlag, optional, parseTlpFlag, readJsonObject } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
@@ -69,16 +78,13 @@ export const assetsListCommand: Command = {
   options: {
     operator: { type: 'string' },
     sector: { type: 'string' },
-    'page-size': { type: 'string' },
-    'page-token': { type: 'string' },
-    all: { type: 'boolean' },
+    ...PAGE_OPTIONS,
   },
   args: [],
   async run(context) {
-    const sizeText = context.string('page-size');
-    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
+    const pageSize = pageSizeFlag(context, 500);
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<ListResponse>('GET', '/v1/assets', {
         query: {
           pageSize,
@@ -89,29 +95,23 @@ export const assetsListCommand: Command = {
       }),
     );
     const assets = pages.flatMap((p) => p.assets ?? []);
-    const { stdout, stderr } = context.io;
-    if (context.json) stdout.write(jsonText(context.flag('all') ? { assets } : page));
-    else if (assets.length === 0) stdout.write('no assets you may see\n');
-    else
-      stdout.write(
-        table(
-          ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
-          assets.map((a) => [
-            a.id,
-            a.name ?? '',
-            a.operatorId ?? '',
-            a.sector ?? '',
-            a.jurisdiction ?? '',
-            String(a.populationServed ?? 0),
-            String(a.criticality ?? 0),
-            tlpName(a.tlp),
-          ]),
-        ),
-      );
-    if (!context.json && !context.flag('all') && page.nextPageToken) {
-      stderr.write(`more assets: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    return writeListing(context, { key: 'assets', items: assets, last }, (items) =>
+      items.length === 0
+        ? 'no assets you may see\n'
+        : table(
+            ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
+            items.map((a) => [
+              a.id,
+              a.name ?? '',
+              a.operatorId ?? '',
+              a.sector ?? '',
+              a.jurisdiction ?? '',
+              String(a.populationServed ?? 0),
+              String(a.criticality ?? 0),
+              tlpName(a.tlp),
+            ]),
+          ),
+    );
   },
 };
 
