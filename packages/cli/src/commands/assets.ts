@@ -12,10 +12,11 @@ import {
   type Command,
   type Context,
 } from '../context.js';
-import { listFlag, optional, parseTlpFlag, readJsonObject } from '../flags.js';
+import { listFlag, optional, parseTlpFlag } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
 import { UsageError } from '../io.js';
+import { versionedPut } from '../versioned-put.js';
 
 const OWN_ASSETS_READERS =
   "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)";
@@ -283,33 +284,19 @@ fields you give. An operator's admin puts its own operator's assets only.`,
   },
   args: [],
   async run(context) {
-    const file = context.string('file');
-    let base: Record<string, unknown> = {};
-    let expectedVersion = 0;
-    if (file) {
-      const value = await readJsonObject(context, file, 'an Asset, or {"asset": …, "expectedVersion": N}');
-      const wrapped = typeof value['asset'] === 'object' && value['asset'] !== null;
-      base = wrapped ? (value['asset'] as Record<string, unknown>) : value;
-      expectedVersion = wrapped ? Number(value['expectedVersion'] ?? 0) : 0;
-    }
-    const flags = assetFlags(context);
-    const id = (flags['id'] ?? base['id']) as string | undefined;
-    if (!id) throw new UsageError('name the asset: --id, or "id" in --file');
-    const versionFlag = optional(context, 'version', (text) => integerFlag('version', text, 0));
-    if (versionFlag !== undefined && context.flag('update')) {
-      throw new UsageError('give --version or --update, not both');
-    }
-    if (versionFlag !== undefined) expectedVersion = versionFlag;
-    const client = context.client();
-    if (context.flag('update')) {
-      // What the service sets itself is not sent back.
-      const { asset } = await client.call<{ asset: AssetJson }>('GET', assetPath(id));
-      const { version, updatedAt: _updated, ...stored } = asset;
-      base = { ...stored, ...base };
-      expectedVersion = version ?? 0;
-    }
+    const { client, record, expectedVersion } = await versionedPut(context, {
+      key: 'asset',
+      fileHolds: 'an Asset, or {"asset": …, "expectedVersion": N}',
+      noun: 'asset',
+      flags: () => assetFlags(context),
+      stored: async (client, id) => {
+        const { asset } = await client.call<{ asset: AssetJson }>('GET', assetPath(id));
+        const { version, updatedAt: _updated, ...fields } = asset;
+        return { version, fields };
+      },
+    });
     const response = await client.call<{ asset: AssetJson }>('POST', '/v1/assets', {
-      body: { asset: { ...base, ...flags, id }, expectedVersion },
+      body: { asset: record, expectedVersion },
     });
     const a = response.asset;
     context.io.stdout.write(
