@@ -2,16 +2,8 @@
  * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
  * goes through `assets import`).
  */
-import {
-  integerFlag,
-  jsonText,
-  PAGE_OPTIONS,
-  pageSizeFlag,
-  readPages,
-  writeListing,
-  type Command,
-  type Context,
-} from '../context.js';
+import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { listFlag, optional, parseTlpFlag } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';

@@ -1,4 +1,5 @@
-import { PAGE_OPTIONS, pageSizeFlag, readPages, writeListing, type Command } from '../context.js';
+import { readPages, type Command } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { table, tlpName, truncate } from '../format.js';
 import { UsageError } from '../io.js';
 import { tokenClaims } from '../flags.js';

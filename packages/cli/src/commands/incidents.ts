@@ -1,12 +1,5 @@
-import {
-  integerFlag,
-  jsonText,
-  PAGE_OPTIONS,
-  pageSizeFlag,
-  readPages,
-  writeListing,
-  type Command,
-} from '../context.js';
+import { integerFlag, jsonText, readPages, type Command } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { integerFlag, jsonText, PAGE_OPTIONS, readPages, writeListing, type Command } from '../context.js';
+import { integerFlag, jsonText, readPages, type Command } from '../context.js';
+import { PAGE_OPTIONS, writeListing } from '../listing.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
   engagementStateName,

@@ -2,16 +2,8 @@
  * A victim officer's cases: open, list, find, read and change one, close or erase it, and the
  * auditors' record of who did what with it. Referrals and follow-up are in victim-referrals.ts.
  */
-import {
-  integerFlag,
-  jsonText,
-  PAGE_OPTIONS,
-  pageSizeFlag,
-  readPages,
-  writeListing,
-  type Command,
-  type Context,
-} from '../context.js';
+import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
 import { table } from '../format.js';
 import { caseDetails, caseTable, needNames, type CaseJson } from '../format-victims.js';
