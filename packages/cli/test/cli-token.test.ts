@@ -15,7 +15,6 @@ function decodeJwt(token: string): { header: Record<string, unknown>; payload: R
   return { header: header!, payload: payload! };
 }
 
-
 describe('beacon token', () => {
   test('mints a token with the claims asked for, which the gateway accepts', async ({ cli }) => {
     const minted = await cli.beacon([

@@ -205,7 +205,10 @@ export class DecodingConsumer<T> {
       try {
         await this.options.handle(event, message, this.#settlement(message));
       } catch (error) {
-        logger.error({ err: error, seq: message.seq, durable: this.options.durable }, 'unhandled delivery error');
+        logger.error(
+          { err: error, seq: message.seq, durable: this.options.durable },
+          'unhandled delivery error',
+        );
       }
       return;
     }
@@ -247,9 +250,9 @@ export class DecodingConsumer<T> {
 }
 
 export interface DurableConsumerOptions extends Omit<
-    DecodingConsumerOptions<eventsV1.Envelope>,
-    'decode' | 'describe' | 'settledBy'
-  > {
+  DecodingConsumerOptions<eventsV1.Envelope>,
+  'decode' | 'describe' | 'settledBy'
+> {
   /**
    * Handles one event; a throw redelivers it after `redeliveryDelayMs`, a `TerminateEvent`
    * ends it. Must be idempotent: an event may be delivered again.

@@ -16,7 +16,11 @@ export interface ProcessSpec<C extends { readonly logLevel: LoggerConfig['level'
    * code, for a part that died and leaves the process useless; only a process started with
    * `endsItself` may call it before its start returns.
    */
-  start(config: C, logger: Logger, end: (exitCode: number, reason: string) => void): Promise<StoppableProcess>;
+  start(
+    config: C,
+    logger: Logger,
+    end: (exitCode: number, reason: string) => void,
+  ): Promise<StoppableProcess>;
   /**
    * The process has a part that may die while the rest starts (the workflows' Temporal worker):
    * the shutdown sequence is in place before the start rather than after it.
@@ -36,13 +40,14 @@ export async function runProcess<C extends { readonly logLevel: LoggerConfig['le
   const config = spec.loadConfig(process.env);
   const tracing = startTracing({ serviceName: spec.name, env: process.env });
   const logger = createLogger({ name: spec.name, level: config.logLevel });
-  let running: StoppableProcess | undefined;
-  const hooks = [() => tracing.shutdown(), () => running?.stop()];
+  let stop: () => Promise<void> = async () => {};
+  const hooks = [() => tracing.shutdown(), () => stop()];
   let end = spec.endsItself ? onShutdown(logger, hooks) : undefined;
-  running = await spec.start(config, logger, (exitCode, reason) => {
+  const running = await spec.start(config, logger, (exitCode, reason) => {
     if (end) return end(exitCode, reason);
     logger.fatal({ reason, exitCode }, 'ended while starting');
     process.exit(exitCode);
   });
+  stop = () => running.stop();
   end ??= onShutdown(logger, hooks);
 }

@@ -126,7 +126,9 @@ export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>)
   } catch (error) {
     await undo
       .stop()
-      .catch((closeError: unknown) => logger.warn({ err: closeError }, 'closing after a failed start failed'));
+      .catch((closeError: unknown) =>
+        logger.warn({ err: closeError }, 'closing after a failed start failed'),
+      );
     throw error;
   }
 }

@@ -4,11 +4,11 @@
  * closes what it had opened, so it leaves no connection open.
  */
 export class StopOrder {
-  readonly #closers: (() => Promise<unknown> | unknown)[] = [];
+  readonly #closers: (() => unknown)[] = [];
   #stopping: Promise<void> | undefined;
 
   /** Registers a closer, run before every one registered earlier. */
-  push(close: () => Promise<unknown> | unknown): void {
+  push(close: () => unknown): void {
     this.#closers.push(close);
   }
 

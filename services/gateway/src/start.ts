@@ -71,7 +71,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   } catch (error) {
     await stops
       .stop()
-      .catch((closeError: unknown) => logger.warn({ err: closeError }, 'closing after a failed start failed'));
+      .catch((closeError: unknown) =>
+        logger.warn({ err: closeError }, 'closing after a failed start failed'),
+      );
     throw error;
   }
 }

@@ -147,7 +147,9 @@ export class FeedChannelConsumer {
       handle: async (event, msg, settlement) => {
         const agencyId = msg.subject.slice(subjectRoot.length + 1).split('.')[0] ?? '';
         const item = feedItemOf(subjectRoot, msg.subject, event);
-        return this.#o.handle(feedDelivery(settlement, agencyId, msg.seq, msg.info.deliveryCount, event, item));
+        return this.#o.handle(
+          feedDelivery(settlement, agencyId, msg.seq, msg.info.deliveryCount, event, item),
+        );
       },
     });
     await this.#consumer.start();
