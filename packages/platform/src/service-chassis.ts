@@ -124,11 +124,7 @@ export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>)
       stop: () => undo.stop(),
     };
   } catch (error) {
-    await undo
-      .stop()
-      .catch((closeError: unknown) =>
-        logger.warn({ err: closeError }, 'closing after a failed start failed'),
-      );
+    await undo.stopAfterFailedStart(logger);
     throw error;
   }
 }

@@ -1,3 +1,5 @@
+import type { Logger } from './logger.js';
+
 /**
  * The closers of what a process or service started, run last opened first: stop taking work
  * before closing what the work needs. Stopping runs them once; a start that fails part-way
@@ -22,5 +24,15 @@ export class StopOrder {
     return (this.#stopping ??= (async () => {
       for (const close of [...this.#closers].reverse()) await close();
     })());
+  }
+
+  /**
+   * After a failed start: closes what had opened. A failure to close is logged, not thrown, so the
+   * start's own error is the one its caller sees.
+   */
+  async stopAfterFailedStart(logger: Logger): Promise<void> {
+    await this.stop().catch((closeError: unknown) =>
+      logger.warn({ err: closeError }, 'closing after a failed start failed'),
+    );
   }
 }

@@ -69,11 +69,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   try {
     return await serve(config, logger, stops);
   } catch (error) {
-    await stops
-      .stop()
-      .catch((closeError: unknown) =>
-        logger.warn({ err: closeError }, 'closing after a failed start failed'),
-      );
+    await stops.stopAfterFailedStart(logger);
     throw error;
   }
 }
