@@ -1,18 +1,14 @@
 import { z } from 'zod';
 import {
-  AUTH_ENV,
-  authConfigFrom,
   clientTlsFrom,
   ConfigError,
   env,
   EVENTS_NATS_ENV,
   eventsNatsFrom,
   GRPC_CLIENT_ENV,
-  GRPC_SERVER_ENV,
+  GRPC_PROCESS_ENV,
   grpcClientTlsFrom,
-  grpcServerFrom,
-  METRICS_ENV,
-  metricsConfigFrom,
+  grpcProcessConfigFrom,
   parseConfig,
   SERVICE_IDENTITY_ENV,
   serviceIdentityFrom,
@@ -75,10 +71,11 @@ const schema = {
   /** The response API (ResponseService) the gateway forwards coordinators' commands to. */
   RESPONSE_GRPC_HOST: z.string().default('127.0.0.1'),
   RESPONSE_GRPC_PORT: env.port(50065),
-  /** TLS or mutual TLS on the response API, and a plaintext health port (docs/operations.md). */
-  ...GRPC_SERVER_ENV,
-  ...AUTH_ENV,
-  ...METRICS_ENV,
+  /**
+   * TLS or mutual TLS on the response API and a plaintext health port (docs/operations.md), its
+   * callers' tokens, /metrics and the log level.
+   */
+  ...GRPC_PROCESS_ENV,
   /**
    * What this process runs, comma-separated: the Temporal `worker`, the incident `starter` (with
    * the consumer of intake's later changes), the acknowledgement consumer (`acks`) and the
@@ -101,7 +98,6 @@ const schema = {
     }),
   /** Workflows the worker keeps in memory between tasks (Temporal's default: 1,000). */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
-  LOG_LEVEL: env.logLevel(),
 };
 
 export type WorkflowsConfig = ReturnType<typeof loadConfig>;
@@ -154,7 +150,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     ]);
   }
   const roles = raw.WORKFLOWS_ROLES;
-  const auth = authConfigFrom(raw);
+  const { grpcServer, auth, metrics, logLevel } = grpcProcessConfigFrom(raw);
   return {
     temporal: {
       connection: temporalConnectionFrom(raw),
@@ -179,10 +175,10 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       identity,
       tls: grpcClientTlsFrom(raw),
     },
-    api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT, ...grpcServerFrom(raw) },
+    api: { host: raw.RESPONSE_GRPC_HOST, port: raw.RESPONSE_GRPC_PORT, ...grpcServer },
     auth,
     roles,
-    metrics: metricsConfigFrom(raw),
-    logLevel: raw.LOG_LEVEL,
+    metrics,
+    logLevel,
   } as const;
 }

@@ -2,10 +2,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import {
-  connectNats,
+  connectEvents,
   createAuthenticator,
-  ensureStreams,
-  eventsStream,
   GRPC_CLIENT_OPTIONS,
   grpcChannelCredentials,
   grpcClientInterceptors,
@@ -13,6 +11,7 @@ import {
   serviceTokens,
   startGrpcServer,
   startMetricsServer,
+  StopOrder,
   watchConsumerLag,
   type ConsumerRef,
   type Logger,
@@ -70,12 +69,7 @@ export async function startWorkflows(
   options: StartOptions = {},
 ): Promise<RunningWorkflows> {
   const { roles } = config;
-  const stops: (() => Promise<void> | void)[] = [];
-  let stopping = false;
-  const stopAll = async () => {
-    stopping = true;
-    for (const stop of stops.reverse()) await stop();
-  };
+  const stops = new StopOrder();
   try {
     const temporalOptions = temporalConnectionOptions(config.temporal.connection);
     const connection = await Connection.connect(temporalOptions);
@@ -85,17 +79,10 @@ export async function startWorkflows(
       namespace: config.temporal.namespace,
       interceptors: temporalClientInterceptors(),
     });
-    const nc = await connectNats({
-      servers: config.nats.servers,
-      ...config.nats.client,
-      name: 'beacon-workflows',
-      logger,
-    });
-    stops.push(() => nc.drain());
-    await ensureStreams(nc, [
-      eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
+    const nc = await connectEvents(config.nats, 'beacon-workflows', logger, [
       timelineStream(config.nats.timelineStream, config.nats.timelineSubjectRoot, config.nats.replicas),
     ]);
+    stops.push(() => nc.drain());
     const timeline = new JetStreamTimelineStore(
       nc,
       jetstream(nc),
@@ -169,7 +156,7 @@ export async function startWorkflows(
         )
         .then((end) => {
           ended = true;
-          const verdict = workerRunVerdict(end, stopping);
+          const verdict = workerRunVerdict(end, stops.stopping);
           if (!verdict.exit) return;
           logger.fatal({ err: verdict.error }, verdict.reason);
           options.onWorkerStopped?.(verdict);
@@ -253,9 +240,9 @@ export async function startWorkflows(
       { roles: [...roles], apiPort: api?.port, taskQueue: config.temporal.taskQueue },
       'workflows running',
     );
-    return { apiPort: api?.port, metricsPort: metricsServer.port, client, starter, stop: stopAll };
+    return { apiPort: api?.port, metricsPort: metricsServer.port, client, starter, stop: () => stops.stop() };
   } catch (error) {
-    await stopAll();
+    await stops.stop();
     throw error;
   }
 }

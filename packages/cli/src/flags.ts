@@ -87,6 +87,13 @@ export async function readJsonObject(
   return value as Record<string, unknown>;
 }
 
+/** `--agency`, or else the agency the token names: an agency's people act for their own. */
+export function agencyFlagOrOwn(context: Context): string {
+  const agencyId = context.string('agency') ?? tokenClaims(context).agencyId;
+  if (!agencyId) throw new UsageError('--agency is required: your token names no agency');
+  return agencyId;
+}
+
 /**
  * The claims of the bearer token the command will send, read without verifying it (the
  * gateway verifies): enough to default `--agency` to the caller's own agency.

@@ -203,14 +203,22 @@ export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './w
 export { ConcurrencyLimit } from './concurrency.js';
 export {
   consumeDurable,
+  DecodingConsumer,
   DurableConsumer,
+  redeliveryBackoff,
   redeliveryDelayMs,
   TerminateEvent,
+  type DecodingConsumerOptions,
   type DurableConsumerOptions,
+  type DurableConsumerSpec,
+  type RedeliveryPolicy,
+  type Settlement,
 } from './durable-consumer.js';
 export { DOOR_METADATA, doorOf, type GatewayDoor } from './door.js';
 export { RateLimiter } from './rate-limit.js';
 export { onShutdown } from './shutdown.js';
+export { runProcess, type ProcessSpec, type StoppableProcess } from './process-main.js';
+export { StopOrder } from './stop-order.js';
 export { repeat, type Repeating } from './periodic.js';
 export {
   cachedLoader,
@@ -248,12 +256,16 @@ export {
 export {
   EVENTS_NATS_ENV,
   eventsNatsFrom,
+  GRPC_PROCESS_ENV,
+  grpcProcessConfigFrom,
   SERVICE_ENV,
   serviceConfigFrom,
+  type EventsNats,
   type OwnServiceSettings,
   type ServiceConfig,
 } from './service-config.js';
 export {
+  connectEvents,
   startService,
   type RunningService,
   type ServiceParts,

@@ -11,7 +11,8 @@ import type { OutboxDoc } from './outbox-document.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { watchOutbox } from './outbox-metrics.js';
 import { marksFor, pendingMarksDb } from './pending-marks.js';
-import type { ServiceConfig } from './service-config.js';
+import type { EventsNats, ServiceConfig } from './service-config.js';
+import { StopOrder } from './stop-order.js';
 
 /** What the chassis has connected and built, for a service to build its own parts on. */
 export interface ServiceResources {
@@ -75,16 +76,12 @@ export interface RunningService<P extends ServiceParts> {
 export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>): Promise<RunningService<P>> {
   const { config, logger } = spec;
   const name = `beacon-${spec.component}`;
-  const undo: (() => Promise<unknown>)[] = [];
+  const undo = new StopOrder();
   try {
     const mongo = await connectMongo({ url: config.mongo.url, appName: name, logger });
     undo.push(() => mongo.close());
-    const nc = await connectNats({ servers: config.nats.servers, ...config.nats.client, name, logger });
+    const nc = await connectEvents(config.nats, name, logger, spec.streams);
     undo.push(() => nc.drain());
-    await ensureStreams(nc, [
-      eventsStream(config.nats.stream, config.nats.subjectRoot, config.nats.replicas),
-      ...(spec.streams ?? []),
-    ]);
     const db = mongo.db(config.mongo.db);
     const { collections, concurrency } = spec.outbox;
     // Marks of the documents with events (see `PendingMarks`): the relay's sweep reads them
@@ -132,23 +129,35 @@ export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>)
     const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
     undo.push(() => metricsServer.stop());
 
-    let stopping: Promise<void> | undefined;
     return {
       port: server.port,
       metricsPort: metricsServer.port,
       relay,
       parts,
-      stop: () => (stopping ??= closeInReverse(undo)),
+      stop: () => undo.stop(),
     };
   } catch (error) {
-    await closeInReverse(undo).catch((closeError: unknown) =>
-      logger.warn({ err: closeError }, 'closing after a failed start failed'),
-    );
+    await undo.stopAfterFailedStart(logger);
     throw error;
   }
 }
 
-/** Each closer in turn, last opened first. */
-async function closeInReverse(undo: readonly (() => Promise<unknown>)[]): Promise<void> {
-  for (const close of [...undo].reverse()) await close();
+/**
+ * Connects to NATS as `name` (e.g. `beacon-intake`) and declares the events stream and `streams`
+ * beside it, as every process that publishes or consumes Beacon's events does at start.
+ */
+export async function connectEvents(
+  nats: EventsNats,
+  name: string,
+  logger: Logger,
+  streams: readonly StreamSpec[] = [],
+): Promise<NatsConnection> {
+  const nc = await connectNats({ servers: nats.servers, ...nats.client, name, logger });
+  try {
+    await ensureStreams(nc, [eventsStream(nats.stream, nats.subjectRoot, nats.replicas), ...streams]);
+    return nc;
+  } catch (error) {
+    await nc.drain().catch(() => undefined);
+    throw error;
+  }
 }

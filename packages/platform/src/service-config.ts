@@ -34,24 +34,45 @@ export function eventsNatsFrom(raw: Readonly<z.infer<z.ZodObject<typeof EVENTS_N
   };
 }
 
+/** NATS and the events stream, as `eventsNatsFrom` reads them. */
+export type EventsNats = ReturnType<typeof eventsNatsFrom>;
+
+/**
+ * The variables every Beacon process with a gRPC server reads (the services, the gateway, the
+ * workflows' response API): TLS or mutual TLS on the server and a plaintext health port
+ * (docs/operations.md), its callers' tokens, `/metrics` and the log level.
+ */
+export const GRPC_PROCESS_ENV = {
+  ...GRPC_SERVER_ENV,
+  ...AUTH_ENV,
+  ...METRICS_ENV,
+  LOG_LEVEL: env.logLevel(),
+};
+
+/** The configuration of `GRPC_PROCESS_ENV`'s variables. */
+export function grpcProcessConfigFrom(raw: Readonly<z.infer<z.ZodObject<typeof GRPC_PROCESS_ENV>>>) {
+  return {
+    grpcServer: grpcServerFrom(raw),
+    auth: authConfigFrom(raw),
+    metrics: metricsConfigFrom(raw),
+    logLevel: raw.LOG_LEVEL,
+  };
+}
+
 /**
  * The variables every Beacon service with a store, the event stream and a gRPC server reads.
  * A service's `config.ts` spreads this into its schema and adds only what is its own, including
  * its `<NAME>_GRPC_HOST`, `<NAME>_GRPC_PORT` and `<NAME>_DB` (each with its own default).
  */
 export const SERVICE_ENV = {
-  /** TLS or mutual TLS on the gRPC server, and a plaintext health port (docs/operations.md). */
-  ...GRPC_SERVER_ENV,
+  ...GRPC_PROCESS_ENV,
   MONGO_URL: env.url(['mongodb', 'mongodb+srv']),
   ...EVENTS_NATS_ENV,
-  ...AUTH_ENV,
-  ...METRICS_ENV,
   /**
    * How often to look for work a crash or another replica left: events not yet published,
    * reports not yet linked. Such sweeps read their marks, and whole collections only hourly.
    */
   RECOVERY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  LOG_LEVEL: env.logLevel(),
 };
 
 type ServiceEnv = Readonly<z.infer<z.ZodObject<typeof SERVICE_ENV>>>;
@@ -64,14 +85,15 @@ export interface OwnServiceSettings {
 
 /** The base configuration of a service, from the variables of `SERVICE_ENV` and its own. */
 export function serviceConfigFrom(raw: ServiceEnv, own: OwnServiceSettings) {
+  const { grpcServer, auth, metrics, logLevel } = grpcProcessConfigFrom(raw);
   return {
-    grpc: { host: own.grpc.host, port: own.grpc.port, ...grpcServerFrom(raw) },
+    grpc: { host: own.grpc.host, port: own.grpc.port, ...grpcServer },
     mongo: { url: raw.MONGO_URL, db: own.db },
     nats: eventsNatsFrom(raw),
-    auth: authConfigFrom(raw),
+    auth,
     recoverySweepMs: raw.RECOVERY_SWEEP_SECONDS * 1000,
-    metrics: metricsConfigFrom(raw),
-    logLevel: raw.LOG_LEVEL,
+    metrics,
+    logLevel,
   };
 }
 

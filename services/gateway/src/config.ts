@@ -1,16 +1,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
-  AUTH_ENV,
-  authConfigFrom,
   env,
   GATEWAY_LIMITS_SUBJECT,
   GRPC_CLIENT_ENV,
-  GRPC_SERVER_ENV,
+  GRPC_PROCESS_ENV,
   grpcClientTlsFrom,
-  grpcServerFrom,
-  METRICS_ENV,
-  metricsConfigFrom,
+  grpcProcessConfigFrom,
   NATS_CLIENT_ENV,
   natsClientFrom,
   parseConfig,
@@ -21,10 +17,11 @@ const schema = {
   GATEWAY_GRPC_PORT: env.port(50051),
   GATEWAY_HTTP_PORT: env.port(8080),
   /**
-   * TLS on the gRPC door (e.g. for an ingress that re-encrypts); off in the manifests, where the
-   * ingress terminates TLS for both doors (docs/operations.md).
+   * TLS on the gRPC door (e.g. for an ingress that re-encrypts; off in the manifests, where the
+   * ingress terminates TLS for both doors; docs/operations.md), people's tokens, /metrics and the
+   * log level.
    */
-  ...GRPC_SERVER_ENV,
+  ...GRPC_PROCESS_ENV,
   /** TLS for the calls to the services behind the gateway (docs/operations.md). */
   ...GRPC_CLIENT_ENV,
   /** host:port of the intake service's gRPC server. */
@@ -37,8 +34,6 @@ const schema = {
   VICTIMS_ADDRESS: env.hostPort().optional(),
   /** host:port of the response API (workflows); without it the gateway does not serve its calls. */
   RESPONSE_ADDRESS: env.hostPort().optional(),
-  ...AUTH_ENV,
-  ...METRICS_ENV,
   ...NATS_CLIENT_ENV,
   /** Calls per second each caller (token subject) may make on average, and in a burst. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(100),
@@ -95,26 +90,23 @@ const schema = {
     .max(16 * 1024 * 1024)
     .default(1024 * 1024),
   MAX_CALL_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
-  LOG_LEVEL: env.logLevel(),
 };
 
 export type GatewayConfig = ReturnType<typeof loadConfig>;
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>) {
   const raw = parseConfig(schema, environment);
-  const auth = authConfigFrom(raw);
   return {
     host: raw.GATEWAY_HOST,
     grpcPort: raw.GATEWAY_GRPC_PORT,
     httpPort: raw.GATEWAY_HTTP_PORT,
-    grpcServer: grpcServerFrom(raw),
+    ...grpcProcessConfigFrom(raw),
     grpcClientTls: grpcClientTlsFrom(raw),
     intakeAddress: raw.INTAKE_ADDRESS,
     impactAddress: raw.IMPACT_ADDRESS,
     notifyAddress: raw.NOTIFY_ADDRESS,
     victimsAddress: raw.VICTIMS_ADDRESS,
     responseAddress: raw.RESPONSE_ADDRESS,
-    auth,
     rateLimit: { perSecond: raw.RATE_LIMIT_PER_SECOND, burst: raw.RATE_LIMIT_BURST },
     addressLimit: { perSecond: raw.ADDRESS_RATE_PER_SECOND, burst: raw.ADDRESS_RATE_BURST },
     failureLimit: { perSecond: raw.AUTH_FAILURES_PER_MINUTE / 60, burst: raw.AUTH_FAILURES_BURST },
@@ -128,7 +120,5 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       : undefined,
     maxBodyBytes: raw.MAX_BODY_BYTES,
     maxCallMs: raw.MAX_CALL_MS,
-    metrics: metricsConfigFrom(raw),
-    logLevel: raw.LOG_LEVEL,
   } as const;
 }

@@ -9,6 +9,7 @@ import {
   ServingStatus,
   startGrpcServer,
   startMetricsServer,
+  StopOrder,
   type Logger,
 } from '@beacon/platform';
 import { healthV1, impactV1, intakeV1, notifyV1, responseV1, victimsV1 } from '@beacon/proto';
@@ -51,20 +52,39 @@ function codec(fullName: string): MessageCodec {
   return found as MessageCodec;
 }
 
+/** The services the gateway forwards to: their gRPC name, definition, and configured address. */
+function upstreamServices(config: GatewayConfig) {
+  return [
+    ['beacon.intake.v1.IntakeService', intakeV1.IntakeServiceService, config.intakeAddress],
+    ['beacon.impact.v1.ImpactService', impactV1.ImpactServiceService, config.impactAddress],
+    ['beacon.notify.v1.NotifyService', notifyV1.NotifyServiceService, config.notifyAddress],
+    ['beacon.victims.v1.VictimsService', victimsV1.VictimsServiceService, config.victimsAddress],
+    ['beacon.response.v1.ResponseService', responseV1.ResponseServiceService, config.responseAddress],
+  ] as const;
+}
+
 /** Starts the gRPC and REST doors in front of the services. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const stops = new StopOrder();
+  try {
+    return await serve(config, logger, stops);
+  } catch (error) {
+    await stops.stopAfterFailedStart(logger);
+    throw error;
+  }
+}
+
+async function serve(config: GatewayConfig, logger: Logger, stops: StopOrder): Promise<RunningGateway> {
   // One set of client credentials (one watcher of the TLS files) for every upstream.
   const channel = grpcChannelCredentials(config.grpcClientTls);
-  const intake = new Upstream(config.intakeAddress, channel);
-  const impact = config.impactAddress ? new Upstream(config.impactAddress, channel) : undefined;
-  const upstreams = new Map([['beacon.intake.v1.IntakeService', intake]]);
-  if (impact) upstreams.set('beacon.impact.v1.ImpactService', impact);
-  const notify = config.notifyAddress ? new Upstream(config.notifyAddress, channel) : undefined;
-  if (notify) upstreams.set('beacon.notify.v1.NotifyService', notify);
-  const victims = config.victimsAddress ? new Upstream(config.victimsAddress, channel) : undefined;
-  if (victims) upstreams.set('beacon.victims.v1.VictimsService', victims);
-  const response = config.responseAddress ? new Upstream(config.responseAddress, channel) : undefined;
-  if (response) upstreams.set('beacon.response.v1.ResponseService', response);
+  // Only the services with an address are served: intake always, the others when configured.
+  const served = upstreamServices(config).flatMap(([name, definition, address]) =>
+    address === undefined ? [] : [{ name, definition, upstream: new Upstream(address, channel) }],
+  );
+  stops.push(() => {
+    for (const { upstream } of served) upstream.close();
+  });
+  const upstreams = new Map(served.map(({ name, upstream }) => [name, upstream]));
   const metrics = new Metrics();
   const limiters = {
     address: new RateLimiter(config.addressLimit.perSecond, config.addressLimit.burst),
@@ -97,14 +117,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxCallMs: config.maxCallMs,
   });
   // Every service the gateway forwards to: it is ready only while each of them serves.
-  const health = [
-    ...new Set([
-      config.intakeAddress,
-      ...[config.impactAddress, config.notifyAddress, config.victimsAddress, config.responseAddress].filter(
-        (address): address is string => address !== undefined,
-      ),
-    ]),
-  ].map((address) => new healthV1.HealthClient(address, channel));
+  const health = [...new Set(upstreamServices(config).flatMap(([, , address]) => address ?? []))].map(
+    (address) => new healthV1.HealthClient(address, channel),
+  );
+  stops.push(() => {
+    for (const client of health) client.close();
+  });
 
   const grpc = await startGrpcServer({
     component: 'gateway',
@@ -119,50 +137,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     diagnostics: false,
     // The same limits on both doors.
     maxMessageBytes: config.maxBodyBytes,
-    services: [
-      grpcPassThrough('beacon.intake.v1.IntakeService', intakeV1.IntakeServiceService, frontDoor, {
-        logger,
-        maxCallMs: config.maxCallMs,
-      }),
-      ...(impact
-        ? [
-            grpcPassThrough('beacon.impact.v1.ImpactService', impactV1.ImpactServiceService, frontDoor, {
-              logger,
-              maxCallMs: config.maxCallMs,
-            }),
-          ]
-        : []),
-      ...(notify
-        ? [
-            grpcPassThrough('beacon.notify.v1.NotifyService', notifyV1.NotifyServiceService, frontDoor, {
-              logger,
-              maxCallMs: config.maxCallMs,
-            }),
-          ]
-        : []),
-      ...(victims
-        ? [
-            grpcPassThrough('beacon.victims.v1.VictimsService', victimsV1.VictimsServiceService, frontDoor, {
-              logger,
-              maxCallMs: config.maxCallMs,
-            }),
-          ]
-        : []),
-      ...(response
-        ? [
-            grpcPassThrough(
-              'beacon.response.v1.ResponseService',
-              responseV1.ResponseServiceService,
-              frontDoor,
-              {
-                logger,
-                maxCallMs: config.maxCallMs,
-              },
-            ),
-          ]
-        : []),
-    ],
+    services: served.map(({ name, definition }) =>
+      grpcPassThrough(name, definition, frontDoor, { logger, maxCallMs: config.maxCallMs }),
+    ),
   });
+  stops.push(() => grpc.shutdown());
 
   const rest = createRestServer({
     routes: ROUTES,
@@ -180,28 +159,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     ready: sharedForOneSecond(async () => (await Promise.all(health.map(serving))).every(Boolean)),
   });
   await new Promise<void>((resolve) => rest.listen(config.httpPort, config.host, resolve));
+  stops.push(async () => {
+    await new Promise<void>((resolve) => rest.close(() => resolve()));
+    rest.closeAllConnections();
+  });
+  // Registered after the doors, so it stops before they close.
+  if (sharing) stops.push(() => sharing.stop());
   const httpPort = (rest.address() as AddressInfo).port;
   logger.info({ httpPort, grpcPort: grpc.port }, 'gateway listening');
   const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
+  stops.push(() => metricsServer.stop());
 
-  return {
-    grpcPort: grpc.port,
-    httpPort,
-    metricsPort: metricsServer.port,
-    stop: async () => {
-      await metricsServer.stop();
-      await sharing?.stop();
-      await new Promise<void>((resolve) => rest.close(() => resolve()));
-      rest.closeAllConnections();
-      await grpc.shutdown();
-      for (const client of health) client.close();
-      intake.close();
-      impact?.close();
-      notify?.close();
-      victims?.close();
-      response?.close();
-    },
-  };
+  return { grpcPort: grpc.port, httpPort, metricsPort: metricsServer.port, stop: () => stops.stop() };
 }
 
 /** `check` at most once a second, concurrent callers sharing the one in flight. */

@@ -166,6 +166,20 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
     if (!AGENCY_ID.test(value)) throw invalidArgument([violation(field, 'is not an agency id')]);
   };
   const reply = (s: ResponseStatus) => ({ status: statusToProto(s) });
+  /** Engaging an agency and ending its engagement: a coordinator's, with a reason kept short. */
+  const agencyChange = (update: typeof addAgencyUpdate | typeof removeAgencyUpdate) =>
+    handle<responseV1.AddAgencyRequest | responseV1.RemoveAgencyRequest, responseV1.AddAgencyResponse>(
+      async (req, caller, context) => {
+        requireCoordinator(caller);
+        requireAgencyId(req.agencyId);
+        const h = await commanded(caller, req.incidentId, context);
+        return reply(
+          await command(req.incidentId, h, (r) =>
+            r.executeUpdate(update, { args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }] }),
+          ),
+        );
+      },
+    );
 
   const implementation: responseV1.ResponseServiceServer = {
     getResponse: handle<responseV1.GetResponseRequest, responseV1.GetResponseResponse>(
@@ -244,35 +258,8 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
       },
     ),
 
-    addAgency: handle<responseV1.AddAgencyRequest, responseV1.AddAgencyResponse>(
-      async (req, caller, context) => {
-        requireCoordinator(caller);
-        requireAgencyId(req.agencyId);
-        const h = await commanded(caller, req.incidentId, context);
-        return reply(
-          await command(req.incidentId, h, (r) =>
-            r.executeUpdate(addAgencyUpdate, {
-              args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }],
-            }),
-          ),
-        );
-      },
-    ),
-
-    removeAgency: handle<responseV1.RemoveAgencyRequest, responseV1.RemoveAgencyResponse>(
-      async (req, caller, context) => {
-        requireCoordinator(caller);
-        requireAgencyId(req.agencyId);
-        const h = await commanded(caller, req.incidentId, context);
-        return reply(
-          await command(req.incidentId, h, (r) =>
-            r.executeUpdate(removeAgencyUpdate, {
-              args: [{ agencyId: req.agencyId, reason: req.reason.slice(0, 500) }],
-            }),
-          ),
-        );
-      },
-    ),
+    addAgency: agencyChange(addAgencyUpdate),
+    removeAgency: agencyChange(removeAgencyUpdate),
 
     changeSeverity: handle<responseV1.ChangeSeverityRequest, responseV1.ChangeSeverityResponse>(
       async (req, caller, context) => {

@@ -1,6 +1,5 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { DurableConsumer, type Logger } from '@beacon/platform';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { DurableConsumer } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import {
   acknowledgedSignal,
@@ -9,15 +8,9 @@ import {
   responseWorkflowId,
   type AcknowledgementInput,
 } from '../workflows/definitions.js';
+import type { EventSignallerOptions } from './event-signaller-options.js';
 
-export interface AcknowledgementSignallerOptions {
-  readonly nc: NatsConnection;
-  readonly stream: string;
-  readonly subjectRoot: string;
-  readonly durable: string;
-  readonly client: Client;
-  readonly logger: Logger;
-}
+export type AcknowledgementSignallerOptions = EventSignallerOptions;
 
 /**
  * Turns notify's `notify.acknowledged` events (feed reply, gRPC, signed link) into a signal to

@@ -1,6 +1,5 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { DurableConsumer, type Logger } from '@beacon/platform';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { DurableConsumer } from '@beacon/platform';
 import { impactV1, intakeV1, victimsV1 } from '@beacon/proto';
 import { impactSummaryFromProto, snapshotFromProto } from '../activities/create-activities.js';
 import { severityProposalOf } from '../adapters/severity-proto.js';
@@ -14,15 +13,9 @@ import {
   responseWorkflowId,
   severityProposedSignal,
 } from '../workflows/definitions.js';
+import type { EventSignallerOptions } from './event-signaller-options.js';
 
-export interface IncidentChangeSignallerOptions {
-  readonly nc: NatsConnection;
-  readonly stream: string;
-  readonly subjectRoot: string;
-  readonly durable: string;
-  readonly client: Client;
-  readonly logger: Logger;
-}
+export type IncidentChangeSignallerOptions = EventSignallerOptions;
 
 /**
  * Tells a response what changed elsewhere: in intake, a new severity (and so other agencies and

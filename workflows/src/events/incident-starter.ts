@@ -1,19 +1,13 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { DurableConsumer, type Logger } from '@beacon/platform';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { DurableConsumer } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import type { ResponsePolicy } from '../domain/policy.js';
 import { responseWorkflowId, SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import type { EventSignallerOptions } from './event-signaller-options.js';
 import type { incidentResponse } from '../workflows/index.js';
 
-export interface IncidentStarterOptions {
-  readonly nc: NatsConnection;
-  readonly stream: string;
-  readonly subjectRoot: string;
-  readonly durable: string;
-  readonly client: Client;
+export interface IncidentStarterOptions extends EventSignallerOptions {
   readonly taskQueue: string;
-  readonly logger: Logger;
   /** For responses started from here on; the workflows' default when absent. */
   readonly policy?: ResponsePolicy;
 }

@@ -3,13 +3,13 @@ import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import {
+  agencyFlagOrOwn,
   enumFlag,
   listFlag,
   optional,
   parseTlpFlag,
   readJsonObject,
   required,
-  tokenClaims,
 } from '../flags.js';
 import { table, truncate } from '../format.js';
 import { agencyDetails, agencyTable, type AgencyJson } from '../format-registry.js';
@@ -345,8 +345,7 @@ An incident the agency is not engaged on, may not read, or that does not exist i
   args: ['incident-id'],
   async run(context) {
     const incidentId = context.args[0]!;
-    const agencyId = context.string('agency') ?? tokenClaims(context).agencyId;
-    if (!agencyId) throw new UsageError('--agency is required: your token names no agency');
+    const agencyId = agencyFlagOrOwn(context);
     const response = await context
       .client()
       .call<{ acknowledgedAt?: string; first?: boolean }>(

@@ -3,10 +3,12 @@
  * goes through `assets import`).
  */
 import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
-import { listFlag, optional, parseTlpFlag, readJsonObject } from '../flags.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
+import { listFlag, optional, parseTlpFlag } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
 import { UsageError } from '../io.js';
+import { versionedPut } from '../versioned-put.js';
 
 const OWN_ASSETS_READERS =
   "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)";
@@ -69,16 +71,13 @@ export const assetsListCommand: Command = {
   options: {
     operator: { type: 'string' },
     sector: { type: 'string' },
-    'page-size': { type: 'string' },
-    'page-token': { type: 'string' },
-    all: { type: 'boolean' },
+    ...PAGE_OPTIONS,
   },
   args: [],
   async run(context) {
-    const sizeText = context.string('page-size');
-    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
+    const pageSize = pageSizeFlag(context, 500);
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<ListResponse>('GET', '/v1/assets', {
         query: {
           pageSize,
@@ -89,29 +88,23 @@ export const assetsListCommand: Command = {
       }),
     );
     const assets = pages.flatMap((p) => p.assets ?? []);
-    const { stdout, stderr } = context.io;
-    if (context.json) stdout.write(jsonText(context.flag('all') ? { assets } : page));
-    else if (assets.length === 0) stdout.write('no assets you may see\n');
-    else
-      stdout.write(
-        table(
-          ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
-          assets.map((a) => [
-            a.id,
-            a.name ?? '',
-            a.operatorId ?? '',
-            a.sector ?? '',
-            a.jurisdiction ?? '',
-            String(a.populationServed ?? 0),
-            String(a.criticality ?? 0),
-            tlpName(a.tlp),
-          ]),
-        ),
-      );
-    if (!context.json && !context.flag('all') && page.nextPageToken) {
-      stderr.write(`more assets: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    return writeListing(context, { key: 'assets', items: assets, last }, (items) =>
+      items.length === 0
+        ? 'no assets you may see\n'
+        : table(
+            ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
+            items.map((a) => [
+              a.id,
+              a.name ?? '',
+              a.operatorId ?? '',
+              a.sector ?? '',
+              a.jurisdiction ?? '',
+              String(a.populationServed ?? 0),
+              String(a.criticality ?? 0),
+              tlpName(a.tlp),
+            ]),
+          ),
+    );
   },
 };
 
@@ -283,33 +276,19 @@ fields you give. An operator's admin puts its own operator's assets only.`,
   },
   args: [],
   async run(context) {
-    const file = context.string('file');
-    let base: Record<string, unknown> = {};
-    let expectedVersion = 0;
-    if (file) {
-      const value = await readJsonObject(context, file, 'an Asset, or {"asset": …, "expectedVersion": N}');
-      const wrapped = typeof value['asset'] === 'object' && value['asset'] !== null;
-      base = wrapped ? (value['asset'] as Record<string, unknown>) : value;
-      expectedVersion = wrapped ? Number(value['expectedVersion'] ?? 0) : 0;
-    }
-    const flags = assetFlags(context);
-    const id = (flags['id'] ?? base['id']) as string | undefined;
-    if (!id) throw new UsageError('name the asset: --id, or "id" in --file');
-    const versionFlag = optional(context, 'version', (text) => integerFlag('version', text, 0));
-    if (versionFlag !== undefined && context.flag('update')) {
-      throw new UsageError('give --version or --update, not both');
-    }
-    if (versionFlag !== undefined) expectedVersion = versionFlag;
-    const client = context.client();
-    if (context.flag('update')) {
-      // What the service sets itself is not sent back.
-      const { asset } = await client.call<{ asset: AssetJson }>('GET', assetPath(id));
-      const { version, updatedAt: _updated, ...stored } = asset;
-      base = { ...stored, ...base };
-      expectedVersion = version ?? 0;
-    }
+    const { client, record, expectedVersion } = await versionedPut(context, {
+      key: 'asset',
+      fileHolds: 'an Asset, or {"asset": …, "expectedVersion": N}',
+      noun: 'asset',
+      flags: () => assetFlags(context),
+      stored: async (client, id) => {
+        const { asset } = await client.call<{ asset: AssetJson }>('GET', assetPath(id));
+        const { version, updatedAt: _updated, ...fields } = asset;
+        return { version, fields };
+      },
+    });
     const response = await client.call<{ asset: AssetJson }>('POST', '/v1/assets', {
-      body: { asset: { ...base, ...flags, id }, expectedVersion },
+      body: { asset: record, expectedVersion },
     });
     const a = response.asset;
     context.io.stdout.write(

@@ -1,4 +1,5 @@
-import { integerFlag, jsonText, readPages, type Command } from '../context.js';
+import { readPages, type Command } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { table, tlpName, truncate } from '../format.js';
 import { UsageError } from '../io.js';
 import { tokenClaims } from '../flags.js';
@@ -91,9 +92,7 @@ export const engagementsListCommand: Command = {
   roles: ROLES.agencyReaders,
   options: {
     agency: { type: 'string' },
-    'page-size': { type: 'string' },
-    'page-token': { type: 'string' },
-    all: { type: 'boolean' },
+    ...PAGE_OPTIONS,
   },
   args: [],
   async run(context) {
@@ -102,26 +101,16 @@ export const engagementsListCommand: Command = {
       throw new UsageError('--agency is needed: the token names no agency (a coordinator names the agency)');
     }
     if (!AGENCY_ID.test(agency)) throw new UsageError(`--agency ${agency} is not an agency id`);
-    const sizeText = context.string('page-size');
-    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 100);
-    const all = context.flag('all');
+    const pageSize = pageSizeFlag(context, 100);
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<ListResponse>('GET', `/v1/agencies/${encodeURIComponent(agency)}/engagements`, {
         query: { pageSize, pageToken },
       }),
     );
     const engagements = pages.flatMap((p) => p.engagements ?? []);
-
-    const { stdout, stderr } = context.io;
-    if (context.json) {
-      stdout.write(jsonText(all ? { engagements } : page));
-      return 0;
-    }
-    stdout.write(engagementTable(engagements, agency));
-    if (!all && page.nextPageToken) {
-      stderr.write(`more engagements: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    return writeListing(context, { key: 'engagements', items: engagements, last }, (items) =>
+      engagementTable(items, agency),
+    );
   },
 };

@@ -1,4 +1,5 @@
 import { integerFlag, jsonText, readPages, type Command } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
@@ -56,36 +57,23 @@ fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
     filter: { type: 'string' },
     'order-by': { type: 'string' },
     status: { type: 'string' },
-    'page-size': { type: 'string' },
-    'page-token': { type: 'string' },
-    all: { type: 'boolean' },
+    ...PAGE_OPTIONS,
   },
   args: [],
   async run(context) {
     const status = optional(context, 'status', (text) => parseStatus('status', text));
-    const pageSize = optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 100));
+    const pageSize = pageSizeFlag(context, 100);
     // Checked by the gateway, which names the position of anything wrong in them.
     const filter = context.string('filter');
     const orderBy = context.string('order-by');
-    const all = context.flag('all');
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<ListResponse>('GET', '/v1/incidents', {
         query: { pageSize, pageToken, status, filter, orderBy },
       }),
     );
     const incidents = pages.flatMap((p) => p.incidents ?? []);
-
-    const { stdout, stderr } = context.io;
-    if (context.json) {
-      stdout.write(jsonText(all ? { incidents } : page));
-      return 0;
-    }
-    stdout.write(incidentTable(incidents));
-    if (!all && page.nextPageToken) {
-      stderr.write(`more incidents: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    return writeListing(context, { key: 'incidents', items: incidents, last }, incidentTable);
   },
 };
 

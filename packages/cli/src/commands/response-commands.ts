@@ -5,7 +5,7 @@
  */
 import { NCISS_INPUTS, OBLIGATION_IDS, type NcissInput } from '@beacon/domain';
 import { jsonText, type Command, type Context } from '../context.js';
-import { optional, parseTime, readJsonObject, required, tokenClaims } from '../flags.js';
+import { agencyFlagOrOwn, optional, parseTime, readJsonObject, required } from '../flags.js';
 import { responseDetails, type ResponseStatusJson } from '../format-response.js';
 import { UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
@@ -41,8 +41,7 @@ A coordinator names the agency it acknowledges for. The first acknowledgement st
   args: ['incident-id'],
   async run(context) {
     const incidentId = context.args[0]!;
-    const agencyId = context.string('agency') ?? tokenClaims(context).agencyId;
-    if (!agencyId) throw new UsageError('--agency is required: your token names no agency');
+    const agencyId = agencyFlagOrOwn(context);
     return command(
       context,
       `${responsePath(incidentId)}/agencies/${encodeURIComponent(agencyId)}:acknowledge`,

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { integerFlag, jsonText, readPages, type Command } from '../context.js';
+import { PAGE_OPTIONS, writeListing } from '../listing.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
   engagementStateName,
@@ -65,9 +66,7 @@ with --kind. --json prints the gateway's page (with nextPageToken and victimSumm
     kind: { type: 'string', multiple: true },
     since: { type: 'string' },
     until: { type: 'string' },
-    'page-size': { type: 'string' },
-    'page-token': { type: 'string' },
-    all: { type: 'boolean' },
+    ...PAGE_OPTIONS,
   },
   args: ['incident-id'],
   async run(context) {
@@ -77,26 +76,23 @@ with --kind. --json prints the gateway's page (with nextPageToken and victimSumm
       until: optional(context, 'until', (text) => parseTime('until', text)),
       pageSize: optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 1000)),
     };
-    const all = context.flag('all');
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<TimelinePageJson>('GET', `${responsePath(context.args[0]!)}/timeline`, {
         query: { ...query, pageToken },
       }),
     );
     const entries = pages.flatMap((p) => p.entries ?? []);
-    const { stdout, stderr } = context.io;
-    if (context.json) {
-      stdout.write(jsonText(all ? { entries, victimSummary: page.victimSummary ?? [] } : page));
-      return 0;
-    }
-    stdout.write(timelineTable(entries));
-    const victims = (page.victimSummary ?? []).map((v) => `${v.kind} ${v.count ?? 0}`);
-    if (victims.length > 0) stdout.write(`victim follow-up (list with --kind): ${victims.join(', ')}\n`);
-    if (!all && page.nextPageToken) {
-      stderr.write(`more entries: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    const victimSummary = last.victimSummary ?? [];
+    const victims = victimSummary.map((v) => `${v.kind} ${v.count ?? 0}`);
+    return writeListing(
+      context,
+      { key: 'entries', items: entries, last },
+      (items) =>
+        timelineTable(items) +
+        (victims.length > 0 ? `victim follow-up (list with --kind): ${victims.join(', ')}\n` : ''),
+      { victimSummary },
+    );
   },
 };
 

@@ -1,9 +1,10 @@
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { enumFlag, enumName, listFlag, optional, readJsonObject } from '../flags.js';
+import { enumFlag, enumName, listFlag, optional } from '../flags.js';
 import { table } from '../format.js';
 import { organisationDetails, organisationTable, type OrganisationJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
+import { versionedPut } from '../versioned-put.js';
 
 export const NEED_KINDS = [
   'financial-loss',
@@ -135,38 +136,20 @@ fields you give.`,
   },
   args: [],
   async run(context) {
-    const file = context.string('file');
-    let base: Record<string, unknown> = {};
-    let expectedVersion = 0;
-    if (file) {
-      const value = await readJsonObject(
-        context,
-        file,
-        'a SupportOrganisation, or {"organisation": …, "expectedVersion": N}',
-      );
-      const wrapped = typeof value['organisation'] === 'object' && value['organisation'] !== null;
-      base = wrapped ? (value['organisation'] as Record<string, unknown>) : value;
-      expectedVersion = wrapped ? Number(value['expectedVersion'] ?? 0) : 0;
-    }
-    const flags = organisationFlags(context);
-    const id = (flags['id'] ?? base['id']) as string | undefined;
-    if (!id) throw new UsageError('name the organisation: --id, or "id" in --file');
-    const versionFlag = optional(context, 'version', (text) => integerFlag('version', text, 0));
-    if (versionFlag !== undefined && context.flag('update')) {
-      throw new UsageError('give --version or --update, not both');
-    }
-    if (versionFlag !== undefined) expectedVersion = versionFlag;
-    const client = context.client();
-    if (context.flag('update')) {
-      // What the service sets itself is not sent back.
-      const { version, activeReferrals: _held, ...stored } = await organisation(client, id);
-      base = { ...stored, ...base };
-      expectedVersion = version ?? 0;
-    }
+    const { client, record, expectedVersion } = await versionedPut(context, {
+      key: 'organisation',
+      fileHolds: 'a SupportOrganisation, or {"organisation": …, "expectedVersion": N}',
+      noun: 'organisation',
+      flags: () => organisationFlags(context),
+      stored: async (client, id) => {
+        const { version, activeReferrals: _held, ...fields } = await organisation(client, id);
+        return { version, fields };
+      },
+    });
     const response = await client.call<{ organisation: OrganisationJson }>(
       'POST',
       '/v1/support-organisations',
-      { body: { organisation: { ...base, ...flags, id }, expectedVersion } },
+      { body: { organisation: record, expectedVersion } },
     );
     const o = response.organisation;
     context.io.stdout.write(

@@ -3,6 +3,7 @@
  * auditors' record of who did what with it. Referrals and follow-up are in victim-referrals.ts.
  */
 import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
+import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
 import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
 import { table } from '../format.js';
 import { caseDetails, caseTable, needNames, type CaseJson } from '../format-victims.js';
@@ -86,16 +87,13 @@ export const victimsListCommand: Command = {
     incident: { type: 'string' },
     urgent: { type: 'boolean' },
     closed: { type: 'boolean' },
-    'page-size': { type: 'string' },
-    'page-token': { type: 'string' },
-    all: { type: 'boolean' },
+    ...PAGE_OPTIONS,
   },
   args: [],
   async run(context) {
-    const sizeText = context.string('page-size');
-    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
+    const pageSize = pageSizeFlag(context, 500);
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<ListResponse>('GET', '/v1/victim-cases', {
         query: {
           pageSize,
@@ -107,13 +105,7 @@ export const victimsListCommand: Command = {
       }),
     );
     const cases = pages.flatMap((p) => p.cases ?? []);
-    const { stdout, stderr } = context.io;
-    if (context.json) stdout.write(jsonText(context.flag('all') ? { cases } : page));
-    else stdout.write(caseTable(cases));
-    if (!context.json && !context.flag('all') && page.nextPageToken) {
-      stderr.write(`more cases: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    return writeListing(context, { key: 'cases', items: cases, last }, caseTable);
   },
 };
 
@@ -362,13 +354,12 @@ export const victimsAuditCommand: Command = {
   synopsis: '<case-id> [--page-size N] [--page-token TOKEN] [--all]',
   summary: 'who did what with a case, and when: reads of personal data, disclosures, erasure',
   roles: 'auditor',
-  options: { 'page-size': { type: 'string' }, 'page-token': { type: 'string' }, all: { type: 'boolean' } },
+  options: PAGE_OPTIONS,
   args: ['case-id'],
   async run(context) {
-    const sizeText = context.string('page-size');
-    const pageSize = sizeText === undefined ? undefined : integerFlag('page-size', sizeText, 1, 500);
+    const pageSize = pageSizeFlag(context, 500);
     const client = context.client();
-    const { pages, last: page } = await readPages(context, (pageToken) =>
+    const { pages, last } = await readPages(context, (pageToken) =>
       client.call<{ records?: AuditRecordJson[]; nextPageToken?: string }>(
         'GET',
         `${casePath(context.args[0]!)}/audit`,
@@ -376,25 +367,19 @@ export const victimsAuditCommand: Command = {
       ),
     );
     const records = pages.flatMap((p) => p.records ?? []);
-    const { stdout, stderr } = context.io;
-    if (context.json) stdout.write(jsonText(context.flag('all') ? { records } : page));
-    else if (records.length === 0) stdout.write('no audit records\n');
-    else
-      stdout.write(
-        table(
-          ['AT', 'ACTOR', 'ORGANISATION', 'ACTION', 'DETAIL'],
-          records.map((r) => [
-            r.at ?? '',
-            r.actor ?? '',
-            r.actorOrganisationId ?? '',
-            r.action ?? '',
-            r.detail ?? '',
-          ]),
-        ),
-      );
-    if (!context.json && !context.flag('all') && page.nextPageToken) {
-      stderr.write(`more records: --page-token ${page.nextPageToken}, or --all for every page\n`);
-    }
-    return 0;
+    return writeListing(context, { key: 'records', items: records, last }, (items) =>
+      items.length === 0
+        ? 'no audit records\n'
+        : table(
+            ['AT', 'ACTOR', 'ORGANISATION', 'ACTION', 'DETAIL'],
+            items.map((r) => [
+              r.at ?? '',
+              r.actor ?? '',
+              r.actorOrganisationId ?? '',
+              r.action ?? '',
+              r.detail ?? '',
+            ]),
+          ),
+    );
   },
 };

@@ -1,4 +1,5 @@
 import { mostRestrictive } from '@beacon/domain';
+import { redeliveryBackoff } from '@beacon/platform';
 import { FeedChannelConsumer, type FeedDelivery } from '../adapters/nats/channel-consumer.js';
 import { StormControl, type Digest } from '../domain/storm.js';
 import { ChannelAttempts, type ChannelSpec, type CircuitCounts } from './channel-attempts.js';
@@ -14,8 +15,11 @@ interface Held {
   readonly at: number;
 }
 
-/** Redelivery delay after an error of Beacon's own (the store away), not of the receiver. */
-const INTERNAL_RETRY_MS = 1_000;
+/**
+ * Redelivery delay after an error of Beacon's own (the store away), not of the receiver: the
+ * one redelivery back-off, held at a second.
+ */
+const internalRetryMs = redeliveryBackoff({ baseMs: 1_000, capMs: 1_000 });
 
 /**
  * One channel's delivery policy over its feed consumer: which messages are its agencies' to
@@ -142,7 +146,7 @@ export class ChannelWorker {
         { err: error, eventId: event.id, agencyId, channel: this.#spec.name },
         'delivery bookkeeping failed; redelivering',
       );
-      delivery.retry(INTERNAL_RETRY_MS);
+      delivery.retry(internalRetryMs(attempt));
     }
   }
 
@@ -261,7 +265,7 @@ export class ChannelWorker {
         { err: error, key: notification.key, channel: this.#spec.name },
         'digest bookkeeping failed; trying again',
       );
-      later(INTERNAL_RETRY_MS, attempt);
+      later(internalRetryMs(attempt), attempt);
     }
   }
 

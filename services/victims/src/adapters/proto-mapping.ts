@@ -214,20 +214,17 @@ export function consentToProto(c: ConsentRecord): victimsV1.Consent {
   };
 }
 
-/** A case without personal data. */
-export function summaryToProto(s: CaseState): victimsV1.CaseSummary {
+/**
+ * What every listed view of a case shows, the response worker's included: which case, its
+ * status, its incidents, and where its follow-up stands. Each view names the rest itself, so a
+ * field added to one view is never shown in another by accident.
+ */
+function caseHeadToProto(s: CaseState) {
   const next = nextDue(s.checkIns);
   return {
     id: s.id,
     status: codecs.caseStatus.toProto(statusOf(s)),
-    ownerOrganisationId: s.ownerOrgId,
     incidentIds: [...s.incidentIds],
-    reportIds: [...s.reportIds],
-    jurisdiction: s.jurisdiction,
-    language: s.language,
-    victimKind: codecs.victimKind.toProto(s.victimKind),
-    assessment: assessmentToProto(s.assessment),
-    referrals: s.referrals.map(referralToProto),
     ...(next ? { nextCheckInAt: next } : {}),
     reviewRequested: s.reviewRequested,
     openedAt: s.openedAt,
@@ -237,28 +234,33 @@ export function summaryToProto(s: CaseState): victimsV1.CaseSummary {
   };
 }
 
+/** A case without personal data. */
+export function summaryToProto(s: CaseState): victimsV1.CaseSummary {
+  return {
+    ...caseHeadToProto(s),
+    ownerOrganisationId: s.ownerOrgId,
+    reportIds: [...s.reportIds],
+    jurisdiction: s.jurisdiction,
+    language: s.language,
+    victimKind: codecs.victimKind.toProto(s.victimKind),
+    assessment: assessmentToProto(s.assessment),
+    referrals: s.referrals.map(referralToProto),
+  };
+}
+
 /**
  * A listed case as the response worker sees it (`caseListView`): which case, its status and
  * when its follow-up is due; nothing of the victim, the needs, the screening or the referrals.
  */
 export function followUpSummaryToProto(s: CaseState): victimsV1.CaseSummary {
-  const next = nextDue(s.checkIns);
   return {
-    id: s.id,
-    status: codecs.caseStatus.toProto(statusOf(s)),
+    ...caseHeadToProto(s),
     ownerOrganisationId: '',
-    incidentIds: [...s.incidentIds],
     reportIds: [],
     jurisdiction: '',
     language: '',
     victimKind: 0,
     referrals: [],
-    ...(next ? { nextCheckInAt: next } : {}),
-    reviewRequested: s.reviewRequested,
-    openedAt: s.openedAt,
-    ...(s.closedAt ? { closedAt: s.closedAt } : {}),
-    erased: s.erasedAt !== undefined,
-    version: s.version,
   };
 }
 

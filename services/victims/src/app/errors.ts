@@ -1,14 +1,7 @@
-import { UseCaseError } from '@beacon/domain';
+import { UseCaseError, type UseCaseErrorKind } from '@beacon/domain';
 
-/** The refusals victims' use cases make. */
-export type VictimsErrorKind =
-  | 'not-found'
-  | 'permission-denied'
-  | 'conflict'
-  | 'already-exists'
-  | 'failed-precondition'
-  | 'idempotency-mismatch'
-  | 'resource-exhausted';
+/** The refusals victims' use cases make: every kind but `unavailable`. */
+export type VictimsErrorKind = Exclude<UseCaseErrorKind, 'unavailable'>;
 
 /** A request the use cases refuse; `kind` decides the status code at the edge (platform's `useCaseStatus`). */
 export class VictimsError extends UseCaseError<VictimsErrorKind> {

@@ -1,6 +1,6 @@
-import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ensureConsumer, withConsumerSpan, type Logger } from '@beacon/platform';
+import { DecodingConsumer, TerminateEvent, type Logger, type Settlement } from '@beacon/platform';
 import type { FeedItem } from '../../domain/feed-access.js';
 import { decodeFeedEvent, feedItemOf, type FeedEvent } from '../delivery/feed-event.js';
 
@@ -65,17 +65,14 @@ const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_MAX_ACK_PENDING = 10_000;
 
 /**
- * A push channel's durable JetStream consumer of the agency feeds: declares it, pulls with at
- * most `concurrency` messages handled at once, keeps parked messages alive, and keeps its
- * subject filter following the agencies that have the channel.
+ * A push channel's durable JetStream consumer of the agency feeds, on platform's
+ * `DecodingConsumer` with the channel settling each message itself: declared to start at the
+ * head of the feeds, with the channel's ack wait, and with its subject filter following the
+ * agencies that have the channel.
  */
 export class FeedChannelConsumer {
   readonly #o: ChannelConsumerOptions;
-  /** Every message parked unsettled: kept alive, handed back on stop. */
-  readonly #parked = new Set<JsMsg>();
-  #messages: ConsumerMessages | undefined;
-  #loop: Promise<void> | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
+  #consumer: DecodingConsumer<FeedEvent> | undefined;
   #filterTimer: NodeJS.Timeout | undefined;
   /** Filter refreshes, one at a time. */
   #filtering: Promise<void> = Promise.resolve();
@@ -122,30 +119,40 @@ export class FeedChannelConsumer {
 
   /** Creates or updates the durable consumer and starts consuming. */
   async start(): Promise<void> {
-    const { nc, stream, durable } = this.#o;
-    const ackWaitMs = this.#o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-    const js = jetstream(nc);
-    await ensureConsumer(await js.jetstreamManager(), stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
+    const { subjectRoot } = this.#o;
+    const concurrency = this.#o.concurrency ?? DEFAULT_CONCURRENCY;
+    this.#consumer = new DecodingConsumer<FeedEvent>({
+      nc: this.#o.nc,
+      stream: this.#o.stream,
+      durable: this.#o.durable,
+      subjects: this.#filterSubjects(await this.#o.agencyIds()),
+      changingSubjects: true,
       // A new consumer starts at the head: the feed keeps history, but paging an agency about
       // last month's events because a consumer was recreated would be noise.
-      deliver_policy: DeliverPolicy.New,
-      // Consumers made before the filter followed the registry had one subject; a consumer
-      // may not have both.
-      filter_subject: '',
-      filter_subjects: this.#filterSubjects(await this.#o.agencyIds()),
-      ack_wait: ackWaitMs * 1e6,
-      max_deliver: this.#o.maxDeliver,
-      max_ack_pending: this.#o.maxAckPending ?? DEFAULT_MAX_ACK_PENDING,
+      deliverPolicy: 'new',
+      ackWaitMs: this.#o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
+      maxDeliver: this.#o.maxDeliver,
+      maxAckPending: this.#o.maxAckPending ?? DEFAULT_MAX_ACK_PENDING,
+      concurrency,
+      pullBatch: concurrency * 2,
+      logger: this.#o.logger.child({ channel: this.#o.channel }),
+      decode: (data) => {
+        try {
+          return decodeFeedEvent(data);
+        } catch (error) {
+          throw new TerminateEvent('undecodable envelope', { cause: error });
+        }
+      },
+      settledBy: 'handler',
+      handle: async (event, msg, settlement) => {
+        const agencyId = msg.subject.slice(subjectRoot.length + 1).split('.')[0] ?? '';
+        const item = feedItemOf(subjectRoot, msg.subject, event);
+        return this.#o.handle(
+          feedDelivery(settlement, agencyId, msg.seq, msg.info.deliveryCount, event, item),
+        );
+      },
     });
-    const consumer = await js.consumers.get(stream, durable);
-    const concurrency = this.#o.concurrency ?? DEFAULT_CONCURRENCY;
-    this.#messages = await consumer.consume({ max_messages: concurrency * 2 });
-    this.#heartbeat = setInterval(() => {
-      for (const msg of this.#parked) msg.working();
-    }, ackWaitMs / 3);
-    this.#loop = this.#consume(this.#messages, concurrency);
+    await this.#consumer.start();
     this.#filterTimer = setInterval(
       () => void this.refreshFilter('add'),
       this.#o.filterRefreshMs ?? DEFAULT_FILTER_REFRESH_MS,
@@ -159,83 +166,29 @@ export class FeedChannelConsumer {
   async stop(finishWork: () => Promise<void>): Promise<void> {
     clearInterval(this.#filterTimer);
     await this.#filtering;
-    await this.#messages?.close();
-    await this.#loop;
-    await finishWork();
-    clearInterval(this.#heartbeat);
-    for (const msg of this.#parked) msg.nak();
-    this.#parked.clear();
-  }
-
-  async #consume(messages: ConsumerMessages, concurrency: number): Promise<void> {
-    const inflight = new Set<Promise<void>>();
-    for await (const msg of messages) {
-      while (inflight.size >= concurrency) await Promise.race(inflight);
-      const task = withConsumerSpan(this.#o.durable, msg, () => this.#handle(msg))
-        .catch((error: unknown) =>
-          this.#o.logger.error({ err: error, seq: msg.seq }, 'unhandled delivery error'),
-        )
-        .finally(() => inflight.delete(task));
-      inflight.add(task);
-    }
-    await Promise.allSettled([...inflight]);
-  }
-
-  async #handle(msg: JsMsg): Promise<void> {
-    const { subjectRoot } = this.#o;
-    const agencyId = msg.subject.slice(subjectRoot.length + 1).split('.')[0] ?? '';
-    let event: FeedEvent;
-    try {
-      event = decodeFeedEvent(msg.data);
-    } catch (error) {
-      this.#o.logger.error(
-        { err: error, seq: msg.seq, channel: this.#o.channel },
-        'undecodable feed message; terminated',
-      );
-      msg.term('undecodable envelope');
-      return;
-    }
-    const item = feedItemOf(subjectRoot, msg.subject, event);
-    await this.#o.handle(new Delivery(msg, this.#parked, agencyId, event, item));
+    if (this.#consumer) await this.#consumer.stop(finishWork);
+    else await finishWork();
   }
 }
 
-/** A feed message with its settling, which also ends its parking. */
-class Delivery implements FeedDelivery {
-  readonly #msg: JsMsg;
-  readonly #parked: Set<JsMsg>;
-  readonly feedSequence: number;
-  readonly attempt: number;
-
-  constructor(
-    msg: JsMsg,
-    parked: Set<JsMsg>,
-    readonly agencyId: string,
-    readonly event: FeedEvent,
-    readonly item: FeedItem,
-  ) {
-    this.#msg = msg;
-    this.#parked = parked;
-    this.feedSequence = msg.seq;
-    this.attempt = msg.info.deliveryCount;
-  }
-
-  ack(): void {
-    this.#msg.ack();
-    this.#parked.delete(this.#msg);
-  }
-
-  retry(delayMs?: number): void {
-    this.#msg.nak(delayMs);
-    this.#parked.delete(this.#msg);
-  }
-
-  term(reason: string): void {
-    this.#msg.term(reason);
-    this.#parked.delete(this.#msg);
-  }
-
-  park(): void {
-    this.#parked.add(this.#msg);
-  }
+/** A feed message with its settling. */
+function feedDelivery(
+  settlement: Settlement,
+  agencyId: string,
+  feedSequence: number,
+  attempt: number,
+  event: FeedEvent,
+  item: FeedItem,
+): FeedDelivery {
+  return {
+    agencyId,
+    feedSequence,
+    attempt,
+    event,
+    item,
+    ack: () => settlement.ack(),
+    retry: (delayMs) => settlement.redeliver(delayMs),
+    term: (reason) => settlement.term(reason),
+    park: () => settlement.park(),
+  };
 }
