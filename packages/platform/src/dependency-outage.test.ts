@@ -4,10 +4,7 @@ import { dependencyOutage } from './dependency-outage.js';
 
 /** A bulk write's error as the driver builds it around what it met. */
 const bulkError = (cause: Error) =>
-  new MongoBulkWriteError(
-    cause as ConstructorParameters<typeof MongoBulkWriteError>[0],
-    {} as ConstructorParameters<typeof MongoBulkWriteError>[1],
-  );
+  new MongoBulkWriteError(cause, {} as ConstructorParameters<typeof MongoBulkWriteError>[1]);
 
 describe('dependencyOutage', () => {
   it('takes a bulk write that lost its connection to the store for an outage', () => {
