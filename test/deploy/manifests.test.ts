@@ -132,6 +132,7 @@ const READINESS_SERVICE: Partial<Record<string, string>> = {
   impact: 'beacon.impact.v1.ImpactService',
   notify: 'beacon.notify.v1.NotifyService',
   victims: 'beacon.victims.v1.VictimsService',
+  workflows: 'beacon.response.v1.ResponseService',
 };
 
 describe('Kubernetes manifests (infra/k8s)', () => {

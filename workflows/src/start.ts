@@ -10,6 +10,8 @@ import {
   Metrics,
   serviceTokens,
   startGrpcServer,
+  natsDependency,
+  watchDependencies,
   startMetricsServer,
   StopOrder,
   watchConsumerLag,
@@ -27,7 +29,7 @@ import { appendTemporalCoreMetrics } from './adapters/temporal-metrics.js';
 import { GrpcVictimsPort } from './adapters/victims-client.js';
 import type { ResponseActivities } from './activities/types.js';
 import { intakeIncidentReader } from './api/incident-access.js';
-import { responseGrpc } from './api/response-grpc.js';
+import { RESPONSE_SERVICE, responseGrpc } from './api/response-grpc.js';
 import type { WorkflowsConfig } from './config.js';
 import { AcknowledgementSignaller } from './events/acknowledgement-signaller.js';
 import { IncidentChangeSignaller } from './events/incident-change-signaller.js';
@@ -233,6 +235,17 @@ export async function startWorkflows(
       });
       const server = api;
       stops.push(() => server.shutdown());
+      // Not ready while Temporal or NATS does not answer (stopped before the server drains).
+      const stopWatch = watchDependencies({
+        health: server.health,
+        services: [RESPONSE_SERVICE],
+        dependencies: [
+          { name: 'temporal', probe: () => connection.workflowService.getSystemInfo({}) },
+          natsDependency(nc),
+        ],
+        logger,
+      });
+      stops.push(stopWatch);
     }
     const metricsServer = await startMetricsServer(metrics, config.metrics, logger);
     stops.push(() => metricsServer.stop());

@@ -1,4 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Db } from 'mongodb';
 import { ServingStatus, type HealthRegistry } from './health.js';
 import type { Logger } from './logger.js';
 
@@ -9,6 +11,18 @@ export interface Dependency {
   /** Resolves when it answers; rejects (or hangs past the timeout) when it does not. */
   probe(): Promise<unknown>;
 }
+
+/** The store answers a ping. */
+export const storeDependency = (db: Db): Dependency => ({
+  name: 'store',
+  probe: () => db.command({ ping: 1 }),
+});
+
+/** NATS answers a round trip (a flush) on a connection that is not closed. */
+export const natsDependency = (nc: NatsConnection): Dependency => ({
+  name: 'nats',
+  probe: () => (nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()),
+});
 
 export interface DependencyWatchOptions {
   readonly health: HealthRegistry;

@@ -100,7 +100,13 @@ export {
 } from './hash-chain.js';
 export { GroupCommit, MAX_UPDATE_STATEMENTS } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
-export { watchDependencies, type Dependency, type DependencyWatchOptions } from './dependency-health.js';
+export {
+  natsDependency,
+  storeDependency,
+  watchDependencies,
+  type Dependency,
+  type DependencyWatchOptions,
+} from './dependency-health.js';
 export { GRPC_CLIENT_OPTIONS, grpcChannelCredentials } from './grpc-client.js';
 export {
   DEFAULT_MAX_CONNECTION_AGE_MS,

@@ -1,7 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Db, MongoClient } from 'mongodb';
-import { watchDependencies } from './dependency-health.js';
+import { natsDependency, storeDependency, watchDependencies } from './dependency-health.js';
 import { startGrpcServer, type GrpcServiceBinding } from './grpc-server.js';
 import type { Logger } from './logger.js';
 import { Metrics, startMetricsServer } from './metrics.js';
@@ -119,10 +119,7 @@ export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>)
     const stopWatch = watchDependencies({
       health: server.health,
       services: parts.grpc.map((binding) => binding.name),
-      dependencies: [
-        { name: 'store', probe: () => db.command({ ping: 1 }) },
-        { name: 'nats', probe: () => (nc.isClosed() ? Promise.reject(new Error('closed')) : nc.flush()) },
-      ],
+      dependencies: [storeDependency(db), natsDependency(nc)],
       logger,
     });
     undo.push(async () => stopWatch());

@@ -284,7 +284,9 @@ export async function localAppSpecs(
       ? [{ process: victims, ...grpc(ports.victimsGrpc, 'beacon.victims.v1.VictimsService') }]
       : []),
     // Bundling the workflow code takes a while on a busy machine.
-    ...(wanted('workflows') ? [{ process: workflows, ...grpc(ports.responseGrpc, '', 60_000) }] : []),
+    ...(wanted('workflows')
+      ? [{ process: workflows, ...grpc(ports.responseGrpc, 'beacon.response.v1.ResponseService', 60_000) }]
+      : []),
     {
       process: gateway,
       ready: async () => {

@@ -50,6 +50,8 @@ import { timelineQueryFrom, timelineResponse } from './timeline-page.js';
 import type { TimelineStore } from '../adapters/timeline-store.js';
 import { pageOf } from '../domain/timeline.js';
 
+/** The response API's gRPC service: its health key, ready while Temporal and NATS answer. */
+export const RESPONSE_SERVICE = 'beacon.response.v1.ResponseService';
 export interface ResponseGrpcDeps {
   readonly client: Client;
   readonly authenticator: Authenticator;
@@ -335,7 +337,7 @@ export function responseGrpc(deps: ResponseGrpcDeps): GrpcServiceBinding {
   };
 
   return {
-    name: 'beacon.response.v1.ResponseService',
+    name: RESPONSE_SERVICE,
     definition: responseV1.ResponseServiceService,
     implementation,
   };
