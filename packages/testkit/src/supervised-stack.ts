@@ -42,10 +42,15 @@ const keeperFile = (dir: string) => join(dir, 'keeper.json');
 const stopMarker = (dir: string) => join(dir, 'supervisor.stop');
 const SUPERVISOR_MAIN = join(repoRoot, 'packages/testkit/dist/src/supervisor-main.js');
 
-/** The local stack's layout, chosen on the first start and read back on later ones. */
+/**
+ * The local stack's layout, recorded for `ensureSupervisedStack`. Free ports are chosen on the
+ * first start and read back on later ones; the fixed ones, and which servers the environment
+ * names, are taken afresh each time.
+ */
 async function layout(options: SupervisedStackOptions, env: NodeJS.ProcessEnv): Promise<Layout> {
-  if (existsSync(layoutFile(options.dir)))
+  if (options.ports === 'free' && existsSync(layoutFile(options.dir))) {
     return JSON.parse(readFileSync(layoutFile(options.dir), 'utf8')) as Layout;
+  }
   const servers: Partial<Record<ComponentName, Ports>> = {};
   const urls = {} as Record<ComponentName, string>;
   for (const name of ORDER) {

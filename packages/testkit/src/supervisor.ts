@@ -310,6 +310,7 @@ export class Supervisor {
     const probes = this.#all()
       .filter((slot) => (slot.state === 'running' || slot.state === 'starting') && !slot.awaiting)
       .map(async (slot) => {
+        const probed = slot.running;
         const healthy = await Promise.race([
           slot.unit.ready().then(
             () => true,
@@ -317,6 +318,8 @@ export class Supervisor {
           ),
           delay(2_000, false),
         ]);
+        // A process restarted meanwhile is not judged by its predecessor's answer.
+        if (slot.running !== probed) return;
         slot.healthy = healthy;
         slot.checkedAt = Date.now();
         // One that was slow to start serves at last.
