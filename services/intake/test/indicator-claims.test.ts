@@ -1,6 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { MongoNetworkError } from 'mongodb';
 import { describe, expect, vi } from 'vitest';
+import { intakeV1 } from '@beacon/proto';
 import { test as base } from '@beacon/testkit';
 import type * as IncidentStoreModule from '../src/adapters/mongo/incident-store.js';
 import { report, rpc, startTestIntake, type TestIntake } from './harness.js';
@@ -55,6 +56,38 @@ describe('first reports of a new indicator', () => {
     expect([...(incidents[0]?.['reportIds'] as string[])].sort()).toEqual(
       acks.map((a) => a.report?.id).sort(),
     );
+  });
+
+  test('an indicator whose incident closed is claimed anew: reports together open one new incident', async ({
+    intake: t,
+    names,
+    mongoClient,
+  }) => {
+    const token = await t.token({ roles: ['agency_analyst'], agencyId: 'cert-de' });
+    const coordinator = await t.token({ roles: ['coordinator'], clearance: 'RED' });
+    const indicator = [{ type: 'domain', value: `reclaimed-${names.id}.example` }];
+    const { incident: closed } = await rpc(t, 'submitReport', report({ observables: indicator }), token);
+    await rpc(
+      t,
+      'transitionIncident',
+      {
+        incidentId: closed!.id,
+        toStatus: intakeV1.IncidentStatus.INCIDENT_STATUS_CLOSED,
+        expectedVersion: 1,
+        reason: 'contained',
+      },
+      coordinator,
+    );
+
+    const acks = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        rpc(t, 'submitReport', report({ title: `Later ${i}`, observables: indicator }), token),
+      ),
+    );
+    const incidentIds = new Set(acks.map((a) => a.incident?.id));
+    expect(incidentIds.size).toBe(1);
+    expect(incidentIds.has(closed!.id)).toBe(false);
+    expect(await mongoClient.db(t.dbName).collection('incidents').countDocuments()).toBe(2);
   });
 
   test('a submission the store failed after its claim finishes on retry with its ids; a rival waits', async ({

@@ -82,13 +82,16 @@ export class IndicatorClaims {
       const waiting = verdicts.some((v) => v.kind === 'pending');
       const stale = verdicts.some((v) => v.kind === 'stale');
       if (!waiting && !stale) return { report, plan };
-      if (Date.now() >= deadline) {
-        throw new IntakeError(
-          'unavailable',
-          'an incident for this indicator is being opened; retry the same request shortly',
-        );
+      // A stale claim is taken over at once; only a claimed incident not yet stored is waited for.
+      if (!stale) {
+        if (Date.now() >= deadline) {
+          throw new IntakeError(
+            'unavailable',
+            'an incident for this indicator is being opened; retry the same request shortly',
+          );
+        }
+        await delay(this.wait.pollMs);
       }
-      if (!stale) await delay(this.wait.pollMs);
       held = await Promise.all(
         held.map(async (claim, i) => {
           const verdict = verdicts[i]?.kind;
