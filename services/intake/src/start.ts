@@ -17,6 +17,7 @@ import { MongoAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCorrelationIndex } from './adapters/mongo/correlation-index.js';
 import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
 import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
+import { MongoIndicatorClaimStore } from './adapters/mongo/indicator-claim-store.js';
 import { MongoRelationStore } from './adapters/mongo/relation-store.js';
 import { MongoMergeStore } from './adapters/mongo/merge-store.js';
 import { MongoReportStore } from './adapters/mongo/report-store.js';
@@ -77,6 +78,7 @@ export async function startIntake(
         audit,
         sightings,
         correlation: new MongoCorrelationIndex(db),
+        claims: new MongoIndicatorClaimStore(db),
         relations,
         merges: new MongoMergeStore(db, incidentMarks.merges),
         clock,

@@ -36,6 +36,7 @@ import {
 import type { PossibleRelation } from '../domain/relation.js';
 import type { CascadeInputs } from '../domain/severity.js';
 import { correlate } from './correlate.js';
+import { IndicatorClaims } from './indicator-claims.js';
 import { lookupIndicator } from './indicator-lookup.js';
 import { PossibleRelations } from './possible-relations.js';
 import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
@@ -51,6 +52,7 @@ import type {
   IncidentPage,
   IncidentStore,
   Ids,
+  IndicatorClaimStore,
   PendingAudit,
   ReportPlan,
   ReportStore,
@@ -60,6 +62,7 @@ import type {
   RelationStore,
   Sighting,
   SightingStore,
+  StoredReport,
 } from './ports.js';
 import { trends, type TrendDimension, type TrendGranularity, type TrendPoint } from '../domain/trends.js';
 import { exportIncidentStix, type StixBundle } from '../domain/stix.js';
@@ -71,6 +74,7 @@ export interface IntakeDeps {
   readonly audit: AuditLog;
   readonly sightings: SightingStore;
   readonly correlation: CorrelationIndex;
+  readonly claims: IndicatorClaimStore;
   readonly relations: RelationStore;
   readonly merges: MergeStore;
   readonly clock: Clock;
@@ -128,10 +132,12 @@ const MAX_CAS_ATTEMPTS = 20;
 export class IntakeService {
   readonly #relations: PossibleRelations;
   readonly #merges: MergeIncidents;
+  readonly #indicatorClaims: IndicatorClaims;
 
   constructor(private readonly deps: IntakeDeps) {
     this.#relations = new PossibleRelations(deps);
     this.#merges = new MergeIncidents(deps);
+    this.#indicatorClaims = new IndicatorClaims(deps);
   }
 
   /** A coordinator's merge of two incidents it may both read (see `MergeIncidents`). */
@@ -194,14 +200,15 @@ export class IntakeService {
             await this.deps.reports.get(reportId);
       if (!stored) throw new Error(`report ${reportId} vanished`);
     }
-    const { incident, report } = await this.#link(stored.report, stored.plan);
+    const { plan, ...settled } = await this.#settle(caller, stored);
+    const { incident, report } = await this.#link(settled.report, plan);
     // A replay of a submission that got as far as marking it linked was audited already; one
     // that did not appends the record its first attempt stored (twice only if both attempts
     // run at once: an audit record may repeat, it is never lost).
-    if (stored.linked) await this.#relations.record(report, incident, stored.plan.related ?? []);
+    if (stored.linked) await this.#relations.record(report, incident, plan.related ?? []);
     else {
       const audit = stored.audit ?? this.#record(caller, 'report.submitted', report.id, report.tlp);
-      await this.#finishLinking(report, incident, stored.plan, audit);
+      await this.#finishLinking(report, incident, plan, audit);
     }
     // A report joins only an incident its reporter reads; this covers a reporter who may not
     // read even the incident its own report opened (labelled above its clearance).
@@ -231,10 +238,11 @@ export class IntakeService {
     let linked = 0;
     // One report that cannot be linked must not hold up the others.
     const failures: unknown[] = [];
-    for (const { report, plan, audit } of pending) {
+    for (const stored of pending) {
       try {
+        const { report, plan } = await this.#settle(undefined, stored);
         const done = await this.#link(report, plan);
-        await this.#finishLinking(done.report, done.incident, plan, audit);
+        await this.#finishLinking(done.report, done.incident, plan, stored.audit);
         linked += 1;
       } catch (error) {
         failures.push(error);
@@ -455,6 +463,12 @@ export class IntakeService {
       if (expectedVersion !== 0) break;
     }
     throw new IntakeError('conflict', `incident ${id} changed meanwhile; reload and retry`);
+  }
+
+  /** A report about to open its incident claims its indicators first (`IndicatorClaims`). */
+  #settle(caller: Caller | undefined, stored: StoredReport): Promise<Pick<StoredReport, 'report' | 'plan'>> {
+    if (stored.linked || !stored.plan.opensIncident) return Promise.resolve(stored);
+    return this.#indicatorClaims.settle(caller, stored.report, stored.plan);
   }
 
   /** Makes sure the report is part of its incident; repeating it changes nothing. */

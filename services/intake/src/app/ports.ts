@@ -113,7 +113,10 @@ export interface ReportStore {
   get(id: string): Promise<StoredReport | undefined>;
   /** The report is in its incident and its audit record in the log: the record is dropped. */
   markLinked(id: string): Promise<void>;
-  /** Points the report at another incident (its planned one closed before it was linked). */
+  /**
+   * Points the report at another incident: its planned one closed before it was linked, or
+   * another report claimed its indicators for an incident it may join (`IndicatorClaims`).
+   */
   replan(id: string, plan: ReportPlan): Promise<void>;
   /** Reports stored but not yet linked to their incident, older than `before` (a crash left them). */
   unlinked(before: Date, limit: number): Promise<StoredReport[]>;
@@ -206,6 +209,29 @@ export interface CorrelationIndex {
    */
   find(hashes: readonly string[], since: Date): Promise<{ incidentId: string; hashes: string[] }[]>;
   record(hashes: readonly string[], incidentId: string, at: Date): Promise<void>;
+}
+
+/**
+ * A report's claim on one of its indicators, taken before it opens an incident for it: of two
+ * first reports of a new indicator, the one that claims it first opens the incident, and the
+ * other joins it (`IndicatorClaims`).
+ */
+export interface IndicatorClaim {
+  /** The indicator's correlation hash. */
+  readonly hash: string;
+  /** The incident the claiming report opens. */
+  readonly incidentId: string;
+  /** The report whose plan opens it; its stored plan says whether the claim still stands. */
+  readonly reportId: string;
+  readonly at: Date;
+}
+
+/** One claim per correlation hash, read and written by `_id` alone. */
+export interface IndicatorClaimStore {
+  /** Claims each hash unless another claim holds it; the claims holding them afterwards, in order. */
+  claim(claims: readonly IndicatorClaim[]): Promise<IndicatorClaim[]>;
+  /** Puts `claim` in place of `held` if `held` still holds its hash; the claim holding it afterwards. */
+  takeOver(held: IndicatorClaim, claim: IndicatorClaim): Promise<IndicatorClaim>;
 }
 
 /** One report that carried an indicator. */

@@ -18,6 +18,7 @@ import { MAX_TREND_RANGE_MS, type IntakeService } from '../../app/intake-service
 import type { TrendDimension, TrendGranularity } from '../../domain/trends.js';
 import { parseIncidentFilter, parseIncidentOrder } from '../../domain/incident-filter.js';
 import type { Clock } from '../../app/ports.js';
+import { IntakeError } from '../../app/errors.js';
 import { BadCursorError } from '../mongo/incident-store.js';
 import {
   incidentToProto,
@@ -415,6 +416,10 @@ const DIMENSION = new Map<intakeV1.TrendDimension, TrendDimension>([
 
 /** Intake's domain errors to statuses; its use-case refusals (`IntakeError`) map by kind. */
 function toGrpcError(error: unknown): unknown {
+  // Another report is opening the incident this one joins: the same request succeeds shortly.
+  if (error instanceof IntakeError && error.kind === 'unavailable') {
+    return new GrpcError(status.UNAVAILABLE, error.message, { cause: error, retryAfterSeconds: 1 });
+  }
   if (error instanceof MergeRuleError) {
     // A request that can never succeed names its field; one the incidents' state refuses does too.
     return error.kind === 'same-incident' || error.kind === 'awareness-not-confirmed'

@@ -47,7 +47,14 @@ export class MongoReportStore implements ReportStore {
   async replan(id: string, plan: ReportPlan): Promise<void> {
     await this.collection.updateOne(
       { _id: id },
-      { $set: { incidentId: plan.incidentId, opensIncident: plan.opensIncident } },
+      {
+        $set: {
+          incidentId: plan.incidentId,
+          opensIncident: plan.opensIncident,
+          // A report replanned to join its agency's own incident revises it (`IndicatorClaims`).
+          ...(plan.revisesIncident ? { revisesIncident: true } : {}),
+        },
+      },
     );
   }
 
