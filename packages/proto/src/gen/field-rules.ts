@@ -4,7 +4,8 @@
 /**
  * Each request field's limits, by protobuf package, message and field (its ts-proto name):
  * text (`maxLength`, counted in UTF-16 code units after trimming; `required`, `multiline`),
- * ids (`pattern`, and `what` names the shape in a violation), `maxItems`, and integer bounds.
+ * ids (`pattern`, and `what` names the shape in a violation; `optional` allows empty), `maxItems`,
+ * and integer bounds.
  */
 export const FIELD_RULES = {
   'beacon.intake.v1': {
