@@ -40,6 +40,8 @@ export interface IdRule {
   readonly pattern: RegExp;
   /** How a violation names the shape: "is not <what>". */
   readonly what: string;
+  /** Empty (the field left unset) is allowed as well. */
+  readonly optional?: boolean;
 }
 
 /** A repeated id field's rules: at most `maxItems` ids, each of one shape. */
@@ -100,8 +102,9 @@ export class RequestValidator {
     return trimmed;
   }
 
-  /** An id of the rule's shape. */
+  /** An id of the rule's shape (or empty, when the rule allows it). */
   id(field: string, value: string, rule: IdRule): string {
+    if (rule.optional && value === '') return value;
     if (!rule.pattern.test(value)) this.rule(field, RULE_VIOLATIONS.notId(rule.what));
     return value;
   }

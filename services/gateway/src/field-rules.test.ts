@@ -13,6 +13,7 @@ interface Rule {
   readonly maxItems?: number;
   readonly minimum?: number;
   readonly maximum?: number;
+  readonly optional?: boolean;
 }
 
 const schemas = new RequestSchemas(openapi);
@@ -39,6 +40,20 @@ const IDS = [
   '-agency',
   '',
   '{"$ne":null}',
+  // The victims service's shapes.
+  `vc_${'0a'.repeat(16)}`,
+  `vc_${'0a'.repeat(16)}0`,
+  `vc_${'0A'.repeat(16)}`,
+  `inc_${'a'.repeat(64)}`,
+  'inc_a-1',
+  'ref-1',
+  'ref-12345',
+  'ci-9999',
+  'ci-',
+  'a'.repeat(63),
+  'agency_1',
+  'AZ-2026/17:x.y_z',
+  'AZ 17',
 ];
 
 /** What the service's validator says of the field's value, by the same rule. */
@@ -49,7 +64,7 @@ function service(field: string, rule: Rule, value: unknown): FieldViolation[] {
   if (rule.maxLength !== undefined) v.text(name, value as string, { ...rule, maxLength: rule.maxLength });
   else if (pattern && what && rule.maxItems !== undefined)
     v.ids(name, value as string[], { pattern, what, maxItems: rule.maxItems });
-  else if (pattern && what) v.id(name, value as string, { pattern, what });
+  else if (pattern && what) v.id(name, value as string, { ...rule, pattern, what });
   else if (rule.maxItems !== undefined) v.atMost(name, value as unknown[], { maxItems: rule.maxItems });
   else v.pageSize(value as number, { max: rule.maximum!, fallback: 1 });
   return v.violations;
@@ -75,7 +90,12 @@ function samples(message: string, field: string, rule: Rule): { exact: unknown[]
       loose: [` ${'x'.repeat(max)}\n `, '', undefined],
     };
   }
-  if (rule.pattern && rule.maxItems === undefined) return { exact: IDS, loose: [] };
+  if (rule.pattern && rule.maxItems === undefined) {
+    // Refusals alone would not show that the gateway keeps what the service takes.
+    const valid = IDS.some((id) => rule.pattern!.test(id));
+    expect(valid, `a valid ${rule.what} among the samples`).toBe(true);
+    return { exact: IDS, loose: [] };
+  }
   if (rule.maxItems !== undefined) {
     const id = rule.pattern && IDS.find((candidate) => rule.pattern!.test(candidate));
     // A list of strings, or of messages (`{}` is the message with every field at its default).
@@ -130,6 +150,17 @@ describe('the limits declared in proto/', () => {
     ]);
     expect(gateway('beacon.intake.v1.ListIncidentsRequest', 'pageSize', 101)).toEqual([
       { field: 'page_size', description: 'must be 0 to 100', reason: 'OUT_OF_RANGE' },
+    ]);
+  });
+
+  it('let an optional id be left empty, and refuse any other value of the wrong shape', () => {
+    const list = 'beacon.victims.v1.ListCasesRequest';
+    expect(gateway(list, 'incidentId', '')).toEqual([]);
+    expect(gateway(list, 'incidentId', 'inc_A')).toEqual([
+      { field: 'incident_id', description: 'is not an incident id', reason: 'INVALID_ID' },
+    ]);
+    expect(gateway('beacon.victims.v1.GetCaseRequest', 'caseId', '')).toEqual([
+      { field: 'case_id', description: 'is not a case id', reason: 'INVALID_ID' },
     ]);
   });
 

@@ -29,6 +29,8 @@ export interface FieldRules {
   readonly maxItems?: number;
   readonly minimum?: number;
   readonly maximum?: number;
+  /** An id may be empty (unset). */
+  readonly optional?: boolean;
 }
 
 interface IdPattern {
@@ -75,6 +77,7 @@ function checked(
     throw new Error(`${where}: max_items is for repeated fields`);
   if (repeated && rules.id && rules.maxItems === undefined)
     throw new Error(`${where}: repeated ids need max_items`);
+  if (rules.optional && (!rules.id || repeated)) throw new Error(`${where}: optional is for a singular id`);
   if (rules.id && !shapes.has(rules.id)) throw new Error(`${where}: ${rules.id} has no id_pattern`);
   if ((rules.minimum !== undefined || rules.maximum !== undefined) && !/INT32$/.test(field.type))
     throw new Error(`${where}: minimum and maximum are for 32-bit integers`);
@@ -120,7 +123,10 @@ export function withRules(schema: Schema, rules: FieldRules, shapes: ReadonlyMap
     });
   }
   const shape = rules.id ? shapes.get(rules.id)! : undefined;
-  const idSchema = shape && { pattern: shape.regex, 'x-beacon-violation': RULE_VIOLATIONS.notId(shape.what) };
+  const idSchema = shape && {
+    pattern: rules.optional ? `^$|${shape.regex}` : shape.regex,
+    'x-beacon-violation': RULE_VIOLATIONS.notId(shape.what),
+  };
   if (rules.maxItems !== undefined) {
     out['maxItems'] = rules.maxItems;
     if (idSchema) out['items'] = { ...(out['items'] as Schema), ...idSchema };
@@ -155,7 +161,8 @@ export function rulesTableSource(descriptors: DescriptorSet): string {
     '/**',
     " * Each request field's limits, by protobuf package, message and field (its ts-proto name):",
     ' * text (`maxLength`, counted in UTF-16 code units after trimming; `required`, `multiline`),',
-    ' * ids (`pattern`, and `what` names the shape in a violation), `maxItems`, and integer bounds.',
+    ' * ids (`pattern`, and `what` names the shape in a violation; `optional` allows empty), `maxItems`,',
+    ' * and integer bounds.',
     ' */',
     'export const FIELD_RULES = {',
     ...[...byPackage].flatMap(([pkg, lines]) => [`  '${pkg}': {`, ...lines, '  },']),
@@ -172,6 +179,7 @@ function ruleSource(rules: FieldRules, shapes: ReadonlyMap<string, IdPattern>): 
     rules.multiline && 'multiline: true',
     shape && `pattern: /${new RegExp(shape.regex).source}/`,
     shape && `what: ${JSON.stringify(shape.what)}`,
+    rules.optional && 'optional: true',
     rules.maxItems !== undefined && `maxItems: ${rules.maxItems}`,
     rules.minimum !== undefined && `minimum: ${rules.minimum}`,
     rules.maximum !== undefined && `maximum: ${rules.maximum}`,

@@ -4,7 +4,8 @@
 /**
  * Each request field's limits, by protobuf package, message and field (its ts-proto name):
  * text (`maxLength`, counted in UTF-16 code units after trimming; `required`, `multiline`),
- * ids (`pattern`, and `what` names the shape in a violation), `maxItems`, and integer bounds.
+ * ids (`pattern`, and `what` names the shape in a violation; `optional` allows empty), `maxItems`,
+ * and integer bounds.
  */
 export const FIELD_RULES = {
   'beacon.intake.v1': {
@@ -57,6 +58,69 @@ export const FIELD_RULES = {
     MergeIncidentsRequest: {
       survivorId: { pattern: /^inc_[a-z0-9_-]{0,60}$/, what: "a inc_… id" },
       mergedId: { pattern: /^inc_[a-z0-9_-]{0,60}$/, what: "a inc_… id" },
+    },
+  },
+  'beacon.victims.v1': {
+    GetCaseRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    UpdateVictimRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    ListCasesRequest: {
+      pageSize: { minimum: 0, maximum: 500 },
+      pageToken: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id", optional: true },
+      incidentId: { pattern: /^inc_[a-z0-9]{1,64}$/, what: "an incident id", optional: true },
+    },
+    AssessNeedsRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+      needs: { maxItems: 20 },
+    },
+    RecordConsentRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    SuggestReferralsRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    MakeReferralRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+      organisationId: { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, what: "an organisation id", optional: true },
+    },
+    RespondToReferralRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+      referralId: { pattern: /^ref-[0-9]{1,4}$/, what: "a referral id (ref-<n>)" },
+    },
+    ListReferralsRequest: {
+      organisationId: { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, what: "an organisation id" },
+    },
+    GetFollowUpRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    RecordCheckInRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+      checkInId: { pattern: /^ci-[0-9]{1,4}$/, what: "a check-in id (ci-<n>)" },
+    },
+    DiscloseToLawEnforcementRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+      agencyId: { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, what: "an agency id" },
+      legalReference: { pattern: /^[A-Za-z0-9._:/-]{1,64}$/, what: "letters, digits and ._:/- (at most 64)", optional: true },
+    },
+    CloseCaseRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    EraseVictimDataRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+    },
+    GetVictimStatsRequest: {
+      incidentId: { pattern: /^inc_[a-z0-9]{1,64}$/, what: "an incident id", optional: true },
+    },
+    SupportOrganisation: {
+      id: { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, what: "an organisation id (lower-case letters, digits, -)" },
+      name: { maxLength: 200, required: true },
+    },
+    ListAuditRecordsRequest: {
+      caseId: { pattern: /^vc_[0-9a-f]{32}$/, what: "a case id" },
+      pageSize: { minimum: 0, maximum: 500 },
     },
   },
 } as const;

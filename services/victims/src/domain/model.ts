@@ -231,10 +231,11 @@ export interface SupportOrganisation {
   readonly accepting: boolean;
 }
 
-/** Ids: cases `vc_` + 32 hex digits; organisations as agency ids. */
+/**
+ * Ids: cases `vc_` + 32 hex digits; reports as a new case names them. The shapes requests
+ * name otherwise are declared in proto/ (`beacon.api.v1.IdShape`).
+ */
 export const CASE_ID = /^vc_[0-9a-f]{32}$/;
-export const ORGANISATION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const INCIDENT_ID = /^inc_[a-z0-9]{1,64}$/;
 export const REPORT_ID = /^rep_[a-z0-9]{1,64}$/;
 
 export const isOneOf =

@@ -1,25 +1,28 @@
 import { parseJurisdiction, type Jurisdiction } from '@beacon/domain';
 import { protoFieldName, RequestValidator } from '@beacon/platform';
-import { victimsV1 } from '@beacon/proto';
+import { FIELD_RULES, victimsV1 } from '@beacon/proto';
 import { normaliseEmail, normalisePhone } from '../../domain/contact.js';
-import {
-  INCIDENT_ID,
-  ORGANISATION_ID,
-  REPORT_ID,
-  type Need,
-  type RiskFlag,
-  type Victim,
-} from '../../domain/model.js';
+import { REPORT_ID, type Need, type RiskFlag, type Victim } from '../../domain/model.js';
 import { needProblems } from '../../domain/needs.js';
 import type { ConsentInput } from '../../app/case-work.js';
 import type { NewCaseInput } from '../../app/open-cases.js';
 import { codecs, type EnumCodec } from '../proto-mapping.js';
 
-/** Size limits on what one request may carry. */
+/**
+ * The limits of the victims service's request fields, declared in proto/ (`beacon.api.v1.field`)
+ * and read here from the generated table: the gateway's OpenAPI document states the same.
+ */
+export const RULES = FIELD_RULES['beacon.victims.v1'];
+
+/**
+ * Limits that are not declared in proto/. A new case and its victim are rows of ImportCases
+ * too, which reports a row's violations in its reply and imports the other rows, where a rule
+ * in proto/ would have the gateway refuse the whole batch. The others are worded unlike a
+ * field rule (a count from 1, a capacity's reason).
+ */
 export const LIMITS = {
   incidentIds: 20,
   reportIds: 50,
-  needs: 20,
   name: 200,
   notes: 4_000,
   consents: 6,
@@ -28,8 +31,8 @@ export const LIMITS = {
   capacity: 100_000,
 } as const;
 
-/** Page sizes of the case and audit listings: at most 500, 100 when the client sets none. */
-export const PAGE = { max: 500, fallback: 100 } as const;
+/** The page size of the case and audit listings when the client sets none. */
+export const DEFAULT_PAGE_SIZE = 100;
 
 const WORDING_VERSION = /^[A-Za-z0-9._-]{1,64}$/;
 const LANGUAGE = /^[a-z]{2}$/;
@@ -87,9 +90,11 @@ export class Validator extends RequestValidator {
     if (!c) return this.fail(prefix, 'is required', 'REQUIRED');
     const at = (f: string) => `${prefix}.${f}`;
     const before = this.violations.length;
+    // Incident ids of the shape ListCases filters by.
+    const { pattern, what } = RULES.ListCasesRequest.incidentId;
     const incidentIds = this.ids(at('incident_ids'), c.incidentIds, {
-      pattern: INCIDENT_ID,
-      what: 'an incident id',
+      pattern,
+      what,
       maxItems: LIMITS.incidentIds,
     });
     const reportIds = this.ids(at('report_ids'), c.reportIds, {
@@ -104,7 +109,8 @@ export class Validator extends RequestValidator {
     const language = this.language(at('language'), c.language);
     const consents = this.consents(at('consents'), c.consents);
     const victim = this.victim(at('victim'), c.victim, consents);
-    const needs = this.needs(at('needs'), c.needs, now);
+    // The list AssessNeeds replaces later, so its limit.
+    const needs = this.needs(at('needs'), c.needs, now, RULES.AssessNeedsRequest.needs);
     const riskFlags = this.riskFlags(at('risk_flags'), c.riskFlags);
     if (this.violations.length > before || !jurisdiction || !language || !victim) return undefined;
     return { incidentIds, reportIds, jurisdiction, language, victim, needs, riskFlags, consents };
@@ -205,11 +211,13 @@ export class Validator extends RequestValidator {
   }
 
   /** The needs, each with the details of its kind, then the assessment's own rules. */
-  needs(prefix: string, list: readonly victimsV1.Need[], now: Date): Need[] {
-    if (list.length > LIMITS.needs) {
-      this.fail(prefix, `at most ${LIMITS.needs}`, 'TOO_MANY');
-      return [];
-    }
+  needs(
+    prefix: string,
+    list: readonly victimsV1.Need[],
+    now: Date,
+    rule: { readonly maxItems: number },
+  ): Need[] {
+    if (!this.atMost(prefix, list, rule)) return [];
     const needs: Need[] = [];
     const positions: number[] = [];
     list.forEach((n, i) => {
@@ -305,12 +313,3 @@ export class Validator extends RequestValidator {
 export function caseBytes(request: victimsV1.NewCase | undefined): Uint8Array {
   return victimsV1.NewCase.encode(request ?? victimsV1.NewCase.fromPartial({})).finish();
 }
-
-export const PATTERNS = {
-  caseId: /^vc_[0-9a-f]{32}$/,
-  referralId: /^ref-[0-9]{1,4}$/,
-  checkInId: /^ci-[0-9]{1,4}$/,
-  organisationId: ORGANISATION_ID,
-  incidentId: INCIDENT_ID,
-  legalReference: /^[A-Za-z0-9._:/-]{1,64}$/,
-} as const;

@@ -41,7 +41,7 @@ import {
   victimToProto,
 } from '../proto-mapping.js';
 import { toGrpcError } from './to-grpc-error.js';
-import { caseBytes, LIMITS, PAGE, PATTERNS, Validator } from './validate.js';
+import { caseBytes, DEFAULT_PAGE_SIZE, LIMITS, RULES, Validator } from './validate.js';
 
 export interface VictimsGrpcDeps {
   /** What the use cases are given; the handlers pass it on to them. */
@@ -74,9 +74,6 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       return toGrpcError(error);
     },
   });
-  const caseId = (v: Validator, value: string, field = 'case_id') =>
-    v.id(field, value, { pattern: PATTERNS.caseId, what: 'a case id' });
-
   const implementation: victimsV1.VictimsServiceServer = {
     openCase: handle<victimsV1.OpenCaseRequest, victimsV1.OpenCaseResponse>(async (req, caller, ctx) => {
       const v = new Validator();
@@ -141,7 +138,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     getCase: handle<victimsV1.GetCaseRequest, victimsV1.GetCaseResponse>(async (req, caller) => {
       const v = new Validator();
-      caseId(v, req.caseId);
+      v.id('case_id', req.caseId, RULES.GetCaseRequest.caseId);
       v.check();
       const { state, personal } = await getCase(victims, caller, req.caseId);
       return { case: caseToProto(state, personal) };
@@ -150,7 +147,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     updateVictim: handle<victimsV1.UpdateVictimRequest, victimsV1.UpdateVictimResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
+        v.id('case_id', req.caseId, RULES.UpdateVictimRequest.caseId);
         // Whether the victim consents to contact is the case's to say: the use case checks it.
         const victim = v.victim('victim', req.victim, 'checked-later');
         v.expectedVersion('expected_version', req.expectedVersion);
@@ -163,10 +160,10 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     listCases: handle<victimsV1.ListCasesRequest, victimsV1.ListCasesResponse>(async (req, caller) => {
       const v = new Validator();
-      const limit = v.pageSize(req.pageSize, PAGE);
-      if (req.pageToken) caseId(v, req.pageToken, 'page_token');
-      if (req.incidentId)
-        v.id('incident_id', req.incidentId, { pattern: PATTERNS.incidentId, what: 'an incident id' });
+      const rules = RULES.ListCasesRequest;
+      const limit = v.pageSize(req.pageSize, { max: rules.pageSize.maximum, fallback: DEFAULT_PAGE_SIZE });
+      v.id('page_token', req.pageToken, rules.pageToken);
+      v.id('incident_id', req.incidentId, rules.incidentId);
       v.check();
       const page = await listCases(
         victims,
@@ -202,8 +199,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     assessNeeds: handle<victimsV1.AssessNeedsRequest, victimsV1.AssessNeedsResponse>(async (req, caller) => {
       const v = new Validator();
-      caseId(v, req.caseId);
-      const needs = v.needs('needs', req.needs, clock.now());
+      v.id('case_id', req.caseId, RULES.AssessNeedsRequest.caseId);
+      const needs = v.needs('needs', req.needs, clock.now(), RULES.AssessNeedsRequest.needs);
       const riskFlags = v.riskFlags('risk_flags', req.riskFlags);
       v.expectedVersion('expected_version', req.expectedVersion);
       v.check();
@@ -223,7 +220,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     recordConsent: handle<victimsV1.RecordConsentRequest, victimsV1.RecordConsentResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
+        v.id('case_id', req.caseId, RULES.RecordConsentRequest.caseId);
         const consent = v.consent('consent', req.consent);
         v.check();
         return { case: summaryToProto(await recordConsent(victims, caller, req.caseId, consent!)) };
@@ -233,7 +230,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     suggestReferrals: handle<victimsV1.SuggestReferralsRequest, victimsV1.SuggestReferralsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
+        v.id('case_id', req.caseId, RULES.SuggestReferralsRequest.caseId);
         v.check();
         const result = await suggestReferrals(victims, caller, req.caseId);
         return {
@@ -252,12 +249,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     makeReferral: handle<victimsV1.MakeReferralRequest, victimsV1.MakeReferralResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
-        if (req.organisationId)
-          v.id('organisation_id', req.organisationId, {
-            pattern: PATTERNS.organisationId,
-            what: 'an organisation id',
-          });
+        v.id('case_id', req.caseId, RULES.MakeReferralRequest.caseId);
+        v.id('organisation_id', req.organisationId, RULES.MakeReferralRequest.organisationId);
         const needs = v.enumValues('needs', codecs.needKind, req.needs);
         v.check();
         const result = await makeReferral(victims, caller, req.caseId, {
@@ -276,11 +269,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     respondToReferral: handle<victimsV1.RespondToReferralRequest, victimsV1.RespondToReferralResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
-        v.id('referral_id', req.referralId, {
-          pattern: PATTERNS.referralId,
-          what: 'a referral id (ref-<n>)',
-        });
+        v.id('case_id', req.caseId, RULES.RespondToReferralRequest.caseId);
+        v.id('referral_id', req.referralId, RULES.RespondToReferralRequest.referralId);
         const reason = req.accept
           ? undefined
           : v.enumValue('decline_reason', codecs.declineReason, req.declineReason);
@@ -301,10 +291,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     listReferrals: handle<victimsV1.ListReferralsRequest, victimsV1.ListReferralsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        v.id('organisation_id', req.organisationId, {
-          pattern: PATTERNS.organisationId,
-          what: 'an organisation id',
-        });
+        v.id('organisation_id', req.organisationId, RULES.ListReferralsRequest.organisationId);
         const state =
           Number(req.state) === 0 ? undefined : v.enumValue('state', codecs.referralState, req.state);
         v.check();
@@ -320,7 +307,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     getFollowUp: handle<victimsV1.GetFollowUpRequest, victimsV1.GetFollowUpResponse>(async (req, caller) => {
       const v = new Validator();
-      caseId(v, req.caseId);
+      v.id('case_id', req.caseId, RULES.GetFollowUpRequest.caseId);
       v.check();
       return { followUp: followUpToProto(await followUp(victims, caller, req.caseId)) };
     }),
@@ -328,8 +315,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     recordCheckIn: handle<victimsV1.RecordCheckInRequest, victimsV1.RecordCheckInResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
-        v.id('check_in_id', req.checkInId, { pattern: PATTERNS.checkInId, what: 'a check-in id (ci-<n>)' });
+        v.id('case_id', req.caseId, RULES.RecordCheckInRequest.caseId);
+        v.id('check_in_id', req.checkInId, RULES.RecordCheckInRequest.checkInId);
         const outcome = v.enumValue('outcome', codecs.checkInOutcome, req.outcome);
         v.check();
         return {
@@ -345,14 +332,9 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
       victimsV1.DiscloseToLawEnforcementResponse
     >(async (req, caller) => {
       const v = new Validator();
-      caseId(v, req.caseId);
-      v.id('agency_id', req.agencyId, { pattern: PATTERNS.organisationId, what: 'an agency id' });
-      if (req.legalReference) {
-        v.id('legal_reference', req.legalReference, {
-          pattern: PATTERNS.legalReference,
-          what: 'letters, digits and ._:/- (at most 64)',
-        });
-      }
+      v.id('case_id', req.caseId, RULES.DiscloseToLawEnforcementRequest.caseId);
+      v.id('agency_id', req.agencyId, RULES.DiscloseToLawEnforcementRequest.agencyId);
+      v.id('legal_reference', req.legalReference, RULES.DiscloseToLawEnforcementRequest.legalReference);
       v.check();
       const { state, personal, at } = await discloseToLawEnforcement(victims, caller, req.caseId, {
         agencyId: req.agencyId,
@@ -370,7 +352,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     closeCase: handle<victimsV1.CloseCaseRequest, victimsV1.CloseCaseResponse>(async (req, caller) => {
       const v = new Validator();
-      caseId(v, req.caseId);
+      v.id('case_id', req.caseId, RULES.CloseCaseRequest.caseId);
       const reason = v.enumValue('reason', codecs.closeReason, req.reason);
       if (reason === 'erased') v.fail('reason', 'erasure has its own call, EraseVictimData', 'INVALID');
       v.check();
@@ -380,7 +362,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     eraseVictimData: handle<victimsV1.EraseVictimDataRequest, victimsV1.EraseVictimDataResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
+        v.id('case_id', req.caseId, RULES.EraseVictimDataRequest.caseId);
         v.check();
         return { case: summaryToProto(await erase(victims, caller, req.caseId)) };
       },
@@ -408,8 +390,7 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     getVictimStats: handle<victimsV1.GetVictimStatsRequest, victimsV1.GetVictimStatsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        if (req.incidentId)
-          v.id('incident_id', req.incidentId, { pattern: PATTERNS.incidentId, what: 'an incident id' });
+        v.id('incident_id', req.incidentId, RULES.GetVictimStatsRequest.incidentId);
         const jurisdiction = req.jurisdiction ? v.jurisdiction('jurisdiction', req.jurisdiction) : undefined;
         v.check();
         const stats = await victimStats(victims, caller, {
@@ -431,11 +412,8 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
         v.check();
       }
       const org = o!;
-      v.id('organisation.id', org.id, {
-        pattern: PATTERNS.organisationId,
-        what: 'an organisation id (lower-case letters, digits, -)',
-      });
-      const name = v.text('organisation.name', org.name, { maxLength: LIMITS.name, required: true });
+      v.id('organisation.id', org.id, RULES.SupportOrganisation.id);
+      const name = v.text('organisation.name', org.name, RULES.SupportOrganisation.name);
       if (org.jurisdictions.length === 0 || org.jurisdictions.length > LIMITS.jurisdictions) {
         v.fail('organisation.jurisdictions', `name 1 to ${LIMITS.jurisdictions}`, 'COUNT');
       }
@@ -529,8 +507,11 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
     listAuditRecords: handle<victimsV1.ListAuditRecordsRequest, victimsV1.ListAuditRecordsResponse>(
       async (req, caller) => {
         const v = new Validator();
-        caseId(v, req.caseId);
-        const limit = v.pageSize(req.pageSize, PAGE);
+        v.id('case_id', req.caseId, RULES.ListAuditRecordsRequest.caseId);
+        const limit = v.pageSize(req.pageSize, {
+          max: RULES.ListAuditRecordsRequest.pageSize.maximum,
+          fallback: DEFAULT_PAGE_SIZE,
+        });
         if (req.pageToken && !isChainRecordId(req.pageToken))
           v.fail('page_token', 'is not a page token', 'INVALID');
         v.check();

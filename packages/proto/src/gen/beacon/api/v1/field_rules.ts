@@ -25,6 +25,27 @@ export enum IdShape {
   ID_SHAPE_SLUG = 1,
   /** ID_SHAPE_INCIDENT - An incident's id, as intake reads it. */
   ID_SHAPE_INCIDENT = 2,
+  /**
+   * ID_SHAPE_VICTIMS_CASE - The victims service's own ids and the ids it reads. Its incident and organisation ids are
+   * stricter than intake's slugs; one regex may appear under several values, each worded as the
+   * field it names is.
+   * A victim case.
+   */
+  ID_SHAPE_VICTIMS_CASE = 3,
+  /** ID_SHAPE_VICTIMS_INCIDENT - An incident, as the victims service reads it. */
+  ID_SHAPE_VICTIMS_INCIDENT = 4,
+  /** ID_SHAPE_VICTIMS_REFERRAL - A referral of a case, numbered within it. */
+  ID_SHAPE_VICTIMS_REFERRAL = 5,
+  /** ID_SHAPE_VICTIMS_CHECK_IN - A check-in of a case, numbered within it. */
+  ID_SHAPE_VICTIMS_CHECK_IN = 6,
+  /** ID_SHAPE_VICTIMS_ORGANISATION - A support organisation's id (its agency id). */
+  ID_SHAPE_VICTIMS_ORGANISATION = 7,
+  /** ID_SHAPE_VICTIMS_NEW_ORGANISATION - A support organisation's id as it is registered: the wording says what it may hold. */
+  ID_SHAPE_VICTIMS_NEW_ORGANISATION = 8,
+  /** ID_SHAPE_VICTIMS_AGENCY - A law-enforcement agency a case is disclosed to. */
+  ID_SHAPE_VICTIMS_AGENCY = 9,
+  /** ID_SHAPE_LEGAL_REFERENCE - A law-enforcement agency's case or file reference. */
+  ID_SHAPE_LEGAL_REFERENCE = 10,
 }
 
 export function idShapeFromJSON(object: any): IdShape {
@@ -38,6 +59,30 @@ export function idShapeFromJSON(object: any): IdShape {
     case 2:
     case "ID_SHAPE_INCIDENT":
       return IdShape.ID_SHAPE_INCIDENT;
+    case 3:
+    case "ID_SHAPE_VICTIMS_CASE":
+      return IdShape.ID_SHAPE_VICTIMS_CASE;
+    case 4:
+    case "ID_SHAPE_VICTIMS_INCIDENT":
+      return IdShape.ID_SHAPE_VICTIMS_INCIDENT;
+    case 5:
+    case "ID_SHAPE_VICTIMS_REFERRAL":
+      return IdShape.ID_SHAPE_VICTIMS_REFERRAL;
+    case 6:
+    case "ID_SHAPE_VICTIMS_CHECK_IN":
+      return IdShape.ID_SHAPE_VICTIMS_CHECK_IN;
+    case 7:
+    case "ID_SHAPE_VICTIMS_ORGANISATION":
+      return IdShape.ID_SHAPE_VICTIMS_ORGANISATION;
+    case 8:
+    case "ID_SHAPE_VICTIMS_NEW_ORGANISATION":
+      return IdShape.ID_SHAPE_VICTIMS_NEW_ORGANISATION;
+    case 9:
+    case "ID_SHAPE_VICTIMS_AGENCY":
+      return IdShape.ID_SHAPE_VICTIMS_AGENCY;
+    case 10:
+    case "ID_SHAPE_LEGAL_REFERENCE":
+      return IdShape.ID_SHAPE_LEGAL_REFERENCE;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum IdShape");
   }
@@ -51,6 +96,22 @@ export function idShapeToJSON(object: IdShape): string {
       return "ID_SHAPE_SLUG";
     case IdShape.ID_SHAPE_INCIDENT:
       return "ID_SHAPE_INCIDENT";
+    case IdShape.ID_SHAPE_VICTIMS_CASE:
+      return "ID_SHAPE_VICTIMS_CASE";
+    case IdShape.ID_SHAPE_VICTIMS_INCIDENT:
+      return "ID_SHAPE_VICTIMS_INCIDENT";
+    case IdShape.ID_SHAPE_VICTIMS_REFERRAL:
+      return "ID_SHAPE_VICTIMS_REFERRAL";
+    case IdShape.ID_SHAPE_VICTIMS_CHECK_IN:
+      return "ID_SHAPE_VICTIMS_CHECK_IN";
+    case IdShape.ID_SHAPE_VICTIMS_ORGANISATION:
+      return "ID_SHAPE_VICTIMS_ORGANISATION";
+    case IdShape.ID_SHAPE_VICTIMS_NEW_ORGANISATION:
+      return "ID_SHAPE_VICTIMS_NEW_ORGANISATION";
+    case IdShape.ID_SHAPE_VICTIMS_AGENCY:
+      return "ID_SHAPE_VICTIMS_AGENCY";
+    case IdShape.ID_SHAPE_LEGAL_REFERENCE:
+      return "ID_SHAPE_LEGAL_REFERENCE";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum IdShape");
   }
@@ -76,7 +137,11 @@ export interface FieldRules {
   maxItems: number;
   /** An integer: the least and the greatest value allowed. */
   minimum?: number | undefined;
-  maximum?: number | undefined;
+  maximum?:
+    | number
+    | undefined;
+  /** An id: empty (the field left unset) is allowed as well; any other value must have the shape. */
+  optional: boolean;
 }
 
 /** What matches an id shape. */
@@ -99,6 +164,7 @@ function createBaseFieldRules(): FieldRules {
     maxItems: 0,
     minimum: undefined,
     maximum: undefined,
+    optional: false,
   };
 }
 
@@ -124,6 +190,9 @@ export const FieldRules: MessageFns<FieldRules> = {
     }
     if (message.maximum !== undefined) {
       writer.uint32(56).int32(message.maximum);
+    }
+    if (message.optional !== false) {
+      writer.uint32(64).bool(message.optional);
     }
     return writer;
   },
@@ -197,6 +266,14 @@ export const FieldRules: MessageFns<FieldRules> = {
             message.maximum = reader.int32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +303,7 @@ export const FieldRules: MessageFns<FieldRules> = {
         : 0,
       minimum: isSet(object.minimum) ? globalThis.Number(object.minimum) : undefined,
       maximum: isSet(object.maximum) ? globalThis.Number(object.maximum) : undefined,
+      optional: isSet(object.optional) ? globalThis.Boolean(object.optional) : false,
     };
   },
 
@@ -252,6 +330,9 @@ export const FieldRules: MessageFns<FieldRules> = {
     if (message.maximum !== undefined) {
       obj.maximum = Math.round(message.maximum);
     }
+    if (message.optional !== false) {
+      obj.optional = message.optional;
+    }
     return obj;
   },
 
@@ -267,6 +348,7 @@ export const FieldRules: MessageFns<FieldRules> = {
     message.maxItems = object.maxItems ?? 0;
     message.minimum = object.minimum ?? undefined;
     message.maximum = object.maximum ?? undefined;
+    message.optional = object.optional ?? false;
     return message;
   },
 };

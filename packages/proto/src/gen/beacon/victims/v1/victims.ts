@@ -1477,6 +1477,7 @@ export interface UpdateVictimResponse {
 export interface ListCasesRequest {
   /** At most 500; 100 when 0. */
   pageSize: number;
+  /** A case id, the last of the previous page. */
   pageToken: string;
   /** Only cases linked to this incident. */
   incidentId: string;
