@@ -1,46 +1,23 @@
+import { compareTlp, labelAllowsJoin, observableKey, type Observable } from '@beacon/domain';
 import {
-  compareTlp,
-  labelAllowsJoin,
-  observableKey,
-  withinClearance,
-  type NcissInputs,
-  type Observable,
-  type IncidentCommand,
-  type Tlp,
-} from '@beacon/domain';
-import {
-  canCommand,
-  canCoordinate,
   canReadIncident,
-  canRecordCascade,
   canSubmitReport,
   canVerifyAudit,
   incidentScope,
   revisesIncident,
   type Caller,
 } from '../domain/access.js';
-import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
-import {
-  acceptsReports,
-  attachReport,
-  disengageAgency,
-  engageAgency,
-  openDirectly,
-  openFromReport,
-  raiseByCascade,
-  rescore,
-  reviseFacts,
-  transition,
-  type Change,
-} from '../domain/rules.js';
+import type { Incident, Report } from '../domain/incident.js';
+import { acceptsReports, attachReport, openDirectly, openFromReport } from '../domain/rules.js';
 import type { PossibleRelation } from '../domain/relation.js';
-import type { CascadeInputs } from '../domain/severity.js';
 import { correlate } from './correlate.js';
 import { IndicatorClaims } from './indicator-claims.js';
 import { lookupIndicator } from './indicator-lookup.js';
 import { PossibleRelations } from './possible-relations.js';
 import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
+import { AuditTrail, notFound, requireCleared, requireCoordinator } from './audit-trail.js';
 import { IntakeError } from './errors.js';
+import { IncidentCommands } from './incident-commands.js';
 import type {
   AuditLog,
   AuditRecord,
@@ -53,7 +30,6 @@ import type {
   IncidentStore,
   Ids,
   IndicatorClaimStore,
-  PendingAudit,
   ReportPlan,
   ReportStore,
   AuditChainEnd,
@@ -126,6 +102,7 @@ export interface Idempotency {
   readonly requestHash: string;
 }
 
+/** Attempts at linking a report to a busy incident before it is answered ABORTED. */
 const MAX_CAS_ATTEMPTS = 20;
 
 /** The intake use cases. Each checks the caller's rights itself: no adapter is trusted to. */
@@ -133,8 +110,13 @@ export class IntakeService {
   readonly #relations: PossibleRelations;
   readonly #merges: MergeIncidents;
   readonly #indicatorClaims: IndicatorClaims;
+  readonly #trail: AuditTrail;
+  /** A coordinator's commands on an incident: facts, lifecycle, severity, engaged agencies. */
+  readonly commands: IncidentCommands;
 
   constructor(private readonly deps: IntakeDeps) {
+    this.#trail = new AuditTrail(deps);
+    this.commands = new IncidentCommands(deps, this.#trail);
     this.#relations = new PossibleRelations(deps);
     this.#merges = new MergeIncidents(deps);
     this.#indicatorClaims = new IndicatorClaims(deps);
@@ -192,7 +174,7 @@ export class IntakeService {
         submittedAt: now,
       };
       // The submission's audit record is stored with the report, in the same write.
-      const audit = this.#record(caller, 'report.submitted', reportId, input.tlp);
+      const audit = this.#trail.record(caller, 'report.submitted', reportId, input.tlp);
       stored =
         (await this.deps.reports.insert(report, plan, audit)) === 'inserted'
           ? { report, plan, linked: false, audit }
@@ -207,7 +189,7 @@ export class IntakeService {
     // run at once: an audit record may repeat, it is never lost).
     if (stored.linked) await this.#relations.record(report, incident, plan.related ?? []);
     else {
-      const audit = stored.audit ?? this.#record(caller, 'report.submitted', report.id, report.tlp);
+      const audit = stored.audit ?? this.#trail.record(caller, 'report.submitted', report.id, report.tlp);
       await this.#finishLinking(report, incident, plan, audit);
     }
     // A report joins only an incident its reporter reads; this covers a reporter who may not
@@ -264,13 +246,13 @@ export class IntakeService {
   async appendPendingAudits(olderThanMs = 30_000): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
     const pending = await this.deps.incidents.pendingAudits(before, RECOVERY_BATCH);
-    for (const { incidentId, audit } of pending) await this.#appendPending(incidentId, audit);
+    for (const { incidentId, audit } of pending) await this.#trail.appendPending(incidentId, audit);
     return pending.length;
   }
 
   async openIncident(caller: Caller, input: OpenIncidentInput, idempotency?: Idempotency): Promise<Incident> {
-    this.#requireCoordinator(caller, 'open');
-    this.#requireCleared(caller, input.tlp);
+    requireCoordinator(caller, 'open');
+    requireCleared(caller, input.tlp);
     const {
       ids: { incidentId },
     } = await this.#claim(caller, 'OpenIncident', idempotency, { incidentId: this.deps.ids.next('inc') });
@@ -284,11 +266,11 @@ export class IntakeService {
       },
       this.deps.clock.now(),
     );
-    const audit = this.#pending(caller, 'incident.opened', incidentId, input.tlp);
+    const audit = this.#trail.pending(caller, 'incident.opened', incidentId, input.tlp);
     const inserted = (await this.deps.incidents.insert(change, audit)) === 'inserted';
     await this.deps.correlation.record(this.#hashes(input.observables), incidentId, change.incident.openedAt);
     // A concurrent retry that inserted first appends its own record.
-    if (inserted) await this.#appendPending(incidentId, audit);
+    if (inserted) await this.#trail.appendPending(incidentId, audit);
     return (await this.deps.incidents.get(incidentId)) ?? change.incident;
   }
 
@@ -296,7 +278,8 @@ export class IntakeService {
     const incident = await this.deps.incidents.get(id);
     // Not found and not allowed look the same, so ids cannot be probed.
     if (!incident || !canReadIncident(caller, incident)) throw notFound(id);
-    if (compareTlp(incident.tlp, 'AMBER') >= 0) await this.#audit(caller, 'incident.read', id, incident.tlp);
+    if (compareTlp(incident.tlp, 'AMBER') >= 0)
+      await this.#trail.read(caller, 'incident.read', id, incident.tlp);
     // A merged incident points to its survivor only for callers who may read the survivor.
     return this.#merges.asSeenBy(caller, incident);
   }
@@ -307,7 +290,7 @@ export class IntakeService {
     await Promise.all(
       page.incidents
         .filter((i) => compareTlp(i.tlp, 'AMBER') >= 0)
-        .map((i) => this.#audit(caller, 'incident.read', i.id, i.tlp)),
+        .map((i) => this.#trail.read(caller, 'incident.read', i.id, i.tlp)),
     );
     // A merged incident points to its survivor only for a caller who may read the survivor.
     return {
@@ -332,7 +315,7 @@ export class IntakeService {
   /** Sightings of one indicator on the incidents the caller may see (`lookupIndicator`). */
   lookupIndicator(caller: Caller, observable: Observable): Promise<Sighting[]> {
     return lookupIndicator(this.deps, caller, observable, (incident) =>
-      this.#audit(caller, 'incident.read', incident.id, incident.tlp),
+      this.#trail.read(caller, 'incident.read', incident.id, incident.tlp),
     );
   }
 
@@ -360,109 +343,6 @@ export class IntakeService {
    */
   listPossibleRelations(caller: Caller, incidentId: string): Promise<PossibleRelation[]> {
     return this.#relations.list(caller, incidentId);
-  }
-
-  /** A coordinator's revision of the label and awareness time (regulatory clocks run from it). */
-  updateFacts(
-    caller: Caller,
-    id: string,
-    facts: { readonly tlp?: Tlp | undefined; readonly awareAt?: Date | undefined },
-    reason: string,
-    expectedVersion: number,
-  ) {
-    // Whatever the incident: a label the caller could not read itself is never its to set.
-    if (facts.tlp) this.#requireCleared(caller, facts.tlp);
-    return this.#mutate(caller, id, expectedVersion, 'revise', 'incident.facts-revised', (i, now) =>
-      reviseFacts(i, facts, reason, now),
-    );
-  }
-
-  /** With `expectedStatus`, only while it is still the status (each CAS attempt checks it). */
-  transition(
-    caller: Caller,
-    id: string,
-    to: IncidentStatus,
-    reason: string,
-    expectedVersion: number,
-    expectedStatus?: IncidentStatus,
-  ) {
-    return this.#mutate(caller, id, expectedVersion, 'transition', 'incident.transitioned', (i, now) => {
-      if (expectedStatus === undefined || i.status === expectedStatus) return transition(i, to, reason, now);
-      throw new IntakeError(
-        'failed-precondition',
-        `incident ${id} is ${i.status} now, not ${expectedStatus}; read it again`,
-      );
-    });
-  }
-
-  rescore(caller: Caller, id: string, inputs: NcissInputs, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'severity', 'incident.rescored', (i, now) =>
-      rescore(i, inputs, now),
-    );
-  }
-
-  /**
-   * Impact's cascade, passed on by a Beacon process allowed to record severity (impact, or the
-   * response worker): raises cross-sector dependency and potential impact, never lowers them,
-   * and records them as impact's. A person is refused: a coordinator's change is its own.
-   */
-  raiseByCascade(caller: Caller, id: string, implied: CascadeInputs, expectedVersion: number) {
-    if (!canRecordCascade(caller)) {
-      throw new IntakeError(
-        'permission-denied',
-        "only Beacon's own processes record impact's cascade; change the inputs as a judgement",
-      );
-    }
-    return this.#mutate(caller, id, expectedVersion, 'severity', 'incident.rescored-by-cascade', (i, now) =>
-      raiseByCascade(i, implied, now),
-    );
-  }
-
-  assignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'engage', 'incident.agency-assigned', (i, now) =>
-      engageAgency(i, agencyId, now),
-    );
-  }
-
-  unassignAgency(caller: Caller, id: string, agencyId: string, expectedVersion: number) {
-    return this.#mutate(caller, id, expectedVersion, 'engage', 'incident.agency-unassigned', (i, now) =>
-      disengageAgency(i, agencyId, now),
-    );
-  }
-
-  /**
-   * Coordinator changes: applied only to the version the caller saw, or (0) to the latest —
-   * read again and applied again here when another write got in first, rather than answered
-   * ABORTED for the caller to send again (a response engages its agencies at the same moment).
-   */
-  async #mutate(
-    caller: Caller,
-    id: string,
-    expectedVersion: number,
-    command: IncidentCommand,
-    action: string,
-    apply: (incident: Incident, now: Date) => Change,
-  ): Promise<Incident> {
-    this.#requireCoordinator(caller, command);
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const incident = await this.deps.incidents.get(id);
-      // One it may not read is answered as one that does not exist: a command is no oracle.
-      if (!incident || !canCommand(caller, incident, command)) throw notFound(id);
-      if (expectedVersion !== 0 && expectedVersion !== incident.version) {
-        throw new IntakeError(
-          'conflict',
-          `incident ${id} is at version ${incident.version}, not ${expectedVersion}; reload and retry`,
-        );
-      }
-      const change = apply(incident, this.deps.clock.now());
-      const audit = this.#pending(caller, action, id, change.incident.tlp);
-      if (await this.deps.incidents.save(change, incident.version, audit)) {
-        await this.#appendPending(id, audit);
-        return change.incident;
-      }
-      if (expectedVersion !== 0) break;
-    }
-    throw new IntakeError('conflict', `incident ${id} changed meanwhile; reload and retry`);
   }
 
   /** A report about to open its incident claims its indicators first (`IndicatorClaims`). */
@@ -534,12 +414,6 @@ export class IntakeService {
     await this.deps.reports.markLinked(report.id);
   }
 
-  /** Appends a record stored with its change, then drops it from the change's document. */
-  async #appendPending(incidentId: string, audit: PendingAudit): Promise<void> {
-    await this.deps.audit.append(audit.record);
-    await this.deps.incidents.auditAppended(incidentId, audit.key);
-  }
-
   #hashes(observables: readonly Observable[]): string[] {
     return observables.map((o) => this.deps.hash(observableKey(o)));
   }
@@ -569,42 +443,4 @@ export class IntakeService {
         );
     }
   }
-
-  #requireCoordinator(caller: Caller, command: IncidentCommand): void {
-    if (!canCoordinate(caller, command))
-      throw new IntakeError('permission-denied', 'only coordinators may do this');
-  }
-
-  #requireCleared(caller: Caller, tlp: Tlp): void {
-    if (!withinClearance(caller, tlp)) {
-      throw new IntakeError(
-        'permission-denied',
-        `a label above your clearance (${caller.clearance}) cannot be set`,
-      );
-    }
-  }
-
-  /** Audits a read (no change to store it with): appended before the data is returned. */
-  #audit(caller: Caller, action: string, objectId: string, tlp: string): Promise<void> {
-    return this.deps.audit.append(this.#record(caller, action, objectId, tlp));
-  }
-
-  #record(caller: Caller, action: string, objectId: string, tlp: string): AuditRecord {
-    return {
-      actor: caller.subject,
-      agencyId: caller.agencyId,
-      action,
-      objectId,
-      tlp,
-      at: this.deps.clock.now(),
-    };
-  }
-
-  #pending(caller: Caller, action: string, objectId: string, tlp: string): PendingAudit {
-    return { key: this.deps.uuid(), record: this.#record(caller, action, objectId, tlp) };
-  }
-}
-
-function notFound(id: string): IntakeError {
-  return new IntakeError('not-found', `incident ${id} not found`);
 }

@@ -171,7 +171,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
                 'UNKNOWN_STATUS',
               ));
         v.check();
-        const incident = await service.transition(
+        const incident = await service.commands.transition(
           caller,
           req.incidentId,
           to!,
@@ -201,7 +201,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
         const incident = implied
-          ? await service.raiseByCascade(
+          ? await service.commands.raiseByCascade(
               caller,
               req.incidentId,
               {
@@ -210,7 +210,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
               },
               req.expectedVersion,
             )
-          : await service.rescore(caller, req.incidentId, inputs!, req.expectedVersion);
+          : await service.commands.rescore(caller, req.incidentId, inputs!, req.expectedVersion);
         return { incident: incidentToProto(incident) };
       },
       true,
@@ -222,7 +222,12 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       v.id('agency_id', req.agencyId, RULES.AssignAgencyRequest.agencyId);
       v.expectedVersion('expected_version', req.expectedVersion);
       v.check();
-      const incident = await service.assignAgency(caller, req.incidentId, req.agencyId, req.expectedVersion);
+      const incident = await service.commands.assignAgency(
+        caller,
+        req.incidentId,
+        req.agencyId,
+        req.expectedVersion,
+      );
       return { incident: incidentToProto(incident) };
     }, true),
     unassignAgency: handle<intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse>(
@@ -232,7 +237,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         v.id('agency_id', req.agencyId, RULES.UnassignAgencyRequest.agencyId);
         v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
-        const incident = await service.unassignAgency(
+        const incident = await service.commands.unassignAgency(
           caller,
           req.incidentId,
           req.agencyId,
@@ -296,7 +301,7 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         const reason = v.text('reason', req.reason, RULES.UpdateIncidentFactsRequest.reason);
         v.expectedVersion('expected_version', req.expectedVersion);
         v.check();
-        const incident = await service.updateFacts(
+        const incident = await service.commands.updateFacts(
           caller,
           req.incidentId,
           { tlp, awareAt },
