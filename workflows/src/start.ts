@@ -12,6 +12,7 @@ import {
   startGrpcServer,
   natsDependency,
   watchDependencies,
+  type Dependency,
   startMetricsServer,
   StopOrder,
   watchConsumerLag,
@@ -165,6 +166,8 @@ export async function startWorkflows(
         });
     }
 
+    /** The event consumers this process runs: its readiness follows them too. */
+    const consumerHealth: Dependency[] = [];
     let starter: IncidentStarter | undefined;
     if (roles.has('starter')) {
       starter = new IncidentStarter({
@@ -177,6 +180,7 @@ export async function startWorkflows(
         logger,
       });
       await starter.start();
+      consumerHealth.push(starter.health());
       consumers.push(
         { stream: config.nats.stream, consumer: config.nats.starterConsumer },
         { stream: config.nats.stream, consumer: config.nats.changesConsumer },
@@ -192,6 +196,7 @@ export async function startWorkflows(
         logger,
       });
       await changes.start();
+      consumerHealth.push(changes.health());
       stops.push(() => changes.stop());
     }
     if (roles.has('acks')) {
@@ -204,6 +209,7 @@ export async function startWorkflows(
         logger,
       });
       await acks.start();
+      consumerHealth.push(acks.health());
       consumers.push({ stream: config.nats.stream, consumer: config.nats.ackConsumer });
       stops.push(() => acks.stop());
     }
@@ -235,13 +241,14 @@ export async function startWorkflows(
       });
       const server = api;
       stops.push(() => server.shutdown());
-      // Not ready while Temporal or NATS does not answer (stopped before the server drains).
+      // Not ready while Temporal, NATS or an event consumer fails (stopped before the server drains).
       const stopWatch = watchDependencies({
         health: server.health,
         services: [RESPONSE_SERVICE],
         dependencies: [
           { name: 'temporal', probe: () => connection.workflowService.getSystemInfo({}) },
           natsDependency(nc),
+          ...consumerHealth,
         ],
         logger,
       });

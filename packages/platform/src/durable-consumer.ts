@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg 
 import type { NatsConnection } from '@nats-io/nats-core';
 import { eventsV1 } from '@beacon/proto';
 import { ConcurrencyLimit } from './concurrency.js';
+import type { Dependency } from './dependency-health.js';
 import type { Logger } from './logger.js';
 import { ensureConsumer } from './nats.js';
 import { withConsumerSpan } from './tracing.js';
@@ -145,8 +146,25 @@ export class DecodingConsumer<T> {
   #messages: ConsumerMessages | undefined;
   #done: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #ended = false;
 
   constructor(private readonly options: DecodingConsumerOptions<T>) {}
+
+  /**
+   * This consumer as a dependency of its process's readiness (`watchDependencies`): answers
+   * while its loop runs and its durable exists. A durable deleted under it is not recreated,
+   * and the client library goes on waiting for it without a word, so it is asked for by name.
+   */
+  health(): Dependency {
+    return {
+      name: `consumer ${this.options.durable}`,
+      probe: async () => {
+        if (!this.#messages || this.#ended) throw new Error('not consuming');
+        const jsm = await jetstream(this.options.nc).jetstreamManager();
+        await jsm.consumers.info(this.options.stream, this.options.durable);
+      },
+    };
+  }
 
   async start(): Promise<void> {
     this.#messages = await consumeDurable(this.options);
@@ -158,7 +176,9 @@ export class DecodingConsumer<T> {
         (this.options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) / 3,
       );
     }
-    this.#done = this.#loop(this.#messages);
+    this.#done = this.#loop(this.#messages).finally(() => {
+      this.#ended = true;
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Db, MongoClient } from 'mongodb';
-import { natsDependency, storeDependency, watchDependencies } from './dependency-health.js';
+import { natsDependency, storeDependency, watchDependencies, type Dependency } from './dependency-health.js';
 import { startGrpcServer, type GrpcServiceBinding } from './grpc-server.js';
 import type { Logger } from './logger.js';
 import { Metrics, startMetricsServer } from './metrics.js';
@@ -35,6 +35,8 @@ export interface ServiceParts {
   readonly start?: () => Promise<void>;
   /** Stops them: once the gRPC server has drained, before the relay, NATS and the store close. */
   readonly stop?: () => Promise<void>;
+  /** What the service is not ready without besides the store and NATS: its consumers. */
+  readonly dependencies?: readonly Dependency[];
 }
 
 export interface ServiceSpec<P extends ServiceParts> {
@@ -115,11 +117,11 @@ export async function startService<P extends ServiceParts>(spec: ServiceSpec<P>)
       services: parts.grpc,
     });
     undo.push(() => server.shutdown());
-    // Not ready while the store or NATS does not answer (stopped before the server drains).
+    // Not ready while the store, NATS or one of its consumers fails (stopped before the server drains).
     const stopWatch = watchDependencies({
       health: server.health,
       services: parts.grpc.map((binding) => binding.name),
-      dependencies: [storeDependency(db), natsDependency(nc)],
+      dependencies: [storeDependency(db), natsDependency(nc), ...(parts.dependencies ?? [])],
       logger,
     });
     undo.push(async () => stopWatch());

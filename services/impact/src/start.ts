@@ -101,6 +101,7 @@ export async function startImpact(
         service,
         grpc: [impactGrpc({ service, authenticator: createAuthenticator(config.auth), logger })],
         start: () => consumer.start(),
+        dependencies: [consumer.health()],
         stop: async () => {
           await reassessment.close();
           await consumer.stop();

@@ -85,4 +85,33 @@ describe('the platform’s durable consumer against real NATS', () => {
       1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
     ]);
   });
+  test('is ready while it consumes and its durable exists, not once the durable is deleted or it stops', async ({
+    nats,
+    jsm,
+    names,
+  }) => {
+    const stream = names.stream('EVENTS');
+    const root = names.subject('evt');
+    await ensureStream(jsm, { name: stream, subjects: [`${root}.>`] });
+    const consumer = new DurableConsumer({
+      nc: nats,
+      stream,
+      subjects: [`${root}.thing`],
+      durable: 'watched',
+      logger,
+      handle: async () => {},
+    });
+    const health = consumer.health();
+    await expect(health.probe()).rejects.toThrow('not consuming');
+    await consumer.start();
+    try {
+      await expect(health.probe()).resolves.toBeUndefined();
+      // Deleted under it: the client library would wait for it forever without a word.
+      await jsm.consumers.delete(stream, 'watched');
+      await expect(health.probe()).rejects.toThrow();
+    } finally {
+      await consumer.stop();
+    }
+    await expect(health.probe()).rejects.toThrow('not consuming');
+  });
 });

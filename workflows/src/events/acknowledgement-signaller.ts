@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DurableConsumer } from '@beacon/platform';
+import { DurableConsumer, type Dependency } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import {
   acknowledgedSignal,
@@ -75,5 +75,10 @@ export class AcknowledgementSignaller {
 
   stop(): Promise<void> {
     return this.#consumer.stop();
+  }
+
+  /** For the process's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return this.#consumer.health();
   }
 }

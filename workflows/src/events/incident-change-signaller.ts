@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DurableConsumer } from '@beacon/platform';
+import { DurableConsumer, type Dependency } from '@beacon/platform';
 import { impactV1, intakeV1, victimsV1 } from '@beacon/proto';
 import { impactSummaryFromProto, snapshotFromProto } from '../activities/create-activities.js';
 import { severityProposalOf } from '../adapters/severity-proto.js';
@@ -136,5 +136,10 @@ export class IncidentChangeSignaller {
 
   stop(): Promise<void> {
     return this.#consumer.stop();
+  }
+
+  /** For the process's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return this.#consumer.health();
   }
 }

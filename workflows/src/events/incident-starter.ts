@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DurableConsumer } from '@beacon/platform';
+import { DurableConsumer, type Dependency } from '@beacon/platform';
 import { intakeV1 } from '@beacon/proto';
 import type { ResponsePolicy } from '../domain/policy.js';
 import { responseWorkflowId, SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
@@ -46,6 +46,11 @@ export class IncidentStarter {
 
   stop(): Promise<void> {
     return this.#consumer.stop();
+  }
+
+  /** For the process's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return this.#consumer.health();
   }
 
   /** Starts the incident's response unless it runs (then it is left alone) or ran already. */

@@ -1,5 +1,11 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { DurableConsumer, TerminateEvent, tlpFromProto, type Logger } from '@beacon/platform';
+import {
+  DurableConsumer,
+  TerminateEvent,
+  tlpFromProto,
+  type Dependency,
+  type Logger,
+} from '@beacon/platform';
 import { intakeV1, type eventsV1 } from '@beacon/proto';
 import type { ImpactService, IncidentFacts } from '../../app/impact-service.js';
 
@@ -75,5 +81,10 @@ export class IncidentConsumer {
 
   stop(): Promise<void> {
     return this.#consumer.stop();
+  }
+
+  /** For the service's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return this.#consumer.health();
   }
 }
