@@ -85,6 +85,26 @@ export async function consumeDurable(spec: DurableConsumerSpec): Promise<Consume
   return (await js.consumers.get(stream, durable)).consume({ max_messages: spec.pullBatch ?? 64 });
 }
 
+/**
+ * A consumer as a dependency of its process's readiness (`watchDependencies`): answers while
+ * `consuming()` (its loop runs) and its durable exists. A durable deleted under a consumer is
+ * not recreated, and the client library goes on waiting for it without a word, so it is asked
+ * for by name.
+ */
+export function consumerDependency(
+  spec: Pick<DurableConsumerSpec, 'nc' | 'stream' | 'durable'>,
+  consuming: () => boolean,
+): Dependency {
+  return {
+    name: `consumer ${spec.durable}`,
+    probe: async () => {
+      if (!consuming()) throw new Error('not consuming');
+      const jsm = await jetstream(spec.nc).jetstreamManager();
+      await jsm.consumers.info(spec.stream, spec.durable);
+    },
+  };
+}
+
 /** Thrown by a handler (or a decoder) for a message it can never handle: terminated, never delivered again. */
 export class TerminateEvent extends Error {
   constructor(
@@ -150,20 +170,9 @@ export class DecodingConsumer<T> {
 
   constructor(private readonly options: DecodingConsumerOptions<T>) {}
 
-  /**
-   * This consumer as a dependency of its process's readiness (`watchDependencies`): answers
-   * while its loop runs and its durable exists. A durable deleted under it is not recreated,
-   * and the client library goes on waiting for it without a word, so it is asked for by name.
-   */
+  /** This consumer as a dependency of its process's readiness (see `consumerDependency`). */
   health(): Dependency {
-    return {
-      name: `consumer ${this.options.durable}`,
-      probe: async () => {
-        if (!this.#messages || this.#ended) throw new Error('not consuming');
-        const jsm = await jetstream(this.options.nc).jetstreamManager();
-        await jsm.consumers.info(this.options.stream, this.options.durable);
-      },
-    };
+    return consumerDependency(this.options, () => this.#messages !== undefined && !this.#ended);
   }
 
   async start(): Promise<void> {

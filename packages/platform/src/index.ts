@@ -209,6 +209,7 @@ export { encodeEnvelope, tlpFromProto, tlpToProto, type EncodedEvent } from './w
 export { ConcurrencyLimit } from './concurrency.js';
 export {
   consumeDurable,
+  consumerDependency,
   DecodingConsumer,
   DurableConsumer,
   redeliveryBackoff,

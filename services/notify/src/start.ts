@@ -175,6 +175,7 @@ export async function startNotify(
               : {}),
           }),
         ],
+        dependencies: [fanOutConsumer.health()],
         start: async () => {
           await fanOutConsumer.start();
           await channels.start();

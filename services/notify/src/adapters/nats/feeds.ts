@@ -4,10 +4,12 @@ import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import {
   ConcurrencyLimit,
   consumeDurable,
+  consumerDependency,
   tlpFromProto,
   tracingEnabled,
   withConsumerSpan,
   withProducerSpan,
+  type Dependency,
   type JetStreamPublisher,
   redeliveryDelayMs,
   type Logger,
@@ -173,8 +175,14 @@ export interface FanOutConsumerOptions {
 export class FanOutConsumer {
   #messages: ConsumerMessages | undefined;
   #done: Promise<void> | undefined;
+  #ended = false;
 
   constructor(private readonly options: FanOutConsumerOptions) {}
+
+  /** For notify's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return consumerDependency(this.options, () => this.#messages !== undefined && !this.#ended);
+  }
 
   async start(): Promise<void> {
     const { subjectRoot } = this.options;
@@ -182,7 +190,9 @@ export class FanOutConsumer {
       ...this.options,
       subjects: [`${subjectRoot}.incident.>`, `${subjectRoot}.impact.>`],
     });
-    this.#done = this.#loop(this.#messages);
+    this.#done = this.#loop(this.#messages).finally(() => {
+      this.#ended = true;
+    });
   }
 
   async stop(): Promise<void> {
