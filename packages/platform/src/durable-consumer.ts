@@ -172,7 +172,12 @@ export class DecodingConsumer<T> {
 
   /** This consumer as a dependency of its process's readiness (see `consumerDependency`). */
   health(): Dependency {
-    return consumerDependency(this.options, () => this.#messages !== undefined && !this.#ended);
+    return consumerDependency(this.options, () => this.consuming);
+  }
+
+  /** Started, and its loop has not ended. */
+  get consuming(): boolean {
+    return this.#messages !== undefined && !this.#ended;
   }
 
   async start(): Promise<void> {

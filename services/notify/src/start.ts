@@ -175,7 +175,7 @@ export async function startNotify(
               : {}),
           }),
         ],
-        dependencies: [fanOutConsumer.health()],
+        dependencies: [fanOutConsumer.health(), ...channels.health()],
         start: async () => {
           await fanOutConsumer.start();
           await channels.start();

@@ -1,3 +1,4 @@
+import type { Dependency } from '@beacon/platform';
 import { assertBackoffPolicy } from '../domain/backoff.js';
 import { assertBreakerConfig, DEFAULT_BREAKER } from '../domain/circuit-breaker.js';
 import type { CircuitCounts } from './channel-attempts.js';
@@ -70,6 +71,11 @@ export class ChannelDelivery {
   }
 
   /** The durable consumers' names, one per channel. */
+  /** For notify's readiness: each channel's consumer. */
+  health(): Dependency[] {
+    return this.#workers.map((worker) => worker.health());
+  }
+
   durables(): string[] {
     return this.#workers.map((worker) => worker.durable);
   }

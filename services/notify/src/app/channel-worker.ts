@@ -1,5 +1,5 @@
 import { mostRestrictive } from '@beacon/domain';
-import { redeliveryBackoff } from '@beacon/platform';
+import { redeliveryBackoff, type Dependency } from '@beacon/platform';
 import { FeedChannelConsumer, type FeedDelivery } from '../adapters/nats/channel-consumer.js';
 import { StormControl, type Digest } from '../domain/storm.js';
 import { ChannelAttempts, type ChannelSpec, type CircuitCounts } from './channel-attempts.js';
@@ -63,6 +63,11 @@ export class ChannelWorker {
           .map(({ agency }) => agency.id),
       handle: (delivery) => this.#handle(delivery),
     });
+  }
+
+  /** For notify's readiness: this channel's consumer consumes. */
+  health(): Dependency {
+    return this.#consumer.health();
   }
 
   get durable(): string {

@@ -1,6 +1,13 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { DecodingConsumer, TerminateEvent, type Logger, type Settlement } from '@beacon/platform';
+import {
+  consumerDependency,
+  DecodingConsumer,
+  TerminateEvent,
+  type Dependency,
+  type Logger,
+  type Settlement,
+} from '@beacon/platform';
 import type { FeedItem } from '../../domain/feed-access.js';
 import { decodeFeedEvent, feedItemOf, type FeedEvent } from '../delivery/feed-event.js';
 
@@ -115,6 +122,11 @@ export class FeedChannelConsumer {
     });
     this.#filtering = run;
     return run;
+  }
+
+  /** For notify's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return consumerDependency(this.#o, () => this.#consumer?.consuming === true);
   }
 
   /** Creates or updates the durable consumer and starts consuming. */
