@@ -176,10 +176,14 @@ export class Supervisor {
           ) {
             this.#adopt(slot, was);
           } else {
-            // One an earlier supervisor ran that is gone now counts as a restart.
-            if (was?.pid !== undefined) {
+            // One an earlier supervisor ran (not stopped by `make down`) that is gone now counts
+            // as a restart, also when that supervisor died while restarting it.
+            if (was && was.state !== 'stopped' && was.startedAt !== undefined) {
               slot.restarts = was.restarts + 1;
-              slot.lastExit = { at: Date.now(), status: 'found gone when the supervisor started' };
+              slot.lastExit = was.lastExit ?? {
+                at: Date.now(),
+                status: 'found gone when the supervisor started',
+              };
             }
             this.#launch(slot);
           }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -95,6 +95,46 @@ describe('the local stack supervisor', () => {
       },
       { what: 'started again', timeoutMs: 10_000 },
     );
+  });
+});
+
+describe('a supervisor taking over from one that died', () => {
+  it('counts a process the dead one was restarting as restarted, with the exit it recorded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'units-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const unit = httpUnit(dir, 'a', await freePort());
+    const stateFile = join(dir, 'state.json');
+    const lastExit = { at: Date.now() - 1_000, status: 'SIGKILL' };
+    // What the dead supervisor last wrote: `a` exited and was waiting for its restart.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({
+        pid: 1,
+        commandLine: 'gone',
+        startedAt: Date.now() - 60_000,
+        units: [
+          {
+            name: 'a',
+            state: 'restarting',
+            commandLine: [unit.process.command, ...unit.process.args].join(' '),
+            logFile: unit.process.logFile,
+            startedAt: Date.now() - 30_000,
+            restarts: 2,
+            lastExit,
+            healthy: false,
+          },
+        ],
+      }),
+    );
+    const supervisor = new Supervisor({ groups: [[unit]], stateFile });
+    onTestFinished(() => supervisor.stop());
+    await supervisor.start();
+    expect(supervisor.status().units[0]).toMatchObject({
+      state: 'running',
+      healthy: true,
+      restarts: 3,
+      lastExit,
+    });
   });
 });
 
