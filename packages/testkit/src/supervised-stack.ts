@@ -155,8 +155,11 @@ export async function ensureSupervisedStack(
     const state = runningSupervisor(options.dir);
     if (state && allServing(state)) break;
     if (Date.now() > deadline) {
+      const log = tail(supervisorLog(options.dir));
+      // A stack this call started is not left restarting in the background.
+      if (!running) await stopSupervisedStack(options.dir);
       throw new Error(`the local stack did not come up within ${timeoutMs} ms; see ${supervisorLog(options.dir)}:
-${tail(supervisorLog(options.dir))}`);
+${log}`);
     }
     await delay(200);
   }
