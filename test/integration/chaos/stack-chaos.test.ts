@@ -28,7 +28,7 @@ import {
   type UnitStatus,
 } from '@beacon/testkit/infra';
 
-/** Seconds from SIGKILL until the supervisor reports the process serving again. */
+/** Milliseconds from SIGKILL until the supervisor reports the process serving again, at most. */
 const TARGET_MS = { service: 5_000, server: 15_000 };
 const KILLED = [
   ['intake', 'service'],
