@@ -23,7 +23,7 @@ import type { EngagementNotices } from '../../app/engagement-notices.js';
 import type { FeedAccessCheck } from '../../app/feed-access-check.js';
 import type { NotifyService } from '../../app/notify-service.js';
 import { parseFeedSubject } from '../nats/feeds.js';
-import { DEFAULT_FEED_STREAM_LIMITS, FeedStreams } from './feed-streams.js';
+import { DEFAULT_FEED_STREAM_LIMITS, FeedStreamPace, FeedStreams } from './feed-streams.js';
 import {
   agencyInputFromProto,
   agencyToProto,
@@ -250,10 +250,12 @@ async function streamFeed(
   let messages: ConsumerMessages | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let release: (() => void) | undefined;
+  let pace: FeedStreamPace | undefined;
   let ended = false;
   const end = (error?: unknown) => {
     if (ended) return;
     ended = true;
+    pace?.end();
     clearInterval(heartbeat);
     release?.();
     void messages?.close();
@@ -298,35 +300,16 @@ async function streamFeed(
       void messages.close();
       return;
     }
-    const opened = Date.now();
-    let lastWrite = opened;
-    /** Since when the client's window has been full (a write returned false), if it is. */
-    let stalledSince: number | undefined;
-    const write = (response: notifyV1.StreamFeedResponse) => {
-      lastWrite = Date.now();
-      if (!call.write(response)) stalledSince ??= lastWrite;
-    };
-    call.on('drain', () => (stalledSince = undefined));
-    const { maxLifetimeMs, stallMs } = streams.limits;
-    const beatMs = (req.heartbeatSeconds || 15) * 1000;
-    heartbeat = setInterval(
-      () => {
-        const now = Date.now();
-        if (stalledSince !== undefined && now - stalledSince >= stallMs) {
-          end(new GrpcError(status.DEADLINE_EXCEEDED, `the client took nothing for ${stallMs / 1000} s`));
-        } else if (now - opened >= maxLifetimeMs) {
-          end(
-            new GrpcError(
-              status.UNAVAILABLE,
-              `the stream reached its lifetime of ${Math.round(maxLifetimeMs / 1000)} s; reconnect from the last sequence`,
-            ),
-          );
-        } else if (stalledSince === undefined && now - lastWrite >= beatMs) {
-          write({ item: { $case: 'heartbeat', value: new Date() } });
-        }
-      },
-      Math.min(beatMs, stallMs, maxLifetimeMs, 1_000),
-    );
+    const stream = new FeedStreamPace(call, {
+      ...streams.limits,
+      beatMs: (req.heartbeatSeconds || 15) * 1000,
+    });
+    pace = stream;
+    call.on('drain', () => stream.drained());
+    heartbeat = setInterval(() => {
+      const limit = stream.tick();
+      if (limit) end(limit);
+    }, stream.tickMs);
     // Every message is checked when it is about to be written, not when it was published: a
     // replay from an old sequence leaves out what the agency may no longer read.
     const access = deps.feedAccess();
@@ -337,7 +320,9 @@ async function streamFeed(
       const tlp = parsed?.tlp ?? tlpFromProto(envelope.tlp) ?? 'RED';
       if (!(await access.mayReceive(agencyId, { type, tlp, incidentId: envelope.incidentId }, caller)))
         continue;
-      write({
+      // The stream may have ended (stalled, expired, cancelled) while the check awaited.
+      if (stream.ended) return;
+      stream.write({
         item: {
           $case: 'event',
           value: {
@@ -350,13 +335,13 @@ async function streamFeed(
         },
       });
       // Back-pressure: stop reading the feed until the client has taken what was written.
-      if (stalledSince !== undefined) {
+      if (stream.stalled) {
         await new Promise((resolve) => {
           call.once('drain', resolve);
           call.once('cancelled', resolve);
           call.once('error', resolve);
         });
-        if (ended) return;
+        if (stream.ended) return;
       }
     }
   } catch (error) {
