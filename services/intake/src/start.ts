@@ -16,7 +16,7 @@ import { intakeGrpc } from './adapters/grpc/intake-grpc.js';
 import { MongoAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCorrelationIndex } from './adapters/mongo/correlation-index.js';
 import { MongoIdempotencyStore } from './adapters/mongo/idempotency-store.js';
-import { MongoIncidentStore } from './adapters/mongo/incident-store.js';
+import { incidentsIndexDb, MongoIncidentStore } from './adapters/mongo/incident-store.js';
 import { MongoIndicatorClaimStore } from './adapters/mongo/indicator-claim-store.js';
 import { MongoRelationStore } from './adapters/mongo/relation-store.js';
 import { MongoMergeStore } from './adapters/mongo/merge-store.js';
@@ -61,9 +61,12 @@ export async function startIntake(
       const marksOf = (source: string, kind: string) =>
         new PendingMarks(marksDb.collection(pendingMarksName(source, kind)), { now: () => clock.now() });
       const incidentMarks = { audits: marksOf('incidents', 'audit'), merges: marksOf('incidents', 'merge') };
-      const incidents = new MongoIncidentStore(db, encode, relay.announcer('incidents'), incidentMarks, () =>
-        clock.now(),
-      );
+      const incidents = new MongoIncidentStore(db, encode, {
+        relay: relay.announcer('incidents'),
+        marks: incidentMarks,
+        now: () => clock.now(),
+        indexDb: incidentsIndexDb(mongo, config.mongo.db),
+      });
       const reports = new MongoReportStore(db, marksOf('reports', 'link'));
       const relations = new MongoRelationStore(db, encode, relay.announcer('relations'));
       const audit = new MongoAuditLog(db);

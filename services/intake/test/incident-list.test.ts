@@ -337,9 +337,7 @@ describe('listing incidents with a filter and an order', () => {
       () => {
         throw new Error('no events here');
       },
-      undefined,
-      undefined,
-      () => new Date(BASE + 9 * HOUR),
+      { now: () => new Date(BASE + 9 * HOUR) },
     );
     await store.init();
     // Half opened through the store, half stored by hand before a restart enters them.

@@ -1,4 +1,4 @@
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Collection, Db, Filter, MongoClient } from 'mongodb';
 import {
   ensureIndexes,
   GroupCommit,
@@ -61,6 +61,34 @@ export interface IncidentMarks {
 
 type AuditsDoc = Pick<IncidentDoc, '_id' | 'auditPending'>;
 
+export interface IncidentStoreOptions {
+  /**
+   * The relay: its claim goes into every write that gives a document events, and it is told
+   * the document's id afterwards, so it publishes them at once without a write of its own.
+   */
+  readonly relay?: OutboxAnnouncer;
+  /** Without marks, every recovery sweep reads the whole collection (as releases before). */
+  readonly marks?: IncidentMarks;
+  /** Intake's clock: the default list looks for openings up to its now. */
+  readonly now?: () => Date;
+  /**
+   * Where the index of openings lives (`incidentsIndexDb`); the incidents' own database unless
+   * given.
+   */
+  readonly indexDb?: Db;
+}
+
+/**
+ * The database beside intake's that holds the index of openings, `<database>_index`. On FerretDB
+ * a database is one SQLite file with one writer at a time, and the index's upsert was the
+ * longest write of an opening under intake's lock (`pnpm bench intake`: 2.8 of about 10 ms held
+ * per submission, the lock the ceiling of submissions per second); in a file of its own it
+ * queues only behind other openings' entries. On MongoDB it is one more database.
+ */
+export function incidentsIndexDb(client: MongoClient, database: string): Db {
+  return client.db(`${database}_index`);
+}
+
 export class MongoIncidentStore implements IncidentStore {
   readonly collection: Collection<IncidentDoc>;
   readonly #writes: GroupCommit<IncidentDoc>;
@@ -68,26 +96,25 @@ export class MongoIncidentStore implements IncidentStore {
   readonly #audits: PendingSweep<AuditsDoc> | undefined;
   readonly #newest: NewestIndex;
 
+  readonly #relay: OutboxAnnouncer | undefined;
+  readonly #marks: IncidentMarks | undefined;
+  readonly #now: () => Date;
+
   constructor(
     db: Db,
     private readonly encode: EventEncoder,
-    /**
-     * The relay: its claim goes into every write that gives a document events, and it is told
-     * the document's id afterwards, so it publishes them at once without a write of its own.
-     */
-    private readonly relay?: OutboxAnnouncer,
-    /** Without marks, every recovery sweep reads the whole collection (as releases before). */
-    private readonly marks?: IncidentMarks,
-    /** Intake's clock: the default list looks for openings up to its now. */
-    private readonly now: () => Date = () => new Date(),
+    options: IncidentStoreOptions = {},
   ) {
     this.collection = db.collection<IncidentDoc>('incidents');
     this.#db = db;
-    this.#newest = new NewestIndex(db, this.collection);
+    this.#relay = options.relay;
+    this.#marks = options.marks;
+    this.#now = options.now ?? (() => new Date());
+    this.#newest = new NewestIndex(options.indexDb ?? db, this.collection);
     this.#writes = new GroupCommit(this.collection);
     this.#audits =
-      marks &&
-      new PendingSweep<AuditsDoc>(marks.audits, {
+      options.marks &&
+      new PendingSweep<AuditsDoc>(options.marks.audits, {
         read: (_id) => this.collection.findOne<AuditsDoc>({ _id }, { projection: { auditPending: 1 } }),
         pending: (doc) => Object.keys(doc.auditPending ?? {}).length > 0,
         scan: (_before, limit) => this.#scanAudits(limit),
@@ -101,9 +128,9 @@ export class MongoIncidentStore implements IncidentStore {
   async #mark(change: Change, events: number, audit: PendingAudit | undefined): Promise<void> {
     const id = change.incident.id;
     await Promise.all([
-      events > 0 ? this.relay?.mark(id) : undefined,
-      audit ? this.marks?.audits.mark(id) : undefined,
-      change.incident.mergePending ? this.marks?.merges.mark(id) : undefined,
+      events > 0 ? this.#relay?.mark(id) : undefined,
+      audit ? this.#marks?.audits.mark(id) : undefined,
+      change.incident.mergePending ? this.#marks?.merges.mark(id) : undefined,
     ]);
   }
 
@@ -113,7 +140,7 @@ export class MongoIncidentStore implements IncidentStore {
    * rest, so there they would only slow every write and are left out.
    */
   async init(): Promise<{ secondaryIndexes: boolean }> {
-    await Promise.all([this.marks?.audits.init(), this.marks?.merges.init()]);
+    await Promise.all([this.#marks?.audits.init(), this.#marks?.merges.init()]);
     await ensureIndexes(this.collection, [{ key: { openedAt: -1, _id: -1 }, name: 'newest' }]);
     await this.#newest.init();
     const info = await this.#db.command({ buildInfo: 1 }).catch(() => ({}));
@@ -146,7 +173,7 @@ export class MongoIncidentStore implements IncidentStore {
       this.#mark(change, count, audit),
       this.#newest.enter(change.incident.id, change.incident.openedAt),
     ]);
-    const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
+    const claim = count > 0 ? this.#relay?.claimForWrite() : undefined;
     const inserted = await this.#writes.insertOne({
       _id: change.incident.id,
       ...incidentFields(change.incident),
@@ -156,7 +183,7 @@ export class MongoIncidentStore implements IncidentStore {
     });
     if (!inserted) return 'exists';
     // A new document's outbox is what this write put there: the relay needs no read of it.
-    if (claim) this.relay?.announceCreated(change.incident.id, { outbox, ...claim });
+    if (claim) this.#relay?.announceCreated(change.incident.id, { outbox, ...claim });
     return 'inserted';
   }
 
@@ -168,7 +195,7 @@ export class MongoIncidentStore implements IncidentStore {
       change.incident.version * 100,
     );
     await this.#mark(change, count, audit);
-    const claim = count > 0 ? this.relay?.claimForWrite() : undefined;
+    const claim = count > 0 ? this.#relay?.claimForWrite() : undefined;
     const result = await this.collection.updateOne(
       { _id: change.incident.id, version: expectedVersion },
       {
@@ -180,7 +207,7 @@ export class MongoIncidentStore implements IncidentStore {
         },
       },
     );
-    if (result.matchedCount === 1 && claim) this.relay?.announce(change.incident.id);
+    if (result.matchedCount === 1 && claim) this.#relay?.announce(change.incident.id);
     return result.matchedCount === 1;
   }
 
@@ -258,7 +285,7 @@ export class MongoIncidentStore implements IncidentStore {
     const newestFirst = keys.length === 2 && keys[0]!.path === 'openedAt' && keys[0]!.descending;
     const docs =
       (and.length === 1 && newestFirst
-        ? await this.#newest.newest(scope, options.limit + 1, this.now())
+        ? await this.#newest.newest(scope, options.limit + 1, this.#now())
         : undefined) ??
       (await this.collection
         .find({ $and: and })
