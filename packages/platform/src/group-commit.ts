@@ -22,7 +22,7 @@ const MAX_INSERTS = 1_000;
 export const MAX_UPDATE_STATEMENTS = 50;
 
 /** What became of one operation of a batch: done, a duplicate `_id`, or its own error. */
-type Outcome = 'done' | 'duplicate' | Error;
+export type Outcome = 'done' | 'duplicate' | Error;
 
 interface Waiting<Op> {
   readonly ops: readonly Op[];
@@ -32,9 +32,10 @@ interface Waiting<Op> {
 
 /**
  * Runs one command at a time; operations that arrive meanwhile wait and go out together in the
- * next. Each caller gets the outcome of its own operations.
+ * next. Each caller gets the outcome of its own operations. `write` returns the outcomes that
+ * are not 'done', by position in the operations it was given.
  */
-class Batcher<Op> {
+export class Batcher<Op> {
   #waiting: Waiting<Op>[] = [];
   #writing = false;
 

@@ -98,7 +98,7 @@ export {
   type ChainPosition,
   type ChainVerification,
 } from './hash-chain.js';
-export { GroupCommit, MAX_UPDATE_STATEMENTS } from './group-commit.js';
+export { Batcher, GroupCommit, MAX_UPDATE_STATEMENTS, type Outcome } from './group-commit.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export {
   natsDependency,

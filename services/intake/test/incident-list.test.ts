@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import { Collection, type Db } from 'mongodb';
 import { describe, expect, vi } from 'vitest';
 import {
   inScope,
@@ -327,6 +327,35 @@ describe('listing incidents with a filter and an order', () => {
     expect([...newest.incidents, ...continued.incidents].map((i) => i.id)).toEqual(
       both.incidents.map((i) => i.id),
     );
+  });
+  test('openings entered at once share the index’s writes, and the first page lists each', async ({ db }) => {
+    const all = incidents(40);
+    const store = new MongoIncidentStore(
+      db,
+      () => {
+        throw new Error('no events here');
+      },
+      { now: () => new Date(BASE + 9 * HOUR) },
+    );
+    await store.init();
+    const updates = vi.spyOn(Collection.prototype, 'updateOne');
+    try {
+      await Promise.all(all.map((incident) => store.insert({ incident, events: [] })));
+      const secondWrites = updates.mock.calls.filter(
+        ([filter], i) =>
+          (updates.mock.contexts[i] as Collection).collectionName === 'incidents_newest' &&
+          String((filter as { _id?: unknown })._id).startsWith('s:'),
+      );
+      // The first opening goes alone; the rest wait for it and go together, one write per second.
+      const seconds = new Set(all.map((i) => i.openedAt.getTime())).size;
+      expect(secondWrites.length).toBeGreaterThan(0);
+      expect(secondWrites.length).toBeLessThanOrEqual(1 + seconds);
+    } finally {
+      updates.mockRestore();
+    }
+    const visible = sorted(all, parseIncidentOrder('')).map((i) => i.id);
+    const page = await store.list(readScope(coordinator), { limit: 40, order: parseIncidentOrder('') });
+    expect(page.incidents.map((i) => i.id)).toEqual(visible);
   });
   test('the default first page comes from the openings by hour, as the query would answer it', async ({
     db,
