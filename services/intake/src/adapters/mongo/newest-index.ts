@@ -10,13 +10,31 @@ interface Entry {
 }
 
 /**
+ * An entry as stored: `<openedAt in ms>:<incident id>`. A string, not an object: FerretDB decodes
+ * and rewrites the whole document for each `$addToSet`, and with a second's hundred openings as
+ * strings that took half the time it took as objects (1.3 against 2.4 ms per entry).
+ */
+type StoredEntry = string;
+
+const toStored = ({ id, at }: Entry): StoredEntry => `${at.getTime()}:${id}`;
+
+/** The entry a stored one names, or undefined for one this code did not write. */
+function fromStored(stored: StoredEntry): Entry | undefined {
+  const colon = stored.indexOf(':');
+  const ms = Number(stored.slice(0, colon));
+  return colon > 0 && Number.isSafeInteger(ms)
+    ? { id: stored.slice(colon + 1), at: new Date(ms) }
+    : undefined;
+}
+
+/**
  * `s:<second>`: the openings of one second. `m:<minute>`: the seconds of that minute that have
  * openings. `h:<hour>`: the minutes of that hour that have openings. `floor`: the hour of the
  * oldest opening entered.
  */
 interface IndexDoc {
   readonly _id: string;
-  readonly entries?: Entry[];
+  readonly entries?: StoredEntry[];
   readonly seconds?: number[];
   readonly minutes?: number[];
   readonly hour?: number;
@@ -80,12 +98,12 @@ export class NewestIndex {
     const entered = new Set<string>();
     for await (const { _id, entries } of this.#docs.find({ entries: { $exists: true } })) {
       if (!_id.startsWith('s:')) continue;
-      for (const { id, at } of entries ?? []) entered.add(`${id}@${at.getTime()}`);
+      for (const stored of entries ?? []) entered.add(stored);
     }
     const missing = new Map<number, Entry[]>();
     const all = this.incidents.find({}, { projection: { _id: 1, openedAt: 1 } });
     for await (const { _id, openedAt } of all) {
-      if (entered.has(`${_id}@${openedAt.getTime()}`)) continue;
+      if (entered.has(toStored({ id: _id, at: openedAt }))) continue;
       const second = secondOf(openedAt);
       missing.set(second, [...(missing.get(second) ?? []), { id: _id, at: openedAt }]);
     }
@@ -134,7 +152,7 @@ export class NewestIndex {
     }
     await this.#docs.updateOne(
       { _id: `s:${second}` },
-      { $addToSet: { entries: { $each: entries } } },
+      { $addToSet: { entries: { $each: entries.map(toStored) } } },
       { upsert: true },
     );
   }
@@ -168,9 +186,8 @@ export class NewestIndex {
       };
       // Newest first; within a second in the query's order, so the walk may stop at `count`.
       for await (const second of seconds(this.#docs)) {
-        const entries = [...((await this.#docs.findOne({ _id: `s:${second}` }))?.entries ?? [])].sort(
-          byEntry,
-        );
+        const stored = (await this.#docs.findOne({ _id: `s:${second}` }))?.entries ?? [];
+        const entries = stored.flatMap((e) => fromStored(e) ?? []).sort(byEntry);
         for (let i = 0; i < entries.length; i += count) {
           const chunk = entries.slice(i, i + count);
           reads += chunk.length;
