@@ -90,10 +90,12 @@ export {
 export {
   HashChain,
   chainPosition,
+  chainVerificationReply,
   isChainRecordId,
   checkpointProblems,
   MAX_CHECKPOINT,
   type ChainDoc,
+  type ChainedLog,
   type ChainEnd,
   type ChainPosition,
   type ChainVerification,

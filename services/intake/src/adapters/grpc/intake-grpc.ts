@@ -4,7 +4,7 @@ import {
   ConcurrencyLimit,
   GrpcError,
   invalidArgument,
-  checkpointProblems,
+  chainVerificationReply,
   type Authenticator,
   type CallContext,
   type GrpcServiceBinding,
@@ -370,33 +370,11 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
 
     verifyAuditChain: handle<intakeV1.VerifyAuditChainRequest, intakeV1.VerifyAuditChainResponse>(
       async (req, caller) => {
-        const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
         const v = new Validator();
-        for (const p of checkpointProblems('checkpoint', checkpoint))
-          v.fail(p.field, p.description, 'INVALID');
+        const checkpoint = v.checkpoint('checkpoint', req.checkpoint);
         v.check();
         const result = await service.verifyAudit(caller, checkpoint);
-        return result.ok
-          ? {
-              ok: true,
-              records: result.records,
-              brokenAt: 0,
-              problem: '',
-              headHash: result.head,
-              chains: result.chains,
-              brokenChain: '',
-              ends: result.ends.map((e) => ({ recordId: e.id, hash: e.hash })),
-            }
-          : {
-              ok: false,
-              records: result.records,
-              brokenAt: result.brokenAt,
-              problem: result.problem,
-              headHash: '',
-              chains: 0,
-              brokenChain: result.chain,
-              ends: [],
-            };
+        return { ...chainVerificationReply(result), headHash: result.ok ? result.head : '' };
       },
       false,
     ),
