@@ -214,6 +214,7 @@ export {
   consumerDependency,
   DecodingConsumer,
   DurableConsumer,
+  DurableConsumerAdapter,
   redeliveryBackoff,
   redeliveryDelayMs,
   TerminateEvent,
