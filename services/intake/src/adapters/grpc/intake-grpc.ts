@@ -66,6 +66,27 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         : fn,
     );
 
+  /** Assigning an agency and taking it off: one request shape, one answer, two commands. */
+  const agencyChange =
+    (
+      command: 'assignAgency' | 'unassignAgency',
+      rules: typeof RULES.AssignAgencyRequest | typeof RULES.UnassignAgencyRequest,
+    ) =>
+    async (req: intakeV1.AssignAgencyRequest | intakeV1.UnassignAgencyRequest, caller: Caller) => {
+      const v = new Validator();
+      v.id('incident_id', req.incidentId, rules.incidentId);
+      v.id('agency_id', req.agencyId, rules.agencyId);
+      v.expectedVersion('expected_version', req.expectedVersion);
+      v.check();
+      const incident = await service.commands[command](
+        caller,
+        req.incidentId,
+        req.agencyId,
+        req.expectedVersion,
+      );
+      return { incident: incidentToProto(incident) };
+    };
+
   const implementation: intakeV1.IntakeServiceServer = {
     submitReport: handle<intakeV1.SubmitReportRequest, intakeV1.SubmitReportResponse>(
       async (req, caller, ctx) => {
@@ -216,35 +237,12 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       true,
     ),
 
-    assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(async (req, caller) => {
-      const v = new Validator();
-      v.id('incident_id', req.incidentId, RULES.AssignAgencyRequest.incidentId);
-      v.id('agency_id', req.agencyId, RULES.AssignAgencyRequest.agencyId);
-      v.expectedVersion('expected_version', req.expectedVersion);
-      v.check();
-      const incident = await service.commands.assignAgency(
-        caller,
-        req.incidentId,
-        req.agencyId,
-        req.expectedVersion,
-      );
-      return { incident: incidentToProto(incident) };
-    }, true),
+    assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(
+      agencyChange('assignAgency', RULES.AssignAgencyRequest),
+      true,
+    ),
     unassignAgency: handle<intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse>(
-      async (req, caller) => {
-        const v = new Validator();
-        v.id('incident_id', req.incidentId, RULES.UnassignAgencyRequest.incidentId);
-        v.id('agency_id', req.agencyId, RULES.UnassignAgencyRequest.agencyId);
-        v.expectedVersion('expected_version', req.expectedVersion);
-        v.check();
-        const incident = await service.commands.unassignAgency(
-          caller,
-          req.incidentId,
-          req.agencyId,
-          req.expectedVersion,
-        );
-        return { incident: incidentToProto(incident) };
-      },
+      agencyChange('unassignAgency', RULES.UnassignAgencyRequest),
       true,
     ),
     getTrends: handle<intakeV1.GetTrendsRequest, intakeV1.GetTrendsResponse>(async (req, caller) => {
