@@ -36,6 +36,16 @@ export interface SearchHasher {
   idempotencySeed(scope: string): Uint8Array;
 }
 
+/** The victim's personal fields, which cases written before `personal` sealed one by one. */
+export const VICTIM_FIELDS = [
+  'displayName',
+  'organisationName',
+  'email',
+  'phone',
+  'preferredChannel',
+  'notes',
+] as const;
+
 /**
  * What is sealed: `personal`, all of a case's personal data as one value; the others, one
  * field each, are only read, in cases written before that form.
@@ -43,12 +53,7 @@ export interface SearchHasher {
 export const SEALED_FIELDS = [
   'personal',
   'reference',
-  'displayName',
-  'organisationName',
-  'email',
-  'phone',
-  'preferredChannel',
-  'notes',
+  ...VICTIM_FIELDS,
   /** The needs' details and the risk flags, as one JSON document. */
   'needs',
 ] as const;
