@@ -9,6 +9,7 @@ export {
   beaconEnvFrom,
   type BeaconEnv,
   clientTlsFrom,
+  commaList,
   ConfigError,
   env,
   GRPC_CLIENT_ENV,
