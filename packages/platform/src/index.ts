@@ -181,6 +181,7 @@ export {
   type DevIdentityProviderOptions,
   type RunningIdentityProvider,
 } from './dev-identity-provider.js';
+export { readBody } from './http-body.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export {
   type OutboxAnnouncer,
