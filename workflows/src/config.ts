@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  commaList,
   clientTlsFrom,
   ConfigError,
   env,
@@ -86,10 +87,7 @@ const schema = {
     .string()
     .default(ROLES.join(','))
     .transform((value, ctx) => {
-      const roles = value
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean);
+      const roles = commaList(value);
       const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
       if (unknown.length > 0 || roles.length === 0) {
         ctx.addIssue({ code: 'custom', message: `roles are ${ROLES.join(', ')}` });

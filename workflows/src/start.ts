@@ -168,6 +168,20 @@ export async function startWorkflows(
 
     /** The event consumers this process runs: its readiness follows them too. */
     const consumerHealth: Dependency[] = [];
+    const signallerOptions = (durable: string) => ({
+      nc,
+      stream: config.nats.stream,
+      subjectRoot: config.nats.subjectRoot,
+      durable,
+      client,
+      logger,
+    });
+    /** Starts a signaller: the process's readiness follows it, and stopping the process stops it. */
+    const signal = async (signaller: IncidentChangeSignaller | AcknowledgementSignaller) => {
+      await signaller.start();
+      consumerHealth.push(signaller.health());
+      stops.push(() => signaller.stop());
+    };
     let starter: IncidentStarter | undefined;
     if (roles.has('starter')) {
       starter = new IncidentStarter({
@@ -187,31 +201,11 @@ export async function startWorkflows(
       );
       const s = starter;
       stops.push(() => s.stop());
-      const changes = new IncidentChangeSignaller({
-        nc,
-        stream: config.nats.stream,
-        subjectRoot: config.nats.subjectRoot,
-        durable: config.nats.changesConsumer,
-        client,
-        logger,
-      });
-      await changes.start();
-      consumerHealth.push(changes.health());
-      stops.push(() => changes.stop());
+      await signal(new IncidentChangeSignaller(signallerOptions(config.nats.changesConsumer)));
     }
     if (roles.has('acks')) {
-      const acks = new AcknowledgementSignaller({
-        nc,
-        stream: config.nats.stream,
-        subjectRoot: config.nats.subjectRoot,
-        durable: config.nats.ackConsumer,
-        client,
-        logger,
-      });
-      await acks.start();
-      consumerHealth.push(acks.health());
+      await signal(new AcknowledgementSignaller(signallerOptions(config.nats.ackConsumer)));
       consumers.push({ stream: config.nats.stream, consumer: config.nats.ackConsumer });
-      stops.push(() => acks.stop());
     }
     let api: RunningGrpcServer | undefined;
     if (roles.has('api')) {

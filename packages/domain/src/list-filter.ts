@@ -132,18 +132,24 @@ class Parser<M extends FieldValues> {
   }
 
   #expression(): FilterExpr<M> {
-    const operands = [this.#sequence()];
+    return this.#joined('AND', () => this.#sequence());
+  }
+
+  /** Operands joined by `word`: the one alone, or all of them under it (AND binds looser than OR). */
+  #joined(word: 'AND' | 'OR', operand: () => FilterExpr<M>): FilterExpr<M> {
+    const operands = [operand()];
     for (;;) {
       const mark = this.#at;
       this.#skipSpace();
-      if (this.#word() !== 'AND') {
+      if (this.#word() !== word) {
         this.#at = mark;
         break;
       }
-      this.#at += 3;
-      operands.push(this.#sequence());
+      this.#at += word.length;
+      operands.push(operand());
     }
-    return operands.length === 1 ? operands[0]! : { kind: 'and', operands };
+    if (operands.length === 1) return operands[0]!;
+    return word === 'AND' ? { kind: 'and', operands } : { kind: 'or', operands };
   }
 
   #sequence(): FilterExpr<M> {
@@ -164,18 +170,7 @@ class Parser<M extends FieldValues> {
   }
 
   #factor(): FilterExpr<M> {
-    const operands = [this.#term()];
-    for (;;) {
-      const mark = this.#at;
-      this.#skipSpace();
-      if (this.#word() !== 'OR') {
-        this.#at = mark;
-        break;
-      }
-      this.#at += 2;
-      operands.push(this.#term());
-    }
-    return operands.length === 1 ? operands[0]! : { kind: 'or', operands };
+    return this.#joined('OR', () => this.#term());
   }
 
   #term(): FilterExpr<M> {

@@ -142,26 +142,6 @@ export function obligationSpec(id: ObligationId): ObligationSpec {
   };
 }
 
-/**
- * Sectors under NIS2 (Annexes I and II) as CISA sectors. Left out: dams, commercial
- * facilities and emergency services, which NIS2 does not list, and the defence industrial
- * base, which it excludes (Art. 2(7)). Nuclear generation is electricity production (Annex I).
- */
-export const NIS2_SECTORS: ReadonlySet<Sector> = new Set<Sector>([
-  'energy',
-  'nuclear',
-  'transportation-systems',
-  'financial-services',
-  'healthcare-and-public-health',
-  'water-and-wastewater',
-  'communications',
-  'information-technology',
-  'government-facilities',
-  'chemical',
-  'food-and-agriculture',
-  'critical-manufacturing',
-]);
-
 /** Sectors of the CER Directive's annex as CISA sectors. */
 export const CER_SECTORS: ReadonlySet<Sector> = new Set<Sector>([
   'energy',
@@ -174,6 +154,19 @@ export const CER_SECTORS: ReadonlySet<Sector> = new Set<Sector>([
   'information-technology',
   'government-facilities',
   'food-and-agriculture',
+]);
+
+/**
+ * Sectors under NIS2 (Annexes I and II) as CISA sectors: every CER sector (NIS2 covers CER's
+ * critical entities, Art. 2(3)) and chemicals and manufacturing (Annex II). Left out: dams,
+ * commercial facilities and emergency services, which NIS2 does not list, and the defence
+ * industrial base, which it excludes (Art. 2(7)). Nuclear generation is electricity production
+ * (Annex I).
+ */
+export const NIS2_SECTORS: ReadonlySet<Sector> = new Set<Sector>([
+  ...CER_SECTORS,
+  'chemical',
+  'critical-manufacturing',
 ]);
 
 /**

@@ -20,6 +20,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** The entries of a comma-separated variable, trimmed, empty ones dropped. */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 /**
  * Parses the environment once into a typed, frozen object. Keys of `schema` are the variable
  * names, so an error names exactly the variable to fix. Call it from a service's `config.ts`
@@ -84,12 +92,7 @@ export const env = {
     z
       .string()
       .min(1)
-      .transform((value) =>
-        value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
+      .transform(commaList)
       .pipe(
         z
           .array(
@@ -175,12 +178,7 @@ export const AUTH_ENV = {
   AUTH_TOKEN_TYPES: z
     .string()
     .default('at+jwt')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(z.array(z.string().regex(/^[A-Za-z0-9.+/-]{1,64}$/)).min(1, 'must name at least one type')),
   /** The longest a person's token may live (exp − iat), in seconds; 12 hours by default. */
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: lifetime(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS),

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PROCESS_SCOPES, type BeaconProcess, type ServiceScope } from '@beacon/domain';
 import type { DevIssuer } from './auth.js';
+import { readBody } from './http-body.js';
 
 /** A registered client: one Beacon process, known by the SHA-256 of its secret. */
 export interface DevClient {
@@ -54,7 +55,7 @@ export async function startDevIdentityProvider(
     if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
       return refuse(res, 400, 'invalid_request');
     }
-    const body = await readBody(req);
+    const body = (await readBody(req, MAX_BODY_BYTES))?.toString('utf8');
     if (body === undefined) return refuse(res, 413, 'invalid_request');
     const form = new URLSearchParams(body);
     const credentials = clientOf(req.headers.authorization, form);
@@ -124,17 +125,6 @@ function clientOf(
 
 function sameSecret(digest: string, secret: string): boolean {
   return timingSafeEqual(Buffer.from(digest, 'hex'), Buffer.from(secretDigest(secret), 'hex'));
-}
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** RFC 6749 §5.2 error answer. */

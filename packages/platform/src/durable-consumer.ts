@@ -310,3 +310,29 @@ export class DurableConsumer extends DecodingConsumer<eventsV1.Envelope> {
     });
   }
 }
+
+/**
+ * An adapter that is nothing but one `DurableConsumer` with its handler: starting, stopping and
+ * its readiness are the consumer's. (One with work of its own to finish on stop holds its
+ * consumer itself.)
+ */
+export abstract class DurableConsumerAdapter {
+  readonly #consumer: DurableConsumer;
+
+  protected constructor(options: DurableConsumerOptions) {
+    this.#consumer = new DurableConsumer(options);
+  }
+
+  start(): Promise<void> {
+    return this.#consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#consumer.stop();
+  }
+
+  /** For the process's readiness: consuming, its durable there. */
+  health(): Dependency {
+    return this.#consumer.health();
+  }
+}

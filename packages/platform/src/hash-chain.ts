@@ -49,6 +49,47 @@ export type ChainVerification =
       readonly problem: string;
     };
 
+/**
+ * A service's audit log as its use cases see it: `HashChain` behind the service's own record
+ * type, so the use cases and their test doubles need no store.
+ */
+export interface ChainedLog<R> {
+  /** Resolves once the record is stored. */
+  append(record: R): Promise<void>;
+  /**
+   * Walks every chain: finds an altered, inserted, reordered or removed record, and any
+   * record of `checkpoint` (ends of an earlier verification) missing or different.
+   */
+  verify(checkpoint?: readonly ChainEnd[]): Promise<ChainVerification>;
+}
+
+/**
+ * A verification as the `VerifyAuditChainResponse` of every service carries it, but for
+ * `head_hash`, which only some of them return: zero values in the fields the outcome leaves
+ * out, as proto3 has them.
+ */
+export function chainVerificationReply(result: ChainVerification) {
+  return result.ok
+    ? {
+        ok: true,
+        records: result.records,
+        brokenAt: 0,
+        problem: '',
+        chains: result.chains,
+        brokenChain: '',
+        ends: result.ends.map((e) => ({ recordId: e.id, hash: e.hash })),
+      }
+    : {
+        ok: false,
+        records: result.records,
+        brokenAt: result.brokenAt,
+        problem: result.problem,
+        chains: 0,
+        brokenChain: result.chain,
+        ends: [],
+      };
+}
+
 /** A chain's end as its writer last recorded it: a removed tail shows against it. */
 interface HeadDoc {
   _id: string;

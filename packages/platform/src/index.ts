@@ -9,6 +9,7 @@ export {
   beaconEnvFrom,
   type BeaconEnv,
   clientTlsFrom,
+  commaList,
   ConfigError,
   env,
   GRPC_CLIENT_ENV,
@@ -90,10 +91,12 @@ export {
 export {
   HashChain,
   chainPosition,
+  chainVerificationReply,
   isChainRecordId,
   checkpointProblems,
   MAX_CHECKPOINT,
   type ChainDoc,
+  type ChainedLog,
   type ChainEnd,
   type ChainPosition,
   type ChainVerification,
@@ -178,6 +181,7 @@ export {
   type DevIdentityProviderOptions,
   type RunningIdentityProvider,
 } from './dev-identity-provider.js';
+export { readBody } from './http-body.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export {
   type OutboxAnnouncer,
@@ -212,6 +216,7 @@ export {
   consumerDependency,
   DecodingConsumer,
   DurableConsumer,
+  DurableConsumerAdapter,
   redeliveryBackoff,
   redeliveryDelayMs,
   TerminateEvent,

@@ -202,3 +202,21 @@ describe('idempotency keys', () => {
     );
   });
 });
+
+describe('an audit checkpoint', () => {
+  it('reads a kept chain end back as the chain has it, and names each bad entry by its index', () => {
+    const id = '1733616000000.0123456789abcdef.0000000042';
+    const hash = 'a'.repeat(64);
+    const v = new RequestValidator();
+    expect(v.checkpoint('checkpoint', [{ recordId: id, hash }])).toEqual([{ id, hash }]);
+    expect(v.violations).toEqual([]);
+    v.checkpoint('checkpoint', [
+      { recordId: id, hash },
+      { recordId: '{"$ne":1}', hash: 'A'.repeat(64) },
+    ]);
+    expect(reasons(v)).toEqual([
+      ['checkpoint[1].record_id', 'INVALID'],
+      ['checkpoint[1].hash', 'INVALID'],
+    ]);
+  });
+});

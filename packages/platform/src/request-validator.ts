@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { controlCharacterProblem, FilterError, RULE_VIOLATIONS, type RuleViolation } from '@beacon/domain';
 import { invalidArgument, type FieldViolation } from './grpc-handler.js';
+import { checkpointProblems, type ChainEnd } from './hash-chain.js';
 
 /** The metadata (and HTTP header) a client names a retry-safe write by. */
 export const IDEMPOTENCY_KEY_METADATA = 'idempotency-key';
@@ -90,6 +91,13 @@ export class RequestValidator {
   complete<T extends object>(values: T): Complete<T> {
     this.check();
     return values as Complete<T>;
+  }
+
+  /** Chain ends a caller kept from an earlier verification, to verify against. */
+  checkpoint(field: string, ends: readonly { recordId: string; hash: string }[]): ChainEnd[] {
+    const checkpoint = ends.map((e) => ({ id: e.recordId, hash: e.hash }));
+    for (const p of checkpointProblems(field, checkpoint)) this.fail(p.field, p.description, 'INVALID');
+    return checkpoint;
   }
 
   /** Free text, trimmed; a control character is refused with its code point and position. */

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
+  commaList,
   env,
   GATEWAY_LIMITS_SUBJECT,
   GRPC_CLIENT_ENV,
@@ -57,12 +58,7 @@ const schema = {
   TRUSTED_PROXIES: z
     .string()
     .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(
       z.array(
         z.string().refine((entry) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, parseConfig, SERVICE_ENV, serviceConfigFrom } from '@beacon/platform';
+import { commaList, env, parseConfig, SERVICE_ENV, serviceConfigFrom } from '@beacon/platform';
 
 const schema = {
   ...SERVICE_ENV,
@@ -36,15 +36,7 @@ const schema = {
   FEED_STREAM_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   /** How long a feed stream may go without its client taking anything before it is ended. */
   FEED_STREAM_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
-  WEBHOOK_ALLOW_CIDRS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  WEBHOOK_ALLOW_CIDRS: z.string().default('').transform(commaList),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Without SMTP_HOST no e-mail is sent. */
   SMTP_HOST: z.string().min(1).optional(),

@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DurableConsumer, type Dependency } from '@beacon/platform';
+import { DurableConsumerAdapter } from '@beacon/platform';
 import { notifyV1 } from '@beacon/proto';
 import {
   acknowledgedSignal,
@@ -31,11 +31,9 @@ async function delivered(send: () => Promise<void>): Promise<boolean> {
   }
 }
 
-export class AcknowledgementSignaller {
-  readonly #consumer: DurableConsumer;
-
+export class AcknowledgementSignaller extends DurableConsumerAdapter {
   constructor(options: AcknowledgementSignallerOptions) {
-    this.#consumer = new DurableConsumer({
+    super({
       nc: options.nc,
       stream: options.stream,
       subjects: [`${options.subjectRoot}.notify.acknowledged`],
@@ -67,18 +65,5 @@ export class AcknowledgementSignaller {
         );
       },
     });
-  }
-
-  start(): Promise<void> {
-    return this.#consumer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#consumer.stop();
-  }
-
-  /** For the process's readiness: consuming, its durable there. */
-  health(): Dependency {
-    return this.#consumer.health();
   }
 }

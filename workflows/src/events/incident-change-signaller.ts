@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DurableConsumer, type Dependency } from '@beacon/platform';
+import { DurableConsumerAdapter } from '@beacon/platform';
 import { impactV1, intakeV1, victimsV1 } from '@beacon/proto';
 import { impactSummaryFromProto, snapshotFromProto } from '../activities/create-activities.js';
 import { severityProposalOf } from '../adapters/severity-proto.js';
@@ -34,11 +34,9 @@ export type IncidentChangeSignallerOptions = EventSignallerOptions;
  * response for its timeline; other joining reports are not (a revising one that moved the
  * severity arrives as its severity change).
  */
-export class IncidentChangeSignaller {
-  readonly #consumer: DurableConsumer;
-
+export class IncidentChangeSignaller extends DurableConsumerAdapter {
   constructor(options: IncidentChangeSignallerOptions) {
-    this.#consumer = new DurableConsumer({
+    super({
       nc: options.nc,
       stream: options.stream,
       subjects: [
@@ -128,18 +126,5 @@ export class IncidentChangeSignaller {
         );
       },
     });
-  }
-
-  start(): Promise<void> {
-    return this.#consumer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#consumer.stop();
-  }
-
-  /** For the process's readiness: consuming, its durable there. */
-  health(): Dependency {
-    return this.#consumer.health();
   }
 }

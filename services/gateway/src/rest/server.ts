@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { status } from '@grpc/grpc-js';
 import {
   GrpcError,
+  readBody,
   withHttpServerSpan,
   type FieldViolation,
   type HttpServerSpan,
@@ -264,20 +265,6 @@ async function readRequest(
   const violations = options.schemas.violations(route.input, json);
   if (violations.length > 0) return invalid(violations);
   return { message: options.codec(route.input).fromJSON(json) };
-}
-
-/** The body's bytes, or undefined once it passes `limit` bytes (the rest is not read). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function compile(route: Route & { input?: string; output?: string }): CompiledRoute {

@@ -152,23 +152,9 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
         event,
       );
     case 'agency-assigned':
-      return wrap(
-        'AgencyAssigned',
-        intakeV1.AgencyAssigned.encode({
-          incident: incidentToProto(event.incident),
-          agencyId: event.agencyId,
-        }),
-        event,
-      );
+      return wrap('AgencyAssigned', intakeV1.AgencyAssigned.encode(agencyChangeToProto(event)), event);
     case 'agency-unassigned':
-      return wrap(
-        'AgencyUnassigned',
-        intakeV1.AgencyUnassigned.encode({
-          incident: incidentToProto(event.incident),
-          agencyId: event.agencyId,
-        }),
-        event,
-      );
+      return wrap('AgencyUnassigned', intakeV1.AgencyUnassigned.encode(agencyChangeToProto(event)), event);
     case 'merged':
       return wrap(
         'IncidentMerged',
@@ -206,6 +192,11 @@ function payload(event: IntakeEvent): { schema: string; bytes: Uint8Array; tlp: 
         incidentId: event.relation.incidentId,
       };
   }
+}
+
+/** An agency assigned or taken off: the two events carry the same fields. */
+function agencyChangeToProto(event: { incident: Incident; agencyId: string }) {
+  return { incident: incidentToProto(event.incident), agencyId: event.agencyId };
 }
 
 function wrap(name: string, writer: { finish(): Uint8Array }, event: { incident: Incident }) {

@@ -8,7 +8,13 @@ import {
   type Caller,
 } from '../domain/access.js';
 import type { Incident, Report } from '../domain/incident.js';
-import { acceptsReports, attachReport, openDirectly, openFromReport } from '../domain/rules.js';
+import {
+  acceptsReports,
+  attachReport,
+  openDirectly,
+  openFromReport,
+  type IncidentOpening,
+} from '../domain/rules.js';
 import type { PossibleRelation } from '../domain/relation.js';
 import { correlate } from './correlate.js';
 import { IndicatorClaims } from './indicator-claims.js';
@@ -75,17 +81,7 @@ export const MAX_TREND_RANGE_MS = 366 * 86_400_000;
 /** A report as submitted, validated, before it has an id. */
 export type ReportInput = Omit<Report, 'id' | 'incidentId' | 'reporterAgencyId' | 'submittedAt'>;
 
-export type OpenIncidentInput = Pick<
-  Incident,
-  | 'title'
-  | 'tlp'
-  | 'classification'
-  | 'sectors'
-  | 'jurisdictions'
-  | 'severityInputs'
-  | 'affectedAssets'
-  | 'awareAt'
-> & { readonly observables: Report['observables'] };
+export type OpenIncidentInput = IncidentOpening & { readonly observables: Report['observables'] };
 
 export interface SubmitResult {
   /** Its `incidentId` is empty when the caller may not see that incident. */

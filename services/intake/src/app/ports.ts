@@ -1,4 +1,5 @@
 import type { Tlp } from '@beacon/domain';
+import type { ChainedLog, ChainEnd, ChainVerification } from '@beacon/platform';
 import type { IncidentScope } from '../domain/access.js';
 import type { Incident, IncidentStatus, Report } from '../domain/incident.js';
 import type { IncidentFilter, IncidentOrder } from '../domain/incident-filter.js';
@@ -162,41 +163,14 @@ export interface PendingAudit {
   readonly record: AuditRecord;
 }
 
-export type AuditVerification =
-  | {
-      readonly ok: true;
-      readonly records: number;
-      /** Writers' chains (one per process that appended). */
-      readonly chains: number;
-      /** Each chain's last record checked, to keep and pass back later as a checkpoint. */
-      readonly ends: readonly AuditChainEnd[];
-      /** A digest of `ends`. */
-      readonly head: string;
-    }
-  | {
-      readonly ok: false;
-      readonly records: number;
-      /** The chain and the position in it of the first altered or missing record. */
-      readonly chain: string;
-      readonly brokenAt: number;
-      readonly problem: string;
-    };
+/** A verification of the audit log: every chain's end to keep, or the first break. */
+export type AuditVerification = ChainVerification;
 
 /** A record of the audit log named with the hash it must have: a chain's end. */
-export interface AuditChainEnd {
-  readonly id: string;
-  readonly hash: string;
-}
+export type AuditChainEnd = ChainEnd;
 
 /** Append-only, hash-chained: one chain per writer. */
-export interface AuditLog {
-  append(record: AuditRecord): Promise<void>;
-  /**
-   * Walks every chain: finds an altered, inserted, reordered or removed record, and any
-   * record of `checkpoint` (ends of an earlier verification) missing or different.
-   */
-  verify(checkpoint?: readonly AuditChainEnd[]): Promise<AuditVerification>;
-}
+export type AuditLog = ChainedLog<AuditRecord>;
 
 /**
  * Which incident each correlation hash was last seen on. Derived data, rebuilt by re-linking:

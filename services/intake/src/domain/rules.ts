@@ -136,21 +136,22 @@ export function openFromReport(report: Report, incidentId: string, now: Date): C
   };
 }
 
+/** What a coordinator says of an incident they open directly, but for its observables. */
+export type IncidentOpening = Pick<
+  Incident,
+  | 'title'
+  | 'tlp'
+  | 'classification'
+  | 'sectors'
+  | 'jurisdictions'
+  | 'severityInputs'
+  | 'affectedAssets'
+  | 'awareAt'
+>;
+
 /** An incident a coordinator opens directly. */
 export function openDirectly(
-  fields: Pick<
-    Incident,
-    | 'id'
-    | 'title'
-    | 'tlp'
-    | 'classification'
-    | 'sectors'
-    | 'jurisdictions'
-    | 'severityInputs'
-    | 'observables'
-    | 'affectedAssets'
-    | 'awareAt'
-  >,
+  fields: IncidentOpening & Pick<Incident, 'id' | 'observables'>,
   now: Date,
 ): Change {
   const incident: Incident = {

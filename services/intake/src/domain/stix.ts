@@ -59,14 +59,21 @@ export interface StixExternalReference {
 export type StixIncidentDetermination = 'confirmed' | 'suspected';
 export type StixInvestigationStatus = 'new' | 'open' | 'closed';
 
-export interface StixIncident {
-  readonly type: 'incident';
+/**
+ * The common properties (STIX 2.1 section 3.2) of the objects a bundle carries as its
+ * producer's, each under the incident's TLP marking.
+ */
+export interface StixCreatedObject<T extends string> {
+  readonly type: T;
   readonly spec_version: '2.1';
   readonly id: string;
   readonly created: string;
   readonly modified: string;
   readonly created_by_ref: string;
   readonly object_marking_refs: readonly string[];
+}
+
+export interface StixIncident extends StixCreatedObject<'incident'> {
   readonly name: string;
   readonly labels: readonly string[];
   readonly external_references: readonly StixExternalReference[];
@@ -84,28 +91,14 @@ export interface StixIncident {
   readonly x_beacon_jurisdictions?: readonly string[];
 }
 
-export interface StixIndicator {
-  readonly type: 'indicator';
-  readonly spec_version: '2.1';
-  readonly id: string;
-  readonly created: string;
-  readonly modified: string;
-  readonly created_by_ref: string;
-  readonly object_marking_refs: readonly string[];
+export interface StixIndicator extends StixCreatedObject<'indicator'> {
   readonly name: string;
   readonly pattern: string;
   readonly pattern_type: 'stix';
   readonly valid_from: string;
 }
 
-export interface StixRelationship {
-  readonly type: 'relationship';
-  readonly spec_version: '2.1';
-  readonly id: string;
-  readonly created: string;
-  readonly modified: string;
-  readonly created_by_ref: string;
-  readonly object_marking_refs: readonly string[];
+export interface StixRelationship extends StixCreatedObject<'relationship'> {
   readonly relationship_type: 'indicates';
   readonly source_ref: string;
   readonly target_ref: string;

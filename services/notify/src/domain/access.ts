@@ -1,14 +1,7 @@
-import { hasScope, type Tlp } from '@beacon/domain';
+import { hasScope, type Principal } from '@beacon/domain';
 
-/** The parts of a verified caller that authorisation looks at. */
-export interface Caller {
-  readonly subject: string;
-  readonly roles: readonly string[];
-  readonly agencyId: string | undefined;
-  readonly clearance: Tlp;
-  /** A service identity's scopes (`@beacon/domain`'s `SERVICE_SCOPES`). */
-  readonly scopes?: readonly string[] | undefined;
-}
+/** The parts of a verified caller that authorisation looks at: the domain's principal. */
+export type Caller = Principal;
 
 const has = (caller: Caller, ...roles: string[]) => caller.roles.some((r) => roles.includes(r));
 const own = (caller: Caller, agencyId: string) =>

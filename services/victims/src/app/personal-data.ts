@@ -1,5 +1,5 @@
 import type { ContactChannel, Need, RiskFlag, Victim, VictimKind } from '../domain/model.js';
-import type { CaseCipher, DataKey, SealedData, SealedField } from './ports.js';
+import { VICTIM_FIELDS, type CaseCipher, type DataKey, type SealedData, type SealedField } from './ports.js';
 
 /** Everything personal about a case: what only its organisations' officers ever read. */
 export interface PersonalData {
@@ -9,14 +9,6 @@ export interface PersonalData {
   readonly riskFlags: readonly RiskFlag[];
 }
 
-const VICTIM_FIELDS = [
-  'displayName',
-  'organisationName',
-  'email',
-  'phone',
-  'preferredChannel',
-  'notes',
-] as const;
 type VictimField = (typeof VICTIM_FIELDS)[number];
 /** What is kept only for contacting the victim; dropped when they withdraw that consent. */
 export const CONTACT_FIELDS = ['email', 'phone', 'preferredChannel'] as const;

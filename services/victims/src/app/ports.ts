@@ -1,3 +1,4 @@
+import type { ChainedLog, ChainEnd, ChainVerification } from '@beacon/platform';
 import type { StatsScope } from '../domain/access.js';
 import type { SupportOrganisation } from '../domain/model.js';
 import type { CaseEvent, CaseState } from '../domain/victim-case.js';
@@ -35,6 +36,16 @@ export interface SearchHasher {
   idempotencySeed(scope: string): Uint8Array;
 }
 
+/** The victim's personal fields, which cases written before `personal` sealed one by one. */
+export const VICTIM_FIELDS = [
+  'displayName',
+  'organisationName',
+  'email',
+  'phone',
+  'preferredChannel',
+  'notes',
+] as const;
+
 /**
  * What is sealed: `personal`, all of a case's personal data as one value; the others, one
  * field each, are only read, in cases written before that form.
@@ -42,12 +53,7 @@ export interface SearchHasher {
 export const SEALED_FIELDS = [
   'personal',
   'reference',
-  'displayName',
-  'organisationName',
-  'email',
-  'phone',
-  'preferredChannel',
-  'notes',
+  ...VICTIM_FIELDS,
   /** The needs' details and the risk flags, as one JSON document. */
   'needs',
 ] as const;
@@ -175,27 +181,10 @@ export interface AuditEntry {
 }
 
 /** A record of the audit log named with the hash it must have: a chain's end. */
-export interface AuditChainEnd {
-  readonly id: string;
-  readonly hash: string;
-}
+export type AuditChainEnd = ChainEnd;
 
-export type AuditVerification =
-  | {
-      readonly ok: true;
-      readonly records: number;
-      readonly chains: number;
-      /** Each chain's last record checked, to keep and pass back later as a checkpoint. */
-      readonly ends: readonly AuditChainEnd[];
-    }
-  | {
-      readonly ok: false;
-      readonly records: number;
-      /** The chain and the position in it of the first record that does not verify. */
-      readonly chain: string;
-      readonly brokenAt: number;
-      readonly problem: string;
-    };
+/** A verification of the audit log: every chain's end to keep, or the first break. */
+export type AuditVerification = ChainVerification;
 
 /** A stored audit record: the entry, and where it sits in its writer's chain. */
 export interface ListedAuditEntry extends AuditEntry {
@@ -204,11 +193,9 @@ export interface ListedAuditEntry extends AuditEntry {
 }
 
 /** Append-only, hash-chained: one chain per writer (process). */
-export interface AuditLog {
+export interface AuditLog extends ChainedLog<AuditEntry> {
   /** Resolves once the record is stored; a read of personal data waits for it. */
   append(entry: AuditEntry): Promise<void>;
-  /** Every chain, and every record of `checkpoint` (ends of an earlier verification). */
-  verify(checkpoint?: readonly AuditChainEnd[]): Promise<AuditVerification>;
   /** A case's records in the order written; `after` and `next` are opaque cursors. */
   list(
     caseId: string,

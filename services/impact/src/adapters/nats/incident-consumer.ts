@@ -1,11 +1,5 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import {
-  DurableConsumer,
-  TerminateEvent,
-  tlpFromProto,
-  type Dependency,
-  type Logger,
-} from '@beacon/platform';
+import { DurableConsumerAdapter, TerminateEvent, tlpFromProto, type Logger } from '@beacon/platform';
 import { intakeV1, type eventsV1 } from '@beacon/proto';
 import type { ImpactService, IncidentFacts } from '../../app/impact-service.js';
 
@@ -52,12 +46,10 @@ export function incidentFacts(envelope: eventsV1.Envelope): IncidentFacts {
  * (the store or intake away), given up after 20 deliveries. Handling is idempotent by event id
  * (see `ImpactService.onIncident`).
  */
-export class IncidentConsumer {
-  readonly #consumer: DurableConsumer;
-
+export class IncidentConsumer extends DurableConsumerAdapter {
   constructor(options: IncidentConsumerOptions) {
     const { service, logger } = options;
-    this.#consumer = new DurableConsumer({
+    super({
       nc: options.nc,
       stream: options.stream,
       subjects: ['opened', 'severity-changed', 'report-attached'].map(
@@ -73,18 +65,5 @@ export class IncidentConsumer {
         logger.debug({ eventId: envelope.id, incidentId: facts.id, outcome }, 'incident event handled');
       },
     });
-  }
-
-  start(): Promise<void> {
-    return this.#consumer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#consumer.stop();
-  }
-
-  /** For the service's readiness: consuming, its durable there. */
-  health(): Dependency {
-    return this.#consumer.health();
   }
 }

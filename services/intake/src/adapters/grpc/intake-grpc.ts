@@ -4,7 +4,7 @@ import {
   ConcurrencyLimit,
   GrpcError,
   invalidArgument,
-  checkpointProblems,
+  chainVerificationReply,
   type Authenticator,
   type CallContext,
   type GrpcServiceBinding,
@@ -65,6 +65,27 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
         ? (request, caller, context) => writes.run(() => fn(request, caller, context), context.signal)
         : fn,
     );
+
+  /** Assigning an agency and taking it off: one request shape, one answer, two commands. */
+  const agencyChange =
+    (
+      command: 'assignAgency' | 'unassignAgency',
+      rules: typeof RULES.AssignAgencyRequest | typeof RULES.UnassignAgencyRequest,
+    ) =>
+    async (req: intakeV1.AssignAgencyRequest | intakeV1.UnassignAgencyRequest, caller: Caller) => {
+      const v = new Validator();
+      v.id('incident_id', req.incidentId, rules.incidentId);
+      v.id('agency_id', req.agencyId, rules.agencyId);
+      v.expectedVersion('expected_version', req.expectedVersion);
+      v.check();
+      const incident = await service.commands[command](
+        caller,
+        req.incidentId,
+        req.agencyId,
+        req.expectedVersion,
+      );
+      return { incident: incidentToProto(incident) };
+    };
 
   const implementation: intakeV1.IntakeServiceServer = {
     submitReport: handle<intakeV1.SubmitReportRequest, intakeV1.SubmitReportResponse>(
@@ -216,35 +237,12 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
       true,
     ),
 
-    assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(async (req, caller) => {
-      const v = new Validator();
-      v.id('incident_id', req.incidentId, RULES.AssignAgencyRequest.incidentId);
-      v.id('agency_id', req.agencyId, RULES.AssignAgencyRequest.agencyId);
-      v.expectedVersion('expected_version', req.expectedVersion);
-      v.check();
-      const incident = await service.commands.assignAgency(
-        caller,
-        req.incidentId,
-        req.agencyId,
-        req.expectedVersion,
-      );
-      return { incident: incidentToProto(incident) };
-    }, true),
+    assignAgency: handle<intakeV1.AssignAgencyRequest, intakeV1.AssignAgencyResponse>(
+      agencyChange('assignAgency', RULES.AssignAgencyRequest),
+      true,
+    ),
     unassignAgency: handle<intakeV1.UnassignAgencyRequest, intakeV1.UnassignAgencyResponse>(
-      async (req, caller) => {
-        const v = new Validator();
-        v.id('incident_id', req.incidentId, RULES.UnassignAgencyRequest.incidentId);
-        v.id('agency_id', req.agencyId, RULES.UnassignAgencyRequest.agencyId);
-        v.expectedVersion('expected_version', req.expectedVersion);
-        v.check();
-        const incident = await service.commands.unassignAgency(
-          caller,
-          req.incidentId,
-          req.agencyId,
-          req.expectedVersion,
-        );
-        return { incident: incidentToProto(incident) };
-      },
+      agencyChange('unassignAgency', RULES.UnassignAgencyRequest),
       true,
     ),
     getTrends: handle<intakeV1.GetTrendsRequest, intakeV1.GetTrendsResponse>(async (req, caller) => {
@@ -370,33 +368,11 @@ export function intakeGrpc(deps: IntakeGrpcDeps): GrpcServiceBinding {
 
     verifyAuditChain: handle<intakeV1.VerifyAuditChainRequest, intakeV1.VerifyAuditChainResponse>(
       async (req, caller) => {
-        const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
         const v = new Validator();
-        for (const p of checkpointProblems('checkpoint', checkpoint))
-          v.fail(p.field, p.description, 'INVALID');
+        const checkpoint = v.checkpoint('checkpoint', req.checkpoint);
         v.check();
         const result = await service.verifyAudit(caller, checkpoint);
-        return result.ok
-          ? {
-              ok: true,
-              records: result.records,
-              brokenAt: 0,
-              problem: '',
-              headHash: result.head,
-              chains: result.chains,
-              brokenChain: '',
-              ends: result.ends.map((e) => ({ recordId: e.id, hash: e.hash })),
-            }
-          : {
-              ok: false,
-              records: result.records,
-              brokenAt: result.brokenAt,
-              problem: result.problem,
-              headHash: '',
-              chains: 0,
-              brokenChain: result.chain,
-              ends: [],
-            };
+        return { ...chainVerificationReply(result), headHash: result.ok ? result.head : '' };
       },
       false,
     ),

@@ -76,20 +76,26 @@ export function renderEmail(notification: Notification, ackUrl?: string): Render
         : 'Every event is in your Beacon feed at the sequence listed.';
   }
   const tlp = notification.kind === 'event' ? notification.event.tlp : notification.tlp;
+  const parts: EmailParts = { tlp, heading, rows, list, footer };
   return {
     subject: oneLine(subject),
-    text: renderText(tlp, heading, rows, list, footer),
-    html: renderHtml(tlp, heading, rows, list, footer),
+    text: renderText(parts),
+    html: renderHtml(parts),
   };
 }
 
-function renderText(
-  tlp: Tlp,
-  heading: string,
-  rows: readonly [string, string][],
-  list: readonly [string, string][][],
-  footer: string,
-): string {
+/** What an email says, before it is rendered as text or as HTML. */
+interface EmailParts {
+  readonly tlp: Tlp;
+  readonly heading: string;
+  /** Label and value, in order. */
+  readonly rows: readonly [string, string][];
+  /** The events of a digest, each as its rows. */
+  readonly list: readonly [string, string][][];
+  readonly footer: string;
+}
+
+function renderText({ tlp, heading, rows, list, footer }: EmailParts): string {
   const lines = [`${formatTlp(tlp)}: ${TLP_GUIDANCE[tlp]}`, '', heading, ''];
   for (const [label, value] of rows) lines.push(`${label}: ${oneLine(value)}`);
   for (const [i, entry] of list.entries()) {
@@ -100,13 +106,7 @@ function renderText(
   return lines.join('\n');
 }
 
-function renderHtml(
-  tlp: Tlp,
-  heading: string,
-  rows: readonly [string, string][],
-  list: readonly [string, string][][],
-  footer: string,
-): string {
+function renderHtml({ tlp, heading, rows, list, footer }: EmailParts): string {
   const table = (entries: readonly [string, string][]) =>
     `<table>${entries.map(([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`).join('')}</table>`;
   const events =

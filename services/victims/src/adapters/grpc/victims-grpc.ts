@@ -1,7 +1,7 @@
 import {
   authenticatedUnary,
   invalidArgument,
-  checkpointProblems,
+  chainVerificationReply,
   isChainRecordId,
   requestHash,
   type Authenticator,
@@ -476,31 +476,11 @@ export function victimsGrpc(deps: VictimsGrpcDeps): GrpcServiceBinding {
 
     verifyAuditChain: handle<victimsV1.VerifyAuditChainRequest, victimsV1.VerifyAuditChainResponse>(
       async (req, caller) => {
-        const checkpoint = req.checkpoint.map((e) => ({ id: e.recordId, hash: e.hash }));
         const v = new Validator();
-        for (const p of checkpointProblems('checkpoint', checkpoint))
-          v.fail(p.field, p.description, 'INVALID');
+        const checkpoint = v.checkpoint('checkpoint', req.checkpoint);
         v.check();
         const result = await verifyAudit(victims, caller, checkpoint);
-        return result.ok
-          ? {
-              ok: true,
-              records: result.records,
-              brokenAt: 0,
-              problem: '',
-              chains: result.chains,
-              brokenChain: '',
-              ends: result.ends.map((e) => ({ recordId: e.id, hash: e.hash })),
-            }
-          : {
-              ok: false,
-              records: result.records,
-              brokenAt: result.brokenAt,
-              problem: result.problem,
-              chains: 0,
-              brokenChain: result.chain,
-              ends: [],
-            };
+        return chainVerificationReply(result);
       },
     ),
 

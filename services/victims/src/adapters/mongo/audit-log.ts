@@ -55,11 +55,8 @@ export class MongoAuditLog implements AuditLog {
     });
   }
 
-  async verify(checkpoint: readonly AuditChainEnd[] = []): Promise<AuditVerification> {
-    const verification = await this.#chain.verify(checkpoint);
-    return verification.ok
-      ? { ok: true, records: verification.records, chains: verification.chains, ends: verification.ends }
-      : verification;
+  verify(checkpoint: readonly AuditChainEnd[] = []): Promise<AuditVerification> {
+    return this.#chain.verify(checkpoint);
   }
 
   /**
