@@ -92,6 +92,18 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [header, ...rows].map(line).join('\n') + '\n';
 }
 
+/** One column of a table: its header, and its cell for an item. */
+export type Column<T> = readonly [header: string, cell: (item: T) => string];
+
+/** `items` as a table, a column per `columns` entry; `empty` when there are none. */
+export function tableOf<T>(items: readonly T[], empty: string, columns: readonly Column<T>[]): string {
+  if (items.length === 0) return empty;
+  return table(
+    columns.map(([header]) => header),
+    items.map((item) => columns.map(([, cell]) => cell(item))),
+  );
+}
+
 const TITLE_WIDTH = 50;
 const LIST_WIDTH = 32;
 

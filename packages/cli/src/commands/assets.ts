@@ -2,10 +2,10 @@
  * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
  * goes through `assets import`).
  */
-import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
-import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
+import { pagedListCommand } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { listFlag, optional, parseTlpFlag } from '../flags.js';
-import { table, tlpName } from '../format.js';
+import { table, tableOf, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
 import { UsageError } from '../io.js';
 import { versionedPut } from '../versioned-put.js';
@@ -57,56 +57,31 @@ function assetDetails(a: AssetJson): string[] {
   ]);
 }
 
-interface ListResponse {
-  readonly assets?: readonly AssetJson[];
-  readonly nextPageToken?: string;
-}
-
-export const assetsListCommand: Command = {
+export const assetsListCommand = pagedListCommand({
   name: 'assets list',
   routes: ['GET /v1/assets'],
   synopsis: '[--operator ID] [--sector SECTOR] [--page-size N] [--page-token TOKEN] [--all]',
   summary: 'the assets you may see, by id, a page at a time (--all follows every page)',
   roles: OWN_ASSETS_READERS,
-  options: {
-    operator: { type: 'string' },
-    sector: { type: 'string' },
-    ...PAGE_OPTIONS,
-  },
-  args: [],
-  async run(context) {
-    const pageSize = pageSizeFlag(context, 500);
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<ListResponse>('GET', '/v1/assets', {
-        query: {
-          pageSize,
-          pageToken,
-          operatorId: context.string('operator'),
-          sector: context.string('sector'),
-        },
-      }),
-    );
-    const assets = pages.flatMap((p) => p.assets ?? []);
-    return writeListing(context, { key: 'assets', items: assets, last }, (items) =>
-      items.length === 0
-        ? 'no assets you may see\n'
-        : table(
-            ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
-            items.map((a) => [
-              a.id,
-              a.name ?? '',
-              a.operatorId ?? '',
-              a.sector ?? '',
-              a.jurisdiction ?? '',
-              String(a.populationServed ?? 0),
-              String(a.criticality ?? 0),
-              tlpName(a.tlp),
-            ]),
-          ),
-    );
-  },
-};
+  options: { operator: { type: 'string' }, sector: { type: 'string' } },
+  key: 'assets',
+  maxPageSize: 500,
+  request: (context) => ({
+    path: '/v1/assets',
+    query: { operatorId: context.string('operator'), sector: context.string('sector') },
+  }),
+  text: (assets: readonly AssetJson[]) =>
+    tableOf(assets, 'no assets you may see\n', [
+      ['ID', (a) => a.id],
+      ['NAME', (a) => a.name ?? ''],
+      ['OPERATOR', (a) => a.operatorId ?? ''],
+      ['SECTOR', (a) => a.sector ?? ''],
+      ['JURISDICTION', (a) => a.jurisdiction ?? ''],
+      ['POPULATION', (a) => String(a.populationServed ?? 0)],
+      ['CRIT', (a) => String(a.criticality ?? 0)],
+      ['TLP', (a) => tlpName(a.tlp)],
+    ]),
+});
 
 export const assetsGetCommand: Command = {
   name: 'assets get',

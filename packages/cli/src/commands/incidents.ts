@@ -1,5 +1,5 @@
-import { integerFlag, jsonText, readPages, type Command } from '../context.js';
-import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
+import { pagedListCommand } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command } from '../context.js';
 import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
@@ -20,18 +20,13 @@ export function parseStatus(flag: string, text: string): string {
   return `INCIDENT_STATUS_${bare}`;
 }
 
-interface ListResponse {
-  readonly incidents?: readonly IncidentJson[];
-  readonly nextPageToken?: string;
-}
-
 interface IncidentResponse {
   readonly incident: IncidentJson;
 }
 
 const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
-export const listCommand: Command = {
+export const listCommand = pagedListCommand({
   name: 'incidents list',
   routes: ['GET /v1/incidents'],
   synopsis:
@@ -57,25 +52,20 @@ fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
     filter: { type: 'string' },
     'order-by': { type: 'string' },
     status: { type: 'string' },
-    ...PAGE_OPTIONS,
   },
-  args: [],
-  async run(context) {
-    const status = optional(context, 'status', (text) => parseStatus('status', text));
-    const pageSize = pageSizeFlag(context, 100);
-    // Checked by the gateway, which names the position of anything wrong in them.
-    const filter = context.string('filter');
-    const orderBy = context.string('order-by');
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<ListResponse>('GET', '/v1/incidents', {
-        query: { pageSize, pageToken, status, filter, orderBy },
-      }),
-    );
-    const incidents = pages.flatMap((p) => p.incidents ?? []);
-    return writeListing(context, { key: 'incidents', items: incidents, last }, incidentTable);
-  },
-};
+  key: 'incidents',
+  maxPageSize: 100,
+  request: (context) => ({
+    path: '/v1/incidents',
+    query: {
+      status: optional(context, 'status', (text) => parseStatus('status', text)),
+      // Checked by the gateway, which names the position of anything wrong in them.
+      filter: context.string('filter'),
+      orderBy: context.string('order-by'),
+    },
+  }),
+  text: incidentTable,
+});
 
 export const showCommand: Command = {
   name: 'incidents show',

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { integerFlag, jsonText, readPages, type Command } from '../context.js';
-import { PAGE_OPTIONS, writeListing } from '../listing.js';
+import { pagedListCommand } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command } from '../context.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
   engagementStateName,
@@ -47,7 +47,7 @@ interface TimelinePageJson {
   readonly victimSummary?: readonly { readonly kind?: string; readonly count?: number }[];
 }
 
-export const responsesTimelineCommand: Command = {
+export const responsesTimelineCommand = pagedListCommand({
   name: 'responses timeline',
   routes: ['GET /v1/responses/{incident_id}/timeline'],
   synopsis:
@@ -66,35 +66,27 @@ with --kind. --json prints the gateway's page (with nextPageToken and victimSumm
     kind: { type: 'string', multiple: true },
     since: { type: 'string' },
     until: { type: 'string' },
-    ...PAGE_OPTIONS,
   },
   args: ['incident-id'],
-  async run(context) {
-    const query = {
+  key: 'entries',
+  maxPageSize: 1000,
+  request: (context) => ({
+    path: `${responsePath(context.args[0]!)}/timeline`,
+    query: {
       kinds: listFlag(context, 'kind'),
       since: optional(context, 'since', (text) => parseTime('since', text)),
       until: optional(context, 'until', (text) => parseTime('until', text)),
-      pageSize: optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 1000)),
-    };
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<TimelinePageJson>('GET', `${responsePath(context.args[0]!)}/timeline`, {
-        query: { ...query, pageToken },
-      }),
-    );
-    const entries = pages.flatMap((p) => p.entries ?? []);
-    const victimSummary = last.victimSummary ?? [];
-    const victims = victimSummary.map((v) => `${v.kind} ${v.count ?? 0}`);
-    return writeListing(
-      context,
-      { key: 'entries', items: entries, last },
-      (items) =>
-        timelineTable(items) +
-        (victims.length > 0 ? `victim follow-up (list with --kind): ${victims.join(', ')}\n` : ''),
-      { victimSummary },
+    },
+  }),
+  text(entries: readonly TimelineEntryJson[], _request, last: TimelinePageJson) {
+    const victims = (last.victimSummary ?? []).map((v) => `${v.kind} ${v.count ?? 0}`);
+    return (
+      timelineTable(entries) +
+      (victims.length > 0 ? `victim follow-up (list with --kind): ${victims.join(', ')}\n` : '')
     );
   },
-};
+  allJson: (last) => ({ victimSummary: last.victimSummary ?? [] }),
+});
 
 const PHASES = ['triage', 'active', 'resolved', 'closed'] as const;
 /** An agency has been asked (a notice went out), whatever it answered since. */
