@@ -1,4 +1,4 @@
-import { pagedListCommand } from '../command-kinds.js';
+import { getCommand, pagedListCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
@@ -67,20 +67,16 @@ fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
   text: incidentTable,
 });
 
-export const showCommand: Command = {
+export const showCommand = getCommand({
   name: 'incidents show',
   routes: ['GET /v1/incidents/{incident_id}'],
   synopsis: '<id>',
   summary: 'one incident in full',
   roles: ROLES.readers,
-  options: {},
   args: ['id'],
-  async run(context) {
-    const response = await context.client().call<IncidentResponse>('GET', incidentPath(context.args[0]!));
-    context.io.stdout.write(context.json ? jsonText(response) : incidentDetails(response.incident));
-    return 0;
-  },
-};
+  request: (context) => ({ path: incidentPath(context.args[0]!) }),
+  text: (response: IncidentResponse) => incidentDetails(response.incident),
+});
 
 export const openCommand: Command = {
   name: 'incidents open',

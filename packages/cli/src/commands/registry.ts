@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { getCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import type { GatewayClient } from '../http.js';
 import { UsageError } from '../io.js';
@@ -272,20 +273,14 @@ export const assessCommand: Command = {
   },
 };
 
-export const assessmentGetCommand: Command = {
+export const assessmentGetCommand = getCommand({
   name: 'impact get',
   routes: ['GET /v1/assessments/{assessment_id}'],
   synopsis: '<assessment-id>',
   summary: 'an assessment made before, by its id (`impact assess` prints it), as you may read it',
   roles: ROLES.coordinators + ' (assets above your clearance are left out, and counted)',
-  options: {},
   args: ['assessment-id'],
-  async run(context) {
-    const response = await context
-      .client()
-      .call<AssessResponse>('GET', `/v1/assessments/${encodeURIComponent(context.args[0]!)}`);
-    const a = response.assessment ?? {};
-    context.io.stdout.write(context.json ? jsonText(a) : assessmentText(a));
-    return 0;
-  },
-};
+  request: (context) => ({ path: `/v1/assessments/${encodeURIComponent(context.args[0]!)}` }),
+  json: (response: AssessResponse) => response.assessment ?? {},
+  text: (response) => assessmentText(response.assessment ?? {}),
+});

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { pagedListCommand } from '../command-kinds.js';
+import { getCommand, pagedListCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
@@ -24,7 +24,7 @@ export async function getResponse(client: GatewayClient, incidentId: string): Pr
   return response.status ?? {};
 }
 
-export const responsesGetCommand: Command = {
+export const responsesGetCommand = getCommand({
   name: 'responses get',
   routes: ['GET /v1/responses/{incident_id}'],
   synopsis: '<incident-id>',
@@ -32,14 +32,11 @@ export const responsesGetCommand: Command = {
   roles: RESPONSE_READERS,
   details: `--json adds each report's draft (draftJson: what Beacon already knows, for the authority's form)
 and, once resolved, Beacon's closing report.`,
-  options: {},
   args: ['incident-id'],
-  async run(context) {
-    const status = await getResponse(context.client(), context.args[0]!);
-    context.io.stdout.write(context.json ? jsonText({ status }) : responseDetails(status));
-    return 0;
-  },
-};
+  request: (context) => ({ path: responsePath(context.args[0]!) }),
+  json: (response: { status?: ResponseStatusJson }) => ({ status: response.status ?? {} }),
+  text: (response) => responseDetails(response.status ?? {}),
+});
 
 interface TimelinePageJson {
   readonly entries?: TimelineEntryJson[];

@@ -1,6 +1,7 @@
+import { getCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { enumFlag, enumName, listFlag, optional } from '../flags.js';
-import { table } from '../format.js';
+import { tableOf } from '../format.js';
 import { organisationDetails, organisationTable, type OrganisationJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
@@ -172,7 +173,7 @@ interface ReferralNoticeJson {
   };
 }
 
-export const supportOrgsReferralsCommand: Command = {
+export const supportOrgsReferralsCommand = getCommand({
   name: 'support-orgs referrals',
   routes: ['GET /v1/support-organisations/{organisation_id}/referrals'],
   synopsis: `<organisation-id> [--state ${REFERRAL_STATES.join('|')}]`,
@@ -180,36 +181,24 @@ export const supportOrgsReferralsCommand: Command = {
   roles: 'victim_officer (of that organisation)',
   options: { state: { type: 'string' } },
   args: ['organisation-id'],
-  async run(context) {
-    const state = optional(context, 'state', (text) =>
-      enumFlag('state', text, 'REFERRAL_STATE_', REFERRAL_STATES),
-    );
-    const response = await context
-      .client()
-      .call<{ referrals?: ReferralNoticeJson[] }>(
-        'GET',
-        `/v1/support-organisations/${encodeURIComponent(context.args[0]!)}/referrals`,
-        { query: { state } },
-      );
-    const referrals = response.referrals ?? [];
-    if (context.json) context.io.stdout.write(jsonText({ referrals }));
-    else if (referrals.length === 0) context.io.stdout.write('no referrals\n');
-    else
-      context.io.stdout.write(
-        table(
-          ['CASE', 'REFERRAL', 'STATE', 'CRISIS', 'NEEDS', 'JURISDICTION', 'LANGUAGE', 'MADE AT'],
-          referrals.map(({ case: c = {}, referral: r = {} }) => [
-            c.id ?? '',
-            r.id ?? '',
-            enumName(r.state, 'REFERRAL_STATE_'),
-            r.crisis ? 'yes' : 'no',
-            (r.needs ?? []).map((n) => enumName(n, 'NEED_KIND_')).join(',') || '-',
-            c.jurisdiction ?? '',
-            c.language ?? '',
-            r.madeAt ?? '',
-          ]),
-        ),
-      );
-    return 0;
-  },
-};
+  request: (context) => ({
+    path: `/v1/support-organisations/${encodeURIComponent(context.args[0]!)}/referrals`,
+    query: {
+      state: optional(context, 'state', (text) =>
+        enumFlag('state', text, 'REFERRAL_STATE_', REFERRAL_STATES),
+      ),
+    },
+  }),
+  json: (response: { referrals?: ReferralNoticeJson[] }) => ({ referrals: response.referrals ?? [] }),
+  text: (response) =>
+    tableOf(response.referrals ?? [], 'no referrals\n', [
+      ['CASE', ({ case: c }) => c?.id ?? ''],
+      ['REFERRAL', ({ referral: r }) => r?.id ?? ''],
+      ['STATE', ({ referral: r }) => enumName(r?.state, 'REFERRAL_STATE_')],
+      ['CRISIS', ({ referral: r }) => (r?.crisis ? 'yes' : 'no')],
+      ['NEEDS', ({ referral: r }) => (r?.needs ?? []).map((n) => enumName(n, 'NEED_KIND_')).join(',') || '-'],
+      ['JURISDICTION', ({ case: c }) => c?.jurisdiction ?? ''],
+      ['LANGUAGE', ({ case: c }) => c?.language ?? ''],
+      ['MADE AT', ({ referral: r }) => r?.madeAt ?? ''],
+    ]),
+});

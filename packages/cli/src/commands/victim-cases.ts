@@ -2,7 +2,7 @@
  * A victim officer's cases: open, list, find, read and change one, close or erase it, and the
  * auditors' record of who did what with it. Referrals and follow-up are in victim-referrals.ts.
  */
-import { pagedListCommand } from '../command-kinds.js';
+import { getCommand, pagedListCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
 import { tableOf } from '../format.js';
@@ -119,20 +119,16 @@ is recorded in the audit log, with the cases it found.`,
   },
 };
 
-export const victimsGetCommand: Command = {
+export const victimsGetCommand = getCommand({
   name: 'victims get',
   routes: ['GET /v1/victim-cases/{case_id}'],
   synopsis: '<case-id>',
   summary: "the whole case with the victim's personal data (each read is audited)",
   roles: CASE_OFFICERS,
-  options: {},
   args: ['case-id'],
-  async run(context) {
-    const response = await context.client().call<{ case?: CaseJson }>('GET', casePath(context.args[0]!));
-    context.io.stdout.write(context.json ? jsonText(response) : caseDetails(response.case ?? {}));
-    return 0;
-  },
-};
+  request: (context) => ({ path: casePath(context.args[0]!) }),
+  text: (response: { case?: CaseJson }) => caseDetails(response.case ?? {}),
+});
 
 const CHANNELS = ['email', 'phone', 'sms'] as const;
 const VICTIM_KINDS = ['person', 'small-organisation'] as const;

@@ -2,6 +2,7 @@
  * Where a victim case goes next: the organisations that could take it, referrals and their
  * answers, follow-up check-ins, and disclosure to law enforcement with the victim's consent.
  */
+import { getCommand } from '../command-kinds.js';
 import { jsonText, type Command } from '../context.js';
 import { enumFlag, enumName, listFlag, required } from '../flags.js';
 import { table } from '../format.js';
@@ -161,22 +162,16 @@ function followUpText(f: FollowUpJson): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const victimsFollowUpCommand: Command = {
+export const victimsFollowUpCommand = getCommand({
   name: 'victims follow-up',
   routes: ['GET /v1/victim-cases/{case_id}/follow-up'],
   synopsis: '<case-id>',
   summary: "the case's check-in schedule and urgency, without personal data",
   roles: CASE_OFFICERS,
-  options: {},
   args: ['case-id'],
-  async run(context) {
-    const response = await context
-      .client()
-      .call<{ followUp?: FollowUpJson }>('GET', `${casePath(context.args[0]!)}/follow-up`);
-    context.io.stdout.write(context.json ? jsonText(response) : followUpText(response.followUp ?? {}));
-    return 0;
-  },
-};
+  request: (context) => ({ path: `${casePath(context.args[0]!)}/follow-up` }),
+  text: (response: { followUp?: FollowUpJson }) => followUpText(response.followUp ?? {}),
+});
 
 const OUTCOMES = ['reached-ok', 'reached-needs-help', 'no-answer', 'declined-contact'] as const;
 
