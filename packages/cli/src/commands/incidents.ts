@@ -1,6 +1,6 @@
 import { getCommand, pagedListCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
-import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
+import { optional, parseTime, parseTlpFlag, readJsonObject, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
@@ -24,7 +24,7 @@ interface IncidentResponse {
   readonly incident: IncidentJson;
 }
 
-const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
+export const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
 export const listCommand = pagedListCommand({
   name: 'incidents list',
@@ -100,17 +100,7 @@ lists them).`,
   options: { file: { type: 'string' } },
   args: [],
   async run(context) {
-    const file = required(context, 'file');
-    const text = await context.readText(file);
-    let body: unknown;
-    try {
-      body = JSON.parse(text.replace(/^\uFEFF/, ''));
-    } catch (error) {
-      throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new UsageError(`${file} must hold one JSON object (an OpenIncident request)`);
-    }
+    const body = await readJsonObject(context, required(context, 'file'), 'an OpenIncident request');
     const response = await context.client().call<IncidentResponse>('POST', '/v1/incidents', {
       body,
       idempotencyKey: idempotencyKey(body),

@@ -10,6 +10,7 @@ import { enumFlag, optional, parseTime, readJsonObject } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { CliError, UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
+import { incidentPath } from './incidents.js';
 
 const DIMENSIONS = ['rsit-class', 'sector', 'jurisdiction'] as const;
 const GRANULARITIES = ['day', 'week'] as const;
@@ -103,10 +104,7 @@ export const stixCommand: Command = {
   async run(context) {
     const response = await context
       .client()
-      .call<{ bundleJson?: string }>(
-        'GET',
-        `/v1/incidents/${encodeURIComponent(context.args[0]!)}:exportStix`,
-      );
+      .call<{ bundleJson?: string }>('GET', `${incidentPath(context.args[0]!)}:exportStix`);
     const bundle = jsonText(JSON.parse(response.bundleJson ?? '{}'));
     const out = context.string('out');
     if (!out) {

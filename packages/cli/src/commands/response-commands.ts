@@ -9,9 +9,8 @@ import { agencyFlagOrOwn, optional, parseTime, readJsonObject, required } from '
 import { responseDetails, type ResponseStatusJson } from '../format-response.js';
 import { UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
+import { incidentPath } from './incidents.js';
 import { responsePath } from './responses.js';
-
-const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
 /** Sends one command and prints `headline` and the response, or the JSON. */
 async function command(
@@ -71,43 +70,58 @@ export const escalateCommand: Command = {
   },
 };
 
-export const addAgencyCommand: Command = {
-  name: 'responses add-agency',
-  routes: ['POST /v1/responses/{incident_id}/agencies'],
-  synopsis: '<incident-id> <agency-id> [--reason TEXT]',
-  summary: 'engage another agency in the response: it is notified and may read the incident',
-  roles: ROLES.coordinators,
-  options: { reason: { type: 'string' } },
-  args: ['incident-id', 'agency-id'],
-  async run(context) {
-    const [incidentId, agencyId] = context.args as [string, string];
-    return command(
-      context,
-      `${responsePath(incidentId)}/agencies`,
-      { agencyId, reason: context.string('reason') ?? '' },
-      () => `${agencyId} engaged on ${incidentId}`,
-    );
-  },
-};
+/**
+ * `responses add-agency` and `remove-agency`: one agency's engagement in the response, changed
+ * by the route `request` names, with an optional --reason.
+ */
+function engagementCommand(
+  face: Pick<Command, 'name' | 'routes' | 'summary'>,
+  request: (
+    incidentId: string,
+    agencyId: string,
+    reason: string,
+  ) => { path: string; body: Record<string, unknown> },
+  headline: (incidentId: string, agencyId: string) => string,
+): Command {
+  return {
+    ...face,
+    synopsis: '<incident-id> <agency-id> [--reason TEXT]',
+    roles: ROLES.coordinators,
+    options: { reason: { type: 'string' } },
+    args: ['incident-id', 'agency-id'],
+    async run(context) {
+      const [incidentId, agencyId] = context.args as [string, string];
+      const { path, body } = request(incidentId, agencyId, context.string('reason') ?? '');
+      return command(context, path, body, () => headline(incidentId, agencyId));
+    },
+  };
+}
 
-export const removeAgencyCommand: Command = {
-  name: 'responses remove-agency',
-  routes: ['POST /v1/responses/{incident_id}/agencies/{agency_id}:remove'],
-  synopsis: '<incident-id> <agency-id> [--reason TEXT]',
-  summary: "end an agency's engagement: it stops reading the incident above GREEN (unless it reported it)",
-  roles: ROLES.coordinators,
-  options: { reason: { type: 'string' } },
-  args: ['incident-id', 'agency-id'],
-  async run(context) {
-    const [incidentId, agencyId] = context.args as [string, string];
-    return command(
-      context,
-      `${responsePath(incidentId)}/agencies/${encodeURIComponent(agencyId)}:remove`,
-      { reason: context.string('reason') ?? '' },
-      () => `${agencyId} removed from the response to ${incidentId}`,
-    );
+export const addAgencyCommand = engagementCommand(
+  {
+    name: 'responses add-agency',
+    routes: ['POST /v1/responses/{incident_id}/agencies'],
+    summary: 'engage another agency in the response: it is notified and may read the incident',
   },
-};
+  (incidentId, agencyId, reason) => ({
+    path: `${responsePath(incidentId)}/agencies`,
+    body: { agencyId, reason },
+  }),
+  (incidentId, agencyId) => `${agencyId} engaged on ${incidentId}`,
+);
+
+export const removeAgencyCommand = engagementCommand(
+  {
+    name: 'responses remove-agency',
+    routes: ['POST /v1/responses/{incident_id}/agencies/{agency_id}:remove'],
+    summary: "end an agency's engagement: it stops reading the incident above GREEN (unless it reported it)",
+  },
+  (incidentId, agencyId, reason) => ({
+    path: `${responsePath(incidentId)}/agencies/${encodeURIComponent(agencyId)}:remove`,
+    body: { reason },
+  }),
+  (incidentId, agencyId) => `${agencyId} removed from the response to ${incidentId}`,
+);
 
 const INPUT_NAMES = Object.keys(NCISS_INPUTS) as NcissInput[];
 
