@@ -100,3 +100,19 @@ export function getCommand<A, R extends RouteRequest = RouteRequest>(spec: GetSp
     },
   };
 }
+
+/** Flags that take one value each: `valueOptions('id', 'name')`. */
+export function valueOptions<N extends string>(...names: N[]): Record<N, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<N, { type: 'string' }>;
+}
+
+/** Flags that may be given more than once, each a list (`listFlag` reads them). */
+export function listOptions<N extends string>(...names: N[]): Record<N, { type: 'string'; multiple: true }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string', multiple: true }])) as Record<
+    N,
+    { type: 'string'; multiple: true }
+  >;
+}
+
+/** `--version N | --update`, as every put of a versioned record takes them. */
+export const VERSIONED_PUT_OPTIONS = { version: { type: 'string' }, update: { type: 'boolean' } } as const;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { getCommand } from '../command-kinds.js';
+import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import {
   agencyFlagOrOwn,
@@ -116,19 +116,9 @@ object, an Agency in the proto3 JSON mapping or a whole request, e.g.
 --version N replaces version N (0 registers); --update reads the agency first and changes only
 the fields you give (webhook secrets, which are never returned, must then be given again).`,
   options: {
-    file: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    kind: { type: 'string' },
-    jurisdictions: { type: 'string', multiple: true },
-    sectors: { type: 'string', multiple: true },
-    clearance: { type: 'string' },
-    contact: { type: 'string', multiple: true },
-    'email-to': { type: 'string', multiple: true },
-    webhook: { type: 'string' },
-    'webhook-secret': { type: 'string', multiple: true },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
+    ...valueOptions('file', 'id', 'name', 'kind', 'clearance', 'webhook'),
+    ...listOptions('jurisdictions', 'sectors', 'contact', 'email-to', 'webhook-secret'),
+    ...VERSIONED_PUT_OPTIONS,
   },
   args: [],
   async run(context) {

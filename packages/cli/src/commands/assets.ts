@@ -2,7 +2,7 @@
  * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
  * goes through `assets import`).
  */
-import { pagedListCommand } from '../command-kinds.js';
+import { listOptions, pagedListCommand, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { listFlag, optional, parseTlpFlag } from '../flags.js';
 import { table, tableOf, tlpName } from '../format.js';
@@ -234,20 +234,21 @@ object, an Asset in the proto3 JSON mapping or a whole request, e.g.
 --version N replaces version N (0 creates); --update reads it first and changes only the
 fields you give. An operator's admin puts its own operator's assets only.`,
   options: {
-    file: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    operator: { type: 'string' },
-    sector: { type: 'string' },
-    jurisdiction: { type: 'string' },
-    population: { type: 'string' },
-    criticality: { type: 'string' },
-    services: { type: 'string', multiple: true },
-    tlp: { type: 'string' },
-    lat: { type: 'string' },
-    lon: { type: 'string' },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
+    ...valueOptions(
+      'file',
+      'id',
+      'name',
+      'operator',
+      'sector',
+      'jurisdiction',
+      'population',
+      'criticality',
+      'tlp',
+      'lat',
+      'lon',
+    ),
+    ...listOptions('services'),
+    ...VERSIONED_PUT_OPTIONS,
   },
   args: [],
   async run(context) {

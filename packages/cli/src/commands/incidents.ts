@@ -1,4 +1,4 @@
-import { getCommand, pagedListCommand } from '../command-kinds.js';
+import { getCommand, pagedListCommand, valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import { optional, parseTime, parseTlpFlag, readJsonObject, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
@@ -120,10 +120,7 @@ export const transitionCommand: Command = {
 (with --version 0; with a version too, both must hold): a move decided from a status you saw
 never undoes a colleague's move made meanwhile.`,
   options: {
-    to: { type: 'string' },
-    version: { type: 'string' },
-    'expect-status': { type: 'string' },
-    reason: { type: 'string' },
+    ...valueOptions('to', 'version', 'expect-status', 'reason'),
   },
   args: ['id'],
   async run(context) {
@@ -159,10 +156,7 @@ export const mergeCommand: Command = {
     "merge another incident into this one, keeping the awareness time --aware-at (one of the two incidents'); idempotent",
   roles: 'coordinator (cleared for both incidents)',
   options: {
-    merged: { type: 'string' },
-    'aware-at': { type: 'string' },
-    'survivor-version': { type: 'string' },
-    'merged-version': { type: 'string' },
+    ...valueOptions('merged', 'aware-at', 'survivor-version', 'merged-version'),
   },
   args: ['survivor-id'],
   async run(context) {
@@ -200,10 +194,7 @@ export const reviseCommand: Command = {
   summary: "change an incident's label or awareness time (coordinators; audited, announced)",
   roles: ROLES.coordinators,
   options: {
-    tlp: { type: 'string' },
-    'aware-at': { type: 'string' },
-    reason: { type: 'string' },
-    version: { type: 'string' },
+    ...valueOptions('tlp', 'aware-at', 'reason', 'version'),
   },
   args: ['id'],
   async run(context) {

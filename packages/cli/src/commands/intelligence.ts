@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { OBSERVABLE_TYPES } from '@beacon/domain';
 import { dirname } from 'node:path';
+import { valueOptions } from '../command-kinds.js';
 import { jsonText, type Command } from '../context.js';
 import { enumFlag, optional, parseTime, readJsonObject } from '../flags.js';
 import { table, tlpName } from '../format.js';
@@ -25,10 +26,7 @@ export const trendsCommand: Command = {
   details: `--from and --to bound the range (--to exclusive; at most 366 days); the last 30 days when not
 given. --by rsit-class is the default, --per day.`,
   options: {
-    by: { type: 'string' },
-    per: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
+    ...valueOptions('by', 'per', 'from', 'to'),
   },
   args: [],
   async run(context) {

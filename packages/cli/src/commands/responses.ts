@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { getCommand, pagedListCommand } from '../command-kinds.js';
+import { getCommand, listOptions, pagedListCommand, valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
@@ -108,10 +108,8 @@ export const responsesWaitCommand: Command = {
 Without any, it waits for the response to start (its incident was just opened). Exit code 1
 when --timeout (60 s by default) passes first, saying where the response stood.`,
   options: {
-    notified: { type: 'string', multiple: true },
-    acknowledged: { type: 'string', multiple: true },
-    phase: { type: 'string' },
-    timeout: { type: 'string' },
+    ...valueOptions('phase', 'timeout'),
+    ...listOptions('notified', 'acknowledged'),
   },
   args: ['incident-id'],
   async run(context) {

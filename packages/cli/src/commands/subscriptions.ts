@@ -1,4 +1,4 @@
-import { getCommand } from '../command-kinds.js';
+import { getCommand, listOptions, valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import { enumFlag, listFlag, optional } from '../flags.js';
 import { subscriptionTable, type SubscriptionJson } from '../format-registry.js';
@@ -44,13 +44,8 @@ export const subscribeCommand: Command = {
 Whatever a subscription says, an agency receives nothing above its clearance, and above GREEN
 only about incidents that name it (its own reports, its engagements).`,
   options: {
-    'event-types': { type: 'string', multiple: true },
-    'rsit-classes': { type: 'string', multiple: true },
-    sectors: { type: 'string', multiple: true },
-    jurisdictions: { type: 'string', multiple: true },
-    'min-level': { type: 'string' },
-    incidents: { type: 'string', multiple: true },
-    reach: { type: 'string' },
+    ...valueOptions('min-level', 'reach'),
+    ...listOptions('event-types', 'rsit-classes', 'sectors', 'jurisdictions', 'incidents'),
   },
   args: ['agency-id', 'subscription-id'],
   async run(context) {

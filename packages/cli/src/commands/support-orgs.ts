@@ -1,4 +1,4 @@
-import { getCommand } from '../command-kinds.js';
+import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { enumFlag, enumName, listFlag, optional } from '../flags.js';
 import { tableOf } from '../format.js';
@@ -123,17 +123,9 @@ JSON object, a SupportOrganisation in the proto3 JSON mapping or a whole request
 --version N replaces version N (0 registers); --update reads it first and changes only the
 fields you give.`,
   options: {
-    file: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    jurisdictions: { type: 'string', multiple: true },
-    languages: { type: 'string', multiple: true },
-    needs: { type: 'string', multiple: true },
-    'crisis-capable': { type: 'string' },
-    capacity: { type: 'string' },
-    accepting: { type: 'string' },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
+    ...valueOptions('file', 'id', 'name', 'crisis-capable', 'capacity', 'accepting'),
+    ...listOptions('jurisdictions', 'languages', 'needs'),
+    ...VERSIONED_PUT_OPTIONS,
   },
   args: [],
   async run(context) {

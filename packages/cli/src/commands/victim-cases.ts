@@ -2,7 +2,7 @@
  * A victim officer's cases: open, list, find, read and change one, close or erase it, and the
  * auditors' record of who did what with it. Referrals and follow-up are in victim-referrals.ts.
  */
-import { getCommand, pagedListCommand } from '../command-kinds.js';
+import { getCommand, pagedListCommand, valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
 import { tableOf } from '../format.js';
@@ -149,15 +149,7 @@ audited read) and the flags change only the fields they name; --email '' removes
 --kind is ${VICTIM_KINDS.join(' or ')}. Contact details are kept only while the victim consents
 to contact. ${VERSION_HELP}`,
   options: {
-    file: { type: 'string' },
-    kind: { type: 'string' },
-    name: { type: 'string' },
-    organisation: { type: 'string' },
-    email: { type: 'string' },
-    phone: { type: 'string' },
-    channel: { type: 'string' },
-    notes: { type: 'string' },
-    version: { type: 'string' },
+    ...valueOptions('file', 'kind', 'name', 'organisation', 'email', 'phone', 'channel', 'notes', 'version'),
   },
   args: ['case-id'],
   async run(context) {
@@ -256,10 +248,9 @@ export const victimsConsentCommand: Command = {
            share-support: the case may be referred to, and read by, support organisations
 --wording  the version of the wording the victim was shown, e.g. contact-2026-01`,
   options: {
-    purpose: { type: 'string' },
+    ...valueOptions('purpose', 'wording'),
     grant: { type: 'boolean' },
     withdraw: { type: 'boolean' },
-    wording: { type: 'string' },
   },
   args: ['case-id'],
   async run(context) {
