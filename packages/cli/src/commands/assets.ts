@@ -8,7 +8,7 @@ import { listFlag, optional, parseTlpFlag } from '../flags.js';
 import { table, tableOf, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
 import { UsageError } from '../io.js';
-import { versionedPut } from '../versioned-put.js';
+import { runVersionedPut } from '../versioned-put.js';
 
 const OWN_ASSETS_READERS =
   "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)";
@@ -252,7 +252,7 @@ fields you give. An operator's admin puts its own operator's assets only.`,
   },
   args: [],
   async run(context) {
-    const { client, record, expectedVersion } = await versionedPut(context, {
+    return runVersionedPut(context, {
       key: 'asset',
       fileHolds: 'an Asset, or {"asset": …, "expectedVersion": N}',
       noun: 'asset',
@@ -262,17 +262,10 @@ fields you give. An operator's admin puts its own operator's assets only.`,
         const { version, updatedAt: _updated, ...fields } = asset;
         return { version, fields };
       },
+      route: '/v1/assets',
+      createdVerb: 'created',
+      details: (a: AssetJson) => `${assetDetails(a).join('\n')}\n`,
     });
-    const response = await client.call<{ asset: AssetJson }>('POST', '/v1/assets', {
-      body: { asset: record, expectedVersion },
-    });
-    const a = response.asset;
-    context.io.stdout.write(
-      context.json
-        ? jsonText(response)
-        : `${expectedVersion === 0 ? 'created' : 'updated'} ${a.id} (version ${a.version ?? 0})\n${assetDetails(a).join('\n')}\n`,
-    );
-    return 0;
   },
 };
 

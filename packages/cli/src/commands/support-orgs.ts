@@ -5,7 +5,7 @@ import { tableOf } from '../format.js';
 import { organisationDetails, organisationTable, type OrganisationJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
-import { versionedPut } from '../versioned-put.js';
+import { runVersionedPut } from '../versioned-put.js';
 
 export const NEED_KINDS = [
   'financial-loss',
@@ -37,20 +37,18 @@ async function organisation(client: GatewayClient, id: string): Promise<Organisa
   return found;
 }
 
-export const supportOrgsListCommand: Command = {
+export const supportOrgsListCommand = getCommand({
   name: 'support-orgs list',
   routes: ['GET /v1/support-organisations'],
   synopsis: '',
   summary: 'the support-organisation registry: remit, languages, capacity, whether accepting',
   roles: REGISTRY_READERS,
-  options: {},
-  args: [],
-  async run(context) {
-    const list = await organisations(context.client());
-    context.io.stdout.write(context.json ? jsonText({ organisations: list }) : organisationTable(list));
-    return 0;
-  },
-};
+  request: () => ({ path: '/v1/support-organisations' }),
+  json: (response: { organisations?: OrganisationJson[] }) => ({
+    organisations: response.organisations ?? [],
+  }),
+  text: (response) => organisationTable(response.organisations ?? []),
+});
 
 export const supportOrgsGetCommand: Command = {
   name: 'support-orgs get',
@@ -129,7 +127,7 @@ fields you give.`,
   },
   args: [],
   async run(context) {
-    const { client, record, expectedVersion } = await versionedPut(context, {
+    return runVersionedPut(context, {
       key: 'organisation',
       fileHolds: 'a SupportOrganisation, or {"organisation": …, "expectedVersion": N}',
       noun: 'organisation',
@@ -138,19 +136,10 @@ fields you give.`,
         const { version, activeReferrals: _held, ...fields } = await organisation(client, id);
         return { version, fields };
       },
+      route: '/v1/support-organisations',
+      createdVerb: 'registered',
+      details: organisationDetails,
     });
-    const response = await client.call<{ organisation: OrganisationJson }>(
-      'POST',
-      '/v1/support-organisations',
-      { body: { organisation: record, expectedVersion } },
-    );
-    const o = response.organisation;
-    context.io.stdout.write(
-      context.json
-        ? jsonText(response)
-        : `${expectedVersion === 0 ? 'registered' : 'updated'} ${o.id} (version ${o.version ?? 0})\n${organisationDetails(o)}`,
-    );
-    return 0;
   },
 };
 
