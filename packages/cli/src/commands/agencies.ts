@@ -5,6 +5,7 @@ import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '..
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import {
   agencyFlagOrOwn,
+  copyFlags,
   enumFlag,
   listFlag,
   optional,
@@ -174,8 +175,7 @@ function agencyFlags(context: Context): Record<string, unknown> {
   const agency: Record<string, unknown> = {};
   const id = context.string('id');
   if (id) agency['id'] = id;
-  const name = context.string('name');
-  if (name !== undefined) agency['name'] = name;
+  copyFlags(context, agency, [['name', 'name']]);
   const kind = context.string('kind');
   if (kind !== undefined) agency['kind'] = enumFlag('kind', kind, 'AGENCY_KIND_', AGENCY_KINDS);
   for (const field of ['jurisdictions', 'sectors'] as const) {

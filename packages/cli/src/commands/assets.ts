@@ -4,7 +4,7 @@
  */
 import { listOptions, pagedListCommand, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { listFlag, optional, parseTlpFlag } from '../flags.js';
+import { copyFlags, listFlag, optional, parseTlpFlag } from '../flags.js';
 import { table, tableOf, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
 import { UsageError } from '../io.js';
@@ -191,15 +191,13 @@ function numberFlag(name: string, text: string, min: number, max = Infinity, min
 /** The asset fields the flags give; a field not given is left out. */
 function assetFlags(context: Context): Record<string, unknown> {
   const asset: Record<string, unknown> = {};
-  const text = (flag: string, field: string) => {
-    const value = context.string(flag);
-    if (value !== undefined) asset[field] = value;
-  };
-  text('id', 'id');
-  text('name', 'name');
-  text('operator', 'operatorId');
-  text('sector', 'sector');
-  text('jurisdiction', 'jurisdiction');
+  copyFlags(context, asset, [
+    ['id', 'id'],
+    ['name', 'name'],
+    ['operator', 'operatorId'],
+    ['sector', 'sector'],
+    ['jurisdiction', 'jurisdiction'],
+  ]);
   const population = optional(context, 'population', (t) => integerFlag('population', t, 0, 4_294_967_295));
   if (population !== undefined) asset['populationServed'] = population;
   const criticality = optional(context, 'criticality', (t) => integerFlag('criticality', t, 1, 5));

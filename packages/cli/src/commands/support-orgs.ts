@@ -1,6 +1,6 @@
 import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { enumFlag, enumName, listFlag, optional } from '../flags.js';
+import { copyFlags, enumFlag, enumName, listFlag, optional } from '../flags.js';
 import { tableOf } from '../format.js';
 import { organisationDetails, organisationTable, type OrganisationJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
@@ -77,8 +77,7 @@ function organisationFlags(context: Context): Record<string, unknown> {
   const org: Record<string, unknown> = {};
   const id = context.string('id');
   if (id) org['id'] = id;
-  const name = context.string('name');
-  if (name !== undefined) org['name'] = name;
+  copyFlags(context, org, [['name', 'name']]);
   for (const field of ['jurisdictions', 'languages'] as const) {
     if (context.strings(field).length > 0) org[field] = listFlag(context, field);
   }

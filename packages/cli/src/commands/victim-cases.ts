@@ -4,7 +4,7 @@
  */
 import { getCommand, pagedListCommand, valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
+import { copyFlags, enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
 import { tableOf } from '../format.js';
 import { caseDetails, caseTable, needNames, type CaseJson } from '../format-victims.js';
 import { CliError, UsageError } from '../io.js';
@@ -155,15 +155,13 @@ to contact. ${VERSION_HELP}`,
   async run(context) {
     const caseId = context.args[0]!;
     const flags: Record<string, unknown> = {};
-    const text = (flag: string, field: string) => {
-      const value = context.string(flag);
-      if (value !== undefined) flags[field] = value;
-    };
-    text('name', 'displayName');
-    text('organisation', 'organisationName');
-    text('email', 'email');
-    text('phone', 'phone');
-    text('notes', 'notes');
+    copyFlags(context, flags, [
+      ['name', 'displayName'],
+      ['organisation', 'organisationName'],
+      ['email', 'email'],
+      ['phone', 'phone'],
+      ['notes', 'notes'],
+    ]);
     const kind = optional(context, 'kind', (t) => enumFlag('kind', t, 'VICTIM_KIND_', VICTIM_KINDS));
     if (kind) flags['kind'] = kind;
     const channel = optional(context, 'channel', (t) => enumFlag('channel', t, 'CONTACT_CHANNEL_', CHANNELS));
