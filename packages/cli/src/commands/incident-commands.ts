@@ -8,7 +8,7 @@ import { optional } from '../flags.js';
 import { tlpName, type IncidentJson } from '../format.js';
 import { ROLES } from '../roles.js';
 import { incidentPath } from './incidents.js';
-import { SEVERITY_INPUTS_HELP, severityInputsFrom } from './response-commands.js';
+import { SEVERITY_INPUTS_HELP, severityInputsCommand } from './response-commands.js';
 
 /** Sends one change at the version the caller saw and prints `headline`, or the JSON. */
 async function change(
@@ -82,28 +82,23 @@ Allowed in any status, a closed incident included.`,
   (agencyId, i) => `${agencyId} no longer engaged on ${i.id}`,
 );
 
-export const severityCommand: Command = {
-  name: 'incidents severity',
-  routes: ['POST /v1/incidents/{incident_id}:updateSeverity', 'GET /v1/incidents/{incident_id}'],
-  synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]… [--version N]',
-  summary: "replace an incident's NCISS inputs as a coordinator's judgement, and recompute its score",
-  roles: ROLES.coordinators,
-  get details() {
-    return `${SEVERITY_INPUTS_HELP}
+export const severityCommand = severityInputsCommand(
+  {
+    name: 'incidents severity',
+    routes: ['POST /v1/incidents/{incident_id}:updateSeverity', 'GET /v1/incidents/{incident_id}'],
+    synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]… [--version N]',
+    summary: "replace an incident's NCISS inputs as a coordinator's judgement, and recompute its score",
+    details: `${SEVERITY_INPUTS_HELP}
 ${VERSION_HELP}
-Every input that changes is recorded as the coordinator's (see \`incidents show\`).`;
+Every input that changes is recorded as the coordinator's (see \`incidents show\`).`,
+    options: { version: { type: 'string' } },
   },
-  options: { file: { type: 'string' }, set: { type: 'string', multiple: true }, version: { type: 'string' } },
-  args: ['incident-id'],
-  async run(context) {
-    const incidentId = context.args[0]!;
-    const severityInputs = await severityInputsFrom(context, incidentId);
-    return change(
+  (context, incidentId, severityInputs) =>
+    change(
       context,
       `${incidentPath(incidentId)}:updateSeverity`,
       { severityInputs },
       (i) =>
         `${i.id} is at NCISS level ${i.severity?.level ?? 0} ${i.severity?.levelName ?? ''} (score ${i.severity?.score ?? 0}), TLP ${tlpName(i.tlp)}`,
-    );
-  },
-};
+    ),
+);

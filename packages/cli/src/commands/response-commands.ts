@@ -180,26 +180,45 @@ export async function severityInputsFrom(
   return { ...inputs, ...Object.fromEntries(changes) };
 }
 
-export const changeSeverityCommand: Command = {
-  name: 'responses change-severity',
-  routes: ['POST /v1/responses/{incident_id}:changeSeverity', 'GET /v1/incidents/{incident_id}'],
-  synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]…',
-  summary: "replace the incident's NCISS inputs: engagements and regimes follow the new level",
-  roles: ROLES.coordinators,
-  details: SEVERITY_INPUTS_HELP,
-  options: { file: { type: 'string' }, set: { type: 'string', multiple: true } },
-  args: ['incident-id'],
-  async run(context) {
-    const incidentId = context.args[0]!;
-    const severityInputs = await severityInputsFrom(context, incidentId);
-    return command(
+/**
+ * A coordinator's command that replaces an incident's NCISS inputs, read from --file and
+ * --set (`severityInputsFrom`); `send` posts them to its own route and prints what came of it.
+ */
+export function severityInputsCommand(
+  face: Pick<Command, 'name' | 'routes' | 'synopsis' | 'summary' | 'details'> & {
+    readonly options?: Command['options'];
+  },
+  send: (context: Context, incidentId: string, severityInputs: Record<string, unknown>) => Promise<number>,
+): Command {
+  const { options, ...rest } = face;
+  return {
+    ...rest,
+    roles: ROLES.coordinators,
+    options: { file: { type: 'string' }, set: { type: 'string', multiple: true }, ...options },
+    args: ['incident-id'],
+    async run(context) {
+      const incidentId = context.args[0]!;
+      return send(context, incidentId, await severityInputsFrom(context, incidentId));
+    },
+  };
+}
+
+export const changeSeverityCommand = severityInputsCommand(
+  {
+    name: 'responses change-severity',
+    routes: ['POST /v1/responses/{incident_id}:changeSeverity', 'GET /v1/incidents/{incident_id}'],
+    synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]…',
+    summary: "replace the incident's NCISS inputs: engagements and regimes follow the new level",
+    details: SEVERITY_INPUTS_HELP,
+  },
+  (context, incidentId, severityInputs) =>
+    command(
       context,
       `${responsePath(incidentId)}:changeSeverity`,
       { severityInputs },
       (s) => `${incidentId} is now at NCISS level ${s.ncissLevel ?? 0} (score ${s.ncissScore ?? 0})`,
-    );
-  },
-};
+    ),
+);
 
 export const fileReportCommand: Command = {
   name: 'responses file-report',
