@@ -86,6 +86,13 @@ export function fileLines(path: string): AsyncIterable<string> {
   return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
 }
 
+/** The non-blank lines of a file, counted first so the progress bar knows its end. */
+export async function countLines(path: string): Promise<number> {
+  let count = 0;
+  for await (const line of fileLines(path)) if (line.trim() !== '') count++;
+  return count;
+}
+
 /**
  * Runs an import of `--file`: checks it is readable before anything is sent, counts its `rows`
  * for a progress bar labelled `label` (none for a single row), and hands `send` the client, the

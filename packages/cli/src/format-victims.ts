@@ -71,6 +71,10 @@ const list = (items: readonly string[] | undefined) => (items && items.length > 
 export const needNames = (needs: readonly string[] | undefined) =>
   list(needs?.map((n) => enumName(n, 'NEED_KIND_')));
 
+/** `no organisation takes: …` and a newline for needs no organisation covers; nothing for none. */
+export const uncoveredLine = (needs: readonly string[] | undefined) =>
+  needs?.length ? `no organisation takes: ${needNames(needs)}\n` : '';
+
 function urgency(a: AssessmentJson | undefined): string {
   if (!a?.urgent) return 'no';
   const why = (a.urgencyReasons ?? []).map((r) => enumName(r, 'URGENCY_REASON_')).join(', ');

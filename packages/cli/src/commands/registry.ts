@@ -5,6 +5,7 @@ import { integerFlag, jsonText, type Command } from '../context.js';
 import type { GatewayClient } from '../http.js';
 import { UsageError } from '../io.js';
 import {
+  countLines,
   fileLines,
   importFile,
   RowBatches,
@@ -64,10 +65,9 @@ export async function importRegistry(
   return { rows, assets, dependencies, failures: batches.sortedFailures() };
 }
 
-/** Counts the non-blank lines first, so the progress bar knows its end. */
+/** The rows of a registry file: its non-blank lines, but for a CSV file's header. */
 async function countRows(path: string, csv: boolean): Promise<number> {
-  let count = 0;
-  for await (const line of fileLines(path)) if (line.trim() !== '') count++;
+  const count = await countLines(path);
   return csv ? Math.max(0, count - 1) : count;
 }
 

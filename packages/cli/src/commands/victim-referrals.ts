@@ -12,6 +12,7 @@ import {
   checkInLines,
   needNames,
   referralLines,
+  uncoveredLine,
   type CaseJson,
   type CheckInJson,
   type ReferralJson,
@@ -56,10 +57,7 @@ export const victimsSuggestCommand: Command = {
               s.crisis ? 'yes' : 'no',
               s.speaksLanguage ? 'yes' : 'no',
             ]),
-          )) +
-        (response.uncoveredNeeds?.length
-          ? `no organisation takes: ${needNames(response.uncoveredNeeds)}\n`
-          : ''),
+          )) + uncoveredLine(response.uncoveredNeeds),
     );
     return 0;
   },
@@ -94,9 +92,7 @@ export const victimsReferCommand: Command = {
     const made = referralLines(response.referrals);
     context.io.stdout.write(
       `${made.length === 0 ? 'no referral made' : `referred ${caseId}:\n${made.join('\n')}`}\n` +
-        (response.uncoveredNeeds?.length
-          ? `no organisation takes: ${needNames(response.uncoveredNeeds)}\n`
-          : ''),
+        uncoveredLine(response.uncoveredNeeds),
     );
     return 0;
   },

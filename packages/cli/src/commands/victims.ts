@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { jsonText, type Command } from '../context.js';
 import type { GatewayClient } from '../http.js';
 import {
+  countLines,
   fileLines,
   importFile,
   lineOf,
@@ -79,13 +80,6 @@ export async function importVictims(
   const failures = batches.sortedFailures();
   cases.sort((a, b) => a.line - b.line);
   return { lines: count, opened: cases.length - already, already, cases, failures };
-}
-
-/** Counts the non-blank lines first, so the progress bar knows its end. */
-async function countLines(path: string): Promise<number> {
-  let total = 0;
-  for await (const text of fileLines(path)) if (text.trim() !== '') total++;
-  return total;
 }
 
 export const victimsImportCommand: Command = {
