@@ -109,3 +109,18 @@ export function tokenClaims(context: Context): { readonly agencyId?: string } {
     return {};
   }
 }
+
+/**
+ * Copies each `[flag, field]` whose flag was given (an empty value too) into `record`: the
+ * fields of a record that flags change one by one, e.g. `[['operator', 'operatorId']]`.
+ */
+export function copyFlags(
+  context: Context,
+  record: Record<string, unknown>,
+  pairs: readonly (readonly [flag: string, field: string])[],
+): void {
+  for (const [flag, field] of pairs) {
+    const value = context.string(flag);
+    if (value !== undefined) record[field] = value;
+  }
+}

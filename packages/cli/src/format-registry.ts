@@ -3,7 +3,7 @@
  * types follow the proto3 JSON mapping, which leaves out fields at their default value.
  */
 import { enumName } from './flags.js';
-import { table, tlpName, truncate } from './format.js';
+import { tableOf, tlpName, truncate } from './format.js';
 
 export interface ContactJson {
   readonly role?: string;
@@ -62,20 +62,16 @@ export function fields(rows: readonly (readonly [string, string])[]): string[] {
 }
 
 export function agencyTable(agencies: readonly AgencyJson[]): string {
-  if (agencies.length === 0) return 'no agencies\n';
-  return table(
-    ['ID', 'KIND', 'CLEARANCE', 'JURISDICTIONS', 'SECTORS', 'CONTACTS', 'VERSION', 'NAME'],
-    agencies.map((a) => [
-      a.id,
-      enumName(a.kind, 'AGENCY_KIND_'),
-      tlpName(a.clearance),
-      truncate(list(a.jurisdictions), 24),
-      truncate(list(a.sectors), 40),
-      String(a.contacts?.length ?? 0),
-      String(a.version ?? 0),
-      truncate(a.name ?? '', 40),
-    ]),
-  );
+  return tableOf(agencies, 'no agencies\n', [
+    ['ID', (a) => a.id],
+    ['KIND', (a) => enumName(a.kind, 'AGENCY_KIND_')],
+    ['CLEARANCE', (a) => tlpName(a.clearance)],
+    ['JURISDICTIONS', (a) => truncate(list(a.jurisdictions), 24)],
+    ['SECTORS', (a) => truncate(list(a.sectors), 40)],
+    ['CONTACTS', (a) => String(a.contacts?.length ?? 0)],
+    ['VERSION', (a) => String(a.version ?? 0)],
+    ['NAME', (a) => truncate(a.name ?? '', 40)],
+  ]);
 }
 
 export function agencyDetails(agency: AgencyJson): string {
@@ -105,20 +101,16 @@ export function agencyDetails(agency: AgencyJson): string {
 }
 
 export function subscriptionTable(subscriptions: readonly SubscriptionJson[]): string {
-  if (subscriptions.length === 0) return 'no subscriptions\n';
-  return table(
-    ['ID', 'EVENTS', 'RSIT CLASSES', 'SECTORS', 'JURISDICTIONS', 'MIN LEVEL', 'REACH', 'INCIDENTS'],
-    subscriptions.map((s) => [
-      s.id,
-      truncate(list(s.eventTypes, '*'), 32),
-      truncate(list(s.rsitClasses, '*'), 24),
-      truncate(list(s.sectors, '*'), 40),
-      truncate(list(s.jurisdictions, '*'), 24),
-      String(s.minNcissLevel ?? 0),
-      reachName(s.reach),
-      truncate(list(s.incidentIds, '*'), 40),
-    ]),
-  );
+  return tableOf(subscriptions, 'no subscriptions\n', [
+    ['ID', (s) => s.id],
+    ['EVENTS', (s) => truncate(list(s.eventTypes, '*'), 32)],
+    ['RSIT CLASSES', (s) => truncate(list(s.rsitClasses, '*'), 24)],
+    ['SECTORS', (s) => truncate(list(s.sectors, '*'), 40)],
+    ['JURISDICTIONS', (s) => truncate(list(s.jurisdictions, '*'), 24)],
+    ['MIN LEVEL', (s) => String(s.minNcissLevel ?? 0)],
+    ['REACH', (s) => reachName(s.reach)],
+    ['INCIDENTS', (s) => truncate(list(s.incidentIds, '*'), 40)],
+  ]);
 }
 
 /** The reach a subscription's places are matched with; unspecified is named-and-reached. */
@@ -129,21 +121,17 @@ export function reachName(reach: string | undefined): string {
 }
 
 export function organisationTable(organisations: readonly OrganisationJson[]): string {
-  if (organisations.length === 0) return 'no support organisations\n';
-  return table(
-    ['ID', 'JURISDICTIONS', 'LANGUAGES', 'NEEDS', 'CRISIS', 'PLACES', 'ACCEPTING', 'VERSION', 'NAME'],
-    organisations.map((o) => [
-      o.id,
-      truncate(list(o.jurisdictions), 24),
-      truncate(list(o.languages), 16),
-      truncate(list(o.needsCovered?.map((n) => enumName(n, 'NEED_KIND_'))), 48),
-      o.crisisCapable ? 'yes' : 'no',
-      `${o.activeReferrals ?? 0}/${o.capacity ?? 0}`,
-      o.accepting ? 'yes' : 'no',
-      String(o.version ?? 0),
-      truncate(o.name ?? '', 40),
-    ]),
-  );
+  return tableOf(organisations, 'no support organisations\n', [
+    ['ID', (o) => o.id],
+    ['JURISDICTIONS', (o) => truncate(list(o.jurisdictions), 24)],
+    ['LANGUAGES', (o) => truncate(list(o.languages), 16)],
+    ['NEEDS', (o) => truncate(list(o.needsCovered?.map((n) => enumName(n, 'NEED_KIND_'))), 48)],
+    ['CRISIS', (o) => (o.crisisCapable ? 'yes' : 'no')],
+    ['PLACES', (o) => `${o.activeReferrals ?? 0}/${o.capacity ?? 0}`],
+    ['ACCEPTING', (o) => (o.accepting ? 'yes' : 'no')],
+    ['VERSION', (o) => String(o.version ?? 0)],
+    ['NAME', (o) => truncate(o.name ?? '', 40)],
+  ]);
 }
 
 export function organisationDetails(o: OrganisationJson): string {

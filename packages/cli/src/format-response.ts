@@ -3,7 +3,7 @@
  * which reports are due, and what happened. JSON types follow the proto3 JSON mapping.
  */
 import { enumName } from './flags.js';
-import { table, tlpName, truncate } from './format.js';
+import { table, tableOf, tlpName, truncate } from './format.js';
 import { fields } from './format-registry.js';
 
 export interface EngagementJson {
@@ -175,15 +175,11 @@ export function responseDetails(s: ResponseStatusJson): string {
 }
 
 export function timelineTable(entries: readonly TimelineEntryJson[]): string {
-  if (entries.length === 0) return 'nothing on the timeline yet\n';
-  return table(
-    ['#', 'AT', 'KIND', 'AGENCY', 'DETAIL'],
-    entries.map((e) => [
-      String(e.sequence ?? ''),
-      e.at ?? '',
-      e.kind ?? '',
-      e.agencyId || e.obligation || '-',
-      truncate(e.detail ?? '', 100),
-    ]),
-  );
+  return tableOf(entries, 'nothing on the timeline yet\n', [
+    ['#', (e) => String(e.sequence ?? '')],
+    ['AT', (e) => e.at ?? ''],
+    ['KIND', (e) => e.kind ?? ''],
+    ['AGENCY', (e) => e.agencyId || e.obligation || '-'],
+    ['DETAIL', (e) => truncate(e.detail ?? '', 100)],
+  ]);
 }

@@ -4,7 +4,7 @@
  */
 import { enumName } from './flags.js';
 import { fields } from './format-registry.js';
-import { table } from './format.js';
+import { tableOf } from './format.js';
 
 export interface ReferralJson {
   readonly id?: string;
@@ -71,6 +71,10 @@ const list = (items: readonly string[] | undefined) => (items && items.length > 
 export const needNames = (needs: readonly string[] | undefined) =>
   list(needs?.map((n) => enumName(n, 'NEED_KIND_')));
 
+/** `no organisation takes: …` and a newline for needs no organisation covers; nothing for none. */
+export const uncoveredLine = (needs: readonly string[] | undefined) =>
+  needs?.length ? `no organisation takes: ${needNames(needs)}\n` : '';
+
 function urgency(a: AssessmentJson | undefined): string {
   if (!a?.urgent) return 'no';
   const why = (a.urgencyReasons ?? []).map((r) => enumName(r, 'URGENCY_REASON_')).join(', ');
@@ -78,21 +82,17 @@ function urgency(a: AssessmentJson | undefined): string {
 }
 
 export function caseTable(cases: readonly CaseJson[]): string {
-  if (cases.length === 0) return 'no cases\n';
-  return table(
-    ['CASE', 'STATUS', 'URGENT', 'NEEDS', 'JURISDICTION', 'LANG', 'INCIDENTS', 'NEXT CHECK-IN', 'VERSION'],
-    cases.map((c) => [
-      c.id ?? '',
-      c.erased ? 'erased' : enumName(c.status, 'CASE_STATUS_'),
-      c.assessment?.urgent ? (c.assessment.crisis ? 'crisis' : 'yes') : 'no',
-      needNames(c.assessment?.needs?.map((n) => n.kind ?? '')),
-      c.jurisdiction ?? '',
-      c.language ?? '',
-      list(c.incidentIds),
-      c.nextCheckInAt ?? '-',
-      String(c.version ?? 0),
-    ]),
-  );
+  return tableOf(cases, 'no cases\n', [
+    ['CASE', (c) => c.id ?? ''],
+    ['STATUS', (c) => (c.erased ? 'erased' : enumName(c.status, 'CASE_STATUS_'))],
+    ['URGENT', (c) => (c.assessment?.urgent ? (c.assessment.crisis ? 'crisis' : 'yes') : 'no')],
+    ['NEEDS', (c) => needNames(c.assessment?.needs?.map((n) => n.kind ?? ''))],
+    ['JURISDICTION', (c) => c.jurisdiction ?? ''],
+    ['LANG', (c) => c.language ?? ''],
+    ['INCIDENTS', (c) => list(c.incidentIds)],
+    ['NEXT CHECK-IN', (c) => c.nextCheckInAt ?? '-'],
+    ['VERSION', (c) => String(c.version ?? 0)],
+  ]);
 }
 
 export function referralLines(referrals: readonly ReferralJson[] | undefined): string[] {

@@ -92,6 +92,18 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [header, ...rows].map(line).join('\n') + '\n';
 }
 
+/** One column of a table: its header, and its cell for an item. */
+export type Column<T> = readonly [header: string, cell: (item: T) => string];
+
+/** `items` as a table, a column per `columns` entry; `empty` when there are none. */
+export function tableOf<T>(items: readonly T[], empty: string, columns: readonly Column<T>[]): string {
+  if (items.length === 0) return empty;
+  return table(
+    columns.map(([header]) => header),
+    items.map((item) => columns.map(([, cell]) => cell(item))),
+  );
+}
+
 const TITLE_WIDTH = 50;
 const LIST_WIDTH = 32;
 
@@ -101,20 +113,16 @@ const listCell = (items: readonly string[] | undefined, width = LIST_WIDTH) =>
 
 /** The compact list view: one incident a line. */
 export function incidentTable(incidents: readonly IncidentJson[]): string {
-  if (incidents.length === 0) return 'no incidents\n';
-  return table(
-    ['ID', 'STATUS', 'TLP', 'NCISS', 'SECTORS', 'JURISDICTIONS', 'VERSION', 'TITLE'],
-    incidents.map((i) => [
-      i.id,
-      statusName(i.status),
-      tlpName(i.tlp),
-      severityText(i, false),
-      listCell(i.sectors),
-      listCell(i.jurisdictions, 24),
-      String(Number(i.version ?? 0)),
-      truncate(i.title ?? '', TITLE_WIDTH),
-    ]),
-  );
+  return tableOf(incidents, 'no incidents\n', [
+    ['ID', (i) => i.id],
+    ['STATUS', (i) => statusName(i.status)],
+    ['TLP', (i) => tlpName(i.tlp)],
+    ['NCISS', (i) => severityText(i, false)],
+    ['SECTORS', (i) => listCell(i.sectors)],
+    ['JURISDICTIONS', (i) => listCell(i.jurisdictions, 24)],
+    ['VERSION', (i) => String(Number(i.version ?? 0))],
+    ['TITLE', (i) => truncate(i.title ?? '', TITLE_WIDTH)],
+  ]);
 }
 
 /** The detail view: `key: value` lines, lists one item a line under their key. */

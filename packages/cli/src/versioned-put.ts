@@ -1,4 +1,4 @@
-import { integerFlag, type Context } from './context.js';
+import { integerFlag, jsonText, type Context } from './context.js';
 import { optional, readJsonObject } from './flags.js';
 import type { GatewayClient } from './http.js';
 import { UsageError } from './io.js';
@@ -51,4 +51,32 @@ export async function versionedPut(
     expectedVersion = version ?? 0;
   }
   return { client, record: { ...base, ...flags, id }, expectedVersion };
+}
+
+/** A put that sends its record to one route and prints what it stored. */
+export interface VersionedPutRoute<R> extends VersionedPut {
+  /** The route taking `{ [key]: record, expectedVersion }` and answering `{ [key]: stored }`. */
+  readonly route: string;
+  /** What a first put (version 0) did, e.g. `created`; any other `updated`. */
+  readonly createdVerb: string;
+  /** The stored record as text, ending in a newline. */
+  details(record: R): string;
+}
+
+/** Runs a versioned put: reads what to send, sends it, prints the record stored (or the JSON). */
+export async function runVersionedPut<R extends { readonly id: string; readonly version?: number }>(
+  context: Context,
+  put: VersionedPutRoute<R>,
+): Promise<number> {
+  const { client, record, expectedVersion } = await versionedPut(context, put);
+  const response = await client.call<Record<string, R>>('POST', put.route, {
+    body: { [put.key]: record, expectedVersion },
+  });
+  const stored = response[put.key]!;
+  context.io.stdout.write(
+    context.json
+      ? jsonText(response)
+      : `${expectedVersion === 0 ? put.createdVerb : 'updated'} ${stored.id} (version ${stored.version ?? 0})\n${put.details(stored)}`,
+  );
+  return 0;
 }

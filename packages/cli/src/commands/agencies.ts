@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import {
   agencyFlagOrOwn,
+  copyFlags,
   enumFlag,
   listFlag,
   optional,
@@ -11,7 +13,7 @@ import {
   readJsonObject,
   required,
 } from '../flags.js';
-import { table, truncate } from '../format.js';
+import { tableOf, truncate } from '../format.js';
 import { agencyDetails, agencyTable, type AgencyJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
@@ -54,20 +56,16 @@ export const agenciesListCommand: Command = {
   },
 };
 
-export const agenciesGetCommand: Command = {
+export const agenciesGetCommand = getCommand({
   name: 'agencies get',
   routes: ['GET /v1/agencies/{agency_id}'],
   synopsis: '<agency-id>',
   summary: 'one agency in full: remit, clearance, escalation chain, channels (never secrets)',
   roles: ROLES.agencyReaders,
-  options: {},
   args: ['agency-id'],
-  async run(context) {
-    const response = await context.client().call<{ agency: AgencyJson }>('GET', agencyPath(context.args[0]!));
-    context.io.stdout.write(context.json ? jsonText(response) : agencyDetails(response.agency));
-    return 0;
-  },
-};
+  request: (context) => ({ path: agencyPath(context.args[0]!) }),
+  text: (response: { agency: AgencyJson }) => agencyDetails(response.agency),
+});
 
 /** `ROLE:NAME[:EMAIL[:PHONE]]`, e.g. `duty-officer:Duty officer:duty@cert.example:+4930123456`. */
 export function parseContact(text: string): Record<string, string> {
@@ -119,19 +117,9 @@ object, an Agency in the proto3 JSON mapping or a whole request, e.g.
 --version N replaces version N (0 registers); --update reads the agency first and changes only
 the fields you give (webhook secrets, which are never returned, must then be given again).`,
   options: {
-    file: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    kind: { type: 'string' },
-    jurisdictions: { type: 'string', multiple: true },
-    sectors: { type: 'string', multiple: true },
-    clearance: { type: 'string' },
-    contact: { type: 'string', multiple: true },
-    'email-to': { type: 'string', multiple: true },
-    webhook: { type: 'string' },
-    'webhook-secret': { type: 'string', multiple: true },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
+    ...valueOptions('file', 'id', 'name', 'kind', 'clearance', 'webhook'),
+    ...listOptions('jurisdictions', 'sectors', 'contact', 'email-to', 'webhook-secret'),
+    ...VERSIONED_PUT_OPTIONS,
   },
   args: [],
   async run(context) {
@@ -187,8 +175,7 @@ function agencyFlags(context: Context): Record<string, unknown> {
   const agency: Record<string, unknown> = {};
   const id = context.string('id');
   if (id) agency['id'] = id;
-  const name = context.string('name');
-  if (name !== undefined) agency['name'] = name;
+  copyFlags(context, agency, [['name', 'name']]);
   const kind = context.string('kind');
   if (kind !== undefined) agency['kind'] = enumFlag('kind', kind, 'AGENCY_KIND_', AGENCY_KINDS);
   for (const field of ['jurisdictions', 'sectors'] as const) {
@@ -292,43 +279,29 @@ interface DeliveryJson {
   readonly at?: string;
 }
 
-export const agenciesDeliveriesCommand: Command = {
+export const agenciesDeliveriesCommand = getCommand({
   name: 'agencies deliveries',
   routes: ['GET /v1/agencies/{agency_id}/incidents/{incident_id}/deliveries'],
   synopsis: '<agency-id> <incident-id>',
   summary: 'every delivery attempt to the agency about the incident: channel, outcome, latency',
   roles: ROLES.agencyReaders,
-  options: {},
   args: ['agency-id', 'incident-id'],
-  async run(context) {
+  request(context) {
     const [agencyId, incidentId] = context.args as [string, string];
-    const response = await context
-      .client()
-      .call<{ deliveries?: DeliveryJson[] }>(
-        'GET',
-        `${agencyPath(agencyId)}/incidents/${encodeURIComponent(incidentId)}/deliveries`,
-      );
-    const deliveries = response.deliveries ?? [];
-    if (context.json) context.io.stdout.write(jsonText({ deliveries }));
-    else if (deliveries.length === 0) context.io.stdout.write('no deliveries you may see\n');
-    else
-      context.io.stdout.write(
-        table(
-          ['AT', 'CHANNEL', 'ATTEMPT', 'OUTCOME', 'LATENCY', 'EVENT', 'DETAIL'],
-          deliveries.map((d) => [
-            d.at ?? '',
-            d.channel ?? '',
-            String(d.attempt ?? 0),
-            d.outcome ?? '',
-            `${d.latencyMs ?? 0} ms`,
-            d.eventId ?? '',
-            truncate(d.detail ?? '', 60),
-          ]),
-        ),
-      );
-    return 0;
+    return { path: `${agencyPath(agencyId)}/incidents/${encodeURIComponent(incidentId)}/deliveries` };
   },
-};
+  json: (response: { deliveries?: DeliveryJson[] }) => ({ deliveries: response.deliveries ?? [] }),
+  text: (response) =>
+    tableOf(response.deliveries ?? [], 'no deliveries you may see\n', [
+      ['AT', (d) => d.at ?? ''],
+      ['CHANNEL', (d) => d.channel ?? ''],
+      ['ATTEMPT', (d) => String(d.attempt ?? 0)],
+      ['OUTCOME', (d) => d.outcome ?? ''],
+      ['LATENCY', (d) => `${d.latencyMs ?? 0} ms`],
+      ['EVENT', (d) => d.eventId ?? ''],
+      ['DETAIL', (d) => truncate(d.detail ?? '', 60)],
+    ]),
+});
 
 export const agenciesAcknowledgeCommand: Command = {
   name: 'agencies acknowledge',

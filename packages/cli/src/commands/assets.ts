@@ -2,13 +2,13 @@
  * The registry one asset or dependency at a time: list, read, put and remove them (a whole file
  * goes through `assets import`).
  */
-import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
-import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
-import { listFlag, optional, parseTlpFlag } from '../flags.js';
-import { table, tlpName } from '../format.js';
+import { listOptions, pagedListCommand, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { copyFlags, listFlag, optional, parseTlpFlag } from '../flags.js';
+import { table, tableOf, tlpName } from '../format.js';
 import { fields } from '../format-registry.js';
 import { UsageError } from '../io.js';
-import { versionedPut } from '../versioned-put.js';
+import { runVersionedPut } from '../versioned-put.js';
 
 const OWN_ASSETS_READERS =
   "coordinator (every asset); agency_analyst, agency_admin (their own operator's assets)";
@@ -57,56 +57,31 @@ function assetDetails(a: AssetJson): string[] {
   ]);
 }
 
-interface ListResponse {
-  readonly assets?: readonly AssetJson[];
-  readonly nextPageToken?: string;
-}
-
-export const assetsListCommand: Command = {
+export const assetsListCommand = pagedListCommand({
   name: 'assets list',
   routes: ['GET /v1/assets'],
   synopsis: '[--operator ID] [--sector SECTOR] [--page-size N] [--page-token TOKEN] [--all]',
   summary: 'the assets you may see, by id, a page at a time (--all follows every page)',
   roles: OWN_ASSETS_READERS,
-  options: {
-    operator: { type: 'string' },
-    sector: { type: 'string' },
-    ...PAGE_OPTIONS,
-  },
-  args: [],
-  async run(context) {
-    const pageSize = pageSizeFlag(context, 500);
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<ListResponse>('GET', '/v1/assets', {
-        query: {
-          pageSize,
-          pageToken,
-          operatorId: context.string('operator'),
-          sector: context.string('sector'),
-        },
-      }),
-    );
-    const assets = pages.flatMap((p) => p.assets ?? []);
-    return writeListing(context, { key: 'assets', items: assets, last }, (items) =>
-      items.length === 0
-        ? 'no assets you may see\n'
-        : table(
-            ['ID', 'NAME', 'OPERATOR', 'SECTOR', 'JURISDICTION', 'POPULATION', 'CRIT', 'TLP'],
-            items.map((a) => [
-              a.id,
-              a.name ?? '',
-              a.operatorId ?? '',
-              a.sector ?? '',
-              a.jurisdiction ?? '',
-              String(a.populationServed ?? 0),
-              String(a.criticality ?? 0),
-              tlpName(a.tlp),
-            ]),
-          ),
-    );
-  },
-};
+  options: { operator: { type: 'string' }, sector: { type: 'string' } },
+  key: 'assets',
+  maxPageSize: 500,
+  request: (context) => ({
+    path: '/v1/assets',
+    query: { operatorId: context.string('operator'), sector: context.string('sector') },
+  }),
+  text: (assets: readonly AssetJson[]) =>
+    tableOf(assets, 'no assets you may see\n', [
+      ['ID', (a) => a.id],
+      ['NAME', (a) => a.name ?? ''],
+      ['OPERATOR', (a) => a.operatorId ?? ''],
+      ['SECTOR', (a) => a.sector ?? ''],
+      ['JURISDICTION', (a) => a.jurisdiction ?? ''],
+      ['POPULATION', (a) => String(a.populationServed ?? 0)],
+      ['CRIT', (a) => String(a.criticality ?? 0)],
+      ['TLP', (a) => tlpName(a.tlp)],
+    ]),
+});
 
 export const assetsGetCommand: Command = {
   name: 'assets get',
@@ -216,15 +191,13 @@ function numberFlag(name: string, text: string, min: number, max = Infinity, min
 /** The asset fields the flags give; a field not given is left out. */
 function assetFlags(context: Context): Record<string, unknown> {
   const asset: Record<string, unknown> = {};
-  const text = (flag: string, field: string) => {
-    const value = context.string(flag);
-    if (value !== undefined) asset[field] = value;
-  };
-  text('id', 'id');
-  text('name', 'name');
-  text('operator', 'operatorId');
-  text('sector', 'sector');
-  text('jurisdiction', 'jurisdiction');
+  copyFlags(context, asset, [
+    ['id', 'id'],
+    ['name', 'name'],
+    ['operator', 'operatorId'],
+    ['sector', 'sector'],
+    ['jurisdiction', 'jurisdiction'],
+  ]);
   const population = optional(context, 'population', (t) => integerFlag('population', t, 0, 4_294_967_295));
   if (population !== undefined) asset['populationServed'] = population;
   const criticality = optional(context, 'criticality', (t) => integerFlag('criticality', t, 1, 5));
@@ -259,24 +232,25 @@ object, an Asset in the proto3 JSON mapping or a whole request, e.g.
 --version N replaces version N (0 creates); --update reads it first and changes only the
 fields you give. An operator's admin puts its own operator's assets only.`,
   options: {
-    file: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    operator: { type: 'string' },
-    sector: { type: 'string' },
-    jurisdiction: { type: 'string' },
-    population: { type: 'string' },
-    criticality: { type: 'string' },
-    services: { type: 'string', multiple: true },
-    tlp: { type: 'string' },
-    lat: { type: 'string' },
-    lon: { type: 'string' },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
+    ...valueOptions(
+      'file',
+      'id',
+      'name',
+      'operator',
+      'sector',
+      'jurisdiction',
+      'population',
+      'criticality',
+      'tlp',
+      'lat',
+      'lon',
+    ),
+    ...listOptions('services'),
+    ...VERSIONED_PUT_OPTIONS,
   },
   args: [],
   async run(context) {
-    const { client, record, expectedVersion } = await versionedPut(context, {
+    return runVersionedPut(context, {
       key: 'asset',
       fileHolds: 'an Asset, or {"asset": …, "expectedVersion": N}',
       noun: 'asset',
@@ -286,17 +260,10 @@ fields you give. An operator's admin puts its own operator's assets only.`,
         const { version, updatedAt: _updated, ...fields } = asset;
         return { version, fields };
       },
+      route: '/v1/assets',
+      createdVerb: 'created',
+      details: (a: AssetJson) => `${assetDetails(a).join('\n')}\n`,
     });
-    const response = await client.call<{ asset: AssetJson }>('POST', '/v1/assets', {
-      body: { asset: record, expectedVersion },
-    });
-    const a = response.asset;
-    context.io.stdout.write(
-      context.json
-        ? jsonText(response)
-        : `${expectedVersion === 0 ? 'created' : 'updated'} ${a.id} (version ${a.version ?? 0})\n${assetDetails(a).join('\n')}\n`,
-    );
-    return 0;
   },
 };
 

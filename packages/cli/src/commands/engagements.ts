@@ -1,5 +1,4 @@
-import { readPages, type Command } from '../context.js';
-import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
+import { pagedListCommand } from '../command-kinds.js';
 import { table, tlpName, truncate } from '../format.js';
 import { UsageError } from '../io.js';
 import { tokenClaims } from '../flags.js';
@@ -31,11 +30,6 @@ export interface EngagementJson {
     readonly dueAt?: string;
     readonly state?: string;
   }[];
-}
-
-interface ListResponse {
-  readonly engagements?: readonly EngagementJson[];
-  readonly nextPageToken?: string;
 }
 
 const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -82,7 +76,7 @@ export function engagementTable(engagements: readonly EngagementJson[], agency: 
   );
 }
 
-export const engagementsListCommand: Command = {
+export const engagementsListCommand = pagedListCommand({
   name: 'engagements list',
   routes: ['GET /v1/agencies/{agency_id}/engagements'],
   synopsis: '[--agency ID] [--page-size N] [--page-token TOKEN] [--all]',
@@ -90,27 +84,16 @@ export const engagementsListCommand: Command = {
     "an agency's engagements: state, escalation step, acknowledgement and its deadline, reports due " +
     "(your token's agency unless --agency; coordinators name any agency)",
   roles: ROLES.agencyReaders,
-  options: {
-    agency: { type: 'string' },
-    ...PAGE_OPTIONS,
-  },
-  args: [],
-  async run(context) {
+  options: { agency: { type: 'string' } },
+  key: 'engagements',
+  maxPageSize: 100,
+  request(context) {
     const agency = context.string('agency') ?? tokenClaims(context).agencyId;
     if (!agency) {
       throw new UsageError('--agency is needed: the token names no agency (a coordinator names the agency)');
     }
     if (!AGENCY_ID.test(agency)) throw new UsageError(`--agency ${agency} is not an agency id`);
-    const pageSize = pageSizeFlag(context, 100);
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<ListResponse>('GET', `/v1/agencies/${encodeURIComponent(agency)}/engagements`, {
-        query: { pageSize, pageToken },
-      }),
-    );
-    const engagements = pages.flatMap((p) => p.engagements ?? []);
-    return writeListing(context, { key: 'engagements', items: engagements, last }, (items) =>
-      engagementTable(items, agency),
-    );
+    return { path: `/v1/agencies/${encodeURIComponent(agency)}/engagements`, agency };
   },
-};
+  text: (engagements: readonly EngagementJson[], { agency }) => engagementTable(engagements, agency),
+});

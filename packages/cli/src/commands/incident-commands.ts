@@ -7,9 +7,8 @@ import { integerFlag, jsonText, type Command, type Context } from '../context.js
 import { optional } from '../flags.js';
 import { tlpName, type IncidentJson } from '../format.js';
 import { ROLES } from '../roles.js';
-import { SEVERITY_INPUTS_HELP, severityInputsFrom } from './response-commands.js';
-
-const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
+import { incidentPath } from './incidents.js';
+import { SEVERITY_INPUTS_HELP, severityInputsCommand } from './response-commands.js';
 
 /** Sends one change at the version the caller saw and prints `headline`, or the JSON. */
 async function change(
@@ -35,70 +34,71 @@ async function change(
 const VERSION_HELP =
   '--version N applies the change only to version N of the incident (0 or absent: to the latest).';
 
-export const assignCommand: Command = {
-  name: 'incidents assign',
-  routes: ['POST /v1/incidents/{incident_id}:assignAgency'],
-  synopsis: '<incident-id> <agency-id> [--version N]',
-  summary: 'engage an agency on an incident: it may read it from now on, and its response engages it',
-  roles: ROLES.coordinators,
-  details: `${VERSION_HELP}
+/**
+ * `incidents assign` and `unassign`: one agency's engagement on the incident record, changed by
+ * the route ending in `action`; `headline` says what became of the agency.
+ */
+function engagementCommand(
+  face: Pick<Command, 'name' | 'routes' | 'summary' | 'details'>,
+  action: ':assignAgency' | ':unassignAgency',
+  headline: (agencyId: string, incident: IncidentJson) => string,
+): Command {
+  return {
+    ...face,
+    synopsis: '<incident-id> <agency-id> [--version N]',
+    roles: ROLES.coordinators,
+    options: { version: { type: 'string' } },
+    args: ['incident-id', 'agency-id'],
+    async run(context) {
+      const [incidentId, agencyId] = context.args as [string, string];
+      return change(context, `${incidentPath(incidentId)}${action}`, { agencyId }, (i) =>
+        headline(agencyId, i),
+      );
+    },
+  };
+}
+
+export const assignCommand = engagementCommand(
+  {
+    name: 'incidents assign',
+    routes: ['POST /v1/incidents/{incident_id}:assignAgency'],
+    summary: 'engage an agency on an incident: it may read it from now on, and its response engages it',
+    details: `${VERSION_HELP}
 An agency whose clearance is below the incident's label is engaged but reads nothing above it.`,
-  options: { version: { type: 'string' } },
-  args: ['incident-id', 'agency-id'],
-  async run(context) {
-    const [incidentId, agencyId] = context.args as [string, string];
-    return change(
-      context,
-      `${incidentPath(incidentId)}:assignAgency`,
-      { agencyId },
-      (i) => `${agencyId} engaged on ${i.id}`,
-    );
   },
-};
+  ':assignAgency',
+  (agencyId, i) => `${agencyId} engaged on ${i.id}`,
+);
 
-export const unassignCommand: Command = {
-  name: 'incidents unassign',
-  routes: ['POST /v1/incidents/{incident_id}:unassignAgency'],
-  synopsis: '<incident-id> <agency-id> [--version N]',
-  summary: "end an agency's engagement: it no longer reads the incident above GREEN, unless it reported it",
-  roles: ROLES.coordinators,
-  details: `${VERSION_HELP}
+export const unassignCommand = engagementCommand(
+  {
+    name: 'incidents unassign',
+    routes: ['POST /v1/incidents/{incident_id}:unassignAgency'],
+    summary: "end an agency's engagement: it no longer reads the incident above GREEN, unless it reported it",
+    details: `${VERSION_HELP}
 Allowed in any status, a closed incident included.`,
-  options: { version: { type: 'string' } },
-  args: ['incident-id', 'agency-id'],
-  async run(context) {
-    const [incidentId, agencyId] = context.args as [string, string];
-    return change(
-      context,
-      `${incidentPath(incidentId)}:unassignAgency`,
-      { agencyId },
-      (i) => `${agencyId} no longer engaged on ${i.id}`,
-    );
   },
-};
+  ':unassignAgency',
+  (agencyId, i) => `${agencyId} no longer engaged on ${i.id}`,
+);
 
-export const severityCommand: Command = {
-  name: 'incidents severity',
-  routes: ['POST /v1/incidents/{incident_id}:updateSeverity', 'GET /v1/incidents/{incident_id}'],
-  synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]… [--version N]',
-  summary: "replace an incident's NCISS inputs as a coordinator's judgement, and recompute its score",
-  roles: ROLES.coordinators,
-  get details() {
-    return `${SEVERITY_INPUTS_HELP}
+export const severityCommand = severityInputsCommand(
+  {
+    name: 'incidents severity',
+    routes: ['POST /v1/incidents/{incident_id}:updateSeverity', 'GET /v1/incidents/{incident_id}'],
+    synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]… [--version N]',
+    summary: "replace an incident's NCISS inputs as a coordinator's judgement, and recompute its score",
+    details: `${SEVERITY_INPUTS_HELP}
 ${VERSION_HELP}
-Every input that changes is recorded as the coordinator's (see \`incidents show\`).`;
+Every input that changes is recorded as the coordinator's (see \`incidents show\`).`,
+    options: { version: { type: 'string' } },
   },
-  options: { file: { type: 'string' }, set: { type: 'string', multiple: true }, version: { type: 'string' } },
-  args: ['incident-id'],
-  async run(context) {
-    const incidentId = context.args[0]!;
-    const severityInputs = await severityInputsFrom(context, incidentId);
-    return change(
+  (context, incidentId, severityInputs) =>
+    change(
       context,
       `${incidentPath(incidentId)}:updateSeverity`,
       { severityInputs },
       (i) =>
         `${i.id} is at NCISS level ${i.severity?.level ?? 0} ${i.severity?.levelName ?? ''} (score ${i.severity?.score ?? 0}), TLP ${tlpName(i.tlp)}`,
-    );
-  },
-};
+    ),
+);

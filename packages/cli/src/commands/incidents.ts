@@ -1,6 +1,6 @@
-import { integerFlag, jsonText, readPages, type Command } from '../context.js';
-import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
-import { optional, parseTime, parseTlpFlag, required } from '../flags.js';
+import { getCommand, pagedListCommand, valueOptions } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command } from '../context.js';
+import { optional, parseTime, parseTlpFlag, readJsonObject, required } from '../flags.js';
 import { incidentDetails, incidentTable, statusName, tlpName, type IncidentJson } from '../format.js';
 import { UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
@@ -20,18 +20,13 @@ export function parseStatus(flag: string, text: string): string {
   return `INCIDENT_STATUS_${bare}`;
 }
 
-interface ListResponse {
-  readonly incidents?: readonly IncidentJson[];
-  readonly nextPageToken?: string;
-}
-
 interface IncidentResponse {
   readonly incident: IncidentJson;
 }
 
-const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
+export const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
-export const listCommand: Command = {
+export const listCommand = pagedListCommand({
   name: 'incidents list',
   routes: ['GET /v1/incidents'],
   synopsis:
@@ -57,40 +52,31 @@ fields: opened_at, updated_at, aware_at, nciss_level, nciss_score, label.`,
     filter: { type: 'string' },
     'order-by': { type: 'string' },
     status: { type: 'string' },
-    ...PAGE_OPTIONS,
   },
-  args: [],
-  async run(context) {
-    const status = optional(context, 'status', (text) => parseStatus('status', text));
-    const pageSize = pageSizeFlag(context, 100);
-    // Checked by the gateway, which names the position of anything wrong in them.
-    const filter = context.string('filter');
-    const orderBy = context.string('order-by');
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<ListResponse>('GET', '/v1/incidents', {
-        query: { pageSize, pageToken, status, filter, orderBy },
-      }),
-    );
-    const incidents = pages.flatMap((p) => p.incidents ?? []);
-    return writeListing(context, { key: 'incidents', items: incidents, last }, incidentTable);
-  },
-};
+  key: 'incidents',
+  maxPageSize: 100,
+  request: (context) => ({
+    path: '/v1/incidents',
+    query: {
+      status: optional(context, 'status', (text) => parseStatus('status', text)),
+      // Checked by the gateway, which names the position of anything wrong in them.
+      filter: context.string('filter'),
+      orderBy: context.string('order-by'),
+    },
+  }),
+  text: incidentTable,
+});
 
-export const showCommand: Command = {
+export const showCommand = getCommand({
   name: 'incidents show',
   routes: ['GET /v1/incidents/{incident_id}'],
   synopsis: '<id>',
   summary: 'one incident in full',
   roles: ROLES.readers,
-  options: {},
   args: ['id'],
-  async run(context) {
-    const response = await context.client().call<IncidentResponse>('GET', incidentPath(context.args[0]!));
-    context.io.stdout.write(context.json ? jsonText(response) : incidentDetails(response.incident));
-    return 0;
-  },
-};
+  request: (context) => ({ path: incidentPath(context.args[0]!) }),
+  text: (response: IncidentResponse) => incidentDetails(response.incident),
+});
 
 export const openCommand: Command = {
   name: 'incidents open',
@@ -114,17 +100,7 @@ lists them).`,
   options: { file: { type: 'string' } },
   args: [],
   async run(context) {
-    const file = required(context, 'file');
-    const text = await context.readText(file);
-    let body: unknown;
-    try {
-      body = JSON.parse(text.replace(/^\uFEFF/, ''));
-    } catch (error) {
-      throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new UsageError(`${file} must hold one JSON object (an OpenIncident request)`);
-    }
+    const body = await readJsonObject(context, required(context, 'file'), 'an OpenIncident request');
     const response = await context.client().call<IncidentResponse>('POST', '/v1/incidents', {
       body,
       idempotencyKey: idempotencyKey(body),
@@ -144,10 +120,7 @@ export const transitionCommand: Command = {
 (with --version 0; with a version too, both must hold): a move decided from a status you saw
 never undoes a colleague's move made meanwhile.`,
   options: {
-    to: { type: 'string' },
-    version: { type: 'string' },
-    'expect-status': { type: 'string' },
-    reason: { type: 'string' },
+    ...valueOptions('to', 'version', 'expect-status', 'reason'),
   },
   args: ['id'],
   async run(context) {
@@ -183,10 +156,7 @@ export const mergeCommand: Command = {
     "merge another incident into this one, keeping the awareness time --aware-at (one of the two incidents'); idempotent",
   roles: 'coordinator (cleared for both incidents)',
   options: {
-    merged: { type: 'string' },
-    'aware-at': { type: 'string' },
-    'survivor-version': { type: 'string' },
-    'merged-version': { type: 'string' },
+    ...valueOptions('merged', 'aware-at', 'survivor-version', 'merged-version'),
   },
   args: ['survivor-id'],
   async run(context) {
@@ -224,10 +194,7 @@ export const reviseCommand: Command = {
   summary: "change an incident's label or awareness time (coordinators; audited, announced)",
   roles: ROLES.coordinators,
   options: {
-    tlp: { type: 'string' },
-    'aware-at': { type: 'string' },
-    reason: { type: 'string' },
-    version: { type: 'string' },
+    ...valueOptions('tlp', 'aware-at', 'reason', 'version'),
   },
   args: ['id'],
   async run(context) {

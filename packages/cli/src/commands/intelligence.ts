@@ -5,11 +5,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { OBSERVABLE_TYPES } from '@beacon/domain';
 import { dirname } from 'node:path';
+import { valueOptions } from '../command-kinds.js';
 import { jsonText, type Command } from '../context.js';
 import { enumFlag, optional, parseTime, readJsonObject } from '../flags.js';
 import { table, tlpName } from '../format.js';
 import { CliError, UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
+import { incidentPath } from './incidents.js';
 
 const DIMENSIONS = ['rsit-class', 'sector', 'jurisdiction'] as const;
 const GRANULARITIES = ['day', 'week'] as const;
@@ -24,10 +26,7 @@ export const trendsCommand: Command = {
   details: `--from and --to bound the range (--to exclusive; at most 366 days); the last 30 days when not
 given. --by rsit-class is the default, --per day.`,
   options: {
-    by: { type: 'string' },
-    per: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
+    ...valueOptions('by', 'per', 'from', 'to'),
   },
   args: [],
   async run(context) {
@@ -103,10 +102,7 @@ export const stixCommand: Command = {
   async run(context) {
     const response = await context
       .client()
-      .call<{ bundleJson?: string }>(
-        'GET',
-        `/v1/incidents/${encodeURIComponent(context.args[0]!)}:exportStix`,
-      );
+      .call<{ bundleJson?: string }>('GET', `${incidentPath(context.args[0]!)}:exportStix`);
     const bundle = jsonText(JSON.parse(response.bundleJson ?? '{}'));
     const out = context.string('out');
     if (!out) {

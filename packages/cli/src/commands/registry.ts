@@ -1,20 +1,23 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { getCommand } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import type { GatewayClient } from '../http.js';
 import { UsageError } from '../io.js';
-import { createProgress, type Progress } from '../progress.js';
+import {
+  countLines,
+  fileLines,
+  importFile,
+  RowBatches,
+  writeImportOutcome,
+  type ImportFailure,
+  type RowErrors,
+} from '../file-import.js';
+import type { Progress } from '../progress.js';
 import { parseRegistryLines, type RegistryRow } from '../registry-file.js';
 import { ROLES } from '../roles.js';
 
-/** A row the import refused, by file line and field. */
-export interface ImportFailure {
-  readonly line: number;
-  readonly field: string;
-  readonly description: string;
-}
+export type { ImportFailure };
 
 export interface ImportOutcome {
   readonly rows: number;
@@ -23,14 +26,9 @@ export interface ImportOutcome {
   readonly failures: readonly ImportFailure[];
 }
 
-interface ImportResponse {
+interface ImportResponse extends RowErrors {
   readonly assetsWritten?: number;
   readonly dependenciesWritten?: number;
-  readonly errors?: readonly {
-    readonly row?: number;
-    readonly field?: string;
-    readonly description?: string;
-  }[];
 }
 
 /** Rows per call: the service takes at most 1,000. */
@@ -46,55 +44,30 @@ export async function importRegistry(
   lines: AsyncIterable<string>,
   options: { readonly csv: boolean; readonly progress?: Progress; readonly batch?: number },
 ): Promise<ImportOutcome> {
-  const size = options.batch ?? IMPORT_BATCH;
-  const failures: ImportFailure[] = [];
   let rows = 0;
   let assets = 0;
   let dependencies = 0;
-  let batch: { line: number; row: RegistryRow }[] = [];
-
-  const send = async () => {
-    if (batch.length === 0) return;
-    const sent = batch;
-    batch = [];
-    const response = await client.call<ImportResponse>('POST', '/v1/registry:import', {
-      body: { rows: sent.map((b) => b.row), firstRow: 1 },
-    });
-    assets += response.assetsWritten ?? 0;
-    dependencies += response.dependenciesWritten ?? 0;
-    const refused = new Set<number>();
-    for (const e of response.errors ?? []) {
-      const line = sent[(e.row ?? 1) - 1]?.line ?? 0;
-      refused.add(line);
-      failures.push({ line, field: e.field ?? '', description: e.description ?? '' });
-    }
-    for (const { line } of sent) options.progress?.tick(refused.has(line));
-  };
-
+  const batches = new RowBatches<RegistryRow, ImportResponse>(
+    options.batch ?? IMPORT_BATCH,
+    (sent) => client.call('POST', '/v1/registry:import', { body: { rows: sent, firstRow: 1 } }),
+    (response) => {
+      assets += response.assetsWritten ?? 0;
+      dependencies += response.dependenciesWritten ?? 0;
+    },
+    options.progress,
+  );
   for await (const parsed of parseRegistryLines(lines, options.csv)) {
     rows++;
-    if ('row' in parsed) {
-      batch.push({ line: parsed.line, row: parsed.row });
-      if (batch.length >= size) await send();
-    } else {
-      failures.push({ line: parsed.line, field: parsed.field, description: parsed.error });
-      options.progress?.tick(true);
-    }
+    if ('row' in parsed) await batches.add(parsed.line, parsed.row);
+    else batches.refuse({ line: parsed.line, field: parsed.field, description: parsed.error });
   }
-  await send();
-  failures.sort((a, b) => a.line - b.line);
-  return { rows, assets, dependencies, failures };
+  await batches.flush();
+  return { rows, assets, dependencies, failures: batches.sortedFailures() };
 }
 
-/** Lines of a file, streamed. */
-function fileLines(path: string): AsyncIterable<string> {
-  return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-}
-
-/** Counts the non-blank lines first, so the progress bar knows its end. */
+/** The rows of a registry file: its non-blank lines, but for a CSV file's header. */
 async function countRows(path: string, csv: boolean): Promise<number> {
-  let count = 0;
-  for await (const line of fileLines(path)) if (line.trim() !== '') count++;
+  const count = await countLines(path);
   return csv ? Math.max(0, count - 1) : count;
 }
 
@@ -117,36 +90,22 @@ file is JSON Lines in the proto3 JSON mapping, what \`beacon assets export\` wri
   options: { file: { type: 'string' } },
   args: [],
   async run(context) {
-    const file = context.string('file');
-    if (!file) throw new UsageError('--file is required');
-    const path = context.path(file);
-    const csv = file.toLowerCase().endsWith('.csv');
-    await access(path).catch((error: unknown) => {
-      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    });
-    const client = context.client();
-    const { io } = context;
-    const total = await countRows(path, csv);
-    const progress =
-      total > 1
-        ? createProgress({ total, out: io.stderr, tty: io.isTTY === true, label: 'rows' })
-        : undefined;
-    let outcome: ImportOutcome;
-    try {
-      outcome = await importRegistry(client, fileLines(path), { csv, ...(progress ? { progress } : {}) });
-    } finally {
-      progress?.finish();
-    }
-    if (context.json) io.stdout.write(jsonText(outcome));
-    else {
-      io.stdout.write(
+    const csv = context.string('file')?.toLowerCase().endsWith('.csv') === true;
+    const { file, outcome } = await importFile(
+      context,
+      'rows',
+      (path) => countRows(path, csv),
+      (client, path, progress) =>
+        importRegistry(client, fileLines(path), { csv, ...(progress ? { progress } : {}) }),
+    );
+    return writeImportOutcome(
+      context,
+      file,
+      outcome,
+      (refused) =>
         `${outcome.rows} rows: ${outcome.assets} assets and ${outcome.dependencies} dependencies written, ` +
-          `${new Set(outcome.failures.map((f) => f.line)).size} rows refused\n`,
-      );
-      for (const f of outcome.failures)
-        io.stdout.write(`  ${file}:${f.line}: ${f.field}: ${f.description}\n`);
-    }
-    return outcome.failures.length > 0 ? 1 : 0;
+        `${refused} rows refused`,
+    );
   },
 };
 
@@ -272,20 +231,14 @@ export const assessCommand: Command = {
   },
 };
 
-export const assessmentGetCommand: Command = {
+export const assessmentGetCommand = getCommand({
   name: 'impact get',
   routes: ['GET /v1/assessments/{assessment_id}'],
   synopsis: '<assessment-id>',
   summary: 'an assessment made before, by its id (`impact assess` prints it), as you may read it',
   roles: ROLES.coordinators + ' (assets above your clearance are left out, and counted)',
-  options: {},
   args: ['assessment-id'],
-  async run(context) {
-    const response = await context
-      .client()
-      .call<AssessResponse>('GET', `/v1/assessments/${encodeURIComponent(context.args[0]!)}`);
-    const a = response.assessment ?? {};
-    context.io.stdout.write(context.json ? jsonText(a) : assessmentText(a));
-    return 0;
-  },
-};
+  request: (context) => ({ path: `/v1/assessments/${encodeURIComponent(context.args[0]!)}` }),
+  json: (response: AssessResponse) => response.assessment ?? {},
+  text: (response) => assessmentText(response.assessment ?? {}),
+});

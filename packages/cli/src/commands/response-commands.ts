@@ -9,9 +9,8 @@ import { agencyFlagOrOwn, optional, parseTime, readJsonObject, required } from '
 import { responseDetails, type ResponseStatusJson } from '../format-response.js';
 import { UsageError } from '../io.js';
 import { ROLES } from '../roles.js';
+import { incidentPath } from './incidents.js';
 import { responsePath } from './responses.js';
-
-const incidentPath = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
 
 /** Sends one command and prints `headline` and the response, or the JSON. */
 async function command(
@@ -71,43 +70,58 @@ export const escalateCommand: Command = {
   },
 };
 
-export const addAgencyCommand: Command = {
-  name: 'responses add-agency',
-  routes: ['POST /v1/responses/{incident_id}/agencies'],
-  synopsis: '<incident-id> <agency-id> [--reason TEXT]',
-  summary: 'engage another agency in the response: it is notified and may read the incident',
-  roles: ROLES.coordinators,
-  options: { reason: { type: 'string' } },
-  args: ['incident-id', 'agency-id'],
-  async run(context) {
-    const [incidentId, agencyId] = context.args as [string, string];
-    return command(
-      context,
-      `${responsePath(incidentId)}/agencies`,
-      { agencyId, reason: context.string('reason') ?? '' },
-      () => `${agencyId} engaged on ${incidentId}`,
-    );
-  },
-};
+/**
+ * `responses add-agency` and `remove-agency`: one agency's engagement in the response, changed
+ * by the route `request` names, with an optional --reason.
+ */
+function engagementCommand(
+  face: Pick<Command, 'name' | 'routes' | 'summary'>,
+  request: (
+    incidentId: string,
+    agencyId: string,
+    reason: string,
+  ) => { path: string; body: Record<string, unknown> },
+  headline: (incidentId: string, agencyId: string) => string,
+): Command {
+  return {
+    ...face,
+    synopsis: '<incident-id> <agency-id> [--reason TEXT]',
+    roles: ROLES.coordinators,
+    options: { reason: { type: 'string' } },
+    args: ['incident-id', 'agency-id'],
+    async run(context) {
+      const [incidentId, agencyId] = context.args as [string, string];
+      const { path, body } = request(incidentId, agencyId, context.string('reason') ?? '');
+      return command(context, path, body, () => headline(incidentId, agencyId));
+    },
+  };
+}
 
-export const removeAgencyCommand: Command = {
-  name: 'responses remove-agency',
-  routes: ['POST /v1/responses/{incident_id}/agencies/{agency_id}:remove'],
-  synopsis: '<incident-id> <agency-id> [--reason TEXT]',
-  summary: "end an agency's engagement: it stops reading the incident above GREEN (unless it reported it)",
-  roles: ROLES.coordinators,
-  options: { reason: { type: 'string' } },
-  args: ['incident-id', 'agency-id'],
-  async run(context) {
-    const [incidentId, agencyId] = context.args as [string, string];
-    return command(
-      context,
-      `${responsePath(incidentId)}/agencies/${encodeURIComponent(agencyId)}:remove`,
-      { reason: context.string('reason') ?? '' },
-      () => `${agencyId} removed from the response to ${incidentId}`,
-    );
+export const addAgencyCommand = engagementCommand(
+  {
+    name: 'responses add-agency',
+    routes: ['POST /v1/responses/{incident_id}/agencies'],
+    summary: 'engage another agency in the response: it is notified and may read the incident',
   },
-};
+  (incidentId, agencyId, reason) => ({
+    path: `${responsePath(incidentId)}/agencies`,
+    body: { agencyId, reason },
+  }),
+  (incidentId, agencyId) => `${agencyId} engaged on ${incidentId}`,
+);
+
+export const removeAgencyCommand = engagementCommand(
+  {
+    name: 'responses remove-agency',
+    routes: ['POST /v1/responses/{incident_id}/agencies/{agency_id}:remove'],
+    summary: "end an agency's engagement: it stops reading the incident above GREEN (unless it reported it)",
+  },
+  (incidentId, agencyId, reason) => ({
+    path: `${responsePath(incidentId)}/agencies/${encodeURIComponent(agencyId)}:remove`,
+    body: { reason },
+  }),
+  (incidentId, agencyId) => `${agencyId} removed from the response to ${incidentId}`,
+);
 
 const INPUT_NAMES = Object.keys(NCISS_INPUTS) as NcissInput[];
 
@@ -166,26 +180,45 @@ export async function severityInputsFrom(
   return { ...inputs, ...Object.fromEntries(changes) };
 }
 
-export const changeSeverityCommand: Command = {
-  name: 'responses change-severity',
-  routes: ['POST /v1/responses/{incident_id}:changeSeverity', 'GET /v1/incidents/{incident_id}'],
-  synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]…',
-  summary: "replace the incident's NCISS inputs: engagements and regimes follow the new level",
-  roles: ROLES.coordinators,
-  details: SEVERITY_INPUTS_HELP,
-  options: { file: { type: 'string' }, set: { type: 'string', multiple: true } },
-  args: ['incident-id'],
-  async run(context) {
-    const incidentId = context.args[0]!;
-    const severityInputs = await severityInputsFrom(context, incidentId);
-    return command(
+/**
+ * A coordinator's command that replaces an incident's NCISS inputs, read from --file and
+ * --set (`severityInputsFrom`); `send` posts them to its own route and prints what came of it.
+ */
+export function severityInputsCommand(
+  face: Pick<Command, 'name' | 'routes' | 'synopsis' | 'summary' | 'details'> & {
+    readonly options?: Command['options'];
+  },
+  send: (context: Context, incidentId: string, severityInputs: Record<string, unknown>) => Promise<number>,
+): Command {
+  const { options, ...rest } = face;
+  return {
+    ...rest,
+    roles: ROLES.coordinators,
+    options: { file: { type: 'string' }, set: { type: 'string', multiple: true }, ...options },
+    args: ['incident-id'],
+    async run(context) {
+      const incidentId = context.args[0]!;
+      return send(context, incidentId, await severityInputsFrom(context, incidentId));
+    },
+  };
+}
+
+export const changeSeverityCommand = severityInputsCommand(
+  {
+    name: 'responses change-severity',
+    routes: ['POST /v1/responses/{incident_id}:changeSeverity', 'GET /v1/incidents/{incident_id}'],
+    synopsis: '<incident-id> [--file inputs.json] [--set NAME=VALUE]…',
+    summary: "replace the incident's NCISS inputs: engagements and regimes follow the new level",
+    details: SEVERITY_INPUTS_HELP,
+  },
+  (context, incidentId, severityInputs) =>
+    command(
       context,
       `${responsePath(incidentId)}:changeSeverity`,
       { severityInputs },
       (s) => `${incidentId} is now at NCISS level ${s.ncissLevel ?? 0} (score ${s.ncissScore ?? 0})`,
-    );
-  },
-};
+    ),
+);
 
 export const fileReportCommand: Command = {
   name: 'responses file-report',

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { integerFlag, jsonText, readPages, type Command } from '../context.js';
-import { PAGE_OPTIONS, writeListing } from '../listing.js';
+import { getCommand, listOptions, pagedListCommand, valueOptions } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command } from '../context.js';
 import { enumFlag, listFlag, optional, parseTime } from '../flags.js';
 import {
   engagementStateName,
@@ -24,7 +24,7 @@ export async function getResponse(client: GatewayClient, incidentId: string): Pr
   return response.status ?? {};
 }
 
-export const responsesGetCommand: Command = {
+export const responsesGetCommand = getCommand({
   name: 'responses get',
   routes: ['GET /v1/responses/{incident_id}'],
   synopsis: '<incident-id>',
@@ -32,14 +32,11 @@ export const responsesGetCommand: Command = {
   roles: RESPONSE_READERS,
   details: `--json adds each report's draft (draftJson: what Beacon already knows, for the authority's form)
 and, once resolved, Beacon's closing report.`,
-  options: {},
   args: ['incident-id'],
-  async run(context) {
-    const status = await getResponse(context.client(), context.args[0]!);
-    context.io.stdout.write(context.json ? jsonText({ status }) : responseDetails(status));
-    return 0;
-  },
-};
+  request: (context) => ({ path: responsePath(context.args[0]!) }),
+  json: (response: { status?: ResponseStatusJson }) => ({ status: response.status ?? {} }),
+  text: (response) => responseDetails(response.status ?? {}),
+});
 
 interface TimelinePageJson {
   readonly entries?: TimelineEntryJson[];
@@ -47,7 +44,7 @@ interface TimelinePageJson {
   readonly victimSummary?: readonly { readonly kind?: string; readonly count?: number }[];
 }
 
-export const responsesTimelineCommand: Command = {
+export const responsesTimelineCommand = pagedListCommand({
   name: 'responses timeline',
   routes: ['GET /v1/responses/{incident_id}/timeline'],
   synopsis:
@@ -66,35 +63,27 @@ with --kind. --json prints the gateway's page (with nextPageToken and victimSumm
     kind: { type: 'string', multiple: true },
     since: { type: 'string' },
     until: { type: 'string' },
-    ...PAGE_OPTIONS,
   },
   args: ['incident-id'],
-  async run(context) {
-    const query = {
+  key: 'entries',
+  maxPageSize: 1000,
+  request: (context) => ({
+    path: `${responsePath(context.args[0]!)}/timeline`,
+    query: {
       kinds: listFlag(context, 'kind'),
       since: optional(context, 'since', (text) => parseTime('since', text)),
       until: optional(context, 'until', (text) => parseTime('until', text)),
-      pageSize: optional(context, 'page-size', (text) => integerFlag('page-size', text, 1, 1000)),
-    };
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<TimelinePageJson>('GET', `${responsePath(context.args[0]!)}/timeline`, {
-        query: { ...query, pageToken },
-      }),
-    );
-    const entries = pages.flatMap((p) => p.entries ?? []);
-    const victimSummary = last.victimSummary ?? [];
-    const victims = victimSummary.map((v) => `${v.kind} ${v.count ?? 0}`);
-    return writeListing(
-      context,
-      { key: 'entries', items: entries, last },
-      (items) =>
-        timelineTable(items) +
-        (victims.length > 0 ? `victim follow-up (list with --kind): ${victims.join(', ')}\n` : ''),
-      { victimSummary },
+    },
+  }),
+  text(entries: readonly TimelineEntryJson[], _request, last: TimelinePageJson) {
+    const victims = (last.victimSummary ?? []).map((v) => `${v.kind} ${v.count ?? 0}`);
+    return (
+      timelineTable(entries) +
+      (victims.length > 0 ? `victim follow-up (list with --kind): ${victims.join(', ')}\n` : '')
     );
   },
-};
+  allJson: (last) => ({ victimSummary: last.victimSummary ?? [] }),
+});
 
 const PHASES = ['triage', 'active', 'resolved', 'closed'] as const;
 /** An agency has been asked (a notice went out), whatever it answered since. */
@@ -119,10 +108,8 @@ export const responsesWaitCommand: Command = {
 Without any, it waits for the response to start (its incident was just opened). Exit code 1
 when --timeout (60 s by default) passes first, saying where the response stood.`,
   options: {
-    notified: { type: 'string', multiple: true },
-    acknowledged: { type: 'string', multiple: true },
-    phase: { type: 'string' },
-    timeout: { type: 'string' },
+    ...valueOptions('phase', 'timeout'),
+    ...listOptions('notified', 'acknowledged'),
   },
   args: ['incident-id'],
   async run(context) {

@@ -1,3 +1,4 @@
+import { getCommand, listOptions, valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command } from '../context.js';
 import { enumFlag, listFlag, optional } from '../flags.js';
 import { subscriptionTable, type SubscriptionJson } from '../format-registry.js';
@@ -8,23 +9,19 @@ const REACHES = ['named', 'named-and-reached'] as const;
 
 const subscriptionsPath = (agencyId: string) => `${agencyPath(agencyId)}/subscriptions`;
 
-export const subscriptionsListCommand: Command = {
+export const subscriptionsListCommand = getCommand({
   name: 'agencies subscriptions',
   routes: ['GET /v1/agencies/{agency_id}/subscriptions'],
   synopsis: '<agency-id>',
   summary: "an agency's subscriptions: what its feed, webhook and e-mail carry",
   roles: ROLES.agencyReaders,
-  options: {},
   args: ['agency-id'],
-  async run(context) {
-    const response = await context
-      .client()
-      .call<{ subscriptions?: SubscriptionJson[] }>('GET', subscriptionsPath(context.args[0]!));
-    const subscriptions = response.subscriptions ?? [];
-    context.io.stdout.write(context.json ? jsonText({ subscriptions }) : subscriptionTable(subscriptions));
-    return 0;
-  },
-};
+  request: (context) => ({ path: subscriptionsPath(context.args[0]!) }),
+  json: (response: { subscriptions?: SubscriptionJson[] }) => ({
+    subscriptions: response.subscriptions ?? [],
+  }),
+  text: (response) => subscriptionTable(response.subscriptions ?? []),
+});
 
 export const subscribeCommand: Command = {
   name: 'agencies subscribe',
@@ -47,13 +44,8 @@ export const subscribeCommand: Command = {
 Whatever a subscription says, an agency receives nothing above its clearance, and above GREEN
 only about incidents that name it (its own reports, its engagements).`,
   options: {
-    'event-types': { type: 'string', multiple: true },
-    'rsit-classes': { type: 'string', multiple: true },
-    sectors: { type: 'string', multiple: true },
-    jurisdictions: { type: 'string', multiple: true },
-    'min-level': { type: 'string' },
-    incidents: { type: 'string', multiple: true },
-    reach: { type: 'string' },
+    ...valueOptions('min-level', 'reach'),
+    ...listOptions('event-types', 'rsit-classes', 'sectors', 'jurisdictions', 'incidents'),
   },
   args: ['agency-id', 'subscription-id'],
   async run(context) {

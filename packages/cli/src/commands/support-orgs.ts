@@ -1,10 +1,11 @@
+import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
-import { enumFlag, enumName, listFlag, optional } from '../flags.js';
-import { table } from '../format.js';
+import { copyFlags, enumFlag, enumName, listFlag, optional } from '../flags.js';
+import { tableOf } from '../format.js';
 import { organisationDetails, organisationTable, type OrganisationJson } from '../format-registry.js';
 import type { GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
-import { versionedPut } from '../versioned-put.js';
+import { runVersionedPut } from '../versioned-put.js';
 
 export const NEED_KINDS = [
   'financial-loss',
@@ -36,20 +37,18 @@ async function organisation(client: GatewayClient, id: string): Promise<Organisa
   return found;
 }
 
-export const supportOrgsListCommand: Command = {
+export const supportOrgsListCommand = getCommand({
   name: 'support-orgs list',
   routes: ['GET /v1/support-organisations'],
   synopsis: '',
   summary: 'the support-organisation registry: remit, languages, capacity, whether accepting',
   roles: REGISTRY_READERS,
-  options: {},
-  args: [],
-  async run(context) {
-    const list = await organisations(context.client());
-    context.io.stdout.write(context.json ? jsonText({ organisations: list }) : organisationTable(list));
-    return 0;
-  },
-};
+  request: () => ({ path: '/v1/support-organisations' }),
+  json: (response: { organisations?: OrganisationJson[] }) => ({
+    organisations: response.organisations ?? [],
+  }),
+  text: (response) => organisationTable(response.organisations ?? []),
+});
 
 export const supportOrgsGetCommand: Command = {
   name: 'support-orgs get',
@@ -78,8 +77,7 @@ function organisationFlags(context: Context): Record<string, unknown> {
   const org: Record<string, unknown> = {};
   const id = context.string('id');
   if (id) org['id'] = id;
-  const name = context.string('name');
-  if (name !== undefined) org['name'] = name;
+  copyFlags(context, org, [['name', 'name']]);
   for (const field of ['jurisdictions', 'languages'] as const) {
     if (context.strings(field).length > 0) org[field] = listFlag(context, field);
   }
@@ -122,21 +120,13 @@ JSON object, a SupportOrganisation in the proto3 JSON mapping or a whole request
 --version N replaces version N (0 registers); --update reads it first and changes only the
 fields you give.`,
   options: {
-    file: { type: 'string' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    jurisdictions: { type: 'string', multiple: true },
-    languages: { type: 'string', multiple: true },
-    needs: { type: 'string', multiple: true },
-    'crisis-capable': { type: 'string' },
-    capacity: { type: 'string' },
-    accepting: { type: 'string' },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
+    ...valueOptions('file', 'id', 'name', 'crisis-capable', 'capacity', 'accepting'),
+    ...listOptions('jurisdictions', 'languages', 'needs'),
+    ...VERSIONED_PUT_OPTIONS,
   },
   args: [],
   async run(context) {
-    const { client, record, expectedVersion } = await versionedPut(context, {
+    return runVersionedPut(context, {
       key: 'organisation',
       fileHolds: 'a SupportOrganisation, or {"organisation": …, "expectedVersion": N}',
       noun: 'organisation',
@@ -145,19 +135,10 @@ fields you give.`,
         const { version, activeReferrals: _held, ...fields } = await organisation(client, id);
         return { version, fields };
       },
+      route: '/v1/support-organisations',
+      createdVerb: 'registered',
+      details: organisationDetails,
     });
-    const response = await client.call<{ organisation: OrganisationJson }>(
-      'POST',
-      '/v1/support-organisations',
-      { body: { organisation: record, expectedVersion } },
-    );
-    const o = response.organisation;
-    context.io.stdout.write(
-      context.json
-        ? jsonText(response)
-        : `${expectedVersion === 0 ? 'registered' : 'updated'} ${o.id} (version ${o.version ?? 0})\n${organisationDetails(o)}`,
-    );
-    return 0;
   },
 };
 
@@ -172,7 +153,7 @@ interface ReferralNoticeJson {
   };
 }
 
-export const supportOrgsReferralsCommand: Command = {
+export const supportOrgsReferralsCommand = getCommand({
   name: 'support-orgs referrals',
   routes: ['GET /v1/support-organisations/{organisation_id}/referrals'],
   synopsis: `<organisation-id> [--state ${REFERRAL_STATES.join('|')}]`,
@@ -180,36 +161,24 @@ export const supportOrgsReferralsCommand: Command = {
   roles: 'victim_officer (of that organisation)',
   options: { state: { type: 'string' } },
   args: ['organisation-id'],
-  async run(context) {
-    const state = optional(context, 'state', (text) =>
-      enumFlag('state', text, 'REFERRAL_STATE_', REFERRAL_STATES),
-    );
-    const response = await context
-      .client()
-      .call<{ referrals?: ReferralNoticeJson[] }>(
-        'GET',
-        `/v1/support-organisations/${encodeURIComponent(context.args[0]!)}/referrals`,
-        { query: { state } },
-      );
-    const referrals = response.referrals ?? [];
-    if (context.json) context.io.stdout.write(jsonText({ referrals }));
-    else if (referrals.length === 0) context.io.stdout.write('no referrals\n');
-    else
-      context.io.stdout.write(
-        table(
-          ['CASE', 'REFERRAL', 'STATE', 'CRISIS', 'NEEDS', 'JURISDICTION', 'LANGUAGE', 'MADE AT'],
-          referrals.map(({ case: c = {}, referral: r = {} }) => [
-            c.id ?? '',
-            r.id ?? '',
-            enumName(r.state, 'REFERRAL_STATE_'),
-            r.crisis ? 'yes' : 'no',
-            (r.needs ?? []).map((n) => enumName(n, 'NEED_KIND_')).join(',') || '-',
-            c.jurisdiction ?? '',
-            c.language ?? '',
-            r.madeAt ?? '',
-          ]),
-        ),
-      );
-    return 0;
-  },
-};
+  request: (context) => ({
+    path: `/v1/support-organisations/${encodeURIComponent(context.args[0]!)}/referrals`,
+    query: {
+      state: optional(context, 'state', (text) =>
+        enumFlag('state', text, 'REFERRAL_STATE_', REFERRAL_STATES),
+      ),
+    },
+  }),
+  json: (response: { referrals?: ReferralNoticeJson[] }) => ({ referrals: response.referrals ?? [] }),
+  text: (response) =>
+    tableOf(response.referrals ?? [], 'no referrals\n', [
+      ['CASE', ({ case: c }) => c?.id ?? ''],
+      ['REFERRAL', ({ referral: r }) => r?.id ?? ''],
+      ['STATE', ({ referral: r }) => enumName(r?.state, 'REFERRAL_STATE_')],
+      ['CRISIS', ({ referral: r }) => (r?.crisis ? 'yes' : 'no')],
+      ['NEEDS', ({ referral: r }) => (r?.needs ?? []).map((n) => enumName(n, 'NEED_KIND_')).join(',') || '-'],
+      ['JURISDICTION', ({ case: c }) => c?.jurisdiction ?? ''],
+      ['LANGUAGE', ({ case: c }) => c?.language ?? ''],
+      ['MADE AT', ({ referral: r }) => r?.madeAt ?? ''],
+    ]),
+});

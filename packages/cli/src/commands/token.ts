@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseTlp, PROCESS_SCOPES, type BeaconProcess } from '@beacon/domain';
 import type { DevIssuer, Role } from '@beacon/platform';
+import { valueOptions } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { CliError, UsageError } from '../io.js';
 import { ROLES, rolesHelp } from '../roles.js';
@@ -51,12 +52,7 @@ writes (or --issuer-file / BEACON_DEV_ISSUER_FILE). Examples:
   export BEACON_TOKEN=$(beacon token --roles agency_analyst --agency cert-bayern)`;
   },
   options: {
-    roles: { type: 'string' },
-    agency: { type: 'string' },
-    clearance: { type: 'string' },
-    ttl: { type: 'string' },
-    subject: { type: 'string' },
-    'issuer-file': { type: 'string' },
+    ...valueOptions('roles', 'agency', 'clearance', 'ttl', 'subject', 'issuer-file'),
   },
   args: [],
   run: mintToken,

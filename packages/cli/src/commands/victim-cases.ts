@@ -2,10 +2,10 @@
  * A victim officer's cases: open, list, find, read and change one, close or erase it, and the
  * auditors' record of who did what with it. Referrals and follow-up are in victim-referrals.ts.
  */
-import { integerFlag, jsonText, readPages, type Command, type Context } from '../context.js';
-import { PAGE_OPTIONS, pageSizeFlag, writeListing } from '../listing.js';
-import { enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
-import { table } from '../format.js';
+import { getCommand, pagedListCommand, valueOptions } from '../command-kinds.js';
+import { integerFlag, jsonText, type Command, type Context } from '../context.js';
+import { copyFlags, enumFlag, enumName, optional, readJsonObject, required } from '../flags.js';
+import { tableOf } from '../format.js';
 import { caseDetails, caseTable, needNames, type CaseJson } from '../format-victims.js';
 import { CliError, UsageError } from '../io.js';
 import { idempotencyKey } from '../report-file.js';
@@ -69,12 +69,7 @@ Many cases at once: \`beacon victims import\`.`,
   },
 };
 
-interface ListResponse {
-  readonly cases?: readonly CaseJson[];
-  readonly nextPageToken?: string;
-}
-
-export const victimsListCommand: Command = {
+export const victimsListCommand = pagedListCommand({
   name: 'victims list',
   routes: ['GET /v1/victim-cases'],
   synopsis: '[--incident ID] [--urgent] [--closed] [--page-size N] [--page-token TOKEN] [--all]',
@@ -87,27 +82,19 @@ export const victimsListCommand: Command = {
     incident: { type: 'string' },
     urgent: { type: 'boolean' },
     closed: { type: 'boolean' },
-    ...PAGE_OPTIONS,
   },
-  args: [],
-  async run(context) {
-    const pageSize = pageSizeFlag(context, 500);
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<ListResponse>('GET', '/v1/victim-cases', {
-        query: {
-          pageSize,
-          pageToken,
-          incidentId: context.string('incident'),
-          urgentOnly: context.flag('urgent') ? 'true' : undefined,
-          includeClosed: context.flag('closed') ? 'true' : undefined,
-        },
-      }),
-    );
-    const cases = pages.flatMap((p) => p.cases ?? []);
-    return writeListing(context, { key: 'cases', items: cases, last }, caseTable);
-  },
-};
+  key: 'cases',
+  maxPageSize: 500,
+  request: (context) => ({
+    path: '/v1/victim-cases',
+    query: {
+      incidentId: context.string('incident'),
+      urgentOnly: context.flag('urgent') ? 'true' : undefined,
+      includeClosed: context.flag('closed') ? 'true' : undefined,
+    },
+  }),
+  text: caseTable,
+});
 
 export const victimsFindCommand: Command = {
   name: 'victims find',
@@ -132,20 +119,16 @@ is recorded in the audit log, with the cases it found.`,
   },
 };
 
-export const victimsGetCommand: Command = {
+export const victimsGetCommand = getCommand({
   name: 'victims get',
   routes: ['GET /v1/victim-cases/{case_id}'],
   synopsis: '<case-id>',
   summary: "the whole case with the victim's personal data (each read is audited)",
   roles: CASE_OFFICERS,
-  options: {},
   args: ['case-id'],
-  async run(context) {
-    const response = await context.client().call<{ case?: CaseJson }>('GET', casePath(context.args[0]!));
-    context.io.stdout.write(context.json ? jsonText(response) : caseDetails(response.case ?? {}));
-    return 0;
-  },
-};
+  request: (context) => ({ path: casePath(context.args[0]!) }),
+  text: (response: { case?: CaseJson }) => caseDetails(response.case ?? {}),
+});
 
 const CHANNELS = ['email', 'phone', 'sms'] as const;
 const VICTIM_KINDS = ['person', 'small-organisation'] as const;
@@ -166,29 +149,19 @@ audited read) and the flags change only the fields they name; --email '' removes
 --kind is ${VICTIM_KINDS.join(' or ')}. Contact details are kept only while the victim consents
 to contact. ${VERSION_HELP}`,
   options: {
-    file: { type: 'string' },
-    kind: { type: 'string' },
-    name: { type: 'string' },
-    organisation: { type: 'string' },
-    email: { type: 'string' },
-    phone: { type: 'string' },
-    channel: { type: 'string' },
-    notes: { type: 'string' },
-    version: { type: 'string' },
+    ...valueOptions('file', 'kind', 'name', 'organisation', 'email', 'phone', 'channel', 'notes', 'version'),
   },
   args: ['case-id'],
   async run(context) {
     const caseId = context.args[0]!;
     const flags: Record<string, unknown> = {};
-    const text = (flag: string, field: string) => {
-      const value = context.string(flag);
-      if (value !== undefined) flags[field] = value;
-    };
-    text('name', 'displayName');
-    text('organisation', 'organisationName');
-    text('email', 'email');
-    text('phone', 'phone');
-    text('notes', 'notes');
+    copyFlags(context, flags, [
+      ['name', 'displayName'],
+      ['organisation', 'organisationName'],
+      ['email', 'email'],
+      ['phone', 'phone'],
+      ['notes', 'notes'],
+    ]);
     const kind = optional(context, 'kind', (t) => enumFlag('kind', t, 'VICTIM_KIND_', VICTIM_KINDS));
     if (kind) flags['kind'] = kind;
     const channel = optional(context, 'channel', (t) => enumFlag('channel', t, 'CONTACT_CHANNEL_', CHANNELS));
@@ -273,10 +246,9 @@ export const victimsConsentCommand: Command = {
            share-support: the case may be referred to, and read by, support organisations
 --wording  the version of the wording the victim was shown, e.g. contact-2026-01`,
   options: {
-    purpose: { type: 'string' },
+    ...valueOptions('purpose', 'wording'),
     grant: { type: 'boolean' },
     withdraw: { type: 'boolean' },
-    wording: { type: 'string' },
   },
   args: ['case-id'],
   async run(context) {
@@ -348,38 +320,22 @@ interface AuditRecordJson {
   readonly chain?: string;
 }
 
-export const victimsAuditCommand: Command = {
+export const victimsAuditCommand = pagedListCommand({
   name: 'victims audit',
   routes: ['GET /v1/victim-cases/{case_id}/audit'],
   synopsis: '<case-id> [--page-size N] [--page-token TOKEN] [--all]',
   summary: 'who did what with a case, and when: reads of personal data, disclosures, erasure',
   roles: 'auditor',
-  options: PAGE_OPTIONS,
   args: ['case-id'],
-  async run(context) {
-    const pageSize = pageSizeFlag(context, 500);
-    const client = context.client();
-    const { pages, last } = await readPages(context, (pageToken) =>
-      client.call<{ records?: AuditRecordJson[]; nextPageToken?: string }>(
-        'GET',
-        `${casePath(context.args[0]!)}/audit`,
-        { query: { pageSize, pageToken } },
-      ),
-    );
-    const records = pages.flatMap((p) => p.records ?? []);
-    return writeListing(context, { key: 'records', items: records, last }, (items) =>
-      items.length === 0
-        ? 'no audit records\n'
-        : table(
-            ['AT', 'ACTOR', 'ORGANISATION', 'ACTION', 'DETAIL'],
-            items.map((r) => [
-              r.at ?? '',
-              r.actor ?? '',
-              r.actorOrganisationId ?? '',
-              r.action ?? '',
-              r.detail ?? '',
-            ]),
-          ),
-    );
-  },
-};
+  key: 'records',
+  maxPageSize: 500,
+  request: (context) => ({ path: `${casePath(context.args[0]!)}/audit` }),
+  text: (records: readonly AuditRecordJson[]) =>
+    tableOf(records, 'no audit records\n', [
+      ['AT', (r) => r.at ?? ''],
+      ['ACTOR', (r) => r.actor ?? ''],
+      ['ORGANISATION', (r) => r.actorOrganisationId ?? ''],
+      ['ACTION', (r) => r.action ?? ''],
+      ['DETAIL', (r) => r.detail ?? ''],
+    ]),
+});

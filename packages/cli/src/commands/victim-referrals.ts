@@ -2,6 +2,7 @@
  * Where a victim case goes next: the organisations that could take it, referrals and their
  * answers, follow-up check-ins, and disclosure to law enforcement with the victim's consent.
  */
+import { getCommand } from '../command-kinds.js';
 import { jsonText, type Command } from '../context.js';
 import { enumFlag, enumName, listFlag, required } from '../flags.js';
 import { table } from '../format.js';
@@ -11,6 +12,7 @@ import {
   checkInLines,
   needNames,
   referralLines,
+  uncoveredLine,
   type CaseJson,
   type CheckInJson,
   type ReferralJson,
@@ -55,10 +57,7 @@ export const victimsSuggestCommand: Command = {
               s.crisis ? 'yes' : 'no',
               s.speaksLanguage ? 'yes' : 'no',
             ]),
-          )) +
-        (response.uncoveredNeeds?.length
-          ? `no organisation takes: ${needNames(response.uncoveredNeeds)}\n`
-          : ''),
+          )) + uncoveredLine(response.uncoveredNeeds),
     );
     return 0;
   },
@@ -93,9 +92,7 @@ export const victimsReferCommand: Command = {
     const made = referralLines(response.referrals);
     context.io.stdout.write(
       `${made.length === 0 ? 'no referral made' : `referred ${caseId}:\n${made.join('\n')}`}\n` +
-        (response.uncoveredNeeds?.length
-          ? `no organisation takes: ${needNames(response.uncoveredNeeds)}\n`
-          : ''),
+        uncoveredLine(response.uncoveredNeeds),
     );
     return 0;
   },
@@ -161,22 +158,16 @@ function followUpText(f: FollowUpJson): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const victimsFollowUpCommand: Command = {
+export const victimsFollowUpCommand = getCommand({
   name: 'victims follow-up',
   routes: ['GET /v1/victim-cases/{case_id}/follow-up'],
   synopsis: '<case-id>',
   summary: "the case's check-in schedule and urgency, without personal data",
   roles: CASE_OFFICERS,
-  options: {},
   args: ['case-id'],
-  async run(context) {
-    const response = await context
-      .client()
-      .call<{ followUp?: FollowUpJson }>('GET', `${casePath(context.args[0]!)}/follow-up`);
-    context.io.stdout.write(context.json ? jsonText(response) : followUpText(response.followUp ?? {}));
-    return 0;
-  },
-};
+  request: (context) => ({ path: `${casePath(context.args[0]!)}/follow-up` }),
+  text: (response: { followUp?: FollowUpJson }) => followUpText(response.followUp ?? {}),
+});
 
 const OUTCOMES = ['reached-ok', 'reached-needs-help', 'no-answer', 'declined-contact'] as const;
 

@@ -1,19 +1,25 @@
-import { createReadStream } from 'node:fs';
-import { access, open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { open } from 'node:fs/promises';
 import { jsonText, type Command } from '../context.js';
 import type { GatewayClient } from '../http.js';
-import { UsageError } from '../io.js';
-import { createProgress, type Progress } from '../progress.js';
+import {
+  countLines,
+  fileLines,
+  importFile,
+  lineOf,
+  RowBatches,
+  writeImportOutcome,
+  type ImportFailure,
+  type RowErrors,
+} from '../file-import.js';
+import type { Progress } from '../progress.js';
 import { idempotencyKey } from '../report-file.js';
 import { ROLES } from '../roles.js';
 
 /** Rows per call: the service takes at most 1,000. */
 export const VICTIMS_BATCH = 500;
 
-interface ImportResponse {
+interface ImportResponse extends RowErrors {
   readonly cases?: readonly { row?: number; caseId?: string; reference?: string; replayed?: boolean }[];
-  readonly errors?: readonly { row?: number; field?: string; description?: string }[];
 }
 
 export interface VictimImportOutcome {
@@ -22,7 +28,7 @@ export interface VictimImportOutcome {
   /** Lines whose case the same line opened before (the file was sent again). */
   readonly already: number;
   readonly cases: readonly { line: number; caseId: string; reference: string }[];
-  readonly failures: readonly { line: number; field: string; description: string }[];
+  readonly failures: readonly ImportFailure[];
 }
 
 /**
@@ -35,32 +41,20 @@ export async function importVictims(
   lines: AsyncIterable<string>,
   options: { readonly progress?: Progress; readonly batch?: number } = {},
 ): Promise<VictimImportOutcome> {
-  const size = options.batch ?? VICTIMS_BATCH;
-  const failures: { line: number; field: string; description: string }[] = [];
   const cases: { line: number; caseId: string; reference: string }[] = [];
   let count = 0;
   let already = 0;
-  let batch: { line: number; row: { clientRef: string; case: unknown } }[] = [];
-  const send = async () => {
-    if (batch.length === 0) return;
-    const sent = batch;
-    batch = [];
-    const response = await client.call<ImportResponse>('POST', '/v1/victim-cases:import', {
-      body: { rows: sent.map((b) => b.row), firstRow: 1 },
-    });
-    const refused = new Set<number>();
-    for (const e of response.errors ?? []) {
-      const line = sent[(e.row ?? 1) - 1]?.line ?? 0;
-      refused.add(line);
-      failures.push({ line, field: e.field ?? '', description: e.description ?? '' });
-    }
-    for (const c of response.cases ?? []) {
-      const line = sent[(c.row ?? 1) - 1]?.line ?? 0;
-      cases.push({ line, caseId: c.caseId ?? '', reference: c.reference ?? '' });
-      if (c.replayed) already += 1;
-    }
-    for (const { line } of sent) options.progress?.tick(refused.has(line));
-  };
+  const batches = new RowBatches<{ clientRef: string; case: unknown }, ImportResponse>(
+    options.batch ?? VICTIMS_BATCH,
+    (sent) => client.call('POST', '/v1/victim-cases:import', { body: { rows: sent, firstRow: 1 } }),
+    (response, sent) => {
+      for (const c of response.cases ?? []) {
+        cases.push({ line: lineOf(sent, c.row), caseId: c.caseId ?? '', reference: c.reference ?? '' });
+        if (c.replayed) already += 1;
+      }
+    },
+    options.progress,
+  );
   let line = 0;
   for await (const text of lines) {
     line += 1;
@@ -70,29 +64,22 @@ export async function importVictims(
     try {
       parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
     } catch (error) {
-      failures.push({ line, field: '(line)', description: `is not JSON: ${(error as Error).message}` });
-      options.progress?.tick(true);
+      batches.refuse({ line, field: '(line)', description: `is not JSON: ${(error as Error).message}` });
       continue;
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      failures.push({ line, field: '(line)', description: 'must be one JSON object' });
-      options.progress?.tick(true);
+      batches.refuse({ line, field: '(line)', description: 'must be one JSON object' });
       continue;
     }
     const record = parsed as Record<string, unknown>;
     const newCase = 'case' in record ? record['case'] : record;
     const clientRef = typeof record['clientRef'] === 'string' ? record['clientRef'] : idempotencyKey(newCase);
-    batch.push({ line, row: { clientRef, case: newCase } });
-    if (batch.length >= size) await send();
+    await batches.add(line, { clientRef, case: newCase });
   }
-  await send();
-  failures.sort((a, b) => a.line - b.line);
+  await batches.flush();
+  const failures = batches.sortedFailures();
   cases.sort((a, b) => a.line - b.line);
   return { lines: count, opened: cases.length - already, already, cases, failures };
-}
-
-function fileLines(path: string): AsyncIterable<string> {
-  return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
 }
 
 export const victimsImportCommand: Command = {
@@ -110,26 +97,9 @@ readable by you only (mode 0600): each reference is what its victim looks a case
   options: { file: { type: 'string' }, references: { type: 'string' } },
   args: [],
   async run(context) {
-    const file = context.string('file');
-    if (!file) throw new UsageError('--file is required');
-    const path = context.path(file);
-    await access(path).catch((error: unknown) => {
-      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    });
-    const client = context.client();
-    const { io } = context;
-    let total = 0;
-    for await (const text of fileLines(path)) if (text.trim() !== '') total++;
-    const progress =
-      total > 1
-        ? createProgress({ total, out: io.stderr, tty: io.isTTY === true, label: 'cases' })
-        : undefined;
-    let outcome: VictimImportOutcome;
-    try {
-      outcome = await importVictims(client, fileLines(path), progress ? { progress } : {});
-    } finally {
-      progress?.finish();
-    }
+    const { file, outcome } = await importFile(context, 'cases', countLines, (client, path, progress) =>
+      importVictims(client, fileLines(path), progress ? { progress } : {}),
+    );
     const out = context.string('references');
     if (out) {
       // References let a victim look up their case: readable by the officer's account only.
@@ -141,16 +111,14 @@ readable by you only (mode 0600): each reference is what its victim looks a case
       );
       await handle.close();
     }
-    if (context.json) io.stdout.write(jsonText(outcome));
-    else {
-      io.stdout.write(
+    return writeImportOutcome(
+      context,
+      file,
+      outcome,
+      (refused) =>
         `${outcome.lines} lines: ${outcome.opened} cases opened, ${outcome.already} opened before, ` +
-          `${new Set(outcome.failures.map((f) => f.line)).size} refused\n`,
-      );
-      for (const f of outcome.failures)
-        io.stdout.write(`  ${file}:${f.line}: ${f.field}: ${f.description}\n`);
-    }
-    return outcome.failures.length > 0 ? 1 : 0;
+        `${refused} refused`,
+    );
   },
 };
 
