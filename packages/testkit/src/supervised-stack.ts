@@ -37,7 +37,8 @@ interface Layout {
 
 const layoutFile = (dir: string) => join(dir, 'layout.json');
 export const supervisorStateFile = (dir: string) => join(dir, 'supervisor.json');
-const supervisorLog = (dir: string) => join(dir, 'supervisor.log');
+/** The supervisor's log (its keeper's too), beside the processes' logs. */
+export const supervisorLog = (dir: string) => join(dir, 'supervisor.log');
 const keeperFile = (dir: string) => join(dir, 'keeper.json');
 const stopMarker = (dir: string) => join(dir, 'supervisor.stop');
 const SUPERVISOR_MAIN = join(repoRoot, 'packages/testkit/dist/src/supervisor-main.js');

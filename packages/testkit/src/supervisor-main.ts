@@ -4,7 +4,7 @@
  * process in order. SIGUSR2 starts again what it left down as crash-looping.
  */
 import { createLogger } from '@beacon/platform';
-import { supervisedUnits, supervisorStateFile } from './supervised-stack.js';
+import { supervisedUnits, supervisorLog, supervisorStateFile } from './supervised-stack.js';
 import { Supervisor } from './supervisor.js';
 
 const [dir, ports, ui] = process.argv.slice(2);
@@ -17,7 +17,12 @@ const logger = createLogger({ name: 'supervisor' });
 const log = (message: string, fields: Record<string, unknown> = {}) => logger.info(fields, message);
 
 const { groups } = await supervisedUnits({ dir, ports, ui: ui === 'ui' }, process.env);
-const supervisor = new Supervisor({ groups, stateFile: supervisorStateFile(dir), log });
+const supervisor = new Supervisor({
+  groups,
+  stateFile: supervisorStateFile(dir),
+  ownLog: supervisorLog(dir),
+  log,
+});
 
 let stopping: Promise<void> | undefined;
 const stop = (signal: string) => {

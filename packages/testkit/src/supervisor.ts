@@ -78,6 +78,13 @@ export interface SupervisorOptions {
   readonly stateFile: string;
   readonly policy?: RestartPolicy;
   readonly rotation?: LogRotation;
+  /** How often the logs' sizes are looked at; 5 s unless given. */
+  readonly rotationIntervalMs?: number;
+  /**
+   * The supervisor's own log, rotated with the processes' (written through a descriptor its
+   * starter opened for appending, as the processes' are).
+   */
+  readonly ownLog?: string;
   readonly probeIntervalMs?: number;
   /** Told of starts, exits and restarts. */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
@@ -194,10 +201,12 @@ export class Supervisor {
     const every = this.options.probeIntervalMs ?? 2_000;
     this.#timers.push(setInterval(() => void this.#probeAll(), every));
     const rotation = this.options.rotation ?? DEFAULT_LOG_ROTATION;
+    const { ownLog } = this.options;
     this.#timers.push(
       setInterval(() => {
         for (const slot of this.#all()) rotateIfLarge(slot.unit.process.logFile, rotation);
-      }, 5_000),
+        if (ownLog) rotateIfLarge(ownLog, rotation);
+      }, this.options.rotationIntervalMs ?? 5_000),
     );
   }
 

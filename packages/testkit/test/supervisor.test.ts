@@ -138,6 +138,34 @@ describe('a supervisor taking over from one that died', () => {
   });
 });
 
+describe('the supervisor’s own log', () => {
+  it('is rotated by size with the processes’ logs, keeping what it held', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'supervisor-'));
+    const ownLog = join(dir, 'supervisor.log');
+    const held = 'started\n'.repeat(40);
+    writeFileSync(ownLog, held);
+    const supervisor = new Supervisor({
+      groups: [[httpUnit(dir, 'web', await freePort())]],
+      stateFile: join(dir, 'state.json'),
+      ownLog,
+      rotation: { maxBytes: 100, keep: 2 },
+      rotationIntervalMs: 50,
+    });
+    onTestFinished(async () => {
+      await supervisor.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await supervisor.start();
+    const rotated = await waitFor(async () => readFileSync(`${ownLog}.1`, 'utf8'), {
+      what: 'the supervisor’s log rotated',
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
+    expect(rotated).toBe(held);
+    expect(readFileSync(ownLog, 'utf8')).toBe('');
+  });
+});
+
 describe('the one logger', () => {
   it('has every line it wrote in the log even when the process is killed the next instant', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logger-'));
