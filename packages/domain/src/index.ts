@@ -5,6 +5,7 @@
 export * from './tlp.js';
 export * from './taxonomy.js';
 export * from './jurisdiction.js';
+export * from './victim-needs.js';
 export * from './nciss.js';
 export * from './nciss-proposals.js';
 export * from './observables.js';

@@ -1,3 +1,4 @@
+import { NEED_KINDS } from '@beacon/domain';
 import { getCommand, listOptions, valueOptions, VERSIONED_PUT_OPTIONS } from '../command-kinds.js';
 import { integerFlag, jsonText, type Command, type Context } from '../context.js';
 import { copyFlags, enumFlag, enumName, listFlag, optional } from '../flags.js';
@@ -7,16 +8,6 @@ import type { GatewayClient } from '../http.js';
 import { CliError, UsageError } from '../io.js';
 import { runVersionedPut } from '../versioned-put.js';
 
-export const NEED_KINDS = [
-  'financial-loss',
-  'identity-theft',
-  'account-takeover',
-  'sextortion',
-  'harassment',
-  'data-exposure',
-  'service-loss',
-  'psychological-distress',
-] as const;
 const REFERRAL_STATES = ['awaiting-consent', 'offered', 'accepted', 'declined', 'withdrawn'] as const;
 
 const REGISTRY_READERS =

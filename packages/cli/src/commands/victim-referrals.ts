@@ -1,3 +1,4 @@
+import { NEED_KINDS } from '@beacon/domain';
 /**
  * Where a victim case goes next: the organisations that could take it, referrals and their
  * answers, follow-up check-ins, and disclosure to law enforcement with the victim's consent.
@@ -19,7 +20,6 @@ import {
 } from '../format-victims.js';
 import { UsageError } from '../io.js';
 import { CASE_OFFICERS, casePath } from './victim-cases.js';
-import { NEED_KINDS } from './support-orgs.js';
 
 export const victimsSuggestCommand: Command = {
   name: 'victims suggest',

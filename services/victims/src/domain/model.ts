@@ -1,4 +1,4 @@
-import type { Jurisdiction } from '@beacon/domain';
+import type { Jurisdiction, NeedKind } from '@beacon/domain';
 
 /**
  * The vocabulary of victim cases. Everything here is plain data: the personal part (`Victim`,
@@ -6,17 +6,7 @@ import type { Jurisdiction } from '@beacon/domain';
  * follow-up work from.
  */
 
-export const NEED_KINDS = [
-  'financial-loss',
-  'identity-theft',
-  'account-takeover',
-  'sextortion',
-  'harassment',
-  'data-exposure',
-  'service-loss',
-  'psychological-distress',
-] as const;
-export type NeedKind = (typeof NEED_KINDS)[number];
+export { NEED_KINDS, type NeedKind } from '@beacon/domain';
 
 export const PAYMENT_METHODS = [
   'sepa-credit-transfer',
