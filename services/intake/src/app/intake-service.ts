@@ -22,6 +22,7 @@ import { lookupIndicator } from './indicator-lookup.js';
 import { PossibleRelations } from './possible-relations.js';
 import { MergeIncidents, type MergeRequest, type MergeStore } from './merge-incidents.js';
 import { AuditTrail, notFound, requireCleared, requireCoordinator } from './audit-trail.js';
+import { eachPending } from './each-pending.js';
 import { IntakeError } from './errors.js';
 import { IncidentCommands } from './incident-commands.js';
 import type {
@@ -213,26 +214,11 @@ export class IntakeService {
   async linkUnlinkedReports(olderThanMs = 30_000): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
     const pending = await this.deps.reports.unlinked(before, RECOVERY_BATCH);
-    let linked = 0;
-    // One report that cannot be linked must not hold up the others.
-    const failures: unknown[] = [];
-    for (const stored of pending) {
-      try {
-        const { report, plan } = await this.#settle(undefined, stored);
-        const done = await this.#link(report, plan);
-        await this.#finishLinking(done.report, done.incident, plan, stored.audit);
-        linked += 1;
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-    if (failures.length > 0) {
-      throw new AggregateError(
-        failures,
-        `${failures.length} of ${pending.length} reports could not be linked`,
-      );
-    }
-    return linked;
+    return eachPending(pending, 'reports could not be linked', async (stored) => {
+      const { report, plan } = await this.#settle(undefined, stored);
+      const done = await this.#link(report, plan);
+      await this.#finishLinking(done.report, done.incident, plan, stored.audit);
+    });
   }
 
   /**

@@ -2,6 +2,7 @@ import { mayIssueMerges, mayMerge, mayRead, observableKey } from '@beacon/domain
 import type { Caller } from '../domain/access.js';
 import type { Incident, MergePending } from '../domain/incident.js';
 import { absorb, checkMerge, hasAbsorbed, isMergedInto, markMerged, recipientsOf } from '../domain/merge.js';
+import { eachPending } from './each-pending.js';
 import { IntakeError } from './errors.js';
 import type { Idempotency } from './intake-service.js';
 import type {
@@ -111,21 +112,7 @@ export class MergeIncidents {
   async finishPending(olderThanMs = 30_000): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - olderThanMs);
     const pending = await this.deps.merges.pending(before, MERGE_RECOVERY_BATCH);
-    const failures: unknown[] = [];
-    for (const merged of pending) {
-      try {
-        await this.#finish(merged);
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-    if (failures.length > 0) {
-      throw new AggregateError(
-        failures,
-        `${failures.length} of ${pending.length} merges could not be finished`,
-      );
-    }
-    return pending.length;
+    return eachPending(pending, 'merges could not be finished', (merged) => this.#finish(merged));
   }
 
   /**
