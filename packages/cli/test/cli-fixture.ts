@@ -73,3 +73,26 @@ export async function createCli(
     },
   };
 }
+
+/** The body of `beacon incidents open --file`: an AMBER ransomware incident with one SHA-256. */
+export function incidentJson(sha256: string): Record<string, unknown> {
+  return {
+    title: 'Ransomware at a water utility',
+    tlp: 'TLP_AMBER',
+    classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
+    sectors: ['water-and-wastewater'],
+    jurisdictions: ['DE'],
+    observables: [{ type: 'sha256', value: sha256 }],
+    severityInputs: {
+      functionalImpact: 'significant-critical',
+      observedActivity: 'effect',
+      location: 'critical-systems',
+      actor: 'organised-crime',
+      informationImpact: 'suspected',
+      recoverability: 'extended',
+      crossSectorDependency: 'medium',
+      potentialImpact: 'high',
+    },
+    awareAt: new Date(Date.now() - 3_600_000).toISOString(),
+  };
+}

@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 // Test helpers are not part of the gateway's exports, so they are reached by path.
 import { reportJson } from '@beacon/gateway/testing';
 import { test as base } from '@beacon/testkit';
-import { createCli } from './cli-fixture.js';
+import { createCli, incidentJson } from './cli-fixture.js';
 
 const test = base.extend('cli', ({ infra, names, mongoClient }, { onCleanup }) =>
   createCli(infra, names, mongoClient, onCleanup),
@@ -11,26 +11,7 @@ const test = base.extend('cli', ({ infra, names, mongoClient }, { onCleanup }) =
 describe('beacon incidents', () => {
   test('opens, lists, shows and transitions an incident', async ({ cli }) => {
     const env = { BEACON_TOKEN: await cli.coordinatorToken() };
-    const body = {
-      title: 'Ransomware at a water utility',
-      tlp: 'TLP_AMBER',
-      classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
-      sectors: ['water-and-wastewater'],
-      jurisdictions: ['DE'],
-      observables: [{ type: 'sha256', value: 'ab'.repeat(32) }],
-      severityInputs: {
-        functionalImpact: 'significant-critical',
-        observedActivity: 'effect',
-        location: 'critical-systems',
-        actor: 'organised-crime',
-        informationImpact: 'suspected',
-        recoverability: 'extended',
-        crossSectorDependency: 'medium',
-        potentialImpact: 'high',
-      },
-      awareAt: new Date(Date.now() - 3_600_000).toISOString(),
-    };
-    const file = await cli.file('incident.json', JSON.stringify(body));
+    const file = await cli.file('incident.json', JSON.stringify(incidentJson('ab'.repeat(32))));
     const opened = await cli.beacon(['incidents', 'open', '--file', file], { env });
     expect(opened).toMatchObject({ code: 0, stderr: '' });
     const id = /^id: +(inc_\S+)$/m.exec(opened.stdout)?.[1];

@@ -1,60 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { test as base } from '@beacon/testkit';
-import { startTestStack, type TestStack } from '@beacon/gateway/testing';
-import { run } from '../src/index.js';
+import { createCli, incidentJson } from './cli-fixture.js';
 
-interface Cli {
-  readonly stack: TestStack;
-  beacon(token: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
-const test = base.extend('cli', async ({ infra, names, mongoClient }, { onCleanup }): Promise<Cli> => {
-  const stack = await startTestStack(infra, names);
-  const dir = await mkdtemp(join(tmpdir(), 'beacon-incident-commands-'));
-  onCleanup(async () => {
-    await stack.stop();
-    await mongoClient.db(stack.dbName).dropDatabase();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await writeFile(
-    join(dir, 'incident.json'),
-    JSON.stringify({
-      title: 'Ransomware at a water utility',
-      tlp: 'TLP_AMBER',
-      classification: { rsitClass: 'malicious-code', rsitType: 'infected-system' },
-      sectors: ['water-and-wastewater'],
-      jurisdictions: ['DE'],
-      observables: [{ type: 'sha256', value: 'cd'.repeat(32) }],
-      severityInputs: {
-        functionalImpact: 'significant-critical',
-        observedActivity: 'effect',
-        location: 'critical-systems',
-        actor: 'organised-crime',
-        informationImpact: 'suspected',
-        recoverability: 'extended',
-        crossSectorDependency: 'medium',
-        potentialImpact: 'high',
-      },
-      awareAt: new Date(Date.now() - 3_600_000).toISOString(),
-    }),
-  );
+const test = base.extend('cli', async ({ infra, names, mongoClient }, { onCleanup }) => {
+  const cli = await createCli(infra, names, mongoClient, onCleanup);
   return {
-    stack,
-    beacon: async (token, argv) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await run(argv, {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-        env: { BEACON_URL: stack.http, BEACON_TOKEN: token },
-        isTTY: false,
-        cwd: dir,
-      });
-      return { code, stdout, stderr };
-    },
+    stack: cli.stack,
+    incidentFile: await cli.file('incident.json', JSON.stringify(incidentJson('cd'.repeat(32)))),
+    /** `beacon …` with the token given. */
+    beacon: (token: string, argv: string[]) => cli.beacon(argv, { env: { BEACON_TOKEN: token } }),
   };
 });
 
@@ -64,7 +18,7 @@ describe('beacon incidents assign, unassign and severity', () => {
   }) => {
     const coordinator = await cli.stack.token({ roles: ['coordinator'] });
     const analyst = await cli.stack.token({ roles: ['agency_analyst'], agencyId: 'cert-bayern' });
-    const opened = await cli.beacon(coordinator, ['incidents', 'open', '--file', 'incident.json', '--json']);
+    const opened = await cli.beacon(coordinator, ['incidents', 'open', '--file', cli.incidentFile, '--json']);
     expect(opened).toMatchObject({ code: 0, stderr: '' });
     const { incident } = JSON.parse(opened.stdout) as { incident: { id: string; version: string | number } };
     const id = incident.id;

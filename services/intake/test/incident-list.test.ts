@@ -163,11 +163,21 @@ function sorted(list: readonly Incident[], order: IncidentOrder): Incident[] {
   });
 }
 
-async function seeded(db: Db, all: readonly Incident[]): Promise<MongoIncidentStore> {
-  const store = new MongoIncidentStore(db, () => {
-    throw new Error('no events here');
-  });
+/** A store over `db` that writes no events, its index started; the clock at `now` if given. */
+async function emptyStore(db: Db, now?: Date): Promise<MongoIncidentStore> {
+  const store = new MongoIncidentStore(
+    db,
+    () => {
+      throw new Error('no events here');
+    },
+    now ? { now: () => now } : {},
+  );
   await store.init();
+  return store;
+}
+
+async function seeded(db: Db, all: readonly Incident[]): Promise<MongoIncidentStore> {
+  const store = await emptyStore(db);
   await store.collection.insertMany(all.map((i) => ({ _id: i.id, ...incidentFields(i), outbox: {} })));
   return store;
 }
@@ -330,14 +340,7 @@ describe('listing incidents with a filter and an order', () => {
   });
   test('openings entered at once share the index’s writes, and the first page lists each', async ({ db }) => {
     const all = incidents(40);
-    const store = new MongoIncidentStore(
-      db,
-      () => {
-        throw new Error('no events here');
-      },
-      { now: () => new Date(BASE + 9 * HOUR) },
-    );
-    await store.init();
+    const store = await emptyStore(db, new Date(BASE + 9 * HOUR));
     const updates = vi.spyOn(Collection.prototype, 'updateOne');
     try {
       await Promise.all(all.map((incident) => store.insert({ incident, events: [] })));
@@ -361,14 +364,7 @@ describe('listing incidents with a filter and an order', () => {
     db,
   }) => {
     const all = incidents(40);
-    const store = new MongoIncidentStore(
-      db,
-      () => {
-        throw new Error('no events here');
-      },
-      { now: () => new Date(BASE + 9 * HOUR) },
-    );
-    await store.init();
+    const store = await emptyStore(db, new Date(BASE + 9 * HOUR));
     // Half opened through the store, half stored by hand before a restart enters them.
     for (const incident of all.slice(0, 20)) await store.insert({ incident, events: [] });
     await store.collection.insertMany(
